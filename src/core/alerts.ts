@@ -1,0 +1,56 @@
+// Alert vocabulary. Producers (engine, feed, exchange, risk) only call `AlertSink.raise`;
+// the alert service in src/alerts journals, coalesces, mutes and routes them.
+
+export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+
+export const ALERT_TYPES = [
+  'order_filled',
+  'order_rejected',
+  'position_opened',
+  'position_closed',
+  'stop_hit',
+  'risk_halt',
+  'circuit_breaker',
+  'bad_candle',
+  'data_gap',
+  'feed_down',
+  'feed_up',
+  'exchange_down',
+  'exchange_up',
+  'approval_pending',
+  'approval_expired',
+  'reconciliation',
+  'daily_report',
+  'engine',
+  'error',
+] as const;
+export type AlertType = (typeof ALERT_TYPES)[number];
+
+export interface AlertInput {
+  type: AlertType;
+  severity: AlertSeverity;
+  title: string;
+  message: string;
+  /** Identical keys within the coalescing window become one alert with a count. Defaults to type+title. */
+  key?: string;
+  data?: Record<string, unknown>;
+}
+
+export interface Alert extends AlertInput {
+  ts: number;
+}
+
+export interface AlertSink {
+  raise(alert: AlertInput): void;
+}
+
+/** Collects alerts in memory; used by tests and by backtests that want them in the report. */
+export class MemoryAlertSink implements AlertSink {
+  readonly alerts: AlertInput[] = [];
+  raise(alert: AlertInput): void {
+    this.alerts.push(alert);
+  }
+}
+
+export const NULL_ALERTS: AlertSink = { raise() {} };

@@ -1,0 +1,86 @@
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+// Secrets live only in env. Two layers keep them out of logs: pino's path redaction for known
+// fields, and a value scrubber for secrets that end up inside strings (URLs, error messages).
+const SECRET_ENV = ['EXCHANGE_API_KEY', 'EXCHANGE_API_SECRET', 'EXCHANGE_API_PASSWORD', 'TELEGRAM_BOT_TOKEN', 'DISCORD_BOT_TOKEN'];
+
+export const REDACT_PATHS = [
+  'apiKey',
+  'secret',
+  'password',
+  'token',
+  'botToken',
+  'headers.authorization',
+  'headers["x-mbx-apikey"]',
+  'headers["X-MBX-APIKEY"]',
+  'headers["X-BAPI-API-KEY"]',
+  '*.apiKey',
+  '*.secret',
+  '*.password',
+  '*.token',
+  '*.botToken',
+  '*.headers.authorization',
+  '*.*.apiKey',
+  '*.*.secret',
+  '*.*.token',
+];
+
+const extraSecrets = new Set<string>();
+
+/** Register a secret value (e.g. a token read from a file) so it is scrubbed like the env ones. */
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= 6) extraSecrets.add(value);
+}
+
+function secretValues(): string[] {
+  const out = [...extraSecrets];
+  for (const k of SECRET_ENV) {
+    const v = process.env[k];
+    if (v && v.length >= 6) out.push(v);
+  }
+  return out;
+}
+
+/** Replace every known secret value in a string with [REDACTED]. Used for logs and chat replies. */
+export function scrubSecrets(text: string): string {
+  let out = text;
+  for (const s of secretValues()) {
+    if (out.includes(s)) out = out.split(s).join('[REDACTED]');
+  }
+  return out;
+}
+
+function scrubDeep(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return scrubSecrets(v);
+  if (depth > 4 || v === null || typeof v !== 'object') return v;
+  if (v instanceof Error) return { type: v.name, message: scrubSecrets(v.message), stack: v.stack ? scrubSecrets(v.stack) : undefined };
+  if (Array.isArray(v)) return v.map((x) => scrubDeep(x, depth + 1));
+  const o: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) o[k] = scrubDeep(x, depth + 1);
+  return o;
+}
+
+export interface LoggerOptions {
+  level?: string;
+  destination?: DestinationStream;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      level: opts.level ?? 'info',
+      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      base: undefined,
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((a) => scrubDeep(a)) as Parameters<typeof method>);
+        },
+      },
+    },
+    opts.destination ?? pino.destination(2),
+  );
+}
+
+export const silentLogger = (): Logger => pino({ level: 'silent' });

@@ -1,0 +1,24 @@
+import type { OrderStatus } from './types.ts';
+import { TERMINAL_STATUSES } from './types.ts';
+
+// Allowed moves of the order state machine. `unknown` may resolve to anything the venue reports;
+// terminal states never move again, so a late or repeated update cannot resurrect an order.
+const NEXT: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+  new: ['submitted', 'rejected', 'unknown', 'cancelled', 'open', 'partially_filled', 'filled', 'expired'],
+  submitted: ['open', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired', 'unknown'],
+  open: ['partially_filled', 'filled', 'cancelled', 'expired', 'unknown'],
+  partially_filled: ['partially_filled', 'filled', 'cancelled', 'expired', 'unknown'],
+  unknown: ['submitted', 'open', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired', 'unknown'],
+  filled: [],
+  cancelled: [],
+  rejected: [],
+  expired: [],
+};
+
+export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
+  return NEXT[from].includes(to);
+}
+
+export const isTerminal = (s: OrderStatus): boolean => TERMINAL_STATUSES.has(s);
+/** Orders that may still trade: the venue may hold them. */
+export const isLive = (s: OrderStatus): boolean => !TERMINAL_STATUSES.has(s);

@@ -1,0 +1,89 @@
+import type {
+  Balance,
+  Candle,
+  Fill,
+  MarketInfo,
+  MarketType,
+  Order,
+  OrderStatus,
+  PositionSide,
+  VenueEnvironment,
+} from '../core/types.ts';
+
+/** A status change reported by the venue for one of our orders. */
+export interface OrderUpdate {
+  clientOrderId: string;
+  exchangeOrderId?: string;
+  status: OrderStatus;
+  /** Cumulative filled quantity as the venue sees it, when known. */
+  filledQty?: number;
+  reason?: string;
+  ts: number;
+}
+
+/** An order as the venue reports it (for reconciliation and /orders). */
+export interface VenueOrder {
+  clientOrderId: string;
+  exchangeOrderId: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  type: Order['type'];
+  status: OrderStatus;
+  qty: number;
+  filledQty: number;
+  price?: number;
+  stopPrice?: number;
+  reduceOnly: boolean;
+  ts: number;
+}
+
+export interface VenuePosition {
+  symbol: string;
+  side: PositionSide;
+  qty: number;
+  entryPrice: number;
+  leverage: number;
+  liquidationPrice?: number;
+  unrealizedPnl?: number;
+}
+
+/** Events flow from the venue to the engine through this listener; commands flow the other way. */
+export interface ExchangeListener {
+  onOrderUpdate(update: OrderUpdate): void;
+  onFill(fill: Fill): void;
+  onConnection?(up: boolean, detail: string): void;
+}
+
+/**
+ * What the engine needs from a venue. The paper exchange and the ccxt adapter both implement it,
+ * so backtest, paper and live run the same engine code.
+ *
+ * `submit` and `cancel` never throw and never block: results arrive through the listener
+ * (synchronously for the paper exchange, later for a real venue).
+ */
+export interface ExchangeClient {
+  readonly name: string;
+  readonly environment: VenueEnvironment;
+  readonly marketType: MarketType;
+  setListener(listener: ExchangeListener): void;
+  connect(): Promise<void>;
+  close(): Promise<void>;
+  market(symbol: string): MarketInfo;
+  submit(order: Order): void;
+  cancel(order: Order): void;
+  fetchBalances(): Promise<Balance[]>;
+  fetchOpenOrders(symbol?: string): Promise<VenueOrder[]>;
+  /** Look one of our orders up by client order id; null when the venue never saw it. */
+  fetchOrder(clientOrderId: string, symbol: string): Promise<VenueOrder | null>;
+  /** Our fills at or after `sinceTs`, oldest first. */
+  fetchFills(symbol: string, sinceTs: number): Promise<Fill[]>;
+  fetchPositions(): Promise<VenuePosition[]>;
+}
+
+/** A venue simulated on candles (the paper exchange): the engine feeds it each closed candle first. */
+export interface SimulatedVenue {
+  processCandle(symbol: string, candle: Candle): void;
+}
+
+export const isSimulatedVenue = (x: unknown): x is SimulatedVenue =>
+  typeof (x as SimulatedVenue | null)?.processCandle === 'function';

@@ -1,0 +1,580 @@
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { and, asc, desc, eq, gte, inArray, lt, ne, sql } from 'drizzle-orm';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as s from './schema.ts';
+import type { Fill, Order, OrderPurpose, OrderStatus, Position, Signal, RiskVerdict } from '../core/types.ts';
+import type { Alert } from '../core/alerts.ts';
+
+export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
+
+/**
+ * `full` journals everything (paper, live). `fills` keeps fills, positions and daily equity only:
+ * the default of backtests, where per-order bookkeeping rows would cost more than the simulation.
+ */
+export type JournalDetail = 'full' | 'fills';
+
+export interface JournalOptions {
+  /** File path, or ':memory:'. */
+  path: string;
+  detail?: JournalDetail;
+  /** NORMAL survives process crashes (WAL); FULL also survives power loss, at an fsync per commit. */
+  synchronous?: 'NORMAL' | 'FULL';
+  readonly?: boolean;
+}
+
+export type OrderRow = typeof s.orders.$inferSelect;
+export type FillRow = typeof s.fills.$inferSelect;
+export type PositionRow = typeof s.positions.$inferSelect;
+export type DecisionRow = typeof s.decisions.$inferSelect;
+export type CommandRow = typeof s.commandsAudit.$inferSelect;
+export type AlertRow = typeof s.alerts.$inferSelect;
+export type ProposalRow = typeof s.proposals.$inferSelect;
+export type EquityRow = typeof s.equitySnapshots.$inferSelect;
+export type DataEventRow = typeof s.dataEvents.$inferSelect;
+
+export interface CommandAudit {
+  ts: number;
+  transport: string;
+  userId: string;
+  userName?: string;
+  role?: string;
+  command: string;
+  args?: string;
+  outcome: string;
+  detail?: string;
+}
+
+export function rowToOrder(r: OrderRow): Order {
+  const o: Order = {
+    clientOrderId: r.clientOrderId,
+    symbol: r.symbol,
+    side: r.side,
+    type: r.type as Order['type'],
+    tif: r.tif as Order['tif'],
+    reduceOnly: r.reduceOnly,
+    status: r.status as OrderStatus,
+    filledQty: r.filledQty,
+    avgPrice: r.avgPrice,
+    fee: r.fee,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  };
+  if (r.exchangeOrderId != null) o.exchangeOrderId = r.exchangeOrderId;
+  if (r.qty != null) o.qty = r.qty;
+  if (r.quoteQty != null) o.quoteQty = r.quoteQty;
+  if (r.price != null) o.price = r.price;
+  if (r.stopPrice != null) o.stopPrice = r.stopPrice;
+  if (r.leverage != null) o.leverage = r.leverage;
+  if (r.reason != null) o.reason = r.reason;
+  if (r.purpose != null) o.purpose = r.purpose as OrderPurpose;
+  if (r.decisionId != null) o.decisionId = r.decisionId;
+  return o;
+}
+
+/**
+ * The journal is the truth: the engine writes here before it acts, and rebuilds itself from here
+ * after a restart. Hot writes use drizzle prepared statements; everything else is plain drizzle.
+ */
+export class Journal {
+  readonly sqlite: Database.Database;
+  readonly db: BetterSQLite3Database;
+  readonly detail: JournalDetail;
+  readonly path: string;
+  private readonly stmts;
+  private orderSeq: number | undefined;
+
+  constructor(opts: JournalOptions) {
+    this.path = opts.path;
+    this.detail = opts.detail ?? 'full';
+    if (opts.path !== ':memory:') mkdirSync(dirname(resolve(opts.path)), { recursive: true });
+    this.sqlite = new Database(opts.path, { readonly: opts.readonly ?? false });
+    if (!opts.readonly) {
+      this.sqlite.pragma('journal_mode = WAL');
+      this.sqlite.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
+      this.sqlite.pragma('busy_timeout = 5000');
+    }
+    this.db = drizzle({ client: this.sqlite });
+    if (!opts.readonly) this.migrate();
+    this.stmts = this.prepare();
+  }
+
+  static memory(detail: JournalDetail = 'full'): Journal {
+    return new Journal({ path: ':memory:', detail });
+  }
+
+  migrate(): void {
+    migrate(this.db, { migrationsFolder: MIGRATIONS_DIR });
+  }
+
+  close(): void {
+    if (this.sqlite.open) this.sqlite.close();
+  }
+
+  /** Run `fn` in one SQLite transaction (nested calls join the outer one). */
+  tx<T>(fn: () => T): T {
+    if (this.sqlite.inTransaction) return fn();
+    return this.sqlite.transaction(fn)();
+  }
+
+  private prepare() {
+    const p = sql.placeholder;
+    return {
+      insertFill: this.db
+        .insert(s.fills)
+        .values({
+          venue: p('venue'),
+          tradeId: p('tradeId'),
+          clientOrderId: p('clientOrderId'),
+          exchangeOrderId: p('exchangeOrderId'),
+          symbol: p('symbol'),
+          side: p('side'),
+          price: p('price'),
+          qty: p('qty'),
+          fee: p('fee'),
+          feeCurrency: p('feeCurrency'),
+          liquidity: p('liquidity'),
+          ts: p('ts'),
+          realizedPnl: p('realizedPnl'),
+          cashDelta: p('cashDelta'),
+        })
+        .onConflictDoNothing()
+        .prepare(),
+      insertOrder: this.db
+        .insert(s.orders)
+        .values({
+          clientOrderId: p('clientOrderId'),
+          venue: p('venue'),
+          symbol: p('symbol'),
+          side: p('side'),
+          type: p('type'),
+          tif: p('tif'),
+          qty: p('qty'),
+          quoteQty: p('quoteQty'),
+          price: p('price'),
+          stopPrice: p('stopPrice'),
+          reduceOnly: p('reduceOnly'),
+          leverage: p('leverage'),
+          status: p('status'),
+          purpose: p('purpose'),
+          decisionId: p('decisionId'),
+          createdAt: p('createdAt'),
+          updatedAt: p('updatedAt'),
+        })
+        .prepare(),
+      updateOrder: this.db
+        .update(s.orders)
+        .set({
+          status: p('status') as never,
+          exchangeOrderId: p('exchangeOrderId') as never,
+          filledQty: p('filledQty') as never,
+          avgPrice: p('avgPrice') as never,
+          fee: p('fee') as never,
+          reason: p('reason') as never,
+          updatedAt: p('updatedAt') as never,
+        })
+        .where(eq(s.orders.clientOrderId, p('clientOrderId')))
+        .prepare(),
+      insertOrderEvent: this.db
+        .insert(s.orderEvents)
+        .values({ clientOrderId: p('clientOrderId'), ts: p('ts'), fromStatus: p('fromStatus'), toStatus: p('toStatus'), detail: p('detail') })
+        .prepare(),
+      setState: this.db
+        .insert(s.runtimeState)
+        .values({ key: p('key'), value: p('value'), updatedAt: p('updatedAt') })
+        .onConflictDoUpdate({ target: s.runtimeState.key, set: { value: sql`excluded.value`, updatedAt: sql`excluded.updated_at` } })
+        .prepare(),
+      getState: this.db.select().from(s.runtimeState).where(eq(s.runtimeState.key, p('key'))).prepare(),
+    };
+  }
+
+  // ---- runtime state ----------------------------------------------------------------------
+
+  getState<T>(key: string, fallback: T): T {
+    const row = this.stmts.getState.get({ key });
+    return row ? (row.value as T) : fallback;
+  }
+
+  setState(key: string, value: unknown, ts: number): void {
+    this.stmts.setState.run({ key, value, updatedAt: ts });
+  }
+
+  /**
+   * Next client order id: `<prefix><sequence in base 36>`. The sequence lives in the journal and is
+   * written before the order row, so ids are unique and never reused, even across crashes.
+   */
+  nextClientOrderId(prefix: string, ts: number): string {
+    this.orderSeq ??= this.getState<number>('order_seq', 0);
+    const seq = ++this.orderSeq;
+    // In `fills` detail (backtests) orders are not journaled, so neither is their counter.
+    if (this.detail === 'full') this.setState('order_seq', seq, ts);
+    return `${prefix}${seq.toString(36).padStart(6, '0')}`;
+  }
+
+  // ---- orders -----------------------------------------------------------------------------
+
+  insertOrder(o: Order, venue: string): void {
+    if (this.detail !== 'full') return;
+    this.stmts.insertOrder.run({
+      clientOrderId: o.clientOrderId,
+      venue,
+      symbol: o.symbol,
+      side: o.side,
+      type: o.type,
+      tif: o.tif,
+      qty: o.qty ?? null,
+      quoteQty: o.quoteQty ?? null,
+      price: o.price ?? null,
+      stopPrice: o.stopPrice ?? null,
+      reduceOnly: o.reduceOnly ? 1 : 0,
+      leverage: o.leverage ?? null,
+      status: o.status,
+      purpose: o.purpose ?? null,
+      decisionId: o.decisionId ?? null,
+      createdAt: o.createdAt,
+      updatedAt: o.updatedAt,
+    });
+    this.stmts.insertOrderEvent.run({ clientOrderId: o.clientOrderId, ts: o.createdAt, fromStatus: null, toStatus: o.status, detail: null });
+  }
+
+  /** Persist an order's current state and the transition that led to it. */
+  updateOrder(o: Order, fromStatus: OrderStatus | null, detail?: string): void {
+    if (this.detail !== 'full') return;
+    this.stmts.updateOrder.run({
+      clientOrderId: o.clientOrderId,
+      status: o.status,
+      exchangeOrderId: o.exchangeOrderId ?? null,
+      filledQty: o.filledQty,
+      avgPrice: o.avgPrice,
+      fee: o.fee,
+      reason: o.reason ?? null,
+      updatedAt: o.updatedAt,
+    });
+    if (fromStatus !== o.status || detail) {
+      this.stmts.insertOrderEvent.run({ clientOrderId: o.clientOrderId, ts: o.updatedAt, fromStatus, toStatus: o.status, detail: detail ?? null });
+    }
+  }
+
+  getOrder(clientOrderId: string): Order | undefined {
+    const r = this.db.select().from(s.orders).where(eq(s.orders.clientOrderId, clientOrderId)).get();
+    return r ? rowToOrder(r) : undefined;
+  }
+
+  /** Orders the venue may still hold (not in a terminal state). */
+  liveOrders(): Order[] {
+    return this.db
+      .select()
+      .from(s.orders)
+      .where(inArray(s.orders.status, ['new', 'submitted', 'open', 'partially_filled', 'unknown']))
+      .orderBy(asc(s.orders.id))
+      .all()
+      .map(rowToOrder);
+  }
+
+  recentOrders(limit: number): Order[] {
+    return this.db.select().from(s.orders).orderBy(desc(s.orders.id)).limit(limit).all().map(rowToOrder);
+  }
+
+  orderEvents(clientOrderId: string) {
+    return this.db.select().from(s.orderEvents).where(eq(s.orderEvents.clientOrderId, clientOrderId)).orderBy(asc(s.orderEvents.id)).all();
+  }
+
+  // ---- fills ------------------------------------------------------------------------------
+
+  /** Record a fill once. Returns false when this venue trade id was already journaled. */
+  recordFill(venue: string, f: Fill, realizedPnl: number, cashDelta: number): boolean {
+    const r = this.stmts.insertFill.run({
+      venue,
+      tradeId: f.tradeId,
+      clientOrderId: f.clientOrderId,
+      exchangeOrderId: f.exchangeOrderId ?? null,
+      symbol: f.symbol,
+      side: f.side,
+      price: f.price,
+      qty: f.qty,
+      fee: f.fee,
+      feeCurrency: f.feeCurrency,
+      liquidity: f.liquidity,
+      ts: f.ts,
+      realizedPnl,
+      cashDelta,
+    });
+    return r.changes > 0;
+  }
+
+  hasFill(venue: string, tradeId: string): boolean {
+    return !!this.db
+      .select({ id: s.fills.id })
+      .from(s.fills)
+      .where(and(eq(s.fills.venue, venue), eq(s.fills.tradeId, tradeId)))
+      .get();
+  }
+
+  fills(opts: { since?: number; until?: number; limit?: number; clientOrderId?: string } = {}): FillRow[] {
+    const conds = [];
+    if (opts.since != null) conds.push(gte(s.fills.ts, opts.since));
+    if (opts.until != null) conds.push(lt(s.fills.ts, opts.until));
+    if (opts.clientOrderId) conds.push(eq(s.fills.clientOrderId, opts.clientOrderId));
+    const q = this.db.select().from(s.fills).where(and(...conds)).orderBy(asc(s.fills.ts), asc(s.fills.id));
+    return opts.limit ? q.limit(opts.limit).all() : q.all();
+  }
+
+  lastFillTs(venue: string): number | undefined {
+    const r = this.db.select({ ts: sql<number>`max(${s.fills.ts})` }).from(s.fills).where(eq(s.fills.venue, venue)).get();
+    return r?.ts ?? undefined;
+  }
+
+  /** Sum of all cash effects of fills (and funding), for rebuilding the wallet after a restart. */
+  cashFlows(): { fills: number; funding: number; fees: number; count: number } {
+    const f = this.db
+      .select({ c: sql<number>`coalesce(sum(${s.fills.cashDelta}),0)`, fee: sql<number>`coalesce(sum(${s.fills.fee}),0)`, n: sql<number>`count(*)` })
+      .from(s.fills)
+      .get();
+    const fu = this.db.select({ c: sql<number>`coalesce(sum(${s.fundingPayments.amount}),0)` }).from(s.fundingPayments).get();
+    return { fills: f?.c ?? 0, funding: fu?.c ?? 0, fees: f?.fee ?? 0, count: f?.n ?? 0 };
+  }
+
+  // ---- positions --------------------------------------------------------------------------
+
+  openPosition(p: Position, strategy?: string): number {
+    const r = this.db
+      .insert(s.positions)
+      .values({
+        symbol: p.symbol,
+        side: p.side,
+        status: 'open',
+        qty: p.qty,
+        maxQty: p.qty,
+        entryPrice: p.entryPrice,
+        leverage: p.leverage,
+        margin: p.margin,
+        liquidationPrice: p.liquidationPrice ?? null,
+        stopLoss: p.stopLoss ?? null,
+        takeProfit: p.takeProfit ?? null,
+        realizedPnl: p.realizedPnl,
+        fees: p.fees,
+        openedAt: p.openedAt,
+        strategy: strategy ?? null,
+      })
+      .returning({ id: s.positions.id })
+      .get();
+    return r.id;
+  }
+
+  updatePosition(id: number, p: Position, maxQty: number): void {
+    this.db
+      .update(s.positions)
+      .set({
+        qty: p.qty,
+        maxQty,
+        entryPrice: p.entryPrice,
+        margin: p.margin,
+        leverage: p.leverage,
+        liquidationPrice: p.liquidationPrice ?? null,
+        stopLoss: p.stopLoss ?? null,
+        takeProfit: p.takeProfit ?? null,
+        realizedPnl: p.realizedPnl,
+        fees: p.fees,
+      })
+      .where(eq(s.positions.id, id))
+      .run();
+  }
+
+  closePosition(id: number, p: Position, exitPrice: number, ts: number): void {
+    this.db
+      .update(s.positions)
+      .set({ status: 'closed', qty: 0, exitPrice, realizedPnl: p.realizedPnl, fees: p.fees, closedAt: ts })
+      .where(eq(s.positions.id, id))
+      .run();
+  }
+
+  openPositions(): PositionRow[] {
+    return this.db.select().from(s.positions).where(eq(s.positions.status, 'open')).orderBy(asc(s.positions.id)).all();
+  }
+
+  closedPositions(opts: { since?: number; limit?: number } = {}): PositionRow[] {
+    const conds = [eq(s.positions.status, 'closed')];
+    if (opts.since != null) conds.push(gte(s.positions.closedAt, opts.since));
+    const q = this.db.select().from(s.positions).where(and(...conds)).orderBy(desc(s.positions.closedAt), desc(s.positions.id));
+    return opts.limit ? q.limit(opts.limit).all() : q.all();
+  }
+
+  // ---- decisions --------------------------------------------------------------------------
+
+  recordDecision(signal: Signal, verdict: RiskVerdict, requestedQty: number | undefined): number {
+    if (this.detail !== 'full') return 0;
+    const r = this.db
+      .insert(s.decisions)
+      .values({
+        ts: signal.ts,
+        symbol: signal.symbol,
+        strategy: signal.strategy,
+        action: signal.action,
+        price: signal.price,
+        reason: signal.reason,
+        confidence: signal.confidence ?? null,
+        features: signal.features ?? null,
+        requestedQty: requestedQty ?? null,
+        verdict: verdict.action,
+        verdictRule: verdict.rule,
+        verdictReason: verdict.reason,
+        finalQty: verdict.qty ?? verdict.quoteQty ?? null,
+      })
+      .returning({ id: s.decisions.id })
+      .get();
+    return r.id;
+  }
+
+  updateDecision(id: number, patch: { clientOrderId?: string; approval?: string }): void {
+    if (this.detail !== 'full' || !id) return;
+    this.db.update(s.decisions).set(patch).where(eq(s.decisions.id, id)).run();
+  }
+
+  getDecision(id: number): DecisionRow | undefined {
+    return this.db.select().from(s.decisions).where(eq(s.decisions.id, id)).get();
+  }
+
+  recentDecisions(limit: number): DecisionRow[] {
+    return this.db.select().from(s.decisions).orderBy(desc(s.decisions.id)).limit(limit).all();
+  }
+
+  // ---- equity -----------------------------------------------------------------------------
+
+  recordEquity(ts: number, equity: number, cash: number, unrealizedPnl: number, exposure: number): void {
+    this.db.insert(s.equitySnapshots).values({ ts, equity, cash, unrealizedPnl, exposure }).run();
+  }
+
+  equitySeries(since = 0, until = Number.MAX_SAFE_INTEGER): EquityRow[] {
+    return this.db
+      .select()
+      .from(s.equitySnapshots)
+      .where(and(gte(s.equitySnapshots.ts, since), lt(s.equitySnapshots.ts, until)))
+      .orderBy(asc(s.equitySnapshots.ts))
+      .all();
+  }
+
+  /** Last snapshot strictly before `ts` (e.g. the equity a day started with). */
+  equityBefore(ts: number): EquityRow | undefined {
+    return this.db.select().from(s.equitySnapshots).where(lt(s.equitySnapshots.ts, ts)).orderBy(desc(s.equitySnapshots.ts)).limit(1).get();
+  }
+
+  // ---- audit, alerts, data events ---------------------------------------------------------
+
+  recordCommand(c: CommandAudit): number {
+    return this.db
+      .insert(s.commandsAudit)
+      .values({
+        ts: c.ts,
+        transport: c.transport,
+        userId: c.userId,
+        userName: c.userName ?? null,
+        role: c.role ?? null,
+        command: c.command,
+        args: c.args ?? null,
+        outcome: c.outcome,
+        detail: c.detail ?? null,
+      })
+      .returning({ id: s.commandsAudit.id })
+      .get().id;
+  }
+
+  recentCommands(limit: number): CommandRow[] {
+    return this.db.select().from(s.commandsAudit).orderBy(desc(s.commandsAudit.id)).limit(limit).all();
+  }
+
+  recordAlert(a: Alert, delivery: string, count = 1): number {
+    return this.db
+      .insert(s.alerts)
+      .values({ ts: a.ts, type: a.type, severity: a.severity, title: a.title, message: a.message, data: a.data ?? null, delivery, count })
+      .returning({ id: s.alerts.id })
+      .get().id;
+  }
+
+  bumpAlert(id: number, count: number): void {
+    this.db.update(s.alerts).set({ count }).where(eq(s.alerts.id, id)).run();
+  }
+
+  recentAlerts(limit: number): AlertRow[] {
+    return this.db.select().from(s.alerts).orderBy(desc(s.alerts.id)).limit(limit).all();
+  }
+
+  recordDataEvent(e: { ts: number; symbol: string; timeframe: string; candleTs?: number; kind: string; severity: string; detail: string }): void {
+    this.db
+      .insert(s.dataEvents)
+      .values({ ...e, candleTs: e.candleTs ?? null })
+      .run();
+  }
+
+  dataEvents(limit = 100): DataEventRow[] {
+    return this.db.select().from(s.dataEvents).orderBy(desc(s.dataEvents.id)).limit(limit).all();
+  }
+
+  // ---- proposals (trade confirmations) ----------------------------------------------------
+
+  insertProposal(p: typeof s.proposals.$inferInsert): number {
+    return this.db.insert(s.proposals).values(p).returning({ id: s.proposals.id }).get().id;
+  }
+
+  getProposal(id: number): ProposalRow | undefined {
+    return this.db.select().from(s.proposals).where(eq(s.proposals.id, id)).get();
+  }
+
+  pendingProposals(): ProposalRow[] {
+    return this.db.select().from(s.proposals).where(eq(s.proposals.status, 'pending')).orderBy(asc(s.proposals.id)).all();
+  }
+
+  /** Move a pending proposal to a final status; false if it was no longer pending (first decision wins). */
+  decideProposal(id: number, status: 'approved' | 'rejected' | 'expired' | 'failed', by: string | null, ts: number, detail?: string): boolean {
+    const r = this.db
+      .update(s.proposals)
+      .set({ status, decidedBy: by, decidedAt: ts, detail: detail ?? null })
+      .where(and(eq(s.proposals.id, id), eq(s.proposals.status, 'pending')))
+      .run();
+    return r.changes > 0;
+  }
+
+  setProposalDetail(id: number, detail: string): void {
+    this.db.update(s.proposals).set({ detail }).where(eq(s.proposals.id, id)).run();
+  }
+
+  addProposalMessage(id: number, msg: Record<string, string>): void {
+    const p = this.getProposal(id);
+    if (!p) return;
+    this.db
+      .update(s.proposals)
+      .set({ messages: [...p.messages, msg] })
+      .where(eq(s.proposals.id, id))
+      .run();
+  }
+
+  // ---- reconciliation & funding -----------------------------------------------------------
+
+  recordReconciliation(r: typeof s.reconciliations.$inferInsert): number {
+    return this.db.insert(s.reconciliations).values(r).returning({ id: s.reconciliations.id }).get().id;
+  }
+
+  recentReconciliations(limit: number) {
+    return this.db.select().from(s.reconciliations).orderBy(desc(s.reconciliations.id)).limit(limit).all();
+  }
+
+  recordFunding(p: typeof s.fundingPayments.$inferInsert): boolean {
+    return this.db.insert(s.fundingPayments).values(p).onConflictDoNothing().run().changes > 0;
+  }
+
+  // ---- housekeeping -----------------------------------------------------------------------
+
+  count(table: 'orders' | 'fills' | 'decisions' | 'commands' | 'alerts' | 'positions' | 'equity_snapshots' | 'data_events'): number {
+    const r = this.sqlite.prepare(`select count(*) as n from ${table}`).get() as { n: number };
+    return r.n;
+  }
+
+  /** Orders in a given status other than a set, used by reconciliation tests and /orders. */
+  ordersWhere(status: OrderStatus[], notVenue?: string): Order[] {
+    const conds = [inArray(s.orders.status, status)];
+    if (notVenue) conds.push(ne(s.orders.venue, notVenue));
+    return this.db.select().from(s.orders).where(and(...conds)).orderBy(asc(s.orders.id)).all().map(rowToOrder);
+  }
+}

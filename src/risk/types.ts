@@ -1,0 +1,103 @@
+import type { MarketType, OrderRequest, PositionSide, Signal, RiskVerdict } from '../core/types.ts';
+
+/** How entries are sized before the limits apply. */
+export type SizingMode =
+  | 'risk' // qty = equity x riskPerTrade / stop distance (the default)
+  | 'all-in' // spend all free cash (quote-sized market buy); the backtest reference setup
+  | 'fixed'; // a fixed quote amount per trade
+
+export interface RiskLimits {
+  sizing: SizingMode;
+  /** Quote amount per trade in `fixed` sizing. */
+  fixedQuote: number;
+  /** Max loss per trade as a fraction of equity: 0.01..0.03, default 0.02. */
+  riskPerTrade: number;
+  /** Default stop distance (fraction of price) when a signal has no stop; null = no stop. */
+  stopLossPct: number | null;
+  /** Optional take-profit distance (fraction of price). */
+  takeProfitPct: number | null;
+  /** Daily drawdown (fraction of the day's starting equity) that halts entries until the next UTC day. */
+  maxDailyDrawdown: number;
+  /** Max fraction of equity tied up in positions (spot notional, perp margin). */
+  maxCapitalInUse: number;
+  maxOpenPositions: number;
+  /** Minimum seconds between two entries. */
+  minTradeIntervalSec: number;
+  maxTradesPer24h: number;
+  /** Refuse entries when recent realized volatility (stdev of 1-bar returns, as a fraction) exceeds this; null = off. */
+  maxVolatility: number | null;
+  /** Bars of returns used for the volatility estimate. */
+  volatilityWindow: number;
+  maxLeverage: number;
+  /** Trip the breaker after this many consecutive losing trades (0 = never). */
+  maxConsecutiveLosses: number;
+  /** Trip the breaker after this many consecutive order/exchange errors (0 = never). */
+  maxConsecutiveErrors: number;
+}
+
+export const DEFAULT_LIMITS: RiskLimits = {
+  sizing: 'risk',
+  fixedQuote: 100,
+  riskPerTrade: 0.02,
+  stopLossPct: 0.02,
+  takeProfitPct: null,
+  maxDailyDrawdown: 0.05,
+  maxCapitalInUse: 0.5,
+  maxOpenPositions: 3,
+  minTradeIntervalSec: 60,
+  maxTradesPer24h: 50,
+  maxVolatility: null,
+  volatilityWindow: 60,
+  maxLeverage: 3,
+  maxConsecutiveLosses: 5,
+  maxConsecutiveErrors: 3,
+};
+
+/** Why new entries are blocked, if they are. Exits are never blocked. */
+export interface RiskState {
+  paused: boolean;
+  pausedBy?: string;
+  /** Daily drawdown halt: until the next UTC day. */
+  halted: boolean;
+  haltedUntil?: number;
+  haltReason?: string;
+  breakerTripped: boolean;
+  breakerReason?: string;
+  consecutiveLosses: number;
+  consecutiveErrors: number;
+  dayStart: number;
+  dayStartEquity: number;
+  /** Entry timestamps in the last 24 h (for frequency limits). */
+  recentEntries: number[];
+}
+
+/** Everything the risk engine looks at to judge one intent. */
+export interface RiskContext {
+  now: number;
+  equity: number;
+  /** Free quote cash (spot) / available margin (perp). */
+  freeCash: number;
+  /** Capital already in use: spot notional at mark, or perp margin. */
+  capitalInUse: number;
+  openPositions: number;
+  marketType: MarketType;
+  /** Position on this symbol, if any. */
+  position: { side: PositionSide; qty: number } | null;
+  price: number;
+  qtyStep: number;
+  minQty: number;
+  minNotional: number;
+  takerFee: number;
+}
+
+export interface RiskIntent {
+  signal: Signal;
+  request: OrderRequest;
+  /** true for orders that only reduce/close exposure: always allowed through pauses and halts. */
+  reducing: boolean;
+}
+
+export interface RiskDecision extends RiskVerdict {
+  /** The request after sizing/resizing; absent on reject. */
+  request?: OrderRequest;
+}

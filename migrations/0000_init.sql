@@ -124,6 +124,8 @@ CREATE TABLE `orders` (
 	`stop_price` real,
 	`reduce_only` integer NOT NULL,
 	`leverage` real,
+	`stop_loss` real,
+	`take_profit` real,
 	`status` text NOT NULL,
 	`filled_qty` real DEFAULT 0 NOT NULL,
 	`avg_price` real DEFAULT 0 NOT NULL,

@@ -13,7 +13,19 @@ export function roundToStep(x: number, step: number): number {
   return roundTo(Math.round(x / step) * step, decimalsOf(step));
 }
 
+const decimalsCache = new Map<number, number>();
+
+/** Decimal places of a step (0.001 → 3). Cached: steps are few and this sits on the fill path. */
 export function decimalsOf(step: number): number {
+  let d = decimalsCache.get(step);
+  if (d === undefined) {
+    d = computeDecimals(step);
+    if (decimalsCache.size < 1024) decimalsCache.set(step, d);
+  }
+  return d;
+}
+
+function computeDecimals(step: number): number {
   if (step >= 1) return 0;
   const s = step.toExponential();
   const m = /e-(\d+)$/.exec(s);

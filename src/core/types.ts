@@ -80,8 +80,11 @@ export interface Order extends OrderRequest {
   /** Why it was rejected/cancelled/expired, in plain words. */
   reason?: string;
   decisionId?: number;
-  /** Set by the engine for protective orders: 'stop_loss' | 'take_profit' | 'entry' | 'exit' | 'manual'. */
+  /** Why the engine placed it. */
   purpose?: OrderPurpose;
+  /** Entry bracket: the engine places these protective orders once the entry fills. */
+  stopLoss?: number;
+  takeProfit?: number;
 }
 
 export type OrderPurpose = 'entry' | 'exit' | 'stop_loss' | 'take_profit' | 'manual' | 'flatten';

@@ -22,6 +22,9 @@ export const orders = sqliteTable(
     stopPrice: real('stop_price'),
     reduceOnly: integer('reduce_only', { mode: 'boolean' }).notNull(),
     leverage: real('leverage'),
+    /** Bracket of an entry: protective orders placed once it fills. */
+    stopLoss: real('stop_loss'),
+    takeProfit: real('take_profit'),
     status: text('status').notNull(),
     filledQty: real('filled_qty').notNull().default(0),
     avgPrice: real('avg_price').notNull().default(0),

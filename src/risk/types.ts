@@ -57,18 +57,29 @@ export const DEFAULT_LIMITS: RiskLimits = {
 export interface RiskState {
   paused: boolean;
   pausedBy?: string;
+  pausedAt?: number;
   /** Daily drawdown halt: until the next UTC day. */
   halted: boolean;
   haltedUntil?: number;
   haltReason?: string;
   breakerTripped: boolean;
   breakerReason?: string;
+  breakerTrippedAt?: number;
   consecutiveLosses: number;
   consecutiveErrors: number;
   dayStart: number;
   dayStartEquity: number;
   /** Entry timestamps in the last 24 h (for frequency limits). */
   recentEntries: number[];
+}
+
+/** A change in what the risk engine allows: the trading engine turns it into an alert. */
+export interface RiskEvent {
+  kind: 'halt' | 'halt_lifted' | 'breaker';
+  /** Plain words for the trader. */
+  message: string;
+  /** End of a daily halt (Unix ms, next UTC midnight). */
+  until?: number;
 }
 
 /** Everything the risk engine looks at to judge one intent. */

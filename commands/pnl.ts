@@ -1,0 +1,40 @@
+import { defineCommand } from '../src/chat/command.ts';
+import { kv, money, pct, signedMoney } from '../src/chat/format.ts';
+import { DAY_MS, utcDayStart } from '../src/core/clock.ts';
+
+const PERIODS = ['day', 'week', 'month', 'all'] as const;
+
+export default defineCommand({
+  name: 'pnl',
+  description: 'Profit and loss for a period',
+  minRole: 'viewer',
+  args: [{ name: 'period', type: 'enum', choices: PERIODS, description: 'day, week, month or all', required: false }],
+  run({ args, services }) {
+    const period = (args.period as (typeof PERIODS)[number] | undefined) ?? 'day';
+    const st = services.engine.status();
+    const now = st.now;
+    const since = period === 'day' ? utcDayStart(now) : period === 'week' ? now - 7 * DAY_MS : period === 'month' ? now - 30 * DAY_MS : 0;
+    const j = services.journal;
+    const startRow = since > 0 ? j.equityBefore(since + 1) : undefined;
+    const startEquity =
+      period === 'all' ? services.engine.startingCash : (startRow?.equity ?? j.equitySeries(since)[0]?.equity ?? st.equity);
+    const closed = j.closedPositions({ since });
+    const realized = closed.reduce((a, p) => a + p.realizedPnl - p.fees, 0);
+    const wins = closed.filter((p) => p.realizedPnl - p.fees > 0).length;
+    const fills = j.fills({ since });
+    const fees = fills.reduce((a, f) => a + f.fee, 0);
+    const change = st.equity - startEquity;
+    return {
+      title: `PnL — ${period === 'all' ? 'all time' : period === 'day' ? 'today (UTC)' : `last ${period}`}`,
+      text: kv([
+        ['Equity change', `${signedMoney(change)} (${pct(startEquity > 0 ? change / startEquity : 0)})`],
+        ['Realized (net)', signedMoney(realized)],
+        ['Unrealized', signedMoney(st.unrealizedPnl)],
+        ['Fees', money(fees)],
+        ['Closed trades', `${closed.length}${closed.length ? ` (${wins} won)` : ''}`],
+        ['Equity now', money(st.equity)],
+      ]),
+      mono: true,
+    };
+  },
+});

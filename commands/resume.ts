@@ -1,0 +1,23 @@
+import { defineCommand } from '../src/chat/command.ts';
+
+export default defineCommand({
+  name: 'resume',
+  description: 'Allow new entries again (after a halt or breaker: asks to confirm)',
+  minRole: 'trader',
+  // Clearing a drawdown halt or a tripped breaker overrides a safety stop: ask first.
+  confirm({ services }) {
+    const rs = services.engine.risk.state();
+    if (rs.halted || rs.breakerTripped) {
+      return `Resume trading and clear the ${rs.breakerTripped ? `circuit breaker (${rs.breakerReason ?? 'tripped'})` : `daily drawdown halt (${rs.haltReason ?? 'halted'})`}?`;
+    }
+    return null;
+  },
+  run({ user, services }) {
+    const by = user.name ?? user.id;
+    const rs = services.engine.risk.state();
+    if (!rs.paused && !rs.halted && !rs.breakerTripped) return { text: 'Already trading: nothing to resume.' };
+    services.engine.resume(by, { clearHalt: rs.halted, clearBreaker: rs.breakerTripped });
+    const still = services.engine.risk.blockedReason(services.engine.status().now);
+    return { text: still ? `Resumed by ${by}, but entries are still blocked: ${still}` : `Resumed by ${by}. New entries allowed.` };
+  },
+});

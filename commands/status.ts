@@ -1,0 +1,38 @@
+import { defineCommand } from '../src/chat/command.ts';
+import { duration, kv, modeWords, money, pct, price, qty, signedMoney, utc } from '../src/chat/format.ts';
+
+export default defineCommand({
+  name: 'status',
+  description: 'Mode, equity, positions, today’s PnL, risk, data feed and uptime',
+  minRole: 'viewer',
+  run({ services }) {
+    const st = services.engine.status();
+    const now = services.clock.now();
+    const feeds = services.feeds();
+    const venue = services.venue();
+    const risk = st.blocked ? `entries blocked — ${st.blocked}` : 'OK, trading';
+    const pairs: Array<[string, string]> = [
+      ['Mode', modeWords(st.mode, st.environment)],
+      ['Venue', `${st.venue} (${st.marketType}) — ${venue.up ? 'connected' : `DOWN: ${venue.detail}`}`],
+      ['Equity', money(st.equity)],
+      ['Cash', `${money(st.cash)} (free ${money(st.freeCash)})`],
+      ['Today', `${signedMoney(st.todayPnl)} (${pct(st.dayStartEquity > 0 ? st.todayPnl / st.dayStartEquity : 0)})`],
+      ['Unrealized', signedMoney(st.unrealizedPnl)],
+      ['Risk', risk],
+      ['Open orders', String(st.liveOrders.length)],
+    ];
+    for (const f of feeds) {
+      const age = f.state.lastCandleTs !== undefined ? ` — last candle ${utc(f.state.lastCandleTs)}` : '';
+      pairs.push([`Feed ${f.symbol}`, `${f.state.status}${f.state.detail ? ` (${f.state.detail})` : ''}${age}`]);
+    }
+    pairs.push(['Uptime', duration(now - services.startedAt)]);
+    const posLines = st.positions.map(
+      (p) =>
+        `${p.symbol} ${p.side} ${qty(p.qty)} @ ${price(p.entryPrice)} → ${price(p.markPrice)}  uPnL ${signedMoney(p.unrealizedPnl)}` +
+        (p.stopLoss ? `  SL ${price(p.stopLoss)}` : '') +
+        (p.liquidationPrice ? `  liq ${price(p.liquidationPrice)}` : ''),
+    );
+    const text = kv(pairs) + '\n\n' + (posLines.length ? `Positions:\n${posLines.join('\n')}` : 'No open positions.');
+    return { title: 'Skipper status', text, mono: true, severity: st.blocked ? 'warning' : 'info' };
+  },
+});

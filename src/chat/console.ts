@@ -1,0 +1,107 @@
+import { createInterface, type Interface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { Alert, AlertSeverity } from '../core/alerts.ts';
+import type { Logger } from '../core/logger.ts';
+import type { AlertChannel } from '../alerts/service.ts';
+import type { Dispatcher } from './dispatcher.ts';
+import type { Button, ChatUser, Reply, Role } from './types.ts';
+
+export interface ConsoleOptions {
+  input: Readable;
+  output: Writable;
+  role: Role;
+  minSeverity?: AlertSeverity;
+}
+
+const ICON: Record<AlertSeverity, string> = { info: 'i', warning: '!', critical: '!!' };
+
+/** Plain-text rendering of a reply; buttons become numbered choices. */
+export function renderText(reply: Reply, buttons: Button[]): string {
+  const parts: string[] = [];
+  if (reply.title) parts.push(`== ${reply.title} ==`);
+  parts.push(reply.text);
+  if (reply.image) parts.push(`[image: ${reply.image.filename}${reply.image.caption ? ` — ${reply.image.caption}` : ''}]`);
+  if (buttons.length) parts.push(buttons.map((b, i) => `[${i + 1}] ${b.label}`).join('   ') + '   (type the number)');
+  return parts.join('\n');
+}
+
+/**
+ * The local console transport: commands from stdin, replies and alerts on stdout. With no stdin
+ * (CI, Docker) it simply stays quiet and the bot runs headless.
+ */
+export class ConsoleTransport implements AlertChannel {
+  readonly name = 'console';
+  readonly minSeverity: AlertSeverity;
+  private rl: Interface | undefined;
+  private lastButtons: Button[] = [];
+  private readonly user: ChatUser;
+  private closed = false;
+
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly opts: ConsoleOptions,
+    private readonly log: Logger,
+  ) {
+    this.user = { transport: 'console', id: 'console', name: 'console', role: opts.role };
+    this.minSeverity = opts.minSeverity ?? 'info';
+  }
+
+  start(): void {
+    this.rl = createInterface({ input: this.opts.input, terminal: false });
+    this.rl.on('line', (line) => {
+      void this.onLine(line).catch((e: unknown) => this.log.error({ err: e }, 'console command failed'));
+    });
+    // End of input (e.g. stdin is /dev/null): keep running headless.
+    this.rl.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  get headless(): boolean {
+    return this.closed;
+  }
+
+  /** Handle one line; exposed for tests. Resolves when the reply has been printed. */
+  async onLine(line: string): Promise<void> {
+    const t = line.trim();
+    if (!t) return;
+    if (/^\d+$/.test(t) && this.lastButtons.length) {
+      const b = this.lastButtons[Number(t) - 1];
+      if (!b) {
+        this.print(`No choice ${t}. Choose 1–${this.lastButtons.length}.`);
+        return;
+      }
+      this.lastButtons = [];
+      const r = await this.dispatcher.handleButton(this.user, b.data);
+      if (r.toast) this.print(`> ${r.toast}`);
+      if (r.edit) this.show(r.edit);
+      if (r.reply) this.show(r.reply);
+      return;
+    }
+    const reply = await this.dispatcher.handleText(this.user, t.startsWith('/') ? t : `/${t}`);
+    if (reply) this.show(reply);
+  }
+
+  show(reply: Reply): void {
+    const buttons = (reply.buttons ?? []).flat();
+    if (buttons.length) this.lastButtons = buttons;
+    this.print(renderText(reply, buttons));
+  }
+
+  private print(text: string): void {
+    if (!this.opts.output.writableEnded) this.opts.output.write(text + '\n');
+  }
+
+  deliver(alert: Alert, repeat: number): void {
+    this.print(`[${ICON[alert.severity]}] ${alert.title}${repeat > 1 ? ` ×${repeat}` : ''}: ${alert.message}`);
+  }
+
+  /** Prompts from elsewhere (e.g. trade proposals) shown with their buttons. */
+  post(reply: Reply): void {
+    this.show(reply);
+  }
+
+  stop(): void {
+    this.rl?.close();
+  }
+}

@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../core/logger.ts';
+import { scrubSecrets } from '../core/logger.ts';
+import { errorMessage } from '../core/errors.ts';
+import { parseArgs, tokenize } from './args.ts';
+import { usage, type CommandContext, type CommandSpec } from './command.ts';
+import type { Services } from './services.ts';
+import { hasRole, type ChatUser, type Reply, type Role } from './types.ts';
+
+/** What a button press produces: a short toast for the presser, and/or an edit of the prompt. */
+export interface ButtonResult {
+  /** Short notice shown to the presser (Telegram answerCallbackQuery text, Discord ephemeral). */
+  toast?: string;
+  /** New content for the message that carried the button. */
+  edit?: Reply;
+  /** An extra message to post. */
+  reply?: Reply;
+}
+
+/** Handles button payloads with a given prefix (e.g. approvals use "p"). */
+export type ButtonHandler = (user: ChatUser, parts: string[]) => Promise<ButtonResult> | ButtonResult;
+
+interface PendingConfirm {
+  id: number;
+  nonce: string;
+  userKey: string;
+  command: CommandSpec;
+  ctx: CommandContext;
+  question: string;
+  expiresAt: number;
+}
+
+export const STALE_BUTTON = 'This button is no longer valid.';
+const REFUSAL = "Sorry, you're not on this bot's allow-list. Ask its owner to add your user id.";
+
+const userKey = (u: ChatUser) => `${u.transport}:${u.id}`;
+
+/**
+ * Turns chat text and button presses into command runs: allow-list and role checks, argument
+ * validation, confirmation prompts for destructive commands, and an audit row for every attempt.
+ * Bad input gets a clear reply and changes nothing.
+ */
+export class Dispatcher {
+  private readonly byName = new Map<string, CommandSpec>();
+  private readonly confirms = new Map<number, PendingConfirm>();
+  private readonly refused = new Set<string>();
+  private readonly buttonHandlers = new Map<string, ButtonHandler>();
+  private seq = 0;
+
+  constructor(
+    readonly commands: CommandSpec[],
+    private readonly services: Services,
+    private readonly log: Logger,
+    private readonly confirmTimeoutMs = 60_000,
+  ) {
+    for (const c of commands) this.byName.set(c.name, c);
+  }
+
+  onButton(prefix: string, handler: ButtonHandler): void {
+    this.buttonHandlers.set(prefix, handler);
+  }
+
+  private audit(user: ChatUser, command: string, args: string, outcome: string, detail?: string): void {
+    try {
+      this.services.journal.recordCommand({
+        ts: this.services.clock.now(),
+        transport: user.transport,
+        userId: user.id,
+        ...(user.name ? { userName: user.name } : {}),
+        ...(user.role ? { role: user.role } : {}),
+        command,
+        args,
+        outcome,
+        ...(detail ? { detail: detail.slice(0, 500) } : {}),
+      });
+    } catch (e) {
+      this.log.error({ err: e }, 'audit write failed');
+    }
+  }
+
+  /** Allow-list gate: one polite refusal per unknown user, then silence. */
+  private gate(user: ChatUser, what: string, args: string): Reply | null | 'ok' {
+    if (user.role) return 'ok';
+    const first = !this.refused.has(userKey(user));
+    this.refused.add(userKey(user));
+    this.audit(user, what, args, 'refused', 'not on the allow-list');
+    return first ? { text: REFUSAL } : null;
+  }
+
+  /** A line of chat text. Returns the reply, or null when nothing should be said. */
+  async handleText(user: ChatUser, text: string): Promise<Reply | null> {
+    const trimmed = text.trim();
+    if (!trimmed) return null;
+    const [head = '', ...rest] = tokenize(trimmed);
+    const name = head.replace(/^\//, '').replace(/@\S+$/, '').toLowerCase();
+    const rawArgs = rest.join(' ');
+    const g = this.gate(user, name || trimmed.slice(0, 32), rawArgs);
+    if (g !== 'ok') return g;
+
+    const cmd = this.byName.get(name);
+    if (!cmd) {
+      this.audit(user, name || '(empty)', rawArgs, 'invalid', 'unknown command');
+      return { text: `Unknown command "${head.slice(0, 40)}". Send /help for the list.`, severity: 'warning' };
+    }
+    const parsed = parseArgs(cmd.args ?? [], rest);
+    if (!parsed.ok) {
+      this.audit(user, name, rawArgs, 'invalid', parsed.error);
+      return { text: `${parsed.error}\nUsage: ${usage(cmd)}`, severity: 'warning' };
+    }
+    const need: Role = cmd.roleFor ? cmd.roleFor(parsed.args) : cmd.minRole;
+    if (!hasRole(user.role, need)) {
+      this.audit(user, name, rawArgs, 'refused', `needs ${need}`);
+      return { text: `/${name} needs the ${need} role; you are ${user.role === 'viewer' ? 'a viewer' : `a ${user.role}`}.`, severity: 'warning' };
+    }
+    const ctx: CommandContext = { user, args: parsed.args, raw: rawArgs, services: this.services };
+    const question = cmd.confirm?.(ctx) ?? null;
+    if (question) return this.askConfirmation(cmd, ctx, question);
+    return this.execute(cmd, ctx);
+  }
+
+  private askConfirmation(cmd: CommandSpec, ctx: CommandContext, question: string): Reply {
+    const id = ++this.seq;
+    const nonce = randomBytes(6).toString('hex');
+    const expiresAt = this.services.clock.now() + this.confirmTimeoutMs;
+    this.confirms.set(id, { id, nonce, userKey: userKey(ctx.user), command: cmd, ctx, question, expiresAt });
+    this.audit(ctx.user, cmd.name, ctx.raw, 'confirm', question);
+    return {
+      title: 'Please confirm',
+      text: `${question}\n(valid for ${Math.round(this.confirmTimeoutMs / 1000)} s)`,
+      buttons: [
+        [
+          { label: 'Confirm', data: `c:${id}:${nonce}:y`, style: 'danger' },
+          { label: 'Cancel', data: `c:${id}:${nonce}:n`, style: 'secondary' },
+        ],
+      ],
+    };
+  }
+
+  private async execute(cmd: CommandSpec, ctx: CommandContext, outcome = 'ok'): Promise<Reply> {
+    try {
+      const reply = await cmd.run(ctx);
+      this.audit(ctx.user, cmd.name, ctx.raw, outcome, reply.title ?? reply.text.slice(0, 200));
+      return { ...reply, text: scrubSecrets(reply.text) };
+    } catch (e) {
+      const msg = scrubSecrets(errorMessage(e));
+      this.log.error({ err: e, command: cmd.name }, 'command failed');
+      this.audit(ctx.user, cmd.name, ctx.raw, 'error', msg);
+      return { text: `/${cmd.name} failed: ${msg}. Nothing was changed by the failed part; check /status.`, severity: 'critical' };
+    }
+  }
+
+  /** A button press with its opaque payload. */
+  async handleButton(user: ChatUser, data: string): Promise<ButtonResult> {
+    const g = this.gate(user, 'button', data.slice(0, 64));
+    if (g !== 'ok') return g ? { toast: g.text } : {};
+    const parts = data.split(':');
+    const prefix = parts[0] ?? '';
+    if (prefix === 'c') return this.pressConfirm(user, parts, data);
+    const h = this.buttonHandlers.get(prefix);
+    if (!h) {
+      this.audit(user, 'button', data.slice(0, 64), 'invalid', 'unknown button');
+      return { toast: STALE_BUTTON };
+    }
+    return h(user, parts);
+  }
+
+  private async pressConfirm(user: ChatUser, parts: string[], data: string): Promise<ButtonResult> {
+    const [, idS, nonce, yn] = parts;
+    const p = this.confirms.get(Number(idS));
+    const now = this.services.clock.now();
+    const bad = (why: string): ButtonResult => {
+      this.audit(user, 'confirm', data.slice(0, 64), 'invalid', why);
+      return { toast: STALE_BUTTON };
+    };
+    if (!p || p.nonce !== nonce || (yn !== 'y' && yn !== 'n')) return bad('unknown or forged confirmation');
+    if (p.userKey !== userKey(user)) {
+      this.audit(user, 'confirm', data.slice(0, 64), 'refused', 'not the user who asked');
+      return { toast: 'Only the person who asked can confirm this.' };
+    }
+    this.confirms.delete(p.id);
+    if (now > p.expiresAt) {
+      this.audit(user, p.command.name, p.ctx.raw, 'expired');
+      return { toast: 'This confirmation expired. Send the command again.', edit: { text: `${p.question}\nExpired: nothing was done.` } };
+    }
+    if (yn === 'n') {
+      this.audit(user, p.command.name, p.ctx.raw, 'cancelled');
+      return { toast: 'Cancelled', edit: { text: `${p.question}\nCancelled: nothing was done.` } };
+    }
+    // Roles may have changed since the prompt: check again.
+    const need: Role = p.command.roleFor ? p.command.roleFor(p.ctx.args) : p.command.minRole;
+    if (!hasRole(user.role, need)) {
+      this.audit(user, p.command.name, p.ctx.raw, 'refused', `needs ${need}`);
+      return { toast: `Needs the ${need} role.` };
+    }
+    const reply = await this.execute(p.command, { ...p.ctx, user }, 'confirmed');
+    return { toast: 'Done', edit: { ...reply, title: reply.title ?? 'Confirmed', buttons: [] } };
+  }
+
+  /** Drop expired confirmations (they also fail on press; this just bounds memory). */
+  sweep(): void {
+    const now = this.services.clock.now();
+    for (const [id, p] of this.confirms) if (now > p.expiresAt + 60_000) this.confirms.delete(id);
+  }
+}

@@ -1,0 +1,57 @@
+import type { Clock } from '../core/clock.ts';
+import type { Config } from '../config/schema.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { Journal } from '../journal/journal.ts';
+import type { FeedState } from '../market/feed.ts';
+import type { CommandSpec } from './command.ts';
+
+export interface FeedInfo {
+  name: string;
+  symbol: string;
+  state: FeedState;
+}
+
+export interface VenueState {
+  up: boolean;
+  detail: string;
+  since?: number;
+}
+
+/** Alert controls used by /alerts (implemented by the alert service). */
+export interface AlertControls {
+  routes(): string[];
+  mutes(): Array<{ type: string; until: number }>;
+  mute(type: string, untilTs: number): void;
+  unmute(type: string): void;
+}
+
+/** Trade-confirmation prompts, used by /approvals and the Approve/Reject buttons. */
+export interface ApprovalControls {
+  mode(): { mode: 'off' | 'always' | 'above'; aboveNotional: number };
+  setMode(mode: 'off' | 'always' | 'above', aboveNotional: number | undefined, by: string): void;
+  pending(): Array<{ id: number; summary: string; expiresAt: number }>;
+}
+
+export interface ReportControls {
+  /** PNG chart of equity or daily PnL over the last `days`. */
+  chart(kind: 'equity' | 'pnl', days: number): Promise<Buffer | null>;
+}
+
+/** Everything commands may use. Optional parts are absent in headless or backtest contexts. */
+export interface Services {
+  engine: Engine;
+  journal: Journal;
+  config: Config;
+  /** Wall-clock time for people-facing things (uptime, expiries). */
+  clock: Clock;
+  startedAt: number;
+  feeds(): FeedInfo[];
+  venue(): VenueState;
+  commands(): CommandSpec[];
+  logFile?: string;
+  alerts?: AlertControls;
+  approvals?: ApprovalControls;
+  reports?: ReportControls;
+  /** Start a reconciliation now (live venues). */
+  reconcile?: () => Promise<string>;
+}

@@ -1,0 +1,71 @@
+// Transport-neutral chat vocabulary. Commands (in commands/) produce Replies; adapters (console,
+// Telegram, Discord) render them. Nothing here knows about grammY or discord.js.
+import type { Role } from '../config/schema.ts';
+
+export type { Role };
+export type TransportName = 'console' | 'telegram' | 'discord';
+
+export const ROLE_RANK: Readonly<Record<Role, number>> = { viewer: 1, trader: 2, admin: 3 };
+export const hasRole = (have: Role | null | undefined, need: Role): boolean => !!have && ROLE_RANK[have] >= ROLE_RANK[need];
+
+export interface ChatUser {
+  transport: TransportName;
+  /** Transport user id (Telegram user id, Discord user id, 'console'). */
+  id: string;
+  name?: string;
+  /** null: not on the allow-list. */
+  role: Role | null;
+}
+
+export interface Button {
+  label: string;
+  /** Opaque payload, ≤ 64 bytes (Telegram's callback_data limit). */
+  data: string;
+  style?: 'primary' | 'danger' | 'secondary' | 'success';
+}
+
+export interface ReplyImage {
+  png: Buffer;
+  filename: string;
+  caption?: string;
+}
+
+export interface Reply {
+  /** Short bold heading. */
+  title?: string;
+  /** Plain text body; adapters escape it for their markup. */
+  text: string;
+  /** Render the body monospace (tables). */
+  mono?: boolean;
+  buttons?: Button[][];
+  image?: ReplyImage;
+  /** Only the asking user should see it (Discord ephemeral replies). */
+  ephemeral?: boolean;
+  severity?: 'info' | 'warning' | 'critical';
+}
+
+export type ArgType = 'string' | 'number' | 'int' | 'enum' | 'symbol' | 'amount';
+
+/** One positional argument. The same spec drives text parsing, /help and Discord slash options. */
+export interface ArgSpec {
+  name: string;
+  type: ArgType;
+  description: string;
+  required?: boolean;
+  choices?: readonly string[];
+  min?: number;
+  max?: number;
+  /** Swallow the rest of the line (free text). */
+  rest?: boolean;
+}
+
+/** Parsed arguments: numbers for number/int, { value, percent } for amount, strings otherwise. */
+export type ArgValue = string | number | { value: number; percent: boolean };
+export type ParsedArgs = Record<string, ArgValue | undefined>;
+
+/** A message a transport can update later (a proposal or confirmation prompt). */
+export interface MessageRef {
+  transport: TransportName;
+  chatId: string;
+  messageId: string;
+}

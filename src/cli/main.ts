@@ -1,0 +1,196 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { ConfigError, loadConfig } from '../config/load.ts';
+import { errorMessage } from '../core/errors.ts';
+import { TIMEFRAMES, type Timeframe } from '../core/types.ts';
+import { runBacktest, REFERENCE_LIMITS } from '../engine/backtest.ts';
+import { Bot } from '../engine/bot.ts';
+import { Journal } from '../journal/journal.ts';
+import { loadCandles } from '../market/csv.ts';
+import { detectTimeframe } from '../market/replay-feed.ts';
+import { STRATEGIES } from '../strategy/registry.ts';
+
+const program = new Command();
+program.name('skipper').description('A crypto trading bot you run on one box and steer from chat.').showHelpAfterError();
+
+const speedArg = (v: string): number | 'max' => {
+  if (v === 'max') return 'max';
+  const n = Number(v);
+  if (!(n > 0)) throw new InvalidArgumentError('expected a positive number or "max"');
+  return n;
+};
+
+const positive = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+};
+
+const nonNegative = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number ≥ 0');
+  return n;
+};
+
+function fail(e: unknown): never {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`Config error in ${e.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`skipper: ${errorMessage(e)}\n`);
+  process.exit(1);
+}
+
+program
+  .command('run', { isDefault: true })
+  .description('run the bot (paper exchange by default)')
+  .option('-c, --config <file>', 'config file (YAML or JSON); default: embedded defaults')
+  .option('--replay <csv>', 'replay candles from a CSV instead of the live feed')
+  .option('--speed <n|max>', 'replay speed: a multiple of real time, or max', speedArg)
+  .action(async (o: { config?: string; replay?: string; speed?: number | 'max' }) => {
+    let bot: Bot;
+    try {
+      const config = loadConfig(o.config);
+      bot = new Bot({ config, ...(o.replay ? { replay: o.replay } : {}), ...(o.speed !== undefined ? { speed: o.speed } : {}) });
+      await bot.start();
+    } catch (e) {
+      fail(e);
+    }
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stdout.write(`\n${sig}: stopping…\n`);
+      void bot.stop().then(() => process.exit(0));
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+const bt = program
+  .command('backtest')
+  .description('run a strategy over historical candles at full speed (same engine as paper/live)')
+  .requiredOption('--data <csv>', 'candles CSV: timestamp_ms,open,high,low,close,volume')
+  .option('--strategy <name>', `one of ${Object.keys(STRATEGIES).join(', ')}`, 'sma-cross')
+  .option('--symbol <symbol>', 'symbol (default: from the file name, else BTC/USDT)')
+  .option('--timeframe <tf>', 'timeframe (default: detected from the data)')
+  .option('--fee <fraction>', 'fee per fill as a fraction of notional', nonNegative, 0.001)
+  .option('--cash <amount>', 'starting cash (quote)', positive, 10_000)
+  .option('--qty-step <step>', 'quantity step', positive, 0.00000001)
+  .option('--slippage-bps <bps>', 'market order slippage in basis points', nonNegative, 0)
+  .option('--fills-out <file>', 'write fills as CSV: timestamp_ms,side,price,size,fee')
+  .option('--journal <file>', 'keep the journal in this SQLite file (default: in memory)')
+  .option('--journal-detail <level>', 'fills (default) or full', 'fills')
+  .option('--json', 'print one JSON object on stdout');
+
+const paramNames = [...new Set(Object.values(STRATEGIES).flatMap((s) => Object.keys(s.defaults)))];
+const kebab = (s: string) => s.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
+for (const p of paramNames) bt.option(`--${kebab(p)} <n>`, `strategy parameter ${p}`, (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
+  return n;
+});
+
+bt.action((o: Record<string, unknown>) => {
+  try {
+    const file = String(o.data);
+    const strategy = String(o.strategy);
+    const factory = STRATEGIES[strategy];
+    if (!factory) throw new Error(`unknown strategy "${strategy}"; available: ${Object.keys(STRATEGIES).join(', ')}`);
+    const params: Record<string, number> = {};
+    for (const p of Object.keys(factory.defaults)) if (typeof o[p] === 'number') params[p] = o[p] as number;
+    const candles = loadCandles(file);
+    const guess = guessFromName(file);
+    const tf = (o.timeframe as Timeframe | undefined) ?? guess.timeframe ?? detectTimeframe(candles);
+    if (!tf || !(TIMEFRAMES as readonly string[]).includes(tf)) throw new Error(`cannot tell the timeframe of ${file}; pass --timeframe`);
+    const symbol = (o.symbol as string | undefined) ?? guess.symbol ?? 'BTC/USDT';
+    const detail = o.journalDetail === 'full' ? 'full' : 'fills';
+    const r = runBacktest({
+      candles,
+      symbol,
+      timeframe: tf,
+      strategy,
+      params,
+      cash: o.cash as number,
+      fee: o.fee as number,
+      slippageBps: o.slippageBps as number,
+      qtyStep: o.qtyStep as number,
+      limits: REFERENCE_LIMITS,
+      ...(o.journal ? { journalPath: String(o.journal) } : {}),
+      journalDetail: detail,
+    });
+    if (o.fillsOut) {
+      const lines = ['timestamp_ms,side,price,size,fee', ...r.fillRows.map((f) => `${f.ts},${f.side},${f.price},${f.qty},${f.fee}`)];
+      writeFileSync(String(o.fillsOut), lines.join('\n') + '\n');
+    }
+    const out = {
+      symbol,
+      timeframe: tf,
+      strategy,
+      params: { ...factory.defaults, ...params },
+      bars: r.bars,
+      rejected_bars: r.rejected_bars,
+      fills: r.fills,
+      final_equity: r.final_equity,
+      metrics: r.metrics,
+      elapsed_ms: Number(r.elapsed_ms.toFixed(3)),
+      bars_per_sec: Math.round(r.bars_per_sec),
+    };
+    if (o.json) process.stdout.write(JSON.stringify(out) + '\n');
+    else {
+      const m = r.metrics;
+      process.stdout.write(
+        [
+          `${symbol} ${tf} ${strategy} ${JSON.stringify(out.params)} on ${basename(file)}`,
+          `bars ${r.bars} (${r.rejected_bars} rejected), fills ${r.fills}, trades ${m.trades}`,
+          `final equity ${r.final_equity.toFixed(2)} (total return ${(m.total_return * 100).toFixed(2)}%, CAGR ${(m.cagr * 100).toFixed(2)}%)`,
+          `sharpe ${m.sharpe.toFixed(2)}, sortino ${m.sortino.toFixed(2)}, max drawdown ${(m.max_drawdown * 100).toFixed(2)}%`,
+          `win rate ${(m.win_rate * 100).toFixed(1)}%, profit factor ${m.profit_factor?.toFixed(2) ?? '—'}, expectancy ${m.expectancy.toFixed(2)}, exposure ${(m.exposure * 100).toFixed(1)}%, fees ${m.fees.toFixed(2)}`,
+          `${r.elapsed_ms.toFixed(1)} ms, ${Math.round(r.bars_per_sec).toLocaleString('en-US')} bars/s`,
+        ].join('\n') + '\n',
+      );
+    }
+  } catch (e) {
+    fail(e);
+  }
+});
+
+/** binance_spot_BTCUSDT_1m_2025-05-20_2025-08-18.csv → BTC/USDT, 1m */
+function guessFromName(file: string): { symbol?: string; timeframe?: Timeframe } {
+  const m = /([A-Z0-9]{2,12})(USDT|USDC|BUSD|BTC|ETH)_(\d+[mhd])/.exec(basename(file));
+  if (!m) return {};
+  const tf = (TIMEFRAMES as readonly string[]).includes(m[3]!) ? (m[3] as Timeframe) : undefined;
+  return { symbol: `${m[1]}/${m[2]}`, ...(tf ? { timeframe: tf } : {}) };
+}
+
+const config = program.command('config').description('configuration tools');
+config
+  .command('check [file]')
+  .description('validate a config file and print every problem with its path')
+  .action((file?: string) => {
+    try {
+      const c = loadConfig(file);
+      process.stdout.write(`${file ?? '(embedded defaults)'}: OK — ${c.mode} mode, ${c.exchange.name} exchange, ${c.market.symbols.join(', ')} ${c.market.timeframe}, strategy ${c.strategy.name}\n`);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+const db = program.command('db').description('journal database tools');
+db.command('migrate')
+  .description('apply pending migrations to the journal')
+  .option('-c, --config <file>', 'config file')
+  .option('--path <db>', 'journal file (overrides the config)')
+  .action((o: { config?: string; path?: string }) => {
+    try {
+      const c = loadConfig(o.config);
+      const j = new Journal({ path: o.path ?? c.journal.path });
+      j.close();
+      process.stdout.write(`${o.path ?? c.journal.path}: migrations applied\n`);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+await program.parseAsync(process.argv);

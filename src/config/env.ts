@@ -1,0 +1,32 @@
+import { registerSecret } from '../core/logger.ts';
+
+/** Secrets come only from the environment, never from the config file, and never reach logs or chat. */
+export interface Secrets {
+  exchangeApiKey?: string;
+  exchangeApiSecret?: string;
+  exchangeApiPassword?: string;
+  telegramBotToken?: string;
+  discordBotToken?: string;
+  /** Self-hosted Bot API server (or a test fake); default api.telegram.org. */
+  telegramApiRoot?: string;
+  /** Discord REST root (tests point it at a local fake). */
+  discordApiRoot?: string;
+}
+
+export function readSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
+  const s: Secrets = {};
+  const pick = (k: string) => (env[k] && env[k]!.trim() !== '' ? env[k]!.trim() : undefined);
+  const set = <K extends keyof Secrets>(key: K, v: string | undefined, secret = true) => {
+    if (v === undefined) return;
+    s[key] = v;
+    if (secret) registerSecret(v);
+  };
+  set('exchangeApiKey', pick('EXCHANGE_API_KEY'));
+  set('exchangeApiSecret', pick('EXCHANGE_API_SECRET'));
+  set('exchangeApiPassword', pick('EXCHANGE_API_PASSWORD'));
+  set('telegramBotToken', pick('TELEGRAM_BOT_TOKEN'));
+  set('discordBotToken', pick('DISCORD_BOT_TOKEN'));
+  set('telegramApiRoot', pick('TELEGRAM_API_ROOT'), false);
+  set('discordApiRoot', pick('DISCORD_API_ROOT'), false);
+  return s;
+}

@@ -1,0 +1,62 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type Config, type ConfigInput } from './schema.ts';
+
+/** A config that can't be used: every problem, each with its path in the file and the reason. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` + problems.map((p) => `  - ${p}`).join('\n'));
+  }
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
+  if (issue.code === 'unrecognized_keys') return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  return `${path}: ${issue.message}`;
+}
+
+/** Validate a parsed object. Throws ConfigError listing every problem. */
+export function parseConfig(input: unknown, file = '(config)'): Config {
+  const r = configSchema.safeParse(input ?? {});
+  if (!r.success) throw new ConfigError(file, r.error.issues.map(formatIssue));
+  return r.data;
+}
+
+/** Read and validate a YAML or JSON config file; no file means the embedded defaults. */
+export function loadConfig(file?: string, overrides: ConfigInput = {}): Config {
+  if (!file) return parseConfig(overrides, '(defaults)');
+  if (!existsSync(file)) throw new ConfigError(file, ['file not found']);
+  let raw: unknown;
+  try {
+    const text = readFileSync(file, 'utf8');
+    raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    if (e instanceof YAMLParseError) {
+      const pos = e.linePos?.[0];
+      throw new ConfigError(file, [`${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}${e.message.split('\n')[0]}`]);
+    }
+    throw new ConfigError(file, [`not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`]);
+  }
+  if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new ConfigError(file, ['(top level): expected a mapping of settings']);
+  }
+  return parseConfig(deepMerge((raw ?? {}) as Record<string, unknown>, overrides as Record<string, unknown>), file);
+}
+
+/** Overrides (CLI flags) win over the file; objects merge, everything else replaces. */
+export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}

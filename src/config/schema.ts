@@ -1,0 +1,197 @@
+import { z } from 'zod';
+import { TIMEFRAMES } from '../core/types.ts';
+import { DEFAULT_LIMITS } from '../risk/types.ts';
+
+// The whole configuration, validated at start. Every field has a safe default, so an empty file
+// (or no file) runs the paper exchange on BTC/USDT 1m. Secrets never live here: see env.ts.
+
+const fraction = (max = 1) => z.number().min(0).max(max);
+const symbol = z.string().regex(/^[A-Z0-9]{2,20}\/[A-Z0-9]{2,20}(:[A-Z0-9]{2,20})?$/, 'expected a symbol like BTC/USDT');
+
+const risk = z
+  .object({
+    sizing: z.enum(['risk', 'all-in', 'fixed']).default(DEFAULT_LIMITS.sizing),
+    fixedQuote: z.number().positive().default(DEFAULT_LIMITS.fixedQuote),
+    riskPerTrade: z.number().min(0.01, 'max loss per trade is allowed between 1% and 3%').max(0.03, 'max loss per trade is allowed between 1% and 3%').default(DEFAULT_LIMITS.riskPerTrade),
+    stopLossPct: fraction(0.5).nullable().default(DEFAULT_LIMITS.stopLossPct),
+    takeProfitPct: fraction(5).nullable().default(DEFAULT_LIMITS.takeProfitPct),
+    maxDailyDrawdown: fraction().default(DEFAULT_LIMITS.maxDailyDrawdown),
+    maxCapitalInUse: fraction().default(DEFAULT_LIMITS.maxCapitalInUse),
+    maxOpenPositions: z.number().int().min(1).default(DEFAULT_LIMITS.maxOpenPositions),
+    minTradeIntervalSec: z.number().min(0).default(DEFAULT_LIMITS.minTradeIntervalSec),
+    maxTradesPer24h: z.number().int().min(1).default(DEFAULT_LIMITS.maxTradesPer24h),
+    maxVolatility: z.number().positive().nullable().default(DEFAULT_LIMITS.maxVolatility),
+    volatilityWindow: z.number().int().min(2).default(DEFAULT_LIMITS.volatilityWindow),
+    maxLeverage: z.number().min(1).max(125).default(DEFAULT_LIMITS.maxLeverage),
+    maxConsecutiveLosses: z.number().int().min(0).default(DEFAULT_LIMITS.maxConsecutiveLosses),
+    maxConsecutiveErrors: z.number().int().min(0).default(DEFAULT_LIMITS.maxConsecutiveErrors),
+  })
+  .strict();
+
+const role = z.enum(['viewer', 'trader', 'admin']);
+const userEntry = z.object({ id: z.union([z.string(), z.number()]).transform(String), role, name: z.string().optional() }).strict();
+
+const alertTypeOrAll = z.string();
+
+const telegram = z
+  .object({
+    enabled: z.boolean().default(false),
+    users: z.array(userEntry).default([]),
+    /** Where alerts and reports go: chat ids (and optional forum topic ids). */
+    alertChats: z.array(z.object({ chatId: z.union([z.string(), z.number()]).transform(String), topicId: z.number().int().optional() }).strict()).default([]),
+    /** Long-polling timeout in seconds (Telegram's getUpdates `timeout`). */
+    pollTimeoutSec: z.number().int().min(0).max(50).default(30),
+  })
+  .strict();
+
+const discord = z
+  .object({
+    enabled: z.boolean().default(false),
+    applicationId: z.string().optional(),
+    guildIds: z.array(z.string()).default([]),
+    users: z.array(userEntry).default([]),
+    /** Discord role ids mapped to a Skipper role. */
+    roles: z.array(z.object({ id: z.string(), role }).strict()).default([]),
+    /** Alert routing: first matching route wins; `types` and `severities` default to all. */
+    routes: z
+      .array(
+        z
+          .object({
+            channelId: z.string(),
+            types: z.array(alertTypeOrAll).default(['*']),
+            severities: z.array(z.enum(['info', 'warning', 'critical'])).default(['info', 'warning', 'critical']),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    mode: z.enum(['backtest', 'paper', 'live']).default('paper'),
+    /** Short id that prefixes client order ids: unique per account if several bots share one. */
+    botId: z
+      .string()
+      .regex(/^[a-z0-9]{1,8}$/, 'botId: 1–8 lowercase letters/digits')
+      .default('sk'),
+    market: z
+      .object({
+        type: z.enum(['spot', 'perp']).default('spot'),
+        symbols: z.array(symbol).min(1).default(['BTC/USDT']),
+        timeframe: z.enum(TIMEFRAMES).default('1m'),
+        allowShort: z.boolean().default(false),
+        leverage: z.number().min(1).max(125).default(1),
+      })
+      .strict()
+      .prefault({}),
+    data: z
+      .object({
+        /** `live` polls public candles through ccxt; `replay` reads a CSV. */
+        source: z.enum(['live', 'replay']).default('live'),
+        exchange: z.enum(['binance', 'bybit']).default('binance'),
+        replayFile: z.string().optional(),
+        /** Replay speed: a multiple of real time, or 'max'. */
+        speed: z.union([z.number().positive(), z.literal('max')]).default('max'),
+        pollSec: z.number().min(1).default(10),
+        websocket: z.boolean().default(false),
+        warmup: z.number().int().min(0).default(200),
+      })
+      .strict()
+      .prefault({}),
+    exchange: z
+      .object({
+        name: z.enum(['paper', 'binance', 'bybit']).default('paper'),
+        /** Real venues: testnet/demo unless explicitly false (live trading needs mode: live too). */
+        testnet: z.boolean().default(true),
+        paper: z
+          .object({
+            startingBalance: z.record(z.string(), z.number().min(0)).default({ USDT: 10_000 }),
+            makerFee: fraction(0.01).default(0.001),
+            takerFee: fraction(0.01).default(0.001),
+            slippageBps: z.number().min(0).max(1000).default(0),
+            maxVolumeParticipation: fraction().nullable().default(null),
+            qtyStep: z.number().positive().default(0.00001),
+            priceStep: z.number().positive().default(0.01),
+            minNotional: z.number().min(0).default(5),
+          })
+          .strict()
+          .prefault({}),
+        /** Adopt orders/positions found on the venue that the bot did not create (else: report only). */
+        adoptExternal: z.boolean().default(false),
+        reconcileEverySec: z.number().min(10).default(300),
+        recvWindowMs: z.number().int().min(1000).max(60_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    strategy: z
+      .object({
+        name: z.string().default('sma-cross'),
+        params: z.record(z.string(), z.number()).default({}),
+      })
+      .strict()
+      .prefault({}),
+    risk: risk.prefault({}),
+    approvals: z
+      .object({
+        mode: z.enum(['off', 'always', 'above']).default('off'),
+        aboveNotional: z.number().min(0).default(1000),
+        timeoutSec: z.number().int().min(10).max(86_400).default(120),
+        maxPriceDriftPct: fraction(0.5).default(0.005),
+        /** In replays, hold the candle clock while a proposal waits for an answer. */
+        holdReplay: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    journal: z
+      .object({
+        path: z.string().default('data/skipper.db'),
+        synchronous: z.enum(['NORMAL', 'FULL']).default('NORMAL'),
+        equityEverySec: z.number().min(1).default(3600),
+      })
+      .strict()
+      .prefault({}),
+    chat: z
+      .object({
+        console: z
+          .object({ enabled: z.boolean().default(true), role: role.default('admin') })
+          .strict()
+          .prefault({}),
+        telegram: telegram.prefault({}),
+        discord: discord.prefault({}),
+        /** How long a confirmation button stays valid. */
+        confirmTimeoutSec: z.number().int().min(10).default(60),
+      })
+      .strict()
+      .prefault({}),
+    alerts: z
+      .object({
+        coalesceSec: z.number().min(0).default(60),
+        minSeverity: z.enum(['info', 'warning', 'critical']).default('info'),
+      })
+      .strict()
+      .prefault({}),
+    reports: z
+      .object({
+        dailyCron: z.string().default('0 0 * * *'),
+        weeklyCron: z.string().default('0 0 * * 1'),
+        monthlyCron: z.string().default('0 0 1 * *'),
+        timezone: z.string().default('UTC'),
+        charts: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        file: z.string().default('data/skipper.log'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type Role = z.infer<typeof role>;
+export const ROLES = ['viewer', 'trader', 'admin'] as const satisfies readonly Role[];

@@ -1,0 +1,275 @@
+import { pino } from 'pino';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { AlertService } from '../alerts/service.ts';
+import { ConsoleTransport } from '../chat/console.ts';
+import { Dispatcher } from '../chat/dispatcher.ts';
+import type { FeedInfo, Services, VenueState } from '../chat/services.ts';
+import type { Config } from '../config/schema.ts';
+import { SimClock, WallClock, type Clock } from '../core/clock.ts';
+import { createLogger, type Logger } from '../core/logger.ts';
+import { errorMessage } from '../core/errors.ts';
+import { TIMEFRAME_MS, type MarketInfo, type Timeframe } from '../core/types.ts';
+import { PaperExchange } from '../exchange/paper.ts';
+import { PaperStore } from '../exchange/paper-store.ts';
+import type { ExchangeClient } from '../exchange/types.ts';
+import { Journal } from '../journal/journal.ts';
+import type { CandleFeed } from '../market/feed.ts';
+import { LiveFeed } from '../market/live-feed.ts';
+import { ReplayFeed } from '../market/replay-feed.ts';
+import { CandleValidator } from '../market/validator.ts';
+import { RiskEngine } from '../risk/engine.ts';
+import type { RiskLimits, RiskState } from '../risk/types.ts';
+import { createStrategy } from '../strategy/registry.ts';
+import { COMMANDS } from '../../commands/index.ts';
+import { Engine } from './engine.ts';
+import { Reconciler } from './reconcile.ts';
+
+export interface BotOptions {
+  config: Config;
+  /** Replay file (overrides config.data). */
+  replay?: string;
+  speed?: number | 'max';
+  input?: NodeJS.ReadableStream;
+  output?: NodeJS.WritableStream;
+  /** Inject a logger (tests). */
+  logger?: Logger;
+  /** Wall clock for people-facing time (tests inject a fake). */
+  wallClock?: Clock;
+  /** Exchange override (tests, live adapters). */
+  exchange?: ExchangeClient;
+  /** Live feed override factory (tests). */
+  feedFactory?: (symbol: string) => CandleFeed;
+}
+
+/** The whole bot: journal, venue, risk, engine, feeds and chat, wired from the config. */
+export class Bot {
+  readonly config: Config;
+  readonly journal: Journal;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly wall: Clock;
+  readonly engine: Engine;
+  readonly alerts: AlertService;
+  readonly dispatcher: Dispatcher;
+  readonly console: ConsoleTransport | undefined;
+  readonly exchange: ExchangeClient;
+  readonly reconciler: Reconciler;
+  readonly feeds: CandleFeed[] = [];
+  readonly startedAt: number;
+  private stopped = false;
+  private loops: Promise<void>[] = [];
+
+  constructor(private readonly opts: BotOptions) {
+    const cfg = opts.config;
+    this.config = cfg;
+    this.log = opts.logger ?? fileLogger(cfg);
+    this.wall = opts.wallClock ?? new WallClock();
+    const replay = opts.replay ?? (cfg.data.source === 'replay' ? cfg.data.replayFile : undefined);
+    // Replays run on candle time; live runs on the wall clock.
+    this.clock = replay ? new SimClock(0) : this.wall;
+    this.startedAt = this.wall.now();
+    this.journal = new Journal({ path: cfg.journal.path, synchronous: cfg.journal.synchronous, detail: 'full' });
+
+    const quote = cfg.market.symbols[0]!.split('/')[1]!.split(':')[0]!;
+    const startingCash = this.startingCash(quote);
+    const markets = cfg.market.symbols.map((s) => paperMarket(cfg, s));
+    this.exchange =
+      opts.exchange ??
+      new PaperExchange({
+        clock: this.clock,
+        marketType: cfg.market.type,
+        markets,
+        startingBalances: cfg.exchange.paper.startingBalance,
+        makerFee: cfg.exchange.paper.makerFee,
+        takerFee: cfg.exchange.paper.takerFee,
+        slippageBps: cfg.exchange.paper.slippageBps,
+        maxVolumeParticipation: cfg.exchange.paper.maxVolumeParticipation,
+        store: new PaperStore(this.journal),
+      });
+
+    this.alerts = new AlertService(this.journal, this.wall, this.log, { coalesceMs: cfg.alerts.coalesceSec * 1000, minSeverity: cfg.alerts.minSeverity });
+    const limits: RiskLimits = { ...cfg.risk };
+    const riskState = this.journal.getState<RiskState | null>('risk', null);
+    const risk = new RiskEngine(limits, riskState ?? undefined);
+
+    const timeframe: Timeframe = cfg.market.timeframe;
+    this.engine = new Engine({
+      mode: cfg.mode === 'backtest' ? 'paper' : cfg.mode,
+      botId: cfg.botId,
+      clock: this.clock,
+      journal: this.journal,
+      exchange: this.exchange,
+      risk,
+      alerts: this.alerts,
+      logger: this.log,
+      symbols: cfg.market.symbols.map((symbol) => ({
+        symbol,
+        timeframeMs: TIMEFRAME_MS[timeframe],
+        strategy: createStrategy(cfg.strategy.name, symbol, { ...cfg.strategy.params, timeframeMs: TIMEFRAME_MS[timeframe] }),
+        market: this.exchange.market(symbol),
+        validator: new CandleValidator(symbol, timeframe),
+      })),
+      marketType: cfg.market.type,
+      allowShort: cfg.market.allowShort && cfg.market.type === 'perp',
+      leverage: cfg.market.leverage,
+      takerFee: cfg.exchange.paper.takerFee,
+      startingCash,
+      equityEveryMs: cfg.journal.equityEverySec * 1000,
+      persistProgress: true,
+    });
+    this.reconciler = new Reconciler(this.engine, this.journal, this.exchange, this.alerts, this.log, this.clock);
+
+    const services: Services = {
+      engine: this.engine,
+      journal: this.journal,
+      config: cfg,
+      clock: this.wall,
+      startedAt: this.startedAt,
+      feeds: () => this.feedInfo(),
+      venue: () => this.venueState(),
+      commands: () => COMMANDS,
+      logFile: cfg.log.file,
+      alerts: this.alerts,
+      reconcile: async () => (await this.reconciler.run('command')).summary,
+    };
+    this.dispatcher = new Dispatcher(COMMANDS, services, this.log, cfg.chat.confirmTimeoutSec * 1000);
+
+    if (cfg.chat.console.enabled) {
+      this.console = new ConsoleTransport(
+        this.dispatcher,
+        { input: (opts.input ?? process.stdin) as never, output: (opts.output ?? process.stdout) as never, role: cfg.chat.console.role },
+        this.log,
+      );
+      this.alerts.addChannel(this.console);
+    }
+
+    for (const symbol of cfg.market.symbols) {
+      if (opts.feedFactory) this.feeds.push(opts.feedFactory(symbol));
+      else if (replay) {
+        this.feeds.push(
+          new ReplayFeed({
+            symbol,
+            resampleTo: timeframe,
+            path: replay,
+            speed: opts.speed ?? cfg.data.speed,
+          }),
+        );
+      } else {
+        this.feeds.push(
+          new LiveFeed({
+            exchangeId: cfg.data.exchange,
+            marketType: cfg.market.type,
+            symbol,
+            timeframe,
+            clock: this.clock,
+            alerts: this.alerts,
+            logger: this.log,
+            pollMs: cfg.data.pollSec * 1000,
+            warmup: cfg.data.warmup,
+            useWebsocket: cfg.data.websocket,
+          }),
+        );
+      }
+    }
+  }
+
+  /** The starting cash is fixed at the first start, so a later config change can't rewrite history. */
+  private startingCash(quote: string): number {
+    const saved = this.journal.getState<{ startingCash: number } | null>('account', null);
+    if (saved) return saved.startingCash;
+    const cash = this.config.exchange.paper.startingBalance[quote] ?? 0;
+    this.journal.setState('account', { startingCash: cash, quote, createdAt: this.wall.now() }, this.wall.now());
+    return cash;
+  }
+
+  private feedInfo(): FeedInfo[] {
+    return this.feeds.map((f) => ({ name: f.name, symbol: f.symbol, state: f.state() }));
+  }
+
+  private venueState(): VenueState {
+    return { up: true, detail: this.exchange.environment };
+  }
+
+  /** Connect, reconcile, start chat and the candle loops. Resolves once running. */
+  async start(): Promise<void> {
+    await this.exchange.connect();
+    const rec = await this.reconciler.run('startup');
+    this.console?.start();
+    const st = this.engine.status();
+    this.say(
+      `Skipper — ${st.mode === 'live' ? 'LIVE' : 'paper trading (simulated money)'} on ${st.venue}; ${this.config.market.symbols.join(', ')} ${this.config.market.timeframe}; ` +
+        `strategy ${this.config.strategy.name}; journal ${this.journal.path}\n` +
+        `Equity ${st.equity.toFixed(2)}, ${st.positions.length} open position(s). Reconciliation: ${rec.summary}. Type /help for commands.`,
+    );
+    for (const feed of this.feeds) this.loops.push(this.runFeed(feed));
+  }
+
+  private async runFeed(feed: CandleFeed): Promise<void> {
+    const tfMs = TIMEFRAME_MS[feed.timeframe];
+    const sim = this.clock instanceof SimClock ? this.clock : null;
+    try {
+      for await (const batch of feed.batches()) {
+        if (this.stopped) break;
+        for (const c of batch) {
+          if (sim) sim.set(c.ts + tfMs);
+          this.engine.onCandle(feed.symbol, c);
+        }
+        // Give chat and timers a turn between batches, even at max replay speed.
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      if (!this.stopped) this.say(`Feed ${feed.name} finished (${feed.state().detail}). The bot keeps running; /status for the state.`);
+    } catch (e) {
+      this.log.error({ err: e, feed: feed.name }, 'feed loop failed');
+      this.alerts.raise({ type: 'feed_down', severity: 'critical', title: `Feed ${feed.name} stopped`, message: errorMessage(e) });
+    }
+  }
+
+  private say(text: string): void {
+    const out = this.opts.output ?? process.stdout;
+    out.write(text + '\n');
+  }
+
+  /** Wait for every feed loop to end (replays end; live feeds run until stop). */
+  async feedsDone(): Promise<void> {
+    await Promise.all(this.loops);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const f of this.feeds) f.stop();
+    this.console?.stop();
+    this.alerts.close();
+    await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 2000))]);
+    await this.exchange.close();
+    this.journal.close();
+    this.log.info('stopped');
+  }
+}
+
+function paperMarket(cfg: Config, symbol: string): MarketInfo {
+  const [base = '', rest = ''] = symbol.split('/');
+  const p = cfg.exchange.paper;
+  return {
+    symbol,
+    base,
+    quote: rest.split(':')[0] ?? 'USDT',
+    type: cfg.market.type,
+    qtyStep: p.qtyStep,
+    priceStep: p.priceStep,
+    minQty: p.qtyStep,
+    minNotional: p.minNotional,
+    maxLeverage: 125,
+  };
+}
+
+/** Logs go to the log file; errors also to stderr. The console shows replies and alerts. */
+function fileLogger(cfg: Config): Logger {
+  mkdirSync(dirname(cfg.log.file), { recursive: true });
+  const streams = pino.multistream([
+    { level: cfg.log.level === 'silent' ? 'fatal' : cfg.log.level, stream: pino.destination({ dest: cfg.log.file, mkdir: true, sync: false }) },
+    { level: 'error', stream: pino.destination(2) },
+  ]);
+  return createLogger({ level: cfg.log.level, destination: streams });
+}

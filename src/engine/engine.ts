@@ -1,0 +1,734 @@
+import type { Logger } from '../core/logger.ts';
+import type { AlertInput, AlertSink } from '../core/alerts.ts';
+import { NULL_ALERTS } from '../core/alerts.ts';
+import { utcDayStart, type Clock } from '../core/clock.ts';
+import { canTransition, isTerminal } from '../core/order-state.ts';
+import { floorToStep } from '../core/num.ts';
+import type {
+  Candle,
+  Fill,
+  MarketInfo,
+  MarketType,
+  Order,
+  OrderPurpose,
+  OrderRequest,
+  Side,
+  Signal,
+  TradingMode,
+} from '../core/types.ts';
+import type { ExchangeClient, ExchangeListener, OrderUpdate, SimulatedVenue } from '../exchange/types.ts';
+import { isSimulatedVenue } from '../exchange/types.ts';
+import type { Journal } from '../journal/journal.ts';
+import type { CandleValidator, CheckResult } from '../market/validator.ts';
+import type { RiskEngine } from '../risk/engine.ts';
+import type { RiskContext, RiskDecision, RiskEvent, RiskIntent } from '../risk/types.ts';
+import type { Strategy, StrategyContext } from '../strategy/types.ts';
+import type { MetricsTracker } from './metrics.ts';
+import { Portfolio, type BookPosition } from './portfolio.ts';
+
+export interface SymbolSetup {
+  symbol: string;
+  timeframeMs: number;
+  strategy: Strategy;
+  market: MarketInfo;
+  validator: CandleValidator;
+}
+
+/** Where orders go when the trader wants to approve them first (chat-ops plugs in here). */
+export interface ApprovalGate {
+  /** Does this intent need a human decision? */
+  required(intent: { signal: Signal; decision: RiskDecision; notional: number }): boolean;
+  /** Ask for one. The gate calls `engine.resolveProposal` when it is decided or expires. */
+  propose(p: Proposal): void;
+}
+
+export interface Proposal {
+  decisionId: number;
+  signal: Signal;
+  request: OrderRequest;
+  decision: RiskDecision;
+  purpose: OrderPurpose;
+  notional: number;
+  bracket: { stopLoss?: number; takeProfit?: number };
+}
+
+export interface EngineOptions {
+  mode: TradingMode;
+  botId: string;
+  clock: Clock;
+  journal: Journal;
+  exchange: ExchangeClient;
+  risk: RiskEngine;
+  alerts?: AlertSink;
+  logger: Logger;
+  symbols: SymbolSetup[];
+  marketType: MarketType;
+  allowShort: boolean;
+  leverage: number;
+  takerFee: number;
+  /** Cash the account started with (paper) — the journal's fill cash flows are added to it. */
+  startingCash: number;
+  /** Equity snapshot period (simulated or wall time); a snapshot is also taken at each UTC day change. */
+  equityEveryMs: number;
+  /** Persist the last processed candle per symbol, so a restart resumes instead of trading old candles again. */
+  persistProgress: boolean;
+  metrics?: MetricsTracker;
+  approvals?: ApprovalGate;
+}
+
+interface SymbolState extends SymbolSetup {
+  ctx: { symbol: string; position: StrategyContext['position']; pending: boolean; allowShort: boolean };
+  /** Candles at or before this ts were processed before a restart: they only warm the strategy up. */
+  resumeTs: number;
+  lastClose: number;
+  lastCandleTs: number;
+  /** Live entry/exit orders (not protective ones). */
+  working: number;
+  accepted: number;
+  rejected: number;
+}
+
+export interface EngineStatus {
+  mode: TradingMode;
+  venue: string;
+  environment: string;
+  marketType: MarketType;
+  equity: number;
+  cash: number;
+  freeCash: number;
+  unrealizedPnl: number;
+  todayPnl: number;
+  dayStartEquity: number;
+  positions: BookPosition[];
+  liveOrders: Order[];
+  blocked: string | null;
+  paused: boolean;
+  halted: boolean;
+  breaker: boolean;
+  lastCandle: Record<string, { ts: number; close: number }>;
+  now: number;
+}
+
+const PROTECTIVE: ReadonlySet<OrderPurpose | undefined> = new Set(['stop_loss', 'take_profit']);
+
+/**
+ * The trading engine: one code path for backtest, paper and live. Candles in, orders out, events
+ * back. Everything it decides is journaled before it acts; everything it knows is rebuilt from the
+ * journal at start.
+ *
+ * Per closed candle: validate → venue matches working orders (paper) → mark to market → risk
+ * bookkeeping (daily drawdown) → strategy → risk verdict → (approval) → journal intent → submit.
+ */
+export class Engine implements ExchangeListener {
+  readonly portfolio: Portfolio;
+  readonly journal: Journal;
+  readonly risk: RiskEngine;
+  readonly exchange: ExchangeClient;
+  readonly mode: TradingMode;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly alerts: AlertSink;
+  private readonly alertsOn: boolean;
+  private readonly venue: SimulatedVenue | null;
+  private readonly symbols = new Map<string, SymbolState>();
+  /** Orders that may still trade, by client order id. */
+  readonly liveOrders = new Map<string, Order>();
+  private nextEquityAt = 0;
+  private equityDay = -1;
+  private readonly opts: EngineOptions;
+  approvals: ApprovalGate | undefined;
+
+  constructor(opts: EngineOptions) {
+    this.opts = opts;
+    this.mode = opts.mode;
+    this.clock = opts.clock;
+    this.journal = opts.journal;
+    this.risk = opts.risk;
+    this.exchange = opts.exchange;
+    this.log = opts.logger;
+    this.alerts = opts.alerts ?? NULL_ALERTS;
+    this.alertsOn = this.alerts !== NULL_ALERTS;
+    this.approvals = opts.approvals;
+    this.venue = isSimulatedVenue(opts.exchange) ? opts.exchange : null;
+
+    const flows = this.journal.cashFlows();
+    this.portfolio = Portfolio.fromJournal(opts.marketType, opts.startingCash + flows.fills + flows.funding, this.journal.openPositions());
+    for (const o of this.journal.liveOrders()) this.liveOrders.set(o.clientOrderId, o);
+
+    for (const s of opts.symbols) {
+      const resumeTs = opts.persistProgress ? this.journal.getState<number>(`last_candle:${s.symbol}`, -Infinity) : -Infinity;
+      const st: SymbolState = {
+        ...s,
+        ctx: { symbol: s.symbol, position: null, pending: false, allowShort: opts.allowShort },
+        resumeTs,
+        lastClose: NaN,
+        lastCandleTs: resumeTs,
+        working: 0,
+        accepted: 0,
+        rejected: 0,
+      };
+      this.symbols.set(s.symbol, st);
+    }
+    for (const o of this.liveOrders.values()) this.countWorking(o, +1);
+    // Durable runs persist risk state (pause, halt, breaker, counters) on every change; a backtest never restarts.
+    if (opts.persistProgress) this.risk.onChange = (state) => this.journal.setState('risk', state, this.clock.now());
+    opts.exchange.setListener(this);
+  }
+
+  // ---- market data --------------------------------------------------------------------------
+
+  /** One closed candle. The caller has set the clock to the candle's close time. Hot path. */
+  onCandle(symbol: string, candle: Candle): void {
+    const s = this.symbols.get(symbol);
+    if (s === undefined) return;
+    const v = s.validator.check(candle);
+    if (candle.ts <= s.resumeTs) {
+      // Seen before a restart: only rebuild indicator state; the journal already holds its effects.
+      if (v.accepted) {
+        s.ctx.position = this.portfolio.positions.get(symbol)?.side ?? null;
+        s.strategy.onCandle(candle, s.ctx);
+        s.lastClose = candle.close;
+      }
+      return;
+    }
+    if (v.issues.length > 0) this.onDataIssues(s, candle, v);
+    if (!v.accepted) {
+      s.rejected++;
+      return;
+    }
+    s.accepted++;
+
+    const now = this.clock.now();
+    s.lastCandleTs = candle.ts;
+    s.lastClose = candle.close;
+    if (this.opts.persistProgress) this.journal.setState(`last_candle:${symbol}`, candle.ts, now);
+
+    if (this.venue !== null) this.venue.processCandle(symbol, candle);
+
+    this.portfolio.mark(symbol, candle.close);
+    this.risk.onBar(symbol, candle.close);
+    const equity = this.portfolio.equity();
+    const ev = this.risk.onEquity(now, equity);
+    if (ev !== null) this.onRiskEvent(ev);
+    if (this.opts.metrics !== undefined) this.opts.metrics.onBar(now, equity, this.portfolio.positions.size > 0);
+    if (now >= this.nextEquityAt || utcDayStart(now) !== this.equityDay) this.snapshotEquity(now, equity);
+
+    const pos = this.portfolio.positions.get(symbol);
+    s.ctx.position = pos === undefined ? null : pos.side;
+    s.ctx.pending = s.working > 0;
+    const signal = s.strategy.onCandle(candle, s.ctx);
+    if (signal !== null) this.onSignal(s, signal);
+  }
+
+  private onDataIssues(s: SymbolState, candle: Candle, v: CheckResult): void {
+    const now = this.clock.now();
+    for (const issue of v.issues) {
+      this.journal.recordDataEvent({
+        ts: now,
+        symbol: s.symbol,
+        timeframe: s.validator.timeframe,
+        candleTs: candle.ts,
+        kind: issue.kind,
+        severity: issue.severity,
+        detail: issue.detail,
+      });
+      if (this.alertsOn) {
+        this.alerts.raise({
+          type: issue.kind === 'gap' ? 'data_gap' : 'bad_candle',
+          severity: 'warning',
+          title: `${s.symbol} ${issue.kind.replace('_', ' ')}`,
+          message: `${issue.detail}${issue.severity === 'reject' ? ' — candle ignored' : ''}`,
+          key: `data:${s.symbol}:${issue.kind}`,
+        });
+      }
+    }
+  }
+
+  private snapshotEquity(now: number, equity: number): void {
+    this.journal.recordEquity(now, equity, this.portfolio.cash, this.portfolio.unrealized(), this.portfolio.exposure());
+    this.nextEquityAt = now + this.opts.equityEveryMs;
+    this.equityDay = utcDayStart(now);
+  }
+
+  // ---- signals → orders ---------------------------------------------------------------------
+
+  private onSignal(s: SymbolState, signal: Signal): void {
+    const pos = this.portfolio.positions.get(s.symbol);
+    const action = signal.action;
+    if (action === 'exit_long' || action === 'exit_short') {
+      const want = action === 'exit_long' ? 'long' : 'short';
+      if (pos === undefined || pos.side !== want) return;
+      this.exit(s, signal, pos, 'exit');
+      return;
+    }
+    const dir = action === 'enter_long' ? 'long' : 'short';
+    if (dir === 'short' && !this.opts.allowShort) return;
+    if (pos !== undefined) {
+      if (pos.side === dir) return;
+      this.exit(s, signal, pos, 'exit'); // flip: close the opposite position first
+    }
+    this.enter(s, signal, dir === 'long' ? 'buy' : 'sell');
+  }
+
+  private riskContext(s: SymbolState, price: number): RiskContext {
+    const pos = this.portfolio.positions.get(s.symbol);
+    return {
+      now: this.clock.now(),
+      equity: this.portfolio.equity(),
+      freeCash: this.portfolio.freeCash(),
+      capitalInUse: this.portfolio.capitalInUse(),
+      openPositions: this.portfolio.positions.size,
+      marketType: this.opts.marketType,
+      position: pos ? { side: pos.side, qty: pos.qty } : null,
+      price,
+      qtyStep: s.market.qtyStep,
+      minQty: s.market.minQty,
+      minNotional: s.market.minNotional,
+      takerFee: this.opts.takerFee,
+    };
+  }
+
+  private bracketFor(signal: Signal, side: Side): { stopLoss?: number; takeProfit?: number } {
+    const lim = this.risk.limits;
+    const sign = side === 'buy' ? 1 : -1;
+    const b: { stopLoss?: number; takeProfit?: number } = {};
+    const sl = signal.stopLoss ?? (lim.stopLossPct != null ? signal.price * (1 - sign * lim.stopLossPct) : undefined);
+    const tp = signal.takeProfit ?? (lim.takeProfitPct != null ? signal.price * (1 + sign * lim.takeProfitPct) : undefined);
+    if (sl !== undefined) b.stopLoss = sl;
+    if (tp !== undefined) b.takeProfit = tp;
+    return b;
+  }
+
+  private enter(s: SymbolState, signal: Signal, side: Side): void {
+    const bracket = this.bracketFor(signal, side);
+    const sig: Signal = bracket.stopLoss !== undefined && signal.stopLoss === undefined ? { ...signal, stopLoss: bracket.stopLoss } : signal;
+    const request: OrderRequest = { symbol: s.symbol, side, type: 'market', tif: 'GTC', reduceOnly: false };
+    if (this.opts.marketType === 'perp') request.leverage = this.opts.leverage;
+    const intent: RiskIntent = { signal: sig, request, reducing: false };
+    const decision = this.risk.evaluate(intent, this.riskContext(s, signal.price));
+    this.decide(s, sig, decision, 'entry', bracket, undefined);
+  }
+
+  private exit(s: SymbolState, signal: Signal, pos: BookPosition, purpose: OrderPurpose): void {
+    const request: OrderRequest = {
+      symbol: s.symbol,
+      side: pos.side === 'long' ? 'sell' : 'buy',
+      type: 'market',
+      tif: 'GTC',
+      reduceOnly: true,
+      qty: pos.qty,
+    };
+    const decision = this.risk.evaluate({ signal, request, reducing: true }, this.riskContext(s, signal.price));
+    this.decide(s, signal, decision, purpose, {}, pos.qty);
+  }
+
+  /** Journal the verdict, then place the order, or ask for approval first. */
+  private decide(
+    s: SymbolState,
+    signal: Signal,
+    decision: RiskDecision,
+    purpose: OrderPurpose,
+    bracket: { stopLoss?: number; takeProfit?: number },
+    requestedQty: number | undefined,
+  ): void {
+    const decisionId = this.journal.recordDecision(signal, decision, requestedQty);
+    if (decision.action === 'reject' || decision.request === undefined) {
+      this.log.debug({ symbol: s.symbol, rule: decision.rule, reason: decision.reason }, 'risk rejected');
+      return;
+    }
+    const notional = (decision.request.qty ?? 0) * signal.price + (decision.request.quoteQty ?? 0);
+    if (this.approvals !== undefined && this.approvals.required({ signal, decision, notional })) {
+      this.journal.updateDecision(decisionId, { approval: 'pending' });
+      s.working++; // a pending proposal blocks further entries like a working order
+      this.approvals.propose({ decisionId, signal, request: decision.request, decision, purpose, notional, bracket });
+      return;
+    }
+    this.submit(decision.request, purpose, decisionId, bracket);
+    if (purpose === 'entry') this.risk.recordEntry(this.clock.now());
+  }
+
+  /**
+   * A proposal was decided. On approval the intent is re-checked (risk and price drift) before it
+   * is sent. Returns what happened, in words.
+   */
+  resolveProposal(p: Proposal, outcome: 'approved' | 'rejected' | 'expired', maxDrift: number): { placed: boolean; message: string; clientOrderId?: string } {
+    const s = this.symbols.get(p.signal.symbol);
+    if (s) s.working = Math.max(0, s.working - 1);
+    this.journal.updateDecision(p.decisionId, { approval: outcome });
+    if (outcome !== 'approved' || !s) return { placed: false, message: outcome === 'expired' ? 'expired: nothing placed' : 'rejected: nothing placed' };
+    const price = s.lastClose;
+    if (Number.isFinite(price) && p.signal.price > 0) {
+      const drift = Math.abs(price / p.signal.price - 1);
+      if (drift > maxDrift) {
+        return {
+          placed: false,
+          message: `not placed: price moved ${(drift * 100).toFixed(2)}% since the proposal (${p.signal.price} → ${price}; limit ${(maxDrift * 100).toFixed(2)}%)`,
+        };
+      }
+    }
+    const reducing = p.purpose !== 'entry';
+    const pos = this.portfolio.positions.get(s.symbol);
+    if (reducing && !pos) return { placed: false, message: 'not placed: the position is already closed' };
+    const request: OrderRequest = { ...p.request };
+    if (reducing && pos) request.qty = pos.qty;
+    if (!reducing) {
+      delete request.qty;
+      delete request.quoteQty;
+    }
+    const again = this.risk.evaluate({ signal: p.signal, request, reducing }, this.riskContext(s, Number.isFinite(price) ? price : p.signal.price));
+    if (again.action === 'reject' || !again.request) return { placed: false, message: `not placed: risk re-check refused it (${again.reason})` };
+    const o = this.submit(again.request, p.purpose, p.decisionId, p.bracket);
+    if (p.purpose === 'entry') this.risk.recordEntry(this.clock.now());
+    return { placed: true, message: `placed ${o.clientOrderId}${again.action === 'resize' ? ` (${again.reason})` : ''}`, clientOrderId: o.clientOrderId };
+  }
+
+  /** Write the intent, then hand the order to the venue. The journal has it before the venue does. */
+  submit(request: OrderRequest, purpose: OrderPurpose, decisionId?: number, bracket: { stopLoss?: number; takeProfit?: number } = {}): Order {
+    const now = this.clock.now();
+    const order: Order = {
+      ...request,
+      clientOrderId: this.journal.nextClientOrderId(`${this.opts.botId}-`, now),
+      status: 'new',
+      filledQty: 0,
+      avgPrice: 0,
+      fee: 0,
+      createdAt: now,
+      updatedAt: now,
+      purpose,
+    };
+    if (decisionId) order.decisionId = decisionId;
+    if (bracket.stopLoss !== undefined) order.stopLoss = bracket.stopLoss;
+    if (bracket.takeProfit !== undefined) order.takeProfit = bracket.takeProfit;
+    this.journal.tx(() => {
+      this.journal.insertOrder(order, this.exchange.name);
+      if (decisionId) this.journal.updateDecision(decisionId, { clientOrderId: order.clientOrderId });
+      order.status = 'submitted';
+      this.journal.updateOrder(order, 'new');
+    });
+    this.liveOrders.set(order.clientOrderId, order);
+    this.countWorking(order, +1);
+    this.exchange.submit(order);
+    return order;
+  }
+
+  private countWorking(o: Order, d: number): void {
+    if (PROTECTIVE.has(o.purpose)) return;
+    const s = this.symbols.get(o.symbol);
+    if (s) s.working = Math.max(0, s.working + d);
+  }
+
+  cancel(order: Order): void {
+    this.exchange.cancel(order);
+  }
+
+  // ---- venue events -------------------------------------------------------------------------
+
+  onOrderUpdate(u: OrderUpdate): void {
+    const o = this.liveOrders.get(u.clientOrderId) ?? this.journal.getOrder(u.clientOrderId);
+    if (!o) {
+      this.log.warn({ update: u }, 'update for an order the journal does not know');
+      return;
+    }
+    const from = o.status;
+    if (from === u.status && u.exchangeOrderId === o.exchangeOrderId) return;
+    if (from !== u.status && !canTransition(from, u.status)) {
+      this.log.debug({ coid: o.clientOrderId, from, to: u.status }, 'stale order update ignored');
+      return;
+    }
+    o.status = u.status;
+    if (u.exchangeOrderId) o.exchangeOrderId = u.exchangeOrderId;
+    if (u.reason) o.reason = u.reason;
+    o.updatedAt = u.ts;
+    this.journal.updateOrder(o, from, u.reason);
+    if (isTerminal(o.status)) {
+      this.liveOrders.delete(o.clientOrderId);
+      this.countWorking(o, -1);
+    }
+    switch (o.status) {
+      case 'rejected': {
+        const ev = this.risk.onOrderError(o.reason ?? 'rejected', u.ts);
+        if (this.alertsOn) {
+          this.alerts.raise({
+            type: 'order_rejected',
+            severity: 'warning',
+            title: `Order rejected: ${o.side} ${o.symbol}`,
+            message: `${o.clientOrderId}: ${o.reason ?? 'no reason given'}`,
+            data: { clientOrderId: o.clientOrderId },
+          });
+        }
+        if (ev) this.onRiskEvent(ev);
+        break;
+      }
+      case 'filled':
+        this.risk.onOrderOk();
+        if (o.purpose === 'entry') this.placeProtection(o);
+        break;
+      case 'cancelled':
+      case 'expired':
+        if (o.purpose === 'entry' && o.filledQty > 0) this.placeProtection(o);
+        break;
+      default:
+    }
+  }
+
+  onFill(f: Fill): void {
+    const o = this.liveOrders.get(f.clientOrderId) ?? this.journal.getOrder(f.clientOrderId);
+    const effect = this.portfolio.preview(f);
+    const lev = o?.leverage ?? this.opts.leverage;
+    let fresh = false;
+    let result: ReturnType<Portfolio['apply']> | undefined;
+    this.journal.tx(() => {
+      fresh = this.journal.recordFill(this.exchange.name, f, effect.realizedPnl, effect.cashDelta);
+      if (!fresh) return;
+      result = this.portfolio.apply(f, effect, lev, (p) => this.journal.openPosition(p, o?.purpose === 'manual' ? 'manual' : this.strategyName(f.symbol)));
+      if (result.closed) this.journal.closePosition(result.closed.id, result.closed, f.price, f.ts);
+      if (result.after && !result.opened) this.journal.updatePosition(result.after.id, result.after, result.after.maxQty);
+      if (o) {
+        const filled = o.filledQty + f.qty;
+        o.avgPrice = (o.avgPrice * o.filledQty + f.price * f.qty) / filled;
+        o.filledQty = filled;
+        o.fee += f.fee;
+        o.updatedAt = f.ts;
+        this.journal.updateOrder(o, o.status);
+      }
+    });
+    if (!fresh || !result) return;
+    const r = result;
+    if (this.opts.metrics) {
+      this.opts.metrics.onFee(f.fee);
+      if (r.closed) this.opts.metrics.onTradeClosed(r.closed.realizedPnl - r.closed.fees);
+    }
+    if (r.closed) {
+      const ev = this.risk.onTradeClosed(r.closed.realizedPnl - r.closed.fees, f.ts);
+      if (ev) this.onRiskEvent(ev);
+      this.cancelProtection(f.symbol, f.clientOrderId);
+    }
+    const s = this.symbols.get(f.symbol);
+    if (s) this.portfolio.mark(f.symbol, Number.isFinite(s.lastClose) ? s.lastClose : f.price);
+    if (this.alertsOn) this.fillAlerts(f, o, r);
+  }
+
+  private fillAlerts(f: Fill, o: Order | undefined, r: NonNullable<ReturnType<Portfolio['apply']>>): void {
+    const liq = !o && f.clientOrderId.startsWith('liq-');
+    this.raise({
+      type: 'order_filled',
+      severity: liq ? 'critical' : 'info',
+      title: `${liq ? 'LIQUIDATION: ' : ''}${f.side.toUpperCase()} ${fmt(f.qty)} ${f.symbol} @ ${fmt(f.price)}`,
+      message: `${f.clientOrderId} filled ${fmt(f.qty)} @ ${fmt(f.price)}, fee ${fmt(f.fee)} ${f.feeCurrency}`,
+      data: { clientOrderId: f.clientOrderId, tradeId: f.tradeId },
+    });
+    if (r.closed) {
+      const pnl = r.closed.realizedPnl - r.closed.fees;
+      if (o?.purpose === 'stop_loss') {
+        this.raise({ type: 'stop_hit', severity: 'warning', title: `Stop-loss hit on ${f.symbol}`, message: `closed ${r.closed.side} at ${fmt(f.price)}, PnL ${fmt(pnl)}` });
+      }
+      this.raise({
+        type: 'position_closed',
+        severity: 'info',
+        title: `Closed ${r.closed.side} ${f.symbol}`,
+        message: `exit ${fmt(f.price)}, entry ${fmt(r.closed.entryPrice)}, net PnL ${fmt(pnl)}`,
+      });
+    }
+    if (r.opened && r.after) {
+      this.raise({
+        type: 'position_opened',
+        severity: 'info',
+        title: `Opened ${r.after.side} ${f.symbol}`,
+        message: `${fmt(r.after.qty)} @ ${fmt(r.after.entryPrice)}${r.after.liquidationPrice ? `, liquidation ${fmt(r.after.liquidationPrice)}` : ''}`,
+      });
+    }
+  }
+
+  private raise(a: AlertInput): void {
+    this.alerts.raise(a);
+  }
+
+  private strategyName(symbol: string): string | undefined {
+    return this.symbols.get(symbol)?.strategy.name;
+  }
+
+  /** After an entry fills: exchange-side stop-loss / take-profit for the position. */
+  private placeProtection(entry: Order): void {
+    const pos = this.portfolio.positions.get(entry.symbol);
+    if (!pos || (entry.stopLoss === undefined && entry.takeProfit === undefined)) return;
+    const s = this.symbols.get(entry.symbol);
+    const step = s?.market.qtyStep ?? 0;
+    const qty = step > 0 ? floorToStep(pos.qty, step) : pos.qty;
+    if (qty <= 0) return;
+    const side: Side = pos.side === 'long' ? 'sell' : 'buy';
+    if (entry.stopLoss !== undefined) {
+      this.submit({ symbol: entry.symbol, side, type: 'stop_market', stopPrice: entry.stopLoss, qty, tif: 'GTC', reduceOnly: true }, 'stop_loss', entry.decisionId);
+      pos.stopLoss = entry.stopLoss;
+    }
+    if (entry.takeProfit !== undefined) {
+      this.submit({ symbol: entry.symbol, side, type: 'limit', price: entry.takeProfit, qty, tif: 'GTC', reduceOnly: true }, 'take_profit', entry.decisionId);
+      pos.takeProfit = entry.takeProfit;
+    }
+    this.journal.updatePosition(pos.id, pos, pos.maxQty);
+  }
+
+  /** When a position closes, its remaining protective orders go. */
+  private cancelProtection(symbol: string, except: string): void {
+    for (const o of this.liveOrders.values()) {
+      if (o.symbol === symbol && o.clientOrderId !== except && PROTECTIVE.has(o.purpose)) this.exchange.cancel(o);
+    }
+  }
+
+  private onRiskEvent(ev: RiskEvent): void {
+    this.log.warn({ risk: ev }, ev.message);
+    this.raise({
+      type: ev.kind === 'breaker' ? 'circuit_breaker' : 'risk_halt',
+      severity: ev.kind === 'halt_lifted' ? 'info' : 'critical',
+      title: ev.kind === 'breaker' ? 'Circuit breaker tripped' : ev.kind === 'halt' ? 'Trading halted' : 'Halt lifted',
+      message: ev.message,
+    });
+  }
+
+  // ---- controls (chat commands call these) --------------------------------------------------
+
+  pause(by: string): void {
+    this.risk.pause(by, this.clock.now());
+  }
+
+  resume(by: string, opts: { clearHalt?: boolean; clearBreaker?: boolean } = {}): void {
+    this.risk.resume(by, this.clock.now(), opts);
+  }
+
+  /** Cancel every working order and close every position at market. */
+  flatten(by: string): { cancelled: number; closing: string[] } {
+    let cancelled = 0;
+    for (const o of [...this.liveOrders.values()]) {
+      if (o.status === 'new') continue;
+      this.exchange.cancel(o);
+      cancelled++;
+    }
+    const closing: string[] = [];
+    for (const pos of [...this.portfolio.positions.values()]) {
+      this.closePosition(pos.symbol, by, 'flatten');
+      closing.push(pos.symbol);
+    }
+    this.log.warn({ by, cancelled, closing }, 'flatten');
+    return { cancelled, closing };
+  }
+
+  /** Close one position at market (reduce-only). */
+  closePosition(symbol: string, by: string, purpose: OrderPurpose = 'manual'): Order | null {
+    const pos = this.portfolio.positions.get(symbol);
+    const s = this.symbols.get(symbol);
+    if (!pos || !s) return null;
+    const price = Number.isFinite(s.lastClose) ? s.lastClose : pos.markPrice;
+    const signal: Signal = {
+      symbol,
+      action: pos.side === 'long' ? 'exit_long' : 'exit_short',
+      ts: this.clock.now(),
+      price,
+      strategy: 'manual',
+      reason: `${purpose} by ${by}`,
+    };
+    const request: OrderRequest = { symbol, side: pos.side === 'long' ? 'sell' : 'buy', type: 'market', tif: 'GTC', reduceOnly: true, qty: pos.qty };
+    const decision = this.risk.evaluate({ signal, request, reducing: true }, this.riskContext(s, price));
+    const decisionId = this.journal.recordDecision(signal, decision, pos.qty);
+    if (!decision.request) return null;
+    return this.submit(decision.request, purpose, decisionId);
+  }
+
+  /** A manual order from chat: through the risk engine like any other. */
+  manualOrder(
+    req: { symbol: string; side: Side; qty?: number; quoteQty?: number; price?: number },
+    by: string,
+  ): { decision: RiskDecision; order?: Order } {
+    const s = this.symbols.get(req.symbol);
+    if (!s) return { decision: { action: 'reject', rule: 'unknown_symbol', reason: `not trading ${req.symbol}` } };
+    const price = req.price ?? s.lastClose;
+    const pos = this.portfolio.positions.get(req.symbol);
+    const reducing = !!pos && ((pos.side === 'long' && req.side === 'sell') || (pos.side === 'short' && req.side === 'buy'));
+    const signal: Signal = {
+      symbol: req.symbol,
+      action: reducing ? (pos!.side === 'long' ? 'exit_long' : 'exit_short') : req.side === 'buy' ? 'enter_long' : 'enter_short',
+      ts: this.clock.now(),
+      price,
+      strategy: 'manual',
+      reason: `manual ${req.side} by ${by}`,
+    };
+    if (!reducing && req.side === 'sell' && this.opts.marketType === 'spot') {
+      const decision: RiskDecision = { action: 'reject', rule: 'spot_long_only', reason: 'spot is long-only: nothing to sell' };
+      this.journal.recordDecision(signal, decision, req.qty);
+      return { decision };
+    }
+    const request: OrderRequest = {
+      symbol: req.symbol,
+      side: req.side,
+      type: req.price !== undefined ? 'limit' : 'market',
+      tif: 'GTC',
+      reduceOnly: reducing,
+    };
+    if (req.qty !== undefined) request.qty = req.qty;
+    if (req.quoteQty !== undefined) request.qty = floorToStep(req.quoteQty / price, s.market.qtyStep);
+    if (req.price !== undefined) request.price = req.price;
+    if (this.opts.marketType === 'perp' && !reducing) request.leverage = this.opts.leverage;
+    const bracket = reducing ? {} : this.bracketFor(signal, req.side);
+    const sig = bracket.stopLoss !== undefined ? { ...signal, stopLoss: bracket.stopLoss } : signal;
+    const decision = this.risk.evaluate({ signal: sig, request, reducing }, this.riskContext(s, price));
+    const decisionId = this.journal.recordDecision(sig, decision, request.qty);
+    if (decision.action === 'reject' || !decision.request) return { decision };
+    const order = this.submit(decision.request, 'manual', decisionId, bracket);
+    if (!reducing) this.risk.recordEntry(this.clock.now());
+    return { decision, order };
+  }
+
+  // ---- views --------------------------------------------------------------------------------
+
+  get startingCash(): number {
+    return this.opts.startingCash;
+  }
+
+  symbolList(): string[] {
+    return [...this.symbols.keys()];
+  }
+
+  /** Candles acted on and candles refused by the validator, since start. */
+  candleCounts(symbol: string): { accepted: number; rejected: number } {
+    const s = this.symbols.get(symbol);
+    return { accepted: s?.accepted ?? 0, rejected: s?.rejected ?? 0 };
+  }
+
+  lastPrice(symbol: string): number {
+    return this.symbols.get(symbol)?.lastClose ?? NaN;
+  }
+
+  status(): EngineStatus {
+    const now = this.clock.now();
+    const equity = this.portfolio.equity();
+    const rs = this.risk.state();
+    const dayStartEquity = rs.dayStart === utcDayStart(now) && rs.dayStartEquity > 0 ? rs.dayStartEquity : equity;
+    const lastCandle: EngineStatus['lastCandle'] = {};
+    for (const s of this.symbols.values()) lastCandle[s.symbol] = { ts: s.lastCandleTs, close: s.lastClose };
+    return {
+      mode: this.mode,
+      venue: this.exchange.name,
+      environment: this.exchange.environment,
+      marketType: this.opts.marketType,
+      equity,
+      cash: this.portfolio.cash,
+      freeCash: this.portfolio.freeCash(),
+      unrealizedPnl: this.portfolio.unrealized(),
+      todayPnl: equity - dayStartEquity,
+      dayStartEquity,
+      positions: [...this.portfolio.positions.values()].map((p) => ({ ...p })),
+      liveOrders: [...this.liveOrders.values()].map((o) => ({ ...o })),
+      blocked: this.risk.blockedReason(now),
+      paused: rs.paused,
+      halted: rs.halted,
+      breaker: rs.breakerTripped,
+      lastCandle,
+      now,
+    };
+  }
+}
+
+export const fmt = (x: number): string => {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  const d = a >= 1000 ? 2 : a >= 1 ? 4 : 8;
+  return Number(x.toFixed(d)).toString();
+};

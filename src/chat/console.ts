@@ -4,7 +4,8 @@ import type { Alert, AlertSeverity } from '../core/alerts.ts';
 import type { Logger } from '../core/logger.ts';
 import type { AlertChannel } from '../alerts/service.ts';
 import type { Dispatcher } from './dispatcher.ts';
-import type { Button, ChatUser, Reply, Role } from './types.ts';
+import type { ChatTransport, Topic } from './transport.ts';
+import type { Button, ChatUser, MessageRef, Reply, Role } from './types.ts';
 
 export interface ConsoleOptions {
   input: Readable;
@@ -29,8 +30,9 @@ export function renderText(reply: Reply, buttons: Button[]): string {
  * The local console transport: commands from stdin, replies and alerts on stdout. With no stdin
  * (CI, Docker) it simply stays quiet and the bot runs headless.
  */
-export class ConsoleTransport implements AlertChannel {
+export class ConsoleTransport implements AlertChannel, ChatTransport {
   readonly name = 'console';
+  private posted = 0;
   readonly minSeverity: AlertSeverity;
   private rl: Interface | undefined;
   private lastButtons: Button[] = [];
@@ -46,7 +48,7 @@ export class ConsoleTransport implements AlertChannel {
     this.minSeverity = opts.minSeverity ?? 'info';
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.rl = createInterface({ input: this.opts.input, terminal: false });
     this.rl.on('line', (line) => {
       void this.onLine(line).catch((e: unknown) => this.log.error({ err: e }, 'console command failed'));
@@ -96,12 +98,18 @@ export class ConsoleTransport implements AlertChannel {
     this.print(`[${ICON[alert.severity]}] ${alert.title}${repeat > 1 ? ` ×${repeat}` : ''}: ${alert.message}`);
   }
 
-  /** Prompts from elsewhere (e.g. trade proposals) shown with their buttons. */
-  post(reply: Reply): void {
+  /** Prompts from elsewhere (trade proposals, reports) shown with their buttons. */
+  async broadcast(reply: Reply, _topic: Topic): Promise<MessageRef[]> {
+    this.show(reply);
+    return [{ transport: 'console', chatId: 'console', messageId: String(++this.posted) }];
+  }
+
+  async edit(ref: MessageRef, reply: Reply): Promise<void> {
+    this.print(`(update to message ${ref.messageId})`);
     this.show(reply);
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.rl?.close();
   }
 }

@@ -29,7 +29,7 @@ export interface AlertControls {
 export interface ApprovalControls {
   mode(): { mode: 'off' | 'always' | 'above'; aboveNotional: number };
   setMode(mode: 'off' | 'always' | 'above', aboveNotional: number | undefined, by: string): void;
-  pending(): Array<{ id: number; summary: string; expiresAt: number }>;
+  pendingList(): Array<{ id: number; summary: string; expiresAt: number }>;
 }
 
 export interface ReportControls {

@@ -2,7 +2,16 @@ import { pino } from 'pino';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AlertService } from '../alerts/service.ts';
+import { ApprovalService } from '../chat/approvals.ts';
 import { ConsoleTransport } from '../chat/console.ts';
+import { Notifier } from '../chat/transport.ts';
+import { TelegramTransport } from '../chat/telegram.ts';
+import { DiscordTransport } from '../chat/discord.ts';
+import { transportAlertChannel } from '../alerts/render.ts';
+import { ReportService } from '../reports/service.ts';
+import { readSecrets, type Secrets } from '../config/env.ts';
+import { UserError } from '../core/errors.ts';
+import type { UserFromGetMe } from 'grammy/types';
 import { Dispatcher } from '../chat/dispatcher.ts';
 import type { FeedInfo, Services, VenueState } from '../chat/services.ts';
 import type { Config } from '../config/schema.ts';
@@ -40,6 +49,10 @@ export interface BotOptions {
   exchange?: ExchangeClient;
   /** Live feed override factory (tests). */
   feedFactory?: (symbol: string) => CandleFeed;
+  /** Secrets (default: read from the environment). */
+  secrets?: Secrets;
+  telegram?: { botInfo?: UserFromGetMe };
+  discord?: { gateway?: boolean };
 }
 
 /** The whole bot: journal, venue, risk, engine, feeds and chat, wired from the config. */
@@ -55,6 +68,11 @@ export class Bot {
   readonly console: ConsoleTransport | undefined;
   readonly exchange: ExchangeClient;
   readonly reconciler: Reconciler;
+  readonly notifier: Notifier;
+  readonly approvals: ApprovalService;
+  readonly reports: ReportService;
+  readonly telegram: TelegramTransport | undefined;
+  readonly discord: DiscordTransport | undefined;
   readonly feeds: CandleFeed[] = [];
   readonly startedAt: number;
   private stopped = false;
@@ -119,6 +137,9 @@ export class Bot {
       persistProgress: true,
     });
     this.reconciler = new Reconciler(this.engine, this.journal, this.exchange, this.alerts, this.log, this.clock);
+    this.notifier = new Notifier((transport, e) => this.log.error({ err: e, transport }, 'chat delivery failed'));
+    this.approvals = new ApprovalService(this.journal, this.notifier, this.wall, this.log, this.alerts, cfg.approvals);
+    this.reports = new ReportService({ journal: this.journal, engine: this.engine, notifier: this.notifier, clock: this.wall, log: this.log, config: cfg.reports });
 
     const services: Services = {
       engine: this.engine,
@@ -131,9 +152,12 @@ export class Bot {
       commands: () => COMMANDS,
       logFile: cfg.log.file,
       alerts: this.alerts,
+      approvals: this.approvals,
+      reports: this.reports,
       reconcile: async () => (await this.reconciler.run('command')).summary,
     };
     this.dispatcher = new Dispatcher(COMMANDS, services, this.log, cfg.chat.confirmTimeoutSec * 1000);
+    this.dispatcher.onButton('p', (user, parts) => this.approvals.onButton(user, parts));
 
     if (cfg.chat.console.enabled) {
       this.console = new ConsoleTransport(
@@ -142,6 +166,37 @@ export class Bot {
         this.log,
       );
       this.alerts.addChannel(this.console);
+      this.notifier.add(this.console);
+    }
+
+    const secrets = opts.secrets ?? readSecrets();
+    if (cfg.chat.telegram.enabled) {
+      if (!secrets.telegramBotToken) throw new UserError('chat.telegram.enabled is true but TELEGRAM_BOT_TOKEN is not set');
+      this.telegram = new TelegramTransport({
+        token: secrets.telegramBotToken,
+        ...(secrets.telegramApiRoot ? { apiRoot: secrets.telegramApiRoot } : {}),
+        config: cfg.chat.telegram,
+        dispatcher: this.dispatcher,
+        commands: COMMANDS,
+        log: this.log,
+        ...(opts.telegram?.botInfo ? { botInfo: opts.telegram.botInfo } : {}),
+      });
+      this.notifier.add(this.telegram);
+      this.alerts.addChannel(transportAlertChannel(this.telegram));
+    }
+    if (cfg.chat.discord.enabled) {
+      if (!secrets.discordBotToken) throw new UserError('chat.discord.enabled is true but DISCORD_BOT_TOKEN is not set');
+      this.discord = new DiscordTransport({
+        token: secrets.discordBotToken,
+        ...(secrets.discordApiRoot ? { apiRoot: secrets.discordApiRoot } : {}),
+        config: cfg.chat.discord,
+        dispatcher: this.dispatcher,
+        commands: COMMANDS,
+        log: this.log,
+        ...(opts.discord?.gateway !== undefined ? { gateway: opts.discord.gateway } : {}),
+      });
+      this.notifier.add(this.discord);
+      this.alerts.addChannel(transportAlertChannel(this.discord));
     }
 
     for (const symbol of cfg.market.symbols) {
@@ -195,7 +250,9 @@ export class Bot {
   async start(): Promise<void> {
     await this.exchange.connect();
     const rec = await this.reconciler.run('startup');
-    this.console?.start();
+    this.approvals.attach(this.engine);
+    for (const t of this.notifier.list()) await t.start();
+    this.reports.start();
     const st = this.engine.status();
     this.say(
       `Skipper — ${st.mode === 'live' ? 'LIVE' : 'paper trading (simulated money)'} on ${st.venue}; ${this.config.market.symbols.join(', ')} ${this.config.market.timeframe}; ` +
@@ -214,6 +271,8 @@ export class Bot {
         for (const c of batch) {
           if (sim) sim.set(c.ts + tfMs);
           this.engine.onCandle(feed.symbol, c);
+          // In a replay the market waits for the trader: hold the candle clock while a proposal is open.
+          if (sim && this.config.approvals.holdReplay && this.approvals.hasPending) await this.approvals.settled();
         }
         // Give chat and timers a turn between batches, even at max replay speed.
         await new Promise<void>((r) => setImmediate(r));
@@ -239,7 +298,9 @@ export class Bot {
     if (this.stopped) return;
     this.stopped = true;
     for (const f of this.feeds) f.stop();
-    this.console?.stop();
+    this.approvals.stop();
+    this.reports.stop();
+    for (const t of this.notifier.list()) await t.stop().catch(() => {});
     this.alerts.close();
     await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 2000))]);
     await this.exchange.close();

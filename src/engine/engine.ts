@@ -347,6 +347,12 @@ export class Engine implements ExchangeListener {
     if (purpose === 'entry') this.risk.recordEntry(this.clock.now());
   }
 
+  /** A proposal restored after a restart blocks further entries on its symbol, like a working order. */
+  holdForProposal(symbol: string): void {
+    const s = this.symbols.get(symbol);
+    if (s) s.working++;
+  }
+
   /**
    * A proposal was decided. On approval the intent is re-checked (risk and price drift) before it
    * is sent. Returns what happened, in words.

@@ -1,0 +1,60 @@
+// A real bot for tests: temp journal and log, a generated replay, console off by default.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { parseConfig, deepMerge } from '../../src/config/load.ts';
+import type { ConfigInput } from '../../src/config/schema.ts';
+import { Bot, type BotOptions } from '../../src/engine/bot.ts';
+import { generateCsv } from '../../src/market/generator.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import type { ChatUser, Role } from '../../src/chat/types.ts';
+
+export interface HarnessOptions {
+  config?: ConfigInput;
+  /** Candles in the generated replay (default 3000 1m candles). */
+  candles?: number;
+  seed?: number;
+  /** Extra Bot options (transport roots, wall clock…). */
+  bot?: Partial<BotOptions>;
+  /** Wait for the replay to finish before returning (default true). */
+  waitForReplay?: boolean;
+  dir?: string;
+}
+
+export interface Harness {
+  bot: Bot;
+  dir: string;
+  replay: string;
+  output: PassThrough;
+  /** Everything the bot printed on its console output. */
+  printed(): string;
+  stop(): Promise<void>;
+}
+
+export const tempDir = (prefix = 'skipper-t-'): string => mkdtempSync(join(tmpdir(), prefix));
+
+export function chatUser(role: Role | null, id = `u-${role ?? 'stranger'}`, transport: ChatUser['transport'] = 'console'): ChatUser {
+  return { transport, id, name: id, role };
+}
+
+/** Start a bot on a generated replay. */
+export async function startBot(o: HarnessOptions = {}): Promise<Harness> {
+  const dir = o.dir ?? tempDir();
+  const replay = join(dir, 'candles.csv');
+  await generateCsv(replay, o.candles ?? 3000, o.seed ?? 7);
+  const base: ConfigInput = {
+    journal: { path: join(dir, 'skipper.db') },
+    log: { file: join(dir, 'skipper.log'), level: 'info' },
+    chat: { console: { enabled: false } },
+    data: { source: 'replay', replayFile: replay, speed: 'max' },
+  };
+  const config = parseConfig(deepMerge(base as Record<string, unknown>, (o.config ?? {}) as Record<string, unknown>));
+  const output = new PassThrough();
+  let text = '';
+  output.on('data', (d: Buffer) => (text += d.toString()));
+  const bot = new Bot({ config, logger: silentLogger(), output, input: new PassThrough(), ...o.bot });
+  await bot.start();
+  if (o.waitForReplay ?? true) await bot.feedsDone();
+  return { bot, dir, replay, output, printed: () => text, stop: () => bot.stop() };
+}

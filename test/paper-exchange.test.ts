@@ -594,9 +594,10 @@ describe('paper exchange: orders and rejections', () => {
     r.candle(100, 100, 100, 100);
     const t1 = r.clock.now();
     r.place({ side: 'buy', qty: 1 });
-    r.candle(101, 101, 101, 101);
+    r.candle(101, 101, 101, 101); // a fill at the open is stamped with the candle's open time (= t1)
     expect((await r.ex.fetchFills(SYM, 0)).map((f) => f.price)).toEqual([100, 101]);
-    expect((await r.ex.fetchFills(SYM, t1 + 1)).map((f) => f.price)).toEqual([101]);
+    expect((await r.ex.fetchFills(SYM, t1)).map((f) => f.price)).toEqual([101]);
+    expect((await r.ex.fetchFills(SYM, t1 + 1)).map((f) => f.price)).toEqual([]);
     expect(await r.ex.fetchFills('ETH/USDT', 0)).toEqual([]);
     expect(r.ex.lastPrice(SYM)).toBe(101);
     expect(r.ex.equity()).toBeCloseTo(10_000 - 201 * 1.002 + 2 * 101, 9);

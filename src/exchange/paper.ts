@@ -83,7 +83,7 @@
 import { applyFill, DEFAULT_MMR, liquidationPrice, unrealizedPnl } from '../core/accounting.ts';
 import type { NetPosition } from '../core/accounting.ts';
 import type { Clock } from '../core/clock.ts';
-import { floorToStep, isFiniteNumber } from '../core/num.ts';
+import { decimalsOf, roundTo, floorToStep, isFiniteNumber } from '../core/num.ts';
 import { TERMINAL_STATUSES } from '../core/types.ts';
 import type {
   Balance,
@@ -428,10 +428,10 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
       const o = w[i]!;
       if (o.afterTs >= c.ts || !isWorking(o)) continue;
       if (o.type === 'market' || (o.type === 'stop_market' && o.triggerTs !== 0)) {
-        this.execute(st, o, c, o.side === 'buy' ? c.open * slipUp : c.open * slipDown, 'taker');
+        this.execute(st, o, c, o.side === 'buy' ? c.open * slipUp : c.open * slipDown, 'taker', true);
       } else if (o.type === 'limit' && o.tif === 'IOC') {
         const p = o.price!;
-        if (o.side === 'buy' ? c.open < p : c.open > p) this.execute(st, o, c, c.open, 'taker');
+        if (o.side === 'buy' ? c.open < p : c.open > p) this.execute(st, o, c, c.open, 'taker', true);
       } else continue;
       if (o.tif === 'IOC' && isWorking(o)) {
         this.finish(st, o, 'expired', o.filledQty > 0 ? 'IOC: the rest of the order expired' : 'IOC: could not fill at the open');
@@ -450,14 +450,14 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
       const gap = sell ? c.open < s : c.open > s;
       const t = gap ? c.open : s;
       if (o.type === 'stop_market') {
-        this.execute(st, o, c, sell ? t * slipDown : t * slipUp, 'taker');
+        this.execute(st, o, c, sell ? t * slipDown : t * slipUp, 'taker', gap);
         continue;
       }
       const limit = o.price!;
       if (sell ? t >= limit : t <= limit) {
-        this.execute(st, o, c, sell ? Math.max(limit, t * slipDown) : Math.min(limit, t * slipUp), 'taker');
+        this.execute(st, o, c, sell ? Math.max(limit, t * slipDown) : Math.min(limit, t * slipUp), 'taker', gap);
       } else if (gap && (sell ? c.high > limit : c.low < limit)) {
-        this.execute(st, o, c, limit, 'maker');
+        this.execute(st, o, c, limit, 'maker', false);
       }
     }
 
@@ -475,8 +475,8 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
       const limit = o.price!;
       const buy = o.side === 'buy';
       if (buy ? c.low >= limit : c.high <= limit) continue; // a touch does not fill
-      if (o.fresh && (buy ? c.open < limit : c.open > limit)) this.execute(st, o, c, c.open, 'taker');
-      else this.execute(st, o, c, limit, 'maker');
+      if (o.fresh && (buy ? c.open < limit : c.open > limit)) this.execute(st, o, c, c.open, 'taker', true);
+      else this.execute(st, o, c, limit, 'maker', false);
     }
 
     // 5. Limits that met their first candle are resting orders from now on.
@@ -498,13 +498,17 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
     this.flush();
   }
 
-  /** Fill what can be filled of `o` at `price` on candle `c`. */
-  private execute(st: SymState, o: PaperOrder, c: Candle, price: number, liquidity: Liquidity): void {
+  /**
+   * Fill what can be filled of `o` at `price` on candle `c`. A fill at the open is stamped with the
+   * candle's open time; one inside the candle with the candle's close (when it is known to have happened).
+   */
+  private execute(st: SymState, o: PaperOrder, c: Candle, price: number, liquidity: Liquidity, atOpen: boolean): void {
     const m = st.market;
     const rate = liquidity === 'maker' ? this.makerFee : this.takerFee;
     if (o.qty === 0) {
       // quoteQty market buy: sized on its first fill (the backtest contract's formula).
-      const q = floorToStep(o.quoteQty! / (price * (1 + rate)), m.qtyStep);
+      // Literally floor(quote / (price × (1 + fee)) / step) × step: no epsilon, as the contract reads.
+      const q = roundTo(Math.floor(o.quoteQty! / (price * (1 + rate)) / m.qtyStep) * m.qtyStep, decimalsOf(m.qtyStep));
       if (!(q > 0) || q < m.minQty - st.eps) {
         this.finish(st, o, 'expired', 'insufficient funds for the minimum quantity');
         return;
@@ -532,7 +536,7 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
     const fee = notional * rate;
     const release = o.locked > 0 ? o.locked * Math.min(1, q / rest) : 0;
     const quote = this.bal(m.quote);
-    const ts = this.clock.now();
+    const ts = atOpen ? c.ts : this.clock.now();
     const pos = st.pos;
 
     if (this.perp) {

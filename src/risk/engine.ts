@@ -61,7 +61,6 @@ const MAX_RECENT_ENTRIES = 10_000;
 /** Slack for float noise when a size is compared with a limit it was computed from. */
 const REL_TOL = 1e-9;
 /** Quote spends are floored to this (no quote step in the context). */
-const QUOTE_STEP = 1e-8;
 const MINUS = '\u2212';
 
 // ---- the engine ------------------------------------------------------------------------------
@@ -706,7 +705,8 @@ function ruleMinSize(ctx: RiskContext, w: Work): RiskDecision | null {
   const sizeResized = w.resized && w.rule !== 'max_leverage';
   const why = sizeResized ? ` (resized because ${w.lastNote})` : w.explicit ? '' : ` (${w.sized})`;
   if (w.quote) {
-    const spend = floorToStep(w.size, QUOTE_STEP);
+    // The spend is passed through unrounded: the venue sizes the quantity from it (and floors that).
+    const spend = w.size;
     const estQty = spend / (w.px * (1 + w.fee));
     if (spend <= 0 || spend < ctx.minNotional) {
       return reject('min_size', `${money(w, spend)} is below the minimum order value ${money(w, ctx.minNotional)}${why}`);

@@ -4,6 +4,9 @@
 // - cross up: fast > slow now and the last non-zero (fast − slow) before this candle was < 0; cross down mirrored.
 //   The last non-zero diff survives candles where diff == 0, and is unset until the first non-zero diff once
 //   both SMAs are ready (so the first ready candle never crosses);
+// - a true tie (fast == slow without flat windows, e.g. 30·Σfast = 10·Σslow in cents) is a zero diff too:
+//   differences within TIE (relative) are float noise, far below the smallest real difference of
+//   decimal prices (~1e-9 relative), so the contract's exact arithmetic is kept;
 // - actions: see crossAction in ./common.ts (long only unless ctx.allowShort).
 import type { Candle, Signal } from '../../core/types.ts';
 import { Sma } from '../indicators.ts';
@@ -22,6 +25,7 @@ import {
 } from './common.ts';
 
 const NAME = 'sma-cross';
+const TIE = 1e-12;
 const DEFAULTS = Object.freeze({ fast: 10, slow: 30, ...COMMON_DEFAULTS });
 
 export class SmaCross implements Strategy {
@@ -52,7 +56,9 @@ export class SmaCross implements Strategy {
     const s = this.slow.value;
     if (s !== s) return null; // slow not ready (fast < slow, so fast is ready whenever slow is)
     const f = this.fast.value;
-    const dir = this.cross.update(f - s);
+    const d = f - s;
+    const tol = TIE * s;
+    const dir = this.cross.update(d > tol || d < -tol ? d : 0);
     if (dir === 0) return null;
     const action = crossAction(dir, ctx);
     if (action === null) return null;

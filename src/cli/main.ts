@@ -48,7 +48,8 @@ program
   .option('-c, --config <file>', 'config file (YAML or JSON); default: embedded defaults')
   .option('--replay <csv>', 'replay candles from a CSV instead of the live feed')
   .option('--speed <n|max>', 'replay speed: a multiple of real time, or max', speedArg)
-  .action(async (o: { config?: string; replay?: string; speed?: number | 'max' }) => {
+  .option('--exit-when-done', 'exit when the replay has finished (scripts, benchmarks)')
+  .action(async (o: { config?: string; replay?: string; speed?: number | 'max'; exitWhenDone?: boolean }) => {
     let bot: Bot;
     try {
       const config = loadConfig(o.config);
@@ -66,6 +67,7 @@ program
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    if (o.exitWhenDone) void bot.feedsDone().then(() => stop('replay finished'));
   });
 
 const bt = program

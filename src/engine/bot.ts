@@ -81,7 +81,7 @@ export class Bot {
   constructor(private readonly opts: BotOptions) {
     const cfg = opts.config;
     this.config = cfg;
-    this.log = opts.logger ?? fileLogger(cfg);
+    this.log = opts.logger ?? fileLogger(cfg, !cfg.chat.console.enabled);
     this.wall = opts.wallClock ?? new WallClock();
     const replay = opts.replay ?? (cfg.data.source === 'replay' ? cfg.data.replayFile : undefined);
     // Replays run on candle time; live runs on the wall clock.
@@ -325,12 +325,12 @@ function paperMarket(cfg: Config, symbol: string): MarketInfo {
   };
 }
 
-/** Logs go to the log file; errors also to stderr. The console shows replies and alerts. */
-function fileLogger(cfg: Config): Logger {
+/** Logs go to the log file; headless (no console transport), errors also go to stderr. */
+function fileLogger(cfg: Config, errorsToStderr: boolean): Logger {
   mkdirSync(dirname(cfg.log.file), { recursive: true });
   const streams = pino.multistream([
     { level: cfg.log.level === 'silent' ? 'fatal' : cfg.log.level, stream: pino.destination({ dest: cfg.log.file, mkdir: true, sync: false }) },
-    { level: 'error', stream: pino.destination(2) },
+    ...(errorsToStderr ? [{ level: 'error' as const, stream: pino.destination(2) }] : []),
   ]);
   return createLogger({ level: cfg.log.level, destination: streams });
 }

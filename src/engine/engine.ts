@@ -407,7 +407,7 @@ export class Engine implements ExchangeListener {
     if (bracket.takeProfit !== undefined) order.takeProfit = bracket.takeProfit;
     this.journal.tx(() => {
       this.journal.insertOrder(order, this.exchange.name);
-      if (decisionId) this.journal.updateDecision(decisionId, { clientOrderId: order.clientOrderId });
+      if (decisionId && !PROTECTIVE.has(purpose)) this.journal.updateDecision(decisionId, { clientOrderId: order.clientOrderId });
       order.status = 'submitted';
       this.journal.updateOrder(order, 'new');
     });

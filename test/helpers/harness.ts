@@ -14,6 +14,8 @@ export interface HarnessOptions {
   config?: ConfigInput;
   /** Candles in the generated replay (default 3000 1m candles). */
   candles?: number;
+  /** Replay this CSV instead of generating one. */
+  replayFile?: string;
   seed?: number;
   /** Extra Bot options (transport roots, wall clock…). */
   bot?: Partial<BotOptions>;
@@ -41,8 +43,8 @@ export function chatUser(role: Role | null, id = `u-${role ?? 'stranger'}`, tran
 /** Start a bot on a generated replay. */
 export async function startBot(o: HarnessOptions = {}): Promise<Harness> {
   const dir = o.dir ?? tempDir();
-  const replay = join(dir, 'candles.csv');
-  await generateCsv(replay, o.candles ?? 3000, o.seed ?? 7);
+  const replay = o.replayFile ?? join(dir, 'candles.csv');
+  if (!o.replayFile) await generateCsv(replay, o.candles ?? 3000, o.seed ?? 7);
   const base: ConfigInput = {
     journal: { path: join(dir, 'skipper.db') },
     log: { file: join(dir, 'skipper.log'), level: 'info' },

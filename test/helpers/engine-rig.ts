@@ -1,0 +1,96 @@
+// An engine on the paper exchange with a scripted strategy, for precise engine tests.
+import { SimClock } from '../../src/core/clock.ts';
+import { MemoryAlertSink } from '../../src/core/alerts.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import type { Candle, Signal, SignalAction } from '../../src/core/types.ts';
+import { Engine } from '../../src/engine/engine.ts';
+import { MetricsTracker } from '../../src/engine/metrics.ts';
+import { PaperExchange } from '../../src/exchange/paper.ts';
+import { Journal } from '../../src/journal/journal.ts';
+import { CandleValidator } from '../../src/market/validator.ts';
+import { RiskEngine } from '../../src/risk/engine.ts';
+import { DEFAULT_LIMITS, type RiskLimits } from '../../src/risk/types.ts';
+import type { Strategy, StrategyContext } from '../../src/strategy/types.ts';
+
+export const SYM = 'BTC/USDT';
+export const MIN = 60_000;
+export const T0 = Date.UTC(2025, 0, 1);
+
+/** Emits the given action on the candle with the given index; records what it saw. */
+export class ScriptedStrategy implements Strategy {
+  readonly name = 'scripted';
+  readonly warmup = 0;
+  private i = -1;
+  readonly seen: Array<{ i: number; position: StrategyContext['position']; pending: boolean }> = [];
+  constructor(
+    private readonly script: Map<number, SignalAction>,
+    private readonly extra: Partial<Signal> = {},
+  ) {}
+  onCandle(c: Candle, ctx: StrategyContext): Signal | null {
+    this.i++;
+    this.seen.push({ i: this.i, position: ctx.position, pending: ctx.pending });
+    const action = this.script.get(this.i);
+    if (!action) return null;
+    return { symbol: SYM, action, ts: c.ts + MIN, price: c.close, strategy: 'scripted', reason: `script step ${this.i}`, ...this.extra };
+  }
+}
+
+export interface Rig {
+  engine: Engine;
+  journal: Journal;
+  venue: PaperExchange;
+  clock: SimClock;
+  alerts: MemoryAlertSink;
+  strategy: ScriptedStrategy;
+  metrics: MetricsTracker;
+  /** Feed one candle (o, h, l, c) at the next minute. */
+  candle(o: number, h: number, l: number, c: number, volume?: number): Candle;
+}
+
+export function rig(script: Record<number, SignalAction>, opts: { limits?: Partial<RiskLimits>; extra?: Partial<Signal>; journal?: Journal; cash?: number; fee?: number } = {}): Rig {
+  const clock = new SimClock(T0);
+  const journal = opts.journal ?? Journal.memory();
+  const market = { symbol: SYM, base: 'BTC', quote: 'USDT', type: 'spot' as const, qtyStep: 0.0001, priceStep: 0.01, minQty: 0.0001, minNotional: 1, maxLeverage: 1 };
+  const cash = opts.cash ?? 10_000;
+  const fee = opts.fee ?? 0.001;
+  const venue = new PaperExchange({ clock, marketType: 'spot', markets: [market], startingBalances: { USDT: cash }, makerFee: fee, takerFee: fee, slippageBps: 0 });
+  const alerts = new MemoryAlertSink();
+  const strategy = new ScriptedStrategy(new Map(Object.entries(script).map(([k, v]) => [Number(k), v])), opts.extra);
+  const metrics = new MetricsTracker(cash);
+  const engine = new Engine({
+    mode: 'paper',
+    botId: 'sk',
+    clock,
+    journal,
+    exchange: venue,
+    risk: new RiskEngine({ ...DEFAULT_LIMITS, minTradeIntervalSec: 0, ...opts.limits }),
+    alerts,
+    logger: silentLogger(),
+    symbols: [{ symbol: SYM, timeframeMs: MIN, strategy, market, validator: new CandleValidator(SYM, '1m') }],
+    marketType: 'spot',
+    allowShort: false,
+    leverage: 1,
+    takerFee: fee,
+    startingCash: cash,
+    equityEveryMs: 3_600_000,
+    persistProgress: true,
+    metrics,
+  });
+  let ts = T0;
+  return {
+    engine,
+    journal,
+    venue,
+    clock,
+    alerts,
+    strategy,
+    metrics,
+    candle(o, h, l, c, volume = 10) {
+      const k: Candle = { ts, open: o, high: h, low: l, close: c, volume };
+      ts += MIN;
+      clock.set(k.ts + MIN);
+      engine.onCandle(SYM, k);
+      return k;
+    },
+  };
+}

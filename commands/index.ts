@@ -8,5 +8,33 @@ import pnl from './pnl.ts';
 import pause from './pause.ts';
 import resume from './resume.ts';
 import flatten from './flatten.ts';
+import balance from './balance.ts';
+import risk from './risk.ts';
+import mode from './mode.ts';
+import health from './health.ts';
+import whoami from './whoami.ts';
+import buy from './buy.ts';
+import sell from './sell.ts';
+import close from './close.ts';
+import cancel from './cancel.ts';
+import approvals from './approvals.ts';
+import alerts from './alerts.ts';
+import reconcile from './reconcile.ts';
+import logs from './logs.ts';
+import audit from './audit.ts';
+import daily from './daily.ts';
+import weekly from './weekly.ts';
+import monthly from './monthly.ts';
+import trades from './trades.ts';
+import chart from './chart.ts';
 
-export const COMMANDS: CommandSpec[] = [help, status, positions, orders, pnl, pause, resume, flatten];
+export const COMMANDS: CommandSpec[] = [
+  // read-only
+  help, status, positions, orders, pnl, balance, risk, mode, health, whoami,
+  // reports
+  daily, weekly, monthly, trades, chart,
+  // controls
+  pause, resume, buy, sell, close, cancel, approvals, alerts, reconcile, flatten,
+  // admin
+  logs, audit,
+];

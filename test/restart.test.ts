@@ -47,7 +47,7 @@ describe('restart', () => {
   it('SIGKILL at random instants, restart each time: no order twice, every venue fill journaled once, books equal', async () => {
     const dir = tempDir();
     const csv = join(dir, 'candles.csv');
-    await generateCsv(csv, 80_000, 5, { volatility: 0.004 });
+    await generateCsv(csv, 100_000, 5, { volatility: 0.004 });
     const cfg = join(dir, 'cfg.json');
     writeFileSync(
       cfg,
@@ -77,7 +77,7 @@ describe('restart', () => {
       });
 
     let rand = 12345;
-    const next = () => 50 + ((rand = (rand * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 600;
+    const next = () => 30 + ((rand = (rand * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 300;
     let kills = 0;
     for (let i = 0; i < 8; i++) {
       const r = await runOnce(Math.round(next()));

@@ -6,6 +6,7 @@ import type { Journal } from '../journal/journal.ts';
 import type { AlertControls } from '../chat/services.ts';
 
 const RANK: Record<AlertSeverity, number> = { info: 0, warning: 1, critical: 2 };
+const MAX_WINDOWS = 500;
 
 /** Somewhere alerts are delivered: the console, a Telegram chat, a Discord channel… */
 export interface AlertChannel {
@@ -83,6 +84,11 @@ export class AlertService implements AlertSink, AlertControls {
     const id = this.journal.recordAlert(alert, isMuted ? 'muted' : below ? 'none' : 'sent');
     this.log[input.severity === 'critical' ? 'error' : input.severity === 'warning' ? 'warn' : 'info']({ alert: input.type, data: input.data }, `${alert.title}: ${alert.message}`);
     if (this.opts.coalesceMs > 0) {
+      // Bounded: in a flood of distinct alerts the oldest windows close early.
+      if (this.windows.size >= MAX_WINDOWS) {
+        const [oldKey, oldWin] = this.windows.entries().next().value!;
+        this.flushWindow(oldKey, oldWin);
+      }
       this.windows.set(key, { id, alert, count: 1, until: now + this.opts.coalesceMs });
       this.armTimer();
     }

@@ -51,3 +51,18 @@ export function kv(pairs: Array<[string, string]>): string {
 
 export const modeWords = (mode: string, environment: string): string =>
   mode === 'live' ? (environment === 'testnet' ? 'LIVE on TESTNET (test money)' : 'LIVE — REAL MONEY') : mode === 'backtest' ? 'backtest' : 'paper trading (simulated money)';
+
+/** Unsigned percent of a fraction: 0.025 → "2.5%" (trailing zeros trimmed). */
+export const percent = (x: number, digits = 2): string => (Number.isFinite(x) ? `${Number((x * 100).toFixed(digits))}%` : '—');
+
+/** Byte count in B/KB/MB/GB (1024-based). */
+export function bytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return '—';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}

@@ -195,4 +195,32 @@ db.command('migrate')
     }
   });
 
+const discordCmd = program.command('discord').description('Discord tools');
+discordCmd
+  .command('register')
+  .description('register the slash commands in every configured guild (chat.discord.guildIds) without starting the bot')
+  .option('-c, --config <file>', 'config file')
+  .action(async (o: { config?: string }) => {
+    try {
+      const { readSecrets } = await import('../config/env.ts');
+      const { discordRest, registerSlashCommands } = await import('../chat/discord.ts');
+      const { COMMANDS } = await import('../../commands/index.ts');
+      const c = loadConfig(o.config);
+      const secrets = readSecrets();
+      if (!secrets.discordBotToken) throw new Error('DISCORD_BOT_TOKEN is not set');
+      const rest = discordRest(secrets.discordBotToken, secrets.discordApiRoot);
+      const d = c.chat.discord;
+      const done = await registerSlashCommands(rest, { applicationId: d.applicationId, guildIds: d.guildIds, commands: COMMANDS });
+      for (const r of done) {
+        const scope = r.guildId ? `guild ${r.guildId}` : 'global (no chat.discord.guildIds configured)';
+        process.stdout.write(`${scope}: ${r.names.map((n) => `/${n}`).join(' ')}\n`);
+      }
+      process.stdout.write(`${done.length} registration(s), ${done[0]?.names.length ?? 0} commands each\n`);
+      rest.clearHashSweeper();
+      rest.clearHandlerSweeper();
+    } catch (e) {
+      fail(e);
+    }
+  });
+
 await program.parseAsync(process.argv);

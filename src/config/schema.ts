@@ -52,7 +52,7 @@ const discord = z
     users: z.array(userEntry).default([]),
     /** Discord role ids mapped to a Skipper role. */
     roles: z.array(z.object({ id: z.string(), role }).strict()).default([]),
-    /** Alert routing: first matching route wins; `types` and `severities` default to all. */
+    /** Alert routing: posted to every matching route's channel (each channel once); `types` and `severities` default to all. */
     routes: z
       .array(
         z

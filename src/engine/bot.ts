@@ -5,8 +5,8 @@ import { AlertService } from '../alerts/service.ts';
 import { ApprovalService } from '../chat/approvals.ts';
 import { ConsoleTransport } from '../chat/console.ts';
 import { Notifier } from '../chat/transport.ts';
-import { TelegramTransport } from '../chat/telegram.ts';
-import { DiscordTransport } from '../chat/discord.ts';
+import type { TelegramTransport } from '../chat/telegram.ts';
+import type { DiscordTransport } from '../chat/discord.ts';
 import { transportAlertChannel } from '../alerts/render.ts';
 import { ReportService } from '../reports/service.ts';
 import { readSecrets, type Secrets } from '../config/env.ts';
@@ -24,7 +24,6 @@ import { PaperStore } from '../exchange/paper-store.ts';
 import type { ExchangeClient } from '../exchange/types.ts';
 import { Journal } from '../journal/journal.ts';
 import type { CandleFeed } from '../market/feed.ts';
-import { LiveFeed } from '../market/live-feed.ts';
 import { ReplayFeed } from '../market/replay-feed.ts';
 import { CandleValidator } from '../market/validator.ts';
 import { RiskEngine } from '../risk/engine.ts';
@@ -71,11 +70,14 @@ export class Bot {
   readonly notifier: Notifier;
   readonly approvals: ApprovalService;
   readonly reports: ReportService;
-  readonly telegram: TelegramTransport | undefined;
-  readonly discord: DiscordTransport | undefined;
+  telegram: TelegramTransport | undefined;
+  discord: DiscordTransport | undefined;
+  private readonly secrets: Secrets;
   readonly feeds: CandleFeed[] = [];
   readonly startedAt: number;
   private stopped = false;
+  /** Symbols that need a live feed: created at start (ccxt is loaded only when needed: it is large). */
+  private readonly liveSymbols: string[] = [];
   private loops: Promise<void>[] = [];
 
   constructor(private readonly opts: BotOptions) {
@@ -88,6 +90,7 @@ export class Bot {
     this.clock = replay ? new SimClock(0) : this.wall;
     this.startedAt = this.wall.now();
     this.journal = new Journal({ path: cfg.journal.path, synchronous: cfg.journal.synchronous, detail: 'full' });
+    this.journal.startBackgroundCheckpoints();
 
     const quote = cfg.market.symbols[0]!.split('/')[1]!.split(':')[0]!;
     const startingCash = this.startingCash(quote);
@@ -110,6 +113,11 @@ export class Bot {
     const limits: RiskLimits = { ...cfg.risk };
     const riskState = this.journal.getState<RiskState | null>('risk', null);
     const risk = new RiskEngine(limits, riskState ?? undefined);
+    // Limits changed from chat (/risk set) win over the config; setLimit re-validates each one.
+    for (const [k, v] of Object.entries(this.journal.getState<Record<string, string | number | null>>('risk_limits', {}))) {
+      const r = risk.setLimit(k, v ?? 'off');
+      if (!r.ok) this.log.warn({ limit: k }, `saved risk limit ignored: ${r.error}`);
+    }
 
     const timeframe: Timeframe = cfg.market.timeframe;
     this.engine = new Engine({
@@ -169,35 +177,10 @@ export class Bot {
       this.notifier.add(this.console);
     }
 
-    const secrets = opts.secrets ?? readSecrets();
-    if (cfg.chat.telegram.enabled) {
-      if (!secrets.telegramBotToken) throw new UserError('chat.telegram.enabled is true but TELEGRAM_BOT_TOKEN is not set');
-      this.telegram = new TelegramTransport({
-        token: secrets.telegramBotToken,
-        ...(secrets.telegramApiRoot ? { apiRoot: secrets.telegramApiRoot } : {}),
-        config: cfg.chat.telegram,
-        dispatcher: this.dispatcher,
-        commands: COMMANDS,
-        log: this.log,
-        ...(opts.telegram?.botInfo ? { botInfo: opts.telegram.botInfo } : {}),
-      });
-      this.notifier.add(this.telegram);
-      this.alerts.addChannel(transportAlertChannel(this.telegram));
-    }
-    if (cfg.chat.discord.enabled) {
-      if (!secrets.discordBotToken) throw new UserError('chat.discord.enabled is true but DISCORD_BOT_TOKEN is not set');
-      this.discord = new DiscordTransport({
-        token: secrets.discordBotToken,
-        ...(secrets.discordApiRoot ? { apiRoot: secrets.discordApiRoot } : {}),
-        config: cfg.chat.discord,
-        dispatcher: this.dispatcher,
-        commands: COMMANDS,
-        log: this.log,
-        ...(opts.discord?.gateway !== undefined ? { gateway: opts.discord.gateway } : {}),
-      });
-      this.notifier.add(this.discord);
-      this.alerts.addChannel(transportAlertChannel(this.discord));
-    }
+    // Chat transports are created at start: their libraries load only when they are enabled.
+    this.secrets = opts.secrets ?? readSecrets();
+    if (cfg.chat.telegram.enabled && !this.secrets.telegramBotToken) throw new UserError('chat.telegram.enabled is true but TELEGRAM_BOT_TOKEN is not set');
+    if (cfg.chat.discord.enabled && !this.secrets.discordBotToken) throw new UserError('chat.discord.enabled is true but DISCORD_BOT_TOKEN is not set');
 
     for (const symbol of cfg.market.symbols) {
       if (opts.feedFactory) this.feeds.push(opts.feedFactory(symbol));
@@ -208,24 +191,11 @@ export class Bot {
             resampleTo: timeframe,
             path: replay,
             speed: opts.speed ?? cfg.data.speed,
+            // Small batches die young in V8's nursery instead of piling up in old space: flat memory.
+            batchSize: 256,
           }),
         );
-      } else {
-        this.feeds.push(
-          new LiveFeed({
-            exchangeId: cfg.data.exchange,
-            marketType: cfg.market.type,
-            symbol,
-            timeframe,
-            clock: this.clock,
-            alerts: this.alerts,
-            logger: this.log,
-            pollMs: cfg.data.pollSec * 1000,
-            warmup: cfg.data.warmup,
-            useWebsocket: cfg.data.websocket,
-          }),
-        );
-      }
+      } else this.liveSymbols.push(symbol);
     }
   }
 
@@ -246,9 +216,63 @@ export class Bot {
     return { up: true, detail: this.exchange.environment };
   }
 
+  private async createTransports(): Promise<void> {
+    const cfg = this.config;
+    const secrets = this.secrets;
+    if (cfg.chat.telegram.enabled && secrets.telegramBotToken) {
+      const { TelegramTransport } = await import('../chat/telegram.ts');
+      this.telegram = new TelegramTransport({
+        token: secrets.telegramBotToken,
+        ...(secrets.telegramApiRoot ? { apiRoot: secrets.telegramApiRoot } : {}),
+        config: cfg.chat.telegram,
+        dispatcher: this.dispatcher,
+        commands: COMMANDS,
+        log: this.log,
+        ...(this.opts.telegram?.botInfo ? { botInfo: this.opts.telegram.botInfo } : {}),
+      });
+      this.notifier.add(this.telegram);
+      this.alerts.addChannel(transportAlertChannel(this.telegram));
+    }
+    if (cfg.chat.discord.enabled && secrets.discordBotToken) {
+      const { DiscordTransport } = await import('../chat/discord.ts');
+      this.discord = new DiscordTransport({
+        token: secrets.discordBotToken,
+        ...(secrets.discordApiRoot ? { apiRoot: secrets.discordApiRoot } : {}),
+        config: cfg.chat.discord,
+        dispatcher: this.dispatcher,
+        commands: COMMANDS,
+        log: this.log,
+        ...(this.opts.discord?.gateway !== undefined ? { gateway: this.opts.discord.gateway } : {}),
+      });
+      this.notifier.add(this.discord);
+      this.alerts.addChannel(transportAlertChannel(this.discord));
+    }
+  }
+
   /** Connect, reconcile, start chat and the candle loops. Resolves once running. */
   async start(): Promise<void> {
+    await this.createTransports();
     await this.exchange.connect();
+    if (this.liveSymbols.length) {
+      const { LiveFeed } = await import('../market/live-feed.ts');
+      const cfg = this.config;
+      for (const symbol of this.liveSymbols) {
+        this.feeds.push(
+          new LiveFeed({
+            exchangeId: cfg.data.exchange,
+            marketType: cfg.market.type,
+            symbol,
+            timeframe: cfg.market.timeframe,
+            clock: this.clock,
+            alerts: this.alerts,
+            logger: this.log,
+            pollMs: cfg.data.pollSec * 1000,
+            warmup: cfg.data.warmup,
+            useWebsocket: cfg.data.websocket,
+          }),
+        );
+      }
+    }
     const rec = await this.reconciler.run('startup');
     this.approvals.attach(this.engine);
     for (const t of this.notifier.list()) await t.start();

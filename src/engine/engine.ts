@@ -86,6 +86,8 @@ interface SymbolState extends SymbolSetup {
   working: number;
   accepted: number;
   rejected: number;
+  /** runtime_state key of the last processed candle. */
+  progressKey: string;
 }
 
 export interface EngineStatus {
@@ -134,6 +136,9 @@ export class Engine implements ExchangeListener {
   /** Orders that may still trade, by client order id. */
   readonly liveOrders = new Map<string, Order>();
   private nextEquityAt = 0;
+  /** Journaled orders waiting for their transaction to commit before they go to the venue. */
+  private outbox: Order[] = [];
+  private inCandle = false;
   private equityDay = -1;
   private readonly opts: EngineOptions;
   approvals: ApprovalGate | undefined;
@@ -166,6 +171,7 @@ export class Engine implements ExchangeListener {
         working: 0,
         accepted: 0,
         rejected: 0,
+        progressKey: `last_candle:${s.symbol}`,
       };
       this.symbols.set(s.symbol, st);
     }
@@ -197,11 +203,24 @@ export class Engine implements ExchangeListener {
       return;
     }
     s.accepted++;
+    // One transaction per candle: fills, equity, decisions and order intents commit together, and
+    // the orders reach the venue only after that commit (the journal has them first).
+    this.inCandle = true;
+    try {
+      if (this.journal.inTransaction) this.processCandle(s, candle);
+      else this.journal.tx(() => this.processCandle(s, candle));
+    } finally {
+      this.inCandle = false;
+    }
+    if (this.outbox.length > 0) this.sendOutbox();
+  }
 
+  private processCandle(s: SymbolState, candle: Candle): void {
+    const symbol = s.symbol;
     const now = this.clock.now();
     s.lastCandleTs = candle.ts;
     s.lastClose = candle.close;
-    if (this.opts.persistProgress) this.journal.setState(`last_candle:${symbol}`, candle.ts, now);
+    if (this.opts.persistProgress) this.journal.setNumber(s.progressKey, candle.ts, now);
 
     if (this.venue !== null) this.venue.processCandle(symbol, candle);
 
@@ -218,6 +237,18 @@ export class Engine implements ExchangeListener {
     s.ctx.pending = s.working > 0;
     const signal = s.strategy.onCandle(candle, s.ctx);
     if (signal !== null) this.onSignal(s, signal);
+  }
+
+  /** Hand journaled orders to the venue (a paper venue's books commit with them). */
+  private sendOutbox(): void {
+    const orders = this.outbox;
+    this.outbox = [];
+    const send = () => {
+      for (const o of orders) this.exchange.submit(o);
+    };
+    if (this.journal.inTransaction) send();
+    else this.journal.tx(send);
+    if (this.outbox.length > 0) this.sendOutbox();
   }
 
   private onDataIssues(s: SymbolState, candle: Candle, v: CheckResult): void {
@@ -413,7 +444,14 @@ export class Engine implements ExchangeListener {
     });
     this.liveOrders.set(order.clientOrderId, order);
     this.countWorking(order, +1);
-    this.exchange.submit(order);
+    if (this.exchange.journalBacked === true) {
+      // The venue's books commit with this transaction: intent and acceptance are one atomic write.
+      this.exchange.submit(order);
+      return order;
+    }
+    this.outbox.push(order);
+    // During a candle the outbox goes out after the candle's commit; otherwise (commands) right away.
+    if (!this.inCandle) this.sendOutbox();
     return order;
   }
 
@@ -638,10 +676,11 @@ export class Engine implements ExchangeListener {
     return this.submit(decision.request, purpose, decisionId);
   }
 
-  /** A manual order from chat: through the risk engine like any other. */
+  /** A manual order from chat: through the risk engine like any other. `dryRun`: the verdict only (nothing journaled or placed). */
   manualOrder(
     req: { symbol: string; side: Side; qty?: number; quoteQty?: number; price?: number },
     by: string,
+    opts: { dryRun?: boolean } = {},
   ): { decision: RiskDecision; order?: Order } {
     const s = this.symbols.get(req.symbol);
     if (!s) return { decision: { action: 'reject', rule: 'unknown_symbol', reason: `not trading ${req.symbol}` } };
@@ -658,7 +697,7 @@ export class Engine implements ExchangeListener {
     };
     if (!reducing && req.side === 'sell' && this.opts.marketType === 'spot') {
       const decision: RiskDecision = { action: 'reject', rule: 'spot_long_only', reason: 'spot is long-only: nothing to sell' };
-      this.journal.recordDecision(signal, decision, req.qty);
+      if (!opts.dryRun) this.journal.recordDecision(signal, decision, req.qty);
       return { decision };
     }
     const request: OrderRequest = {
@@ -675,6 +714,7 @@ export class Engine implements ExchangeListener {
     const bracket = reducing ? {} : this.bracketFor(signal, req.side);
     const sig = bracket.stopLoss !== undefined ? { ...signal, stopLoss: bracket.stopLoss } : signal;
     const decision = this.risk.evaluate({ signal: sig, request, reducing }, this.riskContext(s, price));
+    if (opts.dryRun) return { decision };
     const decisionId = this.journal.recordDecision(sig, decision, request.qty);
     if (decision.action === 'reject' || !decision.request) return { decision };
     const order = this.submit(decision.request, 'manual', decisionId, bracket);

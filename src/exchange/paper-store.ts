@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, sql } from 'drizzle-orm';
 import type { Balance, Fill, OrderStatus, OrderType, PositionSide, Side, TimeInForce } from '../core/types.ts';
 import type { Journal } from '../journal/journal.ts';
 import { paperBalances, paperFills, paperOrders, paperPositions } from '../journal/schema.ts';
@@ -93,65 +93,54 @@ export class PaperStore {
   private readonly stmts;
 
   constructor(readonly journal: Journal) {
-    // Prepared once: a paper fill writes a handful of rows.
-    const db = journal.db;
-    const p = sql.placeholder;
+    // Prepared once, bound directly (a paper fill writes a handful of rows on the decision path;
+    // drizzle's parameter mapping costs more than the writes). Reads below use drizzle.
+    const raw = journal.sqlite;
     this.stmts = {
-      balance: db
-        .insert(paperBalances)
-        .values({ asset: p('asset'), free: p('free'), locked: p('locked') })
-        .onConflictDoUpdate({ target: paperBalances.asset, set: { free: sql`excluded.free`, locked: sql`excluded.locked` } })
-        .prepare(),
-      order: db
-        .insert(paperOrders)
-        .values({
-          clientOrderId: p('clientOrderId'),
-          exchangeOrderId: p('exchangeOrderId'),
-          symbol: p('symbol'),
-          status: p('status'),
-          order: p('order'),
-          updatedAt: p('updatedAt'),
-        })
-        .onConflictDoUpdate({
-          target: paperOrders.clientOrderId,
-          set: { status: sql`excluded.status`, order: sql`excluded."order"`, updatedAt: sql`excluded.updated_at` },
-        })
-        .prepare(),
-      fill: db
-        .insert(paperFills)
-        .values({ tradeId: p('tradeId'), clientOrderId: p('clientOrderId'), symbol: p('symbol'), ts: p('ts'), fill: p('fill') })
-        .onConflictDoNothing()
-        .prepare(),
-      position: db
-        .insert(paperPositions)
-        .values({ symbol: p('symbol'), position: p('position') })
-        .onConflictDoUpdate({ target: paperPositions.symbol, set: { position: sql`excluded.position` } })
-        .prepare(),
-      closePosition: db
-        .delete(paperPositions)
-        .where(eq(paperPositions.symbol, p('symbol')))
-        .prepare(),
+      balance: raw.prepare(
+        `insert into paper_balances (asset, free, locked) values (?, ?, ?)
+         on conflict (asset) do update set free = excluded.free, locked = excluded.locked`,
+      ),
+      order: raw.prepare(
+        `insert into paper_orders (client_order_id, exchange_order_id, symbol, status, "order", updated_at) values (?, ?, ?, ?, ?, ?)
+         on conflict (client_order_id) do update set status = excluded.status, "order" = excluded."order", updated_at = excluded.updated_at`,
+      ),
+      fill: raw.prepare(`insert into paper_fills (trade_id, client_order_id, symbol, ts, fill) values (?, ?, ?, ?, ?) on conflict do nothing`),
+      position: raw.prepare(`insert into paper_positions (symbol, position) values (?, ?) on conflict (symbol) do update set position = excluded.position`),
+      closePosition: raw.prepare(`delete from paper_positions where symbol = ?`),
+      getOrder: raw.prepare(`select "order" as o from paper_orders where client_order_id = ?`),
     };
   }
 
-  /** The saved books, or null when the store is empty (a new paper account). */
-  load(): PaperState | null {
+  /**
+   * The saved books, or null when the store is empty (a new paper account). Loads the working orders
+   * and the most recent `recent` orders and fills; older history stays in the store (see getOrder,
+   * fillsSince), so memory does not grow with the account's age.
+   */
+  load(recent = 1000): PaperState | null {
     const db = this.journal.db;
     const balances = db.select().from(paperBalances).all();
-    const orders = db
+    const toOrder = (r: { order: unknown }) => r.order as unknown as PaperOrder;
+    const working = db
       .select()
       .from(paperOrders)
+      .where(inArray(paperOrders.status, ['open', 'partially_filled']))
       .orderBy(sql`rowid`)
       .all()
-      .map((r) => r.order as unknown as PaperOrder);
+      .map(toOrder);
+    const latest = db.select().from(paperOrders).orderBy(sql`rowid desc`).limit(recent).all().map(toOrder).reverse();
+    const seen = new Set(working.map((o) => o.clientOrderId));
+    const orders = [...working, ...latest.filter((o) => !seen.has(o.clientOrderId))];
     const seqState = this.journal.getState<PaperSeq | null>(SEQ_KEY, null);
     if (balances.length === 0 && orders.length === 0 && seqState === null) return null;
     const fills = db
       .select()
       .from(paperFills)
-      .orderBy(sql`rowid`)
+      .orderBy(sql`rowid desc`)
+      .limit(recent)
       .all()
-      .map((r) => r.fill as unknown as Fill);
+      .map((r) => r.fill as unknown as Fill)
+      .reverse();
     const positions = db
       .select()
       .from(paperPositions)
@@ -164,24 +153,32 @@ export class PaperStore {
     return { balances: balances.map((b) => ({ asset: b.asset, free: b.free, locked: b.locked })), orders, fills, positions, seq };
   }
 
+  /** One order by client order id (for orders no longer held in memory). */
+  getOrder(clientOrderId: string): PaperOrder | null {
+    const r = this.stmts.getOrder.get(clientOrderId) as { o: string } | undefined;
+    return r ? (JSON.parse(r.o) as PaperOrder) : null;
+  }
+
+  /** Fills of a symbol at or after `sinceTs`, oldest first. */
+  fillsSince(symbol: string, sinceTs: number): Fill[] {
+    return this.journal.db
+      .select()
+      .from(paperFills)
+      .where(and(eq(paperFills.symbol, symbol), gte(paperFills.ts, sinceTs)))
+      .orderBy(sql`rowid`)
+      .all()
+      .map((r) => r.fill as unknown as Fill);
+  }
+
   /** Write one step's changes atomically. */
   commit(ch: PaperChanges): void {
     const st = this.stmts;
     this.journal.tx(() => {
-      for (const b of ch.balances) st.balance.run({ asset: b.asset, free: b.free, locked: b.locked });
-      for (const o of ch.orders) {
-        st.order.run({
-          clientOrderId: o.clientOrderId,
-          exchangeOrderId: o.exchangeOrderId,
-          symbol: o.symbol,
-          status: o.status,
-          order: o,
-          updatedAt: o.updatedAt,
-        });
-      }
-      for (const f of ch.fills) st.fill.run({ tradeId: f.tradeId, clientOrderId: f.clientOrderId, symbol: f.symbol, ts: f.ts, fill: f });
-      for (const p of ch.positions) st.position.run({ symbol: p.symbol, position: p });
-      for (const symbol of ch.closed) st.closePosition.run({ symbol });
+      for (const b of ch.balances) st.balance.run(b.asset, b.free, b.locked);
+      for (const o of ch.orders) st.order.run(o.clientOrderId, o.exchangeOrderId, o.symbol, o.status, JSON.stringify(o), o.updatedAt);
+      for (const f of ch.fills) st.fill.run(f.tradeId, f.clientOrderId, f.symbol, f.ts, JSON.stringify(f));
+      for (const p of ch.positions) st.position.run(p.symbol, JSON.stringify(p));
+      for (const symbol of ch.closed) st.closePosition.run(symbol);
       if (ch.seq) this.journal.setState(SEQ_KEY, ch.seq, ch.ts);
     });
   }

@@ -180,6 +180,8 @@ interface Accepted {
 }
 
 const NO_TS = Number.MIN_SAFE_INTEGER;
+/** Finished orders and fills kept in memory per venue/symbol; older ones are read from the store. */
+const HISTORY = 1000;
 const isWorking = (o: PaperOrder): boolean => o.status === 'open' || o.status === 'partially_filled';
 const fmt = (x: number): string => (Number.isFinite(x) ? String(Number(x.toPrecision(8))) : String(x));
 const tolerance = (x: number): number => 1e-9 * Math.max(1, Math.abs(x));
@@ -199,6 +201,7 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
   private readonly maxPart: number;
   private readonly mmr: number;
   private readonly store: PaperStore | null;
+  readonly journalBacked: boolean;
   private listener: ExchangeListener | null = null;
 
   private readonly syms = new Map<string, SymState>();
@@ -229,6 +232,7 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
     this.maxPart = opts.maxVolumeParticipation ?? 0;
     this.mmr = opts.mmr ?? DEFAULT_MMR;
     this.store = opts.store ?? null;
+    this.journalBacked = this.store !== null;
     for (const m of opts.markets) this.syms.set(m.symbol, this.newSym(m));
 
     const saved = this.store?.load() ?? null;
@@ -338,11 +342,12 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
   }
 
   async fetchOrder(clientOrderId: string, symbol: string): Promise<VenueOrder | null> {
-    const o = this.orders.get(clientOrderId);
+    const o = this.orders.get(clientOrderId) ?? this.store?.getOrder(clientOrderId) ?? undefined;
     return o !== undefined && o.symbol === symbol ? toVenueOrder(o) : null;
   }
 
   async fetchFills(symbol: string, sinceTs: number): Promise<Fill[]> {
+    if (this.store !== null) return this.store.fillsSince(symbol, sinceTs);
     const fills = this.syms.get(symbol)?.fills ?? [];
     const out: Fill[] = [];
     for (const f of fills) if (f.ts >= sinceTs) out.push({ ...f });
@@ -689,7 +694,7 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
   private check(r: Order): string | Accepted {
     const st = this.syms.get(r.symbol);
     if (st === undefined) return `unknown symbol ${r.symbol}`;
-    if (this.orders.has(r.clientOrderId)) return `duplicate client order id ${r.clientOrderId}: an order with this id already exists`;
+    if (this.orders.has(r.clientOrderId) || this.store?.getOrder(r.clientOrderId)) return `duplicate client order id ${r.clientOrderId}: an order with this id already exists`;
     const m = st.market;
     const { side, type, tif } = r;
     if (side !== 'buy' && side !== 'sell') return `invalid side ${String(side)}`;
@@ -927,6 +932,7 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
         this.store.commit(ch);
       }
     }
+    this.trimHistory();
     if (this.events.length === 0) return;
     const events = this.events;
     this.events = [];
@@ -936,6 +942,23 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
       if ('tradeId' in e) l.onFill({ ...e });
       else l.onOrderUpdate(e);
     }
+  }
+
+  /**
+   * Finished orders and old fills are history: keep the most recent HISTORY of each in memory (the
+   * store keeps everything), so a long run's memory stays flat. Amortized O(1).
+   */
+  private trimHistory(): void {
+    if (this.orders.size > 2 * HISTORY) {
+      let excess = this.orders.size - HISTORY;
+      for (const [id, o] of this.orders) {
+        if (excess <= 0) break;
+        if (isWorking(o)) continue;
+        this.orders.delete(id);
+        excess--;
+      }
+    }
+    for (const st of this.syms.values()) if (st.fills.length > 2 * HISTORY) st.fills.splice(0, st.fills.length - HISTORY);
   }
 
   // ---- set-up -----------------------------------------------------------------------------------

@@ -65,6 +65,12 @@ export interface ExchangeClient {
   readonly name: string;
   readonly environment: VenueEnvironment;
   readonly marketType: MarketType;
+  /**
+   * The venue keeps its books in the journal's own database (the paper exchange with a store): an
+   * order handed to it commits atomically with the journaled intent, so the engine may hand it over
+   * inside the candle's transaction. Remote venues only get orders after the intent has committed.
+   */
+  readonly journalBacked?: boolean;
   setListener(listener: ExchangeListener): void;
   connect(): Promise<void>;
   close(): Promise<void>;

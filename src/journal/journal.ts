@@ -3,11 +3,21 @@ import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { and, asc, desc, eq, gte, inArray, lt, ne, sql } from 'drizzle-orm';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as s from './schema.ts';
 import type { Fill, Order, OrderPurpose, OrderStatus, Position, Signal, RiskVerdict } from '../core/types.ts';
 import type { Alert } from '../core/alerts.ts';
+
+const CHECKPOINT_WORKER = `
+const { workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.path, { fileMustExist: true });
+db.pragma('busy_timeout = 100');
+setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, workerData.intervalMs);
+`;
 
 export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
@@ -88,6 +98,7 @@ export class Journal {
   readonly path: string;
   private readonly stmts;
   private orderSeq: number | undefined;
+  private checkpointer: Worker | undefined;
 
   constructor(opts: JournalOptions) {
     this.path = opts.path;
@@ -112,8 +123,31 @@ export class Journal {
     migrate(this.db, { migrationsFolder: MIGRATIONS_DIR });
   }
 
+  /**
+   * Move WAL checkpoints off the trading thread: a worker with its own connection runs a PASSIVE
+   * checkpoint every `intervalMs` (it never blocks our writes), and the main connection's automatic
+   * checkpoint is raised to a safety net. Without it an automatic checkpoint lands, with its fsync,
+   * inside whichever commit crosses the threshold: milliseconds on the decision path.
+   */
+  startBackgroundCheckpoints(intervalMs = 1000): void {
+    if (this.path === ':memory:' || this.checkpointer) return;
+    this.sqlite.pragma('wal_autocheckpoint = 20000');
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.checkpointer = new Worker(CHECKPOINT_WORKER, { eval: true, workerData: { driver, path: resolve(this.path), intervalMs } });
+    this.checkpointer.unref();
+    this.checkpointer.on('error', () => this.sqlite.open && this.sqlite.pragma('wal_autocheckpoint = 1000'));
+  }
+
   close(): void {
+    if (this.checkpointer) {
+      void this.checkpointer.terminate();
+      this.checkpointer = undefined;
+    }
     if (this.sqlite.open) this.sqlite.close();
+  }
+
+  get inTransaction(): boolean {
+    return this.sqlite.inTransaction;
   }
 
   /** Run `fn` in one SQLite transaction (nested calls join the outer one). */
@@ -124,9 +158,9 @@ export class Journal {
 
   private prepare() {
     const p = sql.placeholder;
-    // The per-fill writes (fill, position open/close) bind straight to better-sqlite3: drizzle's
-    // prepared statements re-encode every parameter (~5 µs a row), which is most of a backtest's cost.
-    // The SQL names the same drizzle tables, and every read still goes through drizzle.
+    // The hot writes (fills, positions, decisions, alerts, per-candle progress) bind straight to
+    // better-sqlite3: drizzle's prepared statements re-encode every parameter (~5 µs a row), most of a
+    // backtest's cost. The SQL names the same drizzle tables; every read still goes through drizzle.
     const raw = this.sqlite;
     return {
       rawInsertFill: raw.prepare(
@@ -137,48 +171,28 @@ export class Journal {
         `insert into positions (symbol, side, status, qty, max_qty, entry_price, leverage, margin, liquidation_price, stop_loss, take_profit, realized_pnl, fees, opened_at, strategy)
          values (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      rawDecision: raw.prepare(
+        `insert into decisions (ts, symbol, strategy, action, price, reason, confidence, features, requested_qty, verdict, verdict_rule, verdict_reason, final_qty, approval)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'none')`,
+      ),
+      rawDecisionOrder: raw.prepare(`update decisions set client_order_id = ? where id = ?`),
+      rawDecisionApproval: raw.prepare(`update decisions set approval = ? where id = ?`),
+      rawAlert: raw.prepare(
+        `insert into alerts (ts, type, severity, title, message, data, count, delivery) values (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      rawInsertOrder: raw.prepare(
+        `insert into orders (client_order_id, venue, symbol, side, type, tif, qty, quote_qty, price, stop_price, reduce_only, leverage, stop_loss, take_profit, status, purpose, decision_id, created_at, updated_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      rawUpdateOrder: raw.prepare(
+        `update orders set status = ?, exchange_order_id = ?, filled_qty = ?, avg_price = ?, fee = ?, reason = ?, updated_at = ? where client_order_id = ?`,
+      ),
+      rawOrderEvent: raw.prepare(`insert into order_events (client_order_id, ts, from_status, to_status, detail) values (?, ?, ?, ?, ?)`),
+      rawSetNumber: raw.prepare(
+        `insert into runtime_state (key, value, updated_at) values (?, ?, ?)
+         on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at`,
+      ),
       rawClosePosition: raw.prepare(`update positions set status = 'closed', qty = 0, exit_price = ?, realized_pnl = ?, fees = ?, closed_at = ? where id = ?`),
-      insertOrder: this.db
-        .insert(s.orders)
-        .values({
-          clientOrderId: p('clientOrderId'),
-          venue: p('venue'),
-          symbol: p('symbol'),
-          side: p('side'),
-          type: p('type'),
-          tif: p('tif'),
-          qty: p('qty'),
-          quoteQty: p('quoteQty'),
-          price: p('price'),
-          stopPrice: p('stopPrice'),
-          reduceOnly: p('reduceOnly'),
-          leverage: p('leverage'),
-          stopLoss: p('stopLoss'),
-          takeProfit: p('takeProfit'),
-          status: p('status'),
-          purpose: p('purpose'),
-          decisionId: p('decisionId'),
-          createdAt: p('createdAt'),
-          updatedAt: p('updatedAt'),
-        })
-        .prepare(),
-      updateOrder: this.db
-        .update(s.orders)
-        .set({
-          status: p('status') as never,
-          exchangeOrderId: p('exchangeOrderId') as never,
-          filledQty: p('filledQty') as never,
-          avgPrice: p('avgPrice') as never,
-          fee: p('fee') as never,
-          reason: p('reason') as never,
-          updatedAt: p('updatedAt') as never,
-        })
-        .where(eq(s.orders.clientOrderId, p('clientOrderId')))
-        .prepare(),
-      insertOrderEvent: this.db
-        .insert(s.orderEvents)
-        .values({ clientOrderId: p('clientOrderId'), ts: p('ts'), fromStatus: p('fromStatus'), toStatus: p('toStatus'), detail: p('detail') })
-        .prepare(),
       setState: this.db
         .insert(s.runtimeState)
         .values({ key: p('key'), value: p('value'), updatedAt: p('updatedAt') })
@@ -223,6 +237,11 @@ export class Journal {
     this.stmts.setState.run({ key, value, updatedAt: ts });
   }
 
+  /** setState for a number, without allocating: the engine records its progress once per candle. */
+  setNumber(key: string, value: number, ts: number): void {
+    this.stmts.rawSetNumber.run(key, String(value), ts);
+  }
+
   /**
    * Next client order id: `<prefix><sequence in base 36>`. The sequence lives in the journal and is
    * written before the order row, so ids are unique and never reused, even across crashes.
@@ -239,46 +258,35 @@ export class Journal {
 
   insertOrder(o: Order, venue: string): void {
     if (this.detail !== 'full') return;
-    this.stmts.insertOrder.run({
-      clientOrderId: o.clientOrderId,
+    this.stmts.rawInsertOrder.run(
+      o.clientOrderId,
       venue,
-      symbol: o.symbol,
-      side: o.side,
-      type: o.type,
-      tif: o.tif,
-      qty: o.qty ?? null,
-      quoteQty: o.quoteQty ?? null,
-      price: o.price ?? null,
-      stopPrice: o.stopPrice ?? null,
-      reduceOnly: o.reduceOnly ? 1 : 0,
-      leverage: o.leverage ?? null,
-      stopLoss: o.stopLoss ?? null,
-      takeProfit: o.takeProfit ?? null,
-      status: o.status,
-      purpose: o.purpose ?? null,
-      decisionId: o.decisionId ?? null,
-      createdAt: o.createdAt,
-      updatedAt: o.updatedAt,
-    });
-    this.stmts.insertOrderEvent.run({ clientOrderId: o.clientOrderId, ts: o.createdAt, fromStatus: null, toStatus: o.status, detail: null });
+      o.symbol,
+      o.side,
+      o.type,
+      o.tif,
+      o.qty ?? null,
+      o.quoteQty ?? null,
+      o.price ?? null,
+      o.stopPrice ?? null,
+      o.reduceOnly ? 1 : 0,
+      o.leverage ?? null,
+      o.stopLoss ?? null,
+      o.takeProfit ?? null,
+      o.status,
+      o.purpose ?? null,
+      o.decisionId ?? null,
+      o.createdAt,
+      o.updatedAt,
+    );
+    this.stmts.rawOrderEvent.run(o.clientOrderId, o.createdAt, null, o.status, null);
   }
 
   /** Persist an order's current state and the transition that led to it. */
   updateOrder(o: Order, fromStatus: OrderStatus | null, detail?: string): void {
     if (this.detail !== 'full') return;
-    this.stmts.updateOrder.run({
-      clientOrderId: o.clientOrderId,
-      status: o.status,
-      exchangeOrderId: o.exchangeOrderId ?? null,
-      filledQty: o.filledQty,
-      avgPrice: o.avgPrice,
-      fee: o.fee,
-      reason: o.reason ?? null,
-      updatedAt: o.updatedAt,
-    });
-    if (fromStatus !== o.status || detail) {
-      this.stmts.insertOrderEvent.run({ clientOrderId: o.clientOrderId, ts: o.updatedAt, fromStatus, toStatus: o.status, detail: detail ?? null });
-    }
+    this.stmts.rawUpdateOrder.run(o.status, o.exchangeOrderId ?? null, o.filledQty, o.avgPrice, o.fee, o.reason ?? null, o.updatedAt, o.clientOrderId);
+    if (fromStatus !== o.status || detail) this.stmts.rawOrderEvent.run(o.clientOrderId, o.updatedAt, fromStatus, o.status, detail ?? null);
   }
 
   getOrder(clientOrderId: string): Order | undefined {
@@ -417,31 +425,28 @@ export class Journal {
 
   recordDecision(signal: Signal, verdict: RiskVerdict, requestedQty: number | undefined): number {
     if (this.detail !== 'full') return 0;
-    const r = this.db
-      .insert(s.decisions)
-      .values({
-        ts: signal.ts,
-        symbol: signal.symbol,
-        strategy: signal.strategy,
-        action: signal.action,
-        price: signal.price,
-        reason: signal.reason,
-        confidence: signal.confidence ?? null,
-        features: signal.features ?? null,
-        requestedQty: requestedQty ?? null,
-        verdict: verdict.action,
-        verdictRule: verdict.rule,
-        verdictReason: verdict.reason,
-        finalQty: verdict.qty ?? verdict.quoteQty ?? null,
-      })
-      .returning({ id: s.decisions.id })
-      .get();
-    return r.id;
+    const r = this.stmts.rawDecision.run(
+      signal.ts,
+      signal.symbol,
+      signal.strategy,
+      signal.action,
+      signal.price,
+      signal.reason,
+      signal.confidence ?? null,
+      signal.features ? JSON.stringify(signal.features) : null,
+      requestedQty ?? null,
+      verdict.action,
+      verdict.rule,
+      verdict.reason,
+      verdict.qty ?? verdict.quoteQty ?? null,
+    );
+    return Number(r.lastInsertRowid);
   }
 
   updateDecision(id: number, patch: { clientOrderId?: string; approval?: string }): void {
     if (this.detail !== 'full' || !id) return;
-    this.db.update(s.decisions).set(patch).where(eq(s.decisions.id, id)).run();
+    if (patch.clientOrderId !== undefined) this.stmts.rawDecisionOrder.run(patch.clientOrderId, id);
+    if (patch.approval !== undefined) this.stmts.rawDecisionApproval.run(patch.approval, id);
   }
 
   getDecision(id: number): DecisionRow | undefined {
@@ -497,11 +502,8 @@ export class Journal {
   }
 
   recordAlert(a: Alert, delivery: string, count = 1): number {
-    return this.db
-      .insert(s.alerts)
-      .values({ ts: a.ts, type: a.type, severity: a.severity, title: a.title, message: a.message, data: a.data ?? null, delivery, count })
-      .returning({ id: s.alerts.id })
-      .get().id;
+    const r = this.stmts.rawAlert.run(a.ts, a.type, a.severity, a.title, a.message, a.data ? JSON.stringify(a.data) : null, count, delivery);
+    return Number(r.lastInsertRowid);
   }
 
   bumpAlert(id: number, count: number): void {

@@ -1,11 +1,22 @@
-// PLACEHOLDER — replaced by the report service (croner schedules, daily/weekly/monthly PnL, charts).
+// Scheduled PnL reports: croner fires daily/weekly/monthly in the configured timezone; each report
+// covers the period that just ended (from the previous scheduled time to this one). The last period
+// sent per kind lives in the journal's runtime state, so a run missed while the bot was down is sent
+// once at the next start, and no period is ever sent twice, across restarts too.
+import { Cron } from 'croner';
 import type { Config } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
+import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { ReportControls } from '../chat/services.ts';
 import type { Notifier } from '../chat/transport.ts';
+import type { Reply } from '../chat/types.ts';
+import { buildPeriodReport, renderChart, type ReportKind, type ReportSource } from './build.ts';
+import { Schedule, type Period } from './periods.ts';
+
+export type { ReportKind };
+export const REPORT_KINDS: readonly ReportKind[] = ['daily', 'weekly', 'monthly'];
 
 export interface ReportServiceOptions {
   journal: Journal;
@@ -17,11 +28,189 @@ export interface ReportServiceOptions {
   config: Config['reports'];
 }
 
+/** What the journal remembers per report kind (key `report:<kind>`). */
+export interface SentState {
+  /** End of the last period reported (a scheduled time, ms). */
+  periodEnd: number;
+  /** Wall time it was sent (or the baseline set at the first start). */
+  at: number;
+  /** True for the baseline recorded at the first start (nothing was sent). */
+  baseline?: boolean;
+}
+
+export interface SentReport {
+  kind: ReportKind;
+  period: Period;
+  reply: Reply;
+}
+
+const stateKey = (kind: ReportKind): string => `report:${kind}`;
+
 export class ReportService implements ReportControls {
-  constructor(readonly opts: ReportServiceOptions) {}
-  start(): void {}
-  stop(): void {}
-  async chart(_kind: 'equity' | 'pnl', _days: number): Promise<Buffer | null> {
-    return null;
+  private readonly schedules: Record<ReportKind, Schedule>;
+  private readonly source: ReportSource;
+  private jobs: Cron[] = [];
+  /** Sends run one at a time, so a cron tick and the start-up catch-up never race. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly opts: ReportServiceOptions) {
+    const c = opts.config;
+    const tz = c.timezone;
+    // Invalid patterns or timezones fail here, at bot construction, with the config key in the message.
+    this.schedules = {
+      daily: new Schedule(c.dailyCron, tz, 'reports.dailyCron'),
+      weekly: new Schedule(c.weeklyCron, tz, 'reports.weeklyCron'),
+      monthly: new Schedule(c.monthlyCron, tz, 'reports.monthlyCron'),
+    };
+    this.source = { journal: opts.journal, engine: opts.engine, timezone: tz, charts: c.charts, wallNow: () => opts.clock.now() };
+  }
+
+  /** Start the cron jobs and send reports missed while the bot was down. */
+  start(): void {
+    if (this.jobs.length) return;
+    const tz = this.opts.config.timezone;
+    for (const kind of REPORT_KINDS) {
+      // croner never fires before the scheduled time, so runDue sees this run as due.
+      const job = new Cron(this.schedules[kind].pattern, { timezone: tz, unref: true }, () => {
+        void this.runDue([kind]).catch((e: unknown) => this.opts.log.error({ err: e, kind }, 'scheduled report failed'));
+      });
+      this.jobs.push(job);
+    }
+    void this.runDue().catch((e: unknown) => this.opts.log.error({ err: e }, 'catching up on missed reports failed'));
+  }
+
+  stop(): void {
+    for (const j of this.jobs) j.stop();
+    this.jobs = [];
+  }
+
+  /** The period a report sent at scheduled time `end` covers: from the previous scheduled time. */
+  periodEndingAt(kind: ReportKind, end: number): Period {
+    const start = this.schedules[kind].before(end) ?? end;
+    return { start, end };
+  }
+
+  /** The latest scheduled time at or before the wall clock's now. */
+  latestDue(kind: ReportKind): number | null {
+    return this.schedules[kind].atOrBefore(this.opts.clock.now());
+  }
+
+  lastSent(kind: ReportKind): SentState | null {
+    return this.opts.journal.getState<SentState | null>(stateKey(kind), null);
+  }
+
+  /**
+   * Send each report whose latest scheduled period has not been sent yet (the cron tick, and the
+   * catch-up at start). Only the most recent missed period is sent: a bot down for a week sends
+   * one daily report, not seven. On the very first start there is nothing to catch up on: the
+   * latest scheduled time becomes the baseline.
+   */
+  runDue(kinds: readonly ReportKind[] = REPORT_KINDS): Promise<SentReport[]> {
+    return this.enqueue(async () => {
+      const sent: SentReport[] = [];
+      for (const kind of kinds) {
+        const due = this.latestDue(kind);
+        if (due === null) continue;
+        const last = this.lastSent(kind);
+        if (!last) {
+          this.opts.journal.setState(
+            stateKey(kind),
+            { periodEnd: due, at: this.opts.clock.now(), baseline: true } satisfies SentState,
+            this.opts.clock.now(),
+          );
+          continue;
+        }
+        if (due <= last.periodEnd) continue;
+        try {
+          const r = await this.sendUnlocked(kind, this.periodEndingAt(kind, due), last.periodEnd);
+          if (r) sent.push(r);
+        } catch (e) {
+          // One failing report must not hold back the other kinds; the next run tries again.
+          this.opts.log.error({ err: e, kind }, 'report failed');
+        }
+      }
+      return sent;
+    });
+  }
+
+  /** Send the report for the period ending at scheduled time `periodEnd`, unless it was sent already. */
+  send(kind: ReportKind, periodEnd: number): Promise<SentReport | null> {
+    return this.enqueue(() => this.sendUnlocked(kind, this.periodEndingAt(kind, periodEnd), this.lastSent(kind)?.periodEnd ?? null));
+  }
+
+  sendDaily(periodEnd: number): Promise<SentReport | null> {
+    return this.send('daily', periodEnd);
+  }
+
+  /** Build a report without sending or recording anything (previews, tests). */
+  build(kind: ReportKind, periodEnd: number): Promise<Reply> {
+    return buildPeriodReport(this.source, kind, this.periodEndingAt(kind, periodEnd));
+  }
+
+  /** A chart that fails to render must not cost the report: fall back to text only. */
+  private async buildWithFallback(kind: ReportKind, period: Period): Promise<Reply> {
+    try {
+      return await buildPeriodReport(this.source, kind, period);
+    } catch (e) {
+      if (!this.source.charts) throw e;
+      this.opts.log.error({ err: e, kind }, 'report chart failed; sending text only');
+      return buildPeriodReport({ ...this.source, charts: false }, kind, period);
+    }
+  }
+
+  private async sendUnlocked(kind: ReportKind, period: Period, lastEnd: number | null): Promise<SentReport | null> {
+    if (lastEnd !== null && period.end <= lastEnd) return null;
+    const reply = await this.buildWithFallback(kind, period);
+    const now = this.opts.clock.now();
+    // Marked before posting: a crash in between loses one report rather than sending it twice.
+    this.opts.journal.setState(stateKey(kind), { periodEnd: period.end, at: now } satisfies SentState, now);
+    const refs = await this.opts.notifier.broadcast(reply, { type: 'daily_report', severity: 'info' });
+    try {
+      this.opts.journal.recordAlert(
+        {
+          ts: now,
+          type: 'daily_report',
+          severity: 'info',
+          title: reply.title ?? `${kind} report`,
+          message: reply.text,
+          data: { kind, periodStart: period.start, periodEnd: period.end, image: reply.image?.filename ?? null, destinations: refs.length },
+        },
+        refs.length ? 'sent' : 'none',
+      );
+    } catch (e) {
+      this.opts.log.error({ err: e }, 'journaling a report failed');
+    }
+    this.opts.log.info({ kind, periodStart: period.start, periodEnd: period.end, destinations: refs.length }, 'report sent');
+    return { kind, period, reply };
+  }
+
+  /** Resolves when every queued report (e.g. the start-up catch-up) is done. */
+  async idle(): Promise<void> {
+    let q: Promise<unknown>;
+    do {
+      q = this.queue;
+      await q;
+    } while (q !== this.queue);
+  }
+
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** PNG chart of equity or daily PnL over the last `days` (Infinity: all), or null with no data. */
+  async chart(kind: 'equity' | 'pnl', days: number): Promise<Buffer | null> {
+    try {
+      return (await renderChart(this.source, kind, Number.isFinite(days) ? days : null)).png;
+    } catch (e) {
+      this.opts.log.error({ err: e }, `chart failed: ${errorMessage(e)}`);
+      return null;
+    }
+  }
+
+  /** What the report source reads (commands share it). */
+  get reportSource(): ReportSource {
+    return this.source;
   }
 }

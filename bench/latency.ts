@@ -1,0 +1,102 @@
+// Decision latency in paper mode with the journal on disk: from a candle close reaching the engine
+// to the order being handed to the exchange. Every candle produces a decision (a scripted strategy
+// alternates entry and exit), so each sample includes the risk verdict and the journal writes.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { AlertService } from '../src/alerts/service.ts';
+import { SimClock } from '../src/core/clock.ts';
+import { silentLogger } from '../src/core/logger.ts';
+import type { Candle, Signal } from '../src/core/types.ts';
+import { Engine } from '../src/engine/engine.ts';
+import { PaperExchange } from '../src/exchange/paper.ts';
+import { PaperStore } from '../src/exchange/paper-store.ts';
+import { Journal } from '../src/journal/journal.ts';
+import { generateCandles } from '../src/market/generator.ts';
+import { CandleValidator } from '../src/market/validator.ts';
+import { RiskEngine } from '../src/risk/engine.ts';
+import { DEFAULT_LIMITS } from '../src/risk/types.ts';
+import type { Strategy, StrategyContext } from '../src/strategy/types.ts';
+
+class Alternate implements Strategy {
+  readonly name = 'alternate';
+  readonly warmup = 0;
+  onCandle(c: Candle, ctx: StrategyContext): Signal | null {
+    const action = ctx.position === null ? 'enter_long' : 'exit_long';
+    return { symbol: 'BTC/USDT', action, ts: c.ts + 60_000, price: c.close, strategy: this.name, reason: 'bench' };
+  }
+}
+
+export interface LatencyBench {
+  decisions: number;
+  /** Candle close → order handed to the exchange. */
+  p50us: number;
+  p99us: number;
+  maxUs: number;
+  /** Candle close → the candle's transaction committed (intent and venue acceptance durable). */
+  committedP50us: number;
+  committedP99us: number;
+  journal: string;
+}
+
+export function benchLatency(n = 5000): LatencyBench {
+  const dir = mkdtempSync(join(tmpdir(), 'skipper-lat-'));
+  const path = join(dir, 'journal.db');
+  const journal = new Journal({ path, synchronous: 'NORMAL' });
+  journal.startBackgroundCheckpoints();
+  const clock = new SimClock(0);
+  const market = { symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', type: 'spot' as const, qtyStep: 1e-5, priceStep: 0.01, minQty: 1e-5, minNotional: 5, maxLeverage: 1 };
+  const venue = new PaperExchange({ clock, marketType: 'spot', markets: [market], startingBalances: { USDT: 10_000 }, makerFee: 0.001, takerFee: 0.001, slippageBps: 0, store: new PaperStore(journal) });
+  const log = silentLogger();
+  const alerts = new AlertService(journal, clock, log, { coalesceMs: 60_000, minSeverity: 'info' });
+  const engine = new Engine({
+    mode: 'paper',
+    botId: 'sk',
+    clock,
+    journal,
+    exchange: venue,
+    risk: new RiskEngine({ ...DEFAULT_LIMITS, minTradeIntervalSec: 0, maxTradesPer24h: 10_000, maxConsecutiveLosses: 0, maxDailyDrawdown: 1 }),
+    alerts,
+    logger: log,
+    symbols: [{ symbol: 'BTC/USDT', timeframeMs: 60_000, strategy: new Alternate(), market, validator: new CandleValidator('BTC/USDT', '1m') }],
+    marketType: 'spot',
+    allowShort: false,
+    leverage: 1,
+    takerFee: 0.001,
+    startingCash: 10_000,
+    equityEveryMs: 3_600_000,
+    persistProgress: true,
+  });
+  let t0 = 0;
+  const samples: number[] = [];
+  const whole: number[] = [];
+  const submit = venue.submit.bind(venue);
+  venue.submit = (o) => {
+    if (o.purpose === 'entry' || o.purpose === 'exit') samples.push(performance.now() - t0);
+    submit(o);
+  };
+  const candles = generateCandles({ count: n + 200, seed: 2, volatility: 0.0005 });
+  for (const c of candles) {
+    clock.set(c.ts + 60_000);
+    t0 = performance.now();
+    engine.onCandle('BTC/USDT', c);
+    whole.push(performance.now() - t0);
+  }
+  alerts.close();
+  journal.close();
+  const s = samples.slice(200).sort((a, b) => a - b); // skip JIT warm-up
+  const w = whole.slice(200).sort((a, b) => a - b);
+  const pct = (a: number[], p: number) => a[Math.min(a.length - 1, Math.floor(p * a.length))]! * 1000;
+  return {
+    decisions: s.length,
+    p50us: pct(s, 0.5),
+    p99us: pct(s, 0.99),
+    maxUs: s[s.length - 1]! * 1000,
+    committedP50us: pct(w, 0.5),
+    committedP99us: pct(w, 0.99),
+    journal: 'file, WAL, synchronous=NORMAL, background checkpoints',
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(benchLatency()));

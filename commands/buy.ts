@@ -1,0 +1,110 @@
+import { defineCommand, usage, type CommandContext, type CommandSpec } from '../src/chat/command.ts';
+import { money, price, qty } from '../src/chat/format.ts';
+import { actor, badArgs, notTraded, quoteOf, resolveSymbol } from '../src/chat/helpers.ts';
+import type { Reply } from '../src/chat/types.ts';
+import type { Side } from '../src/core/types.ts';
+import type { RiskDecision } from '../src/risk/types.ts';
+
+type Plan =
+  | { ok: false; reply: Reply }
+  | {
+      ok: true;
+      symbol: string;
+      req: { symbol: string; side: Side; qty?: number; quoteQty?: number; price?: number };
+      /** "0.01 BTC" or "5% of equity (~500.00 USDT)". */
+      size: string;
+      at: string;
+      refPrice: number;
+    };
+
+/** Validate the arguments into a manual order request; a reply when they don't make sense. */
+function plan(side: Side, spec: () => CommandSpec, { args, services }: CommandContext): Plan {
+  const engine = services.engine;
+  const input = String(args.symbol);
+  const symbol = resolveSymbol(input, engine.symbolList());
+  if (!symbol) return { ok: false, reply: notTraded(input, engine.symbolList()) };
+  const amount = args.amount as { value: number; percent: boolean };
+  const limit = args.price as number | undefined;
+  if (limit !== undefined && !(limit > 0)) return { ok: false, reply: badArgs('price: must be greater than 0', usage(spec())) };
+  const last = engine.lastPrice(symbol);
+  const refPrice = limit ?? last;
+  if (!(refPrice > 0))
+    return {
+      ok: false,
+      reply: { text: `No price for ${symbol} yet: wait for the first candle, or give a limit price.`, severity: 'warning' },
+    };
+  const ccy = quoteOf(services);
+  const base = symbol.split('/')[0] ?? symbol;
+  const req: Extract<Plan, { ok: true }>['req'] = { symbol, side };
+  let size: string;
+  if (amount.percent) {
+    const equity = engine.status().equity;
+    req.quoteQty = (equity * amount.value) / 100;
+    size = `${amount.value}% of equity (~${money(req.quoteQty, ccy)})`;
+  } else {
+    req.qty = amount.value;
+    size = `${qty(amount.value)} ${base}`;
+  }
+  if (limit !== undefined) req.price = limit;
+  const at = limit !== undefined ? `limit ${price(limit)}` : `market (last ${price(last)})`;
+  return { ok: true, symbol, req, size, at, refPrice };
+}
+
+const verdictWords = (d: RiskDecision): string =>
+  d.action === 'accept'
+    ? `accepted — ${d.reason}`
+    : d.action === 'resize'
+      ? `resized by ${d.rule} — ${d.reason}`
+      : `rejected by ${d.rule} — ${d.reason}`;
+
+/** /buy and /sell: the same command with a side. */
+export function tradeCommand(side: Side): CommandSpec {
+  const spec: CommandSpec = defineCommand({
+    name: side,
+    description: `Place a manual ${side} order (through the risk checks)`,
+    minRole: 'trader',
+    args: [
+      { name: 'symbol', type: 'symbol', description: 'e.g. BTC/USDT', required: true },
+      { name: 'amount', type: 'amount', description: 'base quantity (0.01) or percent of equity (5%)', required: true },
+      { name: 'price', type: 'number', description: 'limit price (default: market)', min: 0 },
+    ],
+    confirm(ctx) {
+      const p = plan(side, () => spec, ctx);
+      if (!p.ok) return null; // run() explains
+      const preview = ctx.services.engine.manualOrder(p.req, actor(ctx.user), { dryRun: true }).decision;
+      if (preview.action === 'reject') return null; // nothing will be placed: run() reports the verdict
+      return `${side.toUpperCase()} ${p.symbol} ${p.size} at ${p.at}?\nRisk check now: ${verdictWords(preview)}`;
+    },
+    run(ctx) {
+      const p = plan(side, () => spec, ctx);
+      if (!p.ok) return p.reply;
+      const { decision, order } = ctx.services.engine.manualOrder(p.req, actor(ctx.user));
+      const head = `${side.toUpperCase()} ${p.symbol} ${p.size} at ${p.at}`;
+      if (decision.action === 'reject' || !order) {
+        return { title: 'Not placed', text: `${head}\nRisk: ${verdictWords(decision)}\nNothing was placed.`, severity: 'warning' };
+      }
+      const final =
+        order.qty !== undefined
+          ? `${qty(order.qty)} ${p.symbol.split('/')[0]}`
+          : `${money(order.quoteQty ?? 0, quoteOf(ctx.services))} worth`;
+      if (order.status === 'rejected') {
+        return {
+          title: 'Rejected by the venue',
+          text: `${head}\nRisk: ${verdictWords(decision)}\nOrder ${order.clientOrderId} was rejected by the venue: ${order.reason ?? 'no reason given'}.`,
+          severity: 'warning',
+        };
+      }
+      return {
+        title: `Order ${order.clientOrderId}`,
+        text:
+          `${head}\nRisk: ${verdictWords(decision)}\n` +
+          `Order ${order.clientOrderId}: ${order.side} ${final} ${order.type}${order.price !== undefined ? ` @ ${price(order.price)}` : ''} — ${order.status}.` +
+          `${order.stopLoss !== undefined ? ` Stop-loss ${price(order.stopLoss)} once filled.` : ''}\n` +
+          `Fills will be reported. /cancel ${order.clientOrderId} cancels it while it is working.`,
+      };
+    },
+  });
+  return spec;
+}
+
+export default tradeCommand('buy');

@@ -1,0 +1,42 @@
+import { defineCommand, type CommandContext } from '../src/chat/command.ts';
+import { price, qty } from '../src/chat/format.ts';
+import type { Order } from '../src/core/types.ts';
+
+/** The working order the user named (client order ids are matched case-insensitively). */
+function find({ args, services }: CommandContext): Order | undefined {
+  const id = String(args.order).toLowerCase();
+  for (const [coid, o] of services.engine.liveOrders) if (coid.toLowerCase() === id) return o;
+  return undefined;
+}
+
+const describe = (o: Order): string =>
+  `${o.clientOrderId}: ${o.side} ${o.qty !== undefined ? qty(o.qty) : `${qty(o.quoteQty ?? 0)} quote`} ${o.symbol} ${o.type}` +
+  `${o.price !== undefined ? ` @ ${price(o.price)}` : ''}${o.stopPrice !== undefined ? ` stop ${price(o.stopPrice)}` : ''}${o.purpose ? ` (${o.purpose})` : ''}`;
+
+export default defineCommand({
+  name: 'cancel',
+  description: 'Cancel one working order by its id (see /orders)',
+  minRole: 'trader',
+  args: [{ name: 'order', type: 'string', description: 'client order id, e.g. sk-00000a', required: true }],
+  // Cancelling reduces risk, so no prompt, except for a stop-loss: that removes a position's protection.
+  confirm(ctx) {
+    const o = find(ctx);
+    return o?.purpose === 'stop_loss' ? `Cancel the stop-loss ${describe(o)}? The ${o.symbol} position will have no stop.` : null;
+  },
+  run(ctx) {
+    const o = find(ctx);
+    const asked = String(ctx.args.order);
+    if (!o) {
+      const past = ctx.services.journal.getOrder(asked);
+      if (past) return { text: `Order ${past.clientOrderId} is already ${past.status}: nothing to cancel.` };
+      return { text: `No working order "${asked}". /orders lists the working ones.`, severity: 'warning' };
+    }
+    if (o.status === 'new')
+      return { text: `Order ${o.clientOrderId} is still being sent to the venue; try again in a moment.`, severity: 'warning' };
+    const what = describe(o);
+    ctx.services.engine.cancel(o);
+    const now = ctx.services.engine.liveOrders.get(o.clientOrderId);
+    if (!now) return { title: 'Cancelled', text: `${what}\nNow ${o.status}${o.filledQty > 0 ? ` (${qty(o.filledQty)} had filled)` : ''}.` };
+    return { title: 'Cancel requested', text: `${what}\nThe venue will confirm; check /orders.` };
+  },
+});

@@ -1,0 +1,42 @@
+import { defineCommand } from '../src/chat/command.ts';
+import { price, qty, signedMoney } from '../src/chat/format.ts';
+import { actor, notTraded, quoteOf, resolveSymbol } from '../src/chat/helpers.ts';
+import type { CommandContext } from '../src/chat/command.ts';
+
+const target = ({ args, services }: CommandContext) => {
+  const input = String(args.symbol);
+  const symbol = resolveSymbol(input, services.engine.symbolList());
+  return { input, symbol, pos: symbol ? services.engine.portfolio.positions.get(symbol) : undefined };
+};
+
+export default defineCommand({
+  name: 'close',
+  description: 'Close one position at market',
+  minRole: 'trader',
+  args: [{ name: 'symbol', type: 'symbol', description: 'the position to close, e.g. BTC/USDT', required: true }],
+  confirm(ctx) {
+    const { symbol, pos } = target(ctx);
+    if (!symbol || !pos) return null; // run() explains; nothing to confirm
+    const ccy = quoteOf(ctx.services);
+    return `Close the ${pos.side} ${qty(pos.qty)} ${symbol} position at market? Entry ${price(pos.entryPrice)}, mark ${price(pos.markPrice)}, uPnL ${signedMoney(pos.unrealizedPnl, ccy)}.`;
+  },
+  run(ctx) {
+    const { input, symbol, pos } = target(ctx);
+    const engine = ctx.services.engine;
+    if (!symbol) return notTraded(input, engine.symbolList());
+    if (!pos) return { text: `No open ${symbol} position: nothing to close. /positions lists them.` };
+    const order = engine.closePosition(symbol, actor(ctx.user));
+    if (!order)
+      return { text: `Could not close ${symbol}: the risk engine refused the exit (see /risk). Nothing was placed.`, severity: 'warning' };
+    if (order.status === 'rejected') {
+      return {
+        text: `The venue rejected the close order ${order.clientOrderId}: ${order.reason ?? 'no reason given'}. The position is still open.`,
+        severity: 'critical',
+      };
+    }
+    return {
+      title: `Closing ${symbol}`,
+      text: `${order.side.toUpperCase()} ${qty(order.qty ?? pos.qty)} ${symbol} at market: order ${order.clientOrderId} (${order.status}). The fill will be reported; check /positions.`,
+    };
+  },
+});

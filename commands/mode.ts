@@ -1,0 +1,41 @@
+import { basename } from 'node:path';
+import { defineCommand } from '../src/chat/command.ts';
+import { kv, modeWords } from '../src/chat/format.ts';
+import { listStrategies } from '../src/strategy/registry.ts';
+
+export default defineCommand({
+  name: 'mode',
+  description: 'Trading mode, venue, market, strategy and data source',
+  minRole: 'viewer',
+  run({ services }) {
+    const cfg = services.config;
+    const st = services.engine.status();
+    const defaults = listStrategies().find((s) => s.name === cfg.strategy.name)?.defaults ?? {};
+    const params: Record<string, number> = { ...defaults, ...cfg.strategy.params };
+    delete params.timeframeMs; // set by the bot from the timeframe, not a trader's knob
+    const paramText = Object.entries(params)
+      .map(([k, v]) => `${k}=${v}${Object.hasOwn(cfg.strategy.params, k) ? '' : ' (default)'}`)
+      .join(', ');
+    const d = cfg.data;
+    const data =
+      d.source === 'replay'
+        ? `replay of ${d.replayFile ? basename(d.replayFile) : '(no file)'} at ${d.speed === 'max' ? 'full speed' : `${d.speed}× real time`}`
+        : `live candles from ${d.exchange} (${d.websocket ? 'websocket' : `polling every ${d.pollSec} s`})`;
+    const env =
+      st.environment === 'paper' ? 'simulated exchange' : st.environment === 'testnet' ? 'testnet (test money)' : 'production (real money)';
+    const pairs: Array<[string, string]> = [
+      ['Mode', modeWords(st.mode, st.environment)],
+      ['Venue', `${st.venue} — ${env}`],
+      [
+        'Market',
+        `${st.marketType}${st.marketType === 'perp' ? `, leverage ${cfg.market.leverage}×, shorts ${cfg.market.allowShort ? 'on' : 'off'}` : ' (long only)'}`,
+      ],
+      ['Strategy', cfg.strategy.name],
+      ['Parameters', paramText || 'none'],
+      ['Symbols', services.engine.symbolList().join(', ')],
+      ['Timeframe', cfg.market.timeframe],
+      ['Data', data],
+    ];
+    return { title: 'Mode', text: kv(pairs), mono: true };
+  },
+});

@@ -1,0 +1,115 @@
+import { defineCommand, usage, type CommandContext, type CommandSpec } from '../src/chat/command.ts';
+import { kv, money, pct, percent, utc } from '../src/chat/format.ts';
+import { badArgs, quoteOf } from '../src/chat/helpers.ts';
+import type { Reply } from '../src/chat/types.ts';
+import { DAY_MS } from '../src/core/clock.ts';
+import { LIMIT_KEYS, RiskEngine } from '../src/risk/engine.ts';
+import type { RiskLimits } from '../src/risk/types.ts';
+
+/** Journal runtime-state key for limits changed from chat; the bot applies them over the config at start. */
+export const RISK_LIMITS_STATE = 'risk_limits';
+
+const FRACTIONS: ReadonlySet<string> = new Set([
+  'riskPerTrade',
+  'stopLossPct',
+  'takeProfitPct',
+  'maxDailyDrawdown',
+  'maxCapitalInUse',
+  'maxVolatility',
+]);
+
+const show = (key: string, v: unknown): string =>
+  v === null || v === undefined ? 'off' : FRACTIONS.has(key) && typeof v === 'number' ? percent(v, 4) : String(v);
+
+type Change = { ok: true; key: keyof RiskLimits; old: unknown; new: unknown; raw: string } | { ok: false; reply: Reply };
+
+/** Validate `/risk set <key> <value>` on a scratch copy of the limits: nothing changes here. */
+function planChange({ args, services }: CommandContext, spec: CommandSpec): Change {
+  const keyIn = args.key as string | undefined;
+  const raw = args.value as string | undefined;
+  if (keyIn === undefined || raw === undefined)
+    return { ok: false, reply: badArgs('set needs a limit name and a value, e.g. /risk set riskPerTrade 2.5%', usage(spec)) };
+  const key = LIMIT_KEYS.find((k) => k.toLowerCase() === keyIn.toLowerCase());
+  const scratch = new RiskEngine({ ...services.engine.risk.limits });
+  const r = scratch.setLimit(key ?? keyIn, raw);
+  if (!r.ok) return { ok: false, reply: { text: `${r.error}. Nothing was changed.`, severity: 'warning' } };
+  return { ok: true, key: key!, old: r.old, new: r.new, raw };
+}
+
+function view({ services }: CommandContext): Reply {
+  const engine = services.engine;
+  const lim = engine.risk.limits;
+  const rs = engine.risk.state();
+  const st = engine.status();
+  const ccy = quoteOf(services);
+  const saved = services.journal.getState<Record<string, unknown>>(RISK_LIMITS_STATE, {});
+  const limits = LIMIT_KEYS.map((k): [string, string] => [k, `${show(k, lim[k])}${Object.hasOwn(saved, k) ? ' *' : ''}`]);
+  const change = st.dayStartEquity > 0 ? st.equity / st.dayStartEquity - 1 : 0;
+  const entries24h = rs.recentEntries.filter((t) => t > st.now - DAY_MS).length;
+  const state: Array<[string, string]> = [
+    ['Entries', st.blocked ? `BLOCKED — ${st.blocked}` : 'allowed'],
+    [
+      'Paused',
+      rs.paused ? `yes${rs.pausedBy ? ` by ${rs.pausedBy}` : ''}${rs.pausedAt !== undefined ? ` since ${utc(rs.pausedAt)}` : ''}` : 'no',
+    ],
+    [
+      'Daily halt',
+      rs.halted ? `yes — ${rs.haltReason ?? 'daily drawdown'}${rs.haltedUntil !== undefined ? ` until ${utc(rs.haltedUntil)}` : ''}` : 'no',
+    ],
+    ['Breaker', rs.breakerTripped ? `TRIPPED — ${rs.breakerReason ?? 'no reason given'}` : 'ok'],
+    ['Losses in a row', `${rs.consecutiveLosses}${lim.maxConsecutiveLosses > 0 ? ` / ${lim.maxConsecutiveLosses}` : ' (breaker off)'}`],
+    ['Errors in a row', `${rs.consecutiveErrors}${lim.maxConsecutiveErrors > 0 ? ` / ${lim.maxConsecutiveErrors}` : ' (breaker off)'}`],
+    ['Today', `${pct(change)} (${money(st.equity - st.dayStartEquity, ccy)}); halt at -${percent(lim.maxDailyDrawdown)}`],
+    ['Entries in 24 h', `${entries24h} / ${lim.maxTradesPer24h}`],
+  ];
+  for (const sym of engine.symbolList()) {
+    const v = engine.risk.volatility(sym);
+    state.push([
+      `Volatility ${sym}`,
+      `${v === null ? `warming up (${lim.volatilityWindow} bars)` : `${percent(v, 3)} per bar`}${lim.maxVolatility !== null ? `; limit ${percent(lim.maxVolatility, 3)}` : ''}`,
+    ]);
+  }
+  const note = Object.keys(saved).length ? '\n* changed from chat (kept across restarts)' : '';
+  return {
+    title: 'Risk',
+    text: `Limits:\n${kv(limits)}${note}\n\nState:\n${kv(state)}`,
+    mono: true,
+    severity: st.blocked ? 'warning' : 'info',
+  };
+}
+
+const spec: CommandSpec = defineCommand({
+  name: 'risk',
+  description: 'Risk limits and state; /risk set <key> <value> changes a limit (admin)',
+  minRole: 'viewer',
+  args: [
+    { name: 'action', type: 'enum', choices: ['show', 'set'], description: 'show (default) or set' },
+    { name: 'key', type: 'string', description: 'limit name, e.g. riskPerTrade' },
+    { name: 'value', type: 'string', description: 'new value, e.g. 2.5%, 3 or off' },
+  ],
+  roleFor: (args) => (args.action === 'set' ? 'admin' : 'viewer'),
+  confirm(ctx) {
+    if (ctx.args.action !== 'set') return null;
+    const c = planChange(ctx, spec);
+    return c.ok ? `Change risk limit ${c.key}: ${show(c.key, c.old)} → ${show(c.key, c.new)}? It is kept across restarts.` : null;
+  },
+  run(ctx) {
+    if (ctx.args.action !== 'set') {
+      if (ctx.args.key !== undefined) return badArgs('only /risk set takes a limit and a value', usage(spec));
+      return view(ctx);
+    }
+    const c = planChange(ctx, spec);
+    if (!c.ok) return c.reply;
+    const { journal, engine, clock } = ctx.services;
+    const r = engine.risk.setLimit(c.key, c.raw);
+    if (!r.ok) return { text: `${r.error}. Nothing was changed.`, severity: 'warning' };
+    const saved = journal.getState<Record<string, unknown>>(RISK_LIMITS_STATE, {});
+    journal.setState(RISK_LIMITS_STATE, { ...saved, [c.key]: r.new }, clock.now());
+    return {
+      title: 'Risk limit changed',
+      text: `${c.key}: ${show(c.key, r.old)} → ${show(c.key, r.new)}. Applies to the next order and survives restarts.`,
+    };
+  },
+});
+
+export default spec;

@@ -1,0 +1,3 @@
+import { tradeCommand } from './buy.ts';
+
+export default tradeCommand('sell');

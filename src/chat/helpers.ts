@@ -1,0 +1,38 @@
+// Small helpers shared by commands: who did it, which traded symbol was meant, durations.
+import type { Services } from './services.ts';
+import type { ChatUser, Reply } from './types.ts';
+
+/** How a user is named in the journal and in replies ("by …"). */
+export const actor = (u: ChatUser): string => u.name ?? u.id;
+
+/** The quote currency of the bot's account (from the first symbol). */
+export const quoteOf = (s: Services): string => s.config.market.symbols[0]?.split('/')[1]?.split(':')[0] ?? 'USDT';
+
+/**
+ * The traded symbol a user meant: an exact match, or the perp form ("BTC/USDT:USDT") when the user
+ * typed the spot form ("BTC/USDT"). Null when this bot doesn't trade it.
+ */
+export function resolveSymbol(input: string, traded: readonly string[]): string | null {
+  const u = input.toUpperCase();
+  if (traded.includes(u)) return u;
+  const perp = traded.filter((t) => t.split(':')[0] === u);
+  return perp.length === 1 ? perp[0]! : null;
+}
+
+export const notTraded = (input: string, traded: readonly string[]): Reply => ({
+  text: `${input} is not traded by this bot. Symbols: ${traded.join(', ') || 'none'}.`,
+  severity: 'warning',
+});
+
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "30m", "2h", "1d", "1.5h" → ms; null when it isn't a duration. */
+export function parseDuration(s: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*(m|min|h|d)$/i.exec(s.trim());
+  if (!m) return null;
+  const ms = Number(m[1]) * UNIT_MS[m[2]!.toLowerCase()[0]!]!;
+  return Number.isFinite(ms) && ms > 0 ? Math.round(ms) : null;
+}
+
+/** A reply for arguments that parse but don't make sense together. */
+export const badArgs = (why: string, usageLine: string): Reply => ({ text: `${why}\nUsage: ${usageLine}`, severity: 'warning' });

@@ -1,0 +1,330 @@
+// Report and command replies, built from the journal. Transport-neutral: a Reply with mono text and
+// an optional PNG. Used by the scheduled reports (service.ts) and by /daily /weekly /monthly
+// /trades /chart.
+import { duration, kv, money, pct, price, qty, signedMoney, table } from '../chat/format.ts';
+import type { Services } from '../chat/services.ts';
+import type { Reply, ReplyImage } from '../chat/types.ts';
+import { DAY_MS } from '../core/clock.ts';
+import type { EngineStatus } from '../engine/engine.ts';
+import type { Journal, PositionRow } from '../journal/journal.ts';
+import { renderEquityChart, renderPnlBars, type Bar } from './charts.ts';
+import {
+  dayLabel,
+  monthLabel,
+  periodLabel,
+  recentPeriods,
+  shortTimeLabel,
+  timeLabel,
+  weekdayLabel,
+  type Period,
+  type PeriodUnit,
+} from './periods.ts';
+import { History, netPnl, splitDays, type LivePoint, type PeriodStats } from './stats.ts';
+
+export type ReportKind = 'daily' | 'weekly' | 'monthly';
+
+/** What reports read: the journal, the engine's live state, and the report settings. */
+export interface ReportSource {
+  journal: Journal;
+  engine: { status(): EngineStatus };
+  timezone: string;
+  /** Attach PNG charts (config reports.charts). */
+  charts: boolean;
+  /** Wall-clock fallback for "now" before the engine has seen a candle. */
+  wallNow: () => number;
+}
+
+const MAX_TRADE_ROWS = 15;
+
+/** The report source for chat commands. */
+export function reportSourceFor(services: Pick<Services, 'journal' | 'engine' | 'config' | 'clock'>): ReportSource {
+  return {
+    journal: services.journal,
+    engine: services.engine,
+    timezone: services.config.reports.timezone,
+    charts: services.config.reports.charts,
+    wallNow: () => services.clock.now(),
+  };
+}
+
+/** The trading clock's "now": candle time in replays, wall time live. */
+export function tradingNow(src: ReportSource): number {
+  const st = src.engine.status();
+  if (st.now > 0) return st.now;
+  return src.journal.equityBefore(Number.MAX_SAFE_INTEGER)?.ts ?? src.wallNow();
+}
+
+function livePoint(src: ReportSource): LivePoint | undefined {
+  const st = src.engine.status();
+  return st.now > 0 ? { now: st.now, equity: st.equity, unrealized: st.unrealizedPnl } : undefined;
+}
+
+/** Quote currency the account is kept in (recorded at the first start). */
+export function quoteOf(journal: Journal): string {
+  return journal.getState<{ quote?: string } | null>('account', null)?.quote ?? 'USDT';
+}
+
+function pnlLine(s: PeriodStats, ccy: string): string {
+  if (s.pnlSource === 'none') return '—';
+  const p = s.pnlPct !== null ? ` (${pct(s.pnlPct)})` : '';
+  return `${signedMoney(s.pnl, ccy)}${p}${s.pnlSource === 'realized' ? ' realized (no equity snapshots)' : ''}`;
+}
+
+function equityLine(s: PeriodStats, ccy: string): string {
+  if (s.endEquity === null) return s.startEquity !== null ? `${money(s.startEquity, ccy)} (no snapshot in the period)` : '—';
+  return `${money(s.endEquity, ccy)}${s.startEquity !== null ? ` (start ${money(s.startEquity, ccy)})` : ''}`;
+}
+
+function tradeRows(trades: readonly PositionRow[], tz: string, ccy: string): string {
+  const rows = trades.map((t) => [
+    t.symbol,
+    t.side,
+    qty(t.maxQty),
+    price(t.entryPrice),
+    t.exitPrice != null ? price(t.exitPrice) : '—',
+    signedMoney(netPnl(t), ccy),
+    t.closedAt != null ? duration(t.closedAt - t.openedAt) : '—',
+    shortTimeLabel(t.openedAt, tz),
+    t.closedAt != null ? shortTimeLabel(t.closedAt, tz) : '—',
+  ]);
+  return table(rows, ['symbol', 'side', 'qty', 'entry', 'exit', 'net PnL', 'held', 'opened', 'closed']);
+}
+
+const winRate = (wins: number, n: number): string => (n ? `${Math.round((wins / n) * 100)}% (${wins}/${n} won)` : '—');
+
+async function image(src: ReportSource, render: () => Promise<Buffer>, filename: string, caption: string): Promise<ReplyImage | undefined> {
+  if (!src.charts) return undefined;
+  return { png: await render(), filename, caption };
+}
+
+const fileDate = (ts: number, tz: string): string => dayLabel(ts, tz);
+
+// ---- scheduled reports ------------------------------------------------------------------------
+
+/** The report for a period that has ended (or, with a live engine, is ending now). */
+export async function buildPeriodReport(src: ReportSource, kind: ReportKind, period: Period): Promise<Reply> {
+  return kind === 'daily' ? dailyReport(src, period) : summaryReport(src, kind, period);
+}
+
+const NO_ACTIVITY = 'No activity: no equity snapshots or closed trades in this period (was the bot running?).';
+
+async function dailyReport(src: ReportSource, period: Period): Promise<Reply> {
+  const tz = src.timezone;
+  const ccy = quoteOf(src.journal);
+  const s = new History(src.journal, period.start, period.end, livePoint(src)).period(period);
+  const label = periodLabel(period, tz);
+  const title = `Daily report — ${label} (${tz})`;
+  if (s.pnlSource === 'none' && !s.trades.length) return { title, text: NO_ACTIVITY, mono: true, severity: 'info' };
+  const lines: Array<[string, string]> = [
+    ['PnL', pnlLine(s, ccy)],
+    ['Equity', equityLine(s, ccy)],
+    ['Realized', `${signedMoney(s.realized, ccy)} (net of fees)`],
+    ['Unrealized', s.unrealized !== null ? signedMoney(s.unrealized, ccy) : '—'],
+    ['Fees paid', money(s.fees, ccy)],
+    ['Drawdown', `${(s.maxDrawdown * 100).toFixed(2)}% (max in the day)`],
+    ['Trades', s.trades.length ? `${s.trades.length} closed, ${winRate(s.wins, s.trades.length)}` : 'none closed'],
+  ];
+  let text = kv(lines);
+  if (s.trades.length) {
+    const shown = s.trades.slice(-MAX_TRADE_ROWS);
+    text += `\n\n${tradeRows(shown, tz, ccy)}`;
+    if (s.trades.length > shown.length) text += `\n… and ${s.trades.length - shown.length} earlier trade(s) that day`;
+  }
+  const img = s.points.length
+    ? await image(
+        src,
+        () => renderEquityChart(s.points, { title: `Equity — ${label}`, subtitle: chartSubtitle(s, ccy), timezone: tz }),
+        `daily-${fileDate(period.start, tz)}.png`,
+        `Equity on ${label} (${tz})`,
+      )
+    : undefined;
+  return { title, text, mono: true, severity: 'info', ...(img ? { image: img } : {}) };
+}
+
+function chartSubtitle(s: PeriodStats, ccy: string): string {
+  if (s.startEquity === null || s.endEquity === null) return '';
+  return `${money(s.startEquity, ccy)} → ${money(s.endEquity, ccy)}  (${signedMoney(s.pnl, ccy)}${s.pnlPct !== null ? `, ${pct(s.pnlPct)}` : ''})`;
+}
+
+async function summaryReport(src: ReportSource, kind: 'weekly' | 'monthly', period: Period): Promise<Reply> {
+  const tz = src.timezone;
+  const ccy = quoteOf(src.journal);
+  const h = new History(src.journal, period.start, period.end, livePoint(src));
+  const s = h.period(period);
+  const label = periodLabel(period, tz);
+  const title = `${kind === 'weekly' ? 'Weekly' : 'Monthly'} report — ${label} (${tz})`;
+  if (s.pnlSource === 'none' && !s.trades.length) return { title, text: NO_ACTIVITY, mono: true, severity: 'info' };
+  const days = splitDays(period, tz).map((d) => h.period(d));
+  const active = days.filter((d) => d.pnlSource !== 'none');
+  const best = active.reduce<PeriodStats | undefined>((b, d) => (!b || d.pnl > b.pnl ? d : b), undefined);
+  const worst = active.reduce<PeriodStats | undefined>((w, d) => (!w || d.pnl < w.pnl ? d : w), undefined);
+  const lines: Array<[string, string]> = [
+    ['PnL', pnlLine(s, ccy)],
+    ['Equity', equityLine(s, ccy)],
+    ['Realized', `${signedMoney(s.realized, ccy)} (net of fees)`],
+    ['Fees paid', money(s.fees, ccy)],
+    ['Trades', `${s.trades.length} closed`],
+    ['Win rate', winRate(s.wins, s.trades.length)],
+    ['Best day', best ? `${dayLabel(best.start, tz)} ${signedMoney(best.pnl, ccy)}` : '—'],
+    ['Worst day', worst ? `${dayLabel(worst.start, tz)} ${signedMoney(worst.pnl, ccy)}` : '—'],
+    ['Days up/down', `${active.filter((d) => d.pnl > 0).length} / ${active.filter((d) => d.pnl < 0).length}`],
+    ['Max drawdown', `${(s.maxDrawdown * 100).toFixed(2)}%`],
+  ];
+  const rows = days.map((d) => [
+    weekdayLabel(d.start, tz),
+    d.pnlSource === 'none' ? '—' : signedMoney(d.pnl, ccy),
+    d.trades.length ? String(d.trades.length) : '',
+    d.endEquity !== null ? money(d.endEquity, ccy) : '—',
+  ]);
+  const text = `${kv(lines)}\n\n${table(rows, ['day', 'PnL', 'trades', 'equity'])}`;
+  const img = s.points.length
+    ? await image(
+        src,
+        () => renderEquityChart(s.points, { title: `Equity — ${label}`, subtitle: chartSubtitle(s, ccy), timezone: tz }),
+        `${kind}-${fileDate(period.start, tz)}.png`,
+        `Equity, ${label} (${tz})`,
+      )
+    : undefined;
+  return { title, text, mono: true, severity: 'info', ...(img ? { image: img } : {}) };
+}
+
+// ---- /daily /weekly /monthly -------------------------------------------------------------------
+
+const UNIT_WORDS: Record<PeriodUnit, { title: string; plural: string; col: string }> = {
+  day: { title: 'Daily', plural: 'days', col: 'day' },
+  week: { title: 'Weekly', plural: 'weeks', col: 'week of' },
+  month: { title: 'Monthly', plural: 'months', col: 'month' },
+};
+
+function unitLabel(unit: PeriodUnit, start: number, tz: string): string {
+  return unit === 'month' ? monthLabel(start, tz) : unit === 'week' ? dayLabel(start, tz) : weekdayLabel(start, tz);
+}
+
+/** PnL for the last n days/weeks/months (the last one still running), as a table and a bar chart. */
+export async function buildHistoryReply(src: ReportSource, unit: PeriodUnit, n: number): Promise<Reply> {
+  const tz = src.timezone;
+  const ccy = quoteOf(src.journal);
+  const now = tradingNow(src);
+  const all = recentPeriods(unit, n, now, tz);
+  const words = UNIT_WORDS[unit];
+  const count = (k: number): string => `${k} ${k === 1 ? unit : words.plural}`;
+  const title = `${words.title} PnL — last ${count(n)} (${tz})`;
+  const h = new History(src.journal, all[0]!.start, now, livePoint(src));
+  // Periods before the journal's first record are not "0 PnL", they are before the bot existed.
+  const first = all.findIndex((p) => h.hasDataUntil(p.end));
+  if (first < 0) return { title, text: 'No trading data yet: the journal has no equity snapshots or closed trades.' };
+  const stats = all.slice(first).map((p) => h.period(p));
+  const rows = stats.map((s) => [
+    unitLabel(unit, s.start, tz) + (s.partial ? '*' : ''),
+    s.pnlSource === 'none' ? '—' : signedMoney(s.pnl, ccy),
+    s.pnlPct !== null ? pct(s.pnlPct) : '',
+    s.trades.length ? `${s.trades.length} (${s.wins} won)` : '0',
+    s.endEquity !== null ? money(s.endEquity, ccy) : '—',
+  ]);
+  const total = stats.reduce((a, s) => a + s.pnl, 0);
+  const trades = stats.reduce((a, s) => a + s.trades.length, 0);
+  const wins = stats.reduce((a, s) => a + s.wins, 0);
+  const last = stats[stats.length - 1]!;
+  let text = table(rows, [words.col, 'PnL', '%', 'trades', 'equity']);
+  text += `\n\nTotal: ${signedMoney(total, ccy)}; ${trades} trade(s), win rate ${winRate(wins, trades)}`;
+  if (last.partial) text += `\n* so far, up to ${timeLabel(now, tz)}`;
+  if (stats.length < all.length) text += `\n(${all.length - stats.length} earlier ${words.plural} before the first record left out)`;
+  const bars: Bar[] = stats.map((s) => ({ label: unitLabel(unit, s.start, tz).replace(/^\w{3} /, ''), value: round2(s.pnl) }));
+  const img = await image(
+    src,
+    () => renderPnlBars(bars, { title: `${words.title} PnL (${ccy})`, subtitle: `total ${signedMoney(total, ccy)}`, timezone: tz }),
+    `pnl-${unit}-${fileDate(now, tz)}.png`,
+    `${words.title} PnL, last ${count(stats.length)} (${tz})`,
+  );
+  return { title, text, mono: true, ...(img ? { image: img } : {}) };
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+// ---- /trades ----------------------------------------------------------------------------------
+
+export function buildTradesReply(src: ReportSource, n: number): Reply {
+  const tz = src.timezone;
+  const ccy = quoteOf(src.journal);
+  const trades = src.journal.closedPositions({ limit: n });
+  if (!trades.length) return { text: 'No closed trades yet.' };
+  const net = trades.reduce((a, t) => a + netPnl(t), 0);
+  const wins = trades.filter((t) => netPnl(t) > 0).length;
+  return {
+    title: `Last ${trades.length} closed trade${trades.length === 1 ? '' : 's'} (${tz})`,
+    text: `${tradeRows(trades, tz, ccy)}\n\nNet: ${signedMoney(net, ccy)}; win rate ${winRate(wins, trades.length)}`,
+    mono: true,
+  };
+}
+
+// ---- /chart -----------------------------------------------------------------------------------
+
+export type ChartKind = 'equity' | 'pnl';
+
+export interface ChartResult {
+  /** null: nothing to draw yet. */
+  png: Buffer | null;
+  title: string;
+  summary: string;
+  filename: string;
+}
+
+/** Equity curve or daily PnL bars over the last `days` days (null: all history), on the trading clock. */
+export async function renderChart(src: ReportSource, kind: ChartKind, days: number | null): Promise<ChartResult> {
+  const tz = src.timezone;
+  const ccy = quoteOf(src.journal);
+  const now = tradingNow(src);
+  const span = days === null ? 'all time' : `last ${days} day${days === 1 ? '' : 's'}`;
+  const filename = `${kind}-${days === null ? 'all' : `${days}d`}-${fileDate(now, tz)}.png`;
+  // 'all' starts at the journal's first record; a window starts `days` back (or at the first record).
+  const firstTs = days === null ? firstRecord(src.journal) : now - days * DAY_MS;
+  if (firstTs === null)
+    return {
+      png: null,
+      title: `${kind === 'equity' ? 'Equity' : 'Daily PnL'} — ${span}`,
+      summary: 'No data yet: the journal has no equity snapshots or closed trades.',
+      filename,
+    };
+  if (kind === 'equity') {
+    const since = Math.min(firstTs, now);
+    const period: Period = { start: since, end: now, partial: true };
+    const s = new History(src.journal, since, now, livePoint(src)).period(period);
+    const title = `Equity — ${span}`;
+    if (!s.points.length) return { png: null, title, summary: 'No equity snapshots in this period yet.', filename };
+    const summary =
+      s.startEquity !== null && s.endEquity !== null
+        ? `${money(s.startEquity, ccy)} → ${money(s.endEquity, ccy)} (${signedMoney(s.pnl, ccy)}${s.pnlPct !== null ? `, ${pct(s.pnlPct)}` : ''}); max drawdown ${(s.maxDrawdown * 100).toFixed(2)}%`
+        : `${s.points.length} snapshot(s)`;
+    const png = await renderEquityChart(s.points, { title: `${title} (${ccy})`, subtitle: chartSubtitle(s, ccy), timezone: tz });
+    return { png, title, summary, filename };
+  }
+  const nDays = days ?? Math.min(3660, Math.floor((now - firstTs) / DAY_MS) + 2);
+  const all = recentPeriods('day', nDays, now, tz);
+  const h = new History(src.journal, all[0]!.start, now, livePoint(src));
+  const first = all.findIndex((p) => h.hasDataUntil(p.end));
+  const stats = (first < 0 ? [] : all.slice(first)).map((p) => h.period(p));
+  const title = `Daily PnL — ${span}`;
+  if (!stats.length) return { png: null, title, summary: 'No PnL data in this period yet.', filename };
+  const total = stats.reduce((a, s) => a + s.pnl, 0);
+  const up = stats.filter((s) => s.pnl > 0).length;
+  const down = stats.filter((s) => s.pnl < 0).length;
+  const summary = `Total ${signedMoney(total, ccy)} over ${stats.length} day(s): ${up} up, ${down} down`;
+  const bars = stats.map((s) => ({ label: dayLabel(s.start, tz).slice(5), value: round2(s.pnl) }));
+  const png = await renderPnlBars(bars, { title: `${title} (${ccy})`, subtitle: `total ${signedMoney(total, ccy)}`, timezone: tz });
+  return { png, title, summary, filename };
+}
+
+/** Time of the journal's first equity snapshot or trade, or null when it has none. */
+function firstRecord(journal: Journal): number | null {
+  let first = journal.equitySeries(0, Number.MAX_SAFE_INTEGER)[0]?.ts ?? Infinity;
+  for (const t of journal.closedPositions()) first = Math.min(first, t.openedAt);
+  return Number.isFinite(first) ? first : null;
+}
+
+export async function buildChartReply(src: ReportSource, kind: ChartKind, days: number | null): Promise<Reply> {
+  if (!src.charts) return { text: 'Charts are turned off (reports.charts: false in the config).' };
+  const r = await renderChart(src, kind, days);
+  const tz = src.timezone;
+  if (!r.png) return { title: r.title, text: r.summary };
+  return { title: r.title, text: r.summary, image: { png: r.png, filename: r.filename, caption: `${r.title} (${tz})` } };
+}

@@ -1,0 +1,225 @@
+// PNG charts, rendered fully offline: echarts draws SVG server-side, resvg rasterizes it with the
+// DejaVu Sans font shipped as a dependency (no system fonts, so every box renders the same pixels).
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { renderAsync } from '@resvg/resvg-js';
+import * as echarts from 'echarts/core';
+import { BarChart, LineChart, type BarSeriesOption, type LineSeriesOption } from 'echarts/charts';
+import {
+  GraphicComponent,
+  GridComponent,
+  MarkLineComponent,
+  TitleComponent,
+  type GraphicComponentOption,
+  type GridComponentOption,
+  type MarkLineComponentOption,
+  type TitleComponentOption,
+} from 'echarts/components';
+import { SVGRenderer } from 'echarts/renderers';
+import { tzOffsetMs } from './periods.ts';
+
+echarts.use([LineChart, BarChart, GridComponent, TitleComponent, GraphicComponent, MarkLineComponent, SVGRenderer]);
+
+type ChartOption = echarts.ComposeOption<
+  LineSeriesOption | BarSeriesOption | GridComponentOption | TitleComponentOption | GraphicComponentOption | MarkLineComponentOption
+>;
+
+export const FONT_FAMILY = 'DejaVu Sans';
+const FONT_DIR = join(dirname(createRequire(import.meta.url).resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+const FONT_FILES = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((f) => join(FONT_DIR, f));
+
+export const COLORS = { line: '#2563eb', up: '#16a34a', down: '#dc2626', text: '#1f2937', muted: '#6b7280', grid: '#e5e7eb' } as const;
+
+export interface ChartOptions {
+  title?: string;
+  /** Second title line (e.g. the period's totals). */
+  subtitle?: string;
+  width?: number;
+  height?: number;
+  /** IANA timezone for the time axis (default UTC). */
+  timezone?: string;
+}
+
+const DEFAULT_W = 960;
+const DEFAULT_H = 480;
+
+/** Rasterize an SVG string to PNG off the event loop (resvg's async render runs on the libuv pool). */
+export async function svgToPng(svg: string): Promise<Buffer> {
+  const img = await renderAsync(svg, {
+    font: { fontFiles: FONT_FILES, loadSystemFonts: false, defaultFontFamily: FONT_FAMILY, sansSerifFamily: FONT_FAMILY },
+    background: '#ffffff',
+  });
+  return img.asPng();
+}
+
+/** Render any echarts option to PNG. */
+export async function renderOption(option: ChartOption, width = DEFAULT_W, height = DEFAULT_H): Promise<Buffer> {
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
+  let svg: string;
+  try {
+    chart.setOption({
+      animation: false,
+      backgroundColor: '#ffffff',
+      textStyle: { fontFamily: FONT_FAMILY, color: COLORS.text },
+      ...option,
+    });
+    svg = chart.renderToSVGString();
+  } finally {
+    chart.dispose(); // frees zrender's storage; SSR charts are never garbage-collected otherwise
+  }
+  return svgToPng(svg);
+}
+
+const compact = (x: number): string => x.toLocaleString('en-US', { maximumFractionDigits: Math.abs(x) >= 100 ? 0 : 2 });
+const signed = (x: number): string =>
+  `${x > 0 ? '+' : ''}${x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+function titleOption(o: ChartOptions): TitleComponentOption {
+  return {
+    text: o.title ?? '',
+    subtext: o.subtitle ?? '',
+    left: 'center',
+    top: 8,
+    textStyle: { fontFamily: FONT_FAMILY, fontSize: 18, color: COLORS.text },
+    subtextStyle: { fontFamily: FONT_FAMILY, fontSize: 13, color: COLORS.muted },
+  };
+}
+
+const gridOption = (o: ChartOptions): GridComponentOption => ({ left: 80, right: 30, top: o.subtitle ? 76 : 56, bottom: 48 });
+
+/** A chart-sized card saying there is nothing to draw yet. */
+export function renderNoData(o: ChartOptions & { message?: string } = {}): Promise<Buffer> {
+  const width = o.width ?? DEFAULT_W;
+  const height = o.height ?? DEFAULT_H;
+  return renderOption(
+    {
+      title: titleOption(o),
+      graphic: [
+        {
+          type: 'text',
+          left: 'center',
+          top: 'middle',
+          style: { text: o.message ?? 'No data yet', fontSize: 22, fontFamily: FONT_FAMILY, fill: COLORS.muted },
+        },
+      ],
+    },
+    width,
+    height,
+  );
+}
+
+/**
+ * Equity curve. The time axis is labelled in `timezone`: echarts only knows local time or UTC, so
+ * points are shifted by the zone's offset and drawn as UTC.
+ */
+export function renderEquityChart(points: ReadonlyArray<readonly [number, number]>, o: ChartOptions = {}): Promise<Buffer> {
+  if (points.length === 0) return renderNoData({ ...o, message: 'No equity data yet' });
+  const tz = o.timezone ?? 'UTC';
+  const data = points.map(([ts, eq]) => [tz === 'UTC' ? ts : ts + tzOffsetMs(ts, tz), eq]);
+  const first = points[0]![1];
+  return renderOption(
+    {
+      useUTC: true,
+      title: titleOption(o),
+      grid: gridOption(o),
+      xAxis: {
+        type: 'time',
+        axisLabel: {
+          fontFamily: FONT_FAMILY,
+          color: COLORS.muted,
+          hideOverlap: true,
+          formatter: { year: '{yyyy}', month: '{yyyy}-{MM}', day: '{MM}-{dd}', hour: '{HH}:{mm}', minute: '{HH}:{mm}' },
+        },
+        splitLine: { show: false },
+      },
+      yAxis: {
+        type: 'value',
+        scale: true,
+        axisLabel: { fontFamily: FONT_FAMILY, color: COLORS.muted, formatter: (v: number) => compact(v) },
+        splitLine: { lineStyle: { color: COLORS.grid } },
+      },
+      series: [
+        {
+          type: 'line',
+          data,
+          // Few points: show them (a single point has no line); many: let echarts downsample (LTTB).
+          showSymbol: points.length <= 40,
+          symbolSize: points.length === 1 ? 10 : 5,
+          sampling: 'lttb',
+          lineStyle: { color: COLORS.line, width: 2 },
+          itemStyle: { color: COLORS.line },
+          areaStyle: { color: COLORS.line, opacity: 0.08 },
+          markLine: {
+            silent: true,
+            symbol: 'none',
+            lineStyle: { color: COLORS.muted, type: 'dashed' },
+            label: { fontFamily: FONT_FAMILY, color: COLORS.muted, formatter: 'start', position: 'insideStartTop' },
+            data: [{ yAxis: first }],
+          },
+        },
+      ],
+    },
+    o.width ?? DEFAULT_W,
+    o.height ?? DEFAULT_H,
+  );
+}
+
+export interface Bar {
+  label: string;
+  value: number;
+}
+
+/** PnL bars: green for gains, red for losses, values printed on the bars when they fit. */
+export function renderPnlBars(bars: readonly Bar[], o: ChartOptions = {}): Promise<Buffer> {
+  if (bars.length === 0) return renderNoData({ ...o, message: 'No PnL data yet' });
+  const showValues = bars.length <= 16;
+  return renderOption(
+    {
+      title: titleOption(o),
+      grid: gridOption(o),
+      xAxis: {
+        type: 'category',
+        data: bars.map((b) => b.label),
+        axisLabel: { fontFamily: FONT_FAMILY, color: COLORS.muted, hideOverlap: true, rotate: bars.length > 10 ? 45 : 0 },
+        axisTick: { alignWithLabel: true },
+      },
+      yAxis: {
+        type: 'value',
+        axisLabel: { fontFamily: FONT_FAMILY, color: COLORS.muted, formatter: (v: number) => compact(v) },
+        splitLine: { lineStyle: { color: COLORS.grid } },
+      },
+      series: [
+        {
+          type: 'bar',
+          barMaxWidth: 48,
+          data: bars.map((b) => ({
+            value: b.value,
+            itemStyle: { color: b.value >= 0 ? COLORS.up : COLORS.down },
+            label: { position: b.value >= 0 ? 'top' : 'bottom' },
+          })),
+          label: {
+            show: showValues,
+            fontFamily: FONT_FAMILY,
+            fontSize: 11,
+            color: COLORS.text,
+            formatter: (p: { value?: unknown }) => signed(Number(p.value)),
+          },
+        },
+      ],
+    },
+    o.width ?? DEFAULT_W,
+    o.height ?? DEFAULT_H,
+  );
+}
+
+export interface PngInfo {
+  width: number;
+  height: number;
+}
+
+/** Width and height from a PNG's IHDR chunk, or null when the bytes are not a PNG. */
+export function pngInfo(png: Buffer): PngInfo | null {
+  const SIG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  if (png.length < 24 || !png.subarray(0, 8).equals(SIG) || png.toString('latin1', 12, 16) !== 'IHDR') return null;
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}

@@ -39,8 +39,9 @@ export async function benchMemory(candles = 1_000_000): Promise<MemoryResult> {
     }),
   );
   const t0 = performance.now();
-  const p = spawn(process.execPath, ['bin/skipper.js', 'run', '--config', cfg, '--replay', csv, '--speed', 'max', '--exit-when-done'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+  // Exactly what `npm start` runs.
+  const p = spawn(process.execPath, ['--max-semi-space-size=8', 'bin/skipper.js', 'run', '--config', cfg, '--replay', csv, '--speed', 'max', '--exit-when-done'], {
+    stdio: ['ignore', 'ignore', 'ignore'],
   });
   const samples: Array<[number, number]> = [];
   const timer = setInterval(() => {
@@ -50,6 +51,7 @@ export async function benchMemory(candles = 1_000_000): Promise<MemoryResult> {
   await new Promise((r) => p.on('exit', r));
   clearInterval(timer);
   const seconds = (performance.now() - t0) / 1000;
+  if (process.env.MEM_TRACE) console.error(samples.map((x) => x[1].toFixed(0)).join(' '));
   const q = [0.25, 0.5, 0.75, 1].map((f) => samples[Math.min(samples.length - 1, Math.floor(f * (samples.length - 1)))]?.[1] ?? 0);
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(join(dir, 'skipper.db'), { readonly: true });

@@ -66,7 +66,9 @@ function view({ services }: CommandContext): Reply {
     const v = engine.risk.volatility(sym);
     state.push([
       `Volatility ${sym}`,
-      `${v === null ? `warming up (${lim.volatilityWindow} bars)` : `${percent(v, 3)} per bar`}${lim.maxVolatility !== null ? `; limit ${percent(lim.maxVolatility, 3)}` : ''}`,
+      lim.maxVolatility === null
+        ? 'limit off (not tracked)'
+        : `${v === null ? `warming up (${lim.volatilityWindow} bars)` : `${percent(v, 3)} per bar`}; limit ${percent(lim.maxVolatility, 3)}`,
     ]);
   }
   const note = Object.keys(saved).length ? '\n* changed from chat (kept across restarts)' : '';

@@ -87,7 +87,6 @@ CREATE TABLE `fills` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `fills_venue_trade` ON `fills` (`venue`,`trade_id`);--> statement-breakpoint
 CREATE INDEX `fills_ts` ON `fills` (`ts`);--> statement-breakpoint
-CREATE INDEX `fills_coid` ON `fills` (`client_order_id`);--> statement-breakpoint
 CREATE TABLE `funding_payments` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`venue` text NOT NULL,
@@ -139,7 +138,6 @@ CREATE TABLE `orders` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `orders_client_order_id` ON `orders` (`client_order_id`);--> statement-breakpoint
 CREATE INDEX `orders_status` ON `orders` (`status`);--> statement-breakpoint
-CREATE INDEX `orders_created_at` ON `orders` (`created_at`);--> statement-breakpoint
 CREATE TABLE `paper_balances` (
 	`asset` text PRIMARY KEY NOT NULL,
 	`free` real NOT NULL,

@@ -152,7 +152,7 @@ describe('read-only commands', () => {
     expect(r.text).toMatch(/maxVolatility:\s+off/);
     expect(r.text).toMatch(/Entries:\s+allowed/);
     expect(r.text).toMatch(/Entries in 24 h:\s+\d+ \/ 50/);
-    expect(r.text).toMatch(/Volatility BTC\/USDT:\s+\d/);
+    expect(r.text).toMatch(/Volatility BTC\/USDT:\s+limit off/);
     expect(r.text).toMatch(/Today:\s+/);
     expect((await send(viewer, '/risk show riskPerTrade')).text).toMatch(/Usage: \/risk/);
     expect((await send(viewer, '/risk reset')).text).toMatch(/Usage: \/risk/);

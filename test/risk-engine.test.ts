@@ -225,8 +225,14 @@ describe('rules', () => {
     expect(eng.volatility('ETH/USDT')).toBeNull();
   });
 
+  it('volatility: not tracked while the limit is off', () => {
+    const eng = new RiskEngine(limits({ volatilityWindow: 2, maxVolatility: null }));
+    for (let i = 0; i < 10; i++) eng.onBar(SYM, 100 + i);
+    expect(eng.volatility(SYM)).toBeNull();
+  });
+
   it('volatility: rolling estimate matches a naive stdev over a long series, and after a window change', () => {
-    const eng = new RiskEngine(limits({ volatilityWindow: 20 }));
+    const eng = new RiskEngine(limits({ volatilityWindow: 20, maxVolatility: 0.5 }));
     const closes: number[] = [];
     let p = 100;
     for (let i = 0; i < 1000; i++) {

@@ -36,10 +36,10 @@ describe('sma-cross: hand-computed cases', () => {
       ts: T0 + 12 * 60_000 + 60_000,
       price: 8,
       strategy: 'sma-cross',
-      reason: 'SMA2 crossed above SMA4 (7 > 6.5)',
+      reason: 'SMA2 crossed above SMA4 (7.00 > 6.50)',
       features: { fast: 7, slow: 6.5 },
     });
-    expect(second!.reason).toBe('SMA2 crossed below SMA4 (5.5 < 5.75)');
+    expect(second!.reason).toBe('SMA2 crossed below SMA4 (5.50 < 5.75)');
   });
 
   it('the first ready candle never crosses (no earlier diff), even with fast > slow', () => {

@@ -97,7 +97,7 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
     clock,
     journal,
     exchange,
-    risk: new RiskEngine(o.limits ?? REFERENCE_LIMITS),
+    risk: new RiskEngine(o.limits ?? REFERENCE_LIMITS, undefined, { explain: (o.journalDetail ?? 'fills') === 'full' }),
     logger: silentLogger(),
     symbols: [
       {

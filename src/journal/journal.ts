@@ -5,8 +5,8 @@ import { and, asc, desc, eq, gte, inArray, lt, ne, sql } from 'drizzle-orm';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { PROJECT_ROOT } from '../core/paths.ts';
 import * as s from './schema.ts';
 import type { Fill, Order, OrderPurpose, OrderStatus, Position, Signal, RiskVerdict } from '../core/types.ts';
 import type { Alert } from '../core/alerts.ts';
@@ -19,11 +19,11 @@ db.pragma('busy_timeout = 100');
 setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, workerData.intervalMs);
 `;
 
-export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
+export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'migrations');
 
 /**
- * `full` journals everything (paper, live). `fills` keeps fills, positions and daily equity only:
- * the default of backtests, where per-order bookkeeping rows would cost more than the simulation.
+ * `full` journals everything (paper, live). `fills` keeps fills and equity snapshots only: the
+ * default of backtests, where per-order bookkeeping rows would cost more than the simulation.
  */
 export type JournalDetail = 'full' | 'fills';
 
@@ -99,6 +99,9 @@ export class Journal {
   private readonly stmts;
   private orderSeq: number | undefined;
   private checkpointer: Worker | undefined;
+  private txDepth = 0;
+  /** better-sqlite3 builds a wrapper per transaction() call: build one, reuse it for every commit. */
+  private readonly runTx: (fn: () => unknown) => unknown;
 
   constructor(opts: JournalOptions) {
     this.path = opts.path;
@@ -111,6 +114,7 @@ export class Journal {
       this.sqlite.pragma('busy_timeout = 5000');
     }
     this.db = drizzle({ client: this.sqlite });
+    this.runTx = this.sqlite.transaction((fn: () => unknown) => fn());
     if (!opts.readonly) this.migrate();
     this.stmts = this.prepare();
   }
@@ -146,14 +150,20 @@ export class Journal {
     if (this.sqlite.open) this.sqlite.close();
   }
 
+  /** Tracked in JS (every transaction goes through tx()): asked once per candle, cheaper than the native getter. */
   get inTransaction(): boolean {
-    return this.sqlite.inTransaction;
+    return this.txDepth > 0;
   }
 
   /** Run `fn` in one SQLite transaction (nested calls join the outer one). */
   tx<T>(fn: () => T): T {
-    if (this.sqlite.inTransaction) return fn();
-    return this.sqlite.transaction(fn)();
+    if (this.txDepth > 0) return fn();
+    this.txDepth++;
+    try {
+      return this.runTx(fn) as T;
+    } finally {
+      this.txDepth--;
+    }
   }
 
   private prepare() {
@@ -188,6 +198,14 @@ export class Journal {
         `update orders set status = ?, exchange_order_id = ?, filled_qty = ?, avg_price = ?, fee = ?, reason = ?, updated_at = ? where client_order_id = ?`,
       ),
       rawOrderEvent: raw.prepare(`insert into order_events (client_order_id, ts, from_status, to_status, detail) values (?, ?, ?, ?, ?)`),
+      rawGetOrder: raw.prepare(
+        `select id, client_order_id as clientOrderId, exchange_order_id as exchangeOrderId, venue, symbol, side, type, tif, qty,
+                quote_qty as quoteQty, price, stop_price as stopPrice, reduce_only as reduceOnly, leverage, stop_loss as stopLoss,
+                take_profit as takeProfit, status, filled_qty as filledQty, avg_price as avgPrice, fee, reason, purpose,
+                decision_id as decisionId, created_at as createdAt, updated_at as updatedAt
+         from orders where client_order_id = ?`,
+      ),
+      rawBumpAlert: raw.prepare(`update alerts set count = ? where id = ?`),
       rawSetNumber: raw.prepare(
         `insert into runtime_state (key, value, updated_at) values (?, ?, ?)
          on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at`,
@@ -290,8 +308,8 @@ export class Journal {
   }
 
   getOrder(clientOrderId: string): Order | undefined {
-    const r = this.db.select().from(s.orders).where(eq(s.orders.clientOrderId, clientOrderId)).get();
-    return r ? rowToOrder(r) : undefined;
+    const r = this.stmts.rawGetOrder.get(clientOrderId) as (Omit<OrderRow, 'reduceOnly'> & { reduceOnly: number }) | undefined;
+    return r ? rowToOrder({ ...r, reduceOnly: r.reduceOnly === 1 }) : undefined;
   }
 
   /** Orders the venue may still hold (not in a terminal state). */
@@ -371,6 +389,7 @@ export class Journal {
   // ---- positions --------------------------------------------------------------------------
 
   openPosition(p: Position, strategy?: string): number {
+    if (this.detail !== 'full') return 0;
     const r = this.stmts.rawOpenPosition.run(
       p.symbol,
       p.side,
@@ -391,6 +410,7 @@ export class Journal {
   }
 
   updatePosition(id: number, p: Position, maxQty: number): void {
+    if (this.detail !== 'full') return;
     this.stmts.updatePosition.run({
       id,
       qty: p.qty,
@@ -407,6 +427,7 @@ export class Journal {
   }
 
   closePosition(id: number, p: Position, exitPrice: number, ts: number): void {
+    if (this.detail !== 'full') return;
     this.stmts.rawClosePosition.run(exitPrice, p.realizedPnl, p.fees, ts, id);
   }
 
@@ -507,7 +528,7 @@ export class Journal {
   }
 
   bumpAlert(id: number, count: number): void {
-    this.db.update(s.alerts).set({ count }).where(eq(s.alerts.id, id)).run();
+    this.stmts.rawBumpAlert.run(count, id);
   }
 
   recentAlerts(limit: number): AlertRow[] {

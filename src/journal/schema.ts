@@ -38,7 +38,6 @@ export const orders = sqliteTable(
   (t) => [
     uniqueIndex('orders_client_order_id').on(t.clientOrderId),
     index('orders_status').on(t.status),
-    index('orders_created_at').on(t.createdAt),
   ],
 );
 
@@ -78,7 +77,7 @@ export const fills = sqliteTable(
     /** Change to the quote wallet this fill caused: cash = starting cash + sum(cash_delta) + funding. */
     cashDelta: real('cash_delta').notNull().default(0),
   },
-  (t) => [uniqueIndex('fills_venue_trade').on(t.venue, t.tradeId), index('fills_ts').on(t.ts), index('fills_coid').on(t.clientOrderId)],
+  (t) => [uniqueIndex('fills_venue_trade').on(t.venue, t.tradeId), index('fills_ts').on(t.ts)],
 );
 
 /** Positions: one row per position from open to close (the closed ones are the trade history). */

@@ -7,7 +7,12 @@ import type { Reply, ReplyImage } from '../chat/types.ts';
 import { DAY_MS } from '../core/clock.ts';
 import type { EngineStatus } from '../engine/engine.ts';
 import type { Journal, PositionRow } from '../journal/journal.ts';
-import { renderEquityChart, renderPnlBars, type Bar } from './charts.ts';
+import type { Bar, ChartOptions } from './charts.ts';
+
+// echarts and resvg are large (~60 MB resident): load them with the first chart, not at start-up.
+const renderEquityChart = async (points: ReadonlyArray<readonly [number, number]>, o: ChartOptions): Promise<Buffer> =>
+  (await import('./charts.ts')).renderEquityChart(points, o);
+const renderPnlBars = async (bars: readonly Bar[], o: ChartOptions): Promise<Buffer> => (await import('./charts.ts')).renderPnlBars(bars, o);
 import {
   dayLabel,
   monthLabel,

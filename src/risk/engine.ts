@@ -76,10 +76,17 @@ export class RiskEngine {
   /** Scratch for evaluate (reused: no per-call allocation besides the verdict). */
   private readonly w: Work = newWork();
 
-  constructor(limits: RiskLimits, state?: RiskState) {
+  /**
+   * `explain: false` gives accepted verdicts a short reason (resizes and rejects are always explained):
+   * for backtests that journal fills only, where the text would be built for nobody.
+   */
+  constructor(limits: RiskLimits, state?: RiskState, opts: { explain?: boolean } = {}) {
     this.lim = { ...limits };
     this.st = restoreState(state);
+    this.explain = opts.explain ?? true;
   }
+
+  private readonly explain: boolean;
 
   get limits(): Readonly<RiskLimits> {
     return this.lim;
@@ -108,7 +115,7 @@ export class RiskEngine {
       ruleMaxCapitalInUse(lim, ctx, w) ??
       ruleInsufficientCash(ctx, w) ??
       ruleMinSize(ctx, w) ??
-      finishEntry(lim, intent, ctx, w)
+      finishEntry(lim, intent, ctx, w, this.explain)
     );
   }
 
@@ -256,6 +263,7 @@ export class RiskEngine {
 
   /** O(1) per bar: realized volatility estimate per symbol (stdev of 1-bar log returns over `volatilityWindow` bars). */
   onBar(symbol: string, close: number): void {
+    if (this.lim.maxVolatility === null) return;
     let v = this.vols.get(symbol);
     if (v === undefined) {
       v = new RollingVol(this.lim.volatilityWindow);
@@ -739,7 +747,7 @@ function ruleMinSize(ctx: RiskContext, w: Work): RiskDecision | null {
 }
 
 /** Build the accepted/resized request and its reason. */
-function finishEntry(lim: RiskLimits, intent: RiskIntent, ctx: RiskContext, w: Work): RiskDecision {
+function finishEntry(lim: RiskLimits, intent: RiskIntent, ctx: RiskContext, w: Work, explain: boolean): RiskDecision {
   const req = intent.request;
   const out: OrderRequest = { ...req };
   if (w.quote) {
@@ -751,6 +759,12 @@ function finishEntry(lim: RiskLimits, intent: RiskIntent, ctx: RiskContext, w: W
   }
   if (ctx.marketType === 'perp') out.leverage = w.lev;
 
+  if (!explain && !w.resized) {
+    const d: RiskDecision = { action: 'accept', rule: 'ok', reason: 'accepted', request: out };
+    if (w.quote) d.quoteQty = w.size;
+    else d.qty = w.size;
+    return d;
+  }
   const unit = w.quote ? w.ccy : w.base;
   const fmtSize = (x: number): string => (w.quote ? fmtMoney(x) : fmtQty(x, ctx.qtyStep));
   const lev = ctx.marketType === 'perp' ? ` at ${fmtNum(w.lev, 2)}×` : '';

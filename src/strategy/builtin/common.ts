@@ -156,4 +156,5 @@ export function makeSignal(
 }
 
 /** Compact number for reason strings: 8 significant digits, no trailing zeros. */
-export const fmt = (x: number): string => String(Number(x.toPrecision(8)));
+/** Numbers in reason strings: 2 decimals, more for small prices (one conversion: signals are frequent in backtests). */
+export const fmt = (x: number): string => (Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(6));

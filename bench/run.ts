@@ -1,0 +1,39 @@
+// `npm run bench`: the figures the issues ask for, measured on this machine and printed.
+// Targets are printed beside each figure; nothing here asserts (tests check behaviour, not speed).
+import os from 'node:os';
+import { benchBacktest } from './backtest.ts';
+import { benchLatency } from './latency.ts';
+import { benchMemory } from './memory.ts';
+import { benchStatus } from './status.ts';
+
+const n = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const line = (s: string) => process.stdout.write(s + '\n');
+
+line(`Skipper benchmarks — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`);
+
+const bt = benchBacktest();
+line(
+  `\n1. Backtest, full engine path (validation, strategy, risk, paper fills, journal of fills)\n` +
+    `   ${bt.source}: ${n(bt.candles)} candles, ${n(bt.fills)} fills\n` +
+    `   median ${n(bt.medianPerSec)} candles/s, best ${n(bt.bestPerSec)} candles/s over ${bt.runs.length} runs   [target ≥ 1,500,000]`,
+);
+
+const lat = benchLatency();
+line(
+  `\n2. Decision latency, paper mode, journal on disk (${lat.journal}), ${n(lat.decisions)} decisions\n` +
+    `   candle close → order handed to the exchange: p50 ${n(lat.p50us)} µs, p99 ${n(lat.p99us)} µs, max ${n(lat.maxUs)} µs   [target p99 ≤ 1,000 µs]\n` +
+    `   candle close → its transaction committed:     p50 ${n(lat.committedP50us)} µs, p99 ${n(lat.committedP99us)} µs`,
+);
+
+const mem = await benchMemory(1_000_000);
+line(
+  `\n3. Memory, paper replay of ${n(mem.candles)} candles (as \`npm start\` runs it), ${n(mem.seconds, 1)} s, ${n(mem.fills)} fills\n` +
+    `   max RSS ${n(mem.maxRssMb, 1)} MB; RSS at 25/50/75/100 % of the run: ${mem.quartilesMb.map((x) => n(x, 0)).join(' / ')} MB   [target < 150 MB, flat]`,
+);
+
+const st = await benchStatus();
+line(
+  `\n4. /status end to end over Telegram (real grammY, fake Bot API), ${n(st.journalRows)} journal rows, ${st.requests} requests\n` +
+    `   update received → sendMessage issued: p50 ${n(st.p50ms, 2)} ms, p99 ${n(st.p99ms, 2)} ms, max ${n(st.maxMs, 2)} ms   [target p99 ≤ 20 ms]`,
+);
+process.exit(0);

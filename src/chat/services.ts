@@ -52,6 +52,6 @@ export interface Services {
   alerts?: AlertControls;
   approvals?: ApprovalControls;
   reports?: ReportControls;
-  /** Start a reconciliation now (live venues). */
-  reconcile?: () => Promise<string>;
+  /** Reconcile now; `accept` adopts the venue's balances and positions (after a human checked). */
+  reconcile?: (accept?: boolean) => Promise<string>;
 }

@@ -119,6 +119,14 @@ export const configSchema = z
           .prefault({}),
         /** Adopt orders/positions found on the venue that the bot did not create (else: report only). */
         adoptExternal: z.boolean().default(false),
+        /** Perps margin mode (Skipper's risk model assumes isolated). */
+        marginMode: z.enum(['isolated', 'cross']).default('isolated'),
+        /** Order updates over websockets (ccxt pro); REST polling is always the fallback. */
+        websocket: z.boolean().default(true),
+        /** REST polling period for order updates when no stream is up (and as a safety net). */
+        pollSec: z.number().min(1).default(5),
+        /** Replace the venue's API hosts with this URL (a proxy, or the test fake). */
+        apiUrl: z.string().url().optional(),
         reconcileEverySec: z.number().min(10).default(300),
         recvWindowMs: z.number().int().min(1000).max(60_000).default(10_000),
       })

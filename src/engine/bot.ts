@@ -144,7 +144,12 @@ export class Bot {
       equityEveryMs: cfg.journal.equityEverySec * 1000,
       persistProgress: true,
     });
-    this.reconciler = new Reconciler(this.engine, this.journal, this.exchange, this.alerts, this.log, this.clock);
+    this.reconciler = new Reconciler(this.engine, this.journal, this.exchange, this.alerts, this.log, this.clock, {
+      adoptExternal: cfg.exchange.adoptExternal,
+      // A live order younger than the venue's receive window may still arrive: don't close it out yet.
+      inFlightGraceMs: this.exchange.name === 'paper' ? 0 : cfg.exchange.recvWindowMs + 5_000,
+    });
+    this.engine.onReconnect = () => void this.reconciler.run('reconnect').catch((e: unknown) => this.log.error({ err: e }, 'reconciliation failed'));
     this.notifier = new Notifier((transport, e) => this.log.error({ err: e, transport }, 'chat delivery failed'));
     this.approvals = new ApprovalService(this.journal, this.notifier, this.wall, this.log, this.alerts, cfg.approvals);
     this.reports = new ReportService({ journal: this.journal, engine: this.engine, notifier: this.notifier, clock: this.wall, log: this.log, config: cfg.reports });
@@ -162,7 +167,7 @@ export class Bot {
       alerts: this.alerts,
       approvals: this.approvals,
       reports: this.reports,
-      reconcile: async () => (await this.reconciler.run('command')).summary,
+      reconcile: async (accept?: boolean) => (await this.reconciler.run(accept ? 'accept' : 'command', { accept: accept ?? false })).summary,
     };
     this.dispatcher = new Dispatcher(COMMANDS, services, this.log, cfg.chat.confirmTimeoutSec * 1000);
     this.dispatcher.onButton('p', (user, parts) => this.approvals.onButton(user, parts));
@@ -213,7 +218,8 @@ export class Bot {
   }
 
   private venueState(): VenueState {
-    return { up: true, detail: this.exchange.environment };
+    const st = this.exchange.status?.();
+    return st ? { up: st.up, detail: st.detail, since: st.since } : { up: true, detail: this.exchange.environment };
   }
 
   private async createTransports(): Promise<void> {
@@ -274,6 +280,7 @@ export class Bot {
       }
     }
     const rec = await this.reconciler.run('startup');
+    this.reconciler.startTimer(this.config.exchange.reconcileEverySec * 1000);
     this.approvals.attach(this.engine);
     for (const t of this.notifier.list()) await t.start();
     this.reports.start();
@@ -324,6 +331,7 @@ export class Bot {
     for (const f of this.feeds) f.stop();
     this.approvals.stop();
     this.reports.stop();
+    this.reconciler.stop();
     for (const t of this.notifier.list()) await t.stop().catch(() => {});
     this.alerts.close();
     await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 2000))]);

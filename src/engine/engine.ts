@@ -16,7 +16,7 @@ import type {
   Signal,
   TradingMode,
 } from '../core/types.ts';
-import type { ExchangeClient, ExchangeListener, OrderUpdate, SimulatedVenue } from '../exchange/types.ts';
+import type { ExchangeClient, ExchangeListener, FundingPayment, OrderUpdate, SimulatedVenue, VenueOrder } from '../exchange/types.ts';
 import { isSimulatedVenue } from '../exchange/types.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { CandleValidator, CheckResult } from '../market/validator.ts';
@@ -157,7 +157,8 @@ export class Engine implements ExchangeListener {
     this.venue = isSimulatedVenue(opts.exchange) ? opts.exchange : null;
 
     const flows = this.journal.cashFlows();
-    this.portfolio = Portfolio.fromJournal(opts.marketType, opts.startingCash + flows.fills + flows.funding, this.journal.openPositions());
+    const adjustments = this.journal.getState<number>('cash_adjustments', 0);
+    this.portfolio = Portfolio.fromJournal(opts.marketType, opts.startingCash + flows.fills + flows.funding + adjustments, this.journal.openPositions());
     for (const o of this.journal.liveOrders()) this.liveOrders.set(o.clientOrderId, o);
 
     for (const s of opts.symbols) {
@@ -467,6 +468,26 @@ export class Engine implements ExchangeListener {
 
   // ---- venue events -------------------------------------------------------------------------
 
+  /** Called when the venue connection comes back (the bot reconciles then). */
+  onReconnect: ((detail: string) => void) | undefined;
+
+  onConnection(up: boolean, detail: string): void {
+    this.log.info({ up, detail }, 'venue connection');
+    if (up) this.onReconnect?.(detail);
+  }
+
+  onAlert(alert: AlertInput): void {
+    this.raise(alert);
+  }
+
+  /** A funding payment (perps): journaled once, booked to the wallet. */
+  onFunding(p: FundingPayment): void {
+    const fresh = this.journal.recordFunding({ venue: this.exchange.name, paymentId: p.paymentId, symbol: p.symbol, amount: p.amount, rate: p.rate ?? null, ts: p.ts });
+    if (!fresh) return;
+    this.portfolio.cash += p.amount;
+    this.log.info({ funding: p }, 'funding payment');
+  }
+
   onOrderUpdate(u: OrderUpdate): void {
     const o = this.liveOrders.get(u.clientOrderId) ?? this.journal.getOrder(u.clientOrderId);
     if (!o) {
@@ -517,6 +538,18 @@ export class Engine implements ExchangeListener {
 
   onFill(f: Fill): void {
     const o = this.liveOrders.get(f.clientOrderId) ?? this.journal.getOrder(f.clientOrderId);
+    if (!o && !this.ownsOrderId(f.clientOrderId)) {
+      // A trade of an order this bot did not place (someone trading the same account): not ours to book.
+      this.log.warn({ fill: f }, 'external fill ignored');
+      this.raise({
+        type: 'reconciliation',
+        severity: 'warning',
+        title: `External trade on ${f.symbol}`,
+        message: `${f.side} ${fmt(f.qty)} @ ${fmt(f.price)} (order ${f.clientOrderId || '?'}) was not placed by this bot: not booked. Reconciliation will compare balances.`,
+        key: `external-fill:${f.symbol}`,
+      });
+      return;
+    }
     const effect = this.portfolio.preview(f);
     const lev = o?.leverage ?? this.opts.leverage;
     let fresh = false;
@@ -720,6 +753,89 @@ export class Engine implements ExchangeListener {
     const order = this.submit(decision.request, 'manual', decisionId, bracket);
     if (!reducing) this.risk.recordEntry(this.clock.now());
     return { decision, order };
+  }
+
+  // ---- reconciliation -----------------------------------------------------------------------
+
+  /** Our client order ids carry the bot's prefix; venue-generated closes of our positions count as ours. */
+  ownsOrderId(clientOrderId: string): boolean {
+    return clientOrderId.startsWith(`${this.opts.botId}-`) || /^(liq-|autoclose-|adl_autoclose)/.test(clientOrderId);
+  }
+
+  /** Take a venue order the bot did not place into the journal, as a manual order. */
+  adoptOrder(v: VenueOrder): void {
+    const now = this.clock.now();
+    const o: Order = {
+      symbol: v.symbol,
+      side: v.side,
+      type: v.type,
+      tif: 'GTC',
+      reduceOnly: v.reduceOnly,
+      qty: v.qty,
+      clientOrderId: v.clientOrderId,
+      exchangeOrderId: v.exchangeOrderId,
+      status: v.status,
+      filledQty: v.filledQty,
+      avgPrice: 0,
+      fee: 0,
+      createdAt: v.ts,
+      updatedAt: now,
+      purpose: 'manual',
+      reason: 'adopted by reconciliation',
+    };
+    if (v.price !== undefined) o.price = v.price;
+    if (v.stopPrice !== undefined) o.stopPrice = v.stopPrice;
+    this.journal.insertOrder(o, this.exchange.name);
+    if (!isTerminal(o.status)) this.liveOrders.set(o.clientOrderId, o);
+  }
+
+  /** Make the book position equal the venue's (after a human checked, or with adoptExternal). */
+  adoptPosition(symbol: string, vp: { side: 'long' | 'short'; qty: number; entryPrice: number; leverage: number } | null): void {
+    const now = this.clock.now();
+    const cur = this.portfolio.positions.get(symbol);
+    this.journal.tx(() => {
+      if (cur) {
+        this.journal.closePosition(cur.id, cur, cur.markPrice, now);
+        this.portfolio.positions.delete(symbol);
+      }
+      if (vp && vp.qty > 0) {
+        const p: BookPosition = {
+          id: 0,
+          symbol,
+          side: vp.side,
+          qty: vp.qty,
+          maxQty: vp.qty,
+          entryPrice: vp.entryPrice,
+          leverage: vp.leverage,
+          margin: this.opts.marketType === 'perp' ? (vp.qty * vp.entryPrice) / vp.leverage : vp.qty * vp.entryPrice,
+          realizedPnl: 0,
+          fees: 0,
+          openedAt: now,
+          markPrice: vp.entryPrice,
+          unrealizedPnl: 0,
+        };
+        p.id = this.journal.openPosition(p, 'adopted');
+        this.portfolio.positions.set(symbol, p);
+      }
+    });
+  }
+
+  /** A cash difference adopted from the venue (deposit, withdrawal): kept across restarts. */
+  adjustCash(amount: number, why: string): void {
+    const total = this.journal.getState<number>('cash_adjustments', 0) + amount;
+    this.journal.setState('cash_adjustments', total, this.clock.now());
+    this.portfolio.cash += amount;
+    this.log.warn({ amount, why }, 'cash adjusted');
+  }
+
+  marketInfo(symbol: string): MarketInfo | undefined {
+    return this.symbols.get(symbol)?.market;
+  }
+
+  /** Precision and limits known once a live venue is connected. */
+  setMarket(symbol: string, market: MarketInfo): void {
+    const s = this.symbols.get(symbol);
+    if (s) s.market = market;
   }
 
   // ---- views --------------------------------------------------------------------------------

@@ -3,18 +3,20 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
 import { isTerminal } from '../core/order-state.ts';
-import type { Order } from '../core/types.ts';
+import type { Balance, MarketType } from '../core/types.ts';
 import type { ExchangeClient, VenueOrder } from '../exchange/types.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { Engine } from './engine.ts';
 
 export interface ReconcileReport {
+  trigger: string;
   status: 'ok' | 'fixed' | 'halted' | 'failed';
   summary: string;
   missingFills: number;
   resolvedOrders: string[];
   neverSent: string[];
   external: VenueOrder[];
+  adopted: string[];
   problems: string[];
 }
 
@@ -23,17 +25,27 @@ export interface ReconcilerOptions {
   inFlightGraceMs?: number;
   /** Look this far before the last journaled fill when asking the venue for fills. */
   fillLookbackMs?: number;
-  /** Relative tolerance when comparing positions and balances. */
-  qtyTolerance?: number;
+  /** Take orders, positions and balances the bot did not create as its own (else: report only). */
+  adoptExternal?: boolean;
 }
 
+/** Balances the account held that are not the bot's (spot base coins, and anything deposited later). */
+interface Baseline {
+  assets: Record<string, number>;
+}
+
+const BASELINE_KEY = 'reconcile_baseline';
+
 /**
- * Compares the journal with the venue and makes the journal match what really happened:
- * missing fills are recorded, orders with an unknown outcome are resolved, orders that never
- * left the process are closed out, and anything it can't explain halts new entries with an alert.
+ * Compares the journal with the venue and makes the journal match what really happened: missing
+ * fills are recorded, orders with an unknown outcome are resolved, orders that never left the
+ * process are closed out, orders the bot did not place are reported (or adopted), and positions and
+ * balances are compared. A difference it cannot explain halts new entries (the circuit breaker) with
+ * an alert that says what to check; `accept` adopts the venue's figures once a human has checked.
  */
 export class Reconciler {
   private running: Promise<ReconcileReport> | null = null;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly engine: Engine,
@@ -45,27 +57,40 @@ export class Reconciler {
     private readonly opts: ReconcilerOptions = {},
   ) {}
 
-  /** One run at a time; concurrent callers share it. */
-  run(trigger: string): Promise<ReconcileReport> {
-    this.running ??= this.doRun(trigger).finally(() => {
+  /** One run at a time; concurrent callers share it. `accept` adopts the venue's balances and positions. */
+  run(trigger: string, mode: { accept?: boolean } = {}): Promise<ReconcileReport> {
+    this.running ??= this.doRun(trigger, mode.accept ?? false).finally(() => {
       this.running = null;
     });
     return this.running;
   }
 
-  private async doRun(trigger: string): Promise<ReconcileReport> {
-    const r: ReconcileReport = { status: 'ok', summary: '', missingFills: 0, resolvedOrders: [], neverSent: [], external: [], problems: [] };
+  /** Reconcile every `everyMs` too (a safety net beside start-up and reconnects). */
+  startTimer(everyMs: number): void {
+    this.timer = setInterval(() => {
+      void this.run('timer').catch((e: unknown) => this.log.error({ err: e }, 'reconciliation failed'));
+    }, everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private async doRun(trigger: string, accept: boolean): Promise<ReconcileReport> {
+    const r: ReconcileReport = { trigger, status: 'ok', summary: '', missingFills: 0, resolvedOrders: [], neverSent: [], external: [], adopted: [], problems: [] };
+    const adopt = accept || (this.opts.adoptExternal ?? false);
     try {
       await this.fills(r);
-      await this.orders(r);
-      await this.positions(r);
+      await this.orders(r, adopt);
+      await this.holdings(r, adopt);
     } catch (e) {
       r.status = 'failed';
       r.problems.push(`could not reach the venue: ${errorMessage(e)}`);
     }
     if (r.status !== 'failed') {
       if (r.problems.length) r.status = 'halted';
-      else if (r.missingFills || r.resolvedOrders.length || r.neverSent.length) r.status = 'fixed';
+      else if (r.missingFills || r.resolvedOrders.length || r.neverSent.length || r.adopted.length) r.status = 'fixed';
     }
     r.summary = this.summarize(r);
     const now = this.clock.now();
@@ -74,19 +99,21 @@ export class Reconciler {
       trigger,
       status: r.status,
       summary: r.summary,
-      details: { missingFills: r.missingFills, resolvedOrders: r.resolvedOrders, neverSent: r.neverSent, external: r.external, problems: r.problems },
+      details: { missingFills: r.missingFills, resolvedOrders: r.resolvedOrders, neverSent: r.neverSent, external: r.external, adopted: r.adopted, problems: r.problems },
     });
     if (r.status === 'halted') {
-      this.engine.risk.tripBreaker(`reconciliation found differences it cannot explain: ${r.problems.join('; ')}`, now);
+      this.engine.risk.tripBreaker(`reconciliation: ${r.problems.join('; ')}`, now);
       this.alerts.raise({
         type: 'reconciliation',
         severity: 'critical',
         title: 'Reconciliation: trading halted',
-        message: `${r.summary}. New entries are blocked until you check the account and /resume. Details are in the journal (reconciliations).`,
+        message:
+          `${r.summary}. New entries are blocked (exits still run). Check the account on ${this.exchange.name}; ` +
+          `if the venue is right, an admin sends /reconcile accept to adopt its figures, then /resume.`,
         data: { problems: r.problems },
       });
     } else if (r.status === 'failed') {
-      this.alerts.raise({ type: 'reconciliation', severity: 'warning', title: 'Reconciliation failed', message: `${r.summary}. Will retry.` });
+      this.alerts.raise({ type: 'reconciliation', severity: 'warning', title: 'Reconciliation failed', message: `${r.summary}. It will run again.` });
     } else if (r.status === 'fixed' || r.external.length) {
       this.alerts.raise({ type: 'reconciliation', severity: r.external.length ? 'warning' : 'info', title: 'Reconciliation', message: r.summary });
     }
@@ -99,7 +126,8 @@ export class Reconciler {
     if (r.missingFills) parts.push(`${r.missingFills} missing fill(s) recorded`);
     if (r.resolvedOrders.length) parts.push(`${r.resolvedOrders.length} order(s) updated from the venue`);
     if (r.neverSent.length) parts.push(`${r.neverSent.length} order(s) never reached the venue (closed out)`);
-    if (r.external.length) parts.push(`${r.external.length} order(s) on the venue not placed by this bot (left alone)`);
+    if (r.external.length) parts.push(`${r.external.length} open order(s) on the venue not placed by this bot (left alone)`);
+    if (r.adopted.length) parts.push(`adopted: ${r.adopted.join(', ')}`);
     parts.push(...r.problems);
     return parts.length ? parts.join('; ') : 'journal matches the venue';
   }
@@ -110,18 +138,15 @@ export class Reconciler {
     const since = last === undefined ? 0 : last - (this.opts.fillLookbackMs ?? 3_600_000);
     const before = this.journal.cashFlows().count;
     for (const symbol of this.engine.symbolList()) {
-      const fills = await this.exchange.fetchFills(symbol, since);
-      for (const f of fills) this.engine.onFill(f);
+      for (const f of await this.exchange.fetchFills(symbol, since)) this.engine.onFill(f);
     }
     r.missingFills = this.journal.cashFlows().count - before;
   }
 
-  private async orders(r: ReconcileReport): Promise<void> {
+  private async orders(r: ReconcileReport, adopt: boolean): Promise<void> {
     const now = this.clock.now();
     const grace = this.opts.inFlightGraceMs ?? 0;
-    const ours = new Set<string>();
     for (const o of [...this.engine.liveOrders.values()]) {
-      ours.add(o.clientOrderId);
       const v = await this.exchange.fetchOrder(o.clientOrderId, o.symbol);
       if (v) {
         if (v.status !== o.status || v.exchangeOrderId !== o.exchangeOrderId) {
@@ -139,39 +164,96 @@ export class Reconciler {
         r.problems.push(`order ${o.clientOrderId} is ${o.status} in the journal but unknown to the venue`);
       }
     }
-    const open = await this.exchange.fetchOpenOrders();
-    for (const v of open) {
-      if (ours.has(v.clientOrderId)) continue;
-      const j: Order | undefined = this.journal.getOrder(v.clientOrderId);
-      if (j && !isTerminal(j.status)) continue;
-      if (j && isTerminal(j.status)) {
-        this.engine.onOrderUpdate({ clientOrderId: v.clientOrderId, exchangeOrderId: v.exchangeOrderId, status: v.status, ts: now });
-        r.problems.push(`order ${v.clientOrderId} is ${j.status} in the journal but ${v.status} on the venue`);
-        continue;
+    for (const symbol of this.engine.symbolList()) {
+      for (const v of await this.exchange.fetchOpenOrders(symbol)) {
+        if (this.engine.liveOrders.has(v.clientOrderId)) continue;
+        const j = this.journal.getOrder(v.clientOrderId);
+        if (j && isTerminal(j.status)) {
+          r.problems.push(`order ${v.clientOrderId} is ${j.status} in the journal but ${v.status} on the venue`);
+          continue;
+        }
+        if (j) continue;
+        if (adopt) {
+          this.engine.adoptOrder(v);
+          r.adopted.push(`order ${v.clientOrderId}`);
+        } else r.external.push(v);
       }
-      r.external.push(v);
     }
   }
 
-  private async positions(r: ReconcileReport): Promise<void> {
-    const tol = this.opts.qtyTolerance ?? 1e-6;
-    const venue = await this.exchange.fetchPositions();
-    const book = this.engine.portfolio.positions;
-    const seen = new Set<string>();
-    for (const vp of venue) {
-      seen.add(vp.symbol);
-      if (!this.engine.symbolList().includes(vp.symbol)) continue;
-      const bp = book.get(vp.symbol);
-      if (!bp) {
-        r.problems.push(`venue holds a ${vp.side} ${vp.qty} ${vp.symbol} position the journal does not`);
-        continue;
+  /** Positions and balances: the journal's books against the venue's. */
+  private async holdings(r: ReconcileReport, adopt: boolean): Promise<void> {
+    const market: MarketType = this.exchange.marketType;
+    const balances = await this.exchange.fetchBalances();
+    const total = (asset: string) => {
+      const b = balances.find((x) => x.asset === asset);
+      return b ? b.free + b.locked : 0;
+    };
+    const baseline = this.baseline(balances);
+    const symbols = this.engine.symbolList();
+    const quote = symbols[0]?.split('/')[1]?.split(':')[0] ?? 'USDT';
+
+    if (market === 'perp') {
+      const venue = await this.exchange.fetchPositions();
+      for (const symbol of symbols) {
+        const vp = venue.find((p) => p.symbol === symbol && p.qty > 0);
+        const bp = this.engine.portfolio.positions.get(symbol);
+        const vq = vp ? vp.qty * (vp.side === 'long' ? 1 : -1) : 0;
+        const bq = bp ? bp.qty * (bp.side === 'long' ? 1 : -1) : 0;
+        if (Math.abs(vq - bq) <= this.qtyTol(symbol, Math.abs(vq))) continue;
+        if (adopt) {
+          this.engine.adoptPosition(symbol, vp ?? null);
+          r.adopted.push(`${symbol} position ${vq}`);
+        } else r.problems.push(`${symbol}: journal holds ${describe(bq)}, the venue ${describe(vq)}`);
       }
-      if (bp.side !== vp.side || Math.abs(bp.qty - vp.qty) > tol * Math.max(1, vp.qty)) {
-        r.problems.push(`${vp.symbol}: journal ${bp.side} ${bp.qty}, venue ${vp.side} ${vp.qty}`);
+    } else {
+      // Spot: the bot's holding is the venue's base balance minus what the account held apart from the bot.
+      for (const symbol of symbols) {
+        const base = symbol.split('/')[0]!;
+        const bp = this.engine.portfolio.positions.get(symbol);
+        const expected = (baseline.assets[base] ?? 0) + (bp?.qty ?? 0);
+        const actual = total(base);
+        if (Math.abs(actual - expected) <= this.qtyTol(symbol, actual)) continue;
+        if (adopt) {
+          baseline.assets[base] = actual - (bp?.qty ?? 0);
+          r.adopted.push(`${base} balance ${actual} (the bot holds ${bp?.qty ?? 0})`);
+        } else r.problems.push(`${base}: the venue holds ${actual}, the journal expects ${expected} (bot ${bp?.qty ?? 0} + other ${baseline.assets[base] ?? 0})`);
       }
     }
-    for (const [symbol, bp] of book) {
-      if (!seen.has(symbol)) r.problems.push(`journal holds a ${bp.side} ${bp.qty} ${symbol} position the venue does not`);
+
+    // The quote wallet: starting cash plus every fill's cash flow and funding payment.
+    const expectedCash = this.engine.portfolio.cash + (baseline.assets[quote] ?? 0);
+    const actualCash = total(quote);
+    const tol = Math.max(0.01, Math.abs(actualCash) * 1e-6);
+    if (Math.abs(actualCash - expectedCash) > tol) {
+      if (adopt) {
+        this.engine.adjustCash(actualCash - expectedCash, `reconciliation: ${quote} balance on the venue`);
+        r.adopted.push(`${quote} balance ${actualCash.toFixed(2)} (change ${(actualCash - expectedCash).toFixed(2)})`);
+      } else {
+        r.problems.push(`${quote}: the venue holds ${actualCash.toFixed(2)}, the journal expects ${expectedCash.toFixed(2)} (deposit, withdrawal or a trade the journal missed?)`);
+      }
     }
+    this.journal.setState(BASELINE_KEY, baseline, this.clock.now());
+  }
+
+  /** Set at the first reconciliation: whatever the account held apart from the bot's own position then. */
+  private baseline(balances: Balance[]): Baseline {
+    const saved = this.journal.getState<Baseline | null>(BASELINE_KEY, null);
+    if (saved) return saved;
+    const assets: Record<string, number> = {};
+    const quote = this.engine.symbolList()[0]?.split('/')[1]?.split(':')[0] ?? 'USDT';
+    for (const b of balances) {
+      if (b.asset === quote) continue; // the quote wallet is the bot's capital (starting cash)
+      const held = this.engine.portfolio.positions.get(`${b.asset}/${quote}`)?.qty ?? 0;
+      assets[b.asset] = b.free + b.locked - (this.exchange.marketType === 'spot' ? held : 0);
+    }
+    return { assets };
+  }
+
+  private qtyTol(symbol: string, qty: number): number {
+    const step = this.engine.marketInfo(symbol)?.qtyStep ?? 0;
+    return Math.max(step / 2, qty * 1e-9, 1e-12);
   }
 }
+
+const describe = (q: number): string => (q === 0 ? 'no position' : `${q > 0 ? 'long' : 'short'} ${Math.abs(q)}`);

@@ -379,6 +379,14 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
     return b ? { ...b } : { asset, free: 0, locked: 0 };
   }
 
+  /** Add (or with a negative amount, withdraw) funds, like a transfer into the account. */
+  deposit(asset: string, amount: number): void {
+    const b = this.bal(asset);
+    b.free += amount;
+    this.chBalances.add(asset);
+    this.flush();
+  }
+
   position(symbol: string): PaperPosition | null {
     const p = this.syms.get(symbol)?.pos;
     return p ? { ...p } : null;

@@ -1,3 +1,4 @@
+import type { AlertInput } from '../core/alerts.ts';
 import type {
   Balance,
   Candle,
@@ -47,11 +48,32 @@ export interface VenuePosition {
   unrealizedPnl?: number;
 }
 
+/** A funding payment on a perpetual position (positive: received). */
+export interface FundingPayment {
+  /** Unique per venue (its id, or symbol+time when it has none). */
+  paymentId: string;
+  symbol: string;
+  amount: number;
+  rate?: number;
+  ts: number;
+}
+
 /** Events flow from the venue to the engine through this listener; commands flow the other way. */
 export interface ExchangeListener {
   onOrderUpdate(update: OrderUpdate): void;
   onFill(fill: Fill): void;
+  /** The connection (or the order stream) went down or came back: the engine reconciles on `up`. */
   onConnection?(up: boolean, detail: string): void;
+  onFunding?(payment: FundingPayment): void;
+  /** Something the trader must hear about (a final exchange error, an order stuck unknown…). */
+  onAlert?(alert: AlertInput): void;
+}
+
+/** What /status and /health show about the venue connection. */
+export interface VenueStatus {
+  up: boolean;
+  detail: string;
+  since: number;
 }
 
 /**
@@ -84,6 +106,13 @@ export interface ExchangeClient {
   /** Our fills at or after `sinceTs`, oldest first. */
   fetchFills(symbol: string, sinceTs: number): Promise<Fill[]>;
   fetchPositions(): Promise<VenuePosition[]>;
+  /** Connection state for /status (the paper venue is always up). */
+  status?(): VenueStatus;
+  /** Perps: current funding rate and open interest, for /status. */
+  fetchFundingRate?(symbol: string): Promise<{ rate: number; nextTs?: number } | null>;
+  fetchOpenInterest?(symbol: string): Promise<number | null>;
+  /** Funding payments at or after `sinceTs` (perps). */
+  fetchFunding?(symbol: string, sinceTs: number): Promise<FundingPayment[]>;
 }
 
 /** A venue simulated on candles (the paper exchange): the engine feeds it each closed candle first. */

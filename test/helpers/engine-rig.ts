@@ -6,6 +6,7 @@ import type { Candle, Signal, SignalAction } from '../../src/core/types.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { MetricsTracker } from '../../src/engine/metrics.ts';
 import { PaperExchange } from '../../src/exchange/paper.ts';
+import { PaperStore } from '../../src/exchange/paper-store.ts';
 import { Journal } from '../../src/journal/journal.ts';
 import { CandleValidator } from '../../src/market/validator.ts';
 import { RiskEngine } from '../../src/risk/engine.ts';
@@ -47,13 +48,34 @@ export interface Rig {
   candle(o: number, h: number, l: number, c: number, volume?: number): Candle;
 }
 
-export function rig(script: Record<number, SignalAction>, opts: { limits?: Partial<RiskLimits>; extra?: Partial<Signal>; journal?: Journal; cash?: number; fee?: number } = {}): Rig {
+export interface RigOptions {
+  limits?: Partial<RiskLimits>;
+  extra?: Partial<Signal>;
+  journal?: Journal;
+  cash?: number;
+  fee?: number;
+  /** Keep the venue's books in the journal (like the bot does). */
+  store?: boolean;
+  marketType?: 'spot' | 'perp';
+}
+
+export function rig(script: Record<number, SignalAction>, opts: RigOptions = {}): Rig {
   const clock = new SimClock(T0);
   const journal = opts.journal ?? Journal.memory();
-  const market = { symbol: SYM, base: 'BTC', quote: 'USDT', type: 'spot' as const, qtyStep: 0.0001, priceStep: 0.01, minQty: 0.0001, minNotional: 1, maxLeverage: 1 };
+  const marketType = opts.marketType ?? 'spot';
+  const market = { symbol: SYM, base: 'BTC', quote: 'USDT', type: marketType, qtyStep: 0.0001, priceStep: 0.01, minQty: 0.0001, minNotional: 1, maxLeverage: marketType === 'perp' ? 20 : 1 };
   const cash = opts.cash ?? 10_000;
   const fee = opts.fee ?? 0.001;
-  const venue = new PaperExchange({ clock, marketType: 'spot', markets: [market], startingBalances: { USDT: cash }, makerFee: fee, takerFee: fee, slippageBps: 0 });
+  const venue = new PaperExchange({
+    clock,
+    marketType,
+    markets: [market],
+    startingBalances: { USDT: cash },
+    makerFee: fee,
+    takerFee: fee,
+    slippageBps: 0,
+    ...(opts.store ? { store: new PaperStore(journal) } : {}),
+  });
   const alerts = new MemoryAlertSink();
   const strategy = new ScriptedStrategy(new Map(Object.entries(script).map(([k, v]) => [Number(k), v])), opts.extra);
   const metrics = new MetricsTracker(cash);
@@ -67,7 +89,7 @@ export function rig(script: Record<number, SignalAction>, opts: { limits?: Parti
     alerts,
     logger: silentLogger(),
     symbols: [{ symbol: SYM, timeframeMs: MIN, strategy, market, validator: new CandleValidator(SYM, '1m') }],
-    marketType: 'spot',
+    marketType,
     allowShort: false,
     leverage: 1,
     takerFee: fee,

@@ -21,7 +21,17 @@ export function benchBacktest(runs = 9): BacktestBench {
   const real = existsSync(BTC_1M);
   const candles = real ? loadCandles(BTC_1M) : generateCandles({ count: 130_708, seed: 1, startPrice: 105_000, volatility: 0.0008 });
   const once = () =>
-    runBacktest({ candles, symbol: 'BTC/USDT', timeframe: '1m', strategy: 'sma-cross', params: { fast: 10, slow: 30 }, cash: 10_000, fee: 0.001, qtyStep: 1e-8, limits: REFERENCE_LIMITS });
+    runBacktest({
+      candles,
+      symbol: 'BTC/USDT',
+      timeframe: '1m',
+      strategy: 'sma-cross',
+      params: { fast: 10, slow: 30 },
+      cash: 10_000,
+      fee: 0.001,
+      qtyStep: 1e-8,
+      limits: REFERENCE_LIMITS,
+    });
   for (let i = 0; i < 3; i++) once(); // warm-up (JIT)
   const times: number[] = [];
   let fills = 0;

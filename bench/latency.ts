@@ -46,8 +46,27 @@ export function benchLatency(n = 5000): LatencyBench {
   const journal = new Journal({ path, synchronous: 'NORMAL' });
   journal.startBackgroundCheckpoints();
   const clock = new SimClock(0);
-  const market = { symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', type: 'spot' as const, qtyStep: 1e-5, priceStep: 0.01, minQty: 1e-5, minNotional: 5, maxLeverage: 1 };
-  const venue = new PaperExchange({ clock, marketType: 'spot', markets: [market], startingBalances: { USDT: 10_000 }, makerFee: 0.001, takerFee: 0.001, slippageBps: 0, store: new PaperStore(journal) });
+  const market = {
+    symbol: 'BTC/USDT',
+    base: 'BTC',
+    quote: 'USDT',
+    type: 'spot' as const,
+    qtyStep: 1e-5,
+    priceStep: 0.01,
+    minQty: 1e-5,
+    minNotional: 5,
+    maxLeverage: 1,
+  };
+  const venue = new PaperExchange({
+    clock,
+    marketType: 'spot',
+    markets: [market],
+    startingBalances: { USDT: 10_000 },
+    makerFee: 0.001,
+    takerFee: 0.001,
+    slippageBps: 0,
+    store: new PaperStore(journal),
+  });
   const log = silentLogger();
   const alerts = new AlertService(journal, clock, log, { coalesceMs: 60_000, minSeverity: 'info' });
   const engine = new Engine({
@@ -56,10 +75,18 @@ export function benchLatency(n = 5000): LatencyBench {
     clock,
     journal,
     exchange: venue,
-    risk: new RiskEngine({ ...DEFAULT_LIMITS, minTradeIntervalSec: 0, maxTradesPer24h: 10_000, maxConsecutiveLosses: 0, maxDailyDrawdown: 1 }),
+    risk: new RiskEngine({
+      ...DEFAULT_LIMITS,
+      minTradeIntervalSec: 0,
+      maxTradesPer24h: 10_000,
+      maxConsecutiveLosses: 0,
+      maxDailyDrawdown: 1,
+    }),
     alerts,
     logger: log,
-    symbols: [{ symbol: 'BTC/USDT', timeframeMs: 60_000, strategy: new Alternate(), market, validator: new CandleValidator('BTC/USDT', '1m') }],
+    symbols: [
+      { symbol: 'BTC/USDT', timeframeMs: 60_000, strategy: new Alternate(), market, validator: new CandleValidator('BTC/USDT', '1m') },
+    ],
     marketType: 'spot',
     allowShort: false,
     leverage: 1,

@@ -40,9 +40,13 @@ export async function benchMemory(candles = 1_000_000): Promise<MemoryResult> {
   );
   const t0 = performance.now();
   // Exactly what `npm start` runs.
-  const p = spawn(process.execPath, ['--max-semi-space-size=8', 'bin/skipper.js', 'run', '--config', cfg, '--replay', csv, '--speed', 'max', '--exit-when-done'], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
+  const p = spawn(
+    process.execPath,
+    ['--max-semi-space-size=8', 'bin/skipper.js', 'run', '--config', cfg, '--replay', csv, '--speed', 'max', '--exit-when-done'],
+    {
+      stdio: ['ignore', 'ignore', 'ignore'],
+    },
+  );
   const samples: Array<[number, number]> = [];
   const timer = setInterval(() => {
     const r = rssMb(p.pid!);

@@ -22,7 +22,8 @@ function newestSource(dir) {
   return newest;
 }
 
-const fresh = existsSync(built) && statSync(built).mtimeMs >= Math.max(newestSource(join(root, 'src')), newestSource(join(root, 'commands')));
+const fresh =
+  existsSync(built) && statSync(built).mtimeMs >= Math.max(newestSource(join(root, 'src')), newestSource(join(root, 'commands')));
 if (fresh) {
   await import(built);
 } else {

@@ -30,11 +30,34 @@ import chart from './chart.ts';
 
 export const COMMANDS: CommandSpec[] = [
   // read-only
-  help, status, positions, orders, pnl, balance, risk, mode, health, whoami,
+  help,
+  status,
+  positions,
+  orders,
+  pnl,
+  balance,
+  risk,
+  mode,
+  health,
+  whoami,
   // reports
-  daily, weekly, monthly, trades, chart,
+  daily,
+  weekly,
+  monthly,
+  trades,
+  chart,
   // controls
-  pause, resume, buy, sell, close, cancel, approvals, alerts, reconcile, flatten,
+  pause,
+  resume,
+  buy,
+  sell,
+  close,
+  cancel,
+  approvals,
+  alerts,
+  reconcile,
+  flatten,
   // admin
-  logs, audit,
+  logs,
+  audit,
 ];

@@ -18,6 +18,10 @@ export default defineCommand({
       o.status,
       o.purpose ?? '',
     ]);
-    return { title: 'Working orders', text: table(rows, ['id', 'symbol', 'side', 'type', 'qty', 'price', 'status', 'purpose']), mono: true };
+    return {
+      title: 'Working orders',
+      text: table(rows, ['id', 'symbol', 'side', 'type', 'qty', 'price', 'status', 'purpose']),
+      mono: true,
+    };
   },
 });

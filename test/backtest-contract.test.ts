@@ -65,7 +65,17 @@ function reference(candles: Candle[], fast: number, slow: number, fee: number, c
 function check(candles: Candle[], tf: Timeframe, fast: number, slow: number) {
   const fee = 0.001;
   const step = 0.00000001;
-  const r = runBacktest({ candles, symbol: 'BTC/USDT', timeframe: tf, strategy: 'sma-cross', params: { fast, slow }, cash: 10_000, fee, qtyStep: step, limits: REFERENCE_LIMITS });
+  const r = runBacktest({
+    candles,
+    symbol: 'BTC/USDT',
+    timeframe: tf,
+    strategy: 'sma-cross',
+    params: { fast, slow },
+    cash: 10_000,
+    fee,
+    qtyStep: step,
+    limits: REFERENCE_LIMITS,
+  });
   const accepted = validateSeries(candles, 'BTC/USDT', tf).accepted;
   const ref = reference(accepted, fast, slow, fee, 10_000, step);
   expect(r.fills).toBe(ref.fills.length);
@@ -98,7 +108,17 @@ describe('backtest contract (sma-cross reference setup)', () => {
 
   it('a signal on the last candle never fills; an open position is valued at the last close', () => {
     const candles = generateCandles({ count: 3000, seed: 9 });
-    const r = runBacktest({ candles, symbol: 'BTC/USDT', timeframe: '1m', strategy: 'sma-cross', params: { fast: 3, slow: 8 }, cash: 1000, fee: 0, qtyStep: 1e-8, limits: REFERENCE_LIMITS });
+    const r = runBacktest({
+      candles,
+      symbol: 'BTC/USDT',
+      timeframe: '1m',
+      strategy: 'sma-cross',
+      params: { fast: 3, slow: 8 },
+      cash: 1000,
+      fee: 0,
+      qtyStep: 1e-8,
+      limits: REFERENCE_LIMITS,
+    });
     const last = r.fillRows[r.fillRows.length - 1];
     expect(last!.ts).toBeLessThanOrEqual(candles[candles.length - 1]!.ts);
     check(candles, '1m', 3, 8);
@@ -111,7 +131,27 @@ describe('backtest contract (sma-cross reference setup)', () => {
     await generateCsv(csv, 5000, 3);
     const p = spawnSync(
       process.execPath,
-      ['bin/skipper.js', 'backtest', '--data', csv, '--strategy', 'sma-cross', '--fast', '10', '--slow', '30', '--fee', '0.001', '--cash', '10000', '--qty-step', '0.00000001', '--json', '--fills-out', out],
+      [
+        'bin/skipper.js',
+        'backtest',
+        '--data',
+        csv,
+        '--strategy',
+        'sma-cross',
+        '--fast',
+        '10',
+        '--slow',
+        '30',
+        '--fee',
+        '0.001',
+        '--cash',
+        '10000',
+        '--qty-step',
+        '0.00000001',
+        '--json',
+        '--fills-out',
+        out,
+      ],
       { encoding: 'utf8' },
     );
     expect(p.status, p.stderr).toBe(0);
@@ -119,7 +159,19 @@ describe('backtest contract (sma-cross reference setup)', () => {
     expect(lines).toHaveLength(1);
     const j = JSON.parse(lines[0]!);
     for (const k of ['bars', 'fills', 'final_equity', 'metrics', 'elapsed_ms', 'bars_per_sec']) expect(j).toHaveProperty(k);
-    for (const k of ['total_return', 'cagr', 'sharpe', 'sortino', 'max_drawdown', 'win_rate', 'profit_factor', 'expectancy', 'exposure', 'fees', 'trades']) {
+    for (const k of [
+      'total_return',
+      'cagr',
+      'sharpe',
+      'sortino',
+      'max_drawdown',
+      'win_rate',
+      'profit_factor',
+      'expectancy',
+      'exposure',
+      'fees',
+      'trades',
+    ]) {
       expect(j.metrics).toHaveProperty(k);
     }
     expect(j.bars).toBe(5000);
@@ -133,7 +185,9 @@ describe('backtest contract (sma-cross reference setup)', () => {
     const a = spawnSync(process.execPath, ['bin/skipper.js', 'backtest', '--data', '/nope.csv', '--json'], { encoding: 'utf8' });
     expect(a.status).not.toBe(0);
     expect(a.stderr).toMatch(/nope\.csv/);
-    const b = spawnSync(process.execPath, ['bin/skipper.js', 'backtest', '--data', '/nope.csv', '--strategy', 'moon'], { encoding: 'utf8' });
+    const b = spawnSync(process.execPath, ['bin/skipper.js', 'backtest', '--data', '/nope.csv', '--strategy', 'moon'], {
+      encoding: 'utf8',
+    });
     expect(b.stderr).toMatch(/unknown strategy "moon"/);
   });
 });

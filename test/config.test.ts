@@ -33,7 +33,16 @@ describe('config', () => {
   it('reports every problem with its exact path and reason', () => {
     const p = file(
       'bad.yaml',
-      ['mode: moon', 'market:', '  symbols: [btc]', '  timeframe: 7m', 'risk:', '  riskPerTrade: 0.1', '  maxOpenPositions: -1', 'surprise: 1'].join('\n'),
+      [
+        'mode: moon',
+        'market:',
+        '  symbols: [btc]',
+        '  timeframe: 7m',
+        'risk:',
+        '  riskPerTrade: 0.1',
+        '  maxOpenPositions: -1',
+        'surprise: 1',
+      ].join('\n'),
     );
     let err: ConfigError | undefined;
     try {

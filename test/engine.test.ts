@@ -20,7 +20,10 @@ describe('engine: signals → risk → journal → venue', () => {
     expect(r.journal.orderEvents('sk-000001').map((e) => e.toStatus)).toEqual(['new', 'submitted', 'open', 'filled']);
     expect(r.journal.fills()).toHaveLength(1);
     const d = r.journal.recentDecisions(5);
-    expect(d.find((x) => x.clientOrderId === 'sk-000001')).toMatchObject({ verdict: expect.stringMatching(/accept|resize/), action: 'enter_long' });
+    expect(d.find((x) => x.clientOrderId === 'sk-000001')).toMatchObject({
+      verdict: expect.stringMatching(/accept|resize/),
+      action: 'enter_long',
+    });
   });
 
   it('places an exchange-side stop after the entry fills; the stop closes the position and raises stop_hit', () => {
@@ -63,7 +66,10 @@ describe('engine: signals → risk → journal → venue', () => {
   });
 
   it('a daily drawdown beyond the limit halts entries until the next UTC day', () => {
-    const r = rig({ 0: 'enter_long', 2: 'exit_long', 3: 'enter_long' }, { limits: { stopLossPct: null, sizing: 'all-in', maxCapitalInUse: 1, maxDailyDrawdown: 0.05 } });
+    const r = rig(
+      { 0: 'enter_long', 2: 'exit_long', 3: 'enter_long' },
+      { limits: { stopLossPct: null, sizing: 'all-in', maxCapitalInUse: 1, maxDailyDrawdown: 0.05 } },
+    );
     r.candle(100, 100, 100, 100);
     r.candle(100, 100, 100, 100);
     r.candle(90, 90, 90, 90); // −10 %
@@ -91,7 +97,18 @@ describe('engine: signals → risk → journal → venue', () => {
     r.candle(100, 100, 100, 100);
     const f = r.journal.fills()[0]!;
     const cash = r.engine.portfolio.cash;
-    r.engine.onFill({ tradeId: f.tradeId, clientOrderId: f.clientOrderId, symbol: SYM, side: 'buy', price: f.price, qty: f.qty, fee: f.fee, feeCurrency: 'USDT', liquidity: 'taker', ts: f.ts });
+    r.engine.onFill({
+      tradeId: f.tradeId,
+      clientOrderId: f.clientOrderId,
+      symbol: SYM,
+      side: 'buy',
+      price: f.price,
+      qty: f.qty,
+      fee: f.fee,
+      feeCurrency: 'USDT',
+      liquidity: 'taker',
+      ts: f.ts,
+    });
     expect(r.journal.fills()).toHaveLength(1);
     expect(r.engine.portfolio.cash).toBe(cash);
     expect(r.engine.portfolio.positions.get(SYM)!.qty).toBe(f.qty);

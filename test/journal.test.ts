@@ -45,7 +45,18 @@ describe('journal', () => {
     const j = new Journal({ path });
     expect(j.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
     const tables = (j.sqlite.prepare("select name from sqlite_master where type='table'").all() as { name: string }[]).map((r) => r.name);
-    for (const t of ['orders', 'fills', 'positions', 'decisions', 'equity_snapshots', 'commands', 'alerts', 'runtime_state', 'proposals', 'data_events']) {
+    for (const t of [
+      'orders',
+      'fills',
+      'positions',
+      'decisions',
+      'equity_snapshots',
+      'commands',
+      'alerts',
+      'runtime_state',
+      'proposals',
+      'data_events',
+    ]) {
       expect(tables).toContain(t);
     }
     const applied = (j.sqlite.prepare('select count(*) n from __drizzle_migrations').get() as { n: number }).n;
@@ -70,7 +81,15 @@ describe('journal', () => {
     j.close();
     const j2 = new Journal({ path });
     const back = j2.getOrder(o.clientOrderId)!;
-    expect(back).toMatchObject({ clientOrderId: 'sk-000001', status: 'open', exchangeOrderId: 'P1', qty: 0.5, price: 100, stopLoss: 95, purpose: 'entry' });
+    expect(back).toMatchObject({
+      clientOrderId: 'sk-000001',
+      status: 'open',
+      exchangeOrderId: 'P1',
+      qty: 0.5,
+      price: 100,
+      stopLoss: 95,
+      purpose: 'entry',
+    });
     expect(j2.liveOrders().map((x) => x.clientOrderId)).toEqual(['sk-000001']);
     expect(j2.orderEvents(o.clientOrderId).map((e) => e.toStatus)).toEqual(['new', 'submitted', 'open']);
     // The client order id sequence continues after a restart: never reused.
@@ -104,11 +123,36 @@ describe('journal', () => {
       unrealizedPnl: 0,
     });
     expect(j.openPositions()).toHaveLength(1);
-    j.closePosition(id, { symbol: 'BTC/USDT', side: 'long', qty: 0, entryPrice: 100, leverage: 1, margin: 0, realizedPnl: 5, fees: 0.2, openedAt: 10, markPrice: 105, unrealizedPnl: 0 }, 105, 20);
+    j.closePosition(
+      id,
+      {
+        symbol: 'BTC/USDT',
+        side: 'long',
+        qty: 0,
+        entryPrice: 100,
+        leverage: 1,
+        margin: 0,
+        realizedPnl: 5,
+        fees: 0.2,
+        openedAt: 10,
+        markPrice: 105,
+        unrealizedPnl: 0,
+      },
+      105,
+      20,
+    );
     expect(j.openPositions()).toHaveLength(0);
     expect(j.closedPositions()[0]).toMatchObject({ exitPrice: 105, realizedPnl: 5, closedAt: 20 });
 
-    const sig: Signal = { symbol: 'BTC/USDT', action: 'enter_long', ts: 5, price: 100, strategy: 'sma-cross', reason: 'x', features: { a: 1 } };
+    const sig: Signal = {
+      symbol: 'BTC/USDT',
+      action: 'enter_long',
+      ts: 5,
+      price: 100,
+      strategy: 'sma-cross',
+      reason: 'x',
+      features: { a: 1 },
+    };
     const did = j.recordDecision(sig, { action: 'resize', qty: 0.5, rule: 'max_capital_in_use', reason: 'too big' }, 1);
     expect(j.getDecision(did)).toMatchObject({ verdict: 'resize', verdictRule: 'max_capital_in_use', finalQty: 0.5, features: { a: 1 } });
 

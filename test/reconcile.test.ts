@@ -74,7 +74,9 @@ describe('reconciliation', () => {
     const rep = await rec().run('test');
     expect(rep.external.map((o) => o.clientOrderId)).toEqual(['phone-1']);
     expect(rep.status).toBe('ok');
-    expect(r.alerts.alerts.some((a) => a.type === 'reconciliation' && a.severity === 'warning' && /not placed by this bot/.test(a.message))).toBe(true);
+    expect(
+      r.alerts.alerts.some((a) => a.type === 'reconciliation' && a.severity === 'warning' && /not placed by this bot/.test(a.message)),
+    ).toBe(true);
     expect(r.journal.getOrder('phone-1')).toBeUndefined();
     const adopted = await rec(true).run('test');
     expect(adopted.adopted).toEqual(['order phone-1']);
@@ -124,6 +126,9 @@ describe('reconciliation', () => {
     r.venue.submit = submit;
     const rep = await rec().run('test');
     expect(rep.neverSent).toEqual([order!.clientOrderId]);
-    expect(r.journal.getOrder(order!.clientOrderId)).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/never reached the venue/) });
+    expect(r.journal.getOrder(order!.clientOrderId)).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(/never reached the venue/),
+    });
   });
 });

@@ -62,7 +62,9 @@ describe('restart', () => {
     );
     const runOnce = (killAfterMs: number | null) =>
       new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) => {
-        const p = spawn(process.execPath, ['bin/skipper.js', 'run', '--config', cfg, '--exit-when-done'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const p = spawn(process.execPath, ['bin/skipper.js', 'run', '--config', cfg, '--exit-when-done'], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         p.stdout.on('data', (d: Buffer) => {
           out += d.toString();
@@ -100,13 +102,17 @@ describe('restart', () => {
     for (const o of vOrders) expect(jOrders.has(o.client_order_id)).toBe(true);
     // Cash: journal = venue.
     const flows = q<{ c: number }>('select coalesce(sum(cash_delta),0) c from fills')[0]!.c;
-    const start = (JSON.parse(q<{ value: string }>("select value from runtime_state where key = 'account'")[0]!.value) as { startingCash: number }).startingCash;
+    const start = (
+      JSON.parse(q<{ value: string }>("select value from runtime_state where key = 'account'")[0]!.value) as { startingCash: number }
+    ).startingCash;
     const bal = q<{ asset: string; free: number; locked: number }>('select * from paper_balances');
     const usdt = bal.find((b) => b.asset === 'USDT')!;
     expect(start + flows).toBeCloseTo(usdt.free + usdt.locked, 6);
     // Positions: journal = venue.
     const jPos = q<{ qty: number }>("select qty from positions where status = 'open'");
-    const vPos = q<{ position: string }>('select position from paper_positions').map((r) => JSON.parse(r.position) as { qty: number }).filter((p) => p.qty > 0);
+    const vPos = q<{ position: string }>('select position from paper_positions')
+      .map((r) => JSON.parse(r.position) as { qty: number })
+      .filter((p) => p.qty > 0);
     expect(jPos.length).toBe(vPos.length);
     if (jPos.length) expect(jPos[0]!.qty).toBeCloseTo(vPos[0]!.qty, 10);
     // Every restart reconciled; none had to halt.

@@ -82,7 +82,10 @@ export class AlertService implements AlertSink, AlertControls {
     const isMuted = mutedUntil !== undefined && now < mutedUntil && input.severity !== 'critical';
     const below = RANK[input.severity] < RANK[this.opts.minSeverity];
     const id = this.journal.recordAlert(alert, isMuted ? 'muted' : below ? 'none' : 'sent');
-    this.log[input.severity === 'critical' ? 'error' : input.severity === 'warning' ? 'warn' : 'info']({ alert: input.type, data: input.data }, `${alert.title}: ${alert.message}`);
+    this.log[input.severity === 'critical' ? 'error' : input.severity === 'warning' ? 'warn' : 'info'](
+      { alert: input.type, data: input.data },
+      `${alert.title}: ${alert.message}`,
+    );
     if (this.opts.coalesceMs > 0) {
       // Bounded: in a flood of distinct alerts the oldest windows close early.
       if (this.windows.size >= MAX_WINDOWS) {
@@ -144,7 +147,13 @@ export class AlertService implements AlertSink, AlertControls {
         const dropped = s.dropped;
         s = { start: now, sent: 0, dropped: 0 };
         this.storm.set(channel, s);
-        const note: Alert = { type: 'engine', severity: 'warning', title: 'Alert storm', message: `${dropped} alert(s) not sent to ${channel} to avoid a flood; all are in the journal (/alerts).`, ts: now };
+        const note: Alert = {
+          type: 'engine',
+          severity: 'warning',
+          title: 'Alert storm',
+          message: `${dropped} alert(s) not sent to ${channel} to avoid a flood; all are in the journal (/alerts).`,
+          ts: now,
+        };
         const ch = this.channels.find((c) => c.name === channel);
         if (ch) void Promise.resolve(ch.deliver(note, 1)).catch(() => {});
       } else {

@@ -205,7 +205,11 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
   }
 
   /** Decide a proposal once (first decision wins), act on it, and update every copy of the prompt. */
-  private async finish(id: number, outcome: 'approved' | 'rejected' | 'expired', by: string | null): Promise<{ placed: boolean; message: string }> {
+  private async finish(
+    id: number,
+    outcome: 'approved' | 'rejected' | 'expired',
+    by: string | null,
+  ): Promise<{ placed: boolean; message: string }> {
     const now = this.clock.now();
     if (!this.journal.decideProposal(id, outcome, by, now)) return { placed: false, message: 'already decided' };
     const p = this.pending.get(id);
@@ -215,7 +219,12 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
     if (this.engine) result = this.engine.resolveProposal(proposal, outcome, this.cfg.maxPriceDriftPct);
     this.journal.setProposalDetail(id, result.message);
     if (outcome === 'expired') {
-      this.alerts.raise({ type: 'approval_expired', severity: 'warning', title: `Trade proposal #${id} expired`, message: `${this.summary(proposal)}: nothing was placed.` });
+      this.alerts.raise({
+        type: 'approval_expired',
+        severity: 'warning',
+        title: `Trade proposal #${id} expired`,
+        message: `${this.summary(proposal)}: nothing was placed.`,
+      });
     }
     this.log.info({ proposal: id, outcome, by, result: result.message }, 'proposal decided');
     await this.editAll(id);

@@ -110,7 +110,10 @@ export class Dispatcher {
     const need: Role = cmd.roleFor ? cmd.roleFor(parsed.args) : cmd.minRole;
     if (!hasRole(user.role, need)) {
       this.audit(user, name, rawArgs, 'refused', `needs ${need}`);
-      return { text: `/${name} needs the ${need} role; you are ${user.role === 'viewer' ? 'a viewer' : `a ${user.role}`}.`, severity: 'warning' };
+      return {
+        text: `/${name} needs the ${need} role; you are ${user.role === 'viewer' ? 'a viewer' : `a ${user.role}`}.`,
+        severity: 'warning',
+      };
     }
     const ctx: CommandContext = { user, args: parsed.args, raw: rawArgs, services: this.services };
     const question = cmd.confirm?.(ctx) ?? null;

@@ -50,7 +50,13 @@ export function kv(pairs: Array<[string, string]>): string {
 }
 
 export const modeWords = (mode: string, environment: string): string =>
-  mode === 'live' ? (environment === 'testnet' ? 'LIVE on TESTNET (test money)' : 'LIVE — REAL MONEY') : mode === 'backtest' ? 'backtest' : 'paper trading (simulated money)';
+  mode === 'live'
+    ? environment === 'testnet'
+      ? 'LIVE on TESTNET (test money)'
+      : 'LIVE — REAL MONEY'
+    : mode === 'backtest'
+      ? 'backtest'
+      : 'paper trading (simulated money)';
 
 /** Unsigned percent of a fraction: 0.025 → "2.5%" (trailing zeros trimmed). */
 export const percent = (x: number, digits = 2): string => (Number.isFinite(x) ? `${Number((x * 100).toFixed(digits))}%` : '—');

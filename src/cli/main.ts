@@ -88,11 +88,12 @@ const bt = program
 
 const paramNames = [...new Set(Object.values(STRATEGIES).flatMap((s) => Object.keys(s.defaults)))];
 const kebab = (s: string) => s.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
-for (const p of paramNames) bt.option(`--${kebab(p)} <n>`, `strategy parameter ${p}`, (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
-  return n;
-});
+for (const p of paramNames)
+  bt.option(`--${kebab(p)} <n>`, `strategy parameter ${p}`, (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
+    return n;
+  });
 
 bt.action((o: Record<string, unknown>) => {
   try {
@@ -173,7 +174,9 @@ config
   .action((file?: string) => {
     try {
       const c = loadConfig(file);
-      process.stdout.write(`${file ?? '(embedded defaults)'}: OK — ${c.mode} mode, ${c.exchange.name} exchange, ${c.market.symbols.join(', ')} ${c.market.timeframe}, strategy ${c.strategy.name}\n`);
+      process.stdout.write(
+        `${file ?? '(embedded defaults)'}: OK — ${c.mode} mode, ${c.exchange.name} exchange, ${c.market.symbols.join(', ')} ${c.market.timeframe}, strategy ${c.strategy.name}\n`,
+      );
     } catch (e) {
       fail(e);
     }

@@ -12,7 +12,11 @@ const risk = z
   .object({
     sizing: z.enum(['risk', 'all-in', 'fixed']).default(DEFAULT_LIMITS.sizing),
     fixedQuote: z.number().positive().default(DEFAULT_LIMITS.fixedQuote),
-    riskPerTrade: z.number().min(0.01, 'max loss per trade is allowed between 1% and 3%').max(0.03, 'max loss per trade is allowed between 1% and 3%').default(DEFAULT_LIMITS.riskPerTrade),
+    riskPerTrade: z
+      .number()
+      .min(0.01, 'max loss per trade is allowed between 1% and 3%')
+      .max(0.03, 'max loss per trade is allowed between 1% and 3%')
+      .default(DEFAULT_LIMITS.riskPerTrade),
     stopLossPct: fraction(0.5).nullable().default(DEFAULT_LIMITS.stopLossPct),
     takeProfitPct: fraction(5).nullable().default(DEFAULT_LIMITS.takeProfitPct),
     maxDailyDrawdown: fraction().default(DEFAULT_LIMITS.maxDailyDrawdown),
@@ -38,7 +42,9 @@ const telegram = z
     enabled: z.boolean().default(false),
     users: z.array(userEntry).default([]),
     /** Where alerts and reports go: chat ids (and optional forum topic ids). */
-    alertChats: z.array(z.object({ chatId: z.union([z.string(), z.number()]).transform(String), topicId: z.number().int().optional() }).strict()).default([]),
+    alertChats: z
+      .array(z.object({ chatId: z.union([z.string(), z.number()]).transform(String), topicId: z.number().int().optional() }).strict())
+      .default([]),
     /** Long-polling timeout in seconds (Telegram's getUpdates `timeout`). */
     pollTimeoutSec: z.number().int().min(0).max(50).default(30),
   })

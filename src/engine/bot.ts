@@ -109,7 +109,10 @@ export class Bot {
         store: new PaperStore(this.journal),
       });
 
-    this.alerts = new AlertService(this.journal, this.wall, this.log, { coalesceMs: cfg.alerts.coalesceSec * 1000, minSeverity: cfg.alerts.minSeverity });
+    this.alerts = new AlertService(this.journal, this.wall, this.log, {
+      coalesceMs: cfg.alerts.coalesceSec * 1000,
+      minSeverity: cfg.alerts.minSeverity,
+    });
     const limits: RiskLimits = { ...cfg.risk };
     const riskState = this.journal.getState<RiskState | null>('risk', null);
     const risk = new RiskEngine(limits, riskState ?? undefined);
@@ -149,10 +152,18 @@ export class Bot {
       // A live order younger than the venue's receive window may still arrive: don't close it out yet.
       inFlightGraceMs: this.exchange.name === 'paper' ? 0 : cfg.exchange.recvWindowMs + 5_000,
     });
-    this.engine.onReconnect = () => void this.reconciler.run('reconnect').catch((e: unknown) => this.log.error({ err: e }, 'reconciliation failed'));
+    this.engine.onReconnect = () =>
+      void this.reconciler.run('reconnect').catch((e: unknown) => this.log.error({ err: e }, 'reconciliation failed'));
     this.notifier = new Notifier((transport, e) => this.log.error({ err: e, transport }, 'chat delivery failed'));
     this.approvals = new ApprovalService(this.journal, this.notifier, this.wall, this.log, this.alerts, cfg.approvals);
-    this.reports = new ReportService({ journal: this.journal, engine: this.engine, notifier: this.notifier, clock: this.wall, log: this.log, config: cfg.reports });
+    this.reports = new ReportService({
+      journal: this.journal,
+      engine: this.engine,
+      notifier: this.notifier,
+      clock: this.wall,
+      log: this.log,
+      config: cfg.reports,
+    });
 
     const services: Services = {
       engine: this.engine,
@@ -167,7 +178,8 @@ export class Bot {
       alerts: this.alerts,
       approvals: this.approvals,
       reports: this.reports,
-      reconcile: async (accept?: boolean) => (await this.reconciler.run(accept ? 'accept' : 'command', { accept: accept ?? false })).summary,
+      reconcile: async (accept?: boolean) =>
+        (await this.reconciler.run(accept ? 'accept' : 'command', { accept: accept ?? false })).summary,
     };
     this.dispatcher = new Dispatcher(COMMANDS, services, this.log, cfg.chat.confirmTimeoutSec * 1000);
     this.dispatcher.onButton('p', (user, parts) => this.approvals.onButton(user, parts));
@@ -184,8 +196,10 @@ export class Bot {
 
     // Chat transports are created at start: their libraries load only when they are enabled.
     this.secrets = opts.secrets ?? readSecrets();
-    if (cfg.chat.telegram.enabled && !this.secrets.telegramBotToken) throw new UserError('chat.telegram.enabled is true but TELEGRAM_BOT_TOKEN is not set');
-    if (cfg.chat.discord.enabled && !this.secrets.discordBotToken) throw new UserError('chat.discord.enabled is true but DISCORD_BOT_TOKEN is not set');
+    if (cfg.chat.telegram.enabled && !this.secrets.telegramBotToken)
+      throw new UserError('chat.telegram.enabled is true but TELEGRAM_BOT_TOKEN is not set');
+    if (cfg.chat.discord.enabled && !this.secrets.discordBotToken)
+      throw new UserError('chat.discord.enabled is true but DISCORD_BOT_TOKEN is not set');
 
     for (const symbol of cfg.market.symbols) {
       if (opts.feedFactory) this.feeds.push(opts.feedFactory(symbol));
@@ -361,7 +375,10 @@ function paperMarket(cfg: Config, symbol: string): MarketInfo {
 function fileLogger(cfg: Config, errorsToStderr: boolean): Logger {
   mkdirSync(dirname(cfg.log.file), { recursive: true });
   const streams = pino.multistream([
-    { level: cfg.log.level === 'silent' ? 'fatal' : cfg.log.level, stream: pino.destination({ dest: cfg.log.file, mkdir: true, sync: false }) },
+    {
+      level: cfg.log.level === 'silent' ? 'fatal' : cfg.log.level,
+      stream: pino.destination({ dest: cfg.log.file, mkdir: true, sync: false }),
+    },
     ...(errorsToStderr ? [{ level: 'error' as const, stream: pino.destination(2) }] : []),
   ]);
   return createLogger({ level: cfg.log.level, destination: streams });

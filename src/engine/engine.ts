@@ -4,18 +4,7 @@ import { NULL_ALERTS } from '../core/alerts.ts';
 import { utcDayStart, type Clock } from '../core/clock.ts';
 import { canTransition, isTerminal } from '../core/order-state.ts';
 import { floorToStep } from '../core/num.ts';
-import type {
-  Candle,
-  Fill,
-  MarketInfo,
-  MarketType,
-  Order,
-  OrderPurpose,
-  OrderRequest,
-  Side,
-  Signal,
-  TradingMode,
-} from '../core/types.ts';
+import type { Candle, Fill, MarketInfo, MarketType, Order, OrderPurpose, OrderRequest, Side, Signal, TradingMode } from '../core/types.ts';
 import type { ExchangeClient, ExchangeListener, FundingPayment, OrderUpdate, SimulatedVenue, VenueOrder } from '../exchange/types.ts';
 import { isSimulatedVenue } from '../exchange/types.ts';
 import type { Journal } from '../journal/journal.ts';
@@ -158,7 +147,11 @@ export class Engine implements ExchangeListener {
 
     const flows = this.journal.cashFlows();
     const adjustments = this.journal.getState<number>('cash_adjustments', 0);
-    this.portfolio = Portfolio.fromJournal(opts.marketType, opts.startingCash + flows.fills + flows.funding + adjustments, this.journal.openPositions());
+    this.portfolio = Portfolio.fromJournal(
+      opts.marketType,
+      opts.startingCash + flows.fills + flows.funding + adjustments,
+      this.journal.openPositions(),
+    );
     for (const o of this.journal.liveOrders()) this.liveOrders.set(o.clientOrderId, o);
 
     for (const s of opts.symbols) {
@@ -333,7 +326,8 @@ export class Engine implements ExchangeListener {
 
   private enter(s: SymbolState, signal: Signal, side: Side): void {
     const bracket = this.bracketFor(signal, side);
-    const sig: Signal = bracket.stopLoss !== undefined && signal.stopLoss === undefined ? { ...signal, stopLoss: bracket.stopLoss } : signal;
+    const sig: Signal =
+      bracket.stopLoss !== undefined && signal.stopLoss === undefined ? { ...signal, stopLoss: bracket.stopLoss } : signal;
     const request: OrderRequest = { symbol: s.symbol, side, type: 'market', tif: 'GTC', reduceOnly: false };
     if (this.opts.marketType === 'perp') request.leverage = this.opts.leverage;
     const intent: RiskIntent = { signal: sig, request, reducing: false };
@@ -389,11 +383,16 @@ export class Engine implements ExchangeListener {
    * A proposal was decided. On approval the intent is re-checked (risk and price drift) before it
    * is sent. Returns what happened, in words.
    */
-  resolveProposal(p: Proposal, outcome: 'approved' | 'rejected' | 'expired', maxDrift: number): { placed: boolean; message: string; clientOrderId?: string } {
+  resolveProposal(
+    p: Proposal,
+    outcome: 'approved' | 'rejected' | 'expired',
+    maxDrift: number,
+  ): { placed: boolean; message: string; clientOrderId?: string } {
     const s = this.symbols.get(p.signal.symbol);
     if (s) s.working = Math.max(0, s.working - 1);
     this.journal.updateDecision(p.decisionId, { approval: outcome });
-    if (outcome !== 'approved' || !s) return { placed: false, message: outcome === 'expired' ? 'expired: nothing placed' : 'rejected: nothing placed' };
+    if (outcome !== 'approved' || !s)
+      return { placed: false, message: outcome === 'expired' ? 'expired: nothing placed' : 'rejected: nothing placed' };
     const price = s.lastClose;
     if (Number.isFinite(price) && p.signal.price > 0) {
       const drift = Math.abs(price / p.signal.price - 1);
@@ -413,15 +412,28 @@ export class Engine implements ExchangeListener {
       delete request.qty;
       delete request.quoteQty;
     }
-    const again = this.risk.evaluate({ signal: p.signal, request, reducing }, this.riskContext(s, Number.isFinite(price) ? price : p.signal.price));
-    if (again.action === 'reject' || !again.request) return { placed: false, message: `not placed: risk re-check refused it (${again.reason})` };
+    const again = this.risk.evaluate(
+      { signal: p.signal, request, reducing },
+      this.riskContext(s, Number.isFinite(price) ? price : p.signal.price),
+    );
+    if (again.action === 'reject' || !again.request)
+      return { placed: false, message: `not placed: risk re-check refused it (${again.reason})` };
     const o = this.submit(again.request, p.purpose, p.decisionId, p.bracket);
     if (p.purpose === 'entry') this.risk.recordEntry(this.clock.now());
-    return { placed: true, message: `placed ${o.clientOrderId}${again.action === 'resize' ? ` (${again.reason})` : ''}`, clientOrderId: o.clientOrderId };
+    return {
+      placed: true,
+      message: `placed ${o.clientOrderId}${again.action === 'resize' ? ` (${again.reason})` : ''}`,
+      clientOrderId: o.clientOrderId,
+    };
   }
 
   /** Write the intent, then hand the order to the venue. The journal has it before the venue does. */
-  submit(request: OrderRequest, purpose: OrderPurpose, decisionId?: number, bracket: { stopLoss?: number; takeProfit?: number } = {}): Order {
+  submit(
+    request: OrderRequest,
+    purpose: OrderPurpose,
+    decisionId?: number,
+    bracket: { stopLoss?: number; takeProfit?: number } = {},
+  ): Order {
     const now = this.clock.now();
     const order: Order = {
       ...request,
@@ -482,7 +494,14 @@ export class Engine implements ExchangeListener {
 
   /** A funding payment (perps): journaled once, booked to the wallet. */
   onFunding(p: FundingPayment): void {
-    const fresh = this.journal.recordFunding({ venue: this.exchange.name, paymentId: p.paymentId, symbol: p.symbol, amount: p.amount, rate: p.rate ?? null, ts: p.ts });
+    const fresh = this.journal.recordFunding({
+      venue: this.exchange.name,
+      paymentId: p.paymentId,
+      symbol: p.symbol,
+      amount: p.amount,
+      rate: p.rate ?? null,
+      ts: p.ts,
+    });
     if (!fresh) return;
     this.portfolio.cash += p.amount;
     this.log.info({ funding: p }, 'funding payment');
@@ -557,7 +576,9 @@ export class Engine implements ExchangeListener {
     this.journal.tx(() => {
       fresh = this.journal.recordFill(this.exchange.name, f, effect.realizedPnl, effect.cashDelta);
       if (!fresh) return;
-      result = this.portfolio.apply(f, effect, lev, (p) => this.journal.openPosition(p, o?.purpose === 'manual' ? 'manual' : this.strategyName(f.symbol)));
+      result = this.portfolio.apply(f, effect, lev, (p) =>
+        this.journal.openPosition(p, o?.purpose === 'manual' ? 'manual' : this.strategyName(f.symbol)),
+      );
       if (result.closed) this.journal.closePosition(result.closed.id, result.closed, f.price, f.ts);
       if (result.after && !result.opened) this.journal.updatePosition(result.after.id, result.after, result.after.maxQty);
       if (o) {
@@ -597,7 +618,12 @@ export class Engine implements ExchangeListener {
     if (r.closed) {
       const pnl = r.closed.realizedPnl - r.closed.fees;
       if (o?.purpose === 'stop_loss') {
-        this.raise({ type: 'stop_hit', severity: 'warning', title: `Stop-loss hit on ${f.symbol}`, message: `closed ${r.closed.side} at ${fmt(f.price)}, PnL ${fmt(pnl)}` });
+        this.raise({
+          type: 'stop_hit',
+          severity: 'warning',
+          title: `Stop-loss hit on ${f.symbol}`,
+          message: `closed ${r.closed.side} at ${fmt(f.price)}, PnL ${fmt(pnl)}`,
+        });
       }
       this.raise({
         type: 'position_closed',
@@ -634,11 +660,19 @@ export class Engine implements ExchangeListener {
     if (qty <= 0) return;
     const side: Side = pos.side === 'long' ? 'sell' : 'buy';
     if (entry.stopLoss !== undefined) {
-      this.submit({ symbol: entry.symbol, side, type: 'stop_market', stopPrice: entry.stopLoss, qty, tif: 'GTC', reduceOnly: true }, 'stop_loss', entry.decisionId);
+      this.submit(
+        { symbol: entry.symbol, side, type: 'stop_market', stopPrice: entry.stopLoss, qty, tif: 'GTC', reduceOnly: true },
+        'stop_loss',
+        entry.decisionId,
+      );
       pos.stopLoss = entry.stopLoss;
     }
     if (entry.takeProfit !== undefined) {
-      this.submit({ symbol: entry.symbol, side, type: 'limit', price: entry.takeProfit, qty, tif: 'GTC', reduceOnly: true }, 'take_profit', entry.decisionId);
+      this.submit(
+        { symbol: entry.symbol, side, type: 'limit', price: entry.takeProfit, qty, tif: 'GTC', reduceOnly: true },
+        'take_profit',
+        entry.decisionId,
+      );
       pos.takeProfit = entry.takeProfit;
     }
     this.journal.updatePosition(pos.id, pos, pos.maxQty);
@@ -702,7 +736,14 @@ export class Engine implements ExchangeListener {
       strategy: 'manual',
       reason: `${purpose} by ${by}`,
     };
-    const request: OrderRequest = { symbol, side: pos.side === 'long' ? 'sell' : 'buy', type: 'market', tif: 'GTC', reduceOnly: true, qty: pos.qty };
+    const request: OrderRequest = {
+      symbol,
+      side: pos.side === 'long' ? 'sell' : 'buy',
+      type: 'market',
+      tif: 'GTC',
+      reduceOnly: true,
+      qty: pos.qty,
+    };
     const decision = this.risk.evaluate({ signal, request, reducing: true }, this.riskContext(s, price));
     const decisionId = this.journal.recordDecision(signal, decision, pos.qty);
     if (!decision.request) return null;

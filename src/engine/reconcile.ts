@@ -78,7 +78,17 @@ export class Reconciler {
   }
 
   private async doRun(trigger: string, accept: boolean): Promise<ReconcileReport> {
-    const r: ReconcileReport = { trigger, status: 'ok', summary: '', missingFills: 0, resolvedOrders: [], neverSent: [], external: [], adopted: [], problems: [] };
+    const r: ReconcileReport = {
+      trigger,
+      status: 'ok',
+      summary: '',
+      missingFills: 0,
+      resolvedOrders: [],
+      neverSent: [],
+      external: [],
+      adopted: [],
+      problems: [],
+    };
     const adopt = accept || (this.opts.adoptExternal ?? false);
     try {
       await this.fills(r);
@@ -99,7 +109,14 @@ export class Reconciler {
       trigger,
       status: r.status,
       summary: r.summary,
-      details: { missingFills: r.missingFills, resolvedOrders: r.resolvedOrders, neverSent: r.neverSent, external: r.external, adopted: r.adopted, problems: r.problems },
+      details: {
+        missingFills: r.missingFills,
+        resolvedOrders: r.resolvedOrders,
+        neverSent: r.neverSent,
+        external: r.external,
+        adopted: r.adopted,
+        problems: r.problems,
+      },
     });
     if (r.status === 'halted') {
       this.engine.risk.tripBreaker(`reconciliation: ${r.problems.join('; ')}`, now);
@@ -113,9 +130,19 @@ export class Reconciler {
         data: { problems: r.problems },
       });
     } else if (r.status === 'failed') {
-      this.alerts.raise({ type: 'reconciliation', severity: 'warning', title: 'Reconciliation failed', message: `${r.summary}. It will run again.` });
+      this.alerts.raise({
+        type: 'reconciliation',
+        severity: 'warning',
+        title: 'Reconciliation failed',
+        message: `${r.summary}. It will run again.`,
+      });
     } else if (r.status === 'fixed' || r.external.length) {
-      this.alerts.raise({ type: 'reconciliation', severity: r.external.length ? 'warning' : 'info', title: 'Reconciliation', message: r.summary });
+      this.alerts.raise({
+        type: 'reconciliation',
+        severity: r.external.length ? 'warning' : 'info',
+        title: 'Reconciliation',
+        message: r.summary,
+      });
     }
     this.log.info({ trigger, status: r.status, summary: r.summary }, 'reconciliation');
     return r;
@@ -150,7 +177,14 @@ export class Reconciler {
       const v = await this.exchange.fetchOrder(o.clientOrderId, o.symbol);
       if (v) {
         if (v.status !== o.status || v.exchangeOrderId !== o.exchangeOrderId) {
-          this.engine.onOrderUpdate({ clientOrderId: o.clientOrderId, exchangeOrderId: v.exchangeOrderId, status: v.status, filledQty: v.filledQty, ts: now, reason: 'reconciled with the venue' });
+          this.engine.onOrderUpdate({
+            clientOrderId: o.clientOrderId,
+            exchangeOrderId: v.exchangeOrderId,
+            status: v.status,
+            filledQty: v.filledQty,
+            ts: now,
+            reason: 'reconciled with the venue',
+          });
           r.resolvedOrders.push(o.clientOrderId);
         }
         continue;
@@ -158,7 +192,12 @@ export class Reconciler {
       if (now - o.updatedAt < grace) continue;
       if (o.status === 'new' || o.status === 'submitted' || o.status === 'unknown') {
         // The venue never saw it: the process stopped before the request got out.
-        this.engine.onOrderUpdate({ clientOrderId: o.clientOrderId, status: 'rejected', ts: now, reason: 'never reached the venue (the bot stopped before sending it)' });
+        this.engine.onOrderUpdate({
+          clientOrderId: o.clientOrderId,
+          status: 'rejected',
+          ts: now,
+          reason: 'never reached the venue (the bot stopped before sending it)',
+        });
         r.neverSent.push(o.clientOrderId);
       } else {
         r.problems.push(`order ${o.clientOrderId} is ${o.status} in the journal but unknown to the venue`);
@@ -217,7 +256,10 @@ export class Reconciler {
         if (adopt) {
           baseline.assets[base] = actual - (bp?.qty ?? 0);
           r.adopted.push(`${base} balance ${actual} (the bot holds ${bp?.qty ?? 0})`);
-        } else r.problems.push(`${base}: the venue holds ${actual}, the journal expects ${expected} (bot ${bp?.qty ?? 0} + other ${baseline.assets[base] ?? 0})`);
+        } else
+          r.problems.push(
+            `${base}: the venue holds ${actual}, the journal expects ${expected} (bot ${bp?.qty ?? 0} + other ${baseline.assets[base] ?? 0})`,
+          );
       }
     }
 
@@ -230,7 +272,9 @@ export class Reconciler {
         this.engine.adjustCash(actualCash - expectedCash, `reconciliation: ${quote} balance on the venue`);
         r.adopted.push(`${quote} balance ${actualCash.toFixed(2)} (change ${(actualCash - expectedCash).toFixed(2)})`);
       } else {
-        r.problems.push(`${quote}: the venue holds ${actualCash.toFixed(2)}, the journal expects ${expectedCash.toFixed(2)} (deposit, withdrawal or a trade the journal missed?)`);
+        r.problems.push(
+          `${quote}: the venue holds ${actualCash.toFixed(2)}, the journal expects ${expectedCash.toFixed(2)} (deposit, withdrawal or a trade the journal missed?)`,
+        );
       }
     }
     this.journal.setState(BASELINE_KEY, baseline, this.clock.now());

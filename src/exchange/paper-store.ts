@@ -105,8 +105,12 @@ export class PaperStore {
         `insert into paper_orders (client_order_id, exchange_order_id, symbol, status, "order", updated_at) values (?, ?, ?, ?, ?, ?)
          on conflict (client_order_id) do update set status = excluded.status, "order" = excluded."order", updated_at = excluded.updated_at`,
       ),
-      fill: raw.prepare(`insert into paper_fills (trade_id, client_order_id, symbol, ts, fill) values (?, ?, ?, ?, ?) on conflict do nothing`),
-      position: raw.prepare(`insert into paper_positions (symbol, position) values (?, ?) on conflict (symbol) do update set position = excluded.position`),
+      fill: raw.prepare(
+        `insert into paper_fills (trade_id, client_order_id, symbol, ts, fill) values (?, ?, ?, ?, ?) on conflict do nothing`,
+      ),
+      position: raw.prepare(
+        `insert into paper_positions (symbol, position) values (?, ?) on conflict (symbol) do update set position = excluded.position`,
+      ),
       closePosition: raw.prepare(`delete from paper_positions where symbol = ?`),
       getOrder: raw.prepare(`select "order" as o from paper_orders where client_order_id = ?`),
     };
@@ -128,7 +132,14 @@ export class PaperStore {
       .orderBy(sql`rowid`)
       .all()
       .map(toOrder);
-    const latest = db.select().from(paperOrders).orderBy(sql`rowid desc`).limit(recent).all().map(toOrder).reverse();
+    const latest = db
+      .select()
+      .from(paperOrders)
+      .orderBy(sql`rowid desc`)
+      .limit(recent)
+      .all()
+      .map(toOrder)
+      .reverse();
     const seen = new Set(working.map((o) => o.clientOrderId));
     const orders = [...working, ...latest.filter((o) => !seen.has(o.clientOrderId))];
     const seqState = this.journal.getState<PaperSeq | null>(SEQ_KEY, null);

@@ -702,7 +702,8 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
   private check(r: Order): string | Accepted {
     const st = this.syms.get(r.symbol);
     if (st === undefined) return `unknown symbol ${r.symbol}`;
-    if (this.orders.has(r.clientOrderId) || this.store?.getOrder(r.clientOrderId)) return `duplicate client order id ${r.clientOrderId}: an order with this id already exists`;
+    if (this.orders.has(r.clientOrderId) || this.store?.getOrder(r.clientOrderId))
+      return `duplicate client order id ${r.clientOrderId}: an order with this id already exists`;
     const m = st.market;
     const { side, type, tif } = r;
     if (side !== 'buy' && side !== 'sell') return `invalid side ${String(side)}`;

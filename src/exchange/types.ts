@@ -1,15 +1,5 @@
 import type { AlertInput } from '../core/alerts.ts';
-import type {
-  Balance,
-  Candle,
-  Fill,
-  MarketInfo,
-  MarketType,
-  Order,
-  OrderStatus,
-  PositionSide,
-  VenueEnvironment,
-} from '../core/types.ts';
+import type { Balance, Candle, Fill, MarketInfo, MarketType, Order, OrderStatus, PositionSide, VenueEnvironment } from '../core/types.ts';
 
 /** A status change reported by the venue for one of our orders. */
 export interface OrderUpdate {
@@ -120,5 +110,4 @@ export interface SimulatedVenue {
   processCandle(symbol: string, candle: Candle): void;
 }
 
-export const isSimulatedVenue = (x: unknown): x is SimulatedVenue =>
-  typeof (x as SimulatedVenue | null)?.processCandle === 'function';
+export const isSimulatedVenue = (x: unknown): x is SimulatedVenue => typeof (x as SimulatedVenue | null)?.processCandle === 'function';

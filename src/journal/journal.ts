@@ -210,13 +210,19 @@ export class Journal {
         `insert into runtime_state (key, value, updated_at) values (?, ?, ?)
          on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at`,
       ),
-      rawClosePosition: raw.prepare(`update positions set status = 'closed', qty = 0, exit_price = ?, realized_pnl = ?, fees = ?, closed_at = ? where id = ?`),
+      rawClosePosition: raw.prepare(
+        `update positions set status = 'closed', qty = 0, exit_price = ?, realized_pnl = ?, fees = ?, closed_at = ? where id = ?`,
+      ),
       setState: this.db
         .insert(s.runtimeState)
         .values({ key: p('key'), value: p('value'), updatedAt: p('updatedAt') })
         .onConflictDoUpdate({ target: s.runtimeState.key, set: { value: sql`excluded.value`, updatedAt: sql`excluded.updated_at` } })
         .prepare(),
-      getState: this.db.select().from(s.runtimeState).where(eq(s.runtimeState.key, p('key'))).prepare(),
+      getState: this.db
+        .select()
+        .from(s.runtimeState)
+        .where(eq(s.runtimeState.key, p('key')))
+        .prepare(),
       updatePosition: this.db
         .update(s.positions)
         .set({
@@ -235,7 +241,15 @@ export class Journal {
         .prepare(),
       recordDataEvent: this.db
         .insert(s.dataEvents)
-        .values({ ts: p('ts'), symbol: p('symbol'), timeframe: p('timeframe'), candleTs: p('candleTs'), kind: p('kind'), severity: p('severity'), detail: p('detail') })
+        .values({
+          ts: p('ts'),
+          symbol: p('symbol'),
+          timeframe: p('timeframe'),
+          candleTs: p('candleTs'),
+          kind: p('kind'),
+          severity: p('severity'),
+          detail: p('detail'),
+        })
         .prepare(),
       recordEquity: this.db
         .insert(s.equitySnapshots)
@@ -303,7 +317,16 @@ export class Journal {
   /** Persist an order's current state and the transition that led to it. */
   updateOrder(o: Order, fromStatus: OrderStatus | null, detail?: string): void {
     if (this.detail !== 'full') return;
-    this.stmts.rawUpdateOrder.run(o.status, o.exchangeOrderId ?? null, o.filledQty, o.avgPrice, o.fee, o.reason ?? null, o.updatedAt, o.clientOrderId);
+    this.stmts.rawUpdateOrder.run(
+      o.status,
+      o.exchangeOrderId ?? null,
+      o.filledQty,
+      o.avgPrice,
+      o.fee,
+      o.reason ?? null,
+      o.updatedAt,
+      o.clientOrderId,
+    );
     if (fromStatus !== o.status || detail) this.stmts.rawOrderEvent.run(o.clientOrderId, o.updatedAt, fromStatus, o.status, detail ?? null);
   }
 
@@ -367,22 +390,37 @@ export class Journal {
     if (opts.since != null) conds.push(gte(s.fills.ts, opts.since));
     if (opts.until != null) conds.push(lt(s.fills.ts, opts.until));
     if (opts.clientOrderId) conds.push(eq(s.fills.clientOrderId, opts.clientOrderId));
-    const q = this.db.select().from(s.fills).where(and(...conds)).orderBy(asc(s.fills.ts), asc(s.fills.id));
+    const q = this.db
+      .select()
+      .from(s.fills)
+      .where(and(...conds))
+      .orderBy(asc(s.fills.ts), asc(s.fills.id));
     return opts.limit ? q.limit(opts.limit).all() : q.all();
   }
 
   lastFillTs(venue: string): number | undefined {
-    const r = this.db.select({ ts: sql<number>`max(${s.fills.ts})` }).from(s.fills).where(eq(s.fills.venue, venue)).get();
+    const r = this.db
+      .select({ ts: sql<number>`max(${s.fills.ts})` })
+      .from(s.fills)
+      .where(eq(s.fills.venue, venue))
+      .get();
     return r?.ts ?? undefined;
   }
 
   /** Sum of all cash effects of fills (and funding), for rebuilding the wallet after a restart. */
   cashFlows(): { fills: number; funding: number; fees: number; count: number } {
     const f = this.db
-      .select({ c: sql<number>`coalesce(sum(${s.fills.cashDelta}),0)`, fee: sql<number>`coalesce(sum(${s.fills.fee}),0)`, n: sql<number>`count(*)` })
+      .select({
+        c: sql<number>`coalesce(sum(${s.fills.cashDelta}),0)`,
+        fee: sql<number>`coalesce(sum(${s.fills.fee}),0)`,
+        n: sql<number>`count(*)`,
+      })
       .from(s.fills)
       .get();
-    const fu = this.db.select({ c: sql<number>`coalesce(sum(${s.fundingPayments.amount}),0)` }).from(s.fundingPayments).get();
+    const fu = this.db
+      .select({ c: sql<number>`coalesce(sum(${s.fundingPayments.amount}),0)` })
+      .from(s.fundingPayments)
+      .get();
     return { fills: f?.c ?? 0, funding: fu?.c ?? 0, fees: f?.fee ?? 0, count: f?.n ?? 0 };
   }
 
@@ -438,7 +476,11 @@ export class Journal {
   closedPositions(opts: { since?: number; limit?: number } = {}): PositionRow[] {
     const conds = [eq(s.positions.status, 'closed')];
     if (opts.since != null) conds.push(gte(s.positions.closedAt, opts.since));
-    const q = this.db.select().from(s.positions).where(and(...conds)).orderBy(desc(s.positions.closedAt), desc(s.positions.id));
+    const q = this.db
+      .select()
+      .from(s.positions)
+      .where(and(...conds))
+      .orderBy(desc(s.positions.closedAt), desc(s.positions.id));
     return opts.limit ? q.limit(opts.limit).all() : q.all();
   }
 
@@ -523,7 +565,16 @@ export class Journal {
   }
 
   recordAlert(a: Alert, delivery: string, count = 1): number {
-    const r = this.stmts.rawAlert.run(a.ts, a.type, a.severity, a.title, a.message, a.data ? JSON.stringify(a.data) : null, count, delivery);
+    const r = this.stmts.rawAlert.run(
+      a.ts,
+      a.type,
+      a.severity,
+      a.title,
+      a.message,
+      a.data ? JSON.stringify(a.data) : null,
+      count,
+      delivery,
+    );
     return Number(r.lastInsertRowid);
   }
 
@@ -535,7 +586,15 @@ export class Journal {
     return this.db.select().from(s.alerts).orderBy(desc(s.alerts.id)).limit(limit).all();
   }
 
-  recordDataEvent(e: { ts: number; symbol: string; timeframe: string; candleTs?: number; kind: string; severity: string; detail: string }): void {
+  recordDataEvent(e: {
+    ts: number;
+    symbol: string;
+    timeframe: string;
+    candleTs?: number;
+    kind: string;
+    severity: string;
+    detail: string;
+  }): void {
     this.stmts.recordDataEvent.run({ ...e, candleTs: e.candleTs ?? null });
   }
 
@@ -558,7 +617,13 @@ export class Journal {
   }
 
   /** Move a pending proposal to a final status; false if it was no longer pending (first decision wins). */
-  decideProposal(id: number, status: 'approved' | 'rejected' | 'expired' | 'failed', by: string | null, ts: number, detail?: string): boolean {
+  decideProposal(
+    id: number,
+    status: 'approved' | 'rejected' | 'expired' | 'failed',
+    by: string | null,
+    ts: number,
+    detail?: string,
+  ): boolean {
     const r = this.db
       .update(s.proposals)
       .set({ status, decidedBy: by, decidedAt: ts, detail: detail ?? null })
@@ -606,6 +671,12 @@ export class Journal {
   ordersWhere(status: OrderStatus[], notVenue?: string): Order[] {
     const conds = [inArray(s.orders.status, status)];
     if (notVenue) conds.push(ne(s.orders.venue, notVenue));
-    return this.db.select().from(s.orders).where(and(...conds)).orderBy(asc(s.orders.id)).all().map(rowToOrder);
+    return this.db
+      .select()
+      .from(s.orders)
+      .where(and(...conds))
+      .orderBy(asc(s.orders.id))
+      .all()
+      .map(rowToOrder);
   }
 }

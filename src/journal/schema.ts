@@ -35,10 +35,7 @@ export const orders = sqliteTable(
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
-  (t) => [
-    uniqueIndex('orders_client_order_id').on(t.clientOrderId),
-    index('orders_status').on(t.status),
-  ],
+  (t) => [uniqueIndex('orders_client_order_id').on(t.clientOrderId), index('orders_status').on(t.status)],
 );
 
 /** Every state change of every order, in order: the order's full history. */

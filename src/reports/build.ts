@@ -12,7 +12,8 @@ import type { Bar, ChartOptions } from './charts.ts';
 // echarts and resvg are large (~60 MB resident): load them with the first chart, not at start-up.
 const renderEquityChart = async (points: ReadonlyArray<readonly [number, number]>, o: ChartOptions): Promise<Buffer> =>
   (await import('./charts.ts')).renderEquityChart(points, o);
-const renderPnlBars = async (bars: readonly Bar[], o: ChartOptions): Promise<Buffer> => (await import('./charts.ts')).renderPnlBars(bars, o);
+const renderPnlBars = async (bars: readonly Bar[], o: ChartOptions): Promise<Buffer> =>
+  (await import('./charts.ts')).renderPnlBars(bars, o);
 import {
   dayLabel,
   monthLabel,

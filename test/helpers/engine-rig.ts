@@ -63,7 +63,17 @@ export function rig(script: Record<number, SignalAction>, opts: RigOptions = {})
   const clock = new SimClock(T0);
   const journal = opts.journal ?? Journal.memory();
   const marketType = opts.marketType ?? 'spot';
-  const market = { symbol: SYM, base: 'BTC', quote: 'USDT', type: marketType, qtyStep: 0.0001, priceStep: 0.01, minQty: 0.0001, minNotional: 1, maxLeverage: marketType === 'perp' ? 20 : 1 };
+  const market = {
+    symbol: SYM,
+    base: 'BTC',
+    quote: 'USDT',
+    type: marketType,
+    qtyStep: 0.0001,
+    priceStep: 0.01,
+    minQty: 0.0001,
+    minNotional: 1,
+    maxLeverage: marketType === 'perp' ? 20 : 1,
+  };
   const cash = opts.cash ?? 10_000;
   const fee = opts.fee ?? 0.001;
   const venue = new PaperExchange({

@@ -90,3 +90,11 @@ describe('config', () => {
     expect(ok.stdout).toContain('OK');
   });
 });
+
+describe('config: live trading needs both switches', () => {
+  it('mode live without a venue, or a venue without mode live, is refused with the path', () => {
+    expect(() => parseConfig({ mode: 'live' })).toThrow(/exchange\.name: live mode needs a real venue/);
+    expect(() => parseConfig({ exchange: { name: 'binance' } })).toThrow(/mode: exchange\.name binance places real orders: set mode: live/);
+    expect(parseConfig({ mode: 'live', exchange: { name: 'bybit' } }).exchange.testnet).toBe(true);
+  });
+});

@@ -49,11 +49,17 @@ program
   .option('--replay <csv>', 'replay candles from a CSV instead of the live feed')
   .option('--speed <n|max>', 'replay speed: a multiple of real time, or max', speedArg)
   .option('--exit-when-done', 'exit when the replay has finished (scripts, benchmarks)')
-  .action(async (o: { config?: string; replay?: string; speed?: number | 'max'; exitWhenDone?: boolean }) => {
+  .option('--confirm-live', 'live mode: start trading without waiting for the Go live button in chat')
+  .action(async (o: { config?: string; replay?: string; speed?: number | 'max'; exitWhenDone?: boolean; confirmLive?: boolean }) => {
     let bot: Bot;
     try {
       const config = loadConfig(o.config);
-      bot = new Bot({ config, ...(o.replay ? { replay: o.replay } : {}), ...(o.speed !== undefined ? { speed: o.speed } : {}) });
+      bot = new Bot({
+        config,
+        ...(o.replay ? { replay: o.replay } : {}),
+        ...(o.speed !== undefined ? { speed: o.speed } : {}),
+        ...(o.confirmLive ? { confirmLive: true } : {}),
+      });
       await bot.start();
     } catch (e) {
       fail(e);

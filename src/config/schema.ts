@@ -203,7 +203,20 @@ export const configSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // Real orders need both switches on purpose: a venue and live mode.
+    if (c.mode === 'live' && c.exchange.name === 'paper') {
+      ctx.addIssue({ code: 'custom', path: ['exchange', 'name'], message: 'live mode needs a real venue: binance or bybit' });
+    }
+    if (c.mode !== 'live' && c.exchange.name !== 'paper') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mode'],
+        message: `exchange.name ${c.exchange.name} places real orders: set mode: live (paper mode uses the built-in paper exchange)`,
+      });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -12,6 +12,9 @@ import { ReportService } from '../reports/service.ts';
 import { readSecrets, type Secrets } from '../config/env.ts';
 import { UserError } from '../core/errors.ts';
 import type { UserFromGetMe } from 'grammy/types';
+import { randomBytes } from 'node:crypto';
+import { STALE_BUTTON, type ButtonResult } from '../chat/dispatcher.ts';
+import type { ChatUser, MessageRef } from '../chat/types.ts';
 import { Dispatcher } from '../chat/dispatcher.ts';
 import type { FeedInfo, Services, VenueState } from '../chat/services.ts';
 import type { Config } from '../config/schema.ts';
@@ -52,6 +55,8 @@ export interface BotOptions {
   secrets?: Secrets;
   telegram?: { botInfo?: UserFromGetMe };
   discord?: { gateway?: boolean };
+  /** Live mode: the admin confirmed on the command line (--confirm-live); otherwise chat asks. */
+  confirmLive?: boolean;
 }
 
 /** The whole bot: journal, venue, risk, engine, feeds and chat, wired from the config. */
@@ -183,6 +188,7 @@ export class Bot {
     };
     this.dispatcher = new Dispatcher(COMMANDS, services, this.log, cfg.chat.confirmTimeoutSec * 1000);
     this.dispatcher.onButton('p', (user, parts) => this.approvals.onButton(user, parts));
+    this.dispatcher.onButton('L', (user, parts) => this.onGoLive(user, parts));
 
     if (cfg.chat.console.enabled) {
       this.console = new ConsoleTransport(
@@ -304,7 +310,71 @@ export class Bot {
         `strategy ${this.config.strategy.name}; journal ${this.journal.path}\n` +
         `Equity ${st.equity.toFixed(2)}, ${st.positions.length} open position(s). Reconciliation: ${rec.summary}. Type /help for commands.`,
     );
+    if (this.engine.mode === 'live') await this.armLive();
     for (const feed of this.feeds) this.loops.push(this.runFeed(feed));
+  }
+
+  private liveNonce: string | undefined;
+  private livePrompt: MessageRef[] = [];
+
+  /**
+   * Live trading starts only with an admin's explicit go: --confirm-live, or the Go live button. Until
+   * then entries are paused (exits, stops and reconciliation run as usual).
+   */
+  private async armLive(): Promise<void> {
+    const env = this.exchange.environment === 'testnet' ? 'TESTNET (test money)' : 'LIVE — REAL MONEY';
+    if (this.opts.confirmLive) {
+      this.log.warn({ venue: this.exchange.name, env }, 'live trading confirmed on the command line');
+      return;
+    }
+    this.engine.pause('live start: waiting for an admin to confirm');
+    this.liveNonce = randomBytes(6).toString('hex');
+    this.livePrompt = await this.notifier.broadcast(
+      {
+        title: `Start trading ${env} on ${this.exchange.name}?`,
+        text:
+          `${this.config.market.symbols.join(', ')} ${this.config.market.type}, strategy ${this.config.strategy.name}. ` +
+          `New entries are paused until an admin confirms; exits and stops are managed meanwhile.`,
+        severity: 'critical',
+        buttons: [
+          [
+            { label: 'Go live', data: `L:${this.liveNonce}:y`, style: 'danger' },
+            { label: 'Stay paused', data: `L:${this.liveNonce}:n`, style: 'secondary' },
+          ],
+        ],
+      },
+      { type: 'engine', severity: 'critical' },
+    );
+  }
+
+  private async onGoLive(user: ChatUser, parts: string[]): Promise<ButtonResult> {
+    const [, nonce, yn] = parts;
+    const audit = (outcome: string, detail: string) =>
+      this.journal.recordCommand({
+        ts: this.wall.now(),
+        transport: user.transport,
+        userId: user.id,
+        ...(user.role ? { role: user.role } : {}),
+        command: 'golive',
+        args: yn ?? '',
+        outcome,
+        detail,
+      });
+    if (!this.liveNonce || nonce !== this.liveNonce || (yn !== 'y' && yn !== 'n')) {
+      audit('invalid', 'stale or forged go-live button');
+      return { toast: STALE_BUTTON };
+    }
+    if (user.role !== 'admin') {
+      audit('refused', 'needs admin');
+      return { toast: 'Only an admin can start live trading.' };
+    }
+    this.liveNonce = undefined;
+    const by = user.name ?? user.id;
+    const text = yn === 'y' ? `Live trading confirmed by ${by}.` : `${by} chose to stay paused. /resume starts trading later.`;
+    if (yn === 'y') this.engine.resume(by);
+    audit(yn === 'y' ? 'confirmed' : 'cancelled', text);
+    await this.notifier.edit(this.livePrompt, { title: 'Live start', text, buttons: [] });
+    return { toast: text };
   }
 
   private async runFeed(feed: CandleFeed): Promise<void> {

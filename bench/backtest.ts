@@ -2,11 +2,12 @@
 // of fills) on the 130,708-candle BTC 1m file, or generated data of the same size when it's absent.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { PROJECT_ROOT } from '../src/core/paths.ts';
 import { runBacktest, REFERENCE_LIMITS } from '../src/engine/backtest.ts';
 import { loadCandles } from '../src/market/csv.ts';
 import { generateCandles } from '../src/market/generator.ts';
 
-export const BTC_1M = join(import.meta.dirname, '../../shared/data/binance_spot_BTCUSDT_1m_2025-05-20_2025-08-18.csv');
+export const BTC_1M = join(PROJECT_ROOT, '../shared/data/binance_spot_BTCUSDT_1m_2025-05-20_2025-08-18.csv');
 
 export interface BacktestBench {
   source: string;

@@ -10,6 +10,7 @@ import { generateCandles, generateCsv } from '../src/market/generator.ts';
 import { loadCandles } from '../src/market/csv.ts';
 import { validateSeries } from '../src/market/validator.ts';
 import type { Candle, Timeframe } from '../src/core/types.ts';
+import { SHARED_DATA } from './helpers/shared-data.ts';
 
 interface RefFill {
   ts: number;
@@ -192,7 +193,7 @@ describe('backtest contract (sma-cross reference setup)', () => {
   });
 });
 
-const DATA = join(import.meta.dirname, '../../shared/data');
+const DATA = SHARED_DATA;
 describe.skipIf(!existsSync(DATA))('backtest contract on the real files in ../shared/data', () => {
   const files = existsSync(DATA) ? readdirSync(DATA).filter((f) => f.endsWith('.csv')) : [];
   for (const f of files) {

@@ -13,6 +13,7 @@ import {
   type CsvRowError,
 } from '../src/market/csv.ts';
 import { generateCandles, generateCsv } from '../src/market/generator.ts';
+import { SHARED_DATA } from './helpers/shared-data.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'skipper-csv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -146,7 +147,7 @@ describe('candle CSV', () => {
   });
 });
 
-const REAL = '/work/shared/data/binance_spot_BTCUSDT_1m_2025-05-20_2025-08-18.csv';
+const REAL = `${SHARED_DATA}/binance_spot_BTCUSDT_1m_2025-05-20_2025-08-18.csv`;
 describe.skipIf(!existsSync(REAL))('real file', () => {
   it('loads the 130,708-row file, and the stream yields the same candles', async () => {
     const all = loadCandles(REAL);

@@ -15,6 +15,7 @@ import { ReplayFeed } from '../src/market/replay-feed.ts';
 import { resampleAll } from '../src/market/resample.ts';
 import type { CandleIssue } from '../src/market/validator.ts';
 import { FakeBinancePublic, defaultCandleAt, pointAtFake } from './fakes/binance-public.ts';
+import { SHARED_DATA } from './helpers/shared-data.ts';
 
 const MIN = 60_000;
 const dir = mkdtempSync(join(tmpdir(), 'skipper-feed-'));
@@ -152,7 +153,7 @@ describe('ReplayFeed', () => {
     expect(() => new ReplayFeed({ symbol: 'BTC/USDT', path, speed: 0 })).toThrow('positive');
   });
 
-  const REAL = '/work/shared/data/binance_spot_BTCUSDT_5m_2019-11-15_2020-03-12.csv';
+  const REAL = `${SHARED_DATA}/binance_spot_BTCUSDT_5m_2019-11-15_2020-03-12.csv`;
   it.skipIf(!existsSync(REAL))('replays a real 5m file as 1h like resampleAll over validated candles', async () => {
     const feed = new ReplayFeed({ symbol: 'BTC/USDT', path: REAL, speed: 'max', resampleTo: '1h' });
     const got = (await drain(feed)).flat();

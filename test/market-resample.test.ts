@@ -6,6 +6,7 @@ import { loadCandles } from '../src/market/csv.ts';
 import { generateCandles } from '../src/market/generator.ts';
 import { Resampler, resampleAll } from '../src/market/resample.ts';
 import { validateSeries } from '../src/market/validator.ts';
+import { SHARED_DATA } from './helpers/shared-data.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -134,7 +135,7 @@ describe('Resampler', () => {
 });
 
 // Cross-checks of SOURCES.md: complete buckets of a finer file vs the coarser file from another repo.
-const DATA = '/work/shared/data';
+const DATA = SHARED_DATA;
 describe.skipIf(!existsSync(DATA))('resampling the real files matches the coarser files', () => {
   function crossCheck(
     fine: string,

@@ -14,6 +14,7 @@ import {
   type CandleIssue,
   type IssueKind,
 } from '../src/market/validator.ts';
+import { SHARED_DATA } from './helpers/shared-data.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -179,10 +180,10 @@ describe('validateSeries on generated oddities', () => {
 });
 
 // ------------------------------------------------------------------------------------------------
-// Real Binance files (see /work/shared/data/SOURCES.md). Skipped when the directory is absent.
+// Real Binance files (see ../shared/data/SOURCES.md). Skipped when the directory is absent.
 // ------------------------------------------------------------------------------------------------
 
-const DATA = '/work/shared/data';
+const DATA = SHARED_DATA;
 const f = (name: string): string => join(DATA, name);
 const utc = (s: string): number => Date.parse(s + 'Z');
 

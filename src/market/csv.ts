@@ -1,5 +1,5 @@
 // Candle CSV files: `timestamp_ms,open,high,low,close,volume`, one candle per line (the layout of
-// /work/shared/data and of every file the bot writes).
+// ../shared/data and of every file the bot writes).
 //
 // Why not a CSV library: the format is fixed and purely numeric (no quoting, no escapes), and a
 // byte-level parser over the raw Buffer is several times faster than a general-purpose one (the 8 MB

@@ -2,8 +2,9 @@
 // and naive textbook references (plain loops, O(n·period), fresh sums: slow on purpose, obviously right).
 import { existsSync, readFileSync } from 'node:fs';
 import type { Candle } from '../../src/core/types.ts';
+import { SHARED_DATA } from './shared-data.ts';
 
-export const DATA_DIR = '/work/shared/data';
+export const DATA_DIR = SHARED_DATA;
 export const dataFile = (name: string): string => `${DATA_DIR}/${name}`;
 export const hasData = (name: string): boolean => existsSync(dataFile(name));
 

@@ -24,6 +24,7 @@ import { errorMessage } from '../core/errors.ts';
 import { TIMEFRAME_MS, type MarketInfo, type Timeframe } from '../core/types.ts';
 import { PaperExchange } from '../exchange/paper.ts';
 import { PaperStore } from '../exchange/paper-store.ts';
+import { CcxtExchange } from '../exchange/ccxt.ts';
 import type { ExchangeClient } from '../exchange/types.ts';
 import { Journal } from '../journal/journal.ts';
 import type { CandleFeed } from '../market/feed.ts';
@@ -100,19 +101,8 @@ export class Bot {
     const quote = cfg.market.symbols[0]!.split('/')[1]!.split(':')[0]!;
     const startingCash = this.startingCash(quote);
     const markets = cfg.market.symbols.map((s) => paperMarket(cfg, s));
-    this.exchange =
-      opts.exchange ??
-      new PaperExchange({
-        clock: this.clock,
-        marketType: cfg.market.type,
-        markets,
-        startingBalances: cfg.exchange.paper.startingBalance,
-        makerFee: cfg.exchange.paper.makerFee,
-        takerFee: cfg.exchange.paper.takerFee,
-        slippageBps: cfg.exchange.paper.slippageBps,
-        maxVolumeParticipation: cfg.exchange.paper.maxVolumeParticipation,
-        store: new PaperStore(this.journal),
-      });
+    this.secrets = opts.secrets ?? readSecrets();
+    this.exchange = opts.exchange ?? this.createVenue(markets);
 
     this.alerts = new AlertService(this.journal, this.wall, this.log, {
       coalesceMs: cfg.alerts.coalesceSec * 1000,
@@ -201,7 +191,6 @@ export class Bot {
     }
 
     // Chat transports are created at start: their libraries load only when they are enabled.
-    this.secrets = opts.secrets ?? readSecrets();
     if (cfg.chat.telegram.enabled && !this.secrets.telegramBotToken)
       throw new UserError('chat.telegram.enabled is true but TELEGRAM_BOT_TOKEN is not set');
     if (cfg.chat.discord.enabled && !this.secrets.discordBotToken)
@@ -224,10 +213,58 @@ export class Bot {
     }
   }
 
+  /** The paper exchange (its books in the journal), or a real venue through ccxt (loaded at connect). */
+  private createVenue(markets: MarketInfo[]): ExchangeClient {
+    const cfg = this.config;
+    if (cfg.exchange.name === 'paper') {
+      return new PaperExchange({
+        clock: this.clock,
+        marketType: cfg.market.type,
+        markets,
+        startingBalances: cfg.exchange.paper.startingBalance,
+        makerFee: cfg.exchange.paper.makerFee,
+        takerFee: cfg.exchange.paper.takerFee,
+        slippageBps: cfg.exchange.paper.slippageBps,
+        maxVolumeParticipation: cfg.exchange.paper.maxVolumeParticipation,
+        store: new PaperStore(this.journal),
+      });
+    }
+    const { exchangeApiKey: apiKey, exchangeApiSecret: secret, exchangeApiPassword: password } = this.secrets;
+    if (!apiKey || !secret)
+      throw new UserError(`exchange.name ${cfg.exchange.name} needs EXCHANGE_API_KEY and EXCHANGE_API_SECRET in the environment`);
+    return new CcxtExchange({
+      venue: cfg.exchange.name,
+      marketType: cfg.market.type,
+      testnet: cfg.exchange.testnet,
+      symbols: cfg.market.symbols,
+      credentials: { apiKey, secret, ...(password ? { password } : {}) },
+      clock: this.wall, // venue timing (receive windows, backoff) is real time, even when candles are replayed
+      log: this.log,
+      leverage: cfg.market.leverage,
+      marginMode: cfg.exchange.marginMode,
+      websocket: cfg.exchange.websocket,
+      pollMs: cfg.exchange.pollSec * 1000,
+      recvWindowMs: cfg.exchange.recvWindowMs,
+      ...(cfg.exchange.apiUrl ? { apiUrl: cfg.exchange.apiUrl } : {}),
+    });
+  }
+
+  /** A real account's starting cash is its quote balance when the bot first connected to it. */
+  private async adoptStartingCash(): Promise<void> {
+    const saved = this.journal.getState<{ startingCash: number; fromVenue?: boolean } | null>('account', null);
+    if (saved?.fromVenue) return;
+    const quote = this.config.market.symbols[0]!.split('/')[1]!.split(':')[0]!;
+    const b = (await this.exchange.fetchBalances()).find((x) => x.asset === quote);
+    const cash = b ? b.free + b.locked : 0;
+    this.journal.setState('account', { startingCash: cash, quote, createdAt: this.wall.now(), fromVenue: true }, this.wall.now());
+    this.engine.setStartingCash(cash);
+  }
+
   /** The starting cash is fixed at the first start, so a later config change can't rewrite history. */
   private startingCash(quote: string): number {
     const saved = this.journal.getState<{ startingCash: number } | null>('account', null);
     if (saved) return saved.startingCash;
+    if (this.config.exchange.name !== 'paper') return 0; // set from the venue's balance at the first connect
     const cash = this.config.exchange.paper.startingBalance[quote] ?? 0;
     this.journal.setState('account', { startingCash: cash, quote, createdAt: this.wall.now() }, this.wall.now());
     return cash;
@@ -279,6 +316,8 @@ export class Bot {
   async start(): Promise<void> {
     await this.createTransports();
     await this.exchange.connect();
+    for (const symbol of this.config.market.symbols) this.engine.setMarket(symbol, this.exchange.market(symbol));
+    if (this.exchange.name !== 'paper') await this.adoptStartingCash();
     if (this.liveSymbols.length) {
       const { LiveFeed } = await import('../market/live-feed.ts');
       const cfg = this.config;

@@ -129,7 +129,7 @@ export class Engine implements ExchangeListener {
   private outbox: Order[] = [];
   private inCandle = false;
   private equityDay = -1;
-  private readonly opts: EngineOptions;
+  private opts: EngineOptions;
   approvals: ApprovalGate | undefined;
 
   constructor(opts: EngineOptions) {
@@ -883,6 +883,12 @@ export class Engine implements ExchangeListener {
 
   get startingCash(): number {
     return this.opts.startingCash;
+  }
+
+  /** A live account's starting cash, learnt from the venue at the first connect (before any fill). */
+  setStartingCash(cash: number): void {
+    this.portfolio.cash += cash - this.opts.startingCash;
+    this.opts.startingCash = cash;
   }
 
   symbolList(): string[] {

@@ -92,8 +92,10 @@ export class Bot {
     this.log = opts.logger ?? fileLogger(cfg, !cfg.chat.console.enabled);
     this.wall = opts.wallClock ?? new WallClock();
     const replay = opts.replay ?? (cfg.data.source === 'replay' ? cfg.data.replayFile : undefined);
-    // Replays run on candle time; live runs on the wall clock.
-    this.clock = replay ? new SimClock(0) : this.wall;
+    // Paper replays run on candle time. Live trading always runs on real time: a real venue's receive
+    // windows, order timeouts and reconciliation grace periods are wall-clock facts (replayed candles
+    // may still drive a live run in tests).
+    this.clock = replay && cfg.mode !== 'live' ? new SimClock(0) : this.wall;
     this.startedAt = this.wall.now();
     this.journal = new Journal({ path: cfg.journal.path, synchronous: cfg.journal.synchronous, detail: 'full' });
     this.journal.startBackgroundCheckpoints();

@@ -127,6 +127,8 @@ export class Engine implements ExchangeListener {
   private nextEquityAt = 0;
   /** Journaled orders waiting for their transaction to commit before they go to the venue. */
   private outbox: Order[] = [];
+  /** Exits waiting for their position's protective orders to be cancelled. */
+  private held: Order[] = [];
   private inCandle = false;
   private equityDay = -1;
   private opts: EngineOptions;
@@ -449,23 +451,67 @@ export class Engine implements ExchangeListener {
     if (decisionId) order.decisionId = decisionId;
     if (bracket.stopLoss !== undefined) order.stopLoss = bracket.stopLoss;
     if (bracket.takeProfit !== undefined) order.takeProfit = bracket.takeProfit;
+    // An exit must not race the position's own stop-loss/take-profit: on spot they hold the coins it
+    // would sell. Cancel them first; the exit waits (journaled as `new`) until they are gone.
+    const guards = request.reduceOnly && !PROTECTIVE.has(purpose) ? this.protectiveOrders(request.symbol) : [];
     this.journal.tx(() => {
       this.journal.insertOrder(order, this.exchange.name);
       if (decisionId && !PROTECTIVE.has(purpose)) this.journal.updateDecision(decisionId, { clientOrderId: order.clientOrderId });
-      order.status = 'submitted';
-      this.journal.updateOrder(order, 'new');
     });
     this.liveOrders.set(order.clientOrderId, order);
     this.countWorking(order, +1);
+    if (guards.length > 0) {
+      this.held.push(order);
+      for (const g of guards) this.exchange.cancel(g);
+      return order;
+    }
+    this.send(order);
+    return order;
+  }
+
+  private send(order: Order): void {
+    this.journal.tx(() => {
+      order.status = 'submitted';
+      order.updatedAt = this.clock.now();
+      this.journal.updateOrder(order, 'new');
+    });
     if (this.exchange.journalBacked === true) {
       // The venue's books commit with this transaction: intent and acceptance are one atomic write.
       this.exchange.submit(order);
-      return order;
+      return;
     }
     this.outbox.push(order);
     // During a candle the outbox goes out after the candle's commit; otherwise (commands) right away.
     if (!this.inCandle) this.sendOutbox();
-    return order;
+  }
+
+  private protectiveOrders(symbol: string): Order[] {
+    const out: Order[] = [];
+    for (const o of this.liveOrders.values()) if (o.symbol === symbol && PROTECTIVE.has(o.purpose)) out.push(o);
+    return out;
+  }
+
+  /** Held exits go out once their position's protective orders are gone (or are dropped with it). */
+  private releaseHeld(symbol: string): void {
+    if (this.held.length === 0 || this.protectiveOrders(symbol).length > 0) return;
+    const ready = this.held.filter((o) => o.symbol === symbol);
+    if (ready.length === 0) return;
+    this.held = this.held.filter((o) => o.symbol !== symbol);
+    for (const o of ready) {
+      const pos = this.portfolio.positions.get(symbol);
+      const closing = pos && (pos.side === 'long') === (o.side === 'sell');
+      if (!closing) {
+        this.onOrderUpdate({
+          clientOrderId: o.clientOrderId,
+          status: 'cancelled',
+          ts: this.clock.now(),
+          reason: 'not sent: the position had already closed (its stop or take-profit filled)',
+        });
+        continue;
+      }
+      if (o.qty !== undefined && o.qty > pos.qty) o.qty = pos.qty;
+      this.send(o);
+    }
   }
 
   private countWorking(o: Order, d: number): void {
@@ -527,6 +573,7 @@ export class Engine implements ExchangeListener {
     if (isTerminal(o.status)) {
       this.liveOrders.delete(o.clientOrderId);
       this.countWorking(o, -1);
+      if (PROTECTIVE.has(o.purpose)) this.releaseHeld(o.symbol);
     }
     switch (o.status) {
       case 'rejected': {
@@ -708,6 +755,14 @@ export class Engine implements ExchangeListener {
   /** Cancel every working order and close every position at market. */
   flatten(by: string): { cancelled: number; closing: string[] } {
     let cancelled = 0;
+    for (const o of this.held.splice(0)) {
+      this.onOrderUpdate({
+        clientOrderId: o.clientOrderId,
+        status: 'cancelled',
+        ts: this.clock.now(),
+        reason: `superseded by flatten (${by})`,
+      });
+    }
     for (const o of [...this.liveOrders.values()]) {
       if (o.status === 'new') continue;
       this.exchange.cancel(o);
@@ -826,8 +881,15 @@ export class Engine implements ExchangeListener {
     };
     if (v.price !== undefined) o.price = v.price;
     if (v.stopPrice !== undefined) o.stopPrice = v.stopPrice;
-    this.journal.insertOrder(o, this.exchange.name);
-    if (!isTerminal(o.status)) this.liveOrders.set(o.clientOrderId, o);
+    this.journal.tx(() => {
+      this.journal.insertOrder(o, this.exchange.name);
+      // The insert keeps the intent only: the venue's id, fill state and why it is here go in too.
+      this.journal.updateOrder(o, o.status, 'adopted by reconciliation');
+    });
+    if (!isTerminal(o.status)) {
+      this.liveOrders.set(o.clientOrderId, o);
+      this.countWorking(o, +1); // as a restart would count it (its terminal update counts it out)
+    }
   }
 
   /** Make the book position equal the venue's (after a human checked, or with adoptExternal). */

@@ -44,7 +44,7 @@ const BASELINE_KEY = 'reconcile_baseline';
  * an alert that says what to check; `accept` adopts the venue's figures once a human has checked.
  */
 export class Reconciler {
-  private running: Promise<ReconcileReport> | null = null;
+  private running: { done: Promise<ReconcileReport>; accept: boolean } | null = null;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -57,12 +57,22 @@ export class Reconciler {
     private readonly opts: ReconcilerOptions = {},
   ) {}
 
-  /** One run at a time; concurrent callers share it. `accept` adopts the venue's balances and positions. */
+  /**
+   * One run at a time; concurrent callers share it. `accept` adopts the venue's balances and
+   * positions: an accept is never answered by a run that did not accept (it runs right after it).
+   */
   run(trigger: string, mode: { accept?: boolean } = {}): Promise<ReconcileReport> {
-    this.running ??= this.doRun(trigger, mode.accept ?? false).finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    const accept = mode.accept ?? false;
+    const cur = this.running;
+    if (cur && (cur.accept || !accept)) return cur.done;
+    const after = cur ? cur.done.then(noop, noop) : Promise.resolve();
+    const entry = { done: after.then(() => this.doRun(trigger, accept)), accept };
+    this.running = entry;
+    const clear = (): void => {
+      if (this.running === entry) this.running = null;
+    };
+    entry.done.then(clear, clear);
+    return entry.done;
   }
 
   /** Reconcile every `everyMs` too (a safety net beside start-up and reconnects). */
@@ -162,7 +172,10 @@ export class Reconciler {
   /** Fills the venue has that the journal doesn't. Recording is idempotent (trade id). */
   private async fills(r: ReconcileReport): Promise<void> {
     const last = this.journal.lastFillTs(this.exchange.name);
-    const since = last === undefined ? 0 : last - (this.opts.fillLookbackMs ?? 3_600_000);
+    const lookback = this.opts.fillLookbackMs ?? 3_600_000;
+    // No fill yet: nothing before the account's first start can be the bot's.
+    const firstStart = this.journal.getState<{ createdAt?: number } | null>('account', null)?.createdAt ?? this.clock.now();
+    const since = last === undefined ? firstStart - lookback : last - lookback;
     const before = this.journal.cashFlows().count;
     for (const symbol of this.engine.symbolList()) {
       for (const f of await this.exchange.fetchFills(symbol, since)) this.engine.onFill(f);
@@ -254,8 +267,14 @@ export class Reconciler {
         const actual = total(base);
         if (Math.abs(actual - expected) <= this.qtyTol(symbol, actual)) continue;
         if (adopt) {
-          baseline.assets[base] = actual - (bp?.qty ?? 0);
-          r.adopted.push(`${base} balance ${actual} (the bot holds ${bp?.qty ?? 0})`);
+          // The bot cannot hold more than the account does: coins missing beyond the others' came out of its holding.
+          let own = bp?.qty ?? 0;
+          if (bp && actual < own) {
+            own = Math.max(0, actual);
+            this.engine.adoptPosition(symbol, own > 0 ? { side: 'long', qty: own, entryPrice: bp.entryPrice, leverage: 1 } : null);
+          }
+          baseline.assets[base] = actual - own;
+          r.adopted.push(`${base} balance ${actual} (the bot holds ${own}${bp && own !== bp.qty ? `, was ${bp.qty}` : ''})`);
         } else
           r.problems.push(
             `${base}: the venue holds ${actual}, the journal expects ${expected} (bot ${bp?.qty ?? 0} + other ${baseline.assets[base] ?? 0})`,
@@ -300,4 +319,5 @@ export class Reconciler {
   }
 }
 
+const noop = (): void => undefined;
 const describe = (q: number): string => (q === 0 ? 'no position' : `${q > 0 ? 'long' : 'short'} ${Math.abs(q)}`);

@@ -12,8 +12,9 @@ import { parseConfig } from '../src/config/load.ts';
 import { createLogger, silentLogger } from '../src/core/logger.ts';
 import { COMMANDS } from '../commands/index.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
-import { FakeDiscordApi, type FakeMessage } from './fakes/discord-api.ts';
+import { FakeDiscordApi } from './fakes/discord-api.ts';
 import { startBot, tempDir, type Harness } from './helpers/harness.ts';
+import { buttonPayload, customIds, inject, NAMES, slashPayload, str, type Opt } from './helpers/discord-interactions.ts';
 
 const TOKEN = 'test-discord-token-xyz';
 const GUILD_A = '2000000000000000001';
@@ -54,71 +55,13 @@ const discordConfig = (fake: FakeDiscordApi, extra: Record<string, unknown> = {}
   ...extra,
 });
 
-// ---- raw gateway payloads ----
+// ---- raw gateway payloads: test/helpers/discord-interactions.ts ----
 
-let tokenSeq = 0;
-const NAMES: Record<string, string> = { [U.admin]: 'alice', [U.viewer]: 'vic', [U.roleTrader]: 'tom', [U.stranger]: 'mallory' };
-
-function member(userId: string, roles: string[]) {
-  return {
-    user: { id: userId, username: NAMES[userId] ?? 'someone', discriminator: '0', global_name: null, avatar: null },
-    roles,
-    permissions: '0',
-    joined_at: new Date(0).toISOString(),
-    deaf: false,
-    mute: false,
-    flags: 0,
-  };
-}
-
-function base(fake: FakeDiscordApi, type: number, userId: string, roles: string[], channelId = CH.general) {
-  return {
-    id: fake.nextId(),
-    application_id: fake.applicationId,
-    type,
-    // Real interaction tokens are long opaque strings.
-    token: `itok${++tokenSeq}`.padEnd(64, 'x'),
-    version: 1,
-    guild_id: GUILD_A,
-    channel_id: channelId,
-    channel: { id: channelId, type: 0 },
-    member: member(userId, roles),
-    entitlements: [],
-    locale: 'en-US',
-    guild_locale: 'en-US',
-    app_permissions: '0',
-    authorizing_integration_owners: { '0': GUILD_A },
-    context: 0,
-  };
-}
-
-type Opt = { name: string; type: number; value: string | number };
-const str = (name: string, value: string): Opt => ({ name, type: 3, value });
-
-const slashPayload = (fake: FakeDiscordApi, userId: string, name: string, options: Opt[] = [], roles: string[] = []) => ({
-  ...base(fake, 2, userId, roles),
-  data: { id: fake.nextId(), name, type: 1, options },
-});
-
-const buttonPayload = (fake: FakeDiscordApi, userId: string, customId: string, message: FakeMessage, roles: string[] = []) => ({
-  ...base(fake, 3, userId, roles, message.channel_id.startsWith('interaction:') ? CH.general : message.channel_id),
-  data: { custom_id: customId, component_type: 2 },
-  message: fake.apiMessage(message),
-});
-
-/** Inject a raw INTERACTION_CREATE into the transport's discord.js client; resolves once it is answered. */
-async function inject(to: Harness | DiscordTransport, raw: { id: string }): Promise<void> {
-  const d = to instanceof DiscordTransport ? to : to.bot.discord!;
-  // What the gateway's INTERACTION_CREATE handler calls (discord.js client/websocket/handlers).
-  (d.client as unknown as { actions: { InteractionCreate: { handle(x: unknown): void } } }).actions.InteractionCreate.handle(raw);
-  await d.settled();
-}
+Object.assign(NAMES, { [U.admin]: 'alice', [U.viewer]: 'vic', [U.roleTrader]: 'tom', [U.stranger]: 'mallory' });
 
 const callbacks = (fake: FakeDiscordApi, raw: { id: string; token: string }) =>
   fake.find('POST', `/interactions/${raw.id}/${raw.token}/callback`);
 const followUps = (fake: FakeDiscordApi, raw: { token: string }) => fake.find('POST', `/webhooks/${fake.applicationId}/${raw.token}`);
-const customIds = (rows: Array<{ components: Array<{ custom_id: string }> }>): string[] =>
-  rows.flatMap((r) => r.components.map((c) => c.custom_id));
 
 async function slash(h: Harness, fake: FakeDiscordApi, userId: string, name: string, options: Opt[] = [], roles: string[] = []) {
   const raw = slashPayload(fake, userId, name, options, roles);

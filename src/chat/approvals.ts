@@ -227,7 +227,8 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
       });
     }
     this.log.info({ proposal: id, outcome, by, result: result.message }, 'proposal decided');
-    await this.editAll(id);
+    // Every copy of the prompt is updated in the background: the decision doesn't wait for the chats.
+    void this.editAll(id).catch((e: unknown) => this.log.error({ err: e, proposal: id }, 'proposal edit failed'));
     this.wake();
     return result;
   }

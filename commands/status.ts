@@ -1,12 +1,20 @@
 import { defineCommand } from '../src/chat/command.ts';
+import type { ExchangeClient } from '../src/exchange/types.ts';
 import { duration, kv, modeWords, money, pct, price, qty, signedMoney, utc } from '../src/chat/format.ts';
 
 export default defineCommand({
   name: 'status',
   description: 'Mode, equity, positions, today’s PnL, risk, data feed and uptime',
   minRole: 'viewer',
-  run({ services }) {
+  async run({ services }) {
     const st = services.engine.status();
+    const perpInfo =
+      st.marketType === 'perp' && st.positions.length > 0
+        ? await fundingOf(
+            services.engine.exchange,
+            st.positions.map((p) => p.symbol),
+          )
+        : {};
     const now = services.clock.now();
     const feeds = services.feeds();
     const venue = services.venue();
@@ -30,9 +38,31 @@ export default defineCommand({
       (p) =>
         `${p.symbol} ${p.side} ${qty(p.qty)} @ ${price(p.entryPrice)} → ${price(p.markPrice)}  uPnL ${signedMoney(p.unrealizedPnl)}` +
         (p.stopLoss ? `  SL ${price(p.stopLoss)}` : '') +
-        (p.liquidationPrice ? `  liq ${price(p.liquidationPrice)}` : ''),
+        (p.liquidationPrice ? `  liq ${price(p.liquidationPrice)}` : '') +
+        (perpInfo[p.symbol] ?? ''),
     );
     const text = kv(pairs) + '\n\n' + (posLines.length ? `Positions:\n${posLines.join('\n')}` : 'No open positions.');
     return { title: 'Skipper status', text, mono: true, severity: st.blocked ? 'warning' : 'info' };
   },
 });
+
+/** Perp positions: funding rate and open interest from the venue, or nothing if it is slow to answer. */
+async function fundingOf(ex: ExchangeClient, symbols: string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  if (!ex.fetchFundingRate && !ex.fetchOpenInterest) return out;
+  const within = <T>(p: Promise<T>): Promise<T | null> =>
+    Promise.race([p.catch(() => null), new Promise<null>((r) => setTimeout(() => r(null), 1500).unref())]);
+  await Promise.all(
+    symbols.map(async (sym) => {
+      const [fr, oi] = await Promise.all([
+        ex.fetchFundingRate ? within(ex.fetchFundingRate(sym)) : null,
+        ex.fetchOpenInterest ? within(ex.fetchOpenInterest(sym)) : null,
+      ]);
+      const parts: string[] = [];
+      if (fr) parts.push(`funding ${(fr.rate * 100).toFixed(4)}%${fr.nextTs ? ` next ${utc(fr.nextTs)}` : ''}`);
+      if (oi !== null && oi !== undefined) parts.push(`OI ${qty(oi)}`);
+      if (parts.length) out[sym] = `  ${parts.join(', ')}`;
+    }),
+  );
+  return out;
+}

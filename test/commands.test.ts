@@ -260,8 +260,10 @@ describe('/buy, /sell, /cancel, /close', () => {
     expect(dec.clientOrderId).toBeTruthy();
     expect(done.text).toContain(`Risk: ${dec.verdict === 'accept' ? 'accepted' : `resized by ${dec.verdictRule}`}`);
     expect(done.text).toContain(dec.clientOrderId!);
-    // Tidy up: cancel it so later tests start flat.
-    await send(trader, `/cancel ${dec.clientOrderId!}`);
+    // The replay has ended, so the market order filled at the last close. Tidy up: start flat again.
+    expect(h.bot.journal.getOrder(dec.clientOrderId!)?.status).toBe('filled');
+    h.bot.engine.flatten('test');
+    expect(h.bot.engine.status().positions).toHaveLength(0);
     expect(h.bot.engine.liveOrders.size).toBe(0);
   });
 
@@ -271,7 +273,8 @@ describe('/buy, /sell, /cancel, /close', () => {
     const dec = h.bot.journal.recentDecisions(1)[0]!;
     expect(dec.verdict).toBe('resize');
     expect(done.text).toContain(`resized by ${dec.verdictRule}`);
-    await send(trader, `/cancel ${dec.clientOrderId!}`);
+    h.bot.engine.flatten('test');
+    expect(h.bot.engine.status().positions).toHaveLength(0);
   });
 
   it('/close: no position → clear message; with a position → confirm with size and uPnL → closes', async () => {

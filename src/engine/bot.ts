@@ -25,7 +25,7 @@ import { TIMEFRAME_MS, type MarketInfo, type Timeframe } from '../core/types.ts'
 import { PaperExchange } from '../exchange/paper.ts';
 import { PaperStore } from '../exchange/paper-store.ts';
 import { CcxtExchange } from '../exchange/ccxt.ts';
-import type { ExchangeClient } from '../exchange/types.ts';
+import { isSimulatedVenue, type ExchangeClient } from '../exchange/types.ts';
 import { Journal } from '../journal/journal.ts';
 import type { CandleFeed } from '../market/feed.ts';
 import { ReplayFeed } from '../market/replay-feed.ts';
@@ -433,7 +433,12 @@ export class Bot {
         // Give chat and timers a turn between batches, even at max replay speed.
         await new Promise<void>((r) => setImmediate(r));
       }
-      if (!this.stopped) this.say(`Feed ${feed.name} finished (${feed.state().detail}). The bot keeps running; /status for the state.`);
+      if (!this.stopped) {
+        if (isSimulatedVenue(this.exchange)) this.exchange.freeze?.(feed.symbol);
+        this.say(
+          `Feed ${feed.name} finished (${feed.state().detail}). The bot keeps running; /status for the state; market orders now fill at the last price.`,
+        );
+      }
     } catch (e) {
       this.log.error({ err: e, feed: feed.name }, 'feed loop failed');
       this.alerts.raise({ type: 'feed_down', severity: 'critical', title: `Feed ${feed.name} stopped`, message: errorMessage(e) });

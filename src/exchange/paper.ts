@@ -56,6 +56,9 @@
  *     marketable on arrival: it fills at c.open as taker. Otherwise (and always for post-only and
  *     for orders that have rested a candle, which a gap would have hit in the book) it fills at the
  *     limit price as maker.
+ * After the data ends (a finished replay: freeze()), market orders fill at once at the last close,
+ * taker, so a trader can still close positions; resting orders stay as they are.
+ *
  * Stops before limits: when one candle touches both a stop-loss and a take-profit of the same
  * position, the stop wins (conservative). Each order fills at most once per candle.
  *
@@ -167,6 +170,8 @@ interface SymState {
   /** Liquidation price of a perp position, NaN otherwise (read on the hot path). */
   liq: number;
   fills: Fill[];
+  /** No more candles will come (a replay ended): market orders fill at once at the last price. */
+  frozen: boolean;
 }
 
 /** Queued for the listener: a Fill (has tradeId) or an OrderUpdate. */
@@ -312,7 +317,22 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
     st.working.push(o);
     this.dirty(o);
     this.events.push(this.updateOf(o, now));
+    if (st.frozen && o.type === 'market' && Number.isFinite(st.lastPrice)) {
+      // The market stopped at the last close: fill there (with slippage), as a taker, now.
+      const p = st.lastPrice;
+      const flat: Candle = { ts: st.lastTs, open: p, high: p, low: p, close: p, volume: Number.MAX_VALUE };
+      this.execute(st, o, flat, o.side === 'buy' ? p * this.slipUp : p * this.slipDown, 'taker', false);
+    }
     this.flush();
+  }
+
+  /**
+   * No more candles will come for `symbol` (the replay ended): from now on market orders fill at once
+   * at the last close, so /flatten and /close still work on a finished replay. Resting orders stay.
+   */
+  freeze(symbol: string): void {
+    const st = this.syms.get(symbol);
+    if (st) st.frozen = true;
   }
 
   cancel(order: Order): void {
@@ -984,6 +1004,7 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
       pos: null,
       liq: Number.NaN,
       fills: [],
+      frozen: false,
     };
   }
 

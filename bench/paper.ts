@@ -9,6 +9,7 @@ import { SimClock } from '../src/core/clock.ts';
 import type { Candle, Order } from '../src/core/types.ts';
 import { PaperExchange, PaperStore } from '../src/exchange/paper.ts';
 import { Journal } from '../src/journal/journal.ts';
+import { makeOrder } from '../test/helpers/orders.ts';
 
 const SYM = 'BTC/USDT';
 const MIN = 60_000;
@@ -52,21 +53,7 @@ function venue(clock: SimClock, store?: PaperStore): PaperExchange {
 }
 
 let seq = 0;
-const order = (clock: SimClock, req: Partial<Order>): Order => ({
-  clientOrderId: `b${++seq}`,
-  symbol: SYM,
-  side: 'buy',
-  type: 'market',
-  tif: 'GTC',
-  reduceOnly: false,
-  status: 'submitted',
-  filledQty: 0,
-  avgPrice: 0,
-  fee: 0,
-  createdAt: clock.now(),
-  updatedAt: clock.now(),
-  ...req,
-});
+const order = (clock: SimClock, req: Partial<Order>): Order => makeOrder({ clientOrderId: `b${++seq}`, symbol: SYM, ...req }, clock.now());
 
 export interface PaperBench {
   baselineNsPerCandle: number;

@@ -4,6 +4,7 @@ import { SimClock } from '../src/core/clock.ts';
 import type { Candle, Fill, MarketInfo, Order } from '../src/core/types.ts';
 import { PaperExchange, type PaperExchangeOptions } from '../src/exchange/paper.ts';
 import type { OrderUpdate } from '../src/exchange/types.ts';
+import { makeOrder } from './helpers/orders.ts';
 
 export const SYM = 'BTC/USDT';
 export const MIN = 60_000;
@@ -63,21 +64,7 @@ export function rig(opts: Partial<PaperExchangeOptions> = {}, startTs = 0): Rig 
     events,
     place(req) {
       const now = clock.now();
-      const o: Order = {
-        clientOrderId: `c${++seq}-${now}`,
-        symbol: SYM,
-        side: 'buy',
-        type: 'market',
-        tif: 'GTC',
-        reduceOnly: false,
-        status: 'submitted',
-        filledQty: 0,
-        avgPrice: 0,
-        fee: 0,
-        createdAt: now,
-        updatedAt: now,
-        ...req,
-      };
+      const o: Order = makeOrder({ clientOrderId: `c${++seq}-${now}`, symbol: SYM, ...req }, now);
       ex.submit(o);
       return o;
     },

@@ -7,6 +7,7 @@ import type { Candle, MarketType, Order } from '../src/core/types.ts';
 import { PaperExchange, PaperStore } from '../src/exchange/paper.ts';
 import { Journal } from '../src/journal/journal.ts';
 import { market, MIN, SYM } from './paper-fixtures.ts';
+import { makeOrder } from './helpers/orders.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -30,18 +31,7 @@ const make = (clock: SimClock, type: MarketType, store?: PaperStore, startingBal
   });
 
 const order = (clock: SimClock, id: string, req: Partial<Order>): Order => ({
-  clientOrderId: id,
-  symbol: SYM,
-  side: 'buy',
-  type: 'market',
-  tif: 'GTC',
-  reduceOnly: false,
-  status: 'submitted',
-  filledQty: 0,
-  avgPrice: 0,
-  fee: 0,
-  createdAt: clock.now(),
-  updatedAt: clock.now(),
+  ...makeOrder({ clientOrderId: id, symbol: SYM }, clock.now()),
   ...req,
 });
 

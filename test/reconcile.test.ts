@@ -6,6 +6,7 @@ import type { Order } from '../src/core/types.ts';
 import { Reconciler } from '../src/engine/reconcile.ts';
 import type { ExchangeListener } from '../src/exchange/types.ts';
 import { rig, SYM, type Rig } from './helpers/engine-rig.ts';
+import { makeOrder } from './helpers/orders.ts';
 
 function setup(opts: Parameters<typeof rig>[1] = {}) {
   const r = rig({}, { store: true, limits: { stopLossPct: null, minTradeIntervalSec: 0 }, ...opts });
@@ -24,22 +25,8 @@ function offline(r: Rig, fn: () => void): void {
   }
 }
 
-const externalOrder = (coid: string, side: 'buy' | 'sell', qty: number, type: Order['type'] = 'market', price?: number): Order => ({
-  clientOrderId: coid,
-  symbol: SYM,
-  side,
-  type,
-  tif: 'GTC',
-  reduceOnly: false,
-  qty,
-  ...(price !== undefined ? { price } : {}),
-  status: 'submitted',
-  filledQty: 0,
-  avgPrice: 0,
-  fee: 0,
-  createdAt: 0,
-  updatedAt: 0,
-});
+const externalOrder = (coid: string, side: 'buy' | 'sell', qty: number, type: Order['type'] = 'market', price?: number): Order =>
+  makeOrder({ clientOrderId: coid, symbol: SYM, side, type, qty, ...(price !== undefined ? { price } : {}) });
 
 describe('reconciliation', () => {
   it('a clean account matches', async () => {

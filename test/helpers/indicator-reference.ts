@@ -8,17 +8,9 @@ export const DATA_DIR = SHARED_DATA;
 export const dataFile = (name: string): string => `${DATA_DIR}/${name}`;
 export const hasData = (name: string): boolean => existsSync(dataFile(name));
 
-/** mulberry32: tiny seeded PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/market/generator.ts';
+
+export { mulberry32 };
 
 /** Random-walk closes rounded to cents, around `start`, with ±`step` relative moves. */
 export function randomWalk(n: number, seed: number, start = 30_000, step = 0.002): number[] {

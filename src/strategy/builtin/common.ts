@@ -1,7 +1,7 @@
 // Shared pieces of the built-in strategies: parameter checks, crossover state, close time, ATR stops, signals.
 import type { Candle, Signal, SignalAction } from '../../core/types.ts';
 import { Atr } from '../indicators.ts';
-import type { StrategyContext, StrategyParams } from '../types.ts';
+import type { Strategy, StrategyContext, StrategyParams } from '../types.ts';
 
 /**
  * Parameters every built-in accepts besides its own:
@@ -155,6 +155,53 @@ export function makeSignal(
   return s;
 }
 
-/** Compact number for reason strings: 8 significant digits, no trailing zeros. */
 /** Numbers in reason strings: 2 decimals, more for small prices (one conversion: signals are frequent in backtests). */
 export const fmt = (x: number): string => (Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(6));
+
+/**
+ * A strategy that trades the crossing of two lines (fast/slow averages, MACD/signal): the candle
+ * bookkeeping, the last-non-zero crossing rule, the actions (crossAction) and the signal are shared;
+ * a subclass only updates its indicators and names what crossed. Subclass fields `a` and `b` are the
+ * two lines after `update`.
+ */
+export abstract class LineCross implements Strategy {
+  abstract readonly name: string;
+  abstract readonly warmup: number;
+  private readonly cross = new Crossing();
+  private readonly close: CloseTime;
+  private readonly stop: AtrStop;
+  /** The two lines after the last update (NaN until ready). */
+  protected a = NaN;
+  protected b = NaN;
+
+  constructor(
+    readonly symbol: string,
+    p: { timeframeMs: number; atrStop: number; atrPeriod: number },
+  ) {
+    this.close = new CloseTime(p.timeframeMs);
+    this.stop = new AtrStop(p.atrStop, p.atrPeriod);
+  }
+
+  /** Feed the close to the indicators and set `a` and `b`; false while not ready. */
+  protected abstract update(close: number): boolean;
+  /** a − b as the crossing sees it (a subclass may snap float noise to an exact 0). */
+  protected diff(): number {
+    return this.a - this.b;
+  }
+  /** Plain words for the reason, e.g. "SMA10 crossed above SMA30". */
+  protected abstract describe(up: boolean): string;
+  protected abstract features(): Record<string, number>;
+
+  onCandle(candle: Candle, ctx: StrategyContext): Signal | null {
+    this.close.observe(candle.ts);
+    this.stop.update(candle);
+    if (!this.update(candle.close)) return null;
+    const dir = this.cross.update(this.diff());
+    if (dir === 0) return null;
+    const action = crossAction(dir, ctx);
+    if (action === null) return null;
+    const up = dir > 0;
+    const reason = `${this.describe(up)} (${fmt(this.a)} ${up ? '>' : '<'} ${fmt(this.b)})`;
+    return makeSignal(this.symbol, action, this.close.of(candle.ts), candle.close, this.name, reason, this.stop, this.features());
+  }
+}

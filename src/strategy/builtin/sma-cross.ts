@@ -8,65 +8,48 @@
 //   differences within TIE (relative) are float noise, far below the smallest real difference of
 //   decimal prices (~1e-9 relative), so the contract's exact arithmetic is kept;
 // - actions: see crossAction in ./common.ts (long only unless ctx.allowShort).
-import type { Candle, Signal } from '../../core/types.ts';
 import { Sma } from '../indicators.ts';
-import type { Strategy, StrategyContext, StrategyFactory, StrategyParams } from '../types.ts';
-import {
-  AtrStop,
-  CloseTime,
-  COMMON_DEFAULTS,
-  Crossing,
-  crossAction,
-  fmt,
-  makeSignal,
-  requireInt,
-  requireLess,
-  resolveParams,
-} from './common.ts';
+import type { Strategy, StrategyFactory, StrategyParams } from '../types.ts';
+import { COMMON_DEFAULTS, LineCross, requireInt, requireLess, resolveParams } from './common.ts';
 
 const NAME = 'sma-cross';
 const TIE = 1e-12;
 const DEFAULTS = Object.freeze({ fast: 10, slow: 30, ...COMMON_DEFAULTS });
 
-export class SmaCross implements Strategy {
+export class SmaCross extends LineCross {
   readonly name = NAME;
-  readonly symbol: string;
   readonly warmup: number;
   private readonly fast: Sma;
   private readonly slow: Sma;
-  private readonly cross = new Crossing();
-  private readonly close: CloseTime;
-  private readonly stop: AtrStop;
 
   constructor(symbol: string, p: typeof DEFAULTS) {
-    this.symbol = symbol;
+    super(symbol, p);
     this.fast = new Sma(p.fast);
     this.slow = new Sma(p.slow);
-    this.close = new CloseTime(p.timeframeMs);
-    this.stop = new AtrStop(p.atrStop, p.atrPeriod);
     // Both SMAs are ready at candle index slow−1, which cannot cross: index `slow` is the first that can.
     this.warmup = p.slow;
   }
 
-  onCandle(candle: Candle, ctx: StrategyContext): Signal | null {
-    this.close.observe(candle.ts);
-    this.stop.update(candle);
-    this.fast.push(candle.close);
-    this.slow.push(candle.close);
-    const s = this.slow.value;
-    if (s !== s) return null; // slow not ready (fast < slow, so fast is ready whenever slow is)
-    const f = this.fast.value;
-    const d = f - s;
-    const tol = TIE * s;
-    const dir = this.cross.update(d > tol || d < -tol ? d : 0);
-    if (dir === 0) return null;
-    const action = crossAction(dir, ctx);
-    if (action === null) return null;
-    const p = this.fast.period;
-    const q = this.slow.period;
-    const reason =
-      dir > 0 ? `SMA${p} crossed above SMA${q} (${fmt(f)} > ${fmt(s)})` : `SMA${p} crossed below SMA${q} (${fmt(f)} < ${fmt(s)})`;
-    return makeSignal(this.symbol, action, this.close.of(candle.ts), candle.close, NAME, reason, this.stop, { fast: f, slow: s });
+  protected update(close: number): boolean {
+    this.fast.push(close);
+    this.slow.push(close);
+    this.a = this.fast.value;
+    this.b = this.slow.value;
+    return this.b === this.b; // slow not ready → NaN (fast < slow, so fast is ready whenever slow is)
+  }
+
+  protected override diff(): number {
+    const d = this.a - this.b;
+    const tol = TIE * this.b;
+    return d > tol || d < -tol ? d : 0;
+  }
+
+  protected describe(up: boolean): string {
+    return `SMA${this.fast.period} crossed ${up ? 'above' : 'below'} SMA${this.slow.period}`;
+  }
+
+  protected features(): Record<string, number> {
+    return { fast: this.a, slow: this.b };
   }
 }
 

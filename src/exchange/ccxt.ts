@@ -1,6 +1,7 @@
 /*
- * The live venue adapter: Binance spot and Binance USDⓈ-M perpetuals through ccxt (Bybit plugs into
- * the same class through its own VenueSpec).
+ * The live venue adapter: Binance spot and USDⓈ-M perpetuals, Bybit (v5, unified trading account)
+ * spot and USDT linear perpetuals, through ccxt. Venue quirks live in one VenueSpec per venue
+ * (BINANCE, BYBIT below); the class holds the rules that are the same everywhere.
  *
  * ccxt is loaded only in connect() (dynamic import): it costs ~120 MB and paper users never pay for
  * it. Before connect, market() answers the provisional defaultMarket(); after, the venue's real
@@ -17,33 +18,40 @@
  *    backoff), then by the open orders and the recent trades. THE UNKNOWN-ORDER RULE: "not found" is
  *    final (rejected, "never reached the venue") only when the question was asked after the venue
  *    can no longer accept that request. Binance refuses a signed request once its `timestamp` is more
- *    than `recvWindow` old (checked on arrival and again by the matching engine), so once
- *    sentAt + recvWindow + RESOLVE_MARGIN_MS has passed on our clock, an order the venue says it does
- *    not know can never appear. The margin covers the offset between our clock and the venue's (at
- *    most ~1 s, or the venue answers -1021) and queueing in front of the matching engine. Before
+ *    than `recvWindow` old (checked on arrival and again by the matching engine); Bybit likewise
+ *    refuses one older than its `X-BAPI-RECV-WINDOW` (10002), and is asked by orderLinkId in both
+ *    /v5/order/realtime and /v5/order/history. So once sentAt + recvWindow + RESOLVE_MARGIN_MS has
+ *    passed on our clock, an order the venue says it does not know can never appear. The margin
+ *    covers the offset between our clock and the venue's (at most ~1 s, or the venue answers -1021 /
+ *    10002) and queueing in front of the matching engine. Before
  *    that, "not found" proves nothing (the request may still be in flight) and the order stays
  *    unknown. If it cannot be resolved within the attempts, a critical alert is raised and it stays
  *    unknown: the polling loop keeps applying the same rule, and reconciliation too.
- *  - 429/418 (rate limit, IP ban): the venue refused to process it. We wait at least the Retry-After
- *    it asked for, slow every request down for a while, then check by client order id once (proxies
- *    lie) — not found is final at once ("rate-limited by the venue: not placed"). It is never re-sent:
- *    a resent client order id could place a second order on spot, where ids only need to be unique
- *    among open orders.
+ *  - a rate limit (Binance 429/418, Bybit 10006/10018/403): the venue refused to process it. We wait
+ *    at least what it asked for (Retry-After; Bybit's X-Bapi-Limit-Reset-Timestamp), slow every
+ *    request down for a while, then check by client order id once (proxies lie) — not found is final
+ *    at once ("rate-limited by the venue: not placed"). It is never re-sent: a resent client order id
+ *    could place a second order on spot, where ids only need to be unique among open orders.
  *  - a definite refusal (ExchangeError: insufficient funds, invalid order, minimum notional, auth,
- *    -1021 timestamp…) → `rejected` with the venue's reason in plain words; auth and clock problems
- *    also raise a critical alert (the clock one after re-measuring the venue's time offset).
- *  - a "duplicate client order id" answer means the venue already has it: resolved like a timeout.
+ *    -1021 / 10002 timestamp…) → `rejected` with the venue's reason in plain words; auth and clock
+ *    problems also raise a critical alert (the clock one after re-measuring the venue's time offset).
+ *  - a "duplicate client order id" answer (Binance -4116, Bybit 110072/170141) means the venue
+ *    already has it: resolved like a timeout (looked up, never re-sent).
  * Reads (balances, orders, trades, positions) retry network errors with exponential backoff
  * (bounded) and never retry an ExchangeError.
  *
  * UPDATES. Websockets (ccxt pro watchOrders + watchMyTrades, reconnecting with backoff; a stream
  * coming back emits onConnection(true) so the engine reconciles) and always a REST polling loop every
- * pollMs: recent trades per symbol (from the last seen trade id), open orders, and a lookup of each of
- * our working orders that left the open list. Every venue trade becomes exactly one onFill (deduped
- * by trade id here, whoever saw it first); fills are reported before the order update that includes
- * them, and a terminal update waits (a few polls) for its trades. Fees: ccxt's fee.cost converted to
- * the quote currency — quote as is, base × trade price, any other currency (BNB…) recorded as 0 and
- * logged once per currency.
+ * pollMs: recent trades per symbol (Binance: from the last seen trade id; Bybit, whose execution ids
+ * are not ordered: from the last seen trade time, with an overlap, through the venue's page cursor),
+ * open orders, and a lookup of each of our working orders that left the open list. Every venue trade
+ * becomes exactly one onFill (deduped by trade id here, whoever saw it first); fills are reported
+ * before the order update that includes them, and a terminal update waits (a few polls) for its
+ * trades. Bybit answers createOrder with the ids only: the order is `open` until the stream or a poll
+ * says more (a stream update that beats the answer is kept and applied right after it). Fees: ccxt's
+ * fee.cost converted to the quote currency — quote as is, base × trade price, any other currency
+ * (BNB…) recorded as 0 and logged once per currency. A base-coin fee on a spot buy (Binance with base
+ * fees, Bybit always) nets the booked quantity; order progress is still compared in gross quantities.
  *
  * SECRETS. Keys come only from the options (which come from env) and are registered with
  * registerSecret; errors are logged through clean(), which scrubs secrets and signatures and drops
@@ -74,7 +82,7 @@ export interface CcxtExchangeOptions {
   venue: VenueId;
   /** perp = USDT-margined linear perpetuals. */
   marketType: MarketType;
-  /** Test money: Binance spot testnet (ccxt sandbox mode), Binance demo trading for USDⓈ-M. */
+  /** Test money: Binance spot testnet (ccxt sandbox mode), Binance demo trading for USDⓈ-M, Bybit testnet (sandbox) for both. */
   testnet: boolean;
   /** Engine symbols, e.g. 'BTC/USDT' (perps map to 'BTC/USDT:USDT' for ccxt). */
   symbols: string[];
@@ -100,37 +108,88 @@ export interface CcxtExchangeOptions {
 type CcxtModule = (typeof import('ccxt'))['default'];
 type Params = Record<string, unknown>;
 
+/** What a failure means for us. */
+type Failure = 'network' | 'rate' | 'clock' | 'auth' | 'not_found' | 'duplicate' | 'refused';
+
+/** A rate-limit answer, read by the venue's spec. */
+interface RateLimitInfo {
+  /** For titles and logs: '429', '418', '10006'… */
+  code: string;
+  label: string;
+  /** An IP ban rather than a slow-down. */
+  critical: boolean;
+  /** What the venue asked for, when it said. */
+  waitMs?: number;
+  defaultMs: number;
+}
+
+/** How a venue lists our trades. */
+type TradePaging =
+  /** Ids grow per symbol: continue after the last seen id (Binance fromId). */
+  | { paging: 'id'; page: number; after(lastId: string): Params }
+  /** Ids are not ordered: by time, page after page with the venue's cursor (Bybit). */
+  | { paging: 'cursor'; page: number; next(trades: CcxtTrade[]): Params | undefined };
+
 /** What a venue's quirks look like to the adapter. One object per venue keeps them apart. */
 export interface VenueSpec {
   readonly id: VenueId;
   readonly label: string;
+  /** How /status names the perps market ("USDⓈ-M perps", "USDT perps"). */
+  readonly perpLabel: string;
   ccxtClass(type: MarketType): string;
   options(type: MarketType, recvWindowMs: number): Params;
+  /** Adjust the fresh ccxt instance before any request. */
+  prepare?(ex: Exchange, type: MarketType): void;
   useTestnet(ex: Exchange, type: MarketType): void;
-  readonly clientOrderId: { max: number; pattern: RegExp };
+  /** The test-money environment's name for /status ("testnet", "demo"). */
+  testLabel(type: MarketType): string;
+  /** What to check when the venue refuses the API keys at connect. */
+  keysHint(testnet: boolean, type: MarketType): string;
+  /** After the keys were accepted: why this account cannot trade this market type, or null. */
+  checkAccount?(ex: Exchange, type: MarketType): Promise<string | null>;
+  readonly clientOrderId: { max: number; pattern: RegExp; chars: string };
   /** ccxt createOrder arguments, or why the venue cannot take the order. */
   orderArgs(
     o: Order,
     type: MarketType,
     qty: number | undefined,
   ): { type: 'market' | 'limit'; amount: number; price?: number; params: Params } | string;
-  /** Orders the venue keeps apart (Binance USDⓈ-M: stops live in the algo service). */
+  /** Orders the venue keeps apart (Binance USDⓈ-M: stops live in the algo service; Bybit spot: StopOrder). */
   isConditional(o: { type: OrderType }, type: MarketType): boolean;
   /** Params to look up / cancel an order by client order id. */
   byClientId(coid: string, conditional: boolean): Params;
+  /** Cancel by client order id alone, never with the venue's order id too. */
+  readonly cancelByClientIdOnly?: boolean;
+  /** What a createOrder answer carries: the order's state (Binance), or only its ids (Bybit: creation is asynchronous). */
+  readonly createAnswer: 'state' | 'ids';
+  /** Look an order up by client order id (or the venue's id); null when the venue does not know it. Default: ccxt fetchOrder. */
+  fetchOrder?(ex: Exchange, ccxtSymbol: string, ref: { coid?: string; id?: string }): Promise<CcxtOrder | null>;
   /** Our order type from the venue's raw order. */
   orderType(info: Record<string, unknown>): OrderType;
-  /** Params that continue a trade listing after the last seen trade id. */
-  tradesAfter(lastId: string): Params;
+  /** Our status from the venue's raw order where ccxt's unified status loses something; undefined: ccxt's. */
+  status?(info: Record<string, unknown>): OrderStatus | undefined;
+  /** The client order id a raw trade carries, if any. */
+  tradeClientId(info: Record<string, unknown>): string | undefined;
+  readonly trades: TradePaging;
   /** Longest time range one trade query may span. */
   tradeWindowMs(type: MarketType): number;
   balances(b: CcxtBalances, type: MarketType): Balance[];
+  /** Perps positions of these ccxt symbols. Default: one ccxt fetchPositions call. */
+  positions?(ex: Exchange, symbols: string[]): Promise<CcxtPosition[]>;
+  /** A funding payment's amount, positive when received. Default: ccxt's amount. */
+  fundingAmount?(r: CcxtFunding): number;
+  /** Set the margin mode for a symbol (default: ccxt setMarginMode); a note when it changed more than that symbol. */
+  setMarginMode?(ex: Exchange, mode: 'isolated' | 'cross', ccxtSymbol: string, leverage: number): Promise<string | undefined>;
   /** A conditional order's raw state: 'working' (not triggered), a final status, or 'triggered' with the order it became. */
   conditionalState?(
     info: Record<string, unknown>,
   ): { state: 'working' | 'triggered'; actualOrderId?: string } | { state: 'final'; status: OrderStatus };
   /** "Nothing to change" answers of setLeverage/setMarginMode. */
   isNoChange(e: unknown, cx: CcxtModule): boolean;
+  /** The venue's codes that ccxt classes too broadly (checked first); undefined: the generic rule. */
+  classify?(e: unknown, msg: string, cx: CcxtModule): Failure | undefined;
+  /** A rate-limit answer: how long to wait and what to call it. `now` is our clock (≈ the venue's). */
+  rateLimit(msg: string, headers: Record<string, string | undefined>, now: number): RateLimitInfo;
 }
 
 const toStr = (x: unknown): string | undefined => (x === undefined || x === null || x === '' ? undefined : String(x));
@@ -138,6 +197,7 @@ const toStr = (x: unknown): string | undefined => (x === undefined || x === null
 export const BINANCE: VenueSpec = {
   id: 'binance',
   label: 'Binance',
+  perpLabel: 'USDⓈ-M perps',
   ccxtClass: (type) => (type === 'spot' ? 'binance' : 'binanceusdm'),
   options: (type, recvWindowMs) => ({
     // Only the market type we trade (one exchangeInfo call), no private currency/margin listings.
@@ -157,7 +217,12 @@ export const BINANCE: VenueSpec = {
     if (type === 'spot') ex.setSandboxMode(true);
     else (ex as unknown as { enableDemoTrading(on: boolean): void }).enableDemoTrading(true);
   },
-  clientOrderId: { max: 36, pattern: /^[.A-Z:/a-z0-9_-]{1,36}$/ },
+  testLabel: (type) => (type === 'spot' ? 'testnet' : 'demo'),
+  keysHint: (testnet, type) =>
+    testnet
+      ? `exchange.testnet is true: use ${type === 'spot' ? 'Spot Testnet (testnet.binance.vision)' : 'demo trading (demo.binance.com)'} API keys, not live ones`
+      : 'exchange.testnet is false: use live API keys (testnet/demo keys are rejected by the live venue)',
+  clientOrderId: { max: 36, pattern: /^[.A-Z:/a-z0-9_-]{1,36}$/, chars: 'A-Z a-z 0-9 . : / _ -' },
   orderArgs(o, type, qty) {
     const params: Params = { clientOrderId: o.clientOrderId };
     // Spot has no reduce-only flag (the venue would refuse the unknown parameter).
@@ -188,6 +253,7 @@ export const BINANCE: VenueSpec = {
   isConditional: (o, type) => type === 'perp' && (o.type === 'stop_market' || o.type === 'stop_limit'),
   // ccxt maps clientOrderId to origClientOrderId (fetch/cancel) or clientAlgoId (USDⓈ-M conditionals, trigger: true).
   byClientId: (coid, conditional) => (conditional ? { clientOrderId: coid, trigger: true } : { clientOrderId: coid }),
+  createAnswer: 'state',
   orderType(info) {
     const t = String(info['type'] ?? info['orderType'] ?? '').toUpperCase();
     if (t === 'STOP_LOSS' || t === 'TAKE_PROFIT' || t === 'STOP_MARKET' || t === 'TAKE_PROFIT_MARKET') return 'stop_market';
@@ -197,8 +263,10 @@ export const BINANCE: VenueSpec = {
     if (t === 'MARKET') return 'market';
     return 'limit';
   },
+  // Stream trades carry the client order id as `c`.
+  tradeClientId: (info) => toStr(info['c']),
   // Binance trade ids grow per symbol; fromId returns trades with id >= fromId.
-  tradesAfter: (lastId) => ({ fromId: (BigInt(lastId) + 1n).toString() }),
+  trades: { paging: 'id', page: 1000, after: (lastId) => ({ fromId: (BigInt(lastId) + 1n).toString() }) },
   tradeWindowMs: (type) => (type === 'spot' ? 24 * 3_600_000 : 7 * 24 * 3_600_000),
   balances(b, type) {
     if (type === 'perp') {
@@ -246,9 +314,258 @@ export const BINANCE: VenueSpec = {
     }
   },
   isNoChange: (e, cx) => e instanceof cx.MarginModeAlreadySet || /No need to change|-4046|-4059/.test(errorMessage(e)),
+  classify(_e, msg) {
+    if (/"code":\s*-2015\b|"code":\s*-2014\b|"code":\s*-1022\b/.test(msg)) return 'auth'; // ccxt maps a late -2015 to DDoSProtection
+    if (/"code":\s*-1021\b/.test(msg)) return 'clock';
+    if (/Duplicate order sent|ClientOrderId is duplicated|"code":\s*-4116\b/i.test(msg)) return 'duplicate';
+    return undefined;
+  },
+  rateLimit(msg, h) {
+    const code = / 418 /.test(` ${msg} `) ? 418 : 429;
+    const ra = Number(h['Retry-After'] ?? h['retry-after']);
+    return {
+      code: String(code),
+      label: code === 418 ? 'HTTP 418: IP banned for now' : 'HTTP 429',
+      critical: code === 418,
+      ...(Number.isFinite(ra) && ra > 0 ? { waitMs: ra * 1000 } : {}),
+      defaultMs: code === 418 ? 120_000 : 10_000,
+    };
+  },
 };
 
-const VENUES: Partial<Record<VenueId, VenueSpec>> = { binance: BINANCE };
+// ---- Bybit v5 ------------------------------------------------------------------------------------
+
+/** Bybit answers after which the order may or may not exist (server timeouts, "system error"). */
+const BYBIT_UNKNOWN = /"retCode":\s*(10000|10016|5004|170007|170146|170001|170234)\b/;
+/** orderLinkId already used (linear 110072, spot 170141). */
+const BYBIT_DUPLICATE = /"retCode":\s*(110072|170141|12141)\b/;
+/** Cancel answers meaning the order is not (or no longer) working: look it up for its final state. */
+const BYBIT_GONE = /"retCode":\s*(110001|110008|110010|170213|170139|170142|170143)\b/;
+/** Bybit cancels what a FIX venue would expire: IOC leftovers, post-only that would take, FOK. */
+const BYBIT_EXPIRED = new Set([
+  'EC_NoImmediateQtyToFill',
+  'EC_PostOnlyWillTakeLiquidity',
+  'EC_CancelForNoFullFill',
+  'EC_NoEnoughQtyToFill',
+]);
+
+interface BybitList {
+  result?: { list?: Array<Record<string, unknown>> };
+}
+/** The bybit.js members we use beyond the unified API (implicit v5 endpoints, UTA detection). */
+interface BybitCcxt {
+  privateGetV5OrderRealtime(p: Params): Promise<BybitList>;
+  privateGetV5OrderHistory(p: Params): Promise<BybitList>;
+  isUnifiedEnabled(): Promise<[boolean | undefined, boolean | undefined]>;
+}
+const bybitApi = (ex: Exchange): BybitCcxt => ex as unknown as BybitCcxt;
+
+async function bybitUnified(ex: Exchange): Promise<boolean> {
+  const [margin, account] = await bybitApi(ex).isUnifiedEnabled(); // /v5/user/query-api + /v5/account/info, cached by ccxt
+  return margin === true || account === true;
+}
+
+export const BYBIT: VenueSpec = {
+  id: 'bybit',
+  label: 'Bybit',
+  perpLabel: 'USDT perps',
+  ccxtClass: () => 'bybit',
+  options: (type, recvWindowMs) => ({
+    // Only the category we trade: instruments-info?category=spot, or linear (+ its PreLaunch listing).
+    fetchMarkets: { types: [type === 'spot' ? 'spot' : 'linear'] },
+    recvWindow: recvWindowMs, // sent as X-BAPI-RECV-WINDOW with every signed request
+    defaultType: type === 'spot' ? 'spot' : 'swap',
+    defaultSubType: 'linear',
+    defaultSettle: 'USDT',
+  }),
+  prepare(ex) {
+    // loadMarkets would call the private /v5/asset/coin/query-info (wallet permission) for coin
+    // metadata we never use.
+    (ex.has as Record<string, unknown>)['fetchCurrencies'] = false;
+  },
+  // testnet: true means Bybit's TESTNET (api-testnet.bybit.com / stream-testnet, its own account, keys
+  // and play money), which is ccxt's sandbox mode. Bybit's "demo trading" (api-demo.bybit.com, keys
+  // made inside a live account) is a separate service we do not use.
+  useTestnet: (ex) => ex.setSandboxMode(true),
+  testLabel: () => 'testnet',
+  keysHint: (testnet) =>
+    testnet
+      ? 'exchange.testnet is true: use API keys created on testnet.bybit.com (not live or demo-trading keys)'
+      : 'exchange.testnet is false: use live API keys (testnet and demo-trading keys are rejected by the live venue)',
+  async checkAccount(ex, type) {
+    if (type !== 'spot' || (await bybitUnified(ex))) return null;
+    return 'Bybit spot trading needs a Unified Trading Account (this is a classic account): upgrade it on bybit.com, or trade USDT perps';
+  },
+  // orderLinkId: at most 36 of letters, digits, '-' and '_'.
+  clientOrderId: { max: 36, pattern: /^[A-Za-z0-9_-]{1,36}$/, chars: 'A-Z a-z 0-9 _ -' },
+  orderArgs(o, type, qty) {
+    // bybit.js createOrderRequest: clientOrderId → orderLinkId, category from the market.
+    const params: Params = { clientOrderId: o.clientOrderId };
+    if (type === 'perp' && o.reduceOnly) params['reduceOnly'] = true; // spot has none
+    if (o.quoteQty != null) {
+      if (type !== 'spot') return 'a quote amount (quoteQty) is only supported on spot';
+      // A spot market buy of `cost` quote: qty = cost with marketUnit quoteCoin.
+      return { type: 'market', amount: o.quoteQty, params: { ...params, cost: o.quoteQty, marketUnit: 'quoteCoin' } };
+    }
+    const amount = qty ?? 0;
+    // Linear conditionals need the direction: a sell stop triggers on the way down, a buy stop on the way up.
+    // Spot conditionals (orderFilter StopOrder) take none: the venue compares with the price at placement.
+    const trigger = (): Params =>
+      type === 'perp'
+        ? { triggerPrice: o.stopPrice, triggerDirection: o.side === 'sell' ? 'descending' : 'ascending' }
+        : { triggerPrice: o.stopPrice };
+    switch (o.type) {
+      case 'market':
+        return { type: 'market', amount, params }; // Bybit market orders are IOC by nature: no timeInForce
+      case 'limit':
+        if (o.tif === 'PO')
+          params['postOnly'] = true; // timeInForce PostOnly
+        else params['timeInForce'] = o.tif;
+        return { type: 'limit', amount, price: o.price!, params };
+      case 'stop_market':
+        return { type: 'market', amount, params: { ...params, ...trigger() } };
+      case 'stop_limit':
+        return { type: 'limit', amount, price: o.price!, params: { ...params, timeInForce: 'GTC', ...trigger() } };
+      default:
+        return `unknown order type ${String(o.type)}`;
+    }
+  },
+  // Conditional orders keep their order id when they trigger; only spot needs orderFilter=StopOrder to cancel one.
+  isConditional: (o, type) => type === 'spot' && (o.type === 'stop_market' || o.type === 'stop_limit'),
+  byClientId: (coid, conditional) => (conditional ? { orderLinkId: coid, trigger: true } : { orderLinkId: coid }),
+  cancelByClientIdOnly: true,
+  createAnswer: 'ids', // { orderId, orderLinkId }: the state comes by the order stream or the next poll
+  async fetchOrder(ex, ccxtSymbol, ref) {
+    // UTA: /v5/order/realtime answers open orders and the last 500 closed ones (all kinds, conditionals
+    // included) when asked by id; older ones are in /v5/order/history. Asking both is the lookup.
+    const m = ex.market(ccxtSymbol);
+    const q: Params = { category: m.spot ? 'spot' : 'linear', symbol: m.id };
+    if (ref.coid !== undefined) q['orderLinkId'] = ref.coid;
+    else if (ref.id !== undefined) q['orderId'] = ref.id;
+    else return null;
+    const api = bybitApi(ex);
+    for (const endpoint of [api.privateGetV5OrderRealtime, api.privateGetV5OrderHistory]) {
+      const res = await endpoint.call(ex, q);
+      const row = (res.result?.list ?? []).find((r) =>
+        ref.coid !== undefined ? r['orderLinkId'] === ref.coid : String(r['orderId']) === ref.id,
+      );
+      if (row !== undefined) return ex.parseOrder(row, m);
+    }
+    return null;
+  },
+  orderType(info) {
+    const market = String(info['orderType'] ?? '') === 'Market';
+    const trigger = Number(info['triggerPrice'] ?? 0);
+    const stop = trigger > 0 || info['stopOrderType'] === 'Stop';
+    if (stop) return market ? 'stop_market' : 'stop_limit';
+    return market ? 'market' : 'limit';
+  },
+  status(info) {
+    switch (toStr(info['orderStatus'])) {
+      case 'Cancelled':
+      case 'PartiallyFilledCanceled': // ccxt calls this 'closed' (filled): it is not
+      case 'Deactivated': {
+        if (BYBIT_EXPIRED.has(String(info['rejectReason'] ?? ''))) return 'expired';
+        const tif = toStr(info['timeInForce']);
+        const ioc = tif === 'IOC' || tif === 'FOK' || tif === 'PostOnly' || info['orderType'] === 'Market';
+        return ioc && info['cancelType'] !== 'CancelByUser' ? 'expired' : 'cancelled';
+      }
+      case 'Rejected':
+        return 'rejected';
+      default:
+        return undefined;
+    }
+  },
+  tradeClientId: (info) => toStr(info['orderLinkId']),
+  // /v5/execution/list: at most 100 per page, newest first, execIds are UUIDs; nextPageCursor pages on.
+  trades: {
+    paging: 'cursor',
+    page: 100,
+    next(trades) {
+      for (const t of trades) {
+        const c = toStr((t.info as Record<string, unknown> | undefined)?.['nextPageCursor']);
+        if (c !== undefined) return { cursor: c };
+      }
+      return undefined;
+    },
+  },
+  tradeWindowMs: () => 7 * 24 * 3_600_000,
+  balances(b, type) {
+    // /v5/account/wallet-balance (UNIFIED, or CONTRACT/SPOT on classic accounts). The wallet is what the
+    // journal tracks (realized PnL, fees, funding; no unrealized PnL): free + locked = walletBalance;
+    // locked = spot order holds, plus, for perps, position and order initial margin.
+    const lists = ((b.info as { result?: { list?: Array<Record<string, unknown>> } } | undefined)?.result?.list ?? []) as Array<
+      Record<string, unknown>
+    >;
+    const out: Balance[] = [];
+    for (const acct of lists) {
+      for (const c of (acct['coin'] ?? []) as Array<Record<string, unknown>>) {
+        const num = (k: string): number => Number(toStr(c[k]) ?? 0) || 0;
+        let locked = num('locked');
+        if (type === 'perp') locked += num('totalPositionIM') + num('totalOrderIM');
+        const wallet = toStr(c['walletBalance']) !== undefined ? num('walletBalance') : num('free') + num('locked');
+        if (wallet !== 0 || locked !== 0) out.push({ asset: String(c['coin']), free: wallet - locked, locked });
+      }
+    }
+    return out;
+  },
+  // bybit.js fetchPositions takes one symbol per call.
+  async positions(ex, symbols) {
+    const out: CcxtPosition[] = [];
+    for (const s of symbols) out.push(...(await ex.fetchPositions([s])));
+    return out;
+  },
+  // ccxt reads the Funding execution's execFee, which is positive when the account PAID.
+  fundingAmount: (r) => -Number(r.amount),
+  async setMarginMode(ex, mode, ccxtSymbol, leverage) {
+    if (!(await bybitUnified(ex))) {
+      // Classic account: per symbol, /v5/position/switch-isolated (it wants the leverage too); 110026 = already so.
+      await ex.setMarginMode(mode, ccxtSymbol, { leverage });
+      return undefined;
+    }
+    // Unified trading account: the margin mode belongs to the whole ACCOUNT (every symbol, spot margin
+    // too). Read it (/v5/account/info) and switch (/v5/account/set-margin-mode) only when it differs.
+    const current = (await ex.fetchMarginMode(ccxtSymbol)).marginMode;
+    if (current === mode) return undefined;
+    if (current === 'portfolio')
+      throw new Error(
+        `the unified account uses portfolio margin: Skipper leaves it alone; switch it to ${mode} margin on bybit.com if you want that`,
+      );
+    await ex.setMarginMode(mode, ccxtSymbol);
+    return `switched the whole unified trading account from ${current ?? 'unknown'} to ${mode} margin (Bybit sets it per account, not per symbol)`;
+  },
+  isNoChange: (e, cx) =>
+    e instanceof cx.MarginModeAlreadySet ||
+    e instanceof cx.NoChange ||
+    /"retCode":\s*(110043|110026|110025|34036)\b|not modified/i.test(errorMessage(e)),
+  classify(e, msg, cx) {
+    if (BYBIT_DUPLICATE.test(msg)) return 'duplicate';
+    if (BYBIT_GONE.test(msg)) return 'not_found';
+    if (BYBIT_UNKNOWN.test(msg)) return 'network';
+    // bybit.js throws a plain ExchangeError for ANY JSON answer without a retCode (a proxy's or a
+    // gateway's 5xx page): that is no decision of the venue's.
+    if (e instanceof cx.ExchangeError && e.constructor === cx.ExchangeError && !/"ret_?[cC]ode"/.test(msg)) return 'network';
+    return undefined;
+  },
+  rateLimit(msg, h, now) {
+    const code = /"retCode":\s*10006\b/.test(msg) ? '10006' : /"retCode":\s*10018\b/.test(msg) ? '10018' : '403';
+    const ra = Number(h['Retry-After']);
+    const reset = Number(h['X-Bapi-Limit-Reset-Timestamp']); // ms, when this key's limit window reopens
+    const waitMs = Number.isFinite(ra) && ra > 0 ? ra * 1000 : Number.isFinite(reset) && reset > now ? reset - now : undefined;
+    const wait = waitMs !== undefined ? { waitMs } : {};
+    // HTTP 403 "access too frequent": the IP is banned for (at least) ten minutes.
+    if (code === '403') return { code, label: 'HTTP 403: IP banned for now', critical: true, ...wait, defaultMs: 600_000 };
+    return {
+      code,
+      label: code === '10006' ? 'too many requests (retCode 10006)' : 'IP rate limit exceeded (retCode 10018)',
+      critical: false,
+      ...wait,
+      defaultMs: code === '10006' ? 2_000 : 10_000,
+    };
+  },
+};
+
+const VENUES: Partial<Record<VenueId, VenueSpec>> = { binance: BINANCE, bybit: BYBIT };
 
 // ---- tuning ---------------------------------------------------------------------------------------
 
@@ -267,13 +584,13 @@ const FUNDING_POLL_MS = 60_000;
 const FUNDING_LOOKBACK_MS = 24 * 3_600_000;
 const POLL_LOOKBACK_MS = 10 * 60_000;
 const TICKER_TTL_MS = 15_000;
-const TRADE_PAGE = 1000;
 const WS_BACKOFF_MS = 1_000;
 const WS_BACKOFF_MAX_MS = 30_000;
 /** After a 429/418: every request is this many times slower for this long after the wait ends. */
 const SLOWDOWN_FACTOR = 4;
 const SLOWDOWN_MS = 60_000;
-const DEFAULT_RETRY_AFTER_MS = { 429: 10_000, 418: 120_000 };
+/** Bybit trade polls re-read this much before the last seen trade (its executions may show up late; dedup absorbs the overlap). */
+const TRADE_OVERLAP_MS = 60_000;
 const SEEN_TRADES_MAX = 20_000;
 /** Finished orders kept in memory (late duplicates of their events are recognised meanwhile). */
 const TRACKED_MAX = 2_000;
@@ -289,7 +606,7 @@ interface Tracked {
   phase: Phase;
   /** Last status reported to the listener. */
   status: OrderStatus;
-  /** Sum of the fills reported for it. */
+  /** Sum of the (gross) quantities of the trades reported as its fills. */
   fillQty: number;
   venueFilled: number;
   /** Cumulative filled quantity last reported in an update. */
@@ -305,6 +622,8 @@ interface Tracked {
   deferrals: number;
   stuckAlerted: boolean;
   sending?: Promise<void>;
+  /** A stream update that arrived before the createOrder answer (applied right after it). */
+  early?: CcxtOrder;
 }
 
 /** The venue's view of one of our orders. */
@@ -319,8 +638,6 @@ interface Seen {
   trades: CcxtTrade[];
 }
 
-type Failure = 'network' | 'rate' | 'clock' | 'auth' | 'not_found' | 'duplicate' | 'refused';
-
 const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 /** Error text safe for logs and chat: secrets and signatures scrubbed, request URLs dropped. */
@@ -332,10 +649,10 @@ export function clean(e: unknown): string {
     .trim();
 }
 
-/** The venue's own words: `binance {"code":-2010,"msg":"…"}` → `… (code -2010)`. */
+/** The venue's own words: `binance {"code":-2010,"msg":"…"}` / `bybit {"retCode":110007,"retMsg":"…"}` → `… (code -2010)`. */
 function venueWords(e: unknown): string {
   const msg = clean(e);
-  const m = /\{"code":\s*(-?\d+),\s*"msg":\s*"((?:[^"\\]|\\.)*)"/.exec(msg);
+  const m = /\{"(?:code|retCode)":\s*(-?\d+),\s*"(?:msg|retMsg)":\s*"((?:[^"\\]|\\.)*)"/.exec(msg);
   if (m) return `${m[2]} (code ${m[1]})`;
   return msg.replace(/^\S+ (GET|POST|PUT|DELETE) <url> /, '').replace(/^(binance|binanceusdm|bybit) /, '');
 }
@@ -409,8 +726,8 @@ export class CcxtExchange implements ExchangeClient {
   // ---- connection ---------------------------------------------------------------------------------
 
   private get envLabel(): string {
-    const what = this.marketType === 'spot' ? 'spot' : 'USDⓈ-M perps';
-    return `${this.spec.label} ${what} ${this.o.testnet ? (this.marketType === 'spot' ? 'testnet' : 'demo') : 'LIVE'}`;
+    const what = this.marketType === 'spot' ? 'spot' : this.spec.perpLabel;
+    return `${this.spec.label} ${what} ${this.o.testnet ? this.spec.testLabel(this.marketType) : 'LIVE'}`;
   }
 
   async connect(): Promise<void> {
@@ -432,6 +749,7 @@ export class CcxtExchange implements ExchangeClient {
       ex = new C(config);
     }
     this.ex = ex;
+    this.spec.prepare?.(ex, o.marketType);
     ex.apiKey = o.credentials.apiKey;
     ex.secret = o.credentials.secret;
     if (o.credentials.password !== undefined) ex.password = o.credentials.password;
@@ -464,14 +782,19 @@ export class CcxtExchange implements ExchangeClient {
       await this.read('balances', () => ex.fetchBalance());
     } catch (e) {
       if (this.failure(e) === 'auth') {
-        const hint = o.testnet
-          ? `exchange.testnet is true: use ${this.marketType === 'spot' ? 'Spot Testnet (testnet.binance.vision)' : 'demo trading (demo.binance.com)'} API keys, not live ones`
-          : 'exchange.testnet is false: use live API keys (testnet/demo keys are rejected by the live venue)';
+        const hint = this.spec.keysHint(o.testnet, o.marketType);
         throw new UserError(
           `${where} rejected the API keys: ${venueWords(e)}. Check EXCHANGE_API_KEY / EXCHANGE_API_SECRET, the key's IP allow-list and trading permission. ${hint}.`,
         );
       }
       throw new UserError(`cannot reach ${where}: ${venueWords(e)}`);
+    }
+    if (this.spec.checkAccount) {
+      const check = this.spec.checkAccount;
+      const bad = await this.read('account', () => check(ex, o.marketType)).catch((e: unknown) => {
+        throw new UserError(`cannot read the ${where} account: ${venueWords(e)}`);
+      });
+      if (bad !== null) throw new UserError(`${where}: ${bad}`);
     }
     if (o.marketType === 'perp') await this.setupPerps();
 
@@ -498,7 +821,20 @@ export class CcxtExchange implements ExchangeClient {
     for (const s of this.o.symbols) {
       const sym = this.ccxtSymbol(s);
       try {
-        await this.read('margin mode', () => ex.setMarginMode(this.o.marginMode, sym));
+        const set = this.spec.setMarginMode;
+        const note = await this.read('margin mode', () =>
+          set ? set(ex, this.o.marginMode, sym, this.o.leverage) : ex.setMarginMode(this.o.marginMode, sym).then(() => undefined),
+        );
+        if (note !== undefined) {
+          this.log.info({ venue: this.name, symbol: s }, note);
+          this.alert({
+            type: 'engine',
+            severity: 'info',
+            title: `${this.spec.label}: margin mode`,
+            message: `${note}.`,
+            key: 'margin-mode',
+          });
+        }
       } catch (e) {
         if (!this.spec.isNoChange(e, cx)) {
           // e.g. "cannot change margin type with an open position": keep trading, tell the trader.
@@ -633,9 +969,9 @@ export class CcxtExchange implements ExchangeClient {
     if (!this.connected) return `not connected to ${this.spec.label} yet`;
     const m = this.markets.get(o.symbol);
     if (m === undefined) return `${o.symbol} is not a configured symbol`;
-    const { max, pattern } = this.spec.clientOrderId;
+    const { max, pattern, chars } = this.spec.clientOrderId;
     if (o.clientOrderId.length > max || !pattern.test(o.clientOrderId))
-      return `client order id ${o.clientOrderId} is not valid for ${this.spec.label} (at most ${max} of A-Z a-z 0-9 . : / _ -)`;
+      return `client order id ${o.clientOrderId} is not valid for ${this.spec.label} (at most ${max} of ${chars})`;
     if (o.side !== 'buy' && o.side !== 'sell') return `invalid side ${String(o.side)}`;
     if (o.tif !== 'GTC' && o.tif !== 'IOC' && o.tif !== 'PO') return `unknown time in force ${String(o.tif)}`;
     if (o.tif === 'PO' && o.type !== 'limit') return 'post-only is only for limit orders';
@@ -727,9 +1063,18 @@ export class CcxtExchange implements ExchangeClient {
     }
     this.noteSuccess();
     t.phase = 'live';
-    const seen = await this.seen(t, res).catch(() => undefined);
+    const seen = this.spec.createAnswer === 'state' ? await this.seen(t, res).catch(() => undefined) : undefined;
     if (seen !== undefined) await this.deliver(t, seen);
-    else this.emitUpdate(t, 'open', undefined, undefined, toStr(res.id));
+    else {
+      // Only the ids (or an answer we could not read): the order exists; its state follows.
+      const id = toStr(res.id);
+      if (id !== undefined) this.idToCoid.set(id, t.coid);
+      this.emitUpdate(t, t.fillQty > EPS ? 'partially_filled' : 'open', undefined, undefined, id);
+    }
+    const early = t.early;
+    t.early = undefined;
+    // (Not if the answer already said more: a stream update older than it must not roll it back.)
+    if (early !== undefined && t.phase === 'live' && Number(early.filled ?? 0) >= t.venueFilled) await this.onStreamOrder(early);
     if (t.cancelRequested && t.phase === 'live') void this.doCancel(t);
   }
 
@@ -759,8 +1104,9 @@ export class CcxtExchange implements ExchangeClient {
         );
       case 'clock': {
         t.phase = 'done';
-        this.emitUpdate(t, 'rejected', 0, `the venue refused the request time: ${words}`);
+        // Re-measure first, so the rejection and its alert go out together (and say what was done).
         await this.read('server time', () => this.ex!.loadTimeDifference(), 2).catch(() => undefined);
+        this.emitUpdate(t, 'rejected', 0, `the venue refused the request time: ${words}`);
         this.alert({
           type: 'exchange_down',
           severity: 'critical',
@@ -923,7 +1269,8 @@ export class CcxtExchange implements ExchangeClient {
       await this.gate();
       try {
         // Cancelling is idempotent, so unlike createOrder it may be retried.
-        const res = await ex.cancelOrder(t.exchangeOrderId ?? '', this.ccxtSymbol(t.symbol), this.spec.byClientId(t.coid, t.conditional));
+        const id = this.spec.cancelByClientIdOnly ? (undefined as unknown as string) : (t.exchangeOrderId ?? '');
+        const res = await ex.cancelOrder(id, this.ccxtSymbol(t.symbol), this.spec.byClientId(t.coid, t.conditional));
         this.noteSuccess();
         const seen = await this.seen(t, res).catch(() => undefined);
         // The answer may lack the fills: read the order again for its final state.
@@ -977,16 +1324,25 @@ export class CcxtExchange implements ExchangeClient {
   /** Ask the venue for one of our orders by client order id; null only when the venue says it does not exist. */
   private async queryOrder(t: Tracked): Promise<Seen | null> {
     try {
-      const res = await this.ex!.fetchOrder(
-        t.exchangeOrderId ?? '',
-        this.ccxtSymbol(t.symbol),
-        this.spec.byClientId(t.coid, t.conditional),
-      );
-      return await this.seen(t, res);
+      const ex = this.ex!;
+      const sym = this.ccxtSymbol(t.symbol);
+      const res = this.spec.fetchOrder
+        ? await this.spec.fetchOrder(ex, sym, { coid: t.coid })
+        : await ex.fetchOrder(t.exchangeOrderId ?? '', sym, this.spec.byClientId(t.coid, t.conditional));
+      return res === null ? null : await this.seen(t, res);
     } catch (e) {
       if (this.failure(e) === 'not_found') return null;
       throw e;
     }
+  }
+
+  /** One order by the venue's id (a trade's order). */
+  private async orderById(id: string, ccxtSymbol: string): Promise<CcxtOrder> {
+    const ex = this.ex!;
+    if (!this.spec.fetchOrder) return ex.fetchOrder(id, ccxtSymbol);
+    const o = await this.spec.fetchOrder(ex, ccxtSymbol, { id });
+    if (o === null) throw new Error(`${this.spec.label} does not know order ${id}`);
+    return o;
   }
 
   /** The venue order as our state, following a triggered conditional to the order it became. */
@@ -995,7 +1351,7 @@ export class CcxtExchange implements ExchangeClient {
     const s: Seen = {
       id: String(o.id ?? ''),
       coid: toStr(o.clientOrderId),
-      status: statusOf(o),
+      status: this.spec.status?.(info) ?? statusOf(o),
       qty: Number(o.amount ?? 0),
       filled: Number(o.filled ?? 0),
       raw: o,
@@ -1106,19 +1462,48 @@ export class CcxtExchange implements ExchangeClient {
     return this.withTradeLock(symbol, async () => {
       const cur = this.tradeCursor.get(symbol) ?? { since: this.clock.now() - POLL_LOOKBACK_MS };
       const sym = this.ccxtSymbol(symbol);
+      const paging = this.spec.trades;
+      if (paging.paging === 'cursor') {
+        // By time: from a little before the newest trade seen (never wider than the venue's window).
+        const from = Math.max(cur.since - TRADE_OVERLAP_MS, this.clock.now() - this.spec.tradeWindowMs(this.marketType) + 60_000);
+        const trades = await this.tradePages(sym, from);
+        trades.sort(byTradeId);
+        for (const tr of trades) {
+          await this.emitTrade(tr);
+          if (Number(tr.timestamp) > cur.since) cur.since = Number(tr.timestamp);
+        }
+        this.tradeCursor.set(symbol, cur);
+        return;
+      }
       for (let page = 0; page < 50 && !this.closed; page++) {
-        const params = cur.lastId !== undefined ? this.spec.tradesAfter(cur.lastId) : {};
+        const params = cur.lastId !== undefined ? paging.after(cur.lastId) : {};
         const since = cur.lastId !== undefined ? undefined : cur.since;
-        const trades = await this.read('trades', () => this.ex!.fetchMyTrades(sym, since, TRADE_PAGE, params));
+        const trades = await this.read('trades', () => this.ex!.fetchMyTrades(sym, since, paging.page, params));
         trades.sort(byTradeId);
         for (const tr of trades) {
           await this.emitTrade(tr);
           if (tr.id !== undefined && (cur.lastId === undefined || compareIds(tr.id, cur.lastId) > 0)) cur.lastId = tr.id;
         }
-        if (trades.length < TRADE_PAGE) break;
+        if (trades.length < paging.page) break;
       }
       this.tradeCursor.set(symbol, cur);
     });
+  }
+
+  /** Every trade of a symbol from `since` (to `until`, within the venue's window), page after page by the venue's cursor. */
+  private async tradePages(sym: string, since: number, until?: number, retried = true): Promise<CcxtTrade[]> {
+    const paging = this.spec.trades;
+    if (paging.paging !== 'cursor') throw new Error('tradePages is for cursor-paged venues');
+    const out: CcxtTrade[] = [];
+    let next: Params | undefined = {};
+    for (let page = 0; page < 50 && next !== undefined && !this.closed; page++) {
+      const params: Params = { ...(until !== undefined ? { until } : {}), ...next };
+      const get = (): Promise<CcxtTrade[]> => this.ex!.fetchMyTrades(sym, since, paging.page, params);
+      const trades = retried ? await this.read('trades', get) : await get();
+      out.push(...trades);
+      next = trades.length >= paging.page ? paging.next(trades) : undefined;
+    }
+    return out;
   }
 
   private tradeKey(tr: CcxtTrade): string {
@@ -1137,14 +1522,16 @@ export class CcxtExchange implements ExchangeClient {
     const symbol = this.engineSymbol(symbolCcxt);
     const oid = toStr(tr.order);
     let coid = known?.coid ?? (oid !== undefined ? this.idToCoid.get(oid) : undefined);
-    // An unknown order id may be the order one of our conditionals became (its client id is not ours).
-    if (coid === undefined && oid !== undefined && symbol !== undefined && (await this.learnTriggered(symbol)))
+    // An unknown order id may be the order one of our conditionals became (its client id is not ours;
+    // only where conditionals become other orders: Binance USDⓈ-M).
+    const becomesOther = this.spec.conditionalState !== undefined;
+    if (coid === undefined && oid !== undefined && symbol !== undefined && becomesOther && (await this.learnTriggered(symbol)))
       coid = this.idToCoid.get(oid);
-    coid ??= toStr((tr.info as Record<string, unknown> | undefined)?.['c']) ?? toStr((tr as { clientOrderId?: string }).clientOrderId);
+    coid ??= this.spec.tradeClientId((tr.info ?? {}) as Record<string, unknown>) ?? toStr((tr as { clientOrderId?: string }).clientOrderId);
     if (coid === undefined && tr.order !== undefined && symbol !== undefined) {
       // A trade of an order we do not track (placed before a restart, or by someone else): ask for its client id.
       try {
-        const o = await this.read('order', () => this.ex!.fetchOrder(String(tr.order), this.ccxtSymbol(symbol)), 2);
+        const o = await this.read('order', () => this.orderById(String(tr.order), this.ccxtSymbol(symbol)), 2);
         coid = toStr(o.clientOrderId);
         if (coid !== undefined) this.idToCoid.set(String(tr.order), coid);
       } catch (e) {
@@ -1156,7 +1543,8 @@ export class CcxtExchange implements ExchangeClient {
     if (symbol === undefined) return;
     const fill = this.toFill(tr, symbol, coid ?? '', parent);
     const t = this.tracked.get(fill.clientOrderId);
-    if (t !== undefined) t.fillQty += fill.qty;
+    // The venue's (gross) quantity: compared with its cumulative filled, even when a base-coin fee nets the fill.
+    if (t !== undefined) t.fillQty += Number(tr.amount);
     if (this.seenTrades.size > SEEN_TRADES_MAX) {
       // Oldest first (Set keeps insertion order); the journal dedupes anything older anyway.
       let drop = this.seenTrades.size - SEEN_TRADES_MAX / 2;
@@ -1355,7 +1743,11 @@ export class CcxtExchange implements ExchangeClient {
   private async onStreamOrder(o: CcxtOrder): Promise<void> {
     const coid = this.idToCoid.get(String(o.id)) ?? toStr(o.clientOrderId);
     const t = coid !== undefined ? this.tracked.get(coid) : undefined;
-    if (t === undefined || t.phase === 'done' || t.phase === 'pending' || t.phase === 'sending') return;
+    if (t === undefined || t.phase === 'done' || t.phase === 'pending') return;
+    if (t.phase === 'sending') {
+      t.early = o; // the stream beat the createOrder answer (Bybit pushes before it answers)
+      return;
+    }
     const info = (o.info ?? {}) as Record<string, unknown>;
     try {
       // Conditional updates (Binance ALGO_UPDATE) and orders in doubt are read again over REST.
@@ -1417,6 +1809,7 @@ export class CcxtExchange implements ExchangeClient {
         t.phase = isTerminal(v.status) ? 'done' : 'live';
         t.order.type = this.spec.orderType(v.raw.info ?? {});
         t.order.side = v.raw.side === 'sell' ? 'sell' : 'buy';
+        t.conditional = this.spec.isConditional(t.order, this.marketType);
         if (v.id) t.exchangeOrderId = v.id;
         this.tracked.set(clientOrderId, t);
       }
@@ -1442,19 +1835,27 @@ export class CcxtExchange implements ExchangeClient {
         out.push(this.toFill(tr, symbol, (await this.coidOf(tr, symbol)) ?? ''));
       }
     };
-    // Walk the venue's widest time window forward (Binance spot 24 h, USDⓈ-M 7 days) to the first
-    // trade; from there page by trade id (ids cannot be combined with a time range), which runs to the newest.
+    // Walk the venue's widest time window forward (Binance spot 24 h, USDⓈ-M and Bybit 7 days). Binance:
+    // to the first trade, then page by trade id (ids cannot be combined with a time range), which runs
+    // to the newest. Bybit: every window, all its pages by cursor.
+    const paging = this.spec.trades;
     let from = Math.max(0, sinceTs);
     for (let windows = 0; from <= now && windows < 400; windows++) {
       const until = Math.min(from + window - 1, now + 60_000);
-      const first = await this.readPublic('trades', () => ex.fetchMyTrades(sym, from, TRADE_PAGE, { until }));
+      if (paging.paging === 'cursor') {
+        const start = from;
+        await take(await this.readPublic('trades', () => this.tradePages(sym, start, until, false)));
+        from = until + 1;
+        continue;
+      }
+      const first = await this.readPublic('trades', () => ex.fetchMyTrades(sym, from, paging.page, { until }));
       await take(first);
-      if (first.length >= TRADE_PAGE) {
+      if (first.length >= paging.page) {
         let last = [...first].sort(byTradeId).at(-1)!.id!;
         for (let page = 0; page < 1000; page++) {
-          const next = await this.readPublic('trades', () => ex.fetchMyTrades(sym, undefined, TRADE_PAGE, this.spec.tradesAfter(last)));
+          const next = await this.readPublic('trades', () => ex.fetchMyTrades(sym, undefined, paging.page, paging.after(last)));
           await take(next);
-          if (next.length < TRADE_PAGE) break;
+          if (next.length < paging.page) break;
           last = [...next].sort(byTradeId).at(-1)!.id!;
         }
         break;
@@ -1469,7 +1870,7 @@ export class CcxtExchange implements ExchangeClient {
     if (oid === undefined) return undefined;
     const known = this.idToCoid.get(oid);
     if (known !== undefined) return known;
-    const o = await this.readPublic('order', () => this.ex!.fetchOrder(oid, this.ccxtSymbol(symbol)));
+    const o = await this.readPublic('order', () => this.orderById(oid, this.ccxtSymbol(symbol)));
     const coid = toStr(o.clientOrderId);
     if (coid !== undefined) this.idToCoid.set(oid, coid);
     return coid;
@@ -1478,7 +1879,9 @@ export class CcxtExchange implements ExchangeClient {
   async fetchPositions(): Promise<VenuePosition[]> {
     const ex = this.requireEx();
     if (this.marketType === 'spot') return []; // spot holdings are balances (reconciliation compares those)
-    const rows = await this.readPublic('positions', () => ex.fetchPositions(this.o.symbols.map((s) => this.ccxtSymbol(s))));
+    const syms = this.o.symbols.map((s) => this.ccxtSymbol(s));
+    const positions = this.spec.positions;
+    const rows = await this.readPublic('positions', () => (positions ? positions(ex, syms) : ex.fetchPositions(syms)));
     const out: VenuePosition[] = [];
     for (const p of rows) {
       const qty = Math.abs(Number(p.contracts ?? 0)) * Number(p.contractSize ?? 1);
@@ -1519,14 +1922,14 @@ export class CcxtExchange implements ExchangeClient {
     if (this.marketType !== 'perp') return [];
     const ex = this.requireEx();
     const rows: CcxtFunding[] = await this.readPublic('funding payments', () =>
-      ex.fetchFundingHistory(this.ccxtSymbol(symbol), sinceTs, 1000),
+      ex.fetchFundingHistory(this.ccxtSymbol(symbol), sinceTs, this.spec.trades.page),
     );
     return rows
       .filter((r) => Number(r.timestamp) >= sinceTs)
       .map((r) => ({
         paymentId: toStr(r.id) ?? `${symbol}:${r.timestamp}`,
         symbol,
-        amount: Number(r.amount),
+        amount: this.spec.fundingAmount?.(r) ?? Number(r.amount),
         ts: Number(r.timestamp),
       }))
       .sort((a, b) => a.ts - b.ts);
@@ -1602,12 +2005,12 @@ export class CcxtExchange implements ExchangeClient {
     const cx = this.cx;
     if (cx === null) return 'network';
     const msg = errorMessage(e);
-    if (/"code":\s*-2015\b|"code":\s*-2014\b|"code":\s*-1022\b/.test(msg)) return 'auth'; // ccxt maps a late -2015 to DDoSProtection
-    if (e instanceof cx.InvalidNonce || /"code":\s*-1021\b/.test(msg)) return 'clock';
+    const venue = this.spec.classify?.(e, msg, cx);
+    if (venue !== undefined) return venue;
+    if (e instanceof cx.InvalidNonce) return 'clock';
     if (e instanceof cx.DDoSProtection || e instanceof cx.RateLimitExceeded) return 'rate';
     if (e instanceof cx.OrderNotFound) return 'not_found';
-    if (e instanceof cx.DuplicateOrderId || /Duplicate order sent|ClientOrderId is duplicated|"code":\s*-4116\b/i.test(msg))
-      return 'duplicate';
+    if (e instanceof cx.DuplicateOrderId) return 'duplicate';
     if (e instanceof cx.AuthenticationError) return 'auth';
     if (e instanceof cx.ExchangeError) return 'refused';
     // NetworkError, RequestTimeout, ExchangeNotAvailable (5xx), OperationFailed (-1000/-1001/-1006
@@ -1615,24 +2018,21 @@ export class CcxtExchange implements ExchangeClient {
     return 'network';
   }
 
-  /** A 429/418: wait at least Retry-After before any request, and go slower for a while. */
+  /** A rate limit: wait at least what the venue asked before any request, and go slower for a while. */
   private rateLimited(e: unknown): { ms: number; label: string } {
     const ex = this.ex;
-    const msg = errorMessage(e);
-    const code = / 418 /.test(` ${msg} `) ? 418 : 429;
     const h = (ex?.last_response_headers ?? {}) as Record<string, string | undefined>;
-    const ra = Number(h['Retry-After'] ?? h['retry-after']);
-    const ms = Number.isFinite(ra) && ra > 0 ? ra * 1000 : DEFAULT_RETRY_AFTER_MS[code];
     const now = this.clock.now();
+    const { code, label, critical, waitMs, defaultMs } = this.spec.rateLimit(errorMessage(e), h, now);
+    const ms = waitMs ?? defaultMs;
     this.rateLimitedUntil = Math.max(this.rateLimitedUntil, now + ms);
     this.slowUntil = this.rateLimitedUntil + SLOWDOWN_MS;
     if (ex !== null && this.baseRateLimit > 0) setRateLimit(ex, this.baseRateLimit * SLOWDOWN_FACTOR);
-    const label = code === 418 ? 'HTTP 418: IP banned for now' : 'HTTP 429';
     this.lastError = `rate-limited (${label}), retry after ${Math.ceil(ms / 1000)} s`;
     this.log.warn({ venue: this.name, code, retryAfterMs: ms }, 'rate-limited by the venue');
     this.alert({
       type: 'exchange_down',
-      severity: code === 418 ? 'critical' : 'warning',
+      severity: critical ? 'critical' : 'warning',
       title: `${this.spec.label} rate limit (${code})`,
       message: `${this.spec.label} asked the bot to wait ${Math.ceil(ms / 1000)} s (${label}). Requests pause until ${hhmmss(this.rateLimitedUntil)} UTC and run slower for a minute after.`,
       key: `${this.name}:rate`,
@@ -1772,8 +2172,10 @@ export function rewriteUrls(ex: Exchange, apiUrl: string | undefined, wsUrl: str
   const base = apiUrl?.replace(/\/+$/, '');
   const wsBase = wsUrl?.replace(/\/+$/, '');
   const swap = (v: string, to: string): string => {
-    const u = new URL(v);
-    return to + u.pathname + u.search;
+    const u = new URL(v); // Bybit's 'https://api.{hostname}' parses too ({hostname} is a host label here)
+    // A bare host ('https://api.{hostname}') keeps no path: ccxt appends '/' + path itself.
+    const path = u.pathname === '/' && !v.endsWith('/') ? '' : u.pathname;
+    return to + path + u.search;
   };
   for (const [k, v] of Object.entries(api)) {
     if (typeof v === 'string' && /^https?:\/\//.test(v) && base !== undefined) api[k] = swap(v, base);

@@ -1,7 +1,7 @@
 // Venue-agnostic pieces of the fake exchanges: an HTTP server on 127.0.0.1 with scriptable faults
 // and a request log, and a small matching book (accounts, orders keyed by client order id, trades
-// with ids) driven by a scripted price path. Each venue file (binance.ts, later bybit.ts) maps its
-// REST paths, JSON shapes and error codes onto these.
+// with ids) driven by a scripted price path. Each venue file (binance.ts, bybit.ts) maps its REST
+// paths, JSON shapes and error codes onto these.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -12,9 +12,11 @@ import type { Duplex } from 'node:stream';
 export interface FakeRequest {
   method: string;
   path: string;
-  /** Query and form body merged; the signature is dropped. */
+  /** Query and form (or JSON object) body merged, values as strings; the signature is dropped. */
   params: Record<string, string>;
   headers: Record<string, string | string[] | undefined>;
+  /** The query string (without '?') and body as sent, for venues that sign them (Bybit). */
+  raw?: { query: string; body: string };
   ts: number;
   /** What the fake did: 'ok', an HTTP status, or the fault kind. */
   outcome?: string;
@@ -54,6 +56,14 @@ export interface Fault {
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
+/** What a fault answers when it names no body: the venue's own shape for a failure. */
+export interface FaultDefaults {
+  /** `status` faults (default: a Binance-style JSON error). */
+  statusBody?: unknown;
+  /** `acceptThenStatus` faults (default: Binance's -1001 "unable to process"). */
+  acceptedStatusBody?: unknown;
+}
+
 export class FakeHttpServer {
   url = '';
   port = 0;
@@ -66,6 +76,7 @@ export class FakeHttpServer {
     private readonly handler: Handler,
     private readonly now: () => number,
     private readonly onUpgrade?: UpgradeHandler,
+    private readonly defaults: FaultDefaults = {},
   ) {}
 
   async start(): Promise<void> {
@@ -124,9 +135,16 @@ export class FakeHttpServer {
     const u = new URL(req.url ?? '/', 'http://x');
     const body = await readBody(req);
     const params: Record<string, string> = Object.fromEntries(u.searchParams);
-    if (body) for (const [k, v] of new URLSearchParams(body)) params[k] = v;
+    if (body) for (const [k, v] of parseBody(body)) params[k] = v;
     delete params['signature'];
-    const r: FakeRequest = { method: req.method ?? 'GET', path: u.pathname, params, headers: req.headers, ts: this.now() };
+    const r: FakeRequest = {
+      method: req.method ?? 'GET',
+      path: u.pathname,
+      params,
+      headers: req.headers,
+      ts: this.now(),
+      raw: { query: rawQuery(req.url), body },
+    };
     this.requests.push(r);
     const fault = this.takeFault(r);
     const socket = req.socket;
@@ -148,7 +166,7 @@ export class FakeHttpServer {
         case 'status':
           return send({
             status: fault.status ?? 500,
-            body: fault.body ?? { code: -1000, msg: 'fake failure' },
+            body: fault.body ?? this.defaults.statusBody ?? { code: -1000, msg: 'fake failure' },
             ...(fault.headers ? { headers: fault.headers } : {}),
           });
         case 'drop':
@@ -164,7 +182,11 @@ export class FakeHttpServer {
           else
             send({
               status: fault.status ?? 503,
-              body: fault.body ?? { code: -1001, msg: 'Internal error; unable to process your request. Please try again.' },
+              body: fault.body ??
+                this.defaults.acceptedStatusBody ?? {
+                  code: -1001,
+                  msg: 'Internal error; unable to process your request. Please try again.',
+                },
               ...(fault.headers ? { headers: fault.headers } : {}),
             });
           return;
@@ -184,6 +206,27 @@ export class FakeHttpServer {
 
 function pathMatches(pattern: string, path: string): boolean {
   return pattern.endsWith('*') ? path.startsWith(pattern.slice(0, -1)) : pattern === path;
+}
+
+/** The query string exactly as sent (URL parsing would re-encode it; signatures cover the raw one). */
+function rawQuery(url: string | undefined): string {
+  const i = (url ?? '').indexOf('?');
+  return i < 0 ? '' : url!.slice(i + 1);
+}
+
+/** A form body (Binance) or a JSON object body (Bybit), as string pairs. */
+function parseBody(body: string): Array<[string, string]> {
+  if (body.trimStart().startsWith('{')) {
+    try {
+      const o = JSON.parse(body) as Record<string, unknown>;
+      return Object.entries(o)
+        .filter(([, v]) => v !== undefined && v !== null)
+        .map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]);
+    } catch {
+      return [];
+    }
+  }
+  return [...new URLSearchParams(body)];
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -307,6 +350,8 @@ export interface PlaceRequest {
   conditional: boolean;
 }
 
+export type FeeAsset = 'quote' | 'base' | 'BNB' | 'received';
+
 export interface FakeBookOptions {
   type: 'spot' | 'perp';
   markets: FakeMarket[];
@@ -314,11 +359,11 @@ export interface FakeBookOptions {
   now: () => number;
   makerFee?: number;
   takerFee?: number;
-  /** Spot: the asset fees are charged in. */
-  feeAsset?: 'quote' | 'base' | 'BNB';
+  /** Spot: the asset fees are charged in ('received': the coin the trade delivers, like Bybit). */
+  feeAsset?: FeeAsset;
   /** Quote price of BNB when fees are charged in BNB. */
   bnbPrice?: number;
-  /** Perps: a post-only order that would take is accepted and expires (Binance GTX) instead of refused. */
+  /** A post-only order that would take is accepted and expires (Binance USDⓈ-M GTX, Bybit) instead of refused. */
   postOnlyExpires?: boolean;
 }
 
@@ -352,7 +397,7 @@ export class FakeBook {
   listeners: Array<(e: BookEvent) => void> = [];
   makerFee: number;
   takerFee: number;
-  feeAsset: 'quote' | 'base' | 'BNB';
+  feeAsset: FeeAsset;
   bnbPrice: number;
   private seqOrder = 5000;
   private seqTrade = 100000;
@@ -617,7 +662,7 @@ export class FakeBook {
         quote.free += notional;
       }
       o.locked -= release;
-      if (this.feeAsset === 'base') {
+      if (this.feeAsset === 'base' || (this.feeAsset === 'received' && o.side === 'BUY')) {
         commission = qty * rate;
         commissionAsset = m.base;
         base.free -= commission;

@@ -7,90 +7,20 @@
 
 import ccxt from 'ccxt';
 import { afterEach, describe, expect, test } from 'vitest';
-import type { AlertInput } from '../src/core/alerts.ts';
 import { MemoryAlertSink } from '../src/core/alerts.ts';
-import type { Clock } from '../src/core/clock.ts';
 import { UserError } from '../src/core/errors.ts';
 import { silentLogger } from '../src/core/logger.ts';
-import type { Candle, Fill, Order } from '../src/core/types.ts';
+import type { Candle, Order } from '../src/core/types.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { Reconciler } from '../src/engine/reconcile.ts';
 import { CcxtExchange, RESOLVE_MARGIN_MS, type CcxtExchangeOptions } from '../src/exchange/ccxt.ts';
-import type { ExchangeListener, FundingPayment, OrderUpdate } from '../src/exchange/types.ts';
 import { Journal } from '../src/journal/journal.ts';
 import { CandleValidator } from '../src/market/validator.ts';
 import { RiskEngine } from '../src/risk/engine.ts';
 import { DEFAULT_LIMITS } from '../src/risk/types.ts';
 import type { Strategy } from '../src/strategy/types.ts';
 import { FakeBybit, type FakeBybitOptions } from './fakes/exchange/bybit.ts';
-
-class TestClock implements Clock {
-  offset = 0;
-  now(): number {
-    return Date.now() + this.offset;
-  }
-  advance(ms: number): void {
-    this.offset += ms;
-  }
-}
-
-class Recorder implements ExchangeListener {
-  updates: OrderUpdate[] = [];
-  fills: Fill[] = [];
-  alerts: AlertInput[] = [];
-  connections: Array<[boolean, string]> = [];
-  funding: FundingPayment[] = [];
-  log: Array<OrderUpdate | Fill> = [];
-  onOrderUpdate(u: OrderUpdate): void {
-    this.updates.push(u);
-    this.log.push(u);
-  }
-  onFill(f: Fill): void {
-    this.fills.push(f);
-    this.log.push(f);
-  }
-  /** Every update's cumulative filled quantity is covered by fills heard before it. */
-  fillsFirst(coid: string): boolean {
-    let sum = 0;
-    for (const e of this.log) {
-      if (e.clientOrderId !== coid) continue;
-      if ('tradeId' in e) sum += e.qty;
-      else if (e.filledQty !== undefined && e.filledQty > sum + 1e-9) return false;
-    }
-    return true;
-  }
-  onAlert(a: AlertInput): void {
-    this.alerts.push(a);
-  }
-  onConnection(up: boolean, detail: string): void {
-    this.connections.push([up, detail]);
-  }
-  onFunding(p: FundingPayment): void {
-    this.funding.push(p);
-  }
-  of(coid: string): OrderUpdate[] {
-    return this.updates.filter((u) => u.clientOrderId === coid);
-  }
-  statuses(coid: string): string[] {
-    return this.of(coid).map((u) => u.status);
-  }
-  last(coid: string): OrderUpdate | undefined {
-    return this.of(coid).at(-1);
-  }
-  fillsOf(coid: string): Fill[] {
-    return this.fills.filter((f) => f.clientOrderId === coid);
-  }
-}
-
-const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what = 'condition', ms = 4000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await realSleep(5);
-  }
-}
+import { Recorder, TestClock, realSleep, until } from './helpers/venue-time.ts';
 
 const RECV = 2000;
 const NO_POLL_MS = 987_654;

@@ -1,7 +1,11 @@
-// Time helpers for tests that run the real ccxt against a local fake venue: one clock (wall time +
-// an offset the adapter's injected sleep advances) and a real-time wait for asynchronous effects.
+// Helpers for tests that run the real ccxt against a local fake venue: one clock (wall time + an
+// offset the adapter's injected sleep advances), a real-time wait for asynchronous effects, and a
+// listener that records everything the adapter reports.
 
+import type { AlertInput } from '../../src/core/alerts.ts';
 import type { Clock } from '../../src/core/clock.ts';
+import type { Fill } from '../../src/core/types.ts';
+import type { ExchangeListener, FundingPayment, OrderUpdate } from '../../src/exchange/types.ts';
 
 export class TestClock implements Clock {
   offset = 0;
@@ -21,5 +25,54 @@ export async function until(cond: () => boolean, what = 'condition', ms = 4000):
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await realSleep(5);
+  }
+}
+
+export class Recorder implements ExchangeListener {
+  updates: OrderUpdate[] = [];
+  fills: Fill[] = [];
+  alerts: AlertInput[] = [];
+  connections: Array<[boolean, string]> = [];
+  funding: FundingPayment[] = [];
+  /** Updates and fills in the order they were heard. */
+  log: Array<OrderUpdate | Fill> = [];
+  onOrderUpdate(u: OrderUpdate): void {
+    this.updates.push(u);
+    this.log.push(u);
+  }
+  onFill(f: Fill): void {
+    this.fills.push(f);
+    this.log.push(f);
+  }
+  /** Every update's cumulative filled quantity is covered by fills heard before it. */
+  fillsFirst(coid: string): boolean {
+    let sum = 0;
+    for (const e of this.log) {
+      if (e.clientOrderId !== coid) continue;
+      if ('tradeId' in e) sum += e.qty;
+      else if (e.filledQty !== undefined && e.filledQty > sum + 1e-9) return false;
+    }
+    return true;
+  }
+  onAlert(a: AlertInput): void {
+    this.alerts.push(a);
+  }
+  onConnection(up: boolean, detail: string): void {
+    this.connections.push([up, detail]);
+  }
+  onFunding(p: FundingPayment): void {
+    this.funding.push(p);
+  }
+  of(coid: string): OrderUpdate[] {
+    return this.updates.filter((u) => u.clientOrderId === coid);
+  }
+  statuses(coid: string): string[] {
+    return this.of(coid).map((u) => u.status);
+  }
+  last(coid: string): OrderUpdate | undefined {
+    return this.of(coid).at(-1);
+  }
+  fillsOf(coid: string): Fill[] {
+    return this.fills.filter((f) => f.clientOrderId === coid);
   }
 }

@@ -21,8 +21,8 @@ import {
   BookReject,
   FakeBook,
   FakeHttpServer,
+  FakeVenue,
   type BookEvent,
-  type Fault,
   type FakeIncome,
   type FakeMarket,
   type FakeOrder,
@@ -160,7 +160,7 @@ const fail = (e: Err): FakeResponse => ({ status: e.http, body: { code: e.code, 
 const NOT_FOUND: Err = { http: 400, code: -2013, msg: 'Order does not exist.' };
 const UNKNOWN_ORDER: Err = { http: 400, code: -2011, msg: 'Unknown order sent.' };
 
-export class FakeBinance {
+export class FakeBinance extends FakeVenue {
   readonly type: 'spot' | 'perp';
   readonly book: FakeBook;
   readonly http: FakeHttpServer;
@@ -171,12 +171,12 @@ export class FakeBinance {
   readonly listenKeys = new Set<string>();
 
   private readonly wss = new WebSocketServer({ noServer: true });
-  private readonly streams = new Set<WebSocket>();
   private subWaiters: Array<() => void> = [];
   private seqListenKey = 0;
   private seqSub = 0;
 
   constructor(opts: FakeBinanceOptions) {
+    super();
     this.type = opts.type;
     this.now = opts.now ?? (() => Date.now());
     this.apiKey = opts.apiKey;
@@ -199,47 +199,11 @@ export class FakeBinance {
     );
   }
 
-  async start(): Promise<this> {
-    await this.http.start();
-    return this;
-  }
-
-  async close(): Promise<void> {
-    for (const w of this.streams) w.terminate();
-    this.streams.clear();
-    await this.http.close();
-  }
-
-  get url(): string {
-    return this.http.url;
-  }
-
-  get wsUrl(): string {
-    return `ws://127.0.0.1:${this.http.port}`;
-  }
-
-  get requests(): FakeRequest[] {
-    return this.http.requests;
-  }
-
-  inject(fault: Fault): void {
-    this.http.inject(fault);
-  }
-
-  /** Logged requests to a path (a prefix with '*'), optionally one method. */
-  find(path: string, method?: string): FakeRequest[] {
-    return this.http.find(path, method);
-  }
-
   /** The order-creating requests' client order ids, one entry per request that reached the server. */
   sentClientOrderIds(): string[] {
     return this.requests
       .filter((r) => r.method === 'POST' && (r.path === '/api/v3/order' || r.path === '/fapi/v1/order' || r.path === '/fapi/v1/algoOrder'))
       .map((r) => r.params['newClientOrderId'] ?? r.params['clientAlgoId'] ?? '?');
-  }
-
-  setPrice(symbol: string, price: number): void {
-    this.book.setPrice(symbol, price);
   }
 
   fund(symbol: string, rate: number): FakeIncome | undefined {
@@ -255,11 +219,6 @@ export class FakeBinance {
     if (this.streams.size > 0 && [...this.streams].some((w) => (w as WebSocket & { sub?: number }).sub !== undefined))
       return Promise.resolve();
     return new Promise((r) => this.subWaiters.push(r));
-  }
-
-  dropStreams(): void {
-    for (const w of this.streams) w.terminate();
-    this.streams.clear();
   }
 
   // ---- routing ------------------------------------------------------------------------------------

@@ -26,8 +26,8 @@ import {
   BookReject,
   FakeBook,
   FakeHttpServer,
+  FakeVenue,
   type BookEvent,
-  type Fault,
   type FakeIncome,
   type FakeMarket,
   type FakeOrder,
@@ -159,7 +159,7 @@ interface ExecRow {
   json: Record<string, unknown>;
 }
 
-export class FakeBybit {
+export class FakeBybit extends FakeVenue<WebSocket & { authed?: boolean; topics?: Set<string> }> {
   readonly type: 'spot' | 'perp';
   readonly category: 'spot' | 'linear';
   readonly book: FakeBook;
@@ -178,12 +178,12 @@ export class FakeBybit {
 
   private readonly fundingRows = new Map<number, { size: number; mark: number }>();
   private readonly wss = new WebSocketServer({ noServer: true });
-  private readonly streams = new Set<WebSocket & { authed?: boolean; topics?: Set<string> }>();
   private subWaiters: Array<() => void> = [];
   private seqConn = 0;
   private seqMsg = 0;
 
   constructor(opts: FakeBybitOptions) {
+    super();
     this.type = opts.type;
     this.category = opts.type === 'spot' ? 'spot' : 'linear';
     this.now = opts.now ?? (() => Date.now());
@@ -213,44 +213,9 @@ export class FakeBybit {
     );
   }
 
-  async start(): Promise<this> {
-    await this.http.start();
-    return this;
-  }
-
-  async close(): Promise<void> {
-    for (const w of this.streams) w.terminate();
-    this.streams.clear();
-    await this.http.close();
-  }
-
-  get url(): string {
-    return this.http.url;
-  }
-
-  get wsUrl(): string {
-    return `ws://127.0.0.1:${this.http.port}`;
-  }
-
-  get requests(): FakeRequest[] {
-    return this.http.requests;
-  }
-
-  inject(fault: Fault): void {
-    this.http.inject(fault);
-  }
-
-  find(path: string, method?: string): FakeRequest[] {
-    return this.http.find(path, method);
-  }
-
   /** The order-creating requests' orderLinkIds, one entry per request that reached the server. */
   sentClientOrderIds(): string[] {
     return this.requests.filter((r) => r.method === 'POST' && r.path === '/v5/order/create').map((r) => r.params['orderLinkId'] ?? '?');
-  }
-
-  setPrice(symbol: string, price: number): void {
-    this.book.setPrice(symbol, price);
   }
 
   /** Settle funding on the symbol's position (positive rate: longs pay). */
@@ -277,11 +242,6 @@ export class FakeBybit {
   streamReady(): Promise<void> {
     if ([...this.streams].some((w) => w.topics?.has('order') && w.topics.has('execution'))) return Promise.resolve();
     return new Promise((r) => this.subWaiters.push(r));
-  }
-
-  dropStreams(): void {
-    for (const w of this.streams) w.terminate();
-    this.streams.clear();
   }
 
   // ---- envelope ---------------------------------------------------------------------------------

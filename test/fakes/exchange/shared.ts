@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
 
 // ---- HTTP server with faults --------------------------------------------------------------------
 
@@ -774,4 +775,58 @@ export class FakeBook {
   private emit(e: BookEvent): void {
     for (const l of this.listeners) l(e);
   }
+}
+
+/**
+ * What every fake venue has in common: an account book, an HTTP server with a request log and
+ * fault injection, and user-data websockets. Subclasses route the venue's own API.
+ */
+export abstract class FakeVenue<S extends WebSocket = WebSocket> {
+  abstract readonly book: FakeBook;
+  abstract readonly http: FakeHttpServer;
+  protected readonly streams = new Set<S>();
+
+  async start(): Promise<this> {
+    await this.http.start();
+    return this;
+  }
+
+  async close(): Promise<void> {
+    this.dropStreams();
+    await this.http.close();
+  }
+
+  /** Drop every user-data websocket (clients must reconnect). */
+  dropStreams(): void {
+    for (const w of this.streams) w.terminate();
+    this.streams.clear();
+  }
+
+  get url(): string {
+    return this.http.url;
+  }
+
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.http.port}`;
+  }
+
+  get requests(): FakeRequest[] {
+    return this.http.requests;
+  }
+
+  inject(fault: Fault): void {
+    this.http.inject(fault);
+  }
+
+  /** Logged requests to a path (a prefix with '*'), optionally one method. */
+  find(path: string, method?: string): FakeRequest[] {
+    return this.http.find(path, method);
+  }
+
+  setPrice(symbol: string, price: number): void {
+    this.book.setPrice(symbol, price);
+  }
+
+  /** The client order id of every order-creating request that reached the server. */
+  abstract sentClientOrderIds(): string[];
 }

@@ -10,16 +10,11 @@ import { MemoryAlertSink } from '../src/core/alerts.ts';
 import { UserError } from '../src/core/errors.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import type { Candle, Order } from '../src/core/types.ts';
-import { Engine } from '../src/engine/engine.ts';
 import { Reconciler } from '../src/engine/reconcile.ts';
 import { CcxtExchange, RESOLVE_MARGIN_MS, clean, type CcxtExchangeOptions } from '../src/exchange/ccxt.ts';
 import { Journal } from '../src/journal/journal.ts';
-import { CandleValidator } from '../src/market/validator.ts';
-import { RiskEngine } from '../src/risk/engine.ts';
-import { DEFAULT_LIMITS } from '../src/risk/types.ts';
-import type { Strategy } from '../src/strategy/types.ts';
 import { FakeBinance, type FakeBinanceOptions } from './fakes/exchange/binance.ts';
-import { Recorder, TestClock, realSleep, until } from './helpers/venue-time.ts';
+import { idleEngine, Recorder, TestClock, realSleep, until } from './helpers/venue-time.ts';
 
 const RECV = 2000;
 const NO_POLL_MS = 987_654;
@@ -745,41 +740,8 @@ describe('engine + journal + adapter + fake, under faults', () => {
     const r = await rig('spot', { clock, websocket: true });
     await r.fake.streamReady();
     const journal = Journal.memory();
-    const idle: Strategy = { name: 'idle', warmup: 0, onCandle: () => null };
     const alerts = new MemoryAlertSink();
-    const engine = new Engine({
-      mode: 'live',
-      botId: 'sk',
-      clock,
-      journal,
-      exchange: r.ex,
-      risk: new RiskEngine({
-        ...DEFAULT_LIMITS,
-        minTradeIntervalSec: 0,
-        stopLossPct: null,
-        maxCapitalInUse: 1,
-        maxConsecutiveErrors: 0,
-        maxTradesPer24h: 1000,
-      }),
-      alerts,
-      logger: silentLogger(),
-      symbols: [
-        {
-          symbol: 'BTC/USDT',
-          timeframeMs: 60_000,
-          strategy: idle,
-          market: r.ex.market('BTC/USDT'),
-          validator: new CandleValidator('BTC/USDT', '1m'),
-        },
-      ],
-      marketType: 'spot',
-      allowShort: false,
-      leverage: 1,
-      takerFee: 0.001,
-      startingCash: 10_000,
-      equityEveryMs: 3_600_000,
-      persistProgress: false,
-    });
+    const engine = idleEngine({ clock, journal, exchange: r.ex, alerts, marketType: 'spot', leverage: 1 });
     const t0 = Math.floor(clock.now() / 60_000) * 60_000 - 60_000;
     const c: Candle = { ts: t0, open: 30_000, high: 30_010, low: 29_990, close: 30_000, volume: 10 };
     engine.onCandle('BTC/USDT', c);

@@ -12,16 +12,12 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { MemoryAlertSink } from '../src/core/alerts.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import type { Order } from '../src/core/types.ts';
-import { Engine } from '../src/engine/engine.ts';
 import { Reconciler, type ReconcileReport } from '../src/engine/reconcile.ts';
 import { CcxtExchange, RESOLVE_MARGIN_MS } from '../src/exchange/ccxt.ts';
 import { Journal } from '../src/journal/journal.ts';
-import { CandleValidator } from '../src/market/validator.ts';
-import { RiskEngine } from '../src/risk/engine.ts';
-import { DEFAULT_LIMITS } from '../src/risk/types.ts';
-import type { Strategy } from '../src/strategy/types.ts';
 import { FakeBinance, type FakeOrder } from './fakes/exchange/binance.ts';
-import { TestClock, realSleep, until } from './helpers/venue-time.ts';
+import type { Engine } from '../src/engine/engine.ts';
+import { idleEngine, TestClock, realSleep, until } from './helpers/venue-time.ts';
 
 const SYM = 'BTC/USDT';
 const KEY = 'fake-api-key-0123456789';
@@ -110,33 +106,7 @@ async function boot(w: World, opts: { websocket?: boolean; pollHeld?: boolean } 
       await realSleep(Math.max(1, Math.min(ms / 10, 20)));
     },
   });
-  const idle: Strategy = { name: 'idle', warmup: 0, onCandle: () => null };
-  const engine = new Engine({
-    mode: 'live',
-    botId: 'sk',
-    clock,
-    journal,
-    exchange: ex,
-    risk: new RiskEngine({
-      ...DEFAULT_LIMITS,
-      minTradeIntervalSec: 0,
-      stopLossPct: null,
-      maxCapitalInUse: 1,
-      maxConsecutiveErrors: 0,
-      maxTradesPer24h: 1000,
-      maxLeverage: 5,
-    }),
-    alerts,
-    logger: silentLogger(),
-    symbols: [{ symbol: SYM, timeframeMs: 60_000, strategy: idle, market: ex.market(SYM), validator: new CandleValidator(SYM, '1m') }],
-    marketType: type,
-    allowShort: type === 'perp',
-    leverage: 5,
-    takerFee: 0.001,
-    startingCash: 10_000, // the fake account's USDT
-    equityEveryMs: 3_600_000,
-    persistProgress: false,
-  });
+  const engine = idleEngine({ clock, journal, exchange: ex, alerts, marketType: type, leverage: 5, limits: { maxLeverage: 5 } });
   const reconciler = new Reconciler(engine, journal, ex, alerts, silentLogger(), clock, { inFlightGraceMs: GRACE });
   // As the bot wires it: the venue connection (or its order stream) coming back triggers a reconciliation.
   engine.onReconnect = () => void reconciler.run('reconnect').catch(() => undefined);

@@ -2,7 +2,15 @@
 // offset the adapter's injected sleep advances), a real-time wait for asynchronous effects, and a
 // listener that records everything the adapter reports.
 
-import type { AlertInput } from '../../src/core/alerts.ts';
+import type { AlertInput, AlertSink } from '../../src/core/alerts.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import type { MarketType } from '../../src/core/types.ts';
+import { Engine } from '../../src/engine/engine.ts';
+import type { ExchangeClient } from '../../src/exchange/types.ts';
+import type { Journal } from '../../src/journal/journal.ts';
+import { CandleValidator } from '../../src/market/validator.ts';
+import { RiskEngine } from '../../src/risk/engine.ts';
+import { DEFAULT_LIMITS, type RiskLimits } from '../../src/risk/types.ts';
 import type { Clock } from '../../src/core/clock.ts';
 import type { Fill } from '../../src/core/types.ts';
 import type { ExchangeListener, FundingPayment, OrderUpdate } from '../../src/exchange/types.ts';
@@ -75,4 +83,56 @@ export class Recorder implements ExchangeListener {
   fillsOf(coid: string): Fill[] {
     return this.fills.filter((f) => f.clientOrderId === coid);
   }
+}
+
+/**
+ * A live engine on one symbol with no strategy (orders come from the test through manualOrder), and
+ * risk limits that get out of the way: no interval, no default stop, all capital usable.
+ */
+export function idleEngine(o: {
+  clock: Clock;
+  journal: Journal;
+  exchange: ExchangeClient;
+  alerts: AlertSink;
+  marketType: MarketType;
+  symbol?: string;
+  leverage?: number;
+  limits?: Partial<RiskLimits>;
+  startingCash?: number;
+}): Engine {
+  const symbol = o.symbol ?? 'BTC/USDT';
+  return new Engine({
+    mode: 'live',
+    botId: 'sk',
+    clock: o.clock,
+    journal: o.journal,
+    exchange: o.exchange,
+    risk: new RiskEngine({
+      ...DEFAULT_LIMITS,
+      minTradeIntervalSec: 0,
+      stopLossPct: null,
+      maxCapitalInUse: 1,
+      maxConsecutiveErrors: 0,
+      maxTradesPer24h: 1000,
+      ...o.limits,
+    }),
+    alerts: o.alerts,
+    logger: silentLogger(),
+    symbols: [
+      {
+        symbol,
+        timeframeMs: 60_000,
+        strategy: { name: 'idle', warmup: 0, onCandle: () => null },
+        market: o.exchange.market(symbol),
+        validator: new CandleValidator(symbol, '1m'),
+      },
+    ],
+    marketType: o.marketType,
+    allowShort: o.marketType === 'perp',
+    leverage: o.leverage ?? 1,
+    takerFee: 0.001,
+    startingCash: o.startingCash ?? 10_000,
+    equityEveryMs: 3_600_000,
+    persistProgress: false,
+  });
 }

@@ -3,8 +3,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/core/paths.ts';
-import { runBacktest, REFERENCE_LIMITS } from '../src/engine/backtest.ts';
+import type * as BacktestModule from '../src/engine/backtest.ts';
 import { loadCandles } from '../src/market/csv.ts';
+import { shipped } from './shipped.ts';
 import { generateCandles } from '../src/market/generator.ts';
 
 export const BTC_1M = join(PROJECT_ROOT, '../shared/data/binance_spot_BTCUSDT_1m_2025-05-20_2025-08-18.csv');
@@ -18,7 +19,8 @@ export interface BacktestBench {
   bestPerSec: number;
 }
 
-export function benchBacktest(runs = 9): BacktestBench {
+export async function benchBacktest(runs = 9): Promise<BacktestBench> {
+  const { runBacktest, REFERENCE_LIMITS } = await shipped<typeof BacktestModule>('src/engine/backtest.ts');
   const real = existsSync(BTC_1M);
   const candles = real ? loadCandles(BTC_1M) : generateCandles({ count: 130_708, seed: 1, startPrice: 105_000, volatility: 0.0008 });
   const once = () =>
@@ -53,4 +55,4 @@ export function benchBacktest(runs = 9): BacktestBench {
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(benchBacktest()));
+if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(await benchBacktest()));

@@ -11,7 +11,7 @@ const line = (s: string) => process.stdout.write(s + '\n');
 
 line(`Skipper benchmarks — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`);
 
-const bt = benchBacktest();
+const bt = await benchBacktest();
 line(
   `\n1. Backtest, full engine path (validation, strategy, risk, paper fills, journal of fills)\n` +
     `   ${bt.source}: ${n(bt.candles)} candles, ${n(bt.fills)} fills\n` +

@@ -1,0 +1,13 @@
+// Benchmarks measure the code users run: the compiled build in dist/ (what `npm start` and
+// `npx skipper` execute), not the tsx-transpiled sources. `npm run bench` builds it first.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PROJECT_ROOT } from '../src/core/paths.ts';
+
+/** Import a module from dist/ (same path as under the project root, .ts → .js). */
+export async function shipped<T>(sourcePath: string): Promise<T> {
+  const built = join(PROJECT_ROOT, 'dist', sourcePath.replace(/\.ts$/, '.js'));
+  if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` (npm run bench does)`);
+  return (await import(pathToFileURL(built).href)) as T;
+}

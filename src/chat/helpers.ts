@@ -1,12 +1,13 @@
 // Small helpers shared by commands: who did it, which traded symbol was meant, durations.
 import type { Services } from './services.ts';
 import type { ChatUser, Reply } from './types.ts';
+import { quoteOf as accountQuote } from '../core/symbols.ts';
 
 /** How a user is named in the journal and in replies ("by …"). */
 export const actor = (u: ChatUser): string => u.name ?? u.id;
 
 /** The quote currency of the bot's account (from the first symbol). */
-export const quoteOf = (s: Services): string => s.config.market.symbols[0]?.split('/')[1]?.split(':')[0] ?? 'USDT';
+export const quoteOf = (s: Services): string => accountQuote(s.config.market.symbols);
 
 /**
  * The traded symbol a user meant: an exact match, or the perp form ("BTC/USDT:USDT") when the user

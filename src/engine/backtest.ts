@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { SimClock } from '../core/clock.ts';
 import { silentLogger } from '../core/logger.ts';
 import { TIMEFRAME_MS, type Candle, type MarketType, type Timeframe } from '../core/types.ts';
-import { PaperExchange } from '../exchange/paper.ts';
+import { defaultMarket, PaperExchange } from '../exchange/paper.ts';
 import { Journal, type FillRow, type JournalDetail } from '../journal/journal.ts';
 import { CandleValidator } from '../market/validator.ts';
 import { RiskEngine } from '../risk/engine.ts';
@@ -69,17 +69,12 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
   const marketType = o.marketType ?? 'spot';
   const clock = new SimClock(o.candles[0] ? o.candles[0].ts : 0);
   const journal = new Journal({ path: o.journalPath ?? ':memory:', detail: o.journalDetail ?? 'fills' });
-  const [base = 'BTC', quote = 'USDT'] = o.symbol.split('/');
   const market = {
-    symbol: o.symbol,
-    base,
-    quote: quote.split(':')[0] ?? 'USDT',
-    type: marketType,
+    ...defaultMarket(o.symbol, marketType),
     qtyStep: o.qtyStep,
     priceStep: o.priceStep ?? 1e-8,
     minQty: o.qtyStep,
     minNotional: o.minNotional ?? 0,
-    maxLeverage: 125,
   };
   const exchange = new PaperExchange({
     clock,

@@ -22,7 +22,7 @@ import { SimClock, WallClock, type Clock } from '../core/clock.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
 import { TIMEFRAME_MS, type MarketInfo, type Timeframe } from '../core/types.ts';
-import { PaperExchange } from '../exchange/paper.ts';
+import { defaultMarket, PaperExchange } from '../exchange/paper.ts';
 import { PaperStore } from '../exchange/paper-store.ts';
 import { CcxtExchange } from '../exchange/ccxt.ts';
 import { isSimulatedVenue, type ExchangeClient } from '../exchange/types.ts';
@@ -36,6 +36,7 @@ import { createStrategy } from '../strategy/registry.ts';
 import { COMMANDS } from '../../commands/index.ts';
 import { Engine } from './engine.ts';
 import { Reconciler } from './reconcile.ts';
+import { quoteOf } from '../core/symbols.ts';
 
 export interface BotOptions {
   config: Config;
@@ -100,7 +101,7 @@ export class Bot {
     this.journal = new Journal({ path: cfg.journal.path, synchronous: cfg.journal.synchronous, detail: 'full' });
     this.journal.startBackgroundCheckpoints();
 
-    const quote = cfg.market.symbols[0]!.split('/')[1]!.split(':')[0]!;
+    const quote = quoteOf(cfg.market.symbols);
     const startingCash = this.startingCash(quote);
     const markets = cfg.market.symbols.map((s) => paperMarket(cfg, s));
     this.secrets = opts.secrets ?? readSecrets();
@@ -255,7 +256,7 @@ export class Bot {
   private async adoptStartingCash(): Promise<void> {
     const saved = this.journal.getState<{ startingCash: number; fromVenue?: boolean } | null>('account', null);
     if (saved?.fromVenue) return;
-    const quote = this.config.market.symbols[0]!.split('/')[1]!.split(':')[0]!;
+    const quote = quoteOf(this.config.market.symbols);
     const b = (await this.exchange.fetchBalances()).find((x) => x.asset === quote);
     const cash = b ? b.free + b.locked : 0;
     this.journal.setState('account', { startingCash: cash, quote, createdAt: this.wall.now(), fromVenue: true }, this.wall.now());
@@ -471,19 +472,15 @@ export class Bot {
   }
 }
 
+/** A paper market: the defaults, with the precision and limits the config sets. */
 function paperMarket(cfg: Config, symbol: string): MarketInfo {
-  const [base = '', rest = ''] = symbol.split('/');
   const p = cfg.exchange.paper;
   return {
-    symbol,
-    base,
-    quote: rest.split(':')[0] ?? 'USDT',
-    type: cfg.market.type,
+    ...defaultMarket(symbol, cfg.market.type),
     qtyStep: p.qtyStep,
     priceStep: p.priceStep,
     minQty: p.qtyStep,
     minNotional: p.minNotional,
-    maxLeverage: 125,
   };
 }
 

@@ -338,15 +338,7 @@ export class Engine implements ExchangeListener {
   }
 
   private exit(s: SymbolState, signal: Signal, pos: BookPosition, purpose: OrderPurpose): void {
-    const request: OrderRequest = {
-      symbol: s.symbol,
-      side: pos.side === 'long' ? 'sell' : 'buy',
-      type: 'market',
-      tif: 'GTC',
-      reduceOnly: true,
-      qty: pos.qty,
-    };
-    const decision = this.risk.evaluate({ signal, request, reducing: true }, this.riskContext(s, signal.price));
+    const decision = this.risk.evaluate({ signal, request: closeRequest(pos), reducing: true }, this.riskContext(s, signal.price));
     this.decide(s, signal, decision, purpose, {}, pos.qty);
   }
 
@@ -791,15 +783,7 @@ export class Engine implements ExchangeListener {
       strategy: 'manual',
       reason: `${purpose} by ${by}`,
     };
-    const request: OrderRequest = {
-      symbol,
-      side: pos.side === 'long' ? 'sell' : 'buy',
-      type: 'market',
-      tif: 'GTC',
-      reduceOnly: true,
-      qty: pos.qty,
-    };
-    const decision = this.risk.evaluate({ signal, request, reducing: true }, this.riskContext(s, price));
+    const decision = this.risk.evaluate({ signal, request: closeRequest(pos), reducing: true }, this.riskContext(s, price));
     const decisionId = this.journal.recordDecision(signal, decision, pos.qty);
     if (!decision.request) return null;
     return this.submit(decision.request, purpose, decisionId);
@@ -996,6 +980,16 @@ export class Engine implements ExchangeListener {
     };
   }
 }
+
+/** A market order that closes the whole position. */
+const closeRequest = (pos: BookPosition): OrderRequest => ({
+  symbol: pos.symbol,
+  side: pos.side === 'long' ? 'sell' : 'buy',
+  type: 'market',
+  tif: 'GTC',
+  reduceOnly: true,
+  qty: pos.qty,
+});
 
 export const fmt = (x: number): string => {
   if (!Number.isFinite(x)) return String(x);

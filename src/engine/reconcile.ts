@@ -7,6 +7,7 @@ import type { Balance, MarketType } from '../core/types.ts';
 import type { ExchangeClient, VenueOrder } from '../exchange/types.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { Engine } from './engine.ts';
+import { quoteOf } from '../core/symbols.ts';
 
 export interface ReconcileReport {
   trigger: string;
@@ -243,7 +244,7 @@ export class Reconciler {
     };
     const baseline = this.baseline(balances);
     const symbols = this.engine.symbolList();
-    const quote = symbols[0]?.split('/')[1]?.split(':')[0] ?? 'USDT';
+    const quote = quoteOf(symbols);
 
     if (market === 'perp') {
       const venue = await this.exchange.fetchPositions();
@@ -304,7 +305,7 @@ export class Reconciler {
     const saved = this.journal.getState<Baseline | null>(BASELINE_KEY, null);
     if (saved) return saved;
     const assets: Record<string, number> = {};
-    const quote = this.engine.symbolList()[0]?.split('/')[1]?.split(':')[0] ?? 'USDT';
+    const quote = quoteOf(this.engine.symbolList());
     for (const b of balances) {
       if (b.asset === quote) continue; // the quote wallet is the bot's capital (starting cash)
       const held = this.engine.portfolio.positions.get(`${b.asset}/${quote}`)?.qty ?? 0;

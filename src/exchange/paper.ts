@@ -102,6 +102,7 @@ import type {
 } from '../core/types.ts';
 import type { PaperChanges, PaperOrder, PaperPosition, PaperSeq, PaperState, PaperStore } from './paper-store.ts';
 import type { ExchangeClient, ExchangeListener, OrderUpdate, SimulatedVenue, VenueOrder, VenuePosition } from './types.ts';
+import { splitSymbol } from '../core/symbols.ts';
 
 export type { PaperOrder, PaperPosition } from './paper-store.ts';
 export { PaperStore } from './paper-store.ts';
@@ -144,16 +145,6 @@ export function defaultMarket(symbol: string, type: MarketType): MarketInfo {
     minNotional: 5,
     maxLeverage: type === 'perp' ? 125 : 1,
   };
-}
-
-const QUOTES = ['USDT', 'USDC', 'FDUSD', 'BUSD', 'TUSD', 'USD', 'EUR', 'BTC', 'ETH', 'BNB'];
-
-function splitSymbol(symbol: string): [string, string] {
-  const s = symbol.split(':')[0] ?? symbol;
-  const i = s.indexOf('/');
-  if (i > 0) return [s.slice(0, i), s.slice(i + 1)];
-  for (const q of QUOTES) if (s.length > q.length && s.endsWith(q)) return [s.slice(0, -q.length), q];
-  return [s, 'USDT'];
 }
 
 interface SymState {

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { and, asc, desc, eq, gte, inArray, lt, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -377,14 +377,6 @@ export class Journal {
     return r.changes > 0;
   }
 
-  hasFill(venue: string, tradeId: string): boolean {
-    return !!this.db
-      .select({ id: s.fills.id })
-      .from(s.fills)
-      .where(and(eq(s.fills.venue, venue), eq(s.fills.tradeId, tradeId)))
-      .get();
-  }
-
   fills(opts: { since?: number; until?: number; limit?: number; clientOrderId?: string } = {}): FillRow[] {
     const conds = [];
     if (opts.since != null) conds.push(gte(s.fills.ts, opts.since));
@@ -665,18 +657,5 @@ export class Journal {
   count(table: 'orders' | 'fills' | 'decisions' | 'commands' | 'alerts' | 'positions' | 'equity_snapshots' | 'data_events'): number {
     const r = this.sqlite.prepare(`select count(*) as n from ${table}`).get() as { n: number };
     return r.n;
-  }
-
-  /** Orders in a given status other than a set, used by reconciliation tests and /orders. */
-  ordersWhere(status: OrderStatus[], notVenue?: string): Order[] {
-    const conds = [inArray(s.orders.status, status)];
-    if (notVenue) conds.push(ne(s.orders.venue, notVenue));
-    return this.db
-      .select()
-      .from(s.orders)
-      .where(and(...conds))
-      .orderBy(asc(s.orders.id))
-      .all()
-      .map(rowToOrder);
   }
 }

@@ -13,6 +13,7 @@ import type { RiskEngine } from '../risk/engine.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent } from '../risk/types.ts';
 import type { Strategy, StrategyContext } from '../strategy/types.ts';
 import type { MetricsTracker } from './metrics.ts';
+import { exitingQty, inFlight, orderInFlight } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 
 export interface SymbolSetup {
@@ -280,6 +281,13 @@ export class Engine implements ExchangeListener {
   // ---- signals → orders ---------------------------------------------------------------------
 
   private onSignal(s: SymbolState, signal: Signal): void {
+    const busy = orderInFlight(this.liveOrders.values(), s.symbol);
+    if (busy !== undefined) {
+      // One order at a time per position: a second exit while the first is unanswered could sell what the bot does not hold.
+      const reason = `${busy.clientOrderId} (${busy.purpose ?? 'order'} ${busy.side}) is still ${busy.status}: no new entry or exit on ${s.symbol} until the venue has answered`;
+      this.journal.recordDecision(signal, { action: 'reject', rule: 'order_in_flight', reason }, undefined);
+      return;
+    }
     const pos = this.portfolio.positions.get(s.symbol);
     const action = signal.action;
     if (action === 'exit_long' || action === 'exit_short') {
@@ -297,8 +305,10 @@ export class Engine implements ExchangeListener {
     this.enter(s, signal, dir === 'long' ? 'buy' : 'sell');
   }
 
-  private riskContext(s: SymbolState, price: number): RiskContext {
-    const pos = this.portfolio.positions.get(s.symbol);
+  /** `closable`: for an exit, what is left of the position to close (net of the exits already working). */
+  private riskContext(s: SymbolState, price: number, closable?: number): RiskContext {
+    const book = this.portfolio.positions.get(s.symbol);
+    const pos = book && closable !== undefined ? { side: book.side, qty: closable } : book;
     return {
       now: this.clock.now(),
       equity: this.portfolio.equity(),
@@ -338,8 +348,27 @@ export class Engine implements ExchangeListener {
   }
 
   private exit(s: SymbolState, signal: Signal, pos: BookPosition, purpose: OrderPurpose): void {
-    const decision = this.risk.evaluate({ signal, request: closeRequest(pos), reducing: true }, this.riskContext(s, signal.price));
-    this.decide(s, signal, decision, purpose, {}, pos.qty);
+    this.decide(s, signal, this.exitVerdict(s, signal, pos, closeRequest(pos)), purpose, {}, pos.qty);
+  }
+
+  /**
+   * An exit's verdict, sized from the journal's position net of the exits already working (never
+   * from the venue's balance): refused when they cover it all. `ignoring`: exits being cancelled.
+   */
+  private exitVerdict(
+    s: SymbolState,
+    signal: Signal,
+    pos: BookPosition,
+    request: OrderRequest,
+    ignoring?: ReadonlySet<string>,
+  ): RiskDecision {
+    const exiting = exitingQty(this.liveOrders.values(), s.symbol, pos.side, ignoring);
+    const closable = Math.max(0, pos.qty - exiting);
+    if (exiting > 0 && closable < Math.max(s.market.minQty, 1e-12)) {
+      const reason = `exits already working cover the ${pos.side} ${s.symbol} position (${fmt(exiting)} of ${fmt(pos.qty)}): nothing more to close`;
+      return { action: 'reject', rule: 'exit_in_flight', reason };
+    }
+    return this.risk.evaluate({ signal, request, reducing: true }, this.riskContext(s, signal.price, closable));
   }
 
   /** Journal the verdict, then place the order, or ask for approval first. */
@@ -401,14 +430,15 @@ export class Engine implements ExchangeListener {
     const pos = this.portfolio.positions.get(s.symbol);
     if (reducing && !pos) return { placed: false, message: 'not placed: the position is already closed' };
     const request: OrderRequest = { ...p.request };
-    if (reducing && pos) request.qty = pos.qty;
+    if (reducing && pos) request.qty = Math.max(0, pos.qty - exitingQty(this.liveOrders.values(), s.symbol, pos.side));
+    if (reducing && !(request.qty! > 0)) return { placed: false, message: 'not placed: exits already working cover the position' };
     if (!reducing) {
       delete request.qty;
       delete request.quoteQty;
     }
     const again = this.risk.evaluate(
       { signal: p.signal, request, reducing },
-      this.riskContext(s, Number.isFinite(price) ? price : p.signal.price),
+      this.riskContext(s, Number.isFinite(price) ? price : p.signal.price, reducing ? request.qty : undefined),
     );
     if (again.action === 'reject' || !again.request)
       return { placed: false, message: `not placed: risk re-check refused it (${again.reason})` };
@@ -597,6 +627,8 @@ export class Engine implements ExchangeListener {
   onFill(f: Fill): void {
     const o = this.liveOrders.get(f.clientOrderId) ?? this.journal.getOrder(f.clientOrderId);
     if (!o && !this.ownsOrderId(f.clientOrderId)) {
+      // Already booked (under the order it belongs to): a second sighting by another id is no external trade.
+      if (this.journal.hasFill(this.exchange.name, f.tradeId)) return;
       // A trade of an order this bot did not place (someone trading the same account): not ours to book.
       this.log.warn({ fill: f }, 'external fill ignored');
       this.raise({
@@ -755,14 +787,16 @@ export class Engine implements ExchangeListener {
         reason: `superseded by flatten (${by})`,
       });
     }
+    const resting = new Set<string>(); // exits being cancelled that are not in flight: the close covers their part
     for (const o of [...this.liveOrders.values()]) {
       if (o.status === 'new') continue;
       this.exchange.cancel(o);
       cancelled++;
+      if (!inFlight(o)) resting.add(o.clientOrderId);
     }
     const closing: string[] = [];
     for (const pos of [...this.portfolio.positions.values()]) {
-      this.closePosition(pos.symbol, by, 'flatten');
+      this.closePosition(pos.symbol, by, 'flatten', resting);
       closing.push(pos.symbol);
     }
     this.log.warn({ by, cancelled, closing }, 'flatten');
@@ -770,7 +804,7 @@ export class Engine implements ExchangeListener {
   }
 
   /** Close one position at market (reduce-only). */
-  closePosition(symbol: string, by: string, purpose: OrderPurpose = 'manual'): Order | null {
+  closePosition(symbol: string, by: string, purpose: OrderPurpose = 'manual', ignoring?: ReadonlySet<string>): Order | null {
     const pos = this.portfolio.positions.get(symbol);
     const s = this.symbols.get(symbol);
     if (!pos || !s) return null;
@@ -783,7 +817,7 @@ export class Engine implements ExchangeListener {
       strategy: 'manual',
       reason: `${purpose} by ${by}`,
     };
-    const decision = this.risk.evaluate({ signal, request: closeRequest(pos), reducing: true }, this.riskContext(s, price));
+    const decision = this.exitVerdict(s, signal, pos, closeRequest(pos), ignoring);
     const decisionId = this.journal.recordDecision(signal, decision, pos.qty);
     if (!decision.request) return null;
     return this.submit(decision.request, purpose, decisionId);
@@ -826,7 +860,9 @@ export class Engine implements ExchangeListener {
     if (this.opts.marketType === 'perp' && !reducing) request.leverage = this.opts.leverage;
     const bracket = reducing ? {} : this.bracketFor(signal, req.side);
     const sig = bracket.stopLoss !== undefined ? { ...signal, stopLoss: bracket.stopLoss } : signal;
-    const decision = this.risk.evaluate({ signal: sig, request, reducing }, this.riskContext(s, price));
+    const decision = reducing
+      ? this.exitVerdict(s, sig, pos!, request)
+      : this.risk.evaluate({ signal: sig, request, reducing }, this.riskContext(s, price));
     if (opts.dryRun) return { decision };
     const decisionId = this.journal.recordDecision(sig, decision, request.qty);
     if (decision.action === 'reject' || !decision.request) return { decision };

@@ -74,9 +74,14 @@ import { floorToStep, isFiniteNumber } from '../core/num.ts';
 import { canTransition, isTerminal } from '../core/order-state.ts';
 import type { Balance, Fill, MarketInfo, MarketType, Order, OrderStatus, OrderType, VenueEnvironment } from '../core/types.ts';
 import { defaultMarket } from './paper.ts';
+import { BackoffState, installRequestGate, type Backoff } from './request-gate.ts';
+import { replyProblem } from './replies.ts';
 import type { ExchangeClient, ExchangeListener, FundingPayment, OrderUpdate, VenueOrder, VenuePosition, VenueStatus } from './types.ts';
 
 export type VenueId = 'binance' | 'bybit';
+
+/** connect() failed because the venue could not be reached (not because it refused us): worth another try later. */
+export class VenueUnreachable extends UserError {}
 
 export interface CcxtExchangeOptions {
   venue: VenueId;
@@ -102,7 +107,10 @@ export interface CcxtExchangeOptions {
   wsUrl?: string;
   /** An injected ccxt instance (tests). */
   exchange?: unknown;
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits (tests inject simulated time); `signal` ends a wait early when the adapter closes. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Told whenever the adapter waits for the venue (a failed read it retries, a rate-limit pause): start-up shows it. */
+  onWait?: (message: string) => void;
 }
 
 type CcxtModule = (typeof import('ccxt'))['default'];
@@ -111,16 +119,12 @@ type Params = Record<string, unknown>;
 /** What a failure means for us. */
 type Failure = 'network' | 'rate' | 'clock' | 'auth' | 'not_found' | 'duplicate' | 'refused';
 
-/** A rate-limit answer, read by the venue's spec. */
-interface RateLimitInfo {
-  /** For titles and logs: '429', '418', '10006'… */
-  code: string;
-  label: string;
-  /** An IP ban rather than a slow-down. */
-  critical: boolean;
-  /** What the venue asked for, when it said. */
-  waitMs?: number;
-  defaultMs: number;
+/** An answer (or the error ccxt made of it) as the venue spec reads rate limits from it. */
+interface AnswerText {
+  /** HTTP status; undefined when only ccxt's error text is left. */
+  status?: number;
+  text: string;
+  headers: Record<string, string | undefined>;
 }
 
 /** How a venue lists our trades. */
@@ -188,8 +192,8 @@ export interface VenueSpec {
   isNoChange(e: unknown, cx: CcxtModule): boolean;
   /** The venue's codes that ccxt classes too broadly (checked first); undefined: the generic rule. */
   classify?(e: unknown, msg: string, cx: CcxtModule): Failure | undefined;
-  /** A rate-limit answer: how long to wait and what to call it. `now` is our clock (≈ the venue's). */
-  rateLimit(msg: string, headers: Record<string, string | undefined>, now: number): RateLimitInfo;
+  /** A rate-limit answer: how long to wait and what to call it; undefined when `a` is none. `now` is our clock (≈ the venue's). */
+  backoff(a: AnswerText, now: number): Backoff | undefined;
 }
 
 const toStr = (x: unknown): string | undefined => (x === undefined || x === null || x === '' ? undefined : String(x));
@@ -320,8 +324,10 @@ export const BINANCE: VenueSpec = {
     if (/Duplicate order sent|ClientOrderId is duplicated|"code":\s*-4116\b/i.test(msg)) return 'duplicate';
     return undefined;
   },
-  rateLimit(msg, h) {
-    const code = / 418 /.test(` ${msg} `) ? 418 : 429;
+  backoff(a) {
+    const code = a.status ?? (/ 418 /.test(` ${a.text} `) ? 418 : / 429 |"code":\s*-1003\b/.test(` ${a.text} `) ? 429 : undefined);
+    if (code !== 418 && code !== 429) return undefined;
+    const h = a.headers;
     const ra = Number(h['Retry-After'] ?? h['retry-after']);
     return {
       code: String(code),
@@ -547,8 +553,17 @@ export const BYBIT: VenueSpec = {
     if (e instanceof cx.ExchangeError && e.constructor === cx.ExchangeError && !/"ret_?[cC]ode"/.test(msg)) return 'network';
     return undefined;
   },
-  rateLimit(msg, h, now) {
-    const code = /"retCode":\s*10006\b/.test(msg) ? '10006' : /"retCode":\s*10018\b/.test(msg) ? '10018' : '403';
+  backoff(a, now) {
+    const msg = a.text;
+    const code = /"retCode":\s*10006\b/.test(msg)
+      ? '10006'
+      : /"retCode":\s*10018\b/.test(msg)
+        ? '10018'
+        : a.status === 403 || (a.status === undefined && / 403 /.test(` ${msg} `))
+          ? '403'
+          : undefined;
+    if (code === undefined) return undefined;
+    const h = a.headers;
     const ra = Number(h['Retry-After']);
     const reset = Number(h['X-Bapi-Limit-Reset-Timestamp']); // ms, when this key's limit window reopens
     const waitMs = Number.isFinite(ra) && ra > 0 ? ra * 1000 : Number.isFinite(reset) && reset > now ? reset - now : undefined;
@@ -578,6 +593,9 @@ const READ_ATTEMPTS = 4;
 const READ_BASE_MS = 250;
 const READ_MAX_MS = 5_000;
 const CANCEL_ATTEMPTS = 3;
+/** Entries waiting behind a rate limit: at most this many; one older than this is stale and never sent. */
+const MAX_QUEUED_ENTRIES = 10;
+const STALE_ENTRY_MS = 30_000;
 /** Polls a terminal update may wait for its trades to show up. */
 const MAX_DEFERRALS = 3;
 const FUNDING_POLL_MS = 60_000;
@@ -616,6 +634,8 @@ interface Tracked {
   actualOrderId?: string;
   /** Our clock when createOrder went out (NaN: not sent by this process). */
   sentAt: number;
+  /** Our clock when it was handed to us (an entry queued behind a rate limit goes stale). */
+  queuedAt: number;
   /** The venue answered with a refusal that proves it did not process the request (429/418). */
   refusedBy?: string;
   cancelRequested: boolean;
@@ -638,7 +658,20 @@ interface Seen {
   trades: CcxtTrade[];
 }
 
-const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+/**
+ * A wait that keeps the process alive (a retry at start-up is all there is to do then) and ends
+ * early when the adapter closes.
+ */
+const realSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done);
+  });
 
 /** Error text safe for logs and chat: secrets and signatures scrubbed, request URLs dropped. */
 export function clean(e: unknown): string {
@@ -659,6 +692,7 @@ function venueWords(e: unknown): string {
 
 const fmtNum = (x: number): string => (Number.isFinite(x) ? String(Number(x.toPrecision(8))) : String(x));
 const hhmmss = (t: number): string => new Date(t).toISOString().slice(11, 19);
+const fmtSec = (ms: number): string => `${Number((ms / 1000).toFixed(ms < 10_000 ? 2 : 0))} s`;
 
 export class CcxtExchange implements ExchangeClient {
   readonly name: string;
@@ -669,7 +703,7 @@ export class CcxtExchange implements ExchangeClient {
   private readonly spec: VenueSpec;
   private readonly clock: Clock;
   private readonly log: Logger;
-  private readonly sleepFn: (ms: number) => Promise<void>;
+  private readonly sleepFn: (ms: number, signal?: AbortSignal) => Promise<void>;
   private listener: ExchangeListener | null = null;
   private cx: CcxtModule | null = null;
   private ex: Exchange | null = null;
@@ -697,7 +731,10 @@ export class CcxtExchange implements ExchangeClient {
   private upSince: number;
   private detail = 'not connected';
   private lastError: string | undefined;
-  private rateLimitedUntil = 0;
+  /** The venue asked us to back off until then: no request leaves before (see request-gate.ts). */
+  private readonly backoffState = new BackoffState();
+  /** Waits already announced through onWait (one line per pause, not per request). */
+  private announcedUntil = 0;
   private slowUntil = 0;
   private baseRateLimit = 0;
   private streamDown = false;
@@ -758,12 +795,16 @@ export class CcxtExchange implements ExchangeClient {
     else if (o.wsUrl !== undefined) rewriteUrls(ex, undefined, o.wsUrl);
     if (o.websocket && o.wsUrl?.startsWith('ws://')) await ex.loadHttpProxyAgent(); // plain ws:// needs ccxt's agent
     this.baseRateLimit = Number(ex.rateLimit);
+    this.installGate(ex, cx);
 
     const where = `${this.envLabel}${o.apiUrl ? ` via ${hostOf(o.apiUrl)}` : ''}`;
+    /** Start-up may try again later when the venue was only unreachable (network, 5xx, rate limit, garbage). */
+    const unreachable = (e: unknown, msg: string): UserError =>
+      this.failure(e) === 'network' || this.failure(e) === 'rate' ? new VenueUnreachable(msg) : new UserError(msg);
     try {
       await this.read('markets', () => ex.loadMarkets(true));
     } catch (e) {
-      throw new UserError(`cannot load ${where} markets: ${venueWords(e)}`);
+      throw unreachable(e, `cannot load ${where} markets: ${venueWords(e)}`);
     }
     for (const s of o.symbols) {
       const m = ex.markets?.[this.ccxtSymbol(s)];
@@ -787,12 +828,12 @@ export class CcxtExchange implements ExchangeClient {
           `${where} rejected the API keys: ${venueWords(e)}. Check EXCHANGE_API_KEY / EXCHANGE_API_SECRET, the key's IP allow-list and trading permission. ${hint}.`,
         );
       }
-      throw new UserError(`cannot reach ${where}: ${venueWords(e)}`);
+      throw unreachable(e, `cannot reach ${where}: ${venueWords(e)}`);
     }
     if (this.spec.checkAccount) {
       const check = this.spec.checkAccount;
       const bad = await this.read('account', () => check(ex, o.marketType)).catch((e: unknown) => {
-        throw new UserError(`cannot read the ${where} account: ${venueWords(e)}`);
+        throw unreachable(e, `cannot read the ${where} account: ${venueWords(e)}`);
       });
       if (bad !== null) throw new UserError(`${where}: ${bad}`);
     }
@@ -812,6 +853,21 @@ export class CcxtExchange implements ExchangeClient {
       } else this.log.warn({ venue: this.name }, 'this ccxt class has no order streams: REST polling only');
     }
     this.log.info({ venue: this.name, env: this.environment, symbols: o.symbols }, `connected to ${where}`);
+  }
+
+  /** Every request of this ccxt instance waits out rate-limit pauses; every answer is checked (request-gate.ts). */
+  private installGate(ex: Exchange, cx: CcxtModule): void {
+    const mark = ex as unknown as { skipperGate?: CcxtExchange };
+    if (mark.skipperGate !== undefined) return; // connect() again on the same instance
+    mark.skipperGate = this;
+    const venue = this.spec.id;
+    installRequestGate(ex, {
+      wait: () => this.gate(),
+      backoff: (a) => this.spec.backoff({ status: a.status, text: a.body, headers: a.headers }, this.clock.now()),
+      onBackoff: (b) => this.onBackoff(b),
+      check: (a) => replyProblem(venue, a),
+      malformed: (reason) => new cx.BadResponse(`${this.spec.label} ${reason}`),
+    });
   }
 
   /** Margin mode and leverage per symbol ("no need to change" answers are fine). */
@@ -883,7 +939,8 @@ export class CcxtExchange implements ExchangeClient {
   status(): VenueStatus {
     const now = this.clock.now();
     let detail = this.detail;
-    if (now < this.rateLimitedUntil) detail = `${detail}; rate-limited by ${this.spec.label} until ${hhmmss(this.rateLimitedUntil)} UTC`;
+    const until = this.backoffState.until;
+    if (now < until) detail = `${detail}; rate-limited by ${this.spec.label} until ${hhmmss(until)} UTC`;
     else if (now < this.slowUntil) detail = `${detail}; requests slowed down after a rate limit until ${hhmmss(this.slowUntil)} UTC`;
     if (this.streamDown && this.up) detail = `${detail}; order stream down (REST polling every ${Math.round(this.o.pollMs / 1000)} s)`;
     if (!this.up && this.lastError) detail = `${detail} (last error: ${this.lastError})`;
@@ -946,6 +1003,7 @@ export class CcxtExchange implements ExchangeClient {
       venueFilled: 0,
       venueFilledReported: 0,
       sentAt: Number.NaN,
+      queuedAt: this.clock.now(),
       cancelRequested: false,
       deferrals: 0,
       stuckAlerted: false,
@@ -1038,6 +1096,13 @@ export class CcxtExchange implements ExchangeClient {
     const o = t.order;
     const bad = this.checkLocally(o);
     if (bad !== null) return this.localReject(t, bad);
+    // Exits and protective orders always go; entries queued behind a rate limit are bounded and go stale.
+    const entry = !o.reduceOnly;
+    if (entry && this.backoffState.isClosed(this.clock.now())) {
+      const queued = [...this.tracked.values()].filter((x) => x !== t && x.phase === 'pending' && !x.order.reduceOnly).length;
+      if (queued >= MAX_QUEUED_ENTRIES)
+        return this.dropStale(t, `not sent: ${queued} entries already wait for ${this.spec.label} to lift its rate limit`);
+    }
     const size = await this.sized(o);
     if (typeof size === 'string') return this.localReject(t, size);
     const args = this.spec.orderArgs(o, this.marketType, size.qty);
@@ -1051,6 +1116,12 @@ export class CcxtExchange implements ExchangeClient {
     }
     await this.gate();
     if (this.closed) return this.localReject(t, 'the venue connection closed before the order was sent');
+    const waited = this.clock.now() - t.queuedAt;
+    if (entry && waited > STALE_ENTRY_MS)
+      return this.dropStale(
+        t,
+        `not sent: it waited ${fmtSec(waited)} for ${this.spec.label} (rate limit); an entry decided that long ago is stale`,
+      );
     const ex = this.ex!;
     t.phase = 'sending';
     t.sentAt = this.clock.now();
@@ -1076,6 +1147,13 @@ export class CcxtExchange implements ExchangeClient {
     // (Not if the answer already said more: a stream update older than it must not roll it back.)
     if (early !== undefined && t.phase === 'live' && Number(early.filled ?? 0) >= t.venueFilled) await this.onStreamOrder(early);
     if (t.cancelRequested && t.phase === 'live') void this.doCancel(t);
+  }
+
+  /** An entry that never left: it expired in our queue (journaled with why; not an order error). */
+  private dropStale(t: Tracked, reason: string): void {
+    t.phase = 'done';
+    this.log.warn({ venue: this.name, coid: t.coid, reason }, 'order dropped before sending');
+    this.emitUpdate(t, 'expired', 0, reason);
   }
 
   private localReject(t: Tracked, reason: string): void {
@@ -1173,7 +1251,7 @@ export class CcxtExchange implements ExchangeClient {
 
   /** When "not found" becomes final for a request sent at t.sentAt. */
   private deadline(t: Tracked): number {
-    if (t.refusedBy !== undefined) return Math.max(this.rateLimitedUntil, t.sentAt);
+    if (t.refusedBy !== undefined) return Math.max(this.backoffState.until, t.sentAt);
     const sent = Number.isFinite(t.sentAt) ? t.sentAt : -Infinity;
     return sent + this.o.recvWindowMs + RESOLVE_MARGIN_MS;
   }
@@ -1219,6 +1297,15 @@ export class CcxtExchange implements ExchangeClient {
     return 'absent';
   }
 
+  /** Orders the journal holds as live, placed before a restart: followed from now on, so their fills are attributed to them. */
+  follow(orders: Order[]): void {
+    for (const o of orders) {
+      // 'new' never left the process (the reconciler closes those out).
+      if (o.status === 'new' || isTerminal(o.status) || this.tracked.has(o.clientOrderId)) continue;
+      this.track(o);
+    }
+  }
+
   cancel(order: Order): void {
     let t = this.tracked.get(order.clientOrderId);
     if (t === undefined) {
@@ -1251,6 +1338,7 @@ export class CcxtExchange implements ExchangeClient {
       venueFilledReported: order.filledQty,
       // Sent by an earlier process: the last journaled change is the latest it could have been sent.
       sentAt: order.status === 'submitted' || order.status === 'unknown' ? order.updatedAt : Number.NaN,
+      queuedAt: Number.NaN,
       cancelRequested: false,
       deferrals: 0,
       stuckAlerted: true,
@@ -1729,6 +1817,7 @@ export class CcxtExchange implements ExchangeClient {
           return;
         }
         await this.pause(Math.min(WS_BACKOFF_MAX_MS, WS_BACKOFF_MS * 2 ** Math.min(failures - 1, 10)));
+        await this.gate(); // no reconnect during a ban
       }
     }
   }
@@ -1870,6 +1959,11 @@ export class CcxtExchange implements ExchangeClient {
     if (oid === undefined) return undefined;
     const known = this.idToCoid.get(oid);
     if (known !== undefined) return known;
+    // The order one of our conditionals became (Binance USDⓈ-M): its own client id is the venue's, not ours.
+    if (this.spec.conditionalState !== undefined && (await this.learnTriggered(symbol))) {
+      const learnt = this.idToCoid.get(oid);
+      if (learnt !== undefined) return learnt;
+    }
     const o = await this.readPublic('order', () => this.orderById(oid, this.ccxtSymbol(symbol)));
     const coid = toStr(o.clientOrderId);
     if (coid !== undefined) this.idToCoid.set(oid, coid);
@@ -1994,8 +2088,9 @@ export class CcxtExchange implements ExchangeClient {
         const retryable = kind === 'network' || kind === 'rate' || kind === 'clock';
         if (!retryable || attempt >= attempts || this.closed) throw e;
         this.lastError = venueWords(e);
-        this.log.debug({ venue: this.name, what, attempt, err: this.lastError }, 'read failed; retrying');
-        await this.pause(Math.min(READ_MAX_MS, READ_BASE_MS * 2 ** (attempt - 1)));
+        const ms = Math.min(READ_MAX_MS, READ_BASE_MS * 2 ** (attempt - 1));
+        this.waiting(`${this.spec.label} ${what}: ${this.lastError}; retry ${attempt + 1} of ${attempts} in ${fmtSec(ms)}`);
+        await this.pause(ms);
       }
     }
   }
@@ -2018,38 +2113,73 @@ export class CcxtExchange implements ExchangeClient {
     return 'network';
   }
 
-  /** A rate limit: wait at least what the venue asked before any request, and go slower for a while. */
-  private rateLimited(e: unknown): { ms: number; label: string } {
+  /**
+   * Every answer passes here (request-gate.ts): a rate-limit answer closes the gate for what it asked,
+   * slows every request down for a while, and says so once.
+   */
+  private onBackoff(b: Backoff): void {
     const ex = this.ex;
-    const h = (ex?.last_response_headers ?? {}) as Record<string, string | undefined>;
     const now = this.clock.now();
-    const { code, label, critical, waitMs, defaultMs } = this.spec.rateLimit(errorMessage(e), h, now);
-    const ms = waitMs ?? defaultMs;
-    this.rateLimitedUntil = Math.max(this.rateLimitedUntil, now + ms);
-    this.slowUntil = this.rateLimitedUntil + SLOWDOWN_MS;
+    const ms = this.backoffState.close(b, now);
+    const until = this.backoffState.until;
+    this.slowUntil = until + SLOWDOWN_MS;
     if (ex !== null && this.baseRateLimit > 0) setRateLimit(ex, this.baseRateLimit * SLOWDOWN_FACTOR);
-    this.lastError = `rate-limited (${label}), retry after ${Math.ceil(ms / 1000)} s`;
-    this.log.warn({ venue: this.name, code, retryAfterMs: ms }, 'rate-limited by the venue');
+    this.lastError = `rate-limited (${b.label}), retry after ${Math.ceil(ms / 1000)} s`;
+    this.log.warn({ venue: this.name, code: b.code, retryAfterMs: ms }, 'rate-limited by the venue');
     this.alert({
       type: 'exchange_down',
-      severity: critical ? 'critical' : 'warning',
-      title: `${this.spec.label} rate limit (${code})`,
-      message: `${this.spec.label} asked the bot to wait ${Math.ceil(ms / 1000)} s (${label}). Requests pause until ${hhmmss(this.rateLimitedUntil)} UTC and run slower for a minute after.`,
+      severity: b.critical ? 'critical' : 'warning',
+      title: `${this.spec.label} rate limit (${b.code})`,
+      message: `${this.spec.label} asked the bot to wait ${Math.ceil(ms / 1000)} s (${b.label}). No request goes out until ${hhmmss(until)} UTC; they run slower for a minute after.`,
       key: `${this.name}:rate`,
     });
-    return { ms, label };
+  }
+
+  /** A request failed with a rate limit: the wait its answer asked for (recorded by the gate as it arrived). */
+  private rateLimited(e: unknown): { ms: number; label: string } {
+    const now = this.clock.now();
+    let last = this.backoffState.last;
+    if (last === undefined || now - last.at > last.ms) {
+      // Not seen by the gate (an answer without the usual status): read what the error says.
+      const b = this.spec.backoff({ text: errorMessage(e), headers: {} }, now) ?? {
+        code: 'rate',
+        label: 'rate limit',
+        critical: false,
+        defaultMs: 10_000,
+      };
+      this.onBackoff(b);
+      last = this.backoffState.last!;
+    }
+    return { ms: Math.max(last.ms, this.backoffState.until - now), label: last.label };
   }
 
   /** Wait out a rate-limit pause; restore the normal request rate once the slow period is over. */
   private async gate(): Promise<void> {
     for (;;) {
       const now = this.clock.now();
-      if (now >= this.rateLimitedUntil || this.closed) break;
-      await this.pause(this.rateLimitedUntil - now);
+      const until = this.backoffState.until;
+      if (now >= until || this.closed) break;
+      if (until > this.announcedUntil) {
+        this.announcedUntil = until;
+        this.waiting(
+          `${this.spec.label} asked for a pause (${this.backoffState.last?.label ?? 'rate limit'}): no request until ${hhmmss(until)} UTC`,
+        );
+      }
+      await this.pause(until - now);
     }
     if (this.slowUntil > 0 && this.clock.now() >= this.slowUntil && this.ex !== null) {
       this.slowUntil = 0;
       setRateLimit(this.ex, this.baseRateLimit);
+    }
+  }
+
+  /** The adapter is waiting for the venue: the log, and whoever asked to hear it (start-up). */
+  private waiting(message: string): void {
+    this.log.warn({ venue: this.name }, message);
+    try {
+      this.o.onWait?.(message);
+    } catch (e) {
+      this.log.error({ venue: this.name, err: errorMessage(e) }, 'onWait failed');
     }
   }
 
@@ -2105,7 +2235,7 @@ export class CcxtExchange implements ExchangeClient {
         resolve();
       };
       signal.addEventListener('abort', done);
-      this.sleepFn(ms).then(done, done);
+      this.sleepFn(ms, signal).then(done, done);
     });
   }
 }

@@ -96,6 +96,8 @@ export interface ExchangeClient {
   /** Our fills at or after `sinceTs`, oldest first. */
   fetchFills(symbol: string, sinceTs: number): Promise<Fill[]>;
   fetchPositions(): Promise<VenuePosition[]>;
+  /** Orders the journal holds as live from before a restart: follow them (their fills are theirs). */
+  follow?(orders: Order[]): void;
   /** Connection state for /status (the paper venue is always up). */
   status?(): VenueStatus;
   /** Perps: current funding rate and open interest, for /status. */

@@ -377,6 +377,16 @@ export class Journal {
     return r.changes > 0;
   }
 
+  /** Is this venue trade already booked? */
+  hasFill(venue: string, tradeId: string): boolean {
+    const r = this.db
+      .select({ id: s.fills.id })
+      .from(s.fills)
+      .where(and(eq(s.fills.venue, venue), eq(s.fills.tradeId, tradeId)))
+      .get();
+    return r !== undefined;
+  }
+
   fills(opts: { since?: number; until?: number; limit?: number; clientOrderId?: string } = {}): FillRow[] {
     const conds = [];
     if (opts.since != null) conds.push(gte(s.fills.ts, opts.since));

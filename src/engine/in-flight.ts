@@ -1,0 +1,36 @@
+// What the engine has on its way to the venue for a symbol. While an order for a position is in
+// flight, the engine generates no new entry or exit for it; an exit is sized from the position the
+// journal holds net of the exits already working, never from what the venue says is free.
+import type { Order, OrderPurpose } from '../core/types.ts';
+
+const PROTECTIVE: ReadonlySet<OrderPurpose | undefined> = new Set(['stop_loss', 'take_profit']);
+
+/**
+ * An entry or exit the venue has not settled: not yet sent or acknowledged (new, submitted), in
+ * doubt (unknown), or a market order still working (its fills are on their way).
+ */
+export function inFlight(o: Order): boolean {
+  if (PROTECTIVE.has(o.purpose)) return false;
+  return o.status === 'new' || o.status === 'submitted' || o.status === 'unknown' || (o.type === 'market' && isWorking(o));
+}
+
+/** The first in-flight entry or exit of `symbol`, if any. */
+export function orderInFlight(orders: Iterable<Order>, symbol: string): Order | undefined {
+  for (const o of orders) if (o.symbol === symbol && inFlight(o)) return o;
+  return undefined;
+}
+
+/** Quantity that working exits (not protective orders: they stand guard, they don't close) will take out of a position. */
+export function exitingQty(orders: Iterable<Order>, symbol: string, side: 'long' | 'short', ignoring?: ReadonlySet<string>): number {
+  const closing = side === 'long' ? 'sell' : 'buy';
+  let q = 0;
+  for (const o of orders) {
+    if (o.symbol !== symbol || o.side !== closing || !o.reduceOnly || PROTECTIVE.has(o.purpose) || !isWorking(o)) continue;
+    if (ignoring?.has(o.clientOrderId)) continue;
+    q += Math.max(0, (o.qty ?? 0) - o.filledQty);
+  }
+  return q;
+}
+
+const isWorking = (o: Order): boolean =>
+  o.status === 'new' || o.status === 'submitted' || o.status === 'unknown' || o.status === 'open' || o.status === 'partially_filled';

@@ -134,6 +134,8 @@ export const configSchema = z
         /** Replace the venue's API hosts with this URL (a proxy, or the test fake). */
         apiUrl: z.string().url().optional(),
         reconcileEverySec: z.number().min(10).default(300),
+        /** How long start-up keeps trying an unreachable venue (connect, reconciliation) before it gives up. */
+        startupTimeoutSec: z.number().min(0).default(120),
         recvWindowMs: z.number().int().min(1000).max(60_000).default(10_000),
       })
       .strict()

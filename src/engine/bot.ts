@@ -24,7 +24,7 @@ import { errorMessage } from '../core/errors.ts';
 import { TIMEFRAME_MS, type MarketInfo, type Timeframe } from '../core/types.ts';
 import { defaultMarket, PaperExchange } from '../exchange/paper.ts';
 import { PaperStore } from '../exchange/paper-store.ts';
-import { CcxtExchange } from '../exchange/ccxt.ts';
+import { CcxtExchange, VenueUnreachable } from '../exchange/ccxt.ts';
 import { isSimulatedVenue, type ExchangeClient } from '../exchange/types.ts';
 import { Journal } from '../journal/journal.ts';
 import type { CandleFeed } from '../market/feed.ts';
@@ -249,6 +249,10 @@ export class Bot {
       pollMs: cfg.exchange.pollSec * 1000,
       recvWindowMs: cfg.exchange.recvWindowMs,
       ...(cfg.exchange.apiUrl ? { apiUrl: cfg.exchange.apiUrl } : {}),
+      // Until the bot runs, every wait for the venue is said on the console too (later: the log).
+      onWait: (m) => {
+        if (!this.running) this.say(`Start-up waits: ${m}`);
+      },
     });
   }
 
@@ -318,9 +322,10 @@ export class Bot {
   /** Connect, reconcile, start chat and the candle loops. Resolves once running. */
   async start(): Promise<void> {
     await this.createTransports();
-    await this.exchange.connect();
+    const deadline = this.wall.now() + this.config.exchange.startupTimeoutSec * 1000;
+    await this.untilVenue('connect', deadline, () => this.exchange.connect());
     for (const symbol of this.config.market.symbols) this.engine.setMarket(symbol, this.exchange.market(symbol));
-    if (this.exchange.name !== 'paper') await this.adoptStartingCash();
+    if (this.exchange.name !== 'paper') await this.untilVenue('read the starting balance', deadline, () => this.adoptStartingCash());
     if (this.liveSymbols.length) {
       const { LiveFeed } = await import('../market/live-feed.ts');
       const cfg = this.config;
@@ -341,7 +346,12 @@ export class Bot {
         );
       }
     }
-    const rec = await this.reconciler.run('startup');
+    const rec = await this.untilVenue('reconcile the journal with the venue', deadline, async () => {
+      const r = await this.reconciler.run('startup');
+      if (r.status === 'failed') throw new Error(r.summary);
+      return r;
+    });
+    this.running = true;
     this.reconciler.startTimer(this.config.exchange.reconcileEverySec * 1000);
     this.approvals.attach(this.engine);
     for (const t of this.notifier.list()) await t.start();
@@ -358,6 +368,47 @@ export class Bot {
 
   private liveNonce: string | undefined;
   private livePrompt: MessageRef[] = [];
+  /** Start-up is over (the venue answered and the journal is reconciled). */
+  private running = false;
+
+  /**
+   * A start-up step that needs the venue: while the venue is only unreachable (network, 5xx, rate
+   * limit, garbage answers) it is tried again, saying so, until `deadline`; then start-up gives up
+   * with one clear error (the CLI exits non-zero). A refusal (bad keys, no market) fails at once.
+   */
+  private async untilVenue<T>(what: string, deadline: number, step: () => Promise<T>): Promise<T> {
+    const venue = this.exchange.name;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (e) {
+        if (e instanceof UserError && !(e instanceof VenueUnreachable)) throw e;
+        const left = deadline - this.wall.now();
+        const why = errorMessage(e);
+        if (left <= 0) {
+          await this.exchange.close().catch(() => undefined);
+          const secs = this.config.exchange.startupTimeoutSec;
+          throw new UserError(
+            `gave up starting after ${secs} s: could not ${what} on ${venue}: ${why}. Nothing was traded. ` +
+              `Check the venue's status and the network, then start again (exchange.startupTimeoutSec: how long start-up waits).`,
+          );
+        }
+        const ms = Math.min(left, 1000 * 2 ** Math.min(attempt - 1, 4));
+        const text = `Could not ${what} on ${venue} (${why}); trying again in ${Math.ceil(ms / 1000)} s, giving up in ${Math.ceil(left / 1000)} s.`;
+        this.log.warn({ venue, attempt, err: why }, text);
+        this.say(text);
+        if (attempt === 1)
+          this.alerts.raise({
+            type: 'exchange_down',
+            severity: 'warning',
+            title: `Start-up waits for ${venue}`,
+            message: text,
+            key: 'startup-wait',
+          });
+        await new Promise((r) => setTimeout(r, ms)); // keeps the process alive while it waits
+      }
+    }
+  }
 
   /**
    * Live trading starts only with an admin's explicit go: --confirm-live, or the Go live button. Until

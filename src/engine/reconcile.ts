@@ -3,8 +3,8 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
 import { isTerminal } from '../core/order-state.ts';
-import type { Balance, MarketType } from '../core/types.ts';
-import type { ExchangeClient, VenueOrder } from '../exchange/types.ts';
+import type { Balance } from '../core/types.ts';
+import type { ExchangeClient, VenueOrder, VenuePosition } from '../exchange/types.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { Engine } from './engine.ts';
 import { quoteOf } from '../core/symbols.ts';
@@ -28,6 +28,15 @@ export interface ReconcilerOptions {
   fillLookbackMs?: number;
   /** Take orders, positions and balances the bot did not create as its own (else: report only). */
   adoptExternal?: boolean;
+}
+
+/** One difference between the journal and a read of the venue. */
+interface Difference {
+  /** What differs (the same key in two reads is the same difference). */
+  key: string;
+  problem: string;
+  /** Take the venue's figure; returns what was adopted, in words. */
+  adopt(): string;
 }
 
 /** Balances the account held that are not the bot's (spot base coins, and anything deposited later). */
@@ -178,6 +187,8 @@ export class Reconciler {
     const firstStart = this.journal.getState<{ createdAt?: number } | null>('account', null)?.createdAt ?? this.clock.now();
     const since = last === undefined ? firstStart - lookback : last - lookback;
     const before = this.journal.cashFlows().count;
+    // Orders from before a restart: their fills (and those of the orders their stops became) are theirs.
+    this.exchange.follow?.([...this.engine.liveOrders.values()]);
     for (const symbol of this.engine.symbolList()) {
       for (const f of await this.exchange.fetchFills(symbol, since)) this.engine.onFill(f);
     }
@@ -234,10 +245,37 @@ export class Reconciler {
     }
   }
 
-  /** Positions and balances: the journal's books against the venue's. */
+  /**
+   * Positions and balances: the journal's books against the venue's. A difference is acted on (halt,
+   * or adopt) only when a second read confirms it: one odd answer never halts trading.
+   */
   private async holdings(r: ReconcileReport, adopt: boolean): Promise<void> {
-    const market: MarketType = this.exchange.marketType;
+    const first = this.compare(await this.readHoldings());
+    if (first.diffs.length === 0) return this.journal.setState(BASELINE_KEY, first.baseline, this.clock.now());
+    const second = this.compare(await this.readHoldings());
+    const confirmed = second.diffs.filter((d) => first.diffs.some((x) => x.key === d.key));
+    if (confirmed.length < first.diffs.length)
+      this.log.warn(
+        { unconfirmed: first.diffs.filter((d) => !confirmed.some((x) => x.key === d.key)).map((d) => d.problem) },
+        'a difference with the venue was not confirmed by a second read: ignored',
+      );
+    for (const d of confirmed) {
+      if (adopt) r.adopted.push(d.adopt());
+      else r.problems.push(d.problem);
+    }
+    this.journal.setState(BASELINE_KEY, second.baseline, this.clock.now());
+  }
+
+  private async readHoldings(): Promise<{ balances: Balance[]; positions: VenuePosition[] }> {
     const balances = await this.exchange.fetchBalances();
+    const positions = this.exchange.marketType === 'perp' ? await this.exchange.fetchPositions() : [];
+    return { balances, positions };
+  }
+
+  /** The differences between one read of the venue and the journal's books, each with how to adopt it. */
+  private compare(v: { balances: Balance[]; positions: VenuePosition[] }): { diffs: Difference[]; baseline: Baseline } {
+    const diffs: Difference[] = [];
+    const { balances } = v;
     const total = (asset: string) => {
       const b = balances.find((x) => x.asset === asset);
       return b ? b.free + b.locked : 0;
@@ -246,18 +284,21 @@ export class Reconciler {
     const symbols = this.engine.symbolList();
     const quote = quoteOf(symbols);
 
-    if (market === 'perp') {
-      const venue = await this.exchange.fetchPositions();
+    if (this.exchange.marketType === 'perp') {
       for (const symbol of symbols) {
-        const vp = venue.find((p) => p.symbol === symbol && p.qty > 0);
+        const vp = v.positions.find((p) => p.symbol === symbol && p.qty > 0);
         const bp = this.engine.portfolio.positions.get(symbol);
         const vq = vp ? vp.qty * (vp.side === 'long' ? 1 : -1) : 0;
         const bq = bp ? bp.qty * (bp.side === 'long' ? 1 : -1) : 0;
         if (Math.abs(vq - bq) <= this.qtyTol(symbol, Math.abs(vq))) continue;
-        if (adopt) {
-          this.engine.adoptPosition(symbol, vp ?? null);
-          r.adopted.push(`${symbol} position ${vq}`);
-        } else r.problems.push(`${symbol}: journal holds ${describe(bq)}, the venue ${describe(vq)}`);
+        diffs.push({
+          key: `position:${symbol}`,
+          problem: `${symbol}: journal holds ${describe(bq)}, the venue ${describe(vq)}`,
+          adopt: () => {
+            this.engine.adoptPosition(symbol, vp ?? null);
+            return `${symbol} position ${vq}`;
+          },
+        });
       }
     } else {
       // Spot: the bot's holding is the venue's base balance minus what the account held apart from the bot.
@@ -267,19 +308,20 @@ export class Reconciler {
         const expected = (baseline.assets[base] ?? 0) + (bp?.qty ?? 0);
         const actual = total(base);
         if (Math.abs(actual - expected) <= this.qtyTol(symbol, actual)) continue;
-        if (adopt) {
-          // The bot cannot hold more than the account does: coins missing beyond the others' came out of its holding.
-          let own = bp?.qty ?? 0;
-          if (bp && actual < own) {
-            own = Math.max(0, actual);
-            this.engine.adoptPosition(symbol, own > 0 ? { side: 'long', qty: own, entryPrice: bp.entryPrice, leverage: 1 } : null);
-          }
-          baseline.assets[base] = actual - own;
-          r.adopted.push(`${base} balance ${actual} (the bot holds ${own}${bp && own !== bp.qty ? `, was ${bp.qty}` : ''})`);
-        } else
-          r.problems.push(
-            `${base}: the venue holds ${actual}, the journal expects ${expected} (bot ${bp?.qty ?? 0} + other ${baseline.assets[base] ?? 0})`,
-          );
+        diffs.push({
+          key: `asset:${base}`,
+          problem: `${base}: the venue holds ${actual}, the journal expects ${expected} (bot ${bp?.qty ?? 0} + other ${baseline.assets[base] ?? 0})`,
+          adopt: () => {
+            // The bot cannot hold more than the account does: coins missing beyond the others' came out of its holding.
+            let own = bp?.qty ?? 0;
+            if (bp && actual < own) {
+              own = Math.max(0, actual);
+              this.engine.adoptPosition(symbol, own > 0 ? { side: 'long', qty: own, entryPrice: bp.entryPrice, leverage: 1 } : null);
+            }
+            baseline.assets[base] = actual - own;
+            return `${base} balance ${actual} (the bot holds ${own}${bp && own !== bp.qty ? `, was ${bp.qty}` : ''})`;
+          },
+        });
       }
     }
 
@@ -288,16 +330,18 @@ export class Reconciler {
     const actualCash = total(quote);
     const tol = Math.max(0.01, Math.abs(actualCash) * 1e-6);
     if (Math.abs(actualCash - expectedCash) > tol) {
-      if (adopt) {
-        this.engine.adjustCash(actualCash - expectedCash, `reconciliation: ${quote} balance on the venue`);
-        r.adopted.push(`${quote} balance ${actualCash.toFixed(2)} (change ${(actualCash - expectedCash).toFixed(2)})`);
-      } else {
-        r.problems.push(
-          `${quote}: the venue holds ${actualCash.toFixed(2)}, the journal expects ${expectedCash.toFixed(2)} (deposit, withdrawal or a trade the journal missed?)`,
-        );
-      }
+      diffs.push({
+        key: `cash:${quote}`,
+        problem: `${quote}: the venue holds ${actualCash.toFixed(2)}, the journal expects ${expectedCash.toFixed(2)} (deposit, withdrawal or a trade the journal missed?)`,
+        adopt: () => {
+          // Read the expectation again: adopting a position above may have moved the journal's cash.
+          const change = actualCash - (this.engine.portfolio.cash + (baseline.assets[quote] ?? 0));
+          this.engine.adjustCash(change, `reconciliation: ${quote} balance on the venue`);
+          return `${quote} balance ${actualCash.toFixed(2)} (change ${change.toFixed(2)})`;
+        },
+      });
     }
-    this.journal.setState(BASELINE_KEY, baseline, this.clock.now());
+    return { diffs, baseline };
   }
 
   /** Set at the first reconciliation: whatever the account held apart from the bot's own position then. */

@@ -1099,7 +1099,11 @@ export class CcxtExchange implements ExchangeClient {
     // Exits and protective orders always go; entries queued behind a rate limit are bounded and go stale.
     const entry = !o.reduceOnly;
     if (entry && this.backoffState.isClosed(this.clock.now())) {
-      const queued = [...this.tracked.values()].filter((x) => x !== t && x.phase === 'pending' && !x.order.reduceOnly).length;
+      let queued = 0; // entries handed to us before this one (first come, first sent)
+      for (const x of this.tracked.values()) {
+        if (x === t) break;
+        if (x.phase === 'pending' && !x.order.reduceOnly) queued++;
+      }
       if (queued >= MAX_QUEUED_ENTRIES)
         return this.dropStale(t, `not sent: ${queued} entries already wait for ${this.spec.label} to lift its rate limit`);
     }

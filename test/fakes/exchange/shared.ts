@@ -38,8 +38,9 @@ export type Handler = (req: FakeRequest) => FakeResponse | Promise<FakeResponse>
  * - acceptThenDrop / acceptThenHang / acceptThenStatus: the request IS processed (an order is
  *   booked), then the connection is destroyed / held until the client gives up / answered with
  *   `status` (a 5xx after the fact).
+ * - acceptThenDelay: processed at once, the (normal) answer sent `ms` later (a slow acknowledgement).
  */
-export type FaultKind = 'delay' | 'status' | 'drop' | 'hang' | 'acceptThenDrop' | 'acceptThenHang' | 'acceptThenStatus';
+export type FaultKind = 'delay' | 'status' | 'drop' | 'hang' | 'acceptThenDrop' | 'acceptThenHang' | 'acceptThenStatus' | 'acceptThenDelay';
 
 export interface Fault {
   kind: FaultKind;
@@ -176,6 +177,11 @@ export class FakeHttpServer {
         case 'hang':
           hold();
           return;
+        case 'acceptThenDelay': {
+          const answer = await this.handler(r);
+          await new Promise((resolve) => setTimeout(resolve, fault.ms ?? 100));
+          return send(answer);
+        }
         default: {
           await this.handler(r); // processed: the order is booked
           if (fault.kind === 'acceptThenDrop') socket.destroy();

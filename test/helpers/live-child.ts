@@ -1,0 +1,91 @@
+// The real `skipper run` in live mode as a child process, trading on a local fake Binance (the fake
+// lives in the test process, so its book and request log can be watched while the bot runs).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { deepMerge } from '../../src/config/load.ts';
+import { PROJECT_ROOT } from '../../src/core/paths.ts';
+import type { FakeBinance } from '../fakes/exchange/binance.ts';
+
+export const CHILD_KEY = 'child-test-key-0001';
+export const CHILD_SECRET = 'child-test-secret-0001';
+
+export interface LiveChild {
+  proc: ChildProcess;
+  dbPath: string;
+  /** stdout and stderr so far. */
+  out(): string;
+  /** Resolves once the output matches (rejects if the process exits first or after `ms`). */
+  waitFor(what: string | RegExp, ms?: number): Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  alive(): boolean;
+  /** SIGTERM, then the exit. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Read the journal (read-only, while the bot runs). */
+  query<T>(sql: string): T[];
+}
+
+export function spawnLiveBot(o: {
+  fake: FakeBinance;
+  dir: string;
+  csv: string;
+  config?: Record<string, unknown>;
+  args?: string[];
+}): LiveChild {
+  const dbPath = join(o.dir, 'skipper.db');
+  const cfg = join(o.dir, 'live.json');
+  const base = {
+    mode: 'live',
+    market: { type: o.fake.type },
+    exchange: { name: 'binance', testnet: true, apiUrl: o.fake.url, websocket: false, pollSec: 1, recvWindowMs: 2000 },
+    data: { source: 'replay', replayFile: o.csv, speed: 600 },
+    journal: { path: dbPath },
+    log: { file: join(o.dir, 'skipper.log'), level: 'debug' },
+    chat: { console: { enabled: false } },
+  };
+  writeFileSync(cfg, JSON.stringify(deepMerge(base, o.config ?? {})));
+  const proc = spawn(process.execPath, ['bin/skipper.js', 'run', '--config', cfg, '--confirm-live', ...(o.args ?? [])], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, EXCHANGE_API_KEY: CHILD_KEY, EXCHANGE_API_SECRET: CHILD_SECRET },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  let done = false;
+  proc.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => {
+      done = true;
+      resolve({ code, signal });
+    }),
+  );
+  return {
+    proc,
+    dbPath,
+    out: () => text,
+    exited,
+    alive: () => !done,
+    async waitFor(what, ms = 60_000) {
+      const end = Date.now() + ms;
+      const hit = (): boolean => (typeof what === 'string' ? text.includes(what) : what.test(text));
+      while (!hit()) {
+        if (done) throw new Error(`the bot exited before printing ${String(what)}:\n${text.slice(-3000)}`);
+        if (Date.now() > end) throw new Error(`timed out waiting for ${String(what)}:\n${text.slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async stop() {
+      if (!done) proc.kill('SIGTERM');
+      return exited;
+    },
+    query<T>(sql: string): T[] {
+      const db = new Database(dbPath, { readonly: true });
+      try {
+        return db.prepare(sql).all() as T[];
+      } finally {
+        db.close();
+      }
+    },
+  };
+}

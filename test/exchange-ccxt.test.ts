@@ -812,3 +812,149 @@ describe('engine + journal + adapter + fake, under faults', () => {
     expect(journal.getOrder(o4.clientOrderId)!.reason).toMatch(/rate-limited/);
   });
 });
+
+// ---- garbage answers, bans, queued entries (issue 7, items 2–4) --------------------------------------
+
+describe('garbage answers are failed reads, never data', () => {
+  const HTML = '<!DOCTYPE html><html><head><title>502</title></head><body>nginx: upstream not ready</body></html>';
+
+  test('spot: a 200 whose body is an HTML page or {} is retried like a dropped connection; garbage that stays is an error that says so', async () => {
+    const r = await rig('spot', { noPolling: true });
+    const n = r.fake.find('/api/v3/account').length;
+    r.fake.inject({ kind: 'status', status: 200, path: '/api/v3/account', body: HTML, headers: { 'Content-Type': 'text/html' } });
+    r.fake.inject({ kind: 'status', status: 200, path: '/api/v3/account', body: {} });
+    // Not "USDT: 0": the third, well-formed answer is the balance.
+    expect(await r.ex.fetchBalances()).toEqual([{ asset: 'USDT', free: 10_000, locked: 0 }]);
+    expect(r.fake.find('/api/v3/account').length - n).toBe(3);
+    r.fake.inject({ kind: 'status', status: 200, path: '/api/v3/account', body: { balances: 'none' }, times: Infinity });
+    await expect(r.ex.fetchBalances()).rejects.toThrow(
+      /^Binance balances: Binance GET \/api\/v3\/account: not a well-formed answer \(balances: /,
+    );
+    r.fake.http.clearFaults();
+    // Lists too: an object where the open orders belong is no "nothing open".
+    r.fake.inject({ kind: 'status', status: 200, path: '/api/v3/openOrders', body: {} });
+    const l = order({ type: 'limit', price: 29_000 });
+    r.ex.submit(l);
+    await until(() => r.rec.last(l.clientOrderId)?.status === 'open', 'resting');
+    expect((await r.ex.fetchOpenOrders()).map((o) => o.clientOrderId)).toEqual([l.clientOrderId]);
+    expect(r.fake.find('/api/v3/openOrders').map((q) => q.outcome)).toEqual(['status', 'ok']);
+  });
+
+  test('perps: {} on the account and an HTML page on positions are retried; a garbage order answer is looked up, never read as an order', async () => {
+    const r = await rig('perp', { noPolling: true });
+    r.fake.inject({ kind: 'status', status: 200, path: '/fapi/v3/account', body: {} });
+    r.fake.inject({ kind: 'status', status: 200, path: '/fapi/v3/positionRisk', body: HTML, headers: { 'Content-Type': 'text/html' } });
+    expect(await r.ex.fetchBalances()).toEqual([{ asset: 'USDT', free: 10_000, locked: 0 }]);
+    expect(await r.ex.fetchPositions()).toEqual([]);
+    expect(
+      r.fake
+        .find('/fapi/v3/account')
+        .map((q) => q.outcome)
+        .slice(-2),
+    ).toEqual(['status', 'ok']);
+    // The create reached the venue but its answer is a proxy's page: the order is in doubt, looked up by id.
+    r.fake.inject({ kind: 'acceptThenStatus', status: 200, method: 'POST', path: '/fapi/v1/order', body: HTML });
+    const o = order({ qty: 0.01 });
+    r.ex.submit(o);
+    await until(() => r.rec.last(o.clientOrderId)?.status === 'filled', 'resolved');
+    expect(r.rec.statuses(o.clientOrderId)).toEqual(['unknown', 'filled']);
+    expect(r.rec.fillsOf(o.clientOrderId)).toHaveLength(1);
+    expect(sentOnce(r.fake, o.clientOrderId)).toBe(1);
+  });
+});
+
+describe('a ban or Retry-After stops every request to the venue until it expires', () => {
+  for (const type of ['spot', 'perp'] as const) {
+    test(`${type}: a 418 (Retry-After 3 s) while reads, polls, streams and a reconciliation queue up: zero requests inside the window`, async () => {
+      // ccxt's own rate limiter on (as in production): requests queue in it and must not leave during the ban.
+      const c =
+        type === 'spot'
+          ? new ccxt.pro.binance({ enableRateLimit: true, rateLimit: 10 })
+          : new ccxt.pro.binanceusdm({ enableRateLimit: true, rateLimit: 10 });
+      c.timeout = 2000;
+      const clock = new TestClock(); // real time: the limiter and the ban run on it
+      const r = await rig(type, {
+        clock,
+        exchange: c,
+        websocket: type === 'perp', // USDⓈ-M: the listen-key stream makes REST calls of its own
+        pollMs: 150,
+        sleep: (ms) => realSleep(ms),
+      });
+      if (type === 'perp') await r.fake.streamReady();
+      const journal = Journal.memory();
+      const alerts = new MemoryAlertSink();
+      const engine = idleEngine({ clock, journal, exchange: r.ex, alerts, marketType: type, leverage: 5, limits: { maxLeverage: 5 } });
+      engine.onCandle('BTC/USDT', {
+        ts: Math.floor(clock.now() / 60_000) * 60_000 - 60_000,
+        open: 30_000,
+        high: 30_000,
+        low: 30_000,
+        close: 30_000,
+        volume: 1,
+      });
+      const l = engine.manualOrder({ symbol: 'BTC/USDT', side: 'buy', qty: 0.01, price: 29_000 }, 'test').order!;
+      await until(() => l.status === 'open', 'resting limit (the poller follows it)', 5000);
+      const reconciler = new Reconciler(engine, journal, r.ex, alerts, silentLogger(), clock, {
+        inFlightGraceMs: RECV + RESOLVE_MARGIN_MS,
+      });
+
+      const account = type === 'spot' ? '/api/v3/account' : '/fapi/v3/account';
+      r.fake.inject({
+        kind: 'status',
+        status: 418,
+        path: account,
+        headers: { 'Retry-After': '3' },
+        body: { code: -1003, msg: 'Way too many requests; IP banned until further notice.' },
+      });
+      // A burst: the first one is banned, the rest are queued in ccxt's limiter (or waiting to poll).
+      const burst = Promise.all([
+        r.ex.fetchBalances(),
+        r.ex.fetchOpenOrders(),
+        r.ex.fetchFills('BTC/USDT', clock.now() - 60_000),
+        r.ex.fetchPositions(),
+        r.ex.fetchOrder(l.clientOrderId, 'BTC/USDT'),
+        reconciler.run('timer'),
+      ]);
+      await until(() => r.fake.find(account).some((q) => q.outcome === 'status'), '418', 5000);
+      const t418 = r.fake.find(account).find((q) => q.outcome === 'status')!.ts;
+      engine.cancel(l); // a cancel during the ban waits too
+      const [balances, , , , , rep] = await burst;
+      expect(balances.find((b) => b.asset === 'USDT')).toBeDefined();
+      expect(rep.status).not.toBe('failed');
+      await until(() => l.status === 'cancelled', 'cancelled after the ban', 5000);
+
+      const inside = r.fake.requests.filter((q) => q.ts > t418 && q.ts < t418 + 3000);
+      expect(inside.map((q) => `${q.method} ${q.path}`)).toEqual([]);
+      expect(r.fake.requests.filter((q) => q.ts >= t418 + 3000).length).toBeGreaterThan(5); // all of it, after
+      expect(alerts.alerts.find((a) => a.title === 'Binance rate limit (418)')).toMatchObject({ severity: 'critical' });
+    }, 20_000);
+  }
+});
+
+describe('entries queued behind a rate limit', () => {
+  test('bounded, and dropped as stale (journaled reason) once the pause has lasted too long; exits still go', async () => {
+    const r = await rig('spot', { noPolling: true, fake: { balances: { USDT: 10_000, BTC: 0.01 } } });
+    r.fake.inject({ kind: 'status', status: 418, path: '/api/v3/account', headers: { 'Retry-After': '60' } });
+    let release = (): void => undefined;
+    r.hold.until = new Promise((res) => (release = res));
+    void r.ex.fetchBalances().catch(() => undefined); // banned for a minute; the clock stands still meanwhile
+    await until(() => r.rec.alerts.some((a) => a.title.includes('418')), '418');
+    const entries = Array.from({ length: 12 }, () => order({ qty: 0.001 }));
+    for (const o of entries) r.ex.submit(o);
+    const exit = order({ side: 'sell', qty: 0.01, reduceOnly: true });
+    r.ex.submit(exit);
+    // Ten may wait; the eleventh and twelfth are dropped at once.
+    await until(() => entries.slice(10).every((o) => r.rec.last(o.clientOrderId)?.status === 'expired'), 'bounded');
+    expect(r.rec.last(entries[10]!.clientOrderId)!.reason).toBe('not sent: 10 entries already wait for Binance to lift its rate limit');
+    expect(entries.slice(0, 10).every((o) => r.rec.of(o.clientOrderId).length === 0)).toBe(true);
+    r.hold.until = null;
+    release();
+    await until(() => r.rec.last(exit.clientOrderId)?.status === 'filled', 'exit filled after the pause');
+    await until(() => entries.every((o) => r.rec.last(o.clientOrderId)?.status === 'expired'), 'stale');
+    expect(r.rec.last(entries[0]!.clientOrderId)!.reason).toMatch(
+      /^not sent: it waited \d+ s for Binance \(rate limit\); an entry decided that long ago is stale$/,
+    );
+    for (const o of entries) expect(sentOnce(r.fake, o.clientOrderId)).toBe(0);
+    expect(sentOnce(r.fake, exit.clientOrderId)).toBe(1);
+  });
+});

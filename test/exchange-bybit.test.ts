@@ -943,3 +943,68 @@ describe('engine + journal + adapter + fake Bybit (linear), under faults', () =>
     expect(journal.getOrder(o4.clientOrderId)!.reason).toMatch(/rate-limited/);
   });
 });
+
+// ---- garbage answers and rate-limit pauses (issue 7, items 3–4): the same request gate as Binance ----
+
+describe('garbage answers and rate-limit pauses', () => {
+  test('a 200 whose body is an HTML page or {} on the wallet is retried, never read as an empty account', async () => {
+    const r = await rig('perp', { noPolling: true });
+    const n = r.fake.find('/v5/account/wallet-balance').length;
+    r.fake.inject({ kind: 'status', status: 200, path: '/v5/account/wallet-balance', body: '<html><body>maintenance</body></html>' });
+    r.fake.inject({ kind: 'status', status: 200, path: '/v5/account/wallet-balance', body: {} });
+    expect(await r.ex.fetchBalances()).toEqual([{ asset: 'USDT', free: 10_000, locked: 0 }]);
+    expect(r.fake.find('/v5/account/wallet-balance').length - n).toBe(3);
+    r.fake.inject({
+      kind: 'status',
+      status: 200,
+      path: '/v5/account/wallet-balance',
+      body: { retCode: 0, retMsg: 'OK', result: {} },
+      times: Infinity,
+    });
+    await expect(r.ex.fetchBalances()).rejects.toThrow(/not a well-formed answer \(result\.list: /);
+  });
+
+  test('10006 with X-Bapi-Limit-Reset-Timestamp: no request at all until the reset (reads, polls, reconciliation, orders)', async () => {
+    const clock = new TestClock();
+    const c = new ccxt.pro.bybit({ enableRateLimit: true });
+    c.timeout = 2000;
+    const r = await rig('spot', { clock, exchange: c, pollMs: 150, sleep: (ms) => realSleep(ms) });
+    const journal = Journal.memory();
+    const alerts = new MemoryAlertSink();
+    const engine = idleEngine({ clock, journal, exchange: r.ex, alerts, marketType: 'spot' });
+    engine.onCandle('BTC/USDT', {
+      ts: Math.floor(clock.now() / 60_000) * 60_000 - 60_000,
+      open: 30_000,
+      high: 30_000,
+      low: 30_000,
+      close: 30_000,
+      volume: 1,
+    });
+    const l = engine.manualOrder({ symbol: 'BTC/USDT', side: 'buy', qty: 0.01, price: 29_000 }, 'test').order!;
+    await until(() => l.status === 'open', 'resting limit', 5000);
+    const reconciler = new Reconciler(engine, journal, r.ex, alerts, silentLogger(), clock, { inFlightGraceMs: RECV + RESOLVE_MARGIN_MS });
+    const reset = clock.now() + 3000;
+    r.fake.inject({
+      kind: 'status',
+      status: 200,
+      path: '/v5/account/wallet-balance',
+      headers: { 'X-Bapi-Limit': '10', 'X-Bapi-Limit-Status': '0', 'X-Bapi-Limit-Reset-Timestamp': String(reset) },
+      body: bybitError(10006, 'Too many visits!'),
+    });
+    const burst = Promise.all([
+      r.ex.fetchBalances(),
+      r.ex.fetchOpenOrders(),
+      r.ex.fetchFills('BTC/USDT', clock.now() - 60_000),
+      reconciler.run('timer'),
+    ]);
+    await until(() => r.fake.find('/v5/account/wallet-balance').some((q) => q.outcome === 'status'), '10006', 5000);
+    const t = r.fake.find('/v5/account/wallet-balance').find((q) => q.outcome === 'status')!.ts;
+    const m = engine.manualOrder({ symbol: 'BTC/USDT', side: 'buy', qty: 0.001, price: 28_000 }, 'test').order!;
+    const [, , , rep] = await burst;
+    expect(rep.status).not.toBe('failed');
+    await until(() => m.status === 'open', 'sent after the pause', 5000);
+    // (A request already on its way when the answer came may land just after it: 300 ms of slack.)
+    expect(r.fake.requests.filter((q) => q.ts > t + 300 && q.ts < reset).map((q) => `${q.method} ${q.path} +${q.ts - t} ms`)).toEqual([]);
+    expect(r.fake.find('/v5/order/create', 'POST').at(-1)!.ts).toBeGreaterThanOrEqual(reset);
+  }, 20_000);
+});

@@ -502,3 +502,103 @@ describe('reconciliation against the fake Binance with the real ccxt', () => {
     expect(b.engine.portfolio.positions.get(SYM)!.qty).toBeCloseTo(venueHolds(w, 'BTC'), 12);
   });
 });
+
+// ---- issue 7: garbage answers, confirmed differences, perp stop fills ------------------------------
+
+describe('reconciliation under odd answers (issue 7)', () => {
+  test('one garbage or odd balance answer never halts trading: garbage is a retried read, a difference counts only when a second read confirms it', async () => {
+    const w = await world('spot');
+    const b = await boot(w);
+    b.candle(30_000);
+    expect((await b.reconcile('startup')).status).toBe('ok');
+    // An HTML page, then {}, with HTTP 200: read errors, retried — not "the venue holds 0.00".
+    w.fake.inject({ kind: 'status', status: 200, path: '/api/v3/account', body: '<html><body>Service Unavailable</body></html>' });
+    w.fake.inject({ kind: 'status', status: 200, path: '/api/v3/account', body: {} });
+    expect(await b.reconcile('timer')).toMatchObject({ status: 'ok', problems: [] });
+    // A well-formed answer that is wrong once (an empty account): the second read does not confirm it.
+    w.fake.inject({
+      kind: 'status',
+      status: 200,
+      path: '/api/v3/account',
+      body: { accountType: 'SPOT', canTrade: true, balances: [{ asset: 'USDT', free: '0.00000000', locked: '0.00000000' }] },
+    });
+    const n = w.fake.find('/api/v3/account').length;
+    expect(await b.reconcile('timer')).toMatchObject({ status: 'ok', problems: [] });
+    expect(w.fake.find('/api/v3/account').length - n).toBe(2); // the odd read, and the one that did not confirm it
+    expect(b.engine.status().breaker).toBe(false);
+    expect(b.alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
+    // A real difference is confirmed by the second read and halts as before.
+    w.fake.book.bal('USDT').free += 100;
+    const rep = await b.reconcile('timer');
+    expect(rep.status).toBe('halted');
+    expect(rep.problems).toEqual([
+      'USDT: the venue holds 10100.00, the journal expects 10000.00 (deposit, withdrawal or a trade the journal missed?)',
+    ]);
+    expect(rows(b.journal).map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'halted']);
+  });
+
+  test('perps: {} on the account or one odd position read never halts', async () => {
+    const w = await world('perp');
+    const b = await boot(w);
+    b.candle(30_000);
+    expect((await b.reconcile('startup')).status).toBe('ok');
+    w.fake.inject({ kind: 'status', status: 200, path: '/fapi/v3/account', body: {} });
+    w.fake.inject({
+      kind: 'status',
+      status: 200,
+      path: '/fapi/v3/positionRisk',
+      body: [
+        { symbol: 'BTCUSDT', positionSide: 'BOTH', positionAmt: '-0.500', entryPrice: '30000', notional: '-15000', initialMargin: '3000' },
+      ],
+    });
+    expect(await b.reconcile('timer')).toMatchObject({ status: 'ok', problems: [] });
+    expect(b.engine.status().breaker).toBe(false);
+  });
+
+  test('perps: a stop’s fill is never "External trade … not booked" — after a restart, or when it filled while the bot was down', async () => {
+    const w = await world('perp');
+    const a = await boot(w);
+    a.candle(30_000);
+    expect((await a.reconcile('startup')).status).toBe('ok');
+    const stopAt = (price: number, p: Proc): Order =>
+      p.engine.submit(
+        { symbol: SYM, side: 'sell', type: 'stop_market', stopPrice: price, qty: 0.01, tif: 'GTC', reduceOnly: true },
+        'stop_loss',
+      );
+    const entry = a.order('buy', 0.01);
+    await until(() => entry.status === 'filled', 'entry filled');
+    const stop = stopAt(29_500, a);
+    await until(() => stop.status === 'open', 'stop working');
+    w.fake.setPrice('BTCUSDT', 29_400); // it triggers: the algo order becomes a market order with its own ids
+    await until(() => stop.status === 'filled' && !a.engine.portfolio.positions.has(SYM), 'stop filled, position closed', 6000);
+    expect(a.journal.fills({ clientOrderId: stop.clientOrderId })).toHaveLength(1);
+    expect((await a.reconcile('timer')).status).toBe('ok');
+    await a.stop();
+
+    // Restart: the last hour's trades are read again; the stop's is known (booked), not someone else's.
+    const b = await boot(w, { pollHeld: true });
+    expect(await b.reconcile('startup')).toMatchObject({ status: 'ok', missingFills: 0, problems: [] });
+    expect(b.alerts.alerts.filter((x) => x.title.startsWith('External trade'))).toEqual([]);
+
+    // A stop that fills while the bot is down: booked to the stop at the next start.
+    w.fake.setPrice('BTCUSDT', 30_000);
+    b.candle(30_000);
+    const entry2 = b.order('buy', 0.01);
+    await until(() => entry2.status === 'filled', 'second entry filled');
+    const stop2 = stopAt(29_300, b);
+    await until(() => stop2.status === 'open', 'second stop working');
+    await b.stop();
+    w.fake.setPrice('BTCUSDT', 29_200);
+    const c = await boot(w, { pollHeld: true });
+    const rep = await c.reconcile('startup');
+    expect(rep).toMatchObject({ status: 'fixed', missingFills: 1, problems: [] });
+    expect(c.journal.fills({ clientOrderId: stop2.clientOrderId })).toEqual([
+      expect.objectContaining({ side: 'sell', qty: 0.01, price: 29_200 }),
+    ]);
+    expect(c.journal.getOrder(stop2.clientOrderId)!.status).toBe('filled');
+    expect(c.engine.portfolio.positions.has(SYM)).toBe(false);
+    expect(c.engine.portfolio.cash).toBeCloseTo(venueHolds(w, 'USDT'), 6);
+    expect(c.alerts.alerts.filter((x) => x.title.startsWith('External trade'))).toEqual([]);
+    expect((await c.reconcile('timer')).status).toBe('ok');
+  });
+});

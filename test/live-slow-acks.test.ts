@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { generateCsv } from '../src/market/generator.ts';
 import { FakeBinance } from './fakes/exchange/binance.ts';
-import type { BookEvent } from './fakes/exchange/shared.ts';
 import { startBot, tempDir, type Harness } from './helpers/harness.ts';
 import { until } from './helpers/venue-time.ts';
+import { watchExits } from './helpers/venue-watch.ts';
 
 const KEY = 'slow-ack-key-000001';
 const SECRET = 'slow-ack-secret-000001';
@@ -19,32 +19,6 @@ const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
-
-/** Watches the venue's book: every order and trade against what the bot may sell. */
-function watch(fake: FakeBinance, type: 'spot' | 'perp') {
-  const problems: string[] = [];
-  const held = (): number => {
-    if (type === 'perp') return fake.book.positions.get('BTCUSDT')?.qty ?? 0;
-    const b = fake.book.bal('BTC');
-    return b.free + b.locked - OTHER_BTC;
-  };
-  let orders = 0;
-  fake.book.listeners.push((e: BookEvent) => {
-    const o = e.order;
-    if (e.execType === 'NEW' && !o.conditional && o.kind !== 'stop_market' && o.kind !== 'stop_limit') {
-      orders++;
-      if (o.side === 'SELL') {
-        // Every exit, with the exits already working, fits in what the bot holds.
-        const working = fake.book.working('BTCUSDT').filter((x) => x !== o && x.side === 'SELL' && x.kind === 'market');
-        const total = o.qty + working.reduce((s, x) => s + x.qty - x.filled, 0);
-        if (total > held() + 1e-9) problems.push(`sell ${o.coid} ${o.qty} with ${total - o.qty} working, holding ${held()}`);
-      }
-    }
-    if (e.trade !== undefined && held() < -1e-9)
-      problems.push(`${type === 'spot' ? 'sold coins the bot never bought' : 'position flipped'}: ${held()} after ${o.coid}`);
-  });
-  return { problems, orders: () => orders };
-}
 
 async function run(type: 'spot' | 'perp') {
   const dir = tempDir(`skipper-slowack-${type}-`);
@@ -59,7 +33,7 @@ async function run(type: 'spot' | 'perp') {
   // Every order is taken at once and answered 1.5 s later.
   const path = type === 'spot' ? '/api/v3/order' : '/fapi/v1/order';
   fake.inject({ kind: 'acceptThenDelay', method: 'POST', path, ms: 1500, times: Infinity });
-  const seen = watch(fake, type);
+  const seen = watchExits(fake, OTHER_BTC);
   const h: Harness = await startBot({
     dir,
     replayFile: csv,

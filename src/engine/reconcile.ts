@@ -192,7 +192,7 @@ export class Reconciler {
     for (const symbol of this.engine.symbolList()) {
       for (const f of await this.exchange.fetchFills(symbol, since)) this.engine.onFill(f);
     }
-    r.missingFills = this.journal.cashFlows().count - before;
+    r.missingFills += this.journal.cashFlows().count - before;
   }
 
   private async orders(r: ReconcileReport, adopt: boolean): Promise<void> {
@@ -247,11 +247,13 @@ export class Reconciler {
 
   /**
    * Positions and balances: the journal's books against the venue's. A difference is acted on (halt,
-   * or adopt) only when a second read confirms it: one odd answer never halts trading.
+   * or adopt) only when a second read (after booking any trade made meanwhile) confirms it: one odd
+   * answer, or a fill that landed during the run, never halts trading.
    */
   private async holdings(r: ReconcileReport, adopt: boolean): Promise<void> {
     const first = this.compare(await this.readHoldings());
     if (first.diffs.length === 0) return this.journal.setState(BASELINE_KEY, first.baseline, this.clock.now());
+    await this.fills(r); // trades made while this run was going are booked before the difference is confirmed
     const second = this.compare(await this.readHoldings());
     const confirmed = second.diffs.filter((d) => first.diffs.some((x) => x.key === d.key));
     if (confirmed.length < first.diffs.length)

@@ -958,3 +958,49 @@ describe('entries queued behind a rate limit', () => {
     expect(sentOnce(r.fake, exit.clientOrderId)).toBe(1);
   });
 });
+
+describe('engine: exits sized from the journal net of the exits already working', () => {
+  test('a close while an exit is unanswered covers only the rest; nothing more once exits cover it all; flatten closes what resting exits held', async () => {
+    const clock = new TestClock();
+    // The account also holds coins the bot never bought: an oversized sell would go through on the venue.
+    const r = await rig('spot', { clock, fake: { balances: { USDT: 10_000, BTC: 1 } } });
+    const journal = Journal.memory();
+    const alerts = new MemoryAlertSink();
+    const engine = idleEngine({ clock, journal, exchange: r.ex, alerts, marketType: 'spot' });
+    engine.onCandle('BTC/USDT', {
+      ts: Math.floor(clock.now() / 60_000) * 60_000 - 60_000,
+      open: 30_000,
+      high: 30_000,
+      low: 30_000,
+      close: 30_000,
+      volume: 1,
+    });
+    const buy = engine.manualOrder({ symbol: 'BTC/USDT', side: 'buy', qty: 0.02 }, 'test').order!;
+    await until(() => buy.status === 'filled', 'bought');
+    r.fake.inject({ kind: 'acceptThenDelay', method: 'POST', path: '/api/v3/order', ms: 300, times: Infinity }); // slow answers
+    const sell = engine.manualOrder({ symbol: 'BTC/USDT', side: 'sell', qty: 0.015 }, 'test').order!;
+    const close = engine.closePosition('BTC/USDT', 'test')!;
+    expect(close.qty).toBeCloseTo(0.005, 12); // not the whole 0.02 again
+    expect(engine.closePosition('BTC/USDT', 'test')).toBeNull();
+    expect(journal.recentDecisions(1)[0]).toMatchObject({ verdict: 'reject', verdictRule: 'exit_in_flight' });
+    expect(engine.manualOrder({ symbol: 'BTC/USDT', side: 'sell', qty: 0.01 }, 'test').decision).toMatchObject({
+      action: 'reject',
+      rule: 'exit_in_flight',
+    });
+    await until(() => sell.status === 'filled' && close.status === 'filled', 'both exits filled');
+    expect(engine.portfolio.positions.has('BTC/USDT')).toBe(false);
+    expect(r.fake.book.bal('BTC').free).toBeCloseTo(1, 12); // the other coins untouched
+    r.fake.http.clearFaults();
+
+    // A resting exit is cancelled by flatten: the close covers its part too.
+    const buy2 = engine.manualOrder({ symbol: 'BTC/USDT', side: 'buy', qty: 0.02 }, 'test').order!;
+    await until(() => buy2.status === 'filled', 'bought again');
+    const limit = engine.manualOrder({ symbol: 'BTC/USDT', side: 'sell', qty: 0.005, price: 31_000 }, 'test').order!;
+    await until(() => limit.status === 'open', 'resting exit');
+    const f = engine.flatten('test');
+    expect(f.closing).toEqual(['BTC/USDT']);
+    await until(() => limit.status === 'cancelled' && !engine.portfolio.positions.has('BTC/USDT'), 'flattened');
+    expect(r.fake.book.bal('BTC').free + r.fake.book.bal('BTC').locked).toBeCloseTo(1, 12);
+    expect(journal.recentOrders(100).filter((o) => o.status === 'rejected')).toEqual([]);
+  });
+});

@@ -66,6 +66,7 @@ import type {
   Position as CcxtPosition,
   Trade as CcxtTrade,
 } from 'ccxt';
+import { setMaxListeners } from 'node:events';
 import type { AlertInput } from '../core/alerts.ts';
 import type { Clock } from '../core/clock.ts';
 import { UserError, errorMessage } from '../core/errors.ts';
@@ -751,6 +752,7 @@ export class CcxtExchange implements ExchangeClient {
     this.log = opts.log;
     this.sleepFn = opts.sleep ?? realSleep;
     this.upSince = opts.clock.now();
+    setMaxListeners(0, this.abort.signal); // every concurrent wait (polls, streams, lookups, reads) listens for close()
     registerSecret(opts.credentials.apiKey);
     registerSecret(opts.credentials.secret);
     registerSecret(opts.credentials.password);

@@ -1,6 +1,6 @@
 import { defineCommand } from '../src/chat/command.ts';
-import { price, qty, signedMoney } from '../src/chat/format.ts';
-import { actor, notTraded, quoteOf, resolveSymbol } from '../src/chat/helpers.ts';
+import { signedMoney } from '../src/chat/format.ts';
+import { actor, marketFormat, notTraded, quoteOf, resolveSymbol } from '../src/chat/helpers.ts';
 import type { CommandContext } from '../src/chat/command.ts';
 
 const target = ({ args, services }: CommandContext) => {
@@ -18,6 +18,7 @@ export default defineCommand({
     const { symbol, pos } = target(ctx);
     if (!symbol || !pos) return null; // run() explains; nothing to confirm
     const ccy = quoteOf(ctx.services);
+    const { price, qty } = marketFormat(ctx.services, symbol);
     return `Close the ${pos.side} ${qty(pos.qty)} ${symbol} position at market? Entry ${price(pos.entryPrice)}, mark ${price(pos.markPrice)}, uPnL ${signedMoney(pos.unrealizedPnl, ccy)}.`;
   },
   run(ctx) {
@@ -34,6 +35,7 @@ export default defineCommand({
         severity: 'critical',
       };
     }
+    const { qty } = marketFormat(ctx.services, symbol);
     return {
       title: `Closing ${symbol}`,
       text: `${order.side.toUpperCase()} ${qty(order.qty ?? pos.qty)} ${symbol} at market: order ${order.clientOrderId} (${order.status}). The fill will be reported; check /positions.`,

@@ -37,6 +37,7 @@ import { COMMANDS } from '../../commands/index.ts';
 import { Engine } from './engine.ts';
 import { Reconciler } from './reconcile.ts';
 import { quoteOf } from '../core/symbols.ts';
+import { money } from '../core/format.ts';
 
 export interface BotOptions {
   config: Config;
@@ -350,7 +351,7 @@ export class Bot {
     this.say(
       `Skipper — ${st.mode === 'live' ? 'LIVE' : 'paper trading (simulated money)'} on ${st.venue}; ${this.config.market.symbols.join(', ')} ${this.config.market.timeframe}; ` +
         `strategy ${this.config.strategy.name}; journal ${this.journal.path}\n` +
-        `Equity ${st.equity.toFixed(2)}, ${st.positions.length} open position(s). Reconciliation: ${rec.summary}. Type /help for commands.`,
+        `Equity ${money(st.equity, quoteOf(this.config.market.symbols))}, ${st.positions.length} open position(s). Reconciliation: ${rec.summary}. Type /help for commands.`,
     );
     if (this.engine.mode === 'live') await this.armLive();
     for (const feed of this.feeds) this.loops.push(this.runFeed(feed));

@@ -1,5 +1,15 @@
 import { DAY_MS, utcDayStart } from '../core/clock.ts';
-import { decimalsOf, floorToStep, isFiniteNumber } from '../core/num.ts';
+import {
+  decimal,
+  duration as fmtDuration,
+  money as moneyIn,
+  percent as fmtPct,
+  plain as fmtSmall,
+  price as fmtPrice,
+  qty as fmtQty,
+  utc as fmtUtc,
+} from '../core/format.ts';
+import { floorToStep, isFiniteNumber } from '../core/num.ts';
 import type { MarketType, OrderRequest } from '../core/types.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent, RiskLimits, RiskState } from './types.ts';
 
@@ -62,6 +72,7 @@ const MAX_RECENT_ENTRIES = 10_000;
 const REL_TOL = 1e-9;
 /** Quote spends are floored to this (no quote step in the context). */
 const MINUS = '\u2212';
+const HALT_LIFTED = 'Daily drawdown halt lifted';
 
 // ---- the engine ------------------------------------------------------------------------------
 
@@ -218,7 +229,7 @@ export class RiskEngine {
       st.dayStartEquity = equity;
       if (st.halted) {
         clearHaltFields(st);
-        ev = { kind: 'halt_lifted', message: `daily drawdown halt lifted: new UTC day ${fmtUtc(day).slice(0, 10)}, entries allowed again` };
+        ev = { kind: 'halt_lifted', title: HALT_LIFTED, message: `new UTC day ${fmtUtc(day).slice(0, 10)}: entries allowed again` };
       }
       this.changed();
       return ev;
@@ -235,7 +246,7 @@ export class RiskEngine {
       if (st.haltedUntil !== undefined && ts >= st.haltedUntil) {
         clearHaltFields(st);
         this.changed();
-        return { kind: 'halt_lifted', message: 'daily drawdown halt lifted: entries allowed again' };
+        return { kind: 'halt_lifted', title: HALT_LIFTED, message: 'entries allowed again' };
       }
       return null;
     }
@@ -254,6 +265,7 @@ export class RiskEngine {
     this.changed();
     return {
       kind: 'halt',
+      title: 'Trading halted',
       message:
         `${st.haltReason}: equity ${fmtMoney(equity)} vs ${fmtMoney(st.dayStartEquity)} at the start of the UTC day. ` +
         `New entries blocked until ${fmtUtc(until)}; exits are still managed.`,
@@ -345,7 +357,8 @@ export class RiskEngine {
     this.changed();
     return {
       kind: 'breaker',
-      message: `circuit breaker tripped: ${reason}. New entries blocked until a resume that clears the breaker; exits are still managed.`,
+      title: 'Circuit breaker tripped',
+      message: `${reason}. New entries blocked until a resume that clears the breaker; exits are still managed.`,
     };
   }
 
@@ -526,7 +539,9 @@ function resizeTo(w: Work, rule: RiskRule, size: number, note: string): void {
   w.lastNote = note;
 }
 
-const money = (w: Work, x: number): string => (w.ccy === '' ? fmtMoney(x) : `${fmtMoney(x)} ${w.ccy}`);
+const money = (w: Work, x: number): string => moneyIn(x, w.ccy);
+/** Money without a currency (the unit is in the sentence). */
+const fmtMoney = (x: number): string => moneyIn(x, '');
 const amount = (w: Work, x: number): string => (w.base === '' ? fmtSmall(x) : `${fmtSmall(x)} ${w.base}`);
 
 const reject = (rule: RiskRule, reason: string): RiskDecision => ({ action: 'reject', rule, reason: `rejected: ${reason}` });
@@ -587,7 +602,7 @@ function ruleVolatility(lim: RiskLimits, symbol: string, vol: number | null): Ri
 function ruleMaxLeverage(lim: RiskLimits, ctx: RiskContext, req: OrderRequest, w: Work): RiskDecision | null {
   if (ctx.marketType === 'spot') {
     if (req.leverage !== undefined && req.leverage !== 1)
-      return reject('max_leverage', `spot trades use no leverage (asked ${fmtNum(req.leverage, 2)}×)`);
+      return reject('max_leverage', `spot trades use no leverage (asked ${decimal(req.leverage, 2)}×)`);
     w.lev = 1;
     return null;
   }
@@ -597,7 +612,7 @@ function ruleMaxLeverage(lim: RiskLimits, ctx: RiskContext, req: OrderRequest, w
     w.lev = lim.maxLeverage;
     w.resized = true;
     w.rule = 'max_leverage';
-    w.notes = `leverage ${fmtNum(asked, 2)}× → ${fmtNum(lim.maxLeverage, 2)}× (limit ${fmtNum(lim.maxLeverage, 2)}×)`;
+    w.notes = `leverage ${decimal(asked, 2)}× → ${decimal(lim.maxLeverage, 2)}× (limit ${decimal(lim.maxLeverage, 2)}×)`;
     w.lastNote = w.notes;
   }
   return null;
@@ -767,7 +782,7 @@ function finishEntry(lim: RiskLimits, intent: RiskIntent, ctx: RiskContext, w: W
   }
   const unit = w.quote ? w.ccy : w.base;
   const fmtSize = (x: number): string => (w.quote ? fmtMoney(x) : fmtQty(x, ctx.qtyStep));
-  const lev = ctx.marketType === 'perp' ? ` at ${fmtNum(w.lev, 2)}×` : '';
+  const lev = ctx.marketType === 'perp' ? ` at ${decimal(w.lev, 2)}×` : '';
   let reason: string;
   if (!w.resized) reason = `accepted ${fmtSize(w.size)} ${unit}${lev}: ${w.sized}`;
   else if (w.rule === 'max_leverage') reason = `resized ${w.notes}; ${fmtSize(w.size)} ${unit}`;
@@ -986,58 +1001,3 @@ function symbolParts(symbol: string): { base: string; quote: string } {
 }
 
 const baseOf = (symbol: string): string => symbolParts(symbol).base;
-
-/** Fixed decimals, trailing zeros trimmed. */
-function fmtNum(x: number, maxDecimals: number): string {
-  let s = x.toFixed(maxDecimals);
-  if (s.includes('.')) s = s.replace(/\.?0+$/, '');
-  return s === '-0' ? '0' : s;
-}
-
-/** A quantity in the lot step's decimals; tiny values keep their significant digits. */
-function fmtQty(x: number, step: number): string {
-  const s = fmtNum(x, step > 0 ? decimalsOf(step) : 8);
-  return s === '0' && x > 0 ? fmtSmall(x) : s;
-}
-
-function fmtSmall(x: number): string {
-  if (x === 0) return '0';
-  return Math.abs(x) >= 1 ? fmtNum(x, 8) : fmtNum(x, Math.min(15, 3 - Math.floor(Math.log10(Math.abs(x))) + 1));
-}
-
-/** 2 decimals with thousands separators (more decimals under 1). */
-function fmtMoney(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  if (Math.abs(x) < 1 && x !== 0) return fmtSmall(x);
-  const [int = '', frac = ''] = x.toFixed(2).split('.');
-  return `${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${frac}`;
-}
-
-function fmtPrice(x: number): string {
-  const a = Math.abs(x);
-  return fmtNum(x, a >= 1000 ? 2 : a >= 1 ? 4 : 8);
-}
-
-/** A fraction as a percent: 0.052 → "5.2%", 0.62 → "62%". */
-function fmtPct(frac: number): string {
-  const v = frac * 100;
-  return `${fmtNum(v, Math.abs(v) >= 10 ? 1 : 2)}%`;
-}
-
-function fmtDuration(ms: number): string {
-  const s = Math.max(0, Math.ceil(ms / 1000));
-  if (s < 60) return `${s} s`;
-  if (s < 3600) {
-    const m = Math.floor(s / 60);
-    return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
-  }
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return m ? `${h} h ${m} min` : `${h} h`;
-}
-
-/** "2026-11-22 00:00 UTC". */
-function fmtUtc(ts: number): string {
-  const iso = new Date(ts).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
-}

@@ -32,6 +32,7 @@ import { ReplayFeed } from '../market/replay-feed.ts';
 import { CandleValidator } from '../market/validator.ts';
 import { RiskEngine } from '../risk/engine.ts';
 import type { RiskLimits, RiskState } from '../risk/types.ts';
+import { RISK_LIMITS_STATE } from '../risk/limits.ts';
 import { createStrategy } from '../strategy/registry.ts';
 import { COMMANDS } from '../../commands/index.ts';
 import { Engine } from './engine.ts';
@@ -116,7 +117,7 @@ export class Bot {
     const riskState = this.journal.getState<RiskState | null>('risk', null);
     const risk = new RiskEngine(limits, riskState ?? undefined);
     // Limits changed from chat (/risk set) win over the config; setLimit re-validates each one.
-    for (const [k, v] of Object.entries(this.journal.getState<Record<string, string | number | null>>('risk_limits', {}))) {
+    for (const [k, v] of Object.entries(this.journal.getState<Record<string, string | number | null>>(RISK_LIMITS_STATE, {}))) {
       const r = risk.setLimit(k, v ?? 'off');
       if (!r.ok) this.log.warn({ limit: k }, `saved risk limit ignored: ${r.error}`);
     }

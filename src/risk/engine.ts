@@ -12,6 +12,9 @@ import {
 import { floorToStep, isFiniteNumber } from '../core/num.ts';
 import type { MarketType, OrderRequest } from '../core/types.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent, RiskLimits, RiskState } from './types.ts';
+import { LIMIT_KEYS, MAX_RECENT_ENTRIES, parseLimit, RISK_LIMITS } from './limits.ts';
+
+export { LIMIT_KEYS } from './limits.ts';
 
 export type { RiskEvent } from './types.ts';
 
@@ -66,8 +69,6 @@ export interface ResumeResult {
 
 export type SetLimitResult = { ok: true; old: unknown; new: unknown } | { ok: false; error: string };
 
-/** Entry timestamps kept at most (the 24 h window normally keeps far fewer). */
-const MAX_RECENT_ENTRIES = 10_000;
 /** Slack for float noise when a size is compared with a limit it was computed from. */
 const REL_TOL = 1e-9;
 /** Quote spends are floored to this (no quote step in the context). */
@@ -408,9 +409,9 @@ export class RiskEngine {
 
   /** Change one limit at runtime (chat). Strings are parsed: "2%" → 0.02, "off" → null where allowed. */
   setLimit(key: string, value: string | number): SetLimitResult {
-    if (!Object.hasOwn(LIMIT_SPECS, key)) return { ok: false, error: `unknown limit "${key}"; known limits: ${LIMIT_KEYS.join(', ')}` };
+    if (!Object.hasOwn(RISK_LIMITS, key)) return { ok: false, error: `unknown limit "${key}"; known limits: ${LIMIT_KEYS.join(', ')}` };
     const k = key as keyof RiskLimits;
-    const parsed = parseLimit(k, LIMIT_SPECS[k], value);
+    const parsed = parseLimit(k, value);
     if (!parsed.ok) return parsed;
     const old = this.lim[k];
     (this.lim as unknown as Record<string, unknown>)[k] = parsed.value;
@@ -909,76 +910,6 @@ function restoreState(s?: Partial<RiskState>): RiskState {
       .slice(-MAX_RECENT_ENTRIES);
   }
   return st;
-}
-
-// ---- limits: validation for setLimit -------------------------------------------------------
-
-type LimitSpec =
-  | { kind: 'enum'; values: readonly string[] }
-  | {
-      kind: 'number';
-      min: number;
-      max: number;
-      /** min itself is not allowed. */
-      minExclusive?: boolean;
-      int?: boolean;
-      /** null allowed ("off"). */
-      nullable?: boolean;
-      /** Accepts "2%" and shows ranges as percents. */
-      fraction?: boolean;
-    };
-
-const LIMIT_SPECS: { readonly [K in keyof RiskLimits]: LimitSpec } = {
-  sizing: { kind: 'enum', values: ['risk', 'all-in', 'fixed'] },
-  fixedQuote: { kind: 'number', min: 0, max: Number.MAX_VALUE, minExclusive: true },
-  riskPerTrade: { kind: 'number', min: 0.01, max: 0.03, fraction: true },
-  stopLossPct: { kind: 'number', min: 0, max: 0.5, minExclusive: true, nullable: true, fraction: true },
-  takeProfitPct: { kind: 'number', min: 0, max: 5, minExclusive: true, nullable: true, fraction: true },
-  maxDailyDrawdown: { kind: 'number', min: 0, max: 1, fraction: true },
-  maxCapitalInUse: { kind: 'number', min: 0, max: 1, fraction: true },
-  maxOpenPositions: { kind: 'number', min: 1, max: 1000, int: true },
-  minTradeIntervalSec: { kind: 'number', min: 0, max: 7 * 86_400 },
-  maxTradesPer24h: { kind: 'number', min: 1, max: MAX_RECENT_ENTRIES, int: true },
-  maxVolatility: { kind: 'number', min: 0, max: 1, minExclusive: true, nullable: true, fraction: true },
-  volatilityWindow: { kind: 'number', min: 2, max: 10_000, int: true },
-  maxLeverage: { kind: 'number', min: 1, max: 125 },
-  maxConsecutiveLosses: { kind: 'number', min: 0, max: 1000, int: true },
-  maxConsecutiveErrors: { kind: 'number', min: 0, max: 1000, int: true },
-};
-
-/** The keys setLimit knows, in a stable order. */
-export const LIMIT_KEYS = Object.keys(LIMIT_SPECS) as readonly (keyof RiskLimits)[];
-
-function parseLimit(key: string, spec: LimitSpec, raw: unknown): { ok: true; value: unknown } | { ok: false; error: string } {
-  if (spec.kind === 'enum') {
-    const v = typeof raw === 'string' ? raw.trim().toLowerCase() : undefined;
-    if (v === undefined || !spec.values.includes(v)) {
-      return { ok: false, error: `${key} must be one of ${spec.values.join(', ')} (got ${JSON.stringify(raw)})` };
-    }
-    return { ok: true, value: v };
-  }
-  const expects = `${key} expects a number${spec.fraction ? ' or a percent like 2%' : ''}${spec.nullable ? ' or off' : ''}`;
-  let x: number;
-  if (raw === null && spec.nullable) return { ok: true, value: null };
-  if (typeof raw === 'number') x = raw;
-  else if (typeof raw === 'string') {
-    const t = raw.trim().toLowerCase();
-    if (spec.nullable && (t === 'off' || t === 'none' || t === 'null')) return { ok: true, value: null };
-    const pct = spec.fraction === true && t.endsWith('%');
-    const body = pct ? t.slice(0, -1).trim() : t;
-    x = body === '' ? NaN : Number(body);
-    if (pct) x /= 100;
-  } else return { ok: false, error: `${expects} (got ${typeof raw})` };
-  if (!Number.isFinite(x)) return { ok: false, error: `${expects} (got ${JSON.stringify(raw)})` };
-  if (spec.int === true && !Number.isInteger(x)) return { ok: false, error: `${key} must be a whole number (got ${x})` };
-  const tooLow = spec.minExclusive === true ? x <= spec.min : x < spec.min;
-  if (tooLow || x > spec.max) {
-    const lo = spec.minExclusive === true ? `above ${spec.min}` : `at least ${spec.min}`;
-    const hi = spec.max === Number.MAX_VALUE ? '' : ` and at most ${spec.max}`;
-    const asPct = spec.fraction === true ? ` (${fmtPct(spec.min)}–${fmtPct(spec.max)})` : '';
-    return { ok: false, error: `${key} must be ${lo}${hi}${asPct}, got ${x}` };
-  }
-  return { ok: true, value: x };
 }
 
 // ---- plain-words formatting ----------------------------------------------------------------

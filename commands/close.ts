@@ -1,6 +1,6 @@
-import { defineCommand } from '../src/chat/command.ts';
+import { defineCommand, usage, type CommandSpec } from '../src/chat/command.ts';
 import { signedMoney } from '../src/chat/format.ts';
-import { actor, marketFormat, notTraded, quoteOf, resolveSymbol } from '../src/chat/helpers.ts';
+import { actor, marketFormat, quoteOf, resolveSymbol, symbolProblem } from '../src/chat/helpers.ts';
 import type { CommandContext } from '../src/chat/command.ts';
 
 const target = ({ args, services }: CommandContext) => {
@@ -9,7 +9,7 @@ const target = ({ args, services }: CommandContext) => {
   return { input, symbol, pos: symbol ? services.engine.portfolio.positions.get(symbol) : undefined };
 };
 
-export default defineCommand({
+const spec: CommandSpec = defineCommand({
   name: 'close',
   description: 'Close one position at market',
   minRole: 'trader',
@@ -24,7 +24,7 @@ export default defineCommand({
   run(ctx) {
     const { input, symbol, pos } = target(ctx);
     const engine = ctx.services.engine;
-    if (!symbol) return notTraded(input, engine.symbolList());
+    if (!symbol) return symbolProblem(input, engine.symbolList(), usage(spec));
     if (!pos) return { text: `No open ${symbol} position: nothing to close. /positions lists them.` };
     const order = engine.closePosition(symbol, actor(ctx.user));
     if (!order)
@@ -42,3 +42,5 @@ export default defineCommand({
     };
   },
 });
+
+export default spec;

@@ -1,7 +1,7 @@
 import { defineCommand, usage, type CommandSpec } from '../src/chat/command.ts';
 import { duration, utc } from '../src/chat/format.ts';
 import { badArgs, parseDuration } from '../src/chat/helpers.ts';
-import { ALERT_TYPES } from '../src/core/alerts.ts';
+import { ALERT_TYPES, ALWAYS_CRITICAL } from '../src/core/alerts.ts';
 
 const MAX_MUTE_MS = 7 * 86_400_000;
 const CRITICAL_NOTE = 'Critical alerts are never muted.';
@@ -56,6 +56,10 @@ const spec: CommandSpec = defineCommand({
       if (!al.mutes().some((m) => m.type === type)) return { text: `${type} alerts are not muted.` };
       al.unmute(type);
       return { text: `${type} alerts are delivered again.` };
+    }
+    if ((ALWAYS_CRITICAL as readonly string[]).includes(type)) {
+      const why = `${type} alerts are always critical, and critical alerts are never muted`;
+      return { text: `${why}: nothing was muted.`, severity: 'warning', audit: { outcome: 'refused', reason: why } };
     }
     const raw = args.duration as string | undefined;
     if (raw === undefined) return badArgs('mute needs a duration, e.g. 30m, 2h or 1d', usage(spec));

@@ -1,6 +1,6 @@
 import { defineCommand } from '../src/chat/command.ts';
-import { kv, money, percent, qty, table } from '../src/chat/format.ts';
-import { quoteOf } from '../src/chat/helpers.ts';
+import { kv, money, percent, table } from '../src/chat/format.ts';
+import { assetAmount, quoteOf } from '../src/chat/helpers.ts';
 import { errorMessage } from '../src/core/errors.ts';
 import type { Balance } from '../src/core/types.ts';
 
@@ -26,7 +26,7 @@ export default defineCommand({
       const bs: Balance[] = (await e.exchange.fetchBalances()).filter((b) => b.free !== 0 || b.locked !== 0);
       venue = bs.length
         ? table(
-            bs.map((b) => [b.asset, qty(b.free), qty(b.locked), qty(b.free + b.locked)]),
+            bs.map((b) => [b.asset, ...[b.free, b.locked, b.free + b.locked].map((x) => assetAmount(services, b.asset, x))]),
             ['asset', 'free', 'locked', 'total'],
           )
         : 'No balances on the venue.';

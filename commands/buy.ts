@@ -1,6 +1,7 @@
 import { defineCommand, usage, type CommandContext, type CommandSpec } from '../src/chat/command.ts';
-import { money, price, qty } from '../src/chat/format.ts';
-import { actor, badArgs, notTraded, quoteOf, resolveSymbol } from '../src/chat/helpers.ts';
+import { MAX_ARG_NUMBER } from '../src/chat/args.ts';
+import { money, percent } from '../src/chat/format.ts';
+import { actor, badArgs, marketFormat, quoteOf, resolveSymbol, symbolProblem } from '../src/chat/helpers.ts';
 import type { Reply } from '../src/chat/types.ts';
 import type { Side } from '../src/core/types.ts';
 import type { RiskDecision } from '../src/risk/types.ts';
@@ -22,7 +23,8 @@ function plan(side: Side, spec: () => CommandSpec, { args, services }: CommandCo
   const engine = services.engine;
   const input = String(args.symbol);
   const symbol = resolveSymbol(input, engine.symbolList());
-  if (!symbol) return { ok: false, reply: notTraded(input, engine.symbolList()) };
+  if (!symbol) return { ok: false, reply: symbolProblem(input, engine.symbolList(), usage(spec())) };
+  const { price, qty } = marketFormat(services, symbol);
   const amount = args.amount as { value: number; percent: boolean };
   const limit = args.price as number | undefined;
   if (limit !== undefined && !(limit > 0)) return { ok: false, reply: badArgs('price: must be greater than 0', usage(spec())) };
@@ -40,7 +42,7 @@ function plan(side: Side, spec: () => CommandSpec, { args, services }: CommandCo
   if (amount.percent) {
     const equity = engine.status().equity;
     req.quoteQty = (equity * amount.value) / 100;
-    size = `${amount.value}% of equity (~${money(req.quoteQty, ccy)})`;
+    size = `${percent(amount.value / 100, 4)} of equity (~${money(req.quoteQty, ccy)})`;
   } else {
     req.qty = amount.value;
     size = `${qty(amount.value)} ${base}`;
@@ -66,7 +68,7 @@ export function tradeCommand(side: Side): CommandSpec {
     args: [
       { name: 'symbol', type: 'symbol', description: 'e.g. BTC/USDT', required: true },
       { name: 'amount', type: 'amount', description: 'base quantity (0.01) or percent of equity (5%)', required: true },
-      { name: 'price', type: 'number', description: 'limit price (default: market)', min: 0 },
+      { name: 'price', type: 'number', description: 'limit price (default: market)', min: 0, minExclusive: true, max: MAX_ARG_NUMBER },
     ],
     confirm(ctx) {
       const p = plan(side, () => spec, ctx);
@@ -81,17 +83,25 @@ export function tradeCommand(side: Side): CommandSpec {
       const { decision, order } = ctx.services.engine.manualOrder(p.req, actor(ctx.user));
       const head = `${side.toUpperCase()} ${p.symbol} ${p.size} at ${p.at}`;
       if (decision.action === 'reject' || !order) {
-        return { title: 'Not placed', text: `${head}\nRisk: ${verdictWords(decision)}\nNothing was placed.`, severity: 'warning' };
+        return {
+          title: 'Not placed',
+          text: `${head}\nRisk: ${verdictWords(decision)}\nNothing was placed.`,
+          severity: 'warning',
+          audit: { outcome: 'refused', reason: `${decision.rule}: ${decision.reason}` },
+        };
       }
+      const { price, qty } = marketFormat(ctx.services, p.symbol);
       const final =
         order.qty !== undefined
           ? `${qty(order.qty)} ${p.symbol.split('/')[0]}`
           : `${money(order.quoteQty ?? 0, quoteOf(ctx.services))} worth`;
       if (order.status === 'rejected') {
+        const why = order.reason ?? 'no reason given';
         return {
           title: 'Rejected by the venue',
-          text: `${head}\nRisk: ${verdictWords(decision)}\nOrder ${order.clientOrderId} was rejected by the venue: ${order.reason ?? 'no reason given'}.`,
+          text: `${head}\nRisk: ${verdictWords(decision)}\nOrder ${order.clientOrderId} was rejected by the venue: ${why}.`,
           severity: 'warning',
+          audit: { outcome: 'refused', reason: `venue: ${why}` },
         };
       }
       return {

@@ -1,5 +1,7 @@
 import { defineCommand, type CommandContext } from '../src/chat/command.ts';
-import { price, qty } from '../src/chat/format.ts';
+import { money } from '../src/chat/format.ts';
+import { marketFormat } from '../src/chat/helpers.ts';
+import type { Services } from '../src/chat/services.ts';
 import type { Order } from '../src/core/types.ts';
 
 /** The working order the user named (client order ids are matched case-insensitively). */
@@ -9,9 +11,13 @@ function find({ args, services }: CommandContext): Order | undefined {
   return undefined;
 }
 
-const describe = (o: Order): string =>
-  `${o.clientOrderId}: ${o.side} ${o.qty !== undefined ? qty(o.qty) : `${qty(o.quoteQty ?? 0)} quote`} ${o.symbol} ${o.type}` +
-  `${o.price !== undefined ? ` @ ${price(o.price)}` : ''}${o.stopPrice !== undefined ? ` stop ${price(o.stopPrice)}` : ''}${o.purpose ? ` (${o.purpose})` : ''}`;
+function describe(o: Order, services: Services): string {
+  const { price, qty } = marketFormat(services, o.symbol);
+  return (
+    `${o.clientOrderId}: ${o.side} ${o.qty !== undefined ? qty(o.qty) : `${money(o.quoteQty ?? 0, '')} quote`} ${o.symbol} ${o.type}` +
+    `${o.price !== undefined ? ` @ ${price(o.price)}` : ''}${o.stopPrice !== undefined ? ` stop ${price(o.stopPrice)}` : ''}${o.purpose ? ` (${o.purpose})` : ''}`
+  );
+}
 
 export default defineCommand({
   name: 'cancel',
@@ -21,7 +27,9 @@ export default defineCommand({
   // Cancelling reduces risk, so no prompt, except for a stop-loss: that removes a position's protection.
   confirm(ctx) {
     const o = find(ctx);
-    return o?.purpose === 'stop_loss' ? `Cancel the stop-loss ${describe(o)}? The ${o.symbol} position will have no stop.` : null;
+    return o?.purpose === 'stop_loss'
+      ? `Cancel the stop-loss ${describe(o, ctx.services)}? The ${o.symbol} position will have no stop.`
+      : null;
   },
   run(ctx) {
     const o = find(ctx);
@@ -33,10 +41,14 @@ export default defineCommand({
     }
     if (o.status === 'new')
       return { text: `Order ${o.clientOrderId} is still being sent to the venue; try again in a moment.`, severity: 'warning' };
-    const what = describe(o);
+    const what = describe(o, ctx.services);
     ctx.services.engine.cancel(o);
     const now = ctx.services.engine.liveOrders.get(o.clientOrderId);
-    if (!now) return { title: 'Cancelled', text: `${what}\nNow ${o.status}${o.filledQty > 0 ? ` (${qty(o.filledQty)} had filled)` : ''}.` };
+    if (!now)
+      return {
+        title: 'Cancelled',
+        text: `${what}\nNow ${o.status}${o.filledQty > 0 ? ` (${marketFormat(ctx.services, o.symbol).qty(o.filledQty)} had filled)` : ''}.`,
+      };
     return { title: 'Cancel requested', text: `${what}\nThe venue will confirm; check /orders.` };
   },
 });

@@ -1,6 +1,6 @@
-import { defineCommand } from '../src/chat/command.ts';
-import { price, qty, signedMoney } from '../src/chat/format.ts';
-import { actor, notTraded, quoteOf, resolveSymbol } from '../src/chat/helpers.ts';
+import { defineCommand, usage, type CommandSpec } from '../src/chat/command.ts';
+import { signedMoney } from '../src/chat/format.ts';
+import { actor, marketFormat, quoteOf, resolveSymbol, symbolProblem } from '../src/chat/helpers.ts';
 import type { CommandContext } from '../src/chat/command.ts';
 
 const target = ({ args, services }: CommandContext) => {
@@ -9,7 +9,7 @@ const target = ({ args, services }: CommandContext) => {
   return { input, symbol, pos: symbol ? services.engine.portfolio.positions.get(symbol) : undefined };
 };
 
-export default defineCommand({
+const spec: CommandSpec = defineCommand({
   name: 'close',
   description: 'Close one position at market',
   minRole: 'trader',
@@ -18,12 +18,13 @@ export default defineCommand({
     const { symbol, pos } = target(ctx);
     if (!symbol || !pos) return null; // run() explains; nothing to confirm
     const ccy = quoteOf(ctx.services);
+    const { price, qty } = marketFormat(ctx.services, symbol);
     return `Close the ${pos.side} ${qty(pos.qty)} ${symbol} position at market? Entry ${price(pos.entryPrice)}, mark ${price(pos.markPrice)}, uPnL ${signedMoney(pos.unrealizedPnl, ccy)}.`;
   },
   run(ctx) {
     const { input, symbol, pos } = target(ctx);
     const engine = ctx.services.engine;
-    if (!symbol) return notTraded(input, engine.symbolList());
+    if (!symbol) return symbolProblem(input, engine.symbolList(), usage(spec));
     if (!pos) return { text: `No open ${symbol} position: nothing to close. /positions lists them.` };
     const order = engine.closePosition(symbol, actor(ctx.user));
     if (!order)
@@ -34,9 +35,12 @@ export default defineCommand({
         severity: 'critical',
       };
     }
+    const { qty } = marketFormat(ctx.services, symbol);
     return {
       title: `Closing ${symbol}`,
       text: `${order.side.toUpperCase()} ${qty(order.qty ?? pos.qty)} ${symbol} at market: order ${order.clientOrderId} (${order.status}). The fill will be reported; check /positions.`,
     };
   },
 });
+
+export default spec;

@@ -6,6 +6,8 @@ export default defineCommand({
   minRole: 'admin',
   confirm({ services }) {
     const st = services.engine.status();
+    // Nothing to cancel or close: nothing to confirm (run() says so).
+    if (!st.liveOrders.length && !st.positions.length && !(services.approvals?.pendingList().length ?? 0)) return null;
     return `Cancel ${st.liveOrders.length} open order(s) and close ${st.positions.length} position(s) at market${st.positions.length ? ` (${st.positions.map((p) => p.symbol).join(', ')})` : ''}?`;
   },
   run({ user, services }) {

@@ -1,5 +1,6 @@
 import { defineCommand } from '../src/chat/command.ts';
-import { price, qty, table } from '../src/chat/format.ts';
+import { money, table } from '../src/chat/format.ts';
+import { marketFormat } from '../src/chat/helpers.ts';
 
 export default defineCommand({
   name: 'orders',
@@ -8,16 +9,19 @@ export default defineCommand({
   run({ services }) {
     const os = services.engine.status().liveOrders;
     if (!os.length) return { text: 'No working orders.' };
-    const rows = os.map((o) => [
-      o.clientOrderId,
-      o.symbol,
-      o.side,
-      o.type,
-      o.qty !== undefined ? qty(o.qty) : `${qty(o.quoteQty ?? 0)} quote`,
-      o.price !== undefined ? price(o.price) : o.stopPrice !== undefined ? `stop ${price(o.stopPrice)}` : 'market',
-      o.status,
-      o.purpose ?? '',
-    ]);
+    const rows = os.map((o) => {
+      const { price, qty } = marketFormat(services, o.symbol);
+      return [
+        o.clientOrderId,
+        o.symbol,
+        o.side,
+        o.type,
+        o.qty !== undefined ? qty(o.qty) : `${money(o.quoteQty ?? 0, '')} quote`,
+        o.price !== undefined ? price(o.price) : o.stopPrice !== undefined ? `stop ${price(o.stopPrice)}` : 'market',
+        o.status,
+        o.purpose ?? '',
+      ];
+    });
     return {
       title: 'Working orders',
       text: table(rows, ['id', 'symbol', 'side', 'type', 'qty', 'price', 'status', 'purpose']),

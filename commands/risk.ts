@@ -3,36 +3,33 @@ import { kv, money, pct, percent, utc } from '../src/chat/format.ts';
 import { badArgs, quoteOf } from '../src/chat/helpers.ts';
 import type { Reply } from '../src/chat/types.ts';
 import { DAY_MS } from '../src/core/clock.ts';
-import { LIMIT_KEYS, RiskEngine } from '../src/risk/engine.ts';
+import { RiskEngine } from '../src/risk/engine.ts';
+import { LIMIT_KEYS, limitHelp, limitKey, RISK_LIMITS_STATE, showLimit } from '../src/risk/limits.ts';
 import type { RiskLimits } from '../src/risk/types.ts';
 
-/** Journal runtime-state key for limits changed from chat; the bot applies them over the config at start. */
-export const RISK_LIMITS_STATE = 'risk_limits';
+export { RISK_LIMITS_STATE };
 
-const FRACTIONS: ReadonlySet<string> = new Set([
-  'riskPerTrade',
-  'stopLossPct',
-  'takeProfitPct',
-  'maxDailyDrawdown',
-  'maxCapitalInUse',
-  'maxVolatility',
-]);
-
-const show = (key: string, v: unknown): string =>
-  v === null || v === undefined ? 'off' : FRACTIONS.has(key) && typeof v === 'number' ? percent(v, 4) : String(v);
-
-type Change = { ok: true; key: keyof RiskLimits; old: unknown; new: unknown; raw: string } | { ok: false; reply: Reply };
+type Change =
+  { ok: true; key: keyof RiskLimits; old: unknown; new: unknown; raw: string } | { ok: false; reply: Reply } | { ok: 'same'; reply: Reply };
 
 /** Validate `/risk set <key> <value>` on a scratch copy of the limits: nothing changes here. */
 function planChange({ args, services }: CommandContext, spec: CommandSpec): Change {
   const keyIn = args.key as string | undefined;
   const raw = args.value as string | undefined;
   if (keyIn === undefined || raw === undefined)
-    return { ok: false, reply: badArgs('set needs a limit name and a value, e.g. /risk set riskPerTrade 2.5%', usage(spec)) };
-  const key = LIMIT_KEYS.find((k) => k.toLowerCase() === keyIn.toLowerCase());
+    return {
+      ok: false,
+      reply: badArgs('set needs a limit name and a value, e.g. /risk set riskPerTrade 2.5%; /risk help lists them', usage(spec)),
+    };
+  const key = limitKey(keyIn);
   const scratch = new RiskEngine({ ...services.engine.risk.limits });
   const r = scratch.setLimit(key ?? keyIn, raw);
-  if (!r.ok) return { ok: false, reply: { text: `${r.error}. Nothing was changed.`, severity: 'warning' } };
+  if (!r.ok)
+    return {
+      ok: false,
+      reply: { text: `${r.error}. Nothing was changed.`, severity: 'warning', audit: { outcome: 'invalid', reason: r.error } },
+    };
+  if (r.new === r.old) return { ok: 'same', reply: { text: `${key!} is already ${showLimit(key!, r.old)}: nothing to change.` } };
   return { ok: true, key: key!, old: r.old, new: r.new, raw };
 }
 
@@ -43,7 +40,7 @@ function view({ services }: CommandContext): Reply {
   const st = engine.status();
   const ccy = quoteOf(services);
   const saved = services.journal.getState<Record<string, unknown>>(RISK_LIMITS_STATE, {});
-  const limits = LIMIT_KEYS.map((k): [string, string] => [k, `${show(k, lim[k])}${Object.hasOwn(saved, k) ? ' *' : ''}`]);
+  const limits = LIMIT_KEYS.map((k): [string, string] => [k, `${showLimit(k, lim[k])}${Object.hasOwn(saved, k) ? ' *' : ''}`]);
   const change = st.dayStartEquity > 0 ? st.equity / st.dayStartEquity - 1 : 0;
   const entries24h = rs.recentEntries.filter((t) => t > st.now - DAY_MS).length;
   const state: Array<[string, string]> = [
@@ -80,12 +77,17 @@ function view({ services }: CommandContext): Reply {
   };
 }
 
+const help = (): Reply => ({
+  title: 'Risk limits',
+  text: `${LIMIT_KEYS.map(limitHelp).join('\n')}\n\nChange one with /risk set <limit> <value> (admin), e.g. /risk set riskPerTrade 2.5%. The config file's risk section takes the same names and values.`,
+});
+
 const spec: CommandSpec = defineCommand({
   name: 'risk',
-  description: 'Risk limits and state; /risk set <key> <value> changes a limit (admin)',
+  description: 'Risk limits and state; /risk help explains each limit; /risk set <key> <value> changes one (admin)',
   minRole: 'viewer',
   args: [
-    { name: 'action', type: 'enum', choices: ['show', 'set'], description: 'show (default) or set' },
+    { name: 'action', type: 'enum', choices: ['show', 'set', 'help'], description: 'show (default), set or help' },
     { name: 'key', type: 'string', description: 'limit name, e.g. riskPerTrade' },
     { name: 'value', type: 'string', description: 'new value, e.g. 2.5%, 3 or off' },
   ],
@@ -93,23 +95,25 @@ const spec: CommandSpec = defineCommand({
   confirm(ctx) {
     if (ctx.args.action !== 'set') return null;
     const c = planChange(ctx, spec);
-    return c.ok ? `Change risk limit ${c.key}: ${show(c.key, c.old)} → ${show(c.key, c.new)}? It is kept across restarts.` : null;
+    return c.ok === true
+      ? `Change risk limit ${c.key}: ${showLimit(c.key, c.old)} → ${showLimit(c.key, c.new)}? It is kept across restarts.`
+      : null;
   },
   run(ctx) {
     if (ctx.args.action !== 'set') {
       if (ctx.args.key !== undefined) return badArgs('only /risk set takes a limit and a value', usage(spec));
-      return view(ctx);
+      return ctx.args.action === 'help' ? help() : view(ctx);
     }
     const c = planChange(ctx, spec);
-    if (!c.ok) return c.reply;
+    if (c.ok !== true) return c.reply;
     const { journal, engine, clock } = ctx.services;
     const r = engine.risk.setLimit(c.key, c.raw);
-    if (!r.ok) return { text: `${r.error}. Nothing was changed.`, severity: 'warning' };
+    if (!r.ok) return { text: `${r.error}. Nothing was changed.`, severity: 'warning', audit: { outcome: 'invalid', reason: r.error } };
     const saved = journal.getState<Record<string, unknown>>(RISK_LIMITS_STATE, {});
     journal.setState(RISK_LIMITS_STATE, { ...saved, [c.key]: r.new }, clock.now());
     return {
       title: 'Risk limit changed',
-      text: `${c.key}: ${show(c.key, r.old)} → ${show(c.key, r.new)}. Applies to the next order and survives restarts.`,
+      text: `${c.key}: ${showLimit(c.key, r.old)} → ${showLimit(c.key, r.new)}. Applies to the next order and survives restarts.`,
     };
   },
 });

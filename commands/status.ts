@@ -1,6 +1,7 @@
 import { defineCommand } from '../src/chat/command.ts';
 import type { ExchangeClient } from '../src/exchange/types.ts';
-import { duration, kv, modeWords, money, pct, price, qty, signedMoney, utc } from '../src/chat/format.ts';
+import { duration, kv, modeWords, money, pct, percent, qty, signedMoney, utc } from '../src/chat/format.ts';
+import { marketFormat, quoteOf } from '../src/chat/helpers.ts';
 
 export default defineCommand({
   name: 'status',
@@ -18,14 +19,15 @@ export default defineCommand({
     const now = services.clock.now();
     const feeds = services.feeds();
     const venue = services.venue();
+    const ccy = quoteOf(services);
     const risk = st.blocked ? `entries blocked — ${st.blocked}` : 'OK, trading';
     const pairs: Array<[string, string]> = [
       ['Mode', modeWords(st.mode, st.environment)],
       ['Venue', `${st.venue} (${st.marketType}) — ${venue.up ? 'connected' : `DOWN: ${venue.detail}`}`],
-      ['Equity', money(st.equity)],
-      ['Cash', `${money(st.cash)} (free ${money(st.freeCash)})`],
-      ['Today', `${signedMoney(st.todayPnl)} (${pct(st.dayStartEquity > 0 ? st.todayPnl / st.dayStartEquity : 0)})`],
-      ['Unrealized', signedMoney(st.unrealizedPnl)],
+      ['Equity', money(st.equity, ccy)],
+      ['Cash', `${money(st.cash, ccy)} (free ${money(st.freeCash, ccy)})`],
+      ['Today', `${signedMoney(st.todayPnl, ccy)} (${pct(st.dayStartEquity > 0 ? st.todayPnl / st.dayStartEquity : 0)})`],
+      ['Unrealized', signedMoney(st.unrealizedPnl, ccy)],
       ['Risk', risk],
       ['Open orders', String(st.liveOrders.length)],
     ];
@@ -34,13 +36,15 @@ export default defineCommand({
       pairs.push([`Feed ${f.symbol}`, `${f.state.status}${f.state.detail ? ` (${f.state.detail})` : ''}${age}`]);
     }
     pairs.push(['Uptime', duration(now - services.startedAt)]);
-    const posLines = st.positions.map(
-      (p) =>
-        `${p.symbol} ${p.side} ${qty(p.qty)} @ ${price(p.entryPrice)} → ${price(p.markPrice)}  uPnL ${signedMoney(p.unrealizedPnl)}` +
+    const posLines = st.positions.map((p) => {
+      const { price, qty } = marketFormat(services, p.symbol);
+      return (
+        `${p.symbol} ${p.side} ${qty(p.qty)} @ ${price(p.entryPrice)} → ${price(p.markPrice)}  uPnL ${signedMoney(p.unrealizedPnl, ccy)}` +
         (p.stopLoss ? `  SL ${price(p.stopLoss)}` : '') +
         (p.liquidationPrice ? `  liq ${price(p.liquidationPrice)}` : '') +
-        (perpInfo[p.symbol] ?? ''),
-    );
+        (perpInfo[p.symbol] ?? '')
+      );
+    });
     const text = kv(pairs) + '\n\n' + (posLines.length ? `Positions:\n${posLines.join('\n')}` : 'No open positions.');
     return { title: 'Skipper status', text, mono: true, severity: st.blocked ? 'warning' : 'info' };
   },
@@ -59,7 +63,7 @@ async function fundingOf(ex: ExchangeClient, symbols: string[]): Promise<Record<
         ex.fetchOpenInterest ? within(ex.fetchOpenInterest(sym)) : null,
       ]);
       const parts: string[] = [];
-      if (fr) parts.push(`funding ${(fr.rate * 100).toFixed(4)}%${fr.nextTs ? ` next ${utc(fr.nextTs)}` : ''}`);
+      if (fr) parts.push(`funding ${percent(fr.rate, 4)}${fr.nextTs ? ` next ${utc(fr.nextTs)}` : ''}`);
       if (oi !== null && oi !== undefined) parts.push(`OI ${qty(oi)}`);
       if (parts.length) out[sym] = `  ${parts.join(', ')}`;
     }),

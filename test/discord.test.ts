@@ -244,6 +244,9 @@ describe('discord transport (real discord.js, fake Discord API)', () => {
   });
 
   it('/flatten asks for confirmation; the button runs it and updates the message', async () => {
+    // Something to flatten (with nothing open /flatten asks nothing): a resting limit buy far below the market.
+    const px = h.bot.engine.lastPrice('BTC/USDT');
+    h.bot.engine.manualOrder({ symbol: 'BTC/USDT', side: 'buy', qty: 0.001, price: Math.round(px / 2) }, 'test');
     const ask = await slash(h, fake, U.admin, 'flatten');
     expect(ask.data.embeds[0].title).toBe('Please confirm');
     const [confirm, cancel] = customIds(ask.data.components);
@@ -265,7 +268,7 @@ describe('discord transport (real discord.js, fake Discord API)', () => {
     expect(upd.body.type).toBe(7); // UPDATE_MESSAGE
     expect(upd.body.data.components).toEqual([]);
     expect(upd.body.data.embeds[0].title).toBe('Confirmed');
-    expect(upd.body.data.embeds[0].description).toContain('Nothing to do');
+    expect(upd.body.data.embeds[0].description).toContain('Flatten: 1 order(s) cancelled');
     expect(followUps(fake, press)[0]!.body).toMatchObject({ content: 'Done', flags: 64 });
 
     // Replayed (same payload again) and forged presses: a stale toast, nothing runs.

@@ -257,7 +257,7 @@ describe('reports on a replayed bot', () => {
       expect(r?.title).toBe('Daily PnL — last 7 days');
       expect(isPng(r?.image?.png)).toBe(true);
       expect(r?.image?.filename).toBe('pnl-7d-2024-01-05.png');
-      expect(r?.image?.caption).toBe('Daily PnL — last 7 days (UTC)');
+      expect(r?.image?.caption).toBeUndefined(); // the title says it: no caption repeating it
       const e = await ask('/chart');
       expect(e?.title).toBe('Equity — last 30 days');
       expect(isPng(e?.image?.png)).toBe(true);

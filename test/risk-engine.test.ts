@@ -552,7 +552,7 @@ describe('setLimit', () => {
       ['maxDailyDrawdown', -0.1, 'at least 0'],
       ['maxOpenPositions', 2.5, 'must be a whole number'],
       ['maxLeverage', 200, 'at most 125'],
-      ['stopLossPct', 0, 'above 0'],
+      ['stopLossPct', 0, 'at least 0.001'], // a stop at (or a hair from) the entry: issue 8 #11
       ['maxVolatility', '', 'expects a number'],
       ['fixedQuote', 0, 'fixedQuote must be above 0'],
     ];

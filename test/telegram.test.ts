@@ -169,8 +169,9 @@ describe('Telegram transport (grammY against a fake Bot API)', () => {
     expect(rows.map((x) => x.userName)).toContain('eve');
     await sleep(150);
     expect(fake.calls.filter((c) => c.seq >= after && sent.includes(c.method) && chatIs(STRANGER)(c))).toEqual([]);
-    // A stranger's button press is answered (no spinner) but says nothing more.
-    const prompt = await ask(fake, ADMIN, '/flatten');
+    // A stranger's button press is answered (no spinner) but says nothing more. (A prompt that is
+    // always asked: /flatten with nothing open no longer asks.)
+    const prompt = await ask(fake, ADMIN, '/risk set riskPerTrade 2.5%');
     const a = fake.mark;
     const q = fake.pressButton(STRANGER, messageId(prompt), buttonsOf(prompt)[0]!.callback_data);
     const ans = await fake.waitFor('answerCallbackQuery', (c) => c.body.callback_query_id === q, { after: a });

@@ -1,4 +1,11 @@
+import { decimal } from '../core/format.ts';
+import { QUOTES } from '../core/symbols.ts';
 import type { ArgSpec, ArgValue, ParsedArgs } from './types.ts';
+
+/** Longest typed argument (a symbol, a number, an order id, a limit name): longer is refused unread. */
+export const MAX_ARG_CHARS = 64;
+/** Largest number an argument takes: beyond it a quantity or price is a typo, and floats lose the cents. */
+export const MAX_ARG_NUMBER = 1e15;
 
 /** Split a command line into tokens, honouring "double quotes". */
 export function tokenize(text: string): string[] {
@@ -9,21 +16,29 @@ export function tokenize(text: string): string[] {
   return out;
 }
 
-const SYMBOL_RE = /^([A-Z0-9]{2,20})[/-]?(USDT|USDC|BUSD|BTC|ETH|EUR|USD)$/;
+const SYMBOL_RE = new RegExp(`^([A-Z0-9]{2,20})[/-]?(${QUOTES.join('|')})$`);
 
-/** "btc/usdt", "BTCUSDT", "btc-usdt" → "BTC/USDT". */
+/** "btc/usdt", "BTCUSDT", "btc-usdt" → "BTC/USDT"; a bare asset ("btc") → "BTC", resolved against the traded symbols later. */
 export function normalizeSymbol(s: string): string | null {
   const u = s.trim().toUpperCase();
   if (/^[A-Z0-9]{2,20}\/[A-Z0-9]{2,20}(:[A-Z0-9]+)?$/.test(u)) return u;
   const m = SYMBOL_RE.exec(u);
-  return m ? `${m[1]}/${m[2]}` : null;
+  if (m) return `${m[1]}/${m[2]}`;
+  return /^[A-Z0-9]{2,20}$/.test(u) ? u : null;
 }
 
+/** A plain decimal number, optionally with an exponent ("0.01", ".5", "1e-3"); no hex, no "Infinity". */
+const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 type One = { ok: true; value: ArgValue } | { ok: false; error: string };
+
+/** The bound as the user typed it ("0", "1000"), never exponent notation. */
+const bound = (x: number): string => decimal(x, 12);
 
 function parseOne(spec: ArgSpec, token: string): One {
   const ok = (value: ArgValue): One => ({ ok: true, value });
   const err = (why: string): One => ({ ok: false, error: `${spec.name}: ${why}` });
+  if (token.length > MAX_ARG_CHARS) return err(`too long (${token.length} characters; at most ${MAX_ARG_CHARS})`);
   switch (spec.type) {
     case 'string':
       return ok(token);
@@ -37,21 +52,23 @@ function parseOne(spec: ArgSpec, token: string): One {
     }
     case 'number':
     case 'int': {
-      if (!/^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i.test(token)) return err(`"${token}" is not a number`);
+      if (!NUMBER_RE.test(token)) return err(`"${token}" is not a number`);
       const n = Number(token);
-      if (!Number.isFinite(n)) return err(`"${token}" is not a number`);
+      if (!Number.isFinite(n) || Math.abs(n) > MAX_ARG_NUMBER) return err(`must be at most ${bound(MAX_ARG_NUMBER)}`);
       if (spec.type === 'int' && !Number.isInteger(n)) return err(`"${token}" is not a whole number`);
-      if (spec.min !== undefined && n < spec.min) return err(`must be at least ${spec.min}`);
-      if (spec.max !== undefined && n > spec.max) return err(`must be at most ${spec.max}`);
+      if (spec.min !== undefined && (spec.minExclusive ? n <= spec.min : n < spec.min))
+        return err(spec.minExclusive ? `must be greater than ${bound(spec.min)}` : `must be at least ${bound(spec.min)}`);
+      if (spec.max !== undefined && n > spec.max) return err(`must be at most ${bound(spec.max)}`);
       return ok(n);
     }
     case 'amount': {
-      const m = /^(\d+(\.\d*)?|\.\d+)(%?)$/.exec(token);
-      if (!m) return err(`"${token}" is not an amount (e.g. 0.01 or 5%)`);
-      const value = Number(m[1]);
-      const percent = m[3] === '%';
+      const percent = token.endsWith('%');
+      const body = percent ? token.slice(0, -1) : token;
+      if (!NUMBER_RE.test(body)) return err(`"${token}" is not an amount (e.g. 0.01 or 5%)`);
+      const value = Number(body);
       if (!(value > 0)) return err('must be greater than 0');
       if (percent && value > 100) return err('a percentage must be at most 100%');
+      if (!Number.isFinite(value) || value > MAX_ARG_NUMBER) return err(`must be at most ${bound(MAX_ARG_NUMBER)}`);
       return ok({ value, percent });
     }
   }
@@ -81,6 +98,12 @@ export function parseArgs(specs: readonly ArgSpec[], tokens: readonly string[]):
     args[spec.name] = v.value;
     i++;
   }
-  if (i < tokens.length) return { ok: false, error: `unexpected "${tokens.slice(i).join(' ')}"` };
+  if (i < tokens.length) {
+    const extra = tokens.slice(i).join(' ');
+    return {
+      ok: false,
+      error: extra.length <= MAX_ARG_CHARS ? `unexpected "${extra}"` : `unexpected extra arguments (${tokens.length - i})`,
+    };
+  }
   return { ok: true, args };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../core/logger.ts';
 import { scrubSecrets } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
-import { parseArgs, tokenize } from './args.ts';
+import { MAX_ARG_CHARS, parseArgs, tokenize } from './args.ts';
 import { usage, type CommandContext, type CommandSpec } from './command.ts';
 import type { Services } from './services.ts';
 import { hasRole, type ChatUser, type Reply, type Role } from './types.ts';
@@ -35,6 +35,25 @@ const REFUSAL = "Sorry, you're not on this bot's allow-list. Ask its owner to ad
 
 const userKey = (u: ChatUser) => `${u.transport}:${u.id}`;
 
+/** Longest chat text read as a command; longer is refused unread (a command line is short). */
+export const MAX_COMMAND_CHARS = 512;
+/** What an audit row keeps of a command's name, arguments and outcome detail. */
+export const AUDIT_LIMITS = { command: 32, args: 200, detail: 500, user: 64 } as const;
+
+/** A bounded excerpt: the start, and how long the whole was. */
+export function excerpt(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const tail = `… (${s.length} chars)`;
+  return s.slice(0, Math.max(0, max - tail.length)) + tail;
+}
+
+/** Every reply leaves scrubbed: a user may have pasted a secret that a validation message quotes back. */
+const scrubbed = (r: Reply): Reply => ({
+  ...r,
+  text: scrubSecrets(r.text),
+  ...(r.title !== undefined ? { title: scrubSecrets(r.title) } : {}),
+});
+
 /**
  * Turns chat text and button presses into command runs: allow-list and role checks, argument
  * validation, confirmation prompts for destructive commands, and an audit row for every attempt.
@@ -60,18 +79,20 @@ export class Dispatcher {
     this.buttonHandlers.set(prefix, handler);
   }
 
+  /** One audit row per attempt: scrubbed like the logs, and bounded, whatever a stranger sends. */
   private audit(user: ChatUser, command: string, args: string, outcome: string, detail?: string): void {
+    const clip = (s: string, max: number): string => excerpt(scrubSecrets(s), max);
     try {
       this.services.journal.recordCommand({
         ts: this.services.clock.now(),
         transport: user.transport,
-        userId: user.id,
-        ...(user.name ? { userName: user.name } : {}),
+        userId: clip(user.id, AUDIT_LIMITS.user),
+        ...(user.name ? { userName: clip(user.name, AUDIT_LIMITS.user) } : {}),
         ...(user.role ? { role: user.role } : {}),
-        command,
-        args,
+        command: clip(command, AUDIT_LIMITS.command),
+        args: clip(args, AUDIT_LIMITS.args),
         outcome,
-        ...(detail ? { detail: detail.slice(0, 500) } : {}),
+        ...(detail ? { detail: clip(detail, AUDIT_LIMITS.detail) } : {}),
       });
     } catch (e) {
       this.log.error({ err: e }, 'audit write failed');
@@ -89,18 +110,36 @@ export class Dispatcher {
 
   /** A line of chat text. Returns the reply, or null when nothing should be said. */
   async handleText(user: ChatUser, text: string): Promise<Reply | null> {
+    const r = await this.answerText(user, text);
+    return r && scrubbed(r);
+  }
+
+  private async answerText(user: ChatUser, text: string): Promise<Reply | null> {
     const trimmed = text.trim();
     if (!trimmed) return null;
+    if (trimmed.length > MAX_COMMAND_CHARS) {
+      const g = this.gate(user, trimmed, '');
+      if (g !== 'ok') return g;
+      this.audit(user, trimmed, '', 'invalid', `too long: ${trimmed.length} characters`);
+      return {
+        text: `That is too long for a command (${trimmed.length} characters; at most ${MAX_COMMAND_CHARS}). Send /help for the list.`,
+        severity: 'warning',
+      };
+    }
     const [head = '', ...rest] = tokenize(trimmed);
     const name = head.replace(/^\//, '').replace(/@\S+$/, '').toLowerCase();
     const rawArgs = rest.join(' ');
-    const g = this.gate(user, name || trimmed.slice(0, 32), rawArgs);
+    const g = this.gate(user, name || trimmed, rawArgs);
     if (g !== 'ok') return g;
 
     const cmd = this.byName.get(name);
     if (!cmd) {
       this.audit(user, name || '(empty)', rawArgs, 'invalid', 'unknown command');
-      return { text: `Unknown command "${head.slice(0, 40)}". Send /help for the list.`, severity: 'warning' };
+      const shown = scrubSecrets(head);
+      return {
+        text: `Unknown command${shown.length <= MAX_ARG_CHARS / 2 ? ` "${shown}"` : ''}. Send /help for the list.`,
+        severity: 'warning',
+      };
     }
     const parsed = parseArgs(cmd.args ?? [], rest);
     if (!parsed.ok) {
@@ -142,8 +181,10 @@ export class Dispatcher {
   private async execute(cmd: CommandSpec, ctx: CommandContext, outcome = 'ok'): Promise<Reply> {
     try {
       const reply = await cmd.run(ctx);
-      this.audit(ctx.user, cmd.name, ctx.raw, outcome, reply.title ?? reply.text.slice(0, 200));
-      return { ...reply, text: scrubSecrets(reply.text) };
+      // A reply that says nothing was done (risk refused it, arguments that don't fit) is audited as such.
+      if (reply.audit) this.audit(ctx.user, cmd.name, ctx.raw, reply.audit.outcome, reply.audit.reason);
+      else this.audit(ctx.user, cmd.name, ctx.raw, outcome, reply.title ?? reply.text.slice(0, 200));
+      return scrubbed(reply);
     } catch (e) {
       const msg = scrubSecrets(errorMessage(e));
       this.log.error({ err: e, command: cmd.name }, 'command failed');
@@ -154,6 +195,16 @@ export class Dispatcher {
 
   /** A button press with its opaque payload. */
   async handleButton(user: ChatUser, data: string): Promise<ButtonResult> {
+    const r = await this.answerButton(user, data);
+    return {
+      ...r,
+      ...(r.toast !== undefined ? { toast: scrubSecrets(r.toast) } : {}),
+      ...(r.edit ? { edit: scrubbed(r.edit) } : {}),
+      ...(r.reply ? { reply: scrubbed(r.reply) } : {}),
+    };
+  }
+
+  private async answerButton(user: ChatUser, data: string): Promise<ButtonResult> {
     const g = this.gate(user, 'button', data.slice(0, 64));
     if (g !== 'ok') return g ? { toast: g.text } : {};
     const parts = data.split(':');

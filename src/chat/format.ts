@@ -1,36 +1,6 @@
-// Small formatting helpers shared by command replies and reports.
-
-export const money = (x: number, ccy = 'USDT'): string =>
-  `${x < 0 ? '-' : ''}${Math.abs(x).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${ccy}`;
-
-export const signedMoney = (x: number, ccy = 'USDT'): string => `${x > 0 ? '+' : ''}${money(x, ccy)}`;
-
-export const pct = (x: number, digits = 2): string => `${x > 0 ? '+' : ''}${(x * 100).toFixed(digits)}%`;
-
-export function qty(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  return Number(x.toPrecision(8)).toString();
-}
-
-export function price(x: number): string {
-  if (!Number.isFinite(x)) return '—';
-  const a = Math.abs(x);
-  return x.toLocaleString('en-US', { maximumFractionDigits: a >= 100 ? 2 : a >= 1 ? 4 : 8 });
-}
-
-export function duration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '—';
-  const s = Math.floor(ms / 1000);
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${m}m`;
-  if (m > 0) return `${m}m ${s % 60}s`;
-  return `${s}s`;
-}
-
-export const utc = (ts: number): string => (Number.isFinite(ts) ? new Date(ts).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '—');
+// Layout helpers for command replies and reports. Numbers, durations and times are formatted by
+// src/core/format.ts (re-exported here, so a command imports one module).
+export { duration, money, pct, percent, price, qty, signedMoney, utc, forMarket } from '../core/format.ts';
 
 /** Left-aligned text table for monospace replies. */
 export function table(rows: string[][], header?: string[]): string {
@@ -57,9 +27,6 @@ export const modeWords = (mode: string, environment: string): string =>
     : mode === 'backtest'
       ? 'backtest'
       : 'paper trading (simulated money)';
-
-/** Unsigned percent of a fraction: 0.025 → "2.5%" (trailing zeros trimmed). */
-export const percent = (x: number, digits = 2): string => (Number.isFinite(x) ? `${Number((x * 100).toFixed(digits))}%` : '—');
 
 /** Byte count in B/KB/MB/GB (1024-based). */
 export function bytes(n: number): string {

@@ -1,7 +1,8 @@
 // Small helpers shared by commands: who did it, which traded symbol was meant, durations.
 import type { Services } from './services.ts';
 import type { ChatUser, Reply } from './types.ts';
-import { quoteOf as accountQuote } from '../core/symbols.ts';
+import { quoteOf as accountQuote, splitSymbol } from '../core/symbols.ts';
+import { forMarket, money, qty } from '../core/format.ts';
 
 /** How a user is named in the journal and in replies ("by …"). */
 export const actor = (u: ChatUser): string => u.name ?? u.id;
@@ -9,20 +10,45 @@ export const actor = (u: ChatUser): string => u.name ?? u.id;
 /** The quote currency of the bot's account (from the first symbol). */
 export const quoteOf = (s: Services): string => accountQuote(s.config.market.symbols);
 
+/** Prices and quantities of a traded symbol, in its market's tick and lot step. */
+export const marketFormat = (s: Services, symbol: string): ReturnType<typeof forMarket> => forMarket(s.engine.marketInfo(symbol));
+
+/** An amount of one asset: money for the account's quote currency, else a quantity in the lot step of the market that trades it. */
+export function assetAmount(s: Services, asset: string, x: number): string {
+  if (asset === quoteOf(s)) return money(x, '');
+  const sym = s.engine.symbolList().find((t) => splitSymbol(t)[0] === asset);
+  return qty(x, sym !== undefined ? s.engine.marketInfo(sym)?.qtyStep : undefined);
+}
+
+/** Traded symbols a user's input may mean: the exact one, the perp form of a spot form, or every pair of a bare asset ("BTC"). */
+function candidates(input: string, traded: readonly string[]): string[] {
+  const u = input.toUpperCase();
+  if (traded.includes(u)) return [u];
+  if (u.includes('/')) return traded.filter((t) => t.split(':')[0] === u);
+  return traded.filter((t) => splitSymbol(t)[0] === u);
+}
+
 /**
- * The traded symbol a user meant: an exact match, or the perp form ("BTC/USDT:USDT") when the user
- * typed the spot form ("BTC/USDT"). Null when this bot doesn't trade it.
+ * The traded symbol a user meant: an exact match, the perp form ("BTC/USDT:USDT") of the spot form
+ * the user typed ("BTC/USDT"), or the one pair of a bare asset ("BTC"). Null when that isn't exactly one.
  */
 export function resolveSymbol(input: string, traded: readonly string[]): string | null {
-  const u = input.toUpperCase();
-  if (traded.includes(u)) return u;
-  const perp = traded.filter((t) => t.split(':')[0] === u);
-  return perp.length === 1 ? perp[0]! : null;
+  const c = candidates(input, traded);
+  return c.length === 1 ? c[0]! : null;
+}
+
+/** The reply when resolveSymbol found no single symbol. */
+export function symbolProblem(input: string, traded: readonly string[], usageLine: string): Reply {
+  const c = candidates(input, traded);
+  if (c.length > 1) return badArgs(`${input} is traded as ${c.join(' and ')}: say which`, usageLine);
+  if (input.includes('/')) return notTraded(input, traded);
+  return badArgs(`symbol: "${input}" is not a pair or an asset this bot trades (symbols: ${traded.join(', ') || 'none'})`, usageLine);
 }
 
 export const notTraded = (input: string, traded: readonly string[]): Reply => ({
   text: `${input} is not traded by this bot. Symbols: ${traded.join(', ') || 'none'}.`,
   severity: 'warning',
+  audit: { outcome: 'invalid', reason: `${input} is not traded` },
 });
 
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -36,4 +62,8 @@ export function parseDuration(s: string): number | null {
 }
 
 /** A reply for arguments that parse but don't make sense together. */
-export const badArgs = (why: string, usageLine: string): Reply => ({ text: `${why}\nUsage: ${usageLine}`, severity: 'warning' });
+export const badArgs = (why: string, usageLine: string): Reply => ({
+  text: `${why}\nUsage: ${usageLine}`,
+  severity: 'warning',
+  audit: { outcome: 'invalid', reason: why },
+});

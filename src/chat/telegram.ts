@@ -183,8 +183,9 @@ export class TelegramTransport implements ChatTransport {
   /** Highest update id seen, and the id below which updates are duplicates of an earlier session. */
   private lastUpdateId = 0;
   private skipUpTo = 0;
-  /** Cancels outbound calls (and their retry waits) when stopping. */
-  private readonly outbound = new AbortController();
+  /** Outbound calls in flight, each with its own signal: stop() aborts them (and their retry waits). */
+  private readonly calls = new Set<AbortController>();
+  private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopping = false;
 
@@ -211,6 +212,19 @@ export class TelegramTransport implements ChatTransport {
       } catch (e) {
         if (!signal?.aborted) this.log.warn({ method, error: scrubSecrets(apiError(e).description) }, 'telegram call failed');
         throw e;
+      }
+    });
+    // Outermost: a signal per call. One long-lived signal shared by every call took an 'abort'
+    // listener per concurrent call (MaxListenersExceededWarning under chat load).
+    this.bot.api.config.use(async (prev, method, payload, signal) => {
+      if (signal) return prev(method, payload, signal); // the runner's long poll brings its own
+      const c = new AbortController();
+      if (this.closed) c.abort();
+      this.calls.add(c);
+      try {
+        return await prev(method, payload, sig(c.signal));
+      } finally {
+        this.calls.delete(c);
       }
     });
 
@@ -257,10 +271,10 @@ export class TelegramTransport implements ChatTransport {
   private async connect(): Promise<void> {
     // getMe, unless botInfo was given. Called directly: bot.init() retries network errors forever,
     // which would hang start(); we fail once and retry on our own schedule instead.
-    if (!this.bot.isInited()) this.bot.botInfo = await this.bot.api.getMe(sig(this.outbound.signal));
+    if (!this.bot.isInited()) this.bot.botInfo = await this.bot.api.getMe();
     // Long polling and a webhook exclude each other; deleting a missing webhook is a no-op.
-    await this.bot.api.deleteWebhook({ drop_pending_updates: false }, sig(this.outbound.signal));
-    await this.bot.api.setMyCommands(this.commandList(), {}, sig(this.outbound.signal)).catch(() => {
+    await this.bot.api.deleteWebhook({ drop_pending_updates: false });
+    await this.bot.api.setMyCommands(this.commandList(), {}).catch(() => {
       /* logged by the transformer; commands still work without the menu */
     });
     this.poll();
@@ -341,7 +355,8 @@ export class TelegramTransport implements ChatTransport {
       await this.bot.api.getUpdates({ offset: this.lastUpdateId + 1, limit: 1, timeout: 0 }, sig(ac.signal)).catch(() => {});
       clearTimeout(t);
     }
-    this.outbound.abort();
+    this.closed = true;
+    for (const c of this.calls) c.abort();
   }
 
   // ---- inbound ----
@@ -387,9 +402,7 @@ export class TelegramTransport implements ChatTransport {
       result = { toast: 'That did not work; check /status.' };
     }
     // Always answer, or the client keeps a spinner on the button.
-    await ctx
-      .answerCallbackQuery(result.toast ? { text: result.toast.slice(0, MAX_TOAST) } : {}, sig(this.outbound.signal))
-      .catch(() => {});
+    await ctx.answerCallbackQuery(result.toast ? { text: result.toast.slice(0, MAX_TOAST) } : {}).catch(() => {});
     const m = q.message;
     // An inaccessible (too old) message has date 0 and can't be edited.
     if (result.edit && m && m.date !== 0) {
@@ -413,7 +426,6 @@ export class TelegramTransport implements ChatTransport {
    * split), which is the one later edits replace.
    */
   private async post(chatId: ChatId, reply: Reply, thread?: number): Promise<Message> {
-    const signal = sig(this.outbound.signal);
     const base = { parse_mode: 'HTML' as const, ...(thread !== undefined ? { message_thread_id: thread } : {}) };
     const rows = keyboardRows(reply.buttons, (b) => this.log.warn({ label: b.label }, 'button payload over 64 bytes; left out'));
     const markup: { reply_markup?: InlineKeyboardMarkup } = rows.length ? { reply_markup: { inline_keyboard: rows } } : {};
@@ -422,12 +434,11 @@ export class TelegramTransport implements ChatTransport {
       let last: Message | undefined;
       for (const [i, html] of parts.entries()) {
         const isLast = i === parts.length - 1;
-        last = await this.bot.api.sendMessage(
-          chatId,
-          html,
-          { ...base, link_preview_options: { is_disabled: true }, ...(isLast ? markup : {}) },
-          signal,
-        );
+        last = await this.bot.api.sendMessage(chatId, html, {
+          ...base,
+          link_preview_options: { is_disabled: true },
+          ...(isLast ? markup : {}),
+        });
       }
       return last!;
     };
@@ -435,13 +446,13 @@ export class TelegramTransport implements ChatTransport {
 
     const photo = new InputFile(reply.image.png, reply.image.filename);
     const caption = renderHtml(reply, MAX_CAPTION, 2, reply.image.caption);
-    if (caption.length === 1) return this.bot.api.sendPhoto(chatId, photo, { ...base, caption: caption[0]!, ...markup }, signal);
+    if (caption.length === 1) return this.bot.api.sendPhoto(chatId, photo, { ...base, caption: caption[0]!, ...markup });
     // Too long for a caption: the picture with its heading, then the text as message(s).
     const head =
       reply.title || reply.image.caption
         ? renderHtml({ text: '', ...(reply.title ? { title: reply.title } : {}) }, MAX_CAPTION, 1, reply.image.caption)[0]
         : undefined;
-    await this.bot.api.sendPhoto(chatId, photo, { ...base, ...(head ? { caption: head } : {}) }, signal);
+    await this.bot.api.sendPhoto(chatId, photo, { ...base, ...(head ? { caption: head } : {}) });
     const { title: _t, image: _i, ...rest } = reply;
     return sendText(rest);
   }
@@ -468,21 +479,18 @@ export class TelegramTransport implements ChatTransport {
 
   /** Replace a message's text (or caption) and keyboard; no buttons removes the keyboard. */
   private async editMessage(chatId: ChatId, messageId: number, reply: Reply, photo: boolean): Promise<void> {
-    const signal = sig(this.outbound.signal);
     const reply_markup: InlineKeyboardMarkup = { inline_keyboard: keyboardRows(reply.buttons) };
     try {
       if (photo) {
         const caption = renderHtml(reply, MAX_CAPTION, 1, reply.image?.caption)[0]!;
-        await this.bot.api.editMessageCaption(chatId, messageId, { caption, parse_mode: 'HTML', reply_markup }, signal);
+        await this.bot.api.editMessageCaption(chatId, messageId, { caption, parse_mode: 'HTML', reply_markup });
       } else {
         const html = renderHtml(reply, MAX_TEXT, 1)[0]!;
-        await this.bot.api.editMessageText(
-          chatId,
-          messageId,
-          html,
-          { parse_mode: 'HTML', reply_markup, link_preview_options: { is_disabled: true } },
-          signal,
-        );
+        await this.bot.api.editMessageText(chatId, messageId, html, {
+          parse_mode: 'HTML',
+          reply_markup,
+          link_preview_options: { is_disabled: true },
+        });
       }
     } catch (e) {
       if (isNotModified(e)) return;

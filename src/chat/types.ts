@@ -42,6 +42,8 @@ export interface Reply {
   /** Only the asking user should see it (Discord ephemeral replies). */
   ephemeral?: boolean;
   severity?: 'info' | 'warning' | 'critical';
+  /** The command changed nothing: the audit row says why (instead of `ok`). Not shown to the user. */
+  audit?: { outcome: 'refused' | 'invalid'; reason: string };
 }
 
 export type ArgType = 'string' | 'number' | 'int' | 'enum' | 'symbol' | 'amount';
@@ -54,6 +56,8 @@ export interface ArgSpec {
   required?: boolean;
   choices?: readonly string[];
   min?: number;
+  /** min itself is refused ("must be greater than 0"). */
+  minExclusive?: boolean;
   max?: number;
   /** Swallow the rest of the line (free text). */
   rest?: boolean;

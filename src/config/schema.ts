@@ -1,36 +1,12 @@
 import { z } from 'zod';
 import { TIMEFRAMES } from '../core/types.ts';
-import { DEFAULT_LIMITS } from '../risk/types.ts';
+import { riskConfigSchema } from '../risk/limits.ts';
 
 // The whole configuration, validated at start. Every field has a safe default, so an empty file
 // (or no file) runs the paper exchange on BTC/USDT 1m. Secrets never live here: see env.ts.
 
 const fraction = (max = 1) => z.number().min(0).max(max);
 const symbol = z.string().regex(/^[A-Z0-9]{2,20}\/[A-Z0-9]{2,20}(:[A-Z0-9]{2,20})?$/, 'expected a symbol like BTC/USDT');
-
-const risk = z
-  .object({
-    sizing: z.enum(['risk', 'all-in', 'fixed']).default(DEFAULT_LIMITS.sizing),
-    fixedQuote: z.number().positive().default(DEFAULT_LIMITS.fixedQuote),
-    riskPerTrade: z
-      .number()
-      .min(0.01, 'max loss per trade is allowed between 1% and 3%')
-      .max(0.03, 'max loss per trade is allowed between 1% and 3%')
-      .default(DEFAULT_LIMITS.riskPerTrade),
-    stopLossPct: fraction(0.5).nullable().default(DEFAULT_LIMITS.stopLossPct),
-    takeProfitPct: fraction(5).nullable().default(DEFAULT_LIMITS.takeProfitPct),
-    maxDailyDrawdown: fraction().default(DEFAULT_LIMITS.maxDailyDrawdown),
-    maxCapitalInUse: fraction().default(DEFAULT_LIMITS.maxCapitalInUse),
-    maxOpenPositions: z.number().int().min(1).default(DEFAULT_LIMITS.maxOpenPositions),
-    minTradeIntervalSec: z.number().min(0).default(DEFAULT_LIMITS.minTradeIntervalSec),
-    maxTradesPer24h: z.number().int().min(1).default(DEFAULT_LIMITS.maxTradesPer24h),
-    maxVolatility: z.number().positive().nullable().default(DEFAULT_LIMITS.maxVolatility),
-    volatilityWindow: z.number().int().min(2).default(DEFAULT_LIMITS.volatilityWindow),
-    maxLeverage: z.number().min(1).max(125).default(DEFAULT_LIMITS.maxLeverage),
-    maxConsecutiveLosses: z.number().int().min(0).default(DEFAULT_LIMITS.maxConsecutiveLosses),
-    maxConsecutiveErrors: z.number().int().min(0).default(DEFAULT_LIMITS.maxConsecutiveErrors),
-  })
-  .strict();
 
 const role = z.enum(['viewer', 'trader', 'admin']);
 const userEntry = z.object({ id: z.union([z.string(), z.number()]).transform(String), role, name: z.string().optional() }).strict();
@@ -147,7 +123,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    risk: risk.prefault({}),
+    risk: riskConfigSchema.prefault({}),
     approvals: z
       .object({
         mode: z.enum(['off', 'always', 'above']).default('off'),

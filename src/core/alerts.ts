@@ -27,6 +27,9 @@ export const ALERT_TYPES = [
 ] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 
+/** Types raised only as critical (a tripped breaker): a mute of one would silence nothing. */
+export const ALWAYS_CRITICAL: readonly AlertType[] = ['circuit_breaker'];
+
 export interface AlertInput {
   type: AlertType;
   severity: AlertSeverity;

@@ -43,13 +43,31 @@ function secretValues(): string[] {
   return out;
 }
 
-/** Replace every known secret value in a string with [REDACTED]. Used for logs and chat replies. */
+const REDACTED = '[REDACTED]';
+
+/**
+ * Credentials this process doesn't hold but a user may paste (another bot's token, a mainnet key
+ * while trading on testnet): a Telegram bot token, a Discord token (three dotted parts), and an
+ * exchange key or secret (32+ letters and digits, mixed case). Runs are found first with one
+ * linear scan, then tested anchored, so a 100 kB message costs one pass, never a backtracking blow-up.
+ */
+function scrubShapes(text: string): string {
+  return text.replace(/[\w:.-]{32,}/g, (run) => {
+    if (/^\d{5,12}:[\w-]{30,}$/.test(run) || /^[\w-]{20,}\.[\w-]{6,}\.[\w-]{20,}$/.test(run)) return REDACTED;
+    return run.replace(/[A-Za-z0-9]{32,}/g, (k) => (/[a-z]/.test(k) && /[A-Z]/.test(k) && /\d/.test(k) ? REDACTED : k));
+  });
+}
+
+/**
+ * Replace every known secret value, and anything shaped like a credential, with [REDACTED]. The
+ * one scrubber for log lines, chat replies and audit rows.
+ */
 export function scrubSecrets(text: string): string {
   let out = text;
   for (const s of secretValues()) {
-    if (out.includes(s)) out = out.split(s).join('[REDACTED]');
+    if (out.includes(s)) out = out.split(s).join(REDACTED);
   }
-  return out;
+  return scrubShapes(out);
 }
 
 function scrubDeep(v: unknown, depth = 0): unknown {

@@ -1,6 +1,6 @@
 // Symbols: "BTC/USDT" (spot), "BTC/USDT:USDT" (a USDT-margined perp), or a venue id like "BTCUSDT".
 
-const QUOTES = ['USDT', 'USDC', 'FDUSD', 'BUSD', 'TUSD', 'USD', 'EUR', 'BTC', 'ETH', 'BNB'];
+export const QUOTES = ['USDT', 'USDC', 'FDUSD', 'BUSD', 'TUSD', 'USD', 'EUR', 'BTC', 'ETH', 'BNB'];
 
 /** [base, quote] of a symbol; the settle currency of a perp is dropped. */
 export function splitSymbol(symbol: string): [string, string] {

@@ -32,11 +32,13 @@ import { ReplayFeed } from '../market/replay-feed.ts';
 import { CandleValidator } from '../market/validator.ts';
 import { RiskEngine } from '../risk/engine.ts';
 import type { RiskLimits, RiskState } from '../risk/types.ts';
+import { RISK_LIMITS_STATE } from '../risk/limits.ts';
 import { createStrategy } from '../strategy/registry.ts';
 import { COMMANDS } from '../../commands/index.ts';
 import { Engine } from './engine.ts';
 import { Reconciler } from './reconcile.ts';
 import { quoteOf } from '../core/symbols.ts';
+import { money } from '../core/format.ts';
 
 export interface BotOptions {
   config: Config;
@@ -115,7 +117,7 @@ export class Bot {
     const riskState = this.journal.getState<RiskState | null>('risk', null);
     const risk = new RiskEngine(limits, riskState ?? undefined);
     // Limits changed from chat (/risk set) win over the config; setLimit re-validates each one.
-    for (const [k, v] of Object.entries(this.journal.getState<Record<string, string | number | null>>('risk_limits', {}))) {
+    for (const [k, v] of Object.entries(this.journal.getState<Record<string, string | number | null>>(RISK_LIMITS_STATE, {}))) {
       const r = risk.setLimit(k, v ?? 'off');
       if (!r.ok) this.log.warn({ limit: k }, `saved risk limit ignored: ${r.error}`);
     }
@@ -360,7 +362,7 @@ export class Bot {
     this.say(
       `Skipper — ${st.mode === 'live' ? 'LIVE' : 'paper trading (simulated money)'} on ${st.venue}; ${this.config.market.symbols.join(', ')} ${this.config.market.timeframe}; ` +
         `strategy ${this.config.strategy.name}; journal ${this.journal.path}\n` +
-        `Equity ${st.equity.toFixed(2)}, ${st.positions.length} open position(s). Reconciliation: ${rec.summary}. Type /help for commands.`,
+        `Equity ${money(st.equity, quoteOf(this.config.market.symbols))}, ${st.positions.length} open position(s). Reconciliation: ${rec.summary}. Type /help for commands.`,
     );
     if (this.engine.mode === 'live') await this.armLive();
     for (const feed of this.feeds) this.loops.push(this.runFeed(feed));

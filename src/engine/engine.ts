@@ -4,6 +4,8 @@ import { NULL_ALERTS } from '../core/alerts.ts';
 import { utcDayStart, type Clock } from '../core/clock.ts';
 import { canTransition, isTerminal } from '../core/order-state.ts';
 import { floorToStep } from '../core/num.ts';
+import { assetAmount, percent, price, price as fmtPrice, qty, signedMoney } from '../core/format.ts';
+import { splitSymbol } from '../core/symbols.ts';
 import type { Candle, Fill, MarketInfo, MarketType, Order, OrderPurpose, OrderRequest, Side, Signal, TradingMode } from '../core/types.ts';
 import type { ExchangeClient, ExchangeListener, FundingPayment, OrderUpdate, SimulatedVenue, VenueOrder } from '../exchange/types.ts';
 import { isSimulatedVenue } from '../exchange/types.ts';
@@ -422,7 +424,7 @@ export class Engine implements ExchangeListener {
       if (drift > maxDrift) {
         return {
           placed: false,
-          message: `not placed: price moved ${(drift * 100).toFixed(2)}% since the proposal (${p.signal.price} → ${price}; limit ${(maxDrift * 100).toFixed(2)}%)`,
+          message: `not placed: price moved ${percent(drift)} since the proposal (${fmtPrice(p.signal.price, s.market.priceStep)} → ${fmtPrice(price, s.market.priceStep)}; limit ${percent(maxDrift)})`,
         };
       }
     }
@@ -635,7 +637,7 @@ export class Engine implements ExchangeListener {
         type: 'reconciliation',
         severity: 'warning',
         title: `External trade on ${f.symbol}`,
-        message: `${f.side} ${fmt(f.qty)} @ ${fmt(f.price)} (order ${f.clientOrderId || '?'}) was not placed by this bot: not booked. Reconciliation will compare balances.`,
+        message: `${f.side} ${qty(f.qty, this.marketInfo(f.symbol)?.qtyStep)} @ ${price(f.price, this.marketInfo(f.symbol)?.priceStep)} (order ${f.clientOrderId || '?'}) was not placed by this bot: not booked. Reconciliation will compare balances.`,
         key: `external-fill:${f.symbol}`,
       });
       return;
@@ -679,11 +681,15 @@ export class Engine implements ExchangeListener {
 
   private fillAlerts(f: Fill, o: Order | undefined, r: NonNullable<ReturnType<Portfolio['apply']>>): void {
     const liq = !o && f.clientOrderId.startsWith('liq-');
+    const m = this.marketInfo(f.symbol);
+    const quote = splitSymbol(f.symbol)[1];
+    const px = (x: number): string => price(x, m?.priceStep);
+    const size = (x: number): string => qty(x, m?.qtyStep);
     this.raise({
       type: 'order_filled',
       severity: liq ? 'critical' : 'info',
-      title: `${liq ? 'LIQUIDATION: ' : ''}${f.side.toUpperCase()} ${fmt(f.qty)} ${f.symbol} @ ${fmt(f.price)}`,
-      message: `${f.clientOrderId} filled ${fmt(f.qty)} @ ${fmt(f.price)}, fee ${fmt(f.fee)} ${f.feeCurrency}`,
+      title: `${liq ? 'LIQUIDATION: ' : ''}${f.side.toUpperCase()} ${size(f.qty)} ${f.symbol} @ ${px(f.price)}`,
+      message: `${f.clientOrderId} filled ${size(f.qty)} @ ${px(f.price)}, fee ${assetAmount(f.fee, f.feeCurrency, m)}`,
       data: { clientOrderId: f.clientOrderId, tradeId: f.tradeId },
     });
     if (r.closed) {
@@ -693,14 +699,14 @@ export class Engine implements ExchangeListener {
           type: 'stop_hit',
           severity: 'warning',
           title: `Stop-loss hit on ${f.symbol}`,
-          message: `closed ${r.closed.side} at ${fmt(f.price)}, PnL ${fmt(pnl)}`,
+          message: `closed ${r.closed.side} at ${px(f.price)}, PnL ${signedMoney(pnl, quote)}`,
         });
       }
       this.raise({
         type: 'position_closed',
         severity: 'info',
         title: `Closed ${r.closed.side} ${f.symbol}`,
-        message: `exit ${fmt(f.price)}, entry ${fmt(r.closed.entryPrice)}, net PnL ${fmt(pnl)}`,
+        message: `exit ${px(f.price)}, entry ${px(r.closed.entryPrice)}, net PnL ${signedMoney(pnl, quote)}`,
       });
     }
     if (r.opened && r.after) {
@@ -708,7 +714,7 @@ export class Engine implements ExchangeListener {
         type: 'position_opened',
         severity: 'info',
         title: `Opened ${r.after.side} ${f.symbol}`,
-        message: `${fmt(r.after.qty)} @ ${fmt(r.after.entryPrice)}${r.after.liquidationPrice ? `, liquidation ${fmt(r.after.liquidationPrice)}` : ''}`,
+        message: `${size(r.after.qty)} @ ${px(r.after.entryPrice)}${r.after.liquidationPrice ? `, liquidation ${px(r.after.liquidationPrice)}` : ''}`,
       });
     }
   }
@@ -757,11 +763,11 @@ export class Engine implements ExchangeListener {
   }
 
   private onRiskEvent(ev: RiskEvent): void {
-    this.log.warn({ risk: ev }, ev.message);
+    this.log.warn({ risk: ev }, `${ev.title}: ${ev.message}`);
     this.raise({
       type: ev.kind === 'breaker' ? 'circuit_breaker' : 'risk_halt',
       severity: ev.kind === 'halt_lifted' ? 'info' : 'critical',
-      title: ev.kind === 'breaker' ? 'Circuit breaker tripped' : ev.kind === 'halt' ? 'Trading halted' : 'Halt lifted',
+      title: ev.title,
       message: ev.message,
     });
   }
@@ -1026,10 +1032,3 @@ const closeRequest = (pos: BookPosition): OrderRequest => ({
   reduceOnly: true,
   qty: pos.qty,
 });
-
-export const fmt = (x: number): string => {
-  if (!Number.isFinite(x)) return String(x);
-  const a = Math.abs(x);
-  const d = a >= 1000 ? 2 : a >= 1 ? 4 : 8;
-  return Number(x.toFixed(d)).toString();
-};

@@ -70,6 +70,7 @@ import { setMaxListeners } from 'node:events';
 import type { AlertInput } from '../core/alerts.ts';
 import type { Clock } from '../core/clock.ts';
 import { UserError, errorMessage } from '../core/errors.ts';
+import { plain } from '../core/format.ts';
 import { registerSecret, scrubSecrets, type Logger } from '../core/logger.ts';
 import { floorToStep, isFiniteNumber } from '../core/num.ts';
 import { canTransition, isTerminal } from '../core/order-state.ts';
@@ -691,7 +692,7 @@ function venueWords(e: unknown): string {
   return msg.replace(/^\S+ (GET|POST|PUT|DELETE) <url> /, '').replace(/^(binance|binanceusdm|bybit) /, '');
 }
 
-const fmtNum = (x: number): string => (Number.isFinite(x) ? String(Number(x.toPrecision(8))) : String(x));
+const fmtNum = plain;
 const hhmmss = (t: number): string => new Date(t).toISOString().slice(11, 19);
 const fmtSec = (ms: number): string => `${Number((ms / 1000).toFixed(ms < 10_000 ? 2 : 0))} s`;
 

@@ -86,6 +86,7 @@
 import { applyFill, DEFAULT_MMR, liquidationPrice, unrealizedPnl } from '../core/accounting.ts';
 import type { NetPosition } from '../core/accounting.ts';
 import type { Clock } from '../core/clock.ts';
+import { plain } from '../core/format.ts';
 import { decimalsOf, roundTo, floorToStep, isFiniteNumber } from '../core/num.ts';
 import { TERMINAL_STATUSES } from '../core/types.ts';
 import type {
@@ -179,7 +180,7 @@ const NO_TS = Number.MIN_SAFE_INTEGER;
 /** Finished orders and fills kept in memory per venue/symbol; older ones are read from the store. */
 const HISTORY = 1000;
 const isWorking = (o: PaperOrder): boolean => o.status === 'open' || o.status === 'partially_filled';
-const fmt = (x: number): string => (Number.isFinite(x) ? String(Number(x.toPrecision(8))) : String(x));
+const fmt = plain;
 const tolerance = (x: number): number => 1e-9 * Math.max(1, Math.abs(x));
 
 export class PaperExchange implements ExchangeClient, SimulatedVenue {

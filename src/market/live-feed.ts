@@ -16,6 +16,7 @@ import ccxt, { type Exchange } from 'ccxt';
 import type { AlertSink } from '../core/alerts.ts';
 import type { Clock } from '../core/clock.ts';
 import { errorMessage } from '../core/errors.ts';
+import { duration as fmtDuration } from '../core/format.ts';
 import type { Logger } from '../core/logger.ts';
 import { TIMEFRAME_MS, type Candle, type MarketType, type Timeframe } from '../core/types.ts';
 import { abortableSleep, realSleep, type CandleFeed, type FeedState, type FeedStatus, type SleepFn } from './feed.ts';
@@ -86,14 +87,6 @@ function describeFailure(e: unknown): string {
   const plain = msg.replace(/^\S+ (GET|POST|PUT|DELETE) \S+ /, '');
   if (e instanceof ccxt.BadSymbol) return `bad symbol (${plain.slice(0, 120)})`;
   return plain.slice(0, 160);
-}
-
-function fmtDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s} s`;
-  const m = Math.round(s / 60);
-  return m < 120 ? `${m} min` : `${Math.round(m / 60)} h`;
 }
 
 export class LiveFeed implements CandleFeed {

@@ -98,9 +98,10 @@ function tradeRows(trades: readonly PositionRow[], tz: string, ccy: string): str
 
 const winRate = (wins: number, n: number): string => (n ? `${Math.round((wins / n) * 100)}% (${wins}/${n} won)` : '—');
 
-async function image(src: ReportSource, render: () => Promise<Buffer>, filename: string, caption: string): Promise<ReplyImage | undefined> {
+/** A chart for a reply. No caption: the reply's title already says what it shows. */
+async function image(src: ReportSource, render: () => Promise<Buffer>, filename: string): Promise<ReplyImage | undefined> {
   if (!src.charts) return undefined;
-  return { png: await render(), filename, caption };
+  return { png: await render(), filename };
 }
 
 const fileDate = (ts: number, tz: string): string => dayLabel(ts, tz);
@@ -141,7 +142,6 @@ async function dailyReport(src: ReportSource, period: Period): Promise<Reply> {
         src,
         () => renderEquityChart(s.points, { title: `Equity — ${label}`, subtitle: chartSubtitle(s, ccy), timezone: tz }),
         `daily-${fileDate(period.start, tz)}.png`,
-        `Equity on ${label} (${tz})`,
       )
     : undefined;
   return { title, text, mono: true, severity: 'info', ...(img ? { image: img } : {}) };
@@ -188,7 +188,6 @@ async function summaryReport(src: ReportSource, kind: 'weekly' | 'monthly', peri
         src,
         () => renderEquityChart(s.points, { title: `Equity — ${label}`, subtitle: chartSubtitle(s, ccy), timezone: tz }),
         `${kind}-${fileDate(period.start, tz)}.png`,
-        `Equity, ${label} (${tz})`,
       )
     : undefined;
   return { title, text, mono: true, severity: 'info', ...(img ? { image: img } : {}) };
@@ -240,7 +239,6 @@ export async function buildHistoryReply(src: ReportSource, unit: PeriodUnit, n: 
     src,
     () => renderPnlBars(bars, { title: `${words.title} PnL (${ccy})`, subtitle: `total ${signedMoney(total, ccy)}`, timezone: tz }),
     `pnl-${unit}-${fileDate(now, tz)}.png`,
-    `${words.title} PnL, last ${count(stats.length)} (${tz})`,
   );
   return { title, text, mono: true, ...(img ? { image: img } : {}) };
 }
@@ -330,7 +328,6 @@ function firstRecord(journal: Journal): number | null {
 export async function buildChartReply(src: ReportSource, kind: ChartKind, days: number | null): Promise<Reply> {
   if (!src.charts) return { text: 'Charts are turned off (reports.charts: false in the config).' };
   const r = await renderChart(src, kind, days);
-  const tz = src.timezone;
   if (!r.png) return { title: r.title, text: r.summary };
-  return { title: r.title, text: r.summary, image: { png: r.png, filename: r.filename, caption: `${r.title} (${tz})` } };
+  return { title: r.title, text: r.summary, image: { png: r.png, filename: r.filename } };
 }

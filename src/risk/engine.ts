@@ -1,7 +1,20 @@
 import { DAY_MS, utcDayStart } from '../core/clock.ts';
-import { decimalsOf, floorToStep, isFiniteNumber } from '../core/num.ts';
+import {
+  decimal,
+  duration as fmtDuration,
+  money as moneyIn,
+  percent as fmtPct,
+  plain as fmtSmall,
+  price as fmtPrice,
+  qty as fmtQty,
+  utc as fmtUtc,
+} from '../core/format.ts';
+import { floorToStep, isFiniteNumber } from '../core/num.ts';
 import type { MarketType, OrderRequest } from '../core/types.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent, RiskLimits, RiskState } from './types.ts';
+import { LIMIT_KEYS, MAX_RECENT_ENTRIES, parseLimit, RISK_LIMITS } from './limits.ts';
+
+export { LIMIT_KEYS } from './limits.ts';
 
 export type { RiskEvent } from './types.ts';
 
@@ -56,12 +69,11 @@ export interface ResumeResult {
 
 export type SetLimitResult = { ok: true; old: unknown; new: unknown } | { ok: false; error: string };
 
-/** Entry timestamps kept at most (the 24 h window normally keeps far fewer). */
-const MAX_RECENT_ENTRIES = 10_000;
 /** Slack for float noise when a size is compared with a limit it was computed from. */
 const REL_TOL = 1e-9;
 /** Quote spends are floored to this (no quote step in the context). */
 const MINUS = '\u2212';
+const HALT_LIFTED = 'Daily drawdown halt lifted';
 
 // ---- the engine ------------------------------------------------------------------------------
 
@@ -218,7 +230,7 @@ export class RiskEngine {
       st.dayStartEquity = equity;
       if (st.halted) {
         clearHaltFields(st);
-        ev = { kind: 'halt_lifted', message: `daily drawdown halt lifted: new UTC day ${fmtUtc(day).slice(0, 10)}, entries allowed again` };
+        ev = { kind: 'halt_lifted', title: HALT_LIFTED, message: `new UTC day ${fmtUtc(day).slice(0, 10)}: entries allowed again` };
       }
       this.changed();
       return ev;
@@ -235,7 +247,7 @@ export class RiskEngine {
       if (st.haltedUntil !== undefined && ts >= st.haltedUntil) {
         clearHaltFields(st);
         this.changed();
-        return { kind: 'halt_lifted', message: 'daily drawdown halt lifted: entries allowed again' };
+        return { kind: 'halt_lifted', title: HALT_LIFTED, message: 'entries allowed again' };
       }
       return null;
     }
@@ -254,6 +266,7 @@ export class RiskEngine {
     this.changed();
     return {
       kind: 'halt',
+      title: 'Trading halted',
       message:
         `${st.haltReason}: equity ${fmtMoney(equity)} vs ${fmtMoney(st.dayStartEquity)} at the start of the UTC day. ` +
         `New entries blocked until ${fmtUtc(until)}; exits are still managed.`,
@@ -345,7 +358,8 @@ export class RiskEngine {
     this.changed();
     return {
       kind: 'breaker',
-      message: `circuit breaker tripped: ${reason}. New entries blocked until a resume that clears the breaker; exits are still managed.`,
+      title: 'Circuit breaker tripped',
+      message: `${reason}. New entries blocked until a resume that clears the breaker; exits are still managed.`,
     };
   }
 
@@ -395,9 +409,9 @@ export class RiskEngine {
 
   /** Change one limit at runtime (chat). Strings are parsed: "2%" → 0.02, "off" → null where allowed. */
   setLimit(key: string, value: string | number): SetLimitResult {
-    if (!Object.hasOwn(LIMIT_SPECS, key)) return { ok: false, error: `unknown limit "${key}"; known limits: ${LIMIT_KEYS.join(', ')}` };
+    if (!Object.hasOwn(RISK_LIMITS, key)) return { ok: false, error: `unknown limit "${key}"; known limits: ${LIMIT_KEYS.join(', ')}` };
     const k = key as keyof RiskLimits;
-    const parsed = parseLimit(k, LIMIT_SPECS[k], value);
+    const parsed = parseLimit(k, value);
     if (!parsed.ok) return parsed;
     const old = this.lim[k];
     (this.lim as unknown as Record<string, unknown>)[k] = parsed.value;
@@ -526,7 +540,9 @@ function resizeTo(w: Work, rule: RiskRule, size: number, note: string): void {
   w.lastNote = note;
 }
 
-const money = (w: Work, x: number): string => (w.ccy === '' ? fmtMoney(x) : `${fmtMoney(x)} ${w.ccy}`);
+const money = (w: Work, x: number): string => moneyIn(x, w.ccy);
+/** Money without a currency (the unit is in the sentence). */
+const fmtMoney = (x: number): string => moneyIn(x, '');
 const amount = (w: Work, x: number): string => (w.base === '' ? fmtSmall(x) : `${fmtSmall(x)} ${w.base}`);
 
 const reject = (rule: RiskRule, reason: string): RiskDecision => ({ action: 'reject', rule, reason: `rejected: ${reason}` });
@@ -587,7 +603,7 @@ function ruleVolatility(lim: RiskLimits, symbol: string, vol: number | null): Ri
 function ruleMaxLeverage(lim: RiskLimits, ctx: RiskContext, req: OrderRequest, w: Work): RiskDecision | null {
   if (ctx.marketType === 'spot') {
     if (req.leverage !== undefined && req.leverage !== 1)
-      return reject('max_leverage', `spot trades use no leverage (asked ${fmtNum(req.leverage, 2)}×)`);
+      return reject('max_leverage', `spot trades use no leverage (asked ${decimal(req.leverage, 2)}×)`);
     w.lev = 1;
     return null;
   }
@@ -597,7 +613,7 @@ function ruleMaxLeverage(lim: RiskLimits, ctx: RiskContext, req: OrderRequest, w
     w.lev = lim.maxLeverage;
     w.resized = true;
     w.rule = 'max_leverage';
-    w.notes = `leverage ${fmtNum(asked, 2)}× → ${fmtNum(lim.maxLeverage, 2)}× (limit ${fmtNum(lim.maxLeverage, 2)}×)`;
+    w.notes = `leverage ${decimal(asked, 2)}× → ${decimal(lim.maxLeverage, 2)}× (limit ${decimal(lim.maxLeverage, 2)}×)`;
     w.lastNote = w.notes;
   }
   return null;
@@ -767,7 +783,7 @@ function finishEntry(lim: RiskLimits, intent: RiskIntent, ctx: RiskContext, w: W
   }
   const unit = w.quote ? w.ccy : w.base;
   const fmtSize = (x: number): string => (w.quote ? fmtMoney(x) : fmtQty(x, ctx.qtyStep));
-  const lev = ctx.marketType === 'perp' ? ` at ${fmtNum(w.lev, 2)}×` : '';
+  const lev = ctx.marketType === 'perp' ? ` at ${decimal(w.lev, 2)}×` : '';
   let reason: string;
   if (!w.resized) reason = `accepted ${fmtSize(w.size)} ${unit}${lev}: ${w.sized}`;
   else if (w.rule === 'max_leverage') reason = `resized ${w.notes}; ${fmtSize(w.size)} ${unit}`;
@@ -896,76 +912,6 @@ function restoreState(s?: Partial<RiskState>): RiskState {
   return st;
 }
 
-// ---- limits: validation for setLimit -------------------------------------------------------
-
-type LimitSpec =
-  | { kind: 'enum'; values: readonly string[] }
-  | {
-      kind: 'number';
-      min: number;
-      max: number;
-      /** min itself is not allowed. */
-      minExclusive?: boolean;
-      int?: boolean;
-      /** null allowed ("off"). */
-      nullable?: boolean;
-      /** Accepts "2%" and shows ranges as percents. */
-      fraction?: boolean;
-    };
-
-const LIMIT_SPECS: { readonly [K in keyof RiskLimits]: LimitSpec } = {
-  sizing: { kind: 'enum', values: ['risk', 'all-in', 'fixed'] },
-  fixedQuote: { kind: 'number', min: 0, max: Number.MAX_VALUE, minExclusive: true },
-  riskPerTrade: { kind: 'number', min: 0.01, max: 0.03, fraction: true },
-  stopLossPct: { kind: 'number', min: 0, max: 0.5, minExclusive: true, nullable: true, fraction: true },
-  takeProfitPct: { kind: 'number', min: 0, max: 5, minExclusive: true, nullable: true, fraction: true },
-  maxDailyDrawdown: { kind: 'number', min: 0, max: 1, fraction: true },
-  maxCapitalInUse: { kind: 'number', min: 0, max: 1, fraction: true },
-  maxOpenPositions: { kind: 'number', min: 1, max: 1000, int: true },
-  minTradeIntervalSec: { kind: 'number', min: 0, max: 7 * 86_400 },
-  maxTradesPer24h: { kind: 'number', min: 1, max: MAX_RECENT_ENTRIES, int: true },
-  maxVolatility: { kind: 'number', min: 0, max: 1, minExclusive: true, nullable: true, fraction: true },
-  volatilityWindow: { kind: 'number', min: 2, max: 10_000, int: true },
-  maxLeverage: { kind: 'number', min: 1, max: 125 },
-  maxConsecutiveLosses: { kind: 'number', min: 0, max: 1000, int: true },
-  maxConsecutiveErrors: { kind: 'number', min: 0, max: 1000, int: true },
-};
-
-/** The keys setLimit knows, in a stable order. */
-export const LIMIT_KEYS = Object.keys(LIMIT_SPECS) as readonly (keyof RiskLimits)[];
-
-function parseLimit(key: string, spec: LimitSpec, raw: unknown): { ok: true; value: unknown } | { ok: false; error: string } {
-  if (spec.kind === 'enum') {
-    const v = typeof raw === 'string' ? raw.trim().toLowerCase() : undefined;
-    if (v === undefined || !spec.values.includes(v)) {
-      return { ok: false, error: `${key} must be one of ${spec.values.join(', ')} (got ${JSON.stringify(raw)})` };
-    }
-    return { ok: true, value: v };
-  }
-  const expects = `${key} expects a number${spec.fraction ? ' or a percent like 2%' : ''}${spec.nullable ? ' or off' : ''}`;
-  let x: number;
-  if (raw === null && spec.nullable) return { ok: true, value: null };
-  if (typeof raw === 'number') x = raw;
-  else if (typeof raw === 'string') {
-    const t = raw.trim().toLowerCase();
-    if (spec.nullable && (t === 'off' || t === 'none' || t === 'null')) return { ok: true, value: null };
-    const pct = spec.fraction === true && t.endsWith('%');
-    const body = pct ? t.slice(0, -1).trim() : t;
-    x = body === '' ? NaN : Number(body);
-    if (pct) x /= 100;
-  } else return { ok: false, error: `${expects} (got ${typeof raw})` };
-  if (!Number.isFinite(x)) return { ok: false, error: `${expects} (got ${JSON.stringify(raw)})` };
-  if (spec.int === true && !Number.isInteger(x)) return { ok: false, error: `${key} must be a whole number (got ${x})` };
-  const tooLow = spec.minExclusive === true ? x <= spec.min : x < spec.min;
-  if (tooLow || x > spec.max) {
-    const lo = spec.minExclusive === true ? `above ${spec.min}` : `at least ${spec.min}`;
-    const hi = spec.max === Number.MAX_VALUE ? '' : ` and at most ${spec.max}`;
-    const asPct = spec.fraction === true ? ` (${fmtPct(spec.min)}–${fmtPct(spec.max)})` : '';
-    return { ok: false, error: `${key} must be ${lo}${hi}${asPct}, got ${x}` };
-  }
-  return { ok: true, value: x };
-}
-
 // ---- plain-words formatting ----------------------------------------------------------------
 
 const partsCache = new Map<string, { base: string; quote: string }>();
@@ -986,58 +932,3 @@ function symbolParts(symbol: string): { base: string; quote: string } {
 }
 
 const baseOf = (symbol: string): string => symbolParts(symbol).base;
-
-/** Fixed decimals, trailing zeros trimmed. */
-function fmtNum(x: number, maxDecimals: number): string {
-  let s = x.toFixed(maxDecimals);
-  if (s.includes('.')) s = s.replace(/\.?0+$/, '');
-  return s === '-0' ? '0' : s;
-}
-
-/** A quantity in the lot step's decimals; tiny values keep their significant digits. */
-function fmtQty(x: number, step: number): string {
-  const s = fmtNum(x, step > 0 ? decimalsOf(step) : 8);
-  return s === '0' && x > 0 ? fmtSmall(x) : s;
-}
-
-function fmtSmall(x: number): string {
-  if (x === 0) return '0';
-  return Math.abs(x) >= 1 ? fmtNum(x, 8) : fmtNum(x, Math.min(15, 3 - Math.floor(Math.log10(Math.abs(x))) + 1));
-}
-
-/** 2 decimals with thousands separators (more decimals under 1). */
-function fmtMoney(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  if (Math.abs(x) < 1 && x !== 0) return fmtSmall(x);
-  const [int = '', frac = ''] = x.toFixed(2).split('.');
-  return `${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${frac}`;
-}
-
-function fmtPrice(x: number): string {
-  const a = Math.abs(x);
-  return fmtNum(x, a >= 1000 ? 2 : a >= 1 ? 4 : 8);
-}
-
-/** A fraction as a percent: 0.052 → "5.2%", 0.62 → "62%". */
-function fmtPct(frac: number): string {
-  const v = frac * 100;
-  return `${fmtNum(v, Math.abs(v) >= 10 ? 1 : 2)}%`;
-}
-
-function fmtDuration(ms: number): string {
-  const s = Math.max(0, Math.ceil(ms / 1000));
-  if (s < 60) return `${s} s`;
-  if (s < 3600) {
-    const m = Math.floor(s / 60);
-    return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
-  }
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return m ? `${h} h ${m} min` : `${h} h`;
-}
-
-/** "2026-11-22 00:00 UTC". */
-function fmtUtc(ts: number): string {
-  const iso = new Date(ts).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
-}

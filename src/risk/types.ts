@@ -76,6 +76,8 @@ export interface RiskState {
 /** A change in what the risk engine allows: the trading engine turns it into an alert. */
 export interface RiskEvent {
   kind: 'halt' | 'halt_lifted' | 'breaker';
+  /** What happened, as an alert title ("Circuit breaker tripped"); the message doesn't repeat it. */
+  title: string;
   /** Plain words for the trader. */
   message: string;
   /** End of a daily halt (Unix ms, next UTC midnight). */

@@ -1,0 +1,129 @@
+// Numbers as a trader reads them, defined once: money with its currency, prices in the market's
+// tick, quantities in the market's lot step, percentages, durations and UTC times. Every chat reply,
+// alert and risk verdict formats through here. Nothing ever prints exponent notation ("1e-9"),
+// "Infinity", "NaN" or "-0".
+import { decimalsOf } from './num.ts';
+
+/** Shown for a number that isn't one (NaN, ±Infinity). */
+export const NO_VALUE = '—';
+
+/** Fixed decimals with trailing zeros trimmed; plain digits at any magnitude. */
+export function decimal(x: number, maxDecimals: number): string {
+  if (!Number.isFinite(x)) return NO_VALUE;
+  let s = fixed(x, maxDecimals);
+  if (s.includes('.')) s = s.replace(/\.?0+$/, '');
+  return s === '-0' ? '0' : s;
+}
+
+/** toFixed without its exponent form above 1e21 and its RangeError above 100 decimals. */
+function fixed(x: number, decimals: number): string {
+  if (!Number.isFinite(x)) return NO_VALUE;
+  if (Math.abs(x) >= 1e21) return BigInt(Math.round(x)).toString(); // floats this large are integers
+  const s = x.toFixed(Math.min(100, Math.max(0, Math.trunc(decimals))));
+  return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
+}
+
+/** `digits` significant digits for a small non-zero number (0.0000012345 → "0.000001235" at 4). */
+function significant(x: number, digits: number): string {
+  const a = Math.abs(x);
+  if (a === 0 || !Number.isFinite(a)) return decimal(x, 0);
+  const d = digits - 1 - Math.floor(Math.log10(a));
+  if (d > 100) return '≈0';
+  return decimal(x, Math.max(0, d));
+}
+
+/** 1234567.5 → "1,234,567.5". */
+function grouped(s: string): string {
+  return s.replace(/^(-?)(\d+)/, (_, sign: string, int: string) => sign + int.replace(/\B(?=(\d{3})+(?!\d))/g, ','));
+}
+
+const withUnit = (s: string, unit: string | undefined): string => (unit && s !== NO_VALUE ? `${s} ${unit}` : s);
+
+/**
+ * Money: 2 decimals with thousands separators and the currency ("9,798.08 USDT"). An amount under
+ * half a cent keeps 2 significant digits ("0.0042 USDT"), so a real fee never reads as 0.00.
+ */
+export function money(x: number, ccy = 'USDT'): string {
+  if (!Number.isFinite(x)) return NO_VALUE;
+  const a = Math.abs(x);
+  return withUnit(a !== 0 && a < 0.005 ? significant(x, 2) : grouped(fixed(x, 2)), ccy);
+}
+
+/** Money with an explicit sign for gains: "+12.30 USDT", "-5.00 USDT". */
+export const signedMoney = (x: number, ccy = 'USDT'): string => `${x > 0 ? '+' : ''}${money(x, ccy)}`;
+
+/**
+ * A price: in the market's tick when known ("105,879.70" for a 0.01 tick), else 2 decimals from
+ * 1,000, 4 from 1 and up to 8 below.
+ */
+export function price(x: number, tick?: number): string {
+  if (!Number.isFinite(x)) return NO_VALUE;
+  if (tick !== undefined && tick > 0) return grouped(fixed(x, decimalsOf(tick)));
+  const a = Math.abs(x);
+  const s = decimal(x, a >= 1000 ? 2 : a >= 1 ? 4 : 8);
+  return grouped(s === '0' && x !== 0 ? significant(x, 4) : s);
+}
+
+/**
+ * A quantity: in the market's lot step when known (trailing zeros trimmed: "0.005"), else up to 8
+ * decimals. A non-zero quantity below the step keeps its significant digits ("0.000000001").
+ */
+export function qty(x: number, step?: number): string {
+  if (!Number.isFinite(x)) return NO_VALUE;
+  const s = decimal(x, step !== undefined && step > 0 ? decimalsOf(step) : 8);
+  return grouped(s === '0' && x !== 0 ? significant(x, 4) : s);
+}
+
+/** A bare number in messages that have no market at hand (venue checks): like qty, without separators. */
+export function plain(x: number): string {
+  if (!Number.isFinite(x)) return NO_VALUE;
+  const s = decimal(x, 8);
+  return s === '0' && x !== 0 ? significant(x, 4) : s;
+}
+
+/** An amount of some asset (a fee): money in the quote currency, else up to 8 decimals (fees are finer than the lot step). */
+export function assetAmount(x: number, ccy: string, market?: { quote: string }): string {
+  return !market || ccy === market.quote ? money(x, ccy) : withUnit(plain(x), ccy);
+}
+
+/** Price and quantity formatters bound to one market's tick and lot step (both optional). */
+export function forMarket(m: { priceStep?: number; qtyStep?: number } | undefined): {
+  price: (x: number) => string;
+  qty: (x: number) => string;
+} {
+  return { price: (x) => price(x, m?.priceStep), qty: (x) => qty(x, m?.qtyStep) };
+}
+
+/**
+ * A fraction as a percent, unsigned: 0.052 → "5.2%", 0.62 → "62%". `digits` caps the decimals of
+ * the percent (default: 2 below 10%, 1 above); a non-zero value never reads as "0%".
+ */
+export function percent(frac: number, digits?: number): string {
+  if (!Number.isFinite(frac)) return NO_VALUE;
+  const v = frac * 100;
+  const s = decimal(v, digits ?? (Math.abs(v) >= 10 ? 1 : 2));
+  return `${s === '0' && v !== 0 ? significant(v, 2) : s}%`;
+}
+
+/** A change as a signed percent with fixed decimals: "+1.23%", "-0.50%", "0.00%". */
+export function pct(frac: number, digits = 2): string {
+  if (!Number.isFinite(frac)) return NO_VALUE;
+  const s = fixed(frac * 100, digits);
+  if (s === NO_VALUE) return s;
+  return `${frac > 0 && !/^0\.?0*$/.test(s) ? '+' : ''}${s}%`;
+}
+
+/** A duration, rounded up to the second: "40 s", "1 min 30 s", "2 h 5 min", "3 d 4 h". */
+export function duration(ms: number): string {
+  if (!Number.isFinite(ms)) return NO_VALUE;
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const two = (a: number, ua: string, b: number, ub: string): string => `${decimal(a, 0)} ${ua}${b ? ` ${b} ${ub}` : ''}`;
+  if (s < 3600) return two(Math.floor(s / 60), 'min', s % 60, 's');
+  if (s < 86_400) return two(Math.floor(s / 3600), 'h', Math.floor((s % 3600) / 60), 'min');
+  return two(Math.floor(s / 86_400), 'd', Math.floor((s % 86_400) / 3600), 'h');
+}
+
+/** "2026-11-22 00:00 UTC". */
+export const utc = (ts: number): string =>
+  Number.isFinite(ts) && Math.abs(ts) <= 8.64e15 ? new Date(ts).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : NO_VALUE;

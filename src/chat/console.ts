@@ -94,8 +94,8 @@ export class ConsoleTransport implements AlertChannel, ChatTransport {
     if (!this.opts.output.writableEnded) this.opts.output.write(text + '\n');
   }
 
-  deliver(alert: Alert, repeat: number): void {
-    this.print(`[${ICON[alert.severity]}] ${alert.title}${repeat > 1 ? ` ×${repeat}` : ''}: ${alert.message}`);
+  deliver(alert: Alert): void {
+    this.print(`[${ICON[alert.severity]}] ${alert.title}: ${alert.message}`);
   }
 
   /** Prompts from elsewhere (trade proposals, reports) shown with their buttons. */

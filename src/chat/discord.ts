@@ -32,7 +32,7 @@ import type { Config } from '../config/schema.ts';
 import { registerSecret, type Logger } from '../core/logger.ts';
 import { usage, type CommandSpec } from './command.ts';
 import type { Dispatcher } from './dispatcher.ts';
-import type { ChatTransport, Topic } from './transport.ts';
+import type { ChatTransport, Destination, Topic } from './transport.ts';
 import { ROLE_RANK, type ArgSpec, type Button, type ChatUser, type MessageRef, type Reply, type Role } from './types.ts';
 
 export interface DiscordOptions {
@@ -349,21 +349,7 @@ export class DiscordTransport implements ChatTransport {
     const channels = routeChannels(this.opts.config.routes, topic);
     if (!channels.length) return [];
     const r = renderReply({ ...reply, ephemeral: false });
-    const posted = await Promise.allSettled(
-      channels.map(async (channelId) => {
-        const msg = (await this.client.rest.post(Routes.channelMessages(channelId), {
-          body: {
-            ...(r.content ? { content: r.content } : {}),
-            embeds: r.embeds,
-            components: r.components,
-            attachments: rawAttachments(r),
-            allowed_mentions: { parse: [] },
-          },
-          files: rawFiles(r),
-        })) as APIMessage;
-        return { transport: 'discord' as const, chatId: channelId, messageId: msg.id };
-      }),
-    );
+    const posted = await Promise.allSettled(channels.map((channelId) => this.postRendered(channelId, r)));
     const refs: MessageRef[] = [];
     posted.forEach((p, k) => {
       if (p.status === 'fulfilled') refs.push(p.value);
@@ -371,6 +357,37 @@ export class DiscordTransport implements ChatTransport {
     });
     if (!refs.length) throw new Error(`could not post to any Discord channel for ${topic.type}`);
     return refs;
+  }
+
+  private async postRendered(channelId: string, r: Rendered): Promise<MessageRef> {
+    const msg = (await this.client.rest.post(Routes.channelMessages(channelId), {
+      body: {
+        ...(r.content ? { content: r.content } : {}),
+        embeds: r.embeds,
+        components: r.components,
+        attachments: rawAttachments(r),
+        allowed_mentions: { parse: [] },
+      },
+      files: rawFiles(r),
+    })) as APIMessage;
+    return { transport: 'discord', chatId: channelId, messageId: msg.id };
+  }
+
+  /** Each routed channel on its own, with its routes as the filter. */
+  destinations(): Destination[] {
+    const ids = [...new Set(this.opts.config.routes.map((r) => r.channelId))];
+    return ids.map((channelId) => ({
+      id: channelId,
+      accepts: (topic: Topic) => routeChannels(this.opts.config.routes, topic).includes(channelId),
+      post: async (reply: Reply) => {
+        try {
+          return await this.postRendered(channelId, renderReply({ ...reply, ephemeral: false }));
+        } catch (e) {
+          this.log.error({ error: errInfo(e), channel: channelId }, 'discord post failed');
+          throw new Error(`Discord post to channel ${channelId} failed: ${errInfo(e).message}`);
+        }
+      },
+    }));
   }
 
   async edit(ref: MessageRef, reply: Reply): Promise<void> {

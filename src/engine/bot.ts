@@ -7,7 +7,7 @@ import { ConsoleTransport } from '../chat/console.ts';
 import { Notifier } from '../chat/transport.ts';
 import type { TelegramTransport } from '../chat/telegram.ts';
 import type { DiscordTransport } from '../chat/discord.ts';
-import { transportAlertChannel } from '../alerts/render.ts';
+import { transportAlertChannels } from '../alerts/render.ts';
 import { ReportService } from '../reports/service.ts';
 import { readSecrets, type Secrets } from '../config/env.ts';
 import { UserError } from '../core/errors.ts';
@@ -297,7 +297,7 @@ export class Bot {
         ...(this.opts.telegram?.botInfo ? { botInfo: this.opts.telegram.botInfo } : {}),
       });
       this.notifier.add(this.telegram);
-      this.alerts.addChannel(transportAlertChannel(this.telegram));
+      for (const ch of transportAlertChannels(this.telegram)) this.alerts.addChannel(ch);
     }
     if (cfg.chat.discord.enabled && secrets.discordBotToken) {
       const { DiscordTransport } = await import('../chat/discord.ts');
@@ -311,7 +311,7 @@ export class Bot {
         ...(this.opts.discord?.gateway !== undefined ? { gateway: this.opts.discord.gateway } : {}),
       });
       this.notifier.add(this.discord);
-      this.alerts.addChannel(transportAlertChannel(this.discord));
+      for (const ch of transportAlertChannels(this.discord)) this.alerts.addChannel(ch);
     }
   }
 
@@ -463,6 +463,7 @@ export class Bot {
     this.approvals.stop();
     this.reports.stop();
     this.reconciler.stop();
+    this.alerts.flush(); // pending summaries go out while the transports are still up
     for (const t of this.notifier.list()) await t.stop().catch(() => {});
     this.alerts.close();
     await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 2000))]);

@@ -1,6 +1,6 @@
 import type { Logger } from '../core/logger.ts';
 import type { AlertInput, AlertSink } from '../core/alerts.ts';
-import { NULL_ALERTS } from '../core/alerts.ts';
+import { NULL_ALERTS, tradeFigures } from '../core/alerts.ts';
 import { utcDayStart, type Clock } from '../core/clock.ts';
 import { canTransition, isTerminal } from '../core/order-state.ts';
 import { floorToStep } from '../core/num.ts';
@@ -600,6 +600,7 @@ export class Engine implements ExchangeListener {
       // A trade of an order this bot did not place (someone trading the same account): not ours to book.
       this.log.warn({ fill: f }, 'external fill ignored');
       this.raise({
+        figures: tradeFigures(f.symbol, { qty: f.qty, price: f.price }),
         type: 'reconciliation',
         severity: 'warning',
         title: `External trade on ${f.symbol}`,
@@ -648,6 +649,7 @@ export class Engine implements ExchangeListener {
   private fillAlerts(f: Fill, o: Order | undefined, r: NonNullable<ReturnType<Portfolio['apply']>>): void {
     const liq = !o && f.clientOrderId.startsWith('liq-');
     this.raise({
+      figures: tradeFigures(f.symbol, { qty: f.qty, price: f.price, fee: f.fee, ccy: f.feeCurrency }),
       type: 'order_filled',
       severity: liq ? 'critical' : 'info',
       title: `${liq ? 'LIQUIDATION: ' : ''}${f.side.toUpperCase()} ${fmt(f.qty)} ${f.symbol} @ ${fmt(f.price)}`,
@@ -658,6 +660,7 @@ export class Engine implements ExchangeListener {
       const pnl = r.closed.realizedPnl - r.closed.fees;
       if (o?.purpose === 'stop_loss') {
         this.raise({
+          figures: tradeFigures(f.symbol, { qty: r.before?.qty ?? f.qty, price: f.price, pnl }),
           type: 'stop_hit',
           severity: 'warning',
           title: `Stop-loss hit on ${f.symbol}`,
@@ -665,6 +668,7 @@ export class Engine implements ExchangeListener {
         });
       }
       this.raise({
+        figures: tradeFigures(f.symbol, { qty: r.before?.qty ?? f.qty, price: f.price, pnl }),
         type: 'position_closed',
         severity: 'info',
         title: `Closed ${r.closed.side} ${f.symbol}`,
@@ -673,6 +677,7 @@ export class Engine implements ExchangeListener {
     }
     if (r.opened && r.after) {
       this.raise({
+        figures: tradeFigures(f.symbol, { qty: r.after.qty, price: r.after.entryPrice }),
         type: 'position_opened',
         severity: 'info',
         title: `Opened ${r.after.side} ${f.symbol}`,

@@ -158,7 +158,9 @@ export class Bot {
       journal: this.journal,
       engine: this.engine,
       notifier: this.notifier,
-      clock: this.wall,
+      clock: this.clock,
+      wall: this.wall,
+      candleTime: this.clock !== this.wall,
       log: this.log,
       config: cfg.reports,
     });
@@ -428,6 +430,7 @@ export class Bot {
         for (const c of batch) {
           if (sim) sim.set(c.ts + tfMs);
           this.engine.onCandle(feed.symbol, c);
+          if (sim) this.reports.poll();
           // In a replay the market waits for the trader: hold the candle clock while a proposal is open.
           if (sim && this.config.approvals.holdReplay && this.approvals.hasPending) await this.approvals.settled();
         }

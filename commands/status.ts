@@ -1,6 +1,7 @@
 import { defineCommand } from '../src/chat/command.ts';
 import type { ExchangeClient } from '../src/exchange/types.ts';
 import { duration, kv, modeWords, money, pct, price, qty, signedMoney, utc } from '../src/chat/format.ts';
+import { describeDataSource } from '../src/market/source.ts';
 
 export default defineCommand({
   name: 'status',
@@ -29,6 +30,7 @@ export default defineCommand({
       ['Risk', risk],
       ['Open orders', String(st.liveOrders.length)],
     ];
+    if (services.dataSource) pairs.push(['Data', describeDataSource(services.dataSource())]);
     for (const f of feeds) {
       const age = f.state.lastCandleTs !== undefined ? ` — last candle ${utc(f.state.lastCandleTs)}` : '';
       pairs.push([`Feed ${f.symbol}`, `${f.state.status}${f.state.detail ? ` (${f.state.detail})` : ''}${age}`]);

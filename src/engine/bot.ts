@@ -37,6 +37,8 @@ import { COMMANDS } from '../../commands/index.ts';
 import { Engine } from './engine.ts';
 import { Reconciler } from './reconcile.ts';
 import { quoteOf } from '../core/symbols.ts';
+import { dataSourceOf, describeDataSource, type DataSource } from '../market/source.ts';
+import { transportLine, transportSummary } from '../chat/transports-summary.ts';
 
 export interface BotOptions {
   config: Config;
@@ -77,6 +79,8 @@ export class Bot {
   readonly notifier: Notifier;
   readonly approvals: ApprovalService;
   readonly reports: ReportService;
+  /** What feeds the bot (/mode, /status, the start banner). */
+  readonly dataSource: DataSource;
   telegram: TelegramTransport | undefined;
   discord: DiscordTransport | undefined;
   private readonly secrets: Secrets;
@@ -92,7 +96,8 @@ export class Bot {
     this.config = cfg;
     this.log = opts.logger ?? fileLogger(cfg, !cfg.chat.console.enabled);
     this.wall = opts.wallClock ?? new WallClock();
-    const replay = opts.replay ?? (cfg.data.source === 'replay' ? cfg.data.replayFile : undefined);
+    this.dataSource = dataSourceOf(cfg.data, { replay: opts.replay, speed: opts.speed });
+    const replay = this.dataSource.kind === 'replay' ? this.dataSource.file : undefined;
     // Paper replays run on candle time. Live trading always runs on real time: a real venue's receive
     // windows, order timeouts and reconciliation grace periods are wall-clock facts (replayed candles
     // may still drive a live run in tests).
@@ -172,6 +177,7 @@ export class Bot {
       clock: this.wall,
       startedAt: this.startedAt,
       feeds: () => this.feedInfo(),
+      dataSource: () => this.dataSource,
       venue: () => this.venueState(),
       commands: () => COMMANDS,
       logFile: cfg.log.file,
@@ -209,13 +215,14 @@ export class Bot {
             symbol,
             resampleTo: timeframe,
             path: replay,
-            speed: opts.speed ?? cfg.data.speed,
+            speed: this.dataSource.kind === 'replay' ? this.dataSource.speed : 'max',
             // Small batches die young in V8's nursery instead of piling up in old space: flat memory.
             batchSize: 256,
           }),
         );
       } else this.liveSymbols.push(symbol);
     }
+    if (opts.feedFactory) this.dataSource = { kind: 'feeds', names: this.feeds.map((f) => f.name) };
   }
 
   /** The paper exchange (its books in the journal), or a real venue through ccxt (loaded at connect). */
@@ -349,9 +356,13 @@ export class Bot {
     for (const t of this.notifier.list()) await t.start();
     this.reports.start();
     const st = this.engine.status();
+    const chat = transportSummary(this.config.chat, this.secrets);
+    for (const w of chat.warnings) this.log.warn(w);
     this.say(
       `Skipper — ${st.mode === 'live' ? 'LIVE' : 'paper trading (simulated money)'} on ${st.venue}; ${this.config.market.symbols.join(', ')} ${this.config.market.timeframe}; ` +
         `strategy ${this.config.strategy.name}; journal ${this.journal.path}\n` +
+        `Data: ${describeDataSource(this.dataSource)}\n` +
+        `${transportLine(chat)}\n${chat.warnings.map((w) => `Warning: ${w}\n`).join('')}` +
         `Equity ${st.equity.toFixed(2)}, ${st.positions.length} open position(s). Reconciliation: ${rec.summary}. Type /help for commands.`,
     );
     if (this.engine.mode === 'live') await this.armLive();

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AlertService } from '../alerts/service.ts';
 import { ApprovalService } from '../chat/approvals.ts';
 import { ConsoleTransport } from '../chat/console.ts';
@@ -194,7 +194,12 @@ export class Bot {
     if (cfg.chat.console.enabled) {
       this.console = new ConsoleTransport(
         this.dispatcher,
-        { input: (opts.input ?? process.stdin) as never, output: (opts.output ?? process.stdout) as never, role: cfg.chat.console.role },
+        {
+          input: (opts.input ?? process.stdin) as never,
+          output: (opts.output ?? process.stdout) as never,
+          role: cfg.chat.console.role,
+          chartsDir: join(dirname(cfg.journal.path === ':memory:' ? 'data/skipper.db' : cfg.journal.path), 'charts'),
+        },
         this.log,
       );
       this.alerts.addChannel(this.console);

@@ -151,6 +151,7 @@ export class ReportService implements ReportControls {
   runDue(kinds: readonly ReportKind[] = REPORT_KINDS, at = this.opts.clock.now()): Promise<SentReport[]> {
     return this.enqueue(async () => {
       const sent: SentReport[] = [];
+      if (this.stopped) return sent; // queued before a shutdown: the journal may be closing
       for (const kind of kinds) {
         const due = this.latestDue(kind, at);
         if (due === null) continue;

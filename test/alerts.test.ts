@@ -128,7 +128,11 @@ describe('alert delivery per Discord channel (real discord.js, fake Discord API)
           },
         },
       },
-      bot: { wallClock: { now: () => wall }, secrets: { discordBotToken: 'tok-alerts', discordApiRoot: fake.url }, discord: { gateway: false } },
+      bot: {
+        wallClock: { now: () => wall },
+        secrets: { discordBotToken: 'tok-alerts', discordApiRoot: fake.url },
+        discord: { gateway: false },
+      },
     });
   });
   afterAll(async () => {

@@ -154,7 +154,9 @@ describe('reports on a replayed bot', () => {
       .filter((a) => a.type === 'daily_report')
       .reverse();
     expect(reports.map((r) => r.title)).toEqual([1, 2, 3, 4].map((d) => `Daily report — 2024-01-0${d} (UTC)`));
-    expect(reports.map((r) => r.data)).toEqual([1, 2, 3, 4].map((d) => expect.objectContaining({ periodStart: D(d), periodEnd: D(d + 1) })));
+    expect(reports.map((r) => r.data)).toEqual(
+      [1, 2, 3, 4].map((d) => expect.objectContaining({ periodStart: D(d), periodEnd: D(d + 1) })),
+    );
     expect(reports.every((r) => r.delivery === 'none')).toBe(true); // no chat transport in this bot
     const equity = reports.map((r) => {
       expect(r.message).not.toContain('No activity');

@@ -87,7 +87,9 @@ export class AlertAggregate {
     if (this.qty.n && !this.qty.mixed) parts.push(`total size ${fmtQty(this.qty.total, this.qty.unit)}`);
     if (Number.isFinite(this.priceMin)) {
       parts.push(
-        this.priceMin === this.priceMax ? `price ${fmtPrice(this.priceMin)}` : `price ${fmtPrice(this.priceMin)}–${fmtPrice(this.priceMax)}`,
+        this.priceMin === this.priceMax
+          ? `price ${fmtPrice(this.priceMin)}`
+          : `price ${fmtPrice(this.priceMin)}–${fmtPrice(this.priceMax)}`,
       );
     }
     if (this.pnl.n && !this.pnl.mixed) parts.push(`total net PnL ${fmtPnl(this.pnl.total, this.pnl.unit)}`);

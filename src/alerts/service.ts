@@ -202,7 +202,9 @@ export class AlertService implements AlertSink, AlertControls {
   private dispatch(id: number, alert: Alert, group?: AlertAggregate, only?: AlertChannel): void {
     const targets = only
       ? [only]
-      : this.channels.filter((ch) => !(ch.minSeverity && RANK[alert.severity] < RANK[ch.minSeverity]) && (!ch.accepts || ch.accepts(alert)));
+      : this.channels.filter(
+          (ch) => !(ch.minSeverity && RANK[alert.severity] < RANK[ch.minSeverity]) && (!ch.accepts || ch.accepts(alert)),
+        );
     if (!targets.length) {
       this.journal.setAlertDelivery(id, 'none');
       return;

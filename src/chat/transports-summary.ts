@@ -22,14 +22,18 @@ export function transportSummary(chat: Config['chat'], secrets: Secrets): Transp
   else {
     out.off.push('Telegram');
     if (secrets.telegramBotToken)
-      out.warnings.push('TELEGRAM_BOT_TOKEN is set but chat.telegram.enabled is not true: Telegram is OFF. Set chat.telegram.enabled: true to use it.');
+      out.warnings.push(
+        'TELEGRAM_BOT_TOKEN is set but chat.telegram.enabled is not true: Telegram is OFF. Set chat.telegram.enabled: true to use it.',
+      );
   }
   const d = chat.discord;
   if (d.enabled) out.running.push(`Discord (${n(d.guildIds.length, 'guild')}, ${n(d.routes.length, 'alert route')})`);
   else {
     out.off.push('Discord');
     if (secrets.discordBotToken)
-      out.warnings.push('DISCORD_BOT_TOKEN is set but chat.discord.enabled is not true: Discord is OFF. Set chat.discord.enabled: true to use it.');
+      out.warnings.push(
+        'DISCORD_BOT_TOKEN is set but chat.discord.enabled is not true: Discord is OFF. Set chat.discord.enabled: true to use it.',
+      );
   }
   return out;
 }

@@ -127,7 +127,8 @@ export class AlertService implements AlertSink, AlertControls {
     const mutedUntil = this.muted.get(input.type);
     const isMuted = mutedUntil !== undefined && now < mutedUntil && input.severity !== 'critical';
     const below = RANK[input.severity] < RANK[this.opts.minSeverity];
-    const id = this.record(alert, isMuted ? 'muted' : below ? 'none' : 'pending');
+    const routed = !isMuted && !below && this.targets(alert).length > 0;
+    const id = this.record(alert, isMuted ? 'muted' : routed ? 'pending' : 'none');
     this.log[input.severity === 'critical' ? 'error' : input.severity === 'warning' ? 'warn' : 'info'](
       { alert: input.type, data: input.data, figures: input.figures },
       `${alert.title}: ${alert.message}`,
@@ -200,13 +201,9 @@ export class AlertService implements AlertSink, AlertControls {
    * summary stands for (the storm guard counts all of it when it holds the summary back).
    */
   private dispatch(id: number, alert: Alert, group?: AlertAggregate, only?: AlertChannel): void {
-    const targets = only
-      ? [only]
-      : this.channels.filter(
-          (ch) => !(ch.minSeverity && RANK[alert.severity] < RANK[ch.minSeverity]) && (!ch.accepts || ch.accepts(alert)),
-        );
+    const targets = only ? [only] : this.targets(alert);
     if (!targets.length) {
-      this.journal.setAlertDelivery(id, 'none');
+      if (group) this.journal.setAlertDelivery(id, 'none'); // summaries are recorded as pending first
       return;
     }
     const statuses: DeliveryStatus[] = [];
@@ -241,6 +238,12 @@ export class AlertService implements AlertSink, AlertControls {
         failed(ch, e);
       }
     }
+  }
+
+  private targets(alert: Alert): AlertChannel[] {
+    return this.channels.filter(
+      (ch) => !(ch.minSeverity && RANK[alert.severity] < RANK[ch.minSeverity]) && (!ch.accepts || ch.accepts(alert)),
+    );
   }
 
   /** Storm guard: critical alerts always pass; others are capped per channel, and what is held back is counted. */

@@ -5,6 +5,14 @@ import { ALERT_TYPES, ALWAYS_CRITICAL } from '../src/core/alerts.ts';
 
 const MAX_MUTE_MS = 7 * 86_400_000;
 const CRITICAL_NOTE = 'Critical alerts are never muted.';
+/** What the journal's overall delivery means, where it is not simply "sent". */
+const DELIVERY_NOTE: Record<string, string> = {
+  muted: ' [muted]',
+  coalesced: ' [in a summary]',
+  dropped: ' [held back: flood]',
+  failed: ' [delivery failed]',
+  partial: ' [partly delivered]',
+};
 
 const spec: CommandSpec = defineCommand({
   name: 'alerts',
@@ -39,7 +47,7 @@ const spec: CommandSpec = defineCommand({
             .reverse()
             .map(
               (a) =>
-                `  ${utc(a.ts)} ${a.severity} ${a.type}: ${a.title}${a.delivery === 'muted' ? ' [muted]' : ''}${a.count > 1 ? ` ×${a.count}` : ''}`,
+                `  ${utc(a.ts)} ${a.severity} ${a.type}: ${a.title}${DELIVERY_NOTE[a.delivery] ?? ''}${a.count > 1 ? ` ×${a.count}` : ''}`,
             )
             .join('\n')}`,
         );

@@ -1,7 +1,7 @@
-import { basename } from 'node:path';
 import { defineCommand } from '../src/chat/command.ts';
 import { kv, modeWords } from '../src/chat/format.ts';
 import { listStrategies } from '../src/strategy/registry.ts';
+import { dataSourceOf, describeDataSource } from '../src/market/source.ts';
 
 export default defineCommand({
   name: 'mode',
@@ -16,11 +16,7 @@ export default defineCommand({
     const paramText = Object.entries(params)
       .map(([k, v]) => `${k}=${v}${Object.hasOwn(cfg.strategy.params, k) ? '' : ' (default)'}`)
       .join(', ');
-    const d = cfg.data;
-    const data =
-      d.source === 'replay'
-        ? `replay of ${d.replayFile ? basename(d.replayFile) : '(no file)'} at ${d.speed === 'max' ? 'full speed' : `${d.speed}× real time`}`
-        : `live candles from ${d.exchange} (${d.websocket ? 'websocket' : `polling every ${d.pollSec} s`})`;
+    const data = describeDataSource(services.dataSource?.() ?? dataSourceOf(cfg.data, {}));
     const env =
       st.environment === 'paper' ? 'simulated exchange' : st.environment === 'testnet' ? 'testnet (test money)' : 'production (real money)';
     const pairs: Array<[string, string]> = [

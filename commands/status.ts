@@ -2,6 +2,7 @@ import { defineCommand } from '../src/chat/command.ts';
 import type { ExchangeClient } from '../src/exchange/types.ts';
 import { duration, kv, modeWords, money, pct, percent, qty, signedMoney, utc } from '../src/chat/format.ts';
 import { marketFormat, quoteOf } from '../src/chat/helpers.ts';
+import { describeDataSource } from '../src/market/source.ts';
 
 export default defineCommand({
   name: 'status',
@@ -31,6 +32,7 @@ export default defineCommand({
       ['Risk', risk],
       ['Open orders', String(st.liveOrders.length)],
     ];
+    if (services.dataSource) pairs.push(['Data', describeDataSource(services.dataSource())]);
     for (const f of feeds) {
       const age = f.state.lastCandleTs !== undefined ? ` — last candle ${utc(f.state.lastCandleTs)}` : '';
       pairs.push([`Feed ${f.symbol}`, `${f.state.status}${f.state.detail ? ` (${f.state.detail})` : ''}${age}`]);

@@ -207,10 +207,11 @@ describe('discord transport (real discord.js, fake Discord API)', () => {
     const stranger = await slash(h, fake, U.stranger, 'status');
     expect(stranger.data.content).toContain("not on this bot's allow-list");
     expect(stranger.data.flags & 64).toBe(64);
-    // The second time: silence (no answer at all).
+    // Every time after that too: Discord shows "The application did not respond" to an interaction
+    // without an answer, so a stranger gets the same ephemeral refusal again (nothing else).
     const again = slashPayload(fake, U.stranger, 'status');
     await inject(h, again);
-    expect(callbacks(fake, again)).toHaveLength(0);
+    expect(callbacks(fake, again)[0]!.body).toMatchObject({ type: 4, data: { content: stranger.data.content, flags: 64 } });
 
     const rows = h.bot.journal.recentCommands(10).filter((r) => r.transport === 'discord');
     expect(rows.find((r) => r.userId === U.viewer && r.command === 'pause')?.outcome).toBe('refused');
@@ -220,6 +221,21 @@ describe('discord transport (real discord.js, fake Discord API)', () => {
       userName: 'tom',
     });
     expect(rows.filter((r) => r.userId === U.stranger).map((r) => r.outcome)).toEqual(['refused', 'refused']);
+  });
+
+  it('takes slash-command options in any order, and a later option alone', async () => {
+    // A chart may take long enough to be deferred: then the answer is edited into the original.
+    const answer = async (options: Opt[]) => {
+      const { raw, cb } = await slash(h, fake, U.viewer, 'chart', options);
+      return cb.body.type === 4
+        ? cb.body.data
+        : fake.find('PATCH', `/webhooks/${fake.applicationId}/${raw.token}/messages/@original`)[0]!.body;
+    };
+    expect((await answer([str('period', '7d')])).embeds[0].title).toBe('Equity — last 7 days');
+    expect((await answer([str('period', '7d'), str('kind', 'pnl')])).embeds[0].title).toBe('Daily PnL — last 7 days');
+    expect((await answer([str('period', '5y')])).content).toContain('period: expected one of 1d, 7d');
+    const audit = h.bot.journal.recentCommands(3).map((r) => `${r.command} ${r.args}: ${r.outcome}`);
+    expect(audit).toEqual(['chart period:5y: invalid', 'chart kind:pnl period:7d: ok', 'chart period:7d: ok']);
   });
 
   it('answers in DMs by user id (no guild, no member)', async () => {
@@ -295,6 +311,20 @@ describe('discord transport (real discord.js, fake Discord API)', () => {
       'confirm:invalid',
       'button:invalid',
     ]);
+  });
+
+  it("a stranger's every button press gets an ephemeral refusal", async () => {
+    const ask = await slash(h, fake, U.admin, 'flatten');
+    const [confirm] = customIds(ask.data.components);
+    const prompt = fake.channelMessages(`interaction:${ask.raw.id}`)[0]!;
+    for (let k = 0; k < 2; k++) {
+      const press = buttonPayload(fake, U.stranger, confirm!, prompt);
+      await inject(h, press);
+      expect(callbacks(fake, press)[0]!.body, `press ${k + 1}`).toMatchObject({
+        type: 4,
+        data: { content: expect.stringContaining("not on this bot's allow-list"), flags: 64 },
+      });
+    }
   });
 
   it('routes alerts to exactly the configured channels', async () => {

@@ -59,6 +59,7 @@ describe('reports on a replayed bot', () => {
       config: { risk: { maxConsecutiveLosses: 0 }, journal: { equityEverySec: 900 } },
       bot: { wallClock: wall },
     });
+    await h.bot.reports.idle(); // the reports the replay sent on candle time
     h.bot.notifier.add(rec);
   }, 60_000);
   afterAll(async () => {
@@ -141,22 +142,47 @@ describe('reports on a replayed bot', () => {
     expect(r.text).toContain('PnL:');
   });
 
-  it('first start records a baseline and sends nothing', () => {
+  it('a replay reports on candle time: one daily report per candle day crossed, each chaining on the last', () => {
     const j = h.bot.journal;
-    expect(j.getState<SentState | null>('report:daily', null)).toMatchObject({ periodEnd: D(4), baseline: true });
-    expect(j.getState<SentState | null>('report:weekly', null)).toMatchObject({ periodEnd: D(1) }); // Monday
-    expect(j.getState<SentState | null>('report:monthly', null)).toMatchObject({ periodEnd: D(1) });
-    expect(j.recentAlerts(100).filter((a) => a.type === 'daily_report')).toHaveLength(0);
-    expect(rec.posts).toHaveLength(0);
+    // The first candle set the baseline (2024-01-01 00:00); each candle midnight then sent the day before.
+    expect(j.getState<SentState | null>('report:daily', null)).toMatchObject({ periodEnd: D(5) });
+    expect(j.getState<SentState | null>('report:daily', null)?.baseline).toBeUndefined();
+    expect(j.getState<SentState | null>('report:weekly', null)).toMatchObject({ periodEnd: D(1), baseline: true }); // Monday
+    expect(j.getState<SentState | null>('report:monthly', null)).toMatchObject({ periodEnd: D(1), baseline: true });
+    const reports = j
+      .recentAlerts(100_000)
+      .filter((a) => a.type === 'daily_report')
+      .reverse();
+    expect(reports.map((r) => r.title)).toEqual([1, 2, 3, 4].map((d) => `Daily report — 2024-01-0${d} (UTC)`));
+    expect(reports.map((r) => r.data)).toEqual(
+      [1, 2, 3, 4].map((d) => expect.objectContaining({ periodStart: D(d), periodEnd: D(d + 1) })),
+    );
+    expect(reports.every((r) => r.delivery === 'none')).toBe(true); // no chat transport in this bot
+    const equity = reports.map((r) => {
+      expect(r.message).not.toContain('No activity');
+      const m = /^Equity:\s+(\S+) USDT \(start (\S+) USDT\)$/m.exec(r.message)!;
+      return { end: m[1], start: m[2] };
+    });
+    expect(equity[0]!.start).toBe(money(j.equitySeries(0)[0]!.equity, '').trim());
+    for (let i = 1; i < equity.length; i++) expect(equity[i]!.start, `day ${i + 1}`).toBe(equity[i - 1]!.end);
+    for (const [i, r] of reports.entries()) {
+      const e = expected(j, D(i + 1), D(i + 2));
+      expect(r.message).toContain(`PnL:        ${signedMoney(e.pnl)}`);
+      expect(equity[i]!.end).toBe(money(e.endEq, '').trim());
+    }
   });
 
   it('sends a missed daily report once at start-up, never twice, across restarts', async () => {
     const j = h.bot.journal;
-    // Last sent: the report for 2024-01-02 (period ending 01-03); the bot was down at 01-04 00:00.
+    // A live bot (wall clock) on the same journal. Last sent: the report for 2024-01-02 (period
+    // ending 01-03); the bot was down at 01-04 00:00.
     j.setState('report:daily', { periodEnd: D(3), at: D(3) } satisfies SentState, wallNow);
+    const liveOpts = { ...h.bot.reports.opts, clock: wall, candleTime: false };
+    const dailyRows = () => j.recentAlerts(100_000).filter((a) => a.type === 'daily_report');
+    const earlier = dailyRows().length;
 
     const restart = async (): Promise<ReportService> => {
-      const svc = new ReportService({ ...h.bot.reports.opts });
+      const svc = new ReportService({ ...liveOpts });
       svc.start();
       await svc.idle();
       svc.stop();
@@ -169,8 +195,8 @@ describe('reports on a replayed bot', () => {
     expect(post.reply.title).toBe('Daily report — 2024-01-03 (UTC)');
     expect(isPng(post.reply.image?.png)).toBe(true);
     expect(j.getState<SentState | null>('report:daily', null)).toMatchObject({ periodEnd: D(4), at: wallNow });
-    const rows = j.recentAlerts(100).filter((a) => a.type === 'daily_report');
-    expect(rows).toHaveLength(1);
+    const rows = dailyRows();
+    expect(rows).toHaveLength(earlier + 1);
     expect(rows[0]).toMatchObject({ delivery: 'sent', severity: 'info', title: 'Daily report — 2024-01-03 (UTC)', ts: wallNow });
     expect(rows[0]!.data).toMatchObject({ kind: 'daily', periodStart: D(3), periodEnd: D(4) });
 
@@ -180,14 +206,14 @@ describe('reports on a replayed bot', () => {
 
     // The next midnight's cron tick sends 2024-01-04, once.
     wallNow = D(5, 0, 0, 2);
-    const svc = new ReportService({ ...h.bot.reports.opts });
+    const svc = new ReportService({ ...liveOpts });
     const sent = await svc.runDue(['daily']);
     expect(sent.map((s) => s.period)).toEqual([{ start: D(4), end: D(5) }]);
     expect(await svc.runDue()).toEqual([]);
     expect(await svc.send('daily', D(5))).toBeNull();
     expect(await svc.sendDaily(D(4))).toBeNull(); // older than the last sent period
     expect(rec.posts.map((p) => p.reply.title)).toEqual(['Daily report — 2024-01-03 (UTC)', 'Daily report — 2024-01-04 (UTC)']);
-    expect(j.recentAlerts(100).filter((a) => a.type === 'daily_report')).toHaveLength(2);
+    expect(dailyRows()).toHaveLength(earlier + 2);
 
     // Down for a week: only the most recent missed day is sent.
     wallNow = D(12, 9);
@@ -374,6 +400,31 @@ describe('reports with no data', () => {
     });
     const r = await svc.build('daily', D(12));
     expect(r.text).toContain('PnL:        +11.50 USDT realized (no equity snapshots)');
+  });
+});
+
+describe('consecutive reports chain', () => {
+  it("an ended period ends at its last snapshot, where the next one starts, even when the engine's now is that period's end", async () => {
+    const journal = Journal.memory();
+    journal.recordEquity(D(1), 10_000, 10_000, 0, 0);
+    journal.recordEquity(D(1, 12), 10_100, 10_100, 0, 0);
+    // The engine has moved on to 10,500 at exactly midnight, without a snapshot there yet.
+    const status = { now: D(2), equity: 10_500, unrealizedPnl: 0 } as EngineStatus;
+    const svc = new ReportService({
+      journal,
+      engine: { status: () => status } as unknown as Engine,
+      notifier: new Notifier(() => {}),
+      clock: { now: () => D(2) },
+      log: silentLogger(),
+      config: parseConfig({ reports: { charts: false } }).reports,
+    });
+    const day1 = await svc.build('daily', D(2));
+    status.now = D(2, 6);
+    journal.recordEquity(D(2, 6), 10_500, 10_500, 0, 0);
+    const day2 = await svc.build('daily', D(3));
+    expect(day1.text).toContain(`Equity:     ${money(10_100)} (start ${money(10_000)})`);
+    expect(day2.text).toContain(`Equity:     ${money(10_500)} (start ${money(10_100)})`);
+    journal.close();
   });
 });
 

@@ -266,6 +266,19 @@ describe('Telegram transport (grammY against a fake Bot API)', () => {
     expect(seen(lt)).toBe('y'.repeat(2000));
   });
 
+  it('delivers alerts to the alert chat (forum topic) and journals that chat as a channel of its own', async () => {
+    const after = fake.mark;
+    // Critical: the replay's own alerts may have filled this chat's storm-guard window.
+    h.bot.alerts.raise({ type: 'exchange_down', severity: 'critical', title: 'Venue unreachable (tg test)', message: 'retrying' });
+    const msg = await fake.waitFor('sendMessage', (c) => chatIs(GROUP)(c) && String(c.body.text).includes('tg test'), { after });
+    expect(msg.body.message_thread_id).toBe(TOPIC);
+    const row = h.bot.journal.recentAlerts(20).find((a) => a.title.includes('(tg test)'))!;
+    for (let k = 0; k < 50 && h.bot.journal.alertDeliveries(row.id).length === 0; k++) await new Promise((r) => setTimeout(r, 20));
+    expect(h.bot.journal.alertDeliveries(row.id).map((d) => [d.channel, d.status])).toEqual([[`telegram:${GROUP}/${TOPIC}`, 'sent']]);
+    expect(h.bot.journal.recentAlerts(20).find((a) => a.id === row.id)!.delivery).toBe('sent');
+    expect(h.bot.alerts.routes()).toContain(`telegram:${GROUP}/${TOPIC}`);
+  });
+
   it('keeps the token out of the log file and out of every request body', async () => {
     // Provoke a logged failure: editing a message that doesn't exist.
     await expect(

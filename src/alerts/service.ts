@@ -1,28 +1,51 @@
 import type { Alert, AlertInput, AlertSeverity, AlertSink } from '../core/alerts.ts';
 import type { Clock } from '../core/clock.ts';
+import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { scrubSecrets } from '../core/logger.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { AlertControls } from '../chat/services.ts';
+import { duration } from '../chat/format.ts';
+import { AlertAggregate } from './aggregate.ts';
 
 const RANK: Record<AlertSeverity, number> = { info: 0, warning: 1, critical: 2 };
 const MAX_WINDOWS = 500;
+const TICK_MS = 1000;
 
-/** Somewhere alerts are delivered: the console, a Telegram chat, a Discord channel… */
+/** Somewhere alerts are delivered: the console, one Telegram chat, one Discord channel… */
 export interface AlertChannel {
+  /** Unique: it names the channel in the journal's delivery rows (e.g. `discord:1234`). */
   readonly name: string;
   /** Lowest severity this channel wants. */
   readonly minSeverity?: AlertSeverity;
   /** Optional finer filter (e.g. Discord routing by type). */
   accepts?(alert: Alert): boolean;
-  deliver(alert: Alert, repeat: number): void | Promise<void>;
+  deliver(alert: Alert): void | Promise<void>;
 }
 
+/** One channel's outcome for one alert, as journaled in alert_deliveries. */
+export type DeliveryStatus = 'sent' | 'failed' | 'dropped';
+
+/** Identical alerts within the coalescing window: the first is delivered, the rest are summed up. */
 interface Window {
-  id: number;
-  alert: Alert;
-  count: number;
+  first: Alert;
+  firstId: number;
+  lastId: number;
+  /** Every alert of the window, the first included. */
+  agg: AlertAggregate;
+  /** The repeats only (the first was delivered on its own). */
+  rest: AlertAggregate;
+  severity: AlertSeverity;
   until: number;
+}
+
+/** Storm guard state of one channel for the current window. */
+interface Storm {
+  start: number;
+  sent: number;
+  /** What was held back, per alert type. */
+  held: Map<string, AlertAggregate>;
+  heldCount: number;
 }
 
 export interface AlertServiceOptions {
@@ -34,15 +57,23 @@ export interface AlertServiceOptions {
   stormWindowMs?: number;
 }
 
+/** The overall delivery of an alert from its channels' outcomes. */
+function overall(statuses: readonly DeliveryStatus[]): string {
+  if (statuses.every((s) => s === statuses[0])) return statuses[0]!;
+  return statuses.includes('sent') ? 'partial' : 'failed';
+}
+
 /**
- * Journals every alert, coalesces repeats, honours mutes and delivers to channels. Delivery errors
- * are logged and never reach the producer: raising an alert can't break trading.
+ * Journals every alert and what happened to it on each channel, coalesces repeats into summaries
+ * with totals, honours mutes, and guards each channel against floods: what the storm guard holds
+ * back is counted and summed up to that same channel as soon as its window ends. Delivery errors
+ * are logged and journaled and never reach the producer: raising an alert can't break trading.
  */
 export class AlertService implements AlertSink, AlertControls {
   private readonly channels: AlertChannel[] = [];
   private readonly windows = new Map<string, Window>();
   private readonly muted = new Map<string, number>();
-  private readonly storm = new Map<string, { start: number; sent: number; dropped: number }>();
+  private readonly storms = new Map<string, Storm>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -53,6 +84,14 @@ export class AlertService implements AlertSink, AlertControls {
   ) {
     const saved = journal.getState<Record<string, number>>('alert_mutes', {});
     for (const [k, v] of Object.entries(saved)) this.muted.set(k, v);
+  }
+
+  private get stormLimit(): number {
+    return this.opts.stormLimit ?? 20;
+  }
+
+  private get stormWindowMs(): number {
+    return this.opts.stormWindowMs ?? 10_000;
   }
 
   addChannel(ch: AlertChannel): void {
@@ -67,106 +106,189 @@ export class AlertService implements AlertSink, AlertControls {
     }
   }
 
+  private record(alert: Alert, delivery: string, count = 1): number {
+    const data = alert.figures ? { ...alert.data, figures: alert.figures } : alert.data;
+    return this.journal.recordAlert({ ...alert, ...(data ? { data } : {}) }, delivery, count);
+  }
+
   private process(input: AlertInput): void {
     const now = this.clock.now();
     const alert: Alert = { ...input, title: scrubSecrets(input.title), message: scrubSecrets(input.message), ts: now };
     const key = input.key ?? `${input.type}:${input.title}`;
     const w = this.windows.get(key);
     if (w && now < w.until) {
-      w.count++;
-      this.journal.bumpAlert(w.id, w.count);
+      w.lastId = this.record(alert, 'coalesced');
+      w.agg.add(alert);
+      w.rest.add(alert);
+      if (RANK[alert.severity] > RANK[w.severity]) w.severity = alert.severity;
       return;
     }
     if (w) this.flushWindow(key, w);
     const mutedUntil = this.muted.get(input.type);
     const isMuted = mutedUntil !== undefined && now < mutedUntil && input.severity !== 'critical';
     const below = RANK[input.severity] < RANK[this.opts.minSeverity];
-    const id = this.journal.recordAlert(alert, isMuted ? 'muted' : below ? 'none' : 'sent');
+    const routed = !isMuted && !below && this.targets(alert).length > 0;
+    const id = this.record(alert, isMuted ? 'muted' : routed ? 'pending' : 'none');
     this.log[input.severity === 'critical' ? 'error' : input.severity === 'warning' ? 'warn' : 'info'](
-      { alert: input.type, data: input.data },
+      { alert: input.type, data: input.data, figures: input.figures },
       `${alert.title}: ${alert.message}`,
     );
+    if (isMuted || below) return;
     if (this.opts.coalesceMs > 0) {
       // Bounded: in a flood of distinct alerts the oldest windows close early.
       if (this.windows.size >= MAX_WINDOWS) {
         const [oldKey, oldWin] = this.windows.entries().next().value!;
         this.flushWindow(oldKey, oldWin);
       }
-      this.windows.set(key, { id, alert, count: 1, until: now + this.opts.coalesceMs });
+      this.windows.set(key, {
+        first: alert,
+        firstId: id,
+        lastId: id,
+        agg: new AlertAggregate().add(alert),
+        rest: new AlertAggregate(),
+        severity: alert.severity,
+        until: now + this.opts.coalesceMs,
+      });
       this.armTimer();
     }
-    if (!isMuted && !below) this.deliver(alert, 1);
+    this.dispatch(id, alert);
   }
 
-  /** When a window closes with repeats, say how many there were. */
+  /** When a window closes with repeats, one summary: the count and what they add up to. */
   private flushWindow(key: string, w: Window): void {
     this.windows.delete(key);
-    if (w.count > 1) this.deliver({ ...w.alert, ts: this.clock.now(), title: `${w.alert.title} (repeated)` }, w.count);
+    const n = w.agg.count;
+    if (n < 2) return;
+    const summary: Alert = {
+      type: w.first.type,
+      severity: w.severity,
+      title: `${w.first.title} ×${n}`,
+      message: `${n} in ${w.agg.span()}${w.agg.describe()}`,
+      ts: this.clock.now(),
+      data: { coalesced: { firstId: w.firstId, lastId: w.lastId, ...w.agg.totals() } },
+    };
+    const id = this.record(summary, 'pending', n);
+    this.dispatch(id, summary, w.rest);
   }
 
   private armTimer(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.tick(), Math.max(1000, Math.min(this.opts.coalesceMs, 30_000)));
+    this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
 
-  /** Close expired coalescing windows. Called by a timer; tests may call it directly. */
+  /** Close expired coalescing windows and storm windows. Called by a timer; tests may call it directly. */
   tick(): void {
     const now = this.clock.now();
     for (const [key, w] of this.windows) if (now >= w.until) this.flushWindow(key, w);
-    if (this.windows.size === 0 && this.timer) {
+    for (const [name, s] of this.storms) if (now - s.start >= this.stormWindowMs) this.endStorm(name, s, now);
+    if (this.windows.size === 0 && ![...this.storms.values()].some((s) => s.heldCount > 0) && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
   }
 
-  private deliver(alert: Alert, repeat: number): void {
-    for (const ch of this.channels) {
-      if (ch.minSeverity && RANK[alert.severity] < RANK[ch.minSeverity]) continue;
-      if (ch.accepts && !ch.accepts(alert)) continue;
-      if (!this.admitStorm(ch.name, alert)) continue;
+  /** Send every pending summary now (coalesced repeats, storm counts): before a shutdown. */
+  flush(): void {
+    for (const [key, w] of this.windows) this.flushWindow(key, w);
+    const now = this.clock.now();
+    for (const [name, s] of this.storms) this.endStorm(name, s, now);
+  }
+
+  /**
+   * Deliver to every channel that takes the alert, and journal each channel's outcome; the alert
+   * row's delivery is the overall outcome once every channel has answered. `group` is what a
+   * summary stands for (the storm guard counts all of it when it holds the summary back).
+   */
+  private dispatch(id: number, alert: Alert, group?: AlertAggregate, only?: AlertChannel): void {
+    const targets = only ? [only] : this.targets(alert);
+    if (!targets.length) {
+      if (group) this.journal.setAlertDelivery(id, 'none'); // summaries are recorded as pending first
+      return;
+    }
+    const statuses: DeliveryStatus[] = [];
+    const done = (ch: AlertChannel, status: DeliveryStatus, detail?: string): void => {
       try {
-        const r = ch.deliver(alert, repeat);
-        if (r && typeof (r as Promise<void>).catch === 'function') {
-          (r as Promise<void>).catch((e: unknown) => this.log.error({ err: e, channel: ch.name }, 'alert delivery failed'));
-        }
+        this.journal.recordAlertDelivery(id, ch.name, status, this.clock.now(), detail);
+        statuses.push(status);
+        if (statuses.length === targets.length) this.journal.setAlertDelivery(id, overall(statuses));
       } catch (e) {
-        this.log.error({ err: e, channel: ch.name }, 'alert delivery failed');
+        this.log.error({ err: e, channel: ch.name }, 'journaling an alert delivery failed');
+      }
+    };
+    const failed = (ch: AlertChannel, e: unknown): void => {
+      const msg = scrubSecrets(errorMessage(e));
+      this.log.error({ err: e, channel: ch.name, alert: alert.type }, 'alert delivery failed');
+      done(ch, 'failed', msg.slice(0, 300));
+    };
+    for (const ch of targets) {
+      if (!only && !this.admit(ch, alert, group)) {
+        done(ch, 'dropped');
+        continue;
+      }
+      try {
+        const r = ch.deliver(alert);
+        if (r && typeof (r as Promise<void>).then === 'function')
+          (r as Promise<void>).then(
+            () => done(ch, 'sent'),
+            (e: unknown) => failed(ch, e),
+          );
+        else done(ch, 'sent');
+      } catch (e) {
+        failed(ch, e);
       }
     }
   }
 
-  /** Storm guard: critical alerts always pass; others are capped per channel and summarized. */
-  private admitStorm(channel: string, alert: Alert): boolean {
-    const limit = this.opts.stormLimit ?? 20;
-    const windowMs = this.opts.stormWindowMs ?? 10_000;
+  private targets(alert: Alert): AlertChannel[] {
+    return this.channels.filter(
+      (ch) => !(ch.minSeverity && RANK[alert.severity] < RANK[ch.minSeverity]) && (!ch.accepts || ch.accepts(alert)),
+    );
+  }
+
+  /** Storm guard: critical alerts always pass; others are capped per channel, and what is held back is counted. */
+  private admit(ch: AlertChannel, alert: Alert, group?: AlertAggregate): boolean {
     const now = this.clock.now();
-    let s = this.storm.get(channel);
-    if (!s || now - s.start >= windowMs) {
-      if (s && s.dropped > 0) {
-        const dropped = s.dropped;
-        s = { start: now, sent: 0, dropped: 0 };
-        this.storm.set(channel, s);
-        const note: Alert = {
-          type: 'engine',
-          severity: 'warning',
-          title: 'Alert storm',
-          message: `${dropped} alert(s) not sent to ${channel} to avoid a flood; all are in the journal (/alerts).`,
-          ts: now,
-        };
-        const ch = this.channels.find((c) => c.name === channel);
-        if (ch) void Promise.resolve(ch.deliver(note, 1)).catch(() => {});
-      } else {
-        s = { start: now, sent: 0, dropped: 0 };
-        this.storm.set(channel, s);
-      }
-    }
-    if (alert.severity === 'critical' || s.sent < limit) {
+    let s = this.storms.get(ch.name);
+    if (s && now - s.start >= this.stormWindowMs) s = this.endStorm(ch.name, s, now);
+    if (!s) this.storms.set(ch.name, (s = { start: now, sent: 0, held: new Map(), heldCount: 0 }));
+    if (alert.severity === 'critical' || s.sent < this.stormLimit) {
       s.sent++;
       return true;
     }
-    s.dropped++;
+    const held = s.held.get(alert.type) ?? new AlertAggregate();
+    if (group) held.merge(group);
+    else held.add(alert);
+    s.held.set(alert.type, held);
+    s.heldCount += group ? group.count : 1;
+    this.armTimer();
     return false;
+  }
+
+  /** A channel's storm window is over: if it held anything back, tell that channel what and how much. */
+  private endStorm(name: string, s: Storm, now: number): undefined {
+    this.storms.delete(name);
+    if (s.heldCount === 0) return undefined;
+    const ch = this.channels.find((c) => c.name === name);
+    if (!ch) return undefined;
+    const groups = [...s.held].map(([type, agg]) => {
+      const figures = agg.hasFigures ? `: ${agg.figures()}` : '';
+      return `${type} ×${agg.count}${figures}`;
+    });
+    const note: Alert = {
+      type: 'engine',
+      severity: 'warning',
+      title: `Alert storm: ${s.heldCount} alert(s) not shown here`,
+      message:
+        `Held back in the last ${duration(Math.max(this.stormWindowMs, now - s.start))} to avoid a flood:\n` +
+        `${groups.join('\n')}\nAll of them are in the journal (/alerts).`,
+      ts: now,
+      data: { channel: name, held: s.heldCount, byType: Object.fromEntries([...s.held].map(([t, a]) => [t, a.totals()])) },
+    };
+    const id = this.record(note, 'pending', s.heldCount);
+    this.log.warn({ channel: name, held: s.heldCount }, 'alert storm: summary sent');
+    this.dispatch(id, note, undefined, ch);
+    return undefined;
   }
 
   // ---- controls (/alerts) ----

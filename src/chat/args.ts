@@ -107,3 +107,27 @@ export function parseArgs(specs: readonly ArgSpec[], tokens: readonly string[]):
   }
   return { ok: true, args };
 }
+
+/**
+ * Validate arguments given by name (Discord slash-command options): any order, any subset; each
+ * value is checked exactly as the same argument typed as text.
+ */
+export function parseNamedArgs(specs: readonly ArgSpec[], named: Readonly<Record<string, string>>): ParseResult {
+  const args: ParsedArgs = {};
+  for (const k of Object.keys(named)) if (!specs.some((s) => s.name === k)) return { ok: false, error: `unexpected option "${k}"` };
+  for (const spec of specs) {
+    const raw = named[spec.name]?.trim();
+    if (!raw) {
+      if (spec.required) return { ok: false, error: `missing ${spec.name}` };
+      continue;
+    }
+    if (spec.rest) {
+      args[spec.name] = raw;
+      continue;
+    }
+    const v = parseOne(spec, raw);
+    if (!v.ok) return v;
+    args[spec.name] = v.value;
+  }
+  return { ok: true, args };
+}

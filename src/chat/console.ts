@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Alert, AlertSeverity } from '../core/alerts.ts';
@@ -5,23 +7,25 @@ import type { Logger } from '../core/logger.ts';
 import type { AlertChannel } from '../alerts/service.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { ChatTransport, Topic } from './transport.ts';
-import type { Button, ChatUser, MessageRef, Reply, Role } from './types.ts';
+import type { Button, ChatUser, MessageRef, Reply, ReplyImage, Role } from './types.ts';
 
 export interface ConsoleOptions {
   input: Readable;
   output: Writable;
   role: Role;
   minSeverity?: AlertSeverity;
+  /** Where images (charts) are written; the reply gives the file's path. */
+  chartsDir?: string;
 }
 
 const ICON: Record<AlertSeverity, string> = { info: 'i', warning: '!', critical: '!!' };
 
-/** Plain-text rendering of a reply; buttons become numbered choices. */
-export function renderText(reply: Reply, buttons: Button[]): string {
+/** Plain-text rendering of a reply; buttons become numbered choices; `image` says where the picture went. */
+export function renderText(reply: Reply, buttons: Button[], image?: string): string {
   const parts: string[] = [];
   if (reply.title) parts.push(`== ${reply.title} ==`);
   parts.push(reply.text);
-  if (reply.image) parts.push(`[image: ${reply.image.filename}${reply.image.caption ? ` — ${reply.image.caption}` : ''}]`);
+  if (reply.image) parts.push(image ?? `[image: ${reply.image.filename}${reply.image.caption ? ` — ${reply.image.caption}` : ''}]`);
   if (buttons.length) parts.push(buttons.map((b, i) => `[${i + 1}] ${b.label}`).join('   ') + '   (type the number)');
   return parts.join('\n');
 }
@@ -87,15 +91,31 @@ export class ConsoleTransport implements AlertChannel, ChatTransport {
   show(reply: Reply): void {
     const buttons = (reply.buttons ?? []).flat();
     if (buttons.length) this.lastButtons = buttons;
-    this.print(renderText(reply, buttons));
+    this.print(renderText(reply, buttons, reply.image && this.saveImage(reply.image)));
+  }
+
+  /** A terminal shows no pictures: write the PNG to the charts folder and say where it is. */
+  private saveImage(img: ReplyImage): string | undefined {
+    const dir = this.opts.chartsDir;
+    if (!dir) return undefined;
+    const caption = img.caption ? ` — ${img.caption}` : '';
+    try {
+      mkdirSync(dir, { recursive: true });
+      const path = resolve(join(dir, img.filename.replace(/[^\w.-]/g, '_') || 'image.png'));
+      writeFileSync(path, img.png);
+      return `Chart saved: ${path}${caption}`;
+    } catch (e) {
+      this.log.error({ err: e, dir }, 'saving a chart failed');
+      return `[image ${img.filename} not saved: ${e instanceof Error ? e.message : String(e)}]${caption}`;
+    }
   }
 
   private print(text: string): void {
     if (!this.opts.output.writableEnded) this.opts.output.write(text + '\n');
   }
 
-  deliver(alert: Alert, repeat: number): void {
-    this.print(`[${ICON[alert.severity]}] ${alert.title}${repeat > 1 ? ` ×${repeat}` : ''}: ${alert.message}`);
+  deliver(alert: Alert): void {
+    this.print(`[${ICON[alert.severity]}] ${alert.title}: ${alert.message}`);
   }
 
   /** Prompts from elsewhere (trade proposals, reports) shown with their buttons. */

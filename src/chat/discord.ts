@@ -30,9 +30,9 @@ import {
 } from 'discord.js';
 import type { Config } from '../config/schema.ts';
 import { registerSecret, type Logger } from '../core/logger.ts';
-import { usage, type CommandSpec } from './command.ts';
-import type { Dispatcher } from './dispatcher.ts';
-import type { ChatTransport, Topic } from './transport.ts';
+import type { CommandSpec } from './command.ts';
+import { REFUSAL, type Dispatcher } from './dispatcher.ts';
+import type { ChatTransport, Destination, Topic } from './transport.ts';
 import { ROLE_RANK, type ArgSpec, type Button, type ChatUser, type MessageRef, type Reply, type Role } from './types.ts';
 
 export interface DiscordOptions {
@@ -86,7 +86,7 @@ const optionName = (a: ArgSpec): string =>
 export function slashCommands(commands: readonly CommandSpec[]): RESTPostAPIChatInputApplicationCommandsJSONBody[] {
   return commands.map((c) => {
     const b = new SlashCommandBuilder().setName(c.name.toLowerCase()).setDescription(clip(c.description || c.name, DESCRIPTION_MAX));
-    // Discord wants required options first; the text we rebuild keeps the spec order.
+    // Discord wants required options first; the dispatcher takes them by name, in any order.
     const args = [...(c.args ?? [])].sort((x, y) => Number(!!y.required) - Number(!!x.required));
     for (const a of args) {
       const name = optionName(a);
@@ -349,21 +349,7 @@ export class DiscordTransport implements ChatTransport {
     const channels = routeChannels(this.opts.config.routes, topic);
     if (!channels.length) return [];
     const r = renderReply({ ...reply, ephemeral: false });
-    const posted = await Promise.allSettled(
-      channels.map(async (channelId) => {
-        const msg = (await this.client.rest.post(Routes.channelMessages(channelId), {
-          body: {
-            ...(r.content ? { content: r.content } : {}),
-            embeds: r.embeds,
-            components: r.components,
-            attachments: rawAttachments(r),
-            allowed_mentions: { parse: [] },
-          },
-          files: rawFiles(r),
-        })) as APIMessage;
-        return { transport: 'discord' as const, chatId: channelId, messageId: msg.id };
-      }),
-    );
+    const posted = await Promise.allSettled(channels.map((channelId) => this.postRendered(channelId, r)));
     const refs: MessageRef[] = [];
     posted.forEach((p, k) => {
       if (p.status === 'fulfilled') refs.push(p.value);
@@ -371,6 +357,37 @@ export class DiscordTransport implements ChatTransport {
     });
     if (!refs.length) throw new Error(`could not post to any Discord channel for ${topic.type}`);
     return refs;
+  }
+
+  private async postRendered(channelId: string, r: Rendered): Promise<MessageRef> {
+    const msg = (await this.client.rest.post(Routes.channelMessages(channelId), {
+      body: {
+        ...(r.content ? { content: r.content } : {}),
+        embeds: r.embeds,
+        components: r.components,
+        attachments: rawAttachments(r),
+        allowed_mentions: { parse: [] },
+      },
+      files: rawFiles(r),
+    })) as APIMessage;
+    return { transport: 'discord', chatId: channelId, messageId: msg.id };
+  }
+
+  /** Each routed channel on its own, with its routes as the filter. */
+  destinations(): Destination[] {
+    const ids = [...new Set(this.opts.config.routes.map((r) => r.channelId))];
+    return ids.map((channelId) => ({
+      id: channelId,
+      accepts: (topic: Topic) => routeChannels(this.opts.config.routes, topic).includes(channelId),
+      post: async (reply: Reply) => {
+        try {
+          return await this.postRendered(channelId, renderReply({ ...reply, ephemeral: false }));
+        } catch (e) {
+          this.log.error({ error: errInfo(e), channel: channelId }, 'discord post failed');
+          throw new Error(`Discord post to channel ${channelId} failed: ${errInfo(e).message}`);
+        }
+      },
+    }));
   }
 
   async edit(ref: MessageRef, reply: Reply): Promise<void> {
@@ -410,24 +427,20 @@ export class DiscordTransport implements ChatTransport {
     };
   }
 
-  /** Rebuild "/name arg1 arg2" from the options, in the command's argument order. */
-  private commandText(i: ChatInputCommandInteraction): { text: string } | { error: string } {
+  /**
+   * The command and its options by argument name: options come in any order and any subset, and
+   * the dispatcher validates them as it does typed text. The text ("/chart period:7d") is for the audit.
+   */
+  private commandArgs(i: ChatInputCommandInteraction): { text: string; named?: Record<string, string> } {
     const cmd = this.byName.get(i.commandName);
     if (!cmd) return { text: `/${i.commandName}` }; // a stale registration: the dispatcher says "unknown command"
-    const parts = [`/${cmd.name}`];
-    let skipped: ArgSpec | undefined;
+    const named: Record<string, string> = {};
     for (const a of cmd.args ?? []) {
       const v = i.options.get(optionName(a))?.value;
-      const s = v === undefined || v === null ? '' : String(v).trim();
-      if (!s) {
-        skipped ??= a;
-        continue;
-      }
-      // Arguments are positional: a later one can't be given without the earlier ones.
-      if (skipped) return { error: `Please also give "${skipped.name}" when you give "${a.name}". Usage: ${usage(cmd)}` };
-      parts.push(a.rest || !/\s/.test(s) ? s : `"${s.replace(/"/g, '')}"`);
+      if (v !== undefined && v !== null && String(v).trim() !== '') named[a.name] = String(v).trim();
     }
-    return { text: parts.join(' ') };
+    const shown = Object.entries(named).map(([k, v]) => `${k}:${/\s/.test(v) ? `"${v.replace(/"/g, '')}"` : v}`);
+    return { text: [`/${cmd.name}`, ...shown].join(' '), named };
   }
 
   /**
@@ -450,23 +463,16 @@ export class DiscordTransport implements ChatTransport {
 
   private async onSlash(i: ChatInputCommandInteraction): Promise<void> {
     const user = this.userOf(i);
-    const built = this.commandText(i);
-    if ('error' in built && user.role) {
-      await i.reply({ content: clip(built.error, CONTENT_MAX), flags: MessageFlags.Ephemeral });
-      return;
-    }
-    const text = 'text' in built ? built.text : `/${i.commandName}`;
+    const { text, named } = this.commandArgs(i);
     this.log.debug({ user: user.id, role: user.role, command: i.commandName }, 'discord command');
     // Strangers only ever get the refusal: keep it between them and the bot.
     const ephemeral = !user.role;
-    const { value: reply, deferred } = await this.withDeferral(this.opts.dispatcher.handleText(user, text), () =>
+    const { value, deferred } = await this.withDeferral(this.opts.dispatcher.handleText(user, text, named), () =>
       i.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {}),
     );
-    if (!reply) {
-      // The dispatcher chose silence (a stranger's repeat): say nothing.
-      if (deferred) await i.deleteReply();
-      return;
-    }
+    // Where the dispatcher chose silence (a stranger's repeat), Discord still needs an answer or it
+    // shows "The application did not respond": the refusal again, seen by the stranger only.
+    const reply = value ?? { text: REFUSAL };
     const r = renderReply({ ...reply, ephemeral: !!reply.ephemeral || ephemeral });
     if (deferred) await i.editReply(replaceOptions(r));
     else await i.reply(createOptions(r));
@@ -475,7 +481,11 @@ export class DiscordTransport implements ChatTransport {
   private async onButton(i: ButtonInteraction): Promise<void> {
     const user = this.userOf(i);
     this.log.debug({ user: user.id, role: user.role, button: i.customId.split(':')[0] }, 'discord button');
-    const { value: res, deferred } = await this.withDeferral(this.opts.dispatcher.handleButton(user, i.customId), () => i.deferUpdate());
+    const { value: pressed, deferred } = await this.withDeferral(this.opts.dispatcher.handleButton(user, i.customId), () =>
+      i.deferUpdate(),
+    );
+    // A stranger's every press gets the (ephemeral) refusal, not just the first.
+    const res = !user.role && !pressed.toast ? { ...pressed, toast: REFUSAL } : pressed;
     const toast = res.toast ? { content: clip(res.toast, CONTENT_MAX), flags: MessageFlags.Ephemeral as const } : undefined;
     if (res.edit) {
       const r = replaceOptions(renderReply(res.edit));

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../core/logger.ts';
 import { scrubSecrets } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
-import { MAX_ARG_CHARS, parseArgs, tokenize } from './args.ts';
+import { MAX_ARG_CHARS, parseArgs, parseNamedArgs, tokenize } from './args.ts';
 import { usage, type CommandContext, type CommandSpec } from './command.ts';
 import type { Services } from './services.ts';
 import { hasRole, type ChatUser, type Reply, type Role } from './types.ts';
@@ -31,7 +31,7 @@ interface PendingConfirm {
 }
 
 export const STALE_BUTTON = 'This button is no longer valid.';
-const REFUSAL = "Sorry, you're not on this bot's allow-list. Ask its owner to add your user id.";
+export const REFUSAL = "Sorry, you're not on this bot's allow-list. Ask its owner to add your user id.";
 
 const userKey = (u: ChatUser) => `${u.transport}:${u.id}`;
 
@@ -108,13 +108,16 @@ export class Dispatcher {
     return first ? { text: REFUSAL } : null;
   }
 
-  /** A line of chat text. Returns the reply, or null when nothing should be said. */
-  async handleText(user: ChatUser, text: string): Promise<Reply | null> {
-    const r = await this.answerText(user, text);
+  /**
+   * A line of chat text. Returns the reply, or null when nothing should be said. `named`: the
+   * arguments by name (Discord options) instead of from the text, which then only names the command.
+   */
+  async handleText(user: ChatUser, text: string, named?: Readonly<Record<string, string>>): Promise<Reply | null> {
+    const r = await this.answerText(user, text, named);
     return r && scrubbed(r);
   }
 
-  private async answerText(user: ChatUser, text: string): Promise<Reply | null> {
+  private async answerText(user: ChatUser, text: string, named?: Readonly<Record<string, string>>): Promise<Reply | null> {
     const trimmed = text.trim();
     if (!trimmed) return null;
     if (trimmed.length > MAX_COMMAND_CHARS) {
@@ -141,7 +144,7 @@ export class Dispatcher {
         severity: 'warning',
       };
     }
-    const parsed = parseArgs(cmd.args ?? [], rest);
+    const parsed = named ? parseNamedArgs(cmd.args ?? [], named) : parseArgs(cmd.args ?? [], rest);
     if (!parsed.ok) {
       this.audit(user, name, rawArgs, 'invalid', parsed.error);
       return { text: `${parsed.error}\nUsage: ${usage(cmd)}`, severity: 'warning' };

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { FeedState } from '../market/feed.ts';
+import type { DataSource } from '../market/source.ts';
 import type { CommandSpec } from './command.ts';
 
 export interface FeedInfo {
@@ -46,6 +47,8 @@ export interface Services {
   clock: Clock;
   startedAt: number;
   feeds(): FeedInfo[];
+  /** What really feeds the bot (absent: the config's data section). */
+  dataSource?: () => DataSource;
   venue(): VenueState;
   commands(): CommandSpec[];
   logFile?: string;

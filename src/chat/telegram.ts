@@ -9,7 +9,7 @@ import type { Logger } from '../core/logger.ts';
 import { registerSecret, scrubSecrets } from '../core/logger.ts';
 import type { CommandSpec } from './command.ts';
 import { STALE_BUTTON, type ButtonResult, type Dispatcher } from './dispatcher.ts';
-import type { ChatTransport, Topic } from './transport.ts';
+import type { ChatTransport, Destination, Topic } from './transport.ts';
 import type { Button, ChatUser, MessageRef, Reply, Role } from './types.ts';
 
 export interface TelegramOptions {
@@ -469,6 +469,22 @@ export class TelegramTransport implements ChatTransport {
     });
     if (refs.length === 0 && firstError !== undefined) throw safeError(firstError, 'broadcast');
     return refs;
+  }
+
+  /** Each alert chat (or forum topic) on its own; Telegram has no per-type routing. */
+  destinations(): Destination[] {
+    return this.opts.config.alertChats.map((c) => ({
+      id: c.topicId !== undefined ? `${c.chatId}/${c.topicId}` : c.chatId,
+      accepts: () => true,
+      post: async (reply: Reply) => {
+        try {
+          const m = await this.post(c.chatId, reply, c.topicId);
+          return { transport: 'telegram' as const, chatId: c.chatId, messageId: String(m.message_id) };
+        } catch (e) {
+          throw safeError(e, 'post');
+        }
+      },
+    }));
   }
 
   async edit(ref: MessageRef, reply: Reply): Promise<void> {

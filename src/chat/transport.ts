@@ -7,6 +7,15 @@ export interface Topic {
   severity: AlertSeverity;
 }
 
+/** One place a transport posts to (a Telegram chat or forum topic, a Discord channel). */
+export interface Destination {
+  /** Unique within the transport, e.g. the chat or channel id. */
+  id: string;
+  /** Whether this destination's routing takes the topic. */
+  accepts(topic: Topic): boolean;
+  post(reply: Reply, topic: Topic): Promise<MessageRef>;
+}
+
 /**
  * A chat transport (console, Telegram, Discord). Inbound: it turns messages and button presses into
  * Dispatcher calls. Outbound: it posts notifications to its configured destinations and can edit
@@ -20,6 +29,8 @@ export interface ChatTransport {
   broadcast(reply: Reply, topic: Topic): Promise<MessageRef[]>;
   /** Replace a posted message's content (and buttons; an empty list removes them). */
   edit(ref: MessageRef, reply: Reply): Promise<void>;
+  /** Its destinations, one by one (alerts are delivered and accounted per destination). */
+  destinations?(): Destination[];
 }
 
 /** Fans outbound messages out to every transport; a failing transport never blocks the others. */

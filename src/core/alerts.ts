@@ -1,5 +1,6 @@
 // Alert vocabulary. Producers (engine, feed, exchange, risk) only call `AlertSink.raise`;
 // the alert service in src/alerts journals, coalesces, mutes and routes them.
+import { splitSymbol } from './symbols.ts';
 
 export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
@@ -30,6 +31,28 @@ export type AlertType = (typeof ALERT_TYPES)[number];
 /** Types raised only as critical (a tripped breaker): a mute of one would silence nothing. */
 export const ALWAYS_CRITICAL: readonly AlertType[] = ['circuit_breaker'];
 
+/**
+ * The numbers an alert is about, so repeats can be summed up (total size, total PnL, price range)
+ * instead of parsed from text. Money is in `ccy`, sizes in `unit`.
+ */
+export interface AlertFigures {
+  qty?: number;
+  price?: number;
+  /** Net PnL (after fees) of a closed position. */
+  pnl?: number;
+  fee?: number;
+  /** Size unit (base asset), e.g. BTC. */
+  unit?: string;
+  /** Currency of pnl and fee, e.g. USDT. */
+  ccy?: string;
+}
+
+/** A trade's figures in its market's units: size in the base asset, money in the quote. */
+export function tradeFigures(symbol: string, f: AlertFigures): AlertFigures {
+  const [unit, ccy] = splitSymbol(symbol);
+  return { unit, ccy, ...f };
+}
+
 export interface AlertInput {
   type: AlertType;
   severity: AlertSeverity;
@@ -38,6 +61,7 @@ export interface AlertInput {
   /** Identical keys within the coalescing window become one alert with a count. Defaults to type+title. */
   key?: string;
   data?: Record<string, unknown>;
+  figures?: AlertFigures;
 }
 
 export interface Alert extends AlertInput {

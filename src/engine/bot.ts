@@ -1,13 +1,13 @@
 import { pino } from 'pino';
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AlertService } from '../alerts/service.ts';
 import { ApprovalService } from '../chat/approvals.ts';
 import { ConsoleTransport } from '../chat/console.ts';
 import { Notifier } from '../chat/transport.ts';
 import type { TelegramTransport } from '../chat/telegram.ts';
 import type { DiscordTransport } from '../chat/discord.ts';
-import { transportAlertChannel } from '../alerts/render.ts';
+import { transportAlertChannels } from '../alerts/render.ts';
 import { ReportService } from '../reports/service.ts';
 import { readSecrets, type Secrets } from '../config/env.ts';
 import { UserError } from '../core/errors.ts';
@@ -39,6 +39,8 @@ import { Engine } from './engine.ts';
 import { Reconciler } from './reconcile.ts';
 import { quoteOf } from '../core/symbols.ts';
 import { money } from '../core/format.ts';
+import { dataSourceOf, describeDataSource, type DataSource } from '../market/source.ts';
+import { transportLine, transportSummary } from '../chat/transports-summary.ts';
 
 export interface BotOptions {
   config: Config;
@@ -79,6 +81,8 @@ export class Bot {
   readonly notifier: Notifier;
   readonly approvals: ApprovalService;
   readonly reports: ReportService;
+  /** What feeds the bot (/mode, /status, the start banner). */
+  readonly dataSource: DataSource;
   telegram: TelegramTransport | undefined;
   discord: DiscordTransport | undefined;
   private readonly secrets: Secrets;
@@ -94,7 +98,8 @@ export class Bot {
     this.config = cfg;
     this.log = opts.logger ?? fileLogger(cfg, !cfg.chat.console.enabled);
     this.wall = opts.wallClock ?? new WallClock();
-    const replay = opts.replay ?? (cfg.data.source === 'replay' ? cfg.data.replayFile : undefined);
+    this.dataSource = dataSourceOf(cfg.data, { replay: opts.replay, speed: opts.speed });
+    const replay = this.dataSource.kind === 'replay' ? this.dataSource.file : undefined;
     // Paper replays run on candle time. Live trading always runs on real time: a real venue's receive
     // windows, order timeouts and reconciliation grace periods are wall-clock facts (replayed candles
     // may still drive a live run in tests).
@@ -160,7 +165,9 @@ export class Bot {
       journal: this.journal,
       engine: this.engine,
       notifier: this.notifier,
-      clock: this.wall,
+      clock: this.clock,
+      wall: this.wall,
+      candleTime: this.clock !== this.wall,
       log: this.log,
       config: cfg.reports,
     });
@@ -172,6 +179,7 @@ export class Bot {
       clock: this.wall,
       startedAt: this.startedAt,
       feeds: () => this.feedInfo(),
+      dataSource: () => this.dataSource,
       venue: () => this.venueState(),
       commands: () => COMMANDS,
       logFile: cfg.log.file,
@@ -188,7 +196,12 @@ export class Bot {
     if (cfg.chat.console.enabled) {
       this.console = new ConsoleTransport(
         this.dispatcher,
-        { input: (opts.input ?? process.stdin) as never, output: (opts.output ?? process.stdout) as never, role: cfg.chat.console.role },
+        {
+          input: (opts.input ?? process.stdin) as never,
+          output: (opts.output ?? process.stdout) as never,
+          role: cfg.chat.console.role,
+          chartsDir: join(dirname(cfg.journal.path === ':memory:' ? 'data/skipper.db' : cfg.journal.path), 'charts'),
+        },
         this.log,
       );
       this.alerts.addChannel(this.console);
@@ -209,13 +222,14 @@ export class Bot {
             symbol,
             resampleTo: timeframe,
             path: replay,
-            speed: opts.speed ?? cfg.data.speed,
+            speed: this.dataSource.kind === 'replay' ? this.dataSource.speed : 'max',
             // Small batches die young in V8's nursery instead of piling up in old space: flat memory.
             batchSize: 256,
           }),
         );
       } else this.liveSymbols.push(symbol);
     }
+    if (opts.feedFactory) this.dataSource = { kind: 'feeds', names: this.feeds.map((f) => f.name) };
   }
 
   /** The paper exchange (its books in the journal), or a real venue through ccxt (loaded at connect). */
@@ -303,7 +317,7 @@ export class Bot {
         ...(this.opts.telegram?.botInfo ? { botInfo: this.opts.telegram.botInfo } : {}),
       });
       this.notifier.add(this.telegram);
-      this.alerts.addChannel(transportAlertChannel(this.telegram));
+      for (const ch of transportAlertChannels(this.telegram)) this.alerts.addChannel(ch);
     }
     if (cfg.chat.discord.enabled && secrets.discordBotToken) {
       const { DiscordTransport } = await import('../chat/discord.ts');
@@ -317,7 +331,7 @@ export class Bot {
         ...(this.opts.discord?.gateway !== undefined ? { gateway: this.opts.discord.gateway } : {}),
       });
       this.notifier.add(this.discord);
-      this.alerts.addChannel(transportAlertChannel(this.discord));
+      for (const ch of transportAlertChannels(this.discord)) this.alerts.addChannel(ch);
     }
   }
 
@@ -359,9 +373,13 @@ export class Bot {
     for (const t of this.notifier.list()) await t.start();
     this.reports.start();
     const st = this.engine.status();
+    const chat = transportSummary(this.config.chat, this.secrets);
+    for (const w of chat.warnings) this.log.warn(w);
     this.say(
       `Skipper — ${st.mode === 'live' ? 'LIVE' : 'paper trading (simulated money)'} on ${st.venue}; ${this.config.market.symbols.join(', ')} ${this.config.market.timeframe}; ` +
         `strategy ${this.config.strategy.name}; journal ${this.journal.path}\n` +
+        `Data: ${describeDataSource(this.dataSource)}\n` +
+        `${transportLine(chat)}\n${chat.warnings.map((w) => `Warning: ${w}\n`).join('')}` +
         `Equity ${money(st.equity, quoteOf(this.config.market.symbols))}, ${st.positions.length} open position(s). Reconciliation: ${rec.summary}. Type /help for commands.`,
     );
     if (this.engine.mode === 'live') await this.armLive();
@@ -481,6 +499,7 @@ export class Bot {
         for (const c of batch) {
           if (sim) sim.set(c.ts + tfMs);
           this.engine.onCandle(feed.symbol, c);
+          if (sim) this.reports.poll();
           // In a replay the market waits for the trader: hold the candle clock while a proposal is open.
           if (sim && this.config.approvals.holdReplay && this.approvals.hasPending) await this.approvals.settled();
         }
@@ -516,6 +535,7 @@ export class Bot {
     this.approvals.stop();
     this.reports.stop();
     this.reconciler.stop();
+    this.alerts.flush(); // pending summaries go out while the transports are still up
     for (const t of this.notifier.list()) await t.stop().catch(() => {});
     this.alerts.close();
     await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 2000))]);

@@ -1,6 +1,6 @@
 import type { Logger } from '../core/logger.ts';
 import type { AlertInput, AlertSink } from '../core/alerts.ts';
-import { NULL_ALERTS } from '../core/alerts.ts';
+import { NULL_ALERTS, tradeFigures } from '../core/alerts.ts';
 import { utcDayStart, type Clock } from '../core/clock.ts';
 import { canTransition, isTerminal } from '../core/order-state.ts';
 import { floorToStep } from '../core/num.ts';
@@ -367,7 +367,7 @@ export class Engine implements ExchangeListener {
     const exiting = exitingQty(this.liveOrders.values(), s.symbol, pos.side, ignoring);
     const closable = Math.max(0, pos.qty - exiting);
     if (exiting > 0 && closable < Math.max(s.market.minQty, 1e-12)) {
-      const reason = `exits already working cover the ${pos.side} ${s.symbol} position (${fmt(exiting)} of ${fmt(pos.qty)}): nothing more to close`;
+      const reason = `exits already working cover the ${pos.side} ${s.symbol} position (${qty(exiting, s.market.qtyStep)} of ${qty(pos.qty, s.market.qtyStep)}): nothing more to close`;
       return { action: 'reject', rule: 'exit_in_flight', reason };
     }
     return this.risk.evaluate({ signal, request, reducing: true }, this.riskContext(s, signal.price, closable));
@@ -634,6 +634,7 @@ export class Engine implements ExchangeListener {
       // A trade of an order this bot did not place (someone trading the same account): not ours to book.
       this.log.warn({ fill: f }, 'external fill ignored');
       this.raise({
+        figures: tradeFigures(f.symbol, { qty: f.qty, price: f.price }),
         type: 'reconciliation',
         severity: 'warning',
         title: `External trade on ${f.symbol}`,
@@ -686,6 +687,7 @@ export class Engine implements ExchangeListener {
     const px = (x: number): string => price(x, m?.priceStep);
     const size = (x: number): string => qty(x, m?.qtyStep);
     this.raise({
+      figures: tradeFigures(f.symbol, { qty: f.qty, price: f.price, fee: f.fee, ccy: f.feeCurrency }),
       type: 'order_filled',
       severity: liq ? 'critical' : 'info',
       title: `${liq ? 'LIQUIDATION: ' : ''}${f.side.toUpperCase()} ${size(f.qty)} ${f.symbol} @ ${px(f.price)}`,
@@ -696,6 +698,7 @@ export class Engine implements ExchangeListener {
       const pnl = r.closed.realizedPnl - r.closed.fees;
       if (o?.purpose === 'stop_loss') {
         this.raise({
+          figures: tradeFigures(f.symbol, { qty: r.before?.qty ?? f.qty, price: f.price, pnl }),
           type: 'stop_hit',
           severity: 'warning',
           title: `Stop-loss hit on ${f.symbol}`,
@@ -703,6 +706,7 @@ export class Engine implements ExchangeListener {
         });
       }
       this.raise({
+        figures: tradeFigures(f.symbol, { qty: r.before?.qty ?? f.qty, price: f.price, pnl }),
         type: 'position_closed',
         severity: 'info',
         title: `Closed ${r.closed.side} ${f.symbol}`,
@@ -711,6 +715,7 @@ export class Engine implements ExchangeListener {
     }
     if (r.opened && r.after) {
       this.raise({
+        figures: tradeFigures(f.symbol, { qty: r.after.qty, price: r.after.entryPrice }),
         type: 'position_opened',
         severity: 'info',
         title: `Opened ${r.after.side} ${f.symbol}`,

@@ -42,6 +42,7 @@ export type PositionRow = typeof s.positions.$inferSelect;
 export type DecisionRow = typeof s.decisions.$inferSelect;
 export type CommandRow = typeof s.commandsAudit.$inferSelect;
 export type AlertRow = typeof s.alerts.$inferSelect;
+export type AlertDeliveryRow = typeof s.alertDeliveries.$inferSelect;
 export type ProposalRow = typeof s.proposals.$inferSelect;
 export type EquityRow = typeof s.equitySnapshots.$inferSelect;
 export type DataEventRow = typeof s.dataEvents.$inferSelect;
@@ -206,6 +207,8 @@ export class Journal {
          from orders where client_order_id = ?`,
       ),
       rawBumpAlert: raw.prepare(`update alerts set count = ? where id = ?`),
+      rawAlertDelivery: raw.prepare(`insert into alert_deliveries (alert_id, channel, status, ts, detail) values (?, ?, ?, ?, ?)`),
+      rawSetAlertDelivery: raw.prepare(`update alerts set delivery = ? where id = ?`),
       rawSetNumber: raw.prepare(
         `insert into runtime_state (key, value, updated_at) values (?, ?, ?)
          on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at`,
@@ -582,6 +585,19 @@ export class Journal {
 
   bumpAlert(id: number, count: number): void {
     this.stmts.rawBumpAlert.run(count, id);
+  }
+
+  /** One channel's outcome for an alert. */
+  recordAlertDelivery(alertId: number, channel: string, status: string, ts: number, detail?: string): void {
+    this.stmts.rawAlertDelivery.run(alertId, channel, status, ts, detail ?? null);
+  }
+
+  setAlertDelivery(alertId: number, delivery: string): void {
+    this.stmts.rawSetAlertDelivery.run(delivery, alertId);
+  }
+
+  alertDeliveries(alertId: number): AlertDeliveryRow[] {
+    return this.db.select().from(s.alertDeliveries).where(eq(s.alertDeliveries.alertId, alertId)).orderBy(asc(s.alertDeliveries.id)).all();
   }
 
   recentAlerts(limit: number): AlertRow[] {

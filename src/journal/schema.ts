@@ -170,12 +170,28 @@ export const alerts = sqliteTable(
     title: text('title').notNull(),
     message: text('message').notNull(),
     data: json<Record<string, unknown>>('data'),
-    /** How many identical alerts this row stands for (coalescing). */
+    /** How many alerts this row stands for (a summary of repeats counts them all). */
     count: integer('count').notNull().default(1),
-    /** none | sent | muted | coalesced */
+    /** Overall outcome, from alert_deliveries: none | muted | coalesced | pending | sent | partial | dropped | failed */
     delivery: text('delivery').notNull().default('none'),
   },
   (t) => [index('alerts_ts').on(t.ts)],
+);
+
+/** What happened to an alert on each channel it was routed to (console, a Telegram chat, a Discord channel). */
+export const alertDeliveries = sqliteTable(
+  'alert_deliveries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    alertId: integer('alert_id').notNull(),
+    /** e.g. console, telegram:-1001234, discord:1111 */
+    channel: text('channel').notNull(),
+    /** sent | failed | dropped (storm guard; counted in the storm summary) */
+    status: text('status').notNull(),
+    ts: integer('ts').notNull(),
+    detail: text('detail'),
+  },
+  (t) => [index('alert_deliveries_alert').on(t.alertId)],
 );
 
 /** Small key/value state that must survive restarts: paused, halted, approvals mode, counters. */

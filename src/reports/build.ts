@@ -140,7 +140,13 @@ async function dailyReport(src: ReportSource, period: Period): Promise<Reply> {
   const img = s.points.length
     ? await image(
         src,
-        () => renderEquityChart(s.points, { title: `Equity — ${label}`, subtitle: chartSubtitle(s, ccy), timezone: tz }),
+        () =>
+          renderEquityChart(s.points, {
+            title: `Equity — ${label}`,
+            subtitle: chartSubtitle(s, ccy),
+            timezone: tz,
+            xRange: [period.start, period.end],
+          }),
         `daily-${fileDate(period.start, tz)}.png`,
       )
     : undefined;
@@ -186,7 +192,13 @@ async function summaryReport(src: ReportSource, kind: 'weekly' | 'monthly', peri
   const img = s.points.length
     ? await image(
         src,
-        () => renderEquityChart(s.points, { title: `Equity — ${label}`, subtitle: chartSubtitle(s, ccy), timezone: tz }),
+        () =>
+          renderEquityChart(s.points, {
+            title: `Equity — ${label}`,
+            subtitle: chartSubtitle(s, ccy),
+            timezone: tz,
+            xRange: [period.start, period.end],
+          }),
         `${kind}-${fileDate(period.start, tz)}.png`,
       )
     : undefined;
@@ -299,7 +311,12 @@ export async function renderChart(src: ReportSource, kind: ChartKind, days: numb
       s.startEquity !== null && s.endEquity !== null
         ? `${money(s.startEquity, ccy)} → ${money(s.endEquity, ccy)} (${signedMoney(s.pnl, ccy)}${s.pnlPct !== null ? `, ${pct(s.pnlPct)}` : ''}); max drawdown ${(s.maxDrawdown * 100).toFixed(2)}%`
         : `${s.points.length} snapshot(s)`;
-    const png = await renderEquityChart(s.points, { title: `${title} (${ccy})`, subtitle: chartSubtitle(s, ccy), timezone: tz });
+    const png = await renderEquityChart(s.points, {
+      title: `${title} (${ccy})`,
+      subtitle: chartSubtitle(s, ccy),
+      timezone: tz,
+      xRange: [since, now],
+    });
     return { png, title, summary, filename };
   }
   const nDays = days ?? Math.min(3660, Math.floor((now - firstTs) / DAY_MS) + 2);

@@ -38,6 +38,8 @@ export interface ChartOptions {
   height?: number;
   /** IANA timezone for the time axis (default UTC). */
   timezone?: string;
+  /** The period shown [start, end] (ms): the time axis spans it even where there is no data. */
+  xRange?: readonly [number, number];
 }
 
 const DEFAULT_W = 960;
@@ -52,10 +54,9 @@ export async function svgToPng(svg: string): Promise<Buffer> {
   return img.asPng();
 }
 
-/** Render any echarts option to PNG. */
-export async function renderOption(option: ChartOption, width = DEFAULT_W, height = DEFAULT_H): Promise<Buffer> {
+/** Render any echarts option to an SVG string. */
+export function renderSvg(option: ChartOption, width = DEFAULT_W, height = DEFAULT_H): string {
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
-  let svg: string;
   try {
     chart.setOption({
       animation: false,
@@ -63,14 +64,49 @@ export async function renderOption(option: ChartOption, width = DEFAULT_W, heigh
       textStyle: { fontFamily: FONT_FAMILY, color: COLORS.text },
       ...option,
     });
-    svg = chart.renderToSVGString();
+    return chart.renderToSVGString();
   } finally {
     chart.dispose(); // frees zrender's storage; SSR charts are never garbage-collected otherwise
   }
-  return svgToPng(svg);
+}
+
+/** Render any echarts option to PNG. */
+export function renderOption(option: ChartOption, width = DEFAULT_W, height = DEFAULT_H): Promise<Buffer> {
+  return svgToPng(renderSvg(option, width, height));
+}
+
+/** A round tick step near `raw` (1, 2, 2.5 or 5 × a power of ten). */
+function niceStep(raw: number): number {
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const f = raw / p;
+  return p * (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10);
+}
+
+/**
+ * Y-axis bounds that fit the values with a small margin, on round ticks. Hand-rolled because
+ * echarts' own `scale` fit zooms out to 4,000–16,000 for a flat 10,000 line: a flat line gets a
+ * narrow band (±0.1 % of its value) around it instead.
+ */
+export function fitRange(values: readonly number[], ticks = 5): { min: number; max: number; interval: number } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  if (!Number.isFinite(lo)) return { min: 0, max: 1, interval: 0.2 };
+  const pad = hi > lo ? (hi - lo) * 0.08 : Math.max(Math.abs(hi) * 0.001, 0.01);
+  const interval = niceStep((hi - lo + 2 * pad) / ticks);
+  // Round the bounds to the step (and away from float dust such as 9989.999999).
+  const round = (x: number): number => Number(x.toPrecision(12));
+  return { min: round(Math.floor((lo - pad) / interval) * interval), max: round(Math.ceil((hi + pad) / interval) * interval), interval };
 }
 
 const compact = (x: number): string => x.toLocaleString('en-US', { maximumFractionDigits: Math.abs(x) >= 100 ? 0 : 2 });
+/** A y tick with as many decimals as the tick step needs (a 0.2 step shows 10,000.2). */
+const tickLabel = (x: number, step: number): string =>
+  x.toLocaleString('en-US', { maximumFractionDigits: Math.max(0, Math.min(8, -Math.floor(Math.log10(step) + 1e-9))) });
 const signed = (x: number): string =>
   `${x > 0 ? '+' : ''}${x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
@@ -114,54 +150,60 @@ export function renderNoData(o: ChartOptions & { message?: string } = {}): Promi
  */
 export function renderEquityChart(points: ReadonlyArray<readonly [number, number]>, o: ChartOptions = {}): Promise<Buffer> {
   if (points.length === 0) return renderNoData({ ...o, message: 'No equity data yet' });
+  return renderOption(equityChartOption(points, o), o.width ?? DEFAULT_W, o.height ?? DEFAULT_H);
+}
+
+/** The echarts option of an equity curve (exported for tests). */
+export function equityChartOption(points: ReadonlyArray<readonly [number, number]>, o: ChartOptions = {}): ChartOption {
   const tz = o.timezone ?? 'UTC';
-  const data = points.map(([ts, eq]) => [tz === 'UTC' ? ts : ts + tzOffsetMs(ts, tz), eq]);
+  const shift = (ts: number): number => (tz === 'UTC' ? ts : ts + tzOffsetMs(ts, tz));
+  const data = points.map(([ts, eq]) => [shift(ts), eq]);
   const first = points[0]![1];
-  return renderOption(
-    {
-      useUTC: true,
-      title: titleOption(o),
-      grid: gridOption(o),
-      xAxis: {
-        type: 'time',
-        axisLabel: {
-          fontFamily: FONT_FAMILY,
-          color: COLORS.muted,
-          hideOverlap: true,
-          formatter: { year: '{yyyy}', month: '{yyyy}-{MM}', day: '{MM}-{dd}', hour: '{HH}:{mm}', minute: '{HH}:{mm}' },
-        },
-        splitLine: { show: false },
+  const y = fitRange(points.map((p) => p[1]));
+  return {
+    useUTC: true,
+    title: titleOption(o),
+    grid: gridOption(o),
+    xAxis: {
+      type: 'time',
+      axisLabel: {
+        fontFamily: FONT_FAMILY,
+        color: COLORS.muted,
+        hideOverlap: true,
+        formatter: { year: '{yyyy}', month: '{yyyy}-{MM}', day: '{MM}-{dd}', hour: '{HH}:{mm}', minute: '{HH}:{mm}' },
       },
-      yAxis: {
-        type: 'value',
-        scale: true,
-        axisLabel: { fontFamily: FONT_FAMILY, color: COLORS.muted, formatter: (v: number) => compact(v) },
-        splitLine: { lineStyle: { color: COLORS.grid } },
-      },
-      series: [
-        {
-          type: 'line',
-          data,
-          // Few points: show them (a single point has no line); many: let echarts downsample (LTTB).
-          showSymbol: points.length <= 40,
-          symbolSize: points.length === 1 ? 10 : 5,
-          sampling: 'lttb',
-          lineStyle: { color: COLORS.line, width: 2 },
-          itemStyle: { color: COLORS.line },
-          areaStyle: { color: COLORS.line, opacity: 0.08 },
-          markLine: {
-            silent: true,
-            symbol: 'none',
-            lineStyle: { color: COLORS.muted, type: 'dashed' },
-            label: { fontFamily: FONT_FAMILY, color: COLORS.muted, formatter: 'start', position: 'insideStartTop' },
-            data: [{ yAxis: first }],
-          },
-        },
-      ],
+      splitLine: { show: false },
+      ...(o.xRange ? { min: shift(o.xRange[0]), max: shift(o.xRange[1]) } : {}),
     },
-    o.width ?? DEFAULT_W,
-    o.height ?? DEFAULT_H,
-  );
+    yAxis: {
+      type: 'value',
+      min: y.min,
+      max: y.max,
+      interval: y.interval,
+      axisLabel: { fontFamily: FONT_FAMILY, color: COLORS.muted, formatter: (v: number) => tickLabel(v, y.interval) },
+      splitLine: { lineStyle: { color: COLORS.grid } },
+    },
+    series: [
+      {
+        type: 'line',
+        data,
+        // Few points: show them (a single point has no line); many: let echarts downsample (LTTB).
+        showSymbol: points.length <= 40,
+        symbolSize: points.length === 1 ? 10 : 5,
+        sampling: 'lttb',
+        lineStyle: { color: COLORS.line, width: 2 },
+        itemStyle: { color: COLORS.line },
+        areaStyle: { color: COLORS.line, opacity: 0.08 },
+        markLine: {
+          silent: true,
+          symbol: 'none',
+          lineStyle: { color: COLORS.muted, type: 'dashed' },
+          label: { fontFamily: FONT_FAMILY, color: COLORS.muted, formatter: 'start', position: 'insideStartTop' },
+          data: [{ yAxis: first }],
+        },
+      },
+    ],
+  };
 }
 
 export interface Bar {

@@ -1,7 +1,9 @@
-// Scheduled PnL reports: croner fires daily/weekly/monthly in the configured timezone; each report
-// covers the period that just ended (from the previous scheduled time to this one). The last period
-// sent per kind lives in the journal's runtime state, so a run missed while the bot was down is sent
-// once at the next start, and no period is ever sent twice, across restarts too.
+// Scheduled PnL reports: daily/weekly/monthly in the configured timezone; each report covers the
+// period that just ended (from the previous scheduled time to this one). One clock decides the
+// periods: the trading clock. Live, croner fires on wall time; in a replay, candle time crossing a
+// scheduled time sends that period's report (the feed loop calls poll()). The last period sent per
+// kind lives in the journal's runtime state, so a run missed while the bot was down is sent once
+// at the next start, and no period is ever sent twice, across restarts too.
 import { Cron } from 'croner';
 import type { Config } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
@@ -22,15 +24,19 @@ export interface ReportServiceOptions {
   journal: Journal;
   engine: Engine;
   notifier: Notifier;
-  /** Wall clock: schedules run on real time. */
+  /** The trading clock: it decides report periods (candle time in a replay, wall time live). */
   clock: Clock;
+  /** When reports were sent (journal stamps); default `clock`. */
+  wall?: Clock;
+  /** Replays: periods end when candle time crosses them (poll() after each candle), not on a timer. */
+  candleTime?: boolean;
   log: Logger;
   config: Config['reports'];
 }
 
 /** What the journal remembers per report kind (key `report:<kind>`). */
 export interface SentState {
-  /** End of the last period reported (a scheduled time, ms). */
+  /** End of the last period reported (a scheduled time on the trading clock, ms). */
   periodEnd: number;
   /** Wall time it was sent (or the baseline set at the first start). */
   at: number;
@@ -45,11 +51,19 @@ export interface SentReport {
 }
 
 const stateKey = (kind: ReportKind): string => `report:${kind}`;
+/** In a replay, how many periods of one kind a single catch-up sends at most (a long gap in the data). */
+const MAX_CATCH_UP = 31;
+/** After a replay, candle time may keep moving without candles: look for due periods this often. */
+const CANDLE_POLL_MS = 30_000;
 
 export class ReportService implements ReportControls {
   private readonly schedules: Record<ReportKind, Schedule>;
   private readonly source: ReportSource;
   private jobs: Cron[] = [];
+  private pollTimer: NodeJS.Timeout | undefined;
+  /** Candle time: the next scheduled instant of any kind (poll() does nothing before it). */
+  private nextDueAt = 0;
+  private stopped = false;
   /** Sends run one at a time, so a cron tick and the start-up catch-up never race. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -62,11 +76,24 @@ export class ReportService implements ReportControls {
       weekly: new Schedule(c.weeklyCron, tz, 'reports.weeklyCron'),
       monthly: new Schedule(c.monthlyCron, tz, 'reports.monthlyCron'),
     };
-    this.source = { journal: opts.journal, engine: opts.engine, timezone: tz, charts: c.charts, wallNow: () => opts.clock.now() };
+    const wall = opts.wall ?? opts.clock;
+    this.source = { journal: opts.journal, engine: opts.engine, timezone: tz, charts: c.charts, wallNow: () => wall.now() };
   }
 
-  /** Start the cron jobs and send reports missed while the bot was down. */
+  private get wallNow(): number {
+    return (this.opts.wall ?? this.opts.clock).now();
+  }
+
+  /** Start the cron jobs and send reports missed while the bot was down (on candle time: at the first candle). */
   start(): void {
+    this.stopped = false;
+    if (this.opts.candleTime) {
+      if (!this.pollTimer) {
+        this.pollTimer = setInterval(() => this.poll(), CANDLE_POLL_MS);
+        this.pollTimer.unref();
+      }
+      return;
+    }
     if (this.jobs.length) return;
     const tz = this.opts.config.timezone;
     for (const kind of REPORT_KINDS) {
@@ -80,8 +107,23 @@ export class ReportService implements ReportControls {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const j of this.jobs) j.stop();
     this.jobs = [];
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+  }
+
+  /**
+   * Candle time: send the reports whose scheduled time the trading clock has just crossed. Called
+   * after every candle, so it is one comparison unless a period has ended.
+   */
+  poll(): void {
+    if (!this.opts.candleTime || this.stopped) return;
+    const now = this.opts.clock.now();
+    if (now <= 0 || now < this.nextDueAt) return;
+    this.nextDueAt = Math.min(...REPORT_KINDS.map((k) => this.schedules[k].after(now) ?? Infinity));
+    void this.runDue(REPORT_KINDS, now).catch((e: unknown) => this.opts.log.error({ err: e }, 'scheduled report failed'));
   }
 
   /** The period a report sent at scheduled time `end` covers: from the previous scheduled time. */
@@ -90,9 +132,9 @@ export class ReportService implements ReportControls {
     return { start, end };
   }
 
-  /** The latest scheduled time at or before the wall clock's now. */
-  latestDue(kind: ReportKind): number | null {
-    return this.schedules[kind].atOrBefore(this.opts.clock.now());
+  /** The latest scheduled time at or before `at` (default: the trading clock's now). */
+  latestDue(kind: ReportKind, at = this.opts.clock.now()): number | null {
+    return this.schedules[kind].atOrBefore(at);
   }
 
   lastSent(kind: ReportKind): SentState | null {
@@ -100,37 +142,52 @@ export class ReportService implements ReportControls {
   }
 
   /**
-   * Send each report whose latest scheduled period has not been sent yet (the cron tick, and the
-   * catch-up at start). Only the most recent missed period is sent: a bot down for a week sends
-   * one daily report, not seven. On the very first start there is nothing to catch up on: the
-   * latest scheduled time becomes the baseline.
+   * Send each report whose latest scheduled period (as of `at`) has not been sent yet (the cron
+   * tick, and the catch-up at start). Live, only the most recent missed period is sent: a bot down
+   * for a week sends one daily report, not seven. In a replay every period candle time has crossed
+   * is sent, in order (up to MAX_CATCH_UP per kind). On the very first start there is nothing to
+   * catch up on: the latest scheduled time becomes the baseline.
    */
-  runDue(kinds: readonly ReportKind[] = REPORT_KINDS): Promise<SentReport[]> {
+  runDue(kinds: readonly ReportKind[] = REPORT_KINDS, at = this.opts.clock.now()): Promise<SentReport[]> {
     return this.enqueue(async () => {
       const sent: SentReport[] = [];
+      if (this.stopped) return sent; // queued before a shutdown: the journal may be closing
       for (const kind of kinds) {
-        const due = this.latestDue(kind);
+        const due = this.latestDue(kind, at);
         if (due === null) continue;
         const last = this.lastSent(kind);
         if (!last) {
-          this.opts.journal.setState(
-            stateKey(kind),
-            { periodEnd: due, at: this.opts.clock.now(), baseline: true } satisfies SentState,
-            this.opts.clock.now(),
-          );
+          const now = this.wallNow;
+          this.opts.journal.setState(stateKey(kind), { periodEnd: due, at: now, baseline: true } satisfies SentState, now);
           continue;
         }
         if (due <= last.periodEnd) continue;
-        try {
-          const r = await this.sendUnlocked(kind, this.periodEndingAt(kind, due), last.periodEnd);
-          if (r) sent.push(r);
-        } catch (e) {
-          // One failing report must not hold back the other kinds; the next run tries again.
-          this.opts.log.error({ err: e, kind }, 'report failed');
+        const ends = this.opts.candleTime ? this.endsBetween(kind, last.periodEnd, due) : [due];
+        let lastEnd = last.periodEnd;
+        for (const end of ends) {
+          try {
+            const r = await this.sendUnlocked(kind, this.periodEndingAt(kind, end), lastEnd);
+            if (r) sent.push(r);
+            lastEnd = end;
+          } catch (e) {
+            // One failing report must not hold back the other kinds; the next run tries again.
+            this.opts.log.error({ err: e, kind }, 'report failed');
+            break;
+          }
         }
       }
       return sent;
     });
+  }
+
+  /** Scheduled instants in (after, upTo], oldest first; the latest MAX_CATCH_UP of them. */
+  private endsBetween(kind: ReportKind, after: number, upTo: number): number[] {
+    const out: number[] = [];
+    for (let t = this.schedules[kind].before(upTo + 1); t !== null && t > after; t = this.schedules[kind].before(t)) {
+      out.push(t);
+      if (out.length >= MAX_CATCH_UP) break;
+    }
+    return out.reverse();
   }
 
   /** Send the report for the period ending at scheduled time `periodEnd`, unless it was sent already. */
@@ -148,7 +205,8 @@ export class ReportService implements ReportControls {
   }
 
   /** A chart that fails to render must not cost the report: fall back to text only. */
-  private async buildWithFallback(kind: ReportKind, period: Period): Promise<Reply> {
+  private async buildWithFallback(kind: ReportKind, period: Period, charts = true): Promise<Reply> {
+    if (!charts && this.source.charts) return buildPeriodReport({ ...this.source, charts: false }, kind, period);
     try {
       return await buildPeriodReport(this.source, kind, period);
     } catch (e) {
@@ -160,8 +218,9 @@ export class ReportService implements ReportControls {
 
   private async sendUnlocked(kind: ReportKind, period: Period, lastEnd: number | null): Promise<SentReport | null> {
     if (lastEnd !== null && period.end <= lastEnd) return null;
-    const reply = await this.buildWithFallback(kind, period);
-    const now = this.opts.clock.now();
+    // No transport, no picture: the report is journaled as text (and replays stay light).
+    const reply = await this.buildWithFallback(kind, period, this.opts.notifier.list().length > 0);
+    const now = this.wallNow;
     // Marked before posting: a crash in between loses one report rather than sending it twice.
     this.opts.journal.setState(stateKey(kind), { periodEnd: period.end, at: now } satisfies SentState, now);
     const refs = await this.opts.notifier.broadcast(reply, { type: 'daily_report', severity: 'info' });

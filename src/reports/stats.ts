@@ -96,7 +96,10 @@ export class History {
   period(p: Period): PeriodStats {
     const startRow = this.equityAt(p.start);
     const inside = this.snaps.filter((s) => s.ts >= p.start && s.ts <= p.end);
-    const live = this.live && this.live.now > p.start && this.live.now <= p.end ? this.live : undefined;
+    // The engine's equity ends a period that is still running; an ended period ends at its last
+    // snapshot, which is also where the next period starts (consecutive reports chain).
+    const live =
+      this.live && this.live.now > p.start && (this.live.now < p.end || (p.partial && this.live.now === p.end)) ? this.live : undefined;
     const points: Array<[number, number]> = [];
     if (startRow && startRow.ts < p.start) points.push([p.start, startRow.equity]);
     for (const s of inside) points.push([s.ts, s.equity]);

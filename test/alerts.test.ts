@@ -71,7 +71,7 @@ describe('alerts on the console during a fast replay', () => {
     h.bot.alerts.tick();
     const out = h.printed();
     const line = out.split('\n').find((l) => l.includes('Alert storm'));
-    expect(line).toMatch(/^\[!\] Alert storm: \d+ alert\(s\) not shown here: Held back in the last 10s to avoid a flood:$/);
+    expect(line).toMatch(/^\[!\] Alert storm: \d+ alert\(s\) not shown here: Held back in the last 10 s to avoid a flood:$/);
     expect(out).toMatch(/order_filled ×\d+: total size [\d.]+ BTC, price [\d,.]+–[\d,.]+, fees [\d,.]+ USDT/);
     const storm = allAlerts(h.bot.journal).find(isStorm)!;
     expect(storm.delivery).toBe('sent');
@@ -86,7 +86,7 @@ describe('alerts on the console during a fast replay', () => {
     const positions = j.closedPositions();
     const total = positions.reduce((a, p) => a + p.realizedPnl - p.fees, 0);
     const closedLine = out.split('\n').find((l) => l.startsWith('[i] Closed long BTC/USDT ×'))!;
-    expect(closedLine).toContain(`[i] Closed long BTC/USDT ×${positions.length}: ${positions.length} in 0s: total size`);
+    expect(closedLine).toContain(`[i] Closed long BTC/USDT ×${positions.length}: ${positions.length} in 0 s: total size`);
     expect(closedLine).toContain(`total net PnL ${signedMoney(total)}`);
     const openedLine = out.split('\n').find((l) => l.startsWith('[i] Opened long BTC/USDT ×'))!;
     const size = positions.reduce((a, p) => a + p.maxQty, 0) + j.openPositions().reduce((a, p) => a + p.maxQty, 0);

@@ -357,7 +357,7 @@ describe('/alerts', () => {
     h.bot.alerts.raise({ type: 'order_filled', severity: 'critical', title: 'LIQUIDATION test', message: 'never muted' });
     // Not muted; this bot has no alert channel, so the journal says it went nowhere rather than "sent".
     expect(h.bot.journal.recentAlerts(1)[0]).toMatchObject({ title: 'LIQUIDATION test', delivery: 'none' });
-    expect((await send(viewer, '/alerts')).text).toMatch(/order_filled until .* \(2h 0m left\)[\s\S]*test fill \[muted\]/);
+    expect((await send(viewer, '/alerts')).text).toMatch(/order_filled until .* \(2 h left\)[\s\S]*test fill \[muted\]/);
 
     expect((await send(trader, '/alerts unmute order_filled')).text).toMatch(/delivered again/);
     expect(h.bot.alerts.mutes()).toEqual([]);

@@ -314,7 +314,7 @@ describe('discord transport (real discord.js, fake Discord API)', () => {
   });
 
   it("a stranger's every button press gets an ephemeral refusal", async () => {
-    const ask = await slash(h, fake, U.admin, 'flatten');
+    const ask = await slash(h, fake, U.admin, 'risk', [str('action', 'set'), str('key', 'riskPerTrade'), str('value', '2.5%')]);
     const [confirm] = customIds(ask.data.components);
     const prompt = fake.channelMessages(`interaction:${ask.raw.id}`)[0]!;
     for (let k = 0; k < 2; k++) {

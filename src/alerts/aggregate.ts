@@ -1,13 +1,9 @@
 // Totals over a group of alerts (repeats in a coalescing window, or what the storm guard held
 // back), computed from their figures, never parsed from their text.
 import type { Alert, AlertFigures } from '../core/alerts.ts';
-import { duration, price, qty, signedMoney, money } from '../chat/format.ts';
+import { duration, price, qty, signedMoney, money } from '../core/format.ts';
 
-// Number formatting goes through these few calls only, so the shared formatting module can replace them.
 const fmtQty = (x: number, unit?: string): string => `${qty(x)}${unit ? ` ${unit}` : ''}`;
-const fmtPrice = (x: number): string => price(x);
-const fmtPnl = (x: number, ccy?: string): string => signedMoney(x, ccy);
-const fmtFee = (x: number, ccy?: string): string => money(x, ccy);
 
 /** One figure summed over a group; `mixed` once two alerts disagree on its unit. */
 class Sum {
@@ -87,13 +83,11 @@ export class AlertAggregate {
     if (this.qty.n && !this.qty.mixed) parts.push(`total size ${fmtQty(this.qty.total, this.qty.unit)}`);
     if (Number.isFinite(this.priceMin)) {
       parts.push(
-        this.priceMin === this.priceMax
-          ? `price ${fmtPrice(this.priceMin)}`
-          : `price ${fmtPrice(this.priceMin)}–${fmtPrice(this.priceMax)}`,
+        this.priceMin === this.priceMax ? `price ${price(this.priceMin)}` : `price ${price(this.priceMin)}–${price(this.priceMax)}`,
       );
     }
-    if (this.pnl.n && !this.pnl.mixed) parts.push(`total net PnL ${fmtPnl(this.pnl.total, this.pnl.unit)}`);
-    if (this.fee.n && !this.fee.mixed) parts.push(`fees ${fmtFee(this.fee.total, this.fee.unit)}`);
+    if (this.pnl.n && !this.pnl.mixed) parts.push(`total net PnL ${signedMoney(this.pnl.total, this.pnl.unit)}`);
+    if (this.fee.n && !this.fee.mixed) parts.push(`fees ${money(this.fee.total, this.fee.unit)}`);
     return parts.join(', ');
   }
 

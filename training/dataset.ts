@@ -1,34 +1,18 @@
 // Training rows from candles: the live feature pipeline on every candle the bot's validator accepts, and the
 // forward return over the label's horizon.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../src/core/paths.ts';
 import { TIMEFRAME_MS, type Candle, type Timeframe } from '../src/core/types.ts';
 import { loadCandles } from '../src/market/csv.ts';
 import { detectTimeframe } from '../src/market/feed.ts';
 import { CandleValidator } from '../src/market/validator.ts';
 import { FeaturePipeline, type FeatureSpec } from '../src/models/features.ts';
 
-/** The trainer's feature set: returns, volatility, RSI, MACD, %b, ATR, volume z-score, candle shape, time. */
-export const DEFAULT_FEATURES: FeatureSpec[] = [
-  { name: 'ret_1', fn: 'ret', window: 1 },
-  { name: 'ret_5', fn: 'ret', window: 5 },
-  { name: 'ret_15', fn: 'ret', window: 15 },
-  { name: 'logret_60', fn: 'logret', window: 60 },
-  { name: 'vol_20', fn: 'vol', window: 20 },
-  { name: 'vol_60', fn: 'vol', window: 60 },
-  { name: 'rsi_14', fn: 'rsi', window: 14 },
-  { name: 'macd', fn: 'macd', params: { fast: 12, slow: 26, signal: 9 } },
-  { name: 'bb_pctb_20', fn: 'bb_pctb', window: 20, params: { k: 2 } },
-  { name: 'atr_14', fn: 'atr', window: 14 },
-  { name: 'volume_z_20', fn: 'volume_z', window: 20 },
-  { name: 'sma_ratio_50', fn: 'sma_ratio', window: 50 },
-  { name: 'ema_ratio_20', fn: 'ema_ratio', window: 20 },
-  { name: 'body', fn: 'body' },
-  { name: 'upper_wick', fn: 'upper_wick' },
-  { name: 'lower_wick', fn: 'lower_wick' },
-  { name: 'hour_sin', fn: 'hour_sin' },
-  { name: 'hour_cos', fn: 'hour_cos' },
-  { name: 'dow_sin', fn: 'dow_sin' },
-  { name: 'dow_cos', fn: 'dow_cos' },
-];
+/** The trainer's feature set (shared with train_torch.py): returns, volatility, RSI, MACD, %b, ATR, volume z-score, candle shape, time. */
+export const DEFAULT_FEATURES: FeatureSpec[] = JSON.parse(
+  readFileSync(join(PROJECT_ROOT, 'training', 'default-features.json'), 'utf8'),
+) as FeatureSpec[];
 
 export interface Rows {
   /** Row-major features, `width` per row. */

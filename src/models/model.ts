@@ -2,7 +2,8 @@
 // into one prediction on {sell, hold, buy}. Reference-counted so a hot reload releases a replaced session
 // only after its in-flight runs finish (onnxruntime rejects a run queued on a released session).
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import { ACTIONS, type ExtraField, type Manifest, type ModelAction, type OutputRole } from './manifest.ts';
+import { join } from 'node:path';
+import { ACTIONS, MODEL_FILE, type ExtraField, type Manifest, type ModelAction, type OutputRole } from './manifest.ts';
 
 /** One model's verdict on one candle. `dist` is over [sell, hold, buy] and sums to 1. */
 export interface ModelPrediction {
@@ -44,6 +45,8 @@ export class LoadedModel {
   readonly dir: string;
   /** "name vN" */
   readonly label: string;
+  /** The .onnx file (named in run-time errors). */
+  readonly file: string;
   /** Output role → graph output name. */
   private readonly outputNames: Partial<Record<OutputRole, string>>;
   private readonly width: number;
@@ -61,6 +64,7 @@ export class LoadedModel {
     this.manifest = manifest;
     this.dir = dir;
     this.label = `${manifest.name} v${manifest.version}`;
+    this.file = join(dir, MODEL_FILE);
     this.outputNames = outputNames;
     this.width = manifest.features.length + manifest.observation.extra.length;
   }
@@ -114,9 +118,9 @@ export class LoadedModel {
     const out: Partial<Record<OutputRole, number[]>> = {};
     for (const [role, name] of Object.entries(this.outputNames) as Array<[OutputRole, string]>) {
       const t = result[name] as Tensor | undefined;
-      if (t === undefined) throw new ModelError(this.dir, `outputs.${role}`, `the graph returned no output "${name}"`);
+      if (t === undefined) throw new ModelError(this.file, `outputs.${role}`, `the graph returned no output "${name}"`);
       const values = Array.from(t.data as ArrayLike<number | bigint>, Number);
-      for (const v of values) if (!Number.isFinite(v)) throw new ModelError(this.dir, `outputs.${role}`, `the model returned ${v}`);
+      for (const v of values) if (!Number.isFinite(v)) throw new ModelError(this.file, `outputs.${role}`, `the model returned ${v}`);
       out[role] = values;
     }
     return out;
@@ -127,7 +131,7 @@ export class LoadedModel {
     const m = this.manifest;
     const map = m.actions;
     const fail = (role: string, why: string): never => {
-      throw new ModelError(this.dir, `outputs.${role}`, why);
+      throw new ModelError(this.file, `outputs.${role}`, why);
     };
     const toDist = (p: number[]): [number, number, number] => {
       if (p.length !== map.length) fail('probabilities', `${p.length} values for ${map.length} actions`);

@@ -332,3 +332,39 @@ describe('model strategies', () => {
     journal.close();
   });
 });
+
+describe('the shipped ensemble', () => {
+  it('models/ensemble.json opens: every member loads and the strategy decides on real model outputs', async () => {
+    const { openModels } = await import('../src/models/open.ts');
+    const { PROJECT_ROOT } = await import('../src/core/paths.ts');
+    const { join } = await import('node:path');
+    const opened = await openModels(join(PROJECT_ROOT, 'models'));
+    try {
+      expect(opened.refused).toEqual([]);
+      expect(opened.config.members.map((m) => m.model)).toEqual(['btc-logreg', 'btc-mlp', 'btc-ridge']);
+      const s = opened.strategy('BTC/USDT', 60_000);
+      expect(s.name).toBe('ensemble');
+      expect(s.warmup).toBe(61);
+      const cs = testCandles(150, 12);
+      let votes = 0;
+      for (const c of cs) {
+        await s.prepare(c, FLAT);
+        s.onCandle(c, FLAT);
+        votes += opened.set.slots.get('btc-mlp')!.lastError === null ? 1 : 0;
+      }
+      expect(votes).toBe(cs.length);
+    } finally {
+      await opened.set.close();
+    }
+  });
+
+  it('a bad ensemble file is refused with the file and the field', async () => {
+    const { readEnsemble } = await import('../src/models/open.ts');
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dir = tmpModels();
+    writeFileSync(join(dir, 'ensemble.json'), JSON.stringify({ schemaVersion: 1, mode: 'majority', members: [{ model: 'a' }] }));
+    expect(() => readEnsemble(join(dir, 'ensemble.json'))).toThrow(/ensemble\.json: mode: /);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -1,6 +1,6 @@
 // The loader refuses every kind of bad model with the file and the field, and accepts the committed ones
 // (including the PyTorch-exported SB3-shaped policy with auto-named outputs) unchanged.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/core/paths.ts';
@@ -183,6 +183,20 @@ describe('loader: bad input is refused with the file and the field', () => {
 });
 
 describe('committed models', () => {
+  const roots = [join(PROJECT_ROOT, 'models'), join(PROJECT_ROOT, 'test', 'fixtures', 'models')];
+  const dirs = roots
+    .flatMap((r) => (existsSync(r) ? readdirSync(r).map((d) => join(r, d)) : []))
+    .filter((d) => existsSync(join(d, 'manifest.json')));
+
+  it.each(dirs.map((d) => [d.slice(PROJECT_ROOT.length + 1), d]))(
+    '%s loads: sha256, graph and golden outputs (≤ 1e-4)',
+    async (_label, dir) => {
+      const m = await loadModel(dir);
+      expect(m.manifest.name).toBe(dir.split('/').pop());
+      m.retire();
+    },
+  );
+
   it('the PyTorch-exported SB3-shaped policy loads unchanged: int64 actions, value, log_prob by index', async () => {
     const dir = join(PROJECT_ROOT, 'test', 'fixtures', 'models', 'torch-policy');
     const manifest = readManifest(dir);
@@ -196,5 +210,17 @@ describe('committed models', () => {
     expect(p.confidence).toBeLessThanOrEqual(1);
     expect(typeof p.value).toBe('number');
     m.retire();
+  });
+});
+
+describe('lazy loading', () => {
+  it('onnxruntime-node, protobufjs and the trainer load only when a model is used: no static import from the CLI or src/models', () => {
+    const eager = /^import (?!type)[^;]*from ['"](onnxruntime-node|onnxruntime-common|protobufjs[^'"]*|[./]*training\/[^'"]*)['"]/m;
+    const files = [
+      'src/cli/main.ts',
+      'src/cli/models.ts',
+      ...readdirSync(join(PROJECT_ROOT, 'src', 'models')).map((f) => `src/models/${f}`),
+    ];
+    for (const f of files) expect(readFileSync(join(PROJECT_ROOT, f), 'utf8'), f).not.toMatch(eager);
   });
 });

@@ -124,7 +124,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
   if (train.n < 100 || test.n < 20) throw new Error(`not enough data: ${train.n} training rows, ${test.n} test rows (need 100 and 20)`);
 
   const abs = Array.from(train.ret, Math.abs).sort((a, b) => a - b);
-  const threshold = sig(abs[Math.floor(abs.length / 2)]!);
+  let threshold = sig(abs[Math.floor(abs.length / 2)]!);
   const classOf = (r: number): number => (r < -threshold ? 0 : r > threshold ? 2 : 1);
   const { mean, var: variance } = moments(train.x, width);
   const scale = variance.map((v) => 1 / Math.sqrt(v + EPS));
@@ -147,10 +147,17 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
     const w = fit.w.map(Math.fround);
     const b = Math.fround(fit.b);
     bytes = await linearOnnx(name, w, b);
-    const valueScale = sig(2 * threshold);
-    predict = (z, off) => {
+    const value = (z: Float64Array, off: number) => {
       let v = b;
       for (let k = 0; k < width; k++) v += z[off + k]! * w[k]!;
+      return v;
+    };
+    // Predicted returns shrink towards 0: act on the strongest 10 % of the training predictions.
+    const fitted = Array.from({ length: train.n }, (_, r) => Math.abs(value(zTrain, r * width))).sort((p, q) => p - q);
+    threshold = sig(fitted[Math.floor(fitted.length * 0.9)]!);
+    const valueScale = sig(2 * threshold);
+    predict = (z, off) => {
+      const v = value(z, off);
       const action: ModelAction = v > threshold ? 'buy' : v < -threshold ? 'sell' : 'hold';
       const confidence = Math.min(1, action === 'hold' ? 1 - Math.abs(v) / valueScale : Math.abs(v) / valueScale);
       return { raw: { value: [v] }, action, confidence: Math.max(0, confidence) };

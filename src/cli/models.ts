@@ -15,7 +15,7 @@ function modelDirs(dirs: string[], root = DEFAULT_DIR): string[] {
     .sort();
 }
 
-const pct = (x: number | undefined) => (x === undefined ? '—' : `${(x * 100).toFixed(1)}%`);
+const pct = (x: number | undefined) => (x === undefined ? '—' : `${x >= 0.01 ? (x * 100).toFixed(1) : (x * 100).toPrecision(2)}%`);
 
 export function addModelCommands(program: Command, fail: (e: unknown) => never): void {
   const models = program.command('models').description('ONNX models: list, check, train');

@@ -2,7 +2,7 @@
 // misses atomic rename-replaces) and reloads a folder once its files have been quiet for `debounceMs`.
 // The protocol for publishing a version: write model.onnx (and golden.json), then manifest.json last.
 import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Logger } from '../core/logger.ts';
 import { MANIFEST_FILE } from './manifest.ts';
 import type { ModelSet } from './model-set.ts';
@@ -34,9 +34,9 @@ export class ModelWatcher {
 
   start(): void {
     this.rootWatcher = watch(this.root, (_ev, name) => {
-      if (name === null) return;
+      if (name === null || name.toString().startsWith('.')) return; // hidden: staging folders of an atomic replace
       const dir = join(this.root, name.toString());
-      if (this.set.slots.has(name.toString()) || (this.opts.addNew === true && existsSync(join(dir, MANIFEST_FILE)))) this.schedule(dir);
+      if (this.set.slots.has(name.toString()) || this.opts.addNew === true) this.schedule(dir);
     });
     this.rootWatcher.on('error', (e) => this.opts.logger?.warn({ err: e }, 'models directory watch failed'));
     for (const s of this.set.slots.values()) this.watchDir(s.dir);
@@ -53,7 +53,7 @@ export class ModelWatcher {
 
   /** (Re)attaches a watcher to a model folder: a folder replaced by a rename needs a new one. */
   private watchDir(dir: string): void {
-    if (this.stopped || !existsSync(dir)) return;
+    if (this.stopped || !existsSync(dir) || !statSync(dir).isDirectory()) return;
     const ino = statSync(dir).ino;
     const cur = this.dirWatchers.get(dir);
     if (cur !== undefined && cur.ino === ino) return;
@@ -78,6 +78,8 @@ export class ModelWatcher {
       setTimeout(() => {
         this.timers.delete(dir);
         this.watchDir(dir);
+        // A new folder is loaded once its manifest (written last) is there; its own watch tells us when.
+        if (!this.set.slots.has(basename(dir)) && !existsSync(join(dir, MANIFEST_FILE))) return;
         void this.set.load(dir);
       }, this.debounceMs),
     );

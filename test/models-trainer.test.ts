@@ -14,7 +14,7 @@ let csv: string;
 beforeAll(async () => {
   root = tmpModels();
   csv = join(root, 'candles.csv');
-  await generateCsv(csv, 1500, 21);
+  await generateCsv(csv, 900, 21);
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -30,8 +30,10 @@ describe('trainer', () => {
     expect(m.manifest.metrics).toMatchObject({ test_rows: expect.any(Number), hit_rate: expect.any(Number), coverage: expect.any(Number) });
     expect(m.manifest.training).toMatchObject({ seed: 1, data: ['candles.csv'] });
     m.retire();
-    const c = await trainModel({ data: [csv], out: join(root, `${kind}-c`), kind, name: kind, epochs: 2, seed: 2 });
-    if (kind !== 'ridge') expect(c.sha256).not.toBe(a.sha256);
+    if (kind === 'mlp') {
+      const c = await trainModel({ data: [csv], out: join(root, `${kind}-c`), kind, name: kind, epochs: 2, seed: 2 });
+      expect(c.sha256).not.toBe(a.sha256);
+    }
   });
 
   it('refuses too little data', async () => {

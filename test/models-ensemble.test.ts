@@ -333,6 +333,16 @@ describe('model strategies', () => {
   });
 });
 
+describe('engine.prepareCandle', () => {
+  it('is undefined for strategies without prepare (their feeds stay synchronous)', async () => {
+    const { rig, SYM } = await import('./helpers/engine-rig.ts');
+    const r = rig({});
+    expect(r.engine.prepareCandle(SYM, { ts: Date.UTC(2025, 0, 1), open: 1, high: 1, low: 1, close: 1, volume: 1 })).toBeUndefined();
+    expect(r.engine.prepareCandle('ETH/USDT', { ts: Date.UTC(2025, 0, 1), open: 1, high: 1, low: 1, close: 1, volume: 1 })).toBeUndefined();
+    r.journal.close();
+  });
+});
+
 describe('the shipped ensemble', () => {
   it('models/ensemble.json opens: every member loads and the strategy decides on real model outputs', async () => {
     const { openModels } = await import('../src/models/open.ts');

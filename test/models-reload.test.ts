@@ -142,6 +142,43 @@ describe('hot reload', () => {
     expect(await got).toMatchObject({ type: 'loaded', name: 'm2' });
   });
 
+  it('a strategy picks up the new version at the next candle, never mid-candle', async () => {
+    const { ModelStrategy } = await import('../src/models/strategy.ts');
+    const { testCandles } = await import('./helpers/models.ts');
+    const s = new ModelStrategy({
+      name: 'model',
+      symbol: 'BTC/USDT',
+      set,
+      members: [{ model: 'm', weight: 1 }],
+      mode: 'vote',
+      minConfidence: 0,
+      timeframeMs: 60_000,
+    });
+    const ctx = { symbol: 'BTC/USDT', position: null, pending: false, allowShort: true } as const;
+    const cs = testCandles(40, 4);
+    const versions: number[] = [];
+    const v2 = await stage(2);
+    for (let i = 0; i < cs.length; i++) {
+      await s.prepare(cs[i]!, ctx);
+      if (i === 20) {
+        // v2 lands while candle 20 has been prepared with v1 and not yet decided.
+        const got = next();
+        writeFileSync(join(root, 'm', 'model.onnx'), v2.onnx);
+        writeFileSync(join(root, 'm', 'golden.json'), v2.golden);
+        writeFileSync(join(root, 'm', 'manifest.json'), v2.manifest);
+        await got;
+      }
+      const sig = s.onCandle(cs[i]!, ctx);
+      if (sig) versions.push(sig.votes![0]!.version * 1000 + i);
+    }
+    const before = versions.filter((v) => v < 2000).map((v) => v % 1000);
+    const after = versions.filter((v) => v >= 2000).map((v) => v % 1000);
+    expect(before.length).toBeGreaterThan(0);
+    expect(after.length).toBeGreaterThan(0);
+    expect(Math.max(...before)).toBeLessThanOrEqual(20);
+    expect(Math.min(...after)).toBeGreaterThan(20);
+  });
+
   it('reload(name) forces a reload (/models reload)', async () => {
     expect(await set.reload('m')).toBeNull(); // unchanged
     expect(await set.reload('nope')).toBeNull();

@@ -143,7 +143,7 @@ export interface Signal {
   takeProfit?: number;
   /** Optional features/model outputs to journal alongside the decision. */
   features?: Record<string, number>;
-  /** Model strategies: each member model's output (journaled with the decision, shown in proposals). */
+  /** Model strategies: each member model's output on this candle. */
   votes?: ModelVote[];
 }
 

@@ -7,6 +7,7 @@ ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY commands ./commands
+COPY training ./training
 COPY migrations ./migrations
 COPY bin ./bin
 RUN npm ci && npm prune --omit=dev

@@ -23,7 +23,9 @@ function newestSource(dir) {
 }
 
 const fresh =
-  existsSync(built) && statSync(built).mtimeMs >= Math.max(newestSource(join(root, 'src')), newestSource(join(root, 'commands')));
+  existsSync(built) &&
+  statSync(built).mtimeMs >=
+    Math.max(newestSource(join(root, 'src')), newestSource(join(root, 'commands')), newestSource(join(root, 'training')));
 if (fresh) {
   await import(built);
 } else {

@@ -6,6 +6,7 @@ import { errorMessage } from '../core/errors.ts';
 import { TIMEFRAMES, type Timeframe } from '../core/types.ts';
 import { runBacktest, REFERENCE_LIMITS } from '../engine/backtest.ts';
 import { Bot } from '../engine/bot.ts';
+import { addModelCommands } from './models.ts';
 import { Journal } from '../journal/journal.ts';
 import { loadCandles } from '../market/csv.ts';
 import { detectTimeframe } from '../market/replay-feed.ts';
@@ -231,5 +232,7 @@ discordCmd
       fail(e);
     }
   });
+
+addModelCommands(program, fail);
 
 await program.parseAsync(process.argv);

@@ -143,6 +143,23 @@ export interface Signal {
   takeProfit?: number;
   /** Optional features/model outputs to journal alongside the decision. */
   features?: Record<string, number>;
+  /** Model strategies: each member model's output on this candle. */
+  votes?: ModelVote[];
+}
+
+/** One model's output on one candle. */
+export interface ModelVote {
+  model: string;
+  version: number;
+  action: 'sell' | 'hold' | 'buy';
+  confidence: number;
+  weight: number;
+  /** Probabilities over [sell, hold, buy]. */
+  dist?: number[];
+  /** Regressors / policy value heads. */
+  value?: number;
+  /** Why this member did not vote (failed run, NaN output, stale position): then it was not counted. */
+  error?: string;
 }
 
 export const isEntry = (a: SignalAction): boolean => a === 'enter_long' || a === 'enter_short';

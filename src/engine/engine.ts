@@ -182,6 +182,18 @@ export class Engine implements ExchangeListener {
 
   // ---- market data --------------------------------------------------------------------------
 
+  /**
+   * Async strategy work for a candle (model inference), awaited by the feed before onCandle of the same candle;
+   * undefined when the strategy has none, so feeds of plain strategies stay synchronous.
+   */
+  prepareCandle(symbol: string, candle: Candle): Promise<void> | undefined {
+    const s = this.symbols.get(symbol);
+    if (s === undefined || s.strategy.prepare === undefined || candle.ts <= s.resumeTs) return undefined;
+    s.ctx.position = this.portfolio.positions.get(symbol)?.side ?? null;
+    s.ctx.pending = s.working > 0;
+    return s.strategy.prepare(candle, s.ctx);
+  }
+
   /** One closed candle. The caller has set the clock to the candle's close time. Hot path. */
   onCandle(symbol: string, candle: Candle): void {
     const s = this.symbols.get(symbol);

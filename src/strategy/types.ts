@@ -9,6 +9,8 @@ export interface StrategyContext {
   readonly pending: boolean;
   /** Shorts allowed (perps with `allowShort`). */
   readonly allowShort: boolean;
+  /** Unrealized PnL of the position as a fraction of its cost, when the caller knows it (model policies read it). */
+  readonly unrealizedPnlPct?: number;
 }
 
 /**
@@ -21,6 +23,12 @@ export interface Strategy {
   /** Candles needed before the first signal can appear. */
   readonly warmup: number;
   onCandle(candle: Candle, ctx: StrategyContext): Signal | null;
+  /**
+   * Optional async work for a candle (model inference), awaited by the caller before `onCandle` of the same
+   * candle. Must not change what the strategy has committed: a candle the validator then rejects never reaches
+   * `onCandle`, and the next `prepare` starts from the last committed candle. Strategies without it stay sync.
+   */
+  prepare?(candle: Candle, ctx: StrategyContext): Promise<void>;
 }
 
 export type StrategyParams = Record<string, number>;

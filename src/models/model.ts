@@ -1,0 +1,211 @@
+// A loaded, checked model: builds its input from features, runs the ONNX session and reads the outputs
+// into one prediction on {sell, hold, buy}. Reference-counted so a hot reload releases a replaced session
+// only after its in-flight runs finish (onnxruntime rejects a run queued on a released session).
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import { join } from 'node:path';
+import { ACTIONS, MODEL_FILE, type ExtraField, type Manifest, type ModelAction, type OutputRole } from './manifest.ts';
+
+/** One model's verdict on one candle. `dist` is over [sell, hold, buy] and sums to 1. */
+export interface ModelPrediction {
+  action: ModelAction;
+  /** In [0, 1]: the probability of the chosen action (classifiers, policies) or |value| / valueScale (regressors). */
+  confidence: number;
+  dist: [number, number, number];
+  /** Regressors (and policies with a value head). */
+  value?: number;
+  /** Raw outputs by role, as numbers. */
+  raw: Partial<Record<OutputRole, number[]>>;
+}
+
+/** The account fields a policy may ask for. */
+export interface Observation {
+  /** −1 short, 0 flat, +1 long. */
+  position: number;
+  /** Unrealized PnL as a fraction of the position's cost (0 when flat or unknown). */
+  unrealized_pnl: number;
+}
+
+export class ModelError extends Error {
+  constructor(
+    /** File the problem is in (models/x/model.onnx, …). */
+    readonly file: string,
+    /** Field or part, e.g. "features.3.fn", "sha256", "outputs.probabilities". */
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`${file}: ${field}: ${detail}`);
+    this.name = 'ModelError';
+  }
+}
+
+type Ort = typeof import('onnxruntime-node');
+
+export class LoadedModel {
+  readonly manifest: Manifest;
+  readonly dir: string;
+  /** "name vN" */
+  readonly label: string;
+  /** The .onnx file (named in run-time errors). */
+  readonly file: string;
+  /** Output role → graph output name. */
+  private readonly outputNames: Partial<Record<OutputRole, string>>;
+  private readonly width: number;
+  private inflight = 0;
+  private retired = false;
+  private released = false;
+
+  constructor(
+    private readonly ort: Ort,
+    readonly session: InferenceSession,
+    manifest: Manifest,
+    dir: string,
+    outputNames: Partial<Record<OutputRole, string>>,
+  ) {
+    this.manifest = manifest;
+    this.dir = dir;
+    this.label = `${manifest.name} v${manifest.version}`;
+    this.file = join(dir, MODEL_FILE);
+    this.outputNames = outputNames;
+    this.width = manifest.features.length + manifest.observation.extra.length;
+  }
+
+  get extra(): readonly ExtraField[] {
+    return this.manifest.observation.extra;
+  }
+
+  /**
+   * Runs the model on one feature row (+ the observation fields a policy needs). Rejects with a ModelError on
+   * non-finite inputs or outputs. Batch 1; runs may overlap.
+   */
+  async predict(features: ArrayLike<number>, obs?: Observation): Promise<ModelPrediction> {
+    const raw = await this.runRaw(features, obs);
+    return this.interpret(raw);
+  }
+
+  /** The model's raw outputs by role (golden checks compare these). */
+  async runRaw(features: ArrayLike<number>, obs?: Observation): Promise<Partial<Record<OutputRole, number[]>>> {
+    const m = this.manifest;
+    const nf = m.features.length;
+    // A fresh buffer per run: overlapping runs must not share an input the session may still read.
+    const x = m.input.dtype === 'float64' ? new Float64Array(this.width) : new Float32Array(this.width);
+    for (let i = 0; i < nf; i++) x[i] = features[i]!;
+    const extra = m.observation.extra;
+    for (let j = 0; j < extra.length; j++) x[nf + j] = obs === undefined ? 0 : obs[extra[j]!];
+    const norm = m.normalization;
+    if (norm.kind === 'standardize') {
+      for (let i = 0; i < this.width; i++) {
+        let v = (x[i]! - norm.mean[i]!) / Math.sqrt(norm.var[i]! + norm.epsilon);
+        if (norm.clip !== undefined) v = v > norm.clip ? norm.clip : v < -norm.clip ? -norm.clip : v;
+        x[i] = v;
+      }
+    }
+    for (let i = 0; i < this.width; i++)
+      if (!Number.isFinite(x[i]!))
+        throw new ModelError(
+          this.dir,
+          `input[${i}]`,
+          `${i < nf ? `feature "${m.features[i]!.name}"` : `observation "${extra[i - nf]}"`} is ${x[i]}`,
+        );
+    const feeds = { [m.input.name]: new this.ort.Tensor(m.input.dtype, x, [1, this.width]) };
+    this.inflight++;
+    let result: InferenceSession.OnnxValueMapType;
+    try {
+      result = await this.session.run(feeds);
+    } finally {
+      this.inflight--;
+      if (this.retired && this.inflight === 0) this.release();
+    }
+    const out: Partial<Record<OutputRole, number[]>> = {};
+    for (const [role, name] of Object.entries(this.outputNames) as Array<[OutputRole, string]>) {
+      const t = result[name] as Tensor | undefined;
+      if (t === undefined) throw new ModelError(this.file, `outputs.${role}`, `the graph returned no output "${name}"`);
+      const values = Array.from(t.data as ArrayLike<number | bigint>, Number);
+      for (const v of values) if (!Number.isFinite(v)) throw new ModelError(this.file, `outputs.${role}`, `the model returned ${v}`);
+      out[role] = values;
+    }
+    return out;
+  }
+
+  /** Raw outputs → one prediction on [sell, hold, buy]. */
+  interpret(raw: Partial<Record<OutputRole, number[]>>): ModelPrediction {
+    const m = this.manifest;
+    const map = m.actions;
+    const fail = (role: string, why: string): never => {
+      throw new ModelError(this.file, `outputs.${role}`, why);
+    };
+    const toDist = (p: number[]): [number, number, number] => {
+      if (p.length !== map.length) fail('probabilities', `${p.length} values for ${map.length} actions`);
+      const d: [number, number, number] = [0, 0, 0];
+      for (let i = 0; i < p.length; i++) d[ACTIONS.indexOf(map[i]!)]! += p[i]!;
+      return d;
+    };
+    const oneHot = (a: ModelAction, c: number): [number, number, number] => {
+      const rest = (1 - c) / 2;
+      const d: [number, number, number] = [rest, rest, rest];
+      d[ACTIONS.indexOf(a)] = c;
+      return d;
+    };
+    if (m.kind === 'classifier') {
+      let p = raw.probabilities;
+      if (p === undefined && raw.logits !== undefined) p = softmax(raw.logits);
+      if (p !== undefined) {
+        const sum = p.reduce((a, b) => a + b, 0);
+        if (!(Math.abs(sum - 1) < 1e-3) || p.some((v) => v < -1e-6)) fail('probabilities', `not a probability distribution (sum ${sum})`);
+        const dist = toDist(p);
+        const action = argmaxAction(dist);
+        return { action, confidence: clamp01(dist[ACTIONS.indexOf(action)]!), dist, raw };
+      }
+      const label = raw.label![0]!;
+      const action = map[label] ?? fail('label', `class ${label} is not in actions (${map.length} classes)`);
+      return { action, confidence: 1, dist: oneHot(action, 1), raw };
+    }
+    if (m.kind === 'regressor') {
+      const value = raw.value![0]!;
+      const thr = m.label.threshold;
+      const action: ModelAction = value > thr ? 'buy' : value < -thr ? 'sell' : 'hold';
+      const scale = m.valueScale ?? 2 * thr;
+      const confidence = action === 'hold' ? clamp01(1 - Math.abs(value) / scale) : clamp01(Math.abs(value) / scale);
+      return { action, confidence, dist: oneHot(action, confidence), value, raw };
+    }
+    const idx = raw.actions![0]!;
+    const action = map[idx] ?? fail('actions', `action ${idx} is not in actions (${map.length} actions)`);
+    const confidence = raw.log_prob !== undefined ? clamp01(Math.exp(raw.log_prob[0]!)) : 1;
+    const pred: ModelPrediction = { action, confidence, dist: oneHot(action, confidence), raw };
+    if (raw.value !== undefined) pred.value = raw.value[0]!;
+    return pred;
+  }
+
+  /** True until released. */
+  get alive(): boolean {
+    return !this.released;
+  }
+
+  /** Take out of service: the session is released now, or when the last in-flight run finishes. */
+  retire(): void {
+    this.retired = true;
+    if (this.inflight === 0) this.release();
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    void this.session.release().catch(() => undefined);
+  }
+}
+
+export function softmax(z: number[]): number[] {
+  const mx = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - mx));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
+
+/** The most probable action; a tie between buy and sell (or with hold) is a hold. */
+export function argmaxAction(dist: readonly number[]): ModelAction {
+  const [s, h, b] = dist as [number, number, number];
+  if (b > s && b > h) return 'buy';
+  if (s > b && s > h) return 'sell';
+  return 'hold';
+}
+
+const clamp01 = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x);

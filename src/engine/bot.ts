@@ -135,7 +135,7 @@ export class Bot {
         timeframeMs: TIMEFRAME_MS[timeframe],
         strategy: createStrategy(cfg.strategy.name, symbol, { ...cfg.strategy.params, timeframeMs: TIMEFRAME_MS[timeframe] }),
         market: this.exchange.market(symbol),
-        validator: new CandleValidator(symbol, timeframe),
+        validator: new CandleValidator(symbol, timeframe, { sigmas: cfg.data.jumpSigmas, minPct: cfg.data.jumpMinPct }),
       })),
       marketType: cfg.market.type,
       allowShort: cfg.market.allowShort && cfg.market.type === 'perp',

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AlertService } from '../alerts/service.ts';
 import { ApprovalService } from '../chat/approvals.ts';
@@ -10,6 +10,7 @@ import type { DiscordTransport } from '../chat/discord.ts';
 import { transportAlertChannel } from '../alerts/render.ts';
 import { ReportService } from '../reports/service.ts';
 import { readSecrets, type Secrets } from '../config/env.ts';
+import { checkStartup, replaySource } from '../config/preflight.ts';
 import { UserError } from '../core/errors.ts';
 import type { UserFromGetMe } from 'grammy/types';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +28,7 @@ import { PaperStore } from '../exchange/paper-store.ts';
 import { CcxtExchange } from '../exchange/ccxt.ts';
 import { isSimulatedVenue, type ExchangeClient } from '../exchange/types.ts';
 import { Journal } from '../journal/journal.ts';
+import { JournalFileError } from '../journal/file-guard.ts';
 import type { CandleFeed } from '../market/feed.ts';
 import { ReplayFeed } from '../market/replay-feed.ts';
 import { CandleValidator } from '../market/validator.ts';
@@ -59,6 +61,8 @@ export interface BotOptions {
   discord?: { gateway?: boolean };
   /** Live mode: the admin confirmed on the command line (--confirm-live); otherwise chat asks. */
   confirmLive?: boolean;
+  /** Where the config came from, for error messages (default "(config)"). */
+  configFile?: string;
 }
 
 /** The whole bot: journal, venue, risk, engine, feeds and chat, wired from the config. */
@@ -90,21 +94,26 @@ export class Bot {
   constructor(private readonly opts: BotOptions) {
     const cfg = opts.config;
     this.config = cfg;
+    this.secrets = opts.secrets ?? readSecrets();
+    checkStartup(cfg, opts.configFile ?? '(config)', {
+      ...(opts.replay ? { replay: opts.replay } : {}),
+      secrets: this.secrets,
+      injected: { exchange: !!opts.exchange, feeds: !!opts.feedFactory, logger: !!opts.logger },
+    });
     this.log = opts.logger ?? fileLogger(cfg, !cfg.chat.console.enabled);
     this.wall = opts.wallClock ?? new WallClock();
-    const replay = opts.replay ?? (cfg.data.source === 'replay' ? cfg.data.replayFile : undefined);
+    const replay = replaySource(cfg, opts.replay)?.path;
     // Paper replays run on candle time. Live trading always runs on real time: a real venue's receive
     // windows, order timeouts and reconciliation grace periods are wall-clock facts (replayed candles
     // may still drive a live run in tests).
     this.clock = replay && cfg.mode !== 'live' ? new SimClock(0) : this.wall;
     this.startedAt = this.wall.now();
-    this.journal = new Journal({ path: cfg.journal.path, synchronous: cfg.journal.synchronous, detail: 'full' });
+    this.journal = openJournal(cfg);
     this.journal.startBackgroundCheckpoints();
 
     const quote = quoteOf(cfg.market.symbols);
     const startingCash = this.startingCash(quote);
     const markets = cfg.market.symbols.map((s) => paperMarket(cfg, s));
-    this.secrets = opts.secrets ?? readSecrets();
     this.exchange = opts.exchange ?? this.createVenue(markets);
 
     this.alerts = new AlertService(this.journal, this.wall, this.log, {
@@ -194,11 +203,6 @@ export class Bot {
     }
 
     // Chat transports are created at start: their libraries load only when they are enabled.
-    if (cfg.chat.telegram.enabled && !this.secrets.telegramBotToken)
-      throw new UserError('chat.telegram.enabled is true but TELEGRAM_BOT_TOKEN is not set');
-    if (cfg.chat.discord.enabled && !this.secrets.discordBotToken)
-      throw new UserError('chat.discord.enabled is true but DISCORD_BOT_TOKEN is not set');
-
     for (const symbol of cfg.market.symbols) {
       if (opts.feedFactory) this.feeds.push(opts.feedFactory(symbol));
       else if (replay) {
@@ -484,13 +488,41 @@ function paperMarket(cfg: Config, symbol: string): MarketInfo {
   };
 }
 
-/** Logs go to the log file; headless (no console transport), errors also go to stderr. */
+/** The journal named by journal.path; a file that can't be used is a UserError naming the key. */
+function openJournal(cfg: Config): Journal {
+  try {
+    return new Journal({ path: cfg.journal.path, synchronous: cfg.journal.synchronous, detail: 'full' });
+  } catch (e) {
+    throw e instanceof JournalFileError ? new UserError(`journal.path: ${e.message}`) : e;
+  }
+}
+
+/**
+ * Logs go to the log file; headless (no console transport), errors also go to stderr. The file is
+ * opened here, synchronously: a log.file that can't be written stops the start with its name, and the
+ * stream is ready at once (an early exit can flush it).
+ */
 function fileLogger(cfg: Config, errorsToStderr: boolean): Logger {
-  mkdirSync(dirname(cfg.log.file), { recursive: true });
+  const file = cfg.log.file;
+  let fd: number;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    fd = openSync(file, 'a');
+  } catch (e) {
+    throw new UserError(`log.file: cannot write ${file} (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})`);
+  }
+  const dest = pino.destination({ fd, sync: false });
+  let failed = false;
+  dest.on('error', (e: Error) => {
+    // A log that can't be written (disk full…) must not take the bot down: say so once, on stderr.
+    if (failed) return;
+    failed = true;
+    process.stderr.write(`skipper: cannot write the log file ${file} (${e.message}); log lines are lost until it is fixed\n`);
+  });
   const streams = pino.multistream([
     {
       level: cfg.log.level === 'silent' ? 'fatal' : cfg.log.level,
-      stream: pino.destination({ dest: cfg.log.file, mkdir: true, sync: false }),
+      stream: dest,
     },
     ...(errorsToStderr ? [{ level: 'error' as const, stream: pino.destination(2) }] : []),
   ]);

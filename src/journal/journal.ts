@@ -2,12 +2,13 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { dirname, join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../core/paths.ts';
 import * as s from './schema.ts';
+import { createJournalFile, journalFileProblem, journalOpenError, JournalFileError, JournalFileGuard } from './file-guard.ts';
 import type { Fill, Order, OrderPurpose, OrderStatus, Position, Signal, RiskVerdict } from '../core/types.ts';
 import type { Alert } from '../core/alerts.ts';
 
@@ -20,6 +21,39 @@ setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, wo
 `;
 
 export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'migrations');
+
+/** The WAL file is cut back to this size whenever SQLite restarts it (bytes). */
+export const WAL_SIZE_LIMIT = 16 * 1024 * 1024;
+
+/** SQLite errors that mean the storage, not the statement, failed: retrying the same write won't help. */
+export function isStorageFailure(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return (
+    typeof code === 'string' &&
+    (code === 'SQLITE_FULL' ||
+      code.startsWith('SQLITE_IOERR') ||
+      code.startsWith('SQLITE_READONLY') ||
+      code === 'SQLITE_CORRUPT' ||
+      code === 'SQLITE_CANTOPEN' ||
+      code === 'SQLITE_NOTADB')
+  );
+}
+
+/** Check the file before opening it, and create a new journal (atomically) when there is none. */
+function prepareJournalFile(path: string, readonly: boolean): void {
+  const problem = journalFileProblem(path);
+  if (problem) throw new JournalFileError(path, problem);
+  if (readonly || existsSync(path)) return;
+  try {
+    mkdirSync(dirname(resolve(path)), { recursive: true });
+    createJournalFile(path, (db) => {
+      db.pragma('journal_mode = WAL');
+      migrate(drizzle({ client: db }), { migrationsFolder: MIGRATIONS_DIR });
+    });
+  } catch (e) {
+    throw journalOpenError(path, e);
+  }
+}
 
 /**
  * `full` journals everything (paper, live). `fills` keeps fills and equity snapshots only: the
@@ -100,23 +134,44 @@ export class Journal {
   private orderSeq: number | undefined;
   private checkpointer: Worker | undefined;
   private txDepth = 0;
+  private readonly guard: JournalFileGuard | null;
+  /** Called when a commit fails for a reason the process can't fix (disk full, I/O error, read-only file). */
+  onWriteFailure: ((e: Error) => void) | undefined;
   /** better-sqlite3 builds a wrapper per transaction() call: build one, reuse it for every commit. */
   private readonly runTx: (fn: () => unknown) => unknown;
 
   constructor(opts: JournalOptions) {
     this.path = opts.path;
     this.detail = opts.detail ?? 'full';
-    if (opts.path !== ':memory:') mkdirSync(dirname(resolve(opts.path)), { recursive: true });
-    this.sqlite = new Database(opts.path, { readonly: opts.readonly ?? false });
-    if (!opts.readonly) {
-      this.sqlite.pragma('journal_mode = WAL');
-      this.sqlite.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
-      this.sqlite.pragma('busy_timeout = 5000');
+    const file = opts.path !== ':memory:';
+    if (file) prepareJournalFile(opts.path, opts.readonly ?? false);
+    let sqlite: Database.Database | undefined;
+    try {
+      sqlite = new Database(opts.path, { readonly: opts.readonly ?? false, fileMustExist: file });
+      this.sqlite = sqlite;
+      if (!opts.readonly) {
+        sqlite.pragma('journal_mode = WAL');
+        sqlite.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
+        sqlite.pragma('busy_timeout = 5000');
+        sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
+      }
+      if (file && !sqlite.prepare(`select 1 from sqlite_master where name = '__drizzle_migrations'`).get()) {
+        throw new JournalFileError(opts.path, `${opts.path} is a SQLite database but not a Skipper journal (no migrations table)`);
+      }
+      this.db = drizzle({ client: sqlite });
+      this.runTx = sqlite.transaction((fn: () => unknown) => fn());
+      if (!opts.readonly) this.migrate();
+      this.stmts = this.prepare();
+    } catch (e) {
+      if (sqlite?.open) sqlite.close();
+      throw e instanceof JournalFileError ? e : journalOpenError(opts.path, e);
     }
-    this.db = drizzle({ client: this.sqlite });
-    this.runTx = this.sqlite.transaction((fn: () => unknown) => fn());
-    if (!opts.readonly) this.migrate();
-    this.stmts = this.prepare();
+    this.guard = file ? new JournalFileGuard(resolve(opts.path)) : null;
+  }
+
+  /** null while the journal file is the one opened; otherwise what happened to it (deleted, replaced). */
+  fileProblem(): string | null {
+    return this.guard?.problem() ?? null;
   }
 
   static memory(detail: JournalDetail = 'full'): Journal {
@@ -161,6 +216,9 @@ export class Journal {
     this.txDepth++;
     try {
       return this.runTx(fn) as T;
+    } catch (e) {
+      if (this.onWriteFailure !== undefined && isStorageFailure(e)) this.onWriteFailure(e as Error);
+      throw e;
     } finally {
       this.txDepth--;
     }

@@ -72,11 +72,17 @@ program
       if (stopping) return;
       stopping = true;
       process.stdout.write(`\n${sig}: stopping…\n`);
-      void bot.stop().then(() => process.exit(0));
+      void bot.stop();
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
-    if (o.exitWhenDone) void bot.feedsDone().then(() => stop('replay finished'));
+    if (o.exitWhenDone) void bot.feedsDone().then(() => stop(bot.journalHealth.fault ? 'journal fault' : 'replay finished'));
+    // However it stops (a signal, the end of a replay, or on its own after losing its journal).
+    void bot.done.then(() => {
+      const fault = bot.journalHealth.fault;
+      if (fault) process.stderr.write(`skipper: stopped after a journal fault: ${fault.reason}\n`);
+      process.exit(bot.exitCode);
+    });
   });
 
 const bt = program

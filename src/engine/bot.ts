@@ -37,6 +37,7 @@ import type { RiskLimits, RiskState } from '../risk/types.ts';
 import { createStrategy } from '../strategy/registry.ts';
 import { COMMANDS } from '../../commands/index.ts';
 import { Engine } from './engine.ts';
+import { JournalHealth, type JournalFault } from './journal-health.ts';
 import { Reconciler } from './reconcile.ts';
 import { quoteOf } from '../core/symbols.ts';
 
@@ -87,6 +88,12 @@ export class Bot {
   readonly feeds: CandleFeed[] = [];
   readonly startedAt: number;
   private stopped = false;
+  readonly journalHealth: JournalHealth;
+  /** The process exit code when it stops: 0, or 3 after a journal fault. */
+  exitCode = 0;
+  private resolveDone!: () => void;
+  /** Resolves once the bot has stopped (asked to, or on its own after losing its journal). */
+  readonly done = new Promise<void>((r) => (this.resolveDone = r));
   /** Symbols that need a live feed: created at start (ccxt is loaded only when needed: it is large). */
   private readonly liveSymbols: string[] = [];
   private loops: Promise<void>[] = [];
@@ -110,6 +117,7 @@ export class Bot {
     this.startedAt = this.wall.now();
     this.journal = openJournal(cfg);
     this.journal.startBackgroundCheckpoints();
+    this.journalHealth = new JournalHealth(this.journal, this.wall, (f) => this.onJournalFault(f));
 
     const quote = quoteOf(cfg.market.symbols);
     const startingCash = this.startingCash(quote);
@@ -187,6 +195,7 @@ export class Bot {
       reports: this.reports,
       reconcile: async (accept?: boolean) =>
         (await this.reconciler.run(accept ? 'accept' : 'command', { accept: accept ?? false })).summary,
+      journalFault: () => this.journalFaultText(),
     };
     this.dispatcher = new Dispatcher(COMMANDS, services, this.log, cfg.chat.confirmTimeoutSec * 1000);
     this.dispatcher.onButton('p', (user, parts) => this.approvals.onButton(user, parts));
@@ -345,6 +354,7 @@ export class Bot {
         );
       }
     }
+    this.journalHealth.start();
     const rec = await this.reconciler.run('startup');
     this.reconciler.startTimer(this.config.exchange.reconcileEverySec * 1000);
     this.approvals.attach(this.engine);
@@ -429,25 +439,76 @@ export class Bot {
     try {
       for await (const batch of feed.batches()) {
         if (this.stopped) break;
-        for (const c of batch) {
+        for (let i = 0; i < batch.length; i++) {
+          // The journal (its file, its WAL) is checked before each batch and every 64 candles within
+          // one: a stat or two, cheap next to 64 commits, and never inside a candle's decision.
+          if ((i & 63) === 0 && !this.journalHealth.check()) break;
+          const c = batch[i]!;
           if (sim) sim.set(c.ts + tfMs);
           this.engine.onCandle(feed.symbol, c);
           // In a replay the market waits for the trader: hold the candle clock while a proposal is open.
           if (sim && this.config.approvals.holdReplay && this.approvals.hasPending) await this.approvals.settled();
         }
+        if (this.journalHealth.fault) break;
         // Give chat and timers a turn between batches, even at max replay speed.
         await new Promise<void>((r) => setImmediate(r));
       }
-      if (!this.stopped) {
+      if (!this.stopped && !this.journalHealth.fault) {
         if (isSimulatedVenue(this.exchange)) this.exchange.freeze?.(feed.symbol);
         this.say(
           `Feed ${feed.name} finished (${feed.state().detail}). The bot keeps running; /status for the state; market orders now fill at the last price.`,
         );
       }
     } catch (e) {
+      // A journal fault has its own alert (the alert journal may be what failed).
+      if (this.journalHealth.fault) {
+        this.log.warn({ feed: feed.name, error: errorMessage(e) }, 'feed stopped by the journal fault');
+        return;
+      }
       this.log.error({ err: e, feed: feed.name }, 'feed loop failed');
       this.alerts.raise({ type: 'feed_down', severity: 'critical', title: `Feed ${feed.name} stopped`, message: errorMessage(e) });
     }
+  }
+
+  /**
+   * The journal can't be written (lost or failing): nothing may be traded that can't be journaled
+   * first. Entries are blocked, candles stop, a critical alert goes straight to chat (not through the
+   * alert journal), and a lost journal stops the bot rather than writing into a ghost.
+   */
+  private onJournalFault(f: JournalFault): void {
+    this.exitCode = 3;
+    const text = this.journalFaultText()!;
+    this.engine.risk.haltForFault(f.kind === 'lost' ? 'the journal file is gone' : `journal write failed (${f.reason})`);
+    for (const feed of this.feeds) feed.stop();
+    this.reconciler.stop();
+    this.reports.stop();
+    this.log.fatal({ fault: f }, text);
+    const sent = this.notifier
+      .broadcast(
+        { title: f.kind === 'lost' ? 'Journal lost: stopping' : 'Journal write failed: trading stopped', text, severity: 'critical' },
+        { type: 'risk_halt', severity: 'critical' },
+      )
+      .catch(() => []);
+    if (f.kind === 'lost') {
+      void Promise.race([sent, new Promise((r) => setTimeout(r, 5000))])
+        .then(() => this.stop())
+        .catch((e: unknown) => this.log.error({ err: e }, 'stop after the journal fault failed'));
+    }
+  }
+
+  /** What a journal fault means for this bot, in words (null when there is none). */
+  private journalFaultText(): string | null {
+    const f = this.journalHealth.fault;
+    if (!f) return null;
+    const venue = this.exchange.name;
+    const orders =
+      this.engine.mode === 'live'
+        ? `The protective stop-loss and take-profit orders stay on ${venue} and keep working; nothing new is sent.`
+        : 'The paper exchange no longer simulates anything: open positions have NO working stop-loss or take-profit until the bot runs again.';
+    if (f.kind === 'lost') {
+      return `${f.reason}. Trading stopped and the bot is shutting down rather than write into a file nobody can read. ${orders} Put the journal back (or start a new account) and start the bot again.`;
+    }
+    return `Journal write failed: ${f.reason}. No new entries; no more candles are processed. ${orders} Free disk space (or fix the journal's storage) and restart: the journal holds everything up to the failed write.`;
   }
 
   private say(text: string): void {
@@ -461,18 +522,23 @@ export class Bot {
   }
 
   async stop(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped) return this.done;
     this.stopped = true;
+    this.journalHealth.stop();
     for (const f of this.feeds) f.stop();
     this.approvals.stop();
     this.reports.stop();
     this.reconciler.stop();
     for (const t of this.notifier.list()) await t.stop().catch(() => {});
     this.alerts.close();
-    await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 2000))]);
-    await this.exchange.close();
-    this.journal.close();
-    this.log.info('stopped');
+    try {
+      await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 2000))]);
+      await this.exchange.close();
+      this.journal.close();
+      this.log.info('stopped');
+    } finally {
+      this.resolveDone();
+    }
   }
 }
 

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { dirname, join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../core/paths.ts';
 import * as s from './schema.ts';
+import { statOrNull } from '../core/file-checks.ts';
 import { createJournalFile, journalFileProblem, journalOpenError, JournalFileError, JournalFileGuard } from './file-guard.ts';
 import type { Fill, Order, OrderPurpose, OrderStatus, Position, Signal, RiskVerdict } from '../core/types.ts';
 import type { Alert } from '../core/alerts.ts';
@@ -22,8 +23,12 @@ setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, wo
 
 export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'migrations');
 
-/** The WAL file is cut back to this size whenever SQLite restarts it (bytes). */
-export const WAL_SIZE_LIMIT = 16 * 1024 * 1024;
+/**
+ * The WAL's working size (bytes): SQLite cuts the file back to it whenever it starts the log over
+ * (journal_size_limit), and maintainWal checkpoints once the file has grown past it. The file stays
+ * near it (a few MB over at most); each checkpoint costs an fsync, so not much smaller.
+ */
+export const WAL_TARGET_SIZE = 8 * 1024 * 1024;
 
 /** SQLite errors that mean the storage, not the statement, failed: retrying the same write won't help. */
 export function isStorageFailure(e: unknown): boolean {
@@ -135,6 +140,7 @@ export class Journal {
   private checkpointer: Worker | undefined;
   private txDepth = 0;
   private readonly guard: JournalFileGuard | null;
+  private walSizeAtCheckpoint = -1;
   /** Called when a commit fails for a reason the process can't fix (disk full, I/O error, read-only file). */
   onWriteFailure: ((e: Error) => void) | undefined;
   /** better-sqlite3 builds a wrapper per transaction() call: build one, reuse it for every commit. */
@@ -153,7 +159,7 @@ export class Journal {
         sqlite.pragma('journal_mode = WAL');
         sqlite.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
         sqlite.pragma('busy_timeout = 5000');
-        sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
+        sqlite.pragma(`journal_size_limit = ${WAL_TARGET_SIZE}`);
       }
       if (file && !sqlite.prepare(`select 1 from sqlite_master where name = '__drizzle_migrations'`).get()) {
         throw new JournalFileError(opts.path, `${opts.path} is a SQLite database but not a Skipper journal (no migrations table)`);
@@ -197,12 +203,40 @@ export class Journal {
     this.checkpointer.on('error', () => this.sqlite.open && this.sqlite.pragma('wal_autocheckpoint = 1000'));
   }
 
+  /**
+   * Keep the WAL bounded during long max-speed replays, where the worker's PASSIVE checkpoints never
+   * catch up with a writer that never pauses. Call between batches of writes, never inside a
+   * decision: when the WAL has grown past WAL_TARGET_SIZE, this thread (the only writer) checkpoints
+   * it; the next commit then starts the log over and SQLite cuts the file back to WAL_TARGET_SIZE.
+   */
+  maintainWal(): void {
+    if (this.path === ':memory:' || !this.sqlite.open || this.txDepth > 0) return;
+    // The file keeps its size when SQLite starts the WAL over, so only growth past the size at the
+    // last checkpoint means the log has outrun it.
+    const size = statOrNull(`${this.path}-wal`)?.size ?? 0;
+    if (size <= WAL_TARGET_SIZE || size === this.walSizeAtCheckpoint) return;
+    try {
+      const [r] = this.sqlite.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number }>;
+      if (r?.busy === 0) this.walSizeAtCheckpoint = size;
+    } catch {
+      // failing storage: a failing write reports itself
+    }
+  }
+
   close(): void {
     if (this.checkpointer) {
       void this.checkpointer.terminate();
       this.checkpointer = undefined;
     }
-    if (this.sqlite.open) this.sqlite.close();
+    if (!this.sqlite.open) return;
+    if (this.path !== ':memory:' && !this.sqlite.readonly) {
+      try {
+        this.sqlite.pragma('wal_checkpoint(TRUNCATE)'); // a clean stop leaves an empty WAL
+      } catch {
+        // a full disk or a lost file: nothing more to save here
+      }
+    }
+    this.sqlite.close();
   }
 
   /** Tracked in JS (every transaction goes through tx()): asked once per candle, cheaper than the native getter. */

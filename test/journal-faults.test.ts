@@ -2,13 +2,16 @@
 // replaced files, a full database, and a WAL that must stay bounded. Real SQLite, real files.
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { statOrNull } from '../src/core/file-checks.ts';
 import { generateCsv } from '../src/market/generator.ts';
+import { JournalFileError } from '../src/journal/file-guard.ts';
 import { Journal } from '../src/journal/journal.ts';
 import { chatUser, startBot, tempDir, type Harness } from './helpers/harness.ts';
 import { RecordingTransport } from './helpers/recording-transport.ts';
+import { FakeBinance } from './fakes/exchange/binance.ts';
 
 const TRADING = {
   risk: { maxConsecutiveLosses: 0, minTradeIntervalSec: 0 },
@@ -22,6 +25,47 @@ const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
 async function ask(h: Harness, text: string): Promise<string> {
   return (await h.bot.dispatcher.handleText(chatUser('admin'), text))?.text ?? '';
 }
+
+describe('journal file: created whole, checked, watched', () => {
+  it('a new journal appears in one step (built beside it, renamed into place): no leftovers', () => {
+    const dir = tempDir();
+    const j = new Journal({ path: join(dir, 'j.db') });
+    expect(j.fileProblem()).toBeNull();
+    expect(readdirSync(dir).filter((f) => !/^j\.db(-wal|-shm)?$/.test(f))).toEqual([]);
+    j.close();
+  });
+
+  it('a SQLite file that is not a Skipper journal is refused and left as it was', () => {
+    const path = join(tempDir(), 'other.db');
+    const db = new Database(path);
+    db.exec('create table notes (x text)');
+    db.close();
+    expect(() => new Journal({ path })).toThrow(JournalFileError);
+    expect(() => new Journal({ path })).toThrow(/is a SQLite database but not a Skipper journal/);
+    const again = new Database(path, { readonly: true });
+    expect(again.prepare("select name from sqlite_master where type = 'table'").all()).toEqual([{ name: 'notes' }]);
+    again.close();
+  });
+
+  it('fileProblem says when the file was deleted or replaced; onWriteFailure hears storage failures, not statement errors', () => {
+    const path = join(tempDir(), 'j.db');
+    const j = new Journal({ path });
+    const failures: string[] = [];
+    j.onWriteFailure = (e) => failures.push(e.message);
+    expect(() => j.tx(() => j.sqlite.prepare('insert into runtime_state (key, value, updated_at) values (null, 1, 1)').run())).toThrow();
+    expect(failures).toEqual([]); // a constraint error is the statement's fault, not the disk's
+    j.sqlite.pragma(`max_page_count = ${j.sqlite.pragma('page_count', { simple: true }) as number}`);
+    expect(() =>
+      j.tx(() => {
+        for (let i = 0; i < 500; i++) j.setState(`k${i}`, 'x'.repeat(1000), i);
+      }),
+    ).toThrow(/full/);
+    expect(failures).toEqual(['database or disk is full']);
+    unlinkSync(path);
+    expect(j.fileProblem()).toMatch(/j\.db was deleted or moved while the bot was running/);
+    j.close();
+  });
+});
 
 describe('journal write failure (database full: SQLite max_page_count)', () => {
   it('halts entries, stops the candles, says so in /status and /health and to chat, and exits non-zero', async () => {
@@ -92,6 +136,62 @@ describe('journal write failure (database full: SQLite max_page_count)', () => {
     },
     150_000,
   );
+});
+
+describe('journal write failure in live mode (fake Binance, real ccxt)', () => {
+  it('the protective stop stays on the venue (nothing is cancelled), and /status says so', async () => {
+    const KEY = 'fault-test-key-0001';
+    const fake = await new FakeBinance({ type: 'spot', balances: { USDT: 10_000 }, prices: { BTCUSDT: 30_000 }, apiKey: KEY }).start();
+    const dir = tempDir();
+    const csv = join(dir, 'c.csv');
+    await generateCsv(csv, 3000, 8, { startPrice: 30_000, volatility: 0.0005 });
+    const h = await startBot({
+      dir,
+      replayFile: csv,
+      waitForReplay: false,
+      config: {
+        mode: 'live',
+        exchange: { name: 'binance', testnet: true, apiUrl: fake.url, websocket: false, pollSec: 1, recvWindowMs: 2000 },
+        data: { speed: 600 },
+        strategy: { name: 'sma-cross', params: { fast: 100, slow: 200 } },
+      },
+      bot: { secrets: { exchangeApiKey: KEY, exchangeApiSecret: 'fault-test-secret-0001' }, confirmLive: true },
+    });
+    try {
+      const until = async (ok: () => boolean, what: string) => {
+        for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+        expect(ok(), what).toBe(true);
+      };
+      await until(() => Number.isFinite(h.bot.engine.lastPrice(SYM)), 'a first candle');
+      // An entry with its bracket, as the strategy would place it: a stop goes out once it fills.
+      h.bot.engine.submit({ symbol: SYM, side: 'buy', type: 'market', tif: 'GTC', reduceOnly: false, qty: 0.01 }, 'entry', undefined, {
+        stopLoss: 29_000,
+      });
+      const stop = () => [...h.bot.engine.liveOrders.values()].find((o) => o.purpose === 'stop_loss' && o.status === 'open');
+      await until(() => stop() !== undefined, 'the protective stop on the venue');
+      const coid = stop()!.clientOrderId;
+      const before = fake.requests.length;
+
+      // Every write fails from now on, as on a storage remounted read-only (SQLITE_READONLY).
+      h.bot.journal.sqlite.pragma('query_only = 1');
+      await until(() => h.bot.journalHealth.fault !== null, 'the journal fault');
+      expect(h.bot.journalHealth.fault).toMatchObject({ kind: 'write_failed', reason: 'attempt to write a readonly database' });
+      const status = await ask(h, '/status');
+      expect(status).toContain('The protective stop-loss and take-profit orders stay on binance and keep working');
+      await new Promise((r) => setTimeout(r, 1500)); // polls and timers go on meanwhile
+      expect(fake.order(coid)?.status).toBe('NEW');
+      expect(
+        fake.requests
+          .slice(before)
+          .filter((r) => r.method === 'DELETE' || r.method === 'POST')
+          .map((r) => `${r.method} ${r.path}`),
+      ).toEqual([]);
+    } finally {
+      await h.stop();
+      await fake.close();
+    }
+    expect(h.bot.exitCode).toBe(3);
+  }, 60_000);
 });
 
 describe('journal deleted or replaced while the bot runs', () => {

@@ -44,6 +44,30 @@ export function isStorageFailure(e: unknown): boolean {
   );
 }
 
+/**
+ * Every statement prepared on `db` (ours and drizzle's) reports a storage failure as it happens, in or
+ * out of a transaction: the first failed write is the one that counts, wherever it comes from. Hand-
+ * rolled: better-sqlite3 has no error hook. The wrappers are made once per prepared statement.
+ */
+function reportStorageFailures(db: Database.Database, report: (e: Error) => void): void {
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((source: string) => {
+    const st = prepare(source);
+    for (const m of ['run', 'get', 'all'] as const) {
+      const call = st[m].bind(st) as (...args: unknown[]) => unknown;
+      (st as unknown as Record<string, unknown>)[m] = (...args: unknown[]) => {
+        try {
+          return call(...args);
+        } catch (e) {
+          if (isStorageFailure(e)) report(e as Error);
+          throw e;
+        }
+      };
+    }
+    return st;
+  }) as typeof db.prepare;
+}
+
 /** Check the file before opening it, and create a new journal (atomically) when there is none. */
 function prepareJournalFile(path: string, readonly: boolean): void {
   const problem = journalFileProblem(path);
@@ -160,6 +184,7 @@ export class Journal {
         sqlite.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
         sqlite.pragma('busy_timeout = 5000');
         sqlite.pragma(`journal_size_limit = ${WAL_TARGET_SIZE}`);
+        if (file) reportStorageFailures(sqlite, (e) => this.writeFailed(e));
       }
       if (file && !sqlite.prepare(`select 1 from sqlite_master where name = '__drizzle_migrations'`).get()) {
         throw new JournalFileError(opts.path, `${opts.path} is a SQLite database but not a Skipper journal (no migrations table)`);
@@ -173,6 +198,15 @@ export class Journal {
       throw e instanceof JournalFileError ? e : journalOpenError(opts.path, e);
     }
     this.guard = file ? new JournalFileGuard(resolve(opts.path)) : null;
+  }
+
+  private lastFailure: Error | undefined;
+
+  /** Tell onWriteFailure, once per error (a statement's failure also fails its transaction). */
+  private writeFailed(e: Error): void {
+    if (e === this.lastFailure) return;
+    this.lastFailure = e;
+    this.onWriteFailure?.(e);
   }
 
   /** null while the journal file is the one opened; otherwise what happened to it (deleted, replaced). */
@@ -251,7 +285,7 @@ export class Journal {
     try {
       return this.runTx(fn) as T;
     } catch (e) {
-      if (this.onWriteFailure !== undefined && isStorageFailure(e)) this.onWriteFailure(e as Error);
+      if (isStorageFailure(e)) this.writeFailed(e as Error);
       throw e;
     } finally {
       this.txDepth--;

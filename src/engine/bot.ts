@@ -138,6 +138,7 @@ export class Bot {
     }
 
     const timeframe: Timeframe = cfg.market.timeframe;
+    const jump = { sigmas: cfg.data.jumpSigmas, minPct: cfg.data.jumpMinPct };
     this.engine = new Engine({
       mode: cfg.mode === 'backtest' ? 'paper' : cfg.mode,
       botId: cfg.botId,
@@ -152,7 +153,7 @@ export class Bot {
         timeframeMs: TIMEFRAME_MS[timeframe],
         strategy: createStrategy(cfg.strategy.name, symbol, { ...cfg.strategy.params, timeframeMs: TIMEFRAME_MS[timeframe] }),
         market: this.exchange.market(symbol),
-        validator: new CandleValidator(symbol, timeframe, { sigmas: cfg.data.jumpSigmas, minPct: cfg.data.jumpMinPct }),
+        validator: new CandleValidator(symbol, timeframe, jump),
       })),
       marketType: cfg.market.type,
       allowShort: cfg.market.allowShort && cfg.market.type === 'perp',
@@ -221,6 +222,7 @@ export class Bot {
             resampleTo: timeframe,
             path: replay,
             speed: opts.speed ?? cfg.data.speed,
+            jump,
             // Small batches die young in V8's nursery instead of piling up in old space: flat memory.
             batchSize: 256,
           }),

@@ -7,7 +7,7 @@ import { TIMEFRAME_MS, type Candle, type Timeframe } from '../core/types.ts';
 import { fileLabel, peekCandles, streamCandles, type CsvRowError } from './csv.ts';
 import { abortableSleep, detectTimeframe, realSleep, type CandleFeed, type FeedState, type FeedStatus, type SleepFn } from './feed.ts';
 import { Resampler } from './resample.ts';
-import { CandleValidator, type CandleIssue } from './validator.ts';
+import { CandleValidator, type CandleIssue, type JumpRule } from './validator.ts';
 
 export { detectTimeframe };
 
@@ -33,6 +33,8 @@ export interface ReplayFeedOptions {
    * bucket; rejected ones are dropped. Every source issue is reported here.
    */
   onIssue?: (issue: CandleIssue) => void;
+  /** The jump rule for that source-level validation (default DEFAULT_JUMP_RULE). */
+  jump?: Partial<JumpRule>;
 }
 
 /**
@@ -160,7 +162,7 @@ export class ReplayFeed implements CandleFeed {
         for await (const b of read) if (b.length) yield b;
         return;
       }
-      const validator = new CandleValidator(o.symbol, this.sourceTimeframe);
+      const validator = new CandleValidator(o.symbol, this.sourceTimeframe, o.jump);
       const r = new Resampler(this.sourceTimeframe, o.resampleTo);
       let out: Candle[] = [];
       for await (const b of read) {

@@ -2,7 +2,8 @@
 // fresh account), created atomically (a crash during the first start leaves no half-made journal), and
 // watched while the bot runs (deleted or replaced under it: stop instead of writing into a ghost).
 import Database from 'better-sqlite3';
-import { closeSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { UserError } from '../core/errors.ts';
 import { statOrNull, writableFileProblem } from '../core/file-checks.ts';
 
@@ -82,6 +83,95 @@ export function createJournalFile(path: string, init: (db: Database.Database) =>
     db.close(); // the last connection: SQLite checkpoints and removes the -wal
   }
   renameSync(tmp, path);
+}
+
+/** SQLite errors that mean the storage, not the statement, failed: retrying the same write won't help. */
+export function isStorageFailure(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return (
+    typeof code === 'string' &&
+    (code === 'SQLITE_FULL' ||
+      code.startsWith('SQLITE_IOERR') ||
+      code.startsWith('SQLITE_READONLY') ||
+      code === 'SQLITE_CORRUPT' ||
+      code === 'SQLITE_CANTOPEN' ||
+      code === 'SQLITE_NOTADB')
+  );
+}
+
+/**
+ * Every statement prepared on `db` (ours and drizzle's) reports a storage failure as it happens, in or
+ * out of a transaction: the first failed write is the one that counts, wherever it comes from. Hand-
+ * rolled: better-sqlite3 has no error hook. The wrappers are made once per prepared statement.
+ */
+export function reportStorageFailures(db: Database.Database, report: (e: Error) => void): void {
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((source: string) => {
+    const st = prepare(source);
+    for (const m of ['run', 'get', 'all'] as const) {
+      const call = st[m].bind(st) as (...args: unknown[]) => unknown;
+      (st as unknown as Record<string, unknown>)[m] = (...args: unknown[]) => {
+        try {
+          return call(...args);
+        } catch (e) {
+          if (isStorageFailure(e)) report(e as Error);
+          throw e;
+        }
+      };
+    }
+    return st;
+  }) as typeof db.prepare;
+}
+
+/**
+ * The WAL's working size (bytes): SQLite cuts the file back to it whenever it starts the log over
+ * (journal_size_limit), and the bot checkpoints between batches once the file has grown past it
+ * (JournalHealth). Each checkpoint costs an fsync, so not much smaller.
+ */
+export const WAL_TARGET_SIZE = 8 * 1024 * 1024;
+
+/**
+ * Open the journal's database: the file checked first (a new one created atomically, with `init`),
+ * WAL mode, and every storage failure reported. Errors name the file.
+ */
+export function openJournalDb(
+  o: { path: string; readonly?: boolean; synchronous?: 'NORMAL' | 'FULL' },
+  init: (db: Database.Database) => void,
+  onStorageFailure: (e: Error) => void,
+): Database.Database {
+  const file = o.path !== ':memory:';
+  if (file) prepareJournalFile(o.path, o.readonly ?? false, init);
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(o.path, { readonly: o.readonly ?? false, fileMustExist: file });
+    if (!o.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${o.synchronous ?? 'NORMAL'}`);
+      db.pragma('busy_timeout = 5000');
+      db.pragma(`journal_size_limit = ${WAL_TARGET_SIZE}`);
+      if (file) reportStorageFailures(db, onStorageFailure);
+    }
+    if (file && !db.prepare(`select 1 from sqlite_master where name = '__drizzle_migrations'`).get()) {
+      throw new JournalFileError(o.path, `${o.path} is a SQLite database but not a Skipper journal (no migrations table)`);
+    }
+    return db;
+  } catch (e) {
+    if (db?.open) db.close();
+    throw e instanceof JournalFileError ? e : journalOpenError(o.path, e);
+  }
+}
+
+/** Check the file before opening it, and create a new journal (atomically, with `init`) when there is none. */
+function prepareJournalFile(path: string, readonly: boolean, init: (db: Database.Database) => void): void {
+  const problem = journalFileProblem(path);
+  if (problem) throw new JournalFileError(path, problem);
+  if (readonly || statOrNull(path)) return;
+  try {
+    mkdirSync(dirname(resolve(path)), { recursive: true });
+    createJournalFile(path, init);
+  } catch (e) {
+    throw journalOpenError(path, e);
+  }
 }
 
 /** What identifies a file on disk: its device and inode. */

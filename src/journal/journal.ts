@@ -2,14 +2,12 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
-import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../core/paths.ts';
 import * as s from './schema.ts';
-import { statOrNull } from '../core/file-checks.ts';
-import { createJournalFile, journalFileProblem, journalOpenError, JournalFileError, JournalFileGuard } from './file-guard.ts';
+import { isStorageFailure, journalOpenError, JournalFileGuard, openJournalDb } from './file-guard.ts';
 import type { Fill, Order, OrderPurpose, OrderStatus, Position, Signal, RiskVerdict } from '../core/types.ts';
 import type { Alert } from '../core/alerts.ts';
 
@@ -23,66 +21,11 @@ setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, wo
 
 export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'migrations');
 
-/**
- * The WAL's working size (bytes): SQLite cuts the file back to it whenever it starts the log over
- * (journal_size_limit), and maintainWal checkpoints once the file has grown past it. The file stays
- * near it (a few MB over at most); each checkpoint costs an fsync, so not much smaller.
- */
-export const WAL_TARGET_SIZE = 8 * 1024 * 1024;
-
-/** SQLite errors that mean the storage, not the statement, failed: retrying the same write won't help. */
-export function isStorageFailure(e: unknown): boolean {
-  const code = (e as { code?: unknown }).code;
-  return (
-    typeof code === 'string' &&
-    (code === 'SQLITE_FULL' ||
-      code.startsWith('SQLITE_IOERR') ||
-      code.startsWith('SQLITE_READONLY') ||
-      code === 'SQLITE_CORRUPT' ||
-      code === 'SQLITE_CANTOPEN' ||
-      code === 'SQLITE_NOTADB')
-  );
-}
-
-/**
- * Every statement prepared on `db` (ours and drizzle's) reports a storage failure as it happens, in or
- * out of a transaction: the first failed write is the one that counts, wherever it comes from. Hand-
- * rolled: better-sqlite3 has no error hook. The wrappers are made once per prepared statement.
- */
-function reportStorageFailures(db: Database.Database, report: (e: Error) => void): void {
-  const prepare = db.prepare.bind(db);
-  db.prepare = ((source: string) => {
-    const st = prepare(source);
-    for (const m of ['run', 'get', 'all'] as const) {
-      const call = st[m].bind(st) as (...args: unknown[]) => unknown;
-      (st as unknown as Record<string, unknown>)[m] = (...args: unknown[]) => {
-        try {
-          return call(...args);
-        } catch (e) {
-          if (isStorageFailure(e)) report(e as Error);
-          throw e;
-        }
-      };
-    }
-    return st;
-  }) as typeof db.prepare;
-}
-
-/** Check the file before opening it, and create a new journal (atomically) when there is none. */
-function prepareJournalFile(path: string, readonly: boolean): void {
-  const problem = journalFileProblem(path);
-  if (problem) throw new JournalFileError(path, problem);
-  if (readonly || existsSync(path)) return;
-  try {
-    mkdirSync(dirname(resolve(path)), { recursive: true });
-    createJournalFile(path, (db) => {
-      db.pragma('journal_mode = WAL');
-      migrate(drizzle({ client: db }), { migrationsFolder: MIGRATIONS_DIR });
-    });
-  } catch (e) {
-    throw journalOpenError(path, e);
-  }
-}
+/** A new journal's set-up (WAL mode, every migration), run on the file before it takes its name. */
+const initJournal = (db: Database.Database): void => {
+  db.pragma('journal_mode = WAL');
+  migrate(drizzle({ client: db }), { migrationsFolder: MIGRATIONS_DIR });
+};
 
 /**
  * `full` journals everything (paper, live). `fills` keeps fills and equity snapshots only: the
@@ -164,8 +107,7 @@ export class Journal {
   private checkpointer: Worker | undefined;
   private txDepth = 0;
   private readonly guard: JournalFileGuard | null;
-  private walSizeAtCheckpoint = -1;
-  /** Called when a commit fails for a reason the process can't fix (disk full, I/O error, read-only file). */
+  /** Called when a write fails for a reason the process can't fix (disk full, I/O error, read-only file). */
   onWriteFailure: ((e: Error) => void) | undefined;
   /** better-sqlite3 builds a wrapper per transaction() call: build one, reuse it for every commit. */
   private readonly runTx: (fn: () => unknown) => unknown;
@@ -174,28 +116,15 @@ export class Journal {
     this.path = opts.path;
     this.detail = opts.detail ?? 'full';
     const file = opts.path !== ':memory:';
-    if (file) prepareJournalFile(opts.path, opts.readonly ?? false);
-    let sqlite: Database.Database | undefined;
+    this.sqlite = openJournalDb(opts, initJournal, (e) => this.writeFailed(e));
     try {
-      sqlite = new Database(opts.path, { readonly: opts.readonly ?? false, fileMustExist: file });
-      this.sqlite = sqlite;
-      if (!opts.readonly) {
-        sqlite.pragma('journal_mode = WAL');
-        sqlite.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
-        sqlite.pragma('busy_timeout = 5000');
-        sqlite.pragma(`journal_size_limit = ${WAL_TARGET_SIZE}`);
-        if (file) reportStorageFailures(sqlite, (e) => this.writeFailed(e));
-      }
-      if (file && !sqlite.prepare(`select 1 from sqlite_master where name = '__drizzle_migrations'`).get()) {
-        throw new JournalFileError(opts.path, `${opts.path} is a SQLite database but not a Skipper journal (no migrations table)`);
-      }
-      this.db = drizzle({ client: sqlite });
-      this.runTx = sqlite.transaction((fn: () => unknown) => fn());
+      this.db = drizzle({ client: this.sqlite });
+      this.runTx = this.sqlite.transaction((fn: () => unknown) => fn());
       if (!opts.readonly) this.migrate();
       this.stmts = this.prepare();
     } catch (e) {
-      if (sqlite?.open) sqlite.close();
-      throw e instanceof JournalFileError ? e : journalOpenError(opts.path, e);
+      this.sqlite.close();
+      throw journalOpenError(opts.path, e);
     }
     this.guard = file ? new JournalFileGuard(resolve(opts.path)) : null;
   }
@@ -235,26 +164,6 @@ export class Journal {
     this.checkpointer = new Worker(CHECKPOINT_WORKER, { eval: true, workerData: { driver, path: resolve(this.path), intervalMs } });
     this.checkpointer.unref();
     this.checkpointer.on('error', () => this.sqlite.open && this.sqlite.pragma('wal_autocheckpoint = 1000'));
-  }
-
-  /**
-   * Keep the WAL bounded during long max-speed replays, where the worker's PASSIVE checkpoints never
-   * catch up with a writer that never pauses. Call between batches of writes, never inside a
-   * decision: when the WAL has grown past WAL_TARGET_SIZE, this thread (the only writer) checkpoints
-   * it; the next commit then starts the log over and SQLite cuts the file back to WAL_TARGET_SIZE.
-   */
-  maintainWal(): void {
-    if (this.path === ':memory:' || !this.sqlite.open || this.txDepth > 0) return;
-    // The file keeps its size when SQLite starts the WAL over, so only growth past the size at the
-    // last checkpoint means the log has outrun it.
-    const size = statOrNull(`${this.path}-wal`)?.size ?? 0;
-    if (size <= WAL_TARGET_SIZE || size === this.walSizeAtCheckpoint) return;
-    try {
-      const [r] = this.sqlite.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number }>;
-      if (r?.busy === 0) this.walSizeAtCheckpoint = size;
-    } catch {
-      // failing storage: a failing write reports itself
-    }
   }
 
   close(): void {

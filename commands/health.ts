@@ -55,10 +55,12 @@ export default defineCommand({
       const [db, wal] = await Promise.all([size(path), size(`${path}-wal`)]);
       pairs.push(['Journal', `${bytes(db ?? 0)} + WAL ${bytes(wal ?? 0)}`]);
     }
+    const journalFault = services.journalFault?.() ?? null;
+    if (journalFault) pairs.push(['Journal state', `FAILED — ${journalFault}`]);
     if (services.logFile) {
       const lf = await size(services.logFile);
       pairs.push(['Log file', lf === null ? 'not created yet' : bytes(lf)]);
     }
-    return { title: 'Health', text: kv(pairs), mono: true };
+    return { title: 'Health', text: kv(pairs), mono: true, ...(journalFault ? { severity: 'critical' as const } : {}) };
   },
 });

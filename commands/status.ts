@@ -33,6 +33,8 @@ export default defineCommand({
       ['Open orders', String(st.liveOrders.length)],
     ];
     if (services.dataSource) pairs.push(['Data', describeDataSource(services.dataSource())]);
+    const journalFault = services.journalFault?.() ?? null;
+    if (journalFault) pairs.push(['Journal', `FAILED — ${journalFault}`]);
     for (const f of feeds) {
       const age = f.state.lastCandleTs !== undefined ? ` — last candle ${utc(f.state.lastCandleTs)}` : '';
       pairs.push([`Feed ${f.symbol}`, `${f.state.status}${f.state.detail ? ` (${f.state.detail})` : ''}${age}`]);
@@ -48,7 +50,7 @@ export default defineCommand({
       );
     });
     const text = kv(pairs) + '\n\n' + (posLines.length ? `Positions:\n${posLines.join('\n')}` : 'No open positions.');
-    return { title: 'Skipper status', text, mono: true, severity: st.blocked ? 'warning' : 'info' };
+    return { title: 'Skipper status', text, mono: true, severity: journalFault ? 'critical' : st.blocked ? 'warning' : 'info' };
   },
 });
 

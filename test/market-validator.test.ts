@@ -1,12 +1,14 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Candle } from '../src/core/types.ts';
+import type { Candle, Timeframe } from '../src/core/types.ts';
 import { loadCandles } from '../src/market/csv.ts';
 import { generateCandles } from '../src/market/generator.ts';
 import {
   CHECK_OK,
   CandleValidator,
+  MAX_PRICE,
+  MIN_PRICE,
   alertForIssue,
   isoRange,
   isoUtc,
@@ -143,6 +145,88 @@ describe('CandleValidator on synthetic candles', () => {
   });
 });
 
+describe('CandleValidator: impossible prices and jumps', () => {
+  /** 30 quiet 1m candles at 100 (±0.05 % ranges): enough history for the jump rule. */
+  const warm = (v: CandleValidator, n = 30): number => {
+    for (let i = 0; i < n; i++) expect(v.check(c(T0 + i * MIN, 100, 100.05, 99.95, 100 + (i % 2) * 0.02)).accepted).toBe(true);
+    return T0 + n * MIN;
+  };
+
+  it.each([
+    ['zero', 0, 'zero price'],
+    ['1e-300', 1e-300, 'price outside'],
+    ['1e300', 1e300, 'price outside'],
+  ])('rejects o=h=l=c=%s as bad_price (not just a flat warning)', (_name, p, text) => {
+    const v = new CandleValidator('BTC/USDT', '1m');
+    const r = v.check(c(T0, p, p, p, p, 5));
+    expect(r.accepted).toBe(false);
+    expect(kinds(r)).toEqual(['bad_price']);
+    expect(r.issues[0]!.detail).toContain(text);
+    expect(kinds(v.check(c(T0 + MIN, 100, 101, 0, 100)))).toEqual(['bad_price']);
+    expect(MIN_PRICE).toBeLessThan(1e-8);
+    expect(MAX_PRICE * 100).toBeLessThan(2 ** 53);
+  });
+
+  it('holds a ×1000 spike with consistent OHLC, then drops it when the next candle is back at the old level', () => {
+    const v = new CandleValidator('BTC/USDT', '1m');
+    const t = warm(v);
+    const spike = v.check(c(t, 100_000, 100_000, 100_000, 100_000));
+    expect(spike.accepted).toBe(false);
+    expect(kinds(spike)).toEqual(['jump']);
+    expect(spike.issues[0]!.detail).toMatch(
+      /^jump: high 100000 is 1000× the last close 100\.02 \(\d+ σ\) at 2024-01-01T00:30:00Z; held until the next candle confirms it$/,
+    );
+    expect(alertForIssue(spike.issues[0]!)).toMatchObject({ type: 'bad_candle', severity: 'warning' });
+    // Back to normal: accepted without a gap warning (the held slot is not missing), the spike never was.
+    expect(v.check(c(t + MIN, 100, 100.04, 99.96, 100.01))).toBe(CHECK_OK);
+    expect(v.lastTs).toBe(t + MIN);
+  });
+
+  it('a wick spike (only the high) is held too', () => {
+    const v = new CandleValidator('BTC/USDT', '1m');
+    const t = warm(v);
+    expect(kinds(v.check(c(t, 100, 100_000, 99.8, 100)))).toEqual(['jump']);
+    expect(kinds(v.check(c(t + MIN, 100, 100.2, 0.01, 100)))).toEqual(['jump']);
+  });
+
+  it('a real jump is held for one candle, then confirmed by the next and traded on from there', () => {
+    const v = new CandleValidator('BTC/USDT', '1m');
+    const t = warm(v);
+    expect(kinds(v.check(c(t, 100, 130, 100, 129)))).toEqual(['jump']);
+    const next = v.check(c(t + MIN, 129, 129.2, 128.9, 129.1));
+    expect(next.accepted).toBe(true);
+    expect(kinds(next)).toEqual(['jump_confirmed']);
+    expect(next.issues[0]!.detail).toContain('the move to 129 at');
+    // The new level is the reference now.
+    expect(v.check(c(t + 2 * MIN, 129.1, 129.2, 129, 129.05))).toBe(CHECK_OK);
+  });
+
+  it('a second, different jump replaces the held candle; moves under jumpMinPct or before warm-up are never held', () => {
+    const v = new CandleValidator('BTC/USDT', '1m');
+    const t = warm(v);
+    expect(kinds(v.check(c(t, 1000, 1000, 1000, 1000)))).toEqual(['jump']);
+    expect(kinds(v.check(c(t + MIN, 10, 10, 10, 10)))).toEqual(['jump']);
+    expect(kinds(v.check(c(t + 2 * MIN, 10, 10.005, 9.995, 10)))).toEqual(['jump_confirmed']);
+    const q = new CandleValidator('BTC/USDT', '1m');
+    const t2 = warm(q);
+    expect(q.check(c(t2, 100, 109, 100, 108)).accepted).toBe(true); // +9 %: a big candle, not a jump
+    const cold = new CandleValidator('BTC/USDT', '1m');
+    cold.check(c(T0));
+    expect(cold.check(c(T0 + MIN, 1000, 1000, 1000, 1000)).accepted).toBe(true);
+    const off = new CandleValidator('BTC/USDT', '1m', { sigmas: null });
+    expect(off.check(c(warm(off), 1000, 1000, 1000, 1000)).accepted).toBe(true);
+  });
+
+  it('a gap widens what counts as a jump (σ √candles elapsed)', () => {
+    const v = new CandleValidator('BTC/USDT', '1m', { sigmas: 10 });
+    const t = warm(v);
+    expect(kinds(v.check(c(t, 115, 115.05, 114.95, 115)))).toEqual(['jump']);
+    const w = new CandleValidator('BTC/USDT', '1m', { sigmas: 10 });
+    const t2 = warm(w);
+    expect(w.check(c(t2 + 1000 * MIN, 115, 115.05, 114.95, 115)).accepted).toBe(true);
+  });
+});
+
 describe('validateSeries on generated oddities', () => {
   it('finds each injected oddity once', () => {
     const candles = generateCandles({
@@ -162,13 +246,16 @@ describe('validateSeries on generated oddities', () => {
     expect(r.counts).toEqual({
       nan: 1,
       negative: 0,
+      bad_price: 0,
       ohlc: 0,
       misaligned: 1,
       duplicate: 1,
       out_of_order: 0,
+      jump: 0,
       gap: 3,
       zero_volume: 4,
       flat: 4,
+      jump_confirmed: 0,
     });
     expect(r.issues.filter((i) => i.kind === 'gap').map((i) => i.missing)).toEqual([7, 1, 1]);
     expect(r.missingCandles).toBe(9);
@@ -289,6 +376,19 @@ describe.skipIf(!existsSync(DATA))('validator on the real files (SOURCES.md)', (
     expect(r.missingCandles - 75 + 32).toBe(120);
     // Two early flat hours had some volume (thin 2017 market), so flat is 7, not 5.
     expect(r.counts.flat).toBe(7);
+  });
+
+  it('the jump rule never fires on any real file (crashes of March 2020 and May 2021, the 2023 halt), even at 30 σ', () => {
+    for (const name of readdirSync(DATA).filter((n) => n.endsWith('.csv'))) {
+      const tf = /_(\d+[mhd])_/.exec(name)![1] as Timeframe;
+      const candles = loadCandles(f(name));
+      const strict = new CandleValidator('X/USDT', tf, { sigmas: 30 });
+      const fired = candles.map((x) => strict.check(x)).flatMap((r) => r.issues.filter((i) => i.kind === 'jump' || i.kind === 'bad_price'));
+      expect(
+        fired.map((i) => i.detail),
+        name,
+      ).toEqual([]);
+    }
   });
 
   it.each([

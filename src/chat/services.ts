@@ -57,4 +57,6 @@ export interface Services {
   reports?: ReportControls;
   /** Reconcile now; `accept` adopts the venue's balances and positions (after a human checked). */
   reconcile?: (accept?: boolean) => Promise<string>;
+  /** Why the journal can no longer be written and what that means, or null while it is fine. */
+  journalFault?: () => string | null;
 }

@@ -8,6 +8,8 @@ import { runBacktest, REFERENCE_LIMITS } from '../engine/backtest.ts';
 import { Bot } from '../engine/bot.ts';
 import { addModelCommands } from './models.ts';
 import { Journal } from '../journal/journal.ts';
+import { initJournal } from '../journal/init.ts';
+import { checkStartup } from '../config/preflight.ts';
 import { loadCandles } from '../market/csv.ts';
 import { detectTimeframe } from '../market/replay-feed.ts';
 import { STRATEGIES } from '../strategy/registry.ts';
@@ -57,6 +59,7 @@ program
       const config = loadConfig(o.config);
       bot = new Bot({
         config,
+        configFile: o.config ?? '(defaults)',
         ...(o.replay ? { replay: o.replay } : {}),
         ...(o.speed !== undefined ? { speed: o.speed } : {}),
         ...(o.confirmLive ? { confirmLive: true } : {}),
@@ -70,11 +73,17 @@ program
       if (stopping) return;
       stopping = true;
       process.stdout.write(`\n${sig}: stopping…\n`);
-      void bot.stop().then(() => process.exit(0));
+      void bot.stop();
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
-    if (o.exitWhenDone) void bot.feedsDone().then(() => stop('replay finished'));
+    if (o.exitWhenDone) void bot.feedsDone().then(() => stop(bot.journalHealth.fault ? 'journal fault' : 'replay finished'));
+    // However it stops (a signal, the end of a replay, or on its own after losing its journal).
+    void bot.done.then(() => {
+      const fault = bot.journalHealth.fault;
+      if (fault) process.stderr.write(`skipper: stopped after a journal fault: ${fault.reason}\n`);
+      process.exit(bot.exitCode);
+    });
   });
 
 const bt = program
@@ -177,10 +186,11 @@ function guessFromName(file: string): { symbol?: string; timeframe?: Timeframe }
 const config = program.command('config').description('configuration tools');
 config
   .command('check [file]')
-  .description('validate a config file and print every problem with its path')
+  .description('validate a config file as start-up does (strategy, schedules, files, secrets) and print every problem with its key')
   .action((file?: string) => {
     try {
       const c = loadConfig(file);
+      checkStartup(c, file ?? '(defaults)');
       process.stdout.write(
         `${file ?? '(embedded defaults)'}: OK — ${c.mode} mode, ${c.exchange.name} exchange, ${c.market.symbols.join(', ')} ${c.market.timeframe}, strategy ${c.strategy.name}\n`,
       );
@@ -190,6 +200,18 @@ config
   });
 
 const db = program.command('db').description('journal database tools');
+db.command('init')
+  .description('create a new, empty journal (a new account); refuses to touch one that holds data')
+  .option('-c, --config <file>', 'config file')
+  .option('--path <db>', 'journal file (overrides the config)')
+  .action((o: { config?: string; path?: string }) => {
+    try {
+      const path = o.path ?? loadConfig(o.config).journal.path;
+      process.stdout.write(`${initJournal(path)}\n`);
+    } catch (e) {
+      fail(e);
+    }
+  });
 db.command('migrate')
   .description('apply pending migrations to the journal')
   .option('-c, --config <file>', 'config file')

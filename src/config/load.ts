@@ -1,5 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config, type ConfigInput } from './schema.ts';
 
@@ -38,6 +38,10 @@ export function loadConfig(file?: string, overrides: ConfigInput = {}): Config {
     raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
     if (e instanceof YAMLParseError) {
+      if (e.code === 'DUPLICATE_KEY') {
+        const dups = duplicateKeys(readFileSync(file, 'utf8'));
+        if (dups.length) throw new ConfigError(file, dups);
+      }
       const pos = e.linePos?.[0];
       throw new ConfigError(file, [`${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}${e.message.split('\n')[0]}`]);
     }
@@ -59,5 +63,27 @@ export function deepMerge(base: Record<string, unknown>, over: Record<string, un
         ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
         : v;
   }
+  return out;
+}
+
+/** "line 5: duplicate key risk.maxOpenPositions (first on line 3)" for every key given twice in a mapping. */
+function duplicateKeys(text: string): string[] {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: false, lineCounter: lines });
+  const out: string[] = [];
+  const walk = (node: unknown, path: string[]): void => {
+    if (isSeq(node)) node.items.forEach((x, i) => walk(x, [...path, String(i)]));
+    if (!isMap(node)) return;
+    const seen = new Map<string, number>();
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      const line = isScalar(pair.key) && pair.key.range ? lines.linePos(pair.key.range[0]).line : 0;
+      const first = seen.get(key);
+      if (first !== undefined) out.push(`line ${line}: duplicate key ${[...path, key].join('.')} (first on line ${first})`);
+      else seen.set(key, line);
+      walk(pair.value, [...path, key]);
+    }
+  };
+  walk(doc.contents, []);
   return out;
 }

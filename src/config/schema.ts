@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TIMEFRAMES } from '../core/types.ts';
 import { riskConfigSchema } from '../risk/limits.ts';
+import { DEFAULT_JUMP_RULE } from '../market/validator.ts';
 
 // The whole configuration, validated at start. Every field has a safe default, so an empty file
 // (or no file) runs the paper exchange on BTC/USDT 1m. Secrets never live here: see env.ts.
@@ -78,6 +79,10 @@ export const configSchema = z
         pollSec: z.number().min(1).default(10),
         websocket: z.boolean().default(false),
         warmup: z.number().int().min(0).default(200),
+        /** Hold (no trade, alert) a candle this many σ of recent volatility from the last close, until the next confirms it; null = off. */
+        jumpSigmas: z.number().positive().nullable().default(DEFAULT_JUMP_RULE.sigmas),
+        /** …and at least this fraction away (smaller moves are never held). */
+        jumpMinPct: z.number().min(0).default(DEFAULT_JUMP_RULE.minPct),
       })
       .strict()
       .prefault({}),

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AlertService } from '../alerts/service.ts';
 import { ApprovalService } from '../chat/approvals.ts';
@@ -10,6 +10,7 @@ import type { DiscordTransport } from '../chat/discord.ts';
 import { transportAlertChannels } from '../alerts/render.ts';
 import { ReportService } from '../reports/service.ts';
 import { readSecrets, type Secrets } from '../config/env.ts';
+import { checkStartup } from '../config/preflight.ts';
 import { UserError } from '../core/errors.ts';
 import type { UserFromGetMe } from 'grammy/types';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +28,7 @@ import { PaperStore } from '../exchange/paper-store.ts';
 import { CcxtExchange, VenueUnreachable } from '../exchange/ccxt.ts';
 import { isSimulatedVenue, type ExchangeClient } from '../exchange/types.ts';
 import { Journal } from '../journal/journal.ts';
+import { JournalFileError } from '../journal/file-guard.ts';
 import type { CandleFeed } from '../market/feed.ts';
 import { ReplayFeed } from '../market/replay-feed.ts';
 import { CandleValidator } from '../market/validator.ts';
@@ -36,6 +38,7 @@ import { RISK_LIMITS_STATE } from '../risk/limits.ts';
 import { createStrategy } from '../strategy/registry.ts';
 import { COMMANDS } from '../../commands/index.ts';
 import { Engine } from './engine.ts';
+import { JournalHealth, type JournalFault } from './journal-health.ts';
 import { Reconciler } from './reconcile.ts';
 import { quoteOf } from '../core/symbols.ts';
 import { money } from '../core/format.ts';
@@ -63,6 +66,8 @@ export interface BotOptions {
   discord?: { gateway?: boolean };
   /** Live mode: the admin confirmed on the command line (--confirm-live); otherwise chat asks. */
   confirmLive?: boolean;
+  /** Where the config came from, for error messages (default "(config)"). */
+  configFile?: string;
 }
 
 /** The whole bot: journal, venue, risk, engine, feeds and chat, wired from the config. */
@@ -89,6 +94,12 @@ export class Bot {
   readonly feeds: CandleFeed[] = [];
   readonly startedAt: number;
   private stopped = false;
+  readonly journalHealth: JournalHealth;
+  /** The process exit code when it stops: 0, or 3 after a journal fault. */
+  exitCode = 0;
+  private resolveDone!: () => void;
+  /** Resolves once the bot has stopped (asked to, or on its own after losing its journal). */
+  readonly done = new Promise<void>((r) => (this.resolveDone = r));
   /** Symbols that need a live feed: created at start (ccxt is loaded only when needed: it is large). */
   private readonly liveSymbols: string[] = [];
   private loops: Promise<void>[] = [];
@@ -96,6 +107,12 @@ export class Bot {
   constructor(private readonly opts: BotOptions) {
     const cfg = opts.config;
     this.config = cfg;
+    this.secrets = opts.secrets ?? readSecrets();
+    checkStartup(cfg, opts.configFile ?? '(config)', {
+      ...(opts.replay ? { replay: opts.replay } : {}),
+      secrets: this.secrets,
+      injected: { exchange: !!opts.exchange, feeds: !!opts.feedFactory, logger: !!opts.logger },
+    });
     this.log = opts.logger ?? fileLogger(cfg, !cfg.chat.console.enabled);
     this.wall = opts.wallClock ?? new WallClock();
     this.dataSource = dataSourceOf(cfg.data, { replay: opts.replay, speed: opts.speed });
@@ -105,13 +122,13 @@ export class Bot {
     // may still drive a live run in tests).
     this.clock = replay && cfg.mode !== 'live' ? new SimClock(0) : this.wall;
     this.startedAt = this.wall.now();
-    this.journal = new Journal({ path: cfg.journal.path, synchronous: cfg.journal.synchronous, detail: 'full' });
+    this.journal = openJournal(cfg);
     this.journal.startBackgroundCheckpoints();
+    this.journalHealth = new JournalHealth(this.journal, this.wall, (f) => this.onJournalFault(f));
 
     const quote = quoteOf(cfg.market.symbols);
     const startingCash = this.startingCash(quote);
     const markets = cfg.market.symbols.map((s) => paperMarket(cfg, s));
-    this.secrets = opts.secrets ?? readSecrets();
     this.exchange = opts.exchange ?? this.createVenue(markets);
 
     this.alerts = new AlertService(this.journal, this.wall, this.log, {
@@ -128,6 +145,7 @@ export class Bot {
     }
 
     const timeframe: Timeframe = cfg.market.timeframe;
+    const jump = { sigmas: cfg.data.jumpSigmas, minPct: cfg.data.jumpMinPct };
     this.engine = new Engine({
       mode: cfg.mode === 'backtest' ? 'paper' : cfg.mode,
       botId: cfg.botId,
@@ -142,7 +160,7 @@ export class Bot {
         timeframeMs: TIMEFRAME_MS[timeframe],
         strategy: createStrategy(cfg.strategy.name, symbol, { ...cfg.strategy.params, timeframeMs: TIMEFRAME_MS[timeframe] }),
         market: this.exchange.market(symbol),
-        validator: new CandleValidator(symbol, timeframe),
+        validator: new CandleValidator(symbol, timeframe, jump),
       })),
       marketType: cfg.market.type,
       allowShort: cfg.market.allowShort && cfg.market.type === 'perp',
@@ -188,6 +206,7 @@ export class Bot {
       reports: this.reports,
       reconcile: async (accept?: boolean) =>
         (await this.reconciler.run(accept ? 'accept' : 'command', { accept: accept ?? false })).summary,
+      journalFault: () => this.journalFaultText(),
     };
     this.dispatcher = new Dispatcher(COMMANDS, services, this.log, cfg.chat.confirmTimeoutSec * 1000);
     this.dispatcher.onButton('p', (user, parts) => this.approvals.onButton(user, parts));
@@ -209,11 +228,6 @@ export class Bot {
     }
 
     // Chat transports are created at start: their libraries load only when they are enabled.
-    if (cfg.chat.telegram.enabled && !this.secrets.telegramBotToken)
-      throw new UserError('chat.telegram.enabled is true but TELEGRAM_BOT_TOKEN is not set');
-    if (cfg.chat.discord.enabled && !this.secrets.discordBotToken)
-      throw new UserError('chat.discord.enabled is true but DISCORD_BOT_TOKEN is not set');
-
     for (const symbol of cfg.market.symbols) {
       if (opts.feedFactory) this.feeds.push(opts.feedFactory(symbol));
       else if (replay) {
@@ -223,6 +237,7 @@ export class Bot {
             resampleTo: timeframe,
             path: replay,
             speed: this.dataSource.kind === 'replay' ? this.dataSource.speed : 'max',
+            jump,
             // Small batches die young in V8's nursery instead of piling up in old space: flat memory.
             batchSize: 256,
           }),
@@ -362,6 +377,7 @@ export class Bot {
         );
       }
     }
+    this.journalHealth.start();
     const rec = await this.untilVenue('reconcile the journal with the venue', deadline, async () => {
       const r = await this.reconciler.run('startup');
       if (r.status === 'failed') throw new Error(r.summary);
@@ -496,26 +512,77 @@ export class Bot {
     try {
       for await (const batch of feed.batches()) {
         if (this.stopped) break;
-        for (const c of batch) {
+        for (let i = 0; i < batch.length; i++) {
+          // The journal (its file, its WAL) is checked before each batch and every 64 candles within
+          // one: a stat or two, cheap next to 64 commits, and never inside a candle's decision.
+          if ((i & 63) === 0 && !this.journalHealth.check()) break;
+          const c = batch[i]!;
           if (sim) sim.set(c.ts + tfMs);
           this.engine.onCandle(feed.symbol, c);
           if (sim) this.reports.poll();
           // In a replay the market waits for the trader: hold the candle clock while a proposal is open.
           if (sim && this.config.approvals.holdReplay && this.approvals.hasPending) await this.approvals.settled();
         }
+        if (this.journalHealth.fault) break;
         // Give chat and timers a turn between batches, even at max replay speed.
         await new Promise<void>((r) => setImmediate(r));
       }
-      if (!this.stopped) {
+      if (!this.stopped && !this.journalHealth.fault) {
         if (isSimulatedVenue(this.exchange)) this.exchange.freeze?.(feed.symbol);
         this.say(
           `Feed ${feed.name} finished (${feed.state().detail}). The bot keeps running; /status for the state; market orders now fill at the last price.`,
         );
       }
     } catch (e) {
+      // A journal fault has its own alert (the alert journal may be what failed).
+      if (this.journalHealth.fault) {
+        this.log.warn({ feed: feed.name, error: errorMessage(e) }, 'feed stopped by the journal fault');
+        return;
+      }
       this.log.error({ err: e, feed: feed.name }, 'feed loop failed');
       this.alerts.raise({ type: 'feed_down', severity: 'critical', title: `Feed ${feed.name} stopped`, message: errorMessage(e) });
     }
+  }
+
+  /**
+   * The journal can't be written (lost or failing): nothing may be traded that can't be journaled
+   * first. Entries are blocked, candles stop, a critical alert goes straight to chat (not through the
+   * alert journal), and a lost journal stops the bot rather than writing into a ghost.
+   */
+  private onJournalFault(f: JournalFault): void {
+    this.exitCode = 3;
+    const text = this.journalFaultText()!;
+    this.engine.risk.haltForFault(f.kind === 'lost' ? 'the journal file is gone' : `journal write failed (${f.reason})`);
+    for (const feed of this.feeds) feed.stop();
+    this.reconciler.stop();
+    this.reports.stop();
+    this.log.fatal({ fault: f }, text);
+    const sent = this.notifier
+      .broadcast(
+        { title: f.kind === 'lost' ? 'Journal lost: stopping' : 'Journal write failed: trading stopped', text, severity: 'critical' },
+        { type: 'risk_halt', severity: 'critical' },
+      )
+      .catch(() => []);
+    if (f.kind === 'lost') {
+      void Promise.race([sent, new Promise((r) => setTimeout(r, 5000))])
+        .then(() => this.stop())
+        .catch((e: unknown) => this.log.error({ err: e }, 'stop after the journal fault failed'));
+    }
+  }
+
+  /** What a journal fault means for this bot, in words (null when there is none). */
+  private journalFaultText(): string | null {
+    const f = this.journalHealth.fault;
+    if (!f) return null;
+    const venue = this.exchange.name;
+    const orders =
+      this.engine.mode === 'live'
+        ? `The protective stop-loss and take-profit orders stay on ${venue} and keep working; nothing new is sent.`
+        : 'The paper exchange no longer simulates anything: open positions have NO working stop-loss or take-profit until the bot runs again.';
+    if (f.kind === 'lost') {
+      return `${f.reason}. Trading stopped and the bot is shutting down rather than write into a file nobody can read. ${orders} Put the journal back (or start a new account) and start the bot again.`;
+    }
+    return `Journal write failed: ${f.reason}. No new entries; no more candles are processed. ${orders} Free disk space (or fix the journal's storage) and restart: the journal holds everything up to the failed write.`;
   }
 
   private say(text: string): void {
@@ -529,8 +596,9 @@ export class Bot {
   }
 
   async stop(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped) return this.done;
     this.stopped = true;
+    this.journalHealth.stop();
     for (const f of this.feeds) f.stop();
     this.approvals.stop();
     this.reports.stop();
@@ -538,10 +606,14 @@ export class Bot {
     this.alerts.flush(); // pending summaries go out while the transports are still up
     for (const t of this.notifier.list()) await t.stop().catch(() => {});
     this.alerts.close();
-    await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 2000))]);
-    await this.exchange.close();
-    this.journal.close();
-    this.log.info('stopped');
+    try {
+      await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 2000))]);
+      await this.exchange.close();
+      this.journal.close();
+      this.log.info('stopped');
+    } finally {
+      this.resolveDone();
+    }
   }
 }
 
@@ -557,13 +629,41 @@ function paperMarket(cfg: Config, symbol: string): MarketInfo {
   };
 }
 
-/** Logs go to the log file; headless (no console transport), errors also go to stderr. */
+/** The journal named by journal.path; a file that can't be used is a UserError naming the key. */
+function openJournal(cfg: Config): Journal {
+  try {
+    return new Journal({ path: cfg.journal.path, synchronous: cfg.journal.synchronous, detail: 'full' });
+  } catch (e) {
+    throw e instanceof JournalFileError ? new UserError(`journal.path: ${e.message}`) : e;
+  }
+}
+
+/**
+ * Logs go to the log file; headless (no console transport), errors also go to stderr. The file is
+ * opened here, synchronously: a log.file that can't be written stops the start with its name, and the
+ * stream is ready at once (an early exit can flush it).
+ */
 function fileLogger(cfg: Config, errorsToStderr: boolean): Logger {
-  mkdirSync(dirname(cfg.log.file), { recursive: true });
+  const file = cfg.log.file;
+  let fd: number;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    fd = openSync(file, 'a');
+  } catch (e) {
+    throw new UserError(`log.file: cannot write ${file} (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})`);
+  }
+  const dest = pino.destination({ fd, sync: false });
+  let failed = false;
+  dest.on('error', (e: Error) => {
+    // A log that can't be written (disk full…) must not take the bot down: say so once, on stderr.
+    if (failed) return;
+    failed = true;
+    process.stderr.write(`skipper: cannot write the log file ${file} (${e.message}); log lines are lost until it is fixed\n`);
+  });
   const streams = pino.multistream([
     {
       level: cfg.log.level === 'silent' ? 'fatal' : cfg.log.level,
-      stream: pino.destination({ dest: cfg.log.file, mkdir: true, sync: false }),
+      stream: dest,
     },
     ...(errorsToStderr ? [{ level: 'error' as const, stream: pino.destination(2) }] : []),
   ]);

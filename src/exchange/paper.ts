@@ -88,6 +88,7 @@ import type { NetPosition } from '../core/accounting.ts';
 import type { Clock } from '../core/clock.ts';
 import { plain } from '../core/format.ts';
 import { decimalsOf, roundTo, floorToStep, isFiniteNumber } from '../core/num.ts';
+import { isPossiblePrice } from '../core/prices.ts';
 import { TERMINAL_STATUSES } from '../core/types.ts';
 import type {
   Balance,
@@ -430,6 +431,8 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
       this.hot = st;
     }
     if (c.ts <= st.lastTs) return; // seen already
+    // The validator keeps such candles out; this venue never trades on one regardless.
+    if (!(isPossiblePrice(c.low) && isPossiblePrice(c.high) && isPossiblePrice(c.open) && isPossiblePrice(c.close))) return;
     st.lastTs = c.ts;
     st.lastPrice = c.close;
     if (st.working.length === 0) {
@@ -528,6 +531,7 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
    * candle's open time; one inside the candle with the candle's close (when it is known to have happened).
    */
   private execute(st: SymState, o: PaperOrder, c: Candle, price: number, liquidity: Liquidity, atOpen: boolean): void {
+    if (!isPossiblePrice(price)) return; // never a fill at an impossible price: the order keeps working
     const m = st.market;
     const rate = liquidity === 'maker' ? this.makerFee : this.takerFee;
     if (o.qty === 0) {

@@ -2,12 +2,12 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
-import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../core/paths.ts';
 import * as s from './schema.ts';
+import { isStorageFailure, journalOpenError, JournalFileGuard, openJournalDb } from './file-guard.ts';
 import type { Fill, Order, OrderPurpose, OrderStatus, Position, Signal, RiskVerdict } from '../core/types.ts';
 import type { Alert } from '../core/alerts.ts';
 
@@ -20,6 +20,12 @@ setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, wo
 `;
 
 export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'migrations');
+
+/** A new journal's set-up (WAL mode, every migration), run on the file before it takes its name. */
+const initJournal = (db: Database.Database): void => {
+  db.pragma('journal_mode = WAL');
+  migrate(drizzle({ client: db }), { migrationsFolder: MIGRATIONS_DIR });
+};
 
 /**
  * `full` journals everything (paper, live). `fills` keeps fills and equity snapshots only: the
@@ -101,23 +107,41 @@ export class Journal {
   private orderSeq: number | undefined;
   private checkpointer: Worker | undefined;
   private txDepth = 0;
+  private readonly guard: JournalFileGuard | null;
+  /** Called when a write fails for a reason the process can't fix (disk full, I/O error, read-only file). */
+  onWriteFailure: ((e: Error) => void) | undefined;
   /** better-sqlite3 builds a wrapper per transaction() call: build one, reuse it for every commit. */
   private readonly runTx: (fn: () => unknown) => unknown;
 
   constructor(opts: JournalOptions) {
     this.path = opts.path;
     this.detail = opts.detail ?? 'full';
-    if (opts.path !== ':memory:') mkdirSync(dirname(resolve(opts.path)), { recursive: true });
-    this.sqlite = new Database(opts.path, { readonly: opts.readonly ?? false });
-    if (!opts.readonly) {
-      this.sqlite.pragma('journal_mode = WAL');
-      this.sqlite.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
-      this.sqlite.pragma('busy_timeout = 5000');
+    const file = opts.path !== ':memory:';
+    this.sqlite = openJournalDb(opts, initJournal, (e) => this.writeFailed(e));
+    try {
+      this.db = drizzle({ client: this.sqlite });
+      this.runTx = this.sqlite.transaction((fn: () => unknown) => fn());
+      if (!opts.readonly) this.migrate();
+      this.stmts = this.prepare();
+    } catch (e) {
+      this.sqlite.close();
+      throw journalOpenError(opts.path, e);
     }
-    this.db = drizzle({ client: this.sqlite });
-    this.runTx = this.sqlite.transaction((fn: () => unknown) => fn());
-    if (!opts.readonly) this.migrate();
-    this.stmts = this.prepare();
+    this.guard = file ? new JournalFileGuard(resolve(opts.path)) : null;
+  }
+
+  private lastFailure: Error | undefined;
+
+  /** Tell onWriteFailure, once per error (a statement's failure also fails its transaction). */
+  private writeFailed(e: Error): void {
+    if (e === this.lastFailure) return;
+    this.lastFailure = e;
+    this.onWriteFailure?.(e);
+  }
+
+  /** null while the journal file is the one opened; otherwise what happened to it (deleted, replaced). */
+  fileProblem(): string | null {
+    return this.guard?.problem() ?? null;
   }
 
   static memory(detail: JournalDetail = 'full'): Journal {
@@ -148,7 +172,15 @@ export class Journal {
       void this.checkpointer.terminate();
       this.checkpointer = undefined;
     }
-    if (this.sqlite.open) this.sqlite.close();
+    if (!this.sqlite.open) return;
+    if (this.path !== ':memory:' && !this.sqlite.readonly) {
+      try {
+        this.sqlite.pragma('wal_checkpoint(TRUNCATE)'); // a clean stop leaves an empty WAL
+      } catch {
+        // a full disk or a lost file: nothing more to save here
+      }
+    }
+    this.sqlite.close();
   }
 
   /** Tracked in JS (every transaction goes through tx()): asked once per candle, cheaper than the native getter. */
@@ -162,6 +194,9 @@ export class Journal {
     this.txDepth++;
     try {
       return this.runTx(fn) as T;
+    } catch (e) {
+      if (isStorageFailure(e)) this.writeFailed(e as Error);
+      throw e;
     } finally {
       this.txDepth--;
     }

@@ -1,12 +1,13 @@
 // Replays a candle CSV as a feed: as fast as possible (backtests, fast paper runs) or at N× real time.
 
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { errorMessage } from '../core/errors.ts';
 import { WallClock, type Clock } from '../core/clock.ts';
 import { TIMEFRAME_MS, type Candle, type Timeframe } from '../core/types.ts';
 import { fileLabel, peekCandles, streamCandles, type CsvRowError } from './csv.ts';
 import { abortableSleep, detectTimeframe, realSleep, type CandleFeed, type FeedState, type FeedStatus, type SleepFn } from './feed.ts';
 import { Resampler } from './resample.ts';
-import { CandleValidator, type CandleIssue } from './validator.ts';
+import { CandleValidator, type CandleIssue, type JumpRule } from './validator.ts';
 
 export { detectTimeframe };
 
@@ -32,6 +33,45 @@ export interface ReplayFeedOptions {
    * bucket; rejected ones are dropped. Every source issue is reported here.
    */
   onIssue?: (issue: CandleIssue) => void;
+  /** The jump rule for that source-level validation (default DEFAULT_JUMP_RULE). */
+  jump?: Partial<JumpRule>;
+}
+
+/**
+ * Everything start-up checks about a replay file (`skipper config check` runs the same): it exists, is
+ * a file, is a candle CSV with at least two candles, and its timeframe fits. Returns the timeframe.
+ */
+export function inspectReplayFile(path: string, o: { timeframe?: Timeframe; resampleTo?: Timeframe } = {}): Timeframe {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) throw new Error(`replay file not found: ${path}`);
+  if (st.isDirectory()) throw new Error(`${path} is a directory, not a candle CSV file`);
+  let head: Candle[];
+  try {
+    head = peekCandles(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw code ? new Error(`cannot read ${path} (${code})`) : e;
+  }
+  const usable = head.filter((c) => Number.isFinite(c.ts));
+  let detected: Timeframe | undefined;
+  if (usable.length >= 2) {
+    try {
+      detected = detectTimeframe(usable);
+    } catch (e) {
+      throw new Error(`${path}: ${errorMessage(e)}`);
+    }
+  } else if (!o.timeframe) {
+    const what = head.length === 0 ? 'no candles after the header' : `${usable.length} readable candle(s) in its first ${head.length} rows`;
+    throw new Error(`${path}: ${what}; at least two are needed to tell the timeframe`);
+  }
+  if (o.timeframe && detected && o.timeframe !== detected) {
+    throw new Error(`${path} holds ${detected} candles, but the timeframe given is ${o.timeframe}`);
+  }
+  const src = (o.timeframe ?? detected)!;
+  if (o.resampleTo && TIMEFRAME_MS[o.resampleTo] % TIMEFRAME_MS[src] !== 0) {
+    throw new Error(`cannot replay ${src} candles as ${o.resampleTo}: ${o.resampleTo} is not a multiple of ${src}`);
+  }
+  return src;
 }
 
 export class ReplayFeed implements CandleFeed {
@@ -47,24 +87,14 @@ export class ReplayFeed implements CandleFeed {
   private st: FeedState;
 
   constructor(private readonly opts: ReplayFeedOptions) {
-    if (!existsSync(opts.path)) throw new Error(`replay file not found: ${opts.path}`);
     if (opts.speed !== 'max' && !(typeof opts.speed === 'number' && opts.speed > 0)) {
       throw new Error(`replay speed must be 'max' or a positive number, got ${String(opts.speed)}`);
     }
     this.symbol = opts.symbol;
     this.clock = opts.clock ?? new WallClock();
     this.sleep = opts.sleep ?? realSleep;
-    const head = peekCandles(opts.path);
-    const detected = head.length >= 2 ? detectTimeframe(head) : undefined;
-    if (opts.timeframe && detected && opts.timeframe !== detected) {
-      throw new Error(`${opts.path} holds ${detected} candles, but the timeframe given is ${opts.timeframe}`);
-    }
-    const src = opts.timeframe ?? detected;
-    if (!src) throw new Error(`${opts.path}: too few candles to detect the timeframe; give it explicitly`);
+    const src = inspectReplayFile(opts.path, opts);
     this.sourceTimeframe = src;
-    if (opts.resampleTo && TIMEFRAME_MS[opts.resampleTo] % TIMEFRAME_MS[src] !== 0) {
-      throw new Error(`cannot replay ${src} candles as ${opts.resampleTo}: ${opts.resampleTo} is not a multiple of ${src}`);
-    }
     this.timeframe = opts.resampleTo ?? src;
     this.name = `replay:${fileLabel(opts.path)}`;
     this.st = { status: 'connecting', detail: 'not started', since: this.clock.now() };
@@ -132,7 +162,7 @@ export class ReplayFeed implements CandleFeed {
         for await (const b of read) if (b.length) yield b;
         return;
       }
-      const validator = new CandleValidator(o.symbol, this.sourceTimeframe);
+      const validator = new CandleValidator(o.symbol, this.sourceTimeframe, o.jump);
       const r = new Resampler(this.sourceTimeframe, o.resampleTo);
       let out: Candle[] = [];
       for await (const b of read) {

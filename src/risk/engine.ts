@@ -32,6 +32,7 @@ export type RiskRule =
   | 'no_position'
   | 'not_reducing'
   // entry blocks
+  | 'fault'
   | 'paused'
   | 'daily_drawdown_halt'
   | 'circuit_breaker'
@@ -85,6 +86,8 @@ export class RiskEngine {
   private readonly st: RiskState;
   private readonly vols = new Map<string, RollingVol>();
   private lastEquity = NaN;
+  /** Set by haltForFault: blocks entries until the process restarts; never persisted. */
+  private fault: string | null = null;
   /** Scratch for evaluate (reused: no per-call allocation besides the verdict). */
   private readonly w: Work = newWork();
 
@@ -167,9 +170,10 @@ export class RiskEngine {
     };
   }
 
-  /** paused → daily halt → breaker: the first that applies rejects the entry. */
+  /** fault → paused → daily halt → breaker: the first that applies rejects the entry. */
   private blockRule(now: number): RiskDecision | null {
     const st = this.st;
+    if (this.fault !== null) return reject('fault', this.fault);
     if (st.paused) return reject('paused', this.pausedText());
     if (this.haltActive(now)) return reject('daily_drawdown_halt', this.haltText());
     if (st.breakerTripped) return reject('circuit_breaker', this.breakerText());
@@ -179,8 +183,8 @@ export class RiskEngine {
   /** Plain words, null when entries are allowed. */
   blockedReason(ts: number): string | null {
     const st = this.st;
-    let out: string | null = null;
-    if (st.paused) out = this.pausedText();
+    let out: string | null = this.fault;
+    if (st.paused) out = out === null ? this.pausedText() : `${out}; ${this.pausedText()}`;
     if (this.haltActive(ts)) out = out === null ? this.haltText() : `${out}; ${this.haltText()}`;
     if (st.breakerTripped) out = out === null ? this.breakerText() : `${out}; ${this.breakerText()}`;
     return out;
@@ -189,7 +193,8 @@ export class RiskEngine {
   /** Short names of what blocks entries ('' when nothing), for exit verdicts. */
   private blockedList(now: number): string {
     const st = this.st;
-    let out = st.paused ? 'paused' : '';
+    let out = this.fault !== null ? 'fault' : '';
+    if (st.paused) out += out === '' ? 'paused' : ', paused';
     if (this.haltActive(now)) out += out === '' ? 'daily drawdown halt' : ', daily drawdown halt';
     if (st.breakerTripped) out += out === '' ? 'circuit breaker' : ', circuit breaker';
     return out;
@@ -364,6 +369,14 @@ export class RiskEngine {
   }
 
   // ---- controls ------------------------------------------------------------------------------
+
+  /**
+   * Something outside the trader's reach broke (the journal can't be written): entries stay blocked
+   * until the process restarts. Not part of RiskState, so never persisted and not lifted by /resume.
+   */
+  haltForFault(reason: string): void {
+    this.fault = reason;
+  }
 
   pause(by: string, ts: number): void {
     const st = this.st;

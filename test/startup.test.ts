@@ -89,6 +89,6 @@ describe('start-up names the chat transports that run', () => {
     });
     const make = () => new Bot({ config, logger: silentLogger(), secrets: {}, output: new PassThrough(), input: new PassThrough() });
     expect(make).toThrow(UserError);
-    expect(make).toThrow('chat.discord.enabled is true but DISCORD_BOT_TOKEN is not set');
+    expect(make).toThrow(/chat\.discord\.enabled: true, but DISCORD_BOT_TOKEN is not set/);
   });
 });

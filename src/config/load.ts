@@ -1,10 +1,11 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
+import { UserError } from '../core/errors.ts';
 import { configSchema, type Config, type ConfigInput } from './schema.ts';
 
 /** A config that can't be used: every problem, each with its path in the file and the reason. */
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   override name = 'ConfigError';
   constructor(
     readonly file: string,

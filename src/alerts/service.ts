@@ -25,6 +25,14 @@ interface Window {
   until: number;
 }
 
+/** Sees what happens to alerts (metrics, escalation); it must not throw. */
+export interface AlertObserver {
+  raised?(alert: Alert): void;
+  coalesced?(alert: AlertInput): void;
+  delivered?(channel: string, alert: Alert, ok: boolean): void;
+  dropped?(channel: string, alert: Alert): void;
+}
+
 export interface AlertServiceOptions {
   /** Identical alerts (same key) within this window are delivered once, then summarized. */
   coalesceMs: number;
@@ -32,6 +40,7 @@ export interface AlertServiceOptions {
   /** Storm guard: at most this many deliveries per channel per `stormWindowMs`. */
   stormLimit?: number;
   stormWindowMs?: number;
+  observer?: AlertObserver;
 }
 
 /**
@@ -74,6 +83,7 @@ export class AlertService implements AlertSink, AlertControls {
     const w = this.windows.get(key);
     if (w && now < w.until) {
       w.count++;
+      this.opts.observer?.coalesced?.(input);
       this.journal.bumpAlert(w.id, w.count);
       return;
     }
@@ -82,6 +92,7 @@ export class AlertService implements AlertSink, AlertControls {
     const isMuted = mutedUntil !== undefined && now < mutedUntil && input.severity !== 'critical';
     const below = RANK[input.severity] < RANK[this.opts.minSeverity];
     const id = this.journal.recordAlert(alert, isMuted ? 'muted' : below ? 'none' : 'sent');
+    this.opts.observer?.raised?.(alert);
     this.log[input.severity === 'critical' ? 'error' : input.severity === 'warning' ? 'warn' : 'info'](
       { alert: input.type, data: input.data },
       `${alert.title}: ${alert.message}`,
@@ -124,13 +135,24 @@ export class AlertService implements AlertSink, AlertControls {
     for (const ch of this.channels) {
       if (ch.minSeverity && RANK[alert.severity] < RANK[ch.minSeverity]) continue;
       if (ch.accepts && !ch.accepts(alert)) continue;
-      if (!this.admitStorm(ch.name, alert)) continue;
+      if (!this.admitStorm(ch.name, alert)) {
+        this.opts.observer?.dropped?.(ch.name, alert);
+        continue;
+      }
+      const seen = (ok: boolean) => this.opts.observer?.delivered?.(ch.name, alert, ok);
       try {
         const r = ch.deliver(alert, repeat);
         if (r && typeof (r as Promise<void>).catch === 'function') {
-          (r as Promise<void>).catch((e: unknown) => this.log.error({ err: e, channel: ch.name }, 'alert delivery failed'));
-        }
+          (r as Promise<void>).then(
+            () => seen(true),
+            (e: unknown) => {
+              seen(false);
+              this.log.error({ err: e, channel: ch.name }, 'alert delivery failed');
+            },
+          );
+        } else seen(true);
       } catch (e) {
+        seen(false);
         this.log.error({ err: e, channel: ch.name }, 'alert delivery failed');
       }
     }

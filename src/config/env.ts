@@ -11,6 +11,10 @@ export interface Secrets {
   telegramApiRoot?: string;
   /** Discord REST root (tests point it at a local fake). */
   discordApiRoot?: string;
+  /** Bearer token the metrics endpoint requires (optional). */
+  metricsToken?: string;
+  /** Telegram webhook mode: the secret token Telegram sends with every update. */
+  telegramWebhookSecret?: string;
 }
 
 export function readSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
@@ -28,5 +32,7 @@ export function readSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
   set('discordBotToken', pick('DISCORD_BOT_TOKEN'));
   set('telegramApiRoot', pick('TELEGRAM_API_ROOT'), false);
   set('discordApiRoot', pick('DISCORD_API_ROOT'), false);
+  set('metricsToken', pick('METRICS_TOKEN'));
+  set('telegramWebhookSecret', pick('TELEGRAM_WEBHOOK_SECRET'));
   return s;
 }

@@ -37,6 +37,9 @@ import { COMMANDS } from '../../commands/index.ts';
 import { Engine } from './engine.ts';
 import { Reconciler } from './reconcile.ts';
 import { quoteOf } from '../core/symbols.ts';
+import { Ops } from '../ops/ops.ts';
+import { ACK_PREFIX } from '../ops/escalation.ts';
+import { instrumentCcxt } from '../ops/venue-metrics.ts';
 
 export interface BotOptions {
   config: Config;
@@ -77,6 +80,7 @@ export class Bot {
   readonly notifier: Notifier;
   readonly approvals: ApprovalService;
   readonly reports: ReportService;
+  readonly ops: Ops;
   telegram: TelegramTransport | undefined;
   discord: DiscordTransport | undefined;
   private readonly secrets: Secrets;
@@ -105,11 +109,13 @@ export class Bot {
     const startingCash = this.startingCash(quote);
     const markets = cfg.market.symbols.map((s) => paperMarket(cfg, s));
     this.secrets = opts.secrets ?? readSecrets();
+    this.ops = new Ops({ config: cfg, wall: this.wall, log: this.log, journal: this.journal, secrets: this.secrets });
     this.exchange = opts.exchange ?? this.createVenue(markets);
 
     this.alerts = new AlertService(this.journal, this.wall, this.log, {
       coalesceMs: cfg.alerts.coalesceSec * 1000,
       minSeverity: cfg.alerts.minSeverity,
+      observer: this.ops.alertObserver,
     });
     const limits: RiskLimits = { ...cfg.risk };
     const riskState = this.journal.getState<RiskState | null>('risk', null);
@@ -176,12 +182,24 @@ export class Bot {
       alerts: this.alerts,
       approvals: this.approvals,
       reports: this.reports,
+      backups: this.ops.backups,
       reconcile: async (accept?: boolean) =>
         (await this.reconciler.run(accept ? 'accept' : 'command', { accept: accept ?? false })).summary,
     };
     this.dispatcher = new Dispatcher(COMMANDS, services, this.log, cfg.chat.confirmTimeoutSec * 1000);
     this.dispatcher.onButton('p', (user, parts) => this.approvals.onButton(user, parts));
     this.dispatcher.onButton('L', (user, parts) => this.onGoLive(user, parts));
+    this.dispatcher.onButton(ACK_PREFIX, (user, parts) => this.ops.onAckButton(user, parts));
+    this.ops.attach({
+      status: () => this.engine.status(),
+      controls: this.engine,
+      feeds: () => this.feedInfo(),
+      venue: () => this.venueState(),
+      approvalsPending: () => this.approvals.pendingList().length,
+      holding: () => this.clock instanceof SimClock && cfg.approvals.holdReplay && this.approvals.hasPending,
+      alerts: this.alerts,
+      notifier: this.notifier,
+    });
 
     if (cfg.chat.console.enabled) {
       this.console = new ConsoleTransport(
@@ -196,6 +214,8 @@ export class Bot {
     // Chat transports are created at start: their libraries load only when they are enabled.
     if (cfg.chat.telegram.enabled && !this.secrets.telegramBotToken)
       throw new UserError('chat.telegram.enabled is true but TELEGRAM_BOT_TOKEN is not set');
+    if (cfg.chat.telegram.enabled && cfg.chat.telegram.webhook && !this.secrets.telegramWebhookSecret)
+      throw new UserError('chat.telegram.webhook is set but TELEGRAM_WEBHOOK_SECRET is not (1–256 characters: A–Z, a–z, 0–9, _ and -)');
     if (cfg.chat.discord.enabled && !this.secrets.discordBotToken)
       throw new UserError('chat.discord.enabled is true but DISCORD_BOT_TOKEN is not set');
 
@@ -249,6 +269,7 @@ export class Bot {
       pollMs: cfg.exchange.pollSec * 1000,
       recvWindowMs: cfg.exchange.recvWindowMs,
       ...(cfg.exchange.apiUrl ? { apiUrl: cfg.exchange.apiUrl } : {}),
+      instrument: (ex) => instrumentCcxt(ex, cfg.exchange.name, this.ops.venueObserver),
     });
   }
 
@@ -295,6 +316,9 @@ export class Bot {
         commands: COMMANDS,
         log: this.log,
         ...(this.opts.telegram?.botInfo ? { botInfo: this.opts.telegram.botInfo } : {}),
+        ...(cfg.chat.telegram.webhook && secrets.telegramWebhookSecret
+          ? { webhook: { ...cfg.chat.telegram.webhook, secretToken: secrets.telegramWebhookSecret } }
+          : {}),
       });
       this.notifier.add(this.telegram);
       this.alerts.addChannel(transportAlertChannel(this.telegram));
@@ -317,6 +341,7 @@ export class Bot {
 
   /** Connect, reconcile, start chat and the candle loops. Resolves once running. */
   async start(): Promise<void> {
+    await this.ops.start();
     await this.createTransports();
     await this.exchange.connect();
     for (const symbol of this.config.market.symbols) this.engine.setMarket(symbol, this.exchange.market(symbol));
@@ -427,7 +452,9 @@ export class Bot {
         if (this.stopped) break;
         for (const c of batch) {
           if (sim) sim.set(c.ts + tfMs);
+          const t0 = performance.now();
           this.engine.onCandle(feed.symbol, c);
+          this.ops.candle(feed.symbol, t0);
           // In a replay the market waits for the trader: hold the candle clock while a proposal is open.
           if (sim && this.config.approvals.holdReplay && this.approvals.hasPending) await this.approvals.settled();
         }
@@ -463,6 +490,7 @@ export class Bot {
     this.approvals.stop();
     this.reports.stop();
     this.reconciler.stop();
+    await this.ops.stop();
     for (const t of this.notifier.list()) await t.stop().catch(() => {});
     this.alerts.close();
     await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 2000))]);

@@ -103,6 +103,8 @@ export interface CcxtExchangeOptions {
   /** An injected ccxt instance (tests). */
   exchange?: unknown;
   sleep?: (ms: number) => Promise<void>;
+  /** Called with the ccxt instance before its first request (operations metrics wrap its HTTP calls). */
+  instrument?: (ex: object) => void;
 }
 
 type CcxtModule = (typeof import('ccxt'))['default'];
@@ -749,6 +751,7 @@ export class CcxtExchange implements ExchangeClient {
       ex = new C(config);
     }
     this.ex = ex;
+    o.instrument?.(ex);
     this.spec.prepare?.(ex, o.marketType);
     ex.apiKey = o.credentials.apiKey;
     ex.secret = o.credentials.secret;

@@ -2,8 +2,10 @@
 // journal, and refuses a file that is not an intact Skipper journal. The current journal is kept
 // beside it first. After a restore, start-up reconciles with the venue as after any restart.
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, openSync, readSync, closeSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { BackupError, backupJournal, verifyJournalFile } from './backup.ts';
 
 /**
@@ -32,9 +34,34 @@ export interface RestoreResult {
   previous: string | null;
 }
 
-/** Replace the journal at `target` with the backup `file`. Throws BackupError with the reason. */
+function isGzip(file: string): boolean {
+  if (!existsSync(file)) return false;
+  const fd = openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(2);
+    return readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Replace the journal at `target` with the backup `file` (plain, or gzipped as /backup sends it). */
 export async function restoreJournal(file: string, target: string, now: number): Promise<RestoreResult> {
   if (resolve(file) === resolve(target)) throw new BackupError('the backup and the journal are the same file');
+  if (isGzip(file)) {
+    const plain = `${resolve(target)}.restore-${process.pid}.tmp`;
+    try {
+      await pipeline(createReadStream(file), createGunzip(), createWriteStream(plain));
+    } catch (e) {
+      rmSync(plain, { force: true });
+      throw new BackupError(`${file} looks gzipped but does not decompress: ${(e as Error).message}. Nothing was changed.`);
+    }
+    try {
+      return await restoreJournal(plain, target, now);
+    } finally {
+      rmSync(plain, { force: true });
+    }
+  }
   const problems = verifyJournalFile(file);
   if (problems.length) throw new BackupError(`${file} cannot be restored: ${problems.join('; ')}. Nothing was changed.`);
   if (journalInUse(target))

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { UserError } from '../core/errors.ts';
 import { registerSecret } from '../core/logger.ts';
 
 /** Secrets come only from the environment, never from the config file, and never reach logs or chat. */
@@ -19,7 +21,17 @@ export interface Secrets {
 
 export function readSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
   const s: Secrets = {};
-  const pick = (k: string) => (env[k] && env[k]!.trim() !== '' ? env[k]!.trim() : undefined);
+  // NAME, or the file named by NAME_FILE (Docker/compose secrets).
+  const pick = (k: string): string | undefined => {
+    if (env[k] && env[k]!.trim() !== '') return env[k]!.trim();
+    const file = env[`${k}_FILE`]?.trim();
+    if (!file) return undefined;
+    try {
+      return readFileSync(file, 'utf8').trim() || undefined;
+    } catch (e) {
+      throw new UserError(`${k}_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  };
   const set = <K extends keyof Secrets>(key: K, v: string | undefined, secret = true) => {
     if (v === undefined) return;
     s[key] = v;

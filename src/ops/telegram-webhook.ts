@@ -29,8 +29,7 @@ export class TelegramWebhook {
     private readonly s: WebhookSettings,
     private readonly log: Logger,
   ) {
-    if (!SECRET_TOKEN.test(s.secretToken))
-      throw new Error('TELEGRAM_WEBHOOK_SECRET must be 1–256 characters of A–Z, a–z, 0–9, _ and -');
+    if (!SECRET_TOKEN.test(s.secretToken)) throw new Error('TELEGRAM_WEBHOOK_SECRET must be 1–256 characters of A–Z, a–z, 0–9, _ and -');
   }
 
   get port(): number | undefined {
@@ -41,7 +40,11 @@ export class TelegramWebhook {
   async start(bot: Bot, allowedUpdates: Array<'message' | 'callback_query'>, signal?: AbortSignal): Promise<void> {
     if (!this.server) {
       const path = new URL(this.s.url).pathname || '/';
-      const handle = webhookCallback(bot, 'http', { secretToken: this.s.secretToken, onTimeout: 'return', timeoutMilliseconds: ANSWER_WITHIN_MS });
+      const handle = webhookCallback(bot, 'http', {
+        secretToken: this.s.secretToken,
+        onTimeout: 'return',
+        timeoutMilliseconds: ANSWER_WITHIN_MS,
+      });
       const r = await listen(
         this.s.listen.host,
         this.s.listen.port,
@@ -52,7 +55,10 @@ export class TelegramWebhook {
           const presented = req.headers[SECRET_HEADER];
           if (!secretMatches(Array.isArray(presented) ? presented[0] : presented, this.s.secretToken)) {
             this.refused++;
-            this.log.warn({ from: req.socket.remoteAddress, secret: presented === undefined ? 'missing' : 'wrong' }, 'telegram webhook request refused');
+            this.log.warn(
+              { from: req.socket.remoteAddress, secret: presented === undefined ? 'missing' : 'wrong' },
+              'telegram webhook request refused',
+            );
             req.resume();
             return send(res, 401, 'unauthorized\n');
           }

@@ -52,7 +52,7 @@ export class Watchdog {
   private lastProgressAt: number;
   private lastWriteAt = -Infinity;
   private lastPingAt = -Infinity;
-  private pinging = false;
+  private inflight: Promise<boolean> | undefined;
   private pingFailures = 0;
   private stall: { ms: number; at: number } | null = null;
   private timer: NodeJS.Timeout | undefined;
@@ -178,11 +178,19 @@ export class Watchdog {
     }
   }
 
+  /** Resolves when no ping is in flight. */
+  async settled(): Promise<void> {
+    await this.inflight;
+  }
+
   /** One request to the dead-man URL; failures are warnings, never errors that stop anything. */
-  async ping(now = this.o.wall.now()): Promise<boolean> {
-    const url = this.o.heartbeat.url;
-    if (!url || this.pinging || this.stopped) return false;
-    this.pinging = true;
+  ping(now = this.o.wall.now()): Promise<boolean> {
+    if (!this.o.heartbeat.url || this.inflight || this.stopped) return Promise.resolve(false);
+    this.inflight = this.send(this.o.heartbeat.url, now).finally(() => (this.inflight = undefined));
+    return this.inflight;
+  }
+
+  private async send(url: string, now: number): Promise<boolean> {
     this.lastPingAt = now;
     const host = safeHost(url);
     try {
@@ -215,8 +223,6 @@ export class Watchdog {
         });
       }
       return false;
-    } finally {
-      this.pinging = false;
     }
   }
 

@@ -2,7 +2,7 @@
 // refuses a running bot and a damaged file; a bad backup folder is an alert, never a stop; /backup
 // sends the file to the admin who asked.
 import Database from 'better-sqlite3';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { renderReply } from '../src/chat/discord.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { silentLogger } from '../src/core/logger.ts';
+import { PROJECT_ROOT } from '../src/core/paths.ts';
 import { Bot } from '../src/engine/bot.ts';
 import type { CandleFeed } from '../src/market/feed.ts';
 import { BackupError, verifyJournalFile } from '../src/ops/backup.ts';
@@ -302,5 +303,31 @@ describe('/backup', () => {
     expect(r.files).toEqual([{ name: 'skipper-1.db.gz', data: Buffer.from('gz') }]);
     expect(r.embeds[0]!.image).toBeUndefined();
     expect(r.ephemeral).toBe(true);
+  });
+});
+
+describe('skipper db restore (CLI)', () => {
+  it('refuses while a bot runs on the journal: exit 1 with the reason, journal unchanged', async () => {
+    const h = await startBot({ candles: 300 });
+    try {
+      const { file } = await h.bot.ops.backups.run('command');
+      const fills = h.bot.journal.count('fills');
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = execFile(
+          process.execPath,
+          ['bin/skipper.js', 'db', 'restore', file, '--path', h.bot.journal.path],
+          { cwd: PROJECT_ROOT },
+          (e, _out, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stderr }),
+        );
+        child.stdin?.end();
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        `skipper: a bot is running on ${h.bot.journal.path} (the journal is open in another process): stop it first. Nothing was changed.\n`,
+      );
+      expect(h.bot.journal.count('fills')).toBe(fills);
+    } finally {
+      await h.stop();
+    }
   });
 });

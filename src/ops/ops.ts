@@ -105,6 +105,12 @@ export class Ops {
     rateLimited: (venue) => this.metrics?.rateLimits.inc({ venue }),
   };
 
+  /** Model strategies report here (not wired yet: the models' strategy lands with the architecture refactor). */
+  readonly modelObserver = {
+    prediction: (model: string, outcome: 'hit' | 'miss' | 'pending') => this.metrics?.modelPredictions.inc({ model, outcome }),
+    hitRatio: (model: string, ratio: number) => this.metrics?.modelHitRatio.set({ model }, ratio),
+  };
+
   /** The bot is assembled: wire what reads the engine, the feeds and chat. */
   attach(t: OpsTargets): void {
     this.t = t;

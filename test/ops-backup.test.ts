@@ -56,8 +56,9 @@ const idleFeed = (): CandleFeed => {
     symbol: 'BTC/USDT',
     timeframe: '1m',
     state: () => ({ status: 'up', detail: '', since: 0 }),
-    async *batches() {
+    async *batches(): AsyncGenerator<never> {
       await new Promise<void>((r) => (stop = r));
+      yield* [];
     },
     stop: () => stop(),
   };

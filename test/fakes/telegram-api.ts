@@ -420,7 +420,8 @@ export class FakeTelegram {
       case 'setWebhook': {
         if (typeof b.url !== 'string' || !/^https?:\/\//.test(b.url)) throw bad('bad webhook: An HTTPS URL must be provided for webhook');
         const secret = b.secret_token === undefined ? undefined : String(b.secret_token);
-        if (secret !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(secret)) throw bad('bad webhook: secret token contains unallowed characters');
+        if (secret !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(secret))
+          throw bad('bad webhook: secret token contains unallowed characters');
         this.webhook = { url: b.url, ...(secret !== undefined ? { secret } : {}) };
         return true;
       }

@@ -6,6 +6,7 @@ import { parseConfig } from '../src/config/load.ts';
 import { UserError } from '../src/core/errors.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import { Bot } from '../src/engine/bot.ts';
+import type { TelegramWebhook } from '../src/ops/telegram-webhook.ts';
 import { BOT_INFO, FakeTelegram } from './fakes/telegram-api.ts';
 import { startBot, tempDir, type Harness } from './helpers/harness.ts';
 
@@ -92,7 +93,7 @@ describe('Telegram webhook mode', () => {
     expect(await post({ 'x-telegram-bot-api-secret-token': SECRET }, update(5004, '/pause'), '/other')).toBe(404);
     expect(await fetch(`http://127.0.0.1:${port}/telegram/hook`).then((r) => r.status)).toBe(405);
     await new Promise((r) => setTimeout(r, 200));
-    expect(h.bot.telegram!.webhook!.refused).toBe(3);
+    expect((h.bot.telegram!.opts.webhook as TelegramWebhook).refused).toBe(3);
     expect({ audit: audit(), calls: fake.calls.length, paused: h.bot.engine.status().paused }).toEqual(before);
 
     // The same update with the secret is a real command (it asks for confirmation).

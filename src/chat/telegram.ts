@@ -11,7 +11,6 @@ import type { CommandSpec } from './command.ts';
 import { STALE_BUTTON, type ButtonResult, type Dispatcher } from './dispatcher.ts';
 import type { ChatTransport, Topic } from './transport.ts';
 import type { Button, ChatUser, MessageRef, Reply, Role } from './types.ts';
-import { TelegramWebhook, type WebhookSettings } from '../ops/telegram-webhook.ts';
 
 export interface TelegramOptions {
   token: string;
@@ -23,8 +22,14 @@ export interface TelegramOptions {
   log: Logger;
   /** Known bot identity: skips getMe (tests). */
   botInfo?: UserFromGetMe;
-  /** Webhook mode instead of long polling. */
-  webhook?: WebhookSettings;
+  /** Webhook mode instead of long polling (src/ops/telegram-webhook.ts). */
+  webhook?: TelegramWebhookMode;
+}
+
+/** Receives updates over a webhook instead of long polling. */
+export interface TelegramWebhookMode {
+  start(bot: Bot, allowedUpdates: Array<'message' | 'callback_query'>, signal?: AbortSignal): Promise<void>;
+  stop(): Promise<void>;
 }
 
 // Bot API limits (https://core.telegram.org/bots/api).
@@ -190,13 +195,13 @@ export class TelegramTransport implements ChatTransport {
   private readonly outbound = new AbortController();
   private retryTimer: NodeJS.Timeout | undefined;
   private stopping = false;
-  readonly webhook: TelegramWebhook | undefined;
+  private readonly webhook: TelegramWebhookMode | undefined;
 
   constructor(readonly opts: TelegramOptions) {
     registerSecret(opts.token);
     this.log = opts.log.child({ transport: 'telegram' });
     this.users = new Map(opts.config.users.map((u) => [u.id, u.role]));
-    this.webhook = opts.webhook ? new TelegramWebhook(opts.webhook, this.log) : undefined;
+    this.webhook = opts.webhook;
     const apiRoot = (opts.apiRoot ?? 'https://api.telegram.org').replace(/\/+$/, '');
     this.bot = new Bot(opts.token, {
       ...(opts.botInfo ? { botInfo: opts.botInfo } : {}),

@@ -308,6 +308,8 @@ export class Bot {
     const secrets = this.secrets;
     if (cfg.chat.telegram.enabled && secrets.telegramBotToken) {
       const { TelegramTransport } = await import('../chat/telegram.ts');
+      const hook = cfg.chat.telegram.webhook;
+      const { TelegramWebhook } = hook ? await import('../ops/telegram-webhook.ts') : { TelegramWebhook: undefined };
       this.telegram = new TelegramTransport({
         token: secrets.telegramBotToken,
         ...(secrets.telegramApiRoot ? { apiRoot: secrets.telegramApiRoot } : {}),
@@ -316,8 +318,13 @@ export class Bot {
         commands: COMMANDS,
         log: this.log,
         ...(this.opts.telegram?.botInfo ? { botInfo: this.opts.telegram.botInfo } : {}),
-        ...(cfg.chat.telegram.webhook && secrets.telegramWebhookSecret
-          ? { webhook: { ...cfg.chat.telegram.webhook, secretToken: secrets.telegramWebhookSecret } }
+        ...(hook && TelegramWebhook && secrets.telegramWebhookSecret
+          ? {
+              webhook: new TelegramWebhook(
+                { ...hook, secretToken: secrets.telegramWebhookSecret },
+                this.log.child({ transport: 'telegram' }),
+              ),
+            }
           : {}),
       });
       this.notifier.add(this.telegram);

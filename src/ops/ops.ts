@@ -14,7 +14,6 @@ import type { ButtonResult } from '../chat/dispatcher.ts';
 import type { ChatUser } from '../chat/types.ts';
 import type { Topic } from '../chat/transport.ts';
 import type { MessageRef, Reply } from '../chat/types.ts';
-import type { EngineStatus } from '../engine/engine.ts';
 import type { Journal } from '../journal/journal.ts';
 import { TIMEFRAME_MS } from '../core/types.ts';
 import { quoteOf } from '../core/symbols.ts';
@@ -22,7 +21,7 @@ import { BackupService } from './backup-service.ts';
 import { Escalation } from './escalation.ts';
 import { Watchdog } from './watchdog.ts';
 import type { VenueObserver } from './venue-metrics.ts';
-import type { SkipperMetrics } from './metrics.ts';
+import type { MetricsSnapshot, SkipperMetrics } from './metrics.ts';
 import type { JournalCounters } from './journal-counters.ts';
 import type { Listening } from './http-listener.ts';
 
@@ -34,9 +33,12 @@ export interface OpsOptions {
   secrets: Secrets;
 }
 
+/** The engine state operations read (the engine's status has these fields). */
+export type OpsStatus = Omit<MetricsSnapshot, 'strategy' | 'quote' | 'timeframeMs' | 'feeds' | 'venueUp' | 'approvalsPending'>;
+
 /** What operations read from and act on once the bot is assembled. */
 export interface OpsTargets {
-  status(): EngineStatus;
+  status(): OpsStatus;
   controls: { pause(by: string): void; flatten(by: string): { cancelled: number; closing: string[] } };
   feeds(): Array<FeedInfo & { timeframeMs?: number }>;
   venue(): VenueState;

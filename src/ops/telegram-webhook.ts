@@ -3,6 +3,7 @@
 // is checked here before its body is read, and again by grammY's `webhookCallback`; anything else
 // is refused and never reaches the dispatcher.
 import { webhookCallback, type Bot } from 'grammy';
+import { UserError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { listen, secretMatches, send, type Listening } from './http-listener.ts';
 
@@ -29,7 +30,8 @@ export class TelegramWebhook {
     private readonly s: WebhookSettings,
     private readonly log: Logger,
   ) {
-    if (!SECRET_TOKEN.test(s.secretToken)) throw new Error('TELEGRAM_WEBHOOK_SECRET must be 1–256 characters of A–Z, a–z, 0–9, _ and -');
+    if (!SECRET_TOKEN.test(s.secretToken))
+      throw new UserError('TELEGRAM_WEBHOOK_SECRET must be 1–256 characters of A–Z, a–z, 0–9, _ and -');
   }
 
   get port(): number | undefined {

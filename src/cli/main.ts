@@ -64,6 +64,9 @@ program
     } catch (e) {
       fail(e);
     }
+    // Headless (stdin closed) with a finished replay nothing else holds the event loop open: the bot
+    // runs until it is stopped.
+    setInterval(() => {}, 2 ** 30);
     let stopping = false;
     const stop = (sig: string) => {
       if (stopping) return;

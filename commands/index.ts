@@ -27,6 +27,7 @@ import weekly from './weekly.ts';
 import monthly from './monthly.ts';
 import trades from './trades.ts';
 import chart from './chart.ts';
+import backup from './backup.ts';
 
 export const COMMANDS: CommandSpec[] = [
   // read-only
@@ -60,4 +61,5 @@ export const COMMANDS: CommandSpec[] = [
   // admin
   logs,
   audit,
+  backup,
 ];

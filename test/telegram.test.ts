@@ -35,7 +35,7 @@ function addUsers(fake: FakeTelegram): void {
   fake.addUser({ id: STRANGER, first_name: 'Eve', username: 'eve' });
 }
 
-const sent = ['sendMessage', 'sendPhoto'];
+const sent = ['sendMessage', 'sendPhoto', 'sendDocument'];
 const chatIs = (id: number) => (c: FakeCall) => String(c.body.chat_id) === String(id);
 /** The text a user sees (HTML parsed like Telegram does). */
 const seen = (c: FakeCall): string => {

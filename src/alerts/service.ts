@@ -48,6 +48,14 @@ interface Storm {
   heldCount: number;
 }
 
+/** Sees what happens to alerts (metrics, escalation); it must not throw. */
+export interface AlertObserver {
+  raised?(alert: Alert): void;
+  coalesced?(alert: AlertInput): void;
+  delivered?(channel: string, alert: Alert, ok: boolean): void;
+  dropped?(channel: string, alert: Alert): void;
+}
+
 export interface AlertServiceOptions {
   /** Identical alerts (same key) within this window are delivered once, then summarized. */
   coalesceMs: number;
@@ -55,6 +63,7 @@ export interface AlertServiceOptions {
   /** Storm guard: at most this many deliveries per channel per `stormWindowMs`. */
   stormLimit?: number;
   stormWindowMs?: number;
+  observer?: AlertObserver;
 }
 
 /** The overall delivery of an alert from its channels' outcomes. */
@@ -121,6 +130,7 @@ export class AlertService implements AlertSink, AlertControls {
       w.agg.add(alert);
       w.rest.add(alert);
       if (RANK[alert.severity] > RANK[w.severity]) w.severity = alert.severity;
+      this.opts.observer?.coalesced?.(input);
       return;
     }
     if (w) this.flushWindow(key, w);
@@ -129,6 +139,7 @@ export class AlertService implements AlertSink, AlertControls {
     const below = RANK[input.severity] < RANK[this.opts.minSeverity];
     const routed = !isMuted && !below && this.targets(alert).length > 0;
     const id = this.record(alert, isMuted ? 'muted' : routed ? 'pending' : 'none');
+    this.opts.observer?.raised?.(alert);
     this.log[input.severity === 'critical' ? 'error' : input.severity === 'warning' ? 'warn' : 'info'](
       { alert: input.type, data: input.data, figures: input.figures },
       `${alert.title}: ${alert.message}`,
@@ -208,6 +219,8 @@ export class AlertService implements AlertSink, AlertControls {
     }
     const statuses: DeliveryStatus[] = [];
     const done = (ch: AlertChannel, status: DeliveryStatus, detail?: string): void => {
+      if (status === 'dropped') this.opts.observer?.dropped?.(ch.name, alert);
+      else this.opts.observer?.delivered?.(ch.name, alert, status === 'sent');
       try {
         this.journal.recordAlertDelivery(id, ch.name, status, this.clock.now(), detail);
         statuses.push(status);

@@ -23,6 +23,8 @@ export interface CommandSpec {
    * Confirm / Cancel buttons and runs the command only after Confirm. Return null to skip.
    */
   confirm?: (ctx: CommandContext) => string | null;
+  /** The answer is for the asker only (Discord answers ephemerally from the start, even when deferred). */
+  ephemeral?: boolean;
   /** Extra role check that depends on the arguments (e.g. `/risk set` needs admin). */
   roleFor?: (args: ParsedArgs) => Role;
   run(ctx: CommandContext): Reply | Promise<Reply>;

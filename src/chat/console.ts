@@ -25,6 +25,7 @@ export function renderText(reply: Reply, buttons: Button[], image?: string): str
   const parts: string[] = [];
   if (reply.title) parts.push(`== ${reply.title} ==`);
   parts.push(reply.text);
+  if (reply.document) parts.push(`[file: ${reply.document.filename}, ${reply.document.data.length} bytes — not shown on the console]`);
   if (reply.image) parts.push(image ?? `[image: ${reply.image.filename}${reply.image.caption ? ` — ${reply.image.caption}` : ''}]`);
   if (buttons.length) parts.push(buttons.map((b, i) => `[${i + 1}] ${b.label}`).join('   ') + '   (type the number)');
   return parts.join('\n');

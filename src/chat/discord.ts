@@ -183,6 +183,7 @@ const safeFilename = (name: string): string => name.replace(/[^\w.-]/g, '_').sli
 
 export function renderReply(reply: Reply): Rendered {
   const files = reply.image ? [{ name: safeFilename(reply.image.filename), data: reply.image.png }] : [];
+  if (reply.document) files.push({ name: safeFilename(reply.document.filename), data: reply.document.data });
   const components: Rendered['components'] = [];
   for (const row of reply.buttons ?? []) {
     for (let k = 0; k < row.length; k += BUTTONS_PER_ROW) {
@@ -199,7 +200,7 @@ export function renderReply(reply: Reply): Rendered {
   if (reply.title) {
     const e = new EmbedBuilder().setTitle(clip(reply.title, EMBED_TITLE_MAX)).setColor(COLOR[reply.severity ?? 'info']);
     if (reply.text) e.setDescription(body(reply.text, reply.mono, EMBED_DESCRIPTION_MAX));
-    if (files[0]) e.setImage(`attachment://${files[0].name}`);
+    if (reply.image && files[0]) e.setImage(`attachment://${files[0].name}`);
     if (reply.image?.caption) e.setFooter({ text: clip(reply.image.caption, EMBED_FOOTER_MAX) });
     return { ...base, content: '', embeds: [e.toJSON()] };
   }
@@ -228,7 +229,8 @@ const replaceOptions = (r: Rendered) => ({
   attachments: [],
 });
 
-const rawFiles = (r: Rendered): RawFile[] => r.files.map((f) => ({ name: f.name, data: f.data, contentType: 'image/png' }));
+const rawFiles = (r: Rendered): RawFile[] =>
+  r.files.map((f) => ({ name: f.name, data: f.data, contentType: f.name.endsWith('.png') ? 'image/png' : 'application/octet-stream' }));
 const rawAttachments = (r: Rendered) => r.files.map((f, i) => ({ id: i, filename: f.name }));
 
 // ---- routing and roles ----------------------------------------------------------------------
@@ -466,7 +468,7 @@ export class DiscordTransport implements ChatTransport {
     const { text, named } = this.commandArgs(i);
     this.log.debug({ user: user.id, role: user.role, command: i.commandName }, 'discord command');
     // Strangers only ever get the refusal: keep it between them and the bot.
-    const ephemeral = !user.role;
+    const ephemeral = !user.role || !!this.byName.get(i.commandName)?.ephemeral;
     const { value, deferred } = await this.withDeferral(this.opts.dispatcher.handleText(user, text, named), () =>
       i.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {}),
     );

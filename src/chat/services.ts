@@ -38,6 +38,15 @@ export interface ReportControls {
   chart(kind: 'equity' | 'pnl', days: number): Promise<Buffer | null>;
 }
 
+/** Journal backups, used by /backup. */
+export interface BackupControls {
+  /** Where backups are kept. */
+  readonly dir: string;
+  latest(): { file: string; bytes: number; mtimeMs: number } | undefined;
+  /** Take one now. */
+  run(trigger: 'command'): Promise<{ file: string; bytes: number }>;
+}
+
 /** Everything commands may use. Optional parts are absent in headless or backtest contexts. */
 export interface Services {
   engine: Engine;
@@ -55,6 +64,7 @@ export interface Services {
   alerts?: AlertControls;
   approvals?: ApprovalControls;
   reports?: ReportControls;
+  backups?: BackupControls;
   /** Reconcile now; `accept` adopts the venue's balances and positions (after a human checked). */
   reconcile?: (accept?: boolean) => Promise<string>;
   /** Why the journal can no longer be written and what that means, or null while it is fine. */

@@ -22,6 +22,14 @@ export interface TelegramOptions {
   log: Logger;
   /** Known bot identity: skips getMe (tests). */
   botInfo?: UserFromGetMe;
+  /** Webhook mode instead of long polling (src/ops/telegram-webhook.ts). */
+  webhook?: TelegramWebhookMode;
+}
+
+/** Receives updates over a webhook instead of long polling. */
+export interface TelegramWebhookMode {
+  start(bot: Bot, allowedUpdates: Array<'message' | 'callback_query'>, signal?: AbortSignal): Promise<void>;
+  stop(): Promise<void>;
 }
 
 // Bot API limits (https://core.telegram.org/bots/api).
@@ -188,11 +196,13 @@ export class TelegramTransport implements ChatTransport {
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private readonly webhook: TelegramWebhookMode | undefined;
 
   constructor(readonly opts: TelegramOptions) {
     registerSecret(opts.token);
     this.log = opts.log.child({ transport: 'telegram' });
     this.users = new Map(opts.config.users.map((u) => [u.id, u.role]));
+    this.webhook = opts.webhook;
     const apiRoot = (opts.apiRoot ?? 'https://api.telegram.org').replace(/\/+$/, '');
     this.bot = new Bot(opts.token, {
       ...(opts.botInfo ? { botInfo: opts.botInfo } : {}),
@@ -272,6 +282,10 @@ export class TelegramTransport implements ChatTransport {
     // getMe, unless botInfo was given. Called directly: bot.init() retries network errors forever,
     // which would hang start(); we fail once and retry on our own schedule instead.
     if (!this.bot.isInited()) this.bot.botInfo = await this.bot.api.getMe();
+    if (this.webhook) {
+      await this.bot.api.setMyCommands(this.commandList(), {}).catch(() => {});
+      return this.webhook.start(this.bot, ['message', 'callback_query']);
+    }
     // Long polling and a webhook exclude each other; deleting a missing webhook is a no-op.
     await this.bot.api.deleteWebhook({ drop_pending_updates: false });
     await this.bot.api.setMyCommands(this.commandList(), {}).catch(() => {
@@ -342,6 +356,7 @@ export class TelegramTransport implements ChatTransport {
     const handle = this.runner;
     this.runner = undefined;
     if (handle) await handle.stop().catch(() => {}); // aborts the pending long poll
+    await this.webhook?.stop();
     // Let handlers that are mid-way finish (they may write to the journal), but not forever.
     if (this.inflight.size) {
       let timer: NodeJS.Timeout | undefined;
@@ -387,7 +402,20 @@ export class TelegramTransport implements ChatTransport {
     // Telegram clients send /start when a chat with the bot is opened.
     if (/^\/start(@\S+)?$/i.test(text) && !this.opts.commands.some((c) => c.name === 'start')) text = '/help';
     const reply = await this.opts.dispatcher.handleText(user, text);
+    // A file for the asker (a backup) goes to their private chat, not to the group.
+    if (reply?.document && msg.chat.type !== 'private') return this.sendPrivately(msg.chat.id, msg.from.id, reply, thread);
     if (reply) await this.reply(msg.chat.id, reply, thread);
+  }
+
+  private async sendPrivately(groupId: ChatId, userId: number, reply: Reply, thread: number | undefined): Promise<void> {
+    const sent = await this.post(userId, reply).then(
+      () => true,
+      () => false,
+    );
+    const text = sent
+      ? 'Sent to you in a private chat.'
+      : 'I could not message you privately: open a chat with me, press Start, and ask again there.';
+    await this.reply(groupId, { text }, thread);
   }
 
   private async onButton(ctx: Context): Promise<void> {
@@ -442,6 +470,11 @@ export class TelegramTransport implements ChatTransport {
       }
       return last!;
     };
+    if (reply.document) {
+      const file = new InputFile(reply.document.data, reply.document.filename);
+      const caption = renderHtml(reply, MAX_CAPTION, 1)[0]!;
+      return this.bot.api.sendDocument(chatId, file, { ...base, caption, ...markup });
+    }
     if (!reply.image) return sendText(reply);
 
     const photo = new InputFile(reply.image.png, reply.image.filename);

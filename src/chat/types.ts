@@ -30,6 +30,12 @@ export interface ReplyImage {
   caption?: string;
 }
 
+/** A file to send (e.g. a backup): Telegram sends it as a document, Discord as an attachment. */
+export interface ReplyDocument {
+  data: Buffer;
+  filename: string;
+}
+
 export interface Reply {
   /** Short bold heading. */
   title?: string;
@@ -39,6 +45,7 @@ export interface Reply {
   mono?: boolean;
   buttons?: Button[][];
   image?: ReplyImage;
+  document?: ReplyDocument;
   /** Only the asking user should see it (Discord ephemeral replies). */
   ephemeral?: boolean;
   severity?: 'info' | 'warning' | 'critical';

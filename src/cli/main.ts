@@ -48,7 +48,7 @@ function fail(e: unknown): never {
 program
   .command('run', { isDefault: true })
   .description('run the bot (paper exchange by default)')
-  .option('-c, --config <file>', 'config file (YAML or JSON); default: embedded defaults')
+  .option('-c, --config <file>', 'config file (YAML or JSON); default: $SKIPPER_CONFIG, else embedded defaults', process.env.SKIPPER_CONFIG)
   .option('--replay <csv>', 'replay candles from a CSV instead of the live feed')
   .option('--speed <n|max>', 'replay speed: a multiple of real time, or max', speedArg)
   .option('--exit-when-done', 'exit when the replay has finished (scripts, benchmarks)')
@@ -68,6 +68,9 @@ program
     } catch (e) {
       fail(e);
     }
+    // Headless (stdin closed) with a finished replay nothing else holds the event loop open: the bot
+    // runs until it is stopped.
+    setInterval(() => {}, 2 ** 30);
     let stopping = false;
     const stop = (sig: string) => {
       if (stopping) return;
@@ -222,6 +225,55 @@ db.command('migrate')
       const j = new Journal({ path: o.path ?? c.journal.path });
       j.close();
       process.stdout.write(`${o.path ?? c.journal.path}: migrations applied\n`);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+db.command('backup [file]')
+  .description('back up the journal now (safe while the bot runs); default: a new file in the backup folder, rotated')
+  .option('-c, --config <file>', 'config file (default: $SKIPPER_CONFIG)', process.env.SKIPPER_CONFIG)
+  .option('--path <db>', 'journal file (overrides the config)')
+  .action(async (file: string | undefined, o: { config?: string; path?: string }) => {
+    try {
+      const c = loadConfig(o.config);
+      const { dbBackup } = await import('../ops/cli.ts');
+      const r = await dbBackup(c, o.path ?? c.journal.path, file, Date.now());
+      process.stdout.write(`${r.out}\n`);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+db.command('restore <file>')
+  .description('replace the journal with a backup (refused while a bot runs on it; the backup is checked first)')
+  .option('-c, --config <file>', 'config file (default: $SKIPPER_CONFIG)', process.env.SKIPPER_CONFIG)
+  .option('--path <db>', 'journal file (overrides the config)')
+  .action(async (file: string, o: { config?: string; path?: string }) => {
+    try {
+      const c = loadConfig(o.config);
+      const { dbRestore } = await import('../ops/cli.ts');
+      const r = await dbRestore(file, o.path ?? c.journal.path, Date.now());
+      process.stdout.write(`${r.out}\n`);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program
+  .command('health')
+  .description("the running bot's health, from the journal's heartbeat and its process")
+  .option('-c, --config <file>', 'config file (default: $SKIPPER_CONFIG)', process.env.SKIPPER_CONFIG)
+  .option('--path <db>', 'journal file (overrides the config)')
+  .option('--check', 'exit 0 when healthy, 1 when not (Docker HEALTHCHECK)')
+  .option('--max-age <sec>', 'a heartbeat older than this is unhealthy', positive, 60)
+  .action(async (o: { config?: string; path?: string; check?: boolean; maxAge: number }) => {
+    try {
+      const c = loadConfig(o.config);
+      const { healthCheck } = await import('../ops/cli.ts');
+      const r = healthCheck(o.path ?? c.journal.path, Date.now(), o.maxAge * 1000);
+      process.stdout.write(`${r.out}\n`);
+      if (o.check) process.exitCode = r.code;
     } catch (e) {
       fail(e);
     }

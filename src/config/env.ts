@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { UserError } from '../core/errors.ts';
 import { registerSecret } from '../core/logger.ts';
 
 /** Secrets come only from the environment, never from the config file, and never reach logs or chat. */
@@ -11,11 +13,25 @@ export interface Secrets {
   telegramApiRoot?: string;
   /** Discord REST root (tests point it at a local fake). */
   discordApiRoot?: string;
+  /** Bearer token the metrics endpoint requires (optional). */
+  metricsToken?: string;
+  /** Telegram webhook mode: the secret token Telegram sends with every update. */
+  telegramWebhookSecret?: string;
 }
 
 export function readSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
   const s: Secrets = {};
-  const pick = (k: string) => (env[k] && env[k]!.trim() !== '' ? env[k]!.trim() : undefined);
+  // NAME, or the file named by NAME_FILE (Docker/compose secrets).
+  const pick = (k: string): string | undefined => {
+    if (env[k] && env[k]!.trim() !== '') return env[k]!.trim();
+    const file = env[`${k}_FILE`]?.trim();
+    if (!file) return undefined;
+    try {
+      return readFileSync(file, 'utf8').trim() || undefined;
+    } catch (e) {
+      throw new UserError(`${k}_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  };
   const set = <K extends keyof Secrets>(key: K, v: string | undefined, secret = true) => {
     if (v === undefined) return;
     s[key] = v;
@@ -28,5 +44,7 @@ export function readSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
   set('discordBotToken', pick('DISCORD_BOT_TOKEN'));
   set('telegramApiRoot', pick('TELEGRAM_API_ROOT'), false);
   set('discordApiRoot', pick('DISCORD_API_ROOT'), false);
+  set('metricsToken', pick('METRICS_TOKEN'));
+  set('telegramWebhookSecret', pick('TELEGRAM_WEBHOOK_SECRET'));
   return s;
 }

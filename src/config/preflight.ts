@@ -87,6 +87,8 @@ export function startupProblems(cfg: Config, o: StartupOptions = {}): string[] {
   const s = o.secrets ?? readSecrets();
   if (cfg.chat.telegram.enabled && !s.telegramBotToken)
     add('chat.telegram.enabled', 'true, but TELEGRAM_BOT_TOKEN is not set in the environment');
+  if (cfg.chat.telegram.enabled && cfg.chat.telegram.webhook && !s.telegramWebhookSecret)
+    add('chat.telegram.webhook', 'set, but TELEGRAM_WEBHOOK_SECRET is not (1–256 characters: A–Z, a–z, 0–9, _ and -)');
   if (cfg.chat.discord.enabled && !s.discordBotToken)
     add('chat.discord.enabled', 'true, but DISCORD_BOT_TOKEN is not set in the environment');
   if (!o.injected?.exchange && cfg.exchange.name !== 'paper' && (!s.exchangeApiKey || !s.exchangeApiSecret)) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Cron } from 'croner';
 import { TIMEFRAMES } from '../core/types.ts';
 import { riskConfigSchema } from '../risk/limits.ts';
 import { DEFAULT_JUMP_RULE } from '../market/validator.ts';
@@ -14,6 +15,27 @@ const userEntry = z.object({ id: z.union([z.string(), z.number()]).transform(Str
 
 const alertTypeOrAll = z.string();
 
+const cronPattern = z.string().refine((p) => {
+  try {
+    new Cron(p, { paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not a valid cron pattern (e.g. "0 3 * * *")');
+
+const telegramWebhook = z
+  .object({
+    /** The public URL Telegram posts updates to (Telegram wants HTTPS on port 443, 80, 88 or 8443). */
+    url: z.string().url(),
+    /** Where the bot's HTTP server listens (a reverse proxy forwards the public URL here). */
+    listen: z
+      .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(1).max(65535).default(8443) })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
 const telegram = z
   .object({
     enabled: z.boolean().default(false),
@@ -24,6 +46,8 @@ const telegram = z
       .default([]),
     /** Long-polling timeout in seconds (Telegram's getUpdates `timeout`). */
     pollTimeoutSec: z.number().int().min(0).max(50).default(30),
+    /** Webhook mode instead of long polling; the secret token comes from TELEGRAM_WEBHOOK_SECRET. */
+    webhook: telegramWebhook.optional(),
   })
   .strict();
 
@@ -165,6 +189,14 @@ export const configSchema = z
       .object({
         coalesceSec: z.number().min(0).default(60),
         minSeverity: z.enum(['info', 'warning', 'critical']).default('info'),
+        /** Critical alerts nobody acknowledges within `unacknowledgedMin` minutes pause (or flatten) the bot; null = off. */
+        escalation: z
+          .object({
+            unacknowledgedMin: z.number().min(1).max(1440).nullable().default(null),
+            action: z.enum(['pause', 'flatten']).default('pause'),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -182,6 +214,40 @@ export const configSchema = z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
         file: z.string().default('data/skipper.log'),
+      })
+      .strict()
+      .prefault({}),
+    /** Prometheus metrics over HTTP (bearer token from METRICS_TOKEN when set). */
+    metrics: z
+      .object({
+        enabled: z.boolean().default(false),
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(9464),
+      })
+      .strict()
+      .prefault({}),
+    /** Dead-man heartbeat (pinged while the trading loop makes progress) and the in-process watchdog. */
+    heartbeat: z
+      .object({
+        url: z.string().url().nullable().default(null),
+        method: z.enum(['GET', 'POST']).default('GET'),
+        everySec: z.number().min(5).max(86_400).default(60),
+        timeoutSec: z.number().min(1).max(60).default(10),
+        /** Watchdog: no candle processed for this many timeframes while the feed is up → critical alert. */
+        staleTimeframes: z.number().min(1).max(1000).default(3),
+        /** Watchdog: the event loop blocked longer than this → critical alert. */
+        loopStallSec: z.number().min(1).max(600).default(10),
+      })
+      .strict()
+      .prefault({}),
+    /** Online journal backups on a schedule, rotated. */
+    backup: z
+      .object({
+        cron: cronPattern.nullable().default('0 3 * * *'),
+        timezone: z.string().default('UTC'),
+        /** Default: a `backups` folder beside the journal. */
+        dir: z.string().nullable().default(null),
+        keep: z.number().int().min(1).max(1000).default(7),
       })
       .strict()
       .prefault({}),

@@ -44,6 +44,9 @@ import { quoteOf } from '../core/symbols.ts';
 import { money } from '../core/format.ts';
 import { dataSourceOf, describeDataSource, type DataSource } from '../market/source.ts';
 import { transportLine, transportSummary } from '../chat/transports-summary.ts';
+import { Ops } from '../ops/ops.ts';
+import { ACK_PREFIX } from '../ops/escalation.ts';
+import { instrumentCcxt } from '../ops/venue-metrics.ts';
 
 export interface BotOptions {
   config: Config;
@@ -88,6 +91,7 @@ export class Bot {
   readonly reports: ReportService;
   /** What feeds the bot (/mode, /status, the start banner). */
   readonly dataSource: DataSource;
+  readonly ops: Ops;
   telegram: TelegramTransport | undefined;
   discord: DiscordTransport | undefined;
   private readonly secrets: Secrets;
@@ -129,11 +133,13 @@ export class Bot {
     const quote = quoteOf(cfg.market.symbols);
     const startingCash = this.startingCash(quote);
     const markets = cfg.market.symbols.map((s) => paperMarket(cfg, s));
+    this.ops = new Ops({ config: cfg, wall: this.wall, log: this.log, journal: this.journal, secrets: this.secrets });
     this.exchange = opts.exchange ?? this.createVenue(markets);
 
     this.alerts = new AlertService(this.journal, this.wall, this.log, {
       coalesceMs: cfg.alerts.coalesceSec * 1000,
       minSeverity: cfg.alerts.minSeverity,
+      observer: this.ops.alertObserver,
     });
     const limits: RiskLimits = { ...cfg.risk };
     const riskState = this.journal.getState<RiskState | null>('risk', null);
@@ -204,6 +210,7 @@ export class Bot {
       alerts: this.alerts,
       approvals: this.approvals,
       reports: this.reports,
+      backups: this.ops.backups,
       reconcile: async (accept?: boolean) =>
         (await this.reconciler.run(accept ? 'accept' : 'command', { accept: accept ?? false })).summary,
       journalFault: () => this.journalFaultText(),
@@ -211,6 +218,17 @@ export class Bot {
     this.dispatcher = new Dispatcher(COMMANDS, services, this.log, cfg.chat.confirmTimeoutSec * 1000);
     this.dispatcher.onButton('p', (user, parts) => this.approvals.onButton(user, parts));
     this.dispatcher.onButton('L', (user, parts) => this.onGoLive(user, parts));
+    this.dispatcher.onButton(ACK_PREFIX, (user, parts) => this.ops.onAckButton(user, parts));
+    this.ops.attach({
+      status: () => this.engine.status(),
+      controls: this.engine,
+      feeds: () => this.feedInfo(),
+      venue: () => this.venueState(),
+      approvalsPending: () => this.approvals.pendingList().length,
+      holding: () => this.clock instanceof SimClock && cfg.approvals.holdReplay && this.approvals.hasPending,
+      alerts: this.alerts,
+      notifier: this.notifier,
+    });
 
     if (cfg.chat.console.enabled) {
       this.console = new ConsoleTransport(
@@ -284,6 +302,7 @@ export class Bot {
       onWait: (m) => {
         if (!this.running) this.say(`Start-up waits: ${m}`);
       },
+      instrument: (ex) => instrumentCcxt(ex, cfg.exchange.name, this.ops.venueObserver),
     });
   }
 
@@ -322,6 +341,8 @@ export class Bot {
     const secrets = this.secrets;
     if (cfg.chat.telegram.enabled && secrets.telegramBotToken) {
       const { TelegramTransport } = await import('../chat/telegram.ts');
+      const hook = cfg.chat.telegram.webhook;
+      const { TelegramWebhook } = hook ? await import('../ops/telegram-webhook.ts') : { TelegramWebhook: undefined };
       this.telegram = new TelegramTransport({
         token: secrets.telegramBotToken,
         ...(secrets.telegramApiRoot ? { apiRoot: secrets.telegramApiRoot } : {}),
@@ -330,6 +351,14 @@ export class Bot {
         commands: COMMANDS,
         log: this.log,
         ...(this.opts.telegram?.botInfo ? { botInfo: this.opts.telegram.botInfo } : {}),
+        ...(hook && TelegramWebhook && secrets.telegramWebhookSecret
+          ? {
+              webhook: new TelegramWebhook(
+                { ...hook, secretToken: secrets.telegramWebhookSecret },
+                this.log.child({ transport: 'telegram' }),
+              ),
+            }
+          : {}),
       });
       this.notifier.add(this.telegram);
       for (const ch of transportAlertChannels(this.telegram)) this.alerts.addChannel(ch);
@@ -352,6 +381,7 @@ export class Bot {
 
   /** Connect, reconcile, start chat and the candle loops. Resolves once running. */
   async start(): Promise<void> {
+    await this.ops.start();
     await this.createTransports();
     const deadline = this.wall.now() + this.config.exchange.startupTimeoutSec * 1000;
     await this.untilVenue('connect', deadline, () => this.exchange.connect());
@@ -518,8 +548,10 @@ export class Bot {
           if ((i & 63) === 0 && !this.journalHealth.check()) break;
           const c = batch[i]!;
           if (sim) sim.set(c.ts + tfMs);
+          const t0 = performance.now();
           this.engine.onCandle(feed.symbol, c);
           if (sim) this.reports.poll();
+          this.ops.candle(feed.symbol, t0);
           // In a replay the market waits for the trader: hold the candle clock while a proposal is open.
           if (sim && this.config.approvals.holdReplay && this.approvals.hasPending) await this.approvals.settled();
         }
@@ -604,6 +636,7 @@ export class Bot {
     this.reports.stop();
     this.reconciler.stop();
     this.alerts.flush(); // pending summaries go out while the transports are still up
+    await this.ops.stop();
     for (const t of this.notifier.list()) await t.stop().catch(() => {});
     this.alerts.close();
     try {

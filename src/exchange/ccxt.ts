@@ -113,6 +113,8 @@ export interface CcxtExchangeOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Told whenever the adapter waits for the venue (a failed read it retries, a rate-limit pause): start-up shows it. */
   onWait?: (message: string) => void;
+  /** Called with the ccxt instance before its first request (operations metrics wrap its HTTP calls). */
+  instrument?: (ex: object) => void;
 }
 
 type CcxtModule = (typeof import('ccxt'))['default'];
@@ -789,6 +791,7 @@ export class CcxtExchange implements ExchangeClient {
       ex = new C(config);
     }
     this.ex = ex;
+    o.instrument?.(ex);
     this.spec.prepare?.(ex, o.marketType);
     ex.apiKey = o.credentials.apiKey;
     ex.secret = o.credentials.secret;

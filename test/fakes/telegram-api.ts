@@ -9,6 +9,8 @@
 //
 // Tests inject updates with `sendText` / `pressButton`, wait with `waitFor`, and make the next N
 // calls of a method fail with 429 via `rateLimit`. A wrong token gets 401, a malformed path 404.
+// After `setWebhook` it POSTs each update to the webhook URL with the secret token header, like
+// Telegram (getUpdates then answers 409), until `deleteWebhook`; `webhookDeliveries` records them.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,6 +45,7 @@ interface StoredMessage {
   text?: string;
   caption?: string;
   photo?: Array<{ file_id: string; file_unique_id: string; width: number; height: number }>;
+  document?: { file_id: string; file_unique_id: string; file_name: string };
   reply_markup?: { inline_keyboard: Array<Array<{ text: string; callback_data?: string }>> };
   message_thread_id?: number;
   is_topic_message?: boolean;
@@ -157,6 +160,9 @@ export class FakeTelegram {
   private callWaiters: Array<() => void> = [];
   private readonly limits = new Map<string, { n: number; retryAfter: number }>();
   private nextUpdateId = 1000;
+  /** Set by setWebhook: updates are POSTed there instead of being queued for getUpdates. */
+  webhook: { url: string; secret?: string } | undefined;
+  readonly webhookDeliveries: Array<{ updateId: number; status: number }> = [];
   private nextMessageId = 1;
   private nextCallbackId = 1;
   private seq = 0;
@@ -272,9 +278,29 @@ export class FakeTelegram {
 
   private push(u: Record<string, unknown>): number {
     const update_id = this.nextUpdateId++;
+    if (this.webhook) {
+      void this.postToWebhook(this.webhook, { update_id, ...u });
+      return update_id;
+    }
     this.updates.push({ update_id, ...u });
     this.serveWaiters();
     return update_id;
+  }
+
+  private async postToWebhook(w: { url: string; secret?: string }, update: Record<string, unknown> & { update_id: number }): Promise<void> {
+    let status = 0;
+    try {
+      const res = await fetch(w.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(w.secret ? { 'x-telegram-bot-api-secret-token': w.secret } : {}) },
+        body: JSON.stringify(update),
+      });
+      await res.arrayBuffer();
+      status = res.status;
+    } catch {
+      status = -1;
+    }
+    this.webhookDeliveries.push({ updateId: update.update_id, status });
   }
 
   private pending(offset: number, limit: number) {
@@ -340,6 +366,10 @@ export class FakeTelegram {
       return this.respond(res, call, 429, { ok: false, error_code: 429, description, parameters: { retry_after: limit.retryAfter } });
     }
     try {
+      if (method === 'getUpdates' && this.webhook) {
+        const description = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first";
+        return this.respond(res, call, 409, { ok: false, error_code: 409, description });
+      }
       if (method === 'getUpdates') return this.getUpdates(req, res, call, body);
       const result = this.dispatch(method, body, files);
       this.respond(res, call, 200, { ok: true, result });
@@ -387,7 +417,17 @@ export class FakeTelegram {
     switch (method) {
       case 'getMe':
         return BOT_INFO;
+      case 'setWebhook': {
+        if (typeof b.url !== 'string' || !/^https?:\/\//.test(b.url)) throw bad('bad webhook: An HTTPS URL must be provided for webhook');
+        const secret = b.secret_token === undefined ? undefined : String(b.secret_token);
+        if (secret !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(secret))
+          throw bad('bad webhook: secret token contains unallowed characters');
+        this.webhook = { url: b.url, ...(secret !== undefined ? { secret } : {}) };
+        return true;
+      }
       case 'deleteWebhook':
+        this.webhook = undefined;
+        return true;
       case 'setMyCommands':
         if (method === 'setMyCommands') checkCommands(b.commands);
         return true;
@@ -395,6 +435,15 @@ export class FakeTelegram {
         const text = checkText(b.text, b.parse_mode, 4096, 'message');
         checkMarkup(b.reply_markup);
         return this.store(b, { text: text });
+      }
+      case 'sendDocument': {
+        if (!files.length && typeof b.document !== 'string') throw bad('there is no document in the request');
+        const caption = b.caption === undefined ? undefined : checkText(b.caption, b.parse_mode, 1024, 'caption');
+        checkMarkup(b.reply_markup);
+        return this.store(b, {
+          document: { file_id: `doc${this.nextMessageId}`, file_unique_id: `d${this.nextMessageId}`, file_name: files[0] ?? 'file' },
+          ...(caption !== undefined ? { caption } : {}),
+        });
       }
       case 'sendPhoto': {
         if (!files.length && typeof b.photo !== 'string') throw bad('there is no photo in the request');

@@ -1,0 +1,57 @@
+// The operations CLI: `skipper health [--check]`, `skipper db backup [FILE]`, `skipper db restore FILE`.
+// Each returns the lines to print and an exit code; main.ts only parses arguments.
+import { existsSync } from 'node:fs';
+import type { Config } from '../config/schema.ts';
+import { Journal } from '../journal/journal.ts';
+import { backupJournal, nextBackupPath, rotateBackups } from './backup.ts';
+import { backupDir } from './backup-service.ts';
+import { HEARTBEAT_MAX_AGE_MS, judgeHeartbeat, pidAlive, readHeartbeat } from './heartbeat-state.ts';
+import { restoreJournal } from './restore.ts';
+
+export interface CliResult {
+  code: number;
+  out: string;
+}
+
+const size = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
+
+/** Health of the bot that runs on this journal, from its heartbeat row and its process. */
+export function healthCheck(journalPath: string, now: number, maxAgeMs = HEARTBEAT_MAX_AGE_MS): CliResult {
+  if (journalPath === ':memory:') return { code: 1, out: 'unhealthy: the journal is in memory; nothing to read' };
+  if (!existsSync(journalPath)) return { code: 1, out: `unhealthy: no journal at ${journalPath}: the bot has not started` };
+  let j: Journal | undefined;
+  try {
+    j = new Journal({ path: journalPath, readonly: true });
+    const row = readHeartbeat(j);
+    const v = judgeHeartbeat(row, now, row ? pidAlive(row) : undefined, maxAgeMs);
+    return { code: v.healthy ? 0 : 1, out: `${v.healthy ? 'healthy' : 'unhealthy'}: ${v.reason}` };
+  } catch (e) {
+    return { code: 1, out: `unhealthy: cannot read the journal at ${journalPath}: ${(e as Error).message}` };
+  } finally {
+    j?.close();
+  }
+}
+
+/** `skipper db backup [FILE]`: an online backup (safe while the bot runs), rotated when it goes to the backup folder. */
+export async function dbBackup(cfg: Config, journalPath: string, file: string | undefined, now: number): Promise<CliResult> {
+  const dir = backupDir(journalPath, cfg.backup.dir);
+  const dest = file ?? nextBackupPath(dir, now);
+  const r = await backupJournal(journalPath, dest);
+  const removed = file ? [] : rotateBackups(dir, cfg.backup.keep);
+  return {
+    code: 0,
+    out: `${r.file}: ${size(r.bytes)}, integrity ok, ${r.ms} ms${removed.length ? `; ${removed.length} old backup(s) removed (keep ${cfg.backup.keep})` : ''}`,
+  };
+}
+
+/** `skipper db restore FILE`: refuses while a bot runs on the journal or when FILE is not intact. */
+export async function dbRestore(file: string, journalPath: string, now: number): Promise<CliResult> {
+  const r = await restoreJournal(file, journalPath, now);
+  return {
+    code: 0,
+    out:
+      `restored ${file} into ${journalPath}` +
+      (r.previous ? ` (the previous journal is kept as ${r.previous})` : '') +
+      '.\nStart the bot: it reconciles the restored journal with the venue, as after any restart.',
+  };
+}

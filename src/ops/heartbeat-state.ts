@@ -1,0 +1,81 @@
+// The journal's heartbeat: one runtime_state row the running bot rewrites every few seconds from
+// its watchdog, and `skipper health --check` (another process, e.g. Docker's HEALTHCHECK) reads.
+// Its shape, reader, writer and verdict live here and nowhere else.
+import { hostname } from 'node:os';
+
+export const HEARTBEAT_KEY = 'heartbeat';
+/** How often the running bot rewrites the row. */
+export const HEARTBEAT_WRITE_MS = 10_000;
+/** A row older than this means the process is gone or its event loop is stuck. */
+export const HEARTBEAT_MAX_AGE_MS = 60_000;
+
+export interface HeartbeatRow {
+  /** Wall time of this write (ms). */
+  ts: number;
+  pid: number;
+  host: string;
+  startedAt: number;
+  /** The watchdog's verdict at `ts`; `problems` says why not. */
+  healthy: boolean;
+  problems: string[];
+  /** Wall time the trading loop last processed a candle (or started). */
+  lastProgressAt: number;
+  candles: number;
+  feeds: Array<{ symbol: string; status: string }>;
+  /** Set by a clean stop. */
+  stoppedAt?: number;
+}
+
+interface StateStore {
+  getState<T>(key: string, fallback: T): T;
+  setState(key: string, value: unknown, ts: number): void;
+}
+
+export function writeHeartbeat(store: StateStore, row: Omit<HeartbeatRow, 'pid' | 'host'>): void {
+  store.setState(HEARTBEAT_KEY, { ...row, pid: process.pid, host: hostname() } satisfies HeartbeatRow, row.ts);
+}
+
+export function readHeartbeat(store: StateStore): HeartbeatRow | null {
+  const v = store.getState<HeartbeatRow | null>(HEARTBEAT_KEY, null);
+  return v && typeof v === 'object' && typeof v.ts === 'number' ? v : null;
+}
+
+export interface HealthVerdict {
+  healthy: boolean;
+  /** One line: why not, or what is fine. */
+  reason: string;
+}
+
+/** Is the process of a heartbeat alive? Only answerable on the same host (and PID namespace). */
+export function pidAlive(row: HeartbeatRow): boolean | undefined {
+  if (row.host !== hostname()) return undefined;
+  try {
+    process.kill(row.pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const secs = (ms: number) => `${Math.round(ms / 1000)} s`;
+
+/** The health verdict for a heartbeat row read at wall time `now`. */
+export function judgeHeartbeat(
+  row: HeartbeatRow | null,
+  now: number,
+  alive: boolean | undefined,
+  maxAgeMs = HEARTBEAT_MAX_AGE_MS,
+): HealthVerdict {
+  if (!row) return { healthy: false, reason: 'no heartbeat in the journal: the bot has not run on it yet' };
+  if (row.stoppedAt !== undefined) return { healthy: false, reason: `the bot stopped at ${new Date(row.stoppedAt).toISOString()}` };
+  if (alive === false) return { healthy: false, reason: `the bot process (pid ${row.pid}) is not running` };
+  const age = now - row.ts;
+  if (age > maxAgeMs)
+    return { healthy: false, reason: `heartbeat ${secs(age)} old (limit ${secs(maxAgeMs)}): the process is stuck or gone` };
+  if (!row.healthy) return { healthy: false, reason: row.problems.join('; ') || 'the watchdog reported a problem' };
+  const feeds = row.feeds.map((f) => `${f.symbol} ${f.status}`).join(', ');
+  return {
+    healthy: true,
+    reason: `heartbeat ${secs(Math.max(0, age))} ago, pid ${row.pid}, ${row.candles} candles processed${feeds ? `, feeds: ${feeds}` : ''}`,
+  };
+}

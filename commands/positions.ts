@@ -6,7 +6,8 @@ export default defineCommand({
   description: 'Open positions with unrealized PnL',
   minRole: 'viewer',
   run({ services }) {
-    const ps = services.engine.status().positions;
+    const st = services.engine.status();
+    const ps = st.positions;
     if (!ps.length) return { text: 'No open positions.' };
     const rows = ps.map((p) => [
       p.symbol,
@@ -15,7 +16,7 @@ export default defineCommand({
       price(p.entryPrice),
       price(p.markPrice),
       signedMoney(p.unrealizedPnl),
-      p.stopLoss ? price(p.stopLoss) : '—',
+      p.stopLoss ? `${price(p.stopLoss)}${st.unprotected.some((g) => g.symbol === p.symbol) ? ' NOT PLACED' : ''}` : '—',
       utc(p.openedAt),
     ]);
     return { title: 'Open positions', text: table(rows, ['symbol', 'side', 'qty', 'entry', 'mark', 'uPnL', 'stop', 'opened']), mono: true };

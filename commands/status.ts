@@ -29,6 +29,7 @@ export default defineCommand({
       ['Risk', risk],
       ['Open orders', String(st.liveOrders.length)],
     ];
+    for (const g of st.unprotected) pairs.push([`UNPROTECTED ${g.symbol}`, g.detail]);
     for (const f of feeds) {
       const age = f.state.lastCandleTs !== undefined ? ` — last candle ${utc(f.state.lastCandleTs)}` : '';
       pairs.push([`Feed ${f.symbol}`, `${f.state.status}${f.state.detail ? ` (${f.state.detail})` : ''}${age}`]);
@@ -37,12 +38,12 @@ export default defineCommand({
     const posLines = st.positions.map(
       (p) =>
         `${p.symbol} ${p.side} ${qty(p.qty)} @ ${price(p.entryPrice)} → ${price(p.markPrice)}  uPnL ${signedMoney(p.unrealizedPnl)}` +
-        (p.stopLoss ? `  SL ${price(p.stopLoss)}` : '') +
+        (p.stopLoss ? `  SL ${price(p.stopLoss)}${st.unprotected.some((g) => g.symbol === p.symbol) ? ' (not in place)' : ''}` : '') +
         (p.liquidationPrice ? `  liq ${price(p.liquidationPrice)}` : '') +
         (perpInfo[p.symbol] ?? ''),
     );
     const text = kv(pairs) + '\n\n' + (posLines.length ? `Positions:\n${posLines.join('\n')}` : 'No open positions.');
-    return { title: 'Skipper status', text, mono: true, severity: st.blocked ? 'warning' : 'info' };
+    return { title: 'Skipper status', text, mono: true, severity: st.unprotected.length ? 'critical' : st.blocked ? 'warning' : 'info' };
   },
 });
 

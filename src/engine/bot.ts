@@ -18,7 +18,7 @@ import type { ChatUser, MessageRef } from '../chat/types.ts';
 import { Dispatcher } from '../chat/dispatcher.ts';
 import type { FeedInfo, Services, VenueState } from '../chat/services.ts';
 import type { Config } from '../config/schema.ts';
-import { SimClock, WallClock, type Clock } from '../core/clock.ts';
+import { ReplayClock, SimClock, WallClock, type Clock, type ReplayEnd } from '../core/clock.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
 import { TIMEFRAME_MS, type MarketInfo, type Timeframe } from '../core/types.ts';
@@ -93,13 +93,16 @@ export class Bot {
     this.log = opts.logger ?? fileLogger(cfg, !cfg.chat.console.enabled);
     this.wall = opts.wallClock ?? new WallClock();
     const replay = opts.replay ?? (cfg.data.source === 'replay' ? cfg.data.replayFile : undefined);
-    // Paper replays run on candle time. Live trading always runs on real time: a real venue's receive
-    // windows, order timeouts and reconciliation grace periods are wall-clock facts (replayed candles
-    // may still drive a live run in tests).
-    this.clock = replay && cfg.mode !== 'live' ? new SimClock(0) : this.wall;
+    // Paper replays run on candle time, and after the replay ends on time moving on from its last
+    // candle. Live trading always runs on real time: a real venue's receive windows, order timeouts and
+    // reconciliation grace periods are wall-clock facts (replayed candles may still drive a live run in tests).
+    const replayClock = replay && cfg.mode !== 'live' ? new ReplayClock(this.wall) : null;
+    this.clock = replayClock ?? this.wall;
     this.startedAt = this.wall.now();
     this.journal = new Journal({ path: cfg.journal.path, synchronous: cfg.journal.synchronous, detail: 'full' });
     this.journal.startBackgroundCheckpoints();
+    const replayEnded = this.journal.getState<ReplayEnd | null>(REPLAY_END_KEY, null);
+    if (replayClock && replayEnded) replayClock.end(replayEnded);
 
     const quote = quoteOf(cfg.market.symbols);
     const startingCash = this.startingCash(quote);
@@ -145,6 +148,8 @@ export class Bot {
       equityEveryMs: cfg.journal.equityEverySec * 1000,
       persistProgress: true,
     });
+    // A restart resumes the candle clock where it stopped, not at 0.
+    for (const symbol of cfg.market.symbols) replayClock?.set(this.engine.resumeTs(symbol) + TIMEFRAME_MS[timeframe]);
     this.reconciler = new Reconciler(this.engine, this.journal, this.exchange, this.alerts, this.log, this.clock, {
       adoptExternal: cfg.exchange.adoptExternal,
       // A live order younger than the venue's receive window may still arrive: don't close it out yet.
@@ -208,6 +213,7 @@ export class Bot {
             resampleTo: timeframe,
             path: replay,
             speed: opts.speed ?? cfg.data.speed,
+            fastUntilTs: this.engine.resumeTs(symbol),
             // Small batches die young in V8's nursery instead of piling up in old space: flat memory.
             batchSize: 256,
           }),
@@ -342,6 +348,7 @@ export class Bot {
       }
     }
     const rec = await this.reconciler.run('startup');
+    this.engine.protectPositions();
     this.reconciler.startTimer(this.config.exchange.reconcileEverySec * 1000);
     this.approvals.attach(this.engine);
     for (const t of this.notifier.list()) await t.start();
@@ -435,7 +442,11 @@ export class Bot {
         await new Promise<void>((r) => setImmediate(r));
       }
       if (!this.stopped) {
-        if (isSimulatedVenue(this.exchange)) this.exchange.freeze?.(feed.symbol);
+        const last = this.engine.status().lastCandle[feed.symbol];
+        if (isSimulatedVenue(this.exchange)) this.exchange.freeze?.(feed.symbol, last);
+        if (this.clock instanceof ReplayClock && this.feeds.every((f) => f.state().status === 'done')) {
+          this.journal.setState(REPLAY_END_KEY, this.clock.end(), this.wall.now());
+        }
         this.say(
           `Feed ${feed.name} finished (${feed.state().detail}). The bot keeps running; /status for the state; market orders now fill at the last price.`,
         );
@@ -471,6 +482,9 @@ export class Bot {
     this.log.info('stopped');
   }
 }
+
+/** runtime_state: where the clock of a finished replay took over (so a restart continues from there). */
+const REPLAY_END_KEY = 'replay_end';
 
 /** A paper market: the defaults, with the precision and limits the config sets. */
 function paperMarket(cfg: Config, symbol: string): MarketInfo {

@@ -963,6 +963,11 @@ export class Engine implements ExchangeListener {
     return this.symbols.get(symbol)?.lastClose ?? NaN;
   }
 
+  /** The last candle processed before a restart (-Infinity on a fresh start). */
+  resumeTs(symbol: string): number {
+    return this.symbols.get(symbol)?.resumeTs ?? -Infinity;
+  }
+
   status(): EngineStatus {
     const now = this.clock.now();
     const equity = this.portfolio.equity();

@@ -25,7 +25,10 @@ export default defineCommand({
     const engine = ctx.services.engine;
     if (!symbol) return notTraded(input, engine.symbolList());
     if (!pos) return { text: `No open ${symbol} position: nothing to close. /positions lists them.` };
-    const order = engine.closePosition(symbol, actor(ctx.user));
+    // A pending proposal to exit this position is moot now.
+    const by = actor(ctx.user);
+    const withdrawn = ctx.services.approvals?.withdraw({ symbol, kind: 'exit' }, `made moot by /close (${by})`, by) ?? 0;
+    const order = engine.closePosition(symbol, by);
     if (!order)
       return { text: `Could not close ${symbol}: the risk engine refused the exit (see /risk). Nothing was placed.`, severity: 'warning' };
     if (order.status === 'rejected') {
@@ -36,7 +39,7 @@ export default defineCommand({
     }
     return {
       title: `Closing ${symbol}`,
-      text: `${order.side.toUpperCase()} ${qty(order.qty ?? pos.qty)} ${symbol} at market: order ${order.clientOrderId} (${order.status}). The fill will be reported; check /positions.`,
+      text: `${order.side.toUpperCase()} ${qty(order.qty ?? pos.qty)} ${symbol} at market: order ${order.clientOrderId} (${order.status}). The fill will be reported; check /positions.${withdrawn ? ` ${withdrawn} pending exit proposal(s) withdrawn.` : ''}`,
     };
   },
 });

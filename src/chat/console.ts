@@ -16,15 +16,26 @@ export interface ConsoleOptions {
 
 const ICON: Record<AlertSeverity, string> = { info: 'i', warning: '!', critical: '!!' };
 
-/** Plain-text rendering of a reply; buttons become numbered choices. */
-export function renderText(reply: Reply, buttons: Button[]): string {
+/** Plain-text rendering of a reply; buttons become numbered choices, from `first`. */
+export function renderText(reply: Reply, buttons: Button[], first = 1): string {
   const parts: string[] = [];
   if (reply.title) parts.push(`== ${reply.title} ==`);
   parts.push(reply.text);
   if (reply.image) parts.push(`[image: ${reply.image.filename}${reply.image.caption ? ` — ${reply.image.caption}` : ''}]`);
-  if (buttons.length) parts.push(buttons.map((b, i) => `[${i + 1}] ${b.label}`).join('   ') + '   (type the number)');
+  if (buttons.length) parts.push(buttons.map((b, i) => `[${first + i}] ${b.label}`).join('   ') + '   (type the number)');
   return parts.join('\n');
 }
+
+/** A prompt on screen whose choices can still be typed. */
+interface OpenPrompt {
+  /** The posted message it came from (its edits retire or renumber it), if any. */
+  messageId?: string;
+  first: number;
+  buttons: Button[];
+}
+
+/** Older prompts beyond this are forgotten (their buttons would be stale by then anyway). */
+const MAX_OPEN_PROMPTS = 20;
 
 /**
  * The local console transport: commands from stdin, replies and alerts on stdout. With no stdin
@@ -35,7 +46,8 @@ export class ConsoleTransport implements AlertChannel, ChatTransport {
   private posted = 0;
   readonly minSeverity: AlertSeverity;
   private rl: Interface | undefined;
-  private lastButtons: Button[] = [];
+  /** Every prompt still answerable; numbers are unique across them (a new prompt never hides an older one). */
+  private prompts: OpenPrompt[] = [];
   private readonly user: ChatUser;
   private closed = false;
 
@@ -67,13 +79,19 @@ export class ConsoleTransport implements AlertChannel, ChatTransport {
   async onLine(line: string): Promise<void> {
     const t = line.trim();
     if (!t) return;
-    if (/^\d+$/.test(t) && this.lastButtons.length) {
-      const b = this.lastButtons[Number(t) - 1];
-      if (!b) {
-        this.print(`No choice ${t}. Choose 1–${this.lastButtons.length}.`);
+    if (/^\d+$/.test(t)) {
+      const n = Number(t);
+      const p = this.prompts.find((x) => n >= x.first && n < x.first + x.buttons.length);
+      if (!p) {
+        this.print(
+          this.prompts.length
+            ? `No choice ${t}. Open choices: ${this.openChoices()}.`
+            : `No choice ${t}: nothing is waiting for an answer.`,
+        );
         return;
       }
-      this.lastButtons = [];
+      const b = p.buttons[n - p.first]!;
+      this.prompts = this.prompts.filter((x) => x !== p);
       const r = await this.dispatcher.handleButton(this.user, b.data);
       if (r.toast) this.print(`> ${r.toast}`);
       if (r.edit) this.show(r.edit);
@@ -84,10 +102,20 @@ export class ConsoleTransport implements AlertChannel, ChatTransport {
     if (reply) this.show(reply);
   }
 
-  show(reply: Reply): void {
+  show(reply: Reply, messageId?: string): void {
     const buttons = (reply.buttons ?? []).flat();
-    if (buttons.length) this.lastButtons = buttons;
-    this.print(renderText(reply, buttons));
+    if (messageId !== undefined) this.prompts = this.prompts.filter((x) => x.messageId !== messageId);
+    let first = 1;
+    if (buttons.length) {
+      first = this.prompts.reduce((m, x) => Math.max(m, x.first + x.buttons.length), 1);
+      this.prompts.push({ ...(messageId !== undefined ? { messageId } : {}), first, buttons });
+      if (this.prompts.length > MAX_OPEN_PROMPTS) this.prompts.shift();
+    }
+    this.print(renderText(reply, buttons, first));
+  }
+
+  private openChoices(): string {
+    return this.prompts.map((p) => `${p.first}–${p.first + p.buttons.length - 1} (${p.buttons.map((b) => b.label).join('/')})`).join(', ');
   }
 
   private print(text: string): void {
@@ -100,13 +128,14 @@ export class ConsoleTransport implements AlertChannel, ChatTransport {
 
   /** Prompts from elsewhere (trade proposals, reports) shown with their buttons. */
   async broadcast(reply: Reply, _topic: Topic): Promise<MessageRef[]> {
-    this.show(reply);
-    return [{ transport: 'console', chatId: 'console', messageId: String(++this.posted) }];
+    const messageId = String(++this.posted);
+    this.show(reply, messageId);
+    return [{ transport: 'console', chatId: 'console', messageId }];
   }
 
   async edit(ref: MessageRef, reply: Reply): Promise<void> {
     this.print(`(update to message ${ref.messageId})`);
-    this.show(reply);
+    this.show(reply, ref.messageId);
   }
 
   async stop(): Promise<void> {

@@ -4,6 +4,7 @@ import type { Engine } from '../engine/engine.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { FeedState } from '../market/feed.ts';
 import type { CommandSpec } from './command.ts';
+import type { Button } from './types.ts';
 
 export interface FeedInfo {
   name: string;
@@ -30,6 +31,10 @@ export interface ApprovalControls {
   mode(): { mode: 'off' | 'always' | 'above'; aboveNotional: number };
   setMode(mode: 'off' | 'always' | 'above', aboveNotional: number | undefined, by: string): void;
   pendingList(): Array<{ id: number; summary: string; expiresAt: number }>;
+  /** The pending proposals with Approve / Reject buttons. */
+  pendingView(): { text: string; buttons: Button[][] };
+  /** Withdraw the pending proposals a command made moot; returns how many. */
+  withdraw(filter: { symbol?: string; kind?: 'entry' | 'exit' }, why: string, by: string): number;
 }
 
 export interface ReportControls {

@@ -159,6 +159,7 @@ export class Bot {
       void this.reconciler.run('reconnect').catch((e: unknown) => this.log.error({ err: e }, 'reconciliation failed'));
     this.notifier = new Notifier((transport, e) => this.log.error({ err: e, transport }, 'chat delivery failed'));
     this.approvals = new ApprovalService(this.journal, this.notifier, this.wall, this.log, this.alerts, cfg.approvals);
+    this.engine.onTraderOrder = () => this.approvals.nudge();
     this.reports = new ReportService({
       journal: this.journal,
       engine: this.engine,
@@ -435,8 +436,12 @@ export class Bot {
         for (const c of batch) {
           if (sim) sim.set(c.ts + tfMs);
           this.engine.onCandle(feed.symbol, c);
-          // In a replay the market waits for the trader: hold the candle clock while a proposal is open.
-          if (sim && this.config.approvals.holdReplay && this.approvals.hasPending) await this.approvals.settled();
+          // In a replay the market waits for the trader: hold the candle clock while a proposal is open,
+          // but never while an order the trader placed is working (it needs candles to fill).
+          while (sim && this.config.approvals.holdReplay && this.approvals.hasPending && !this.engine.traderOrdersWorking()) {
+            await this.approvals.settled();
+            if (this.stopped) break;
+          }
         }
         // Give chat and timers a turn between batches, even at max replay speed.
         await new Promise<void>((r) => setImmediate(r));

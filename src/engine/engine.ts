@@ -1,7 +1,7 @@
 import type { Logger } from '../core/logger.ts';
 import type { AlertInput, AlertSink } from '../core/alerts.ts';
 import { NULL_ALERTS } from '../core/alerts.ts';
-import { utcDayStart, type Clock } from '../core/clock.ts';
+import { utcDayStart, type Clock, type ClockKind } from '../core/clock.ts';
 import { canTransition, isTerminal } from '../core/order-state.ts';
 import { floorToStep } from '../core/num.ts';
 import type { Candle, Fill, MarketInfo, MarketType, Order, OrderPurpose, OrderRequest, Side, Signal, TradingMode } from '../core/types.ts';
@@ -397,14 +397,13 @@ export class Engine implements ExchangeListener {
    */
   resolveProposal(
     p: Proposal,
-    outcome: 'approved' | 'rejected' | 'expired',
+    outcome: 'approved' | 'rejected' | 'expired' | 'withdrawn',
     maxDrift: number,
   ): { placed: boolean; message: string; clientOrderId?: string } {
     const s = this.symbols.get(p.signal.symbol);
     if (s) s.working = Math.max(0, s.working - 1);
     this.journal.updateDecision(p.decisionId, { approval: outcome });
-    if (outcome !== 'approved' || !s)
-      return { placed: false, message: outcome === 'expired' ? 'expired: nothing placed' : 'rejected: nothing placed' };
+    if (outcome !== 'approved' || !s) return { placed: false, message: `${outcome}: nothing placed` };
     const price = s.lastClose;
     if (Number.isFinite(price) && p.signal.price > 0) {
       const drift = Math.abs(price / p.signal.price - 1);
@@ -550,6 +549,14 @@ export class Engine implements ExchangeListener {
 
   /** Called when the venue connection comes back (the bot reconciles then). */
   onReconnect: ((detail: string) => void) | undefined;
+  /** Called when a trader's order (manual, close, flatten) goes out: a held replay must not block it. */
+  onTraderOrder: (() => void) | undefined;
+
+  /** A trader's order is still working (manual, close, flatten; not adopted ones). */
+  traderOrdersWorking(): boolean {
+    for (const o of this.liveOrders.values()) if ((o.purpose === 'manual' || o.purpose === 'flatten') && o.decisionId) return true;
+    return false;
+  }
 
   onConnection(up: boolean, detail: string): void {
     this.log.info({ up, detail }, 'venue connection');
@@ -792,7 +799,9 @@ export class Engine implements ExchangeListener {
     const decision = this.risk.evaluate({ signal, request: closeRequest(pos), reducing: true }, this.riskContext(s, price));
     const decisionId = this.journal.recordDecision(signal, decision, pos.qty);
     if (!decision.request) return null;
-    return this.submit(decision.request, purpose, decisionId);
+    const order = this.submit(decision.request, purpose, decisionId);
+    this.onTraderOrder?.();
+    return order;
   }
 
   /** A manual order from chat: through the risk engine like any other. `dryRun`: the verdict only (nothing journaled or placed). */
@@ -838,6 +847,7 @@ export class Engine implements ExchangeListener {
     if (decision.action === 'reject' || !decision.request) return { decision };
     const order = this.submit(decision.request, 'manual', decisionId, bracket);
     if (!reducing) this.risk.recordEntry(this.clock.now());
+    this.onTraderOrder?.();
     return { decision, order };
   }
 
@@ -938,6 +948,11 @@ export class Engine implements ExchangeListener {
   }
 
   // ---- views --------------------------------------------------------------------------------
+
+  /** Which time the engine keeps (replies label times that are not wall-clock time). */
+  get clockKind(): ClockKind {
+    return this.clock.kind ?? 'wall';
+  }
 
   get startingCash(): number {
     return this.opts.startingCash;

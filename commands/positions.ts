@@ -1,5 +1,6 @@
 import { defineCommand } from '../src/chat/command.ts';
 import { price, qty, signedMoney, table, utc } from '../src/chat/format.ts';
+import { engineTimeNote } from '../src/core/clock.ts';
 
 export default defineCommand({
   name: 'positions',
@@ -19,6 +20,10 @@ export default defineCommand({
       p.stopLoss ? `${price(p.stopLoss)}${st.unprotected.some((g) => g.symbol === p.symbol) ? ' NOT PLACED' : ''}` : '—',
       utc(p.openedAt),
     ]);
-    return { title: 'Open positions', text: table(rows, ['symbol', 'side', 'qty', 'entry', 'mark', 'uPnL', 'stop', 'opened']), mono: true };
+    return {
+      title: 'Open positions',
+      text: table(rows, ['symbol', 'side', 'qty', 'entry', 'mark', 'uPnL', 'stop', `opened${engineTimeNote(services.engine.clockKind)}`]),
+      mono: true,
+    };
   },
 });

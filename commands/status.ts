@@ -1,6 +1,7 @@
 import { defineCommand } from '../src/chat/command.ts';
 import type { ExchangeClient } from '../src/exchange/types.ts';
 import { duration, kv, modeWords, money, pct, price, qty, signedMoney, utc } from '../src/chat/format.ts';
+import { clockLabel, engineTimeNote } from '../src/core/clock.ts';
 
 export default defineCommand({
   name: 'status',
@@ -30,9 +31,19 @@ export default defineCommand({
       ['Open orders', String(st.liveOrders.length)],
     ];
     for (const g of st.unprotected) pairs.push([`UNPROTECTED ${g.symbol}`, g.detail]);
+    // Times of the engine's clock; in a replay that is candle time (said so), not the wall clock.
+    const kind = services.engine.clockKind;
+    if (kind !== 'wall') {
+      pairs.push([
+        'Clock',
+        `${clockLabel(kind)} ${utc(st.now)}${kind === 'after_replay' ? ' — the replay ended; time moves on at wall pace' : ''}`,
+      ]);
+    }
     for (const f of feeds) {
-      const age = f.state.lastCandleTs !== undefined ? ` — last candle ${utc(f.state.lastCandleTs)}` : '';
-      pairs.push([`Feed ${f.symbol}`, `${f.state.status}${f.state.detail ? ` (${f.state.detail})` : ''}${age}`]);
+      // The engine's last candle (a replay feed reads ahead of it).
+      const ts = st.lastCandle[f.symbol]?.ts;
+      const last = ts !== undefined && Number.isFinite(ts) ? ` — last candle ${utc(ts)}${engineTimeNote(kind)}` : '';
+      pairs.push([`Feed ${f.symbol}`, `${f.state.status}${f.state.detail ? ` (${f.state.detail})` : ''}${last}`]);
     }
     pairs.push(['Uptime', duration(now - services.startedAt)]);
     const posLines = st.positions.map(

@@ -140,4 +140,25 @@ describe('pending proposals stay answerable; /flatten withdraws them (console + 
     expect(seen(edited)).not.toMatch(new RegExp(`#${next!.id} `));
     expect(proposal(next!.id)!.status).toBe('approved');
   });
+
+  it('/close withdraws the pending exit proposal of its position; /pause withdraws entry proposals', async () => {
+    await until(() => h.bot.engine.portfolio.positions.has(SYM), 'entry filled', 20_000);
+    await until(() => h.bot.approvals.pendingList().length > 0, 'exit proposal', 20_000);
+    const [exit] = h.bot.approvals.pendingList();
+    expect(exit!.summary).toMatch(/^SELL/);
+    let mark = h.printed().length;
+    await con().onLine('/close BTC/USDT');
+    await con().onLine(/\[(\d+)\] Confirm/.exec(printedSince(mark))![1]!);
+    expect(printedSince(mark)).toMatch(/1 pending exit proposal\(s\) withdrawn/);
+    expect(proposal(exit!.id)!.status).toBe('withdrawn');
+    await until(() => !h.bot.engine.portfolio.positions.has(SYM), 'position closed', 20_000);
+
+    await until(() => h.bot.approvals.pendingList().length > 0, 'entry proposal', 20_000);
+    const [entry] = h.bot.approvals.pendingList();
+    expect(entry!.summary).toMatch(/^BUY/);
+    mark = h.printed().length;
+    await con().onLine('/pause');
+    expect(printedSince(mark)).toMatch(/Paused by console\. .*1 pending entry proposal\(s\) withdrawn/);
+    expect(proposal(entry!.id)).toMatchObject({ status: 'withdrawn', detail: 'made moot by /pause (console)' });
+  });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AlertSink } from '../core/alerts.ts';
-import { clockWords, type Clock } from '../core/clock.ts';
+import { wallTimeNote, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Config } from '../config/schema.ts';
 import type { ApprovalGate, Engine, Proposal } from '../engine/engine.ts';
@@ -133,7 +133,7 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
     if (p.bracket.stopLoss !== undefined) lines.push(['Stop-loss', price(p.bracket.stopLoss)]);
     if (p.bracket.takeProfit !== undefined) lines.push(['Take-profit', price(p.bracket.takeProfit)]);
     lines.push(['Risk', `${p.decision.action}: ${p.decision.reason}`]);
-    lines.push(['Expires', `${utc(row.expiresAt)}${this.wallLabel()} (${duration(row.expiresAt - row.createdAt)} to decide)`]);
+    lines.push(['Expires', `${utc(row.expiresAt)}${this.wallLabel()}, ${duration(row.expiresAt - row.createdAt)} to decide`]);
     return {
       title: `Trade proposal #${row.id}`,
       text: kv(lines),
@@ -150,8 +150,7 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
 
   /** " (wall clock)" when the engine keeps another time, so the two are never mixed up. */
   private wallLabel(): string {
-    const kind = this.engine?.clockKind ?? 'wall';
-    return kind === 'wall' ? '' : ` (${clockWords('wall')})`;
+    return wallTimeNote(this.engine?.clockKind);
   }
 
   /** One line that says what became of a proposal, once. */
@@ -179,7 +178,7 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
     const notPlaced = row.status === 'approved' && !v.placed;
     return {
       title: `Trade proposal #${row.id} — ${row.status}${notPlaced ? ', not placed' : ''}`,
-      text: `${this.summary(p)}\n${v.line}${row.decidedAt ? `\n(${utc(row.decidedAt)}${this.wallLabel()})` : ''}`,
+      text: `${this.summary(p)}\n${v.line}${row.decidedAt ? `\nat ${utc(row.decidedAt)}${this.wallLabel()}` : ''}`,
       buttons: [],
       severity: row.status === 'approved' && v.placed ? 'info' : 'warning',
     };

@@ -69,10 +69,15 @@ export class ReplayClock extends SimClock {
   }
 }
 
-/** Words for a clock, to put beside the times it stamped. */
-export function clockWords(kind: ClockKind | undefined): string {
-  return kind === 'candle' ? 'candle time' : kind === 'after_replay' ? 'replay time, moving since the replay ended' : 'wall clock';
+/** Short words for a clock, to put beside the times it stamped. */
+export function clockLabel(kind: ClockKind | undefined): string {
+  return kind === 'candle' ? 'candle time' : kind === 'after_replay' ? 'replay time' : 'wall clock';
 }
+
+/** Replies label times so the two clocks are never mixed up: " (candle time)" beside a time of the
+ * engine's clock when that is not the wall clock, and " (wall clock)" beside a wall-clock time then. */
+export const engineTimeNote = (engine: ClockKind | undefined): string => (!engine || engine === 'wall' ? '' : ` (${clockLabel(engine)})`);
+export const wallTimeNote = (engine: ClockKind | undefined): string => (!engine || engine === 'wall' ? '' : ' (wall clock)');
 
 export const DAY_MS = 86_400_000;
 export const utcDayStart = (t: number): number => t - (((t % DAY_MS) + DAY_MS) % DAY_MS);

@@ -434,13 +434,19 @@ export class Bot {
       for await (const batch of feed.batches()) {
         if (this.stopped) break;
         for (const c of batch) {
+          if (this.stopped) break;
           if (sim) sim.set(c.ts + tfMs);
           this.engine.onCandle(feed.symbol, c);
           // In a replay the market waits for the trader: hold the candle clock while a proposal is open,
           // but never while an order the trader placed is working (it needs candles to fill).
-          while (sim && this.config.approvals.holdReplay && this.approvals.hasPending && !this.engine.traderOrdersWorking()) {
+          while (
+            sim &&
+            !this.stopped &&
+            this.config.approvals.holdReplay &&
+            this.approvals.hasPending &&
+            !this.engine.traderOrdersWorking()
+          ) {
             await this.approvals.settled();
-            if (this.stopped) break;
           }
         }
         // Give chat and timers a turn between batches, even at max replay speed.

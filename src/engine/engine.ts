@@ -926,7 +926,9 @@ export class Engine implements ExchangeListener {
         this.portfolio.positions.set(symbol, p);
       }
     });
-    this.protection.ensure(symbol);
+    // The position now matches the venue's: protect it, or drop the orders that protected what is gone.
+    if (this.portfolio.positions.has(symbol)) this.protection.ensure(symbol);
+    else this.cancelProtection(symbol, '');
   }
 
   /** A cash difference adopted from the venue (deposit, withdrawal): kept across restarts. */

@@ -143,4 +143,21 @@ describe('protection on the ccxt venues', () => {
       { symbol: SYM, detail: expect.stringMatching(/^stop-loss covers 0\.02 of 0\.03: stop-loss sk-\S+ refused by bybit: expect Falling/) },
     ]);
   });
+
+  test('Binance USDⓈ-M: a manual buy and an add end with one stop (an algo order) for the whole position', async () => {
+    const { fake, engine, journal } = await setup('binance', 'perp');
+    const b1 = buy(engine, 0.01);
+    await until(() => b1.status === 'filled' && stops(engine).some((o) => o.status === 'open'), 'first stop open', 8000);
+    const [first] = stops(engine);
+    const b2 = buy(engine, 0.01);
+    await until(
+      () => b2.status === 'filled' && stops(engine).length === 1 && stops(engine)[0]!.clientOrderId !== first!.clientOrderId,
+      'replaced',
+      8000,
+    );
+    const [second] = stops(engine);
+    await until(() => second!.status === 'open' && journal.getOrder(first!.clientOrderId)!.status === 'cancelled', 'settled', 8000);
+    expect(venueStops(fake)).toEqual([`${second!.clientOrderId}:0.02@29400`]);
+    expect(engine.status().unprotected).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 import type { AlertInput } from '../core/alerts.ts';
-import { floorToStep } from '../core/num.ts';
+import { decimalsOf, floorToStep, roundTo } from '../core/num.ts';
 import { isTerminal } from '../core/order-state.ts';
 import type { MarketType, Order, OrderPurpose, OrderRequest, Side } from '../core/types.ts';
 import type { BookPosition } from './portfolio.ts';
@@ -39,8 +39,9 @@ export interface ProtectionGap {
  * whole position: after an entry, a manual order, an add, a partial exit, an adoption, and at start.
  * A replacement is journaled before the old order is cancelled. On spot the old order holds the
  * coins the new one sells, so the new one waits (journaled, unsent) until the old one is gone; on
- * perps the old one is cancelled once the venue has accepted the new one. A protective order the venue refuses is a critical alert, and the
- * position is listed in gaps() (`/status`) until it is covered again.
+ * perps the old one is cancelled once the venue has accepted the new one. A protective order the
+ * venue refuses is a critical alert, and the position is listed in gaps() (`/status`) until it is
+ * covered again.
  */
 export class ProtectionKeeper {
   /** Spot: replacements journaled but not sent: client order id → the orders they wait on. */
@@ -156,10 +157,12 @@ export class ProtectionKeeper {
       if (!pos) continue;
       const target = this.target(pos);
       if (target.stop_loss === undefined) continue;
-      const qty = floorToStep(pos.qty, this.host.qtyStep(symbol));
+      const step = this.host.qtyStep(symbol);
+      const qty = floorToStep(pos.qty, step);
       const mine = this.ordersOf(symbol);
-      const covered = mine.filter((o) => o.purpose === 'stop_loss').reduce((sum, o) => sum + Math.max(0, (o.qty ?? 0) - o.filledQty), 0);
-      if (covered >= qty - this.host.qtyStep(symbol) / 2) continue;
+      const sum = mine.filter((o) => o.purpose === 'stop_loss').reduce((t, o) => t + Math.max(0, (o.qty ?? 0) - o.filledQty), 0);
+      const covered = step > 0 ? roundTo(sum, decimalsOf(step)) : sum;
+      if (covered >= qty - step / 2) continue;
       const exiting = mine.some((o) => !PROTECTIVE.has(o.purpose) && o.reduceOnly);
       const why = this.refused.get(symbol);
       out.push({
@@ -179,12 +182,14 @@ export class ProtectionKeeper {
     const reason = `${what} ${o.clientOrderId} ${o.status === 'expired' ? 'expired' : 'refused'} by ${this.host.venue}: ${o.reason ?? 'no reason given'}`;
     this.refused.set(o.symbol, reason);
     const pos = this.host.position(o.symbol);
+    const step = this.host.qtyStep(o.symbol);
+    const size = pos ? `${pos.side} ${step > 0 ? floorToStep(pos.qty, step) : pos.qty} ` : '';
     this.host.raise({
       type: 'order_rejected',
       severity: 'critical',
       title: `${o.symbol} position UNPROTECTED`,
       message:
-        `The ${what} for the ${pos?.side ?? ''} ${pos?.qty ?? ''} ${o.symbol} position was not placed: ${reason}. ` +
+        `The ${what} for the ${size}${o.symbol} position was not placed: ${reason}. ` +
         `Close it (/close ${o.symbol}) or protect it on the venue yourself.`,
       key: `unprotected:${o.symbol}:${o.purpose ?? ''}`,
       data: { clientOrderId: o.clientOrderId },

@@ -468,6 +468,17 @@ export class Bot {
     }
   }
 
+  /**
+   * Orders handed to a remote venue and not yet acknowledged (a stop placed at start, say) get a
+   * moment to be answered, so a clean stop leaves none unresolved (bounded: a restart resolves the rest).
+   */
+  private async settleInFlight(): Promise<void> {
+    if (isSimulatedVenue(this.exchange)) return;
+    const waiting = () => [...this.engine.liveOrders.values()].some((o) => o.status === 'submitted' || o.status === 'unknown');
+    const deadline = Date.now() + this.config.exchange.recvWindowMs + 5_000;
+    while (waiting() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
   private say(text: string): void {
     const out = this.opts.output ?? process.stdout;
     out.write(text + '\n');
@@ -488,6 +499,7 @@ export class Bot {
     for (const t of this.notifier.list()) await t.stop().catch(() => {});
     this.alerts.close();
     await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 2000))]);
+    await this.settleInFlight();
     await this.exchange.close();
     this.journal.close();
     this.log.info('stopped');

@@ -8,18 +8,12 @@ import type { Journal, ProposalRow } from '../journal/journal.ts';
 import type { ButtonResult } from './dispatcher.ts';
 import { STALE_BUTTON } from './dispatcher.ts';
 import { duration, kv, money, price, qty, utc } from './format.ts';
-import type { ApprovalControls } from './services.ts';
+import type { ApprovalControls, ProposalFilter } from './services.ts';
 import type { Notifier } from './transport.ts';
 import { hasRole, type Button, type ChatUser, type MessageRef, type Reply } from './types.ts';
 
 type Mode = 'off' | 'always' | 'above';
 type Outcome = 'approved' | 'rejected' | 'expired' | 'withdrawn';
-/** Which pending proposals a command makes moot. */
-export interface ProposalFilter {
-  symbol?: string;
-  /** entry: proposals that open or add; exit: proposals that reduce or close. */
-  kind?: 'entry' | 'exit';
-}
 /** Rows of decision buttons in a list (Discord allows five action rows). */
 const MAX_LIST_ROWS = 5;
 

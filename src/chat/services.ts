@@ -34,7 +34,14 @@ export interface ApprovalControls {
   /** The pending proposals with Approve / Reject buttons. */
   pendingView(): { text: string; buttons: Button[][] };
   /** Withdraw the pending proposals a command made moot; returns how many. */
-  withdraw(filter: { symbol?: string; kind?: 'entry' | 'exit' }, why: string, by: string): number;
+  withdraw(filter: ProposalFilter, why: string, by: string): number;
+}
+
+/** Which pending proposals a command makes moot. */
+export interface ProposalFilter {
+  symbol?: string;
+  /** entry: proposals that open or add; exit: proposals that reduce or close. */
+  kind?: 'entry' | 'exit';
 }
 
 export interface ReportControls {

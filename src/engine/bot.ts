@@ -214,7 +214,9 @@ export class Bot {
             resampleTo: timeframe,
             path: replay,
             speed: opts.speed ?? cfg.data.speed,
-            fastUntilTs: this.engine.resumeTs(symbol),
+            // A paper replay restarted: candles it already processed only warm the strategy up, at once.
+            // (Replayed candles driving a live venue, in tests, keep their pace.)
+            ...(replayClock ? { fastUntilTs: this.engine.resumeTs(symbol) } : {}),
             // Small batches die young in V8's nursery instead of piling up in old space: flat memory.
             batchSize: 256,
           }),

@@ -2,6 +2,7 @@ import { defineCommand, usage, type CommandSpec } from '../src/chat/command.ts';
 import { duration, utc } from '../src/chat/format.ts';
 import { badArgs, parseDuration } from '../src/chat/helpers.ts';
 import { ALERT_TYPES, ALWAYS_CRITICAL } from '../src/core/alerts.ts';
+import { wallTimeNote } from '../src/core/clock.ts';
 
 const MAX_MUTE_MS = 7 * 86_400_000;
 const CRITICAL_NOTE = 'Critical alerts are never muted.';
@@ -29,6 +30,8 @@ const spec: CommandSpec = defineCommand({
     if (!al) return { text: 'Alert controls are not available in this context.' };
     const action = args.action as 'mute' | 'unmute' | undefined;
     const now = services.clock.now();
+    // Alerts and mutes are on the wall clock; say so when the engine keeps candle time.
+    const wall = wallTimeNote(services.engine.clockKind);
     if (action === undefined) {
       if (args.type !== undefined) return badArgs('say mute or unmute first', usage(spec));
       const routes = al.routes();
@@ -37,13 +40,13 @@ const spec: CommandSpec = defineCommand({
       const lines = [
         `Delivered to: ${routes.length ? routes.join(', ') : 'no channel (alerts are only journaled)'}`,
         mutes.length
-          ? `Muted:\n${mutes.map((m) => `  ${m.type} until ${utc(m.until)} (${duration(m.until - now)} left)`).join('\n')}`
+          ? `Muted:\n${mutes.map((m) => `  ${m.type} until ${utc(m.until)}${wall} (${duration(m.until - now)} left)`).join('\n')}`
           : 'Muted: nothing',
         CRITICAL_NOTE,
       ];
       if (recent.length) {
         lines.push(
-          `Recent:\n${recent
+          `Recent${wall}:\n${recent
             .reverse()
             .map(
               (a) =>
@@ -76,7 +79,7 @@ const spec: CommandSpec = defineCommand({
     if (ms > MAX_MUTE_MS) return badArgs('a mute lasts at most 7d', usage(spec));
     const until = now + ms;
     al.mute(type, until);
-    return { text: `${type} alerts muted for ${duration(ms)}, until ${utc(until)}. They are still journaled. ${CRITICAL_NOTE}` };
+    return { text: `${type} alerts muted for ${duration(ms)}, until ${utc(until)}${wall}. They are still journaled. ${CRITICAL_NOTE}` };
   },
 });
 

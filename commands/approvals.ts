@@ -1,5 +1,5 @@
 import { defineCommand, usage, type CommandSpec } from '../src/chat/command.ts';
-import { duration, money } from '../src/chat/format.ts';
+import { money } from '../src/chat/format.ts';
 import { actor, badArgs, quoteOf } from '../src/chat/helpers.ts';
 
 const MODES = ['always', 'above', 'off'] as const;
@@ -28,12 +28,11 @@ const spec: CommandSpec = defineCommand({
     const mode = args.mode as Mode | undefined;
     const notional = args.notional as number | undefined;
     if (mode === undefined) {
-      const now = services.clock.now();
-      const pending = ap.pendingList();
-      const lines = pending.map((p) => `#${p.id} ${p.summary} — expires in ${duration(p.expiresAt - now)}`);
+      const pending = ap.pendingView();
       return {
         title: 'Trade approvals',
-        text: `Mode: ${words(ap.mode(), ccy)}\n${pending.length ? `Pending:\n${lines.join('\n')}` : 'No pending proposals.'}`,
+        text: `Mode: ${words(ap.mode(), ccy)}\n${pending.text}`,
+        ...(pending.buttons.length ? { buttons: pending.buttons } : {}),
       };
     }
     if (mode === 'above' && !(notional !== undefined && notional > 0))

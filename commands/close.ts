@@ -26,7 +26,10 @@ const spec: CommandSpec = defineCommand({
     const engine = ctx.services.engine;
     if (!symbol) return symbolProblem(input, engine.symbolList(), usage(spec));
     if (!pos) return { text: `No open ${symbol} position: nothing to close. /positions lists them.` };
-    const order = engine.closePosition(symbol, actor(ctx.user));
+    // A pending proposal to exit this position is moot now.
+    const by = actor(ctx.user);
+    const withdrawn = ctx.services.approvals?.withdraw({ symbol, kind: 'exit' }, `made moot by /close (${by})`, by) ?? 0;
+    const order = engine.closePosition(symbol, by);
     if (!order)
       return { text: `Could not close ${symbol}: the risk engine refused the exit (see /risk). Nothing was placed.`, severity: 'warning' };
     if (order.status === 'rejected') {
@@ -38,7 +41,7 @@ const spec: CommandSpec = defineCommand({
     const { qty } = marketFormat(ctx.services, symbol);
     return {
       title: `Closing ${symbol}`,
-      text: `${order.side.toUpperCase()} ${qty(order.qty ?? pos.qty)} ${symbol} at market: order ${order.clientOrderId} (${order.status}). The fill will be reported; check /positions.`,
+      text: `${order.side.toUpperCase()} ${qty(order.qty ?? pos.qty)} ${symbol} at market: order ${order.clientOrderId} (${order.status}). The fill will be reported; check /positions.${withdrawn ? ` ${withdrawn} pending exit proposal(s) withdrawn.` : ''}`,
     };
   },
 });

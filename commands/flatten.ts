@@ -1,4 +1,5 @@
 import { defineCommand } from '../src/chat/command.ts';
+import { actor } from '../src/chat/helpers.ts';
 
 export default defineCommand({
   name: 'flatten',
@@ -6,15 +7,20 @@ export default defineCommand({
   minRole: 'admin',
   confirm({ services }) {
     const st = services.engine.status();
-    // Nothing to cancel or close: nothing to confirm (run() says so).
-    if (!st.liveOrders.length && !st.positions.length && !(services.approvals?.pendingList().length ?? 0)) return null;
-    return `Cancel ${st.liveOrders.length} open order(s) and close ${st.positions.length} position(s) at market${st.positions.length ? ` (${st.positions.map((p) => p.symbol).join(', ')})` : ''}?`;
+    const proposals = services.approvals?.pendingList().length ?? 0;
+    // Nothing to cancel, close or withdraw: nothing to confirm (run() says so).
+    if (!st.liveOrders.length && !st.positions.length && !proposals) return null;
+    return `Cancel ${st.liveOrders.length} open order(s) and close ${st.positions.length} position(s) at market${st.positions.length ? ` (${st.positions.map((p) => p.symbol).join(', ')})` : ''}${proposals ? `, and withdraw ${proposals} pending trade proposal(s)` : ''}?`;
   },
   run({ user, services }) {
+    // Pending proposals are moot once everything is closed: withdraw them first, so that nothing
+    // (a held replay included) waits on them.
+    const withdrawn = services.approvals?.withdraw({}, `made moot by /flatten (${actor(user)})`, actor(user)) ?? 0;
     const r = services.engine.flatten(user.name ?? user.id);
-    if (r.cancelled === 0 && r.closing.length === 0) return { text: 'Nothing to do: no open orders, no positions.' };
+    const w = withdrawn ? ` ${withdrawn} pending trade proposal(s) withdrawn.` : '';
+    if (r.cancelled === 0 && r.closing.length === 0) return { text: `Nothing to do: no open orders, no positions.${w}` };
     return {
-      text: `Flatten: ${r.cancelled} order(s) cancelled, closing ${r.closing.length ? r.closing.join(', ') : 'nothing'} at market. Fills will be reported; check /positions.`,
+      text: `Flatten: ${r.cancelled} order(s) cancelled, closing ${r.closing.length ? r.closing.join(', ') : 'nothing'} at market.${w} Fills will be reported; check /positions.`,
     };
   },
 });

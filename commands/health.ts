@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { defineCommand } from '../src/chat/command.ts';
 import { bytes, duration, kv, utc } from '../src/chat/format.ts';
 import { sampleHealth, startLoopMonitor } from '../src/chat/health.ts';
+import { engineTimeNote } from '../src/core/clock.ts';
 
 const size = async (path: string): Promise<number | null> => {
   try {
@@ -21,7 +22,9 @@ export default defineCommand({
     if (startLoopMonitor()) await delay(250);
     const h = sampleHealth();
     const now = services.clock.now();
-    const live = services.config.data.source === 'live';
+    // An age needs both times on one clock: only when the engine runs on the wall clock (live).
+    const kind = services.engine.clockKind;
+    const st = services.engine.status();
     const pairs: Array<[string, string]> = [
       ['Uptime', `${duration(now - services.startedAt)} (process ${duration(process.uptime() * 1000)})`],
       [
@@ -44,9 +47,13 @@ export default defineCommand({
     const feeds = services.feeds();
     if (!feeds.length) pairs.push(['Feeds', 'none']);
     for (const f of feeds) {
-      const ts = f.state.lastCandleTs;
-      // Replays run on candle time: an "age" against the wall clock would mean nothing there.
-      const last = ts === undefined ? 'no candle yet' : live ? `last candle ${duration(now - ts)} ago` : `last candle ${utc(ts)}`;
+      const ts = st.lastCandle[f.symbol]?.ts ?? f.state.lastCandleTs;
+      const last =
+        ts === undefined || !Number.isFinite(ts)
+          ? 'no candle yet'
+          : kind === 'wall'
+            ? `last candle ${duration(now - ts)} ago`
+            : `last candle ${utc(ts)}${engineTimeNote(kind)}`;
       pairs.push([`Feed ${f.symbol}`, `${f.state.status}${f.state.detail ? ` (${f.state.detail})` : ''} — ${last}`]);
     }
     const path = services.journal.path;

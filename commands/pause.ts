@@ -8,6 +8,9 @@ export default defineCommand({
     const by = user.name ?? user.id;
     if (services.engine.risk.state().paused) return { text: 'Already paused. /resume to trade again.' };
     services.engine.pause(by);
-    return { text: `Paused by ${by}. No new entries; open positions keep their exits and stops. /resume to trade again.` };
+    // Entry proposals could not be placed while paused: withdraw them (exit proposals stay).
+    const withdrawn = services.approvals?.withdraw({ kind: 'entry' }, `made moot by /pause (${by})`, by) ?? 0;
+    const w = withdrawn ? ` ${withdrawn} pending entry proposal(s) withdrawn.` : '';
+    return { text: `Paused by ${by}. No new entries; open positions keep their exits and stops.${w} /resume to trade again.` };
   },
 });

@@ -1,13 +1,15 @@
 import { defineCommand } from '../src/chat/command.ts';
 import { signedMoney, table, utc } from '../src/chat/format.ts';
 import { marketFormat, quoteOf } from '../src/chat/helpers.ts';
+import { engineTimeNote } from '../src/core/clock.ts';
 
 export default defineCommand({
   name: 'positions',
   description: 'Open positions with unrealized PnL',
   minRole: 'viewer',
   run({ services }) {
-    const ps = services.engine.status().positions;
+    const st = services.engine.status();
+    const ps = st.positions;
     if (!ps.length) return { text: 'No open positions.' };
     const rows = ps.map((p) => {
       const { price, qty } = marketFormat(services, p.symbol);
@@ -18,10 +20,14 @@ export default defineCommand({
         price(p.entryPrice),
         price(p.markPrice),
         signedMoney(p.unrealizedPnl, quoteOf(services)),
-        p.stopLoss ? price(p.stopLoss) : '—',
+        p.stopLoss ? `${price(p.stopLoss)}${st.unprotected.some((g) => g.symbol === p.symbol) ? ' NOT PLACED' : ''}` : '—',
         utc(p.openedAt),
       ];
     });
-    return { title: 'Open positions', text: table(rows, ['symbol', 'side', 'qty', 'entry', 'mark', 'uPnL', 'stop', 'opened']), mono: true };
+    return {
+      title: 'Open positions',
+      text: table(rows, ['symbol', 'side', 'qty', 'entry', 'mark', 'uPnL', 'stop', `opened${engineTimeNote(services.engine.clockKind)}`]),
+      mono: true,
+    };
   },
 });

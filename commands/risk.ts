@@ -2,7 +2,7 @@ import { defineCommand, usage, type CommandContext, type CommandSpec } from '../
 import { kv, money, pct, percent, utc } from '../src/chat/format.ts';
 import { badArgs, quoteOf } from '../src/chat/helpers.ts';
 import type { Reply } from '../src/chat/types.ts';
-import { DAY_MS } from '../src/core/clock.ts';
+import { DAY_MS, engineTimeNote } from '../src/core/clock.ts';
 import { RiskEngine } from '../src/risk/engine.ts';
 import { LIMIT_KEYS, limitHelp, limitKey, RISK_LIMITS_STATE, showLimit } from '../src/risk/limits.ts';
 import type { RiskLimits } from '../src/risk/types.ts';
@@ -47,11 +47,15 @@ function view({ services }: CommandContext): Reply {
     ['Entries', st.blocked ? `BLOCKED — ${st.blocked}` : 'allowed'],
     [
       'Paused',
-      rs.paused ? `yes${rs.pausedBy ? ` by ${rs.pausedBy}` : ''}${rs.pausedAt !== undefined ? ` since ${utc(rs.pausedAt)}` : ''}` : 'no',
+      rs.paused
+        ? `yes${rs.pausedBy ? ` by ${rs.pausedBy}` : ''}${rs.pausedAt !== undefined ? ` since ${utc(rs.pausedAt)}${engineTimeNote(engine.clockKind)}` : ''}`
+        : 'no',
     ],
     [
       'Daily halt',
-      rs.halted ? `yes — ${rs.haltReason ?? 'daily drawdown'}${rs.haltedUntil !== undefined ? ` until ${utc(rs.haltedUntil)}` : ''}` : 'no',
+      rs.halted
+        ? `yes — ${rs.haltReason ?? 'daily drawdown'}${rs.haltedUntil !== undefined ? ` until ${utc(rs.haltedUntil)}${engineTimeNote(engine.clockKind)}` : ''}`
+        : 'no',
     ],
     ['Breaker', rs.breakerTripped ? `TRIPPED — ${rs.breakerReason ?? 'no reason given'}` : 'ok'],
     ['Losses in a row', `${rs.consecutiveLosses}${lim.maxConsecutiveLosses > 0 ? ` / ${lim.maxConsecutiveLosses}` : ' (breaker off)'}`],

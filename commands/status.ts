@@ -3,6 +3,7 @@ import type { ExchangeClient } from '../src/exchange/types.ts';
 import { duration, kv, modeWords, money, pct, percent, qty, signedMoney, utc } from '../src/chat/format.ts';
 import { marketFormat, quoteOf } from '../src/chat/helpers.ts';
 import { describeDataSource } from '../src/market/source.ts';
+import { clockLabel, engineTimeNote } from '../src/core/clock.ts';
 
 export default defineCommand({
   name: 'status',
@@ -35,22 +36,38 @@ export default defineCommand({
     if (services.dataSource) pairs.push(['Data', describeDataSource(services.dataSource())]);
     const journalFault = services.journalFault?.() ?? null;
     if (journalFault) pairs.push(['Journal', `FAILED — ${journalFault}`]);
+    for (const g of st.unprotected) pairs.push([`UNPROTECTED ${g.symbol}`, g.detail]);
+    // Times of the engine's clock; in a replay that is candle time (said so), not the wall clock.
+    const kind = services.engine.clockKind;
+    if (kind !== 'wall') {
+      pairs.push([
+        'Clock',
+        `${clockLabel(kind)} ${utc(st.now)}${kind === 'after_replay' ? ' — the replay ended; time moves on at wall pace' : ''}`,
+      ]);
+    }
     for (const f of feeds) {
-      const age = f.state.lastCandleTs !== undefined ? ` — last candle ${utc(f.state.lastCandleTs)}` : '';
-      pairs.push([`Feed ${f.symbol}`, `${f.state.status}${f.state.detail ? ` (${f.state.detail})` : ''}${age}`]);
+      // The engine's last candle (a replay feed reads ahead of it).
+      const ts = st.lastCandle[f.symbol]?.ts;
+      const last = ts !== undefined && Number.isFinite(ts) ? ` — last candle ${utc(ts)}${engineTimeNote(kind)}` : '';
+      pairs.push([`Feed ${f.symbol}`, `${f.state.status}${f.state.detail ? ` (${f.state.detail})` : ''}${last}`]);
     }
     pairs.push(['Uptime', duration(now - services.startedAt)]);
     const posLines = st.positions.map((p) => {
       const { price, qty } = marketFormat(services, p.symbol);
       return (
         `${p.symbol} ${p.side} ${qty(p.qty)} @ ${price(p.entryPrice)} → ${price(p.markPrice)}  uPnL ${signedMoney(p.unrealizedPnl, ccy)}` +
-        (p.stopLoss ? `  SL ${price(p.stopLoss)}` : '') +
+        (p.stopLoss ? `  SL ${price(p.stopLoss)}${st.unprotected.some((g) => g.symbol === p.symbol) ? ' (not in place)' : ''}` : '') +
         (p.liquidationPrice ? `  liq ${price(p.liquidationPrice)}` : '') +
         (perpInfo[p.symbol] ?? '')
       );
     });
     const text = kv(pairs) + '\n\n' + (posLines.length ? `Positions:\n${posLines.join('\n')}` : 'No open positions.');
-    return { title: 'Skipper status', text, mono: true, severity: journalFault ? 'critical' : st.blocked ? 'warning' : 'info' };
+    return {
+      title: 'Skipper status',
+      text,
+      mono: true,
+      severity: journalFault || st.unprotected.length ? 'critical' : st.blocked ? 'warning' : 'info',
+    };
   },
 });
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeDiscordApi } from './fakes/discord-api.ts';
 import { BOT_INFO, FakeTelegram, parseTelegramHtml, type FakeCall } from './fakes/telegram-api.ts';
-import { buttonPayload, customIds, inject, NAMES } from './helpers/discord-interactions.ts';
+import { buttonPayload, customIds, inject, NAMES, slashPayload } from './helpers/discord-interactions.ts';
 import { startBot, type Harness } from './helpers/harness.ts';
 
 const TG_TOKEN = '123456:CROSS-token-abc';
@@ -141,5 +141,55 @@ describe('approvals across Telegram and Discord', () => {
     const alerts = h.bot.journal.recentAlerts(200).map((a) => a.type);
     expect(alerts.filter((t) => t === 'approval_pending').length).toBeGreaterThanOrEqual(3);
     expect(alerts).toContain('approval_expired');
+  });
+});
+
+describe('the /approvals list on Discord', () => {
+  let dc: FakeDiscordApi;
+  let h: Harness;
+
+  beforeAll(async () => {
+    dc = await new FakeDiscordApi().start();
+    h = await startBot({
+      candles: 3000,
+      waitForReplay: false,
+      config: {
+        approvals: { mode: 'always', holdReplay: true, timeoutSec: 3600 },
+        chat: {
+          discord: {
+            enabled: true,
+            applicationId: dc.applicationId,
+            guildIds: ['2000000000000000001'],
+            users: [{ id: DC_TRADER, role: 'trader' }],
+            routes: [{ channelId: DC_APPROVALS, types: ['approval_pending'] }],
+          },
+        },
+      },
+      bot: { secrets: { discordBotToken: DC_TOKEN, discordApiRoot: dc.url }, discord: { gateway: false } },
+    });
+  });
+
+  afterAll(async () => {
+    h.bot.approvals.setMode('off', undefined, 'test');
+    h.bot.approvals.withdraw({}, 'test over', 'test');
+    await h.stop();
+    await dc.close();
+  });
+
+  it('lists the pending proposal with Approve/Reject buttons; pressing one decides it and refreshes the list', async () => {
+    await dc.waitFor((r) => r.method === 'POST' && r.path === `/channels/${DC_APPROVALS}/messages`, 15_000, 'proposal');
+    const raw = slashPayload(dc, DC_TRADER, 'approvals');
+    await inject(h, raw);
+    const reply = dc.find('POST', `/interactions/${raw.id}/${raw.token}/callback`)[0]!.body.data;
+    expect(reply.embeds[0].description).toMatch(/Pending:\n#1 BUY/);
+    const ids = customIds(reply.components);
+    expect(ids).toEqual([expect.stringMatching(/^p:1:[0-9a-f]+:a:l$/), expect.stringMatching(/^p:1:[0-9a-f]+:r:l$/)]);
+    const list = dc.channelMessages(`interaction:${raw.id}`)[0]!;
+    const press = buttonPayload(dc, DC_TRADER, ids[1]!, list);
+    await inject(h, press);
+    const upd = dc.find('POST', `/interactions/${press.id}/${press.token}/callback`)[0]!.body;
+    expect(upd.type).toBe(7); // the list message is updated…
+    expect(upd.data.embeds[0].description).not.toMatch(/#1 /); // (the replay goes on: a newer one may be listed)
+    expect(h.bot.journal.getProposal(1)!.status).toBe('rejected'); // …and the proposal decided once
   });
 });

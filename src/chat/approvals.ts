@@ -1,18 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import type { AlertSink } from '../core/alerts.ts';
-import type { Clock } from '../core/clock.ts';
+import { wallTimeNote, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Config } from '../config/schema.ts';
 import type { ApprovalGate, Engine, Proposal } from '../engine/engine.ts';
 import type { Journal, ProposalRow } from '../journal/journal.ts';
 import type { ButtonResult } from './dispatcher.ts';
 import { STALE_BUTTON } from './dispatcher.ts';
-import { kv, money, price, qty, utc } from './format.ts';
-import type { ApprovalControls } from './services.ts';
+import { duration, kv, money, price, qty, utc } from './format.ts';
+import type { ApprovalControls, ProposalFilter } from './services.ts';
 import type { Notifier } from './transport.ts';
-import { hasRole, type ChatUser, type MessageRef, type Reply } from './types.ts';
+import { hasRole, type Button, type ChatUser, type MessageRef, type Reply } from './types.ts';
 
 type Mode = 'off' | 'always' | 'above';
+type Outcome = 'approved' | 'rejected' | 'expired' | 'withdrawn';
+/** Rows of decision buttons in a list (Discord allows five action rows). */
+const MAX_LIST_ROWS = 5;
 
 interface Pending {
   row: ProposalRow;
@@ -25,7 +28,8 @@ const who = (u: ChatUser) => `${u.name ?? u.id} (${u.transport})`;
  * Trade-confirmation prompts. With approvals on, each order the engine wants to place becomes a
  * proposal: journaled, posted with Approve / Reject buttons to every transport, and decided once —
  * the first decision wins and every copy of the prompt is edited to say who decided (or that it
- * expired). Button payloads carry the proposal id and a random nonce, so forged, replayed or stale
+ * expired, or was withdrawn by a command that made it moot). Expiry runs on the wall clock: people
+ * answer in real time, whatever clock the engine is on. Button payloads carry the proposal id and a random nonce, so forged, replayed or stale
  * presses do nothing. Pending proposals survive restarts.
  */
 export class ApprovalService implements ApprovalGate, ApprovalControls {
@@ -63,6 +67,7 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.nudge(); // a held replay loop sees the bot stopping
   }
 
   // ---- ApprovalGate (called by the engine) ----
@@ -122,7 +127,7 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
     if (p.bracket.stopLoss !== undefined) lines.push(['Stop-loss', price(p.bracket.stopLoss)]);
     if (p.bracket.takeProfit !== undefined) lines.push(['Take-profit', price(p.bracket.takeProfit)]);
     lines.push(['Risk', `${p.decision.action}: ${p.decision.reason}`]);
-    lines.push(['Expires', utc(row.expiresAt)]);
+    lines.push(['Expires', `${utc(row.expiresAt)}${this.wallLabel()}, ${duration(row.expiresAt - row.createdAt)} to decide`]);
     return {
       title: `Trade proposal #${row.id}`,
       text: kv(lines),
@@ -137,20 +142,39 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
     };
   }
 
+  /** " (wall clock)" when the engine keeps another time, so the two are never mixed up. */
+  private wallLabel(): string {
+    return wallTimeNote(this.engine?.clockKind);
+  }
+
+  /** One line that says what became of a proposal, once. */
+  private verdict(row: ProposalRow): { line: string; placed: boolean } {
+    const by = row.decidedBy ?? '?';
+    const detail = row.detail ?? '';
+    switch (row.status) {
+      case 'approved': {
+        const placed = detail.startsWith('placed');
+        return { line: `Approved by ${by} — ${detail || 'placed'}`, placed };
+      }
+      case 'rejected':
+        return { line: `Rejected by ${by}: nothing was placed`, placed: false };
+      case 'expired':
+        return { line: 'Expired without a decision: nothing was placed', placed: false };
+      case 'withdrawn':
+        return { line: `Withdrawn — ${detail}: nothing was placed`, placed: false };
+      default:
+        return { line: `Failed: ${detail}`, placed: false };
+    }
+  }
+
   private decidedReply(row: ProposalRow, p: Proposal): Reply {
-    const verdict =
-      row.status === 'approved'
-        ? `Approved by ${row.decidedBy}`
-        : row.status === 'rejected'
-          ? `Rejected by ${row.decidedBy}`
-          : row.status === 'expired'
-            ? 'Expired without a decision: nothing was placed'
-            : `Failed: ${row.detail ?? ''}`;
+    const v = this.verdict(row);
+    const notPlaced = row.status === 'approved' && !v.placed;
     return {
-      title: `Trade proposal #${row.id} — ${row.status}`,
-      text: `${this.summary(p)}\n${verdict}${row.decidedAt ? ` at ${utc(row.decidedAt)}` : ''}${row.detail && row.status !== 'failed' ? `\n${row.detail}` : ''}`,
+      title: `Trade proposal #${row.id} — ${row.status}${notPlaced ? ', not placed' : ''}`,
+      text: `${this.summary(p)}\n${v.line}${row.decidedAt ? `\nat ${utc(row.decidedAt)}${this.wallLabel()}` : ''}`,
       buttons: [],
-      severity: row.status === 'approved' ? 'info' : 'warning',
+      severity: row.status === 'approved' && v.placed ? 'info' : 'warning',
     };
   }
 
@@ -164,9 +188,10 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
 
   // ---- decisions ----
 
-  /** Button handler for payloads "p:<id>:<nonce>:<a|r>". */
+  /** Button handler for payloads "p:<id>:<nonce>:<a|r>[:l]" (l: pressed in the /approvals list). */
   async onButton(user: ChatUser, parts: string[]): Promise<ButtonResult> {
-    const [, idS, nonce, choice] = parts;
+    const [, idS, nonce, choice, from] = parts;
+    const list = from === 'l';
     const id = Number(idS);
     const row = Number.isInteger(id) ? this.journal.getProposal(id) : undefined;
     const audit = (outcome: string, detail: string) =>
@@ -189,42 +214,58 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
       audit('refused', 'needs trader');
       return { toast: 'Only traders and admins can decide trade proposals.' };
     }
+    const refreshed = (toast: string): ButtonResult => (list ? { toast, edit: this.listReply() } : { toast });
     if (row.status !== 'pending') {
       audit('invalid', `already ${row.status}`);
-      return { toast: `Already ${row.status}${row.decidedBy ? ` by ${row.decidedBy}` : ''}.` };
+      return refreshed(`Already ${row.status}${row.decidedBy ? ` by ${row.decidedBy}` : ''}.`);
     }
     if (this.clock.now() > row.expiresAt) {
       await this.finish(id, 'expired', null);
       audit('expired', 'pressed after expiry');
-      return { toast: 'This proposal has expired: nothing was placed.' };
+      return refreshed('This proposal has expired: nothing was placed.');
     }
     const outcome = choice === 'a' ? 'approved' : 'rejected';
     const r = await this.finish(id, outcome, who(user));
     audit(outcome === 'approved' ? (r.placed ? 'approved' : 'approved_not_placed') : 'rejected', r.message);
-    return { toast: `${outcome === 'approved' ? 'Approved' : 'Rejected'}: ${r.message}` };
+    if (outcome === 'rejected') return refreshed(`Rejected: ${r.message}`);
+    return refreshed(r.placed ? `Approved: ${r.message}` : `Approved — ${r.message}`);
+  }
+
+  /** Withdraw the pending proposals a command made moot (journaled, every copy edited). */
+  withdraw(filter: ProposalFilter, why: string, by: string): number {
+    let n = 0;
+    for (const [id, p] of [...this.pending]) {
+      const exit = p.proposal.purpose !== 'entry';
+      if (filter.symbol !== undefined && p.proposal.signal.symbol !== filter.symbol) continue;
+      if (filter.kind !== undefined && (filter.kind === 'exit') !== exit) continue;
+      void this.finish(id, 'withdrawn', by, why).catch((e: unknown) => this.log.error({ err: e, proposal: id }, 'withdraw failed'));
+      n++;
+    }
+    return n;
   }
 
   /** Decide a proposal once (first decision wins), act on it, and update every copy of the prompt. */
-  private async finish(
-    id: number,
-    outcome: 'approved' | 'rejected' | 'expired',
-    by: string | null,
-  ): Promise<{ placed: boolean; message: string }> {
+  private async finish(id: number, outcome: Outcome, by: string | null, why?: string): Promise<{ placed: boolean; message: string }> {
     const now = this.clock.now();
     if (!this.journal.decideProposal(id, outcome, by, now)) return { placed: false, message: 'already decided' };
     const p = this.pending.get(id);
     this.pending.delete(id);
     const proposal = p?.proposal ?? (this.journal.getProposal(id)!.payload as unknown as Proposal);
-    let result = { placed: false, message: outcome === 'expired' ? 'expired: nothing placed' : 'rejected: nothing placed' };
+    let result = { placed: false, message: `${outcome}: nothing placed` };
     if (this.engine) result = this.engine.resolveProposal(proposal, outcome, this.cfg.maxPriceDriftPct);
-    this.journal.setProposalDetail(id, result.message);
+    this.journal.setProposalDetail(id, why ?? result.message);
     if (outcome === 'expired') {
-      this.alerts.raise({
-        type: 'approval_expired',
-        severity: 'warning',
-        title: `Trade proposal #${id} expired`,
-        message: `${this.summary(proposal)}: nothing was placed.`,
-      });
+      // Journaled only: the edited prompt is what tells the trader (once).
+      this.journal.recordAlert(
+        {
+          type: 'approval_expired',
+          severity: 'warning',
+          title: `Trade proposal #${id} expired`,
+          message: `${this.summary(proposal)}: nothing was placed.`,
+          ts: now,
+        },
+        'sent',
+      );
     }
     this.log.info({ proposal: id, outcome, by, result: result.message }, 'proposal decided');
     // Every copy of the prompt is updated in the background: the decision doesn't wait for the chats.
@@ -241,10 +282,17 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
     }
   }
 
-  /** Resolves when no proposal is pending (replays hold the candle clock meanwhile). */
+  /** Resolves when no proposal is pending, or on nudge() (replays hold the candle clock meanwhile). */
   settled(): Promise<void> {
     if (this.pending.size === 0) return Promise.resolve();
     return new Promise((r) => this.waiters.push(r));
+  }
+
+  /** Wake whoever waits in settled() to look again (a trader's order must not wait on a proposal). */
+  nudge(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
   }
 
   get hasPending(): boolean {
@@ -252,10 +300,7 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
   }
 
   private wake(): void {
-    if (this.pending.size) return;
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
+    if (this.pending.size === 0) this.nudge();
   }
 
   // ---- ApprovalControls (/approvals) ----
@@ -272,5 +317,25 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
 
   pendingList(): Array<{ id: number; summary: string; expiresAt: number }> {
     return [...this.pending.values()].map((p) => ({ id: p.row.id, summary: this.summary(p.proposal), expiresAt: p.row.expiresAt }));
+  }
+
+  /** The pending proposals with Approve / Reject buttons (the /approvals list). */
+  pendingView(): { text: string; buttons: Button[][] } {
+    const now = this.clock.now();
+    const all = [...this.pending.values()];
+    if (all.length === 0) return { text: 'No pending proposals.', buttons: [] };
+    const lines = all.map((p) => `#${p.row.id} ${this.summary(p.proposal)} — expires in ${duration(p.row.expiresAt - now)}`);
+    const buttons = all.slice(0, MAX_LIST_ROWS).map((p) => [
+      { label: `Approve #${p.row.id}`, data: `p:${p.row.id}:${p.row.nonce}:a:l`, style: 'success' as const },
+      { label: `Reject #${p.row.id}`, data: `p:${p.row.id}:${p.row.nonce}:r:l`, style: 'danger' as const },
+    ]);
+    const more =
+      all.length > MAX_LIST_ROWS ? `\n(buttons for the first ${MAX_LIST_ROWS}; each proposal's own prompt has its buttons too)` : '';
+    return { text: `Pending:\n${lines.join('\n')}${more}`, buttons };
+  }
+
+  private listReply(): Reply {
+    const v = this.pendingView();
+    return { title: 'Trade approvals', text: v.text, buttons: v.buttons };
   }
 }

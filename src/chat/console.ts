@@ -20,16 +20,30 @@ export interface ConsoleOptions {
 
 const ICON: Record<AlertSeverity, string> = { info: 'i', warning: '!', critical: '!!' };
 
-/** Plain-text rendering of a reply; buttons become numbered choices; `image` says where the picture went. */
-export function renderText(reply: Reply, buttons: Button[], image?: string): string {
+/**
+ * Plain-text rendering of a reply; buttons become numbered choices, from `first`; `image` says where
+ * the picture went.
+ */
+export function renderText(reply: Reply, buttons: Button[], first = 1, image?: string): string {
   const parts: string[] = [];
   if (reply.title) parts.push(`== ${reply.title} ==`);
   parts.push(reply.text);
   if (reply.document) parts.push(`[file: ${reply.document.filename}, ${reply.document.data.length} bytes — not shown on the console]`);
   if (reply.image) parts.push(image ?? `[image: ${reply.image.filename}${reply.image.caption ? ` — ${reply.image.caption}` : ''}]`);
-  if (buttons.length) parts.push(buttons.map((b, i) => `[${i + 1}] ${b.label}`).join('   ') + '   (type the number)');
+  if (buttons.length) parts.push(buttons.map((b, i) => `[${first + i}] ${b.label}`).join('   ') + '   (type the number)');
   return parts.join('\n');
 }
+
+/** A prompt on screen whose choices can still be typed. */
+interface OpenPrompt {
+  /** The posted message it came from (its edits retire or renumber it), if any. */
+  messageId?: string;
+  first: number;
+  buttons: Button[];
+}
+
+/** Older prompts beyond this are forgotten (their buttons would be stale by then anyway). */
+const MAX_OPEN_PROMPTS = 20;
 
 /**
  * The local console transport: commands from stdin, replies and alerts on stdout. With no stdin
@@ -40,7 +54,8 @@ export class ConsoleTransport implements AlertChannel, ChatTransport {
   private posted = 0;
   readonly minSeverity: AlertSeverity;
   private rl: Interface | undefined;
-  private lastButtons: Button[] = [];
+  /** Every prompt still answerable; numbers are unique across them (a new prompt never hides an older one). */
+  private prompts: OpenPrompt[] = [];
   private readonly user: ChatUser;
   private closed = false;
 
@@ -72,13 +87,19 @@ export class ConsoleTransport implements AlertChannel, ChatTransport {
   async onLine(line: string): Promise<void> {
     const t = line.trim();
     if (!t) return;
-    if (/^\d+$/.test(t) && this.lastButtons.length) {
-      const b = this.lastButtons[Number(t) - 1];
-      if (!b) {
-        this.print(`No choice ${t}. Choose 1–${this.lastButtons.length}.`);
+    if (/^\d+$/.test(t)) {
+      const n = Number(t);
+      const p = this.prompts.find((x) => n >= x.first && n < x.first + x.buttons.length);
+      if (!p) {
+        this.print(
+          this.prompts.length
+            ? `No choice ${t}. Open choices: ${this.openChoices()}.`
+            : `No choice ${t}: nothing is waiting for an answer.`,
+        );
         return;
       }
-      this.lastButtons = [];
+      const b = p.buttons[n - p.first]!;
+      this.prompts = this.prompts.filter((x) => x !== p);
       const r = await this.dispatcher.handleButton(this.user, b.data);
       if (r.toast) this.print(`> ${r.toast}`);
       if (r.edit) this.show(r.edit);
@@ -89,10 +110,20 @@ export class ConsoleTransport implements AlertChannel, ChatTransport {
     if (reply) this.show(reply);
   }
 
-  show(reply: Reply): void {
+  show(reply: Reply, messageId?: string): void {
     const buttons = (reply.buttons ?? []).flat();
-    if (buttons.length) this.lastButtons = buttons;
-    this.print(renderText(reply, buttons, reply.image && this.saveImage(reply.image)));
+    if (messageId !== undefined) this.prompts = this.prompts.filter((x) => x.messageId !== messageId);
+    let first = 1;
+    if (buttons.length) {
+      first = this.prompts.reduce((m, x) => Math.max(m, x.first + x.buttons.length), 1);
+      this.prompts.push({ ...(messageId !== undefined ? { messageId } : {}), first, buttons });
+      if (this.prompts.length > MAX_OPEN_PROMPTS) this.prompts.shift();
+    }
+    this.print(renderText(reply, buttons, first, reply.image && this.saveImage(reply.image)));
+  }
+
+  private openChoices(): string {
+    return this.prompts.map((p) => `${p.first}–${p.first + p.buttons.length - 1} (${p.buttons.map((b) => b.label).join('/')})`).join(', ');
   }
 
   /** A terminal shows no pictures: write the PNG to the charts folder and say where it is. */
@@ -121,13 +152,14 @@ export class ConsoleTransport implements AlertChannel, ChatTransport {
 
   /** Prompts from elsewhere (trade proposals, reports) shown with their buttons. */
   async broadcast(reply: Reply, _topic: Topic): Promise<MessageRef[]> {
-    this.show(reply);
-    return [{ transport: 'console', chatId: 'console', messageId: String(++this.posted) }];
+    const messageId = String(++this.posted);
+    this.show(reply, messageId);
+    return [{ transport: 'console', chatId: 'console', messageId }];
   }
 
   async edit(ref: MessageRef, reply: Reply): Promise<void> {
     this.print(`(update to message ${ref.messageId})`);
-    this.show(reply);
+    this.show(reply, ref.messageId);
   }
 
   async stop(): Promise<void> {

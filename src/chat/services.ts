@@ -5,6 +5,7 @@ import type { Journal } from '../journal/journal.ts';
 import type { FeedState } from '../market/feed.ts';
 import type { DataSource } from '../market/source.ts';
 import type { CommandSpec } from './command.ts';
+import type { Button } from './types.ts';
 
 export interface FeedInfo {
   name: string;
@@ -31,6 +32,17 @@ export interface ApprovalControls {
   mode(): { mode: 'off' | 'always' | 'above'; aboveNotional: number };
   setMode(mode: 'off' | 'always' | 'above', aboveNotional: number | undefined, by: string): void;
   pendingList(): Array<{ id: number; summary: string; expiresAt: number }>;
+  /** The pending proposals with Approve / Reject buttons. */
+  pendingView(): { text: string; buttons: Button[][] };
+  /** Withdraw the pending proposals a command made moot; returns how many. */
+  withdraw(filter: ProposalFilter, why: string, by: string): number;
+}
+
+/** Which pending proposals a command makes moot. */
+export interface ProposalFilter {
+  symbol?: string;
+  /** entry: proposals that open or add; exit: proposals that reduce or close. */
+  kind?: 'entry' | 'exit';
 }
 
 export interface ReportControls {

@@ -19,7 +19,7 @@ import type { ChatUser, MessageRef } from '../chat/types.ts';
 import { Dispatcher } from '../chat/dispatcher.ts';
 import type { FeedInfo, Services, VenueState } from '../chat/services.ts';
 import type { Config } from '../config/schema.ts';
-import { SimClock, WallClock, type Clock } from '../core/clock.ts';
+import { ReplayClock, SimClock, WallClock, type Clock, type ReplayEnd } from '../core/clock.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
 import { TIMEFRAME_MS, type MarketInfo, type Timeframe } from '../core/types.ts';
@@ -121,14 +121,17 @@ export class Bot {
     this.wall = opts.wallClock ?? new WallClock();
     this.dataSource = dataSourceOf(cfg.data, { replay: opts.replay, speed: opts.speed });
     const replay = this.dataSource.kind === 'replay' ? this.dataSource.file : undefined;
-    // Paper replays run on candle time. Live trading always runs on real time: a real venue's receive
-    // windows, order timeouts and reconciliation grace periods are wall-clock facts (replayed candles
-    // may still drive a live run in tests).
-    this.clock = replay && cfg.mode !== 'live' ? new SimClock(0) : this.wall;
+    // Paper replays run on candle time, and after the replay ends on time moving on from its last
+    // candle. Live trading always runs on real time: a real venue's receive windows, order timeouts and
+    // reconciliation grace periods are wall-clock facts (replayed candles may still drive a live run in tests).
+    const replayClock = replay && cfg.mode !== 'live' ? new ReplayClock(this.wall) : null;
+    this.clock = replayClock ?? this.wall;
     this.startedAt = this.wall.now();
     this.journal = openJournal(cfg);
     this.journal.startBackgroundCheckpoints();
     this.journalHealth = new JournalHealth(this.journal, this.wall, (f) => this.onJournalFault(f));
+    const replayEnded = this.journal.getState<ReplayEnd | null>(REPLAY_END_KEY, null);
+    if (replayClock && replayEnded) replayClock.end(replayEnded);
 
     const quote = quoteOf(cfg.market.symbols);
     const startingCash = this.startingCash(quote);
@@ -176,6 +179,8 @@ export class Bot {
       equityEveryMs: cfg.journal.equityEverySec * 1000,
       persistProgress: true,
     });
+    // A restart resumes the candle clock where it stopped, not at 0.
+    for (const symbol of cfg.market.symbols) replayClock?.set(this.engine.resumeTs(symbol) + TIMEFRAME_MS[timeframe]);
     this.reconciler = new Reconciler(this.engine, this.journal, this.exchange, this.alerts, this.log, this.clock, {
       adoptExternal: cfg.exchange.adoptExternal,
       // A live order younger than the venue's receive window may still arrive: don't close it out yet.
@@ -185,6 +190,7 @@ export class Bot {
       void this.reconciler.run('reconnect').catch((e: unknown) => this.log.error({ err: e }, 'reconciliation failed'));
     this.notifier = new Notifier((transport, e) => this.log.error({ err: e, transport }, 'chat delivery failed'));
     this.approvals = new ApprovalService(this.journal, this.notifier, this.wall, this.log, this.alerts, cfg.approvals);
+    this.engine.onTraderOrder = () => this.approvals.nudge();
     this.reports = new ReportService({
       journal: this.journal,
       engine: this.engine,
@@ -256,6 +262,9 @@ export class Bot {
             path: replay,
             speed: this.dataSource.kind === 'replay' ? this.dataSource.speed : 'max',
             jump,
+            // A paper replay restarted: candles it already processed only warm the strategy up, at once.
+            // (Replayed candles driving a live venue, in tests, keep their pace.)
+            ...(replayClock ? { fastUntilTs: this.engine.resumeTs(symbol) } : {}),
             // Small batches die young in V8's nursery instead of piling up in old space: flat memory.
             batchSize: 256,
           }),
@@ -414,6 +423,7 @@ export class Bot {
       return r;
     });
     this.running = true;
+    this.engine.protectPositions();
     this.reconciler.startTimer(this.config.exchange.reconcileEverySec * 1000);
     this.approvals.attach(this.engine);
     for (const t of this.notifier.list()) await t.start();
@@ -547,20 +557,34 @@ export class Bot {
           // one: a stat or two, cheap next to 64 commits, and never inside a candle's decision.
           if ((i & 63) === 0 && !this.journalHealth.check()) break;
           const c = batch[i]!;
+          if (this.stopped) break;
           if (sim) sim.set(c.ts + tfMs);
           const t0 = performance.now();
           this.engine.onCandle(feed.symbol, c);
           if (sim) this.reports.poll();
           this.ops.candle(feed.symbol, t0);
-          // In a replay the market waits for the trader: hold the candle clock while a proposal is open.
-          if (sim && this.config.approvals.holdReplay && this.approvals.hasPending) await this.approvals.settled();
+          // In a replay the market waits for the trader: hold the candle clock while a proposal is open,
+          // but never while an order the trader placed is working (it needs candles to fill).
+          while (
+            sim &&
+            !this.stopped &&
+            this.config.approvals.holdReplay &&
+            this.approvals.hasPending &&
+            !this.engine.traderOrdersWorking()
+          ) {
+            await this.approvals.settled();
+          }
         }
         if (this.journalHealth.fault) break;
         // Give chat and timers a turn between batches, even at max replay speed.
         await new Promise<void>((r) => setImmediate(r));
       }
       if (!this.stopped && !this.journalHealth.fault) {
-        if (isSimulatedVenue(this.exchange)) this.exchange.freeze?.(feed.symbol);
+        const last = this.engine.status().lastCandle[feed.symbol];
+        if (isSimulatedVenue(this.exchange)) this.exchange.freeze?.(feed.symbol, last);
+        if (this.clock instanceof ReplayClock && this.feeds.every((f) => f.state().status === 'done')) {
+          this.journal.setState(REPLAY_END_KEY, this.clock.end(), this.wall.now());
+        }
         this.say(
           `Feed ${feed.name} finished (${feed.state().detail}). The bot keeps running; /status for the state; market orders now fill at the last price.`,
         );
@@ -617,6 +641,19 @@ export class Bot {
     return `Journal write failed: ${f.reason}. No new entries; no more candles are processed. ${orders} Free disk space (or fix the journal's storage) and restart: the journal holds everything up to the failed write.`;
   }
 
+  /**
+   * Orders handed to a remote venue and not yet acknowledged (a stop placed at start, say) get a
+   * moment to be answered, so a clean stop leaves none unresolved (bounded: a restart resolves the rest).
+   */
+  private async settleInFlight(): Promise<void> {
+    if (isSimulatedVenue(this.exchange)) return;
+    const waiting = () => [...this.engine.liveOrders.values()].some((o) => o.status === 'submitted' || o.status === 'unknown');
+    // Real time, not a clock's: the venue answers in real time whatever clock the engine keeps.
+    for (let tries = Math.ceil((this.config.exchange.recvWindowMs + 5_000) / 50); waiting() && tries > 0; tries--) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   private say(text: string): void {
     const out = this.opts.output ?? process.stdout;
     out.write(text + '\n');
@@ -641,6 +678,7 @@ export class Bot {
     this.alerts.close();
     try {
       await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 2000))]);
+      await this.settleInFlight();
       await this.exchange.close();
       this.journal.close();
       this.log.info('stopped');
@@ -649,6 +687,9 @@ export class Bot {
     }
   }
 }
+
+/** runtime_state: where the clock of a finished replay took over (so a restart continues from there). */
+const REPLAY_END_KEY = 'replay_end';
 
 /** A paper market: the defaults, with the precision and limits the config sets. */
 function paperMarket(cfg: Config, symbol: string): MarketInfo {

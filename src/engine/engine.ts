@@ -1,7 +1,7 @@
 import type { Logger } from '../core/logger.ts';
 import type { AlertInput, AlertSink } from '../core/alerts.ts';
 import { NULL_ALERTS, tradeFigures } from '../core/alerts.ts';
-import { utcDayStart, type Clock } from '../core/clock.ts';
+import { utcDayStart, type Clock, type ClockKind } from '../core/clock.ts';
 import { canTransition, isTerminal } from '../core/order-state.ts';
 import { floorToStep } from '../core/num.ts';
 import { assetAmount, percent, price, price as fmtPrice, qty, signedMoney } from '../core/format.ts';
@@ -17,6 +17,7 @@ import type { Strategy, StrategyContext } from '../strategy/types.ts';
 import type { MetricsTracker } from './metrics.ts';
 import { exitingQty, inFlight, orderInFlight } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
+import { PROTECTIVE, ProtectionKeeper, type ProtectionGap } from './protection.ts';
 
 export interface SymbolSetup {
   symbol: string;
@@ -101,9 +102,9 @@ export interface EngineStatus {
   breaker: boolean;
   lastCandle: Record<string, { ts: number; close: number }>;
   now: number;
+  /** Open positions without the stop-loss they were promised. */
+  unprotected: ProtectionGap[];
 }
-
-const PROTECTIVE: ReadonlySet<OrderPurpose | undefined> = new Set(['stop_loss', 'take_profit']);
 
 /**
  * The trading engine: one code path for backtest, paper and live. Candles in, orders out, events
@@ -135,6 +136,7 @@ export class Engine implements ExchangeListener {
   private inCandle = false;
   private equityDay = -1;
   private opts: EngineOptions;
+  private readonly protection: ProtectionKeeper;
   approvals: ApprovalGate | undefined;
 
   constructor(opts: EngineOptions) {
@@ -175,6 +177,22 @@ export class Engine implements ExchangeListener {
       this.symbols.set(s.symbol, st);
     }
     for (const o of this.liveOrders.values()) this.countWorking(o, +1);
+    this.protection = new ProtectionKeeper({
+      marketType: opts.marketType,
+      venue: opts.exchange.name,
+      position: (symbol) => this.portfolio.positions.get(symbol),
+      liveOrders: () => this.liveOrders.values(),
+      qtyStep: (symbol) => this.symbols.get(symbol)?.market.qtyStep ?? 0,
+      lastPrice: (symbol) => this.lastPrice(symbol),
+      defaults: () => this.risk.limits,
+      record: (request, purpose, decisionId) => this.record(request, purpose, decisionId),
+      send: (order) => this.send(order),
+      cancelAtVenue: (order) => this.exchange.cancel(order),
+      cancelUnsent: (order, reason) =>
+        this.onOrderUpdate({ clientOrderId: order.clientOrderId, status: 'cancelled', ts: this.clock.now(), reason }),
+      savePosition: (pos) => this.journal.updatePosition(pos.id, pos, pos.maxQty),
+      raise: (a) => this.raise(a),
+    });
     // Durable runs persist risk state (pause, halt, breaker, counters) on every change; a backtest never restarts.
     if (opts.persistProgress) this.risk.onChange = (state) => this.journal.setState('risk', state, this.clock.now());
     opts.exchange.setListener(this);
@@ -422,14 +440,13 @@ export class Engine implements ExchangeListener {
    */
   resolveProposal(
     p: Proposal,
-    outcome: 'approved' | 'rejected' | 'expired',
+    outcome: 'approved' | 'rejected' | 'expired' | 'withdrawn',
     maxDrift: number,
   ): { placed: boolean; message: string; clientOrderId?: string } {
     const s = this.symbols.get(p.signal.symbol);
     if (s) s.working = Math.max(0, s.working - 1);
     this.journal.updateDecision(p.decisionId, { approval: outcome });
-    if (outcome !== 'approved' || !s)
-      return { placed: false, message: outcome === 'expired' ? 'expired: nothing placed' : 'rejected: nothing placed' };
+    if (outcome !== 'approved' || !s) return { placed: false, message: `${outcome}: nothing placed` };
     const price = s.lastClose;
     if (Number.isFinite(price) && p.signal.price > 0) {
       const drift = Math.abs(price / p.signal.price - 1);
@@ -472,6 +489,26 @@ export class Engine implements ExchangeListener {
     decisionId?: number,
     bracket: { stopLoss?: number; takeProfit?: number } = {},
   ): Order {
+    const order = this.record(request, purpose, decisionId, bracket);
+    // An exit must not race the position's own stop-loss/take-profit: on spot they hold the coins it
+    // would sell. Cancel them first; the exit waits (journaled as `new`) until they are gone.
+    const guards = request.reduceOnly && !PROTECTIVE.has(purpose) ? this.protectiveOrders(request.symbol) : [];
+    if (guards.length > 0) {
+      this.held.push(order);
+      for (const g of guards) this.cancel(g);
+      return order;
+    }
+    this.send(order);
+    return order;
+  }
+
+  /** Journal an order intent (status `new`); nothing is sent. */
+  private record(
+    request: OrderRequest,
+    purpose: OrderPurpose,
+    decisionId?: number,
+    bracket: { stopLoss?: number; takeProfit?: number } = {},
+  ): Order {
     const now = this.clock.now();
     const order: Order = {
       ...request,
@@ -487,21 +524,12 @@ export class Engine implements ExchangeListener {
     if (decisionId) order.decisionId = decisionId;
     if (bracket.stopLoss !== undefined) order.stopLoss = bracket.stopLoss;
     if (bracket.takeProfit !== undefined) order.takeProfit = bracket.takeProfit;
-    // An exit must not race the position's own stop-loss/take-profit: on spot they hold the coins it
-    // would sell. Cancel them first; the exit waits (journaled as `new`) until they are gone.
-    const guards = request.reduceOnly && !PROTECTIVE.has(purpose) ? this.protectiveOrders(request.symbol) : [];
     this.journal.tx(() => {
       this.journal.insertOrder(order, this.exchange.name);
       if (decisionId && !PROTECTIVE.has(purpose)) this.journal.updateDecision(decisionId, { clientOrderId: order.clientOrderId });
     });
     this.liveOrders.set(order.clientOrderId, order);
     this.countWorking(order, +1);
-    if (guards.length > 0) {
-      this.held.push(order);
-      for (const g of guards) this.exchange.cancel(g);
-      return order;
-    }
-    this.send(order);
     return order;
   }
 
@@ -557,6 +585,7 @@ export class Engine implements ExchangeListener {
   }
 
   cancel(order: Order): void {
+    if (this.protection.dropUnsent(order, 'cancelled before it was sent')) return;
     this.exchange.cancel(order);
   }
 
@@ -564,6 +593,14 @@ export class Engine implements ExchangeListener {
 
   /** Called when the venue connection comes back (the bot reconciles then). */
   onReconnect: ((detail: string) => void) | undefined;
+  /** Called when a trader's order (manual, close, flatten) goes out: a held replay must not block it. */
+  onTraderOrder: (() => void) | undefined;
+
+  /** A trader's order is still working (manual, close, flatten; not adopted ones). */
+  traderOrdersWorking(): boolean {
+    for (const o of this.liveOrders.values()) if ((o.purpose === 'manual' || o.purpose === 'flatten') && o.decisionId) return true;
+    return false;
+  }
 
   onConnection(up: boolean, detail: string): void {
     this.log.info({ up, detail }, 'venue connection');
@@ -614,7 +651,8 @@ export class Engine implements ExchangeListener {
     switch (o.status) {
       case 'rejected': {
         const ev = this.risk.onOrderError(o.reason ?? 'rejected', u.ts);
-        if (this.alertsOn) {
+        // (A refused stop-loss / take-profit is a critical alert of its own: see protection.ts.)
+        if (this.alertsOn && !PROTECTIVE.has(o.purpose)) {
           this.alerts.raise({
             type: 'order_rejected',
             severity: 'warning',
@@ -628,14 +666,10 @@ export class Engine implements ExchangeListener {
       }
       case 'filled':
         this.risk.onOrderOk();
-        if (o.purpose === 'entry') this.placeProtection(o);
-        break;
-      case 'cancelled':
-      case 'expired':
-        if (o.purpose === 'entry' && o.filledQty > 0) this.placeProtection(o);
         break;
       default:
     }
+    this.protection.afterOrder(o, from);
   }
 
   onFill(f: Fill): void {
@@ -687,6 +721,8 @@ export class Engine implements ExchangeListener {
       if (ev) this.onRiskEvent(ev);
       this.cancelProtection(f.symbol, f.clientOrderId);
     }
+    // A fill heard after its order ended (reconciliation) still changes what must be protected.
+    if (o && isTerminal(o.status) && r.after) this.protection.afterOrder(o, o.status);
     const s = this.symbols.get(f.symbol);
     if (s) this.portfolio.mark(f.symbol, Number.isFinite(s.lastClose) ? s.lastClose : f.price);
     if (this.alertsOn) this.fillAlerts(f, o, r);
@@ -744,38 +780,15 @@ export class Engine implements ExchangeListener {
     return this.symbols.get(symbol)?.strategy.name;
   }
 
-  /** After an entry fills: exchange-side stop-loss / take-profit for the position. */
-  private placeProtection(entry: Order): void {
-    const pos = this.portfolio.positions.get(entry.symbol);
-    if (!pos || (entry.stopLoss === undefined && entry.takeProfit === undefined)) return;
-    const s = this.symbols.get(entry.symbol);
-    const step = s?.market.qtyStep ?? 0;
-    const qty = step > 0 ? floorToStep(pos.qty, step) : pos.qty;
-    if (qty <= 0) return;
-    const side: Side = pos.side === 'long' ? 'sell' : 'buy';
-    if (entry.stopLoss !== undefined) {
-      this.submit(
-        { symbol: entry.symbol, side, type: 'stop_market', stopPrice: entry.stopLoss, qty, tif: 'GTC', reduceOnly: true },
-        'stop_loss',
-        entry.decisionId,
-      );
-      pos.stopLoss = entry.stopLoss;
-    }
-    if (entry.takeProfit !== undefined) {
-      this.submit(
-        { symbol: entry.symbol, side, type: 'limit', price: entry.takeProfit, qty, tif: 'GTC', reduceOnly: true },
-        'take_profit',
-        entry.decisionId,
-      );
-      pos.takeProfit = entry.takeProfit;
-    }
-    this.journal.updatePosition(pos.id, pos, pos.maxQty);
+  /** Every open position gets the protection it was promised (at start, after reconciliation). */
+  protectPositions(): void {
+    this.protection.ensureAll([...this.portfolio.positions.keys()]);
   }
 
   /** When a position closes, its remaining protective orders go. */
   private cancelProtection(symbol: string, except: string): void {
     for (const o of this.liveOrders.values()) {
-      if (o.symbol === symbol && o.clientOrderId !== except && PROTECTIVE.has(o.purpose)) this.exchange.cancel(o);
+      if (o.symbol === symbol && o.clientOrderId !== except && PROTECTIVE.has(o.purpose)) this.cancel(o);
     }
   }
 
@@ -843,7 +856,9 @@ export class Engine implements ExchangeListener {
     const decision = this.exitVerdict(s, signal, pos, closeRequest(pos), ignoring);
     const decisionId = this.journal.recordDecision(signal, decision, pos.qty);
     if (!decision.request) return null;
-    return this.submit(decision.request, purpose, decisionId);
+    const order = this.submit(decision.request, purpose, decisionId);
+    this.onTraderOrder?.();
+    return order;
   }
 
   /** A manual order from chat: through the risk engine like any other. `dryRun`: the verdict only (nothing journaled or placed). */
@@ -891,6 +906,7 @@ export class Engine implements ExchangeListener {
     if (decision.action === 'reject' || !decision.request) return { decision };
     const order = this.submit(decision.request, 'manual', decisionId, bracket);
     if (!reducing) this.risk.recordEntry(this.clock.now());
+    this.onTraderOrder?.();
     return { decision, order };
   }
 
@@ -960,10 +976,18 @@ export class Engine implements ExchangeListener {
           markPrice: vp.entryPrice,
           unrealizedPnl: 0,
         };
+        // A resized position keeps the stop it was promised.
+        if (cur && cur.side === vp.side) {
+          if (cur.stopLoss !== undefined) p.stopLoss = cur.stopLoss;
+          if (cur.takeProfit !== undefined) p.takeProfit = cur.takeProfit;
+        }
         p.id = this.journal.openPosition(p, 'adopted');
         this.portfolio.positions.set(symbol, p);
       }
     });
+    // The position now matches the venue's: protect it, or drop the orders that protected what is gone.
+    if (this.portfolio.positions.has(symbol)) this.protection.ensure(symbol);
+    else this.cancelProtection(symbol, '');
   }
 
   /** A cash difference adopted from the venue (deposit, withdrawal): kept across restarts. */
@@ -985,6 +1009,11 @@ export class Engine implements ExchangeListener {
   }
 
   // ---- views --------------------------------------------------------------------------------
+
+  /** Which time the engine keeps (replies label times that are not wall-clock time). */
+  get clockKind(): ClockKind {
+    return this.clock.kind ?? 'wall';
+  }
 
   get startingCash(): number {
     return this.opts.startingCash;
@@ -1008,6 +1037,11 @@ export class Engine implements ExchangeListener {
 
   lastPrice(symbol: string): number {
     return this.symbols.get(symbol)?.lastClose ?? NaN;
+  }
+
+  /** The last candle processed before a restart (-Infinity on a fresh start). */
+  resumeTs(symbol: string): number {
+    return this.symbols.get(symbol)?.resumeTs ?? -Infinity;
   }
 
   status(): EngineStatus {
@@ -1036,6 +1070,7 @@ export class Engine implements ExchangeListener {
       breaker: rs.breakerTripped,
       lastCandle,
       now,
+      unprotected: this.protection.gaps(this.symbols.keys()),
     };
   }
 }

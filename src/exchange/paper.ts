@@ -323,9 +323,15 @@ export class PaperExchange implements ExchangeClient, SimulatedVenue {
    * No more candles will come for `symbol` (the replay ended): from now on market orders fill at once
    * at the last close, so /flatten and /close still work on a finished replay. Resting orders stay.
    */
-  freeze(symbol: string): void {
+  freeze(symbol: string, last?: { ts: number; close: number }): void {
     const st = this.syms.get(symbol);
-    if (st) st.frozen = true;
+    if (!st) return;
+    st.frozen = true;
+    // After a restart the venue saw no candle (they only warmed the strategy up): take the engine's last.
+    if (!Number.isFinite(st.lastPrice) && last && Number.isFinite(last.close) && last.close > 0) {
+      st.lastPrice = last.close;
+      st.lastTs = Math.max(st.lastTs, last.ts);
+    }
   }
 
   cancel(order: Order): void {

@@ -110,8 +110,8 @@ export interface ExchangeClient {
 /** A venue simulated on candles (the paper exchange): the engine feeds it each closed candle first. */
 export interface SimulatedVenue {
   processCandle(symbol: string, candle: Candle): void;
-  /** The data for `symbol` has ended (a finished replay): the venue may settle market orders at the last price. */
-  freeze?(symbol: string): void;
+  /** The data for `symbol` has ended (a finished replay): the venue may settle market orders at the last price (`last`: the engine's). */
+  freeze?(symbol: string, last?: { ts: number; close: number }): void;
 }
 
 export const isSimulatedVenue = (x: unknown): x is SimulatedVenue => typeof (x as SimulatedVenue | null)?.processCandle === 'function';

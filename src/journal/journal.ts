@@ -670,13 +670,7 @@ export class Journal {
   }
 
   /** Move a pending proposal to a final status; false if it was no longer pending (first decision wins). */
-  decideProposal(
-    id: number,
-    status: 'approved' | 'rejected' | 'expired' | 'failed',
-    by: string | null,
-    ts: number,
-    detail?: string,
-  ): boolean {
+  decideProposal(id: number, status: Exclude<ProposalRow['status'], 'pending'>, by: string | null, ts: number, detail?: string): boolean {
     const r = this.db
       .update(s.proposals)
       .set({ status, decidedBy: by, decidedAt: ts, detail: detail ?? null })

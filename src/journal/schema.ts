@@ -226,7 +226,7 @@ export const proposals = sqliteTable(
     decisionId: integer('decision_id').notNull(),
     symbol: text('symbol').notNull(),
     payload: json<Record<string, unknown>>('payload').notNull(),
-    status: text('status', { enum: ['pending', 'approved', 'rejected', 'expired', 'failed'] }).notNull(),
+    status: text('status', { enum: ['pending', 'approved', 'rejected', 'expired', 'withdrawn', 'failed'] }).notNull(),
     createdAt: integer('created_at').notNull(),
     expiresAt: integer('expires_at').notNull(),
     decidedBy: text('decided_by'),

@@ -20,6 +20,8 @@ export interface ReplayFeedOptions {
   speed: number | 'max';
   /** Skip candles with ts ≤ this (resume a paper replay after a restart). Applies to output candles. */
   startAfterTs?: number;
+  /** Yield candles with ts ≤ this without waiting, whatever the speed (after a restart they only warm up). */
+  fastUntilTs?: number;
   /** Aggregate the file's candles into this timeframe (e.g. a 1m file for a 5m strategy). */
   resampleTo?: Timeframe;
   clock?: Clock;
@@ -127,6 +129,7 @@ export class ReplayFeed implements CandleFeed {
     const { speed } = this.opts;
     this.set('replaying', speed === 'max' ? `${this.name} at max speed` : `${this.name} at ${speed}× real time`);
     const gapMs = speed === 'max' ? 0 : TIMEFRAME_MS[this.timeframe] / speed;
+    const fastUntil = this.opts.fastUntilTs ?? -Infinity;
     let first = true;
     for await (const batch of this.output()) {
       if (this.stopped) return;
@@ -136,7 +139,7 @@ export class ReplayFeed implements CandleFeed {
         continue;
       }
       for (const c of batch) {
-        if (!first) await abortableSleep(this.sleep, gapMs, this.abort.signal);
+        if (!first && c.ts > fastUntil) await abortableSleep(this.sleep, gapMs, this.abort.signal);
         first = false;
         if (this.stopped) return;
         this.st.lastCandleTs = c.ts;

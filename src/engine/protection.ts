@@ -1,0 +1,254 @@
+import type { AlertInput } from '../core/alerts.ts';
+import { decimalsOf, floorToStep, roundTo } from '../core/num.ts';
+import { isTerminal } from '../core/order-state.ts';
+import type { MarketType, Order, OrderPurpose, OrderRequest, Side } from '../core/types.ts';
+import type { BookPosition } from './portfolio.ts';
+
+export const PROTECTIVE: ReadonlySet<OrderPurpose | undefined> = new Set(['stop_loss', 'take_profit']);
+
+/** What the protection keeper needs from the engine. */
+export interface ProtectionHost {
+  readonly marketType: MarketType;
+  readonly venue: string;
+  position(symbol: string): BookPosition | undefined;
+  liveOrders(): Iterable<Order>;
+  qtyStep(symbol: string): number;
+  lastPrice(symbol: string): number;
+  /** Default distances for positions that were never promised a price (adopted ones). */
+  defaults(): { stopLossPct: number | null; takeProfitPct: number | null };
+  /** Journal an order (status `new`) without sending it. */
+  record(request: OrderRequest, purpose: OrderPurpose, decisionId?: number): Order;
+  send(order: Order): void;
+  /** Cancel at the venue (an order it has). */
+  cancelAtVenue(order: Order): void;
+  /** Close out an order the venue never saw. */
+  cancelUnsent(order: Order, reason: string): void;
+  savePosition(pos: BookPosition): void;
+  raise(alert: AlertInput): void;
+}
+
+type Kind = 'stop_loss' | 'take_profit';
+const REPLACED = 'replaced by a protective order for the whole position';
+export interface ProtectionGap {
+  symbol: string;
+  detail: string;
+}
+
+/**
+ * Keeps every open position covered by the stop-loss / take-profit it was promised, sized for the
+ * whole position: after an entry, a manual order, an add, a partial exit, an adoption, and at start.
+ * A replacement is journaled before the old order is cancelled. On spot the old order holds the
+ * coins the new one sells, so the new one waits (journaled, unsent) until the old one is gone; on
+ * perps the old one is cancelled once the venue has accepted the new one. A protective order the
+ * venue refuses is a critical alert, and the position is listed in gaps() (`/status`) until it is
+ * covered again.
+ */
+export class ProtectionKeeper {
+  /** Spot: replacements journaled but not sent: client order id → the orders they wait on. */
+  private readonly waiting = new Map<string, { order: Order; replacing: Set<string> }>();
+  /** Perps: replacements sent: client order id → the orders to cancel once the venue has accepted it. */
+  private readonly retiring = new Map<string, Order[]>();
+  /** Why the last protective order of a symbol was refused (for /status). */
+  private readonly refused = new Map<string, string>();
+
+  constructor(private readonly host: ProtectionHost) {}
+
+  /**
+   * Make the position's protective orders match it. `promise`: the stop / take-profit of the order
+   * that just grew the position (they apply to the whole position from now on).
+   */
+  ensure(symbol: string, promise: { stopLoss?: number; takeProfit?: number } = {}, decisionId?: number): void {
+    const h = this.host;
+    const pos = h.position(symbol);
+    if (!pos) return;
+    let changed = false;
+    if (promise.stopLoss !== undefined && promise.stopLoss !== pos.stopLoss) {
+      pos.stopLoss = promise.stopLoss;
+      changed = true;
+    }
+    if (promise.takeProfit !== undefined && promise.takeProfit !== pos.takeProfit) {
+      pos.takeProfit = promise.takeProfit;
+      changed = true;
+    }
+    const target = this.target(pos);
+    if (pos.stopLoss === undefined && target.stop_loss !== undefined) {
+      pos.stopLoss = target.stop_loss;
+      changed = true;
+    }
+    if (pos.takeProfit === undefined && target.take_profit !== undefined) {
+      pos.takeProfit = target.take_profit;
+      changed = true;
+    }
+    if (changed) h.savePosition(pos);
+    // A working exit has cancelled (or will cancel) the protection; it comes back once the exit is done.
+    const mine = this.ordersOf(symbol);
+    if (mine.some((o) => !PROTECTIVE.has(o.purpose) && o.reduceOnly)) return;
+    if (mine.some((o) => PROTECTIVE.has(o.purpose) && o.status === 'partially_filled')) return; // closing now
+    const qty = floorToStep(pos.qty, h.qtyStep(symbol));
+    if (!(qty > 0)) return;
+    const side: Side = pos.side === 'long' ? 'sell' : 'buy';
+    for (const kind of ['stop_loss', 'take_profit'] as const) {
+      const px = target[kind];
+      if (px === undefined) continue;
+      const current = mine.filter((o) => o.purpose === kind);
+      if (current.length === 1 && this.matches(current[0]!, kind, side, px, qty, symbol)) continue;
+      const request: OrderRequest =
+        kind === 'stop_loss'
+          ? { symbol, side, type: 'stop_market', stopPrice: px, qty, tif: 'GTC', reduceOnly: true }
+          : { symbol, side, type: 'limit', price: px, qty, tif: 'GTC', reduceOnly: true };
+      this.refused.delete(symbol);
+      const fresh = h.record(request, kind, decisionId);
+      const sent = current.filter((o) => !this.waiting.has(o.clientOrderId));
+      for (const o of current) if (o.status === 'new') this.dropUnsent(o, REPLACED);
+      if (sent.length === 0) h.send(fresh);
+      else if (h.marketType === 'spot') {
+        this.waiting.set(fresh.clientOrderId, { order: fresh, replacing: new Set(sent.map((o) => o.clientOrderId)) });
+        for (const o of sent) h.cancelAtVenue(o);
+      } else {
+        this.retiring.set(fresh.clientOrderId, sent);
+        h.send(fresh);
+      }
+    }
+  }
+
+  /** Every open position (at start, after reconciliation). */
+  ensureAll(symbols: Iterable<string>): void {
+    for (const s of symbols) this.ensure(s);
+  }
+
+  /** Every order status change; `from`: the status before. */
+  afterOrder(o: Order, from: Order['status']): void {
+    if (PROTECTIVE.has(o.purpose)) {
+      const old = this.retiring.get(o.clientOrderId);
+      if (old !== undefined && o.status !== 'submitted' && o.status !== 'unknown') {
+        this.retiring.delete(o.clientOrderId);
+        // Accepted: the orders it replaces go. Refused: they stay, covering what they cover.
+        if (o.status === 'open' || o.status === 'partially_filled' || o.status === 'filled') {
+          for (const x of old) if (!isTerminal(x.status)) this.host.cancelAtVenue(x);
+        }
+      }
+      if (!isTerminal(o.status)) return;
+      this.release(o.clientOrderId);
+      // (`new` → rejected: it never left the process, e.g. closed out after a crash; start-up re-protects.)
+      const refused = o.status === 'expired' || (o.status === 'rejected' && from !== 'new');
+      if (refused && this.host.position(o.symbol)) this.onRefused(o);
+      return;
+    }
+    if (!isTerminal(o.status) && (o.status !== 'partially_filled' || o.type === 'market')) return;
+    const grew = !o.reduceOnly && o.filledQty > 0;
+    const promise: { stopLoss?: number; takeProfit?: number } = {};
+    if (grew && o.stopLoss !== undefined) promise.stopLoss = o.stopLoss;
+    if (grew && o.takeProfit !== undefined) promise.takeProfit = o.takeProfit;
+    this.ensure(o.symbol, promise, o.decisionId);
+  }
+
+  /** Drop a replacement that was never sent. True if it was one. */
+  dropUnsent(o: Order, reason: string): boolean {
+    if (!this.waiting.delete(o.clientOrderId)) return false;
+    this.host.cancelUnsent(o, reason);
+    return true;
+  }
+
+  /** Open positions without the protection they were promised, in plain words. */
+  gaps(symbols: Iterable<string>): ProtectionGap[] {
+    const out: ProtectionGap[] = [];
+    for (const symbol of symbols) {
+      const pos = this.host.position(symbol);
+      if (!pos) continue;
+      const target = this.target(pos);
+      if (target.stop_loss === undefined) continue;
+      const step = this.host.qtyStep(symbol);
+      const qty = floorToStep(pos.qty, step);
+      const mine = this.ordersOf(symbol);
+      const sum = mine.filter((o) => o.purpose === 'stop_loss').reduce((t, o) => t + Math.max(0, (o.qty ?? 0) - o.filledQty), 0);
+      const covered = step > 0 ? roundTo(sum, decimalsOf(step)) : sum;
+      if (covered >= qty - step / 2) continue;
+      const exiting = mine.some((o) => !PROTECTIVE.has(o.purpose) && o.reduceOnly);
+      const why = this.refused.get(symbol);
+      out.push({
+        symbol,
+        detail: exiting
+          ? 'stop-loss lifted while an exit order works'
+          : covered > 0
+            ? `stop-loss covers ${covered} of ${qty}${why !== undefined ? `: ${why}` : ''}`
+            : `no stop-loss${why !== undefined ? `: ${why}` : ' order'}`,
+      });
+    }
+    return out;
+  }
+
+  private onRefused(o: Order): void {
+    const what = o.purpose === 'stop_loss' ? 'stop-loss' : 'take-profit';
+    const reason = `${what} ${o.clientOrderId} ${o.status === 'expired' ? 'expired' : 'refused'} by ${this.host.venue}: ${o.reason ?? 'no reason given'}`;
+    this.refused.set(o.symbol, reason);
+    const pos = this.host.position(o.symbol);
+    const step = this.host.qtyStep(o.symbol);
+    const size = pos ? `${pos.side} ${step > 0 ? floorToStep(pos.qty, step) : pos.qty} ` : '';
+    this.host.raise({
+      type: 'order_rejected',
+      severity: 'critical',
+      title: `${o.symbol} position UNPROTECTED`,
+      message:
+        `The ${what} for the ${size}${o.symbol} position was not placed: ${reason}. ` +
+        `Close it (/close ${o.symbol}) or protect it on the venue yourself.`,
+      key: `unprotected:${o.symbol}:${o.purpose ?? ''}`,
+      data: { clientOrderId: o.clientOrderId },
+    });
+  }
+
+  /** Replacements waiting on `gone` go out once nothing they replace is left. */
+  private release(gone: string): void {
+    for (const [coid, w] of this.waiting) {
+      if (!w.replacing.delete(gone) || w.replacing.size > 0) continue;
+      this.waiting.delete(coid);
+      const pos = this.host.position(w.order.symbol);
+      const qty = pos ? floorToStep(pos.qty, this.host.qtyStep(w.order.symbol)) : 0;
+      if (!(qty > 0)) {
+        this.host.cancelUnsent(w.order, 'not sent: the position had closed');
+        continue;
+      }
+      if (w.order.qty !== undefined && w.order.qty > qty) w.order.qty = qty;
+      this.host.send(w.order);
+    }
+  }
+
+  private ordersOf(symbol: string): Order[] {
+    const out: Order[] = [];
+    for (const o of this.host.liveOrders()) if (o.symbol === symbol) out.push(o);
+    return out;
+  }
+
+  private matches(o: Order, kind: Kind, side: Side, px: number, qty: number, symbol: string): boolean {
+    const at = kind === 'stop_loss' ? o.stopPrice : o.price;
+    const rest = (o.qty ?? 0) - o.filledQty;
+    return (
+      o.side === side &&
+      at !== undefined &&
+      Math.abs(at - px) <= Math.abs(px) * 1e-12 &&
+      Math.abs(rest - qty) <= this.host.qtyStep(symbol) / 2
+    );
+  }
+
+  /**
+   * The prices a position is protected at: the ones it was promised, else (adopted positions) the
+   * configured distances from the worse of entry and last price, so a stop never starts out triggered.
+   */
+  private target(pos: BookPosition): Partial<Record<Kind, number>> {
+    const out: Partial<Record<Kind, number>> = {};
+    const d = this.host.defaults();
+    const last = this.host.lastPrice(pos.symbol);
+    const known = Number.isFinite(last) && last > 0;
+    const long = pos.side === 'long';
+    if (pos.stopLoss !== undefined) out.stop_loss = pos.stopLoss;
+    else if (d.stopLossPct != null) {
+      const ref = known ? (long ? Math.min(pos.entryPrice, last) : Math.max(pos.entryPrice, last)) : pos.entryPrice;
+      out.stop_loss = ref * (long ? 1 - d.stopLossPct : 1 + d.stopLossPct);
+    }
+    if (pos.takeProfit !== undefined) out.take_profit = pos.takeProfit;
+    else if (d.takeProfitPct != null) {
+      const ref = known ? (long ? Math.max(pos.entryPrice, last) : Math.min(pos.entryPrice, last)) : pos.entryPrice;
+      out.take_profit = ref * (long ? 1 + d.takeProfitPct : 1 - d.takeProfitPct);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,163 @@
+// Protection of manual orders and adds on the real venues' APIs: the engine on the live adapter with the
+// REAL ccxt against the local fake Binance (spot) and fake Bybit (linear perps). A manual buy gets its
+// stop once it fills; an add replaces it with one stop for the whole position (spot: the old one is
+// cancelled before the new one goes out, since it holds the coins; perps: the new one is accepted
+// first); a stop the venue refuses is a critical alert and the position shows as unprotected.
+import ccxt from 'ccxt';
+import { afterEach, describe, expect, test } from 'vitest';
+import { MemoryAlertSink } from '../src/core/alerts.ts';
+import { silentLogger } from '../src/core/logger.ts';
+import type { Candle, Order } from '../src/core/types.ts';
+import type { Engine } from '../src/engine/engine.ts';
+import { CcxtExchange } from '../src/exchange/ccxt.ts';
+import { Journal } from '../src/journal/journal.ts';
+import { FakeBinance } from './fakes/exchange/binance.ts';
+import { FakeBybit } from './fakes/exchange/bybit.ts';
+import { idleEngine, TestClock, realSleep, until } from './helpers/venue-time.ts';
+
+type Fake = FakeBinance | FakeBybit;
+const KEY = 'fake-api-key-0123456789';
+const SECRET = 'fake-api-secret-0123456789';
+const SYM = 'BTC/USDT';
+
+const open: Array<{ ex: CcxtExchange; fake: Fake }> = [];
+afterEach(async () => {
+  for (const r of open.splice(0)) {
+    await r.ex.close();
+    await r.fake.close();
+  }
+});
+
+async function setup(venue: 'binance' | 'bybit', type: 'spot' | 'perp') {
+  const clock = new TestClock();
+  const fake: Fake =
+    venue === 'binance'
+      ? await new FakeBinance({ type, now: () => clock.now(), apiKey: KEY }).start()
+      : await new FakeBybit({ type, now: () => clock.now(), apiKey: KEY, secret: SECRET }).start();
+  const c = venue === 'binance' ? new ccxt.pro.binance({ enableRateLimit: false }) : new ccxt.pro.bybit({ enableRateLimit: false });
+  c.timeout = 300;
+  const ex = new CcxtExchange({
+    venue,
+    marketType: type,
+    testnet: false,
+    symbols: [SYM],
+    credentials: { apiKey: KEY, secret: SECRET },
+    clock,
+    log: silentLogger(),
+    leverage: 5,
+    marginMode: 'isolated',
+    websocket: false,
+    pollMs: 100,
+    recvWindowMs: 2000,
+    apiUrl: fake.url,
+    wsUrl: fake.wsUrl,
+    exchange: c,
+    sleep: async (ms) => {
+      clock.advance(ms);
+      await realSleep(2);
+    },
+  });
+  open.push({ ex, fake });
+  await ex.connect();
+  const journal = Journal.memory();
+  const alerts = new MemoryAlertSink();
+  const engine = idleEngine({ clock, journal, exchange: ex, alerts, marketType: type, leverage: 1, limits: { stopLossPct: 0.02 } });
+  const t0 = Math.floor(clock.now() / 60_000) * 60_000 - 60_000;
+  const candle: Candle = { ts: t0, open: 30_000, high: 30_010, low: 29_990, close: 30_000, volume: 10 };
+  engine.onCandle(SYM, candle);
+  return { fake, engine, journal, alerts };
+}
+
+const stops = (e: Engine): Order[] => [...e.liveOrders.values()].filter((o) => o.purpose === 'stop_loss');
+const buy = (e: Engine, qty: number): Order => e.manualOrder({ symbol: SYM, side: 'buy', qty }, 'ada').order!;
+/** The fake's working stop orders: quantity and trigger. */
+const venueStops = (fake: Fake): string[] =>
+  fake.book
+    .working()
+    .filter((o) => o.kind === 'stop_market')
+    .map((o) => `${o.coid}:${o.qty}@${o.stopPrice}`);
+
+describe('protection on the ccxt venues', () => {
+  test('Binance spot: a manual buy gets its stop; an add cancels the old stop first, then covers the whole position', async () => {
+    const { fake, engine, journal } = await setup('binance', 'spot');
+    const b1 = buy(engine, 0.01);
+    await until(() => b1.status === 'filled' && stops(engine).some((o) => o.status === 'open'), 'first stop open', 8000);
+    const [first] = stops(engine);
+    expect(venueStops(fake)).toEqual([`${first!.clientOrderId}:0.01@29400`]);
+    expect(engine.status().unprotected).toEqual([]);
+
+    const b2 = buy(engine, 0.01);
+    await until(() => b2.status === 'filled' && stops(engine).length === 1 && stops(engine)[0]!.status === 'open', 'replaced', 8000);
+    const [second] = stops(engine);
+    expect(second!.clientOrderId).not.toBe(first!.clientOrderId);
+    expect(venueStops(fake)).toEqual([`${second!.clientOrderId}:0.02@29400`]);
+    expect(journal.getOrder(first!.clientOrderId)!.status).toBe('cancelled');
+    // The old stop held the coins: it was cancelled before the new one was sent.
+    const cancelAt = fake.requests.findIndex((r) => r.method === 'DELETE' && r.params['origClientOrderId'] === first!.clientOrderId);
+    const postAt = fake.requests.findIndex((r) => r.method === 'POST' && r.params['newClientOrderId'] === second!.clientOrderId);
+    expect(cancelAt).toBeGreaterThanOrEqual(0);
+    expect(postAt).toBeGreaterThan(cancelAt);
+    expect(engine.status().unprotected).toEqual([]);
+  });
+
+  test('Bybit perps: the add’s stop is accepted before the old one is cancelled; a refused stop is critical and shown as unprotected', async () => {
+    const { fake, engine, alerts } = await setup('bybit', 'perp');
+    const b1 = buy(engine, 0.01);
+    await until(() => b1.status === 'filled' && stops(engine).some((o) => o.status === 'open'), 'first stop open', 8000);
+    const [first] = stops(engine);
+    const b2 = buy(engine, 0.01);
+    await until(
+      () => b2.status === 'filled' && stops(engine).length === 1 && stops(engine)[0]!.clientOrderId !== first!.clientOrderId,
+      'replaced',
+      8000,
+    );
+    const [second] = stops(engine);
+    await until(() => second!.status === 'open', 'second open');
+    expect(venueStops(fake)).toEqual([`${second!.clientOrderId}:0.02@29400`]);
+    const createAt = fake.requests.findIndex((r) => r.path === '/v5/order/create' && r.params['orderLinkId'] === second!.clientOrderId);
+    const cancelAt = fake.requests.findIndex((r) => r.path === '/v5/order/cancel' && r.params['orderLinkId'] === first!.clientOrderId);
+    expect(cancelAt).toBeGreaterThan(createAt);
+
+    // The venue refuses the next replacement: the old stop stays, and the trader hears of it.
+    fake.inject({
+      kind: 'status',
+      status: 200,
+      method: 'POST',
+      path: '/v5/order/create',
+      match: (p) => p['triggerPrice'] !== undefined,
+      body: {
+        retCode: 110092,
+        retMsg: 'expect Falling, but trigger_price[29400] >= current[29300]',
+        result: {},
+        retExtInfo: {},
+        time: Date.now(),
+      },
+    });
+    const b3 = buy(engine, 0.01);
+    await until(() => alerts.alerts.some((a) => a.severity === 'critical'), 'critical alert', 8000);
+    expect(b3.status).toBe('filled');
+    const crit = alerts.alerts.find((a) => a.severity === 'critical')!;
+    expect(crit.title).toBe('BTC/USDT position UNPROTECTED');
+    expect(venueStops(fake)).toEqual([`${second!.clientOrderId}:0.02@29400`]);
+    expect(engine.status().unprotected).toEqual([
+      { symbol: SYM, detail: expect.stringMatching(/^stop-loss covers 0\.02 of 0\.03: stop-loss sk-\S+ refused by bybit: expect Falling/) },
+    ]);
+  });
+
+  test('Binance USDⓈ-M: a manual buy and an add end with one stop (an algo order) for the whole position', async () => {
+    const { fake, engine, journal } = await setup('binance', 'perp');
+    const b1 = buy(engine, 0.01);
+    await until(() => b1.status === 'filled' && stops(engine).some((o) => o.status === 'open'), 'first stop open', 8000);
+    const [first] = stops(engine);
+    const b2 = buy(engine, 0.01);
+    await until(
+      () => b2.status === 'filled' && stops(engine).length === 1 && stops(engine)[0]!.clientOrderId !== first!.clientOrderId,
+      'replaced',
+      8000,
+    );
+    const [second] = stops(engine);
+    await until(() => second!.status === 'open' && journal.getOrder(first!.clientOrderId)!.status === 'cancelled', 'settled', 8000);
+    expect(venueStops(fake)).toEqual([`${second!.clientOrderId}:0.02@29400`]);
+    expect(engine.status().unprotected).toEqual([]);
+  });
+});

@@ -118,7 +118,7 @@ describe('charts on the console', () => {
     const h = await startBot({ candles: 600, config: { chat: { console: { enabled: true } } } });
     try {
       await h.bot.console!.onLine('/chart');
-      const m = /^Chart saved: (\S+\.png) — Equity — last 30 days \(UTC\)$/m.exec(h.printed());
+      const m = /^== Equity — last 30 days ==\n[^\n]*\nChart saved: (\S+\.png)$/m.exec(h.printed());
       expect(m, h.printed().slice(-400)).not.toBeNull();
       const path = m![1]!;
       expect(path).toBe(join(h.dir, 'charts', path.split('/').pop()!));

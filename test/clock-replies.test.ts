@@ -49,7 +49,7 @@ describe('clocks in replies during a replay', () => {
   });
 
   it('a proposal expires on the wall clock and says so', () => {
-    expect(h.printed()).toMatch(/Expires: +2030-01-01 00:02 UTC \(wall clock\), 2m 0s to decide/);
+    expect(h.printed()).toMatch(/Expires: +2030-01-01 00:02 UTC \(wall clock\), 2 min to decide/);
   });
 
   it('/status shows the engine’s last candle in candle time, not the feed’s read-ahead', async () => {

@@ -1,0 +1,377 @@
+// The research commands of the CLI (backtest --config, sweep, worker, stress, select). Heavy modules
+// (echarts, piscina, BullMQ) load only inside the command that needs them.
+import { Command, InvalidArgumentError } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { WallClock } from '../core/clock.ts';
+import { parseRules, type MetricRule } from '../core/metric-rules.ts';
+import { parseDataArg } from './data.ts';
+import { defaultWorkers, InlineExecutor, type Executor } from './jobs.ts';
+import { OBJECTIVES, type Objective } from './objective.ts';
+import { parseParam, pointLabel, validateSpecs } from './params.ts';
+import { csvCell, day, num, pct, table, when } from './print.ts';
+import type { RunResult } from './run-config.ts';
+import type { Search, SweepReport } from './sweep.ts';
+import { parseWalkForward } from './walk-forward.ts';
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+export function parseTime(v: string): number {
+  const t = /^\d{10,}$/.test(v) ? Number(v) : Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) || !/T/.test(v) ? v : `${v}Z`);
+  if (!Number.isFinite(t)) throw new InvalidArgumentError('expected a date (2025-06-01, 2025-06-01T12:00) or Unix ms');
+  return t;
+}
+
+const positiveInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+
+/** The config file as written (sweeps set values on it, then validate), and validated. */
+export function readConfig(file: string): { raw: Record<string, unknown>; config: Config } {
+  const config = loadConfig(file);
+  const text = readFileSync(file, 'utf8');
+  const raw = ((file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) ?? {}) as Record<string, unknown>;
+  return { raw, config };
+}
+
+function requireRules(specs: readonly string[] | undefined): MetricRule[] {
+  try {
+    return parseRules((specs ?? []).flatMap((s) => s.split(',')));
+  } catch (e) {
+    throw new Error(`--require: ${(e as Error).message}`);
+  }
+}
+
+/** A progress bar with ETA on a terminal (cli-progress), plain lines otherwise. */
+async function progressReporter(label: string): Promise<{ update: (done: number, total: number) => void; stop: () => void }> {
+  if (process.stderr.isTTY) {
+    const { SingleBar, Presets } = await import('cli-progress');
+    const bar = new SingleBar({ format: `${label} [{bar}] {value}/{total} runs | {percentage}% | ETA {eta_formatted}`, stream: process.stderr, etaBuffer: 50 }, Presets.shades_classic);
+    let started = false;
+    return {
+      update(done, total) {
+        if (!started) {
+          bar.start(total, done);
+          started = true;
+        } else bar.update(done);
+      },
+      stop: () => started && bar.stop(),
+    };
+  }
+  const clock = new WallClock();
+  let last = -1;
+  let lastAt = 0;
+  const t0 = clock.now();
+  return {
+    update(done, total) {
+      const now = clock.now();
+      const step = Math.floor((done / Math.max(1, total)) * 10);
+      if (done !== total && step === last && now - lastAt < 10_000) return;
+      last = step;
+      lastAt = now;
+      const eta = done > 0 ? ((now - t0) / done) * (total - done) : NaN;
+      process.stderr.write(`${label}: ${done}/${total} runs${Number.isFinite(eta) && done < total ? `, ETA ${Math.ceil(eta / 1000)} s` : ''}\n`);
+    },
+    stop() {},
+  };
+}
+
+async function executorFor(o: { workers?: number; queue?: string }): Promise<Executor> {
+  if (o.queue) {
+    const { QueueExecutor } = await import('./queue.ts');
+    return QueueExecutor.connect(o.queue);
+  }
+  const n = o.workers ?? defaultWorkers();
+  if (n <= 1) return new InlineExecutor();
+  const { createPoolExecutor } = await import('./jobs.ts');
+  return createPoolExecutor(n);
+}
+
+// ---- backtest --config ------------------------------------------------------------------------
+
+export interface BacktestConfigArgs {
+  config: string;
+  data: string;
+  from?: number;
+  to?: number;
+  funding?: string;
+  report?: string;
+  chart?: string;
+  json?: boolean;
+}
+
+export async function backtestConfig(o: BacktestConfigArgs): Promise<void> {
+  const config = loadConfig(o.config);
+  const { runConfigBacktest } = await import('./run-config.ts');
+  const data = parseDataArg(o.data, config.market.symbols);
+  const funding = o.funding ? parseDataArg(o.funding, config.market.symbols) : undefined;
+  const r = runConfigBacktest({ config, data, from: o.from, to: o.to, funding });
+  if (o.report) {
+    const { writeHtmlReport } = await import('./report-html.ts');
+    writeHtmlReport(o.report, r, { title: `Backtest of ${o.config}`, data });
+  }
+  if (o.chart) {
+    const { equityDrawdownPng } = await import('./charts.ts');
+    writeFileSync(o.chart, await equityDrawdownPng(r, `${r.strategy} on ${r.symbols.join(', ')} ${r.timeframe}`));
+  }
+  if (o.json) {
+    const { equity: _e, daily: _d, trades: _t, ...rest } = r;
+    process.stdout.write(JSON.stringify({ ...rest, elapsed_ms: Number(r.elapsed_ms.toFixed(3)), bars_per_sec: Math.round(r.bars_per_sec) }) + '\n');
+    return;
+  }
+  process.stdout.write(backtestText(r) + '\n');
+  if (o.report) process.stdout.write(`report: ${o.report}\n`);
+  if (o.chart) process.stdout.write(`chart: ${o.chart}\n`);
+}
+
+export function backtestText(r: RunResult): string {
+  const m = r.metrics;
+  const lines = [
+    `${r.symbols.join(', ')} ${r.timeframe} ${r.strategy} ${JSON.stringify(r.params)}, ${when(r.from)} … ${when(r.to)}`,
+    `bars ${r.bars} (${r.rejected_bars} rejected), fills ${r.fills}, trades ${m.trades}`,
+    `final equity ${r.final_equity.toFixed(2)} (total return ${pct(m.total_return)}, CAGR ${pct(m.cagr)})`,
+    `sharpe ${num(m.sharpe)}, sortino ${num(m.sortino)}, calmar ${num(m.calmar)}, max drawdown ${pct(m.max_drawdown)}, worst day ${pct(r.worst_day)}, longest under water ${num(r.time_under_water, 1)} days`,
+    `win rate ${pct(m.win_rate, 1)}, profit factor ${num(m.profit_factor)}, expectancy ${num(m.expectancy)}, exposure ${pct(m.exposure, 1)}, fees ${num(m.fees)}`,
+    `breaker trips ${r.breaker_trips}, daily-drawdown halts ${r.halts}, liquidations ${r.liquidations.length}, funding ${num(r.funding.total)} (${r.funding.payments} payments)`,
+  ];
+  const rej = Object.entries(r.rejections).sort((a, b) => b[1] - a[1]);
+  if (rej.length) lines.push(`risk rejections: ${rej.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  if (r.symbols.length > 1)
+    lines.push(
+      table(
+        ['symbol', 'bars', 'fills', 'trades', 'win', 'net PnL', 'fees'],
+        Object.entries(r.per_symbol).map(([s, x]) => [s, String(x.bars), String(x.fills), String(x.trades), String(x.wins), num(x.net_pnl), num(x.fees)]),
+      ),
+    );
+  lines.push(`${r.elapsed_ms.toFixed(1)} ms, ${Math.round(r.bars_per_sec).toLocaleString('en-US')} bars/s`);
+  return lines.join('\n');
+}
+
+// ---- sweep ------------------------------------------------------------------------------------
+
+interface SweepArgs {
+  config: string;
+  data: string;
+  funding?: string;
+  from?: number;
+  to?: number;
+  param?: string[];
+  random?: number;
+  seed: number;
+  adaptive?: boolean;
+  eta: number;
+  objective: string;
+  require?: string[];
+  walkForward?: string;
+  anchored?: boolean;
+  results: string;
+  workers?: number;
+  queue?: string;
+  json?: boolean;
+  out?: string;
+  heatmap?: string;
+  top: number;
+}
+
+async function sweepCommand(o: SweepArgs): Promise<number> {
+  const { raw, config } = readConfig(o.config);
+  if (!(OBJECTIVES as readonly string[]).includes(o.objective)) throw new Error(`--objective ${o.objective}: one of ${OBJECTIVES.join(', ')}`);
+  const specs = (o.param ?? []).map(parseParam);
+  if (specs.length === 0) throw new Error('give at least one --param path=a:b:step or path=v1,v2');
+  validateSpecs(raw, specs);
+  const rules = requireRules(o.require);
+  const wf = o.walkForward ? parseWalkForward(o.walkForward, o.anchored ?? false) : undefined;
+  const search: Search = o.adaptive
+    ? { kind: 'halving', eta: o.eta, seed: o.seed, ...(o.random ? { n: o.random } : {}) }
+    : o.random
+      ? { kind: 'random', n: o.random, seed: o.seed }
+      : { kind: 'grid' };
+  const { ResultsStore } = await import('./store.ts');
+  const { runSweep } = await import('./sweep.ts');
+  const store = new ResultsStore(o.results);
+  const executor = await executorFor(o);
+  const progress = await progressReporter('sweep');
+  let report: SweepReport;
+  try {
+    report = await runSweep({
+      raw,
+      base: config,
+      data: parseDataArg(o.data, config.market.symbols),
+      funding: o.funding ? parseDataArg(o.funding, config.market.symbols) : undefined,
+      from: o.from,
+      to: o.to,
+      specs,
+      search,
+      objective: o.objective as Objective,
+      require: rules,
+      walkForward: wf,
+      store,
+      executor,
+      clock: new WallClock(),
+      progress: progress.update,
+    });
+  } finally {
+    progress.stop();
+    await executor.close();
+  }
+  try {
+    if (o.out) writeFileSync(o.out, resultsCsv(store.runs(report.sweepId)));
+    if (o.heatmap) {
+      if (specs.length < 2) throw new Error('--heatmap needs two --param');
+      const { heatmapPng } = await import('./charts.ts');
+      writeFileSync(o.heatmap, await heatmapPng(report, specs[0]!, specs[1]!));
+    }
+  } finally {
+    store.close();
+  }
+  if (o.json) process.stdout.write(JSON.stringify({ ...report, stitched: report.stitched && { ...report.stitched, equity: undefined }, rankings: undefined }) + '\n');
+  else process.stdout.write(sweepText(report, o.top, o.results) + '\n');
+  if (report.errors.length) {
+    process.stderr.write(`${report.errors.length} run(s) failed, first: ${report.errors[0]!.error}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+function resultsCsv(rows: ReturnType<import('./store.ts').ResultsStore['runs']>): string {
+  const paramKeys = [...new Set(rows.flatMap((r) => Object.keys(r.params)))];
+  const mKeys = ['total_return', 'cagr', 'sharpe', 'sortino', 'calmar', 'max_drawdown', 'win_rate', 'profit_factor', 'expectancy', 'exposure', 'fees', 'trades', 'final_equity'] as const;
+  const head = ['run_id', 'phase', 'window', 'from', 'to', ...paramKeys, ...mKeys, 'worst_day', 'time_under_water', 'breaker_trips', 'halts', 'liquidations'];
+  const lines = rows.map((r) =>
+    [
+      r.runId,
+      r.phase,
+      r.window,
+      new Date(r.from).toISOString(),
+      new Date(r.to).toISOString(),
+      ...paramKeys.map((k) => r.params[k]),
+      ...mKeys.map((k) => r.figures.metrics[k]),
+      r.figures.worst_day,
+      r.figures.time_under_water,
+      r.figures.breaker_trips,
+      r.figures.halts,
+      r.figures.liquidations,
+    ]
+      .map(csvCell)
+      .join(','),
+  );
+  return [head.join(','), ...lines].join('\n') + '\n';
+}
+
+export function sweepText(r: SweepReport, top: number, file: string): string {
+  const out: string[] = [];
+  out.push(
+    `sweep ${r.sweepId}: ${r.points} parameter set(s)${r.skipped.length ? ` (${r.skipped.length} combination(s) skipped: ${r.skipped[0]!.why})` : ''}; ${r.runs} run(s) now, ${r.cached} from ${file}`,
+  );
+  if (r.windows.length && r.windows[0]!.test === null) {
+    out.push(
+      table(
+        ['#', 'parameters', r.objective, 'return', 'max DD', 'sharpe', 'trades', 'rules'],
+        r.ranking.slice(0, top).map((x, i) => [
+          String(i + 1),
+          pointLabel(x.point),
+          num(x.objective),
+          pct(x.figures.metrics.total_return),
+          pct(x.figures.metrics.max_drawdown),
+          num(x.figures.metrics.sharpe),
+          String(x.figures.metrics.trades),
+          x.passed ? 'pass' : `fail: ${x.failed.join(' ')}`,
+        ]),
+      ),
+    );
+    return out.join('\n');
+  }
+  out.push(
+    table(
+      ['window', 'train', 'test', 'chosen parameters', `IS ${r.objective}`, `OOS ${r.objective}`, 'OOS return', 'OOS max DD', 'OOS rules'],
+      r.windows.map((w) => [
+        String(w.index + 1),
+        `${day(w.train[0])}…${day(w.train[1])}`,
+        w.test ? `${day(w.test[0])}…${day(w.test[1])}` : '',
+        w.best ? pointLabel(w.best.point) : '—',
+        num(w.best?.objective),
+        num(w.oos?.objective),
+        pct(w.oos?.figures.metrics.total_return),
+        pct(w.oos?.figures.metrics.max_drawdown),
+        w.oos ? (w.oos.passed ? 'pass' : 'fail') : '—',
+      ]),
+    ),
+  );
+  if (r.stitched)
+    out.push(
+      `out of sample (stitched): return ${pct(r.stitched.total_return)}, CAGR ${pct(r.stitched.cagr)}, sharpe ${num(r.stitched.sharpe)}, max drawdown ${pct(r.stitched.max_drawdown)}, trades ${r.stitched.trades}, win rate ${pct(r.stitched.win_rate, 1)}`,
+    );
+  if (r.gap)
+    out.push(
+      `in-sample ${r.objective} ${num(r.gap.inSample)} vs out-of-sample ${num(r.gap.outOfSample)}: gap ${num(r.gap.diff)}${r.gap.diff > Math.abs(r.gap.inSample) / 2 ? ' (large: likely overfit)' : ''}`,
+    );
+  return out.join('\n');
+}
+
+// ---- wiring -----------------------------------------------------------------------------------
+
+/** Run an action; errors become one clear line and exit code 1 (2 for a bad config). */
+function guarded<A extends unknown[]>(fn: (...a: A) => Promise<number | void>): (...a: A) => Promise<void> {
+  return async (...a: A) => {
+    try {
+      const code = await fn(...a);
+      if (code) process.exitCode = code;
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`Config error in ${e.message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      process.stderr.write(`skipper: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+export function registerResearchCommands(program: Command): void {
+  program
+    .command('sweep')
+    .description('search config values (grid, random, successive halving), optionally walk-forward; results in a SQLite file')
+    .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
+    .requiredOption('--data <sym=csv,…>', 'candles per symbol: BTC/USDT=a.csv,ETH/USDT=b.csv')
+    .option('--funding <sym=csv,…>', 'funding rates per symbol (perps): timestamp_ms,rate')
+    .option('--from <date>', 'start of the window', parseTime)
+    .option('--to <date>', 'end of the window (exclusive)', parseTime)
+    .option('--param <path=a:b:step|path=v1,v2>', 'a config value to vary (repeat)', collect)
+    .option('--random <n>', 'random search: n points of the grid', positiveInt)
+    .option('--seed <n>', 'seed of the random search', (v) => Number(v), 1)
+    .option('--adaptive', 'successive halving: keep the best 1/eta on ever longer spans of the data')
+    .option('--eta <n>', 'halving factor', positiveInt, 3)
+    .option('--objective <name>', `one of ${OBJECTIVES.join(', ')}`, 'sharpe')
+    .option('--require <rule>', "constraint, e.g. 'max_drawdown<=0.2' (repeat or comma-separate)", collect)
+    .option('--walk-forward <train:test>', 'walk-forward windows, e.g. 6m:1m (h, d, w, m = months, y)')
+    .option('--anchored', 'walk-forward train windows all start at the beginning (default: rolling)')
+    .option('--results <file>', 'results SQLite file (resumable)', 'sweep-results.db')
+    .option('--workers <n>', 'worker threads (default: one per core)', positiveInt)
+    .option('--queue <redis-url>', 'run on BullMQ workers (skipper worker) instead of threads')
+    .option('--json', 'print one JSON object')
+    .option('--out <file.csv>', 'write every run of the sweep as CSV')
+    .option('--heatmap <file.png>', 'heat map of the objective over the first two --param')
+    .option('--top <n>', 'rows of the ranking to print', positiveInt, 20)
+    .action(guarded(sweepCommand));
+
+  program
+    .command('worker')
+    .description('execute research runs from a BullMQ queue (skipper sweep --queue …)')
+    .requiredOption('--queue <redis-url>', 'redis://host:port')
+    .option('--concurrency <n>', 'runs at once (default: one per core)', positiveInt)
+    .option('--lock-ms <ms>', 'job lock; a worker silent this long is presumed dead and its run retried', positiveInt, 30_000)
+    .action(
+      guarded(async (o: { queue: string; concurrency?: number; lockMs: number }) => {
+        const { runQueueWorker } = await import('./queue.ts');
+        await runQueueWorker({ url: o.queue, concurrency: o.concurrency ?? defaultWorkers(), lockMs: o.lockMs });
+      }),
+    );
+}
+
+/** `skipper backtest --config …`. */
+export const runBacktestConfig = guarded(backtestConfig);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TIMEFRAMES } from '../core/types.ts';
 import { DEFAULT_LIMITS } from '../risk/types.ts';
+import { DEFAULT_GOLDEN_RULES, OBJECTIVES, ruleProblem } from '../core/metric-rules.ts';
 
 // The whole configuration, validated at start. Every field has a safe default, so an empty file
 // (or no file) runs the paper exchange on BTC/USDT 1m. Secrets never live here: see env.ts.
@@ -199,6 +200,16 @@ export const configSchema = z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
         file: z.string().default('data/skipper.log'),
+      })
+      .strict()
+      .prefault({}),
+    /** Research (skipper sweep / select): the golden rules a candidate must pass, and what sweeps maximise. */
+    research: z
+      .object({
+        rules: z
+          .array(z.string().superRefine((t, ctx) => void (ruleProblem(t) && ctx.addIssue({ code: 'custom', message: ruleProblem(t)! }))))
+          .default([...DEFAULT_GOLDEN_RULES]),
+        objective: z.enum(OBJECTIVES).default('sharpe'),
       })
       .strict()
       .prefault({}),

@@ -38,6 +38,10 @@ export interface MetricRule {
   text: string;
 }
 
+/** What a sweep maximises (higher is better). */
+export const OBJECTIVES = ['sharpe', 'sortino', 'calmar', 'return', 'profit_factor'] as const;
+export type Objective = (typeof OBJECTIVES)[number];
+
 /** The golden rules' documented example (issue 11), the default of research.rules. */
 export const DEFAULT_GOLDEN_RULES = ['cagr>=0.5', 'max_drawdown<=0.2', 'sharpe>=1.5', 'win_rate>=0.55'] as const;
 
@@ -77,5 +81,15 @@ export function passes(rule: MetricRule, value: number | null | undefined): bool
       return value > rule.value;
     default:
       return value === rule.value;
+  }
+}
+
+/** A rule's text, or why it is not one (for schema validation). */
+export function ruleProblem(text: string): string | null {
+  try {
+    parseRule(text);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
   }
 }

@@ -164,7 +164,7 @@ interface SweepArgs {
   seed: number;
   adaptive?: boolean;
   eta: number;
-  objective: string;
+  objective?: string;
   require?: string[];
   walkForward?: string;
   anchored?: boolean;
@@ -179,7 +179,7 @@ interface SweepArgs {
 
 async function sweepCommand(o: SweepArgs): Promise<number> {
   const { raw, config } = readConfig(o.config);
-  if (!(OBJECTIVES as readonly string[]).includes(o.objective)) throw new Error(`--objective ${o.objective}: one of ${OBJECTIVES.join(', ')}`);
+  const objective = objectiveOf(o.objective, config);
   const specs = (o.param ?? []).map(parseParam);
   if (specs.length === 0) throw new Error('give at least one --param path=a:b:step or path=v1,v2');
   validateSpecs(raw, specs);
@@ -206,7 +206,7 @@ async function sweepCommand(o: SweepArgs): Promise<number> {
       to: o.to,
       specs,
       search,
-      objective: o.objective as Objective,
+      objective,
       require: rules,
       walkForward: wf,
       store,
@@ -312,6 +312,176 @@ export function sweepText(r: SweepReport, top: number, file: string): string {
   return out.join('\n');
 }
 
+function objectiveOf(name: string | undefined, config: Config): Objective {
+  const o = name ?? config.research.objective;
+  if (!(OBJECTIVES as readonly string[]).includes(o)) throw new Error(`--objective ${o}: one of ${OBJECTIVES.join(', ')}`);
+  return o as Objective;
+}
+
+// ---- stress -----------------------------------------------------------------------------------
+
+interface StressArgs {
+  config: string;
+  dataDir?: string;
+  require?: string[];
+  charts?: string;
+  workers?: number;
+  json?: boolean;
+}
+
+async function stressCommand(o: StressArgs): Promise<number> {
+  const config = loadConfig(o.config);
+  const rules = requireRules(o.require);
+  const { planStress, runStress, scanDataDir, fileName } = await import('./stress.ts');
+  const dir = o.dataDir ?? '../shared/data';
+  let files;
+  try {
+    files = scanDataDir(dir);
+  } catch (e) {
+    throw new Error(`--data-dir ${dir}: ${(e as Error).message}`);
+  }
+  const plan = planStress(config, files);
+  if (plan.cases.length === 0) throw new Error(`no data in ${dir} for ${config.market.symbols.join(', ')} at ${config.market.timeframe} or finer`);
+  const executor = await executorFor({ workers: Math.min(o.workers ?? defaultWorkers(), plan.cases.length) });
+  let rows;
+  try {
+    rows = await runStress(plan, executor);
+  } finally {
+    await executor.close();
+  }
+  const { failedRules } = await import('./objective.ts');
+  const fails = rows.map((r) => (r.result ? failedRules(r.result, rules).map((x) => x.text) : ['error']));
+  if (o.charts) {
+    const { mkdirSync } = await import('node:fs');
+    const { windowPng } = await import('./charts.ts');
+    mkdirSync(o.charts, { recursive: true });
+    for (const r of rows)
+      if (r.result) writeFileSync(`${o.charts}/${r.case.id}-${r.case.symbol.replace('/', '')}.png`, await windowPng(r.result, `${r.case.name}: ${r.case.symbol}`));
+  }
+  if (o.json) {
+    process.stdout.write(
+      JSON.stringify({
+        rows: rows.map((r, i) => ({ kind: r.case.kind, id: r.case.id, name: r.case.name, symbol: r.case.symbol, file: r.case.file, from: r.case.from, to: r.case.to, error: r.error, failed: fails[i], result: r.result && { ...r.result, equity: undefined, daily: undefined, trades: undefined } })),
+        uncovered: plan.uncovered,
+      }) + '\n',
+    );
+  } else {
+    process.stdout.write(
+      table(
+        ['window', 'symbol', 'data', 'PnL', 'return', 'max DD', 'worst day', 'trades', 'breaker', 'halts', 'liq.', 'under water', ...(rules.length ? ['rules'] : [])],
+        rows.map((r, i) => {
+          const x = r.result;
+          if (!x) return [r.case.name, r.case.symbol, fileName(r.case.file), `error: ${r.error}`];
+          return [
+            r.case.name,
+            r.case.symbol,
+            `${fileName(r.case.file)} ${day(r.case.from)}…${day(r.case.to)}`,
+            num(x.final_equity - x.metrics.start_equity),
+            pct(x.metrics.total_return),
+            pct(x.metrics.max_drawdown),
+            pct(x.worst_day),
+            String(x.metrics.trades),
+            String(x.breaker_trips),
+            String(x.halts),
+            String(x.liquidations.length),
+            `${num(x.time_under_water, 1)} d`,
+            ...(rules.length ? [fails[i]!.length ? `fail: ${fails[i]!.join(' ')}` : 'pass'] : []),
+          ];
+        }),
+      ) + '\n',
+    );
+    for (const u of plan.uncovered) process.stdout.write(`not covered: ${u}\n`);
+    if (o.charts) process.stdout.write(`charts: ${o.charts}/\n`);
+  }
+  const failed = fails.filter((f) => f.length > 0).length;
+  if (failed && rules.length) process.stderr.write(`${failed} of ${rows.length} stress case(s) fail --require\n`);
+  return failed && (rules.length || rows.some((r) => r.error)) ? 1 : 0;
+}
+
+// ---- select -----------------------------------------------------------------------------------
+
+interface SelectArgs {
+  config: string;
+  data: string;
+  from?: number;
+  to?: number;
+  candidates?: string;
+  param?: string[];
+  rules?: string;
+  objective?: string;
+  walkForward?: string;
+  anchored?: boolean;
+  results: string;
+  workers?: number;
+  queue?: string;
+  json?: boolean;
+}
+
+async function selectCommand(o: SelectArgs): Promise<number> {
+  const { raw, config } = readConfig(o.config);
+  const { select, candidatesFrom, verdictLabel } = await import('./select.ts');
+  const candidates = o.candidates ? candidatesFrom(o.candidates) : [{ name: 'config', overlay: {} }];
+  const specs = (o.param ?? []).map(parseParam);
+  for (const c of candidates) validateSpecs({ ...raw, ...c.overlay }, specs);
+  let rules: MetricRule[];
+  try {
+    rules = parseRules(o.rules ?? config.research.rules);
+  } catch (e) {
+    throw new Error(`--rules: ${(e as Error).message}`);
+  }
+  const objective = objectiveOf(o.objective, config);
+  const { ResultsStore } = await import('./store.ts');
+  const store = new ResultsStore(o.results);
+  const executor = await executorFor(o);
+  const progress = await progressReporter('select');
+  let verdicts;
+  try {
+    verdicts = await select({
+      raw,
+      candidates,
+      data: parseDataArg(o.data, config.market.symbols),
+      from: o.from,
+      to: o.to,
+      specs,
+      objective,
+      require: [],
+      rules,
+      walkForward: o.walkForward ? parseWalkForward(o.walkForward, o.anchored ?? false) : undefined,
+      store,
+      executor,
+      clock: new WallClock(),
+      progress: progress.update,
+    });
+  } finally {
+    progress.stop();
+    await executor.close();
+    store.close();
+  }
+  if (o.json) process.stdout.write(JSON.stringify({ rules: rules.map((r) => r.text), objective, verdicts }) + '\n');
+  else {
+    process.stdout.write(`rules: ${rules.map((r) => r.text).join(', ')}${o.walkForward ? ` (out of sample, walk-forward ${o.walkForward})` : ''}\n`);
+    process.stdout.write(
+      table(
+        ['#', 'candidate', objective, 'CAGR', 'max DD', 'sharpe', 'win rate', 'trades', 'verdict'],
+        verdicts.map((v, i) => [
+          String(i + 1),
+          verdictLabel(v),
+          num(v.objective),
+          pct(v.figures.metrics.cagr),
+          pct(v.figures.metrics.max_drawdown),
+          num(v.figures.metrics.sharpe),
+          pct(v.figures.metrics.win_rate, 1),
+          String(v.figures.metrics.trades),
+          v.passed ? 'PASS' : `fail: ${v.failed.join(' ')}`,
+        ]),
+      ) + '\n',
+    );
+    const ok = verdicts.filter((v) => v.passed);
+    process.stdout.write(ok.length ? `${ok.length} pass every rule: ${ok.map(verdictLabel).join('; ')}\n` : 'none passes every rule\n');
+  }
+  return 0;
+}
+
 // ---- wiring -----------------------------------------------------------------------------------
 
 /** Run an action; errors become one clear line and exit code 1 (2 for a bad config). */
@@ -346,7 +516,7 @@ export function registerResearchCommands(program: Command): void {
     .option('--seed <n>', 'seed of the random search', (v) => Number(v), 1)
     .option('--adaptive', 'successive halving: keep the best 1/eta on ever longer spans of the data')
     .option('--eta <n>', 'halving factor', positiveInt, 3)
-    .option('--objective <name>', `one of ${OBJECTIVES.join(', ')}`, 'sharpe')
+    .option('--objective <name>', `one of ${OBJECTIVES.join(', ')} (default: research.objective)`)
     .option('--require <rule>', "constraint, e.g. 'max_drawdown<=0.2' (repeat or comma-separate)", collect)
     .option('--walk-forward <train:test>', 'walk-forward windows, e.g. 6m:1m (h, d, w, m = months, y)')
     .option('--anchored', 'walk-forward train windows all start at the beginning (default: rolling)')
@@ -358,6 +528,36 @@ export function registerResearchCommands(program: Command): void {
     .option('--heatmap <file.png>', 'heat map of the objective over the first two --param')
     .option('--top <n>', 'rows of the ranking to print', positiveInt, 20)
     .action(guarded(sweepCommand));
+
+  program
+    .command('stress')
+    .description('run the config through the crash windows its data covers and synthetic shocks; one table')
+    .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
+    .option('--data-dir <dir>', 'candle CSVs (names like binance_spot_BTCUSDT_1h_….csv)', '../shared/data')
+    .option('--require <rule>', "every case must pass, e.g. 'max_drawdown<=0.25' (exit 1 otherwise)", collect)
+    .option('--charts <dir>', 'write one equity/drawdown PNG per case')
+    .option('--workers <n>', 'worker threads (default: one per core)', positiveInt)
+    .option('--json', 'print one JSON object')
+    .action(guarded(stressCommand));
+
+  program
+    .command('select')
+    .description('golden rules: which candidates (strategies, parameter sets) pass every rule out of sample, ranked')
+    .requiredOption('-c, --config <file>', 'base config file (YAML or JSON)')
+    .requiredOption('--data <sym=csv,…>', 'candles per symbol')
+    .option('--from <date>', 'start of the window', parseTime)
+    .option('--to <date>', 'end of the window (exclusive)', parseTime)
+    .option('--candidates <dir>', 'a folder of config overlays (*.yaml, *.json), one candidate each')
+    .option('--param <path=a:b:step|path=v1,v2>', 'parameter sets to consider (repeat)', collect)
+    .option('--rules <rules>', "default research.rules: 'cagr>=0.5,max_drawdown<=0.2,sharpe>=1.5,win_rate>=0.55'")
+    .option('--objective <name>', `ranking among passing ones: ${OBJECTIVES.join(', ')} (default: research.objective)`)
+    .option('--walk-forward <train:test>', 'choose parameters on train windows, judge on the unseen test windows')
+    .option('--anchored', 'anchored walk-forward (default: rolling)')
+    .option('--results <file>', 'results SQLite file (resumable)', 'select-results.db')
+    .option('--workers <n>', 'worker threads (default: one per core)', positiveInt)
+    .option('--queue <redis-url>', 'run on BullMQ workers')
+    .option('--json', 'print one JSON object')
+    .action(guarded(selectCommand));
 
   program
     .command('worker')

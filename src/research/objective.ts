@@ -1,8 +1,7 @@
 // Objectives and constraints on run results.
-import { passes, type MetricRule, type RuleMetric } from '../core/metric-rules.ts';
+import { passes, type MetricRule, type Objective, type RuleMetric } from '../core/metric-rules.ts';
 
-export const OBJECTIVES = ['sharpe', 'sortino', 'calmar', 'return', 'profit_factor'] as const;
-export type Objective = (typeof OBJECTIVES)[number];
+export { OBJECTIVES, type Objective } from '../core/metric-rules.ts';
 
 /** What rules and objectives read from a result (the slim metrics stored per run). */
 export interface RunFigures {

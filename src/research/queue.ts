@@ -44,6 +44,7 @@ export class QueueExecutor implements Executor {
   private lastWhy = '';
 
   private constructor(
+    private readonly graceMs: number,
     private readonly url: string,
     private readonly conn: Redis,
     private readonly queue: Queue,
@@ -52,7 +53,7 @@ export class QueueExecutor implements Executor {
     this.name = `queue(${url})`;
   }
 
-  static async connect(url: string): Promise<QueueExecutor> {
+  static async connect(url: string, opts: { graceMs?: number } = {}): Promise<QueueExecutor> {
     let self: QueueExecutor | undefined;
     const state = (up: boolean, why: string) => self?.onState(up, why);
     const conn = connect(url, state);
@@ -64,7 +65,7 @@ export class QueueExecutor implements Executor {
     queue.on('error', () => {}); // reported through the connection's state
     events.on('error', () => {});
     await events.waitUntilReady();
-    self = new QueueExecutor(url, conn, queue, events);
+    self = new QueueExecutor(opts.graceMs ?? REDIS_GRACE_MS, url, conn, queue, events);
     return self;
   }
 
@@ -81,7 +82,7 @@ export class QueueExecutor implements Executor {
     let watchdog: NodeJS.Timeout | undefined;
     const lost = new Promise<never>((_, reject) => {
       watchdog = setInterval(() => {
-        if (this.downSince && performance.now() - this.downSince > REDIS_GRACE_MS)
+        if (this.downSince && performance.now() - this.downSince > this.graceMs)
           reject(
             new Error(
               `lost the connection to Redis at ${this.url} (${this.lastWhy}); the runs finished so far are saved: run the same command again to resume`,

@@ -39,18 +39,44 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('skipper backtest --config', () => {
   it('prints the JSON with per-symbol results, rejections, breaker trips, liquidations and funding; writes the report and chart', async () => {
-    const r = await skipper(['backtest', '--config', config, '--data', `BTC/USDT=${csv}`, '--from', '2024-01-15', '--json', '--report', 'r.html', '--chart', 'c.png']);
+    const r = await skipper([
+      'backtest',
+      '--config',
+      config,
+      '--data',
+      `BTC/USDT=${csv}`,
+      '--from',
+      '2024-01-15',
+      '--json',
+      '--report',
+      'r.html',
+      '--chart',
+      'c.png',
+    ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out) as Record<string, unknown>;
-    for (const k of ['bars', 'fills', 'final_equity', 'metrics', 'per_symbol', 'rejections', 'breaker_trips', 'liquidations', 'funding', 'elapsed_ms', 'bars_per_sec'])
+    for (const k of [
+      'bars',
+      'fills',
+      'final_equity',
+      'metrics',
+      'per_symbol',
+      'rejections',
+      'breaker_trips',
+      'liquidations',
+      'funding',
+      'elapsed_ms',
+      'bars_per_sec',
+    ])
       expect(j, k).toHaveProperty(k);
     expect(j.from).toBe(Date.UTC(2024, 0, 15));
     expect(pngInfo(readFileSync(join(dir, 'c.png')))).toEqual({ width: 960, height: 560 });
     const html = readFileSync(join(dir, 'r.html'), 'utf8');
     expect(html).toContain("default-src 'none'");
     expect(html).not.toMatch(/<script|<link|<img|<iframe|url\((?!#)|(src|href)\s*=\s*["']?(?!#)/i); // nothing that could fetch
-    for (const s of ['Equity and drawdown', 'BTC/USDT: price and fills', 'Monthly returns', 'Risk-rule rejections', 'max drawdown']) expect(html).toContain(s);
+    for (const s of ['Equity and drawdown', 'BTC/USDT: price and fills', 'Monthly returns', 'Risk-rule rejections', 'max drawdown'])
+      expect(html).toContain(s);
   }, 60_000);
 
   it('a sweep over an unknown config path, and a failing stress --require, exit non-zero with the reason', async () => {

@@ -31,9 +31,16 @@ function freePort(): Promise<number> {
 
 async function startRedis(): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   for (let i = 0; i < 100; i++) {
-    if (spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().includes('PONG')) break;
+    if (
+      spawnSync('redis-cli', ['-p', String(port), 'ping'])
+        .stdout?.toString()
+        .includes('PONG')
+    )
+      break;
     await new Promise((r) => setTimeout(r, 100));
   }
   return { url: `redis://127.0.0.1:${port}`, proc };
@@ -41,9 +48,13 @@ async function startRedis(): Promise<{ url: string; proc: ChildProcess }> {
 
 /** A `skipper worker` process; resolves once it says it is ready. `lines` collects its stdout. */
 function startWorker(url: string): Promise<{ proc: ChildProcess; lines: string[] }> {
-  const proc = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'skipper.js'), 'worker', '--queue', url, '--concurrency', '1', '--lock-ms', '2000'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [join(PROJECT_ROOT, 'bin', 'skipper.js'), 'worker', '--queue', url, '--concurrency', '1', '--lock-ms', '2000'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: string[] = [];
   return new Promise((resolve, reject) => {
     let buf = '';
@@ -122,7 +133,11 @@ describe.skipIf(!hasRedis)('sweeps on BullMQ workers', () => {
     expect(killed).toBe(true);
     expect(got.errors).toEqual([]);
     expect(got.ranking).toEqual(expected.ranking);
-    const rows = (s: ResultsStore, id: string) => s.runs(id).map((r) => [r.runId, r.figures]).sort();
+    const rows = (s: ResultsStore, id: string) =>
+      s
+        .runs(id)
+        .map((r) => [r.runId, r.figures])
+        .sort();
     expect(rows(store, got.sweepId)).toEqual(rows(single, expected.sweepId));
     expect(store.count(got.sweepId)).toBe(8);
     expect(b.lines.filter((l) => l.startsWith('run ')).length).toBeGreaterThan(0);
@@ -140,7 +155,9 @@ describe.skipIf(!hasRedis)('sweeps on BullMQ workers', () => {
     // No worker runs: the jobs wait in the queue until Redis goes away.
     const sweep = runSweep(options(store, executor));
     setTimeout(() => redis.proc.kill('SIGKILL'), 500);
-    await expect(sweep).rejects.toThrow(/lost the connection to Redis at redis:\/\/127\.0\.0\.1:\d+ .* run the same command again to resume/);
+    await expect(sweep).rejects.toThrow(
+      /lost the connection to Redis at redis:\/\/127\.0\.0\.1:\d+ .* run the same command again to resume/,
+    );
     await executor.close();
     expect(store.runs('x')).toEqual([]);
     expect(store.count(sweepIdOfStore(store))).toBe(0);
@@ -150,5 +167,6 @@ describe.skipIf(!hasRedis)('sweeps on BullMQ workers', () => {
 
 /** The one sweep registered in a results file. */
 function sweepIdOfStore(s: ResultsStore): string {
-  return (s as unknown as { db: { prepare(q: string): { get(): { sweep_id: string } } } }).db.prepare('select sweep_id from sweeps').get().sweep_id;
+  return (s as unknown as { db: { prepare(q: string): { get(): { sweep_id: string } } } }).db.prepare('select sweep_id from sweeps').get()
+    .sweep_id;
 }

@@ -70,7 +70,10 @@ describe('runConfigBacktest: the config as the bot would trade it', () => {
   });
 
   it('perps: leverage brings liquidations, funding is paid by the position held', () => {
-    const config = cfg({ market: { type: 'perp', timeframe: '1h', symbols: ['BTC/USDT'], leverage: 50 }, risk: { maxLeverage: 50, maxConsecutiveLosses: 0 } });
+    const config = cfg({
+      market: { type: 'perp', timeframe: '1h', symbols: ['BTC/USDT'], leverage: 50 },
+      risk: { maxLeverage: 50, maxConsecutiveLosses: 0 },
+    });
     const funding: Array<[number, number]> = [];
     for (let t = T0; t < T0 + 120 * DAY; t += 8 * HOUR) funding.push([t, 0.001]);
     const r = runConfigBacktest({ config, data: { 'BTC/USDT': btc }, funding: { 'BTC/USDT': funding } });
@@ -84,7 +87,9 @@ describe('runConfigBacktest: the config as the bot would trade it', () => {
     const r = runConfigBacktest({ config: cfg(), data: { 'BTC/USDT': btc }, from, to: from + 10 * DAY });
     expect(r.from).toBe(from);
     expect(r.bars).toBe(240);
-    expect(() => runConfigBacktest({ config: cfg(), data: { 'BTC/USDT': btc }, from: T0 - DAY })).toThrow(/btc_1h\.csv covers .* not the requested window/);
+    expect(() => runConfigBacktest({ config: cfg(), data: { 'BTC/USDT': btc }, from: T0 - DAY })).toThrow(
+      /btc_1h\.csv covers .* not the requested window/,
+    );
     expect(() => runConfigBacktest({ config: cfg({ market: { timeframe: '15m' } }), data: { 'BTC/USDT': btc } })).toThrow(
       /coarser than market.timeframe 15m/,
     );
@@ -173,7 +178,8 @@ describe('sweeps', () => {
     expect(s2.count(r.sweepId)).toBe(6);
     expect(r.ranking).toHaveLength(6);
     for (let i = 1; i < r.ranking.length; i++)
-      if (r.ranking[i]!.passed === r.ranking[i - 1]!.passed) expect(r.ranking[i]!.objective).toBeLessThanOrEqual(r.ranking[i - 1]!.objective);
+      if (r.ranking[i]!.passed === r.ranking[i - 1]!.passed)
+        expect(r.ranking[i]!.objective).toBeLessThanOrEqual(r.ranking[i - 1]!.objective);
     // Delivered twice (a retried job): stored once.
     const row = s2.runs(r.sweepId)[0]!;
     expect(s2.put(row, 2)).toBe(false);
@@ -192,7 +198,11 @@ describe('sweeps', () => {
       const a = await runSweep(base(one, new InlineExecutor()));
       const b = await runSweep(base(two, pool));
       expect(b.ranking).toEqual(a.ranking);
-      const strip = (s: ResultsStore, id: string) => s.runs(id).map((x) => [x.runId, x.figures]).sort();
+      const strip = (s: ResultsStore, id: string) =>
+        s
+          .runs(id)
+          .map((x) => [x.runId, x.figures])
+          .sort();
       expect(strip(two, b.sweepId)).toEqual(strip(one, a.sweepId));
       expect(new Set(two.runs(b.sweepId).map((x) => x.worker)).size).toBeGreaterThan(0);
     } finally {
@@ -247,8 +257,15 @@ describe('stress', () => {
     const d = mkdtempSync(join(tmpdir(), 'skipper-stress-'));
     try {
       // 1h BTC data around the May 2021 crash; an ETH file the config does not trade.
-      await generateCsv(join(d, 'binance_spot_BTCUSDT_1h_2021-04-01_2021-06-01.csv'), 24 * 61, 2, { timeframe: '1h', startTs: Date.UTC(2021, 3, 1), startPrice: 50_000 });
-      await generateCsv(join(d, 'binance_spot_ETHUSDT_1h_2021-04-01_2021-06-01.csv'), 24 * 61, 3, { timeframe: '1h', startTs: Date.UTC(2021, 3, 1) });
+      await generateCsv(join(d, 'binance_spot_BTCUSDT_1h_2021-04-01_2021-06-01.csv'), 24 * 61, 2, {
+        timeframe: '1h',
+        startTs: Date.UTC(2021, 3, 1),
+        startPrice: 50_000,
+      });
+      await generateCsv(join(d, 'binance_spot_ETHUSDT_1h_2021-04-01_2021-06-01.csv'), 24 * 61, 3, {
+        timeframe: '1h',
+        startTs: Date.UTC(2021, 3, 1),
+      });
       const config = cfg({ market: { type: 'perp', timeframe: '1h', symbols: ['BTC/USDT'], leverage: 2 }, risk: { maxLeverage: 3 } });
       const plan = planStress(config, scanDataDir(d));
       expect(plan.cases.map((c) => c.id)).toEqual(['may-2021', 'baseline', 'gap_down', 'flash_crash', 'double_vol', 'funding_spike']);

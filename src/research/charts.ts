@@ -8,7 +8,18 @@ import type { ParamSpec } from './params.ts';
 import type { RunResult } from './run-config.ts';
 import type { SweepReport } from './sweep.ts';
 
-echarts.use([HeatmapChart, LineChart, ScatterChart, BarChart, GridComponent, LegendComponent, TitleComponent, VisualMapComponent, MarkLineComponent, SVGRenderer]);
+echarts.use([
+  HeatmapChart,
+  LineChart,
+  ScatterChart,
+  BarChart,
+  GridComponent,
+  LegendComponent,
+  TitleComponent,
+  VisualMapComponent,
+  MarkLineComponent,
+  SVGRenderer,
+]);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- echarts' composed option types are too narrow for mixed grids
 type Option = any;
@@ -22,7 +33,12 @@ const title = (text: string, subtext = '') => ({
   textStyle: { fontFamily: FONT_FAMILY, fontSize: 16, color: COLORS.text },
   subtextStyle: { fontFamily: FONT_FAMILY, fontSize: 12, color: COLORS.muted },
 });
-const timeAxis = (gridIndex: number, show = true) => ({ type: 'time', gridIndex, axisLabel: { ...axisLabel, show }, splitLine: { show: false } });
+const timeAxis = (gridIndex: number, show = true) => ({
+  type: 'time',
+  gridIndex,
+  axisLabel: { ...axisLabel, show },
+  splitLine: { show: false },
+});
 const valueAxis = (gridIndex: number, fmt?: (v: number) => string) => ({
   type: 'value',
   gridIndex,
@@ -44,7 +60,10 @@ export function equityDrawdownOption(r: RunResult, heading: string): Option {
   return {
     useUTC: true,
     animation: false,
-    title: title(heading, `return ${(r.metrics.total_return * 100).toFixed(2)}%, max drawdown ${(r.metrics.max_drawdown * 100).toFixed(2)}%`),
+    title: title(
+      heading,
+      `return ${(r.metrics.total_return * 100).toFixed(2)}%, max drawdown ${(r.metrics.max_drawdown * 100).toFixed(2)}%`,
+    ),
     grid: [
       { left: 80, right: 30, top: 70, height: '52%' },
       { left: 80, right: 30, bottom: 40, height: '20%' },
@@ -52,8 +71,26 @@ export function equityDrawdownOption(r: RunResult, heading: string): Option {
     xAxis: [timeAxis(0, false), timeAxis(1)],
     yAxis: [valueAxis(0), valueAxis(1, (v: number) => `${(v * 100).toFixed(0)}%`)],
     series: [
-      { type: 'line', xAxisIndex: 0, yAxisIndex: 0, data: r.equity, showSymbol: false, sampling: 'lttb', lineStyle: { color: COLORS.line, width: 2 }, areaStyle: { color: COLORS.line, opacity: 0.08 } },
-      { type: 'line', xAxisIndex: 1, yAxisIndex: 1, data: drawdownOf(r.equity), showSymbol: false, sampling: 'lttb', lineStyle: { color: COLORS.down, width: 1 }, areaStyle: { color: COLORS.down, opacity: 0.2 } },
+      {
+        type: 'line',
+        xAxisIndex: 0,
+        yAxisIndex: 0,
+        data: r.equity,
+        showSymbol: false,
+        sampling: 'lttb',
+        lineStyle: { color: COLORS.line, width: 2 },
+        areaStyle: { color: COLORS.line, opacity: 0.08 },
+      },
+      {
+        type: 'line',
+        xAxisIndex: 1,
+        yAxisIndex: 1,
+        data: drawdownOf(r.equity),
+        showSymbol: false,
+        sampling: 'lttb',
+        lineStyle: { color: COLORS.down, width: 1 },
+        areaStyle: { color: COLORS.down, opacity: 0.2 },
+      },
     ],
   };
 }
@@ -117,7 +154,12 @@ export function windowPng(r: RunResult, heading: string): Promise<Buffer> {
 export function svgOf(option: Option, width: number, height: number): string {
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
   try {
-    chart.setOption({ animation: false, backgroundColor: '#ffffff', textStyle: { fontFamily: FONT_FAMILY, color: COLORS.text }, ...option });
+    chart.setOption({
+      animation: false,
+      backgroundColor: '#ffffff',
+      textStyle: { fontFamily: FONT_FAMILY, color: COLORS.text },
+      ...option,
+    });
     return chart.renderToSVGString();
   } finally {
     chart.dispose();

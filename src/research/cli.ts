@@ -50,7 +50,10 @@ function requireRules(specs: readonly string[] | undefined): MetricRule[] {
 async function progressReporter(label: string): Promise<{ update: (done: number, total: number) => void; stop: () => void }> {
   if (process.stderr.isTTY) {
     const { SingleBar, Presets } = await import('cli-progress');
-    const bar = new SingleBar({ format: `${label} [{bar}] {value}/{total} runs | {percentage}% | ETA {eta_formatted}`, stream: process.stderr, etaBuffer: 50 }, Presets.shades_classic);
+    const bar = new SingleBar(
+      { format: `${label} [{bar}] {value}/{total} runs | {percentage}% | ETA {eta_formatted}`, stream: process.stderr, etaBuffer: 50 },
+      Presets.shades_classic,
+    );
     let started = false;
     return {
       update(done, total) {
@@ -74,7 +77,9 @@ async function progressReporter(label: string): Promise<{ update: (done: number,
       last = step;
       lastAt = now;
       const eta = done > 0 ? ((now - t0) / done) * (total - done) : NaN;
-      process.stderr.write(`${label}: ${done}/${total} runs${Number.isFinite(eta) && done < total ? `, ETA ${Math.ceil(eta / 1000)} s` : ''}\n`);
+      process.stderr.write(
+        `${label}: ${done}/${total} runs${Number.isFinite(eta) && done < total ? `, ETA ${Math.ceil(eta / 1000)} s` : ''}\n`,
+      );
     },
     stop() {},
   };
@@ -120,7 +125,9 @@ export async function backtestConfig(o: BacktestConfigArgs): Promise<void> {
   }
   if (o.json) {
     const { equity: _e, daily: _d, trades: _t, ...rest } = r;
-    process.stdout.write(JSON.stringify({ ...rest, elapsed_ms: Number(r.elapsed_ms.toFixed(3)), bars_per_sec: Math.round(r.bars_per_sec) }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ ...rest, elapsed_ms: Number(r.elapsed_ms.toFixed(3)), bars_per_sec: Math.round(r.bars_per_sec) }) + '\n',
+    );
     return;
   }
   process.stdout.write(backtestText(r) + '\n');
@@ -144,7 +151,15 @@ export function backtestText(r: RunResult): string {
     lines.push(
       table(
         ['symbol', 'bars', 'fills', 'trades', 'win', 'net PnL', 'fees'],
-        Object.entries(r.per_symbol).map(([s, x]) => [s, String(x.bars), String(x.fills), String(x.trades), String(x.wins), num(x.net_pnl), num(x.fees)]),
+        Object.entries(r.per_symbol).map(([s, x]) => [
+          s,
+          String(x.bars),
+          String(x.fills),
+          String(x.trades),
+          String(x.wins),
+          num(x.net_pnl),
+          num(x.fees),
+        ]),
       ),
     );
   lines.push(`${r.elapsed_ms.toFixed(1)} ms, ${Math.round(r.bars_per_sec).toLocaleString('en-US')} bars/s`);
@@ -228,7 +243,10 @@ async function sweepCommand(o: SweepArgs): Promise<number> {
   } finally {
     store.close();
   }
-  if (o.json) process.stdout.write(JSON.stringify({ ...report, stitched: report.stitched && { ...report.stitched, equity: undefined }, rankings: undefined }) + '\n');
+  if (o.json)
+    process.stdout.write(
+      JSON.stringify({ ...report, stitched: report.stitched && { ...report.stitched, equity: undefined }, rankings: undefined }) + '\n',
+    );
   else process.stdout.write(sweepText(report, o.top, o.results) + '\n');
   if (report.errors.length) {
     process.stderr.write(`${report.errors.length} run(s) failed, first: ${report.errors[0]!.error}\n`);
@@ -239,8 +257,35 @@ async function sweepCommand(o: SweepArgs): Promise<number> {
 
 function resultsCsv(rows: ReturnType<import('./store.ts').ResultsStore['runs']>): string {
   const paramKeys = [...new Set(rows.flatMap((r) => Object.keys(r.params)))];
-  const mKeys = ['total_return', 'cagr', 'sharpe', 'sortino', 'calmar', 'max_drawdown', 'win_rate', 'profit_factor', 'expectancy', 'exposure', 'fees', 'trades', 'final_equity'] as const;
-  const head = ['run_id', 'phase', 'window', 'from', 'to', ...paramKeys, ...mKeys, 'worst_day', 'time_under_water', 'breaker_trips', 'halts', 'liquidations'];
+  const mKeys = [
+    'total_return',
+    'cagr',
+    'sharpe',
+    'sortino',
+    'calmar',
+    'max_drawdown',
+    'win_rate',
+    'profit_factor',
+    'expectancy',
+    'exposure',
+    'fees',
+    'trades',
+    'final_equity',
+  ] as const;
+  const head = [
+    'run_id',
+    'phase',
+    'window',
+    'from',
+    'to',
+    ...paramKeys,
+    ...mKeys,
+    'worst_day',
+    'time_under_water',
+    'breaker_trips',
+    'halts',
+    'liquidations',
+  ];
   const lines = rows.map((r) =>
     [
       r.runId,
@@ -271,16 +316,18 @@ export function sweepText(r: SweepReport, top: number, file: string): string {
     out.push(
       table(
         ['#', 'parameters', r.objective, 'return', 'max DD', 'sharpe', 'trades', 'rules'],
-        r.ranking.slice(0, top).map((x, i) => [
-          String(i + 1),
-          pointLabel(x.point),
-          num(x.objective),
-          pct(x.figures.metrics.total_return),
-          pct(x.figures.metrics.max_drawdown),
-          num(x.figures.metrics.sharpe),
-          String(x.figures.metrics.trades),
-          x.passed ? 'pass' : `fail: ${x.failed.join(' ')}`,
-        ]),
+        r.ranking
+          .slice(0, top)
+          .map((x, i) => [
+            String(i + 1),
+            pointLabel(x.point),
+            num(x.objective),
+            pct(x.figures.metrics.total_return),
+            pct(x.figures.metrics.max_drawdown),
+            num(x.figures.metrics.sharpe),
+            String(x.figures.metrics.trades),
+            x.passed ? 'pass' : `fail: ${x.failed.join(' ')}`,
+          ]),
       ),
     );
     return out.join('\n');
@@ -341,7 +388,8 @@ async function stressCommand(o: StressArgs): Promise<number> {
     throw new Error(`--data-dir ${dir}: ${(e as Error).message}`);
   }
   const plan = planStress(config, files);
-  if (plan.cases.length === 0) throw new Error(`no data in ${dir} for ${config.market.symbols.join(', ')} at ${config.market.timeframe} or finer`);
+  if (plan.cases.length === 0)
+    throw new Error(`no data in ${dir} for ${config.market.symbols.join(', ')} at ${config.market.timeframe} or finer`);
   const executor = await executorFor({ workers: Math.min(o.workers ?? defaultWorkers(), plan.cases.length) });
   let rows;
   try {
@@ -356,19 +404,48 @@ async function stressCommand(o: StressArgs): Promise<number> {
     const { windowPng } = await import('./charts.ts');
     mkdirSync(o.charts, { recursive: true });
     for (const r of rows)
-      if (r.result) writeFileSync(`${o.charts}/${r.case.id}-${r.case.symbol.replace('/', '')}.png`, await windowPng(r.result, `${r.case.name}: ${r.case.symbol}`));
+      if (r.result)
+        writeFileSync(
+          `${o.charts}/${r.case.id}-${r.case.symbol.replace('/', '')}.png`,
+          await windowPng(r.result, `${r.case.name}: ${r.case.symbol}`),
+        );
   }
   if (o.json) {
     process.stdout.write(
       JSON.stringify({
-        rows: rows.map((r, i) => ({ kind: r.case.kind, id: r.case.id, name: r.case.name, symbol: r.case.symbol, file: r.case.file, from: r.case.from, to: r.case.to, error: r.error, failed: fails[i], result: r.result && { ...r.result, equity: undefined, daily: undefined, trades: undefined } })),
+        rows: rows.map((r, i) => ({
+          kind: r.case.kind,
+          id: r.case.id,
+          name: r.case.name,
+          symbol: r.case.symbol,
+          file: r.case.file,
+          from: r.case.from,
+          to: r.case.to,
+          error: r.error,
+          failed: fails[i],
+          result: r.result && { ...r.result, equity: undefined, daily: undefined, trades: undefined },
+        })),
         uncovered: plan.uncovered,
       }) + '\n',
     );
   } else {
     process.stdout.write(
       table(
-        ['window', 'symbol', 'data', 'PnL', 'return', 'max DD', 'worst day', 'trades', 'breaker', 'halts', 'liq.', 'under water', ...(rules.length ? ['rules'] : [])],
+        [
+          'window',
+          'symbol',
+          'data',
+          'PnL',
+          'return',
+          'max DD',
+          'worst day',
+          'trades',
+          'breaker',
+          'halts',
+          'liq.',
+          'under water',
+          ...(rules.length ? ['rules'] : []),
+        ],
         rows.map((r, i) => {
           const x = r.result;
           if (!x) return [r.case.name, r.case.symbol, fileName(r.case.file), `error: ${r.error}`];
@@ -459,7 +536,9 @@ async function selectCommand(o: SelectArgs): Promise<number> {
   }
   if (o.json) process.stdout.write(JSON.stringify({ rules: rules.map((r) => r.text), objective, verdicts }) + '\n');
   else {
-    process.stdout.write(`rules: ${rules.map((r) => r.text).join(', ')}${o.walkForward ? ` (out of sample, walk-forward ${o.walkForward})` : ''}\n`);
+    process.stdout.write(
+      `rules: ${rules.map((r) => r.text).join(', ')}${o.walkForward ? ` (out of sample, walk-forward ${o.walkForward})` : ''}\n`,
+    );
     process.stdout.write(
       table(
         ['#', 'candidate', objective, 'CAGR', 'max DD', 'sharpe', 'win rate', 'trades', 'verdict'],

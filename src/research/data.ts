@@ -110,7 +110,8 @@ export function loadFunding(path: string): FundingRate[] {
     const [a, b] = line.split(',');
     const ts = Number(a);
     const rate = Number(b);
-    if (!Number.isFinite(ts) || !Number.isFinite(rate)) throw new Error(`${path} line ${i + 1}: expected timestamp_ms,rate, got "${line.slice(0, 80)}"`);
+    if (!Number.isFinite(ts) || !Number.isFinite(rate))
+      throw new Error(`${path} line ${i + 1}: expected timestamp_ms,rate, got "${line.slice(0, 80)}"`);
     out.push([ts, rate]);
   }
   return out.sort((x, y) => x[0] - y[0]);

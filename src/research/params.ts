@@ -134,7 +134,10 @@ export interface BuiltPoint {
 }
 
 /** Configs for the points; combinations the strategy refuses (fast ≥ slow…) are left out and counted. */
-export function buildConfigs(raw: Record<string, unknown>, points: readonly ParamPoint[]): { ok: BuiltPoint[]; skipped: Array<{ point: ParamPoint; why: string }> } {
+export function buildConfigs(
+  raw: Record<string, unknown>,
+  points: readonly ParamPoint[],
+): { ok: BuiltPoint[]; skipped: Array<{ point: ParamPoint; why: string }> } {
   const ok: BuiltPoint[] = [];
   const skipped: Array<{ point: ParamPoint; why: string }> = [];
   for (const point of points) {

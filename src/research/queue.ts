@@ -19,7 +19,12 @@ function redisUrl(url: string): string {
 
 /** A connection that reports being down instead of queueing commands forever. */
 function connect(url: string, onState: (up: boolean, why: string) => void): Redis {
-  const r = new Redis(redisUrl(url), { maxRetriesPerRequest: null, lazyConnect: true, connectTimeout: 5000, retryStrategy: (n) => Math.min(n * 200, 2000) });
+  const r = new Redis(redisUrl(url), {
+    maxRetriesPerRequest: null,
+    lazyConnect: true,
+    connectTimeout: 5000,
+    retryStrategy: (n) => Math.min(n * 200, 2000),
+  });
   r.on('ready', () => onState(true, 'ready'));
   r.on('error', (e: Error) => onState(false, e.message));
   r.on('close', () => onState(false, 'connection closed'));
@@ -54,8 +59,8 @@ export class QueueExecutor implements Executor {
   }
 
   static async connect(url: string, opts: { graceMs?: number } = {}): Promise<QueueExecutor> {
-    let self: QueueExecutor | undefined;
-    const state = (up: boolean, why: string) => self?.onState(up, why);
+    const ref: { self?: QueueExecutor } = {};
+    const state = (up: boolean, why: string) => ref.self?.onState(up, why);
     const conn = connect(url, state);
     await reach(conn, url);
     const evConn = connect(url, state);
@@ -65,8 +70,8 @@ export class QueueExecutor implements Executor {
     queue.on('error', () => {}); // reported through the connection's state
     events.on('error', () => {});
     await events.waitUntilReady();
-    self = new QueueExecutor(opts.graceMs ?? REDIS_GRACE_MS, url, conn, queue, events);
-    return self;
+    ref.self = new QueueExecutor(opts.graceMs ?? REDIS_GRACE_MS, url, conn, queue, events);
+    return ref.self;
   }
 
   private onState(up: boolean, why: string): void {
@@ -147,7 +152,13 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<void> {
       process.stdout.write(`run ${job.data.runId} ${out?.error ? `failed: ${out.error}` : 'done'}\n`);
       return { ...out!, worker: me };
     },
-    { connection: conn, concurrency: o.concurrency, lockDuration: o.lockMs, stalledInterval: Math.max(1000, Math.floor(o.lockMs / 2)), maxStalledCount: 10 },
+    {
+      connection: conn,
+      concurrency: o.concurrency,
+      lockDuration: o.lockMs,
+      stalledInterval: Math.max(1000, Math.floor(o.lockMs / 2)),
+      maxStalledCount: 10,
+    },
   );
   worker.on('error', () => {});
   await worker.waitUntilReady();

@@ -49,7 +49,15 @@ function priceSvg(r: RunResult, symbol: string, path: string | undefined): strin
       series: [
         { name: 'close', type: 'line', data: closes, showSymbol: false, lineStyle: { color: COLORS.muted, width: 1 } },
         { name: 'buy', type: 'scatter', data: marks('buy'), symbol: 'triangle', symbolSize: 8, itemStyle: { color: COLORS.up } },
-        { name: 'sell', type: 'scatter', data: marks('sell'), symbol: 'triangle', symbolRotate: 180, symbolSize: 8, itemStyle: { color: COLORS.down } },
+        {
+          name: 'sell',
+          type: 'scatter',
+          data: marks('sell'),
+          symbol: 'triangle',
+          symbolRotate: 180,
+          symbolSize: 8,
+          itemStyle: { color: COLORS.down },
+        },
       ],
     },
     1000,
@@ -62,8 +70,7 @@ function monthlyTable(r: RunResult): string {
   const months = ['01', '02', '03', '04', '05', '06', '07', '08', '09', '10', '11', '12'];
   const names = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const by = new Map(r.monthly.map((m) => [m.month, m.ret]));
-  const cell = (v: number | undefined) =>
-    v === undefined ? '<td></td>' : `<td class="${v >= 0 ? 'up' : 'down'}">${esc(pct(v))}</td>`;
+  const cell = (v: number | undefined) => (v === undefined ? '<td></td>' : `<td class="${v >= 0 ? 'up' : 'down'}">${esc(pct(v))}</td>`);
   const rows = years.map((y) => {
     const rets = months.map((m) => by.get(`${y}-${m}`));
     const year = rets.reduce<number | undefined>((a, v) => (v === undefined ? a : (1 + (a ?? 0)) * (1 + v) - 1), undefined);
@@ -110,11 +117,42 @@ export function htmlReport(r: RunResult, o: { title: string; data?: Record<strin
     `<section><h2>Monthly returns</h2>${monthlyTable(r)}</section>`,
     `<section><h2>Per symbol</h2>${grid(
       ['symbol', 'bars', 'rejected', 'fills', 'trades', 'wins', 'net PnL', 'fees', 'open qty'],
-      Object.entries(r.per_symbol).map(([s, x]) => [s, String(x.bars), String(x.rejected_bars), String(x.fills), String(x.trades), String(x.wins), num(x.net_pnl), num(x.fees), String(x.open_qty)]),
+      Object.entries(r.per_symbol).map(([s, x]) => [
+        s,
+        String(x.bars),
+        String(x.rejected_bars),
+        String(x.fills),
+        String(x.trades),
+        String(x.wins),
+        num(x.net_pnl),
+        num(x.fees),
+        String(x.open_qty),
+      ]),
     )}</section>`,
-    `<section><h2>Risk-rule rejections</h2>${rejections.length ? grid(['rule', 'count'], rejections.map(([k, n]) => [k, String(n)])) : '<p>none</p>'}</section>`,
-    `<section><h2>Risk events</h2>${r.risk_events.length ? grid(['time', 'event', 'detail'], r.risk_events.map((e) => [when(e.ts), e.kind, e.message])) : '<p>none</p>'}</section>`,
-    `<section><h2>Liquidations</h2>${r.liquidations.length ? grid(['time', 'symbol', 'side', 'price', 'qty'], r.liquidations.map((t) => [when(t.ts), t.symbol, t.side, String(t.price), String(t.qty)])) : '<p>none</p>'}</section>`,
+    `<section><h2>Risk-rule rejections</h2>${
+      rejections.length
+        ? grid(
+            ['rule', 'count'],
+            rejections.map(([k, n]) => [k, String(n)]),
+          )
+        : '<p>none</p>'
+    }</section>`,
+    `<section><h2>Risk events</h2>${
+      r.risk_events.length
+        ? grid(
+            ['time', 'event', 'detail'],
+            r.risk_events.map((e) => [when(e.ts), e.kind, e.message]),
+          )
+        : '<p>none</p>'
+    }</section>`,
+    `<section><h2>Liquidations</h2>${
+      r.liquidations.length
+        ? grid(
+            ['time', 'symbol', 'side', 'price', 'qty'],
+            r.liquidations.map((t) => [when(t.ts), t.symbol, t.side, String(t.price), String(t.qty)]),
+          )
+        : '<p>none</p>'
+    }</section>`,
   ].join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -104,7 +104,13 @@ const MAX_EVENTS = 200;
 /** A paper market from the config (the same fields as the bot's; the kernel builder will own this). */
 function paperMarket(cfg: Config, symbol: string): MarketInfo {
   const p = cfg.exchange.paper;
-  return { ...defaultMarket(symbol, cfg.market.type), qtyStep: p.qtyStep, priceStep: p.priceStep, minQty: p.qtyStep, minNotional: p.minNotional };
+  return {
+    ...defaultMarket(symbol, cfg.market.type),
+    qtyStep: p.qtyStep,
+    priceStep: p.priceStep,
+    minQty: p.qtyStep,
+    minNotional: p.minNotional,
+  };
 }
 
 /** Run `config` over the data on the simulated clock at full speed: approvals off, paper venue in memory. */
@@ -225,7 +231,18 @@ export function runConfigBacktest(o: RunConfigOptions): RunResult {
       }
     });
     const elapsed = performance.now() - t0;
-    return summarize({ o, cfg, engine, journal, risk, recorder, streams, elapsed, total, funding: { payments: fundingPayments, total: fundingTotal } });
+    return summarize({
+      o,
+      cfg,
+      engine,
+      journal,
+      risk,
+      recorder,
+      streams,
+      elapsed,
+      total,
+      funding: { payments: fundingPayments, total: fundingTotal },
+    });
   } finally {
     journal.close();
   }

@@ -32,7 +32,8 @@ export function candidatesFrom(dir: string): Candidate[] {
     } catch (e) {
       throw new Error(`${join(dir, f)}: ${(e as Error).message.split('\n')[0]}`);
     }
-    if (!overlay || typeof overlay !== 'object' || Array.isArray(overlay)) throw new Error(`${join(dir, f)}: expected a mapping of config values`);
+    if (!overlay || typeof overlay !== 'object' || Array.isArray(overlay))
+      throw new Error(`${join(dir, f)}: expected a mapping of config values`);
     return { name: basename(f).replace(/\.(ya?ml|json)$/, ''), overlay: overlay as Record<string, unknown> };
   });
 }
@@ -103,7 +104,9 @@ export async function select(o: SelectOptions): Promise<Verdict[]> {
       if (report.stitched) verdicts.push(judge(stitchedFigures(report), null));
     } else for (const r of report.ranking) verdicts.push(judge(r.figures, o.specs.length ? r.point : null));
   }
-  return verdicts.sort((a, b) => Number(b.passed) - Number(a.passed) || (b.objective > a.objective ? 1 : b.objective < a.objective ? -1 : 0));
+  return verdicts.sort(
+    (a, b) => Number(b.passed) - Number(a.passed) || (b.objective > a.objective ? 1 : b.objective < a.objective ? -1 : 0),
+  );
 }
 
 export const verdictLabel = (v: Verdict): string => (v.params ? `${v.candidate} ${pointLabel(v.params)}` : v.candidate);

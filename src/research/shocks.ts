@@ -86,7 +86,12 @@ function scale(c: Candle, o: number, h: number, l: number, cl: number): Candle {
  * Funding every 8 h at `base`, with a spike to `spike` per period for `days` days from `at`
  * (positive: longs pay shorts).
  */
-export function fundingSpike(from: number, to: number, at: number, opts: { base?: number; spike?: number; days?: number } = {}): FundingRate[] {
+export function fundingSpike(
+  from: number,
+  to: number,
+  at: number,
+  opts: { base?: number; spike?: number; days?: number } = {},
+): FundingRate[] {
   const period = 8 * HOUR;
   const base = opts.base ?? 0.0001;
   const spike = opts.spike ?? 0.01;

@@ -99,7 +99,9 @@ export class ResultsStore {
   }
 
   runs(sweepId: string): RunRow[] {
-    return (this.db.prepare(`select * from runs where sweep_id = ? order by phase, window, rowid`).all(sweepId) as Record<string, unknown>[]).map(toRow);
+    return (
+      this.db.prepare(`select * from runs where sweep_id = ? order by phase, window, rowid`).all(sweepId) as Record<string, unknown>[]
+    ).map(toRow);
   }
 
   count(sweepId: string): number {

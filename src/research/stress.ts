@@ -108,7 +108,9 @@ export function planStress(config: Config, files: readonly DataFile[]): StressPl
     for (const w of CRASH_WINDOWS) {
       const f = mine.find((x) => x.first <= w.from && x.end >= w.to);
       if (!f) {
-        uncovered.push(`${w.name}: no ${symbol} file at ${tf} or finer covers ${new Date(w.from).toISOString().slice(0, 16)} … ${new Date(w.to).toISOString().slice(0, 16)}`);
+        uncovered.push(
+          `${w.name}: no ${symbol} file at ${tf} or finer covers ${new Date(w.from).toISOString().slice(0, 16)} … ${new Date(w.to).toISOString().slice(0, 16)}`,
+        );
         continue;
       }
       cases.push({

@@ -15,7 +15,8 @@ import { stitch, walkForwardWindows, type Stitched, type WalkForwardSpec, type W
 import { TIMEFRAME_MS } from '../core/types.ts';
 import { quoteOf } from '../core/symbols.ts';
 
-export type Search = { kind: 'grid' } | { kind: 'random'; n: number; seed: number } | { kind: 'halving'; eta: number; n?: number; seed: number };
+export type Search =
+  { kind: 'grid' } | { kind: 'random'; n: number; seed: number } | { kind: 'halving'; eta: number; n?: number; seed: number };
 
 export interface SweepOptions {
   raw: Record<string, unknown>;
@@ -107,18 +108,26 @@ export async function runSweep(o: SweepOptions): Promise<SweepReport> {
   const sweepId = sweepIdOf(o);
   const pool = o.search.kind === 'grid' ? gridPoints(o.specs) : randomPoints(o.specs, o.search.n ?? Infinity, o.search.seed);
   const { ok, skipped } = buildConfigs(o.raw, pool);
-  if (ok.length === 0)
-    throw new Error(`no valid parameter combination${skipped[0] ? `: ${skipped[0].why}` : ''}`);
+  if (ok.length === 0) throw new Error(`no valid parameter combination${skipped[0] ? `: ${skipped[0].why}` : ''}`);
   const [dStart, dEnd] = dataRange(o.base, o.data);
   const start = o.from ?? dStart;
   const end = o.to ?? dEnd;
   if (start < dStart || end > dEnd || !(start < end))
-    throw new Error(`the window ${new Date(start).toISOString()} … ${new Date(end).toISOString()} is outside the data (${new Date(dStart).toISOString()} … ${new Date(dEnd).toISOString()})`);
+    throw new Error(
+      `the window ${new Date(start).toISOString()} … ${new Date(end).toISOString()} is outside the data (${new Date(dStart).toISOString()} … ${new Date(dEnd).toISOString()})`,
+    );
   const windows: WfWindow[] = o.walkForward
     ? walkForwardWindows(start, end, o.walkForward)
     : [{ index: 0, train: [start, end], test: [end, end] }];
-  if (windows.length === 0) throw new Error(`the data (${new Date(start).toISOString()} … ${new Date(end).toISOString()}) is too short for one walk-forward window`);
-  o.store.openSweep(sweepId, { specs: o.specs, search: o.search, objective: o.objective, require: o.require.map((r) => r.text), walkForward: o.walkForward ?? null }, o.clock.now());
+  if (windows.length === 0)
+    throw new Error(
+      `the data (${new Date(start).toISOString()} … ${new Date(end).toISOString()}) is too short for one walk-forward window`,
+    );
+  o.store.openSweep(
+    sweepId,
+    { specs: o.specs, search: o.search, objective: o.objective, require: o.require.map((r) => r.text), walkForward: o.walkForward ?? null },
+    o.clock.now(),
+  );
 
   const eta = o.search.kind === 'halving' ? Math.max(2, o.search.eta) : 0;
   const rungs = eta ? Math.max(1, Math.floor(Math.log(ok.length) / Math.log(eta)) + 1) : 1;
@@ -138,28 +147,60 @@ export async function runSweep(o: SweepOptions): Promise<SweepReport> {
     const batch = windows.flatMap((w) =>
       alive[w.index]!.map((bp) => {
         const from = r === rungs - 1 ? w.train[0] : Math.floor(w.train[1] - (w.train[1] - w.train[0]) * frac);
-        return { bp, from, to: w.train[1], phase: rungs > 1 ? `train-r${r}` : o.walkForward ? 'train' : 'full', window: w.index, keep: false };
+        return {
+          bp,
+          from,
+          to: w.train[1],
+          phase: rungs > 1 ? `train-r${r}` : o.walkForward ? 'train' : 'full',
+          window: w.index,
+          keep: false,
+        };
       }),
     );
     const got = await exec(batch);
-    bestPerWindow = windows.map((w) => rank(o, batch.filter((b) => b.window === w.index).map((b) => [b.bp, got.get(b)] as const)));
-    if (r < rungs - 1) alive = bestPerWindow.map((ranked) => ranked.slice(0, Math.ceil(ranked.length / eta)).map((x) => ok.find((b) => b.point === x.point)!));
+    bestPerWindow = windows.map((w) =>
+      rank(
+        o,
+        batch.filter((b) => b.window === w.index).map((b) => [b.bp, got.get(b)] as const),
+      ),
+    );
+    if (r < rungs - 1)
+      alive = bestPerWindow.map((ranked) =>
+        ranked.slice(0, Math.ceil(ranked.length / eta)).map((x) => ok.find((b) => b.point === x.point)!),
+      );
   }
 
-  const reports: WindowReport[] = windows.map((w) => ({ index: w.index, train: w.train, test: o.walkForward ? w.test : null, best: bestPerWindow[w.index]![0] ?? null, oos: null }));
+  const reports: WindowReport[] = windows.map((w) => ({
+    index: w.index,
+    train: w.train,
+    test: o.walkForward ? w.test : null,
+    best: bestPerWindow[w.index]![0] ?? null,
+    oos: null,
+  }));
   let stitched: Stitched | null = null;
   let gap: SweepReport['gap'] = null;
   if (o.walkForward) {
     const batch = reports
       .filter((w) => w.best !== null)
-      .map((w) => ({ bp: ok.find((b) => b.point === w.best!.point)!, from: w.test![0], to: w.test![1], phase: 'test', window: w.index, keep: true }));
+      .map((w) => ({
+        bp: ok.find((b) => b.point === w.best!.point)!,
+        from: w.test![0],
+        to: w.test![1],
+        phase: 'test',
+        window: w.index,
+        keep: true,
+      }));
     const got = await exec(batch);
     const tests: RunResult[] = [];
     for (const b of batch) {
       const res = got.get(b);
       if (!res) continue;
       const rep = reports[b.window]!;
-      rep.oos = { figures: res.figures, objective: objectiveValue(res.figures, o.objective), passed: failedRules(res.figures, o.require).length === 0 };
+      rep.oos = {
+        figures: res.figures,
+        objective: objectiveValue(res.figures, o.objective),
+        passed: failedRules(res.figures, o.require).length === 0,
+      };
       if (res.result) tests.push(res.result as RunResult);
     }
     stitched = tests.length ? stitch(tests, o.base.exchange.paper.startingBalance[quoteOf(o.base.market.symbols)] ?? 0) : null;
@@ -228,7 +269,19 @@ async function runBatch<B extends { bp: BuiltPoint; from: number; to: number; ph
       const figures = slim(res.result);
       const result = b.keep ? res.result : null;
       o.store.put(
-        { runId: res.runId, sweepId, phase: b.phase, window: b.window, params: b.bp.point, from: b.from, to: b.to, figures, result, elapsedMs: res.elapsedMs, worker: res.worker },
+        {
+          runId: res.runId,
+          sweepId,
+          phase: b.phase,
+          window: b.window,
+          params: b.bp.point,
+          from: b.from,
+          to: b.to,
+          figures,
+          result,
+          elapsedMs: res.elapsedMs,
+          worker: res.worker,
+        },
         o.clock.now(),
       );
       for (const x of bs) out.set(x, { figures, result });
@@ -247,7 +300,13 @@ function rank(o: SweepOptions, rows: ReadonlyArray<readonly [BuiltPoint, Got | u
     if (!got) continue;
     const failed = failedRules(got.figures, o.require);
     const v = objectiveValue(got.figures, o.objective);
-    ranked.push({ point: bp.point, figures: got.figures, objective: Number.isNaN(v) ? -Infinity : v, passed: failed.length === 0, failed: failed.map((f) => f.text) });
+    ranked.push({
+      point: bp.point,
+      figures: got.figures,
+      objective: Number.isNaN(v) ? -Infinity : v,
+      passed: failed.length === 0,
+      failed: failed.map((f) => f.text),
+    });
   }
   return ranked
     .map((r, i) => ({ r, i }))

@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, loadConfig } from '../config/load.ts';
+import { ConfigError, deepMerge, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { WallClock } from '../core/clock.ts';
 import { parseRules, type MetricRule } from '../core/metric-rules.ts';
@@ -315,7 +315,7 @@ export function sweepText(r: SweepReport, top: number, file: string): string {
   if (r.windows.length && r.windows[0]!.test === null) {
     out.push(
       table(
-        ['#', 'parameters', r.objective, 'return', 'max DD', 'sharpe', 'trades', 'rules'],
+        ['#', 'parameters', r.objective, 'return', 'max DD', r.objective === 'sharpe' ? 'sortino' : 'sharpe', 'trades', 'rules'],
         r.ranking
           .slice(0, top)
           .map((x, i) => [
@@ -324,7 +324,7 @@ export function sweepText(r: SweepReport, top: number, file: string): string {
             num(x.objective),
             pct(x.figures.metrics.total_return),
             pct(x.figures.metrics.max_drawdown),
-            num(x.figures.metrics.sharpe),
+            num(r.objective === 'sharpe' ? x.figures.metrics.sortino : x.figures.metrics.sharpe),
             String(x.figures.metrics.trades),
             x.passed ? 'pass' : `fail: ${x.failed.join(' ')}`,
           ]),
@@ -499,7 +499,7 @@ async function selectCommand(o: SelectArgs): Promise<number> {
   const { select, candidatesFrom, verdictLabel } = await import('./select.ts');
   const candidates = o.candidates ? candidatesFrom(o.candidates) : [{ name: 'config', overlay: {} }];
   const specs = (o.param ?? []).map(parseParam);
-  for (const c of candidates) validateSpecs({ ...raw, ...c.overlay }, specs);
+  for (const c of candidates) validateSpecs(deepMerge(raw, c.overlay), specs);
   let rules: MetricRule[];
   try {
     rules = parseRules(o.rules ?? config.research.rules);

@@ -82,7 +82,7 @@ describe.skipIf(!hasRedis)('sweeps on BullMQ workers', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'skipper-queue-'));
     csv = join(dir, 'btc_1m.csv');
-    await generateCsv(csv, 12_000, 11, { timeframe: '1m', startTs: Date.UTC(2024, 0, 1), volatility: 0.003 });
+    await generateCsv(csv, 8_000, 11, { timeframe: '1m', startTs: Date.UTC(2024, 0, 1), volatility: 0.003 });
     redis = await startRedis();
     procs.push(redis.proc);
   });
@@ -108,10 +108,11 @@ describe.skipIf(!hasRedis)('sweeps on BullMQ workers', () => {
   };
 
   it('two workers, one SIGKILLed mid-sweep: nothing lost, nothing counted twice, same results as one process', async () => {
+    // The workers start (a few seconds) while the single-process sweep runs.
+    const workers = Promise.all([startWorker(redis.url), startWorker(redis.url)]);
     const single = new ResultsStore(':memory:');
     const expected = await runSweep(options(single, new InlineExecutor()));
-
-    const [a, b] = await Promise.all([startWorker(redis.url), startWorker(redis.url)]);
+    const [a, b] = await workers;
     procs.push(a.proc, b.proc);
     const store = new ResultsStore(join(dir, 'queue.db'));
     const executor = await QueueExecutor.connect(redis.url);

@@ -227,6 +227,18 @@ describe('sweeps', () => {
     store.close();
   });
 
+  it('a window the data does not cover, or too short for walk-forward, is refused naming the file', async () => {
+    const store = new ResultsStore(':memory:');
+    await expect(runSweep(base(store, new InlineExecutor(), { from: T0 - DAY }))).rejects.toThrow(
+      /btc_1h\.csv covers .* not the requested window/,
+    );
+    await expect(runSweep(base(store, new InlineExecutor(), { walkForward: parseWalkForward('1y:1m', false) }))).rejects.toThrow(
+      /too short for one walk-forward window/,
+    );
+    expect(store.count('any')).toBe(0);
+    store.close();
+  });
+
   it('successive halving keeps the best third on ever longer spans', async () => {
     const store = new ResultsStore(':memory:');
     const r = await runSweep(base(store, new InlineExecutor(), { search: { kind: 'halving', eta: 3, seed: 1 } }));

@@ -10,7 +10,7 @@ import { Journal } from '../journal/journal.ts';
 import { loadCandles } from '../market/csv.ts';
 import { detectTimeframe } from '../market/replay-feed.ts';
 import { STRATEGIES } from '../strategy/registry.ts';
-import { parseTime, registerResearchCommands, runBacktestConfig } from '../research/cli.ts';
+import { parseTime, registerResearchCommands, runBacktestConfig } from '../research/commands.ts';
 
 const program = new Command();
 program.name('skipper').description('A crypto trading bot you run on one box and steer from chat.').showHelpAfterError();

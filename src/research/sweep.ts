@@ -14,6 +14,7 @@ import type { ResultsStore } from './store.ts';
 import { stitch, walkForwardWindows, type Stitched, type WalkForwardSpec, type WfWindow } from './walk-forward.ts';
 import { TIMEFRAME_MS } from '../core/types.ts';
 import { quoteOf } from '../core/symbols.ts';
+import { isoUtc } from '../market/validator.ts';
 
 export type Search =
   { kind: 'grid' } | { kind: 'random'; n: number; seed: number } | { kind: 'halving'; eta: number; n?: number; seed: number };
@@ -88,8 +89,12 @@ const fileSize = (p: string): number => {
   }
 };
 
-/** The common range of the data files, [start, end). */
-export function dataRange(base: Config, data: Record<string, string>): [number, number] {
+/** The common range of the data files, [start, end); a requested window outside a file names it. */
+export function dataRange(
+  base: Config,
+  data: Record<string, string>,
+  want: { from?: number | undefined; to?: number | undefined } = {},
+): [number, number] {
   let start = -Infinity;
   let end = Infinity;
   for (const s of base.market.symbols) {
@@ -97,8 +102,13 @@ export function dataRange(base: Config, data: Record<string, string>): [number, 
     if (!path) throw new Error(`no data for ${s}: pass --data ${s}=file.csv`);
     const series = loadSeries(path);
     const r = seriesRange(series.candles);
+    const fileEnd = r.last + TIMEFRAME_MS[series.timeframe];
+    if ((want.from !== undefined && want.from < r.first) || (want.to !== undefined && want.to > fileEnd))
+      throw new Error(
+        `${path} covers ${isoUtc(r.first)} … ${isoUtc(fileEnd)}, not the requested window ${isoUtc(want.from ?? r.first)} … ${isoUtc(want.to ?? fileEnd)}`,
+      );
     start = Math.max(start, r.first);
-    end = Math.min(end, r.last + TIMEFRAME_MS[series.timeframe]);
+    end = Math.min(end, fileEnd);
   }
   if (!(start < end)) throw new Error(`the data files do not overlap in time`);
   return [start, end];
@@ -109,20 +119,14 @@ export async function runSweep(o: SweepOptions): Promise<SweepReport> {
   const pool = o.search.kind === 'grid' ? gridPoints(o.specs) : randomPoints(o.specs, o.search.n ?? Infinity, o.search.seed);
   const { ok, skipped } = buildConfigs(o.raw, pool);
   if (ok.length === 0) throw new Error(`no valid parameter combination${skipped[0] ? `: ${skipped[0].why}` : ''}`);
-  const [dStart, dEnd] = dataRange(o.base, o.data);
+  const [dStart, dEnd] = dataRange(o.base, o.data, { from: o.from, to: o.to });
   const start = o.from ?? dStart;
   const end = o.to ?? dEnd;
-  if (start < dStart || end > dEnd || !(start < end))
-    throw new Error(
-      `the window ${new Date(start).toISOString()} … ${new Date(end).toISOString()} is outside the data (${new Date(dStart).toISOString()} … ${new Date(dEnd).toISOString()})`,
-    );
+  if (!(start < end)) throw new Error(`empty window ${isoUtc(start)} … ${isoUtc(end)}`);
   const windows: WfWindow[] = o.walkForward
     ? walkForwardWindows(start, end, o.walkForward)
     : [{ index: 0, train: [start, end], test: [end, end] }];
-  if (windows.length === 0)
-    throw new Error(
-      `the data (${new Date(start).toISOString()} … ${new Date(end).toISOString()}) is too short for one walk-forward window`,
-    );
+  if (windows.length === 0) throw new Error(`the window ${isoUtc(start)} … ${isoUtc(end)} is too short for one walk-forward window`);
   o.store.openSweep(
     sweepId,
     { specs: o.specs, search: o.search, objective: o.objective, require: o.require.map((r) => r.text), walkForward: o.walkForward ?? null },

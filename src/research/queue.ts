@@ -32,6 +32,9 @@ function connect(url: string, onState: (up: boolean, why: string) => void): Redi
 }
 
 async function reach(r: Redis, url: string): Promise<void> {
+  let why = '';
+  const onError = (e: Error) => (why ||= e.message);
+  r.on('error', onError);
   try {
     await Promise.race([
       r.connect().then(() => r.ping()),
@@ -39,7 +42,9 @@ async function reach(r: Redis, url: string): Promise<void> {
     ]);
   } catch (e) {
     r.disconnect();
-    throw new Error(`cannot reach Redis at ${url}: ${errorMessage(e)}`);
+    throw new Error(`cannot reach Redis at ${url}: ${why || errorMessage(e)}`);
+  } finally {
+    r.off('error', onError);
   }
 }
 

@@ -17,6 +17,9 @@ import { ResultsStore } from '../src/research/store.ts';
 import { planStress, runStress, scanDataDir } from '../src/research/stress.ts';
 import { runSweep, type SweepOptions } from '../src/research/sweep.ts';
 import { select } from '../src/research/select.ts';
+import { sweepText } from '../src/research/cli.ts';
+import { heatmapPng } from '../src/research/charts.ts';
+import { pngInfo } from '../src/reports/charts.ts';
 import { addSpan, parseWalkForward, walkForwardWindows } from '../src/research/walk-forward.ts';
 
 const T0 = Date.UTC(2024, 0, 1);
@@ -212,7 +215,7 @@ describe('sweeps', () => {
     }
   }, 60_000);
 
-  it('walk-forward: chooses on each train window, reports the stitched out-of-sample equity and the gap', async () => {
+  it('walk-forward: chooses on each train window, reports the stitched out-of-sample equity and the gap; table and heat map', async () => {
     const store = new ResultsStore(':memory:');
     const r = await runSweep(base(store, new InlineExecutor(), { walkForward: parseWalkForward('1m:2w', false) }));
     expect(r.windows.length).toBeGreaterThanOrEqual(5);
@@ -224,6 +227,12 @@ describe('sweeps', () => {
     expect(r.stitched!.equity.length).toBeGreaterThan(0);
     expect(r.stitched!.equity[0]![0]).toBe(r.windows[0]!.test![0] + HOUR); // points are at candle close
     expect(r.gap!.diff).toBeCloseTo(r.gap!.inSample - r.gap!.outOfSample, 10);
+    const text = sweepText(r, 10, 'x.db');
+    expect(text).toMatch(/window +train +test +chosen parameters +IS sharpe +OOS sharpe/);
+    expect(text).toMatch(/out of sample \(stitched\): return -?\d+\.\d\d%/);
+    expect(text).toMatch(/in-sample sharpe -?\d+\.\d\d vs out-of-sample -?\d+\.\d\d: gap/);
+    const png = await heatmapPng(r, parseParam('strategy.params.fast=5:15:5'), parseParam('strategy.params.slow=20,40'));
+    expect(pngInfo(png)).toEqual({ width: 960, height: 600 });
     store.close();
   });
 

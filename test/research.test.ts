@@ -99,6 +99,16 @@ describe('runConfigBacktest: the config as the bot would trade it', () => {
     expect(() => runConfigBacktest({ config: cfg(), data: {} })).toThrow(/no data for BTC\/USDT/);
   });
 
+  it('warm-up skips candles the validator refuses (a NaN before the window does not poison the indicators)', () => {
+    const candles = generateCandles({ count: 24 * 20, timeframe: '1h', startTs: T0, seed: 9, oddities: { nan: [24 * 10 - 5] } });
+    const from = T0 + 10 * DAY;
+    const clean = generateCandles({ count: 24 * 20, timeframe: '1h', startTs: T0, seed: 9 });
+    const a = runConfigBacktest({ config: cfg(), data: { 'BTC/USDT': { candles, timeframe: '1h' } }, from });
+    const b = runConfigBacktest({ config: cfg(), data: { 'BTC/USDT': { candles: clean, timeframe: '1h' } }, from });
+    expect(a.fills).toBeGreaterThan(0);
+    expect(Math.abs(a.fills - b.fills)).toBeLessThanOrEqual(2); // one candle fewer in the warm-up, not a dead strategy
+  });
+
   it('resamples finer data up to the config timeframe', () => {
     const candles = generateCandles({ count: 60 * 24 * 5, timeframe: '1m', startTs: T0, seed: 3 });
     const r = runConfigBacktest({ config: cfg(), data: { 'BTC/USDT': { candles, timeframe: '1m' } } });

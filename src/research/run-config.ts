@@ -180,11 +180,14 @@ export function runConfigBacktest(o: RunConfigOptions): RunResult {
       const run = shock ? applyShock(w.run, shock, tfMs) : w.run;
       return { symbol, warm: w.warm, run, funding: fundingOf(o.funding?.[symbol]) };
     });
-    // Warm-up candles before the window: indicators and the volatility estimate only, no trading.
+    // Warm-up candles before the window: indicators and the volatility estimate only, no trading;
+    // candles the validator refuses are skipped as the engine would.
     for (const s of streams) {
       const strat = strategies.get(s.symbol)!;
       const ctx = { symbol: s.symbol, position: null, pending: false, allowShort: false };
+      const check = new CandleValidator(s.symbol, timeframe);
       for (const c of s.warm) {
+        if (!check.check(c).accepted) continue;
         strat.onCandle(c, ctx);
         risk.onBar(s.symbol, c.close);
       }

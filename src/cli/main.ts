@@ -13,6 +13,7 @@ import { checkStartup } from '../config/preflight.ts';
 import { loadCandles } from '../market/csv.ts';
 import { detectTimeframe } from '../market/replay-feed.ts';
 import { STRATEGIES } from '../strategy/registry.ts';
+import { parseTime, registerResearchCommands, runBacktestConfig } from '../research/commands.ts';
 
 const program = new Command();
 program.name('skipper').description('A crypto trading bot you run on one box and steer from chat.').showHelpAfterError();
@@ -92,7 +93,13 @@ program
 const bt = program
   .command('backtest')
   .description('run a strategy over historical candles at full speed (same engine as paper/live)')
-  .requiredOption('--data <csv>', 'candles CSV: timestamp_ms,open,high,low,close,volume')
+  .requiredOption('--data <csv>', 'candles CSV: timestamp_ms,open,high,low,close,volume (with --config: SYM=csv,…)')
+  .option('-c, --config <file>', 'backtest this config (risk, stops, perps, symbols) instead of the reference setup')
+  .option('--from <date>', 'with --config: start of the window', parseTime)
+  .option('--to <date>', 'with --config: end of the window (exclusive)', parseTime)
+  .option('--funding <sym=csv,…>', 'with --config: funding rates per symbol (perps): timestamp_ms,rate')
+  .option('--report <file.html>', 'with --config: write a standalone HTML report')
+  .option('--chart <file.png>', 'with --config: write the equity/drawdown chart')
   .option('--strategy <name>', `one of ${Object.keys(STRATEGIES).join(', ')}`, 'sma-cross')
   .option('--symbol <symbol>', 'symbol (default: from the file name, else BTC/USDT)')
   .option('--timeframe <tf>', 'timeframe (default: detected from the data)')
@@ -114,7 +121,8 @@ for (const p of paramNames)
     return n;
   });
 
-bt.action((o: Record<string, unknown>) => {
+bt.action(async (o: Record<string, unknown>) => {
+  if (o.config) return runBacktestConfig(o as never);
   try {
     const file = String(o.data);
     const strategy = String(o.strategy);
@@ -308,5 +316,6 @@ discordCmd
   });
 
 addModelCommands(program, fail);
+registerResearchCommands(program);
 
 await program.parseAsync(process.argv);

@@ -3,6 +3,7 @@ import { Cron } from 'croner';
 import { TIMEFRAMES } from '../core/types.ts';
 import { riskConfigSchema } from '../risk/limits.ts';
 import { DEFAULT_JUMP_RULE } from '../market/validator.ts';
+import { DEFAULT_GOLDEN_RULES, OBJECTIVES, ruleProblem } from '../core/metric-rules.ts';
 
 // The whole configuration, validated at start. Every field has a safe default, so an empty file
 // (or no file) runs the paper exchange on BTC/USDT 1m. Secrets never live here: see env.ts.
@@ -248,6 +249,16 @@ export const configSchema = z
         /** Default: a `backups` folder beside the journal. */
         dir: z.string().nullable().default(null),
         keep: z.number().int().min(1).max(1000).default(7),
+      })
+      .strict()
+      .prefault({}),
+    /** Research (skipper sweep / select): the golden rules a candidate must pass, and what sweeps maximise. */
+    research: z
+      .object({
+        rules: z
+          .array(z.string().superRefine((t, ctx) => void (ruleProblem(t) && ctx.addIssue({ code: 'custom', message: ruleProblem(t)! }))))
+          .default([...DEFAULT_GOLDEN_RULES]),
+        objective: z.enum(OBJECTIVES).default('sharpe'),
       })
       .strict()
       .prefault({}),

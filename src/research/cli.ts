@@ -1,0 +1,553 @@
+// The research commands' actions (backtest --config, sweep, worker, stress, select); commands.ts
+// declares them. Heavy modules (echarts, piscina, BullMQ) load only inside the command that needs them.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { deepMerge, loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { WallClock } from '../core/clock.ts';
+import { parseRules, type MetricRule } from '../core/metric-rules.ts';
+import { parseDataArg } from './data.ts';
+import { defaultWorkers, InlineExecutor, type Executor } from './jobs.ts';
+import { OBJECTIVES, type Objective } from './objective.ts';
+import { parseParam, pointLabel, validateSpecs } from './params.ts';
+import { csvCell, day, num, pct, table, when } from './print.ts';
+import type { RunResult } from './run-config.ts';
+import type { Search, SweepReport } from './sweep.ts';
+import { parseWalkForward } from './walk-forward.ts';
+
+/** The config file as written (sweeps set values on it, then validate), and validated. */
+export function readConfig(file: string): { raw: Record<string, unknown>; config: Config } {
+  const config = loadConfig(file);
+  const text = readFileSync(file, 'utf8');
+  const raw = ((file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) ?? {}) as Record<string, unknown>;
+  return { raw, config };
+}
+
+function requireRules(specs: readonly string[] | undefined): MetricRule[] {
+  try {
+    return parseRules((specs ?? []).flatMap((s) => s.split(',')));
+  } catch (e) {
+    throw new Error(`--require: ${(e as Error).message}`);
+  }
+}
+
+/** A progress bar with ETA on a terminal (cli-progress), plain lines otherwise. */
+async function progressReporter(label: string): Promise<{ update: (done: number, total: number) => void; stop: () => void }> {
+  if (process.stderr.isTTY) {
+    const { SingleBar, Presets } = await import('cli-progress');
+    const bar = new SingleBar(
+      { format: `${label} [{bar}] {value}/{total} runs | {percentage}% | ETA {eta_formatted}`, stream: process.stderr, etaBuffer: 50 },
+      Presets.shades_classic,
+    );
+    let started = false;
+    return {
+      update(done, total) {
+        if (!started) {
+          bar.start(total, done);
+          started = true;
+        } else bar.update(done);
+      },
+      stop: () => started && bar.stop(),
+    };
+  }
+  const clock = new WallClock();
+  let last = -1;
+  let lastAt = 0;
+  const t0 = clock.now();
+  return {
+    update(done, total) {
+      const now = clock.now();
+      const step = Math.floor((done / Math.max(1, total)) * 10);
+      if (done !== total && step === last && now - lastAt < 10_000) return;
+      last = step;
+      lastAt = now;
+      const eta = done > 0 ? ((now - t0) / done) * (total - done) : NaN;
+      process.stderr.write(
+        `${label}: ${done}/${total} runs${Number.isFinite(eta) && done < total ? `, ETA ${Math.ceil(eta / 1000)} s` : ''}\n`,
+      );
+    },
+    stop() {},
+  };
+}
+
+async function executorFor(o: { workers?: number; queue?: string }): Promise<Executor> {
+  if (o.queue) {
+    const { QueueExecutor } = await import('./queue.ts');
+    return QueueExecutor.connect(o.queue);
+  }
+  const n = o.workers ?? defaultWorkers();
+  if (n <= 1) return new InlineExecutor();
+  const { createPoolExecutor } = await import('./jobs.ts');
+  return createPoolExecutor(n);
+}
+
+// ---- backtest --config ------------------------------------------------------------------------
+
+export interface BacktestConfigArgs {
+  config: string;
+  data: string;
+  from?: number;
+  to?: number;
+  funding?: string;
+  report?: string;
+  chart?: string;
+  json?: boolean;
+}
+
+export async function backtestConfig(o: BacktestConfigArgs): Promise<void> {
+  const config = loadConfig(o.config);
+  const { runConfigBacktest } = await import('./run-config.ts');
+  const data = parseDataArg(o.data, config.market.symbols);
+  const funding = o.funding ? parseDataArg(o.funding, config.market.symbols) : undefined;
+  const r = runConfigBacktest({ config, data, from: o.from, to: o.to, funding });
+  if (o.report) {
+    const { writeHtmlReport } = await import('./report-html.ts');
+    writeHtmlReport(o.report, r, { title: `Backtest of ${o.config}`, data });
+  }
+  if (o.chart) {
+    const { equityDrawdownPng } = await import('./charts.ts');
+    writeFileSync(o.chart, await equityDrawdownPng(r, `${r.strategy} on ${r.symbols.join(', ')} ${r.timeframe}`));
+  }
+  if (o.json) {
+    const { equity: _e, daily: _d, trades: _t, ...rest } = r;
+    process.stdout.write(
+      JSON.stringify({ ...rest, elapsed_ms: Number(r.elapsed_ms.toFixed(3)), bars_per_sec: Math.round(r.bars_per_sec) }) + '\n',
+    );
+    return;
+  }
+  process.stdout.write(backtestText(r) + '\n');
+  if (o.report) process.stdout.write(`report: ${o.report}\n`);
+  if (o.chart) process.stdout.write(`chart: ${o.chart}\n`);
+}
+
+export function backtestText(r: RunResult): string {
+  const m = r.metrics;
+  const lines = [
+    `${r.symbols.join(', ')} ${r.timeframe} ${r.strategy} ${JSON.stringify(r.params)}, ${when(r.from)} … ${when(r.to)}`,
+    `bars ${r.bars} (${r.rejected_bars} rejected), fills ${r.fills}, trades ${m.trades}`,
+    `final equity ${r.final_equity.toFixed(2)} (total return ${pct(m.total_return)}, CAGR ${pct(m.cagr)})`,
+    `sharpe ${num(m.sharpe)}, sortino ${num(m.sortino)}, calmar ${num(m.calmar)}, max drawdown ${pct(m.max_drawdown)}, worst day ${pct(r.worst_day)}, longest under water ${num(r.time_under_water, 1)} days`,
+    `win rate ${pct(m.win_rate, 1)}, profit factor ${num(m.profit_factor)}, expectancy ${num(m.expectancy)}, exposure ${pct(m.exposure, 1)}, fees ${num(m.fees)}`,
+    `breaker trips ${r.breaker_trips}, daily-drawdown halts ${r.halts}, liquidations ${r.liquidations.length}, funding ${num(r.funding.total)} (${r.funding.payments} payments)`,
+  ];
+  const rej = Object.entries(r.rejections).sort((a, b) => b[1] - a[1]);
+  if (rej.length) lines.push(`risk rejections: ${rej.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  if (r.symbols.length > 1)
+    lines.push(
+      table(
+        ['symbol', 'bars', 'fills', 'trades', 'win', 'net PnL', 'fees'],
+        Object.entries(r.per_symbol).map(([s, x]) => [
+          s,
+          String(x.bars),
+          String(x.fills),
+          String(x.trades),
+          String(x.wins),
+          num(x.net_pnl),
+          num(x.fees),
+        ]),
+      ),
+    );
+  lines.push(`${r.elapsed_ms.toFixed(1)} ms, ${Math.round(r.bars_per_sec).toLocaleString('en-US')} bars/s`);
+  return lines.join('\n');
+}
+
+// ---- sweep ------------------------------------------------------------------------------------
+
+export interface SweepArgs {
+  config: string;
+  data: string;
+  funding?: string;
+  from?: number;
+  to?: number;
+  param?: string[];
+  random?: number;
+  seed: number;
+  adaptive?: boolean;
+  eta: number;
+  objective?: string;
+  require?: string[];
+  walkForward?: string;
+  anchored?: boolean;
+  results: string;
+  workers?: number;
+  queue?: string;
+  json?: boolean;
+  out?: string;
+  heatmap?: string;
+  top: number;
+}
+
+export async function sweepCommand(o: SweepArgs): Promise<number> {
+  const { raw, config } = readConfig(o.config);
+  const objective = objectiveOf(o.objective, config);
+  const specs = (o.param ?? []).map(parseParam);
+  if (specs.length === 0) throw new Error('give at least one --param path=a:b:step or path=v1,v2');
+  validateSpecs(raw, specs);
+  const rules = requireRules(o.require);
+  const wf = o.walkForward ? parseWalkForward(o.walkForward, o.anchored ?? false) : undefined;
+  const search: Search = o.adaptive
+    ? { kind: 'halving', eta: o.eta, seed: o.seed, ...(o.random ? { n: o.random } : {}) }
+    : o.random
+      ? { kind: 'random', n: o.random, seed: o.seed }
+      : { kind: 'grid' };
+  const { ResultsStore } = await import('./store.ts');
+  const { runSweep } = await import('./sweep.ts');
+  const store = new ResultsStore(o.results);
+  const executor = await executorFor(o);
+  const progress = await progressReporter('sweep');
+  let report: SweepReport;
+  try {
+    report = await runSweep({
+      raw,
+      base: config,
+      data: parseDataArg(o.data, config.market.symbols),
+      funding: o.funding ? parseDataArg(o.funding, config.market.symbols) : undefined,
+      from: o.from,
+      to: o.to,
+      specs,
+      search,
+      objective,
+      require: rules,
+      walkForward: wf,
+      store,
+      executor,
+      clock: new WallClock(),
+      progress: progress.update,
+    });
+  } finally {
+    progress.stop();
+    await executor.close();
+  }
+  try {
+    if (o.out) writeFileSync(o.out, resultsCsv(store.runs(report.sweepId)));
+    if (o.heatmap) {
+      if (specs.length < 2) throw new Error('--heatmap needs two --param');
+      const { heatmapPng } = await import('./charts.ts');
+      writeFileSync(o.heatmap, await heatmapPng(report, specs[0]!, specs[1]!));
+    }
+  } finally {
+    store.close();
+  }
+  if (o.json)
+    process.stdout.write(
+      JSON.stringify({ ...report, stitched: report.stitched && { ...report.stitched, equity: undefined }, rankings: undefined }) + '\n',
+    );
+  else process.stdout.write(sweepText(report, o.top, o.results) + '\n');
+  if (report.errors.length) {
+    process.stderr.write(`${report.errors.length} run(s) failed, first: ${report.errors[0]!.error}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+function resultsCsv(rows: ReturnType<import('./store.ts').ResultsStore['runs']>): string {
+  const paramKeys = [...new Set(rows.flatMap((r) => Object.keys(r.params)))];
+  const mKeys = [
+    'total_return',
+    'cagr',
+    'sharpe',
+    'sortino',
+    'calmar',
+    'max_drawdown',
+    'win_rate',
+    'profit_factor',
+    'expectancy',
+    'exposure',
+    'fees',
+    'trades',
+    'final_equity',
+  ] as const;
+  const head = [
+    'run_id',
+    'phase',
+    'window',
+    'from',
+    'to',
+    ...paramKeys,
+    ...mKeys,
+    'worst_day',
+    'time_under_water',
+    'breaker_trips',
+    'halts',
+    'liquidations',
+  ];
+  const lines = rows.map((r) =>
+    [
+      r.runId,
+      r.phase,
+      r.window,
+      new Date(r.from).toISOString(),
+      new Date(r.to).toISOString(),
+      ...paramKeys.map((k) => r.params[k]),
+      ...mKeys.map((k) => r.figures.metrics[k]),
+      r.figures.worst_day,
+      r.figures.time_under_water,
+      r.figures.breaker_trips,
+      r.figures.halts,
+      r.figures.liquidations,
+    ]
+      .map(csvCell)
+      .join(','),
+  );
+  return [head.join(','), ...lines].join('\n') + '\n';
+}
+
+export function sweepText(r: SweepReport, top: number, file: string): string {
+  const out: string[] = [];
+  out.push(
+    `sweep ${r.sweepId}: ${r.points} parameter set(s)${r.skipped.length ? ` (${r.skipped.length} combination(s) skipped: ${r.skipped[0]!.why})` : ''}; ${r.runs} run(s) now, ${r.cached} from ${file}`,
+  );
+  if (r.windows.length && r.windows[0]!.test === null) {
+    out.push(
+      table(
+        ['#', 'parameters', r.objective, 'return', 'max DD', r.objective === 'sharpe' ? 'sortino' : 'sharpe', 'trades', 'rules'],
+        r.ranking
+          .slice(0, top)
+          .map((x, i) => [
+            String(i + 1),
+            pointLabel(x.point),
+            num(x.objective),
+            pct(x.figures.metrics.total_return),
+            pct(x.figures.metrics.max_drawdown),
+            num(r.objective === 'sharpe' ? x.figures.metrics.sortino : x.figures.metrics.sharpe),
+            String(x.figures.metrics.trades),
+            x.passed ? 'pass' : `fail: ${x.failed.join(' ')}`,
+          ]),
+      ),
+    );
+    return out.join('\n');
+  }
+  out.push(
+    table(
+      ['window', 'train', 'test', 'chosen parameters', `IS ${r.objective}`, `OOS ${r.objective}`, 'OOS return', 'OOS max DD', 'OOS rules'],
+      r.windows.map((w) => [
+        String(w.index + 1),
+        `${day(w.train[0])}…${day(w.train[1])}`,
+        w.test ? `${day(w.test[0])}…${day(w.test[1])}` : '',
+        w.best ? pointLabel(w.best.point) : '—',
+        num(w.best?.objective),
+        num(w.oos?.objective),
+        pct(w.oos?.figures.metrics.total_return),
+        pct(w.oos?.figures.metrics.max_drawdown),
+        w.oos ? (w.oos.passed ? 'pass' : 'fail') : '—',
+      ]),
+    ),
+  );
+  if (r.stitched)
+    out.push(
+      `out of sample (stitched): return ${pct(r.stitched.total_return)}, CAGR ${pct(r.stitched.cagr)}, sharpe ${num(r.stitched.sharpe)}, max drawdown ${pct(r.stitched.max_drawdown)}, trades ${r.stitched.trades}, win rate ${pct(r.stitched.win_rate, 1)}`,
+    );
+  if (r.gap)
+    out.push(
+      `in-sample ${r.objective} ${num(r.gap.inSample)} vs out-of-sample ${num(r.gap.outOfSample)}: gap ${num(r.gap.diff)}${r.gap.diff > Math.abs(r.gap.inSample) / 2 ? ' (large: likely overfit)' : ''}`,
+    );
+  return out.join('\n');
+}
+
+function objectiveOf(name: string | undefined, config: Config): Objective {
+  const o = name ?? config.research.objective;
+  if (!(OBJECTIVES as readonly string[]).includes(o)) throw new Error(`--objective ${o}: one of ${OBJECTIVES.join(', ')}`);
+  return o as Objective;
+}
+
+// ---- stress -----------------------------------------------------------------------------------
+
+export interface StressArgs {
+  config: string;
+  dataDir?: string;
+  require?: string[];
+  charts?: string;
+  workers?: number;
+  json?: boolean;
+}
+
+export async function stressCommand(o: StressArgs): Promise<number> {
+  const config = loadConfig(o.config);
+  const rules = requireRules(o.require);
+  const { planStress, runStress, scanDataDir, fileName } = await import('./stress.ts');
+  const dir = o.dataDir ?? '../shared/data';
+  let files;
+  try {
+    files = scanDataDir(dir);
+  } catch (e) {
+    throw new Error(`--data-dir ${dir}: ${(e as Error).message}`);
+  }
+  const plan = planStress(config, files);
+  if (plan.cases.length === 0)
+    throw new Error(`no data in ${dir} for ${config.market.symbols.join(', ')} at ${config.market.timeframe} or finer`);
+  const executor = await executorFor({ workers: Math.min(o.workers ?? defaultWorkers(), plan.cases.length) });
+  let rows;
+  try {
+    rows = await runStress(plan, executor);
+  } finally {
+    await executor.close();
+  }
+  const { failedRules } = await import('./objective.ts');
+  const fails = rows.map((r) => (r.result ? failedRules(r.result, rules).map((x) => x.text) : ['error']));
+  if (o.charts) {
+    const { mkdirSync } = await import('node:fs');
+    const { windowPng } = await import('./charts.ts');
+    mkdirSync(o.charts, { recursive: true });
+    for (const r of rows)
+      if (r.result)
+        writeFileSync(
+          `${o.charts}/${r.case.id}-${r.case.symbol.replace('/', '')}.png`,
+          await windowPng(r.result, `${r.case.name}: ${r.case.symbol}`),
+        );
+  }
+  if (o.json) {
+    process.stdout.write(
+      JSON.stringify({
+        rows: rows.map((r, i) => ({
+          kind: r.case.kind,
+          id: r.case.id,
+          name: r.case.name,
+          symbol: r.case.symbol,
+          file: r.case.file,
+          from: r.case.from,
+          to: r.case.to,
+          error: r.error,
+          failed: fails[i],
+          result: r.result && { ...r.result, equity: undefined, daily: undefined, trades: undefined },
+        })),
+        uncovered: plan.uncovered,
+      }) + '\n',
+    );
+  } else {
+    process.stdout.write(
+      table(
+        [
+          'window',
+          'symbol',
+          'data',
+          'PnL',
+          'return',
+          'max DD',
+          'worst day',
+          'trades',
+          'breaker',
+          'halts',
+          'liq.',
+          'under water',
+          ...(rules.length ? ['rules'] : []),
+        ],
+        rows.map((r, i) => {
+          const x = r.result;
+          if (!x) return [r.case.name, r.case.symbol, fileName(r.case.file), `error: ${r.error}`];
+          return [
+            r.case.name,
+            r.case.symbol,
+            `${fileName(r.case.file)} ${day(r.case.from)}…${day(r.case.to)}`,
+            num(x.final_equity - x.metrics.start_equity),
+            pct(x.metrics.total_return),
+            pct(x.metrics.max_drawdown),
+            pct(x.worst_day),
+            String(x.metrics.trades),
+            String(x.breaker_trips),
+            String(x.halts),
+            String(x.liquidations.length),
+            `${num(x.time_under_water, 1)} d`,
+            ...(rules.length ? [fails[i]!.length ? `fail: ${fails[i]!.join(' ')}` : 'pass'] : []),
+          ];
+        }),
+      ) + '\n',
+    );
+    for (const u of plan.uncovered) process.stdout.write(`not covered: ${u}\n`);
+    if (o.charts) process.stdout.write(`charts: ${o.charts}/\n`);
+  }
+  const failed = fails.filter((f) => f.length > 0).length;
+  if (failed && rules.length) process.stderr.write(`${failed} of ${rows.length} stress case(s) fail --require\n`);
+  return failed && (rules.length || rows.some((r) => r.error)) ? 1 : 0;
+}
+
+// ---- select -----------------------------------------------------------------------------------
+
+export interface SelectArgs {
+  config: string;
+  data: string;
+  from?: number;
+  to?: number;
+  candidates?: string;
+  param?: string[];
+  rules?: string;
+  objective?: string;
+  walkForward?: string;
+  anchored?: boolean;
+  results: string;
+  workers?: number;
+  queue?: string;
+  json?: boolean;
+}
+
+export async function selectCommand(o: SelectArgs): Promise<number> {
+  const { raw, config } = readConfig(o.config);
+  const { select, candidatesFrom, verdictLabel } = await import('./select.ts');
+  const candidates = o.candidates ? candidatesFrom(o.candidates) : [{ name: 'config', overlay: {} }];
+  const specs = (o.param ?? []).map(parseParam);
+  for (const c of candidates) validateSpecs(deepMerge(raw, c.overlay), specs);
+  let rules: MetricRule[];
+  try {
+    rules = parseRules(o.rules ?? config.research.rules);
+  } catch (e) {
+    throw new Error(`--rules: ${(e as Error).message}`);
+  }
+  const objective = objectiveOf(o.objective, config);
+  const { ResultsStore } = await import('./store.ts');
+  const store = new ResultsStore(o.results);
+  const executor = await executorFor(o);
+  const progress = await progressReporter('select');
+  let verdicts;
+  try {
+    verdicts = await select({
+      raw,
+      candidates,
+      data: parseDataArg(o.data, config.market.symbols),
+      from: o.from,
+      to: o.to,
+      specs,
+      objective,
+      require: [],
+      rules,
+      walkForward: o.walkForward ? parseWalkForward(o.walkForward, o.anchored ?? false) : undefined,
+      store,
+      executor,
+      clock: new WallClock(),
+      progress: progress.update,
+    });
+  } finally {
+    progress.stop();
+    await executor.close();
+    store.close();
+  }
+  if (o.json) process.stdout.write(JSON.stringify({ rules: rules.map((r) => r.text), objective, verdicts }) + '\n');
+  else {
+    process.stdout.write(
+      `rules: ${rules.map((r) => r.text).join(', ')}${o.walkForward ? ` (out of sample, walk-forward ${o.walkForward})` : ''}\n`,
+    );
+    process.stdout.write(
+      table(
+        ['#', 'candidate', objective, 'CAGR', 'max DD', 'sharpe', 'win rate', 'trades', 'verdict'],
+        verdicts.map((v, i) => [
+          String(i + 1),
+          verdictLabel(v),
+          num(v.objective),
+          pct(v.figures.metrics.cagr),
+          pct(v.figures.metrics.max_drawdown),
+          num(v.figures.metrics.sharpe),
+          pct(v.figures.metrics.win_rate, 1),
+          String(v.figures.metrics.trades),
+          v.passed ? 'PASS' : `fail: ${v.failed.join(' ')}`,
+        ]),
+      ) + '\n',
+    );
+    const ok = verdicts.filter((v) => v.passed);
+    process.stdout.write(ok.length ? `${ok.length} pass every rule: ${ok.map(verdictLabel).join('; ')}\n` : 'none passes every rule\n');
+  }
+  return 0;
+}
+
+/** `skipper worker`. */
+export async function workerCommand(o: { queue: string; concurrency?: number; lockMs: number }): Promise<void> {
+  const { runQueueWorker } = await import('./queue.ts');
+  await runQueueWorker({ url: o.queue, concurrency: o.concurrency ?? defaultWorkers(), lockMs: o.lockMs });
+}

@@ -1,0 +1,76 @@
+// Research runs as jobs, and the executors that run them: in this process, on a worker-thread pool,
+// or (queue.ts) on BullMQ workers anywhere. Every executor runs the same function: runJob.
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { errorMessage } from '../core/errors.ts';
+import { runConfigBacktest, type RunConfigOptions, type RunResult } from './run-config.ts';
+
+export interface RunJob extends RunConfigOptions {
+  runId: string;
+}
+
+export interface JobOutcome {
+  runId: string;
+  result?: RunResult;
+  /** The run failed (bad data, a config the engine refuses…): the message, and no result. */
+  error?: string;
+  elapsedMs: number;
+  worker: string;
+}
+
+export function runJob(job: RunJob, worker: string): JobOutcome {
+  const t0 = performance.now();
+  try {
+    const result = runConfigBacktest(job);
+    return { runId: job.runId, result, elapsedMs: performance.now() - t0, worker };
+  } catch (e) {
+    return { runId: job.runId, error: errorMessage(e), elapsedMs: performance.now() - t0, worker };
+  }
+}
+
+export interface Executor {
+  readonly name: string;
+  /** Run the jobs; `onDone` hears each outcome as it arrives (in any order). */
+  run(jobs: readonly RunJob[], onDone: (o: JobOutcome) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** One run after another in this process (tests, single runs). */
+export class InlineExecutor implements Executor {
+  readonly name = 'inline';
+  async run(jobs: readonly RunJob[], onDone: (o: JobOutcome) => void): Promise<void> {
+    for (const j of jobs) {
+      onDone(runJob(j, 'main'));
+      await new Promise<void>((r) => setImmediate(r)); // let progress output and signals through
+    }
+  }
+  async close(): Promise<void> {}
+}
+
+/** Worker threads: one per core by default. */
+export const defaultWorkers = (): number => Math.max(1, availableParallelism());
+
+/** The pool's worker module: the compiled .js next to this file, or the .ts source through tsx. */
+function workerModule(): { filename: string; execArgv: string[] } {
+  const compiled = import.meta.url.endsWith('.js');
+  const filename = new URL(`./pool-worker.${compiled ? 'js' : 'ts'}`, import.meta.url).href;
+  return { filename, execArgv: compiled ? [] : ['--import', 'tsx'] };
+}
+
+/** A piscina worker-thread pool of `size` threads. */
+export async function createPoolExecutor(size: number): Promise<Executor> {
+  const { Piscina } = await import('piscina');
+  const { filename, execArgv } = workerModule();
+  const pool = new Piscina<RunJob, JobOutcome>({ filename, execArgv, minThreads: size, maxThreads: size, idleTimeout: 60_000 });
+  return {
+    name: `pool(${size})`,
+    async run(jobs, onDone) {
+      await Promise.all(
+        jobs.map((j) =>
+          pool.run(j).then(onDone, (e: unknown) => onDone({ runId: j.runId, error: errorMessage(e), elapsedMs: 0, worker: 'pool' })),
+        ),
+      );
+    },
+    close: () => pool.destroy(),
+  };
+}

@@ -1,0 +1,30 @@
+// Plain-text tables and number formats for research output.
+import { isoUtc } from '../market/validator.ts';
+
+export const pct = (x: number | null | undefined, d = 2): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? (x === Infinity ? '∞' : '—') : `${(x * 100).toFixed(d)}%`;
+export const num = (x: number | null | undefined, d = 2): string =>
+  x === null || x === undefined ? '—' : Number.isFinite(x) ? x.toFixed(d) : x > 0 ? '∞' : '—';
+export const day = (ts: number): string => isoUtc(ts).slice(0, 10);
+export const when = (ts: number): string =>
+  isoUtc(ts)
+    .replace('T', ' ')
+    .replace(/:00Z$|Z$/, '');
+
+/** Columns padded to their widest cell; numbers (and %) right-aligned. */
+export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const right = headers.map((_, i) => rows.length > 0 && rows.every((r) => /^[-+−]?[\d.,]+%?$|^—$|^∞$/.test(r[i] ?? '')));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (right[i] ? c.padStart(w[i]!) : c.padEnd(w[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
+}
+
+/** One CSV cell. */
+export const csvCell = (v: unknown): string => {
+  const s = v === null || v === undefined ? '' : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};

@@ -28,6 +28,8 @@ import monthly from './monthly.ts';
 import trades from './trades.ts';
 import chart from './chart.ts';
 import backup from './backup.ts';
+import config from './config.ts';
+import reload from './reload.ts';
 
 export const COMMANDS: CommandSpec[] = [
   // read-only
@@ -62,4 +64,6 @@ export const COMMANDS: CommandSpec[] = [
   logs,
   audit,
   backup,
+  config,
+  reload,
 ];

@@ -107,6 +107,17 @@ export class AlertService implements AlertSink, AlertControls {
     this.channels.push(ch);
   }
 
+  /** Config reload: a transport's alert channels (`name`, `name:<dest>`) replaced by `chans`. */
+  replaceChannels(name: string, chans: AlertChannel[]): void {
+    const keep = this.channels.filter((c) => c.name !== name && !c.name.startsWith(`${name}:`));
+    this.channels.splice(0, this.channels.length, ...keep, ...chans);
+  }
+
+  /** Config reload: new coalescing window and minimum severity from the next alert on. */
+  configure(p: Pick<AlertServiceOptions, 'coalesceMs' | 'minSeverity'>): void {
+    Object.assign(this.opts, p);
+  }
+
   raise(input: AlertInput): void {
     try {
       this.process(input);

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../config/schema.ts';
+import type { ConfigControls } from '../config/reload-apply.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { FeedState } from '../market/feed.ts';
@@ -81,4 +82,6 @@ export interface Services {
   reconcile?: (accept?: boolean) => Promise<string>;
   /** Why the journal can no longer be written and what that means, or null while it is fine. */
   journalFault?: () => string | null;
+  /** The config file: /config shows where it came from, /reload re-reads it. */
+  configControls?: ConfigControls;
 }

@@ -383,6 +383,12 @@ export class TelegramTransport implements ChatTransport {
     return { transport: 'telegram', id, ...(name ? { name } : {}), role: this.users.get(id) ?? null };
   }
 
+  /** Config reload: the allow-list read again from `opts.config.users`. */
+  reloadUsers(): void {
+    this.users.clear();
+    for (const u of this.opts.config.users) this.users.set(u.id, u.role);
+  }
+
   private async onText(ctx: Context): Promise<void> {
     const msg = ctx.message;
     if (!msg?.text || !msg.from || msg.from.is_bot) return;

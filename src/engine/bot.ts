@@ -47,6 +47,7 @@ import { transportLine, transportSummary } from '../chat/transports-summary.ts';
 import { Ops } from '../ops/ops.ts';
 import { ACK_PREFIX } from '../ops/escalation.ts';
 import { instrumentCcxt } from '../ops/venue-metrics.ts';
+import { ConfigReloader } from '../config/reload-apply.ts';
 
 export interface BotOptions {
   config: Config;
@@ -220,6 +221,17 @@ export class Bot {
       reconcile: async (accept?: boolean) =>
         (await this.reconciler.run(accept ? 'accept' : 'command', { accept: accept ?? false })).summary,
       journalFault: () => this.journalFaultText(),
+      configControls: new ConfigReloader({
+        config: cfg,
+        file: opts.configFile && opts.configFile !== '(defaults)' ? opts.configFile : undefined,
+        startup: {
+          ...(opts.replay ? { replay: opts.replay } : {}),
+          secrets: this.secrets,
+          injected: { exchange: !!opts.exchange, feeds: !!opts.feedFactory, logger: !!opts.logger },
+        },
+        ...{ engine: this.engine, journal: this.journal, alerts: this.alerts, approvals: this.approvals, reports: this.reports },
+        ...{ notifier: this.notifier, escalation: () => this.ops.escalations, wall: this.wall, log: this.log },
+      }),
     };
     this.dispatcher = new Dispatcher(COMMANDS, services, this.log, cfg.chat.confirmTimeoutSec * 1000);
     this.dispatcher.onButton('p', (user, parts) => this.approvals.onButton(user, parts));

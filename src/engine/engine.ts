@@ -1039,6 +1039,13 @@ export class Engine implements ExchangeListener {
     return this.symbols.get(symbol)?.lastClose ?? NaN;
   }
 
+  /** Config reload: the symbol's strategy from its next candle on (JS runs it between two candles). */
+  replaceStrategy(symbol: string, strategy: Strategy): boolean {
+    const s = this.symbols.get(symbol);
+    if (s) s.strategy = strategy;
+    return !!s;
+  }
+
   /** The last candle processed before a restart (-Infinity on a fresh start). */
   resumeTs(symbol: string): number {
     return this.symbols.get(symbol)?.resumeTs ?? -Infinity;

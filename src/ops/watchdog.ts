@@ -250,7 +250,7 @@ export class Watchdog {
 }
 
 /** The URL's host only: dead-man URLs carry their secret in the path. */
-function safeHost(url: string): string {
+export function safeHost(url: string): string {
   try {
     return new URL(url).host;
   } catch {

@@ -57,8 +57,8 @@ const MAX_CATCH_UP = 31;
 const CANDLE_POLL_MS = 30_000;
 
 export class ReportService implements ReportControls {
-  private readonly schedules: Record<ReportKind, Schedule>;
-  private readonly source: ReportSource;
+  private schedules: Record<ReportKind, Schedule>;
+  private source: ReportSource;
   private jobs: Cron[] = [];
   private pollTimer: NodeJS.Timeout | undefined;
   /** Candle time: the next scheduled instant of any kind (poll() does nothing before it). */
@@ -104,6 +104,17 @@ export class ReportService implements ReportControls {
       this.jobs.push(job);
     }
     void this.runDue().catch((e: unknown) => this.opts.log.error({ err: e }, 'catching up on missed reports failed'));
+  }
+
+  /** Config reload: schedules, time zone and charts from `opts.config` (changed in place) from now on. */
+  reschedule(): void {
+    const fresh = new ReportService(this.opts);
+    this.schedules = fresh.schedules;
+    this.source = fresh.source;
+    this.nextDueAt = 0;
+    if (this.stopped) return;
+    this.stop();
+    this.start();
   }
 
   stop(): void {

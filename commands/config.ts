@@ -1,0 +1,35 @@
+import { defineCommand } from '../src/chat/command.ts';
+import { utc } from '../src/chat/format.ts';
+import { renderConfig } from '../src/config/show.ts';
+import { RISK_LIMITS_STATE } from '../src/risk/limits.ts';
+
+/** Longer than this, the config goes as a file (the transports would split it into several messages). */
+const MAX_INLINE = 3500;
+
+export default defineCommand({
+  name: 'config',
+  description: 'The running config, secrets masked (yaml or json)',
+  minRole: 'admin',
+  ephemeral: true,
+  args: [{ name: 'format', type: 'enum', choices: ['yaml', 'json'], description: 'yaml (default) or json' }],
+  run({ args, services, user }) {
+    const format = args.format === 'json' ? 'json' : 'yaml';
+    const body = renderConfig(services.config, format);
+    const c = services.configControls;
+    const last = c?.last();
+    const overrides = Object.keys(services.journal.getState<Record<string, unknown>>(RISK_LIMITS_STATE, {}));
+    const notes = [
+      `From ${c?.file ?? 'the embedded defaults'}${last ? `; last /reload ${utc(last.ts)} by ${last.by} (${last.changed.join(', ')})` : ''}.`,
+      ...(overrides.length ? [`Risk limits changed from chat (in force, see /risk): ${overrides.join(', ')}.`] : []),
+      'Secrets come from the environment and are masked.',
+    ].join('\n');
+    if (body.length <= MAX_INLINE || user.transport === 'console')
+      return { title: 'Running config', text: `${notes}\n\n${body}`, mono: true, ephemeral: true };
+    return {
+      title: 'Running config',
+      text: `${notes}\nThe config (${body.length} characters) is attached.`,
+      document: { data: Buffer.from(body + '\n'), filename: `skipper-config.${format}` },
+      ephemeral: true,
+    };
+  },
+});

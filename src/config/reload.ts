@@ -1,0 +1,92 @@
+// Config reload from chat, the pure part: what changed between the running config and the file, which
+// of it can be applied while the bot runs, and which needs a restart.
+import { isDeepStrictEqual } from 'node:util';
+import { errorMessage } from '../core/errors.ts';
+import { TIMEFRAME_MS } from '../core/types.ts';
+import { RiskEngine } from '../risk/engine.ts';
+import { createStrategy } from '../strategy/registry.ts';
+import type { Config } from './schema.ts';
+
+/**
+ * The settings a reload applies at run time (a path and everything under it). Everything else —
+ * mode, venue, symbols, timeframe, data, journal, log, metrics, heartbeat, backup, the console, the
+ * transports' switches and webhooks… — is read once at start and needs a restart.
+ */
+export const LIVE_PATHS = [
+  'risk',
+  'approvals',
+  'alerts',
+  'reports',
+  'chat.telegram.users',
+  'chat.telegram.alertChats',
+  'chat.discord.users',
+  'chat.discord.roles',
+  'chat.discord.routes',
+  'strategy.params',
+] as const;
+
+export interface ConfigChange {
+  /** Dotted path in the config file, e.g. risk.riskPerTrade. */
+  path: string;
+  from: unknown;
+  to: unknown;
+}
+
+export interface ReloadPlan {
+  /** Every change, sorted by path. */
+  changes: ConfigChange[];
+  /** Changes applied at run time (all of them, or none when anything needs a restart or has an error). */
+  apply: ConfigChange[];
+  /** Paths that changed but need a restart. */
+  needsRestart: string[];
+  /** Changes the running bot can't take, each "path: why". */
+  errors: string[];
+}
+
+export const isLivePath = (path: string): boolean => LIVE_PATHS.some((p) => path === p || path.startsWith(`${p}.`));
+
+const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** Changed leaves: objects are compared key by key, arrays and scalars as a whole. */
+export function diffConfig(a: unknown, b: unknown, path = ''): ConfigChange[] {
+  if (isRecord(a) && isRecord(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) => diffConfig(a[k], b[k], path ? `${path}.${k}` : k));
+  }
+  // strategy.params is a record: a parameter added or removed is a change of that parameter.
+  return isDeepStrictEqual(a, b) ? [] : [{ path: path || '(top level)', from: a, to: b }];
+}
+
+/** What reloading `next` over `running` would do. Pure: reads and changes nothing. */
+export function planReload(running: Config, next: Config): ReloadPlan {
+  const changes = diffConfig(running, next);
+  const needsRestart = changes.filter((c) => !isLivePath(c.path)).map((c) => c.path);
+  const errors: string[] = [];
+  // Limits go through the one limit table, on a scratch engine (as /risk set checks them).
+  const scratch = new RiskEngine({ ...running.risk });
+  for (const c of changes.filter((x) => x.path.startsWith('risk.'))) {
+    const key = c.path.slice('risk.'.length);
+    const r = scratch.setLimit(key, limitInput(c.to));
+    if (!r.ok) errors.push(`${c.path}: ${r.error}`);
+  }
+  if (changes.some((c) => c.path.startsWith('strategy.params')) && next.strategy.name === running.strategy.name) {
+    try {
+      for (const s of next.market.symbols)
+        createStrategy(next.strategy.name, s, { ...next.strategy.params, timeframeMs: TIMEFRAME_MS[next.market.timeframe] });
+    } catch (e) {
+      errors.push(`strategy.params: ${errorMessage(e)}`);
+    }
+  }
+  const apply = needsRestart.length || errors.length ? [] : changes.filter((c) => isLivePath(c.path));
+  return { changes, apply, needsRestart, errors };
+}
+
+/** A limit's value as /risk set takes it (null = off). */
+export const limitInput = (v: unknown): string | number => (v === null || v === undefined ? 'off' : typeof v === 'number' ? v : String(v));
+
+/** "0.02 → 0.01" for a change, values shown as the file spells them. */
+export function showChange(c: ConfigChange): string {
+  const show = (v: unknown): string => (v === undefined ? '(unset)' : typeof v === 'string' ? v : JSON.stringify(v));
+  const s = `${c.path}: ${show(c.from)} → ${show(c.to)}`;
+  return s.length > 160 ? `${c.path}: changed` : s;
+}

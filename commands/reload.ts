@@ -10,6 +10,7 @@ const fingerprint = (c: Extract<ReloadCheck, { ok: true }>): string => JSON.stri
 /** The reply when the file can't be applied (nothing changes); null when it can. */
 function refusal(c: ReloadCheck, file: string | undefined): Reply | null {
   const refuse = (text: string, reason: string): Reply => ({ text, severity: 'warning', audit: { outcome: 'refused', reason } });
+  if (!c.ok && !file) return refuse(`${c.problems.join('; ')}.`, 'no config file');
   if (!c.ok)
     return refuse(
       `${file ?? 'The config'} has ${c.problems.length} problem(s); nothing was changed:\n${c.problems.map((p) => `- ${p}`).join('\n')}`,

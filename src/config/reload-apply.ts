@@ -85,7 +85,7 @@ export class ConfigReloader implements ConfigControls {
   check(): ReloadCheck {
     const file = this.t.file;
     if (!file)
-      return { ok: false, problems: ['the bot was started without a config file (embedded defaults): there is nothing to reload'] };
+      return { ok: false, problems: ['The bot was started without a config file (on the embedded defaults): there is nothing to reload'] };
     let next: Config;
     try {
       next = loadConfig(file);

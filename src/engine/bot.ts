@@ -229,8 +229,15 @@ export class Bot {
           secrets: this.secrets,
           injected: { exchange: !!opts.exchange, feeds: !!opts.feedFactory, logger: !!opts.logger },
         },
-        ...{ engine: this.engine, journal: this.journal, alerts: this.alerts, approvals: this.approvals, reports: this.reports },
-        ...{ notifier: this.notifier, escalation: () => this.ops.escalations, wall: this.wall, log: this.log },
+        engine: this.engine,
+        journal: this.journal,
+        alerts: this.alerts,
+        approvals: this.approvals,
+        reports: this.reports,
+        notifier: this.notifier,
+        escalation: () => this.ops.escalations,
+        wall: this.wall,
+        log: this.log,
       }),
     };
     this.dispatcher = new Dispatcher(COMMANDS, services, this.log, cfg.chat.confirmTimeoutSec * 1000);

@@ -8,6 +8,7 @@ import { CONFIG_RELOAD_STATE } from '../src/config/reload-apply.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
 import type { Reply } from '../src/chat/types.ts';
 import { generateCsv } from '../src/market/generator.ts';
+import { RISK_LIMITS_STATE } from '../src/risk/limits.ts';
 import { chatUser, startBot, tempDir, type Harness } from './helpers/harness.ts';
 
 const buttonData = (r: Reply, label: 'Confirm' | 'Cancel'): string => r.buttons!.flat().find((b) => b.label === label)!.data;
@@ -70,6 +71,11 @@ describe('/config and /reload', () => {
   });
 
   it('a changed risk limit is applied (after a confirmation), shown by /risk, journaled and announced', async () => {
+    // Limits set from chat: one the file then changes (the file wins), one it leaves alone (kept).
+    for (const cmd of ['/risk set riskPerTrade 3%', '/risk set maxTradesPer24h 40']) {
+      const q = await say(cmd);
+      await h.bot.dispatcher.handleButton(admin, buttonData(q, 'Confirm'));
+    }
     write({ risk: { riskPerTrade: 0.01, maxOpenPositions: 5 } });
     const ask = await say('/reload');
     expect(ask.text).toMatch(
@@ -79,6 +85,8 @@ describe('/config and /reload', () => {
     expect(done.text).toMatch(/^Reloaded .*skipper\.yaml: risk\.maxOpenPositions: 3 → 5; risk\.riskPerTrade: 0\.02 → 0\.01\./);
     expect(h.bot.engine.risk.limits.riskPerTrade).toBe(0.01);
     expect(h.bot.engine.risk.limits.maxOpenPositions).toBe(5);
+    expect(h.bot.engine.risk.limits.maxTradesPer24h).toBe(40);
+    expect(h.bot.journal.getState(RISK_LIMITS_STATE, {})).toEqual({ maxTradesPer24h: 40 });
     expect(h.bot.journal.recentCommands(1)[0]).toMatchObject({ command: 'reload', outcome: 'confirmed' });
     expect(h.bot.journal.recentCommands(1)[0]!.detail).toContain('risk.riskPerTrade: 0.02 → 0.01');
     const risk = await say('/risk');

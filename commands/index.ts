@@ -28,6 +28,8 @@ import monthly from './monthly.ts';
 import trades from './trades.ts';
 import chart from './chart.ts';
 import backup from './backup.ts';
+import backtest from './backtest.ts';
+import stress from './stress.ts';
 
 export const COMMANDS: CommandSpec[] = [
   // read-only
@@ -62,4 +64,6 @@ export const COMMANDS: CommandSpec[] = [
   logs,
   audit,
   backup,
+  backtest,
+  stress,
 ];

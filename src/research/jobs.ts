@@ -50,10 +50,10 @@ export class InlineExecutor implements Executor {
 /** Worker threads: one per core by default. */
 export const defaultWorkers = (): number => Math.max(1, availableParallelism());
 
-/** The pool's worker module: the compiled .js next to this file, or the .ts source through tsx. */
-function workerModule(): { filename: string; execArgv: string[] } {
+/** A worker module of this folder: the compiled .js next to this file, or the .ts source through tsx. */
+export function workerModule(name = 'pool-worker'): { filename: string; execArgv: string[] } {
   const compiled = import.meta.url.endsWith('.js');
-  const filename = new URL(`./pool-worker.${compiled ? 'js' : 'ts'}`, import.meta.url).href;
+  const filename = new URL(`./${name}.${compiled ? 'js' : 'ts'}`, import.meta.url).href;
   return { filename, execArgv: compiled ? [] : ['--import', 'tsx'] };
 }
 

@@ -13,7 +13,7 @@ import {
 
 export default defineCommand({
   name: 'backtest',
-  description: `Backtest the running config on the last N days of its data (default ${DEFAULT_DAYS}), in a worker; "cancel" stops it`,
+  description: `Backtest the running config on the last N days of data (default ${DEFAULT_DAYS}) in a worker`,
   minRole: 'admin',
   args: [{ name: 'args', type: 'string', rest: true, description: '[days] [path=value…] or cancel, e.g. 60 strategy.params.fast=12' }],
   async run({ args, services, user }): Promise<Reply> {

@@ -136,3 +136,17 @@ describe.skipIf(!existsSync(join(SHARED_DATA, 'binance_spot_BTCUSDT_1h_2020-01-0
     expect(r.image?.png.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
   }, 180_000);
 });
+
+describe('/stress without research.dataDir', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startBot({ candles: 300 });
+  });
+  afterAll(() => h.stop());
+
+  it('says which config key to set and runs nothing', async () => {
+    const r = await ask(h, '/stress');
+    expect(r.text).toContain('set research.dataDir');
+    expect(r.image).toBeUndefined();
+  });
+});

@@ -261,7 +261,7 @@ export const configSchema = z
         objective: z.enum(OBJECTIVES).default('sharpe'),
         /** Candle CSV per symbol for /backtest when the bot runs live (a replay uses its replay file). */
         data: z.record(z.string(), z.string().min(1)).optional(),
-        /** Where /stress finds its crash-window CSVs (default ../shared/data). */
+        /** Where /stress finds its crash-window CSVs (e.g. ../shared/data). */
         dataDir: z.string().min(1).optional(),
       })
       .strict()

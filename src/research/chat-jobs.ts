@@ -14,8 +14,6 @@ import { buildConfigs, parseParam, validateSpecs, type ParamPoint, type ParamSpe
 export type ChatJobKind = ChatTask['kind'];
 export const DEFAULT_DAYS = 30;
 export const MAX_DAYS = 3650;
-/** Where /stress looks when research.dataDir is not set (the CLI's default too). */
-export const DEFAULT_DATA_DIR = '../shared/data';
 
 const LABEL: Record<ChatJobKind, string> = { backtest: 'a backtest', stress: 'a stress test' };
 

@@ -150,3 +150,13 @@ describe('/stress without research.dataDir', () => {
     expect(r.image).toBeUndefined();
   });
 });
+
+describe('research worker threads', () => {
+  it('load tsx from the project, not from the working directory (skipper runs from any folder)', async () => {
+    const { workerModule } = await import('../src/research/jobs.ts');
+    const { execArgv } = workerModule('chat-worker');
+    if (execArgv.length === 0) return; // compiled build: no loader
+    expect(execArgv[0]).toBe('--import');
+    expect(execArgv[1]).toMatch(/^file:\/\/\/.*\/node_modules\/tsx\//);
+  });
+});

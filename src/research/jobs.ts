@@ -1,6 +1,8 @@
 // Research runs as jobs, and the executors that run them: in this process, on a worker-thread pool,
 // or (queue.ts) on BullMQ workers anywhere. Every executor runs the same function: runJob.
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { errorMessage } from '../core/errors.ts';
 import { runConfigBacktest, type RunConfigOptions, type RunResult } from './run-config.ts';
@@ -54,7 +56,9 @@ export const defaultWorkers = (): number => Math.max(1, availableParallelism());
 export function workerModule(name = 'pool-worker'): { filename: string; execArgv: string[] } {
   const compiled = import.meta.url.endsWith('.js');
   const filename = new URL(`./${name}.${compiled ? 'js' : 'ts'}`, import.meta.url).href;
-  return { filename, execArgv: compiled ? [] : ['--import', 'tsx'] };
+  // tsx resolved from here, not from the working directory (the CLI runs from anywhere).
+  const tsx = compiled ? '' : pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return { filename, execArgv: compiled ? [] : ['--import', tsx] };
 }
 
 /** A piscina worker-thread pool of `size` threads. */

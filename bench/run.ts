@@ -4,6 +4,7 @@ import os from 'node:os';
 import { benchBacktest } from './backtest.ts';
 import { benchLatency } from './latency.ts';
 import { benchMemory } from './memory.ts';
+import { benchResearch } from './research.ts';
 import { benchStatus } from './status.ts';
 
 const n = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -35,5 +36,14 @@ const st = await benchStatus();
 line(
   `\n4. /status end to end over Telegram (real grammY, fake Bot API), ${n(st.journalRows)} journal rows, ${st.requests} requests\n` +
     `   update received → sendMessage issued: p50 ${n(st.p50ms, 2)} ms, p99 ${n(st.p99ms, 2)} ms, max ${n(st.maxMs, 2)} ms   [target p99 ≤ 20 ms]`,
+);
+const rs = await benchResearch();
+line(
+  `\n5. Research (issue 11), ${rs.source}: ${n(rs.candles)} candles (a shared machine: compare figures of the same run only)\n` +
+    `   backtest --config, default config (risk sizing, stops): median ${n(rs.configPerSec)} candles/s   [target ≥ 1,000,000]\n` +
+    `     baseline, the reference backtest on the same candles in this run: ${n(rs.referencePerSec)} candles/s\n` +
+    `   sweep of ${rs.sweep.sets} parameter sets: 2 workers ${n(rs.sweep.twoWorkersPerSec)} candles/s = ${n(rs.sweep.ratio, 2)}× 1 worker (${n(rs.sweep.oneWorkerPerSec)})   [target ≥ 1.7×, ≥ 1,500,000]\n` +
+    `   skipper sweep of ${n(rs.memory.runs)} small runs (2 workers, ${n(rs.memory.seconds, 1)} s): parent max RSS ${n(rs.memory.maxRssMb, 1)} MB   [target < 200 MB]\n` +
+    `     baseline, the same sweep with ${rs.memory.baselineRuns} runs: ${n(rs.memory.baselineMaxRssMb, 1)} MB`,
 );
 process.exit(0);

@@ -30,6 +30,8 @@ import chart from './chart.ts';
 import backup from './backup.ts';
 import config from './config.ts';
 import reload from './reload.ts';
+import backtest from './backtest.ts';
+import stress from './stress.ts';
 
 export const COMMANDS: CommandSpec[] = [
   // read-only
@@ -66,4 +68,6 @@ export const COMMANDS: CommandSpec[] = [
   backup,
   config,
   reload,
+  backtest,
+  stress,
 ];

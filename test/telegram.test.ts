@@ -52,11 +52,13 @@ const buttonsOf = (c: FakeCall): Array<{ text: string; callback_data: string }> 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Send `text` as `userId` (private chat unless chatId) and wait for the bot's answer in that chat. */
-async function ask(fake: FakeTelegram, userId: number, text: string, chatId = userId): Promise<FakeCall> {
+async function ask(fake: FakeTelegram, userId: number, text: string, chatId = userId, timeoutMs?: number): Promise<FakeCall> {
   const after = fake.mark;
   fake.sendText(userId, text, chatId === userId ? {} : { chatId });
-  return fake.waitFor(sent, chatIs(chatId), { after });
+  return fake.waitFor(sent, chatIs(chatId), { after, ...(timeoutMs ? { timeoutMs } : {}) });
 }
+/** Research commands run a backtest on a worker thread before they answer. */
+const SLOW = new Set(['backtest', 'stress']);
 
 describe('Telegram transport (grammY against a fake Bot API)', () => {
   let fake: FakeTelegram;
@@ -94,14 +96,14 @@ describe('Telegram transport (grammY against a fake Bot API)', () => {
 
   it('answers every command with a reply that is not an error', async () => {
     for (const c of COMMANDS) {
-      const r = await ask(fake, ADMIN, `/${c.name}`);
+      const r = await ask(fake, ADMIN, `/${c.name}`, ADMIN, SLOW.has(c.name) ? 60_000 : undefined);
       const text = seen(r);
       if (process.env.SHOW_REPLIES) console.log(`/${c.name} →`, r.method, JSON.stringify(r.body.text ?? r.body.caption));
       expect(text, `/${c.name}`).not.toMatch(/failed:|Unknown command/);
       expect(text.length, `/${c.name}`).toBeGreaterThan(0);
     }
     await ask(fake, ADMIN, '/resume'); // the loop may have paused the bot
-  });
+  }, 120_000);
 
   it('answers the core commands with their content', async () => {
     expect(seen(await ask(fake, VIEWER, '/help'))).toContain('/status');

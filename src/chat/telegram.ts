@@ -11,6 +11,7 @@ import type { CommandSpec } from './command.ts';
 import { STALE_BUTTON, type ButtonResult, type Dispatcher } from './dispatcher.ts';
 import type { ChatTransport, Destination, Topic } from './transport.ts';
 import type { Button, ChatUser, MessageRef, Reply, Role } from './types.ts';
+import { jumpsTheQueue } from './jumps-queue.ts';
 
 export interface TelegramOptions {
   token: string;
@@ -250,7 +251,7 @@ export class TelegramTransport implements ChatTransport {
         this.inflight.delete(p);
       }
     });
-    this.bot.use(sequentialize((ctx: Context) => (ctx.chat ? String(ctx.chat.id) : undefined)));
+    this.bot.use(sequentialize((ctx: Context) => (ctx.chat && !jumpsTheQueue(ctx.message?.text) ? String(ctx.chat.id) : undefined)));
     this.bot.on('message:text', (ctx) => this.onText(ctx));
     this.bot.on('callback_query', (ctx) => this.onButton(ctx));
     this.bot.catch((err) => {

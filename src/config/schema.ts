@@ -259,6 +259,10 @@ export const configSchema = z
           .array(z.string().superRefine((t, ctx) => void (ruleProblem(t) && ctx.addIssue({ code: 'custom', message: ruleProblem(t)! }))))
           .default([...DEFAULT_GOLDEN_RULES]),
         objective: z.enum(OBJECTIVES).default('sharpe'),
+        /** Candle CSV per symbol for /backtest when the bot runs live (a replay uses its replay file). */
+        data: z.record(z.string(), z.string().min(1)).optional(),
+        /** Where /stress finds its crash-window CSVs (e.g. ../shared/data). */
+        dataDir: z.string().min(1).optional(),
       })
       .strict()
       .prefault({}),

@@ -1,6 +1,7 @@
 // The research commands' actions (backtest --config, sweep, worker, stress, select); commands.ts
 // declares them. Heavy modules (echarts, piscina, BullMQ) load only inside the command that needs them.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { deepMerge, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
@@ -482,6 +483,7 @@ export interface SelectArgs {
 export async function selectCommand(o: SelectArgs): Promise<number> {
   const { raw, config } = readConfig(o.config);
   const { select, candidatesFrom, verdictLabel } = await import('./select.ts');
+  if (o.candidates) await refuseModelCandidates(o.candidates);
   const candidates = o.candidates ? candidatesFrom(o.candidates) : [{ name: 'config', overlay: {} }];
   const specs = (o.param ?? []).map(parseParam);
   for (const c of candidates) validateSpecs(deepMerge(raw, c.overlay), specs);
@@ -544,6 +546,19 @@ export async function selectCommand(o: SelectArgs): Promise<number> {
     process.stdout.write(ok.length ? `${ok.length} pass every rule: ${ok.map(verdictLabel).join('; ')}\n` : 'none passes every rule\n');
   }
   return 0;
+}
+
+/** Model folders in --candidates are named and left out (see model-candidates.ts); only models: an error. */
+async function refuseModelCandidates(dir: string): Promise<void> {
+  const { modelFolders, MODELS_NOT_RUNNABLE } = await import('./model-candidates.ts');
+  const models = modelFolders(dir);
+  if (models.length === 0) return;
+  const overlays = readdirSync(dir).some((f) => /\.(ya?ml|json)$/.test(f) && f !== 'ensemble.json');
+  if (!overlays)
+    throw new Error(
+      `--candidates ${dir}: ${models.length} model folder(s) (${models.map((m) => basename(m)).join(', ')}): ${MODELS_NOT_RUNNABLE}`,
+    );
+  for (const m of models) process.stderr.write(`not evaluated: ${m}: ${MODELS_NOT_RUNNABLE}\n`);
 }
 
 /** `skipper worker`. */

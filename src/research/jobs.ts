@@ -1,6 +1,8 @@
 // Research runs as jobs, and the executors that run them: in this process, on a worker-thread pool,
 // or (queue.ts) on BullMQ workers anywhere. Every executor runs the same function: runJob.
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { errorMessage } from '../core/errors.ts';
 import { runConfigBacktest, type RunConfigOptions, type RunResult } from './run-config.ts';
@@ -50,11 +52,13 @@ export class InlineExecutor implements Executor {
 /** Worker threads: one per core by default. */
 export const defaultWorkers = (): number => Math.max(1, availableParallelism());
 
-/** The pool's worker module: the compiled .js next to this file, or the .ts source through tsx. */
-function workerModule(): { filename: string; execArgv: string[] } {
+/** A worker module of this folder: the compiled .js next to this file, or the .ts source through tsx. */
+export function workerModule(name = 'pool-worker'): { filename: string; execArgv: string[] } {
   const compiled = import.meta.url.endsWith('.js');
-  const filename = new URL(`./pool-worker.${compiled ? 'js' : 'ts'}`, import.meta.url).href;
-  return { filename, execArgv: compiled ? [] : ['--import', 'tsx'] };
+  const filename = new URL(`./${name}.${compiled ? 'js' : 'ts'}`, import.meta.url).href;
+  // tsx resolved from here, not from the working directory (the CLI runs from anywhere).
+  const tsx = compiled ? '' : pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return { filename, execArgv: compiled ? [] : ['--import', tsx] };
 }
 
 /** A piscina worker-thread pool of `size` threads. */

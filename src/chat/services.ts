@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Config } from '../config/schema.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { Journal } from '../journal/journal.ts';
+import type { AlgoExecutor } from '../execution/algo.ts';
 import type { FeedState } from '../market/feed.ts';
 import type { DataSource } from '../market/source.ts';
 import type { CommandSpec } from './command.ts';
@@ -81,4 +82,6 @@ export interface Services {
   reconcile?: (accept?: boolean) => Promise<string>;
   /** Why the journal can no longer be written and what that means, or null while it is fine. */
   journalFault?: () => string | null;
+  /** TWAP/iceberg parents: /buy … twap, /orders, /cancel <parent>. */
+  algos?: AlgoExecutor;
 }

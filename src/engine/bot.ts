@@ -47,6 +47,7 @@ import { transportLine, transportSummary } from '../chat/transports-summary.ts';
 import { Ops } from '../ops/ops.ts';
 import { ACK_PREFIX } from '../ops/escalation.ts';
 import { instrumentCcxt } from '../ops/venue-metrics.ts';
+import { AlgoExecutor } from '../execution/algo.ts';
 
 export interface BotOptions {
   config: Config;
@@ -89,6 +90,8 @@ export class Bot {
   readonly notifier: Notifier;
   readonly approvals: ApprovalService;
   readonly reports: ReportService;
+  /** TWAP/iceberg parents (src/execution). */
+  readonly algos: AlgoExecutor;
   /** What feeds the bot (/mode, /status, the start banner). */
   readonly dataSource: DataSource;
   readonly ops: Ops;
@@ -191,6 +194,7 @@ export class Bot {
     this.notifier = new Notifier((transport, e) => this.log.error({ err: e, transport }, 'chat delivery failed'));
     this.approvals = new ApprovalService(this.journal, this.notifier, this.wall, this.log, this.alerts, cfg.approvals);
     this.engine.onTraderOrder = () => this.approvals.nudge();
+    this.algos = new AlgoExecutor(this.engine, this.journal, this.clock, cfg.execution, cfg.botId, this.log);
     this.reports = new ReportService({
       journal: this.journal,
       engine: this.engine,
@@ -220,6 +224,7 @@ export class Bot {
       reconcile: async (accept?: boolean) =>
         (await this.reconciler.run(accept ? 'accept' : 'command', { accept: accept ?? false })).summary,
       journalFault: () => this.journalFaultText(),
+      algos: this.algos,
     };
     this.dispatcher = new Dispatcher(COMMANDS, services, this.log, cfg.chat.confirmTimeoutSec * 1000);
     this.dispatcher.onButton('p', (user, parts) => this.approvals.onButton(user, parts));
@@ -425,6 +430,7 @@ export class Bot {
     this.running = true;
     this.engine.protectPositions();
     this.reconciler.startTimer(this.config.exchange.reconcileEverySec * 1000);
+    this.algos.startTimer();
     this.approvals.attach(this.engine);
     for (const t of this.notifier.list()) await t.start();
     this.reports.start();
@@ -672,6 +678,7 @@ export class Bot {
     this.approvals.stop();
     this.reports.stop();
     this.reconciler.stop();
+    this.algos.stopTimer();
     this.alerts.flush(); // pending summaries go out while the transports are still up
     await this.ops.stop();
     for (const t of this.notifier.list()) await t.stop().catch(() => {});

@@ -77,11 +77,11 @@ export function tradeCommand(side: Side): CommandSpec {
     confirm(ctx) {
       const p = plan(side, () => spec, ctx);
       if (!p.ok) return null; // run() explains
+      const preview = ctx.services.engine.manualOrder(p.req, actor(ctx.user), { dryRun: true }).decision;
+      if (preview.action === 'reject') return null; // nothing will be placed: run() reports the verdict
       const algo = algoPlan(ctx, p.req, p.refPrice);
       if (!algo.ok) return null;
       if (algo.plan) return algoConfirm(side, p.symbol, algo.plan, ctx.services);
-      const preview = ctx.services.engine.manualOrder(p.req, actor(ctx.user), { dryRun: true }).decision;
-      if (preview.action === 'reject') return null; // nothing will be placed: run() reports the verdict
       return `${side.toUpperCase()} ${p.symbol} ${p.size} at ${p.at}?\nRisk check now: ${verdictWords(preview)}`;
     },
     run(ctx) {

@@ -149,9 +149,10 @@ export class AlgoExecutor {
       return undefined;
     }
     const market = this.engine.marketInfo(p.symbol)!;
-    const planned = children.reduce((t, o) => t + (o.qty ?? 0), 0);
+    // A child that ended unfilled (cancelled, or never reached the venue before a crash) leaves its part to the rest.
+    const planned = children.reduce((t, o) => t + (isTerminal(o.status) ? o.filledQty : (o.qty ?? 0)), 0);
     const left = floorToStep(p.totalQty - planned, market.qtyStep);
-    const qty = n === p.slices ? left : Math.min(left, floorToStep(p.totalQty / p.slices, market.qtyStep));
+    const qty = n === p.slices ? left : Math.min(left, floorToStep(left / (p.slices - n + 1), market.qtyStep));
     if (!(qty > 0)) return this.finish(p, 'done', undefined, now);
     const req: { symbol: string; side: Side; qty: number; price?: number } = { symbol: p.symbol, side: p.side, qty };
     if (p.algo === 'iceberg') req.price = this.clipPrice(p, market.priceStep);

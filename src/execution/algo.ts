@@ -9,6 +9,9 @@ import { childOrderId, ParentJournal, type ParentRow } from '../journal/parents.
 import type { RiskDecision } from '../risk/types.ts';
 import { ALGO_LIMITS, type Algo, type ExecutionConfig } from './config.ts';
 
+/** Extra children after the last slice, for parts that ended unfilled. */
+const MAX_CATCH_UP = 3;
+
 export interface ParentRequest {
   symbol: string;
   side: Side;
@@ -139,9 +142,9 @@ export class AlgoExecutor {
   private step(p: ParentRow): Order | undefined {
     const now = this.clock.now();
     const children = this.parents.children(p.id);
-    if (p.algo === 'iceberg' && children.some((o) => !isTerminal(o.status))) return undefined;
+    const working = children.some((o) => !isTerminal(o.status));
+    if (p.algo === 'iceberg' && working) return undefined;
     const n = p.sent + 1;
-    if (n > p.slices) return this.finish(p, 'done', undefined, now);
     const id = childOrderId(p.id, n);
     if (this.journal.getOrder(id)) {
       // Journaled before a crash: it counts; the schedule goes on from the next slice.
@@ -149,11 +152,13 @@ export class AlgoExecutor {
       return undefined;
     }
     const market = this.engine.marketInfo(p.symbol)!;
-    // A child that ended unfilled (cancelled, or never reached the venue before a crash) leaves its part to the rest.
-    const planned = children.reduce((t, o) => t + (isTerminal(o.status) ? o.filledQty : (o.qty ?? 0)), 0);
-    const left = floorToStep(p.totalQty - planned, market.qtyStep);
-    const qty = n === p.slices ? left : Math.min(left, floorToStep(left / (p.slices - n + 1), market.qtyStep));
-    if (!(qty > 0)) return this.finish(p, 'done', undefined, now);
+    const left = this.left(p, children, market.qtyStep);
+    if (n > p.slices || !(left > 0)) {
+      // After the last slice: done once every child has ended; what ended unfilled goes out again (a few times at most).
+      if (working) return undefined;
+      if (!(left > 0) || n > p.slices + MAX_CATCH_UP) return this.finish(p, 'done', left > 0 ? `${left} left unfilled` : undefined, now);
+    }
+    const qty = n >= p.slices ? left : floorToStep(left / (p.slices - n + 1), market.qtyStep);
     const req: { symbol: string; side: Side; qty: number; price?: number } = { symbol: p.symbol, side: p.side, qty };
     if (p.algo === 'iceberg') req.price = this.clipPrice(p, market.priceStep);
     const { decision, order } = this.engine.manualOrder(req, `${p.createdBy} (${p.id})`, {
@@ -163,7 +168,14 @@ export class AlgoExecutor {
     if (!order) return this.finish(p, 'stopped', `slice ${n} ${decision.reason}`, now);
     this.advance(p, n, now);
     if (order.status === 'rejected') this.finish(p, 'stopped', `slice ${n} rejected by the venue: ${order.reason ?? 'no reason'}`, now);
+    else if (n >= p.slices && isTerminal(order.status)) this.step(p); // filled at once (paper): done now
     return order;
+  }
+
+  /** What is still to be placed: a child that ended unfilled (cancelled, or lost to a crash before it reached the venue) leaves its part. */
+  private left(p: ParentRow, children: Order[], step: number): number {
+    const planned = children.reduce((t, o) => t + (isTerminal(o.status) ? o.filledQty : (o.qty ?? 0)), 0);
+    return floorToStep(p.totalQty - planned, step);
   }
 
   private clipPrice(p: ParentRow, tick: number): number {
@@ -176,8 +188,6 @@ export class AlgoExecutor {
     p.sent = n;
     p.nextAt = now + p.intervalMs;
     this.parents.update(p.id, { sent: n, nextAt: p.nextAt }, now);
-    // An iceberg's last clip may still be working: it is done once every slice is out.
-    if (n >= p.slices) this.finish(p, 'done', undefined, now);
   }
 
   private finish(p: ParentRow, status: ParentRow['status'], reason: string | undefined, now: number): undefined {

@@ -67,7 +67,7 @@ export class AlgoExecutor {
   private timer: NodeJS.Timeout | undefined;
 
   /** Live: also tick on the wall clock between candles (a replay's candle clock only moves with candles). */
-  startTimer(everyMs = 1000): void {
+  startTimer(everyMs = 250): void {
     this.timer ??= setInterval(() => {
       try {
         this.tick();

@@ -5,6 +5,8 @@ import { actor, badArgs, marketFormat, quoteOf, resolveSymbol, symbolProblem } f
 import type { Reply } from '../src/chat/types.ts';
 import type { Side } from '../src/core/types.ts';
 import type { RiskDecision } from '../src/risk/types.ts';
+import { ALGOS } from '../src/execution/config.ts';
+import { algoConfirm, algoPlan, runAlgo } from '../src/execution/chat.ts';
 
 type Plan =
   | { ok: false; reply: Reply }
@@ -69,17 +71,25 @@ export function tradeCommand(side: Side): CommandSpec {
       { name: 'symbol', type: 'symbol', description: 'e.g. BTC/USDT', required: true },
       { name: 'amount', type: 'amount', description: 'base quantity (0.01) or percent of equity (5%)', required: true },
       { name: 'price', type: 'number', description: 'limit price (default: market)', min: 0, minExclusive: true, max: MAX_ARG_NUMBER },
+      { name: 'algo', type: 'enum', choices: ALGOS, description: 'split into child orders (see /orders)' },
+      { name: 'over', type: 'string', description: 'TWAP/iceberg duration, e.g. 10m' },
     ],
     confirm(ctx) {
       const p = plan(side, () => spec, ctx);
       if (!p.ok) return null; // run() explains
       const preview = ctx.services.engine.manualOrder(p.req, actor(ctx.user), { dryRun: true }).decision;
       if (preview.action === 'reject') return null; // nothing will be placed: run() reports the verdict
+      const algo = algoPlan(ctx, p.req, p.refPrice);
+      if (!algo.ok) return null;
+      if (algo.plan) return algoConfirm(side, p.symbol, algo.plan, ctx.services);
       return `${side.toUpperCase()} ${p.symbol} ${p.size} at ${p.at}?\nRisk check now: ${verdictWords(preview)}`;
     },
     run(ctx) {
       const p = plan(side, () => spec, ctx);
       if (!p.ok) return p.reply;
+      const algo = algoPlan(ctx, p.req, p.refPrice);
+      if (!algo.ok) return badArgs(algo.why, usage(spec));
+      if (algo.plan) return runAlgo(ctx, side, p.symbol, algo.plan);
       const { decision, order } = ctx.services.engine.manualOrder(p.req, actor(ctx.user));
       const head = `${side.toUpperCase()} ${p.symbol} ${p.size} at ${p.at}`;
       if (decision.action === 'reject' || !order) {

@@ -3,6 +3,7 @@ import { money } from '../src/chat/format.ts';
 import { marketFormat } from '../src/chat/helpers.ts';
 import type { Services } from '../src/chat/services.ts';
 import type { Order } from '../src/core/types.ts';
+import { cancelParent } from '../src/execution/chat.ts';
 
 /** The working order the user named (client order ids are matched case-insensitively). */
 function find({ args, services }: CommandContext): Order | undefined {
@@ -21,7 +22,7 @@ function describe(o: Order, services: Services): string {
 
 export default defineCommand({
   name: 'cancel',
-  description: 'Cancel one working order by its id (see /orders)',
+  description: 'Cancel one working order, or a TWAP/iceberg parent, by its id (see /orders)',
   minRole: 'trader',
   args: [{ name: 'order', type: 'string', description: 'client order id, e.g. sk-00000a', required: true }],
   // Cancelling reduces risk, so no prompt, except for a stop-loss: that removes a position's protection.
@@ -34,6 +35,8 @@ export default defineCommand({
   run(ctx) {
     const o = find(ctx);
     const asked = String(ctx.args.order);
+    const parent = o ? null : cancelParent(ctx, asked);
+    if (parent) return parent;
     if (!o) {
       const past = ctx.services.journal.getOrder(asked);
       if (past) return { text: `Order ${past.clientOrderId} is already ${past.status}: nothing to cancel.` };

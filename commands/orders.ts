@@ -1,6 +1,7 @@
 import { defineCommand } from '../src/chat/command.ts';
 import { money, table } from '../src/chat/format.ts';
 import { marketFormat } from '../src/chat/helpers.ts';
+import { parentsTable } from '../src/execution/chat.ts';
 
 export default defineCommand({
   name: 'orders',
@@ -8,7 +9,9 @@ export default defineCommand({
   minRole: 'viewer',
   run({ services }) {
     const os = services.engine.status().liveOrders;
-    if (!os.length) return { text: 'No working orders.' };
+    const parents = parentsTable(services);
+    if (!os.length)
+      return parents ? { title: 'Working orders', text: `No working orders.\n\n${parents}`, mono: true } : { text: 'No working orders.' };
     const rows = os.map((o) => {
       const { price, qty } = marketFormat(services, o.symbol);
       return [
@@ -24,7 +27,7 @@ export default defineCommand({
     });
     return {
       title: 'Working orders',
-      text: table(rows, ['id', 'symbol', 'side', 'type', 'qty', 'price', 'status', 'purpose']),
+      text: table(rows, ['id', 'symbol', 'side', 'type', 'qty', 'price', 'status', 'purpose']) + (parents ? `\n\n${parents}` : ''),
       mono: true,
     };
   },

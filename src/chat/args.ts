@@ -80,7 +80,7 @@ export type ParseResult = { ok: true; args: ParsedArgs } | { ok: false; error: s
 export function parseArgs(specs: readonly ArgSpec[], tokens: readonly string[]): ParseResult {
   const args: ParsedArgs = {};
   let i = 0;
-  for (const spec of specs) {
+  for (const [k, spec] of specs.entries()) {
     if (spec.rest) {
       const rest = tokens.slice(i).join(' ');
       if (!rest && spec.required) return { ok: false, error: `missing ${spec.name}` };
@@ -94,6 +94,8 @@ export function parseArgs(specs: readonly ArgSpec[], tokens: readonly string[]):
       continue;
     }
     const v = parseOne(spec, tok);
+    // An optional argument may be left out before a keyword ("/buy BTC/USDT 0.5 twap 10m": no price).
+    if (!v.ok && !spec.required && specs[k + 1]?.choices?.includes(tok.toLowerCase())) continue;
     if (!v.ok) return v;
     args[spec.name] = v.value;
     i++;

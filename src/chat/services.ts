@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts';
 import type { ConfigControls } from '../config/reload-apply.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { Journal } from '../journal/journal.ts';
+import type { AlgoExecutor } from '../execution/algo.ts';
 import type { FeedState } from '../market/feed.ts';
 import type { DataSource } from '../market/source.ts';
 import type { CommandSpec } from './command.ts';
@@ -84,4 +85,6 @@ export interface Services {
   journalFault?: () => string | null;
   /** The config file: /config shows where it came from, /reload re-reads it. */
   configControls?: ConfigControls;
+  /** TWAP/iceberg parents: /buy … twap, /orders, /cancel <parent>. */
+  algos?: AlgoExecutor;
 }

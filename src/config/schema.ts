@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Cron } from 'croner';
 import { TIMEFRAMES } from '../core/types.ts';
 import { riskConfigSchema } from '../risk/limits.ts';
+import { executionConfigSchema } from '../execution/config.ts';
 import { DEFAULT_JUMP_RULE } from '../market/validator.ts';
 import { DEFAULT_GOLDEN_RULES, OBJECTIVES, ruleProblem } from '../core/metric-rules.ts';
 
@@ -154,6 +155,7 @@ export const configSchema = z
       .strict()
       .prefault({}),
     risk: riskConfigSchema.prefault({}),
+    execution: executionConfigSchema.prefault({}),
     approvals: z
       .object({
         mode: z.enum(['off', 'always', 'above']).default('off'),

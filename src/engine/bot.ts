@@ -48,6 +48,7 @@ import { Ops } from '../ops/ops.ts';
 import { ACK_PREFIX } from '../ops/escalation.ts';
 import { instrumentCcxt } from '../ops/venue-metrics.ts';
 import { ConfigReloader } from '../config/reload-apply.ts';
+import { AlgoExecutor } from '../execution/algo.ts';
 
 export interface BotOptions {
   config: Config;
@@ -90,6 +91,8 @@ export class Bot {
   readonly notifier: Notifier;
   readonly approvals: ApprovalService;
   readonly reports: ReportService;
+  /** TWAP/iceberg parents (src/execution). */
+  readonly algos: AlgoExecutor;
   /** What feeds the bot (/mode, /status, the start banner). */
   readonly dataSource: DataSource;
   readonly ops: Ops;
@@ -192,6 +195,7 @@ export class Bot {
     this.notifier = new Notifier((transport, e) => this.log.error({ err: e, transport }, 'chat delivery failed'));
     this.approvals = new ApprovalService(this.journal, this.notifier, this.wall, this.log, this.alerts, cfg.approvals);
     this.engine.onTraderOrder = () => this.approvals.nudge();
+    this.algos = new AlgoExecutor(this.engine, this.journal, this.clock, cfg.execution, cfg.botId, this.log);
     this.reports = new ReportService({
       journal: this.journal,
       engine: this.engine,
@@ -239,6 +243,7 @@ export class Bot {
         wall: this.wall,
         log: this.log,
       }),
+      algos: this.algos,
     };
     this.dispatcher = new Dispatcher(COMMANDS, services, this.log, cfg.chat.confirmTimeoutSec * 1000);
     this.dispatcher.onButton('p', (user, parts) => this.approvals.onButton(user, parts));
@@ -444,6 +449,7 @@ export class Bot {
     this.running = true;
     this.engine.protectPositions();
     this.reconciler.startTimer(this.config.exchange.reconcileEverySec * 1000);
+    this.algos.startTimer();
     this.approvals.attach(this.engine);
     for (const t of this.notifier.list()) await t.start();
     this.reports.start();
@@ -691,6 +697,7 @@ export class Bot {
     this.approvals.stop();
     this.reports.stop();
     this.reconciler.stop();
+    this.algos.stopTimer();
     this.alerts.flush(); // pending summaries go out while the transports are still up
     await this.ops.stop();
     for (const t of this.notifier.list()) await t.stop().catch(() => {});

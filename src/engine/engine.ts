@@ -242,6 +242,7 @@ export class Engine implements ExchangeListener {
       this.inCandle = false;
     }
     if (this.outbox.length > 0) this.sendOutbox();
+    this.onCandleDone?.(symbol);
   }
 
   private processCandle(s: SymbolState, candle: Candle): void {
@@ -488,8 +489,9 @@ export class Engine implements ExchangeListener {
     purpose: OrderPurpose,
     decisionId?: number,
     bracket: { stopLoss?: number; takeProfit?: number } = {},
+    clientOrderId?: string,
   ): Order {
-    const order = this.record(request, purpose, decisionId, bracket);
+    const order = this.record(request, purpose, decisionId, bracket, clientOrderId);
     // An exit must not race the position's own stop-loss/take-profit: on spot they hold the coins it
     // would sell. Cancel them first; the exit waits (journaled as `new`) until they are gone.
     const guards = request.reduceOnly && !PROTECTIVE.has(purpose) ? this.protectiveOrders(request.symbol) : [];
@@ -508,11 +510,12 @@ export class Engine implements ExchangeListener {
     purpose: OrderPurpose,
     decisionId?: number,
     bracket: { stopLoss?: number; takeProfit?: number } = {},
+    clientOrderId?: string,
   ): Order {
     const now = this.clock.now();
     const order: Order = {
       ...request,
-      clientOrderId: this.journal.nextClientOrderId(`${this.opts.botId}-`, now),
+      clientOrderId: clientOrderId ?? this.journal.nextClientOrderId(`${this.opts.botId}-`, now),
       status: 'new',
       filledQty: 0,
       avgPrice: 0,
@@ -595,6 +598,10 @@ export class Engine implements ExchangeListener {
   onReconnect: ((detail: string) => void) | undefined;
   /** Called when a trader's order (manual, close, flatten) goes out: a held replay must not block it. */
   onTraderOrder: (() => void) | undefined;
+  /** Execution algos (src/execution/algo.ts): a candle was processed (their candle-time schedule)… */
+  onCandleDone: ((symbol: string) => void) | undefined;
+  /** …and /pause or /flatten stops their remaining children. */
+  onStopAlgos: ((why: string, cancelChildren: boolean) => void) | undefined;
 
   /** A trader's order is still working (manual, close, flatten; not adopted ones). */
   traderOrdersWorking(): boolean {
@@ -806,6 +813,7 @@ export class Engine implements ExchangeListener {
 
   pause(by: string): void {
     this.risk.pause(by, this.clock.now());
+    this.onStopAlgos?.(`paused by ${by}`, true);
   }
 
   resume(by: string, opts: { clearHalt?: boolean; clearBreaker?: boolean } = {}): void {
@@ -814,6 +822,7 @@ export class Engine implements ExchangeListener {
 
   /** Cancel every working order and close every position at market. */
   flatten(by: string): { cancelled: number; closing: string[] } {
+    this.onStopAlgos?.(`flatten by ${by}`, false); // flatten cancels every working order itself
     let cancelled = 0;
     for (const o of this.held.splice(0)) {
       this.onOrderUpdate({
@@ -865,7 +874,7 @@ export class Engine implements ExchangeListener {
   manualOrder(
     req: { symbol: string; side: Side; qty?: number; quoteQty?: number; price?: number },
     by: string,
-    opts: { dryRun?: boolean } = {},
+    opts: { dryRun?: boolean; clientOrderId?: string; continuation?: boolean } = {},
   ): { decision: RiskDecision; order?: Order } {
     const s = this.symbols.get(req.symbol);
     if (!s) return { decision: { action: 'reject', rule: 'unknown_symbol', reason: `not trading ${req.symbol}` } };
@@ -900,12 +909,12 @@ export class Engine implements ExchangeListener {
     const sig = bracket.stopLoss !== undefined ? { ...signal, stopLoss: bracket.stopLoss } : signal;
     const decision = reducing
       ? this.exitVerdict(s, sig, pos!, request)
-      : this.risk.evaluate({ signal: sig, request, reducing }, this.riskContext(s, price));
+      : this.risk.evaluate({ signal: sig, request, reducing, continuation: opts.continuation }, this.riskContext(s, price));
     if (opts.dryRun) return { decision };
     const decisionId = this.journal.recordDecision(sig, decision, request.qty);
     if (decision.action === 'reject' || !decision.request) return { decision };
-    const order = this.submit(decision.request, 'manual', decisionId, bracket);
-    if (!reducing) this.risk.recordEntry(this.clock.now());
+    const order = this.submit(decision.request, 'manual', decisionId, bracket, opts.clientOrderId);
+    if (!reducing && !opts.continuation) this.risk.recordEntry(this.clock.now());
     this.onTraderOrder?.();
     return { decision, order };
   }

@@ -299,3 +299,28 @@ export const paperPositions = sqliteTable('paper_positions', {
   symbol: text('symbol').primaryKey(),
   position: json<Record<string, unknown>>('position').notNull(),
 });
+
+/** TWAP/iceberg parents: children are `orders` rows whose client order id is `<parent id>-<slice>`. */
+export const parentOrders = sqliteTable(
+  'parent_orders',
+  {
+    id: text('id').primaryKey(),
+    symbol: text('symbol').notNull(),
+    side: text('side', { enum: ['buy', 'sell'] }).notNull(),
+    algo: text('algo', { enum: ['twap', 'iceberg'] }).notNull(),
+    totalQty: real('total_qty').notNull(),
+    slices: integer('slices').notNull(),
+    intervalMs: integer('interval_ms').notNull(),
+    visibleQty: real('visible_qty'),
+    limitOffsetBps: real('limit_offset_bps').notNull().default(0),
+    /** Slices journaled so far (the next child is `<id>-<sent + 1>`). */
+    sent: integer('sent').notNull().default(0),
+    nextAt: integer('next_at').notNull(),
+    status: text('status', { enum: ['active', 'done', 'cancelled', 'stopped'] }).notNull(),
+    reason: text('reason'),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('parent_orders_status').on(t.status)],
+);

@@ -120,8 +120,8 @@ export class RiskEngine {
       ruleBadInput(ctx, w) ??
       ruleSpotLongOnly(ctx, req) ??
       ruleMaxOpenPositions(lim, ctx) ??
-      ruleMinTradeInterval(lim, st, ctx.now) ??
-      ruleMaxTrades24h(lim, st, ctx.now) ??
+      (intent.continuation ? null : ruleMinTradeInterval(lim, st, ctx.now)) ??
+      (intent.continuation ? null : ruleMaxTrades24h(lim, st, ctx.now)) ??
       ruleVolatility(lim, req.symbol, this.volatility(req.symbol)) ??
       ruleMaxLeverage(lim, ctx, req, w) ??
       ruleStop(lim, intent, w) ??

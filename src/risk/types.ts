@@ -108,6 +108,8 @@ export interface RiskIntent {
   request: OrderRequest;
   /** true for orders that only reduce/close exposure: always allowed through pauses and halts. */
   reducing: boolean;
+  /** A later child of a TWAP/iceberg parent: the parent counted as the entry (see src/execution/algo.ts). */
+  continuation?: boolean;
 }
 
 export interface RiskDecision extends RiskVerdict {

@@ -1,0 +1,247 @@
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/logger.ts';
+import { floorToStep } from '../core/num.ts';
+import { isTerminal } from '../core/order-state.ts';
+import type { Order, Side } from '../core/types.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { Journal } from '../journal/journal.ts';
+import { childOrderId, ParentJournal, type ParentRow } from '../journal/parents.ts';
+import type { RiskDecision } from '../risk/types.ts';
+import { ALGO_LIMITS, type Algo, type ExecutionConfig } from './config.ts';
+
+/** Extra children after the last slice, for parts that ended unfilled. */
+const MAX_CATCH_UP = 3;
+
+export interface ParentRequest {
+  symbol: string;
+  side: Side;
+  qty: number;
+  algo: Algo;
+  /** Spread the slices over this long (TWAP; iceberg: the least time between clips). Default: slices × intervalSec. */
+  durationMs?: number;
+  by: string;
+}
+
+export type StartResult = { ok: true; parent: ParentRow; first?: Order } | { ok: false; reason: string; decision?: RiskDecision };
+
+export interface ParentProgress {
+  parent: ParentRow;
+  filledQty: number;
+  /** Children journaled so far. */
+  children: Order[];
+}
+
+/**
+ * TWAP and iceberg parents. A parent is journaled first; each child gets the id `<parent>-<n>` and is
+ * journaled (by the engine, as a manual order through the risk engine) before it is sent; the parent's
+ * `sent` counter is advanced after. After a crash between the two, the child's id is already in the
+ * journal, so the slice is counted, never sent twice, and the schedule goes on from there.
+ *
+ * Risk: the parent's total is checked once when it starts (refused if the whole would be refused,
+ * scaled down if the risk engine resizes it); each child is checked again like any order. Later children
+ * are `continuation`s: the parent counted as one entry for minTradeInterval/maxTradesPer24h.
+ *
+ * Schedule: on the engine's clock (candle time in replays, wall time live): `tick()` runs after each candle
+ * and, live, on a wall timer. TWAP children are market orders, one per interval. Iceberg children are
+ * limit orders of `visibleQty` at the last price (less/more `limitOffsetBps`); the next goes out once the
+ * previous is done.
+ */
+export class AlgoExecutor {
+  readonly parents: ParentJournal;
+
+  constructor(
+    private readonly engine: Engine,
+    journal: Journal,
+    private readonly clock: Clock,
+    private readonly cfg: ExecutionConfig,
+    private readonly botId: string,
+    private readonly log: Logger,
+  ) {
+    this.parents = new ParentJournal(journal);
+    this.journal = journal;
+    engine.onCandleDone = () => this.tick();
+    engine.onStopAlgos = (why, cancelChildren) => this.stopAll(why, cancelChildren);
+  }
+
+  private readonly journal: Journal;
+  private timer: NodeJS.Timeout | undefined;
+
+  /** Live: also tick on the wall clock between candles (a replay's candle clock only moves with candles). */
+  startTimer(everyMs = 250): void {
+    this.timer ??= setInterval(() => {
+      try {
+        this.tick();
+      } catch (e) {
+        this.log.error({ err: e }, 'execution algo tick failed');
+      }
+    }, everyMs);
+    this.timer.unref();
+  }
+
+  stopTimer(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The configured algo applies to a manual order of this notional (none: null). */
+  autoAlgo(notional: number): Algo | null {
+    return this.cfg.algo !== 'none' && notional > this.cfg.aboveNotional ? this.cfg.algo : null;
+  }
+
+  start(req: ParentRequest): StartResult {
+    const market = this.engine.marketInfo(req.symbol);
+    if (!market) return { ok: false, reason: `not trading ${req.symbol}` };
+    const preview = this.engine.manualOrder({ symbol: req.symbol, side: req.side, qty: req.qty }, req.by, { dryRun: true });
+    if (preview.decision.action === 'reject') return { ok: false, reason: preview.decision.reason, decision: preview.decision };
+    const total = floorToStep(preview.decision.request?.qty ?? req.qty, market.qtyStep);
+    const { slices, intervalMs } = this.plan(req, total, market.qtyStep);
+    if (slices < 1 || !(total > 0)) return { ok: false, reason: 'the quantity is too small to split' };
+    const now = this.clock.now();
+    const parent: ParentRow = {
+      id: this.journal.nextClientOrderId(`${this.botId}-`, now),
+      symbol: req.symbol,
+      side: req.side,
+      algo: req.algo,
+      totalQty: total,
+      slices,
+      intervalMs,
+      visibleQty: req.algo === 'iceberg' ? total / slices : null,
+      limitOffsetBps: this.cfg.limitOffsetBps,
+      sent: 0,
+      nextAt: now,
+      status: 'active',
+      reason: null,
+      createdBy: req.by,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.parents.insert(parent);
+    this.log.info({ parent: parent.id, algo: parent.algo, total, slices, intervalMs }, 'parent order started');
+    const first = this.step(parent);
+    return { ok: true, parent: this.parents.get(parent.id) ?? parent, ...(first ? { first } : {}) };
+  }
+
+  private plan(req: ParentRequest, total: number, step: number): { slices: number; intervalMs: number } {
+    if (req.algo === 'twap') {
+      const slices = this.cfg.slices;
+      const intervalMs = req.durationMs !== undefined ? Math.round(req.durationMs / slices) : this.cfg.intervalSec * 1000;
+      return { slices, intervalMs };
+    }
+    const clip = this.cfg.visibleQty > 0 ? Math.max(this.cfg.visibleQty, step) : total / this.cfg.slices;
+    const slices = Math.min(ALGO_LIMITS.maxSlices, Math.ceil(total / clip - 1e-9));
+    return { slices, intervalMs: req.durationMs !== undefined ? Math.round(req.durationMs / slices) : 0 };
+  }
+
+  /** Send every child that is due. Safe to call at any time (idempotent per slice). */
+  tick(): void {
+    const now = this.clock.now();
+    for (const p of this.parents.active()) if (p.nextAt <= now) this.step(p);
+  }
+
+  /** Send the next child of `p` if it is due and allowed; returns it. */
+  private step(p: ParentRow): Order | undefined {
+    const now = this.clock.now();
+    const children = this.parents.children(p.id);
+    const working = children.some((o) => !isTerminal(o.status));
+    if (p.algo === 'iceberg' && working) return undefined;
+    const n = p.sent + 1;
+    const id = childOrderId(p.id, n);
+    if (this.journal.getOrder(id)) {
+      // Journaled before a crash: it counts; the schedule goes on from the next slice.
+      this.advance(p, n, now);
+      return undefined;
+    }
+    const market = this.engine.marketInfo(p.symbol)!;
+    const left = this.left(p, children, market.qtyStep);
+    if (n > p.slices || !(left > 0)) {
+      // After the last slice: done once every child has ended; what ended unfilled goes out again (a few times at most).
+      if (working) return undefined;
+      if (!(left > 0) || n > p.slices + MAX_CATCH_UP) return this.finish(p, 'done', left > 0 ? `${left} left unfilled` : undefined, now);
+    }
+    const qty = n >= p.slices ? left : floorToStep(left / (p.slices - n + 1), market.qtyStep);
+    const req: { symbol: string; side: Side; qty: number; price?: number } = { symbol: p.symbol, side: p.side, qty };
+    if (p.algo === 'iceberg') req.price = this.clipPrice(p, market.priceStep);
+    const { decision, order } = this.engine.manualOrder(req, `${p.createdBy} (${p.id})`, {
+      clientOrderId: id,
+      continuation: children.length > 0,
+    });
+    if (!order) return this.finish(p, 'stopped', `slice ${n} ${decision.reason}`, now);
+    this.advance(p, n, now);
+    if (order.status === 'rejected') this.finish(p, 'stopped', `slice ${n} rejected by the venue: ${order.reason ?? 'no reason'}`, now);
+    else if (n >= p.slices && isTerminal(order.status)) this.step(p); // filled at once (paper): done now
+    return order;
+  }
+
+  /** What is still to be placed: a child that ended unfilled (cancelled, or lost to a crash before it reached the venue) leaves its part. */
+  private left(p: ParentRow, children: Order[], step: number): number {
+    const planned = children.reduce((t, o) => t + (isTerminal(o.status) ? o.filledQty : (o.qty ?? 0)), 0);
+    return floorToStep(p.totalQty - planned, step);
+  }
+
+  private clipPrice(p: ParentRow, tick: number): number {
+    const last = this.engine.lastPrice(p.symbol);
+    const off = (p.limitOffsetBps / 10_000) * (p.side === 'buy' ? -1 : 1);
+    return floorToStep(last * (1 + off), tick);
+  }
+
+  private advance(p: ParentRow, n: number, now: number): void {
+    p.sent = n;
+    p.nextAt = now + p.intervalMs;
+    this.parents.update(p.id, { sent: n, nextAt: p.nextAt }, now);
+  }
+
+  private finish(p: ParentRow, status: ParentRow['status'], reason: string | undefined, now: number): undefined {
+    p.status = status;
+    p.reason = reason ?? null;
+    this.parents.update(p.id, { status, reason: p.reason }, now);
+    const log = status === 'done' ? this.log.info.bind(this.log) : this.log.warn.bind(this.log);
+    log({ parent: p.id, status, reason }, `parent order ${status}`);
+    if (status === 'stopped')
+      this.engine.onAlert({
+        type: 'order_rejected',
+        severity: 'warning',
+        title: `${p.algo.toUpperCase()} ${p.id} stopped`,
+        message: `${p.side} ${p.symbol}: ${reason ?? 'stopped'}; ${p.sent} of ${p.slices} slices were sent.`,
+        data: { parentId: p.id },
+      });
+    return undefined;
+  }
+
+  /** Stop a parent: no further children; its working child is cancelled. */
+  stop(id: string, why: string, cancelChildren = true, status: 'cancelled' | 'stopped' = 'cancelled'): ParentRow | undefined {
+    const p = this.find(id);
+    if (!p || p.status !== 'active') return p;
+    this.finish(p, status, why, this.clock.now());
+    if (cancelChildren)
+      for (const o of this.parents.children(p.id)) {
+        const live = this.engine.liveOrders.get(o.clientOrderId);
+        if (live && live.status !== 'new' && !isTerminal(live.status)) this.engine.cancel(live);
+      }
+    return p;
+  }
+
+  stopAll(why: string, cancelChildren: boolean): number {
+    const active = this.parents.active();
+    for (const p of active) this.stop(p.id, why, cancelChildren, 'stopped');
+    return active.length;
+  }
+
+  /** A parent by id (case-insensitive, as /cancel matches order ids). */
+  find(id: string): ParentRow | undefined {
+    return this.parents.get(id) ?? this.parents.get(id.toLowerCase());
+  }
+
+  progress(p: ParentRow): ParentProgress {
+    const children = this.parents.children(p.id);
+    return { parent: p, children, filledQty: children.reduce((t, o) => t + o.filledQty, 0) };
+  }
+
+  /** Active parents, then those finished in the last hour (engine clock). */
+  shown(): ParentProgress[] {
+    const now = this.clock.now();
+    return this.parents
+      .recent(50)
+      .filter((p) => p.status === 'active' || now - p.updatedAt < 3_600_000)
+      .map((p) => this.progress(p));
+  }
+}

@@ -59,11 +59,14 @@ export class AlgoExecutor {
   ) {
     this.parents = new ParentJournal(journal);
     this.journal = journal;
+    this.working = this.parents.active().length > 0;
     engine.onCandleDone = () => this.tick();
     engine.onStopAlgos = (why, cancelChildren) => this.stopAll(why, cancelChildren);
   }
 
   private readonly journal: Journal;
+  /** Any active parent? When not, a tick reads nothing (no journal access per candle or timer tick). */
+  private working: boolean;
   private timer: NodeJS.Timeout | undefined;
 
   /** Live: also tick on the wall clock between candles (a replay's candle clock only moves with candles). */
@@ -116,6 +119,7 @@ export class AlgoExecutor {
       updatedAt: now,
     };
     this.parents.insert(parent);
+    this.working = true;
     this.log.info({ parent: parent.id, algo: parent.algo, total, slices, intervalMs }, 'parent order started');
     const first = this.step(parent);
     return { ok: true, parent: this.parents.get(parent.id) ?? parent, ...(first ? { first } : {}) };
@@ -134,8 +138,11 @@ export class AlgoExecutor {
 
   /** Send every child that is due. Safe to call at any time (idempotent per slice). */
   tick(): void {
+    if (!this.working) return;
     const now = this.clock.now();
-    for (const p of this.parents.active()) if (p.nextAt <= now) this.step(p);
+    const active = this.parents.active();
+    this.working = active.length > 0;
+    for (const p of active) if (p.nextAt <= now) this.step(p);
   }
 
   /** Send the next child of `p` if it is due and allowed; returns it. */

@@ -33,7 +33,19 @@ export interface RiskLimits {
   maxConsecutiveLosses: number;
   /** Trip the breaker after this many consecutive order/exchange errors (0 = never). */
   maxConsecutiveErrors: number;
+  /** Trailing stop distance (fraction of the best price since entry); null = off. Per trade: /trail. */
+  trailingStopPct: number | null;
+  /** The trail starts once the price has moved this far in the position's favour (fraction of entry). */
+  trailingActivationPct: number;
+  /** Close a position at market after this many minutes (engine clock); null = off. */
+  maxHoldMinutes: number | null;
+  /** Drawdown from the equity peak that trips the kill switch (0 = off). */
+  maxDrawdown: number;
+  /** What the kill switch does: halt entries, or halt and close every position. */
+  onMaxDrawdown: DrawdownAction;
 }
+
+export type DrawdownAction = 'halt' | 'flatten';
 
 export const DEFAULT_LIMITS: RiskLimits = {
   sizing: 'risk',
@@ -51,6 +63,11 @@ export const DEFAULT_LIMITS: RiskLimits = {
   maxLeverage: 3,
   maxConsecutiveLosses: 5,
   maxConsecutiveErrors: 3,
+  trailingStopPct: null,
+  trailingActivationPct: 0,
+  maxHoldMinutes: null,
+  maxDrawdown: 0,
+  onMaxDrawdown: 'halt',
 };
 
 /** Why new entries are blocked, if they are. Exits are never blocked. */

@@ -115,7 +115,7 @@ describe('trailing stop (paper: moves on the candle close from its high, protect
     r.candle(100, 100.5, 99.5, 100);
     r.candle(100, 100.5, 99.5, 100); // entry fills at ~100
     const stopAt = () => r.engine.portfolio.positions.get(SYM)?.stopLoss;
-    expect(stopAt()).toBeCloseTo(100.5 * 0.99, 8); // this candle's high already counts
+    expect(stopAt()).toBeCloseTo(95, 8); // the entry's stop is not acknowledged yet: the trail waits a candle
     r.candle(100, 110, 100, 109);
     expect(stopAt()).toBeCloseTo(110 * 0.99, 8);
     // Extends to 111 and falls to 108.5 in one candle: the stop is still 108.9 (from the last close), so it fills there.
@@ -123,6 +123,7 @@ describe('trailing stop (paper: moves on the candle close from its high, protect
     expect(r.engine.portfolio.positions.size).toBe(0);
     const hit = r.alerts.alerts.find((a) => a.type === 'stop_hit');
     expect(hit?.message).toMatch(/closed long at 108\.9/);
+    expect(r.alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
   });
 
   it('per trade: /trail overrides the config and "off" stops the trail', () => {
@@ -205,5 +206,18 @@ describe('total drawdown kill switch', () => {
     r.engine.resume('admin', { clearBreaker: true });
     r.candle(88, 88, 88, 88);
     expect(r.engine.risk.state().breakerTripped).toBe(false);
+  });
+});
+
+describe('trailing stop never crosses the last price', () => {
+  it('a candle that closes below its own trail leaves the stop where it was (a venue would refuse the order)', () => {
+    const r = rig({ 0: 'enter_long' }, { limits: { sizing: 'fixed', fixedQuote: 1000, trailingStopPct: 0.01, stopLossPct: 0.05 } });
+    r.candle(100, 100.5, 99.5, 100);
+    r.candle(100, 100, 100, 100);
+    const pos = r.engine.portfolio.positions.get(SYM)!;
+    const before = pos.stopLoss;
+    r.candle(100, 110, 100, 108); // trail 108.9 is above the close 108
+    expect(pos.stopLoss).toBe(before);
+    expect(r.alerts.alerts.filter((a) => a.severity === 'critical').map((a) => a.message)).toEqual([]);
   });
 });

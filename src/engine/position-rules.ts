@@ -36,7 +36,7 @@ export class PositionRules {
   onCandle(symbol: string, candle: Candle, now: number): void {
     const h = this.host;
     const pos = h.portfolio.positions.get(symbol);
-    if (pos === undefined || this.exiting(symbol)) return;
+    if (pos === undefined || this.busy(symbol)) return;
     const lim = h.risk.limits;
     const own = tradeSettings(h.journal, pos.id);
     const hold = own.maxHoldMinutes !== undefined ? own.maxHoldMinutes : lim.maxHoldMinutes;
@@ -54,6 +54,8 @@ export class PositionRules {
     const cur = pos.stopLoss;
     const step = stop * MIN_TRAIL_STEP;
     if (cur !== undefined && (long ? stop <= cur + step : stop >= cur - step)) return;
+    // A stop at or beyond the close would trigger at once (a live venue refuses it): leave the current one.
+    if (long ? stop >= candle.close : stop <= candle.close) return;
     h.setProtection(symbol, { stopLoss: stop });
   }
 
@@ -71,9 +73,13 @@ export class PositionRules {
     });
   }
 
-  /** An exit (not a stop / take-profit) already works on the symbol. */
-  private exiting(symbol: string): boolean {
-    for (const o of this.host.liveOrders.values()) if (o.symbol === symbol && o.reduceOnly && !PROTECTIVE.has(o.purpose)) return true;
+  /** An exit already works on the symbol, or an order of it awaits the venue's answer (next candle, then). */
+  private busy(symbol: string): boolean {
+    for (const o of this.host.liveOrders.values()) {
+      if (o.symbol !== symbol) continue;
+      if (o.status === 'new' || o.status === 'submitted') return true;
+      if (o.reduceOnly && !PROTECTIVE.has(o.purpose)) return true;
+    }
     return false;
   }
 }

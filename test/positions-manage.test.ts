@@ -221,3 +221,36 @@ describe('trailing stop never crosses the last price', () => {
     expect(r.alerts.alerts.filter((a) => a.severity === 'critical').map((a) => a.message)).toEqual([]);
   });
 });
+
+describe('volatility sizing', () => {
+  const limits = { sizing: 'volatility' as const, volatilityWindow: 4, volatilityMultiple: 20, riskPerTrade: 0.01, stopLossPct: 0.2 };
+
+  it('sizes the risk budget over volatilityMultiple typical moves; refuses until the window is full', () => {
+    const r = rig({ 1: 'enter_long', 6: 'enter_long' }, { limits });
+    const closes = [100, 101, 100, 101, 100, 101, 100];
+    let order: Order | undefined;
+    let vol: number | null = null;
+    closes.forEach((c, i) => {
+      r.candle(c, c, c, c);
+      if (i === 6) {
+        vol = r.engine.risk.volatility(SYM);
+        order = [...r.engine.liveOrders.values()].find((o) => o.purpose === 'entry');
+      }
+    });
+    const reasons = r.journal.sqlite.prepare('select verdict_rule as rule, reason from decisions').all() as Array<{
+      rule: string;
+      reason: string;
+    }>;
+    expect(reasons[0]).toMatchObject({ rule: 'no_volatility' });
+    expect(vol).not.toBeNull();
+    const want = (r.engine.portfolio.equity() * 0.01) / (100 * vol! * 20);
+    expect(order?.qty).toBeCloseTo(Math.floor(want * 1e4) / 1e4, 4);
+  });
+
+  it('never above what the stop allows: the max-loss rule still caps it', () => {
+    const r = rig({ 6: 'enter_long' }, { limits: { ...limits, volatilityMultiple: 0.1, stopLossPct: 0.05, maxCapitalInUse: 1 } });
+    [100, 101, 100, 101, 100, 101, 100].forEach((c) => r.candle(c, c, c, c));
+    const d = r.journal.sqlite.prepare('select verdict_rule as rule from decisions').all() as Array<{ rule: string }>;
+    expect(d.map((x) => x.rule)).toContain('max_loss_per_trade');
+  });
+});

@@ -32,8 +32,8 @@ export const MAX_RECENT_ENTRIES = 10_000;
 export const RISK_LIMITS: { readonly [K in keyof RiskLimits]: LimitDef } = {
   sizing: {
     kind: 'enum',
-    values: ['risk', 'all-in', 'fixed'],
-    description: 'entry sizing (risk: from the stop distance; fixed: fixedQuote per trade)',
+    values: ['risk', 'all-in', 'fixed', 'volatility'],
+    description: 'entry sizing (risk: from the stop distance; fixed: fixedQuote per trade; volatility: from recent volatility)',
   },
   fixedQuote: {
     kind: 'number',
@@ -96,6 +96,13 @@ export const RISK_LIMITS: { readonly [K in keyof RiskLimits]: LimitDef } = {
     int: true,
     zeroOff: true,
     description: 'order errors in a row that trip the breaker',
+  },
+  volatilityMultiple: {
+    kind: 'number',
+    unit: 'multiple',
+    min: 0.1,
+    max: 100,
+    description: 'typical 1-bar moves the risk per trade covers in volatility sizing',
   },
   trailingStopPct: {
     kind: 'number',

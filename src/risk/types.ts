@@ -4,7 +4,8 @@ import type { MarketType, OrderRequest, PositionSide, Signal, RiskVerdict } from
 export type SizingMode =
   | 'risk' // qty = equity x riskPerTrade / stop distance (the default)
   | 'all-in' // spend all free cash (quote-sized market buy); the backtest reference setup
-  | 'fixed'; // a fixed quote amount per trade
+  | 'fixed' // a fixed quote amount per trade
+  | 'volatility'; // riskPerTrade of equity over volatilityMultiple typical 1-bar moves
 
 export interface RiskLimits {
   sizing: SizingMode;
@@ -33,6 +34,8 @@ export interface RiskLimits {
   maxConsecutiveLosses: number;
   /** Trip the breaker after this many consecutive order/exchange errors (0 = never). */
   maxConsecutiveErrors: number;
+  /** Volatility sizing: how many typical 1-bar moves (stdev of returns) the risk budget covers. */
+  volatilityMultiple: number;
   /** Trailing stop distance (fraction of the best price since entry); null = off. Per trade: /trail. */
   trailingStopPct: number | null;
   /** The trail starts once the price has moved this far in the position's favour (fraction of entry). */
@@ -63,6 +66,7 @@ export const DEFAULT_LIMITS: RiskLimits = {
   maxLeverage: 3,
   maxConsecutiveLosses: 5,
   maxConsecutiveErrors: 3,
+  volatilityMultiple: 2,
   trailingStopPct: null,
   trailingActivationPct: 0,
   maxHoldMinutes: null,

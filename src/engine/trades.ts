@@ -21,7 +21,18 @@ export interface TradeSettings {
 
 const settingsKey = (posId: number): string => `trade:${posId}`;
 
+/** Read once per trade and process (the engine asks on every candle); setTradeSettings keeps it current. */
+const cache = new WeakMap<Journal, Map<number, TradeSettings>>();
+
 export function tradeSettings(journal: Journal, posId: number): TradeSettings {
+  let byId = cache.get(journal);
+  if (byId === undefined) cache.set(journal, (byId = new Map()));
+  let v = byId.get(posId);
+  if (v === undefined) byId.set(posId, (v = readSettings(journal, posId)));
+  return v;
+}
+
+function readSettings(journal: Journal, posId: number): TradeSettings {
   const v = journal.getState<unknown>(settingsKey(posId), {});
   if (v === null || typeof v !== 'object') return {};
   const o = v as Record<string, unknown>;
@@ -36,7 +47,9 @@ export function tradeSettings(journal: Journal, posId: number): TradeSettings {
 }
 
 export function setTradeSettings(journal: Journal, posId: number, change: TradeSettings, ts: number): void {
-  journal.setState(settingsKey(posId), { ...tradeSettings(journal, posId), ...change }, ts);
+  const next = { ...tradeSettings(journal, posId), ...change };
+  journal.setState(settingsKey(posId), next, ts);
+  cache.get(journal)?.set(posId, next);
 }
 
 /** The open position a trader means by a trade id or a symbol. */

@@ -1,35 +1,57 @@
 import { defineCommand, usage, type CommandSpec } from '../src/chat/command.ts';
 import { signedMoney } from '../src/chat/format.ts';
-import { actor, marketFormat, quoteOf, resolveSymbol, symbolProblem } from '../src/chat/helpers.ts';
+import { actor, badArgs, marketFormat, quoteOf } from '../src/chat/helpers.ts';
+import { tradeArg, tradeOf } from '../src/chat/trade-args.ts';
 import type { CommandContext } from '../src/chat/command.ts';
+import { floorToStep } from '../src/core/num.ts';
+import { tradeId } from '../src/engine/trades.ts';
 
-const target = ({ args, services }: CommandContext) => {
-  const input = String(args.symbol);
-  const symbol = resolveSymbol(input, services.engine.symbolList());
-  return { input, symbol, pos: symbol ? services.engine.portfolio.positions.get(symbol) : undefined };
-};
+/** The quantity to close: all, a percentage, or a base amount; an error when that leaves dust. */
+function partOf(ctx: CommandContext, symbol: string, posQty: number): { qty?: number } | { error: string } {
+  const a = ctx.args.amount as { value: number; percent: boolean } | undefined;
+  if (a === undefined || (a.percent && a.value === 100)) return {};
+  const m = ctx.services.engine.marketInfo(symbol);
+  const step = m?.qtyStep ?? 0;
+  const raw = a.percent ? (posQty * a.value) / 100 : a.value;
+  const qty = step > 0 ? floorToStep(raw, step) : raw;
+  const { qty: q } = marketFormat(ctx.services, symbol);
+  if (qty >= posQty) return {};
+  const min = m?.minQty ?? 0;
+  if (!(qty > 0) || qty < min) return { error: `${q(raw)} is below the smallest order (${q(min)}): nothing to close.` };
+  if (posQty - qty < min)
+    return { error: `closing ${q(qty)} would leave ${q(posQty - qty)}, below the smallest order (${q(min)}): close it all.` };
+  return { qty };
+}
 
 const spec: CommandSpec = defineCommand({
   name: 'close',
-  description: 'Close one position at market',
+  description: 'Close a trade (all, or part: 25% or a quantity) at market',
   minRole: 'trader',
-  args: [{ name: 'symbol', type: 'symbol', description: 'the position to close, e.g. BTC/USDT', required: true }],
+  args: [tradeArg('symbol'), { name: 'amount', type: 'amount', description: 'part to close: 25% or 0.01 (default: all)' }],
   confirm(ctx) {
-    const { symbol, pos } = target(ctx);
-    if (!symbol || !pos) return null; // run() explains; nothing to confirm
+    const t = tradeOf(ctx, usage(spec), 'symbol');
+    if ('reply' in t) return null; // run() explains; nothing to confirm
+    const pos = t.pos;
+    const part = partOf(ctx, pos.symbol, pos.qty);
+    if ('error' in part) return null;
     const ccy = quoteOf(ctx.services);
-    const { price, qty } = marketFormat(ctx.services, symbol);
-    return `Close the ${pos.side} ${qty(pos.qty)} ${symbol} position at market? Entry ${price(pos.entryPrice)}, mark ${price(pos.markPrice)}, uPnL ${signedMoney(pos.unrealizedPnl, ccy)}.`;
+    const { price, qty } = marketFormat(ctx.services, pos.symbol);
+    const what = part.qty !== undefined ? `${qty(part.qty)} of the ${pos.side} ${qty(pos.qty)}` : `the ${pos.side} ${qty(pos.qty)}`;
+    return `Close ${what} ${pos.symbol} position at market? Entry ${price(pos.entryPrice)}, mark ${price(pos.markPrice)}, uPnL ${signedMoney(pos.unrealizedPnl, ccy)}. Trade ${tradeId(pos)}.`;
   },
   run(ctx) {
-    const { input, symbol, pos } = target(ctx);
+    const t = tradeOf(ctx, usage(spec), 'symbol');
+    if ('reply' in t) return t.reply;
+    const pos = t.pos;
+    const symbol = pos.symbol;
     const engine = ctx.services.engine;
-    if (!symbol) return symbolProblem(input, engine.symbolList(), usage(spec));
-    if (!pos) return { text: `No open ${symbol} position: nothing to close. /positions lists them.` };
-    // A pending proposal to exit this position is moot now.
+    const part = partOf(ctx, symbol, pos.qty);
+    if ('error' in part) return badArgs(part.error, usage(spec));
+    // A pending proposal to exit this position is moot now (a partial close leaves it standing).
     const by = actor(ctx.user);
-    const withdrawn = ctx.services.approvals?.withdraw({ symbol, kind: 'exit' }, `made moot by /close (${by})`, by) ?? 0;
-    const order = engine.closePosition(symbol, by);
+    const withdrawn =
+      part.qty === undefined ? (ctx.services.approvals?.withdraw({ symbol, kind: 'exit' }, `made moot by /close (${by})`, by) ?? 0) : 0;
+    const order = engine.closePosition(symbol, by, 'manual', undefined, part.qty);
     if (!order)
       return { text: `Could not close ${symbol}: the risk engine refused the exit (see /risk). Nothing was placed.`, severity: 'warning' };
     if (order.status === 'rejected') {
@@ -39,9 +61,10 @@ const spec: CommandSpec = defineCommand({
       };
     }
     const { qty } = marketFormat(ctx.services, symbol);
+    const rest = part.qty !== undefined ? ` ${qty(pos.qty - part.qty)} stays open; its stop and take-profit are resized to it.` : '';
     return {
-      title: `Closing ${symbol}`,
-      text: `${order.side.toUpperCase()} ${qty(order.qty ?? pos.qty)} ${symbol} at market: order ${order.clientOrderId} (${order.status}). The fill will be reported; check /positions.${withdrawn ? ` ${withdrawn} pending exit proposal(s) withdrawn.` : ''}`,
+      title: `Closing ${symbol} ${tradeId(pos)}`,
+      text: `${order.side.toUpperCase()} ${qty(order.qty ?? pos.qty)} ${symbol} at market: order ${order.clientOrderId} (${order.status}).${rest} The fill will be reported; check /positions.${withdrawn ? ` ${withdrawn} pending exit proposal(s) withdrawn.` : ''}`,
     };
   },
 });

@@ -16,6 +16,9 @@ import whoami from './whoami.ts';
 import buy from './buy.ts';
 import sell from './sell.ts';
 import close from './close.ts';
+import sl from './sl.ts';
+import tp from './tp.ts';
+import trail from './trail.ts';
 import cancel from './cancel.ts';
 import approvals from './approvals.ts';
 import alerts from './alerts.ts';
@@ -57,6 +60,9 @@ export const COMMANDS: CommandSpec[] = [
   buy,
   sell,
   close,
+  sl,
+  tp,
+  trail,
   cancel,
   approvals,
   alerts,

@@ -2,6 +2,7 @@ import { defineCommand } from '../src/chat/command.ts';
 import { signedMoney, table, utc } from '../src/chat/format.ts';
 import { marketFormat, quoteOf } from '../src/chat/helpers.ts';
 import { engineTimeNote } from '../src/core/clock.ts';
+import { tradeId } from '../src/engine/trades.ts';
 
 export default defineCommand({
   name: 'positions',
@@ -14,6 +15,7 @@ export default defineCommand({
     const rows = ps.map((p) => {
       const { price, qty } = marketFormat(services, p.symbol);
       return [
+        tradeId(p),
         p.symbol,
         p.side,
         qty(p.qty),
@@ -26,7 +28,17 @@ export default defineCommand({
     });
     return {
       title: 'Open positions',
-      text: table(rows, ['symbol', 'side', 'qty', 'entry', 'mark', 'uPnL', 'stop', `opened${engineTimeNote(services.engine.clockKind)}`]),
+      text: table(rows, [
+        'id',
+        'symbol',
+        'side',
+        'qty',
+        'entry',
+        'mark',
+        'uPnL',
+        'stop',
+        `opened${engineTimeNote(services.engine.clockKind)}`,
+      ]),
       mono: true,
     };
   },

@@ -1,12 +1,14 @@
 import { defineCommand } from '../src/chat/command.ts';
+import { isKillSwitch } from '../src/risk/drawdown-guard.ts';
 
 export default defineCommand({
   name: 'resume',
   description: 'Allow new entries again (after a halt or breaker: asks to confirm)',
   minRole: 'trader',
   // Clearing a drawdown halt or a tripped breaker overrides a safety stop: ask first.
-  confirm({ services }) {
+  confirm({ user, services }) {
     const rs = services.engine.risk.state();
+    if (isKillSwitch(rs.breakerReason) && user.role !== 'admin') return null; // run() refuses
     if (rs.halted || rs.breakerTripped) {
       return `Resume trading and clear the ${rs.breakerTripped ? `circuit breaker (${rs.breakerReason ?? 'tripped'})` : `daily drawdown halt (${rs.haltReason ?? 'halted'})`}?`;
     }
@@ -16,6 +18,10 @@ export default defineCommand({
     const by = user.name ?? user.id;
     const rs = services.engine.risk.state();
     if (!rs.paused && !rs.halted && !rs.breakerTripped) return { text: 'Already trading: nothing to resume.' };
+    if (isKillSwitch(rs.breakerReason) && user.role !== 'admin') {
+      const why = 'only an admin may re-arm the total drawdown kill switch';
+      return { text: `Not resumed: ${why} (${rs.breakerReason}).`, severity: 'warning', audit: { outcome: 'refused', reason: why } };
+    }
     services.engine.resume(by, { clearHalt: rs.halted, clearBreaker: rs.breakerTripped });
     const still = services.engine.risk.blockedReason(services.engine.status().now);
     return { text: still ? `Resumed by ${by}, but entries are still blocked: ${still}` : `Resumed by ${by}. New entries allowed.` };

@@ -268,7 +268,7 @@ describe('reports on a replayed bot', () => {
       const r = await ask('/trades 5');
       expect(r?.title).toBe('Last 5 closed trades (UTC)');
       const lines = r!.text.split('\n');
-      expect(lines[0]).toMatch(/^symbol\s+side\s+qty\s+entry\s+exit\s+net PnL\s+held\s+opened\s+closed$/);
+      expect(lines[0]).toMatch(/^symbol\s+side\s+qty\s+entry\s+exit\s+net PnL\s+held\s+opened\s+closed\s+id$/);
       expect(lines.slice(2, 7)).toHaveLength(5);
       latest.forEach((t, i) => {
         expect(lines[2 + i]).toContain(t.symbol);

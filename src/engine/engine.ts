@@ -18,6 +18,9 @@ import type { MetricsTracker } from './metrics.ts';
 import { exitingQty, inFlight, orderInFlight } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE, ProtectionKeeper, type ProtectionGap } from './protection.ts';
+import { PositionRules } from './position-rules.ts';
+import { tradeId } from './trades.ts';
+import { DrawdownGuard } from '../risk/drawdown-guard.ts';
 
 export interface SymbolSetup {
   symbol: string;
@@ -137,6 +140,8 @@ export class Engine implements ExchangeListener {
   private equityDay = -1;
   private opts: EngineOptions;
   private readonly protection: ProtectionKeeper;
+  private readonly positionRules = new PositionRules(this);
+  private readonly drawdown: DrawdownGuard;
   approvals: ApprovalGate | undefined;
 
   constructor(opts: EngineOptions) {
@@ -193,6 +198,7 @@ export class Engine implements ExchangeListener {
       savePosition: (pos) => this.journal.updatePosition(pos.id, pos, pos.maxQty),
       raise: (a) => this.raise(a),
     });
+    this.drawdown = new DrawdownGuard(this, opts.persistProgress);
     // Durable runs persist risk state (pause, halt, breaker, counters) on every change; a backtest never restarts.
     if (opts.persistProgress) this.risk.onChange = (state) => this.journal.setState('risk', state, this.clock.now());
     opts.exchange.setListener(this);
@@ -259,9 +265,11 @@ export class Engine implements ExchangeListener {
     const equity = this.portfolio.equity();
     const ev = this.risk.onEquity(now, equity);
     if (ev !== null) this.onRiskEvent(ev);
+    this.drawdown.onEquity(now, equity);
     if (this.opts.metrics !== undefined) this.opts.metrics.onBar(now, equity, this.portfolio.positions.size > 0);
     if (now >= this.nextEquityAt || utcDayStart(now) !== this.equityDay) this.snapshotEquity(now, equity);
 
+    this.positionRules.onCandle(symbol, candle, now);
     const pos = this.portfolio.positions.get(symbol);
     s.ctx.position = pos === undefined ? null : pos.side;
     s.ctx.pending = s.working > 0;
@@ -765,7 +773,7 @@ export class Engine implements ExchangeListener {
         type: 'position_closed',
         severity: 'info',
         title: `Closed ${r.closed.side} ${f.symbol}`,
-        message: `exit ${px(f.price)}, entry ${px(r.closed.entryPrice)}, net PnL ${signedMoney(pnl, quote)}`,
+        message: `exit ${px(f.price)}, entry ${px(r.closed.entryPrice)}, net PnL ${signedMoney(pnl, quote)}, trade ${tradeId(r.closed)}`,
       });
     }
     if (r.opened && r.after) {
@@ -774,7 +782,7 @@ export class Engine implements ExchangeListener {
         type: 'position_opened',
         severity: 'info',
         title: `Opened ${r.after.side} ${f.symbol}`,
-        message: `${size(r.after.qty)} @ ${px(r.after.entryPrice)}${r.after.liquidationPrice ? `, liquidation ${px(r.after.liquidationPrice)}` : ''}`,
+        message: `${size(r.after.qty)} @ ${px(r.after.entryPrice)}${r.after.liquidationPrice ? `, liquidation ${px(r.after.liquidationPrice)}` : ''}, trade ${tradeId(r.after)}`,
       });
     }
   }
@@ -848,8 +856,8 @@ export class Engine implements ExchangeListener {
     return { cancelled, closing };
   }
 
-  /** Close one position at market (reduce-only). */
-  closePosition(symbol: string, by: string, purpose: OrderPurpose = 'manual', ignoring?: ReadonlySet<string>): Order | null {
+  /** Close one position at market (reduce-only); `qty`: only that much of it (a partial close). */
+  closePosition(symbol: string, by: string, purpose: OrderPurpose = 'manual', ignoring?: ReadonlySet<string>, qty?: number): Order | null {
     const pos = this.portfolio.positions.get(symbol);
     const s = this.symbols.get(symbol);
     if (!pos || !s) return null;
@@ -862,12 +870,19 @@ export class Engine implements ExchangeListener {
       strategy: 'manual',
       reason: `${purpose} by ${by}`,
     };
-    const decision = this.exitVerdict(s, signal, pos, closeRequest(pos), ignoring);
-    const decisionId = this.journal.recordDecision(signal, decision, pos.qty);
+    const request = closeRequest(pos);
+    if (qty !== undefined && qty < pos.qty) request.qty = qty;
+    const decision = this.exitVerdict(s, signal, pos, request, ignoring);
+    const decisionId = this.journal.recordDecision(signal, decision, request.qty);
     if (!decision.request) return null;
     const order = this.submit(decision.request, purpose, decisionId);
     this.onTraderOrder?.();
     return order;
+  }
+
+  /** Move a position's stop / take-profit (chat, trailing): the new orders are journaled before the old go (protection.ts). */
+  setProtection(symbol: string, promise: { stopLoss?: number; takeProfit?: number }): void {
+    this.protection.ensure(symbol, promise);
   }
 
   /** A manual order from chat: through the risk engine like any other. `dryRun`: the verdict only (nothing journaled or placed). */

@@ -3,6 +3,7 @@
 // /trades /chart.
 import { duration, kv, money, pct, price, qty, signedMoney, table } from '../chat/format.ts';
 import type { Services } from '../chat/services.ts';
+import { tradeId } from '../engine/trades.ts';
 import type { Reply, ReplyImage } from '../chat/types.ts';
 import { DAY_MS } from '../core/clock.ts';
 import type { EngineStatus } from '../engine/engine.ts';
@@ -92,8 +93,9 @@ function tradeRows(trades: readonly PositionRow[], tz: string, ccy: string): str
     t.closedAt != null ? duration(t.closedAt - t.openedAt) : '—',
     shortTimeLabel(t.openedAt, tz),
     t.closedAt != null ? shortTimeLabel(t.closedAt, tz) : '—',
+    tradeId(t),
   ]);
-  return table(rows, ['symbol', 'side', 'qty', 'entry', 'exit', 'net PnL', 'held', 'opened', 'closed']);
+  return table(rows, ['symbol', 'side', 'qty', 'entry', 'exit', 'net PnL', 'held', 'opened', 'closed', 'id']);
 }
 
 const winRate = (wins: number, n: number): string => (n ? `${Math.round((wins / n) * 100)}% (${wins}/${n} won)` : '—');

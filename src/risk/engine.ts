@@ -13,6 +13,7 @@ import { floorToStep, isFiniteNumber } from '../core/num.ts';
 import type { MarketType, OrderRequest } from '../core/types.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent, RiskLimits, RiskState } from './types.ts';
 import { LIMIT_KEYS, MAX_RECENT_ENTRIES, parseLimit, RISK_LIMITS } from './limits.ts';
+import { volatilityQty } from './sizing.ts';
 
 export { LIMIT_KEYS } from './limits.ts';
 
@@ -46,6 +47,7 @@ export type RiskRule =
   | 'max_leverage'
   | 'invalid_stop'
   | 'no_stop'
+  | 'no_volatility'
   // size limits
   | 'max_loss_per_trade'
   | 'max_capital_in_use'
@@ -125,7 +127,7 @@ export class RiskEngine {
       ruleVolatility(lim, req.symbol, this.volatility(req.symbol)) ??
       ruleMaxLeverage(lim, ctx, req, w) ??
       ruleStop(lim, intent, w) ??
-      ruleSizing(lim, intent, ctx, w) ??
+      ruleSizing(lim, intent, ctx, w, this.volatility(req.symbol)) ??
       ruleMaxLoss(lim, ctx, w) ??
       ruleMaxCapitalInUse(lim, ctx, w) ??
       ruleInsufficientCash(ctx, w) ??
@@ -281,7 +283,7 @@ export class RiskEngine {
 
   /** O(1) per bar: realized volatility estimate per symbol (stdev of 1-bar log returns over `volatilityWindow` bars). */
   onBar(symbol: string, close: number): void {
-    if (this.lim.maxVolatility === null) return;
+    if (this.lim.maxVolatility === null && this.lim.sizing !== 'volatility') return;
     let v = this.vols.get(symbol);
     if (v === undefined) {
       v = new RollingVol(this.lim.volatilityWindow);
@@ -649,7 +651,7 @@ function ruleStop(lim: RiskLimits, intent: RiskIntent, w: Work): RiskDecision | 
 }
 
 /** How big before the limits: an explicit qty/quoteQty is kept; otherwise by `limits.sizing`. */
-function ruleSizing(lim: RiskLimits, intent: RiskIntent, ctx: RiskContext, w: Work): RiskDecision | null {
+function ruleSizing(lim: RiskLimits, intent: RiskIntent, ctx: RiskContext, w: Work, vol: number | null): RiskDecision | null {
   const req = intent.request;
   // Quote-sized orders are spot market buys only (what venues support).
   const quoteOk = ctx.marketType === 'spot' && req.side === 'buy' && req.type === 'market';
@@ -668,6 +670,11 @@ function ruleSizing(lim: RiskLimits, intent: RiskIntent, ctx: RiskContext, w: Wo
     if (Number.isNaN(w.d)) return reject('no_stop', 'risk sizing needs a stop: the signal has none and stopLossPct is off');
     w.size = (ctx.equity * lim.riskPerTrade) / lossPerUnit(w);
     w.sized = `risk sizing: ${fmtPct(lim.riskPerTrade)} of equity (${money(w, ctx.equity * lim.riskPerTrade)}) at risk with the stop ${fmtPct(w.d)} away`;
+  } else if (lim.sizing === 'volatility') {
+    const q = volatilityQty(ctx.equity, lim.riskPerTrade, w.px, vol, lim.volatilityMultiple);
+    if (q === null) return reject('no_volatility', `volatility sizing needs ${lim.volatilityWindow} bars of returns first`);
+    w.size = q;
+    w.sized = `volatility sizing: ${fmtPct(lim.riskPerTrade)} of equity over ${lim.volatilityMultiple} × ${fmtPct(vol!)} moves`;
   } else if (lim.sizing === 'all-in') {
     if (!(ctx.freeCash > 0))
       return reject('insufficient_cash', `no free ${ctx.marketType === 'perp' ? 'margin' : 'cash'} (${money(w, ctx.freeCash)})`);

@@ -3,13 +3,13 @@
 // derived from this table, so a value one accepts the other accepts too.
 import { z } from 'zod';
 import { decimal, duration, percent } from '../core/format.ts';
-import { DEFAULT_LIMITS, type RiskLimits, type SizingMode } from './types.ts';
+import { DEFAULT_LIMITS, type DrawdownAction, type RiskLimits, type SizingMode } from './types.ts';
 
 /** What a limit's number means, for parsing ("2%") and display. */
 export type LimitUnit = 'fraction' | 'seconds' | 'count' | 'quote' | 'multiple' | 'bars';
 
 export type LimitDef =
-  | { kind: 'enum'; values: readonly [SizingMode, ...SizingMode[]]; description: string }
+  | { kind: 'enum'; values: readonly [SizingMode, ...SizingMode[]] | readonly [DrawdownAction, ...DrawdownAction[]]; description: string }
   | {
       kind: 'number';
       unit: LimitUnit;
@@ -32,8 +32,8 @@ export const MAX_RECENT_ENTRIES = 10_000;
 export const RISK_LIMITS: { readonly [K in keyof RiskLimits]: LimitDef } = {
   sizing: {
     kind: 'enum',
-    values: ['risk', 'all-in', 'fixed'],
-    description: 'entry sizing (risk: from the stop distance; fixed: fixedQuote per trade)',
+    values: ['risk', 'all-in', 'fixed', 'volatility'],
+    description: 'entry sizing (risk: from the stop distance; fixed: fixedQuote per trade; volatility: from recent volatility)',
   },
   fixedQuote: {
     kind: 'number',
@@ -96,6 +96,50 @@ export const RISK_LIMITS: { readonly [K in keyof RiskLimits]: LimitDef } = {
     int: true,
     zeroOff: true,
     description: 'order errors in a row that trip the breaker',
+  },
+  volatilityMultiple: {
+    kind: 'number',
+    unit: 'multiple',
+    min: 0.1,
+    max: 100,
+    description: 'typical 1-bar moves the risk per trade covers in volatility sizing',
+  },
+  trailingStopPct: {
+    kind: 'number',
+    unit: 'fraction',
+    min: 0.001,
+    max: 0.5,
+    nullable: true,
+    description: 'trailing stop distance from the best price since entry',
+  },
+  trailingActivationPct: {
+    kind: 'number',
+    unit: 'fraction',
+    min: 0,
+    max: 1,
+    description: 'favourable move from the entry before the trailing stop starts',
+  },
+  maxHoldMinutes: {
+    kind: 'number',
+    unit: 'count',
+    min: 1,
+    max: 525_600,
+    int: true,
+    nullable: true,
+    description: 'minutes a position may stay open before it is closed at market',
+  },
+  maxDrawdown: {
+    kind: 'number',
+    unit: 'fraction',
+    min: 0,
+    max: 1,
+    zeroOff: true,
+    description: 'drawdown from the equity peak that trips the kill switch (admin /resume re-arms)',
+  },
+  onMaxDrawdown: {
+    kind: 'enum',
+    values: ['halt', 'flatten'],
+    description: 'what the kill switch does (halt: no entries; flatten: also close every position)',
   },
 };
 

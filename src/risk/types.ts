@@ -4,7 +4,8 @@ import type { MarketType, OrderRequest, PositionSide, Signal, RiskVerdict } from
 export type SizingMode =
   | 'risk' // qty = equity x riskPerTrade / stop distance (the default)
   | 'all-in' // spend all free cash (quote-sized market buy); the backtest reference setup
-  | 'fixed'; // a fixed quote amount per trade
+  | 'fixed' // a fixed quote amount per trade
+  | 'volatility'; // riskPerTrade of equity over volatilityMultiple typical 1-bar moves
 
 export interface RiskLimits {
   sizing: SizingMode;
@@ -33,7 +34,21 @@ export interface RiskLimits {
   maxConsecutiveLosses: number;
   /** Trip the breaker after this many consecutive order/exchange errors (0 = never). */
   maxConsecutiveErrors: number;
+  /** Volatility sizing: how many typical 1-bar moves (stdev of returns) the risk budget covers. */
+  volatilityMultiple: number;
+  /** Trailing stop distance (fraction of the best price since entry); null = off. Per trade: /trail. */
+  trailingStopPct: number | null;
+  /** The trail starts once the price has moved this far in the position's favour (fraction of entry). */
+  trailingActivationPct: number;
+  /** Close a position at market after this many minutes (engine clock); null = off. */
+  maxHoldMinutes: number | null;
+  /** Drawdown from the equity peak that trips the kill switch (0 = off). */
+  maxDrawdown: number;
+  /** What the kill switch does: halt entries, or halt and close every position. */
+  onMaxDrawdown: DrawdownAction;
 }
+
+export type DrawdownAction = 'halt' | 'flatten';
 
 export const DEFAULT_LIMITS: RiskLimits = {
   sizing: 'risk',
@@ -51,6 +66,12 @@ export const DEFAULT_LIMITS: RiskLimits = {
   maxLeverage: 3,
   maxConsecutiveLosses: 5,
   maxConsecutiveErrors: 3,
+  volatilityMultiple: 2,
+  trailingStopPct: null,
+  trailingActivationPct: 0,
+  maxHoldMinutes: null,
+  maxDrawdown: 0,
+  onMaxDrawdown: 'halt',
 };
 
 /** Why new entries are blocked, if they are. Exits are never blocked. */

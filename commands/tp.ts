@@ -1,0 +1,3 @@
+import { levelCommand } from '../src/chat/trade-args.ts';
+
+export default levelCommand('take_profit');

@@ -1,0 +1,44 @@
+import { defineCommand, usage, type CommandContext, type CommandSpec } from '../src/chat/command.ts';
+import { percent } from '../src/core/format.ts';
+import { badArgs, marketFormat } from '../src/chat/helpers.ts';
+import { tradeArg, tradeOf } from '../src/chat/trade-args.ts';
+import { parseTrail } from '../src/engine/trade-edits.ts';
+import { setTradeSettings, tradeId } from '../src/engine/trades.ts';
+
+const check = (ctx: CommandContext) => {
+  const t = tradeOf(ctx, usage(spec));
+  if ('reply' in t) return t;
+  const r = parseTrail(String(ctx.args.distance ?? ''));
+  if (!r.ok) return { reply: badArgs(`${r.error}. Nothing changed.`, usage(spec)) };
+  return { pos: t.pos, pct: r.value };
+};
+
+const spec: CommandSpec = defineCommand({
+  name: 'trail',
+  description: "Trail a trade's stop at a distance from its best price (1.5%), or stop trailing (off)",
+  minRole: 'trader',
+  args: [tradeArg(), { name: 'distance', type: 'string', description: 'a distance like 1.5%, or off', required: true }],
+  confirm(ctx) {
+    const c = check(ctx);
+    if ('reply' in c) return null;
+    const { qty } = marketFormat(ctx.services, c.pos.symbol);
+    const what = `trade ${tradeId(c.pos)} (${c.pos.side} ${qty(c.pos.qty)} ${c.pos.symbol})`;
+    return c.pct === null
+      ? `Stop trailing the stop of ${what}? The stop stays where it is.`
+      : `Trail the stop of ${what} ${percent(c.pct)} behind its best price?`;
+  },
+  run(ctx) {
+    const c = check(ctx);
+    if ('reply' in c) return c.reply;
+    const engine = ctx.services.engine;
+    setTradeSettings(engine.journal, c.pos.id, { trailingStopPct: c.pct }, engine.status().now);
+    return {
+      text:
+        c.pct === null
+          ? `Trade ${tradeId(c.pos)} no longer trails; its stop stays where it is.`
+          : `Trade ${tradeId(c.pos)} trails its stop ${percent(c.pct)} behind its best price from the next candle on (the stop only ever moves in the trade's favour).`,
+    };
+  },
+});
+
+export default spec;

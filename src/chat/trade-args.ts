@@ -1,0 +1,67 @@
+// The trade a command names (trade id or symbol), shared by /close, /sl, /tp and /trail.
+import type { BookPosition } from '../engine/portfolio.ts';
+import { findTrade, parseTradeId } from '../engine/trades.ts';
+import { parseLevel, type LevelKind } from '../engine/trade-edits.ts';
+import { tradeId } from '../engine/trades.ts';
+import { defineCommand, usage, type CommandContext, type CommandSpec } from './command.ts';
+import { badArgs, marketFormat, resolveSymbol, symbolProblem } from './helpers.ts';
+import type { ArgSpec, Reply } from './types.ts';
+
+export const tradeArg = (name = 'trade'): ArgSpec => ({
+  name,
+  type: 'string',
+  description: 'trade id from /positions (e.g. T3) or symbol',
+  required: true,
+});
+
+/** The open position the command's first argument names, or the refusal to send. */
+export function tradeOf(ctx: CommandContext, usageLine: string, name = 'trade'): { pos: BookPosition } | { reply: Reply } {
+  const engine = ctx.services.engine;
+  const ref = String(ctx.args[name] ?? '');
+  const traded = engine.symbolList();
+  if (parseTradeId(ref) === null && resolveSymbol(ref, traded) === null) return { reply: symbolProblem(ref, traded, usageLine) };
+  const t = findTrade(engine.portfolio.positions, ref, (s) => resolveSymbol(s, traded));
+  return 'error' in t ? { reply: badArgs(t.error, usageLine) } : t;
+}
+
+/** /sl and /tp: the same command for either level. */
+export function levelCommand(kind: LevelKind): CommandSpec {
+  const word = kind === 'stop_loss' ? 'stop-loss' : 'take-profit';
+  const example = kind === 'stop_loss' ? '-2%' : '+5%';
+  const key = kind === 'stop_loss' ? 'stopLoss' : 'takeProfit';
+  const check = (ctx: CommandContext): { pos: BookPosition; price: number } | { reply: Reply } => {
+    const t = tradeOf(ctx, usage(spec));
+    if ('reply' in t) return t;
+    const { price } = marketFormat(ctx.services, t.pos.symbol);
+    const last = ctx.services.engine.lastPrice(t.pos.symbol);
+    const r = parseLevel(kind, String(ctx.args.level ?? ''), t.pos.side, last, price);
+    if (!r.ok) return { reply: badArgs(`${r.error}. Nothing changed.`, usage(spec)) };
+    return { pos: t.pos, price: r.value };
+  };
+  const spec: CommandSpec = defineCommand({
+    name: kind === 'stop_loss' ? 'sl' : 'tp',
+    description: `Set or move a trade's ${word} (a price, or ${example} from the last price)`,
+    minRole: 'trader',
+    args: [tradeArg(), { name: 'level', type: 'string', description: `a price, or a distance like ${example}`, required: true }],
+    confirm(ctx) {
+      const c = check(ctx);
+      if ('reply' in c) return null;
+      const { price, qty } = marketFormat(ctx.services, c.pos.symbol);
+      const cur = c.pos[key];
+      return `${cur !== undefined ? `Move the ${word} of` : `Set a ${word} on`} trade ${tradeId(c.pos)} (${c.pos.side} ${qty(c.pos.qty)} ${c.pos.symbol})${cur !== undefined ? ` from ${price(cur)}` : ''} to ${price(c.price)}? Last price ${price(ctx.services.engine.lastPrice(c.pos.symbol))}.`;
+    },
+    run(ctx) {
+      const c = check(ctx);
+      if ('reply' in c) return c.reply;
+      const engine = ctx.services.engine;
+      engine.setProtection(c.pos.symbol, { [key]: c.price });
+      const { price } = marketFormat(ctx.services, c.pos.symbol);
+      const placed = [...engine.liveOrders.values()].find((o) => o.symbol === c.pos.symbol && o.purpose === kind);
+      return {
+        title: `${tradeId(c.pos)} ${word} ${price(c.price)}`,
+        text: `The ${word} of trade ${tradeId(c.pos)} (${c.pos.symbol}) is now ${price(c.price)}${placed ? `: order ${placed.clientOrderId} (${placed.status})` : ''}. The new order is journaled and placed before the old one is cancelled.`,
+      };
+    },
+  });
+  return spec;
+}

@@ -1,0 +1,85 @@
+// Per-candle rules on open positions: the trailing stop and the maximum holding time. Venue-neutral:
+// the bot moves its own stop order (through the protection keeper, crash-safely), so paper and ccxt
+// venues trail the same way.
+import type { AlertInput } from '../core/alerts.ts';
+import { duration } from '../core/format.ts';
+import type { Candle, Order, OrderPurpose } from '../core/types.ts';
+import type { Journal } from '../journal/journal.ts';
+import type { RiskLimits } from '../risk/types.ts';
+import type { BookPosition } from './portfolio.ts';
+import { PROTECTIVE } from './protection.ts';
+import { tradeId, tradeSettings } from './trades.ts';
+
+/** What the rules need from the engine (all public engine members). */
+export interface PositionRulesHost {
+  readonly journal: Journal;
+  readonly liveOrders: ReadonlyMap<string, Order>;
+  readonly risk: { readonly limits: RiskLimits };
+  readonly portfolio: { readonly positions: ReadonlyMap<string, BookPosition> };
+  closePosition(symbol: string, by: string, purpose?: OrderPurpose): Order | null;
+  setProtection(symbol: string, promise: { stopLoss?: number }): void;
+  onAlert(alert: AlertInput): void;
+}
+
+/** A trail moves the stop only by at least this fraction of the price (not one order per tick). */
+const MIN_TRAIL_STEP = 1e-4;
+
+export class PositionRules {
+  constructor(private readonly host: PositionRulesHost) {}
+
+  /**
+   * After the venue has matched this candle: max hold first (a position being closed needs no
+   * trail), then the trail. The stop moves on the candle's close from its high (long) / low (short):
+   * it protects from the next candle on, so a candle that both extends and reverses never fills at
+   * a stop it raised itself (conservative).
+   */
+  onCandle(symbol: string, candle: Candle, now: number): void {
+    const h = this.host;
+    const pos = h.portfolio.positions.get(symbol);
+    if (pos === undefined || this.busy(symbol)) return;
+    const lim = h.risk.limits;
+    const own = tradeSettings(h.journal, pos.id);
+    const hold = own.maxHoldMinutes !== undefined ? own.maxHoldMinutes : lim.maxHoldMinutes;
+    if (hold != null && now - pos.openedAt >= hold * 60_000) {
+      this.closeForAge(pos, hold);
+      return;
+    }
+    const pct = own.trailingStopPct !== undefined ? own.trailingStopPct : lim.trailingStopPct;
+    if (pct == null || !(pct > 0)) return;
+    const long = pos.side === 'long';
+    const best = long ? candle.high : candle.low;
+    const favourable = long ? best / pos.entryPrice - 1 : 1 - best / pos.entryPrice;
+    if (favourable < lim.trailingActivationPct) return;
+    const stop = best * (long ? 1 - pct : 1 + pct);
+    const cur = pos.stopLoss;
+    const step = stop * MIN_TRAIL_STEP;
+    if (cur !== undefined && (long ? stop <= cur + step : stop >= cur - step)) return;
+    // A stop at or beyond the close would trigger at once (a live venue refuses it): leave the current one.
+    if (long ? stop >= candle.close : stop <= candle.close) return;
+    h.setProtection(symbol, { stopLoss: stop });
+  }
+
+  private closeForAge(pos: BookPosition, minutes: number): void {
+    const why = `max holding time ${duration(minutes * 60_000)} reached (trade ${tradeId(pos)})`;
+    const order = this.host.closePosition(pos.symbol, why, 'exit');
+    this.host.onAlert({
+      type: 'position_closed',
+      severity: 'warning',
+      title: `Max holding time: closing ${pos.side} ${pos.symbol} ${tradeId(pos)}`,
+      message: order
+        ? `${why}: closing at market with ${order.clientOrderId}.`
+        : `${why}, but the exit was refused (see /risk): the position stays open.`,
+      key: `max-hold:${pos.id}`,
+    });
+  }
+
+  /** An exit already works on the symbol, or an order of it awaits the venue's answer (next candle, then). */
+  private busy(symbol: string): boolean {
+    for (const o of this.host.liveOrders.values()) {
+      if (o.symbol !== symbol) continue;
+      if (o.status === 'new' || o.status === 'submitted') return true;
+      if (o.reduceOnly && !PROTECTIVE.has(o.purpose)) return true;
+    }
+    return false;
+  }
+}

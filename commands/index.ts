@@ -28,6 +28,7 @@ import monthly from './monthly.ts';
 import trades from './trades.ts';
 import chart from './chart.ts';
 import backup from './backup.ts';
+import models from './models.ts';
 
 export const COMMANDS: CommandSpec[] = [
   // read-only
@@ -56,6 +57,7 @@ export const COMMANDS: CommandSpec[] = [
   cancel,
   approvals,
   alerts,
+  models,
   reconcile,
   flatten,
   // admin

@@ -1,3 +1,4 @@
+import type { ModelControls } from '../models/wire.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../config/schema.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -81,4 +82,6 @@ export interface Services {
   reconcile?: (accept?: boolean) => Promise<string>;
   /** Why the journal can no longer be written and what that means, or null while it is fine. */
   journalFault?: () => string | null;
+  /** Model/ensemble strategies only: /models. */
+  models?: ModelControls;
 }

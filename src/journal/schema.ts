@@ -299,3 +299,4 @@ export const paperPositions = sqliteTable('paper_positions', {
   symbol: text('symbol').primaryKey(),
   position: json<Record<string, unknown>>('position').notNull(),
 });
+export * from './schema-models.ts';

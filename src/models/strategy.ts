@@ -65,6 +65,8 @@ interface Member {
   error: string | null;
   /** Position the prediction was made with, when the model reads it. */
   position: StrategyContext['position'] | undefined;
+  /** The model `pipe` was last checked against (its feature key is computed once per version). */
+  pipeModel: LoadedModel | null;
 }
 
 export class ModelStrategy implements Strategy {
@@ -96,6 +98,7 @@ export class ModelStrategy implements Strategy {
         prediction: null,
         error: null,
         position: undefined,
+        pipeModel: null,
       };
     });
     this.close = new CloseTime(o.timeframeMs);
@@ -150,6 +153,8 @@ export class ModelStrategy implements Strategy {
 
   /** The member's committed pipeline for this model's feature list (rebuilt from history when it changed). */
   private pipelineFor(m: Member, model: LoadedModel): FeaturePipeline {
+    if (m.pipe !== null && m.pipeModel === model) return m.pipe;
+    m.pipeModel = model;
     const key = featureKey(model.manifest.features);
     if (m.pipe === null || m.pipe.key !== key) {
       const p = new FeaturePipeline(model.manifest.features);

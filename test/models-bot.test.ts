@@ -132,6 +132,23 @@ describe('ensemble strategy in a paper replay', () => {
   }, 60_000);
 });
 
+describe('trade confirmation of a model signal', () => {
+  it('the proposal shows the confidence and each member model vote', async () => {
+    await ensemble();
+    const config = {
+      strategy: { name: 'ensemble' },
+      models: { dir: root, watch: false },
+      approvals: { mode: 'always' as const, holdReplay: false },
+      chat: { console: { enabled: true } },
+    };
+    h = await startBot({ candles: 300, config });
+    const text = h.printed();
+    expect(text).toMatch(/Trade proposal #\d+/);
+    expect(text).toMatch(/Confidence: +\d+%/);
+    expect(text).toMatch(/Votes: +up v1: (buy|sell) \d+% ×2, up2 v1: (buy|sell|hold) \d+%/);
+  }, 60_000);
+});
+
 describe('hot reload in a running replay', () => {
   it('a new version is announced and used from the next candle; a broken file is refused and the old one keeps serving', async () => {
     root = tmpModels();

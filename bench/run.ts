@@ -5,6 +5,8 @@ import { benchBacktest } from './backtest.ts';
 import { benchLatency } from './latency.ts';
 import { benchMemory } from './memory.ts';
 import { benchStatus } from './status.ts';
+import { benchModelBacktest } from './models-batched.ts';
+import { spawnSync } from 'node:child_process';
 
 const n = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const line = (s: string) => process.stdout.write(s + '\n');
@@ -35,5 +37,19 @@ const st = await benchStatus();
 line(
   `\n4. /status end to end over Telegram (real grammY, fake Bot API), ${n(st.journalRows)} journal rows, ${st.requests} requests\n` +
     `   update received → sendMessage issued: p50 ${n(st.p50ms, 2)} ms, p99 ${n(st.p99ms, 2)} ms, max ${n(st.maxMs, 2)} ms   [target p99 ≤ 20 ms]`,
+);
+const mb = await benchModelBacktest();
+line(
+  `\n5. Models: the shipped 3-model ensemble (shared machine: figures vary with the load)\n` +
+    `   backtest, batched inference ahead of the loop, ${mb.source}: ${n(mb.candles)} candles, ${n(mb.batchedPerSec)} candles/s end to end   [target ≥ 250,000]\n` +
+    `   (inference alone ${n(mb.inferencePerSec)} candles/s; baseline sma-cross in the same run ${n(mb.baselinePerSec)} candles/s)`,
+);
+const per = spawnSync(process.execPath, ['--import', 'tsx', 'bench/models.ts', '20000'], { encoding: 'utf8' });
+line(
+  `   one candle at a time through the engine:\n${per.stdout
+    .split('\n')
+    .slice(1)
+    .map((l) => `  ${l}`)
+    .join('\n')}`,
 );
 process.exit(0);

@@ -6,6 +6,8 @@ import { benchLatency } from './latency.ts';
 import { benchMemory } from './memory.ts';
 import { benchResearch } from './research.ts';
 import { benchStatus } from './status.ts';
+import { benchModelBacktest } from './models-batched.ts';
+import { spawnSync } from 'node:child_process';
 
 const n = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const line = (s: string) => process.stdout.write(s + '\n');
@@ -45,5 +47,19 @@ line(
     `   sweep of ${rs.sweep.sets} parameter sets: 2 workers ${n(rs.sweep.twoWorkersPerSec)} candles/s = ${n(rs.sweep.ratio, 2)}× 1 worker (${n(rs.sweep.oneWorkerPerSec)})   [target ≥ 1.7×, ≥ 1,500,000]\n` +
     `   skipper sweep of ${n(rs.memory.runs)} small runs (2 workers, ${n(rs.memory.seconds, 1)} s): parent max RSS ${n(rs.memory.maxRssMb, 1)} MB   [target < 200 MB]\n` +
     `     baseline, the same sweep with ${rs.memory.baselineRuns} runs: ${n(rs.memory.baselineMaxRssMb, 1)} MB`,
+);
+const mb = await benchModelBacktest();
+line(
+  `\n6. Models: the shipped 3-model ensemble (shared machine: figures vary with the load)\n` +
+    `   backtest, batched inference ahead of the loop, ${mb.source}: ${n(mb.candles)} candles, ${n(mb.batchedPerSec)} candles/s end to end   [target ≥ 250,000]\n` +
+    `   (inference alone ${n(mb.inferencePerSec)} candles/s; baseline sma-cross in the same run ${n(mb.baselinePerSec)} candles/s)`,
+);
+const per = spawnSync(process.execPath, ['--import', 'tsx', 'bench/models.ts', '20000'], { encoding: 'utf8' });
+line(
+  `   one candle at a time through the engine:\n${per.stdout
+    .split('\n')
+    .slice(1)
+    .map((l) => `  ${l}`)
+    .join('\n')}`,
 );
 process.exit(0);

@@ -35,6 +35,7 @@ import config from './config.ts';
 import reload from './reload.ts';
 import backtest from './backtest.ts';
 import stress from './stress.ts';
+import models from './models.ts';
 
 export const COMMANDS: CommandSpec[] = [
   // read-only
@@ -66,6 +67,7 @@ export const COMMANDS: CommandSpec[] = [
   cancel,
   approvals,
   alerts,
+  models,
   reconcile,
   flatten,
   // admin

@@ -1,3 +1,4 @@
+import { votesText } from '../models/votes-text.ts';
 import { randomBytes } from 'node:crypto';
 import type { AlertSink } from '../core/alerts.ts';
 import { wallTimeNote, type Clock } from '../core/clock.ts';
@@ -124,6 +125,7 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
       ['Reason', `${p.signal.strategy}: ${p.signal.reason}`],
     ];
     if (p.signal.confidence !== undefined) lines.push(['Confidence', `${(p.signal.confidence * 100).toFixed(0)}%`]);
+    if (p.signal.votes?.length) lines.push(['Votes', votesText(p.signal.votes)]);
     if (p.bracket.stopLoss !== undefined) lines.push(['Stop-loss', price(p.bracket.stopLoss)]);
     if (p.bracket.takeProfit !== undefined) lines.push(['Take-profit', price(p.bracket.takeProfit)]);
     lines.push(['Risk', `${p.decision.action}: ${p.decision.reason}`]);

@@ -1,3 +1,4 @@
+import type { ModelControls } from '../models/wire.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../config/schema.ts';
 import type { ConfigControls } from '../config/reload-apply.ts';
@@ -87,4 +88,6 @@ export interface Services {
   configControls?: ConfigControls;
   /** TWAP/iceberg parents: /buy … twap, /orders, /cancel <parent>. */
   algos?: AlgoExecutor;
+  /** Model/ensemble strategies only: /models. */
+  models?: ModelControls;
 }

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { errorMessage } from '../core/errors.ts';
-import { TIMEFRAMES, type Timeframe } from '../core/types.ts';
+import { TIMEFRAME_MS, TIMEFRAMES, type Timeframe } from '../core/types.ts';
 import { runBacktest, REFERENCE_LIMITS } from '../engine/backtest.ts';
 import { Bot } from '../engine/bot.ts';
 import { addModelCommands } from './models.ts';
@@ -13,6 +13,8 @@ import { checkStartup } from '../config/preflight.ts';
 import { loadCandles } from '../market/csv.ts';
 import { detectTimeframe } from '../market/replay-feed.ts';
 import { STRATEGIES } from '../strategy/registry.ts';
+import { modelBacktestStrategy } from '../models/backtest.ts';
+import { isModelStrategy, MODEL_STRATEGIES } from '../models/wire.ts';
 import { parseTime, registerResearchCommands, runBacktestConfig } from '../research/commands.ts';
 
 const program = new Command();
@@ -101,6 +103,10 @@ const bt = program
   .option('--report <file.html>', 'with --config: write a standalone HTML report')
   .option('--chart <file.png>', 'with --config: write the equity/drawdown chart')
   .option('--strategy <name>', `one of ${Object.keys(STRATEGIES).join(', ')}`, 'sma-cross')
+  .option('--model <dir>', 'with --strategy model: the model folder')
+  .option('--models <a,b,…>', 'with --strategy ensemble: member folders (default: models/ensemble.json)')
+  .option('--vote <mode>', 'with --strategy ensemble: vote or weighted')
+  .option('--min-confidence <p>', 'model strategies: no entry below this confidence (0–1)', nonNegative)
   .option('--symbol <symbol>', 'symbol (default: from the file name, else BTC/USDT)')
   .option('--timeframe <tf>', 'timeframe (default: detected from the data)')
   .option('--fee <fraction>', 'fee per fill as a fraction of notional', nonNegative, 0.001)
@@ -127,15 +133,17 @@ bt.action(async (o: Record<string, unknown>) => {
     const file = String(o.data);
     const strategy = String(o.strategy);
     const factory = STRATEGIES[strategy];
-    if (!factory) throw new Error(`unknown strategy "${strategy}"; available: ${Object.keys(STRATEGIES).join(', ')}`);
+    if (!factory && !isModelStrategy(strategy))
+      throw new Error(`unknown strategy "${strategy}"; available: ${[...Object.keys(STRATEGIES), ...MODEL_STRATEGIES].join(', ')}`);
     const params: Record<string, number> = {};
-    for (const p of Object.keys(factory.defaults)) if (typeof o[p] === 'number') params[p] = o[p] as number;
+    for (const p of Object.keys(factory?.defaults ?? {})) if (typeof o[p] === 'number') params[p] = o[p] as number;
     const candles = loadCandles(file);
     const guess = guessFromName(file);
     const tf = (o.timeframe as Timeframe | undefined) ?? guess.timeframe ?? detectTimeframe(candles);
     if (!tf || !(TIMEFRAMES as readonly string[]).includes(tf)) throw new Error(`cannot tell the timeframe of ${file}; pass --timeframe`);
     const symbol = (o.symbol as string | undefined) ?? guess.symbol ?? 'BTC/USDT';
     const detail = o.journalDetail === 'full' ? 'full' : 'fills';
+    const models = isModelStrategy(strategy) ? await modelBacktestStrategy(o, symbol, TIMEFRAME_MS[tf], candles) : undefined;
     const r = runBacktest({
       candles,
       symbol,
@@ -149,7 +157,9 @@ bt.action(async (o: Record<string, unknown>) => {
       limits: REFERENCE_LIMITS,
       ...(o.journal ? { journalPath: String(o.journal) } : {}),
       journalDetail: detail,
+      ...(models ? { strategyImpl: models.strategy } : {}),
     });
+    await models?.close();
     if (o.fillsOut) {
       const lines = ['timestamp_ms,side,price,size,fee', ...r.fillRows.map((f) => `${f.ts},${f.side},${f.price},${f.qty},${f.fee}`)];
       writeFileSync(String(o.fillsOut), lines.join('\n') + '\n');
@@ -158,7 +168,8 @@ bt.action(async (o: Record<string, unknown>) => {
       symbol,
       timeframe: tf,
       strategy,
-      params: { ...factory.defaults, ...params },
+      params: { ...factory?.defaults, ...params },
+      ...(models ? { models: models.members, vote: models.mode } : {}),
       bars: r.bars,
       rejected_bars: r.rejected_bars,
       fills: r.fills,

@@ -8,6 +8,7 @@ import { TIMEFRAME_MS } from '../core/types.ts';
 import { journalFileProblem } from '../journal/file-guard.ts';
 import { inspectReplayFile } from '../market/replay-feed.ts';
 import { createStrategy, STRATEGIES } from '../strategy/registry.ts';
+import { isModelStrategy, modelStrategyProblems } from '../models/wire.ts';
 import { readSecrets, type Secrets } from './env.ts';
 import { ConfigError } from './load.ts';
 import type { Config } from './schema.ts';
@@ -36,7 +37,8 @@ export function startupProblems(cfg: Config, o: StartupOptions = {}): string[] {
   const add = (key: string, msg: string) => out.push(`${key}: ${msg}`);
 
   const { name, params } = cfg.strategy;
-  if (!Object.hasOwn(STRATEGIES, name)) {
+  if (isModelStrategy(name)) out.push(...modelStrategyProblems(cfg));
+  else if (!Object.hasOwn(STRATEGIES, name)) {
     add('strategy.name', `unknown strategy "${name}"; available: ${Object.keys(STRATEGIES).sort().join(', ')}`);
   } else {
     try {

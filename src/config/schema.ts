@@ -5,6 +5,8 @@ import { riskConfigSchema } from '../risk/limits.ts';
 import { executionConfigSchema } from '../execution/config.ts';
 import { DEFAULT_JUMP_RULE } from '../market/validator.ts';
 import { DEFAULT_GOLDEN_RULES, OBJECTIVES, ruleProblem } from '../core/metric-rules.ts';
+import { VOTE_MODES } from '../models/ensemble.ts';
+import { modelsConfigSchema } from '../models/config.ts';
 
 // The whole configuration, validated at start. Every field has a safe default, so an empty file
 // (or no file) runs the paper exchange on BTC/USDT 1m. Secrets never live here: see env.ts.
@@ -151,11 +153,18 @@ export const configSchema = z
       .object({
         name: z.string().default('sma-cross'),
         params: z.record(z.string(), z.number()).default({}),
+        /** model | ensemble strategies (src/models/wire.ts): model folder(s), ensemble file, vote, entry gate. */
+        model: z.string().min(1).optional(),
+        models: z.array(z.string().min(1)).min(1).optional(),
+        ensemble: z.string().min(1).optional(),
+        vote: z.enum(VOTE_MODES).optional(),
+        minConfidence: z.number().min(0).max(1).optional(),
       })
       .strict()
       .prefault({}),
     risk: riskConfigSchema.prefault({}),
     execution: executionConfigSchema.prefault({}),
+    models: modelsConfigSchema.prefault({}),
     approvals: z
       .object({
         mode: z.enum(['off', 'always', 'above']).default('off'),

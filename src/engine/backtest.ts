@@ -9,6 +9,7 @@ import { RiskEngine } from '../risk/engine.ts';
 import type { RiskLimits } from '../risk/types.ts';
 import { DEFAULT_LIMITS } from '../risk/types.ts';
 import { createStrategy } from '../strategy/registry.ts';
+import type { Strategy } from '../strategy/types.ts';
 import { Engine } from './engine.ts';
 import { MetricsTracker, type Metrics } from './metrics.ts';
 
@@ -50,6 +51,8 @@ export interface BacktestOptions {
   /** Journal file; default in memory. */
   journalPath?: string;
   journalDetail?: JournalDetail;
+  /** A strategy built by the caller (model strategies: src/models/backtest.ts) instead of `strategy` by name. */
+  strategyImpl?: Strategy;
 }
 
 export interface BacktestResult {
@@ -98,7 +101,7 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
       {
         symbol: o.symbol,
         timeframeMs: tfMs,
-        strategy: createStrategy(o.strategy, o.symbol, { ...o.params, timeframeMs: tfMs }),
+        strategy: o.strategyImpl ?? createStrategy(o.strategy, o.symbol, { ...o.params, timeframeMs: tfMs }),
         market,
         validator: new CandleValidator(o.symbol, o.timeframe),
       },

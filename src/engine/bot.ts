@@ -36,6 +36,7 @@ import { RiskEngine } from '../risk/engine.ts';
 import type { RiskLimits, RiskState } from '../risk/types.ts';
 import { RISK_LIMITS_STATE } from '../risk/limits.ts';
 import { createStrategy } from '../strategy/registry.ts';
+import { createModelRuntime, type ModelRuntime } from '../models/wire.ts';
 import { COMMANDS } from '../../commands/index.ts';
 import { Engine } from './engine.ts';
 import { JournalHealth, type JournalFault } from './journal-health.ts';
@@ -111,6 +112,8 @@ export class Bot {
   /** Symbols that need a live feed: created at start (ccxt is loaded only when needed: it is large). */
   private readonly liveSymbols: string[] = [];
   private loops: Promise<void>[] = [];
+  /** Model/ensemble strategies: the models, their predictions and outcomes (null for indicator strategies). */
+  readonly models: ModelRuntime | null;
 
   constructor(private readonly opts: BotOptions) {
     const cfg = opts.config;
@@ -158,6 +161,13 @@ export class Bot {
     }
 
     const timeframe: Timeframe = cfg.market.timeframe;
+    this.models = createModelRuntime(cfg, {
+      journal: this.journal,
+      alerts: this.alerts,
+      log: this.log,
+      wall: this.wall,
+      metrics: this.ops.modelObserver,
+    });
     const jump = { sigmas: cfg.data.jumpSigmas, minPct: cfg.data.jumpMinPct };
     this.engine = new Engine({
       mode: cfg.mode === 'backtest' ? 'paper' : cfg.mode,
@@ -171,7 +181,9 @@ export class Bot {
       symbols: cfg.market.symbols.map((symbol) => ({
         symbol,
         timeframeMs: TIMEFRAME_MS[timeframe],
-        strategy: createStrategy(cfg.strategy.name, symbol, { ...cfg.strategy.params, timeframeMs: TIMEFRAME_MS[timeframe] }),
+        strategy:
+          this.models?.strategy(symbol, TIMEFRAME_MS[timeframe]) ??
+          createStrategy(cfg.strategy.name, symbol, { ...cfg.strategy.params, timeframeMs: TIMEFRAME_MS[timeframe] }),
         market: this.exchange.market(symbol),
         validator: new CandleValidator(symbol, timeframe, jump),
       })),
@@ -244,6 +256,7 @@ export class Bot {
         log: this.log,
       }),
       algos: this.algos,
+      ...(this.models ? { models: this.models.controls() } : {}),
     };
     this.dispatcher = new Dispatcher(COMMANDS, services, this.log, cfg.chat.confirmTimeoutSec * 1000);
     this.dispatcher.onButton('p', (user, parts) => this.approvals.onButton(user, parts));
@@ -415,6 +428,7 @@ export class Bot {
   /** Connect, reconcile, start chat and the candle loops. Resolves once running. */
   async start(): Promise<void> {
     await this.ops.start();
+    await this.models?.start();
     await this.createTransports();
     const deadline = this.wall.now() + this.config.exchange.startupTimeoutSec * 1000;
     await this.untilVenue('connect', deadline, () => this.exchange.connect());
@@ -585,6 +599,8 @@ export class Bot {
           if (this.stopped) break;
           if (sim) sim.set(c.ts + tfMs);
           const t0 = performance.now();
+          const prepared = this.engine.prepareCandle(feed.symbol, c); // model inference: no decision before it
+          if (prepared) await prepared;
           this.engine.onCandle(feed.symbol, c);
           if (sim) this.reports.poll();
           this.ops.candle(feed.symbol, t0);
@@ -704,6 +720,7 @@ export class Bot {
     this.alerts.close();
     try {
       await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 2000))]);
+      await this.models?.stop();
       await this.settleInFlight();
       await this.exchange.close();
       this.journal.close();

@@ -324,3 +324,4 @@ export const parentOrders = sqliteTable(
   },
   (t) => [index('parent_orders_status').on(t.status)],
 );
+export * from './schema-models.ts';

@@ -84,29 +84,29 @@ export class LoadedModel {
 
   /** The model's raw outputs by role (golden checks compare these). */
   async runRaw(features: ArrayLike<number>, obs?: Observation): Promise<Partial<Record<OutputRole, number[]>>> {
-    const m = this.manifest;
-    const nf = m.features.length;
-    // A fresh buffer per run: overlapping runs must not share an input the session may still read.
-    const x = m.input.dtype === 'float64' ? new Float64Array(this.width) : new Float32Array(this.width);
-    for (let i = 0; i < nf; i++) x[i] = features[i]!;
-    const extra = m.observation.extra;
-    for (let j = 0; j < extra.length; j++) x[nf + j] = obs === undefined ? 0 : obs[extra[j]!];
-    const norm = m.normalization;
-    if (norm.kind === 'standardize') {
-      for (let i = 0; i < this.width; i++) {
-        let v = (x[i]! - norm.mean[i]!) / Math.sqrt(norm.var[i]! + norm.epsilon);
-        if (norm.clip !== undefined) v = v > norm.clip ? norm.clip : v < -norm.clip ? -norm.clip : v;
-        x[i] = v;
-      }
+    return (await this.runRows([features], obs))[0]!;
+  }
+
+  /** Predictions for many feature rows in one run (backtests: models that do not read the account). */
+  async predictMany(rows: ReadonlyArray<ArrayLike<number>>): Promise<ModelPrediction[]> {
+    if (rows.length === 0) return [];
+    const b = this.manifest.input.shape[0];
+    if (typeof b === 'number' && b > 0) {
+      const out: ModelPrediction[] = []; // a fixed batch size in the graph: one row at a time
+      for (const r of rows) out.push(await this.predict(r));
+      return out;
     }
-    for (let i = 0; i < this.width; i++)
-      if (!Number.isFinite(x[i]!))
-        throw new ModelError(
-          this.dir,
-          `input[${i}]`,
-          `${i < nf ? `feature "${m.features[i]!.name}"` : `observation "${extra[i - nf]}"`} is ${x[i]}`,
-        );
-    const feeds = { [m.input.name]: new this.ort.Tensor(m.input.dtype, x, [1, this.width]) };
+    return (await this.runRows(rows)).map((raw) => this.interpret(raw));
+  }
+
+  private async runRows(rows: ReadonlyArray<ArrayLike<number>>, obs?: Observation): Promise<Array<Partial<Record<OutputRole, number[]>>>> {
+    const m = this.manifest;
+    const n = rows.length;
+    const w = this.width;
+    // A fresh buffer per run: overlapping runs must not share an input the session may still read.
+    const x = m.input.dtype === 'float64' ? new Float64Array(w * n) : new Float32Array(w * n);
+    for (let r = 0; r < n; r++) this.fillRow(x, r * w, rows[r]!, obs);
+    const feeds = { [m.input.name]: new this.ort.Tensor(m.input.dtype, x, [n, w]) };
     this.inflight++;
     let result: InferenceSession.OnnxValueMapType;
     try {
@@ -115,15 +115,40 @@ export class LoadedModel {
       this.inflight--;
       if (this.retired && this.inflight === 0) this.release();
     }
-    const out: Partial<Record<OutputRole, number[]>> = {};
+    const out: Array<Partial<Record<OutputRole, number[]>>> = Array.from({ length: n }, () => ({}));
     for (const [role, name] of Object.entries(this.outputNames) as Array<[OutputRole, string]>) {
       const t = result[name] as Tensor | undefined;
       if (t === undefined) throw new ModelError(this.file, `outputs.${role}`, `the graph returned no output "${name}"`);
       const values = Array.from(t.data as ArrayLike<number | bigint>, Number);
       for (const v of values) if (!Number.isFinite(v)) throw new ModelError(this.file, `outputs.${role}`, `the model returned ${v}`);
-      out[role] = values;
+      const k = values.length / n;
+      for (let r = 0; r < n; r++) out[r]![role] = n === 1 ? values : values.slice(r * k, (r + 1) * k);
     }
     return out;
+  }
+
+  /** One input row at `at`: features, observation fields, the manifest's normalization; non-finite is refused. */
+  private fillRow(x: Float32Array | Float64Array, at: number, features: ArrayLike<number>, obs?: Observation): void {
+    const m = this.manifest;
+    const nf = m.features.length;
+    for (let i = 0; i < nf; i++) x[at + i] = features[i]!;
+    const extra = m.observation.extra;
+    for (let j = 0; j < extra.length; j++) x[at + nf + j] = obs === undefined ? 0 : obs[extra[j]!];
+    const norm = m.normalization;
+    if (norm.kind === 'standardize') {
+      for (let i = 0; i < this.width; i++) {
+        let v = (x[at + i]! - norm.mean[i]!) / Math.sqrt(norm.var[i]! + norm.epsilon);
+        if (norm.clip !== undefined) v = v > norm.clip ? norm.clip : v < -norm.clip ? -norm.clip : v;
+        x[at + i] = v;
+      }
+    }
+    for (let i = 0; i < this.width; i++)
+      if (!Number.isFinite(x[at + i]!))
+        throw new ModelError(
+          this.dir,
+          `input[${i}]`,
+          `${i < nf ? `feature "${m.features[i]!.name}"` : `observation "${extra[i - nf]}"`} is ${x[at + i]}`,
+        );
   }
 
   /** Raw outputs → one prediction on [sell, hold, buy]. */

@@ -33,6 +33,23 @@ export interface ModelStrategyOptions {
   /** Candles kept to warm a new version whose feature list differs (default 1000). */
   historyBars?: number;
   logger?: Logger;
+  /** Journals and scores predictions (the bot's model runtime). */
+  observer?: ModelObserver;
+  /** Backtests: predictions computed in batches ahead of the loop, looked up instead of a prepare. */
+  precomputed?: (model: LoadedModel, candleTs: number) => ModelPrediction | undefined;
+}
+
+export interface ModelObserver {
+  /** Every committed candle, by its close time (scores predictions whose horizon has passed). */
+  candle(symbol: string, closeTs: number, close: number): void;
+  /** The members' predictions on a candle and the signal they produced (null: none). */
+  predictions(
+    symbol: string,
+    closeTs: number,
+    price: number,
+    votes: ReadonlyArray<{ vote: ModelVote; model: LoadedModel }>,
+    signal: Signal | null,
+  ): void;
 }
 
 interface Member {
@@ -48,6 +65,8 @@ interface Member {
   error: string | null;
   /** Position the prediction was made with, when the model reads it. */
   position: StrategyContext['position'] | undefined;
+  /** The model `pipe` was last checked against (its feature key is computed once per version). */
+  pipeModel: LoadedModel | null;
 }
 
 export class ModelStrategy implements Strategy {
@@ -79,6 +98,7 @@ export class ModelStrategy implements Strategy {
         prediction: null,
         error: null,
         position: undefined,
+        pipeModel: null,
       };
     });
     this.close = new CloseTime(o.timeframeMs);
@@ -133,6 +153,8 @@ export class ModelStrategy implements Strategy {
 
   /** The member's committed pipeline for this model's feature list (rebuilt from history when it changed). */
   private pipelineFor(m: Member, model: LoadedModel): FeaturePipeline {
+    if (m.pipe !== null && m.pipeModel === model) return m.pipe;
+    m.pipeModel = model;
     const key = featureKey(model.manifest.features);
     if (m.pipe === null || m.pipe.key !== key) {
       const p = new FeaturePipeline(model.manifest.features);
@@ -151,6 +173,7 @@ export class ModelStrategy implements Strategy {
   onCandle(candle: Candle, ctx: StrategyContext): Signal | null {
     this.close.observe(candle.ts);
     this.stop.update(candle);
+    if (this.preparedTs !== candle.ts && this.o.precomputed !== undefined) this.lookup(candle);
     const prepared = this.preparedTs === candle.ts;
     for (const m of this.members) {
       if (prepared && m.preparedTs === candle.ts && m.scratch !== null && m.pipe !== null && m.scratch.key === m.pipe.key) {
@@ -166,9 +189,24 @@ export class ModelStrategy implements Strategy {
       this.history[this.historyHead] = candle;
       this.historyHead = (this.historyHead + 1) % this.historyBars;
     }
+    this.o.observer?.candle(this.o.symbol, this.close.of(candle.ts), candle.close);
     if (!prepared) return null;
     this.preparedTs = NaN;
     return this.decide(candle, ctx);
+  }
+
+  /** Backtests: this candle's predictions from the precomputed batch (features still advance in onCandle). */
+  private lookup(candle: Candle): void {
+    for (const m of this.members) {
+      const model = m.slot.enabled ? m.slot.current : null;
+      m.model = model;
+      m.preparedTs = NaN;
+      m.error = null;
+      m.position = undefined;
+      m.prediction = model === null ? null : (this.o.precomputed!(model, candle.ts) ?? null);
+      if (model !== null) this.pipelineFor(m, model);
+    }
+    this.preparedTs = candle.ts;
   }
 
   private decide(candle: Candle, ctx: StrategyContext): Signal | null {
@@ -194,7 +232,19 @@ export class ModelStrategy implements Strategy {
       }
       votes.push(v);
     }
-    if (counted.length === 0) return null;
+    const signal = counted.length === 0 ? null : this.signalOf(candle, ctx, counted, votes);
+    if (this.o.observer !== undefined && votes.length > 0) {
+      const out: Array<{ vote: ModelVote; model: LoadedModel }> = [];
+      for (const m of this.members) {
+        const v = m.model === null ? undefined : votes.find((x) => x.model === m.slot.name);
+        if (v !== undefined && v.error === undefined) out.push({ vote: v, model: m.model! });
+      }
+      this.o.observer.predictions(this.o.symbol, this.close.of(candle.ts), candle.close, out, signal);
+    }
+    return signal;
+  }
+
+  private signalOf(candle: Candle, ctx: StrategyContext, counted: MemberVote[], votes: ModelVote[]): Signal | null {
     const c = combine(counted, this.o.mode);
     if (c.action === 'hold') return null;
     let action: SignalAction | null = crossAction(c.action === 'buy' ? 1 : -1, ctx);

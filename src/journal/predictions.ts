@@ -1,0 +1,166 @@
+// Reads and writes the model tables (schema-models.ts) on the journal's SQLite handle: predictions and their
+// scores, the ensemble's decisions, model events. Prepared once; called on the candle path.
+import type Database from 'better-sqlite3';
+import type { ModelAction } from '../models/manifest.ts';
+import type { Outcome, PredictionRecord } from '../models/outcomes.ts';
+
+export interface PredictionRow extends PredictionRecord {
+  id: number;
+  symbol: string;
+}
+
+export interface VersionTally {
+  model: string;
+  version: number;
+  predictions: number;
+  directional: number;
+  hits: number;
+}
+
+export interface ModelEventRow {
+  ts: number;
+  model: string;
+  type: string;
+  version: number | null;
+  previous: number | null;
+  detail: string;
+}
+
+interface RawPrediction {
+  id: number;
+  ts: number;
+  symbol: string;
+  model: string;
+  version: number;
+  action: ModelAction;
+  confidence: number;
+  p_sell: number | null;
+  p_hold: number | null;
+  p_buy: number | null;
+  value: number | null;
+  horizon: number;
+  threshold: number;
+  price: number;
+  exit_price: number | null;
+  ret: number | null;
+  hit: number | null;
+  brier: number | null;
+}
+
+const toRecord = (r: RawPrediction): PredictionRow => ({
+  id: r.id,
+  symbol: r.symbol,
+  model: r.model,
+  version: r.version,
+  ts: r.ts,
+  action: r.action,
+  confidence: r.confidence,
+  ...(r.p_sell !== null ? { dist: [r.p_sell, r.p_hold ?? 0, r.p_buy ?? 0] } : {}),
+  ...(r.value !== null ? { value: r.value } : {}),
+  horizon: r.horizon,
+  threshold: r.threshold,
+  price: r.price,
+});
+
+export class ModelJournal {
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    this.s = {
+      insert: db.prepare(
+        `INSERT INTO model_predictions (ts, symbol, model, version, action, confidence, p_sell, p_hold, p_buy, value, horizon, threshold, price)
+         VALUES (@ts, @symbol, @model, @version, @action, @confidence, @pSell, @pHold, @pBuy, @value, @horizon, @threshold, @price)`,
+      ),
+      score: db.prepare(`UPDATE model_predictions SET exit_price = @exitPrice, ret = @ret, hit = @hit, brier = @brier WHERE id = @id`),
+      open: db.prepare(`SELECT * FROM model_predictions WHERE exit_price IS NULL ORDER BY id`),
+      scored: db.prepare(
+        `SELECT * FROM model_predictions WHERE model = ? AND version = ? AND exit_price IS NOT NULL ORDER BY id DESC LIMIT ?`,
+      ),
+      tally: db.prepare(
+        `SELECT model, version, COUNT(*) AS predictions, COUNT(hit) AS directional, COALESCE(SUM(hit), 0) AS hits
+         FROM model_predictions WHERE exit_price IS NOT NULL GROUP BY model, version`,
+      ),
+      last: db.prepare(`SELECT * FROM model_predictions WHERE model = ? ORDER BY id DESC LIMIT 1`),
+      decision: db.prepare(
+        `INSERT INTO model_decisions (ts, symbol, strategy, action, confidence, votes, features) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      event: db.prepare(
+        `INSERT INTO model_events (ts, model, type, version, previous, detail) VALUES (@ts, @model, @type, @version, @previous, @detail)`,
+      ),
+      events: db.prepare(`SELECT ts, model, type, version, previous, detail FROM model_events ORDER BY id DESC LIMIT ?`),
+    };
+  }
+
+  /** Writes a prediction; returns it with its row id. */
+  addPrediction(symbol: string, p: PredictionRecord): PredictionRow {
+    const d = p.dist;
+    const r = this.s.insert.run({
+      ts: p.ts,
+      symbol,
+      model: p.model,
+      version: p.version,
+      action: p.action,
+      confidence: p.confidence,
+      pSell: d?.[0] ?? null,
+      pHold: d?.[1] ?? null,
+      pBuy: d?.[2] ?? null,
+      value: p.value ?? null,
+      horizon: p.horizon,
+      threshold: p.threshold ?? 0,
+      price: p.price,
+    });
+    return { ...p, id: Number(r.lastInsertRowid), symbol };
+  }
+
+  score(id: number, o: Outcome): void {
+    this.s.score.run({ id, exitPrice: o.exitPrice, ret: o.ret, hit: o.hit === null ? null : o.hit ? 1 : 0, brier: o.brier });
+  }
+
+  /** Predictions whose horizon had not passed yet (a restart puts them back in the tracker). */
+  openPredictions(): PredictionRow[] {
+    return (this.s.open.all() as RawPrediction[]).map(toRecord);
+  }
+
+  /** The last `limit` scored predictions of a model version, as outcomes (for summarize). */
+  outcomes(model: string, version: number, limit = 100_000): Outcome[] {
+    return (this.s.scored.all(model, version, limit) as RawPrediction[]).map((r) => ({
+      prediction: toRecord(r),
+      exitPrice: r.exit_price!,
+      ret: r.ret!,
+      realized: r.ret! > r.threshold ? 'buy' : r.ret! < -r.threshold ? 'sell' : 'hold',
+      hit: r.hit === null ? null : r.hit === 1,
+      followed: r.hit === null ? null : r.action === 'buy' ? r.ret! : -r.ret!,
+      brier: r.brier,
+    }));
+  }
+
+  /** Scored counts per model version (the live hit rates after a restart). */
+  tallies(): VersionTally[] {
+    return this.s.tally.all() as VersionTally[];
+  }
+
+  lastPrediction(model: string): PredictionRow | undefined {
+    const r = this.s.last.get(model) as RawPrediction | undefined;
+    return r === undefined ? undefined : toRecord(r);
+  }
+
+  addDecision(
+    ts: number,
+    symbol: string,
+    strategy: string,
+    action: string,
+    confidence: number,
+    votes: unknown[],
+    features: Record<string, number>,
+  ): void {
+    this.s.decision.run(ts, symbol, strategy, action, confidence, JSON.stringify(votes), JSON.stringify(features));
+  }
+
+  addEvent(e: ModelEventRow): void {
+    this.s.event.run(e);
+  }
+
+  recentEvents(limit = 10): ModelEventRow[] {
+    return this.s.events.all(limit) as ModelEventRow[];
+  }
+}

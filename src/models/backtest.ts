@@ -1,0 +1,141 @@
+// Model strategies in `skipper backtest`: the members are loaded, and every model that does not read the
+// account (no position / unrealized-PnL input) is run over all candles in batches ahead of the engine loop;
+// the strategy then looks its predictions up, so the engine's loop stays the synchronous one of every backtest.
+import { isAbsolute, join } from 'node:path';
+import type { Candle } from '../core/types.ts';
+import { VOTE_MODES, type VoteMode } from './ensemble.ts';
+import { FeaturePipeline } from './features.ts';
+import type { LoadedModel, ModelPrediction } from './model.ts';
+import { ModelSet } from './model-set.ts';
+import { ENSEMBLE_FILE, readEnsemble } from './open.ts';
+import { ModelStrategy } from './strategy.ts';
+
+export interface ModelBacktestArgs {
+  strategy: 'model' | 'ensemble';
+  /** --model: one folder. */
+  model?: string;
+  /** --models: folders; absent: models/ensemble.json. */
+  models?: string[];
+  vote?: VoteMode;
+  minConfidence?: number;
+  /** Where bare names and ensemble.json are looked up (default models). */
+  dir?: string;
+  atrStop?: number;
+}
+
+/** Rows per ONNX run: large enough to amortize the call, small enough to keep the event loop turning. */
+const BATCH_ROWS = 4096;
+
+/** Predictions of `model` for every candle whose features are defined, keyed by the candle's open time. */
+export async function batchPredictions(model: LoadedModel, candles: readonly Candle[]): Promise<Map<number, ModelPrediction>> {
+  const pipe = new FeaturePipeline(model.manifest.features);
+  const out = new Map<number, ModelPrediction>();
+  let rows: Float64Array[] = [];
+  let ts: number[] = [];
+  const flush = async () => {
+    const preds = await model.predictMany(rows);
+    for (let i = 0; i < preds.length; i++) out.set(ts[i]!, preds[i]!);
+    rows = [];
+    ts = [];
+    await new Promise<void>((r) => setImmediate(r));
+  };
+  for (const c of candles) {
+    if (!pipe.update(c)) continue;
+    rows.push(Float64Array.from(pipe.values));
+    ts.push(c.ts);
+    if (rows.length === BATCH_ROWS) await flush();
+  }
+  if (rows.length > 0) await flush();
+  return out;
+}
+
+export interface PreparedModelBacktest {
+  strategy: ModelStrategy;
+  set: ModelSet;
+  members: string[];
+  mode: VoteMode;
+  /** Wall time spent on the batched inference (ms). */
+  inferenceMs: number;
+  close(): Promise<void>;
+}
+
+/** Loads the members and precomputes their predictions over `candles`. */
+export async function prepareModelBacktest(
+  a: ModelBacktestArgs,
+  symbol: string,
+  timeframeMs: number,
+  candles: readonly Candle[],
+): Promise<PreparedModelBacktest> {
+  const root = a.dir ?? 'models';
+  const path = (m: string) => (isAbsolute(m) || m.includes('/') ? m : join(root, m));
+  let members: Array<{ dir: string; weight: number }>;
+  let mode: VoteMode = a.vote ?? 'weighted';
+  let minConfidence = a.minConfidence ?? (a.strategy === 'model' ? 0 : 0.5);
+  if (a.strategy === 'model') {
+    if (a.model === undefined) throw new Error('--strategy model needs --model <folder>');
+    members = [{ dir: path(a.model), weight: 1 }];
+  } else if (a.models !== undefined && a.models.length > 0) {
+    members = a.models.map((m) => ({ dir: path(m), weight: 1 }));
+  } else {
+    const e = readEnsemble(join(root, ENSEMBLE_FILE));
+    members = e.members.map((m) => ({ dir: path(m.model), weight: m.weight }));
+    mode = a.vote ?? e.mode;
+    minConfidence = a.minConfidence ?? e.minConfidence;
+  }
+  const set = new ModelSet();
+  for (const m of members) {
+    const ev = await set.load(m.dir);
+    if (ev?.type === 'refused') {
+      await set.close();
+      throw new Error(ev.error);
+    }
+  }
+  const names = [...set.slots.keys()];
+  const reading = [...set.slots.values()].filter((s) => s.current!.extra.length > 0).map((s) => s.name);
+  if (reading.length > 0) {
+    await set.close();
+    throw new Error(`${reading.join(', ')}: reads the position (a policy); backtests run only models without account inputs for now`);
+  }
+  const t0 = performance.now();
+  const byModel = new Map<LoadedModel, Map<number, ModelPrediction>>();
+  for (const s of set.slots.values()) byModel.set(s.current!, await batchPredictions(s.current!, candles));
+  const inferenceMs = performance.now() - t0;
+  const strategy = new ModelStrategy({
+    name: a.strategy,
+    symbol,
+    set,
+    members: names.map((n, i) => ({ model: n, weight: members[i]!.weight })),
+    mode,
+    minConfidence,
+    timeframeMs,
+    ...(a.atrStop !== undefined ? { atrStop: a.atrStop } : {}),
+    precomputed: (model, ts) => byModel.get(model)?.get(ts),
+  });
+  return { strategy, set, members: names, mode, inferenceMs, close: () => set.close() };
+}
+
+/** `skipper backtest --strategy model|ensemble …`: the CLI's options → a prepared model strategy. */
+export function modelBacktestStrategy(
+  o: Record<string, unknown>,
+  symbol: string,
+  timeframeMs: number,
+  candles: readonly Candle[],
+): Promise<PreparedModelBacktest> {
+  const vote = o.vote as string | undefined;
+  if (vote !== undefined && !(VOTE_MODES as readonly string[]).includes(vote))
+    throw new Error(`--vote: expected ${VOTE_MODES.join(' or ')}, got "${vote}"`);
+  const mc = o.minConfidence as number | undefined;
+  if (mc !== undefined && mc > 1) throw new Error(`--min-confidence: expected 0–1, got ${mc}`);
+  return prepareModelBacktest(
+    {
+      strategy: o.strategy === 'model' ? 'model' : 'ensemble',
+      ...(typeof o.model === 'string' ? { model: o.model } : {}),
+      ...(typeof o.models === 'string' ? { models: o.models.split(',').filter(Boolean) } : {}),
+      ...(vote !== undefined ? { vote: vote as VoteMode } : {}),
+      ...(mc !== undefined ? { minConfidence: mc } : {}),
+    },
+    symbol,
+    timeframeMs,
+    candles,
+  );
+}

@@ -15,6 +15,8 @@ export default defineCommand({
         ? { text: `Cancelling the ${r.kind === 'backtest' ? 'backtest' : 'stress test'} started by ${r.by}.` }
         : { text: 'Nothing is running.', audit: { outcome: 'invalid', reason: 'nothing to cancel' } };
     }
+    const busy = jobs.busy();
+    if (busy) return { text: busyText(busy, services.clock.now()), severity: 'warning', audit: { outcome: 'refused', reason: 'busy' } };
     const dataDir = services.config.research.dataDir;
     if (dataDir === undefined)
       return {

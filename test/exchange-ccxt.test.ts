@@ -11,7 +11,7 @@ import { UserError } from '../src/core/errors.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import type { Candle, Order } from '../src/core/types.ts';
 import { Reconciler } from '../src/engine/reconcile.ts';
-import { CcxtExchange, RESOLVE_MARGIN_MS, clean, type CcxtExchangeOptions } from '../src/exchange/ccxt.ts';
+import { CcxtExchange, RESOLVE_MARGIN_MS, clean, type CcxtExchangeOptions } from '../src/exchange/ccxt/index.ts';
 import { Journal } from '../src/journal/journal.ts';
 import { FakeBinance, type FakeBinanceOptions } from './fakes/exchange/binance.ts';
 import { idleEngine, Recorder, TestClock, realSleep, until } from './helpers/venue-time.ts';

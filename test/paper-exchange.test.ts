@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { floorToStep } from '../src/core/num.ts';
-import { defaultMarket, PaperExchange } from '../src/exchange/paper.ts';
+import { defaultMarket, PaperExchange } from '../src/exchange/paper/index.ts';
 import { SimClock } from '../src/core/clock.ts';
 import type { Order } from '../src/core/types.ts';
 import { market, rig, SYM } from './paper-fixtures.ts';

@@ -2,7 +2,7 @@
 // helpers to place orders and feed 1-minute candles.
 import { SimClock } from '../src/core/clock.ts';
 import type { Candle, Fill, MarketInfo, Order } from '../src/core/types.ts';
-import { PaperExchange, type PaperExchangeOptions } from '../src/exchange/paper.ts';
+import { PaperExchange, type PaperExchangeOptions } from '../src/exchange/paper/index.ts';
 import type { OrderUpdate } from '../src/exchange/types.ts';
 import { makeOrder } from './helpers/orders.ts';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimClock } from '../src/core/clock.ts';
 import type { Candle, MarketType, Order } from '../src/core/types.ts';
-import { PaperExchange, PaperStore } from '../src/exchange/paper.ts';
+import { PaperExchange, PaperStore } from '../src/exchange/paper/index.ts';
 import { Journal } from '../src/journal/journal.ts';
 import { market, MIN, SYM } from './paper-fixtures.ts';
 import { makeOrder } from './helpers/orders.ts';

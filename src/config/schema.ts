@@ -4,6 +4,7 @@ import { TIMEFRAMES } from '../core/types.ts';
 import { riskConfigSchema } from '../risk/limits.ts';
 import { DEFAULT_JUMP_RULE } from '../market/validator.ts';
 import { DEFAULT_GOLDEN_RULES, OBJECTIVES, ruleProblem } from '../core/metric-rules.ts';
+import { LIVE_VENUE_IDS, VENUE_IDS } from '../exchange/venues.ts';
 
 // The whole configuration, validated at start. Every field has a safe default, so an empty file
 // (or no file) runs the paper exchange on BTC/USDT 1m. Secrets never live here: see env.ts.
@@ -97,7 +98,7 @@ export const configSchema = z
       .object({
         /** `live` polls public candles through ccxt; `replay` reads a CSV. */
         source: z.enum(['live', 'replay']).default('live'),
-        exchange: z.enum(['binance', 'bybit']).default('binance'),
+        exchange: z.enum(LIVE_VENUE_IDS).default('binance'),
         replayFile: z.string().optional(),
         /** Replay speed: a multiple of real time, or 'max'. */
         speed: z.union([z.number().positive(), z.literal('max')]).default('max'),
@@ -113,7 +114,7 @@ export const configSchema = z
       .prefault({}),
     exchange: z
       .object({
-        name: z.enum(['paper', 'binance', 'bybit']).default('paper'),
+        name: z.enum(VENUE_IDS).default('paper'),
         /** Real venues: testnet/demo unless explicitly false (live trading needs mode: live too). */
         testnet: z.boolean().default(true),
         paper: z

@@ -15,7 +15,7 @@ export const VENUE_IDS = ['paper', ...LIVE_VENUE_IDS] as const;
 export type LiveVenueId = (typeof LIVE_VENUE_IDS)[number];
 export type VenueId = (typeof VENUE_IDS)[number];
 
-export interface VenueFacts {
+interface VenueFacts {
   /** How messages name it. */
   label: string;
   /** How /status and the README name each market type (config market.type). */
@@ -42,7 +42,7 @@ export const VENUES: Record<VenueId, VenueFacts> = {
   },
 };
 
-export const isLiveVenue = (id: string): id is LiveVenueId => (LIVE_VENUE_IDS as readonly string[]).includes(id);
+const isLiveVenue = (id: string): id is LiveVenueId => (LIVE_VENUE_IDS as readonly string[]).includes(id);
 
 /** The README's venue table (its rows, header first), rendered from the list above. */
 export function venueTableRows(): string[][] {

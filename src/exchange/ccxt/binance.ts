@@ -12,7 +12,7 @@ const binanceTrade = z.looseObject({ id, orderId: id, price: num, qty: num });
 const futuresAsset = z.looseObject({ asset: z.string(), walletBalance: num });
 
 /** Binance (spot /api/v3, USDⓈ-M /fapi): by method and path. */
-export const BINANCE_REPLIES: ReplySchemas = {
+const BINANCE_REPLIES: ReplySchemas = {
   byEndpoint: {
     'GET /api/v3/account': z.looseObject({ balances: z.array(spotBalance) }),
     'GET /api/v3/openOrders': z.array(binanceOrder),

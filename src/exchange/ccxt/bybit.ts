@@ -40,7 +40,7 @@ async function bybitUnified(ex: Exchange): Promise<boolean> {
 /** Bybit v5: every answer is an envelope; the lists the adapter reads must be lists. */
 const bybitEnvelope = z.looseObject({ retCode: z.number(), result: z.unknown() });
 const bybitList = (row: z.ZodType) => z.looseObject({ retCode: z.number(), result: z.looseObject({ list: z.array(row) }) });
-export const BYBIT_REPLIES: ReplySchemas = {
+const BYBIT_REPLIES: ReplySchemas = {
   byEndpoint: {
     'GET /v5/account/wallet-balance': bybitList(z.looseObject({ coin: z.array(z.looseObject({ coin: z.string() })) })),
     'GET /v5/position/list': bybitList(z.looseObject({ symbol: z.string(), size: num })),

@@ -23,7 +23,7 @@ export type Params = Record<string, unknown>;
 export type Failure = 'network' | 'rate' | 'clock' | 'auth' | 'not_found' | 'duplicate' | 'refused';
 
 /** An answer (or the error ccxt made of it) as the venue spec reads rate limits from it. */
-export interface AnswerText {
+interface AnswerText {
   /** HTTP status; undefined when only ccxt's error text is left. */
   status?: number;
   text: string;
@@ -31,7 +31,7 @@ export interface AnswerText {
 }
 
 /** How a venue lists our trades. */
-export type TradePaging =
+type TradePaging =
   /** Ids grow per symbol: continue after the last seen id (Binance fromId). */
   | { paging: 'id'; page: number; after(lastId: string): Params }
   /** Ids are not ordered: by time, page after page with the venue's cursor (Bybit). */

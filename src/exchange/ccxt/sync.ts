@@ -484,7 +484,7 @@ export abstract class CcxtSync extends CcxtRequests {
   }
 }
 
-export function statusOf(o: CcxtOrder): OrderStatus {
+function statusOf(o: CcxtOrder): OrderStatus {
   const filled = Number(o.filled ?? 0);
   switch (o.status) {
     case 'closed':
@@ -501,7 +501,7 @@ export function statusOf(o: CcxtOrder): OrderStatus {
   }
 }
 
-export function compareIds(a: string, b: string): number {
+function compareIds(a: string, b: string): number {
   if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
     const x = BigInt(a);
     const y = BigInt(b);

@@ -53,7 +53,7 @@ export interface SymState {
 }
 
 /** Queued for the listener: a Fill (has tradeId) or an OrderUpdate. */
-export type VenueEvent = Fill | OrderUpdate;
+type VenueEvent = Fill | OrderUpdate;
 
 const NO_TS = Number.MIN_SAFE_INTEGER;
 /** Finished orders and fills kept in memory per venue/symbol; older ones are read from the store. */

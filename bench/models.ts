@@ -7,7 +7,7 @@ import { silentLogger } from '../src/core/logger.ts';
 import { PROJECT_ROOT } from '../src/core/paths.ts';
 import type { Candle } from '../src/core/types.ts';
 import { Engine } from '../src/engine/engine.ts';
-import { PaperExchange } from '../src/exchange/paper.ts';
+import { PaperExchange } from '../src/exchange/paper/index.ts';
 import { Journal } from '../src/journal/journal.ts';
 import { loadCandles } from '../src/market/csv.ts';
 import { generateCandles } from '../src/market/generator.ts';

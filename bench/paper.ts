@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SimClock } from '../src/core/clock.ts';
 import type { Candle, Order } from '../src/core/types.ts';
-import { PaperExchange, PaperStore } from '../src/exchange/paper.ts';
+import { PaperExchange, PaperStore } from '../src/exchange/paper/index.ts';
 import { Journal } from '../src/journal/journal.ts';
 import { makeOrder } from '../test/helpers/orders.ts';
 

@@ -5,7 +5,7 @@ import type { Candle } from '../src/core/types.ts';
 import { runBacktest, REFERENCE_LIMITS } from '../src/engine/backtest.ts';
 import { generateCandles } from '../src/market/generator.ts';
 import { rig as engineRig } from './helpers/engine-rig.ts';
-import { rig as venueRig } from './paper-fixtures.ts';
+import { rig as venueRig } from './helpers/paper-fixtures.ts';
 
 describe('paper venue: never a fill at an impossible price', () => {
   it.each([

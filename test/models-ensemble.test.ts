@@ -6,7 +6,7 @@ import { SimClock } from '../src/core/clock.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import type { Candle, Signal } from '../src/core/types.ts';
 import { Engine } from '../src/engine/engine.ts';
-import { PaperExchange } from '../src/exchange/paper.ts';
+import { PaperExchange } from '../src/exchange/paper/index.ts';
 import { Journal } from '../src/journal/journal.ts';
 import { CandleValidator } from '../src/market/validator.ts';
 import { combine, ensembleSchema, type MemberVote } from '../src/models/ensemble.ts';

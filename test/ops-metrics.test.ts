@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CcxtExchange } from '../src/exchange/ccxt.ts';
+import { CcxtExchange } from '../src/exchange/ccxt/index.ts';
 import { PROJECT_ROOT } from '../src/core/paths.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import { classify, endpointOf, instrumentCcxt, type VenueOutcome } from '../src/ops/venue-metrics.ts';

@@ -13,7 +13,7 @@ import { MemoryAlertSink } from '../src/core/alerts.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import type { Order } from '../src/core/types.ts';
 import { Reconciler, type ReconcileReport } from '../src/engine/reconcile.ts';
-import { CcxtExchange, RESOLVE_MARGIN_MS } from '../src/exchange/ccxt.ts';
+import { CcxtExchange, RESOLVE_MARGIN_MS } from '../src/exchange/ccxt/index.ts';
 import { Journal } from '../src/journal/journal.ts';
 import { FakeBinance, type FakeOrder } from './fakes/exchange/binance.ts';
 import type { Engine } from '../src/engine/engine.ts';

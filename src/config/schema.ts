@@ -7,6 +7,7 @@ import { DEFAULT_JUMP_RULE } from '../market/validator.ts';
 import { DEFAULT_GOLDEN_RULES, OBJECTIVES, ruleProblem } from '../core/metric-rules.ts';
 import { VOTE_MODES } from '../models/ensemble.ts';
 import { modelsConfigSchema } from '../models/config.ts';
+import { LIVE_VENUE_IDS, VENUE_IDS } from '../exchange/venues.ts';
 
 // The whole configuration, validated at start. Every field has a safe default, so an empty file
 // (or no file) runs the paper exchange on BTC/USDT 1m. Secrets never live here: see env.ts.
@@ -100,7 +101,7 @@ export const configSchema = z
       .object({
         /** `live` polls public candles through ccxt; `replay` reads a CSV. */
         source: z.enum(['live', 'replay']).default('live'),
-        exchange: z.enum(['binance', 'bybit']).default('binance'),
+        exchange: z.enum(LIVE_VENUE_IDS).default('binance'),
         replayFile: z.string().optional(),
         /** Replay speed: a multiple of real time, or 'max'. */
         speed: z.union([z.number().positive(), z.literal('max')]).default('max'),
@@ -116,7 +117,7 @@ export const configSchema = z
       .prefault({}),
     exchange: z
       .object({
-        name: z.enum(['paper', 'binance', 'bybit']).default('paper'),
+        name: z.enum(VENUE_IDS).default('paper'),
         /** Real venues: testnet/demo unless explicitly false (live trading needs mode: live too). */
         testnet: z.boolean().default(true),
         paper: z

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { SimClock } from '../core/clock.ts';
 import { silentLogger } from '../core/logger.ts';
 import { TIMEFRAME_MS, type Candle, type MarketType, type Timeframe } from '../core/types.ts';
-import { defaultMarket, PaperExchange } from '../exchange/paper.ts';
+import { defaultMarket, PaperExchange } from '../exchange/paper/index.ts';
 import { Journal, type FillRow, type JournalDetail } from '../journal/journal.ts';
 import { CandleValidator } from '../market/validator.ts';
 import { RiskEngine } from '../risk/engine.ts';

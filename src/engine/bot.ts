@@ -23,9 +23,9 @@ import { ReplayClock, SimClock, WallClock, type Clock, type ReplayEnd } from '..
 import { createLogger, type Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
 import { TIMEFRAME_MS, type MarketInfo, type Timeframe } from '../core/types.ts';
-import { defaultMarket, PaperExchange } from '../exchange/paper.ts';
-import { PaperStore } from '../exchange/paper-store.ts';
-import { CcxtExchange, VenueUnreachable } from '../exchange/ccxt.ts';
+import { defaultMarket, PaperExchange } from '../exchange/paper/index.ts';
+import { PaperStore } from '../exchange/paper/index.ts';
+import { CcxtExchange, VenueUnreachable } from '../exchange/ccxt/index.ts';
 import { isSimulatedVenue, type ExchangeClient } from '../exchange/types.ts';
 import { Journal } from '../journal/journal.ts';
 import { JournalFileError } from '../journal/file-guard.ts';

@@ -19,10 +19,11 @@ import { errorMessage } from '../core/errors.ts';
 import { duration as fmtDuration } from '../core/format.ts';
 import type { Logger } from '../core/logger.ts';
 import { TIMEFRAME_MS, type Candle, type MarketType, type Timeframe } from '../core/types.ts';
+import type { LiveVenueId } from '../exchange/venues.ts';
 import { abortableSleep, realSleep, type CandleFeed, type FeedState, type FeedStatus, type SleepFn } from './feed.ts';
 import { isoUtc } from './validator.ts';
 
-export type LiveExchangeId = 'binance' | 'bybit';
+export type LiveExchangeId = LiveVenueId;
 
 export interface BackoffOptions {
   /** First retry delay (default 1000 ms). */

@@ -10,7 +10,7 @@ import { quoteOf } from '../core/symbols.ts';
 import { TIMEFRAME_MS, type Candle, type MarketInfo, type Timeframe } from '../core/types.ts';
 import { Engine } from '../engine/engine.ts';
 import type { Metrics } from '../engine/metrics.ts';
-import { defaultMarket, PaperExchange } from '../exchange/paper.ts';
+import { defaultMarket, PaperExchange } from '../exchange/paper/index.ts';
 import { Journal } from '../journal/journal.ts';
 import { CandleValidator } from '../market/validator.ts';
 import { createStrategy, STRATEGIES } from '../strategy/registry.ts';

@@ -1,7 +1,7 @@
 import { and, eq, gte, inArray, sql } from 'drizzle-orm';
-import type { Balance, Fill, OrderStatus, OrderType, PositionSide, Side, TimeInForce } from '../core/types.ts';
-import type { Journal } from '../journal/journal.ts';
-import { paperBalances, paperFills, paperOrders, paperPositions } from '../journal/schema.ts';
+import type { Balance, Fill, OrderStatus, OrderType, PositionSide, Side, TimeInForce } from '../../core/types.ts';
+import type { Journal } from '../../journal/journal.ts';
+import { paperBalances, paperFills, paperOrders, paperPositions } from '../../journal/schema.ts';
 
 // Persistence of the paper exchange's own books in the journal's paper_* tables. The exchange
 // collects every change of one step (an order accepted, a fill and its consequences, …) and hands

@@ -1,4 +1,4 @@
-// The live adapter (src/exchange/ccxt.ts, BYBIT spec) with the REAL ccxt against a local fake Bybit v5
+// The live adapter (src/exchange/ccxt/, BYBIT spec) with the REAL ccxt against a local fake Bybit v5
 // (test/fakes/exchange/bybit.ts): spot and linear USDT perps, order mapping, faults, the private
 // websocket, and an engine on top. No network. Time: one TestClock (wall time + an offset) drives the
 // adapter, the engine and the fake's order/trade times and request log; the adapter's injected sleep
@@ -7,93 +7,23 @@
 
 import ccxt from 'ccxt';
 import { afterEach, describe, expect, test } from 'vitest';
-import { MemoryAlertSink } from '../src/core/alerts.ts';
-import { UserError } from '../src/core/errors.ts';
-import { silentLogger } from '../src/core/logger.ts';
-import type { Candle, Order } from '../src/core/types.ts';
-import { Reconciler } from '../src/engine/reconcile.ts';
-import { CcxtExchange, RESOLVE_MARGIN_MS, type CcxtExchangeOptions } from '../src/exchange/ccxt.ts';
-import { Journal } from '../src/journal/journal.ts';
-import { FakeBybit, type FakeBybitOptions } from './fakes/exchange/bybit.ts';
-import { idleEngine, Recorder, TestClock, realSleep, until } from './helpers/venue-time.ts';
+import { MemoryAlertSink } from '../../src/core/alerts.ts';
+import { UserError } from '../../src/core/errors.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import type { Candle, Order } from '../../src/core/types.ts';
+import { Reconciler } from '../../src/engine/reconcile.ts';
+import { RESOLVE_MARGIN_MS } from '../../src/exchange/ccxt/index.ts';
+import { Journal } from '../../src/journal/journal.ts';
+import type { FakeBybit } from '../fakes/exchange/bybit.ts';
+import { ccxtRig, closeRigs, makeFake as makeVenueFake, RIG_RECV_MS, type FakeOptionsOf, type RigOptions } from '../helpers/ccxt-rig.ts';
+import { idleEngine, TestClock, realSleep, until } from '../helpers/venue-time.ts';
 
-const RECV = 2000;
-const NO_POLL_MS = 987_654;
-const KEY = 'fake-bybit-key-0123456789';
-const SECRET = 'fake-bybit-secret-0123456789';
+const RECV = RIG_RECV_MS;
 
-interface Rig {
-  ex: CcxtExchange;
-  fake: FakeBybit;
-  clock: TestClock;
-  rec: Recorder;
-  ccxt: InstanceType<typeof ccxt.pro.bybit>;
-  hold: { until: Promise<void> | null };
-}
-
-const open: Array<{ ex?: CcxtExchange; fake: FakeBybit }> = [];
-afterEach(async () => {
-  for (const r of open.splice(0)) {
-    await r.ex?.close();
-    await r.fake.close();
-  }
-});
-
-async function makeFake(type: 'spot' | 'perp', clock: TestClock, fake: Partial<FakeBybitOptions> = {}): Promise<FakeBybit> {
-  const f = await new FakeBybit({ type, now: () => clock.now(), apiKey: KEY, secret: SECRET, ...fake }).start();
-  open.push({ fake: f });
-  return f;
-}
-
-async function rig(
-  type: 'spot' | 'perp',
-  opts: Partial<CcxtExchangeOptions> & {
-    fake?: Partial<FakeBybitOptions>;
-    connect?: boolean;
-    realSleepCap?: number;
-    realSleepScale?: number;
-    fakeInstance?: FakeBybit;
-    clock?: TestClock;
-    noPolling?: boolean;
-  } = {},
-): Promise<Rig> {
-  const clock = opts.clock ?? new TestClock();
-  const fake = opts.fakeInstance ?? (await makeFake(type, clock, opts.fake));
-  const c = new ccxt.pro.bybit({ enableRateLimit: false });
-  c.timeout = 300;
-  const rec = new Recorder();
-  const hold: Rig['hold'] = { until: null };
-  const cap = opts.realSleepCap ?? 2;
-  const ex = new CcxtExchange({
-    venue: 'bybit',
-    marketType: type,
-    testnet: false,
-    symbols: ['BTC/USDT'],
-    credentials: { apiKey: KEY, secret: SECRET },
-    clock,
-    log: silentLogger(),
-    leverage: 5,
-    marginMode: 'isolated',
-    websocket: false,
-    pollMs: 100,
-    recvWindowMs: RECV,
-    apiUrl: fake.url,
-    wsUrl: fake.wsUrl,
-    exchange: c,
-    sleep: async (ms) => {
-      if (opts.noPolling && ms === NO_POLL_MS) return new Promise((r) => setTimeout(r, 60_000).unref());
-      while (hold.until) await hold.until;
-      clock.advance(ms);
-      await realSleep(Math.min(opts.realSleepScale !== undefined ? ms * opts.realSleepScale : ms, cap));
-    },
-    ...opts,
-    ...(opts.noPolling ? { pollMs: NO_POLL_MS } : {}),
-  });
-  open.push({ ex, fake });
-  ex.setListener(rec);
-  if (opts.connect !== false) await ex.connect();
-  return { ex, fake, clock, rec, ccxt: c, hold };
-}
+afterEach(closeRigs);
+const makeFake = (type: 'spot' | 'perp', clock: TestClock, fake: Partial<FakeOptionsOf<'bybit'>> = {}) =>
+  makeVenueFake('bybit', type, clock, fake);
+const rig = (type: 'spot' | 'perp', opts: RigOptions<'bybit'> = {}) => ccxtRig('bybit', type, opts);
 
 let seq = 0;
 function order(o: Partial<Order> = {}): Order {

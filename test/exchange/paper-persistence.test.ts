@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SimClock } from '../src/core/clock.ts';
-import type { Candle, MarketType, Order } from '../src/core/types.ts';
-import { PaperExchange, PaperStore } from '../src/exchange/paper.ts';
-import { Journal } from '../src/journal/journal.ts';
-import { market, MIN, SYM } from './paper-fixtures.ts';
-import { makeOrder } from './helpers/orders.ts';
+import { SimClock } from '../../src/core/clock.ts';
+import type { Candle, MarketType, Order } from '../../src/core/types.ts';
+import { PaperExchange, PaperStore } from '../../src/exchange/paper/index.ts';
+import { Journal } from '../../src/journal/journal.ts';
+import { market, MIN, SYM } from '../helpers/paper-fixtures.ts';
+import { makeOrder } from '../helpers/orders.ts';
 
 let dir: string;
 beforeEach(() => {

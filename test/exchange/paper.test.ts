@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { floorToStep } from '../src/core/num.ts';
-import { defaultMarket, PaperExchange } from '../src/exchange/paper.ts';
-import { SimClock } from '../src/core/clock.ts';
-import type { Order } from '../src/core/types.ts';
-import { market, rig, SYM } from './paper-fixtures.ts';
+import { floorToStep } from '../../src/core/num.ts';
+import { defaultMarket, PaperExchange } from '../../src/exchange/paper/index.ts';
+import { SimClock } from '../../src/core/clock.ts';
+import type { Order } from '../../src/core/types.ts';
+import { market, rig, SYM } from '../helpers/paper-fixtures.ts';
 
 describe('paper exchange: market orders', () => {
   it('fills at the next open with slippage and the taker fee', () => {

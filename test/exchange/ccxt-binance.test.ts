@@ -1,4 +1,4 @@
-// The live adapter (src/exchange/ccxt.ts) with the REAL ccxt against a local fake Binance
+// The live adapter (src/exchange/ccxt/) with the REAL ccxt against a local fake Binance
 // (test/fakes/exchange/binance.ts): spot and USDⓈ-M, order mapping, faults, streams, and an engine
 // on top. No network. Time: one TestClock (wall time + an offset) drives the adapter, the engine and
 // the fake's order/trade times and request log; the adapter's injected sleep advances it and sleeps
@@ -6,99 +6,32 @@
 
 import ccxt from 'ccxt';
 import { afterEach, describe, expect, test } from 'vitest';
-import { MemoryAlertSink } from '../src/core/alerts.ts';
-import { UserError } from '../src/core/errors.ts';
-import { silentLogger } from '../src/core/logger.ts';
-import type { Candle, Order } from '../src/core/types.ts';
-import { Reconciler } from '../src/engine/reconcile.ts';
-import { CcxtExchange, RESOLVE_MARGIN_MS, clean, type CcxtExchangeOptions } from '../src/exchange/ccxt.ts';
-import { Journal } from '../src/journal/journal.ts';
-import { FakeBinance, type FakeBinanceOptions } from './fakes/exchange/binance.ts';
-import { idleEngine, Recorder, TestClock, realSleep, until } from './helpers/venue-time.ts';
+import { MemoryAlertSink } from '../../src/core/alerts.ts';
+import { UserError } from '../../src/core/errors.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import type { Candle, Order } from '../../src/core/types.ts';
+import { Reconciler } from '../../src/engine/reconcile.ts';
+import { RESOLVE_MARGIN_MS, clean } from '../../src/exchange/ccxt/index.ts';
+import { Journal } from '../../src/journal/journal.ts';
+import type { FakeBinance } from '../fakes/exchange/binance.ts';
+import {
+  ccxtRig,
+  closeRigs,
+  makeFake as makeVenueFake,
+  RIG_KEYS,
+  RIG_RECV_MS,
+  type FakeOptionsOf,
+  type RigOptions,
+} from '../helpers/ccxt-rig.ts';
+import { idleEngine, TestClock, realSleep, until } from '../helpers/venue-time.ts';
 
-const RECV = 2000;
-const NO_POLL_MS = 987_654;
-const KEY = 'fake-api-key-0123456789';
-const SECRET = 'fake-api-secret-0123456789';
+const RECV = RIG_RECV_MS;
+const SECRET = RIG_KEYS.binance.secret;
 
-interface Rig {
-  ex: CcxtExchange;
-  fake: FakeBinance;
-  clock: TestClock;
-  rec: Recorder;
-  ccxt: InstanceType<typeof ccxt.pro.binance>;
-  sleeps: number[];
-  /** While set, the adapter's sleeps wait for it (the clock stands still). */
-  hold: { until: Promise<void> | null };
-}
-
-const open: Array<{ ex?: CcxtExchange; fake: FakeBinance }> = [];
-afterEach(async () => {
-  for (const r of open.splice(0)) {
-    await r.ex?.close();
-    await r.fake.close();
-  }
-});
-
-async function makeFake(type: 'spot' | 'perp', clock: TestClock, fake: Partial<FakeBinanceOptions> = {}): Promise<FakeBinance> {
-  const f = await new FakeBinance({ type, now: () => clock.now(), apiKey: KEY, ...fake }).start();
-  open.push({ fake: f });
-  return f;
-}
-
-async function rig(
-  type: 'spot' | 'perp',
-  opts: Partial<CcxtExchangeOptions> & {
-    fake?: Partial<FakeBinanceOptions>;
-    connect?: boolean;
-    realSleepCap?: number;
-    /** Real time slept per simulated ms (default: 2 ms per sleep, whatever its length). */
-    realSleepScale?: number;
-    fakeInstance?: FakeBinance;
-    clock?: TestClock;
-    /** Keep the REST poller asleep (its pause neither ends nor moves the clock): only the code under test talks. */
-    noPolling?: boolean;
-  } = {},
-): Promise<Rig> {
-  const clock = opts.clock ?? new TestClock();
-  const fake = opts.fakeInstance ?? (await makeFake(type, clock, opts.fake));
-  const c = type === 'spot' ? new ccxt.pro.binance({ enableRateLimit: false }) : new ccxt.pro.binanceusdm({ enableRateLimit: false });
-  c.timeout = 300;
-  const rec = new Recorder();
-  const sleeps: number[] = [];
-  const hold: Rig['hold'] = { until: null };
-  const cap = opts.realSleepCap ?? 2;
-  const ex = new CcxtExchange({
-    venue: 'binance',
-    marketType: type,
-    testnet: false,
-    symbols: ['BTC/USDT'],
-    credentials: { apiKey: KEY, secret: SECRET },
-    clock,
-    log: silentLogger(),
-    leverage: 5,
-    marginMode: 'isolated',
-    websocket: false,
-    pollMs: 100,
-    recvWindowMs: RECV,
-    apiUrl: fake.url,
-    wsUrl: fake.wsUrl,
-    exchange: c,
-    sleep: async (ms) => {
-      if (opts.noPolling && ms === NO_POLL_MS) return new Promise((r) => setTimeout(r, 60_000).unref());
-      while (hold.until) await hold.until;
-      sleeps.push(ms);
-      clock.advance(ms);
-      await realSleep(Math.min(opts.realSleepScale !== undefined ? ms * opts.realSleepScale : ms, cap));
-    },
-    ...opts,
-    ...(opts.noPolling ? { pollMs: NO_POLL_MS } : {}),
-  });
-  open.push({ ex, fake });
-  ex.setListener(rec);
-  if (opts.connect !== false) await ex.connect();
-  return { ex, fake, clock, rec, ccxt: c as InstanceType<typeof ccxt.pro.binance>, sleeps, hold };
-}
+afterEach(closeRigs);
+const makeFake = (type: 'spot' | 'perp', clock: TestClock, fake: Partial<FakeOptionsOf<'binance'>> = {}) =>
+  makeVenueFake('binance', type, clock, fake);
+const rig = (type: 'spot' | 'perp', opts: RigOptions<'binance'> = {}) => ccxtRig('binance', type, opts);
 
 let seq = 0;
 function order(o: Partial<Order> = {}): Order {

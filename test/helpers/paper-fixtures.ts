@@ -1,10 +1,10 @@
 // Shared set-up for the paper exchange tests: a venue on a SimClock, a recording listener, and
 // helpers to place orders and feed 1-minute candles.
-import { SimClock } from '../src/core/clock.ts';
-import type { Candle, Fill, MarketInfo, Order } from '../src/core/types.ts';
-import { PaperExchange, type PaperExchangeOptions } from '../src/exchange/paper.ts';
-import type { OrderUpdate } from '../src/exchange/types.ts';
-import { makeOrder } from './helpers/orders.ts';
+import { SimClock } from '../../src/core/clock.ts';
+import type { Candle, Fill, MarketInfo, Order } from '../../src/core/types.ts';
+import { PaperExchange, type PaperExchangeOptions } from '../../src/exchange/paper/index.ts';
+import type { OrderUpdate } from '../../src/exchange/types.ts';
+import { makeOrder } from './orders.ts';
 
 export const SYM = 'BTC/USDT';
 export const MIN = 60_000;

@@ -6,7 +6,7 @@ import { MemoryAlertSink } from '../src/core/alerts.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import type { Candle, Order } from '../src/core/types.ts';
 import type { Engine } from '../src/engine/engine.ts';
-import { CcxtExchange } from '../src/exchange/ccxt.ts';
+import { CcxtExchange } from '../src/exchange/ccxt/index.ts';
 import { Journal } from '../src/journal/journal.ts';
 import type { RiskLimits } from '../src/risk/types.ts';
 import { FakeBinance } from './fakes/exchange/binance.ts';

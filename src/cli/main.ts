@@ -77,7 +77,7 @@ program
       if (stopping) return;
       stopping = true;
       process.stdout.write(`\n${sig}: stopping…\n`);
-      void bot.stop();
+      bot.stop().catch((e: unknown) => process.stderr.write(`skipper: stop failed: ${errorMessage(e)}\n`));
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));

@@ -2,6 +2,7 @@ import { defineCommand } from '../src/chat/command.ts';
 import { signedMoney, table, utc } from '../src/chat/format.ts';
 import { marketFormat, quoteOf } from '../src/chat/helpers.ts';
 import { engineTimeNote } from '../src/core/clock.ts';
+import { stopFaultHint } from '../src/chat/stop-hint.ts';
 
 export default defineCommand({
   name: 'positions',
@@ -20,7 +21,9 @@ export default defineCommand({
         price(p.entryPrice),
         price(p.markPrice),
         signedMoney(p.unrealizedPnl, quoteOf(services)),
-        p.stopLoss ? `${price(p.stopLoss)}${st.unprotected.some((g) => g.symbol === p.symbol) ? ' NOT PLACED' : ''}` : '—',
+        p.stopLoss
+          ? `${price(p.stopLoss)}${st.unprotected.some((g) => g.symbol === p.symbol) ? ' NOT PLACED' : ''}${stopFaultHint(services)}`
+          : '—',
         utc(p.openedAt),
       ];
     });

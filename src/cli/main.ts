@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { errorMessage } from '../core/errors.ts';
+import { COMMAND_LINE } from '../config/preflight.ts';
 import { TIMEFRAMES, type Timeframe } from '../core/types.ts';
 import { runBacktest, REFERENCE_LIMITS } from '../engine/backtest.ts';
 import { Bot } from '../engine/bot.ts';
@@ -39,7 +40,7 @@ const nonNegative = (v: string): number => {
 
 function fail(e: unknown): never {
   if (e instanceof ConfigError) {
-    process.stderr.write(`Config error in ${e.message}\n`);
+    process.stderr.write(`${e.file === COMMAND_LINE ? 'Error in' : 'Config error in'} ${e.message}\n`);
     process.exit(2);
   }
   process.stderr.write(`skipper: ${errorMessage(e)}\n`);

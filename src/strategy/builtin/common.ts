@@ -157,7 +157,7 @@ export function makeSignal(
 }
 
 /** Numbers in reason strings: 2 decimals, more for small prices (one conversion: signals are frequent in backtests). */
-export const fmt = (x: number): string => (Math.abs(x) >= 1 ? price(x) : x.toPrecision(6));
+export const fmt = (x: number): string => (Math.abs(x) >= 1 ? price(x, 0.01) : x.toPrecision(6));
 
 /**
  * A strategy that trades the crossing of two lines (fast/slow averages, MACD/signal): the candle

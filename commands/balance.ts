@@ -1,5 +1,5 @@
 import { defineCommand } from '../src/chat/command.ts';
-import { kv, money, percent, table } from '../src/chat/format.ts';
+import { kv, money, percent, signedMoney, table } from '../src/chat/format.ts';
 import { assetAmount, quoteOf } from '../src/chat/helpers.ts';
 import { errorMessage } from '../src/core/errors.ts';
 import type { Balance } from '../src/core/types.ts';
@@ -19,7 +19,7 @@ export default defineCommand({
       ['Cash', money(st.cash, ccy)],
       ['Free cash', money(st.freeCash, ccy)],
       ['Capital in use', `${money(inUse, ccy)} (${percent(st.equity > 0 ? inUse / st.equity : 0)} of equity; limit ${percent(maxUse)})`],
-      ['Unrealized', money(st.unrealizedPnl, ccy)],
+      ['Unrealized', signedMoney(st.unrealizedPnl, ccy)],
     ];
     let venue: string;
     try {

@@ -56,10 +56,10 @@ function plan(side: Side, spec: () => CommandSpec, { args, services }: CommandCo
 
 const verdictWords = (d: RiskDecision): string =>
   d.action === 'accept'
-    ? `accepted — ${d.reason}`
+    ? `accepted — ${d.reason.replace(/^accepted\s+/, '')}`
     : d.action === 'resize'
-      ? `resized by ${d.rule} — ${d.reason}`
-      : `rejected by ${d.rule} — ${d.reason}`;
+      ? `resized by ${d.rule} — ${d.reason.replace(/^resized\s+/, '')}`
+      : `rejected by ${d.rule} — ${d.reason.replace(/^rejected:\s*/, '')}`;
 
 /** /buy and /sell: the same command with a side. */
 export function tradeCommand(side: Side): CommandSpec {

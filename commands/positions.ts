@@ -3,6 +3,7 @@ import { signedMoney, table, utc } from '../src/chat/format.ts';
 import { marketFormat, quoteOf } from '../src/chat/helpers.ts';
 import { engineTimeNote } from '../src/core/clock.ts';
 import { tradeId } from '../src/engine/trades.ts';
+import { stopFaultHint } from '../src/chat/stop-hint.ts';
 
 export default defineCommand({
   name: 'positions',
@@ -22,7 +23,9 @@ export default defineCommand({
         price(p.entryPrice),
         price(p.markPrice),
         signedMoney(p.unrealizedPnl, quoteOf(services)),
-        p.stopLoss ? `${price(p.stopLoss)}${st.unprotected.some((g) => g.symbol === p.symbol) ? ' NOT PLACED' : ''}` : '—',
+        p.stopLoss
+          ? `${price(p.stopLoss)}${st.unprotected.some((g) => g.symbol === p.symbol) ? ' NOT PLACED' : ''}${stopFaultHint(services)}`
+          : '—',
         utc(p.openedAt),
       ];
     });

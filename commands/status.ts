@@ -4,6 +4,7 @@ import { duration, kv, modeWords, money, pct, percent, qty, signedMoney, utc } f
 import { marketFormat, quoteOf } from '../src/chat/helpers.ts';
 import { describeDataSource } from '../src/market/source.ts';
 import { clockLabel, engineTimeNote } from '../src/core/clock.ts';
+import { stopFaultHint } from '../src/chat/stop-hint.ts';
 
 export default defineCommand({
   name: 'status',
@@ -56,7 +57,9 @@ export default defineCommand({
       const { price, qty } = marketFormat(services, p.symbol);
       return (
         `${p.symbol} ${p.side} ${qty(p.qty)} @ ${price(p.entryPrice)} → ${price(p.markPrice)}  uPnL ${signedMoney(p.unrealizedPnl, ccy)}` +
-        (p.stopLoss ? `  SL ${price(p.stopLoss)}${st.unprotected.some((g) => g.symbol === p.symbol) ? ' (not in place)' : ''}` : '') +
+        (p.stopLoss
+          ? `  SL ${price(p.stopLoss)}${st.unprotected.some((g) => g.symbol === p.symbol) ? ' (not in place)' : ''}${stopFaultHint(services)}`
+          : '') +
         (p.liquidationPrice ? `  liq ${price(p.liquidationPrice)}` : '') +
         (perpInfo[p.symbol] ?? '')
       );

@@ -202,7 +202,11 @@ export class AlertService implements AlertSink, AlertControls {
   /** Close expired coalescing windows and storm windows. Called by a timer; tests may call it directly. */
   tick(): void {
     const now = this.clock.now();
-    for (const [key, w] of this.windows) if (now >= w.until) this.flushWindow(key, w);
+    try {
+      for (const [key, w] of this.windows) if (now >= w.until) this.flushWindow(key, w);
+    } catch (e) {
+      this.log.error({ err: e }, 'alert summary failed'); // a timer must not throw (a full journal, say)
+    }
     for (const [name, s] of this.storms) if (now - s.start >= this.stormWindowMs) this.endStorm(name, s, now);
     if (this.windows.size === 0 && ![...this.storms.values()].some((s) => s.heldCount > 0) && this.timer) {
       clearInterval(this.timer);

@@ -110,7 +110,7 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
 
   summary(p: Proposal): string {
     const r = p.request;
-    const size = r.qty !== undefined ? `${qty(r.qty)} ${p.signal.symbol.split('/')[0]}` : `${money(r.quoteQty ?? 0)} worth`;
+    const size = r.qty !== undefined ? qty(r.qty) : `${money(r.quoteQty ?? 0)} worth`;
     return `${r.side.toUpperCase()} ${size} ${p.signal.symbol} at ~${price(p.signal.price)} (notional ~${money(p.notional)})`;
   }
 
@@ -229,7 +229,7 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
     const outcome = choice === 'a' ? 'approved' : 'rejected';
     const r = await this.finish(id, outcome, who(user));
     audit(outcome === 'approved' ? (r.placed ? 'approved' : 'approved_not_placed') : 'rejected', r.message);
-    if (outcome === 'rejected') return refreshed(`Rejected: ${r.message}`);
+    if (outcome === 'rejected') return refreshed(`Rejected: ${r.message.replace(/^rejected:\s*/, '')}`);
     return refreshed(r.placed ? `Approved: ${r.message}` : `Approved — ${r.message}`);
   }
 

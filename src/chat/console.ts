@@ -56,6 +56,8 @@ export class ConsoleTransport implements AlertChannel, ChatTransport {
   private rl: Interface | undefined;
   /** Every prompt still answerable; numbers are unique across them (a new prompt never hides an older one). */
   private prompts: OpenPrompt[] = [];
+  /** Choice numbers are never reused within a run: a late or repeated number can't answer a newer prompt. */
+  private nextChoice = 1;
   private readonly user: ChatUser;
   private closed = false;
 
@@ -91,6 +93,11 @@ export class ConsoleTransport implements AlertChannel, ChatTransport {
       const n = Number(t);
       const p = this.prompts.find((x) => n >= x.first && n < x.first + x.buttons.length);
       if (!p) {
+        if (n >= 1 && n < this.nextChoice) {
+          const open = this.prompts.length ? `Open choices: ${this.openChoices()}.` : 'Nothing is waiting for an answer.';
+          this.print(`Choice ${t} is no longer open: nothing was done. ${open}`);
+          return;
+        }
         this.print(
           this.prompts.length
             ? `No choice ${t}. Open choices: ${this.openChoices()}.`
@@ -115,7 +122,8 @@ export class ConsoleTransport implements AlertChannel, ChatTransport {
     if (messageId !== undefined) this.prompts = this.prompts.filter((x) => x.messageId !== messageId);
     let first = 1;
     if (buttons.length) {
-      first = this.prompts.reduce((m, x) => Math.max(m, x.first + x.buttons.length), 1);
+      first = this.nextChoice;
+      this.nextChoice += buttons.length;
       this.prompts.push({ ...(messageId !== undefined ? { messageId } : {}), first, buttons });
       if (this.prompts.length > MAX_OPEN_PROMPTS) this.prompts.shift();
     }

@@ -3,6 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { errorMessage } from '../core/errors.ts';
+import { COMMAND_LINE } from '../config/preflight.ts';
+import { cagrText, reportedCagr } from '../engine/cagr-span.ts';
 import { TIMEFRAME_MS, TIMEFRAMES, type Timeframe } from '../core/types.ts';
 import { runBacktest, REFERENCE_LIMITS } from '../engine/backtest.ts';
 import { Bot } from '../engine/bot.ts';
@@ -41,7 +43,7 @@ const nonNegative = (v: string): number => {
 
 function fail(e: unknown): never {
   if (e instanceof ConfigError) {
-    process.stderr.write(`Config error in ${e.message}\n`);
+    process.stderr.write(`${e.file === COMMAND_LINE ? 'Error in' : 'Config error in'} ${e.message}\n`);
     process.exit(2);
   }
   process.stderr.write(`skipper: ${errorMessage(e)}\n`);
@@ -79,7 +81,7 @@ program
       if (stopping) return;
       stopping = true;
       process.stdout.write(`\n${sig}: stopping…\n`);
-      void bot.stop();
+      bot.stop().catch((e: unknown) => process.stderr.write(`skipper: stop failed: ${errorMessage(e)}\n`));
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
@@ -174,7 +176,7 @@ bt.action(async (o: Record<string, unknown>) => {
       rejected_bars: r.rejected_bars,
       fills: r.fills,
       final_equity: r.final_equity,
-      metrics: r.metrics,
+      metrics: { ...r.metrics, cagr: reportedCagr(r.metrics.cagr, r.bars, tf) },
       elapsed_ms: Number(r.elapsed_ms.toFixed(3)),
       bars_per_sec: Math.round(r.bars_per_sec),
     };
@@ -185,7 +187,7 @@ bt.action(async (o: Record<string, unknown>) => {
         [
           `${symbol} ${tf} ${strategy} ${JSON.stringify(out.params)} on ${basename(file)}`,
           `bars ${r.bars} (${r.rejected_bars} rejected), fills ${r.fills}, trades ${m.trades}`,
-          `final equity ${r.final_equity.toFixed(2)} (total return ${(m.total_return * 100).toFixed(2)}%, CAGR ${(m.cagr * 100).toFixed(2)}%)`,
+          `final equity ${r.final_equity.toFixed(2)} (total return ${(m.total_return * 100).toFixed(2)}%, ${cagrText(out.metrics.cagr)})`,
           `sharpe ${m.sharpe.toFixed(2)}, sortino ${m.sortino.toFixed(2)}, max drawdown ${(m.max_drawdown * 100).toFixed(2)}%`,
           `win rate ${(m.win_rate * 100).toFixed(1)}%, profit factor ${m.profit_factor?.toFixed(2) ?? '—'}, expectancy ${m.expectancy.toFixed(2)}, exposure ${(m.exposure * 100).toFixed(1)}%, fees ${m.fees.toFixed(2)}`,
           `${r.elapsed_ms.toFixed(1)} ms, ${Math.round(r.bars_per_sec).toLocaleString('en-US')} bars/s`,

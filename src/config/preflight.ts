@@ -102,5 +102,9 @@ export function startupProblems(cfg: Config, o: StartupOptions = {}): string[] {
 /** Throw a ConfigError listing every start-up problem, if there is any. */
 export function checkStartup(cfg: Config, file: string, o: StartupOptions = {}): void {
   const problems = startupProblems(cfg, o);
-  if (problems.length) throw new ConfigError(file, problems);
+  // Problems of command-line flags only (a bad --replay file) are not blamed on the config file.
+  if (problems.length) throw new ConfigError(problems.every((p) => p.startsWith('--')) ? COMMAND_LINE : file, problems);
 }
+
+/** ConfigError.file when the problem came from a command-line flag. */
+export const COMMAND_LINE = 'the command line';

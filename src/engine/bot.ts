@@ -26,6 +26,7 @@ import { TIMEFRAME_MS, type MarketInfo, type Timeframe } from '../core/types.ts'
 import { defaultMarket, PaperExchange } from '../exchange/paper/index.ts';
 import { PaperStore } from '../exchange/paper/index.ts';
 import { CcxtExchange, VenueUnreachable } from '../exchange/ccxt/index.ts';
+import { stopStep } from './stop-steps.ts';
 import { isSimulatedVenue, type ExchangeClient } from '../exchange/types.ts';
 import { Journal } from '../journal/journal.ts';
 import { JournalFileError } from '../journal/file-guard.ts';
@@ -708,22 +709,24 @@ export class Bot {
   async stop(): Promise<void> {
     if (this.stopped) return this.done;
     this.stopped = true;
-    this.journalHealth.stop();
-    for (const f of this.feeds) f.stop();
-    this.approvals.stop();
-    this.reports.stop();
-    this.reconciler.stop();
-    this.algos.stopTimer();
-    this.alerts.flush(); // pending summaries go out while the transports are still up
-    await this.ops.stop();
-    for (const t of this.notifier.list()) await t.stop().catch(() => {});
-    this.alerts.close();
+    const step = (name: string, fn: () => unknown) => stopStep(this.log, name, fn);
     try {
-      await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 2000))]);
-      await this.models?.stop();
-      await this.settleInFlight();
-      await this.exchange.close();
-      this.journal.close();
+      await step('journal watch', () => this.journalHealth.stop());
+      for (const f of this.feeds) await step(`feed ${f.name}`, () => f.stop());
+      await step('approvals', () => this.approvals.stop());
+      await step('reports', () => this.reports.stop());
+      await step('reconciler', () => this.reconciler.stop());
+      await step('algos', () => this.algos.stopTimer());
+      // Pending summaries go out while the transports are still up; a faulted journal can't take them.
+      if (!this.journalHealth.fault) await step('alert flush', () => this.alerts.flush());
+      await step('ops', () => this.ops.stop());
+      for (const t of this.notifier.list()) await step(`transport ${t.name}`, () => t.stop());
+      await step('alerts', () => this.alerts.close());
+      await step('feed loops', () => Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 2000))]));
+      await step('models', () => this.models?.stop());
+      await step('in-flight orders', () => this.settleInFlight());
+      await step('exchange', () => this.exchange.close());
+      await step('journal', () => this.journal.close());
       this.log.info('stopped');
     } finally {
       this.resolveDone();

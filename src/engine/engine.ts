@@ -572,6 +572,7 @@ export class Engine implements ExchangeListener {
     const ready = this.held.filter((o) => o.symbol === symbol);
     if (ready.length === 0) return;
     this.held = this.held.filter((o) => o.symbol !== symbol);
+    this.protection.coverRest(symbol, ready); // what the exits leave stays protected meanwhile
     for (const o of ready) {
       const pos = this.portfolio.positions.get(symbol);
       const closing = pos && (pos.side === 'long') === (o.side === 'sell');

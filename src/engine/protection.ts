@@ -111,6 +111,29 @@ export class ProtectionKeeper {
     }
   }
 
+  /**
+   * A partial exit goes out now that the position's protection is gone (on spot it held the coins
+   * the exit sells): what will be left is protected at once, in the same step, not after the fill.
+   * The remainder's stop locks only the coins the exit does not sell.
+   */
+  coverRest(symbol: string, exits: readonly Order[]): void {
+    const pos = this.host.position(symbol);
+    if (!pos || this.ordersOf(symbol).some((o) => PROTECTIVE.has(o.purpose))) return;
+    const side: Side = pos.side === 'long' ? 'sell' : 'buy';
+    const exitQty = exits.filter((o) => o.side === side).reduce((t, o) => t + (o.qty ?? pos.qty), 0);
+    const qty = floorToStep(pos.qty - Math.min(pos.qty, exitQty), this.host.qtyStep(symbol));
+    if (!(qty > 0)) return;
+    const target = this.target(pos);
+    if (target.stop_loss !== undefined) {
+      const stop: OrderRequest = { symbol, side, type: 'stop_market', stopPrice: target.stop_loss, qty, tif: 'GTC', reduceOnly: true };
+      this.host.send(this.host.record(stop, 'stop_loss'));
+    }
+    if (target.take_profit !== undefined) {
+      const tp: OrderRequest = { symbol, side, type: 'limit', price: target.take_profit, qty, tif: 'GTC', reduceOnly: true };
+      this.host.send(this.host.record(tp, 'take_profit'));
+    }
+  }
+
   /** Every open position (at start, after reconciliation). */
   ensureAll(symbols: Iterable<string>): void {
     for (const s of symbols) this.ensure(s);
@@ -162,8 +185,10 @@ export class ProtectionKeeper {
       const mine = this.ordersOf(symbol);
       const sum = mine.filter((o) => o.purpose === 'stop_loss').reduce((t, o) => t + Math.max(0, (o.qty ?? 0) - o.filledQty), 0);
       const covered = step > 0 ? roundTo(sum, decimalsOf(step)) : sum;
-      if (covered >= qty - step / 2) continue;
-      const exiting = mine.some((o) => !PROTECTIVE.has(o.purpose) && o.reduceOnly);
+      const exits = mine.filter((o) => !PROTECTIVE.has(o.purpose) && o.reduceOnly);
+      const leaving = exits.reduce((t, o) => t + Math.max(0, (o.qty ?? qty) - o.filledQty), 0);
+      if (covered >= qty - step / 2 || (covered > 0 && covered >= qty - leaving - step / 2)) continue;
+      const exiting = exits.length > 0;
       const why = this.refused.get(symbol);
       out.push({
         symbol,

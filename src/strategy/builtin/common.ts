@@ -1,5 +1,6 @@
 // Shared pieces of the built-in strategies: parameter checks, crossover state, close time, ATR stops, signals.
 import type { Candle, Signal, SignalAction } from '../../core/types.ts';
+import { price } from '../../core/format.ts';
 import { Atr } from '../indicators.ts';
 import type { Strategy, StrategyContext, StrategyParams } from '../types.ts';
 
@@ -156,7 +157,7 @@ export function makeSignal(
 }
 
 /** Numbers in reason strings: 2 decimals, more for small prices (one conversion: signals are frequent in backtests). */
-export const fmt = (x: number): string => (Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(6));
+export const fmt = (x: number): string => (Math.abs(x) >= 1 ? price(x, 0.01) : x.toPrecision(6));
 
 /**
  * A strategy that trades the crossing of two lines (fast/slow averages, MACD/signal): the candle

@@ -29,7 +29,7 @@ describe('architecture', () => {
   it('heavy libraries load only when used: ccxt, grammY, discord.js and echarts are not imported at start-up', () => {
     const eager = /^import (?!type)[^;]*from ['"](ccxt|grammy|discord\.js|echarts[^'"]*)['"]/m;
     const entryGraph = [
-      'src/engine/bot.ts',
+      'src/app/bot.ts',
       'src/engine/engine.ts',
       'src/cli/main.ts',
       'src/reports/build.ts',

@@ -4,6 +4,7 @@ import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { scrubSecrets } from '../core/logger.ts';
 import type { Journal } from '../journal/journal.ts';
+import { STATE } from '../journal/state-keys.ts';
 import type { AlertControls } from '../chat/services.ts';
 import { duration } from '../chat/format.ts';
 import { AlertAggregate } from './aggregate.ts';
@@ -91,7 +92,7 @@ export class AlertService implements AlertSink, AlertControls {
     private readonly log: Logger,
     private readonly opts: AlertServiceOptions,
   ) {
-    const saved = journal.getState<Record<string, number>>('alert_mutes', {});
+    const saved = STATE.alertMutes.read(journal);
     for (const [k, v] of Object.entries(saved)) this.muted.set(k, v);
   }
 
@@ -317,12 +318,12 @@ export class AlertService implements AlertSink, AlertControls {
 
   mute(type: string, untilTs: number): void {
     this.muted.set(type, untilTs);
-    this.journal.setState('alert_mutes', Object.fromEntries(this.muted), this.clock.now());
+    STATE.alertMutes.write(this.journal, Object.fromEntries(this.muted), this.clock.now());
   }
 
   unmute(type: string): void {
     this.muted.delete(type);
-    this.journal.setState('alert_mutes', Object.fromEntries(this.muted), this.clock.now());
+    STATE.alertMutes.write(this.journal, Object.fromEntries(this.muted), this.clock.now());
   }
 
   close(): void {

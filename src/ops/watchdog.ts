@@ -10,6 +10,7 @@ import type { Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { FeedState } from '../market/feed.ts';
 import { HEARTBEAT_WRITE_MS, writeHeartbeat } from './heartbeat-state.ts';
+import type { StateStore } from '../journal/state-keys.ts';
 
 export interface WatchedFeed {
   symbol: string;
@@ -21,7 +22,7 @@ export interface WatchdogOptions {
   wall: Clock;
   log: Logger;
   alerts: AlertSink;
-  journal: { getState<T>(key: string, fallback: T): T; setState(key: string, value: unknown, ts: number): void };
+  journal: StateStore;
   feeds(): WatchedFeed[];
   /** The loop is waiting on purpose (a replay held while a proposal waits for an answer). */
   holding(): boolean;

@@ -5,8 +5,7 @@ import type { Logger } from '../core/logger.ts';
 import { scrubSecrets } from '../core/logger.ts';
 import type { Journal } from '../journal/journal.ts';
 import { STATE } from '../journal/state-keys.ts';
-import type { AlertControls } from '../chat/services.ts';
-import { duration } from '../chat/format.ts';
+import { duration } from '../core/format.ts';
 import { AlertAggregate } from './aggregate.ts';
 
 const RANK: Record<AlertSeverity, number> = { info: 0, warning: 1, critical: 2 };
@@ -71,6 +70,14 @@ export interface AlertServiceOptions {
 function overall(statuses: readonly DeliveryStatus[]): string {
   if (statuses.every((s) => s === statuses[0])) return statuses[0]!;
   return statuses.includes('sent') ? 'partial' : 'failed';
+}
+
+/** Alert controls used by /alerts (implemented by the alert service). */
+export interface AlertControls {
+  routes(): string[];
+  mutes(): Array<{ type: string; until: number }>;
+  mute(type: string, untilTs: number): void;
+  unmute(type: string): void;
 }
 
 /**

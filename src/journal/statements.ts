@@ -103,7 +103,9 @@ export function prepareStatements(raw: Database.Database, db: BetterSQLite3Datab
       `insert into paper_orders (client_order_id, exchange_order_id, symbol, status, "order", updated_at) values (?, ?, ?, ?, ?, ?)
        on conflict (client_order_id) do update set status = excluded.status, "order" = excluded."order", updated_at = excluded.updated_at`,
     ),
-    paperFill: raw.prepare(`insert into paper_fills (trade_id, client_order_id, symbol, ts, fill) values (?, ?, ?, ?, ?) on conflict do nothing`),
+    paperFill: raw.prepare(
+      `insert into paper_fills (trade_id, client_order_id, symbol, ts, fill) values (?, ?, ?, ?, ?) on conflict do nothing`,
+    ),
     paperPosition: raw.prepare(
       `insert into paper_positions (symbol, position) values (?, ?) on conflict (symbol) do update set position = excluded.position`,
     ),

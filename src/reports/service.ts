@@ -37,7 +37,6 @@ export interface ReportServiceOptions {
   config: Config['reports'];
 }
 
-
 export interface SentReport {
   kind: ReportKind;
   period: Period;

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/core/paths.ts';
-import type * as BacktestModule from '../src/engine/backtest.ts';
+import type * as BacktestModule from '../src/app/backtest.ts';
 import { loadCandles } from '../src/market/csv.ts';
 import { shipped } from './shipped.ts';
 import { generateCandles } from '../src/market/generator.ts';
@@ -20,7 +20,7 @@ export interface BacktestBench {
 }
 
 export async function benchBacktest(runs = 9): Promise<BacktestBench> {
-  const { runBacktest, REFERENCE_LIMITS } = await shipped<typeof BacktestModule>('src/engine/backtest.ts');
+  const { runBacktest, REFERENCE_LIMITS } = await shipped<typeof BacktestModule>('src/app/backtest.ts');
   const real = existsSync(BTC_1M);
   const candles = real ? loadCandles(BTC_1M) : generateCandles({ count: 130_708, seed: 1, startPrice: 105_000, volatility: 0.0008 });
   const once = () =>

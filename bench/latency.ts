@@ -9,7 +9,8 @@ import { AlertService } from '../src/alerts/service.ts';
 import { SimClock } from '../src/core/clock.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import type { Candle, Signal } from '../src/core/types.ts';
-import { Engine } from '../src/engine/engine.ts';
+import { buildEngine } from '../src/app/kernel.ts';
+import { parseConfig } from '../src/config/load.ts';
 import { PaperExchange } from '../src/exchange/paper/index.ts';
 import { PaperStore } from '../src/exchange/paper/index.ts';
 import { Journal } from '../src/journal/journal.ts';
@@ -65,13 +66,12 @@ export function benchLatency(n = 5000): LatencyBench {
     makerFee: 0.001,
     takerFee: 0.001,
     slippageBps: 0,
-    store: new PaperStore(journal),
+    store: new PaperStore(journal.paperBooks()),
   });
   const log = silentLogger();
   const alerts = new AlertService(journal, clock, log, { coalesceMs: 60_000, minSeverity: 'info' });
-  const engine = new Engine({
+  const { engine } = buildEngine(parseConfig({ botId: 'sk', market: { symbols: ['BTC/USDT'], timeframe: '1m' } }), {
     mode: 'paper',
-    botId: 'sk',
     clock,
     journal,
     exchange: venue,
@@ -84,10 +84,9 @@ export function benchLatency(n = 5000): LatencyBench {
     }),
     alerts,
     logger: log,
-    symbols: [
-      { symbol: 'BTC/USDT', timeframeMs: 60_000, strategy: new Alternate(), market, validator: new CandleValidator('BTC/USDT', '1m') },
-    ],
-    marketType: 'spot',
+    strategy: () => new Alternate(),
+    market: () => market,
+    validator: () => new CandleValidator('BTC/USDT', '1m'),
     allowShort: false,
     leverage: 1,
     takerFee: 0.001,

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/core/paths.ts';
-import { runBacktest, REFERENCE_LIMITS } from '../src/engine/backtest.ts';
+import { runBacktest, REFERENCE_LIMITS } from '../src/app/backtest.ts';
 import { loadCandles } from '../src/market/csv.ts';
 import { generateCandles } from '../src/market/generator.ts';
 import { prepareModelBacktest } from '../src/models/backtest.ts';

@@ -3,10 +3,10 @@
 // Prints latency percentiles, throughput and RSS; asserts nothing.
 import { join } from 'node:path';
 import { SimClock } from '../src/core/clock.ts';
-import { silentLogger } from '../src/core/logger.ts';
 import { PROJECT_ROOT } from '../src/core/paths.ts';
 import type { Candle } from '../src/core/types.ts';
-import { Engine } from '../src/engine/engine.ts';
+import { buildEngine } from '../src/app/kernel.ts';
+import { parseConfig } from '../src/config/load.ts';
 import { PaperExchange } from '../src/exchange/paper/index.ts';
 import { Journal } from '../src/journal/journal.ts';
 import { loadCandles } from '../src/market/csv.ts';
@@ -51,24 +51,15 @@ const venue = new PaperExchange({
   takerFee: 0.001,
   slippageBps: 0,
 });
-const engine = new Engine({
+const { engine } = buildEngine(parseConfig({ botId: 'sk', market: { symbols: ['BTC/USDT'], timeframe: '1m' } }), {
   mode: 'paper',
-  botId: 'sk',
   clock,
   journal,
   exchange: venue,
   risk: new RiskEngine({ ...DEFAULT_LIMITS, minTradeIntervalSec: 0, maxConsecutiveLosses: 0, maxTradesPer24h: 100_000 }),
-  logger: silentLogger(),
-  symbols: [
-    {
-      symbol: 'BTC/USDT',
-      timeframeMs: 60_000,
-      strategy: opened.strategy('BTC/USDT', 60_000),
-      market,
-      validator: new CandleValidator('BTC/USDT', '1m'),
-    },
-  ],
-  marketType: 'spot',
+  strategy: () => opened.strategy('BTC/USDT', 60_000),
+  market: () => market,
+  validator: () => new CandleValidator('BTC/USDT', '1m'),
   allowShort: false,
   leverage: 1,
   takerFee: 0.001,

@@ -125,7 +125,7 @@ export function benchPaper(n = 2_000_000): PaperBench {
   const usPerFill = fills(undefined, 200_000);
   const dir = mkdtempSync(join(tmpdir(), 'skipper-bench-'));
   const journal = new Journal({ path: join(dir, 'j.db') });
-  const usPerFillStored = fills(new PaperStore(journal), 5_000);
+  const usPerFillStored = fills(new PaperStore(journal.paperBooks()), 5_000);
   journal.close();
   rmSync(dir, { recursive: true, force: true });
 

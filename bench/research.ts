@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type * as LoadModule from '../src/config/load.ts';
-import type * as BacktestModule from '../src/engine/backtest.ts';
+import type * as BacktestModule from '../src/app/backtest.ts';
 import { loadCandles, writeCandlesCsv } from '../src/market/csv.ts';
 import { generateCandles, generateCsv } from '../src/market/generator.ts';
 import type * as JobsModule from '../src/research/jobs.ts';

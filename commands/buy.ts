@@ -6,7 +6,7 @@ import type { Reply } from '../src/chat/types.ts';
 import type { Side } from '../src/core/types.ts';
 import type { RiskDecision } from '../src/risk/types.ts';
 import { ALGOS } from '../src/execution/config.ts';
-import { algoConfirm, algoPlan, runAlgo } from '../src/execution/chat.ts';
+import { algoConfirm, algoPlan, runAlgo } from '../src/chat/algo-commands.ts';
 
 type Plan =
   | { ok: false; reply: Reply }

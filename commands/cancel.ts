@@ -3,7 +3,7 @@ import { money } from '../src/chat/format.ts';
 import { marketFormat } from '../src/chat/helpers.ts';
 import type { Services } from '../src/chat/services.ts';
 import type { Order } from '../src/core/types.ts';
-import { cancelParent } from '../src/execution/chat.ts';
+import { cancelParent } from '../src/chat/algo-commands.ts';
 
 /** The working order the user named (client order ids are matched case-insensitively). */
 function find({ args, services }: CommandContext): Order | undefined {

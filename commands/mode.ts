@@ -1,7 +1,7 @@
 import { defineCommand } from '../src/chat/command.ts';
 import { kv, modeWords } from '../src/chat/format.ts';
 import { listStrategies } from '../src/strategy/registry.ts';
-import { dataSourceOf, describeDataSource } from '../src/market/source.ts';
+import { dataSourceOf, describeDataSource } from '../src/config/data-source.ts';
 
 export default defineCommand({
   name: 'mode',

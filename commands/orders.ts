@@ -1,7 +1,7 @@
 import { defineCommand } from '../src/chat/command.ts';
 import { money, table } from '../src/chat/format.ts';
 import { marketFormat } from '../src/chat/helpers.ts';
-import { parentsTable } from '../src/execution/chat.ts';
+import { parentsTable } from '../src/chat/algo-commands.ts';
 
 export default defineCommand({
   name: 'orders',

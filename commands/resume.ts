@@ -1,5 +1,5 @@
 import { defineCommand } from '../src/chat/command.ts';
-import { isKillSwitch } from '../src/risk/drawdown-guard.ts';
+import { isKillSwitch } from '../src/engine/drawdown-guard.ts';
 
 export default defineCommand({
   name: 'resume',

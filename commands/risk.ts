@@ -4,10 +4,9 @@ import { badArgs, quoteOf } from '../src/chat/helpers.ts';
 import type { Reply } from '../src/chat/types.ts';
 import { DAY_MS, engineTimeNote } from '../src/core/clock.ts';
 import { RiskEngine } from '../src/risk/engine.ts';
-import { LIMIT_KEYS, limitHelp, limitKey, RISK_LIMITS_STATE, showLimit } from '../src/risk/limits.ts';
+import { LIMIT_KEYS, limitHelp, limitKey, showLimit } from '../src/risk/limits.ts';
+import { STATE } from '../src/journal/state-keys.ts';
 import type { RiskLimits } from '../src/risk/types.ts';
-
-export { RISK_LIMITS_STATE };
 
 type Change =
   { ok: true; key: keyof RiskLimits; old: unknown; new: unknown; raw: string } | { ok: false; reply: Reply } | { ok: 'same'; reply: Reply };
@@ -39,7 +38,7 @@ function view({ services }: CommandContext): Reply {
   const rs = engine.risk.state();
   const st = engine.status();
   const ccy = quoteOf(services);
-  const saved = services.journal.getState<Record<string, unknown>>(RISK_LIMITS_STATE, {});
+  const saved = STATE.riskLimits.read(services.journal);
   const limits = LIMIT_KEYS.map((k): [string, string] => [k, `${showLimit(k, lim[k])}${Object.hasOwn(saved, k) ? ' *' : ''}`]);
   const change = st.dayStartEquity > 0 ? st.equity / st.dayStartEquity - 1 : 0;
   const entries24h = rs.recentEntries.filter((t) => t > st.now - DAY_MS).length;
@@ -113,8 +112,8 @@ const spec: CommandSpec = defineCommand({
     const { journal, engine, clock } = ctx.services;
     const r = engine.risk.setLimit(c.key, c.raw);
     if (!r.ok) return { text: `${r.error}. Nothing was changed.`, severity: 'warning', audit: { outcome: 'invalid', reason: r.error } };
-    const saved = journal.getState<Record<string, unknown>>(RISK_LIMITS_STATE, {});
-    journal.setState(RISK_LIMITS_STATE, { ...saved, [c.key]: r.new }, clock.now());
+    const saved = STATE.riskLimits.read(journal);
+    STATE.riskLimits.write(journal, { ...saved, [c.key]: r.new as string | number | null }, clock.now());
     return {
       title: 'Risk limit changed',
       text: `${c.key}: ${showLimit(c.key, r.old)} → ${showLimit(c.key, r.new)}. Applies to the next order and survives restarts.`,

@@ -2,7 +2,7 @@ import { defineCommand } from '../src/chat/command.ts';
 import type { ExchangeClient } from '../src/exchange/types.ts';
 import { duration, kv, modeWords, money, pct, percent, qty, signedMoney, utc } from '../src/chat/format.ts';
 import { marketFormat, quoteOf } from '../src/chat/helpers.ts';
-import { describeDataSource } from '../src/market/source.ts';
+import { describeDataSource } from '../src/config/data-source.ts';
 import { clockLabel, engineTimeNote } from '../src/core/clock.ts';
 import { stopFaultHint } from '../src/chat/stop-hint.ts';
 

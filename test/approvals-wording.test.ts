@@ -17,7 +17,6 @@ afterEach(() => {
 });
 
 function setup(script: Parameters<typeof rig>[0]) {
-  const r = rig(script, { limits: { stopLossPct: 0.02 } });
   const wall = { t: Date.UTC(2030, 0, 1), now: () => wall.t };
   const chat = new RecordingTransport();
   const notifier = new Notifier((_t, e) => {
@@ -25,7 +24,11 @@ function setup(script: Parameters<typeof rig>[0]) {
   });
   notifier.add(chat);
   const cfg = { ...parseConfig({}).approvals, mode: 'always' as const, timeoutSec: 60 };
-  const svc = new ApprovalService(r.journal, notifier, wall, silentLogger(), r.alerts, cfg);
+  let svc!: ApprovalService;
+  const r = rig(script, {
+    limits: { stopLossPct: 0.02 },
+    approvals: (p) => (svc = new ApprovalService(p.journal, notifier, wall, silentLogger(), p.alerts, cfg)),
+  });
   svc.attach(r.engine);
   started.push(svc);
   return { r, wall, chat, svc };

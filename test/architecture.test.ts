@@ -1,13 +1,18 @@
 // Structural rules that keep the design honest.
 import { describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/core/paths.ts';
+import { filesIn, importsOf, loadedAtStart } from './helpers/import-graph.ts';
 
-const filesIn = (dir: string): string[] =>
-  readdirSync(join(PROJECT_ROOT, dir), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? filesIn(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-  );
+const read = (f: string): string => readFileSync(join(PROJECT_ROOT, f), 'utf8');
+const code = (f: string): string => read(f).replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '');
+/** The folder of src/ a file lives in (src/engine/x.ts → engine); null for files outside one. */
+const folderOf = (f: string): string | null => {
+  const p = f.split('/');
+  return p[0] === 'src' && p.length > 2 ? p[1]! : null;
+};
+const tree = ['src', 'test', 'bench', 'scripts', 'commands'].filter((d) => existsSync(join(PROJECT_ROOT, d))).flatMap(filesIn);
 
 describe('architecture', () => {
   it('commands are transport-neutral: nothing in commands/ imports grammY or discord.js', () => {
@@ -26,16 +31,67 @@ describe('architecture', () => {
     }
   });
 
-  it('heavy libraries load only when used: ccxt, grammY, discord.js and echarts are not imported at start-up', () => {
-    const eager = /^import (?!type)[^;]*from ['"](ccxt|grammy|discord\.js|echarts[^'"]*)['"]/m;
-    const entryGraph = [
-      'src/engine/bot.ts',
+  it('heavy libraries load only when used: nothing reachable by static imports from the CLI entry loads them', () => {
+    // `skipper run` and `skipper backtest --help` load src/cli/main.ts and what it imports statically;
+    // each heavy library must sit behind an import() on the path that needs it.
+    const heavy = ['ccxt', 'grammy', 'discord.js', 'echarts', '@resvg/resvg-js', 'onnxruntime-node', 'bullmq', 'piscina'];
+    const loaded = loadedAtStart('src/cli/main.ts');
+    expect(loaded.size).toBeGreaterThan(50); // the walk follows the real graph
+    for (const lib of heavy) expect(loaded.get(lib)?.join(' → '), lib).toBeUndefined();
+  });
+
+  it('no import cycle between the folders of src/ (type-only imports count too)', () => {
+    const edges = new Map<string, Map<string, string>>();
+    for (const f of filesIn('src')) {
+      const a = folderOf(f);
+      if (!a) continue;
+      for (const e of importsOf(f)) {
+        const b = e.to.endsWith('.ts') ? folderOf(e.to) : null;
+        if (!b || b === a) continue;
+        if (!edges.has(a)) edges.set(a, new Map());
+        if (!edges.get(a)!.has(b)) edges.get(a)!.set(b, `${f} → ${e.to}`);
+      }
+    }
+    // A path back from b to a, if any (depth-first).
+    const pathTo = (from: string, to: string, seen = new Set<string>()): string[] | null => {
+      if (from === to) return [];
+      seen.add(from);
+      for (const [next, why] of edges.get(from) ?? []) {
+        if (seen.has(next)) continue;
+        const rest = pathTo(next, to, seen);
+        if (rest) return [why, ...rest];
+      }
+      return null;
+    };
+    const cycles: string[] = [];
+    for (const [a, outs] of edges)
+      for (const [b, why] of outs) {
+        const back = pathTo(b, a);
+        if (back) cycles.push([why, ...back].join('\n  '));
+      }
+    expect(cycles).toEqual([]);
+  });
+
+  it('the kernel is the only place an Engine is built (src, test, bench, scripts)', () => {
+    const sites = tree.filter((f) => /\bnew Engine\(/.test(code(f)));
+    expect(sites).toEqual(['src/app/kernel.ts']);
+  });
+
+  it('no source file is over 700 lines', () => {
+    const exempt = new Set([
+      // not split yet (issue 9, stage 3): the engine by job, the risk engine by rule family
       'src/engine/engine.ts',
-      'src/cli/main.ts',
-      'src/reports/build.ts',
-      'src/reports/service.ts',
-      ...filesIn('src/exchange'),
-    ];
-    for (const f of entryGraph) expect(readFileSync(join(PROJECT_ROOT, f), 'utf8'), f).not.toMatch(eager);
+      'src/risk/engine.ts',
+    ]);
+    const long = filesIn('src').filter((f) => !exempt.has(f) && read(f).split('\n').length > 700);
+    expect(long).toEqual([]);
+  });
+
+  it('runtime_state is read and written only through the typed keys of src/journal/state-keys.ts', () => {
+    const allowed = new Set(['src/journal/state-keys.ts', 'src/journal/db.ts', 'src/journal/statements.ts']);
+    for (const f of [...filesIn('src'), ...filesIn('commands')]) {
+      if (allowed.has(f)) continue;
+      expect(code(f), f).not.toMatch(/\.(getState|setState|setNumber)\(/);
+    }
   });
 });

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { runBacktest, REFERENCE_LIMITS } from '../src/engine/backtest.ts';
+import { runBacktest, REFERENCE_LIMITS } from '../src/app/backtest.ts';
 import { generateCandles, generateCsv } from '../src/market/generator.ts';
 import { loadCandles } from '../src/market/csv.ts';
 import { validateSeries } from '../src/market/validator.ts';

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.ts';
 import { diffConfig, isLivePath, planReload } from '../src/config/reload.ts';
-import { assignInPlace } from '../src/config/reload-apply.ts';
+import { assignInPlace } from '../src/config/reload.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
 
 const running = parseConfig({ strategy: { name: 'sma-cross', params: { fast: 10, slow: 30 } } });

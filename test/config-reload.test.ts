@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/load.ts';
-import { CONFIG_RELOAD_STATE } from '../src/config/reload-apply.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
 import type { Reply } from '../src/chat/types.ts';
 import { generateCsv } from '../src/market/generator.ts';
-import { RISK_LIMITS_STATE } from '../src/risk/limits.ts';
+import { STATE } from '../src/journal/state-keys.ts';
 import { chatUser, startBot, tempDir, type Harness } from './helpers/harness.ts';
 
 const buttonData = (r: Reply, label: 'Confirm' | 'Cancel'): string => r.buttons!.flat().find((b) => b.label === label)!.data;
@@ -86,13 +85,13 @@ describe('/config and /reload', () => {
     expect(h.bot.engine.risk.limits.riskPerTrade).toBe(0.01);
     expect(h.bot.engine.risk.limits.maxOpenPositions).toBe(5);
     expect(h.bot.engine.risk.limits.maxTradesPer24h).toBe(40);
-    expect(h.bot.journal.getState(RISK_LIMITS_STATE, {})).toEqual({ maxTradesPer24h: 40 });
+    expect(STATE.riskLimits.read(h.bot.journal)).toEqual({ maxTradesPer24h: 40 });
     expect(h.bot.journal.recentCommands(1)[0]).toMatchObject({ command: 'reload', outcome: 'confirmed' });
     expect(h.bot.journal.recentCommands(1)[0]!.detail).toContain('risk.riskPerTrade: 0.02 → 0.01');
     const risk = await say('/risk');
     expect(risk.text).toMatch(/riskPerTrade:\s+1%/);
     expect(risk.text).toMatch(/maxOpenPositions:\s+5/);
-    expect(h.bot.journal.getState(CONFIG_RELOAD_STATE, null)).toMatchObject({
+    expect(STATE.configReload.read(h.bot.journal)).toMatchObject({
       by: admin.name,
       changed: ['risk.maxOpenPositions', 'risk.riskPerTrade'],
     });

@@ -14,7 +14,7 @@ describe('stop price after a journal fault', () => {
       expect(h.bot.engine.portfolio.positions.size).toBe(1);
       expect(await ask('/status')).toMatch(/SL [\d,.]+/);
       expect(await ask('/status')).not.toMatch(/journal failed/);
-      h.bot.journal.onWriteFailure?.(new Error('database or disk is full'));
+      (h.bot.journal as unknown as { writeFailed(e: Error): void }).writeFailed(new Error('database or disk is full'));
       expect(h.bot.journalHealth.fault).not.toBeNull();
       expect(await ask('/status')).toMatch(/SL [\d,.]+ \(NOT working: journal failed, paper stopped\)/);
       expect(await ask('/positions')).toMatch(/[\d,.]+ \(NOT working: journal failed, paper stopped\)/);

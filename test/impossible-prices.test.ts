@@ -2,7 +2,7 @@
 // the paper venue, the engine and the backtest.
 import { describe, expect, it } from 'vitest';
 import type { Candle } from '../src/core/types.ts';
-import { runBacktest, REFERENCE_LIMITS } from '../src/engine/backtest.ts';
+import { runBacktest, REFERENCE_LIMITS } from '../src/app/backtest.ts';
 import { generateCandles } from '../src/market/generator.ts';
 import { rig as engineRig } from './helpers/engine-rig.ts';
 import { rig as venueRig } from './helpers/paper-fixtures.ts';

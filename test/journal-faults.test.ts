@@ -49,9 +49,8 @@ describe('journal file: created whole, checked, watched', () => {
 
   it('fileProblem says when the file was deleted or replaced; onWriteFailure hears storage failures, not statement errors', () => {
     const path = join(tempDir(), 'j.db');
-    const j = new Journal({ path });
     const failures: string[] = [];
-    j.onWriteFailure = (e) => failures.push(e.message);
+    const j = new Journal({ path, onWriteFailure: (e) => failures.push(e.message) });
     expect(() => j.tx(() => j.sqlite.prepare('insert into runtime_state (key, value, updated_at) values (null, 1, 1)').run())).toThrow();
     expect(failures).toEqual([]); // a constraint error is the statement's fault, not the disk's
     j.sqlite.pragma(`max_page_count = ${j.sqlite.pragma('page_count', { simple: true }) as number}`);

@@ -3,9 +3,9 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimClock } from '../src/core/clock.ts';
-import { silentLogger } from '../src/core/logger.ts';
 import type { Candle, Signal } from '../src/core/types.ts';
-import { Engine } from '../src/engine/engine.ts';
+import { buildEngine } from '../src/app/kernel.ts';
+import { parseConfig } from '../src/config/load.ts';
 import { PaperExchange } from '../src/exchange/paper/index.ts';
 import { Journal } from '../src/journal/journal.ts';
 import { CandleValidator } from '../src/market/validator.ts';
@@ -302,16 +302,15 @@ describe('model strategies', () => {
         { model: 'up2', weight: 1 },
       ],
     });
-    const engine = new Engine({
+    const { engine } = buildEngine(parseConfig({ botId: 'sk', market: { symbols: ['BTC/USDT'], timeframe: '1m' } }), {
       mode: 'paper',
-      botId: 'sk',
       clock,
       journal,
       exchange: venue,
       risk: new RiskEngine({ ...DEFAULT_LIMITS, minTradeIntervalSec: 0, maxConsecutiveLosses: 0 }),
-      logger: silentLogger(),
-      symbols: [{ symbol: 'BTC/USDT', timeframeMs: 60_000, strategy: s, market, validator: new CandleValidator('BTC/USDT', '1m') }],
-      marketType: 'spot',
+      strategy: () => s,
+      market: () => market,
+      validator: () => new CandleValidator('BTC/USDT', '1m'),
       allowShort: false,
       leverage: 1,
       takerFee: 0.001,

@@ -12,7 +12,7 @@ import { renderReply } from '../src/chat/discord.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import { PROJECT_ROOT } from '../src/core/paths.ts';
-import { Bot } from '../src/engine/bot.ts';
+import { Bot } from '../src/app/bot.ts';
 import type { CandleFeed } from '../src/market/feed.ts';
 import { BackupError, verifyJournalFile } from '../src/ops/backup.ts';
 import { journalInUse, restoreJournal } from '../src/ops/restore.ts';

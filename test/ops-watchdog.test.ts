@@ -11,7 +11,7 @@ import { parseConfig } from '../src/config/load.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import type { Candle } from '../src/core/types.ts';
-import { Bot } from '../src/engine/bot.ts';
+import { Bot } from '../src/app/bot.ts';
 import type { CandleFeed, FeedStatus } from '../src/market/feed.ts';
 import { generateCandles } from '../src/market/generator.ts';
 import { healthCheck } from '../src/ops/cli.ts';

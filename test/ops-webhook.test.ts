@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.ts';
 import { UserError } from '../src/core/errors.ts';
 import { silentLogger } from '../src/core/logger.ts';
-import { Bot } from '../src/engine/bot.ts';
+import { Bot } from '../src/app/bot.ts';
 import type { TelegramWebhook } from '../src/ops/telegram-webhook.ts';
 import { BOT_INFO, FakeTelegram } from './fakes/telegram-api.ts';
 import { startBot, tempDir, type Harness } from './helpers/harness.ts';

@@ -6,7 +6,7 @@ import type { ConfigInput } from '../src/config/schema.ts';
 import type { SimClock } from '../src/core/clock.ts';
 import type { Reply } from '../src/chat/types.ts';
 import { tradeId, tradeSettings } from '../src/engine/trades.ts';
-import { KILL_SWITCH } from '../src/risk/drawdown-guard.ts';
+import { KILL_SWITCH } from '../src/engine/drawdown-guard.ts';
 
 const QUIET: ConfigInput = {
   strategy: { name: 'sma-cross', params: { fast: 200, slow: 400 } },

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Order } from '../src/core/types.ts';
 import { parseLevel, parseTrail } from '../src/engine/trade-edits.ts';
 import { findTrade, parseTradeId, setTradeSettings, tradeId, tradeSettings } from '../src/engine/trades.ts';
-import { KILL_SWITCH } from '../src/risk/drawdown-guard.ts';
+import { KILL_SWITCH } from '../src/engine/drawdown-guard.ts';
 import { Journal } from '../src/journal/journal.ts';
 import { rig, SYM } from './helpers/engine-rig.ts';
 

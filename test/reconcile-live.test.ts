@@ -1,5 +1,5 @@
 // Reconciliation with the REAL ccxt against the local fake Binance (test/fakes/exchange/binance.ts):
-// a real Engine + a file Journal + the live adapter + the Reconciler, wired like src/engine/bot.ts.
+// a real Engine + a file Journal + the live adapter + the Reconciler, wired like src/app/bot.ts.
 // A "world" is one venue account and one journal file that outlive the bot's processes: a test
 // stops a process (adapter closed, journal closed), lets the venue move on, and boots a fresh one
 // on the same journal. No network: the fake listens on 127.0.0.1.
@@ -23,7 +23,7 @@ const SYM = 'BTC/USDT';
 const KEY = 'fake-api-key-0123456789';
 const SECRET = 'fake-api-secret-0123456789';
 const RECV = 2000;
-/** What the bot gives an order the venue doesn't know yet (src/engine/bot.ts: recvWindow + 5 s). */
+/** What the bot gives an order the venue doesn't know yet (src/app/bot.ts: recvWindow + 5 s). */
 const GRACE = RECV + RESOLVE_MARGIN_MS;
 /** The adapter's polling period (simulated ms; a distinctive value so the rig's sleep can hold the poller). */
 const POLL_MS = 997;
@@ -106,10 +106,19 @@ async function boot(w: World, opts: { websocket?: boolean; pollHeld?: boolean } 
       await realSleep(Math.max(1, Math.min(ms / 10, 20)));
     },
   });
-  const engine = idleEngine({ clock, journal, exchange: ex, alerts, marketType: type, leverage: 5, limits: { maxLeverage: 5 } });
-  const reconciler = new Reconciler(engine, journal, ex, alerts, silentLogger(), clock, { inFlightGraceMs: GRACE });
   // As the bot wires it: the venue connection (or its order stream) coming back triggers a reconciliation.
-  engine.onReconnect = () => void reconciler.run('reconnect').catch(() => undefined);
+  const onReconnect = () => void reconciler.run('reconnect').catch(() => undefined);
+  const engine = idleEngine({
+    clock,
+    journal,
+    exchange: ex,
+    alerts,
+    marketType: type,
+    leverage: 5,
+    limits: { maxLeverage: 5 },
+    onReconnect,
+  });
+  const reconciler = new Reconciler(engine, journal, ex, alerts, silentLogger(), clock, { inFlightGraceMs: GRACE });
   Object.assign(proc, {
     ex,
     engine,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.ts';
 import { UserError } from '../src/core/errors.ts';
 import { silentLogger } from '../src/core/logger.ts';
-import { Bot } from '../src/engine/bot.ts';
+import { Bot } from '../src/app/bot.ts';
 import { generateCsv } from '../src/market/generator.ts';
 import { BOT_INFO, FakeTelegram } from './fakes/telegram-api.ts';
 import { chatUser, startBot, tempDir, type Harness } from './helpers/harness.ts';

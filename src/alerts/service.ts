@@ -4,8 +4,8 @@ import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { scrubSecrets } from '../core/logger.ts';
 import type { Journal } from '../journal/journal.ts';
-import type { AlertControls } from '../chat/services.ts';
-import { duration } from '../chat/format.ts';
+import { STATE } from '../journal/state-keys.ts';
+import { duration } from '../core/format.ts';
 import { AlertAggregate } from './aggregate.ts';
 
 const RANK: Record<AlertSeverity, number> = { info: 0, warning: 1, critical: 2 };
@@ -72,6 +72,14 @@ function overall(statuses: readonly DeliveryStatus[]): string {
   return statuses.includes('sent') ? 'partial' : 'failed';
 }
 
+/** Alert controls used by /alerts (implemented by the alert service). */
+export interface AlertControls {
+  routes(): string[];
+  mutes(): Array<{ type: string; until: number }>;
+  mute(type: string, untilTs: number): void;
+  unmute(type: string): void;
+}
+
 /**
  * Journals every alert and what happened to it on each channel, coalesces repeats into summaries
  * with totals, honours mutes, and guards each channel against floods: what the storm guard holds
@@ -91,7 +99,7 @@ export class AlertService implements AlertSink, AlertControls {
     private readonly log: Logger,
     private readonly opts: AlertServiceOptions,
   ) {
-    const saved = journal.getState<Record<string, number>>('alert_mutes', {});
+    const saved = STATE.alertMutes.read(journal);
     for (const [k, v] of Object.entries(saved)) this.muted.set(k, v);
   }
 
@@ -332,12 +340,12 @@ export class AlertService implements AlertSink, AlertControls {
 
   mute(type: string, untilTs: number): void {
     this.muted.set(type, untilTs);
-    this.journal.setState('alert_mutes', Object.fromEntries(this.muted), this.clock.now());
+    STATE.alertMutes.write(this.journal, Object.fromEntries(this.muted), this.clock.now());
   }
 
   unmute(type: string): void {
     this.muted.delete(type);
-    this.journal.setState('alert_mutes', Object.fromEntries(this.muted), this.clock.now());
+    STATE.alertMutes.write(this.journal, Object.fromEntries(this.muted), this.clock.now());
   }
 
   close(): void {

@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Config } from '../config/schema.ts';
 import type { ApprovalGate, Engine, Proposal } from '../engine/engine.ts';
 import type { Journal, ProposalRow } from '../journal/journal.ts';
+import { STATE } from '../journal/state-keys.ts';
 import type { ButtonResult } from './dispatcher.ts';
 import { STALE_BUTTON } from './dispatcher.ts';
 import { duration, kv, money, price, qty, utc } from './format.ts';
@@ -48,13 +49,12 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
     private readonly alerts: AlertSink,
     private readonly cfg: Config['approvals'],
   ) {
-    this.current = journal.getState('approvals', { mode: cfg.mode, aboveNotional: cfg.aboveNotional });
+    this.current = STATE.approvals({ mode: cfg.mode, aboveNotional: cfg.aboveNotional }).read(journal);
   }
 
-  /** Attach the engine and pick up proposals left pending by a previous run. */
+  /** Attach the engine (built with this gate) and pick up proposals left pending by a previous run. */
   attach(engine: Engine): void {
     this.engine = engine;
-    engine.approvals = this;
     for (const row of this.journal.pendingProposals()) {
       const proposal = row.payload as unknown as Proposal;
       this.pending.set(row.id, { row, proposal });
@@ -74,6 +74,7 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
   // ---- ApprovalGate (called by the engine) ----
 
   required(x: { notional: number }): boolean {
+    if (!this.engine) return false; // not attached yet: the bot has not started
     const m = this.current;
     return m.mode === 'always' || (m.mode === 'above' && x.notional >= m.aboveNotional);
   }
@@ -313,7 +314,7 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
 
   setMode(mode: Mode, aboveNotional: number | undefined, by: string): void {
     this.current = { mode, aboveNotional: aboveNotional ?? this.current.aboveNotional };
-    this.journal.setState('approvals', this.current, this.clock.now());
+    STATE.approvals(this.current).write(this.journal, this.current, this.clock.now());
     this.log.info({ by, ...this.current }, 'approvals mode changed');
   }
 

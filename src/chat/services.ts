@@ -1,12 +1,13 @@
 import type { ModelControls } from '../models/wire.ts';
+import type { AlertControls } from '../alerts/service.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../config/schema.ts';
-import type { ConfigControls } from '../config/reload-apply.ts';
+import type { ConfigControls } from '../config/reload.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { AlgoExecutor } from '../execution/algo.ts';
 import type { FeedState } from '../market/feed.ts';
-import type { DataSource } from '../market/source.ts';
+import type { DataSource } from '../config/data-source.ts';
 import type { CommandSpec } from './command.ts';
 import type { Button } from './types.ts';
 
@@ -22,13 +23,7 @@ export interface VenueState {
   since?: number;
 }
 
-/** Alert controls used by /alerts (implemented by the alert service). */
-export interface AlertControls {
-  routes(): string[];
-  mutes(): Array<{ type: string; until: number }>;
-  mute(type: string, untilTs: number): void;
-  unmute(type: string): void;
-}
+export type { AlertControls };
 
 /** Trade-confirmation prompts, used by /approvals and the Approve/Reject buttons. */
 export interface ApprovalControls {

@@ -1,9 +1,9 @@
 // Transport-neutral chat vocabulary. Commands (in commands/) produce Replies; adapters (console,
 // Telegram, Discord) render them. Nothing here knows about grammY or discord.js.
 import type { Role } from '../config/schema.ts';
+import type { MessageRef, TransportName } from '../core/types.ts';
 
-export type { Role };
-export type TransportName = 'console' | 'telegram' | 'discord';
+export type { MessageRef, Role, TransportName };
 
 export const ROLE_RANK: Readonly<Record<Role, number>> = { viewer: 1, trader: 2, admin: 3 };
 export const hasRole = (have: Role | null | undefined, need: Role): boolean => !!have && ROLE_RANK[have] >= ROLE_RANK[need];
@@ -73,10 +73,3 @@ export interface ArgSpec {
 /** Parsed arguments: numbers for number/int, { value, percent } for amount, strings otherwise. */
 export type ArgValue = string | number | { value: number; percent: boolean };
 export type ParsedArgs = Record<string, ArgValue | undefined>;
-
-/** A message a transport can update later (a proposal or confirmation prompt). */
-export interface MessageRef {
-  transport: TransportName;
-  chatId: string;
-  messageId: string;
-}

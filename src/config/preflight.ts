@@ -12,7 +12,7 @@ import { isModelStrategy, modelStrategyProblems } from '../models/wire.ts';
 import { readSecrets, type Secrets } from './env.ts';
 import { ConfigError } from './load.ts';
 import type { Config } from './schema.ts';
-import { dataSourceOf } from '../market/source.ts';
+import { dataSourceOf } from './data-source.ts';
 
 export interface StartupOptions {
   /** `--replay` on the command line (wins over data.replayFile). */
@@ -21,12 +21,6 @@ export interface StartupOptions {
   secrets?: Secrets;
   /** Parts the caller supplies itself (tests): their checks are skipped. */
   injected?: { exchange?: boolean; feeds?: boolean; logger?: boolean };
-}
-
-/** The CSV start-up replays and the key that names it; undefined: the live feed. */
-export function replaySource(cfg: Config, replay?: string): { path: string; key: string } | undefined {
-  const d = dataSourceOf(cfg.data, { replay });
-  return d.kind === 'replay' ? { path: d.file, key: d.from === 'command line' ? '--replay' : 'data.replayFile' } : undefined;
 }
 
 const CRONS = ['dailyCron', 'weeklyCron', 'monthlyCron'] as const;
@@ -65,7 +59,8 @@ export function startupProblems(cfg: Config, o: StartupOptions = {}): string[] {
   }
 
   if (!o.injected?.feeds) {
-    const src = replaySource(cfg, o.replay);
+    const d = dataSourceOf(cfg.data, { replay: o.replay });
+    const src = d.kind === 'replay' ? { path: d.file, key: d.from === 'command line' ? '--replay' : 'data.replayFile' } : undefined;
     if (cfg.data.source === 'replay' && !src) {
       add('data.replayFile', 'required when data.source is replay (or pass --replay); without it the bot would poll live prices');
     } else if (src) {

@@ -90,3 +90,35 @@ export function showChange(c: ConfigChange): string {
   const s = `${c.path}: ${show(c.from)} → ${show(c.to)}`;
   return s.length > 160 ? `${c.path}: changed` : s;
 }
+
+import type { LastReload } from '../journal/state-keys.ts';
+export type { LastReload };
+
+/** Reading the file: the new config and its plan, or the file's problems (start-up's own messages). */
+export type ReloadCheck = { ok: true; next: Config; plan: ReloadPlan } | { ok: false; problems: string[] };
+
+/** What /config and /reload use. */
+export interface ConfigControls {
+  readonly file: string | undefined;
+  check(): ReloadCheck;
+  /** Apply a checked plan; returns what was applied (paths). */
+  apply(check: Extract<ReloadCheck, { ok: true }>, by: string): string[];
+  last(): LastReload | null;
+}
+
+
+/** Make `target` equal to `source`, keeping `target`'s nested objects (other parts hold them). */
+export function assignInPlace(target: Record<string, unknown>, source: Record<string, unknown>): void {
+  for (const k of Object.keys(target)) if (!Object.hasOwn(source, k)) delete target[k];
+  for (const [k, v] of Object.entries(source)) {
+    const t = target[k];
+    if (isRecord(t) && isRecord(v)) assignInPlace(t, v);
+    else target[k] = structuredClone(v);
+  }
+}
+
+/** "risk.riskPerTrade: 0.02 → 0.01; approvals.mode: off → always" (bounded). */
+export function describeChanges(changes: ConfigChange[], max = 12): string {
+  const shown = changes.slice(0, max).map(showChange);
+  return shown.join('; ') + (changes.length > max ? `; and ${changes.length - max} more` : '');
+}

@@ -1,7 +1,7 @@
 // The running config as people see it (/config): every secret masked with the same rules as the logs.
 import { stringify } from 'yaml';
 import { REDACT_PATHS, scrubSecrets } from '../core/logger.ts';
-import { safeHost } from '../ops/watchdog.ts';
+import { safeHost } from '../core/format.ts';
 import type { Config } from './schema.ts';
 
 const MASK = '[REDACTED]';

@@ -77,7 +77,3 @@ export function liquidationPrice(side: PositionSide, entryPrice: number, leverag
   const lev = Math.max(1, leverage);
   return side === 'long' ? entryPrice * (1 - 1 / lev + mmr) : entryPrice * (1 + 1 / lev - mmr);
 }
-
-export function isLiquidated(side: PositionSide, liqPrice: number, low: number, high: number): boolean {
-  return side === 'long' ? low <= liqPrice : high >= liqPrice;
-}

@@ -81,4 +81,3 @@ export const wallTimeNote = (engine: ClockKind | undefined): string => (!engine 
 
 export const DAY_MS = 86_400_000;
 export const utcDayStart = (t: number): number => t - (((t % DAY_MS) + DAY_MS) % DAY_MS);
-export const isoDay = (t: number): string => new Date(utcDayStart(t)).toISOString().slice(0, 10);

@@ -127,3 +127,12 @@ export function duration(ms: number): string {
 /** "2026-11-22 00:00 UTC". */
 export const utc = (ts: number): string =>
   Number.isFinite(ts) && Math.abs(ts) <= 8.64e15 ? new Date(ts).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : NO_VALUE;
+
+/** The URL's host only: dead-man URLs carry their secret in the path. */
+export function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '(invalid URL)';
+  }
+}

@@ -8,11 +8,6 @@ export function floorToStep(x: number, step: number): number {
   return roundTo(n * step, decimalsOf(step));
 }
 
-export function roundToStep(x: number, step: number): number {
-  if (!(step > 0)) return x;
-  return roundTo(Math.round(x / step) * step, decimalsOf(step));
-}
-
 const decimalsCache = new Map<number, number>();
 
 /** Decimal places of a step (0.001 → 3). Cached: steps are few and this sits on the fill path. */

@@ -20,5 +20,3 @@ export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
 }
 
 export const isTerminal = (s: OrderStatus): boolean => TERMINAL_STATUSES.has(s);
-/** Orders that may still trade: the venue may hold them. */
-export const isLive = (s: OrderStatus): boolean => !TERMINAL_STATUSES.has(s);

@@ -184,6 +184,19 @@ export interface Balance {
 }
 
 export type TradingMode = 'backtest' | 'paper' | 'live';
+
+/** When the engine's trades wait for a person's Approve / Reject. */
+export const APPROVAL_MODES = ['off', 'always', 'above'] as const;
+export type ApprovalMode = (typeof APPROVAL_MODES)[number];
+
+export type TransportName = 'console' | 'telegram' | 'discord';
+
+/** A chat message a transport can update later (a proposal or confirmation prompt). */
+export interface MessageRef {
+  transport: TransportName;
+  chatId: string;
+  messageId: string;
+}
 export type VenueEnvironment = 'paper' | 'testnet' | 'live';
 
 export interface MarketInfo {

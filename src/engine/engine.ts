@@ -10,6 +10,7 @@ import type { Candle, Fill, MarketInfo, MarketType, Order, OrderPurpose, OrderRe
 import type { ExchangeClient, ExchangeListener, FundingPayment, OrderUpdate, SimulatedVenue, VenueOrder } from '../exchange/types.ts';
 import { isSimulatedVenue } from '../exchange/types.ts';
 import type { Journal } from '../journal/journal.ts';
+import { STATE, type NumberKey } from '../journal/state-keys.ts';
 import type { CandleValidator, CheckResult } from '../market/validator.ts';
 import type { RiskEngine } from '../risk/engine.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent } from '../risk/types.ts';
@@ -20,7 +21,7 @@ import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE, ProtectionKeeper, type ProtectionGap } from './protection.ts';
 import { PositionRules } from './position-rules.ts';
 import { tradeId } from './trades.ts';
-import { DrawdownGuard } from '../risk/drawdown-guard.ts';
+import { DrawdownGuard } from './drawdown-guard.ts';
 
 export interface SymbolSetup {
   symbol: string;
@@ -70,6 +71,10 @@ export interface EngineOptions {
   persistProgress: boolean;
   metrics?: MetricsTracker;
   approvals?: ApprovalGate;
+  /** Called when the venue connection comes back (the bot reconciles then). */
+  onReconnect?: (detail: string) => void;
+  /** Called when a trader's order (manual, close, flatten) goes out: a held replay must not block it. */
+  onTraderOrder?: () => void;
 }
 
 interface SymbolState extends SymbolSetup {
@@ -83,7 +88,7 @@ interface SymbolState extends SymbolSetup {
   accepted: number;
   rejected: number;
   /** runtime_state key of the last processed candle. */
-  progressKey: string;
+  progressKey: NumberKey;
 }
 
 export interface EngineStatus {
@@ -142,7 +147,7 @@ export class Engine implements ExchangeListener {
   private readonly protection: ProtectionKeeper;
   private readonly positionRules = new PositionRules(this);
   private readonly drawdown: DrawdownGuard;
-  approvals: ApprovalGate | undefined;
+  private readonly approvals: ApprovalGate | undefined;
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
@@ -158,7 +163,7 @@ export class Engine implements ExchangeListener {
     this.venue = isSimulatedVenue(opts.exchange) ? opts.exchange : null;
 
     const flows = this.journal.cashFlows();
-    const adjustments = this.journal.getState<number>('cash_adjustments', 0);
+    const adjustments = STATE.cashAdjustments.read(this.journal);
     this.portfolio = Portfolio.fromJournal(
       opts.marketType,
       opts.startingCash + flows.fills + flows.funding + adjustments,
@@ -167,7 +172,8 @@ export class Engine implements ExchangeListener {
     for (const o of this.journal.liveOrders()) this.liveOrders.set(o.clientOrderId, o);
 
     for (const s of opts.symbols) {
-      const resumeTs = opts.persistProgress ? this.journal.getState<number>(`last_candle:${s.symbol}`, -Infinity) : -Infinity;
+      const progressKey = STATE.lastCandle(s.symbol);
+      const resumeTs = opts.persistProgress ? progressKey.read(this.journal) : -Infinity;
       const st: SymbolState = {
         ...s,
         ctx: { symbol: s.symbol, position: null, pending: false, allowShort: opts.allowShort },
@@ -177,7 +183,7 @@ export class Engine implements ExchangeListener {
         working: 0,
         accepted: 0,
         rejected: 0,
-        progressKey: `last_candle:${s.symbol}`,
+        progressKey,
       };
       this.symbols.set(s.symbol, st);
     }
@@ -200,7 +206,7 @@ export class Engine implements ExchangeListener {
     });
     this.drawdown = new DrawdownGuard(this, opts.persistProgress);
     // Durable runs persist risk state (pause, halt, breaker, counters) on every change; a backtest never restarts.
-    if (opts.persistProgress) this.risk.onChange = (state) => this.journal.setState('risk', state, this.clock.now());
+    if (opts.persistProgress) this.risk.onChange = (state) => STATE.risk.write(this.journal, state, this.clock.now());
     opts.exchange.setListener(this);
   }
 
@@ -256,7 +262,7 @@ export class Engine implements ExchangeListener {
     const now = this.clock.now();
     s.lastCandleTs = candle.ts;
     s.lastClose = candle.close;
-    if (this.opts.persistProgress) this.journal.setNumber(s.progressKey, candle.ts, now);
+    if (this.opts.persistProgress) s.progressKey.writeNumber(this.journal, candle.ts, now);
 
     if (this.venue !== null) this.venue.processCandle(symbol, candle);
 
@@ -603,10 +609,6 @@ export class Engine implements ExchangeListener {
 
   // ---- venue events -------------------------------------------------------------------------
 
-  /** Called when the venue connection comes back (the bot reconciles then). */
-  onReconnect: ((detail: string) => void) | undefined;
-  /** Called when a trader's order (manual, close, flatten) goes out: a held replay must not block it. */
-  onTraderOrder: (() => void) | undefined;
   /** Execution algos (src/execution/algo.ts): a candle was processed (their candle-time schedule)… */
   onCandleDone: ((symbol: string) => void) | undefined;
   /** …and /pause or /flatten stops their remaining children. */
@@ -620,7 +622,7 @@ export class Engine implements ExchangeListener {
 
   onConnection(up: boolean, detail: string): void {
     this.log.info({ up, detail }, 'venue connection');
-    if (up) this.onReconnect?.(detail);
+    if (up) this.opts.onReconnect?.(detail);
   }
 
   onAlert(alert: AlertInput): void {
@@ -877,7 +879,7 @@ export class Engine implements ExchangeListener {
     const decisionId = this.journal.recordDecision(signal, decision, request.qty);
     if (!decision.request) return null;
     const order = this.submit(decision.request, purpose, decisionId);
-    this.onTraderOrder?.();
+    this.opts.onTraderOrder?.();
     return order;
   }
 
@@ -931,7 +933,7 @@ export class Engine implements ExchangeListener {
     if (decision.action === 'reject' || !decision.request) return { decision };
     const order = this.submit(decision.request, 'manual', decisionId, bracket, opts.clientOrderId);
     if (!reducing && !opts.continuation) this.risk.recordEntry(this.clock.now());
-    this.onTraderOrder?.();
+    this.opts.onTraderOrder?.();
     return { decision, order };
   }
 
@@ -1017,8 +1019,8 @@ export class Engine implements ExchangeListener {
 
   /** A cash difference adopted from the venue (deposit, withdrawal): kept across restarts. */
   adjustCash(amount: number, why: string): void {
-    const total = this.journal.getState<number>('cash_adjustments', 0) + amount;
-    this.journal.setState('cash_adjustments', total, this.clock.now());
+    const total = STATE.cashAdjustments.read(this.journal) + amount;
+    STATE.cashAdjustments.write(this.journal, total, this.clock.now());
     this.portfolio.cash += amount;
     this.log.warn({ amount, why }, 'cash adjusted');
   }

@@ -6,6 +6,7 @@ import { isTerminal } from '../core/order-state.ts';
 import type { Balance } from '../core/types.ts';
 import type { ExchangeClient, VenueOrder, VenuePosition } from '../exchange/types.ts';
 import type { Journal } from '../journal/journal.ts';
+import { STATE, type ReconcileBaseline as Baseline } from '../journal/state-keys.ts';
 import type { Engine } from './engine.ts';
 import { quoteOf } from '../core/symbols.ts';
 
@@ -38,13 +39,6 @@ interface Difference {
   /** Take the venue's figure; returns what was adopted, in words. */
   adopt(): string;
 }
-
-/** Balances the account held that are not the bot's (spot base coins, and anything deposited later). */
-interface Baseline {
-  assets: Record<string, number>;
-}
-
-const BASELINE_KEY = 'reconcile_baseline';
 
 /**
  * Compares the journal with the venue and makes the journal match what really happened: missing
@@ -184,7 +178,7 @@ export class Reconciler {
     const last = this.journal.lastFillTs(this.exchange.name);
     const lookback = this.opts.fillLookbackMs ?? 3_600_000;
     // No fill yet: nothing before the account's first start can be the bot's.
-    const firstStart = this.journal.getState<{ createdAt?: number } | null>('account', null)?.createdAt ?? this.clock.now();
+    const firstStart = STATE.account.read(this.journal)?.createdAt ?? this.clock.now();
     const since = last === undefined ? firstStart - lookback : last - lookback;
     const before = this.journal.cashFlows().count;
     // Orders from before a restart: their fills (and those of the orders their stops became) are theirs.
@@ -252,7 +246,7 @@ export class Reconciler {
    */
   private async holdings(r: ReconcileReport, adopt: boolean): Promise<void> {
     const first = this.compare(await this.readHoldings());
-    if (first.diffs.length === 0) return this.journal.setState(BASELINE_KEY, first.baseline, this.clock.now());
+    if (first.diffs.length === 0) return STATE.reconcileBaseline.write(this.journal, first.baseline, this.clock.now());
     await this.fills(r); // trades made while this run was going are booked before the difference is confirmed
     const second = this.compare(await this.readHoldings());
     const confirmed = second.diffs.filter((d) => first.diffs.some((x) => x.key === d.key));
@@ -265,7 +259,7 @@ export class Reconciler {
       if (adopt) r.adopted.push(d.adopt());
       else r.problems.push(d.problem);
     }
-    this.journal.setState(BASELINE_KEY, second.baseline, this.clock.now());
+    STATE.reconcileBaseline.write(this.journal, second.baseline, this.clock.now());
   }
 
   private async readHoldings(): Promise<{ balances: Balance[]; positions: VenuePosition[] }> {
@@ -348,7 +342,7 @@ export class Reconciler {
 
   /** Set at the first reconciliation: whatever the account held apart from the bot's own position then. */
   private baseline(balances: Balance[]): Baseline {
-    const saved = this.journal.getState<Baseline | null>(BASELINE_KEY, null);
+    const saved = STATE.reconcileBaseline.read(this.journal);
     if (saved) return saved;
     const assets: Record<string, number> = {};
     const quote = quoteOf(this.engine.symbolList());

@@ -2,6 +2,7 @@
 // it is stable across restarts and needs no table of its own. Per-trade overrides (/trail, max hold)
 // live in one runtime-state key per trade, shaped here and nowhere else.
 import type { Journal } from '../journal/journal.ts';
+import { STATE } from '../journal/state-keys.ts';
 import type { BookPosition } from './portfolio.ts';
 
 /** The id a trader types and reads: "T12". */
@@ -19,8 +20,6 @@ export interface TradeSettings {
   maxHoldMinutes?: number | null;
 }
 
-const settingsKey = (posId: number): string => `trade:${posId}`;
-
 /** Read once per trade and process (the engine asks on every candle); setTradeSettings keeps it current. */
 const cache = new WeakMap<Journal, Map<number, TradeSettings>>();
 
@@ -33,7 +32,7 @@ export function tradeSettings(journal: Journal, posId: number): TradeSettings {
 }
 
 function readSettings(journal: Journal, posId: number): TradeSettings {
-  const v = journal.getState<unknown>(settingsKey(posId), {});
+  const v = STATE.tradeSettings(posId).read(journal);
   if (v === null || typeof v !== 'object') return {};
   const o = v as Record<string, unknown>;
   const out: TradeSettings = {};
@@ -48,7 +47,7 @@ function readSettings(journal: Journal, posId: number): TradeSettings {
 
 export function setTradeSettings(journal: Journal, posId: number, change: TradeSettings, ts: number): void {
   const next = { ...tradeSettings(journal, posId), ...change };
-  journal.setState(settingsKey(posId), next, ts);
+  STATE.tradeSettings(posId).write(journal, next, ts);
   cache.get(journal)?.set(posId, next);
 }
 

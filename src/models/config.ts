@@ -1,5 +1,7 @@
 // The `models` config section (run-time policy for model strategies), beside the strategy keys in the schema.
 import { z } from 'zod';
+import type { Timeframe } from '../core/types.ts';
+import type { VoteMode } from './ensemble.ts';
 
 export const modelsConfigSchema = z
   .object({
@@ -16,3 +18,18 @@ export const modelsConfigSchema = z
   })
   .strict();
 export type ModelsConfig = z.output<typeof modelsConfigSchema>;
+
+/** The part of the bot's config a model runtime reads (src/config/schema.ts's Config satisfies it). */
+export interface ModelRunConfig {
+  strategy: {
+    name: string;
+    params: Record<string, number>;
+    model?: string;
+    models?: string[];
+    ensemble?: string;
+    vote?: VoteMode;
+    minConfidence?: number;
+  };
+  models: ModelsConfig;
+  market: { timeframe: Timeframe };
+}

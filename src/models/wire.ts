@@ -3,14 +3,14 @@
 // model events as chat alerts + journal rows, the hit-rate floor, and the /models controls.
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import type { Config } from '../config/schema.ts';
+import type { ModelRunConfig } from './config.ts';
 import type { AlertSink } from '../core/alerts.ts';
 import type { Clock } from '../core/clock.ts';
 import { UserError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { TIMEFRAME_MS, type ModelVote, type Signal } from '../core/types.ts';
 import type { Journal } from '../journal/journal.ts';
-import { ModelJournal, type VersionTally } from '../journal/predictions.ts';
+import { ModelJournal, type VersionTally } from './predictions-journal.ts';
 import type { EnsembleConfig } from './ensemble.ts';
 import { MANIFEST_FILE } from './manifest.ts';
 import type { LoadedModel } from './model.ts';
@@ -36,7 +36,7 @@ const memberDir = (root: string, m: string): string => (isAbsolute(m) || m.inclu
 const folderName = (m: string): string => m.split('/').filter(Boolean).pop()!;
 
 /** The model/ensemble strategy's members, vote and gate from the config. Throws naming the config key. */
-export function modelSpec(cfg: Pick<Config, 'strategy' | 'models'>): ModelSpec {
+export function modelSpec(cfg: Pick<ModelRunConfig, 'strategy' | 'models'>): ModelSpec {
   const s = cfg.strategy;
   const root = cfg.models.dir;
   if (s.name === 'model') {
@@ -70,7 +70,7 @@ export function modelSpec(cfg: Pick<Config, 'strategy' | 'models'>): ModelSpec {
 }
 
 /** Start-up problems of a model strategy, as "key: what is wrong" (the full checks: `skipper models check`). */
-export function modelStrategyProblems(cfg: Pick<Config, 'strategy' | 'models'>): string[] {
+export function modelStrategyProblems(cfg: Pick<ModelRunConfig, 'strategy' | 'models'>): string[] {
   let spec: ModelSpec;
   try {
     spec = modelSpec(cfg);
@@ -130,7 +130,7 @@ const tallyKey = (model: string, version: number): string => `${model}\u0000${ve
 const label = (model: string, version: number): string => `${model} v${version}`;
 
 /** Model runtime of a bot; null when the configured strategy is not a model strategy (onnxruntime never loads). */
-export function createModelRuntime(cfg: Config, deps: ModelRuntimeDeps): ModelRuntime | null {
+export function createModelRuntime(cfg: ModelRunConfig, deps: ModelRuntimeDeps): ModelRuntime | null {
   return isModelStrategy(cfg.strategy.name) ? new ModelRuntime(cfg, deps) : null;
 }
 
@@ -146,7 +146,7 @@ export class ModelRuntime implements ModelObserver {
   private started = false;
 
   constructor(
-    private readonly cfg: Config,
+    private readonly cfg: ModelRunConfig,
     private readonly deps: ModelRuntimeDeps,
   ) {
     this.spec = modelSpec(cfg);

@@ -12,8 +12,8 @@ import { STALE_BUTTON, type ButtonResult } from '../chat/dispatcher.ts';
 import type { Topic } from '../chat/transport.ts';
 import { hasRole, type ChatUser, type MessageRef, type Reply } from '../chat/types.ts';
 import type { CommandAudit } from '../journal/journal.ts';
+import { STATE, type EscalationEpisode as Episode, type StateStore } from '../journal/state-keys.ts';
 
-export const ESCALATION_KEY = 'escalation';
 /** Button payloads: `ack:<nonce>`. */
 export const ACK_PREFIX = 'ack';
 const MAX_LISTED = 5;
@@ -23,25 +23,12 @@ export interface EscalationSettings {
   action: 'pause' | 'flatten';
 }
 
-interface Episode {
-  nonce: string;
-  since: number;
-  deadline: number;
-  alerts: Array<{ ts: number; title: string }>;
-  count: number;
-  messages: MessageRef[];
-}
-
 export interface EscalationOptions {
   settings: EscalationSettings;
   wall: Clock;
   log: Logger;
   alerts: AlertSink;
-  journal: {
-    getState<T>(key: string, fallback: T): T;
-    setState(key: string, value: unknown, ts: number): void;
-    recordCommand(c: CommandAudit): number;
-  };
+  journal: StateStore & { recordCommand(c: CommandAudit): number };
   notifier: {
     broadcast(reply: Reply, topic: Topic): Promise<MessageRef[]>;
     edit(refs: readonly MessageRef[], reply: Reply): Promise<void>;
@@ -59,7 +46,7 @@ export class Escalation {
   private posting: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: EscalationOptions) {
-    this.episode = o.journal.getState<Episode | null>(ESCALATION_KEY, null);
+    this.episode = STATE.escalation.read(o.journal);
     o.observer?.pending(this.episode !== null);
   }
 
@@ -139,7 +126,7 @@ export class Escalation {
   }
 
   private save(now: number): void {
-    this.o.journal.setState(ESCALATION_KEY, this.episode, now);
+    STATE.escalation.write(this.o.journal, this.episode, now);
     this.o.observer?.pending(this.episode !== null);
   }
 

@@ -1,42 +1,22 @@
 // The journal's heartbeat: one runtime_state row the running bot rewrites every few seconds from
 // its watchdog, and `skipper health --check` (another process, e.g. Docker's HEALTHCHECK) reads.
-// Its shape, reader, writer and verdict live here and nowhere else.
+// Its verdict lives here; its shape, reader and writer in journal/state-keys.ts.
 import { hostname } from 'node:os';
+import { STATE, type HeartbeatRow, type StateStore } from '../journal/state-keys.ts';
 
-export const HEARTBEAT_KEY = 'heartbeat';
+export type { HeartbeatRow };
+
 /** How often the running bot rewrites the row. */
 export const HEARTBEAT_WRITE_MS = 10_000;
 /** A row older than this means the process is gone or its event loop is stuck. */
 export const HEARTBEAT_MAX_AGE_MS = 60_000;
 
-export interface HeartbeatRow {
-  /** Wall time of this write (ms). */
-  ts: number;
-  pid: number;
-  host: string;
-  startedAt: number;
-  /** The watchdog's verdict at `ts`; `problems` says why not. */
-  healthy: boolean;
-  problems: string[];
-  /** Wall time the trading loop last processed a candle (or started). */
-  lastProgressAt: number;
-  candles: number;
-  feeds: Array<{ symbol: string; status: string }>;
-  /** Set by a clean stop. */
-  stoppedAt?: number;
-}
-
-interface StateStore {
-  getState<T>(key: string, fallback: T): T;
-  setState(key: string, value: unknown, ts: number): void;
-}
-
 export function writeHeartbeat(store: StateStore, row: Omit<HeartbeatRow, 'pid' | 'host'>): void {
-  store.setState(HEARTBEAT_KEY, { ...row, pid: process.pid, host: hostname() } satisfies HeartbeatRow, row.ts);
+  STATE.heartbeat.write(store, { ...row, pid: process.pid, host: hostname() }, row.ts);
 }
 
 export function readHeartbeat(store: StateStore): HeartbeatRow | null {
-  const v = store.getState<HeartbeatRow | null>(HEARTBEAT_KEY, null);
+  const v = STATE.heartbeat.read(store);
   return v && typeof v === 'object' && typeof v.ts === 'number' ? v : null;
 }
 

@@ -4,12 +4,14 @@
 // than allowed is a stall (critical alert). While healthy it pings the dead-man URL, so a stuck
 // loop silences the heartbeat even though this timer still ticks; a blocked event loop silences it
 // by itself. It also rewrites the journal's heartbeat row for `skipper health --check`.
+import { safeHost } from '../core/format.ts';
 import type { AlertSink } from '../core/alerts.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { FeedState } from '../market/feed.ts';
 import { HEARTBEAT_WRITE_MS, writeHeartbeat } from './heartbeat-state.ts';
+import type { StateStore } from '../journal/state-keys.ts';
 
 export interface WatchedFeed {
   symbol: string;
@@ -21,7 +23,7 @@ export interface WatchdogOptions {
   wall: Clock;
   log: Logger;
   alerts: AlertSink;
-  journal: { getState<T>(key: string, fallback: T): T; setState(key: string, value: unknown, ts: number): void };
+  journal: StateStore;
   feeds(): WatchedFeed[];
   /** The loop is waiting on purpose (a replay held while a proposal waits for an answer). */
   holding(): boolean;
@@ -249,14 +251,6 @@ export class Watchdog {
   }
 }
 
-/** The URL's host only: dead-man URLs carry their secret in the path. */
-export function safeHost(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return '(invalid URL)';
-  }
-}
 
 function describeFetchError(e: unknown): string {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;

@@ -8,6 +8,7 @@ import type { Reply, ReplyImage } from '../chat/types.ts';
 import { DAY_MS } from '../core/clock.ts';
 import type { EngineStatus } from '../engine/engine.ts';
 import type { Journal, PositionRow } from '../journal/journal.ts';
+import { STATE } from '../journal/state-keys.ts';
 import type { Bar, ChartOptions } from './charts.ts';
 
 // echarts and resvg are large (~60 MB resident): load them with the first chart, not at start-up.
@@ -68,7 +69,7 @@ function livePoint(src: ReportSource): LivePoint | undefined {
 
 /** Quote currency the account is kept in (recorded at the first start). */
 export function quoteOf(journal: Journal): string {
-  return journal.getState<{ quote?: string } | null>('account', null)?.quote ?? 'USDT';
+  return STATE.account.read(journal)?.quote ?? 'USDT';
 }
 
 function pnlLine(s: PeriodStats, ccy: string): string {

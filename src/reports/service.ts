@@ -11,6 +11,9 @@ import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { Journal } from '../journal/journal.ts';
+import { STATE, type SentState } from '../journal/state-keys.ts';
+
+export type { SentState };
 import type { ReportControls } from '../chat/services.ts';
 import type { Notifier } from '../chat/transport.ts';
 import type { Reply } from '../chat/types.ts';
@@ -34,23 +37,12 @@ export interface ReportServiceOptions {
   config: Config['reports'];
 }
 
-/** What the journal remembers per report kind (key `report:<kind>`). */
-export interface SentState {
-  /** End of the last period reported (a scheduled time on the trading clock, ms). */
-  periodEnd: number;
-  /** Wall time it was sent (or the baseline set at the first start). */
-  at: number;
-  /** True for the baseline recorded at the first start (nothing was sent). */
-  baseline?: boolean;
-}
-
 export interface SentReport {
   kind: ReportKind;
   period: Period;
   reply: Reply;
 }
 
-const stateKey = (kind: ReportKind): string => `report:${kind}`;
 /** In a replay, how many periods of one kind a single catch-up sends at most (a long gap in the data). */
 const MAX_CATCH_UP = 31;
 /** After a replay, candle time may keep moving without candles: look for due periods this often. */
@@ -149,7 +141,7 @@ export class ReportService implements ReportControls {
   }
 
   lastSent(kind: ReportKind): SentState | null {
-    return this.opts.journal.getState<SentState | null>(stateKey(kind), null);
+    return STATE.reportSent(kind).read(this.opts.journal);
   }
 
   /**
@@ -169,7 +161,7 @@ export class ReportService implements ReportControls {
         const last = this.lastSent(kind);
         if (!last) {
           const now = this.wallNow;
-          this.opts.journal.setState(stateKey(kind), { periodEnd: due, at: now, baseline: true } satisfies SentState, now);
+          STATE.reportSent(kind).write(this.opts.journal, { periodEnd: due, at: now, baseline: true }, now);
           continue;
         }
         if (due <= last.periodEnd) continue;
@@ -233,7 +225,7 @@ export class ReportService implements ReportControls {
     const reply = await this.buildWithFallback(kind, period, this.opts.notifier.list().length > 0);
     const now = this.wallNow;
     // Marked before posting: a crash in between loses one report rather than sending it twice.
-    this.opts.journal.setState(stateKey(kind), { periodEnd: period.end, at: now } satisfies SentState, now);
+    STATE.reportSent(kind).write(this.opts.journal, { periodEnd: period.end, at: now }, now);
     const refs = await this.opts.notifier.broadcast(reply, { type: 'daily_report', severity: 'info' });
     try {
       this.opts.journal.recordAlert(

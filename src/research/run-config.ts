@@ -5,12 +5,12 @@
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/schema.ts';
 import { SimClock } from '../core/clock.ts';
-import { silentLogger } from '../core/logger.ts';
 import { quoteOf } from '../core/symbols.ts';
-import { TIMEFRAME_MS, type Candle, type MarketInfo, type Timeframe } from '../core/types.ts';
-import { Engine } from '../engine/engine.ts';
+import { TIMEFRAME_MS, type Candle, type Timeframe } from '../core/types.ts';
+import { buildEngine } from '../app/kernel.ts';
+import type { Engine } from '../engine/engine.ts';
+import { paperVenue } from '../app/venues.ts';
 import type { Metrics } from '../engine/metrics.ts';
-import { defaultMarket, PaperExchange } from '../exchange/paper/index.ts';
 import { Journal } from '../journal/journal.ts';
 import { CandleValidator } from '../market/validator.ts';
 import { createStrategy, STRATEGIES } from '../strategy/registry.ts';
@@ -101,18 +101,6 @@ export interface RunResult {
 const MAX_MARKS = 5000;
 const MAX_EVENTS = 200;
 
-/** A paper market from the config (the same fields as the bot's; the kernel builder will own this). */
-function paperMarket(cfg: Config, symbol: string): MarketInfo {
-  const p = cfg.exchange.paper;
-  return {
-    ...defaultMarket(symbol, cfg.market.type),
-    qtyStep: p.qtyStep,
-    priceStep: p.priceStep,
-    minQty: p.qtyStep,
-    minNotional: p.minNotional,
-  };
-}
-
 /** Run `config` over the data on the simulated clock at full speed: approvals off, paper venue in memory. */
 export function runConfigBacktest(o: RunConfigOptions): RunResult {
   const cfg = o.config;
@@ -123,50 +111,27 @@ export function runConfigBacktest(o: RunConfigOptions): RunResult {
   const quote = quoteOf(symbols);
   const startingCash = cfg.exchange.paper.startingBalance[quote] ?? 0;
 
-  // ---- construction (issue 9's kernel builder replaces this block) ----
-  const clock = new SimClock(0);
-  const journal = new Journal({ path: ':memory:', detail: 'fills' });
-  const markets = symbols.map((s) => paperMarket(cfg, s));
-  const exchange = new PaperExchange({
-    clock,
-    marketType,
-    markets,
-    startingBalances: cfg.exchange.paper.startingBalance,
-    makerFee: cfg.exchange.paper.makerFee,
-    takerFee: cfg.exchange.paper.takerFee,
-    slippageBps: cfg.exchange.paper.slippageBps,
-    maxVolumeParticipation: cfg.exchange.paper.maxVolumeParticipation,
-  });
   const risk = new CountingRisk({ ...cfg.risk }, undefined, { explain: false });
   const recorder = new CurveRecorder(startingCash);
   const strategies = new Map<string, Strategy>(
     symbols.map((s) => [s, createStrategy(cfg.strategy.name, s, { ...cfg.strategy.params, timeframeMs: tfMs })]),
   );
-  const engine = new Engine({
-    mode: 'backtest',
-    botId: cfg.botId,
-    clock,
-    journal,
-    exchange,
-    risk,
-    logger: silentLogger(),
-    symbols: symbols.map((symbol, i) => ({
-      symbol,
-      timeframeMs: tfMs,
-      strategy: strategies.get(symbol)!,
-      market: markets[i]!,
-      validator: new CandleValidator(symbol, timeframe),
-    })),
-    marketType,
-    allowShort: cfg.market.allowShort && marketType === 'perp',
-    leverage: cfg.market.leverage,
-    takerFee: cfg.exchange.paper.takerFee,
-    startingCash,
-    equityEveryMs: 86_400_000,
-    persistProgress: false,
-    metrics: recorder,
-  });
-  // ---- end of construction ----
+  // Approvals off, the paper venue in memory, on a simulated clock: the kernel's backtest defaults.
+  const clock = new SimClock(0);
+  const exchange = paperVenue(cfg, clock);
+  const { engine, journal } = buildEngine(
+    { ...cfg, mode: 'backtest' },
+    {
+      clock,
+      exchange,
+      risk,
+      strategy: (symbol) => strategies.get(symbol)!,
+      // Research windows are checked with the validator's own rule (as before the kernel).
+      validator: (symbol) => new CandleValidator(symbol, timeframe),
+      startingCash,
+      metrics: recorder,
+    },
+  );
 
   try {
     const streams = symbols.map((symbol) => {

@@ -146,9 +146,6 @@ export const RISK_LIMITS: { readonly [K in keyof RiskLimits]: LimitDef } = {
 /** The limits in a stable order. */
 export const LIMIT_KEYS = Object.keys(RISK_LIMITS) as readonly (keyof RiskLimits)[];
 
-/** Journal runtime-state key of the limits changed from chat; applied over the config at start. */
-export const RISK_LIMITS_STATE = 'risk_limits';
-
 /** A case-insensitive limit name → its key. */
 export const limitKey = (name: string): keyof RiskLimits | undefined => LIMIT_KEYS.find((k) => k.toLowerCase() === name.toLowerCase());
 

@@ -48,7 +48,7 @@ async function script(type: MarketType, steps: Array<Partial<Order> | Candle | '
   const path = join(dir, 'journal.db');
   const clock = new SimClock(MIN);
   let journal = new Journal({ path });
-  let ex = make(clock, type, new PaperStore(journal));
+  let ex = make(clock, type, new PaperStore(journal.paperBooks()));
   const twin = make(clock, type);
   const coids: string[] = [];
   let n = 0;
@@ -56,7 +56,7 @@ async function script(type: MarketType, steps: Array<Partial<Order> | Candle | '
     if (step === 'restart') {
       journal.close();
       journal = new Journal({ path });
-      ex = make(clock, type, new PaperStore(journal), { USDT: 1 }); // starting balances ignored: the store has an account
+      ex = make(clock, type, new PaperStore(journal.paperBooks()), { USDT: 1 }); // starting balances ignored: the store has an account
       expect(await snapshot(ex, coids)).toEqual(await snapshot(twin, coids));
     } else if ('open' in step) {
       clock.set(step.ts + MIN);
@@ -135,7 +135,7 @@ describe('paper exchange persistence', () => {
 
   it('writes every change before the listener hears of it', () => {
     const journal = new Journal({ path: join(dir, 'j.db') });
-    const store = new PaperStore(journal);
+    const store = new PaperStore(journal.paperBooks());
     const clock = new SimClock(MIN);
     const ex = make(clock, 'spot', store);
     const seen: string[] = [];
@@ -167,10 +167,10 @@ describe('paper exchange persistence', () => {
     const path = join(dir, 's.db');
     let journal = new Journal({ path });
     const clock = new SimClock(MIN);
-    make(clock, 'spot', new PaperStore(journal), { USDT: 500, BTC: 1 });
+    make(clock, 'spot', new PaperStore(journal.paperBooks()), { USDT: 500, BTC: 1 });
     journal.close();
     journal = new Journal({ path });
-    const ex = make(clock, 'spot', new PaperStore(journal), { USDT: 99 });
+    const ex = make(clock, 'spot', new PaperStore(journal.paperBooks()), { USDT: 99 });
     expect((await ex.fetchBalances()).sort((a, b) => a.asset.localeCompare(b.asset))).toEqual([
       { asset: 'BTC', free: 1, locked: 0 },
       { asset: 'USDT', free: 500, locked: 0 },

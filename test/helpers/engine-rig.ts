@@ -1,9 +1,10 @@
 // An engine on the paper exchange with a scripted strategy, for precise engine tests.
 import { SimClock } from '../../src/core/clock.ts';
 import { MemoryAlertSink } from '../../src/core/alerts.ts';
-import { silentLogger } from '../../src/core/logger.ts';
 import type { Candle, Signal, SignalAction } from '../../src/core/types.ts';
-import { Engine } from '../../src/engine/engine.ts';
+import type { ApprovalGate, Engine } from '../../src/engine/engine.ts';
+import { buildEngine } from '../../src/app/kernel.ts';
+import { parseConfig } from '../../src/config/load.ts';
 import { MetricsTracker } from '../../src/engine/metrics.ts';
 import { PaperExchange } from '../../src/exchange/paper/index.ts';
 import { PaperStore } from '../../src/exchange/paper/index.ts';
@@ -57,6 +58,8 @@ export interface RigOptions {
   /** Keep the venue's books in the journal (like the bot does). */
   store?: boolean;
   marketType?: 'spot' | 'perp';
+  /** The approval gate, built from the rig's journal and alerts (as the bot's ApprovalService is). */
+  approvals?: (parts: { journal: Journal; alerts: MemoryAlertSink }) => ApprovalGate;
 }
 
 export function rig(script: Record<number, SignalAction>, opts: RigOptions = {}): Rig {
@@ -84,22 +87,22 @@ export function rig(script: Record<number, SignalAction>, opts: RigOptions = {})
     makerFee: fee,
     takerFee: fee,
     slippageBps: 0,
-    ...(opts.store ? { store: new PaperStore(journal) } : {}),
+    ...(opts.store ? { store: new PaperStore(journal.paperBooks()) } : {}),
   });
   const alerts = new MemoryAlertSink();
   const strategy = new ScriptedStrategy(new Map(Object.entries(script).map(([k, v]) => [Number(k), v])), opts.extra);
   const metrics = new MetricsTracker(cash);
-  const engine = new Engine({
+  const config = parseConfig({ botId: 'sk', market: { symbols: [SYM], timeframe: '1m', type: marketType } });
+  const { engine } = buildEngine(config, {
     mode: 'paper',
-    botId: 'sk',
     clock,
     journal,
     exchange: venue,
     risk: new RiskEngine({ ...DEFAULT_LIMITS, minTradeIntervalSec: 0, ...opts.limits }),
     alerts,
-    logger: silentLogger(),
-    symbols: [{ symbol: SYM, timeframeMs: MIN, strategy, market, validator: new CandleValidator(SYM, '1m') }],
-    marketType,
+    strategy: () => strategy,
+    market: () => market,
+    validator: () => new CandleValidator(SYM, '1m'),
     allowShort: false,
     leverage: 1,
     takerFee: fee,
@@ -107,6 +110,7 @@ export function rig(script: Record<number, SignalAction>, opts: RigOptions = {})
     equityEveryMs: 3_600_000,
     persistProgress: true,
     metrics,
+    ...(opts.approvals ? { approvals: opts.approvals({ journal, alerts }) } : {}),
   });
   let ts = T0;
   return {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { parseConfig, deepMerge } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
-import { Bot, type BotOptions } from '../../src/engine/bot.ts';
+import { Bot, type BotOptions } from '../../src/app/bot.ts';
 import { generateCsv } from '../../src/market/generator.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import type { ChatUser, Role } from '../../src/chat/types.ts';

@@ -3,9 +3,10 @@
 // listener that records everything the adapter reports.
 
 import type { AlertInput, AlertSink } from '../../src/core/alerts.ts';
-import { silentLogger } from '../../src/core/logger.ts';
 import type { MarketType } from '../../src/core/types.ts';
-import { Engine } from '../../src/engine/engine.ts';
+import type { Engine } from '../../src/engine/engine.ts';
+import { buildEngine } from '../../src/app/kernel.ts';
+import { parseConfig } from '../../src/config/load.ts';
 import type { ExchangeClient } from '../../src/exchange/types.ts';
 import type { Journal } from '../../src/journal/journal.ts';
 import { CandleValidator } from '../../src/market/validator.ts';
@@ -99,11 +100,12 @@ export function idleEngine(o: {
   leverage?: number;
   limits?: Partial<RiskLimits>;
   startingCash?: number;
+  onReconnect?: (detail: string) => void;
 }): Engine {
   const symbol = o.symbol ?? 'BTC/USDT';
-  return new Engine({
+  const config = parseConfig({ botId: 'sk', market: { symbols: [symbol], timeframe: '1m', type: o.marketType } });
+  return buildEngine(config, {
     mode: 'live',
-    botId: 'sk',
     clock: o.clock,
     journal: o.journal,
     exchange: o.exchange,
@@ -117,22 +119,14 @@ export function idleEngine(o: {
       ...o.limits,
     }),
     alerts: o.alerts,
-    logger: silentLogger(),
-    symbols: [
-      {
-        symbol,
-        timeframeMs: 60_000,
-        strategy: { name: 'idle', warmup: 0, onCandle: () => null },
-        market: o.exchange.market(symbol),
-        validator: new CandleValidator(symbol, '1m'),
-      },
-    ],
-    marketType: o.marketType,
+    strategy: () => ({ name: 'idle', warmup: 0, onCandle: () => null }),
+    validator: () => new CandleValidator(symbol, '1m'),
     allowShort: o.marketType === 'perp',
     leverage: o.leverage ?? 1,
     takerFee: 0.001,
     startingCash: o.startingCash ?? 10_000,
     equityEveryMs: 3_600_000,
     persistProgress: false,
-  });
+    ...(o.onReconnect ? { onReconnect: o.onReconnect } : {}),
+  }).engine;
 }

@@ -1,7 +1,7 @@
-// Config reload from chat, the effectful part: read and check the file exactly as start-up does, plan
-// (reload.ts), and apply the live subset to the running bot. Used by /reload and /config.
+// /reload at run time: re-read the config file with start-up's checks and apply the live subset to the
+// running parts (risk limits through the /risk set path, approvals, alerts, reports, chat users, strategy params).
 import type { AlertService } from '../alerts/service.ts';
-import { transportAlertChannels } from '../alerts/render.ts';
+import { transportAlertChannels } from '../chat/alert-render.ts';
 import type { ApprovalService } from '../chat/approvals.ts';
 import type { Notifier } from '../chat/transport.ts';
 import type { Clock } from '../core/clock.ts';
@@ -12,25 +12,12 @@ import type { Engine } from '../engine/engine.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { Escalation } from '../ops/escalation.ts';
 import type { ReportService } from '../reports/service.ts';
-import { RISK_LIMITS_STATE } from '../risk/limits.ts';
+import { STATE } from '../journal/state-keys.ts';
 import { createStrategy } from '../strategy/registry.ts';
-import { ConfigError, loadConfig } from './load.ts';
-import { startupProblems, type StartupOptions } from './preflight.ts';
-import { limitInput, planReload, showChange, type ConfigChange, type ReloadPlan } from './reload.ts';
-import type { Config } from './schema.ts';
-
-/** runtime_state: the last reload (who, when, which keys). */
-export const CONFIG_RELOAD_STATE = 'config_reload';
-
-export interface LastReload {
-  ts: number;
-  by: string;
-  file: string;
-  changed: string[];
-}
-
-/** Reading the file: the new config and its plan, or the file's problems (start-up's own messages). */
-export type ReloadCheck = { ok: true; next: Config; plan: ReloadPlan } | { ok: false; problems: string[] };
+import { ConfigError, loadConfig } from '../config/load.ts';
+import { startupProblems, type StartupOptions } from '../config/preflight.ts';
+import { assignInPlace, limitInput, planReload, showChange, type ConfigChange, type ConfigControls, describeChanges, type LastReload, type ReloadCheck } from '../config/reload.ts';
+import type { Config } from '../config/schema.ts';
 
 export interface ConfigReloadTargets {
   /** The running config: the live subset is changed in place, so every holder of a section sees it. */
@@ -50,27 +37,6 @@ export interface ConfigReloadTargets {
   log: Logger;
 }
 
-/** What /config and /reload use. */
-export interface ConfigControls {
-  readonly file: string | undefined;
-  check(): ReloadCheck;
-  /** Apply a checked plan; returns what was applied (paths). */
-  apply(check: Extract<ReloadCheck, { ok: true }>, by: string): string[];
-  last(): LastReload | null;
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
-
-/** Make `target` equal to `source`, keeping `target`'s nested objects (other parts hold them). */
-export function assignInPlace(target: Record<string, unknown>, source: Record<string, unknown>): void {
-  for (const k of Object.keys(target)) if (!Object.hasOwn(source, k)) delete target[k];
-  for (const [k, v] of Object.entries(source)) {
-    const t = target[k];
-    if (isRecord(t) && isRecord(v)) assignInPlace(t, v);
-    else target[k] = structuredClone(v);
-  }
-}
-
 export class ConfigReloader implements ConfigControls {
   constructor(private readonly t: ConfigReloadTargets) {}
 
@@ -79,7 +45,7 @@ export class ConfigReloader implements ConfigControls {
   }
 
   last(): LastReload | null {
-    return this.t.journal.getState<LastReload | null>(CONFIG_RELOAD_STATE, null);
+    return STATE.configReload.read(this.t.journal);
   }
 
   check(): ReloadCheck {
@@ -107,14 +73,14 @@ export class ConfigReloader implements ConfigControls {
     // Risk limits: the /risk set path (one limit table). The file now speaks for them: a chat override goes.
     const risk = plan.apply.filter((c) => c.path.startsWith('risk.'));
     if (risk.length) {
-      const saved = { ...journal.getState<Record<string, unknown>>(RISK_LIMITS_STATE, {}) };
+      const saved = { ...STATE.riskLimits.read(journal) };
       for (const c of risk) {
         const key = c.path.slice('risk.'.length);
         const r = engine.risk.setLimit(key, limitInput(c.to));
         if (!r.ok) throw new Error(`${c.path}: ${r.error}`); // planReload checked it on a scratch engine
         delete saved[key];
       }
-      journal.setState(RISK_LIMITS_STATE, saved, wall.now());
+      STATE.riskLimits.write(journal, saved, wall.now());
     }
     // Everything else holds its section of the running config: change those in place.
     for (const k of ['risk', 'approvals', 'alerts', 'reports'] as const) if (touched(k)) assignInPlace(cfg[k], next[k]);
@@ -149,7 +115,7 @@ export class ConfigReloader implements ConfigControls {
     }
 
     const changed = plan.apply.map((c) => c.path);
-    journal.setState(CONFIG_RELOAD_STATE, { ts: wall.now(), by, file: this.t.file!, changed } satisfies LastReload, wall.now());
+    STATE.configReload.write(journal, { ts: wall.now(), by, file: this.t.file!, changed } satisfies LastReload, wall.now());
     this.t.log.info({ by, file: this.t.file, changed }, 'config reloaded');
     this.t.alerts.raise({
       type: 'engine',
@@ -162,8 +128,3 @@ export class ConfigReloader implements ConfigControls {
   }
 }
 
-/** "risk.riskPerTrade: 0.02 → 0.01; approvals.mode: off → always" (bounded). */
-export function describeChanges(changes: ConfigChange[], max = 12): string {
-  const shown = changes.slice(0, max).map(showChange);
-  return shown.join('; ') + (changes.length > max ? `; and ${changes.length - max} more` : '');
-}

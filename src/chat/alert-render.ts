@@ -1,7 +1,7 @@
 import type { Alert, AlertSeverity } from '../core/alerts.ts';
-import type { Reply } from '../chat/types.ts';
-import type { ChatTransport, Topic } from '../chat/transport.ts';
-import type { AlertChannel } from './service.ts';
+import type { Reply } from './types.ts';
+import type { ChatTransport, Topic } from './transport.ts';
+import type { AlertChannel } from '../alerts/service.ts';
 
 const MARK: Record<AlertSeverity, string> = { info: 'ℹ️', warning: '⚠️', critical: '🚨' };
 

@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
 import { SimClock } from '../core/clock.ts';
-import { silentLogger } from '../core/logger.ts';
 import { TIMEFRAME_MS, type Candle, type MarketType, type Timeframe } from '../core/types.ts';
 import { defaultMarket, PaperExchange } from '../exchange/paper/index.ts';
 import { Journal, type FillRow, type JournalDetail } from '../journal/journal.ts';
@@ -10,8 +9,9 @@ import type { RiskLimits } from '../risk/types.ts';
 import { DEFAULT_LIMITS } from '../risk/types.ts';
 import { createStrategy } from '../strategy/registry.ts';
 import type { Strategy } from '../strategy/types.ts';
-import { Engine } from './engine.ts';
-import { MetricsTracker, type Metrics } from './metrics.ts';
+import { parseConfig } from '../config/load.ts';
+import { buildEngine } from './kernel.ts';
+import { MetricsTracker, type Metrics } from '../engine/metrics.ts';
 
 /**
  * Limits of the backtest reference setup: all-in, long-only, no stop, nothing that would stop a
@@ -89,24 +89,16 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
     slippageBps: o.slippageBps ?? 0,
   });
   const metrics = new MetricsTracker(o.cash);
-  const engine = new Engine({
-    mode: 'backtest',
-    botId: 'bt',
+  const config = parseConfig({ mode: 'backtest', botId: 'bt', market: { symbols: [o.symbol], timeframe: o.timeframe, type: marketType } });
+  const { engine } = buildEngine(config, {
     clock,
     journal,
     exchange,
     risk: new RiskEngine(o.limits ?? REFERENCE_LIMITS, undefined, { explain: (o.journalDetail ?? 'fills') === 'full' }),
-    logger: silentLogger(),
-    symbols: [
-      {
-        symbol: o.symbol,
-        timeframeMs: tfMs,
-        strategy: o.strategyImpl ?? createStrategy(o.strategy, o.symbol, { ...o.params, timeframeMs: tfMs }),
-        market,
-        validator: new CandleValidator(o.symbol, o.timeframe),
-      },
-    ],
-    marketType,
+    strategy: (symbol) => o.strategyImpl ?? createStrategy(o.strategy, symbol, { ...o.params, timeframeMs: tfMs }),
+    market: () => market,
+    // The reference setup checks candles with the validator's own rule, whatever the config's.
+    validator: (symbol) => new CandleValidator(symbol, o.timeframe),
     allowShort: false,
     leverage: o.leverage ?? 1,
     takerFee: o.fee,

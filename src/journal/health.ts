@@ -3,9 +3,7 @@
 // write failed (disk full, I/O error). Either is a fault the bot cannot repair; the Bot halts on it.
 import type { Clock } from '../core/clock.ts';
 import { errorMessage } from '../core/errors.ts';
-import { statOrNull } from '../core/file-checks.ts';
-import { WAL_TARGET_SIZE } from '../journal/file-guard.ts';
-import type { Journal } from '../journal/journal.ts';
+import type { JournalDb } from './db.ts';
 
 export interface JournalFault {
   /** lost: the file is gone or another one is in its place. write_failed: a commit failed. */
@@ -17,19 +15,22 @@ export interface JournalFault {
 
 /**
  * Checks the journal's file identity on a timer and before each batch of candles (two stats: cheap
- * next to a batch), hears about failed commits from the journal, and keeps the WAL bounded.
+ * next to a batch), hears about failed commits from the journal (its onWriteFailure option calls
+ * writeFailed), and keeps the WAL bounded.
  */
 export class JournalHealth {
   fault: JournalFault | null = null;
   private timer: NodeJS.Timeout | undefined;
-  private walSizeAtCheckpoint = -1;
 
   constructor(
-    private readonly journal: Journal,
+    private readonly journal: Pick<JournalDb, 'fileProblem' | 'maintainWal'>,
     private readonly wall: Clock,
     private readonly onFault: (f: JournalFault) => void,
-  ) {
-    journal.onWriteFailure = (e) => this.raise('write_failed', errorMessage(e));
+  ) {}
+
+  /** A commit failed for a reason the process can't fix (the journal's onWriteFailure). */
+  writeFailed(e: Error): void {
+    this.raise('write_failed', errorMessage(e));
   }
 
   start(everyMs = 1000): void {
@@ -50,28 +51,8 @@ export class JournalHealth {
       this.raise('lost', lost);
       return false;
     }
-    this.maintainWal();
+    this.journal.maintainWal();
     return true;
-  }
-
-  /**
-   * Keep the WAL bounded during long max-speed replays, where the worker's PASSIVE checkpoints never
-   * catch up with a writer that never pauses: once the file has grown past WAL_TARGET_SIZE, this
-   * thread (the only writer, between batches, never inside a decision) checkpoints it; the next
-   * commit starts the log over and SQLite cuts the file back. The file keeps its size when the log
-   * starts over, so only growth past its size at the last checkpoint means the log has outrun it.
-   */
-  private maintainWal(): void {
-    const j = this.journal;
-    if (j.path === ':memory:' || !j.sqlite.open || j.inTransaction) return;
-    const size = statOrNull(`${j.path}-wal`)?.size ?? 0;
-    if (size <= WAL_TARGET_SIZE || size === this.walSizeAtCheckpoint) return;
-    try {
-      const [r] = j.sqlite.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number }>;
-      if (r?.busy === 0) this.walSizeAtCheckpoint = size;
-    } catch {
-      // failing storage: the failing write reports itself
-    }
   }
 
   private raise(kind: JournalFault['kind'], reason: string): void {

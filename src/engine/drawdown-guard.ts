@@ -4,11 +4,11 @@
 import type { AlertInput } from '../core/alerts.ts';
 import { percent } from '../core/format.ts';
 import type { Journal } from '../journal/journal.ts';
-import type { RiskEngine } from './engine.ts';
+import type { RiskEngine } from '../risk/engine.ts';
+import { STATE } from '../journal/state-keys.ts';
 
 /** Breaker reasons that start with this are the kill switch's (resume.ts asks for an admin). */
 export const KILL_SWITCH = 'total drawdown kill switch';
-const STATE_KEY = 'equity_peak';
 
 interface PeakState {
   peak: number;
@@ -68,11 +68,11 @@ export class DrawdownGuard {
   }
 
   private load(): PeakState {
-    const v = this.persist ? this.host.journal.getState<Partial<PeakState> | null>(STATE_KEY, null) : null;
+    const v = this.persist ? (STATE.equityPeak.read(this.host.journal) as Partial<PeakState> | null) : null;
     return { peak: typeof v?.peak === 'number' && Number.isFinite(v.peak) ? v.peak : 0, tripped: v?.tripped === true };
   }
 
   private save(ts: number): void {
-    if (this.persist && this.st) this.host.journal.setState(STATE_KEY, this.st, ts);
+    if (this.persist && this.st) STATE.equityPeak.write(this.host.journal, this.st, ts);
   }
 }

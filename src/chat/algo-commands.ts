@@ -1,14 +1,14 @@
 // The /buy … twap|iceberg clause, /orders' parent section and /cancel <parent>: kept here so the
 // commands only hook in.
-import type { CommandContext } from '../chat/command.ts';
-import { duration, table, utc } from '../chat/format.ts';
-import { actor, marketFormat, parseDuration } from '../chat/helpers.ts';
-import type { Reply } from '../chat/types.ts';
+import type { CommandContext } from './command.ts';
+import { duration, table, utc } from './format.ts';
+import { actor, marketFormat, parseDuration } from './helpers.ts';
+import type { Reply } from './types.ts';
 import type { Side } from '../core/types.ts';
-import type { Services } from '../chat/services.ts';
+import type { Services } from './services.ts';
 import { engineTimeNote } from '../core/clock.ts';
-import type { AlgoExecutor, ParentProgress } from './algo.ts';
-import { ALGO_LIMITS, type Algo } from './config.ts';
+import type { AlgoExecutor, ParentProgress } from '../execution/algo.ts';
+import { ALGO_LIMITS, type Algo } from '../execution/config.ts';
 
 export interface AlgoPlan {
   algo: Algo;

@@ -1,8 +1,8 @@
 // Reads and writes the model tables (schema-models.ts) on the journal's SQLite handle: predictions and their
 // scores, the ensemble's decisions, model events. Prepared once; called on the candle path.
 import type Database from 'better-sqlite3';
-import type { ModelAction } from '../models/manifest.ts';
-import type { Outcome, PredictionRecord } from '../models/outcomes.ts';
+import type { ModelAction } from './manifest.ts';
+import type { Outcome, PredictionRecord } from './outcomes.ts';
 
 export interface PredictionRow extends PredictionRecord {
   id: number;

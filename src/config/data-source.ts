@@ -1,7 +1,7 @@
 // What really feeds the bot: one description for /mode, /status and the start banner, made from the
 // same inputs the bot builds its feeds from (a --replay on the command line beats the config).
 import { basename } from 'node:path';
-import type { Config } from '../config/schema.ts';
+import type { Config } from './schema.ts';
 
 export type DataSource =
   | { kind: 'replay'; file: string; speed: number | 'max'; from: 'command line' | 'config' }

@@ -7,49 +7,43 @@ import { ConsoleTransport } from '../chat/console.ts';
 import { Notifier } from '../chat/transport.ts';
 import type { TelegramTransport } from '../chat/telegram.ts';
 import type { DiscordTransport } from '../chat/discord.ts';
-import { transportAlertChannels } from '../alerts/render.ts';
+import { transportAlertChannels } from '../chat/alert-render.ts';
 import { ReportService } from '../reports/service.ts';
 import { readSecrets, type Secrets } from '../config/env.ts';
 import { checkStartup } from '../config/preflight.ts';
 import { UserError } from '../core/errors.ts';
 import type { UserFromGetMe } from 'grammy/types';
-import { randomBytes } from 'node:crypto';
-import { STALE_BUTTON, type ButtonResult } from '../chat/dispatcher.ts';
-import type { ChatUser, MessageRef } from '../chat/types.ts';
 import { Dispatcher } from '../chat/dispatcher.ts';
 import type { FeedInfo, Services, VenueState } from '../chat/services.ts';
 import type { Config } from '../config/schema.ts';
-import { ReplayClock, SimClock, WallClock, type Clock, type ReplayEnd } from '../core/clock.ts';
+import { ReplayClock, SimClock, WallClock, type Clock } from '../core/clock.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
-import { TIMEFRAME_MS, type MarketInfo, type Timeframe } from '../core/types.ts';
-import { defaultMarket, PaperExchange } from '../exchange/paper/index.ts';
-import { PaperStore } from '../exchange/paper/index.ts';
-import { CcxtExchange, VenueUnreachable } from '../exchange/ccxt/index.ts';
-import { stopStep } from './stop-steps.ts';
+import { TIMEFRAME_MS, type Timeframe } from '../core/types.ts';
+import { VenueUnreachable } from '../exchange/ccxt/index.ts';
+import { stopStep } from '../engine/stop-steps.ts';
 import { isSimulatedVenue, type ExchangeClient } from '../exchange/types.ts';
 import { Journal } from '../journal/journal.ts';
 import { JournalFileError } from '../journal/file-guard.ts';
 import type { CandleFeed } from '../market/feed.ts';
 import { ReplayFeed } from '../market/replay-feed.ts';
-import { CandleValidator } from '../market/validator.ts';
-import { RiskEngine } from '../risk/engine.ts';
-import type { RiskLimits, RiskState } from '../risk/types.ts';
-import { RISK_LIMITS_STATE } from '../risk/limits.ts';
-import { createStrategy } from '../strategy/registry.ts';
+import { STATE } from '../journal/state-keys.ts';
 import { createModelRuntime, type ModelRuntime } from '../models/wire.ts';
 import { COMMANDS } from '../../commands/index.ts';
-import { Engine } from './engine.ts';
-import { JournalHealth, type JournalFault } from './journal-health.ts';
-import { Reconciler } from './reconcile.ts';
+import type { Engine } from '../engine/engine.ts';
+import { buildEngine, riskFor } from './kernel.ts';
+import { createVenue } from './venues.ts';
+import { GO_LIVE_PREFIX, GoLive } from './go-live.ts';
+import { JournalHealth, type JournalFault } from '../journal/health.ts';
+import { Reconciler } from '../engine/reconcile.ts';
 import { quoteOf } from '../core/symbols.ts';
 import { money } from '../core/format.ts';
-import { dataSourceOf, describeDataSource, type DataSource } from '../market/source.ts';
+import { dataSourceOf, describeDataSource, type DataSource } from '../config/data-source.ts';
 import { transportLine, transportSummary } from '../chat/transports-summary.ts';
 import { Ops } from '../ops/ops.ts';
 import { ACK_PREFIX } from '../ops/escalation.ts';
 import { instrumentCcxt } from '../ops/venue-metrics.ts';
-import { ConfigReloader } from '../config/reload-apply.ts';
+import { ConfigReloader } from './config-reload.ts';
 import { AlgoExecutor } from '../execution/algo.ts';
 
 export interface BotOptions {
@@ -92,6 +86,7 @@ export class Bot {
   readonly reconciler: Reconciler;
   readonly notifier: Notifier;
   readonly approvals: ApprovalService;
+  private readonly goLive: GoLive;
   readonly reports: ReportService;
   /** TWAP/iceberg parents (src/execution). */
   readonly algos: AlgoExecutor;
@@ -135,32 +130,37 @@ export class Bot {
     const replayClock = replay && cfg.mode !== 'live' ? new ReplayClock(this.wall) : null;
     this.clock = replayClock ?? this.wall;
     this.startedAt = this.wall.now();
-    this.journal = openJournal(cfg);
+    this.journal = openJournal(cfg, (e) => this.journalHealth.writeFailed(e));
     this.journal.startBackgroundCheckpoints();
     this.journalHealth = new JournalHealth(this.journal, this.wall, (f) => this.onJournalFault(f));
-    const replayEnded = this.journal.getState<ReplayEnd | null>(REPLAY_END_KEY, null);
+    const replayEnded = STATE.replayEnd.read(this.journal);
     if (replayClock && replayEnded) replayClock.end(replayEnded);
 
     const quote = quoteOf(cfg.market.symbols);
     const startingCash = this.startingCash(quote);
-    const markets = cfg.market.symbols.map((s) => paperMarket(cfg, s));
     this.ops = new Ops({ config: cfg, wall: this.wall, log: this.log, journal: this.journal, secrets: this.secrets });
-    this.exchange = opts.exchange ?? this.createVenue(markets);
+    this.exchange =
+      opts.exchange ??
+      createVenue(cfg, {
+        clock: this.clock,
+        wall: this.wall,
+        journal: this.journal,
+        secrets: this.secrets,
+        log: this.log,
+        // Until the bot runs, every wait for the venue is said on the console too (later: the log).
+        onWait: (m) => {
+          if (!this.running) this.say(`Start-up waits: ${m}`);
+        },
+        instrument: (ex) => instrumentCcxt(ex, cfg.exchange.name, this.ops.venueObserver),
+      });
 
     this.alerts = new AlertService(this.journal, this.wall, this.log, {
       coalesceMs: cfg.alerts.coalesceSec * 1000,
       minSeverity: cfg.alerts.minSeverity,
       observer: this.ops.alertObserver,
     });
-    const limits: RiskLimits = { ...cfg.risk };
-    const riskState = this.journal.getState<RiskState | null>('risk', null);
-    const risk = new RiskEngine(limits, riskState ?? undefined);
-    // Limits changed from chat (/risk set) win over the config; setLimit re-validates each one.
-    for (const [k, v] of Object.entries(this.journal.getState<Record<string, string | number | null>>(RISK_LIMITS_STATE, {}))) {
-      const r = risk.setLimit(k, v ?? 'off');
-      if (!r.ok) this.log.warn({ limit: k }, `saved risk limit ignored: ${r.error}`);
-    }
-
+    this.notifier = new Notifier((transport, e) => this.log.error({ err: e, transport }, 'chat delivery failed'));
+    this.approvals = new ApprovalService(this.journal, this.notifier, this.wall, this.log, this.alerts, cfg.approvals);
     const timeframe: Timeframe = cfg.market.timeframe;
     this.models = createModelRuntime(cfg, {
       journal: this.journal,
@@ -170,32 +170,21 @@ export class Bot {
       metrics: this.ops.modelObserver,
     });
     const jump = { sigmas: cfg.data.jumpSigmas, minPct: cfg.data.jumpMinPct };
-    this.engine = new Engine({
+    ({ engine: this.engine } = buildEngine(cfg, {
       mode: cfg.mode === 'backtest' ? 'paper' : cfg.mode,
-      botId: cfg.botId,
       clock: this.clock,
       journal: this.journal,
       exchange: this.exchange,
-      risk,
+      risk: riskFor(cfg, this.journal, { log: this.log }),
       alerts: this.alerts,
       logger: this.log,
-      symbols: cfg.market.symbols.map((symbol) => ({
-        symbol,
-        timeframeMs: TIMEFRAME_MS[timeframe],
-        strategy:
-          this.models?.strategy(symbol, TIMEFRAME_MS[timeframe]) ??
-          createStrategy(cfg.strategy.name, symbol, { ...cfg.strategy.params, timeframeMs: TIMEFRAME_MS[timeframe] }),
-        market: this.exchange.market(symbol),
-        validator: new CandleValidator(symbol, timeframe, jump),
-      })),
-      marketType: cfg.market.type,
-      allowShort: cfg.market.allowShort && cfg.market.type === 'perp',
-      leverage: cfg.market.leverage,
-      takerFee: cfg.exchange.paper.takerFee,
+      ...(this.models ? { strategy: (symbol: string) => this.models!.strategy(symbol, TIMEFRAME_MS[timeframe]) } : {}),
+      approvals: this.approvals,
+      onReconnect: () => void this.reconciler.run('reconnect').catch((e: unknown) => this.log.error({ err: e }, 'reconciliation failed')),
+      onTraderOrder: () => this.approvals.nudge(),
       startingCash,
-      equityEveryMs: cfg.journal.equityEverySec * 1000,
       persistProgress: true,
-    });
+    }));
     // A restart resumes the candle clock where it stopped, not at 0.
     for (const symbol of cfg.market.symbols) replayClock?.set(this.engine.resumeTs(symbol) + TIMEFRAME_MS[timeframe]);
     this.reconciler = new Reconciler(this.engine, this.journal, this.exchange, this.alerts, this.log, this.clock, {
@@ -203,11 +192,6 @@ export class Bot {
       // A live order younger than the venue's receive window may still arrive: don't close it out yet.
       inFlightGraceMs: this.exchange.name === 'paper' ? 0 : cfg.exchange.recvWindowMs + 5_000,
     });
-    this.engine.onReconnect = () =>
-      void this.reconciler.run('reconnect').catch((e: unknown) => this.log.error({ err: e }, 'reconciliation failed'));
-    this.notifier = new Notifier((transport, e) => this.log.error({ err: e, transport }, 'chat delivery failed'));
-    this.approvals = new ApprovalService(this.journal, this.notifier, this.wall, this.log, this.alerts, cfg.approvals);
-    this.engine.onTraderOrder = () => this.approvals.nudge();
     this.algos = new AlgoExecutor(this.engine, this.journal, this.clock, cfg.execution, cfg.botId, this.log);
     this.reports = new ReportService({
       journal: this.journal,
@@ -259,9 +243,17 @@ export class Bot {
       algos: this.algos,
       ...(this.models ? { models: this.models.controls() } : {}),
     };
+    this.goLive = new GoLive({
+      config: cfg,
+      engine: this.engine,
+      journal: this.journal,
+      notifier: this.notifier,
+      wall: this.wall,
+      log: this.log,
+    });
     this.dispatcher = new Dispatcher(COMMANDS, services, this.log, cfg.chat.confirmTimeoutSec * 1000);
     this.dispatcher.onButton('p', (user, parts) => this.approvals.onButton(user, parts));
-    this.dispatcher.onButton('L', (user, parts) => this.onGoLive(user, parts));
+    this.dispatcher.onButton(GO_LIVE_PREFIX, (user, parts) => this.goLive.onButton(user, parts));
     this.dispatcher.onButton(ACK_PREFIX, (user, parts) => this.ops.onAckButton(user, parts));
     this.ops.attach({
       status: () => this.engine.status(),
@@ -312,65 +304,24 @@ export class Bot {
     if (opts.feedFactory) this.dataSource = { kind: 'feeds', names: this.feeds.map((f) => f.name) };
   }
 
-  /** The paper exchange (its books in the journal), or a real venue through ccxt (loaded at connect). */
-  private createVenue(markets: MarketInfo[]): ExchangeClient {
-    const cfg = this.config;
-    if (cfg.exchange.name === 'paper') {
-      return new PaperExchange({
-        clock: this.clock,
-        marketType: cfg.market.type,
-        markets,
-        startingBalances: cfg.exchange.paper.startingBalance,
-        makerFee: cfg.exchange.paper.makerFee,
-        takerFee: cfg.exchange.paper.takerFee,
-        slippageBps: cfg.exchange.paper.slippageBps,
-        maxVolumeParticipation: cfg.exchange.paper.maxVolumeParticipation,
-        store: new PaperStore(this.journal),
-      });
-    }
-    const { exchangeApiKey: apiKey, exchangeApiSecret: secret, exchangeApiPassword: password } = this.secrets;
-    if (!apiKey || !secret)
-      throw new UserError(`exchange.name ${cfg.exchange.name} needs EXCHANGE_API_KEY and EXCHANGE_API_SECRET in the environment`);
-    return new CcxtExchange({
-      venue: cfg.exchange.name,
-      marketType: cfg.market.type,
-      testnet: cfg.exchange.testnet,
-      symbols: cfg.market.symbols,
-      credentials: { apiKey, secret, ...(password ? { password } : {}) },
-      clock: this.wall, // venue timing (receive windows, backoff) is real time, even when candles are replayed
-      log: this.log,
-      leverage: cfg.market.leverage,
-      marginMode: cfg.exchange.marginMode,
-      websocket: cfg.exchange.websocket,
-      pollMs: cfg.exchange.pollSec * 1000,
-      recvWindowMs: cfg.exchange.recvWindowMs,
-      ...(cfg.exchange.apiUrl ? { apiUrl: cfg.exchange.apiUrl } : {}),
-      // Until the bot runs, every wait for the venue is said on the console too (later: the log).
-      onWait: (m) => {
-        if (!this.running) this.say(`Start-up waits: ${m}`);
-      },
-      instrument: (ex) => instrumentCcxt(ex, cfg.exchange.name, this.ops.venueObserver),
-    });
-  }
-
   /** A real account's starting cash is its quote balance when the bot first connected to it. */
   private async adoptStartingCash(): Promise<void> {
-    const saved = this.journal.getState<{ startingCash: number; fromVenue?: boolean } | null>('account', null);
+    const saved = STATE.account.read(this.journal);
     if (saved?.fromVenue) return;
     const quote = quoteOf(this.config.market.symbols);
     const b = (await this.exchange.fetchBalances()).find((x) => x.asset === quote);
     const cash = b ? b.free + b.locked : 0;
-    this.journal.setState('account', { startingCash: cash, quote, createdAt: this.wall.now(), fromVenue: true }, this.wall.now());
+    STATE.account.write(this.journal, { startingCash: cash, quote, createdAt: this.wall.now(), fromVenue: true }, this.wall.now());
     this.engine.setStartingCash(cash);
   }
 
   /** The starting cash is fixed at the first start, so a later config change can't rewrite history. */
   private startingCash(quote: string): number {
-    const saved = this.journal.getState<{ startingCash: number } | null>('account', null);
+    const saved = STATE.account.read(this.journal);
     if (saved) return saved.startingCash;
     if (this.config.exchange.name !== 'paper') return 0; // set from the venue's balance at the first connect
     const cash = this.config.exchange.paper.startingBalance[quote] ?? 0;
-    this.journal.setState('account', { startingCash: cash, quote, createdAt: this.wall.now() }, this.wall.now());
+    STATE.account.write(this.journal, { startingCash: cash, quote, createdAt: this.wall.now() }, this.wall.now());
     return cash;
   }
 
@@ -478,12 +429,16 @@ export class Bot {
         `${transportLine(chat)}\n${chat.warnings.map((w) => `Warning: ${w}\n`).join('')}` +
         `Equity ${money(st.equity, quoteOf(this.config.market.symbols))}, ${st.positions.length} open position(s). Reconciliation: ${rec.summary}. Type /help for commands.`,
     );
-    if (this.engine.mode === 'live') await this.armLive();
+    if (this.engine.mode === 'live') {
+      await this.goLive.arm({
+        venue: this.exchange.name,
+        testnet: this.exchange.environment === 'testnet',
+        confirmed: !!this.opts.confirmLive,
+      });
+    }
     for (const feed of this.feeds) this.loops.push(this.runFeed(feed));
   }
 
-  private liveNonce: string | undefined;
-  private livePrompt: MessageRef[] = [];
   /** Start-up is over (the venue answered and the journal is reconciled). */
   private running = false;
 
@@ -526,66 +481,6 @@ export class Bot {
     }
   }
 
-  /**
-   * Live trading starts only with an admin's explicit go: --confirm-live, or the Go live button. Until
-   * then entries are paused (exits, stops and reconciliation run as usual).
-   */
-  private async armLive(): Promise<void> {
-    const env = this.exchange.environment === 'testnet' ? 'TESTNET (test money)' : 'LIVE — REAL MONEY';
-    if (this.opts.confirmLive) {
-      this.log.warn({ venue: this.exchange.name, env }, 'live trading confirmed on the command line');
-      return;
-    }
-    this.engine.pause('live start: waiting for an admin to confirm');
-    this.liveNonce = randomBytes(6).toString('hex');
-    this.livePrompt = await this.notifier.broadcast(
-      {
-        title: `Start trading ${env} on ${this.exchange.name}?`,
-        text:
-          `${this.config.market.symbols.join(', ')} ${this.config.market.type}, strategy ${this.config.strategy.name}. ` +
-          `New entries are paused until an admin confirms; exits and stops are managed meanwhile.`,
-        severity: 'critical',
-        buttons: [
-          [
-            { label: 'Go live', data: `L:${this.liveNonce}:y`, style: 'danger' },
-            { label: 'Stay paused', data: `L:${this.liveNonce}:n`, style: 'secondary' },
-          ],
-        ],
-      },
-      { type: 'engine', severity: 'critical' },
-    );
-  }
-
-  private async onGoLive(user: ChatUser, parts: string[]): Promise<ButtonResult> {
-    const [, nonce, yn] = parts;
-    const audit = (outcome: string, detail: string) =>
-      this.journal.recordCommand({
-        ts: this.wall.now(),
-        transport: user.transport,
-        userId: user.id,
-        ...(user.role ? { role: user.role } : {}),
-        command: 'golive',
-        args: yn ?? '',
-        outcome,
-        detail,
-      });
-    if (!this.liveNonce || nonce !== this.liveNonce || (yn !== 'y' && yn !== 'n')) {
-      audit('invalid', 'stale or forged go-live button');
-      return { toast: STALE_BUTTON };
-    }
-    if (user.role !== 'admin') {
-      audit('refused', 'needs admin');
-      return { toast: 'Only an admin can start live trading.' };
-    }
-    this.liveNonce = undefined;
-    const by = user.name ?? user.id;
-    const text = yn === 'y' ? `Live trading confirmed by ${by}.` : `${by} chose to stay paused. /resume starts trading later.`;
-    if (yn === 'y') this.engine.resume(by);
-    audit(yn === 'y' ? 'confirmed' : 'cancelled', text);
-    await this.notifier.edit(this.livePrompt, { title: 'Live start', text, buttons: [] });
-    return { toast: text };
-  }
-
   private async runFeed(feed: CandleFeed): Promise<void> {
     const tfMs = TIMEFRAME_MS[feed.timeframe];
     const sim = this.clock instanceof SimClock ? this.clock : null;
@@ -625,7 +520,7 @@ export class Bot {
         const last = this.engine.status().lastCandle[feed.symbol];
         if (isSimulatedVenue(this.exchange)) this.exchange.freeze?.(feed.symbol, last);
         if (this.clock instanceof ReplayClock && this.feeds.every((f) => f.state().status === 'done')) {
-          this.journal.setState(REPLAY_END_KEY, this.clock.end(), this.wall.now());
+          STATE.replayEnd.write(this.journal, this.clock.end(), this.wall.now());
         }
         this.say(
           `Feed ${feed.name} finished (${feed.state().detail}). The bot keeps running; /status for the state; market orders now fill at the last price.`,
@@ -734,25 +629,10 @@ export class Bot {
   }
 }
 
-/** runtime_state: where the clock of a finished replay took over (so a restart continues from there). */
-const REPLAY_END_KEY = 'replay_end';
-
-/** A paper market: the defaults, with the precision and limits the config sets. */
-function paperMarket(cfg: Config, symbol: string): MarketInfo {
-  const p = cfg.exchange.paper;
-  return {
-    ...defaultMarket(symbol, cfg.market.type),
-    qtyStep: p.qtyStep,
-    priceStep: p.priceStep,
-    minQty: p.qtyStep,
-    minNotional: p.minNotional,
-  };
-}
-
 /** The journal named by journal.path; a file that can't be used is a UserError naming the key. */
-function openJournal(cfg: Config): Journal {
+function openJournal(cfg: Config, onWriteFailure: (e: Error) => void): Journal {
   try {
-    return new Journal({ path: cfg.journal.path, synchronous: cfg.journal.synchronous, detail: 'full' });
+    return new Journal({ path: cfg.journal.path, synchronous: cfg.journal.synchronous, detail: 'full', onWriteFailure });
   } catch (e) {
     throw e instanceof JournalFileError ? new UserError(`journal.path: ${e.message}`) : e;
   }

@@ -1,0 +1,134 @@
+// The kernel: the one place an Engine is built. Backtests, research runs, the bot, the test rigs and
+// the benches all come here, so each gets the same components from its config, the clock chosen by
+// mode; a caller overrides a part only where it really differs (a scripted strategy in a test rig).
+import type { Config } from '../config/schema.ts';
+import type { AlertSink } from '../core/alerts.ts';
+import { ReplayClock, SimClock, WallClock, type Clock } from '../core/clock.ts';
+import { silentLogger, type Logger } from '../core/logger.ts';
+import { quoteOf } from '../core/symbols.ts';
+import { TIMEFRAME_MS, type MarketInfo, type TradingMode } from '../core/types.ts';
+import { Engine, type ApprovalGate, type EngineOptions } from '../engine/engine.ts';
+import type { MetricsTracker } from '../engine/metrics.ts';
+import type { ExchangeClient } from '../exchange/types.ts';
+import { Journal } from '../journal/journal.ts';
+import { STATE } from '../journal/state-keys.ts';
+import { CandleValidator } from '../market/validator.ts';
+import { RiskEngine } from '../risk/engine.ts';
+import { createStrategy } from '../strategy/registry.ts';
+import type { Strategy } from '../strategy/types.ts';
+import { paperMarket, paperVenue } from './venues.ts';
+
+/** Parts a caller supplies instead of the config's; anything absent is built from the config. */
+export interface EngineParts {
+  /** Default: the config's mode. */
+  mode?: TradingMode;
+  /** Default: chosen by mode (clockFor). */
+  clock?: Clock;
+  /** Default: in memory (fills only) for a backtest; the bot opens its file itself. */
+  journal?: Journal;
+  /** Default: the config's paper exchange (its books in the journal unless backtesting). */
+  exchange?: ExchangeClient;
+  /** Default: the config's limits, with the journal's saved state and `/risk set` values (riskFor). */
+  risk?: RiskEngine;
+  strategy?: (symbol: string) => Strategy;
+  /** Default: the venue's market. */
+  market?: (symbol: string) => MarketInfo;
+  /** Default: the config's jump rule (data.jumpSigmas, data.jumpMinPct). */
+  validator?: (symbol: string) => CandleValidator;
+  alerts?: AlertSink;
+  logger?: Logger;
+  metrics?: MetricsTracker;
+  approvals?: ApprovalGate;
+  /** Called when the venue connection comes back (the bot reconciles then). */
+  onReconnect?: (detail: string) => void;
+  /** Called when a trader's order goes out (a held replay must not block it). */
+  onTraderOrder?: () => void;
+  /** Default: the paper balance of the symbols' quote. */
+  startingCash?: number;
+  /** Default: daily in a backtest, else journal.equityEverySec. */
+  equityEveryMs?: number;
+  /** Default: every mode but backtest. */
+  persistProgress?: boolean;
+  allowShort?: boolean;
+  leverage?: number;
+  takerFee?: number;
+}
+
+export interface Kernel {
+  engine: Engine;
+  clock: Clock;
+  journal: Journal;
+  exchange: ExchangeClient;
+  risk: RiskEngine;
+}
+
+/**
+ * The clock a run keeps: simulated for backtests; candle time for paper replays (moving on from the
+ * last candle once the replay ends); real time otherwise — a live venue's receive windows, order
+ * timeouts and reconciliation grace periods are wall-clock facts, even when replayed candles drive it.
+ */
+export function clockFor(mode: TradingMode, o: { replaying?: boolean; wall?: Clock } = {}): Clock {
+  const wall = o.wall ?? new WallClock();
+  if (mode === 'backtest') return new SimClock(0);
+  return o.replaying && mode !== 'live' ? new ReplayClock(wall) : wall;
+}
+
+/** The config's risk limits with the journal's saved state; limits changed from chat (/risk set) win, each re-validated. */
+export function riskFor(cfg: Config, journal: Journal, o: { log?: Logger; explain?: boolean } = {}): RiskEngine {
+  const risk = new RiskEngine(
+    { ...cfg.risk },
+    STATE.risk.read(journal) ?? undefined,
+    o.explain !== undefined ? { explain: o.explain } : {},
+  );
+  for (const [k, v] of Object.entries(STATE.riskLimits.read(journal))) {
+    const r = risk.setLimit(k, v ?? 'off');
+    if (!r.ok) o.log?.warn({ limit: k }, `saved risk limit ignored: ${r.error}`);
+  }
+  return risk;
+}
+
+/** Build the engine of `cfg`, with `parts` replacing the config's components. */
+export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
+  const mode = parts.mode ?? cfg.mode;
+  const backtest = mode === 'backtest';
+  const clock = parts.clock ?? clockFor(mode);
+  const journal = parts.journal ?? new Journal({ path: ':memory:', detail: backtest ? 'fills' : 'full' });
+  const exchange = parts.exchange ?? paperVenue(cfg, clock, backtest ? undefined : journal);
+  const persistProgress = parts.persistProgress ?? !backtest;
+  const log = parts.logger ?? silentLogger();
+  const risk = parts.risk ?? riskFor(cfg, journal, { log });
+  const timeframe = cfg.market.timeframe;
+  const timeframeMs = TIMEFRAME_MS[timeframe];
+  const jump = { sigmas: cfg.data.jumpSigmas, minPct: cfg.data.jumpMinPct };
+  const options: EngineOptions = {
+    mode,
+    botId: cfg.botId,
+    clock,
+    journal,
+    exchange,
+    risk,
+    logger: log,
+    symbols: cfg.market.symbols.map((symbol) => ({
+      symbol,
+      timeframeMs,
+      strategy: parts.strategy?.(symbol) ?? createStrategy(cfg.strategy.name, symbol, { ...cfg.strategy.params, timeframeMs }),
+      market: parts.market?.(symbol) ?? exchange.market(symbol),
+      validator: parts.validator?.(symbol) ?? new CandleValidator(symbol, timeframe, jump),
+    })),
+    marketType: cfg.market.type,
+    allowShort: parts.allowShort ?? (cfg.market.allowShort && cfg.market.type === 'perp'),
+    leverage: parts.leverage ?? cfg.market.leverage,
+    takerFee: parts.takerFee ?? cfg.exchange.paper.takerFee,
+    startingCash: parts.startingCash ?? cfg.exchange.paper.startingBalance[quoteOf(cfg.market.symbols)] ?? 0,
+    equityEveryMs: parts.equityEveryMs ?? (backtest ? 86_400_000 : cfg.journal.equityEverySec * 1000),
+    persistProgress,
+    ...(parts.alerts ? { alerts: parts.alerts } : {}),
+    ...(parts.metrics ? { metrics: parts.metrics } : {}),
+    ...(parts.approvals ? { approvals: parts.approvals } : {}),
+    ...(parts.onReconnect ? { onReconnect: parts.onReconnect } : {}),
+    ...(parts.onTraderOrder ? { onTraderOrder: parts.onTraderOrder } : {}),
+  };
+  return { engine: new Engine(options), clock, journal, exchange, risk };
+}
+
+export { paperMarket };

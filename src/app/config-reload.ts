@@ -16,7 +16,15 @@ import { STATE } from '../journal/state-keys.ts';
 import { createStrategy } from '../strategy/registry.ts';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { startupProblems, type StartupOptions } from '../config/preflight.ts';
-import { assignInPlace, limitInput, planReload, showChange, type ConfigChange, type ConfigControls, describeChanges, type LastReload, type ReloadCheck } from '../config/reload.ts';
+import {
+  assignInPlace,
+  describeChanges,
+  limitInput,
+  planReload,
+  type ConfigControls,
+  type LastReload,
+  type ReloadCheck,
+} from '../config/reload.ts';
 import type { Config } from '../config/schema.ts';
 
 export interface ConfigReloadTargets {
@@ -127,4 +135,3 @@ export class ConfigReloader implements ConfigControls {
     return changed;
   }
 }
-

@@ -106,7 +106,6 @@ export interface ConfigControls {
   last(): LastReload | null;
 }
 
-
 /** Make `target` equal to `source`, keeping `target`'s nested objects (other parts hold them). */
 export function assignInPlace(target: Record<string, unknown>, source: Record<string, unknown>): void {
   for (const k of Object.keys(target)) if (!Object.hasOwn(source, k)) delete target[k];

@@ -251,7 +251,6 @@ export class Watchdog {
   }
 }
 
-
 function describeFetchError(e: unknown): string {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? errorMessage(e);

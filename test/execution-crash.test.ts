@@ -69,7 +69,11 @@ describe('TWAP crash safety (SIGKILL loop against the fake Binance)', () => {
 
       expect(status).toBe('done');
       const sent = fake.sentClientOrderIds().filter((id) => id.startsWith(`${PARENT}-`));
-      expect(sent.length).toBeGreaterThanOrEqual(12);
+      // A child killed before it left the process never reaches the venue: it is closed out and its
+      // quantity goes to the next child, so fewer than 12 may be sent; none twice, none left open.
+      expect(sent.length).toBeGreaterThanOrEqual(12 - kills);
+      const unsent = kids.filter((k) => !sent.includes(k.client_order_id));
+      expect(unsent.filter((k) => k.status !== 'rejected' || k.filled_qty !== 0)).toEqual([]);
       expect(sent.filter((id, i) => sent.indexOf(id) !== i)).toEqual([]);
       const ids = kids.map((k) => Number(k.client_order_id.slice(PARENT.length + 1))).sort((a, b) => a - b);
       expect(ids.slice(0, 12)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);

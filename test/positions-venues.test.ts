@@ -1,62 +1,23 @@
 // Position management on the real venues' APIs: the engine on the live adapter with the REAL ccxt
 // against the local fake Binance and Bybit: a stop move, a partial close and a trailing stop.
-import ccxt from 'ccxt';
 import { afterEach, describe, expect, test } from 'vitest';
 import { MemoryAlertSink } from '../src/core/alerts.ts';
-import { silentLogger } from '../src/core/logger.ts';
 import type { Candle, Order } from '../src/core/types.ts';
 import type { Engine } from '../src/engine/engine.ts';
-import { CcxtExchange } from '../src/exchange/ccxt/index.ts';
 import { Journal } from '../src/journal/journal.ts';
 import type { RiskLimits } from '../src/risk/types.ts';
 import { FakeBinance } from './fakes/exchange/binance.ts';
 import { FakeBybit } from './fakes/exchange/bybit.ts';
-import { idleEngine, TestClock, realSleep, until } from './helpers/venue-time.ts';
+import { ccxtRig, closeRigs } from './helpers/ccxt-rig.ts';
+import { idleEngine, until } from './helpers/venue-time.ts';
 
 type Fake = FakeBinance | FakeBybit;
-const KEY = 'fake-api-key-0123456789';
-const SECRET = 'fake-api-secret-0123456789';
 const SYM = 'BTC/USDT';
 
-const open: Array<{ ex: CcxtExchange; fake: Fake }> = [];
-afterEach(async () => {
-  for (const r of open.splice(0)) {
-    await r.ex.close();
-    await r.fake.close();
-  }
-});
+afterEach(closeRigs);
 
 async function setup(venue: 'binance' | 'bybit', type: 'spot' | 'perp', limits: Partial<RiskLimits> = {}) {
-  const clock = new TestClock();
-  const fake: Fake =
-    venue === 'binance'
-      ? await new FakeBinance({ type, now: () => clock.now(), apiKey: KEY }).start()
-      : await new FakeBybit({ type, now: () => clock.now(), apiKey: KEY, secret: SECRET }).start();
-  const c = venue === 'binance' ? new ccxt.pro.binance({ enableRateLimit: false }) : new ccxt.pro.bybit({ enableRateLimit: false });
-  c.timeout = 300;
-  const ex = new CcxtExchange({
-    venue,
-    marketType: type,
-    testnet: false,
-    symbols: [SYM],
-    credentials: { apiKey: KEY, secret: SECRET },
-    clock,
-    log: silentLogger(),
-    leverage: 5,
-    marginMode: 'isolated',
-    websocket: false,
-    pollMs: 100,
-    recvWindowMs: 2000,
-    apiUrl: fake.url,
-    wsUrl: fake.wsUrl,
-    exchange: c,
-    sleep: async (ms) => {
-      clock.advance(ms);
-      await realSleep(2);
-    },
-  });
-  open.push({ ex, fake });
-  await ex.connect();
+  const { ex, fake, clock } = await ccxtRig(venue, type);
   const journal = Journal.memory();
   const alerts = new MemoryAlertSink();
   const engine = idleEngine({

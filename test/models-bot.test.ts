@@ -132,6 +132,31 @@ describe('ensemble strategy in a paper replay', () => {
   }, 60_000);
 });
 
+describe('confidence-sized positions', () => {
+  it('risk.confidenceSizing: linear sizes each ensemble entry by its confidence', async () => {
+    await ensemble();
+    const config = {
+      strategy: { name: 'ensemble' },
+      models: { dir: root, watch: false },
+      risk: { sizing: 'fixed' as const, fixedQuote: 1000, confidenceSizing: 'linear' as const },
+    };
+    h = await startBot({ candles: 300, config });
+    const entries = rows(
+      h,
+      "SELECT confidence, verdict_reason AS reason FROM decisions WHERE strategy = 'ensemble' AND verdict = 'accept' AND action LIKE 'enter%'",
+    );
+    expect(entries.length).toBeGreaterThan(0);
+    for (const e of entries) {
+      const m = /^accepted ([\d,.]+) USDT: fixed size 1,000\.00 USDT × ([\d.]+) for confidence ([\d.]+)$/.exec(e.reason as string);
+      expect(m, e.reason as string).not.toBeNull();
+      const conf = e.confidence as number;
+      expect(Number(m![3])).toBeCloseTo(conf, 2);
+      expect(Number(m![1]!.replace(/,/g, ''))).toBeCloseTo(1000 * conf, 1);
+    }
+    expect(h.bot.journal.count('fills')).toBeGreaterThan(0);
+  }, 60_000);
+});
+
 describe('trade confirmation of a model signal', () => {
   it('the proposal shows the confidence and each member model vote', async () => {
     await ensemble();

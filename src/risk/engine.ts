@@ -13,7 +13,7 @@ import { floorToStep, isFiniteNumber } from '../core/num.ts';
 import type { MarketType, OrderRequest } from '../core/types.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent, RiskLimits, RiskState } from './types.ts';
 import { LIMIT_KEYS, MAX_RECENT_ENTRIES, parseLimit, RISK_LIMITS } from './limits.ts';
-import { volatilityQty } from './sizing.ts';
+import { scaleByConfidence, volatilityQty } from './sizing.ts';
 
 export { LIMIT_KEYS } from './limits.ts';
 
@@ -686,7 +686,7 @@ function ruleSizing(lim: RiskLimits, intent: RiskIntent, ctx: RiskContext, w: Wo
     w.size = quoteOk ? lim.fixedQuote : lim.fixedQuote / w.px;
     w.sized = `fixed size ${money(w, lim.fixedQuote)}`;
   }
-  w.start = w.size;
+  w.start = scaleByConfidence(w, lim, intent.signal.confidence);
   return null;
 }
 

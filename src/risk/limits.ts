@@ -3,13 +3,20 @@
 // derived from this table, so a value one accepts the other accepts too.
 import { z } from 'zod';
 import { decimal, duration, percent } from '../core/format.ts';
-import { DEFAULT_LIMITS, type DrawdownAction, type RiskLimits, type SizingMode } from './types.ts';
+import { DEFAULT_LIMITS, type ConfidenceSizing, type DrawdownAction, type RiskLimits, type SizingMode } from './types.ts';
 
 /** What a limit's number means, for parsing ("2%") and display. */
 export type LimitUnit = 'fraction' | 'seconds' | 'count' | 'quote' | 'multiple' | 'bars';
 
 export type LimitDef =
-  | { kind: 'enum'; values: readonly [SizingMode, ...SizingMode[]] | readonly [DrawdownAction, ...DrawdownAction[]]; description: string }
+  | {
+      kind: 'enum';
+      values:
+        | readonly [SizingMode, ...SizingMode[]]
+        | readonly [DrawdownAction, ...DrawdownAction[]]
+        | readonly [ConfidenceSizing, ...ConfidenceSizing[]];
+      description: string;
+    }
   | {
       kind: 'number';
       unit: LimitUnit;
@@ -140,6 +147,18 @@ export const RISK_LIMITS: { readonly [K in keyof RiskLimits]: LimitDef } = {
     kind: 'enum',
     values: ['halt', 'flatten'],
     description: 'what the kill switch does (halt: no entries; flatten: also close every position)',
+  },
+  confidenceSizing: {
+    kind: 'enum',
+    values: ['off', 'linear'],
+    description: 'entry size by model confidence (linear: × confidenceFloor + (1 − confidenceFloor) × confidence, before the other limits)',
+  },
+  confidenceFloor: {
+    kind: 'number',
+    unit: 'fraction',
+    min: 0,
+    max: 1,
+    description: 'share of the size kept at confidence 0 in confidence sizing',
   },
 };
 

@@ -46,9 +46,15 @@ export interface RiskLimits {
   maxDrawdown: number;
   /** What the kill switch does: halt entries, or halt and close every position. */
   onMaxDrawdown: DrawdownAction;
+  /** Model signals: scale the entry size by the signal's confidence (see src/risk/sizing.ts). */
+  confidenceSizing: ConfidenceSizing;
+  /** The scale at confidence 0: scale = floor + (1 − floor) × confidence. */
+  confidenceFloor: number;
 }
 
 export type DrawdownAction = 'halt' | 'flatten';
+
+export type ConfidenceSizing = 'off' | 'linear';
 
 export const DEFAULT_LIMITS: RiskLimits = {
   sizing: 'risk',
@@ -72,6 +78,8 @@ export const DEFAULT_LIMITS: RiskLimits = {
   maxHoldMinutes: null,
   maxDrawdown: 0,
   onMaxDrawdown: 'halt',
+  confidenceSizing: 'off',
+  confidenceFloor: 0,
 };
 
 /** Why new entries are blocked, if they are. Exits are never blocked. */

@@ -1,6 +1,6 @@
 import type { AlertInput } from '../core/alerts.ts';
 import { decimalsOf, floorToStep, roundTo } from '../core/num.ts';
-import { isTerminal } from '../core/order-state.ts';
+import { isTerminal, neverReached } from '../core/order-state.ts';
 import type { MarketType, Order, OrderPurpose, OrderRequest, Side } from '../core/types.ts';
 import type { BookPosition } from './portfolio.ts';
 
@@ -29,6 +29,8 @@ export interface ProtectionHost {
 
 type Kind = 'stop_loss' | 'take_profit';
 const REPLACED = 'replaced by a protective order for the whole position';
+/** Protective orders of a symbol lost in a row before that counts as a refusal (a venue that keeps losing them). */
+const MAX_LOST = 3;
 export interface ProtectionGap {
   symbol: string;
   detail: string;
@@ -50,6 +52,8 @@ export class ProtectionKeeper {
   private readonly retiring = new Map<string, Order[]>();
   /** Why the last protective order of a symbol was refused (for /status). */
   private readonly refused = new Map<string, string>();
+  /** Protective orders of a symbol that never reached the venue, in a row. */
+  private readonly lost = new Map<string, number>();
 
   constructor(private readonly host: ProtectionHost) {}
 
@@ -150,8 +154,10 @@ export class ProtectionKeeper {
           for (const x of old) if (!isTerminal(x.status)) this.host.cancelAtVenue(x);
         }
       }
+      if (o.status === 'open' || o.status === 'filled') this.lost.delete(o.symbol);
       if (!isTerminal(o.status)) return;
       this.release(o.clientOrderId);
+      if (neverReached(o) && this.host.position(o.symbol)) return this.onLost(o);
       // (`new` → rejected: it never left the process, e.g. closed out after a crash; start-up re-protects.)
       const refused = o.status === 'expired' || (o.status === 'rejected' && from !== 'new');
       if (refused && this.host.position(o.symbol)) this.onRefused(o);
@@ -202,9 +208,36 @@ export class ProtectionKeeper {
     return out;
   }
 
+  /** The venue never got it (the bot stopped, the request was lost): no refusal, so placed again at once. */
+  private onLost(o: Order): void {
+    const n = (this.lost.get(o.symbol) ?? 0) + 1;
+    if (n >= MAX_LOST) {
+      this.lost.delete(o.symbol);
+      return this.onRefused(o);
+    }
+    this.lost.set(o.symbol, n);
+    const what = o.purpose === 'stop_loss' ? 'stop-loss' : 'take-profit';
+    const before = new Set([...this.ordersOf(o.symbol)].map((x) => x.clientOrderId));
+    this.ensure(o.symbol, {}, o.decisionId);
+    const again = this.ordersOf(o.symbol).find((x) => x.purpose === o.purpose && !before.has(x.clientOrderId));
+    this.host.raise({
+      type: 'order_rejected',
+      severity: 'warning',
+      title: `${o.symbol} ${what} placed again`,
+      message:
+        `The ${what} ${o.clientOrderId} ${o.reason ?? ''}; ` +
+        (again ? `placed again as ${again.clientOrderId}.` : 'the position is covered by its other orders.'),
+      key: `replaced-lost:${o.symbol}:${o.purpose ?? ''}`,
+      data: { clientOrderId: o.clientOrderId, ...(again ? { replacement: again.clientOrderId } : {}) },
+    });
+  }
+
   private onRefused(o: Order): void {
     const what = o.purpose === 'stop_loss' ? 'stop-loss' : 'take-profit';
-    const reason = `${what} ${o.clientOrderId} ${o.status === 'expired' ? 'expired' : 'refused'} by ${this.host.venue}: ${o.reason ?? 'no reason given'}`;
+    const how = neverReached(o)
+      ? `lost on the way to ${this.host.venue} (${MAX_LOST} in a row)`
+      : `${o.status === 'expired' ? 'expired' : 'refused'} by ${this.host.venue}`;
+    const reason = `${what} ${o.clientOrderId} ${how}: ${o.reason ?? 'no reason given'}`;
     this.refused.set(o.symbol, reason);
     const pos = this.host.position(o.symbol);
     const step = this.host.qtyStep(o.symbol);

@@ -181,6 +181,7 @@ describe('protection of every position', () => {
     r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
     flat(r);
     expect(lost).toBe(3);
+    expect(r.alerts.alerts.filter((a) => a.title.endsWith('placed again')).every((a) => /placed again as sk-/.test(a.message))).toBe(true);
     expect(r.alerts.alerts.filter((a) => a.title.endsWith('placed again')).map((a) => a.title)).toEqual([
       'BTC/USDT stop-loss placed again',
       'BTC/USDT stop-loss placed again',

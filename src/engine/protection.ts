@@ -61,10 +61,11 @@ export class ProtectionKeeper {
    * Make the position's protective orders match it. `promise`: the stop / take-profit of the order
    * that just grew the position (they apply to the whole position from now on).
    */
-  ensure(symbol: string, promise: { stopLoss?: number; takeProfit?: number } = {}, decisionId?: number): void {
+  ensure(symbol: string, promise: { stopLoss?: number; takeProfit?: number } = {}, decisionId?: number): Order[] {
     const h = this.host;
+    const placed: Order[] = [];
     const pos = h.position(symbol);
-    if (!pos) return;
+    if (!pos) return placed;
     let changed = false;
     if (promise.stopLoss !== undefined && promise.stopLoss !== pos.stopLoss) {
       pos.stopLoss = promise.stopLoss;
@@ -86,10 +87,10 @@ export class ProtectionKeeper {
     if (changed) h.savePosition(pos);
     // A working exit has cancelled (or will cancel) the protection; it comes back once the exit is done.
     const mine = this.ordersOf(symbol);
-    if (mine.some((o) => !PROTECTIVE.has(o.purpose) && o.reduceOnly)) return;
-    if (mine.some((o) => PROTECTIVE.has(o.purpose) && o.status === 'partially_filled')) return; // closing now
+    if (mine.some((o) => !PROTECTIVE.has(o.purpose) && o.reduceOnly)) return placed;
+    if (mine.some((o) => PROTECTIVE.has(o.purpose) && o.status === 'partially_filled')) return placed; // closing now
     const qty = floorToStep(pos.qty, h.qtyStep(symbol));
-    if (!(qty > 0)) return;
+    if (!(qty > 0)) return placed;
     const side: Side = pos.side === 'long' ? 'sell' : 'buy';
     for (const kind of ['stop_loss', 'take_profit'] as const) {
       const px = target[kind];
@@ -102,6 +103,7 @@ export class ProtectionKeeper {
           : { symbol, side, type: 'limit', price: px, qty, tif: 'GTC', reduceOnly: true };
       this.refused.delete(symbol);
       const fresh = h.record(request, kind, decisionId);
+      placed.push(fresh);
       const sent = current.filter((o) => !this.waiting.has(o.clientOrderId));
       for (const o of current) if (o.status === 'new') this.dropUnsent(o, REPLACED);
       if (sent.length === 0) h.send(fresh);
@@ -113,6 +115,7 @@ export class ProtectionKeeper {
         h.send(fresh);
       }
     }
+    return placed;
   }
 
   /**
@@ -217,16 +220,14 @@ export class ProtectionKeeper {
     }
     this.lost.set(o.symbol, n);
     const what = o.purpose === 'stop_loss' ? 'stop-loss' : 'take-profit';
-    const before = new Set([...this.ordersOf(o.symbol)].map((x) => x.clientOrderId));
-    this.ensure(o.symbol, {}, o.decisionId);
-    const again = this.ordersOf(o.symbol).find((x) => x.purpose === o.purpose && !before.has(x.clientOrderId));
+    const again = this.ensure(o.symbol, {}, o.decisionId).find((x) => x.purpose === o.purpose);
     this.host.raise({
       type: 'order_rejected',
       severity: 'warning',
       title: `${o.symbol} ${what} placed again`,
       message:
         `The ${what} ${o.clientOrderId} ${o.reason ?? ''}; ` +
-        (again ? `placed again as ${again.clientOrderId}.` : 'the position is covered by its other orders.'),
+        (again ? `placed again as ${again.clientOrderId}.` : 'nothing new was needed (the position is covered, or an exit is closing it).'),
       key: `replaced-lost:${o.symbol}:${o.purpose ?? ''}`,
       data: { clientOrderId: o.clientOrderId, ...(again ? { replacement: again.clientOrderId } : {}) },
     });

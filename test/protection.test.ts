@@ -140,6 +140,61 @@ describe('protection of every position', () => {
     ]);
   });
 
+  it('a stop the venue never got (never reached) is placed again at once: a warning, not UNPROTECTED', () => {
+    // (The journal-backed paper venue commits intent and acceptance together: only a live venue loses one.)
+    const r = rig({}, { limits: { stopLossPct: 0.02 } });
+    flat(r);
+    const submit = r.venue.submit.bind(r.venue);
+    let lost: Order | undefined;
+    r.venue.submit = (o) => {
+      if (o.type !== 'stop_market' || lost) return submit(o);
+      lost = o;
+      r.engine.onOrderUpdate({ clientOrderId: o.clientOrderId, status: 'unknown', ts: 0 }); // sent, no answer…
+      r.engine.onOrderUpdate({ clientOrderId: o.clientOrderId, status: 'rejected', reason: 'never reached the venue', ts: 0 });
+    };
+    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(r);
+    expect(r.journal.getOrder(lost!.clientOrderId)).toMatchObject({ status: 'rejected', reason: 'never reached the venue' });
+    const [again] = stops(r);
+    expect(again).toMatchObject({ stopPrice: 98, qty: 1, status: 'open', decisionId: lost!.decisionId });
+    expect(r.alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
+    expect(r.alerts.alerts).toContainEqual(
+      expect.objectContaining({
+        severity: 'warning',
+        title: 'BTC/USDT stop-loss placed again',
+        message: expect.stringContaining(again!.clientOrderId),
+      }),
+    );
+    expect(r.engine.status().unprotected).toEqual([]);
+  });
+
+  it('a venue that keeps losing the stop (never reached, 3 times in a row) is a critical alert', () => {
+    const r = rig({}, { limits: { stopLossPct: 0.02 } });
+    flat(r);
+    const submit = r.venue.submit.bind(r.venue);
+    let lost = 0;
+    r.venue.submit = (o) => {
+      if (o.type !== 'stop_market') return submit(o);
+      lost++;
+      r.engine.onOrderUpdate({ clientOrderId: o.clientOrderId, status: 'rejected', reason: 'never reached the venue', ts: 0 });
+    };
+    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(r);
+    expect(lost).toBe(3);
+    expect(r.alerts.alerts.filter((a) => a.title.endsWith('placed again')).every((a) => /placed again as sk-/.test(a.message))).toBe(true);
+    expect(r.alerts.alerts.filter((a) => a.title.endsWith('placed again')).map((a) => a.title)).toEqual([
+      'BTC/USDT stop-loss placed again',
+      'BTC/USDT stop-loss placed again',
+    ]);
+    expect(r.alerts.alerts.filter((a) => /UNPROTECTED/.test(a.title))).toEqual([
+      expect.objectContaining({
+        severity: 'critical',
+        message: expect.stringMatching(/lost on the way to paper \(3 in a row\): never reached the venue/),
+      }),
+    ]);
+    expect(r.engine.status().unprotected).toHaveLength(1);
+  });
+
   it('after a crash between journaling a replacement and cancelling the old stop, the restart covers the whole position', async () => {
     const journal = Journal.memory();
     const limits = { stopLossPct: 0.02, maxCapitalInUse: 1 };

@@ -72,7 +72,7 @@ async function world(type: 'spot' | 'perp'): Promise<World> {
   return w;
 }
 
-async function boot(w: World, opts: { websocket?: boolean; pollHeld?: boolean } = {}): Promise<Proc> {
+async function boot(w: World, opts: { websocket?: boolean; pollHeld?: boolean; stopLossPct?: number } = {}): Promise<Proc> {
   const { clock, fake, type } = w;
   const journal = new Journal({ path: w.journalPath });
   // As the bot's first connect records it (Bot.adoptStartingCash): the account's start and starting cash.
@@ -115,7 +115,7 @@ async function boot(w: World, opts: { websocket?: boolean; pollHeld?: boolean } 
     alerts,
     marketType: type,
     leverage: 5,
-    limits: { maxLeverage: 5 },
+    limits: { maxLeverage: 5, ...(opts.stopLossPct !== undefined ? { stopLossPct: opts.stopLossPct } : {}) },
     onReconnect,
   });
   const reconciler = new Reconciler(engine, journal, ex, alerts, silentLogger(), clock, { inFlightGraceMs: GRACE });
@@ -270,6 +270,65 @@ describe('reconciliation against the fake Binance with the real ccxt', () => {
       ['timer', 'ok'],
     ]);
     expect(rows(b.journal)[2]!.details).toMatchObject({ neverSent: [lost.clientOrderId] });
+  });
+
+  test('a stop-loss journaled but never sent before the crash is placed again at start-up, with no UNPROTECTED alert', async () => {
+    const w = await world('spot');
+    const a = await boot(w, { stopLossPct: 0.02 });
+    a.candle(30_000);
+    await a.reconcile('startup');
+    // The entry goes out; the process dies after journaling its stop, before sending it.
+    const submit = a.ex.submit.bind(a.ex);
+    a.ex.submit = (o) => (o.purpose === 'stop_loss' ? undefined : submit(o));
+    const entry = a.order('buy', 0.01);
+    await until(() => entry.status === 'filled' && a.engine.liveOrders.size === 1, 'entry filled, stop journaled');
+    const [lost] = a.engine.liveOrders.values();
+    expect(lost).toMatchObject({ purpose: 'stop_loss', status: 'submitted' });
+    await a.stop();
+    expect(sentCount(w, lost!.clientOrderId)).toBe(0);
+
+    w.clock.advance(GRACE);
+    const b = await boot(w, { pollHeld: true, stopLossPct: 0.02 });
+    expect(await b.reconcile('startup')).toMatchObject({ neverSent: [lost!.clientOrderId], problems: [] });
+    b.engine.protectPositions(); // as the bot does after reconciliation: nothing more to place
+    const stops = [...b.engine.liveOrders.values()].filter((o) => o.purpose === 'stop_loss');
+    expect(stops).toHaveLength(1);
+    const again = stops[0]!;
+    expect(again.clientOrderId).not.toBe(lost!.clientOrderId);
+    await until(() => again.status === 'open', 'new stop on the venue');
+    expect(w.fake.order(again.clientOrderId)).toMatchObject({ qty: 0.01, stopPrice: lost!.stopPrice });
+    expect(b.journal.getOrder(lost!.clientOrderId)).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringMatching(/never reached the venue/),
+    });
+    expect(b.alerts.alerts.filter((x) => /UNPROTECTED/.test(x.title))).toEqual([]);
+    expect(b.alerts.alerts).toContainEqual(
+      expect.objectContaining({
+        severity: 'warning',
+        title: `${SYM} stop-loss placed again`,
+        message: expect.stringContaining(again.clientOrderId),
+      }),
+    );
+    expect(b.engine.status().unprotected).toEqual([]);
+  });
+
+  test('a stop-loss whose create is lost mid-run (never reaches the venue) is placed again at once', async () => {
+    const w = await world('perp');
+    const a = await boot(w, { stopLossPct: 0.02 });
+    a.candle(30_000);
+    await a.reconcile('startup');
+    // The stop's create is dropped before the venue processes it.
+    w.fake.inject({ kind: 'drop', method: 'POST', path: '/fapi/v1/algoOrder', match: (q) => q['side'] === 'SELL' });
+    const entry = a.order('buy', 0.01);
+    await until(() => entry.status === 'filled', 'entry filled');
+    const first = [...a.engine.liveOrders.values()].find((o) => o.purpose === 'stop_loss')!;
+    await until(() => first.status === 'rejected', 'lost stop closed out after the recvWindow', 8000);
+    expect(first.reason).toMatch(/^never reached the venue/);
+    const stops = () => [...a.engine.liveOrders.values()].filter((o) => o.purpose === 'stop_loss');
+    await until(() => stops().length === 1 && stops()[0]!.status === 'open', 'stop placed again', 8000);
+    expect(w.fake.order(stops()[0]!.clientOrderId)).toMatchObject({ qty: 0.01 });
+    expect(a.alerts.alerts.filter((x) => /UNPROTECTED/.test(x.title))).toEqual([]);
+    expect(a.engine.status().unprotected).toEqual([]);
   });
 
   test('an order the bot did not place is reported as external and left alone; with adoptExternal it is adopted', async () => {

@@ -20,3 +20,9 @@ export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
 }
 
 export const isTerminal = (s: OrderStatus): boolean => TERMINAL_STATUSES.has(s);
+
+/** The reason an order the venue never got is closed out with (a crash, a lost request): no refusal. */
+export const NEVER_REACHED = 'never reached the venue';
+
+export const neverReached = (o: { status: OrderStatus; reason?: string }): boolean =>
+  o.status === 'rejected' && o.reason?.startsWith(NEVER_REACHED) === true;

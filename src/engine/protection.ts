@@ -1,6 +1,6 @@
 import type { AlertInput } from '../core/alerts.ts';
 import { decimalsOf, floorToStep, roundTo } from '../core/num.ts';
-import { isTerminal } from '../core/order-state.ts';
+import { isTerminal, neverReached } from '../core/order-state.ts';
 import type { MarketType, Order, OrderPurpose, OrderRequest, Side } from '../core/types.ts';
 import type { BookPosition } from './portfolio.ts';
 
@@ -29,6 +29,8 @@ export interface ProtectionHost {
 
 type Kind = 'stop_loss' | 'take_profit';
 const REPLACED = 'replaced by a protective order for the whole position';
+/** Protective orders of a symbol lost in a row before that counts as a refusal (a venue that keeps losing them). */
+const MAX_LOST = 3;
 export interface ProtectionGap {
   symbol: string;
   detail: string;
@@ -50,6 +52,8 @@ export class ProtectionKeeper {
   private readonly retiring = new Map<string, Order[]>();
   /** Why the last protective order of a symbol was refused (for /status). */
   private readonly refused = new Map<string, string>();
+  /** Protective orders of a symbol that never reached the venue, in a row. */
+  private readonly lost = new Map<string, number>();
 
   constructor(private readonly host: ProtectionHost) {}
 
@@ -57,10 +61,11 @@ export class ProtectionKeeper {
    * Make the position's protective orders match it. `promise`: the stop / take-profit of the order
    * that just grew the position (they apply to the whole position from now on).
    */
-  ensure(symbol: string, promise: { stopLoss?: number; takeProfit?: number } = {}, decisionId?: number): void {
+  ensure(symbol: string, promise: { stopLoss?: number; takeProfit?: number } = {}, decisionId?: number): Order[] {
     const h = this.host;
+    const placed: Order[] = [];
     const pos = h.position(symbol);
-    if (!pos) return;
+    if (!pos) return placed;
     let changed = false;
     if (promise.stopLoss !== undefined && promise.stopLoss !== pos.stopLoss) {
       pos.stopLoss = promise.stopLoss;
@@ -82,10 +87,10 @@ export class ProtectionKeeper {
     if (changed) h.savePosition(pos);
     // A working exit has cancelled (or will cancel) the protection; it comes back once the exit is done.
     const mine = this.ordersOf(symbol);
-    if (mine.some((o) => !PROTECTIVE.has(o.purpose) && o.reduceOnly)) return;
-    if (mine.some((o) => PROTECTIVE.has(o.purpose) && o.status === 'partially_filled')) return; // closing now
+    if (mine.some((o) => !PROTECTIVE.has(o.purpose) && o.reduceOnly)) return placed;
+    if (mine.some((o) => PROTECTIVE.has(o.purpose) && o.status === 'partially_filled')) return placed; // closing now
     const qty = floorToStep(pos.qty, h.qtyStep(symbol));
-    if (!(qty > 0)) return;
+    if (!(qty > 0)) return placed;
     const side: Side = pos.side === 'long' ? 'sell' : 'buy';
     for (const kind of ['stop_loss', 'take_profit'] as const) {
       const px = target[kind];
@@ -98,6 +103,7 @@ export class ProtectionKeeper {
           : { symbol, side, type: 'limit', price: px, qty, tif: 'GTC', reduceOnly: true };
       this.refused.delete(symbol);
       const fresh = h.record(request, kind, decisionId);
+      placed.push(fresh);
       const sent = current.filter((o) => !this.waiting.has(o.clientOrderId));
       for (const o of current) if (o.status === 'new') this.dropUnsent(o, REPLACED);
       if (sent.length === 0) h.send(fresh);
@@ -109,6 +115,7 @@ export class ProtectionKeeper {
         h.send(fresh);
       }
     }
+    return placed;
   }
 
   /**
@@ -150,8 +157,10 @@ export class ProtectionKeeper {
           for (const x of old) if (!isTerminal(x.status)) this.host.cancelAtVenue(x);
         }
       }
+      if (o.status === 'open' || o.status === 'filled') this.lost.delete(o.symbol);
       if (!isTerminal(o.status)) return;
       this.release(o.clientOrderId);
+      if (neverReached(o) && this.host.position(o.symbol)) return this.onLost(o);
       // (`new` → rejected: it never left the process, e.g. closed out after a crash; start-up re-protects.)
       const refused = o.status === 'expired' || (o.status === 'rejected' && from !== 'new');
       if (refused && this.host.position(o.symbol)) this.onRefused(o);
@@ -202,9 +211,34 @@ export class ProtectionKeeper {
     return out;
   }
 
+  /** The venue never got it (the bot stopped, the request was lost): no refusal, so placed again at once. */
+  private onLost(o: Order): void {
+    const n = (this.lost.get(o.symbol) ?? 0) + 1;
+    if (n >= MAX_LOST) {
+      this.lost.delete(o.symbol);
+      return this.onRefused(o);
+    }
+    this.lost.set(o.symbol, n);
+    const what = o.purpose === 'stop_loss' ? 'stop-loss' : 'take-profit';
+    const again = this.ensure(o.symbol, {}, o.decisionId).find((x) => x.purpose === o.purpose);
+    this.host.raise({
+      type: 'order_rejected',
+      severity: 'warning',
+      title: `${o.symbol} ${what} placed again`,
+      message:
+        `The ${what} ${o.clientOrderId} ${o.reason ?? ''}; ` +
+        (again ? `placed again as ${again.clientOrderId}.` : 'nothing new was needed (the position is covered, or an exit is closing it).'),
+      key: `replaced-lost:${o.symbol}:${o.purpose ?? ''}`,
+      data: { clientOrderId: o.clientOrderId, ...(again ? { replacement: again.clientOrderId } : {}) },
+    });
+  }
+
   private onRefused(o: Order): void {
     const what = o.purpose === 'stop_loss' ? 'stop-loss' : 'take-profit';
-    const reason = `${what} ${o.clientOrderId} ${o.status === 'expired' ? 'expired' : 'refused'} by ${this.host.venue}: ${o.reason ?? 'no reason given'}`;
+    const how = neverReached(o)
+      ? `lost on the way to ${this.host.venue} (${MAX_LOST} in a row)`
+      : `${o.status === 'expired' ? 'expired' : 'refused'} by ${this.host.venue}`;
+    const reason = `${what} ${o.clientOrderId} ${how}: ${o.reason ?? 'no reason given'}`;
     this.refused.set(o.symbol, reason);
     const pos = this.host.position(o.symbol);
     const step = this.host.qtyStep(o.symbol);

@@ -2,7 +2,7 @@ import type { AlertSink } from '../core/alerts.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
-import { isTerminal } from '../core/order-state.ts';
+import { isTerminal, NEVER_REACHED } from '../core/order-state.ts';
 import type { Balance } from '../core/types.ts';
 import type { ExchangeClient, VenueOrder, VenuePosition } from '../exchange/types.ts';
 import type { Journal } from '../journal/journal.ts';
@@ -215,7 +215,7 @@ export class Reconciler {
           clientOrderId: o.clientOrderId,
           status: 'rejected',
           ts: now,
-          reason: 'never reached the venue (the bot stopped before sending it)',
+          reason: `${NEVER_REACHED} (the bot stopped before sending it)`,
         });
         r.neverSent.push(o.clientOrderId);
       } else {

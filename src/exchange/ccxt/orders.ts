@@ -35,7 +35,7 @@
  */
 import type { Order as CcxtOrder } from 'ccxt';
 import { floorToStep, isFiniteNumber } from '../../core/num.ts';
-import { isTerminal } from '../../core/order-state.ts';
+import { isTerminal, NEVER_REACHED } from '../../core/order-state.ts';
 import type { Order } from '../../core/types.ts';
 import { clean, venueWords } from './errors.ts';
 import { isConditional, toStr } from './spec.ts';
@@ -365,8 +365,8 @@ export abstract class CcxtOrders extends CcxtSync {
       const reason =
         t.refusedBy ??
         (Number.isFinite(t.sentAt)
-          ? `never reached the venue (not found ${Math.round((askedAt - t.sentAt) / 1000)} s after sending, past the ${this.o.recvWindowMs} ms recvWindow)`
-          : 'never reached the venue');
+          ? `${NEVER_REACHED} (not found ${Math.round((askedAt - t.sentAt) / 1000)} s after sending, past the ${this.o.recvWindowMs} ms recvWindow)`
+          : NEVER_REACHED);
       this.emitUpdate(t, 'rejected', 0, reason);
       return 'gone';
     }

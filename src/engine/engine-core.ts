@@ -1,0 +1,607 @@
+// The engine's core: its state, the candle loop (market data → signals → risk → orders) and order
+// submission (journal first, then the outbox to the venue). Engine (engine.ts) adds venue events,
+// controls, reconciliation and views on top of it.
+import type { Logger } from '../core/logger.ts';
+import type { AlertInput, AlertSink } from '../core/alerts.ts';
+import { NULL_ALERTS, tradeFigures } from '../core/alerts.ts';
+import { utcDayStart, type Clock } from '../core/clock.ts';
+import { assetAmount, percent, price, price as fmtPrice, qty, signedMoney } from '../core/format.ts';
+import { splitSymbol } from '../core/symbols.ts';
+import type { Candle, Fill, MarketInfo, Order, OrderPurpose, OrderRequest, Side, Signal, TradingMode } from '../core/types.ts';
+import type { ExchangeClient, OrderUpdate, SimulatedVenue } from '../exchange/types.ts';
+import { isSimulatedVenue } from '../exchange/types.ts';
+import type { Journal } from '../journal/journal.ts';
+import { STATE } from '../journal/state-keys.ts';
+import type { CheckResult } from '../market/validator.ts';
+import type { RiskEngine } from '../risk/engine.ts';
+import type { RiskContext, RiskDecision, RiskEvent, RiskIntent } from '../risk/types.ts';
+import { exitingQty, orderInFlight } from './in-flight.ts';
+import { Portfolio, type BookPosition } from './portfolio.ts';
+import { PROTECTIVE, ProtectionKeeper } from './protection.ts';
+import { PositionRules } from './position-rules.ts';
+import { tradeId } from './trades.ts';
+import { DrawdownGuard } from './drawdown-guard.ts';
+import type { ApprovalGate, EngineOptions, Proposal, SymbolState } from './engine-types.ts';
+
+export abstract class EngineCore {
+  readonly portfolio: Portfolio;
+  readonly journal: Journal;
+  readonly risk: RiskEngine;
+  readonly exchange: ExchangeClient;
+  readonly mode: TradingMode;
+  protected readonly clock: Clock;
+  protected readonly log: Logger;
+  protected readonly alerts: AlertSink;
+  protected readonly alertsOn: boolean;
+  protected readonly venue: SimulatedVenue | null;
+  protected readonly symbols = new Map<string, SymbolState>();
+  /** Orders that may still trade, by client order id. */
+  readonly liveOrders = new Map<string, Order>();
+  protected nextEquityAt = 0;
+  /** Journaled orders waiting for their transaction to commit before they go to the venue. */
+  protected outbox: Order[] = [];
+  /** Exits waiting for their position's protective orders to be cancelled. */
+  protected held: Order[] = [];
+  protected inCandle = false;
+  protected equityDay = -1;
+  protected opts: EngineOptions;
+  protected readonly protection: ProtectionKeeper;
+  protected readonly positionRules = new PositionRules(this);
+  protected readonly drawdown: DrawdownGuard;
+  protected readonly approvals: ApprovalGate | undefined;
+  /** Execution algos (src/execution/algo.ts): a candle was processed (their candle-time schedule)… */
+  onCandleDone: ((symbol: string) => void) | undefined;
+  /** …and /pause or /flatten stops their remaining children. */
+  onStopAlgos: ((why: string, cancelChildren: boolean) => void) | undefined;
+
+  constructor(opts: EngineOptions) {
+    this.opts = opts;
+    this.mode = opts.mode;
+    this.clock = opts.clock;
+    this.journal = opts.journal;
+    this.risk = opts.risk;
+    this.exchange = opts.exchange;
+    this.log = opts.logger;
+    this.alerts = opts.alerts ?? NULL_ALERTS;
+    this.alertsOn = this.alerts !== NULL_ALERTS;
+    this.approvals = opts.approvals;
+    this.venue = isSimulatedVenue(opts.exchange) ? opts.exchange : null;
+
+    const flows = this.journal.cashFlows();
+    const adjustments = STATE.cashAdjustments.read(this.journal);
+    this.portfolio = Portfolio.fromJournal(
+      opts.marketType,
+      opts.startingCash + flows.fills + flows.funding + adjustments,
+      this.journal.openPositions(),
+    );
+    for (const o of this.journal.liveOrders()) this.liveOrders.set(o.clientOrderId, o);
+
+    for (const s of opts.symbols) {
+      const progressKey = STATE.lastCandle(s.symbol);
+      const resumeTs = opts.persistProgress ? progressKey.read(this.journal) : -Infinity;
+      const st: SymbolState = {
+        ...s,
+        ctx: { symbol: s.symbol, position: null, pending: false, allowShort: opts.allowShort },
+        resumeTs,
+        lastClose: NaN,
+        lastCandleTs: resumeTs,
+        working: 0,
+        accepted: 0,
+        rejected: 0,
+        progressKey,
+      };
+      this.symbols.set(s.symbol, st);
+    }
+    for (const o of this.liveOrders.values()) this.countWorking(o, +1);
+    this.protection = new ProtectionKeeper({
+      marketType: opts.marketType,
+      venue: opts.exchange.name,
+      position: (symbol) => this.portfolio.positions.get(symbol),
+      liveOrders: () => this.liveOrders.values(),
+      qtyStep: (symbol) => this.symbols.get(symbol)?.market.qtyStep ?? 0,
+      lastPrice: (symbol) => this.lastPrice(symbol),
+      defaults: () => this.risk.limits,
+      record: (request, purpose, decisionId) => this.record(request, purpose, decisionId),
+      send: (order) => this.send(order),
+      cancelAtVenue: (order) => this.exchange.cancel(order),
+      cancelUnsent: (order, reason) =>
+        this.onOrderUpdate({ clientOrderId: order.clientOrderId, status: 'cancelled', ts: this.clock.now(), reason }),
+      savePosition: (pos) => this.journal.updatePosition(pos.id, pos, pos.maxQty),
+      raise: (a) => this.raise(a),
+    });
+    this.drawdown = new DrawdownGuard(this, opts.persistProgress);
+    // Durable runs persist risk state (pause, halt, breaker, counters) on every change; a backtest never restarts.
+    if (opts.persistProgress) this.risk.onChange = (state) => STATE.risk.write(this.journal, state, this.clock.now());
+  }
+
+  // ---- market data --------------------------------------------------------------------------
+
+  /**
+   * Async strategy work for a candle (model inference), awaited by the feed before onCandle of the same candle;
+   * undefined when the strategy has none, so feeds of plain strategies stay synchronous.
+   */
+  prepareCandle(symbol: string, candle: Candle): Promise<void> | undefined {
+    const s = this.symbols.get(symbol);
+    if (s === undefined || s.strategy.prepare === undefined || candle.ts <= s.resumeTs) return undefined;
+    s.ctx.position = this.portfolio.positions.get(symbol)?.side ?? null;
+    s.ctx.pending = s.working > 0;
+    return s.strategy.prepare(candle, s.ctx);
+  }
+
+  /** One closed candle. The caller has set the clock to the candle's close time. Hot path. */
+  onCandle(symbol: string, candle: Candle): void {
+    const s = this.symbols.get(symbol);
+    if (s === undefined) return;
+    const v = s.validator.check(candle);
+    if (candle.ts <= s.resumeTs) {
+      // Seen before a restart: only rebuild indicator state; the journal already holds its effects.
+      if (v.accepted) {
+        s.ctx.position = this.portfolio.positions.get(symbol)?.side ?? null;
+        s.strategy.onCandle(candle, s.ctx);
+        s.lastClose = candle.close;
+      }
+      return;
+    }
+    if (v.issues.length > 0) this.onDataIssues(s, candle, v);
+    if (!v.accepted) {
+      s.rejected++;
+      return;
+    }
+    s.accepted++;
+    // One transaction per candle: fills, equity, decisions and order intents commit together, and
+    // the orders reach the venue only after that commit (the journal has them first).
+    this.inCandle = true;
+    try {
+      if (this.journal.inTransaction) this.processCandle(s, candle);
+      else this.journal.tx(() => this.processCandle(s, candle));
+    } finally {
+      this.inCandle = false;
+    }
+    if (this.outbox.length > 0) this.sendOutbox();
+    this.onCandleDone?.(symbol);
+  }
+
+  protected processCandle(s: SymbolState, candle: Candle): void {
+    const symbol = s.symbol;
+    const now = this.clock.now();
+    s.lastCandleTs = candle.ts;
+    s.lastClose = candle.close;
+    if (this.opts.persistProgress) s.progressKey.writeNumber(this.journal, candle.ts, now);
+
+    if (this.venue !== null) this.venue.processCandle(symbol, candle);
+
+    this.portfolio.mark(symbol, candle.close);
+    this.risk.onBar(symbol, candle.close);
+    const equity = this.portfolio.equity();
+    const ev = this.risk.onEquity(now, equity);
+    if (ev !== null) this.onRiskEvent(ev);
+    this.drawdown.onEquity(now, equity);
+    if (this.opts.metrics !== undefined) this.opts.metrics.onBar(now, equity, this.portfolio.positions.size > 0);
+    if (now >= this.nextEquityAt || utcDayStart(now) !== this.equityDay) this.snapshotEquity(now, equity);
+
+    this.positionRules.onCandle(symbol, candle, now);
+    const pos = this.portfolio.positions.get(symbol);
+    s.ctx.position = pos === undefined ? null : pos.side;
+    s.ctx.pending = s.working > 0;
+    const signal = s.strategy.onCandle(candle, s.ctx);
+    if (signal !== null) this.onSignal(s, signal);
+  }
+
+  /** Hand journaled orders to the venue (a paper venue's books commit with them). */
+  protected sendOutbox(): void {
+    const orders = this.outbox;
+    this.outbox = [];
+    const send = () => {
+      for (const o of orders) this.exchange.submit(o);
+    };
+    if (this.journal.inTransaction) send();
+    else this.journal.tx(send);
+    if (this.outbox.length > 0) this.sendOutbox();
+  }
+
+  protected onDataIssues(s: SymbolState, candle: Candle, v: CheckResult): void {
+    const now = this.clock.now();
+    for (const issue of v.issues) {
+      this.journal.recordDataEvent({
+        ts: now,
+        symbol: s.symbol,
+        timeframe: s.validator.timeframe,
+        candleTs: candle.ts,
+        kind: issue.kind,
+        severity: issue.severity,
+        detail: issue.detail,
+      });
+      if (this.alertsOn) {
+        this.alerts.raise({
+          type: issue.kind === 'gap' ? 'data_gap' : 'bad_candle',
+          severity: 'warning',
+          title: `${s.symbol} ${issue.kind.replace('_', ' ')}`,
+          message: `${issue.detail}${issue.severity === 'reject' ? ' — candle ignored' : ''}`,
+          key: `data:${s.symbol}:${issue.kind}`,
+        });
+      }
+    }
+  }
+
+  protected snapshotEquity(now: number, equity: number): void {
+    this.journal.recordEquity(now, equity, this.portfolio.cash, this.portfolio.unrealized(), this.portfolio.exposure());
+    this.nextEquityAt = now + this.opts.equityEveryMs;
+    this.equityDay = utcDayStart(now);
+  }
+
+  // ---- signals → orders ---------------------------------------------------------------------
+
+  protected onSignal(s: SymbolState, signal: Signal): void {
+    const busy = orderInFlight(this.liveOrders.values(), s.symbol);
+    if (busy !== undefined) {
+      // One order at a time per position: a second exit while the first is unanswered could sell what the bot does not hold.
+      const reason = `${busy.clientOrderId} (${busy.purpose ?? 'order'} ${busy.side}) is still ${busy.status}: no new entry or exit on ${s.symbol} until the venue has answered`;
+      this.journal.recordDecision(signal, { action: 'reject', rule: 'order_in_flight', reason }, undefined);
+      return;
+    }
+    const pos = this.portfolio.positions.get(s.symbol);
+    const action = signal.action;
+    if (action === 'exit_long' || action === 'exit_short') {
+      const want = action === 'exit_long' ? 'long' : 'short';
+      if (pos === undefined || pos.side !== want) return;
+      this.exit(s, signal, pos, 'exit');
+      return;
+    }
+    const dir = action === 'enter_long' ? 'long' : 'short';
+    if (dir === 'short' && !this.opts.allowShort) return;
+    if (pos !== undefined) {
+      if (pos.side === dir) return;
+      this.exit(s, signal, pos, 'exit'); // flip: close the opposite position first
+    }
+    this.enter(s, signal, dir === 'long' ? 'buy' : 'sell');
+  }
+
+  /** `closable`: for an exit, what is left of the position to close (net of the exits already working). */
+  protected riskContext(s: SymbolState, price: number, closable?: number): RiskContext {
+    const book = this.portfolio.positions.get(s.symbol);
+    const pos = book && closable !== undefined ? { side: book.side, qty: closable } : book;
+    return {
+      now: this.clock.now(),
+      equity: this.portfolio.equity(),
+      freeCash: this.portfolio.freeCash(),
+      capitalInUse: this.portfolio.capitalInUse(),
+      openPositions: this.portfolio.positions.size,
+      marketType: this.opts.marketType,
+      position: pos ? { side: pos.side, qty: pos.qty } : null,
+      price,
+      qtyStep: s.market.qtyStep,
+      minQty: s.market.minQty,
+      minNotional: s.market.minNotional,
+      takerFee: this.opts.takerFee,
+    };
+  }
+
+  protected bracketFor(signal: Signal, side: Side): { stopLoss?: number; takeProfit?: number } {
+    const lim = this.risk.limits;
+    const sign = side === 'buy' ? 1 : -1;
+    const b: { stopLoss?: number; takeProfit?: number } = {};
+    const sl = signal.stopLoss ?? (lim.stopLossPct != null ? signal.price * (1 - sign * lim.stopLossPct) : undefined);
+    const tp = signal.takeProfit ?? (lim.takeProfitPct != null ? signal.price * (1 + sign * lim.takeProfitPct) : undefined);
+    if (sl !== undefined) b.stopLoss = sl;
+    if (tp !== undefined) b.takeProfit = tp;
+    return b;
+  }
+
+  protected enter(s: SymbolState, signal: Signal, side: Side): void {
+    const bracket = this.bracketFor(signal, side);
+    const sig: Signal =
+      bracket.stopLoss !== undefined && signal.stopLoss === undefined ? { ...signal, stopLoss: bracket.stopLoss } : signal;
+    const request: OrderRequest = { symbol: s.symbol, side, type: 'market', tif: 'GTC', reduceOnly: false };
+    if (this.opts.marketType === 'perp') request.leverage = this.opts.leverage;
+    const intent: RiskIntent = { signal: sig, request, reducing: false };
+    const decision = this.risk.evaluate(intent, this.riskContext(s, signal.price));
+    this.decide(s, sig, decision, 'entry', bracket, undefined);
+  }
+
+  protected exit(s: SymbolState, signal: Signal, pos: BookPosition, purpose: OrderPurpose): void {
+    this.decide(s, signal, this.exitVerdict(s, signal, pos, closeRequest(pos)), purpose, {}, pos.qty);
+  }
+
+  /**
+   * An exit's verdict, sized from the journal's position net of the exits already working (never
+   * from the venue's balance): refused when they cover it all. `ignoring`: exits being cancelled.
+   */
+  protected exitVerdict(
+    s: SymbolState,
+    signal: Signal,
+    pos: BookPosition,
+    request: OrderRequest,
+    ignoring?: ReadonlySet<string>,
+  ): RiskDecision {
+    const exiting = exitingQty(this.liveOrders.values(), s.symbol, pos.side, ignoring);
+    const closable = Math.max(0, pos.qty - exiting);
+    if (exiting > 0 && closable < Math.max(s.market.minQty, 1e-12)) {
+      const reason = `exits already working cover the ${pos.side} ${s.symbol} position (${qty(exiting, s.market.qtyStep)} of ${qty(pos.qty, s.market.qtyStep)}): nothing more to close`;
+      return { action: 'reject', rule: 'exit_in_flight', reason };
+    }
+    return this.risk.evaluate({ signal, request, reducing: true }, this.riskContext(s, signal.price, closable));
+  }
+
+  /** Journal the verdict, then place the order, or ask for approval first. */
+  protected decide(
+    s: SymbolState,
+    signal: Signal,
+    decision: RiskDecision,
+    purpose: OrderPurpose,
+    bracket: { stopLoss?: number; takeProfit?: number },
+    requestedQty: number | undefined,
+  ): void {
+    const decisionId = this.journal.recordDecision(signal, decision, requestedQty);
+    if (decision.action === 'reject' || decision.request === undefined) {
+      this.log.debug({ symbol: s.symbol, rule: decision.rule, reason: decision.reason }, 'risk rejected');
+      return;
+    }
+    const notional = (decision.request.qty ?? 0) * signal.price + (decision.request.quoteQty ?? 0);
+    if (this.approvals !== undefined && this.approvals.required({ signal, decision, notional })) {
+      this.journal.updateDecision(decisionId, { approval: 'pending' });
+      s.working++; // a pending proposal blocks further entries like a working order
+      this.approvals.propose({ decisionId, signal, request: decision.request, decision, purpose, notional, bracket });
+      return;
+    }
+    this.submit(decision.request, purpose, decisionId, bracket);
+    if (purpose === 'entry') this.risk.recordEntry(this.clock.now());
+  }
+
+  /** A proposal restored after a restart blocks further entries on its symbol, like a working order. */
+  holdForProposal(symbol: string): void {
+    const s = this.symbols.get(symbol);
+    if (s) s.working++;
+  }
+
+  /**
+   * A proposal was decided. On approval the intent is re-checked (risk and price drift) before it
+   * is sent. Returns what happened, in words.
+   */
+  resolveProposal(
+    p: Proposal,
+    outcome: 'approved' | 'rejected' | 'expired' | 'withdrawn',
+    maxDrift: number,
+  ): { placed: boolean; message: string; clientOrderId?: string } {
+    const s = this.symbols.get(p.signal.symbol);
+    if (s) s.working = Math.max(0, s.working - 1);
+    this.journal.updateDecision(p.decisionId, { approval: outcome });
+    if (outcome !== 'approved' || !s) return { placed: false, message: `${outcome}: nothing placed` };
+    const price = s.lastClose;
+    if (Number.isFinite(price) && p.signal.price > 0) {
+      const drift = Math.abs(price / p.signal.price - 1);
+      if (drift > maxDrift) {
+        return {
+          placed: false,
+          message: `not placed: price moved ${percent(drift)} since the proposal (${fmtPrice(p.signal.price, s.market.priceStep)} → ${fmtPrice(price, s.market.priceStep)}; limit ${percent(maxDrift)})`,
+        };
+      }
+    }
+    const reducing = p.purpose !== 'entry';
+    const pos = this.portfolio.positions.get(s.symbol);
+    if (reducing && !pos) return { placed: false, message: 'not placed: the position is already closed' };
+    const request: OrderRequest = { ...p.request };
+    if (reducing && pos) request.qty = Math.max(0, pos.qty - exitingQty(this.liveOrders.values(), s.symbol, pos.side));
+    if (reducing && !(request.qty! > 0)) return { placed: false, message: 'not placed: exits already working cover the position' };
+    if (!reducing) {
+      delete request.qty;
+      delete request.quoteQty;
+    }
+    const again = this.risk.evaluate(
+      { signal: p.signal, request, reducing },
+      this.riskContext(s, Number.isFinite(price) ? price : p.signal.price, reducing ? request.qty : undefined),
+    );
+    if (again.action === 'reject' || !again.request)
+      return { placed: false, message: `not placed: risk re-check refused it (${again.reason})` };
+    const o = this.submit(again.request, p.purpose, p.decisionId, p.bracket);
+    if (p.purpose === 'entry') this.risk.recordEntry(this.clock.now());
+    return {
+      placed: true,
+      message: `placed ${o.clientOrderId}${again.action === 'resize' ? ` (${again.reason})` : ''}`,
+      clientOrderId: o.clientOrderId,
+    };
+  }
+
+  /** Write the intent, then hand the order to the venue. The journal has it before the venue does. */
+  submit(
+    request: OrderRequest,
+    purpose: OrderPurpose,
+    decisionId?: number,
+    bracket: { stopLoss?: number; takeProfit?: number } = {},
+    clientOrderId?: string,
+  ): Order {
+    const order = this.record(request, purpose, decisionId, bracket, clientOrderId);
+    // An exit must not race the position's own stop-loss/take-profit: on spot they hold the coins it
+    // would sell. Cancel them first; the exit waits (journaled as `new`) until they are gone.
+    const guards = request.reduceOnly && !PROTECTIVE.has(purpose) ? this.protectiveOrders(request.symbol) : [];
+    if (guards.length > 0) {
+      this.held.push(order);
+      for (const g of guards) this.cancel(g);
+      return order;
+    }
+    this.send(order);
+    return order;
+  }
+
+  /** Journal an order intent (status `new`); nothing is sent. */
+  protected record(
+    request: OrderRequest,
+    purpose: OrderPurpose,
+    decisionId?: number,
+    bracket: { stopLoss?: number; takeProfit?: number } = {},
+    clientOrderId?: string,
+  ): Order {
+    const now = this.clock.now();
+    const order: Order = {
+      ...request,
+      clientOrderId: clientOrderId ?? this.journal.nextClientOrderId(`${this.opts.botId}-`, now),
+      status: 'new',
+      filledQty: 0,
+      avgPrice: 0,
+      fee: 0,
+      createdAt: now,
+      updatedAt: now,
+      purpose,
+    };
+    if (decisionId) order.decisionId = decisionId;
+    if (bracket.stopLoss !== undefined) order.stopLoss = bracket.stopLoss;
+    if (bracket.takeProfit !== undefined) order.takeProfit = bracket.takeProfit;
+    this.journal.tx(() => {
+      this.journal.insertOrder(order, this.exchange.name);
+      if (decisionId && !PROTECTIVE.has(purpose)) this.journal.updateDecision(decisionId, { clientOrderId: order.clientOrderId });
+    });
+    this.liveOrders.set(order.clientOrderId, order);
+    this.countWorking(order, +1);
+    return order;
+  }
+
+  protected send(order: Order): void {
+    this.journal.tx(() => {
+      order.status = 'submitted';
+      order.updatedAt = this.clock.now();
+      this.journal.updateOrder(order, 'new');
+    });
+    if (this.exchange.journalBacked === true) {
+      // The venue's books commit with this transaction: intent and acceptance are one atomic write.
+      this.exchange.submit(order);
+      return;
+    }
+    this.outbox.push(order);
+    // During a candle the outbox goes out after the candle's commit; otherwise (commands) right away.
+    if (!this.inCandle) this.sendOutbox();
+  }
+
+  protected protectiveOrders(symbol: string): Order[] {
+    const out: Order[] = [];
+    for (const o of this.liveOrders.values()) if (o.symbol === symbol && PROTECTIVE.has(o.purpose)) out.push(o);
+    return out;
+  }
+
+  /** Held exits go out once their position's protective orders are gone (or are dropped with it). */
+  protected releaseHeld(symbol: string): void {
+    if (this.held.length === 0 || this.protectiveOrders(symbol).length > 0) return;
+    const ready = this.held.filter((o) => o.symbol === symbol);
+    if (ready.length === 0) return;
+    this.held = this.held.filter((o) => o.symbol !== symbol);
+    this.protection.coverRest(symbol, ready); // what the exits leave stays protected meanwhile
+    for (const o of ready) {
+      const pos = this.portfolio.positions.get(symbol);
+      const closing = pos && (pos.side === 'long') === (o.side === 'sell');
+      if (!closing) {
+        this.onOrderUpdate({
+          clientOrderId: o.clientOrderId,
+          status: 'cancelled',
+          ts: this.clock.now(),
+          reason: 'not sent: the position had already closed (its stop or take-profit filled)',
+        });
+        continue;
+      }
+      if (o.qty !== undefined && o.qty > pos.qty) o.qty = pos.qty;
+      this.send(o);
+    }
+  }
+
+  protected countWorking(o: Order, d: number): void {
+    if (PROTECTIVE.has(o.purpose)) return;
+    const s = this.symbols.get(o.symbol);
+    if (s) s.working = Math.max(0, s.working + d);
+  }
+
+  cancel(order: Order): void {
+    if (this.protection.dropUnsent(order, 'cancelled before it was sent')) return;
+    this.exchange.cancel(order);
+  }
+
+  protected fillAlerts(f: Fill, o: Order | undefined, r: NonNullable<ReturnType<Portfolio['apply']>>): void {
+    const liq = !o && f.clientOrderId.startsWith('liq-');
+    const m = this.marketInfo(f.symbol);
+    const quote = splitSymbol(f.symbol)[1];
+    const px = (x: number): string => price(x, m?.priceStep);
+    const size = (x: number): string => qty(x, m?.qtyStep);
+    this.raise({
+      figures: tradeFigures(f.symbol, { qty: f.qty, price: f.price, fee: f.fee, ccy: f.feeCurrency }),
+      type: 'order_filled',
+      severity: liq ? 'critical' : 'info',
+      title: `${liq ? 'LIQUIDATION: ' : ''}${f.side.toUpperCase()} ${size(f.qty)} ${f.symbol} @ ${px(f.price)}`,
+      message: `${f.clientOrderId} filled ${size(f.qty)} @ ${px(f.price)}, fee ${assetAmount(f.fee, f.feeCurrency, m)}`,
+      data: { clientOrderId: f.clientOrderId, tradeId: f.tradeId },
+    });
+    if (r.closed) {
+      const pnl = r.closed.realizedPnl - r.closed.fees;
+      if (o?.purpose === 'stop_loss') {
+        this.raise({
+          figures: tradeFigures(f.symbol, { qty: r.before?.qty ?? f.qty, price: f.price, pnl }),
+          type: 'stop_hit',
+          severity: 'warning',
+          title: `Stop-loss hit on ${f.symbol}`,
+          message: `closed ${r.closed.side} at ${px(f.price)}, PnL ${signedMoney(pnl, quote)}`,
+        });
+      }
+      this.raise({
+        figures: tradeFigures(f.symbol, { qty: r.before?.qty ?? f.qty, price: f.price, pnl }),
+        type: 'position_closed',
+        severity: 'info',
+        title: `Closed ${r.closed.side} ${f.symbol}`,
+        message: `exit ${px(f.price)}, entry ${px(r.closed.entryPrice)}, net PnL ${signedMoney(pnl, quote)}, trade ${tradeId(r.closed)}`,
+      });
+    }
+    if (r.opened && r.after) {
+      this.raise({
+        figures: tradeFigures(f.symbol, { qty: r.after.qty, price: r.after.entryPrice }),
+        type: 'position_opened',
+        severity: 'info',
+        title: `Opened ${r.after.side} ${f.symbol}`,
+        message: `${size(r.after.qty)} @ ${px(r.after.entryPrice)}${r.after.liquidationPrice ? `, liquidation ${px(r.after.liquidationPrice)}` : ''}, trade ${tradeId(r.after)}`,
+      });
+    }
+  }
+
+  protected raise(a: AlertInput): void {
+    this.alerts.raise(a);
+  }
+
+  protected strategyName(symbol: string): string | undefined {
+    return this.symbols.get(symbol)?.strategy.name;
+  }
+
+  /** Every open position gets the protection it was promised (at start, after reconciliation). */
+  protectPositions(): void {
+    this.protection.ensureAll([...this.portfolio.positions.keys()]);
+  }
+
+  /** When a position closes, its remaining protective orders go. */
+  protected cancelProtection(symbol: string, except: string): void {
+    for (const o of this.liveOrders.values()) {
+      if (o.symbol === symbol && o.clientOrderId !== except && PROTECTIVE.has(o.purpose)) this.cancel(o);
+    }
+  }
+
+  protected onRiskEvent(ev: RiskEvent): void {
+    this.log.warn({ risk: ev }, `${ev.title}: ${ev.message}`);
+    this.raise({
+      type: ev.kind === 'breaker' ? 'circuit_breaker' : 'risk_halt',
+      severity: ev.kind === 'halt_lifted' ? 'info' : 'critical',
+      title: ev.title,
+      message: ev.message,
+    });
+  }
+
+  // ---- defined by Engine (venue events, controls, views), used by the parts above -------------
+
+  abstract onOrderUpdate(u: OrderUpdate): void;
+  abstract onAlert(alert: AlertInput): void;
+  abstract closePosition(symbol: string, by: string, purpose?: OrderPurpose, ignoring?: ReadonlySet<string>, qty?: number): Order | null;
+  abstract setProtection(symbol: string, promise: { stopLoss?: number; takeProfit?: number }): void;
+  abstract flatten(by: string): { cancelled: number; closing: string[] };
+  abstract lastPrice(symbol: string): number;
+  abstract marketInfo(symbol: string): MarketInfo | undefined;
+}
+
+/** A market order that closes the whole position. */
+export const closeRequest = (pos: BookPosition): OrderRequest => ({
+  symbol: pos.symbol,
+  side: pos.side === 'long' ? 'sell' : 'buy',
+  type: 'market',
+  tif: 'GTC',
+  reduceOnly: true,
+  qty: pos.qty,
+});

@@ -264,7 +264,7 @@ describe('journal deleted or replaced while the bot runs', () => {
       });
       c.stderr.on('data', (d: Buffer) => (err += d.toString()));
       const kill = setTimeout(() => c.kill('SIGKILL'), 60_000);
-      c.on('exit', (code) => {
+      c.on('close', (code) => {
         clearTimeout(kill);
         resolve({ code, out, err });
       });

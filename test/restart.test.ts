@@ -75,7 +75,7 @@ describe('restart', () => {
           }
         });
         p.stderr.on('data', (d: Buffer) => (out += d.toString()));
-        p.on('exit', (code, signal) => resolve({ code, signal, out }));
+        p.on('close', (code, signal) => resolve({ code, signal, out }));
       });
 
     let rand = 12345;

@@ -98,7 +98,7 @@ export async function crashLoop(o: CrashLoopOptions): Promise<CrashLoopResult> {
         }
       });
       p.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      p.on('exit', (code, signal) => resolve({ killed: signal === 'SIGKILL', code, out }));
+      p.on('close', (code, signal) => resolve({ killed: signal === 'SIGKILL', code, out }));
     });
 
   let kills = 0;

@@ -55,7 +55,7 @@ export function spawnLiveBot(o: {
   proc.stdout!.on('data', (d: Buffer) => (text += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (text += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.on('exit', (code, signal) => {
+    proc.on('close', (code, signal) => {
       done = true;
       resolve({ code, signal });
     }),

@@ -89,4 +89,19 @@ describe('architecture', () => {
       expect(code(f), f).not.toMatch(/\.(getState|setState|setNumber)\(/);
     }
   });
+
+  it('the engine is typed against its ports (src/engine/ports.ts), not the concrete journal or risk engine', () => {
+    for (const f of ['src/engine/engine-core.ts', 'src/engine/engine.ts', 'src/engine/engine-types.ts']) {
+      const to = importsOf(f).map((e) => e.to);
+      expect(to, f).not.toContain('src/journal/journal.ts');
+      expect(to, f).not.toContain('src/risk/engine.ts');
+    }
+  });
+
+  it('collaborators reach the engine through its constructor: nothing is assigned onto an engine after it is built', () => {
+    for (const f of filesIn('src')) {
+      if (f.startsWith('src/engine/')) continue;
+      expect(code(f), f).not.toMatch(/\bengine\.\w+\s*=(?!=)/);
+    }
+  });
 });

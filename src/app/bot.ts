@@ -170,7 +170,7 @@ export class Bot {
       metrics: this.ops.modelObserver,
     });
     const jump = { sigmas: cfg.data.jumpSigmas, minPct: cfg.data.jumpMinPct };
-    ({ engine: this.engine } = buildEngine(cfg, {
+    const kernel = buildEngine(cfg, {
       mode: cfg.mode === 'backtest' ? 'paper' : cfg.mode,
       clock: this.clock,
       journal: this.journal,
@@ -184,7 +184,8 @@ export class Bot {
       onTraderOrder: () => this.approvals.nudge(),
       startingCash,
       persistProgress: true,
-    }));
+    });
+    this.engine = kernel.engine;
     // A restart resumes the candle clock where it stopped, not at 0.
     for (const symbol of cfg.market.symbols) replayClock?.set(this.engine.resumeTs(symbol) + TIMEFRAME_MS[timeframe]);
     this.reconciler = new Reconciler(this.engine, this.journal, this.exchange, this.alerts, this.log, this.clock, {
@@ -192,7 +193,7 @@ export class Bot {
       // A live order younger than the venue's receive window may still arrive: don't close it out yet.
       inFlightGraceMs: this.exchange.name === 'paper' ? 0 : cfg.exchange.recvWindowMs + 5_000,
     });
-    this.algos = new AlgoExecutor(this.engine, this.journal, this.clock, cfg.execution, cfg.botId, this.log);
+    this.algos = new AlgoExecutor(this.engine, kernel.events, this.journal, this.clock, cfg.execution, cfg.botId, this.log);
     this.reports = new ReportService({
       journal: this.journal,
       engine: this.engine,

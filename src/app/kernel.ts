@@ -7,7 +7,9 @@ import { ReplayClock, SimClock, WallClock, type Clock } from '../core/clock.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import { quoteOf } from '../core/symbols.ts';
 import { TIMEFRAME_MS, type MarketInfo, type TradingMode } from '../core/types.ts';
-import { Engine, type ApprovalGate, type EngineOptions } from '../engine/engine.ts';
+import { Engine, type EngineOptions } from '../engine/engine.ts';
+import { EngineEvents } from '../engine/engine-events.ts';
+import type { ApprovalGate, ReconnectHook } from '../engine/ports.ts';
 import type { MetricsTracker } from '../engine/metrics.ts';
 import type { ExchangeClient } from '../exchange/types.ts';
 import { Journal } from '../journal/journal.ts';
@@ -40,7 +42,7 @@ export interface EngineParts {
   metrics?: MetricsTracker;
   approvals?: ApprovalGate;
   /** Called when the venue connection comes back (the bot reconciles then). */
-  onReconnect?: (detail: string) => void;
+  onReconnect?: ReconnectHook;
   /** Called when a trader's order goes out (a held replay must not block it). */
   onTraderOrder?: () => void;
   /** Default: the paper balance of the symbols' quote. */
@@ -56,6 +58,8 @@ export interface EngineParts {
 
 export interface Kernel {
   engine: Engine;
+  /** Listeners built after the engine (execution algos) subscribe here. */
+  events: EngineEvents;
   clock: Clock;
   journal: Journal;
   exchange: ExchangeClient;
@@ -100,6 +104,7 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
   const timeframe = cfg.market.timeframe;
   const timeframeMs = TIMEFRAME_MS[timeframe];
   const jump = { sigmas: cfg.data.jumpSigmas, minPct: cfg.data.jumpMinPct };
+  const events = new EngineEvents();
   const options: EngineOptions = {
     mode,
     botId: cfg.botId,
@@ -122,13 +127,17 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
     startingCash: parts.startingCash ?? cfg.exchange.paper.startingBalance[quoteOf(cfg.market.symbols)] ?? 0,
     equityEveryMs: parts.equityEveryMs ?? (backtest ? 86_400_000 : cfg.journal.equityEverySec * 1000),
     persistProgress,
+    events,
     ...(parts.alerts ? { alerts: parts.alerts } : {}),
     ...(parts.metrics ? { metrics: parts.metrics } : {}),
     ...(parts.approvals ? { approvals: parts.approvals } : {}),
     ...(parts.onReconnect ? { onReconnect: parts.onReconnect } : {}),
     ...(parts.onTraderOrder ? { onTraderOrder: parts.onTraderOrder } : {}),
   };
-  return { engine: new Engine(options), clock, journal, exchange, risk };
+  // Durable runs persist risk state (pause, halt, breaker, counters) on every change; a backtest never restarts.
+  if (persistProgress) risk.onChange = (state) => STATE.risk.write(journal, state, clock.now());
+  const engine = new Engine(options);
+  return { engine, events, clock, journal, exchange, risk };
 }
 
 export { paperMarket };

@@ -3,9 +3,8 @@
 // `onMaxDrawdown: flatten` closes every position too. The peak is journaled (survives restarts).
 import type { AlertInput } from '../core/alerts.ts';
 import { percent } from '../core/format.ts';
-import type { Journal } from '../journal/journal.ts';
-import type { RiskEngine } from '../risk/engine.ts';
 import { STATE } from '../journal/state-keys.ts';
+import type { EngineRisk, TradingJournal } from './ports.ts';
 
 /** Breaker reasons that start with this are the kill switch's (resume.ts asks for an admin). */
 export const KILL_SWITCH = 'total drawdown kill switch';
@@ -17,8 +16,8 @@ interface PeakState {
 }
 
 export interface DrawdownHost {
-  readonly journal: Journal;
-  readonly risk: RiskEngine;
+  readonly journal: TradingJournal;
+  readonly risk: EngineRisk;
   onAlert(alert: AlertInput): void;
   flatten(by: string): unknown;
 }

@@ -10,10 +10,8 @@ import { splitSymbol } from '../core/symbols.ts';
 import type { Candle, Fill, MarketInfo, Order, OrderPurpose, OrderRequest, Side, Signal, TradingMode } from '../core/types.ts';
 import type { ExchangeClient, OrderUpdate, SimulatedVenue } from '../exchange/types.ts';
 import { isSimulatedVenue } from '../exchange/types.ts';
-import type { Journal } from '../journal/journal.ts';
 import { STATE } from '../journal/state-keys.ts';
 import type { CheckResult } from '../market/validator.ts';
-import type { RiskEngine } from '../risk/engine.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent } from '../risk/types.ts';
 import { exitingQty, orderInFlight } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
@@ -21,12 +19,14 @@ import { PROTECTIVE, ProtectionKeeper } from './protection.ts';
 import { PositionRules } from './position-rules.ts';
 import { tradeId } from './trades.ts';
 import { DrawdownGuard } from './drawdown-guard.ts';
-import type { ApprovalGate, EngineOptions, Proposal, SymbolState } from './engine-types.ts';
+import type { EngineEvents } from './engine-events.ts';
+import type { EngineOptions, SymbolState } from './engine-types.ts';
+import type { ApprovalGate, EngineRisk, Proposal, TradingJournal } from './ports.ts';
 
 export abstract class EngineCore {
   readonly portfolio: Portfolio;
-  readonly journal: Journal;
-  readonly risk: RiskEngine;
+  readonly journal: TradingJournal;
+  readonly risk: EngineRisk;
   readonly exchange: ExchangeClient;
   readonly mode: TradingMode;
   protected readonly clock: Clock;
@@ -49,10 +49,7 @@ export abstract class EngineCore {
   protected readonly positionRules = new PositionRules(this);
   protected readonly drawdown: DrawdownGuard;
   protected readonly approvals: ApprovalGate | undefined;
-  /** Execution algos (src/execution/algo.ts): a candle was processed (their candle-time schedule)… */
-  onCandleDone: ((symbol: string) => void) | undefined;
-  /** …and /pause or /flatten stops their remaining children. */
-  onStopAlgos: ((why: string, cancelChildren: boolean) => void) | undefined;
+  protected readonly events: EngineEvents | undefined;
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
@@ -65,6 +62,7 @@ export abstract class EngineCore {
     this.alerts = opts.alerts ?? NULL_ALERTS;
     this.alertsOn = this.alerts !== NULL_ALERTS;
     this.approvals = opts.approvals;
+    this.events = opts.events;
     this.venue = isSimulatedVenue(opts.exchange) ? opts.exchange : null;
 
     const flows = this.journal.cashFlows();
@@ -110,8 +108,6 @@ export abstract class EngineCore {
       raise: (a) => this.raise(a),
     });
     this.drawdown = new DrawdownGuard(this, opts.persistProgress);
-    // Durable runs persist risk state (pause, halt, breaker, counters) on every change; a backtest never restarts.
-    if (opts.persistProgress) this.risk.onChange = (state) => STATE.risk.write(this.journal, state, this.clock.now());
   }
 
   // ---- market data --------------------------------------------------------------------------
@@ -158,7 +154,7 @@ export abstract class EngineCore {
       this.inCandle = false;
     }
     if (this.outbox.length > 0) this.sendOutbox();
-    this.onCandleDone?.(symbol);
+    this.events?.candleDone(symbol);
   }
 
   protected processCandle(s: SymbolState, candle: Candle): void {

@@ -3,15 +3,13 @@
 import type { Logger } from '../core/logger.ts';
 import type { AlertSink } from '../core/alerts.ts';
 import type { Clock } from '../core/clock.ts';
-import type { MarketInfo, MarketType, Order, OrderPurpose, OrderRequest, Signal, TradingMode } from '../core/types.ts';
+import type { MarketInfo, MarketType, Order, TradingMode } from '../core/types.ts';
 import type { ExchangeClient } from '../exchange/types.ts';
-import type { Journal } from '../journal/journal.ts';
 import type { NumberKey } from '../journal/state-keys.ts';
-import type { CandleValidator } from '../market/validator.ts';
-import type { RiskEngine } from '../risk/engine.ts';
-import type { RiskDecision } from '../risk/types.ts';
 import type { Strategy, StrategyContext } from '../strategy/types.ts';
+import type { EngineEvents } from './engine-events.ts';
 import type { MetricsTracker } from './metrics.ts';
+import type { ApprovalGate, EngineRisk, ReconnectHook, TradingJournal, Validator } from './ports.ts';
 import type { BookPosition } from './portfolio.ts';
 import type { ProtectionGap } from './protection.ts';
 
@@ -20,34 +18,18 @@ export interface SymbolSetup {
   timeframeMs: number;
   strategy: Strategy;
   market: MarketInfo;
-  validator: CandleValidator;
+  validator: Validator;
 }
 
-/** Where orders go when the trader wants to approve them first (chat-ops plugs in here). */
-export interface ApprovalGate {
-  /** Does this intent need a human decision? */
-  required(intent: { signal: Signal; decision: RiskDecision; notional: number }): boolean;
-  /** Ask for one. The gate calls `engine.resolveProposal` when it is decided or expires. */
-  propose(p: Proposal): void;
-}
-
-export interface Proposal {
-  decisionId: number;
-  signal: Signal;
-  request: OrderRequest;
-  decision: RiskDecision;
-  purpose: OrderPurpose;
-  notional: number;
-  bracket: { stopLoss?: number; takeProfit?: number };
-}
+export type { ApprovalGate, Proposal } from './ports.ts';
 
 export interface EngineOptions {
   mode: TradingMode;
   botId: string;
   clock: Clock;
-  journal: Journal;
+  journal: TradingJournal;
   exchange: ExchangeClient;
-  risk: RiskEngine;
+  risk: EngineRisk;
   alerts?: AlertSink;
   logger: Logger;
   symbols: SymbolSetup[];
@@ -64,9 +46,11 @@ export interface EngineOptions {
   metrics?: MetricsTracker;
   approvals?: ApprovalGate;
   /** Called when the venue connection comes back (the bot reconciles then). */
-  onReconnect?: (detail: string) => void;
+  onReconnect?: ReconnectHook;
   /** Called when a trader's order (manual, close, flatten) goes out: a held replay must not block it. */
   onTraderOrder?: () => void;
+  /** Listeners built after the engine (execution algos) subscribe here; the kernel owns it. */
+  events?: EngineEvents;
 }
 
 export interface SymbolState extends SymbolSetup {

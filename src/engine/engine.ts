@@ -164,7 +164,7 @@ export class Engine extends EngineCore implements ExchangeListener {
 
   pause(by: string): void {
     this.risk.pause(by, this.clock.now());
-    this.onStopAlgos?.(`paused by ${by}`, true);
+    this.events?.stopAlgos(`paused by ${by}`, true);
   }
 
   resume(by: string, opts: { clearHalt?: boolean; clearBreaker?: boolean } = {}): void {
@@ -173,7 +173,7 @@ export class Engine extends EngineCore implements ExchangeListener {
 
   /** Cancel every working order and close every position at market. */
   flatten(by: string): { cancelled: number; closing: string[] } {
-    this.onStopAlgos?.(`flatten by ${by}`, false); // flatten cancels every working order itself
+    this.events?.stopAlgos(`flatten by ${by}`, false); // flatten cancels every working order itself
     let cancelled = 0;
     for (const o of this.held.splice(0)) {
       this.onOrderUpdate({

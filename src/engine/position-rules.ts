@@ -4,15 +4,15 @@
 import type { AlertInput } from '../core/alerts.ts';
 import { duration } from '../core/format.ts';
 import type { Candle, Order, OrderPurpose } from '../core/types.ts';
-import type { Journal } from '../journal/journal.ts';
 import type { RiskLimits } from '../risk/types.ts';
 import type { BookPosition } from './portfolio.ts';
+import type { TradingJournal } from './ports.ts';
 import { PROTECTIVE } from './protection.ts';
 import { tradeId, tradeSettings } from './trades.ts';
 
 /** What the rules need from the engine (all public engine members). */
 export interface PositionRulesHost {
-  readonly journal: Journal;
+  readonly journal: TradingJournal;
   readonly liveOrders: ReadonlyMap<string, Order>;
   readonly risk: { readonly limits: RiskLimits };
   readonly portfolio: { readonly positions: ReadonlyMap<string, BookPosition> };

@@ -1,8 +1,7 @@
 // Trade ids and per-trade settings. A trade is one journaled position row: its id is the row id, so
 // it is stable across restarts and needs no table of its own. Per-trade overrides (/trail, max hold)
 // live in one runtime-state key per trade, shaped here and nowhere else.
-import type { Journal } from '../journal/journal.ts';
-import { STATE } from '../journal/state-keys.ts';
+import { STATE, type StateStore } from '../journal/state-keys.ts';
 import type { BookPosition } from './portfolio.ts';
 
 /** The id a trader types and reads: "T12". */
@@ -21,9 +20,9 @@ export interface TradeSettings {
 }
 
 /** Read once per trade and process (the engine asks on every candle); setTradeSettings keeps it current. */
-const cache = new WeakMap<Journal, Map<number, TradeSettings>>();
+const cache = new WeakMap<StateStore, Map<number, TradeSettings>>();
 
-export function tradeSettings(journal: Journal, posId: number): TradeSettings {
+export function tradeSettings(journal: StateStore, posId: number): TradeSettings {
   let byId = cache.get(journal);
   if (byId === undefined) cache.set(journal, (byId = new Map()));
   let v = byId.get(posId);
@@ -31,7 +30,7 @@ export function tradeSettings(journal: Journal, posId: number): TradeSettings {
   return v;
 }
 
-function readSettings(journal: Journal, posId: number): TradeSettings {
+function readSettings(journal: StateStore, posId: number): TradeSettings {
   const v = STATE.tradeSettings(posId).read(journal);
   if (v === null || typeof v !== 'object') return {};
   const o = v as Record<string, unknown>;
@@ -45,7 +44,7 @@ function readSettings(journal: Journal, posId: number): TradeSettings {
   return out;
 }
 
-export function setTradeSettings(journal: Journal, posId: number, change: TradeSettings, ts: number): void {
+export function setTradeSettings(journal: StateStore, posId: number, change: TradeSettings, ts: number): void {
   const next = { ...tradeSettings(journal, posId), ...change };
   STATE.tradeSettings(posId).write(journal, next, ts);
   cache.get(journal)?.set(posId, next);

@@ -4,6 +4,7 @@ import { floorToStep } from '../core/num.ts';
 import { isTerminal } from '../core/order-state.ts';
 import type { Order, Side } from '../core/types.ts';
 import type { Engine } from '../engine/engine.ts';
+import type { EngineEvents } from '../engine/engine-events.ts';
 import type { Journal } from '../journal/journal.ts';
 import { childOrderId, ParentJournal, type ParentRow } from '../journal/parents.ts';
 import type { RiskDecision } from '../risk/types.ts';
@@ -51,6 +52,7 @@ export class AlgoExecutor {
 
   constructor(
     private readonly engine: Engine,
+    events: EngineEvents,
     journal: Journal,
     private readonly clock: Clock,
     private readonly cfg: ExecutionConfig,
@@ -60,8 +62,8 @@ export class AlgoExecutor {
     this.parents = new ParentJournal(journal);
     this.journal = journal;
     this.working = this.parents.active().length > 0;
-    engine.onCandleDone = () => this.tick();
-    engine.onStopAlgos = (why, cancelChildren) => this.stopAll(why, cancelChildren);
+    events.onCandleDone(() => this.tick());
+    events.onStopAlgos((why, cancelChildren) => this.stopAll(why, cancelChildren));
   }
 
   private readonly journal: Journal;

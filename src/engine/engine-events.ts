@@ -1,0 +1,29 @@
+// What the engine tells listeners that are built after it (execution algos): owned by the kernel,
+// handed to the engine through its constructor, subscribed to by the listener. No listener: a loop
+// over an empty array (the candle hot path).
+
+type CandleDone = (symbol: string) => void;
+type StopAlgos = (why: string, cancelChildren: boolean) => void;
+
+export class EngineEvents {
+  private readonly candleDoneFns: CandleDone[] = [];
+  private readonly stopAlgosFns: StopAlgos[] = [];
+
+  /** A candle was processed (execution algos run their candle-time schedule). */
+  onCandleDone(fn: CandleDone): void {
+    this.candleDoneFns.push(fn);
+  }
+
+  /** /pause or /flatten: execution algos stop their remaining children. */
+  onStopAlgos(fn: StopAlgos): void {
+    this.stopAlgosFns.push(fn);
+  }
+
+  candleDone(symbol: string): void {
+    for (const fn of this.candleDoneFns) fn(symbol);
+  }
+
+  stopAlgos(why: string, cancelChildren: boolean): void {
+    for (const fn of this.stopAlgosFns) fn(why, cancelChildren);
+  }
+}

@@ -1,0 +1,74 @@
+// The narrow interfaces the engine is built against: what it calls on the journal, the risk engine, a
+// candle validator, the approval gate and the reconnect hook. The kernel (src/app/kernel.ts) passes the
+// real ones through the constructor; a test can pass anything of these shapes. Picked from the real
+// classes so a signature is written once.
+import type { Signal, OrderPurpose, OrderRequest } from '../core/types.ts';
+import type { Journal } from '../journal/journal.ts';
+import type { CandleValidator } from '../market/validator.ts';
+import type { RiskEngine } from '../risk/engine.ts';
+import type { RiskDecision } from '../risk/types.ts';
+
+/** The journal methods the engine calls (orders, fills, positions, decisions, equity, its runtime_state keys). */
+export type TradingJournal = Pick<
+  Journal,
+  | 'tx'
+  | 'inTransaction'
+  | 'cashFlows'
+  | 'openPositions'
+  | 'liveOrders'
+  | 'getOrder'
+  | 'hasFill'
+  | 'nextClientOrderId'
+  | 'insertOrder'
+  | 'updateOrder'
+  | 'openPosition'
+  | 'updatePosition'
+  | 'closePosition'
+  | 'recordDecision'
+  | 'updateDecision'
+  | 'recordFill'
+  | 'recordFunding'
+  | 'recordEquity'
+  | 'recordDataEvent'
+  | 'getState'
+  | 'setState'
+  | 'setNumber'
+>;
+
+/** The risk gate: verdicts and the bookkeeping the candle loop and venue events feed it. */
+export type RiskGate = Pick<
+  RiskEngine,
+  'limits' | 'evaluate' | 'onBar' | 'onEquity' | 'recordEntry' | 'onTradeClosed' | 'onOrderError' | 'onOrderOk'
+>;
+
+/** The risk controls the engine's controls, views and kill switch use. */
+export type RiskControls = Pick<
+  RiskEngine,
+  'state' | 'blockedReason' | 'pause' | 'resume' | 'tripBreaker' | 'haltForFault' | 'setLimit' | 'volatility'
+>;
+
+export type EngineRisk = RiskGate & RiskControls;
+
+/** A symbol's candle validator. */
+export type Validator = Pick<CandleValidator, 'check' | 'timeframe'>;
+
+/** Where orders go when the trader wants to approve them first (chat-ops plugs in here). */
+export interface ApprovalGate {
+  /** Does this intent need a human decision? */
+  required(intent: { signal: Signal; decision: RiskDecision; notional: number }): boolean;
+  /** Ask for one. The gate calls `engine.resolveProposal` when it is decided or expires. */
+  propose(p: Proposal): void;
+}
+
+export interface Proposal {
+  decisionId: number;
+  signal: Signal;
+  request: OrderRequest;
+  decision: RiskDecision;
+  purpose: OrderPurpose;
+  notional: number;
+  bracket: { stopLoss?: number; takeProfit?: number };
+}
+
+/** Called when the venue connection comes back (the bot reconciles then). */
+export type ReconnectHook = (detail: string) => void;

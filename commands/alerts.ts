@@ -1,8 +1,15 @@
-import { defineCommand, usage, type CommandSpec } from '../src/chat/command.ts';
-import { duration, utc } from '../src/chat/format.ts';
-import { badArgs, parseDuration } from '../src/chat/helpers.ts';
-import { ALERT_TYPES, ALWAYS_CRITICAL } from '../src/core/alerts.ts';
-import { wallTimeNote } from '../src/core/clock.ts';
+import {
+  defineCommand,
+  usage,
+  type CommandSpec,
+  duration,
+  utc,
+  badArgs,
+  parseDuration,
+  ALERT_TYPES,
+  ALWAYS_CRITICAL,
+  wallTimeNote,
+} from './kit.ts';
 
 const MAX_MUTE_MS = 7 * 86_400_000;
 const CRITICAL_NOTE = 'Critical alerts are never muted.';

@@ -1,6 +1,4 @@
-import { defineCommand, usage, type CommandSpec } from '../src/chat/command.ts';
-import { money } from '../src/chat/format.ts';
-import { actor, badArgs, quoteOf } from '../src/chat/helpers.ts';
+import { defineCommand, usage, type CommandSpec, money, actor, badArgs, quoteOf } from './kit.ts';
 
 const MODES = ['always', 'above', 'off'] as const;
 type Mode = (typeof MODES)[number];

@@ -1,5 +1,4 @@
-import { defineCommand } from '../src/chat/command.ts';
-import { table } from '../src/chat/format.ts';
+import { defineCommand, table } from './kit.ts';
 
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 

@@ -1,6 +1,6 @@
-import { defineCommand } from '../src/chat/command.ts';
-import type { Reply } from '../src/chat/types.ts';
 import {
+  defineCommand,
+  type Reply,
   askerName,
   busyText,
   chatData,
@@ -9,7 +9,7 @@ import {
   DEFAULT_DAYS,
   outcomeReply,
   parseBacktestArgs,
-} from '../src/research/chat-jobs.ts';
+} from './kit.ts';
 
 export default defineCommand({
   name: 'backtest',

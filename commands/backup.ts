@@ -2,9 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { defineCommand } from '../src/chat/command.ts';
-import { bytes, utc } from '../src/chat/format.ts';
-import type { TransportName } from '../src/chat/types.ts';
+import { defineCommand, bytes, utc, type TransportName } from './kit.ts';
 
 /** Largest file each transport accepts from a bot (Telegram Bot API 50 MB; Discord 10 MiB without boosts). */
 const MAX_UPLOAD: Partial<Record<TransportName, number>> = { telegram: 50_000_000, discord: 10 * 1024 * 1024 };

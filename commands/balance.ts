@@ -1,8 +1,4 @@
-import { defineCommand } from '../src/chat/command.ts';
-import { kv, money, percent, signedMoney, table } from '../src/chat/format.ts';
-import { assetAmount, quoteOf } from '../src/chat/helpers.ts';
-import { errorMessage } from '../src/core/errors.ts';
-import type { Balance } from '../src/core/types.ts';
+import { defineCommand, kv, money, percent, signedMoney, table, assetAmount, quoteOf, errorMessage, type Balance } from './kit.ts';
 
 export default defineCommand({
   name: 'balance',

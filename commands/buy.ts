@@ -1,12 +1,25 @@
-import { defineCommand, usage, type CommandContext, type CommandSpec } from '../src/chat/command.ts';
-import { MAX_ARG_NUMBER } from '../src/chat/args.ts';
-import { money, percent } from '../src/chat/format.ts';
-import { actor, badArgs, marketFormat, quoteOf, resolveSymbol, symbolProblem } from '../src/chat/helpers.ts';
-import type { Reply } from '../src/chat/types.ts';
-import type { Side } from '../src/core/types.ts';
-import type { RiskDecision } from '../src/risk/types.ts';
-import { ALGOS } from '../src/execution/config.ts';
-import { algoConfirm, algoPlan, runAlgo } from '../src/chat/algo-commands.ts';
+import {
+  defineCommand,
+  usage,
+  type CommandContext,
+  type CommandSpec,
+  MAX_ARG_NUMBER,
+  money,
+  percent,
+  actor,
+  badArgs,
+  marketFormat,
+  quoteOf,
+  resolveSymbol,
+  symbolProblem,
+  type Reply,
+  type Side,
+  type RiskDecision,
+  ALGOS,
+  algoConfirm,
+  algoPlan,
+  runAlgo,
+} from './kit.ts';
 
 type Plan =
   | { ok: false; reply: Reply }

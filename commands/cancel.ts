@@ -1,14 +1,9 @@
-import { defineCommand, type CommandContext } from '../src/chat/command.ts';
-import { money } from '../src/chat/format.ts';
-import { marketFormat } from '../src/chat/helpers.ts';
-import type { Services } from '../src/chat/services.ts';
-import type { Order } from '../src/core/types.ts';
-import { cancelParent } from '../src/chat/algo-commands.ts';
+import { defineCommand, deskOf, type CommandContext, money, marketFormat, type Services, type Order, cancelParent } from './kit.ts';
 
 /** The working order the user named (client order ids are matched case-insensitively). */
 function find({ args, services }: CommandContext): Order | undefined {
   const id = String(args.order).toLowerCase();
-  for (const [coid, o] of services.engine.liveOrders) if (coid.toLowerCase() === id) return o;
+  for (const o of deskOf(services).orders()) if (o.clientOrderId.toLowerCase() === id) return o;
   return undefined;
 }
 
@@ -46,7 +41,7 @@ export default defineCommand({
       return { text: `Order ${o.clientOrderId} is still being sent to the venue; try again in a moment.`, severity: 'warning' };
     const what = describe(o, ctx.services);
     ctx.services.engine.cancel(o);
-    const now = ctx.services.engine.liveOrders.get(o.clientOrderId);
+    const now = deskOf(ctx.services).order(o.clientOrderId);
     if (!now)
       return {
         title: 'Cancelled',

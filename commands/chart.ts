@@ -1,5 +1,4 @@
-import { defineCommand } from '../src/chat/command.ts';
-import { buildChartReply, reportSourceFor, type ChartKind } from '../src/reports/build.ts';
+import { defineCommand, buildChartReply, reportSourceFor, type ChartKind } from './kit.ts';
 
 const KINDS = ['equity', 'pnl'] as const satisfies readonly ChartKind[];
 /** Fixed choices, so the dispatcher validates them and Discord can offer them as a list. */

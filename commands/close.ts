@@ -1,10 +1,18 @@
-import { defineCommand, usage, type CommandSpec } from '../src/chat/command.ts';
-import { signedMoney } from '../src/chat/format.ts';
-import { actor, badArgs, marketFormat, quoteOf } from '../src/chat/helpers.ts';
-import { tradeArg, tradeOf } from '../src/chat/trade-args.ts';
-import type { CommandContext } from '../src/chat/command.ts';
-import { floorToStep } from '../src/core/num.ts';
-import { tradeId } from '../src/engine/trades.ts';
+import {
+  defineCommand,
+  usage,
+  type CommandSpec,
+  signedMoney,
+  actor,
+  badArgs,
+  marketFormat,
+  quoteOf,
+  tradeArg,
+  tradeOf,
+  type CommandContext,
+  floorToStep,
+  tradeId,
+} from './kit.ts';
 
 /** The quantity to close: all, a percentage, or a base amount; an error when that leaves dust. */
 function partOf(ctx: CommandContext, symbol: string, posQty: number): { qty?: number } | { error: string } {

@@ -1,7 +1,4 @@
-import { defineCommand } from '../src/chat/command.ts';
-import { utc } from '../src/chat/format.ts';
-import { renderConfig } from '../src/config/show.ts';
-import { STATE } from '../src/journal/state-keys.ts';
+import { defineCommand, utc, renderConfig, deskOf } from './kit.ts';
 
 /** Longer than this, the config goes as a file (the transports would split it into several messages). */
 const MAX_INLINE = 3500;
@@ -17,7 +14,7 @@ export default defineCommand({
     const body = renderConfig(services.config, format);
     const c = services.configControls;
     const last = c?.last();
-    const overrides = Object.keys(STATE.riskLimits.read(services.journal));
+    const overrides = Object.keys(deskOf(services).risk().saved);
     const notes = [
       `From ${c?.file ?? 'the embedded defaults'}${last ? `; last /reload ${utc(last.ts)} by ${last.by} (${last.changed.join(', ')})` : ''}.`,
       ...(overrides.length ? [`Risk limits changed from chat (in force, see /risk): ${overrides.join(', ')}.`] : []),

@@ -1,5 +1,4 @@
-import { defineCommand } from '../src/chat/command.ts';
-import { buildHistoryReply, reportSourceFor } from '../src/reports/build.ts';
+import { defineCommand, buildHistoryReply, reportSourceFor } from './kit.ts';
 
 export default defineCommand({
   name: 'daily',

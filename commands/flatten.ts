@@ -1,5 +1,4 @@
-import { defineCommand } from '../src/chat/command.ts';
-import { actor } from '../src/chat/helpers.ts';
+import { defineCommand, actor } from './kit.ts';
 
 export default defineCommand({
   name: 'flatten',
@@ -16,7 +15,7 @@ export default defineCommand({
     // Pending proposals are moot once everything is closed: withdraw them first, so that nothing
     // (a held replay included) waits on them.
     const withdrawn = services.approvals?.withdraw({}, `made moot by /flatten (${actor(user)})`, actor(user)) ?? 0;
-    const r = services.engine.flatten(user.name ?? user.id);
+    const r = services.engine.flatten(actor(user));
     const w = withdrawn ? ` ${withdrawn} pending trade proposal(s) withdrawn.` : '';
     if (r.cancelled === 0 && r.closing.length === 0) return { text: `Nothing to do: no open orders, no positions.${w}` };
     return {

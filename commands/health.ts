@@ -1,9 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import { defineCommand } from '../src/chat/command.ts';
-import { bytes, duration, kv, utc } from '../src/chat/format.ts';
-import { sampleHealth, startLoopMonitor } from '../src/chat/health.ts';
-import { engineTimeNote } from '../src/core/clock.ts';
+import { defineCommand, deskOf, bytes, duration, kv, utc, sampleHealth, startLoopMonitor, engineTimeNote } from './kit.ts';
 
 const size = async (path: string): Promise<number | null> => {
   try {
@@ -42,7 +39,7 @@ export default defineCommand({
     const v = services.venue();
     pairs.push([
       'Venue',
-      `${services.engine.exchange.name}: ${v.up ? 'up' : 'DOWN'}${v.detail ? ` (${v.detail})` : ''}${v.since !== undefined ? ` since ${utc(v.since)}` : ''}`,
+      `${deskOf(services).venue().name}: ${v.up ? 'up' : 'DOWN'}${v.detail ? ` (${v.detail})` : ''}${v.since !== undefined ? ` since ${utc(v.since)}` : ''}`,
     ]);
     const feeds = services.feeds();
     if (!feeds.length) pairs.push(['Feeds', 'none']);

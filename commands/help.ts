@@ -1,5 +1,4 @@
-import { defineCommand, usage } from '../src/chat/command.ts';
-import { hasRole } from '../src/chat/types.ts';
+import { defineCommand, usage, hasRole } from './kit.ts';
 
 export default defineCommand({
   name: 'help',

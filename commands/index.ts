@@ -1,5 +1,5 @@
 // Every chat command, one file each. /help lists them in this order.
-import type { CommandSpec } from '../src/chat/command.ts';
+import { type CommandSpec } from './kit.ts';
 import help from './help.ts';
 import status from './status.ts';
 import positions from './positions.ts';

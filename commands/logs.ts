@@ -1,6 +1,4 @@
-import { defineCommand } from '../src/chat/command.ts';
-import { humanLogLine, tailLines } from '../src/chat/logtail.ts';
-import { scrubSecrets } from '../src/core/logger.ts';
+import { defineCommand, humanLogLine, tailLines, scrubSecrets } from './kit.ts';
 
 export default defineCommand({
   name: 'logs',

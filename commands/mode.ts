@@ -1,7 +1,4 @@
-import { defineCommand } from '../src/chat/command.ts';
-import { kv, modeWords } from '../src/chat/format.ts';
-import { listStrategies } from '../src/strategy/registry.ts';
-import { dataSourceOf, describeDataSource } from '../src/config/data-source.ts';
+import { defineCommand, kv, modeWords, listStrategies, dataSourceOf, describeDataSource } from './kit.ts';
 
 export default defineCommand({
   name: 'mode',

@@ -1,7 +1,4 @@
-import { defineCommand, usage, type CommandSpec } from '../src/chat/command.ts';
-import { percent, utc } from '../src/chat/format.ts';
-import { actor, badArgs } from '../src/chat/helpers.ts';
-import type { ModelView } from '../src/models/wire.ts';
+import { defineCommand, usage, type CommandSpec, percent, utc, actor, badArgs, type ModelView } from './kit.ts';
 
 const ACTIONS = ['disable', 'enable', 'reload'] as const;
 

@@ -1,7 +1,4 @@
-import { defineCommand } from '../src/chat/command.ts';
-import { money, table } from '../src/chat/format.ts';
-import { marketFormat } from '../src/chat/helpers.ts';
-import { parentsTable } from '../src/chat/algo-commands.ts';
+import { defineCommand, money, table, marketFormat, parentsTable } from './kit.ts';
 
 export default defineCommand({
   name: 'orders',

@@ -1,12 +1,12 @@
-import { defineCommand } from '../src/chat/command.ts';
+import { actor, defineCommand, deskOf } from './kit.ts';
 
 export default defineCommand({
   name: 'pause',
   description: 'Stop opening new positions (exits and stops keep working)',
   minRole: 'trader',
   run({ user, services }) {
-    const by = user.name ?? user.id;
-    if (services.engine.risk.state().paused) return { text: 'Already paused. /resume to trade again.' };
+    const by = actor(user);
+    if (deskOf(services).risk().state.paused) return { text: 'Already paused. /resume to trade again.' };
     services.engine.pause(by);
     // Entry proposals could not be placed while paused: withdraw them (exit proposals stay).
     const withdrawn = services.approvals?.withdraw({ kind: 'entry' }, `made moot by /pause (${by})`, by) ?? 0;

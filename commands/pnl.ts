@@ -1,6 +1,4 @@
-import { defineCommand } from '../src/chat/command.ts';
-import { kv, money, pct, signedMoney } from '../src/chat/format.ts';
-import { DAY_MS, utcDayStart } from '../src/core/clock.ts';
+import { defineCommand, kv, money, pct, signedMoney, DAY_MS, utcDayStart } from './kit.ts';
 
 const PERIODS = ['day', 'week', 'month', 'all'] as const;
 

@@ -1,9 +1,4 @@
-import { defineCommand } from '../src/chat/command.ts';
-import { signedMoney, table, utc } from '../src/chat/format.ts';
-import { marketFormat, quoteOf } from '../src/chat/helpers.ts';
-import { engineTimeNote } from '../src/core/clock.ts';
-import { tradeId } from '../src/engine/trades.ts';
-import { stopFaultHint } from '../src/chat/stop-hint.ts';
+import { defineCommand, signedMoney, table, utc, marketFormat, quoteOf, engineTimeNote, tradeId, stopFaultHint } from './kit.ts';
 
 export default defineCommand({
   name: 'positions',

@@ -1,4 +1,4 @@
-import { defineCommand } from '../src/chat/command.ts';
+import { defineCommand } from './kit.ts';
 
 export default defineCommand({
   name: 'reconcile',

@@ -1,7 +1,4 @@
-import { defineCommand, type CommandContext } from '../src/chat/command.ts';
-import { actor } from '../src/chat/helpers.ts';
-import type { Reply } from '../src/chat/types.ts';
-import { describeChanges, type ReloadCheck } from '../src/config/reload.ts';
+import { defineCommand, type CommandContext, actor, type Reply, describeChanges, type ReloadCheck } from './kit.ts';
 
 /** What was confirmed, so a file edited between the question and the press is not applied unseen. */
 const asked = new WeakMap<object, string>();

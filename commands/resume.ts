@@ -1,5 +1,4 @@
-import { defineCommand } from '../src/chat/command.ts';
-import { isKillSwitch } from '../src/engine/drawdown-guard.ts';
+import { actor, defineCommand, deskOf, isKillSwitch } from './kit.ts';
 
 export default defineCommand({
   name: 'resume',
@@ -7,7 +6,7 @@ export default defineCommand({
   minRole: 'trader',
   // Clearing a drawdown halt or a tripped breaker overrides a safety stop: ask first.
   confirm({ user, services }) {
-    const rs = services.engine.risk.state();
+    const rs = deskOf(services).risk().state;
     if (isKillSwitch(rs.breakerReason) && user.role !== 'admin') return null; // run() refuses
     if (rs.halted || rs.breakerTripped) {
       return `Resume trading and clear the ${rs.breakerTripped ? `circuit breaker (${rs.breakerReason ?? 'tripped'})` : `daily drawdown halt (${rs.haltReason ?? 'halted'})`}?`;
@@ -15,15 +14,15 @@ export default defineCommand({
     return null;
   },
   run({ user, services }) {
-    const by = user.name ?? user.id;
-    const rs = services.engine.risk.state();
+    const by = actor(user);
+    const rs = deskOf(services).risk().state;
     if (!rs.paused && !rs.halted && !rs.breakerTripped) return { text: 'Already trading: nothing to resume.' };
     if (isKillSwitch(rs.breakerReason) && user.role !== 'admin') {
       const why = 'only an admin may re-arm the total drawdown kill switch';
       return { text: `Not resumed: ${why} (${rs.breakerReason}).`, severity: 'warning', audit: { outcome: 'refused', reason: why } };
     }
     services.engine.resume(by, { clearHalt: rs.halted, clearBreaker: rs.breakerTripped });
-    const still = services.engine.risk.blockedReason(services.engine.status().now);
+    const still = deskOf(services).risk().blocked;
     return { text: still ? `Resumed by ${by}, but entries are still blocked: ${still}` : `Resumed by ${by}. New entries allowed.` };
   },
 });

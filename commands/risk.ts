@@ -1,12 +1,25 @@
-import { defineCommand, usage, type CommandContext, type CommandSpec } from '../src/chat/command.ts';
-import { kv, money, pct, percent, utc } from '../src/chat/format.ts';
-import { badArgs, quoteOf } from '../src/chat/helpers.ts';
-import type { Reply } from '../src/chat/types.ts';
-import { DAY_MS, engineTimeNote } from '../src/core/clock.ts';
-import { RiskEngine } from '../src/risk/engine.ts';
-import { LIMIT_KEYS, limitHelp, limitKey, showLimit } from '../src/risk/limits.ts';
-import { STATE } from '../src/journal/state-keys.ts';
-import type { RiskLimits } from '../src/risk/types.ts';
+import {
+  defineCommand,
+  usage,
+  type CommandContext,
+  type CommandSpec,
+  kv,
+  money,
+  pct,
+  percent,
+  utc,
+  badArgs,
+  quoteOf,
+  type Reply,
+  DAY_MS,
+  engineTimeNote,
+  deskOf,
+  LIMIT_KEYS,
+  limitHelp,
+  limitKey,
+  showLimit,
+  type RiskLimits,
+} from './kit.ts';
 
 type Change =
   { ok: true; key: keyof RiskLimits; old: unknown; new: unknown; raw: string } | { ok: false; reply: Reply } | { ok: 'same'; reply: Reply };
@@ -21,8 +34,7 @@ function planChange({ args, services }: CommandContext, spec: CommandSpec): Chan
       reply: badArgs('set needs a limit name and a value, e.g. /risk set riskPerTrade 2.5%; /risk help lists them', usage(spec)),
     };
   const key = limitKey(keyIn);
-  const scratch = new RiskEngine({ ...services.engine.risk.limits });
-  const r = scratch.setLimit(key ?? keyIn, raw);
+  const r = deskOf(services).checkRiskLimit(key ?? keyIn, raw);
   if (!r.ok)
     return {
       ok: false,
@@ -34,11 +46,12 @@ function planChange({ args, services }: CommandContext, spec: CommandSpec): Chan
 
 function view({ services }: CommandContext): Reply {
   const engine = services.engine;
-  const lim = engine.risk.limits;
-  const rs = engine.risk.state();
+  const risk = deskOf(services).risk();
+  const lim = risk.limits;
+  const rs = risk.state;
   const st = engine.status();
   const ccy = quoteOf(services);
-  const saved = STATE.riskLimits.read(services.journal);
+  const saved = risk.saved;
   const limits = LIMIT_KEYS.map((k): [string, string] => [k, `${showLimit(k, lim[k])}${Object.hasOwn(saved, k) ? ' *' : ''}`]);
   const change = st.dayStartEquity > 0 ? st.equity / st.dayStartEquity - 1 : 0;
   const entries24h = rs.recentEntries.filter((t) => t > st.now - DAY_MS).length;
@@ -63,7 +76,7 @@ function view({ services }: CommandContext): Reply {
     ['Entries in 24 h', `${entries24h} / ${lim.maxTradesPer24h}`],
   ];
   for (const sym of engine.symbolList()) {
-    const v = engine.risk.volatility(sym);
+    const v = risk.volatility(sym);
     state.push([
       `Volatility ${sym}`,
       lim.maxVolatility === null
@@ -109,11 +122,8 @@ const spec: CommandSpec = defineCommand({
     }
     const c = planChange(ctx, spec);
     if (c.ok !== true) return c.reply;
-    const { journal, engine, clock } = ctx.services;
-    const r = engine.risk.setLimit(c.key, c.raw);
+    const r = deskOf(ctx.services).setRiskLimit(c.key, c.raw);
     if (!r.ok) return { text: `${r.error}. Nothing was changed.`, severity: 'warning', audit: { outcome: 'invalid', reason: r.error } };
-    const saved = STATE.riskLimits.read(journal);
-    STATE.riskLimits.write(journal, { ...saved, [c.key]: r.new as string | number | null }, clock.now());
     return {
       title: 'Risk limit changed',
       text: `${c.key}: ${showLimit(c.key, r.old)} → ${showLimit(c.key, r.new)}. Applies to the next order and survives restarts.`,

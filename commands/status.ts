@@ -1,10 +1,23 @@
-import { defineCommand } from '../src/chat/command.ts';
-import type { ExchangeClient } from '../src/exchange/types.ts';
-import { duration, kv, modeWords, money, pct, percent, qty, signedMoney, utc } from '../src/chat/format.ts';
-import { marketFormat, quoteOf } from '../src/chat/helpers.ts';
-import { describeDataSource } from '../src/config/data-source.ts';
-import { clockLabel, engineTimeNote } from '../src/core/clock.ts';
-import { stopFaultHint } from '../src/chat/stop-hint.ts';
+import {
+  defineCommand,
+  deskOf,
+  type VenueReads,
+  duration,
+  kv,
+  modeWords,
+  money,
+  pct,
+  percent,
+  qty,
+  signedMoney,
+  utc,
+  marketFormat,
+  quoteOf,
+  describeDataSource,
+  clockLabel,
+  engineTimeNote,
+  stopFaultHint,
+} from './kit.ts';
 
 export default defineCommand({
   name: 'status',
@@ -15,7 +28,7 @@ export default defineCommand({
     const perpInfo =
       st.marketType === 'perp' && st.positions.length > 0
         ? await fundingOf(
-            services.engine.exchange,
+            deskOf(services).venue(),
             st.positions.map((p) => p.symbol),
           )
         : {};
@@ -75,7 +88,7 @@ export default defineCommand({
 });
 
 /** Perp positions: funding rate and open interest from the venue, or nothing if it is slow to answer. */
-async function fundingOf(ex: ExchangeClient, symbols: string[]): Promise<Record<string, string>> {
+async function fundingOf(ex: VenueReads, symbols: string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   if (!ex.fetchFundingRate && !ex.fetchOpenInterest) return out;
   const within = <T>(p: Promise<T>): Promise<T | null> =>

@@ -1,6 +1,4 @@
-import { defineCommand } from '../src/chat/command.ts';
-import type { Reply } from '../src/chat/types.ts';
-import { askerName, busyText, chatJobsFor, outcomeReply } from '../src/research/chat-jobs.ts';
+import { defineCommand, type Reply, askerName, busyText, chatJobsFor, outcomeReply } from './kit.ts';
 
 export default defineCommand({
   name: 'stress',

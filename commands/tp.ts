@@ -1,3 +1,3 @@
-import { levelCommand } from '../src/chat/trade-args.ts';
+import { levelCommand } from './kit.ts';
 
 export default levelCommand('take_profit');

@@ -1,5 +1,4 @@
-import { defineCommand } from '../src/chat/command.ts';
-import { buildTradesReply, reportSourceFor } from '../src/reports/build.ts';
+import { defineCommand, buildTradesReply, reportSourceFor } from './kit.ts';
 
 export default defineCommand({
   name: 'trades',

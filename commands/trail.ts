@@ -1,9 +1,17 @@
-import { defineCommand, usage, type CommandContext, type CommandSpec } from '../src/chat/command.ts';
-import { percent } from '../src/core/format.ts';
-import { badArgs, marketFormat } from '../src/chat/helpers.ts';
-import { tradeArg, tradeOf } from '../src/chat/trade-args.ts';
-import { parseTrail } from '../src/engine/trade-edits.ts';
-import { setTradeSettings, tradeId } from '../src/engine/trades.ts';
+import {
+  defineCommand,
+  usage,
+  type CommandContext,
+  type CommandSpec,
+  percent,
+  badArgs,
+  marketFormat,
+  tradeArg,
+  tradeOf,
+  parseTrail,
+  deskOf,
+  tradeId,
+} from './kit.ts';
 
 const check = (ctx: CommandContext) => {
   const t = tradeOf(ctx, usage(spec));
@@ -30,8 +38,7 @@ const spec: CommandSpec = defineCommand({
   run(ctx) {
     const c = check(ctx);
     if ('reply' in c) return c.reply;
-    const engine = ctx.services.engine;
-    setTradeSettings(engine.journal, c.pos.id, { trailingStopPct: c.pct }, engine.status().now);
+    deskOf(ctx.services).setTradeSettings(c.pos.id, { trailingStopPct: c.pct });
     return {
       text:
         c.pct === null

@@ -1,6 +1,4 @@
-import { defineCommand } from '../src/chat/command.ts';
-import { kv } from '../src/chat/format.ts';
-import { hasRole, type Role } from '../src/chat/types.ts';
+import { defineCommand, kv, hasRole, type Role } from './kit.ts';
 
 const CAN: Record<Role, string> = {
   viewer: 'read-only: status, positions, orders, PnL, reports, risk and health',

@@ -104,4 +104,20 @@ describe('architecture', () => {
       expect(code(f), f).not.toMatch(/\bengine\.\w+\s*=(?!=)/);
     }
   });
+
+  it('commands import only their kit (commands/kit.ts), node built-ins and each other', () => {
+    for (const f of filesIn('commands')) {
+      if (f === 'commands/kit.ts') continue;
+      for (const e of importsOf(f)) {
+        const ok = e.to.startsWith('node:') || (e.to.startsWith('commands/') && !e.to.includes('/', 'commands/'.length));
+        expect(ok, `${f} imports ${e.to}`).toBe(true);
+      }
+    }
+  });
+
+  it("commands never reach the engine's internals (risk, liveOrders, exchange, portfolio, journal): they use the desk", () => {
+    for (const f of [...filesIn('commands'), 'src/chat/trade-args.ts']) {
+      expect(code(f), f).not.toMatch(/\bengine\s*\.\s*(risk|liveOrders|exchange|portfolio|journal)\b/);
+    }
+  });
 });

@@ -1,5 +1,6 @@
 // The trade a command names (trade id or symbol), shared by /close, /sl, /tp and /trail.
 import type { BookPosition } from '../engine/portfolio.ts';
+import { deskOf } from './desk.ts';
 import { findTrade, parseTradeId } from '../engine/trades.ts';
 import { parseLevel, type LevelKind } from '../engine/trade-edits.ts';
 import { tradeId } from '../engine/trades.ts';
@@ -20,7 +21,7 @@ export function tradeOf(ctx: CommandContext, usageLine: string, name = 'trade'):
   const ref = String(ctx.args[name] ?? '');
   const traded = engine.symbolList();
   if (parseTradeId(ref) === null && resolveSymbol(ref, traded) === null) return { reply: symbolProblem(ref, traded, usageLine) };
-  const t = findTrade(engine.portfolio.positions, ref, (s) => resolveSymbol(s, traded));
+  const t = findTrade(deskOf(ctx.services).positions(), ref, (s) => resolveSymbol(s, traded));
   return 'error' in t ? { reply: badArgs(t.error, usageLine) } : t;
 }
 
@@ -56,7 +57,9 @@ export function levelCommand(kind: LevelKind): CommandSpec {
       const engine = ctx.services.engine;
       engine.setProtection(c.pos.symbol, { [key]: c.price });
       const { price } = marketFormat(ctx.services, c.pos.symbol);
-      const placed = [...engine.liveOrders.values()].find((o) => o.symbol === c.pos.symbol && o.purpose === kind);
+      const placed = deskOf(ctx.services)
+        .orders()
+        .find((o) => o.symbol === c.pos.symbol && o.purpose === kind);
       return {
         title: `${tradeId(c.pos)} ${word} ${price(c.price)}`,
         text: `The ${word} of trade ${tradeId(c.pos)} (${c.pos.symbol}) is now ${price(c.price)}${placed ? `: order ${placed.clientOrderId} (${placed.status})` : ''}. The new order is journaled and placed before the old one is cancelled.`,

@@ -120,4 +120,9 @@ describe('architecture', () => {
       expect(code(f), f).not.toMatch(/\bengine\s*\.\s*(risk|liveOrders|exchange|portfolio|journal)\b/);
     }
   });
+
+  it('audit rows have one writer (src/chat/audit.ts)', () => {
+    const writers = [...filesIn('src'), ...filesIn('commands')].filter((f) => /\.recordCommand\(/.test(code(f)));
+    expect(writers).toEqual(['src/chat/audit.ts']);
+  });
 });

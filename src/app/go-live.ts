@@ -2,6 +2,7 @@
 // then entries are paused (exits, stops and reconciliation run as usual).
 import { randomBytes } from 'node:crypto';
 import { STALE_BUTTON, type ButtonResult } from '../chat/dispatcher.ts';
+import { writeAudit } from '../chat/audit.ts';
 import { actor } from '../chat/helpers.ts';
 import type { Notifier } from '../chat/transport.ts';
 import type { ChatUser, MessageRef } from '../chat/types.ts';
@@ -60,16 +61,7 @@ export class GoLive {
   async onButton(user: ChatUser, parts: string[]): Promise<ButtonResult> {
     const [, nonce, yn] = parts;
     const audit = (outcome: string, detail: string) =>
-      this.d.journal.recordCommand({
-        ts: this.d.wall.now(),
-        transport: user.transport,
-        userId: user.id,
-        ...(user.role ? { role: user.role } : {}),
-        command: 'golive',
-        args: yn ?? '',
-        outcome,
-        detail,
-      });
+      writeAudit(this.d.journal, { ts: this.d.wall.now(), user, command: 'golive', args: yn ?? '', outcome, detail });
     if (!this.nonce || nonce !== this.nonce || (yn !== 'y' && yn !== 'n')) {
       audit('invalid', 'stale or forged go-live button');
       return { toast: STALE_BUTTON };

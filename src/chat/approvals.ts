@@ -5,6 +5,7 @@ import { wallTimeNote, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Config } from '../config/schema.ts';
 import type { Engine } from '../engine/engine.ts';
+import { writeAudit } from './audit.ts';
 import type { ApprovalGate, Proposal } from '../engine/ports.ts';
 import type { Journal, ProposalRow } from '../journal/journal.ts';
 import { STATE } from '../journal/state-keys.ts';
@@ -199,12 +200,9 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
     const id = Number(idS);
     const row = Number.isInteger(id) ? this.journal.getProposal(id) : undefined;
     const audit = (outcome: string, detail: string) =>
-      this.journal.recordCommand({
+      writeAudit(this.journal, {
         ts: this.clock.now(),
-        transport: user.transport,
-        userId: user.id,
-        ...(user.name ? { userName: user.name } : {}),
-        ...(user.role ? { role: user.role } : {}),
+        user,
         command: 'approval',
         args: `#${idS ?? '?'} ${choice === 'a' ? 'approve' : choice === 'r' ? 'reject' : String(choice)}`,
         outcome,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../core/logger.ts';
 import { scrubSecrets } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
+import { writeAudit } from './audit.ts';
 import { MAX_ARG_CHARS, parseArgs, parseNamedArgs, tokenize } from './args.ts';
 import { usage, type CommandContext, type CommandSpec } from './command.ts';
 import type { Services } from './services.ts';
@@ -37,15 +38,7 @@ const userKey = (u: ChatUser) => `${u.transport}:${u.id}`;
 
 /** Longest chat text read as a command; longer is refused unread (a command line is short). */
 export const MAX_COMMAND_CHARS = 512;
-/** What an audit row keeps of a command's name, arguments and outcome detail. */
-export const AUDIT_LIMITS = { command: 32, args: 200, detail: 500, user: 64 } as const;
-
-/** A bounded excerpt: the start, and how long the whole was. */
-export function excerpt(s: string, max: number): string {
-  if (s.length <= max) return s;
-  const tail = `… (${s.length} chars)`;
-  return s.slice(0, Math.max(0, max - tail.length)) + tail;
-}
+export { AUDIT_LIMITS, excerpt } from './audit.ts';
 
 /** Every reply leaves scrubbed: a user may have pasted a secret that a validation message quotes back. */
 const scrubbed = (r: Reply): Reply => ({
@@ -81,19 +74,8 @@ export class Dispatcher {
 
   /** One audit row per attempt: scrubbed like the logs, and bounded, whatever a stranger sends. */
   private audit(user: ChatUser, command: string, args: string, outcome: string, detail?: string): void {
-    const clip = (s: string, max: number): string => excerpt(scrubSecrets(s), max);
     try {
-      this.services.journal.recordCommand({
-        ts: this.services.clock.now(),
-        transport: user.transport,
-        userId: clip(user.id, AUDIT_LIMITS.user),
-        ...(user.name ? { userName: clip(user.name, AUDIT_LIMITS.user) } : {}),
-        ...(user.role ? { role: user.role } : {}),
-        command: clip(command, AUDIT_LIMITS.command),
-        args: clip(args, AUDIT_LIMITS.args),
-        outcome,
-        ...(detail ? { detail: clip(detail, AUDIT_LIMITS.detail) } : {}),
-      });
+      writeAudit(this.services.journal, { ts: this.services.clock.now(), user, command, args, outcome, detail });
     } catch (e) {
       this.log.error({ err: e }, 'audit write failed');
     }

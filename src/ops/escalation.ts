@@ -8,6 +8,8 @@ import type { Alert, AlertSink } from '../core/alerts.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
+import { writeAudit } from '../chat/audit.ts';
+import { actor } from '../chat/helpers.ts';
 import { STALE_BUTTON, type ButtonResult } from '../chat/dispatcher.ts';
 import type { Topic } from '../chat/transport.ts';
 import { hasRole, type ChatUser, type MessageRef, type Reply } from '../chat/types.ts';
@@ -131,17 +133,7 @@ export class Escalation {
   }
 
   private audit(user: { transport: string; id: string; name?: string; role?: string | null }, outcome: string, detail: string): void {
-    this.o.journal.recordCommand({
-      ts: this.o.wall.now(),
-      transport: user.transport,
-      userId: user.id,
-      ...(user.name ? { userName: user.name } : {}),
-      ...(user.role ? { role: user.role } : {}),
-      command: 'acknowledge',
-      args: '',
-      outcome,
-      detail,
-    });
+    writeAudit(this.o.journal, { ts: this.o.wall.now(), user, command: 'acknowledge', args: '', outcome, detail });
   }
 
   /** The Acknowledge button. */
@@ -156,7 +148,7 @@ export class Escalation {
       return { toast: 'Acknowledging needs the trader role.' };
     }
     const now = this.o.wall.now();
-    const by = user.name ?? user.id;
+    const by = actor(user);
     this.episode = null;
     this.save(now);
     const text = `Acknowledged by ${by} at ${hhmm(now)}: ${ep.count} critical alert${ep.count > 1 ? 's' : ''}. Nothing else was done.`;
@@ -191,10 +183,9 @@ export class Escalation {
       done = `tried to ${this.o.settings.action} but failed: ${errorMessage(e)}`;
     }
     const text = `Nobody acknowledged ${ep.count} critical alert${ep.count > 1 ? 's' : ''} since ${hhmm(ep.since)}: the bot ${done}. /resume when you have looked.`;
-    this.o.journal.recordCommand({
+    writeAudit(this.o.journal, {
       ts: now,
-      transport: 'system',
-      userId: 'escalation',
+      user: { transport: 'system', id: 'escalation' },
       command: 'escalate',
       args: this.o.settings.action,
       outcome: this.o.settings.action === 'flatten' ? 'flattened' : 'paused',

@@ -22,7 +22,7 @@ const spec: CommandSpec = defineCommand({
   run({ args, user, services }) {
     const ap = services.approvals;
     if (!ap) return { text: 'Trade approvals are not available in this context.' };
-    const ccy = quoteOf(services);
+    const ccy = quoteOf(services.config.market.symbols);
     const mode = args.mode as Mode | undefined;
     const notional = args.notional as number | undefined;
     if (mode === undefined) {

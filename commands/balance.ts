@@ -7,7 +7,7 @@ export default defineCommand({
   async run({ services }) {
     const e = services.engine;
     const st = e.status();
-    const ccy = quoteOf(services);
+    const ccy = quoteOf(services.config.market.symbols);
     const inUse = e.portfolio.capitalInUse();
     const maxUse = e.risk.limits.maxCapitalInUse;
     const pairs: Array<[string, string]> = [

@@ -50,7 +50,7 @@ function plan(side: Side, spec: () => CommandSpec, { args, services }: CommandCo
       ok: false,
       reply: { text: `No price for ${symbol} yet: wait for the first candle, or give a limit price.`, severity: 'warning' },
     };
-  const ccy = quoteOf(services);
+  const ccy = quoteOf(services.config.market.symbols);
   const base = symbol.split('/')[0] ?? symbol;
   const req: Extract<Plan, { ok: true }>['req'] = { symbol, side };
   let size: string;
@@ -117,7 +117,7 @@ export function tradeCommand(side: Side): CommandSpec {
       const final =
         order.qty !== undefined
           ? `${qty(order.qty)} ${p.symbol.split('/')[0]}`
-          : `${money(order.quoteQty ?? 0, quoteOf(ctx.services))} worth`;
+          : `${money(order.quoteQty ?? 0, quoteOf(ctx.services.config.market.symbols))} worth`;
       if (order.status === 'rejected') {
         const why = order.reason ?? 'no reason given';
         return {

@@ -42,7 +42,7 @@ const spec: CommandSpec = defineCommand({
     const pos = t.pos;
     const part = partOf(ctx, pos.symbol, pos.qty);
     if ('error' in part) return null;
-    const ccy = quoteOf(ctx.services);
+    const ccy = quoteOf(ctx.services.config.market.symbols);
     const { price, qty } = marketFormat(ctx.services, pos.symbol);
     const what = part.qty !== undefined ? `${qty(part.qty)} of the ${pos.side} ${qty(pos.qty)}` : `the ${pos.side} ${qty(pos.qty)}`;
     return `Close ${what} ${pos.symbol} position at market? Entry ${price(pos.entryPrice)}, mark ${price(pos.markPrice)}, uPnL ${signedMoney(pos.unrealizedPnl, ccy)}. Trade ${tradeId(pos)}.`;

@@ -6,20 +6,21 @@ export { defineCommand, usage, type CommandContext, type CommandSpec } from '../
 export { hasRole, type Reply, type Role, type TransportName } from '../src/chat/types.ts';
 export type { Services } from '../src/chat/services.ts';
 export { bytes, duration, kv, modeWords, money, pct, percent, qty, signedMoney, table, utc } from '../src/chat/format.ts';
-export { actor, assetAmount, badArgs, marketFormat, parseDuration, quoteOf, resolveSymbol, symbolProblem } from '../src/chat/helpers.ts';
+export { actor, assetAmount, badArgs, marketFormat, parseDuration, resolveSymbol, symbolProblem } from '../src/chat/helpers.ts';
 export { MAX_ARG_NUMBER } from '../src/chat/args.ts';
 export { algoConfirm, algoPlan, cancelParent, parentsTable, runAlgo } from '../src/chat/algo-commands.ts';
 export { levelCommand, tradeArg, tradeOf } from '../src/chat/trade-args.ts';
 export { stopFaultHint } from '../src/chat/stop-hint.ts';
 export { Desk, deskOf, type RiskView, type VenueReads } from '../src/chat/desk.ts';
-export { sampleHealth, startLoopMonitor } from '../src/chat/health.ts';
-export { humanLogLine, tailLines } from '../src/chat/logtail.ts';
+export { sampleHealth, startLoopMonitor } from '../src/ops/health.ts';
+export { humanLogLine, tailLines } from '../src/ops/logtail.ts';
 
 export { ALERT_TYPES, ALWAYS_CRITICAL } from '../src/core/alerts.ts';
 export { clockLabel, DAY_MS, engineTimeNote, utcDayStart, wallTimeNote } from '../src/core/clock.ts';
 export { errorMessage } from '../src/core/errors.ts';
 export { scrubSecrets } from '../src/core/logger.ts';
 export { floorToStep } from '../src/core/num.ts';
+export { quoteOf } from '../src/core/symbols.ts';
 export type { Balance, Order, Side } from '../src/core/types.ts';
 
 export { dataSourceOf, describeDataSource } from '../src/config/data-source.ts';

@@ -17,7 +17,7 @@ export default defineCommand({
         qty(p.qty),
         price(p.entryPrice),
         price(p.markPrice),
-        signedMoney(p.unrealizedPnl, quoteOf(services)),
+        signedMoney(p.unrealizedPnl, quoteOf(services.config.market.symbols)),
         p.stopLoss
           ? `${price(p.stopLoss)}${st.unprotected.some((g) => g.symbol === p.symbol) ? ' NOT PLACED' : ''}${stopFaultHint(services)}`
           : '—',

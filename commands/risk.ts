@@ -50,7 +50,7 @@ function view({ services }: CommandContext): Reply {
   const lim = risk.limits;
   const rs = risk.state;
   const st = engine.status();
-  const ccy = quoteOf(services);
+  const ccy = quoteOf(services.config.market.symbols);
   const saved = risk.saved;
   const limits = LIMIT_KEYS.map((k): [string, string] => [k, `${showLimit(k, lim[k])}${Object.hasOwn(saved, k) ? ' *' : ''}`]);
   const change = st.dayStartEquity > 0 ? st.equity / st.dayStartEquity - 1 : 0;

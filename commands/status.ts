@@ -35,7 +35,7 @@ export default defineCommand({
     const now = services.clock.now();
     const feeds = services.feeds();
     const venue = services.venue();
-    const ccy = quoteOf(services);
+    const ccy = quoteOf(services.config.market.symbols);
     const risk = st.blocked ? `entries blocked — ${st.blocked}` : 'OK, trading';
     const pairs: Array<[string, string]> = [
       ['Mode', modeWords(st.mode, st.environment)],

@@ -7,7 +7,7 @@ import type { Clock } from '../src/core/clock.ts';
 import { SimClock } from '../src/core/clock.ts';
 import { registerSecret } from '../src/core/logger.ts';
 import type { Reply } from '../src/chat/types.ts';
-import { humanLogLine, tailLines } from '../src/chat/logtail.ts';
+import { humanLogLine, tailLines } from '../src/ops/logtail.ts';
 
 // A quiet bot: the strategy never warms up on 300 candles, so only chat moves money.
 const QUIET: ConfigInput = {

@@ -1,21 +1,18 @@
 // Small helpers shared by commands: who did it, which traded symbol was meant, durations.
 import type { Services } from './services.ts';
 import type { ChatUser, Reply } from './types.ts';
-import { quoteOf as accountQuote, splitSymbol } from '../core/symbols.ts';
+import { quoteOf, splitSymbol } from '../core/symbols.ts';
 import { forMarket, money, qty } from '../core/format.ts';
 
 /** How a user is named in the journal and in replies ("by …"). */
 export const actor = (u: ChatUser): string => u.name ?? u.id;
-
-/** The quote currency of the bot's account (from the first symbol). */
-export const quoteOf = (s: Services): string => accountQuote(s.config.market.symbols);
 
 /** Prices and quantities of a traded symbol, in its market's tick and lot step. */
 export const marketFormat = (s: Services, symbol: string): ReturnType<typeof forMarket> => forMarket(s.engine.marketInfo(symbol));
 
 /** An amount of one asset: money for the account's quote currency, else a quantity in the lot step of the market that trades it. */
 export function assetAmount(s: Services, asset: string, x: number): string {
-  if (asset === quoteOf(s)) return money(x, '');
+  if (asset === quoteOf(s.config.market.symbols)) return money(x, '');
   const sym = s.engine.symbolList().find((t) => splitSymbol(t)[0] === asset);
   return qty(x, sym !== undefined ? s.engine.marketInfo(sym)?.qtyStep : undefined);
 }

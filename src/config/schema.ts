@@ -297,4 +297,3 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type Role = z.infer<typeof role>;
-export const ROLES = ['viewer', 'trader', 'admin'] as const satisfies readonly Role[];

@@ -68,7 +68,7 @@ function livePoint(src: ReportSource): LivePoint | undefined {
 }
 
 /** Quote currency the account is kept in (recorded at the first start). */
-export function quoteOf(journal: Journal): string {
+export function journalQuote(journal: Journal): string {
   return STATE.account.read(journal)?.quote ?? 'USDT';
 }
 
@@ -120,7 +120,7 @@ const NO_ACTIVITY = 'No activity: no equity snapshots or closed trades in this p
 
 async function dailyReport(src: ReportSource, period: Period): Promise<Reply> {
   const tz = src.timezone;
-  const ccy = quoteOf(src.journal);
+  const ccy = journalQuote(src.journal);
   const s = new History(src.journal, period.start, period.end, livePoint(src)).period(period);
   const label = periodLabel(period, tz);
   const title = `Daily report — ${label} (${tz})`;
@@ -163,7 +163,7 @@ function chartSubtitle(s: PeriodStats, ccy: string): string {
 
 async function summaryReport(src: ReportSource, kind: 'weekly' | 'monthly', period: Period): Promise<Reply> {
   const tz = src.timezone;
-  const ccy = quoteOf(src.journal);
+  const ccy = journalQuote(src.journal);
   const h = new History(src.journal, period.start, period.end, livePoint(src));
   const s = h.period(period);
   const label = periodLabel(period, tz);
@@ -223,7 +223,7 @@ function unitLabel(unit: PeriodUnit, start: number, tz: string): string {
 /** PnL for the last n days/weeks/months (the last one still running), as a table and a bar chart. */
 export async function buildHistoryReply(src: ReportSource, unit: PeriodUnit, n: number): Promise<Reply> {
   const tz = src.timezone;
-  const ccy = quoteOf(src.journal);
+  const ccy = journalQuote(src.journal);
   const now = tradingNow(src);
   const all = recentPeriods(unit, n, now, tz);
   const words = UNIT_WORDS[unit];
@@ -264,7 +264,7 @@ const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 export function buildTradesReply(src: ReportSource, n: number): Reply {
   const tz = src.timezone;
-  const ccy = quoteOf(src.journal);
+  const ccy = journalQuote(src.journal);
   const trades = src.journal.closedPositions({ limit: n });
   if (!trades.length) return { text: 'No closed trades yet.' };
   const net = trades.reduce((a, t) => a + netPnl(t), 0);
@@ -291,7 +291,7 @@ export interface ChartResult {
 /** Equity curve or daily PnL bars over the last `days` days (null: all history), on the trading clock. */
 export async function renderChart(src: ReportSource, kind: ChartKind, days: number | null): Promise<ChartResult> {
   const tz = src.timezone;
-  const ccy = quoteOf(src.journal);
+  const ccy = journalQuote(src.journal);
   const now = tradingNow(src);
   const span = days === null ? 'all time' : `last ${days} day${days === 1 ? '' : 's'}`;
   const filename = `${kind}-${days === null ? 'all' : `${days}d`}-${fileDate(now, tz)}.png`;

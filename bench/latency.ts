@@ -11,8 +11,6 @@ import { silentLogger } from '../src/core/logger.ts';
 import type { Candle, Signal } from '../src/core/types.ts';
 import { buildEngine } from '../src/app/kernel.ts';
 import { parseConfig } from '../src/config/load.ts';
-import { PaperExchange } from '../src/exchange/paper/index.ts';
-import { PaperStore } from '../src/exchange/paper/index.ts';
 import { Journal } from '../src/journal/journal.ts';
 import { generateCandles } from '../src/market/generator.ts';
 import { CandleValidator } from '../src/market/validator.ts';
@@ -47,34 +45,18 @@ export function benchLatency(n = 5000): LatencyBench {
   const journal = new Journal({ path, synchronous: 'NORMAL' });
   journal.startBackgroundCheckpoints();
   const clock = new SimClock(0);
-  const market = {
-    symbol: 'BTC/USDT',
-    base: 'BTC',
-    quote: 'USDT',
-    type: 'spot' as const,
-    qtyStep: 1e-5,
-    priceStep: 0.01,
-    minQty: 1e-5,
-    minNotional: 5,
-    maxLeverage: 1,
-  };
-  const venue = new PaperExchange({
-    clock,
-    marketType: 'spot',
-    markets: [market],
-    startingBalances: { USDT: 10_000 },
-    makerFee: 0.001,
-    takerFee: 0.001,
-    slippageBps: 0,
-    store: new PaperStore(journal.paperBooks()),
-  });
   const log = silentLogger();
   const alerts = new AlertService(journal, clock, log, { coalesceMs: 60_000, minSeverity: 'info' });
-  const { engine } = buildEngine(parseConfig({ botId: 'sk', market: { symbols: ['BTC/USDT'], timeframe: '1m' } }), {
+  // The config's paper venue (books in the journal), built by the kernel: spot, 10,000 USDT, 0.1% fees.
+  const config = parseConfig({
+    botId: 'sk',
+    market: { symbols: ['BTC/USDT'], timeframe: '1m', type: 'spot' },
+    exchange: { paper: { startingBalance: { USDT: 10_000 }, makerFee: 0.001, takerFee: 0.001, slippageBps: 0, minNotional: 5 } },
+  });
+  const { engine, exchange: venue } = buildEngine(config, {
     mode: 'paper',
     clock,
     journal,
-    exchange: venue,
     risk: new RiskEngine({
       ...DEFAULT_LIMITS,
       minTradeIntervalSec: 0,
@@ -85,7 +67,6 @@ export function benchLatency(n = 5000): LatencyBench {
     alerts,
     logger: log,
     strategy: () => new Alternate(),
-    market: () => market,
     validator: () => new CandleValidator('BTC/USDT', '1m'),
     allowShort: false,
     leverage: 1,

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SimClock } from '../src/core/clock.ts';
 import type { Candle, Order } from '../src/core/types.ts';
-import { PaperExchange, PaperStore } from '../src/exchange/paper/index.ts';
+import { paperVenue } from '../src/app/venues.ts';
+import { parseConfig } from '../src/config/load.ts';
+import type { PaperExchange } from '../src/exchange/paper/index.ts';
 import { Journal } from '../src/journal/journal.ts';
 import { makeOrder } from '../test/helpers/orders.ts';
 
@@ -25,29 +27,24 @@ function candles(n: number): Candle[] {
   return out;
 }
 
-function venue(clock: SimClock, store?: PaperStore): PaperExchange {
-  const ex = new PaperExchange({
-    clock,
-    marketType: 'spot',
-    markets: [
-      {
-        symbol: SYM,
-        base: 'BTC',
-        quote: 'USDT',
-        type: 'spot',
-        qtyStep: 0.00001,
-        priceStep: 0.01,
-        minQty: 0.00001,
-        minNotional: 0,
-        maxLeverage: 1,
-      },
-    ],
-    startingBalances: { USDT: 1e12 },
-    makerFee: 0.001,
-    takerFee: 0.001,
-    slippageBps: 0,
-    ...(store ? { store } : {}),
-  });
+const config = parseConfig({
+  market: { symbols: [SYM], type: 'spot' },
+  exchange: {
+    paper: {
+      startingBalance: { USDT: 1e12 },
+      makerFee: 0.001,
+      takerFee: 0.001,
+      slippageBps: 0,
+      qtyStep: 0.00001,
+      priceStep: 0.01,
+      minNotional: 0,
+    },
+  },
+});
+
+/** The config's paper venue (the venue factory), its books in `journal` when given. */
+function venue(clock: SimClock, journal?: Journal): PaperExchange {
+  const ex = paperVenue(config, clock, journal);
   ex.setListener({ onFill: () => {}, onOrderUpdate: () => {} });
   return ex;
 }
@@ -110,9 +107,9 @@ export function benchPaper(n = 2_000_000): PaperBench {
   const restingNsPerCandle = Number(process.hrtime.bigint() - t0) / (n - 2);
 
   // 3. A fill on every candle (submit + match), memory only, then on a file journal.
-  const fills = (store: PaperStore | undefined, m: number): number => {
+  const fills = (journal: Journal | undefined, m: number): number => {
     const ck = new SimClock(0);
-    const v = venue(ck, store);
+    const v = venue(ck, journal);
     v.processCandle(SYM, cs[0]!);
     const t = process.hrtime.bigint();
     for (let i = 1; i <= m; i++) {
@@ -125,7 +122,7 @@ export function benchPaper(n = 2_000_000): PaperBench {
   const usPerFill = fills(undefined, 200_000);
   const dir = mkdtempSync(join(tmpdir(), 'skipper-bench-'));
   const journal = new Journal({ path: join(dir, 'j.db') });
-  const usPerFillStored = fills(new PaperStore(journal.paperBooks()), 5_000);
+  const usPerFillStored = fills(journal, 5_000);
   journal.close();
   rmSync(dir, { recursive: true, force: true });
 

@@ -15,6 +15,8 @@ import { STATE } from '../journal/state-keys.ts';
 import { CandleValidator } from '../market/validator.ts';
 import { RiskEngine } from '../risk/engine.ts';
 import { createStrategy } from '../strategy/registry.ts';
+import { gridParamsOf } from '../grid/config.ts';
+import { GridRunner } from '../grid/manager.ts';
 import type { Strategy } from '../strategy/types.ts';
 import { paperMarket, paperVenue } from './venues.ts';
 
@@ -60,6 +62,8 @@ export interface Kernel {
   journal: Journal;
   exchange: ExchangeClient;
   risk: RiskEngine;
+  /** The grid strategy's grids (strategy.name: grid). */
+  grid?: GridRunner;
 }
 
 /**
@@ -100,6 +104,19 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
   const timeframe = cfg.market.timeframe;
   const timeframeMs = TIMEFRAME_MS[timeframe];
   const jump = { sigmas: cfg.data.jumpSigmas, minPct: cfg.data.jumpMinPct };
+  const allowShort = parts.allowShort ?? (cfg.market.allowShort && cfg.market.type === 'perp');
+  const marketOf = (symbol: string) => parts.market?.(symbol) ?? exchange.market(symbol);
+  // The grid works resting limit orders through the engine (src/grid): its books are attached once the engine exists.
+  const grid =
+    cfg.strategy.name === 'grid' && !parts.strategy
+      ? new GridRunner(cfg.market.symbols, (s) => gridParamsOf(cfg.strategy, marketOf(s).priceStep), {
+          journal,
+          clock,
+          log,
+          botId: cfg.botId,
+          shorts: allowShort,
+        })
+      : undefined;
   const options: EngineOptions = {
     mode,
     botId: cfg.botId,
@@ -111,12 +128,15 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
     symbols: cfg.market.symbols.map((symbol) => ({
       symbol,
       timeframeMs,
-      strategy: parts.strategy?.(symbol) ?? createStrategy(cfg.strategy.name, symbol, { ...cfg.strategy.params, timeframeMs }),
-      market: parts.market?.(symbol) ?? exchange.market(symbol),
+      strategy:
+        parts.strategy?.(symbol) ??
+        grid?.strategy(symbol) ??
+        createStrategy(cfg.strategy.name, symbol, { ...cfg.strategy.params, timeframeMs }),
+      market: marketOf(symbol),
       validator: parts.validator?.(symbol) ?? new CandleValidator(symbol, timeframe, jump),
     })),
     marketType: cfg.market.type,
-    allowShort: parts.allowShort ?? (cfg.market.allowShort && cfg.market.type === 'perp'),
+    allowShort,
     leverage: parts.leverage ?? cfg.market.leverage,
     takerFee: parts.takerFee ?? cfg.exchange.paper.takerFee,
     startingCash: parts.startingCash ?? cfg.exchange.paper.startingBalance[quoteOf(cfg.market.symbols)] ?? 0,
@@ -127,8 +147,11 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
     ...(parts.approvals ? { approvals: parts.approvals } : {}),
     ...(parts.onReconnect ? { onReconnect: parts.onReconnect } : {}),
     ...(parts.onTraderOrder ? { onTraderOrder: parts.onTraderOrder } : {}),
+    ...(grid ? { strategyStops: true } : {}),
   };
-  return { engine: new Engine(options), clock, journal, exchange, risk };
+  const engine = new Engine(options);
+  grid?.attach(engine);
+  return { engine, clock, journal, exchange, risk, ...(grid ? { grid } : {}) };
 }
 
 export { paperMarket };

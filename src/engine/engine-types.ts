@@ -67,6 +67,8 @@ export interface EngineOptions {
   onReconnect?: (detail: string) => void;
   /** Called when a trader's order (manual, close, flatten) goes out: a held replay must not block it. */
   onTraderOrder?: () => void;
+  /** The strategy keeps its own stop-out (grid): positions get no default stop-loss/take-profit orders. */
+  strategyStops?: boolean;
 }
 
 export interface SymbolState extends SymbolSetup {

@@ -170,7 +170,7 @@ describe('grid on the paper venue', () => {
     expect(fills.length).toBe(v.fills);
     for (const f of fills) expect(Number.isInteger(Math.round(f.price * 1e6) / 1e6)).toBe(true);
     // decisions went through the risk engine with the grid's name
-    const d = k.journal.db.$client.prepare("select count(*) n from decisions where strategy = 'grid'").get() as { n: number };
+    const d = k.journal.sqlite.prepare("select count(*) n from decisions where strategy = 'grid'").get() as { n: number };
     expect(d.n).toBeGreaterThanOrEqual(v.fills);
     // no stop-loss was placed for the grid's inventory (the grid's stop-out is its stop)
     expect([...k.engine.liveOrders.values()].filter((o) => o.purpose !== 'grid')).toEqual([]);
@@ -236,7 +236,7 @@ describe('grid on the paper venue', () => {
     expect(v.roundTrips).toBeGreaterThan(10);
     // the whole history, both runs: one order per (pair, generation), and every pair's generations in a row
     const ids = (
-      b.journal.db.$client.prepare("select client_order_id id from orders where client_order_id like 'gt-g%'").all() as { id: string }[]
+      b.journal.sqlite.prepare("select client_order_id id from orders where client_order_id like 'gt-g%'").all() as { id: string }[]
     ).map((r) => r.id);
     expect(new Set(ids).size).toBe(ids.length);
     const gens = new Map<string, number[]>();

@@ -45,6 +45,7 @@ import { ACK_PREFIX } from '../ops/escalation.ts';
 import { instrumentCcxt } from '../ops/venue-metrics.ts';
 import { ConfigReloader } from './config-reload.ts';
 import { AlgoExecutor } from '../execution/algo.ts';
+import type { GridRunner } from '../grid/manager.ts';
 
 export interface BotOptions {
   config: Config;
@@ -90,6 +91,8 @@ export class Bot {
   readonly reports: ReportService;
   /** TWAP/iceberg parents (src/execution). */
   readonly algos: AlgoExecutor;
+  /** The grid strategy's grids (src/grid); undefined for other strategies. */
+  readonly grid: GridRunner | undefined;
   /** What feeds the bot (/mode, /status, the start banner). */
   readonly dataSource: DataSource;
   readonly ops: Ops;
@@ -170,7 +173,7 @@ export class Bot {
       metrics: this.ops.modelObserver,
     });
     const jump = { sigmas: cfg.data.jumpSigmas, minPct: cfg.data.jumpMinPct };
-    ({ engine: this.engine } = buildEngine(cfg, {
+    ({ engine: this.engine, grid: this.grid } = buildEngine(cfg, {
       mode: cfg.mode === 'backtest' ? 'paper' : cfg.mode,
       clock: this.clock,
       journal: this.journal,
@@ -241,6 +244,7 @@ export class Bot {
         log: this.log,
       }),
       algos: this.algos,
+      ...(this.grid ? { grid: this.grid } : {}),
       ...(this.models ? { models: this.models.controls() } : {}),
     };
     this.goLive = new GoLive({

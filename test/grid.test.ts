@@ -177,6 +177,26 @@ describe('grid on the paper venue', () => {
     k.journal.close();
   });
 
+  it('spot: a buy the free cash left after the resting buys cannot pay waits (no venue refusal), with the reason in the view', () => {
+    const dir = tempDir('skipper-grid-');
+    const cfg: ConfigInput = {
+      ...GRID,
+      exchange: { paper: { startingBalance: { USDT: 1000 }, makerFee: 0.001, takerFee: 0.001 } },
+      risk: { minTradeIntervalSec: 0, maxConsecutiveLosses: 0, maxCapitalInUse: 1, riskPerTrade: 0.03 },
+      strategy: { name: 'grid', params: { lower: 96, upper: 104, levels: 9, qtyPerLevel: 3 } },
+    };
+    const k = open(join(dir, 'j.db'), cfg);
+    feed(k, saw(3, 95, 105, 0.1));
+    const buys = [...k.engine.liveOrders.values()].map((o) => o.price);
+    expect(buys.sort()).toEqual([97, 98, 99]); // 3 × ~294 USDT, nearest first; the fourth (96) does not fit in 1 000
+    const v = k.grid!.views()[0]!;
+    expect(v.refusals).toEqual([
+      expect.stringMatching(/^levels 0–1: free cash after the grid's resting buys is 118\.00 USDT, this buy needs 288\.29 USDT$/),
+    ]);
+    expect(k.journal.recentOrders(100).filter((o) => o.status === 'rejected')).toEqual([]);
+    k.journal.close();
+  });
+
   it('stop-out below the range cancels the grid and closes the position at market; it stays stopped after a restart', () => {
     const dir = tempDir('skipper-grid-');
     const file = join(dir, 'j.db');

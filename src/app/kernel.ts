@@ -115,6 +115,8 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
           log,
           botId: cfg.botId,
           shorts: allowShort,
+          marketType: cfg.market.type,
+          fee: Math.max(cfg.exchange.paper.makerFee, cfg.exchange.paper.takerFee),
         })
       : undefined;
   const options: EngineOptions = {

@@ -9,7 +9,8 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { floorToStep } from '../core/num.ts';
 import { isTerminal } from '../core/order-state.ts';
-import type { Candle, MarketInfo, Order, OrderPurpose, Side } from '../core/types.ts';
+import type { Candle, MarketInfo, MarketType, Order, OrderPurpose, Side } from '../core/types.ts';
+import { money } from '../core/format.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { RiskDecision } from '../risk/types.ts';
 import type { Strategy } from '../strategy/types.ts';
@@ -21,6 +22,7 @@ import { readGrid, writeGrid, type GridRecord } from './state.ts';
 /** What a grid needs from the engine (it places orders through the risk engine like any other). */
 export interface GridHost {
   readonly liveOrders: ReadonlyMap<string, Order>;
+  readonly portfolio: { freeCash(): number };
   marketInfo(symbol: string): MarketInfo | undefined;
   lastPrice(symbol: string): number;
   resumeTs(symbol: string): number;
@@ -87,6 +89,9 @@ export interface GridDeps {
   botId: string;
   /** Perps with allowShort: sells above the price open shorts. */
   shorts: boolean;
+  marketType: MarketType;
+  /** The larger of the venue's fees (cash a buy needs on top of its notional). */
+  fee: number;
 }
 
 /** One symbol's grid. */
@@ -239,13 +244,17 @@ export class GridBook {
     const price = host.lastPrice(this.symbol);
     const market = host.marketInfo(this.symbol);
     if (!market || !(price > 0)) return;
+    const due: Pair[] = [];
     for (const pair of this.pairs) {
       const o = pair.order;
       if (o && !isTerminal(o.status)) continue; // one order per pair at a time
       if (o) this.book(pair, o);
-      if (pair.retryAt > now) continue;
-      this.place(pair, price, market, now);
+      if (pair.retryAt <= now) due.push(pair);
     }
+    // The pairs nearest the price first: when cash runs short, the far levels wait.
+    const mid = (p: Pair) => Math.abs(this.levels[p.k]! + this.levels[p.k + 1]! - 2 * price);
+    if (due.length > 1) due.sort((a, b) => mid(a) - mid(b));
+    for (const pair of due) this.place(pair, price, market, now);
   }
 
   private place(pair: Pair, price: number, market: MarketInfo, now: number): void {
@@ -267,6 +276,8 @@ export class GridBook {
       qty = floorToStep(this.params.qtyPerLevel ?? this.params.quotePerLevel! / at, market.qtyStep);
     }
     if (!(qty > 0)) return;
+    const short = this.cashShort(pair, side, qty * at, market);
+    if (short !== undefined) return this.refuse(pair, short, now);
     const stop = side === 'buy' ? this.params.stopBelow : this.params.stopAbove;
     const id = `${this.idPrefix}${pair.k}-${pair.gen + 1}`;
     const { decision, order } = host.manualOrder({ symbol: this.symbol, side, qty, price: at }, `grid ${this.record!.id}`, {
@@ -282,15 +293,34 @@ export class GridBook {
         this.flat(pair);
         return;
       }
-      pair.retryAt = now + RETRY_MS;
-      if (pair.refused !== decision.reason)
-        this.d.log.warn({ symbol: this.symbol, pair: pair.k, reason: decision.reason }, 'grid order refused');
-      pair.refused = decision.reason;
-      return;
+      return this.refuse(pair, decision.reason, now);
     }
     pair.gen++;
     pair.order = order;
     pair.refused = undefined;
+  }
+
+  private refuse(pair: Pair, reason: string, now: number): void {
+    pair.retryAt = now + RETRY_MS;
+    if (pair.refused !== reason) this.d.log.warn({ symbol: this.symbol, pair: pair.k, reason }, 'grid order refused');
+    pair.refused = reason;
+  }
+
+  /**
+   * Spot: the venue locks the quote of resting buys, which the engine's free cash does not subtract; a buy
+   * the cash left cannot pay waits here rather than being refused by the venue (an order error).
+   */
+  private cashShort(pair: Pair, side: Side, notional: number, market: MarketInfo): string | undefined {
+    if (side !== 'buy' || pair.dir === 'short' || this.d.marketType !== 'spot') return undefined;
+    let resting = 0;
+    for (const p of this.pairs) {
+      const o = p.order;
+      if (o && !isTerminal(o.status) && o.side === 'buy' && o.price !== undefined) resting += ((o.qty ?? 0) - o.filledQty) * o.price;
+    }
+    const left = this.host!.portfolio.freeCash() - resting;
+    const need = notional * (1 + this.d.fee);
+    if (need <= left) return undefined;
+    return `free cash after the grid's resting buys is ${money(Math.max(0, left), market.quote)}, this buy needs ${money(need, market.quote)}`;
   }
 
   /** Out of range: cancel every level order, close the position at market, critical alert. */

@@ -15,6 +15,8 @@ import { gridParamsOf } from '../src/grid/config.ts';
 import { Journal } from '../src/journal/journal.ts';
 import { isTerminal } from '../src/core/order-state.ts';
 import { tempDir } from './helpers/harness.ts';
+import { startupProblems } from '../src/config/preflight.ts';
+import { planReload } from '../src/config/reload.ts';
 
 const SYM = 'BTC/USDT';
 const MIN = 60_000;
@@ -85,6 +87,23 @@ describe('grid levels', () => {
     } as never);
     expect(cfg.strategy.spacing).toBe('geometric');
     expect(() => parseConfig({ strategy: { name: 'grid', params: { spacing: 'zigzag' } } } as never)).toThrow(/spacing/);
+  });
+});
+
+describe('grid config: start-up check and reload', () => {
+  const grid = (params: Record<string, number>) => parseConfig({ strategy: { name: 'grid', params } } as never);
+  it('start-up names a bad grid (levels colliding at the paper tick) before anything runs', () => {
+    const cfg = parseConfig({ strategy: { name: 'grid', params: { lower: 100, upper: 100.05, levels: 10, qtyPerLevel: 1 } } } as never);
+    expect(startupProblems(cfg, { injected: { exchange: true, feeds: true, logger: true } })).toContainEqual(
+      expect.stringMatching(/^strategy\.params: 10 levels between 100 and 100\.05 collide at the price step 0\.01: use fewer levels$/),
+    );
+  });
+  it('/reload: new grid parameters need a restart (a new grid then); bad ones are refused', () => {
+    const running = grid({ lower: 90, upper: 110, levels: 5, qtyPerLevel: 1 });
+    const wider = planReload(running, grid({ lower: 80, upper: 110, levels: 5, qtyPerLevel: 1 }));
+    expect(wider).toMatchObject({ apply: [], needsRestart: ['strategy.params.lower'], errors: [] });
+    const bad = planReload(running, grid({ lower: 120, upper: 110, levels: 5, qtyPerLevel: 1 }));
+    expect(bad.errors).toEqual([expect.stringMatching(/^strategy\.params: grid: strategy\.params\.upper: must be above lower \(120\)$/)]);
   });
 });
 
@@ -194,6 +213,48 @@ describe('grid on the paper venue', () => {
       expect.stringMatching(/^levels 0–1: free cash after the grid's resting buys is 118\.00 USDT, this buy needs 288\.29 USDT$/),
     ]);
     expect(k.journal.recentOrders(100).filter((o) => o.status === 'rejected')).toEqual([]);
+    k.journal.close();
+  });
+
+  it('perps with allowShort: pairs above the price sell (shorts) and buy back one level down; the pair the price is in waits', () => {
+    const dir = tempDir('skipper-grid-');
+    const cfg: ConfigInput = {
+      ...GRID,
+      market: { symbols: [SYM], timeframe: '1m', type: 'perp', allowShort: true, leverage: 2 },
+      risk: { minTradeIntervalSec: 0, maxConsecutiveLosses: 0, maxLeverage: 2 },
+      strategy: { name: 'grid', params: { lower: 96, upper: 104, levels: 9, qtyPerLevel: 0.1, stopAbove: 110, stopBelow: 90 } },
+    };
+    const k = open(join(dir, 'j.db'), cfg);
+    feed(k, saw(1, 95, 105, 0.5)); // close 99.5: pair 99–100 waits
+    const first = [...k.engine.liveOrders.values()].map((o) => `${o.side} ${o.price}`).sort();
+    expect(first).toEqual(['buy 96', 'buy 97', 'buy 98', 'sell 101', 'sell 102', 'sell 103', 'sell 104']);
+    // up through 101 and 102, then back: the shorts opened above are bought back one level down
+    const up: Candle[] = [];
+    let p = 99.5;
+    for (const next of [100.5, 101.5, 102.5, 101.5, 100.5, 99.5]) {
+      up.push({
+        ts: T0 + (up.length + 1) * MIN,
+        open: p,
+        high: Math.max(p, next) + 0.05,
+        low: Math.min(p, next) - 0.05,
+        close: next,
+        volume: 1000,
+      });
+      p = next;
+    }
+    feed(k, up.slice(0, 3));
+    expect(k.engine.portfolio.positions.get(SYM)).toMatchObject({ side: 'short', qty: 0.2 });
+    expect(
+      [...k.engine.liveOrders.values()]
+        .filter((o) => o.side === 'buy' && o.price! > 99)
+        .map((o) => o.price)
+        .sort(),
+    ).toEqual([100, 101]);
+    feed(k, up.slice(3));
+    expect(k.engine.portfolio.positions.get(SYM)).toBeUndefined();
+    const v = k.grid!.views()[0]!;
+    expect(v.roundTrips).toBe(2);
+    expect(v.profit).toBeGreaterThan(0.15); // 2 × 0.1 less fees
     k.journal.close();
   });
 

@@ -35,7 +35,7 @@ export function startupProblems(cfg: Config, o: StartupOptions = {}): string[] {
   if (isModelStrategy(name)) out.push(...modelStrategyProblems(cfg));
   else if (name === 'grid') {
     try {
-      gridParamsOf(cfg.strategy);
+      gridParamsOf(cfg.strategy, cfg.exchange.name === 'paper' ? cfg.exchange.paper.priceStep : 0);
     } catch (e) {
       add('strategy.params', errorMessage(e));
     }

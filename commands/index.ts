@@ -36,6 +36,7 @@ import reload from './reload.ts';
 import backtest from './backtest.ts';
 import stress from './stress.ts';
 import models from './models.ts';
+import grid from './grid.ts';
 
 export const COMMANDS: CommandSpec[] = [
   // read-only
@@ -68,6 +69,7 @@ export const COMMANDS: CommandSpec[] = [
   approvals,
   alerts,
   models,
+  grid,
   reconcile,
   flatten,
   // admin

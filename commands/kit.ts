@@ -5,7 +5,7 @@
 export { defineCommand, usage, type CommandContext, type CommandSpec } from '../src/chat/command.ts';
 export { hasRole, type Reply, type Role, type TransportName } from '../src/chat/types.ts';
 export type { Services } from '../src/chat/services.ts';
-export { bytes, duration, kv, modeWords, money, pct, percent, qty, signedMoney, table, utc } from '../src/chat/format.ts';
+export { bytes, duration, kv, modeWords, money, pct, percent, price, qty, signedMoney, table, utc } from '../src/chat/format.ts';
 export { actor, assetAmount, badArgs, marketFormat, parseDuration, resolveSymbol, symbolProblem } from '../src/chat/helpers.ts';
 export { MAX_ARG_NUMBER } from '../src/chat/args.ts';
 export { algoConfirm, algoPlan, cancelParent, parentsTable, runAlgo } from '../src/chat/algo-commands.ts';
@@ -20,7 +20,7 @@ export { clockLabel, DAY_MS, engineTimeNote, utcDayStart, wallTimeNote } from '.
 export { errorMessage } from '../src/core/errors.ts';
 export { scrubSecrets } from '../src/core/logger.ts';
 export { floorToStep } from '../src/core/num.ts';
-export { quoteOf } from '../src/core/symbols.ts';
+export { quoteOf, splitSymbol } from '../src/core/symbols.ts';
 export type { Balance, Order, Side } from '../src/core/types.ts';
 
 export { dataSourceOf, describeDataSource } from '../src/config/data-source.ts';
@@ -30,6 +30,7 @@ export { isKillSwitch } from '../src/engine/drawdown-guard.ts';
 export { parseTrail } from '../src/engine/trade-edits.ts';
 export { tradeId } from '../src/engine/trades.ts';
 export { ALGOS } from '../src/execution/config.ts';
+export type { GridBook, GridView } from '../src/grid/manager.ts';
 export type { ModelView } from '../src/models/wire.ts';
 export { LIMIT_KEYS, limitHelp, limitKey, showLimit } from '../src/risk/limits.ts';
 export type { RiskDecision, RiskLimits } from '../src/risk/types.ts';

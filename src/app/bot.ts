@@ -45,6 +45,7 @@ import { ACK_PREFIX } from '../ops/escalation.ts';
 import { instrumentCcxt } from '../ops/venue-metrics.ts';
 import { ConfigReloader } from './config-reload.ts';
 import { AlgoExecutor } from '../execution/algo.ts';
+import type { GridRunner } from '../grid/manager.ts';
 
 export interface BotOptions {
   config: Config;
@@ -90,6 +91,8 @@ export class Bot {
   readonly reports: ReportService;
   /** TWAP/iceberg parents (src/execution). */
   readonly algos: AlgoExecutor;
+  /** The grid strategy's grids (src/grid); undefined for other strategies. */
+  readonly grid: GridRunner | undefined;
   /** What feeds the bot (/mode, /status, the start banner). */
   readonly dataSource: DataSource;
   readonly ops: Ops;
@@ -186,6 +189,7 @@ export class Bot {
       persistProgress: true,
     });
     this.engine = kernel.engine;
+    this.grid = kernel.grid;
     // A restart resumes the candle clock where it stopped, not at 0.
     for (const symbol of cfg.market.symbols) replayClock?.set(this.engine.resumeTs(symbol) + TIMEFRAME_MS[timeframe]);
     this.reconciler = new Reconciler(this.engine, this.journal, this.exchange, this.alerts, this.log, this.clock, {
@@ -242,6 +246,7 @@ export class Bot {
         log: this.log,
       }),
       algos: this.algos,
+      ...(this.grid ? { grid: this.grid } : {}),
       ...(this.models ? { models: this.models.controls() } : {}),
     };
     this.goLive = new GoLive({

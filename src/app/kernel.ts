@@ -17,6 +17,8 @@ import { STATE } from '../journal/state-keys.ts';
 import { CandleValidator } from '../market/validator.ts';
 import { RiskEngine } from '../risk/engine.ts';
 import { createStrategy } from '../strategy/registry.ts';
+import { gridParamsOf } from '../grid/config.ts';
+import { GridRunner } from '../grid/manager.ts';
 import type { Strategy } from '../strategy/types.ts';
 import { paperMarket, paperVenue } from './venues.ts';
 
@@ -64,6 +66,8 @@ export interface Kernel {
   journal: Journal;
   exchange: ExchangeClient;
   risk: RiskEngine;
+  /** The grid strategy's grids (strategy.name: grid). */
+  grid?: GridRunner;
 }
 
 /**
@@ -105,6 +109,21 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
   const timeframeMs = TIMEFRAME_MS[timeframe];
   const jump = { sigmas: cfg.data.jumpSigmas, minPct: cfg.data.jumpMinPct };
   const events = new EngineEvents();
+  const allowShort = parts.allowShort ?? (cfg.market.allowShort && cfg.market.type === 'perp');
+  const marketOf = (symbol: string) => parts.market?.(symbol) ?? exchange.market(symbol);
+  // The grid works resting limit orders through the engine (src/grid): its books are attached once the engine exists.
+  const grid =
+    cfg.strategy.name === 'grid' && !parts.strategy
+      ? new GridRunner(cfg.market.symbols, (s) => gridParamsOf(cfg.strategy, marketOf(s).priceStep), {
+          journal,
+          clock,
+          log,
+          botId: cfg.botId,
+          shorts: allowShort,
+          marketType: cfg.market.type,
+          fee: Math.max(cfg.exchange.paper.makerFee, cfg.exchange.paper.takerFee),
+        })
+      : undefined;
   const options: EngineOptions = {
     mode,
     botId: cfg.botId,
@@ -116,12 +135,15 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
     symbols: cfg.market.symbols.map((symbol) => ({
       symbol,
       timeframeMs,
-      strategy: parts.strategy?.(symbol) ?? createStrategy(cfg.strategy.name, symbol, { ...cfg.strategy.params, timeframeMs }),
-      market: parts.market?.(symbol) ?? exchange.market(symbol),
+      strategy:
+        parts.strategy?.(symbol) ??
+        grid?.strategy(symbol) ??
+        createStrategy(cfg.strategy.name, symbol, { ...cfg.strategy.params, timeframeMs }),
+      market: marketOf(symbol),
       validator: parts.validator?.(symbol) ?? new CandleValidator(symbol, timeframe, jump),
     })),
     marketType: cfg.market.type,
-    allowShort: parts.allowShort ?? (cfg.market.allowShort && cfg.market.type === 'perp'),
+    allowShort,
     leverage: parts.leverage ?? cfg.market.leverage,
     takerFee: parts.takerFee ?? cfg.exchange.paper.takerFee,
     startingCash: parts.startingCash ?? cfg.exchange.paper.startingBalance[quoteOf(cfg.market.symbols)] ?? 0,
@@ -133,11 +155,13 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
     ...(parts.approvals ? { approvals: parts.approvals } : {}),
     ...(parts.onReconnect ? { onReconnect: parts.onReconnect } : {}),
     ...(parts.onTraderOrder ? { onTraderOrder: parts.onTraderOrder } : {}),
+    ...(grid ? { strategyStops: true } : {}),
   };
   // Durable runs persist risk state (pause, halt, breaker, counters) on every change; a backtest never restarts.
   if (persistProgress) risk.onChange = (state) => STATE.risk.write(journal, state, clock.now());
   const engine = new Engine(options);
-  return { engine, events, clock, journal, exchange, risk };
+  grid?.attach(engine);
+  return { engine, events, clock, journal, exchange, risk, ...(grid ? { grid } : {}) };
 }
 
 export { paperMarket };

@@ -6,6 +6,7 @@ import type { ConfigControls } from '../config/reload.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { AlgoExecutor } from '../execution/algo.ts';
+import type { GridRunner } from '../grid/manager.ts';
 import type { FeedState } from '../market/feed.ts';
 import type { DataSource } from '../config/data-source.ts';
 import type { CommandSpec } from './command.ts';
@@ -85,4 +86,6 @@ export interface Services {
   algos?: AlgoExecutor;
   /** Model/ensemble strategies only: /models. */
   models?: ModelControls;
+  /** The grid strategy only: /grid. */
+  grid?: GridRunner;
 }

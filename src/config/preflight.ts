@@ -1,6 +1,7 @@
 // Everything start-up checks before it builds anything, in one place: `skipper run` (through the Bot)
 // and `skipper config check` both call startupProblems, so the check says OK exactly when start-up
 // would get past these. Each problem starts with the config key (or flag) to fix.
+import { gridParamsOf } from '../grid/config.ts';
 import { Cron } from 'croner';
 import { errorMessage } from '../core/errors.ts';
 import { writableFileProblem } from '../core/file-checks.ts';
@@ -32,7 +33,13 @@ export function startupProblems(cfg: Config, o: StartupOptions = {}): string[] {
 
   const { name, params } = cfg.strategy;
   if (isModelStrategy(name)) out.push(...modelStrategyProblems(cfg));
-  else if (!Object.hasOwn(STRATEGIES, name)) {
+  else if (name === 'grid') {
+    try {
+      gridParamsOf(cfg.strategy, cfg.exchange.name === 'paper' ? cfg.exchange.paper.priceStep : 0);
+    } catch (e) {
+      add('strategy.params', errorMessage(e));
+    }
+  } else if (!Object.hasOwn(STRATEGIES, name)) {
     add('strategy.name', `unknown strategy "${name}"; available: ${Object.keys(STRATEGIES).sort().join(', ')}`);
   } else {
     try {

@@ -1,5 +1,6 @@
 // Config reload from chat, the pure part: what changed between the running config and the file, which
 // of it can be applied while the bot runs, and which needs a restart.
+import { gridParamsOf } from '../grid/config.ts';
 import { isDeepStrictEqual } from 'node:util';
 import { errorMessage } from '../core/errors.ts';
 import { TIMEFRAME_MS } from '../core/types.ts';
@@ -60,7 +61,9 @@ export function diffConfig(a: unknown, b: unknown, path = ''): ConfigChange[] {
 /** What reloading `next` over `running` would do. Pure: reads and changes nothing. */
 export function planReload(running: Config, next: Config): ReloadPlan {
   const changes = diffConfig(running, next);
-  const needsRestart = changes.filter((c) => !isLivePath(c.path)).map((c) => c.path);
+  // A grid's levels are fixed while it runs: new grid parameters make a new grid at the next start.
+  const grid = next.strategy.name === 'grid';
+  const needsRestart = changes.filter((c) => !isLivePath(c.path) || (grid && c.path.startsWith('strategy.params'))).map((c) => c.path);
   const errors: string[] = [];
   // Limits go through the one limit table, on a scratch engine (as /risk set checks them).
   const scratch = new RiskEngine({ ...running.risk });
@@ -71,8 +74,10 @@ export function planReload(running: Config, next: Config): ReloadPlan {
   }
   if (changes.some((c) => c.path.startsWith('strategy.params')) && next.strategy.name === running.strategy.name) {
     try {
-      for (const s of next.market.symbols)
-        createStrategy(next.strategy.name, s, { ...next.strategy.params, timeframeMs: TIMEFRAME_MS[next.market.timeframe] });
+      if (grid) gridParamsOf(next.strategy);
+      else
+        for (const s of next.market.symbols)
+          createStrategy(next.strategy.name, s, { ...next.strategy.params, timeframeMs: TIMEFRAME_MS[next.market.timeframe] });
     } catch (e) {
       errors.push(`strategy.params: ${errorMessage(e)}`);
     }

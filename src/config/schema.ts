@@ -8,6 +8,7 @@ import { DEFAULT_GOLDEN_RULES, OBJECTIVES, ruleProblem } from '../core/metric-ru
 import { VOTE_MODES } from '../models/ensemble.ts';
 import { modelsConfigSchema } from '../models/config.ts';
 import { LIVE_VENUE_IDS, VENUE_IDS } from '../exchange/venues.ts';
+import { GRID_SPACINGS } from '../grid/levels.ts';
 
 // The whole configuration, validated at start. Every field has a safe default, so an empty file
 // (or no file) runs the paper exchange on BTC/USDT 1m. Secrets never live here: see env.ts.
@@ -19,6 +20,15 @@ const role = z.enum(['viewer', 'trader', 'admin']);
 const userEntry = z.object({ id: z.union([z.string(), z.number()]).transform(String), role, name: z.string().optional() }).strict();
 
 const alertTypeOrAll = z.string();
+
+/** `strategy.params.spacing: geometric` (the grid's one word among numbers) is read as `strategy.spacing`. */
+function liftSpacing(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null || !('params' in v)) return v;
+  const { params, ...rest } = v as { params: unknown };
+  if (typeof params !== 'object' || params === null || !('spacing' in params) || typeof params.spacing !== 'string') return v;
+  const { spacing, ...numbers } = params as { spacing: string };
+  return { ...rest, spacing, params: numbers };
+}
 
 const cronPattern = z.string().refine((p) => {
   try {
@@ -151,17 +161,23 @@ export const configSchema = z
       .strict()
       .prefault({}),
     strategy: z
-      .object({
-        name: z.string().default('sma-cross'),
-        params: z.record(z.string(), z.number()).default({}),
-        /** model | ensemble strategies (src/models/wire.ts): model folder(s), ensemble file, vote, entry gate. */
-        model: z.string().min(1).optional(),
-        models: z.array(z.string().min(1)).min(1).optional(),
-        ensemble: z.string().min(1).optional(),
-        vote: z.enum(VOTE_MODES).optional(),
-        minConfidence: z.number().min(0).max(1).optional(),
-      })
-      .strict()
+      .preprocess(
+        liftSpacing,
+        z
+          .object({
+            name: z.string().default('sma-cross'),
+            params: z.record(z.string(), z.number()).default({}),
+            /** Grid strategy: level spacing (may be written as params.spacing). */
+            spacing: z.enum(GRID_SPACINGS).optional(),
+            /** model | ensemble strategies (src/models/wire.ts): model folder(s), ensemble file, vote, entry gate. */
+            model: z.string().min(1).optional(),
+            models: z.array(z.string().min(1)).min(1).optional(),
+            ensemble: z.string().min(1).optional(),
+            vote: z.enum(VOTE_MODES).optional(),
+            minConfidence: z.number().min(0).max(1).optional(),
+          })
+          .strict(),
+      )
       .prefault({}),
     risk: riskConfigSchema.prefault({}),
     execution: executionConfigSchema.prefault({}),

@@ -87,7 +87,7 @@ export interface Order extends OrderRequest {
   takeProfit?: number;
 }
 
-export type OrderPurpose = 'entry' | 'exit' | 'stop_loss' | 'take_profit' | 'manual' | 'flatten';
+export type OrderPurpose = 'entry' | 'exit' | 'stop_loss' | 'take_profit' | 'manual' | 'flatten' | 'grid';
 
 export type Liquidity = 'maker' | 'taker';
 

@@ -98,7 +98,8 @@ export abstract class EngineCore {
       liveOrders: () => this.liveOrders.values(),
       qtyStep: (symbol) => this.symbols.get(symbol)?.market.qtyStep ?? 0,
       lastPrice: (symbol) => this.lastPrice(symbol),
-      defaults: () => this.risk.limits,
+      // A strategy with its own stop-out (the grid) gets no default stop-loss/take-profit orders.
+      defaults: () => (opts.strategyStops ? NO_DEFAULT_PROTECTION : this.risk.limits),
       record: (request, purpose, decisionId) => this.record(request, purpose, decisionId),
       send: (order) => this.send(order),
       cancelAtVenue: (order) => this.exchange.cancel(order),
@@ -591,6 +592,8 @@ export abstract class EngineCore {
   abstract lastPrice(symbol: string): number;
   abstract marketInfo(symbol: string): MarketInfo | undefined;
 }
+
+const NO_DEFAULT_PROTECTION = { stopLossPct: null, takeProfitPct: null } as const;
 
 /** A market order that closes the whole position. */
 export const closeRequest = (pos: BookPosition): OrderRequest => ({

@@ -51,6 +51,8 @@ export interface EngineOptions {
   onTraderOrder?: () => void;
   /** Listeners built after the engine (execution algos) subscribe here; the kernel owns it. */
   events?: EngineEvents;
+  /** The strategy keeps its own stop-out (grid): positions get no default stop-loss/take-profit orders. */
+  strategyStops?: boolean;
 }
 
 export interface SymbolState extends SymbolSetup {

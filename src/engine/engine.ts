@@ -232,7 +232,7 @@ export class Engine extends EngineCore implements ExchangeListener {
   manualOrder(
     req: { symbol: string; side: Side; qty?: number; quoteQty?: number; price?: number },
     by: string,
-    opts: { dryRun?: boolean; clientOrderId?: string; continuation?: boolean } = {},
+    opts: { dryRun?: boolean; clientOrderId?: string; continuation?: boolean; purpose?: 'grid'; stopLoss?: number } = {},
   ): { decision: RiskDecision; order?: Order } {
     const s = this.symbols.get(req.symbol);
     if (!s) return { decision: { action: 'reject', rule: 'unknown_symbol', reason: `not trading ${req.symbol}` } };
@@ -244,8 +244,8 @@ export class Engine extends EngineCore implements ExchangeListener {
       action: reducing ? (pos!.side === 'long' ? 'exit_long' : 'exit_short') : req.side === 'buy' ? 'enter_long' : 'enter_short',
       ts: this.clock.now(),
       price,
-      strategy: 'manual',
-      reason: `manual ${req.side} by ${by}`,
+      strategy: opts.purpose ?? 'manual',
+      reason: `${opts.purpose ?? 'manual'} ${req.side} by ${by}`,
     };
     if (!reducing && req.side === 'sell' && this.opts.marketType === 'spot') {
       const decision: RiskDecision = { action: 'reject', rule: 'spot_long_only', reason: 'spot is long-only: nothing to sell' };
@@ -263,17 +263,19 @@ export class Engine extends EngineCore implements ExchangeListener {
     if (req.quoteQty !== undefined) request.qty = floorToStep(req.quoteQty / price, s.market.qtyStep);
     if (req.price !== undefined) request.price = req.price;
     if (this.opts.marketType === 'perp' && !reducing) request.leverage = this.opts.leverage;
-    const bracket = reducing ? {} : this.bracketFor(signal, req.side);
-    const sig = bracket.stopLoss !== undefined ? { ...signal, stopLoss: bracket.stopLoss } : signal;
+    // A grid order carries no bracket: the grid's stop-out is its stop (and sizes the loss bound).
+    const bracket = reducing || opts.purpose === 'grid' ? {} : this.bracketFor(signal, req.side);
+    const stop = opts.stopLoss ?? bracket.stopLoss;
+    const sig = stop !== undefined ? { ...signal, stopLoss: stop } : signal;
     const decision = reducing
       ? this.exitVerdict(s, sig, pos!, request)
       : this.risk.evaluate({ signal: sig, request, reducing, continuation: opts.continuation }, this.riskContext(s, price));
     if (opts.dryRun) return { decision };
     const decisionId = this.journal.recordDecision(sig, decision, request.qty);
     if (decision.action === 'reject' || !decision.request) return { decision };
-    const order = this.submit(decision.request, 'manual', decisionId, bracket, opts.clientOrderId);
+    const order = this.submit(decision.request, opts.purpose ?? 'manual', decisionId, bracket, opts.clientOrderId);
     if (!reducing && !opts.continuation) this.risk.recordEntry(this.clock.now());
-    this.opts.onTraderOrder?.();
+    if (opts.purpose === undefined) this.opts.onTraderOrder?.();
     return { decision, order };
   }
 

@@ -140,4 +140,6 @@ export const STATE = {
   escalation: new StateKey<EscalationEpisode | null>('escalation', null),
   heartbeat: new StateKey<HeartbeatRow | null>('heartbeat', null),
   paperSeq: new StateKey<PaperSeq | null>('paper_seq', null),
+  /** The grid strategy's grid per symbol (id, status); shaped and checked by src/grid/state.ts. */
+  grid: (symbol: string): StateKey<unknown> => new StateKey(`grid:${symbol}`, null),
 } as const;

@@ -113,8 +113,10 @@ export function runConfigBacktest(o: RunConfigOptions): RunResult {
 
   const risk = new CountingRisk({ ...cfg.risk }, undefined, { explain: false });
   const recorder = new CurveRecorder(startingCash);
+  // The grid strategy is built by the kernel (it trades through the engine it is attached to).
+  const grid = cfg.strategy.name === 'grid';
   const strategies = new Map<string, Strategy>(
-    symbols.map((s) => [s, createStrategy(cfg.strategy.name, s, { ...cfg.strategy.params, timeframeMs: tfMs })]),
+    grid ? [] : symbols.map((s) => [s, createStrategy(cfg.strategy.name, s, { ...cfg.strategy.params, timeframeMs: tfMs })]),
   );
   // Approvals off, the paper venue in memory, on a simulated clock: the kernel's backtest defaults.
   const clock = new SimClock(0);
@@ -125,7 +127,7 @@ export function runConfigBacktest(o: RunConfigOptions): RunResult {
       clock,
       exchange,
       risk,
-      strategy: (symbol) => strategies.get(symbol)!,
+      ...(grid ? {} : { strategy: (symbol: string) => strategies.get(symbol)! }),
       // Research windows are checked with the validator's own rule (as before the kernel).
       validator: (symbol) => new CandleValidator(symbol, timeframe),
       startingCash,
@@ -139,7 +141,7 @@ export function runConfigBacktest(o: RunConfigOptions): RunResult {
       if (input === undefined) throw new Error(`no data for ${symbol}: pass --data ${symbol}=file.csv`);
       const series = typeof input === 'string' ? loadSeries(input) : input;
       const label = typeof input === 'string' ? input : `${symbol} data`;
-      const warmup = Math.max(strategies.get(symbol)!.warmup, cfg.risk.volatilityWindow) + 1;
+      const warmup = Math.max(strategies.get(symbol)?.warmup ?? 0, cfg.risk.volatilityWindow) + 1;
       const w = windowCandles(label, series, timeframe, { from: o.from, to: o.to, warmup });
       const shock = o.shocks?.[symbol];
       const run = shock ? applyShock(w.run, shock, tfMs) : w.run;
@@ -148,12 +150,12 @@ export function runConfigBacktest(o: RunConfigOptions): RunResult {
     // Warm-up candles before the window: indicators and the volatility estimate only, no trading;
     // candles the validator refuses are skipped as the engine would.
     for (const s of streams) {
-      const strat = strategies.get(s.symbol)!;
+      const strat = strategies.get(s.symbol);
       const ctx = { symbol: s.symbol, position: null, pending: false, allowShort: false };
       const check = new CandleValidator(s.symbol, timeframe);
       for (const c of s.warm) {
         if (!check.check(c).accepted) continue;
-        strat.onCandle(c, ctx);
+        strat?.onCandle(c, ctx);
         risk.onBar(s.symbol, c.close);
       }
     }

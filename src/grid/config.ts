@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { GRID_SPACINGS, gridLevels, type GridSpacing } from './levels.ts';
+
+/** Bounds of a grid, defined once: the config check and the grid itself use them. */
+export const GRID_LIMITS = { minLevels: 2, maxLevels: 200 } as const;
+
+/**
+ * `strategy: { name: grid, params: { lower, upper, levels, spacing, qtyPerLevel | quotePerLevel, stopBelow?, stopAbove? } }`.
+ * `spacing` may be written inside params (the config schema lifts it to `strategy.spacing`).
+ */
+export const gridParamsSchema = z
+  .object({
+    lower: z.number().positive(),
+    upper: z.number().positive(),
+    levels: z.number().int().min(GRID_LIMITS.minLevels).max(GRID_LIMITS.maxLevels),
+    spacing: z.enum(GRID_SPACINGS).default('arithmetic'),
+    /** Base quantity of each level's order… */
+    qtyPerLevel: z.number().positive().optional(),
+    /** …or its value in quote (qty = quotePerLevel / level price). */
+    quotePerLevel: z.number().positive().optional(),
+    /** A candle trading at or below this stops the grid out: orders cancelled, position closed. */
+    stopBelow: z.number().positive().optional(),
+    /** A candle trading at or above this stops the grid out. */
+    stopAbove: z.number().positive().optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    const bad = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (!(p.upper > p.lower)) bad('upper', `must be above lower (${p.lower})`);
+    if ((p.qtyPerLevel === undefined) === (p.quotePerLevel === undefined))
+      bad('qtyPerLevel', 'give exactly one of qtyPerLevel and quotePerLevel');
+    if (p.stopBelow !== undefined && !(p.stopBelow < p.lower)) bad('stopBelow', `must be below lower (${p.lower})`);
+    if (p.stopAbove !== undefined && !(p.stopAbove > p.upper)) bad('stopAbove', `must be above upper (${p.upper})`);
+  });
+
+export type GridParams = z.output<typeof gridParamsSchema>;
+
+/** The grid of a config's strategy section; throws one readable line naming the keys. */
+export function gridParamsOf(strategy: { params: Record<string, number>; spacing?: GridSpacing | undefined }, tick = 0): GridParams {
+  const { timeframeMs: _tf, ...params } = strategy.params;
+  const r = gridParamsSchema.safeParse({ ...params, ...(strategy.spacing !== undefined ? { spacing: strategy.spacing } : {}) });
+  if (!r.success) {
+    throw new Error(`grid: ${r.error.issues.map((i) => `strategy.params.${i.path.join('.') || '?'}: ${i.message}`).join('; ')}`);
+  }
+  gridLevels(r.data.lower, r.data.upper, r.data.levels, r.data.spacing, tick); // throws when the levels collide
+  return r.data;
+}
+
+/** A grid's identity: a config change makes a new grid (the old one's orders are cancelled). */
+export const gridFingerprint = (symbol: string, p: GridParams): string =>
+  JSON.stringify([symbol, p.lower, p.upper, p.levels, p.spacing, p.qtyPerLevel ?? null, p.quotePerLevel ?? null]);

@@ -121,7 +121,7 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
   const elapsed = performance.now() - t0;
   const counts = engine.candleCounts(symbol);
   const finalEquity = engine.portfolio.equity();
-  const fillRows = journal.fills();
+  const fillRows = journal.recordedFills();
   const result: BacktestResult = {
     bars: counts.accepted,
     rejected_bars: counts.rejected,

@@ -2,6 +2,7 @@
 // Targets are printed beside each figure; nothing here asserts (tests check behaviour, not speed).
 import os from 'node:os';
 import { benchBacktest } from './backtest.ts';
+import { benchBacktestMemory } from './backtest-memory.ts';
 import { benchLatency } from './latency.ts';
 import { benchMemory } from './memory.ts';
 import { benchResearch } from './research.ts';
@@ -22,6 +23,12 @@ line(
     `   bare loop ${n(bt.bareFirstPerSec)} candles/s first pass, ${n(bt.bareWarmPerSec)} warm (typed arrays, same fills: ${bt.identicalFills ? 'identical' : 'DIFFERENT'})\n` +
     `   Skipper is ${n(bt.ratio, 1)}× slower than the bare loop's first pass   [target ≤ 3×]\n` +
     `   per fill ${n(bt.perFillUs, 1)} µs, per candle ${n(bt.perCandleUs, 2)} µs   [target per fill ≤ 3 µs]`,
+);
+
+const btm = await benchBacktestMemory();
+line(
+  `   memory: skipper backtest of ${n(btm.candles)} generated candles (CSV streamed), ${n(btm.seconds, 1)} s: max RSS ${n(btm.maxRssMb, 0)} MB   [target ≤ 150 MB]\n` +
+    `     the 130,708-candle BTC file: ${n(btm.smallMaxRssMb, 0)} MB`,
 );
 
 const lat = benchLatency();

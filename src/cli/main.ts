@@ -136,20 +136,25 @@ bt.action(async (o: Record<string, unknown>) => {
       throw new Error(`unknown strategy "${strategy}"; available: ${[...Object.keys(STRATEGIES), ...MODEL_STRATEGIES].join(', ')}`);
     const params: Record<string, number> = {};
     for (const p of Object.keys(factory?.defaults ?? {})) if (typeof o[p] === 'number') params[p] = o[p] as number;
-    const { loadCandles } = await import('../market/csv.ts');
+    const { loadCandles, readCandleBatches } = await import('../market/csv.ts');
     const { detectTimeframe } = await import('../market/feed.ts');
     const { runBacktest, REFERENCE_LIMITS } = await import('../app/backtest.ts');
-    const candles = loadCandles(file);
+    // Models see the whole series up front (batched inference); a plain strategy streams the file,
+    // so memory stays flat whatever its size. The first batch (≥ 4,096 candles) tells the timeframe.
+    const modelRun = isModelStrategy(strategy);
+    const reader = modelRun ? null : readCandleBatches(file);
+    const first = reader?.next();
+    const candles = reader === null ? loadCandles(file) : first?.done ? [] : (first?.value ?? []);
     const guess = guessFromName(file);
     const tf = (o.timeframe as Timeframe | undefined) ?? guess.timeframe ?? detectTimeframe(candles);
     if (!tf || !(TIMEFRAMES as readonly string[]).includes(tf)) throw new Error(`cannot tell the timeframe of ${file}; pass --timeframe`);
     const symbol = (o.symbol as string | undefined) ?? guess.symbol ?? 'BTC/USDT';
     const detail = o.journalDetail === 'full' ? 'full' : 'fills';
-    const models = isModelStrategy(strategy)
+    const models = modelRun
       ? await (await import('../models/backtest.ts')).modelBacktestStrategy(o, symbol, TIMEFRAME_MS[tf], candles)
       : undefined;
     const r = runBacktest({
-      candles,
+      batches: thenRest(candles, reader),
       symbol,
       timeframe: tf,
       strategy,
@@ -200,6 +205,12 @@ bt.action(async (o: Record<string, unknown>) => {
     fail(e);
   }
 });
+
+/** The first batch, then the rest of the reader's. */
+function* thenRest<T>(first: T, rest: Iterator<T> | null): Generator<T> {
+  yield first;
+  for (let b = rest?.next(); b && !b.done; b = rest!.next()) yield b.value;
+}
 
 /** binance_spot_BTCUSDT_1m_2025-05-20_2025-08-18.csv → BTC/USDT, 1m */
 function guessFromName(file: string): { symbol?: string; timeframe?: Timeframe } {

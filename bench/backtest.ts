@@ -1,57 +1,88 @@
 // Backtest throughput through the full engine path (validation, strategy, risk, paper fills, journal
-// of fills) on the 130,708-candle BTC 1m file, or generated data of the same size when it's absent.
+// of fills) on the 130,708-candle BTC 1m file, or generated data of the same size when it's absent,
+// beside the bare loop (bench/bare-loop.ts) doing the same SMA cross and fills over typed arrays.
+// Each figure is a first pass in a fresh process (bench/backtest-pass.ts), runs interleaved
+// (Skipper, bare loop, Skipper without fills, …) so a busy machine slows all of them alike; medians.
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { PROJECT_ROOT } from '../src/core/paths.ts';
-import type * as BacktestModule from '../src/app/backtest.ts';
-import { loadCandles } from '../src/market/csv.ts';
-import { shipped } from './shipped.ts';
-import { generateCandles } from '../src/market/generator.ts';
+import { BTC_1M } from './data.ts';
 
-export const BTC_1M = join(PROJECT_ROOT, '../shared/data/binance_spot_BTCUSDT_1m_2025-05-20_2025-08-18.csv');
+export { BTC_1M };
+
+interface Pass {
+  candles: number;
+  passes: Array<{ ms: number; fills: number; finalEquity: number }>;
+  fills: string;
+}
 
 export interface BacktestBench {
   source: string;
   candles: number;
   fills: number;
   runs: number[];
+  /** First pass in a fresh process, median over the runs. */
   medianPerSec: number;
   bestPerSec: number;
+  /** The bare loop's first pass, median; and warm (10th pass in one process). */
+  bareFirstPerSec: number;
+  bareWarmPerSec: number;
+  /** Skipper's median over the bare loop's median, first passes (the issue's "N× slower"). */
+  ratio: number;
+  /** Skipper and the bare loop made the same fills (ts, side, price, quantity). */
+  identicalFills: boolean;
+  /** (Skipper − Skipper with a slow SMA that never crosses) / fills: what one fill costs. */
+  perFillUs: number;
+  perCandleUs: number;
 }
 
-export async function benchBacktest(runs = 9): Promise<BacktestBench> {
-  const { runBacktest, REFERENCE_LIMITS } = await shipped<typeof BacktestModule>('src/app/backtest.ts');
-  const real = existsSync(BTC_1M);
-  const candles = real ? loadCandles(BTC_1M) : generateCandles({ count: 130_708, seed: 1, startPrice: 105_000, volatility: 0.0008 });
-  const once = () =>
-    runBacktest({
-      candles,
-      symbol: 'BTC/USDT',
-      timeframe: '1m',
-      strategy: 'sma-cross',
-      params: { fast: 10, slow: 30 },
-      cash: 10_000,
-      fee: 0.001,
-      qtyStep: 1e-8,
-      limits: REFERENCE_LIMITS,
-    });
-  for (let i = 0; i < 3; i++) once(); // warm-up (JIT)
-  const times: number[] = [];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function pass(which: 'skipper' | 'bare', fast: number, slow: number, passes = 1): Pass {
+  const p = spawnSync(
+    process.execPath,
+    ['--max-semi-space-size=8', '--import', 'tsx', 'bench/backtest-pass.ts', which, String(fast), String(slow), String(passes)],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (p.status !== 0) throw new Error(`backtest-pass ${which} failed: ${p.stderr}`);
+  return JSON.parse(p.stdout) as Pass;
+}
+
+export async function benchBacktest(runs = 5): Promise<BacktestBench> {
+  const skipper: number[] = [];
+  const bare: number[] = [];
+  const noFills: number[] = [];
+  let candles = 0;
   let fills = 0;
+  let identical = true;
   for (let i = 0; i < runs; i++) {
-    const r = once();
-    times.push(r.elapsed_ms);
-    fills = r.fills;
+    const s = pass('skipper', 10, 30);
+    const b = pass('bare', 10, 30);
+    const q = pass('skipper', 10, 1_000_000);
+    candles = s.candles;
+    fills = s.passes[0]!.fills;
+    identical &&= s.fills === b.fills;
+    skipper.push(s.passes[0]!.ms);
+    bare.push(b.passes[0]!.ms);
+    noFills.push(q.passes[0]!.ms);
   }
-  const sorted = [...times].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)]!;
+  const warm = pass('bare', 10, 30, 10).passes.at(-1)!.ms;
+  const sMed = median(skipper);
+  const perSec = (ms: number) => candles / (ms / 1000);
   return {
-    source: real ? 'binance_spot_BTCUSDT_1m_2025-05-20_2025-08-18.csv' : 'generated (../shared/data absent)',
-    candles: candles.length,
+    source: existsSync(BTC_1M) ? 'binance_spot_BTCUSDT_1m_2025-05-20_2025-08-18.csv' : 'generated (../shared/data absent)',
+    candles,
     fills,
-    runs: times,
-    medianPerSec: candles.length / (median / 1000),
-    bestPerSec: candles.length / (sorted[0]! / 1000),
+    runs: skipper,
+    medianPerSec: perSec(sMed),
+    bestPerSec: perSec(Math.min(...skipper)),
+    bareFirstPerSec: perSec(median(bare)),
+    bareWarmPerSec: perSec(warm),
+    ratio: sMed / median(bare),
+    identicalFills: identical,
+    perFillUs: fills > 0 ? ((sMed - median(noFills)) * 1000) / fills : 0,
+    perCandleUs: (median(noFills) * 1000) / candles,
   };
 }
 

@@ -2,6 +2,7 @@
 // Targets are printed beside each figure; nothing here asserts (tests check behaviour, not speed).
 import os from 'node:os';
 import { benchBacktest } from './backtest.ts';
+import { benchBacktestMemory } from './backtest-memory.ts';
 import { benchLatency } from './latency.ts';
 import { benchMemory } from './memory.ts';
 import { benchResearch } from './research.ts';
@@ -16,15 +17,24 @@ line(`Skipper benchmarks — node ${process.version}, ${os.cpus().length} × ${o
 
 const bt = await benchBacktest();
 line(
-  `\n1. Backtest, full engine path (validation, strategy, risk, paper fills, journal of fills)\n` +
-    `   ${bt.source}: ${n(bt.candles)} candles, ${n(bt.fills)} fills\n` +
-    `   median ${n(bt.medianPerSec)} candles/s, best ${n(bt.bestPerSec)} candles/s over ${bt.runs.length} runs   [target ≥ 1,500,000]`,
+  `\n1. Backtest, full engine path (validation, strategy, risk, paper fills, journal of fills), sma-cross 10/30\n` +
+    `   ${bt.source}: ${n(bt.candles)} candles, ${n(bt.fills)} fills; first pass in a fresh process, median of ${bt.runs.length} interleaved runs\n` +
+    `   Skipper   ${n(bt.medianPerSec)} candles/s (best ${n(bt.bestPerSec)})   [target ≥ 3,000,000]\n` +
+    `   bare loop ${n(bt.bareFirstPerSec)} candles/s first pass, ${n(bt.bareWarmPerSec)} warm (typed arrays, same fills: ${bt.identicalFills ? 'identical' : 'DIFFERENT'})\n` +
+    `   Skipper is ${n(bt.ratio, 1)}× slower than the bare loop's first pass   [target ≤ 3×]\n` +
+    `   per fill ${n(bt.perFillUs, 1)} µs, per candle ${n(bt.perCandleUs, 2)} µs   [target per fill ≤ 3 µs]`,
 );
 
-const lat = benchLatency();
+const btm = await benchBacktestMemory();
+line(
+  `   memory: skipper backtest of ${n(btm.candles)} generated candles (CSV streamed), ${n(btm.seconds, 1)} s: max RSS ${n(btm.maxRssMb, 0)} MB   [target ≤ 150 MB]\n` +
+    `     the 130,708-candle BTC file: ${n(btm.smallMaxRssMb, 0)} MB`,
+);
+
+const lat = benchLatency(10_000);
 line(
   `\n2. Decision latency, paper mode, journal on disk (${lat.journal}), ${n(lat.decisions)} decisions\n` +
-    `   candle close → order handed to the exchange: p50 ${n(lat.p50us)} µs, p99 ${n(lat.p99us)} µs, max ${n(lat.maxUs)} µs   [target p99 ≤ 1,000 µs]\n` +
+    `   candle close → order handed to the exchange: p50 ${n(lat.p50us)} µs, p99 ${n(lat.p99us)} µs, max ${n(lat.maxUs)} µs   [target p99 ≤ 500 µs, max ≤ 2,000 µs]\n` +
     `   candle close → its transaction committed:     p50 ${n(lat.committedP50us)} µs, p99 ${n(lat.committedP99us)} µs`,
 );
 

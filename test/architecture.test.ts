@@ -36,8 +36,15 @@ describe('architecture', () => {
     // each heavy library must sit behind an import() on the path that needs it.
     const heavy = ['ccxt', 'grammy', 'discord.js', 'echarts', '@resvg/resvg-js', 'onnxruntime-node', 'bullmq', 'piscina'];
     const loaded = loadedAtStart('src/cli/main.ts');
-    expect(loaded.size).toBeGreaterThan(50); // the walk follows the real graph
+    expect(loadedAtStart('src/app/bot.ts').size).toBeGreaterThan(50); // the walk follows the real graph
     for (const lib of heavy) expect(loaded.get(lib)?.join(' → '), lib).toBeUndefined();
+  });
+
+  it('`skipper --help` loads no config, ORM or journal stack: each command imports what it needs', () => {
+    const loaded = loadedAtStart('src/cli/main.ts');
+    expect(loaded.has('commander')).toBe(true);
+    for (const lib of ['zod', 'yaml', 'drizzle-orm', 'better-sqlite3', 'pino', 'croner'])
+      expect(loaded.get(lib)?.join(' → '), lib).toBeUndefined();
   });
 
   it('no import cycle between the folders of src/ (type-only imports count too)', () => {

@@ -46,6 +46,7 @@ import { instrumentCcxt } from '../ops/venue-metrics.ts';
 import { ConfigReloader } from './config-reload.ts';
 import { AlgoExecutor } from '../execution/algo.ts';
 import type { GridRunner } from '../grid/manager.ts';
+import { runCandles } from './candle-loop.ts';
 
 export interface BotOptions {
   config: Config;
@@ -102,6 +103,9 @@ export class Bot {
   readonly feeds: CandleFeed[] = [];
   readonly startedAt: number;
   private stopped = false;
+  get isStopped(): boolean {
+    return this.stopped;
+  }
   readonly journalHealth: JournalHealth;
   /** The process exit code when it stops: 0, or 3 after a journal fault. */
   exitCode = 0;
@@ -493,31 +497,7 @@ export class Bot {
     try {
       for await (const batch of feed.batches()) {
         if (this.stopped) break;
-        for (let i = 0; i < batch.length; i++) {
-          // The journal (its file, its WAL) is checked before each batch and every 64 candles within
-          // one: a stat or two, cheap next to 64 commits, and never inside a candle's decision.
-          if ((i & 63) === 0 && !this.journalHealth.check()) break;
-          const c = batch[i]!;
-          if (this.stopped) break;
-          if (sim) sim.set(c.ts + tfMs);
-          const t0 = performance.now();
-          const prepared = this.engine.prepareCandle(feed.symbol, c); // model inference: no decision before it
-          if (prepared) await prepared;
-          this.engine.onCandle(feed.symbol, c);
-          if (sim) this.reports.poll();
-          this.ops.candle(feed.symbol, t0);
-          // In a replay the market waits for the trader: hold the candle clock while a proposal is open,
-          // but never while an order the trader placed is working (it needs candles to fill).
-          while (
-            sim &&
-            !this.stopped &&
-            this.config.approvals.holdReplay &&
-            this.approvals.hasPending &&
-            !this.engine.traderOrdersWorking()
-          ) {
-            await this.approvals.settled();
-          }
-        }
+        await runCandles(this, feed.symbol, batch, sim, tfMs);
         if (this.journalHealth.fault) break;
         // Give chat and timers a turn between batches, even at max replay speed.
         await new Promise<void>((r) => setImmediate(r));

@@ -1,23 +1,18 @@
+// Only commander and light modules load up front (`skipper --help` stays fast); each action imports
+// the stacks it needs (config: zod + yaml, journal: drizzle, the bot: chat and venues).
 import { Command, InvalidArgumentError } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { ConfigError, loadConfig } from '../config/load.ts';
+import { COMMAND_LINE, ConfigError } from '../config/errors.ts';
 import { errorMessage } from '../core/errors.ts';
-import { COMMAND_LINE } from '../config/preflight.ts';
 import { cagrText, reportedCagr } from '../engine/cagr-span.ts';
 import { TIMEFRAME_MS, TIMEFRAMES, type Timeframe } from '../core/types.ts';
-import { runBacktest, REFERENCE_LIMITS } from '../app/backtest.ts';
-import { Bot } from '../app/bot.ts';
+import type { Bot } from '../app/bot.ts';
 import { addModelCommands } from './models.ts';
-import { Journal } from '../journal/journal.ts';
-import { initJournal } from '../journal/init.ts';
-import { checkStartup } from '../config/preflight.ts';
-import { loadCandles } from '../market/csv.ts';
-import { detectTimeframe } from '../market/replay-feed.ts';
 import { STRATEGIES } from '../strategy/registry.ts';
-import { modelBacktestStrategy } from '../models/backtest.ts';
-import { isModelStrategy, MODEL_STRATEGIES } from '../models/wire.ts';
 import { parseTime, registerResearchCommands, runBacktestConfig } from '../research/commands.ts';
+
+const loadConfig = async (file?: string) => (await import('../config/load.ts')).loadConfig(file);
 
 const program = new Command();
 program.name('skipper').description('A crypto trading bot you run on one box and steer from chat.').showHelpAfterError();
@@ -61,7 +56,8 @@ program
   .action(async (o: { config?: string; replay?: string; speed?: number | 'max'; exitWhenDone?: boolean; confirmLive?: boolean }) => {
     let bot: Bot;
     try {
-      const config = loadConfig(o.config);
+      const config = await loadConfig(o.config);
+      const { Bot } = await import('../app/bot.ts');
       bot = new Bot({
         config,
         configFile: o.config ?? '(defaults)',
@@ -135,19 +131,30 @@ bt.action(async (o: Record<string, unknown>) => {
     const file = String(o.data);
     const strategy = String(o.strategy);
     const factory = STRATEGIES[strategy];
+    const { isModelStrategy, MODEL_STRATEGIES } = await import('../models/wire.ts');
     if (!factory && !isModelStrategy(strategy))
       throw new Error(`unknown strategy "${strategy}"; available: ${[...Object.keys(STRATEGIES), ...MODEL_STRATEGIES].join(', ')}`);
     const params: Record<string, number> = {};
     for (const p of Object.keys(factory?.defaults ?? {})) if (typeof o[p] === 'number') params[p] = o[p] as number;
-    const candles = loadCandles(file);
+    const { loadCandles, readCandleBatches } = await import('../market/csv.ts');
+    const { detectTimeframe } = await import('../market/feed.ts');
+    const { runBacktest, REFERENCE_LIMITS } = await import('../app/backtest.ts');
+    // Models see the whole series up front (batched inference); a plain strategy streams the file,
+    // so memory stays flat whatever its size. The first batch (≥ 4,096 candles) tells the timeframe.
+    const modelRun = isModelStrategy(strategy);
+    const reader = modelRun ? null : readCandleBatches(file);
+    const first = reader?.next();
+    const candles = reader === null ? loadCandles(file) : first?.done ? [] : (first?.value ?? []);
     const guess = guessFromName(file);
     const tf = (o.timeframe as Timeframe | undefined) ?? guess.timeframe ?? detectTimeframe(candles);
     if (!tf || !(TIMEFRAMES as readonly string[]).includes(tf)) throw new Error(`cannot tell the timeframe of ${file}; pass --timeframe`);
     const symbol = (o.symbol as string | undefined) ?? guess.symbol ?? 'BTC/USDT';
     const detail = o.journalDetail === 'full' ? 'full' : 'fills';
-    const models = isModelStrategy(strategy) ? await modelBacktestStrategy(o, symbol, TIMEFRAME_MS[tf], candles) : undefined;
+    const models = modelRun
+      ? await (await import('../models/backtest.ts')).modelBacktestStrategy(o, symbol, TIMEFRAME_MS[tf], candles)
+      : undefined;
     const r = runBacktest({
-      candles,
+      batches: thenRest(candles, reader),
       symbol,
       timeframe: tf,
       strategy,
@@ -199,6 +206,12 @@ bt.action(async (o: Record<string, unknown>) => {
   }
 });
 
+/** The first batch, then the rest of the reader's. */
+function* thenRest<T>(first: T, rest: Iterator<T> | null): Generator<T> {
+  yield first;
+  for (let b = rest?.next(); b && !b.done; b = rest!.next()) yield b.value;
+}
+
 /** binance_spot_BTCUSDT_1m_2025-05-20_2025-08-18.csv → BTC/USDT, 1m */
 function guessFromName(file: string): { symbol?: string; timeframe?: Timeframe } {
   const m = /([A-Z0-9]{2,12})(USDT|USDC|BUSD|BTC|ETH)_(\d+[mhd])/.exec(basename(file));
@@ -211,10 +224,10 @@ const config = program.command('config').description('configuration tools');
 config
   .command('check [file]')
   .description('validate a config file as start-up does (strategy, schedules, files, secrets) and print every problem with its key')
-  .action((file?: string) => {
+  .action(async (file?: string) => {
     try {
-      const c = loadConfig(file);
-      checkStartup(c, file ?? '(defaults)');
+      const c = await loadConfig(file);
+      (await import('../config/preflight.ts')).checkStartup(c, file ?? '(defaults)');
       process.stdout.write(
         `${file ?? '(embedded defaults)'}: OK — ${c.mode} mode, ${c.exchange.name} exchange, ${c.market.symbols.join(', ')} ${c.market.timeframe}, strategy ${c.strategy.name}\n`,
       );
@@ -228,9 +241,10 @@ db.command('init')
   .description('create a new, empty journal (a new account); refuses to touch one that holds data')
   .option('-c, --config <file>', 'config file')
   .option('--path <db>', 'journal file (overrides the config)')
-  .action((o: { config?: string; path?: string }) => {
+  .action(async (o: { config?: string; path?: string }) => {
     try {
-      const path = o.path ?? loadConfig(o.config).journal.path;
+      const path = o.path ?? (await loadConfig(o.config)).journal.path;
+      const { initJournal } = await import('../journal/init.ts');
       process.stdout.write(`${initJournal(path)}\n`);
     } catch (e) {
       fail(e);
@@ -240,9 +254,10 @@ db.command('migrate')
   .description('apply pending migrations to the journal')
   .option('-c, --config <file>', 'config file')
   .option('--path <db>', 'journal file (overrides the config)')
-  .action((o: { config?: string; path?: string }) => {
+  .action(async (o: { config?: string; path?: string }) => {
     try {
-      const c = loadConfig(o.config);
+      const c = await loadConfig(o.config);
+      const { Journal } = await import('../journal/journal.ts');
       const j = new Journal({ path: o.path ?? c.journal.path });
       j.close();
       process.stdout.write(`${o.path ?? c.journal.path}: migrations applied\n`);
@@ -257,7 +272,7 @@ db.command('backup [file]')
   .option('--path <db>', 'journal file (overrides the config)')
   .action(async (file: string | undefined, o: { config?: string; path?: string }) => {
     try {
-      const c = loadConfig(o.config);
+      const c = await loadConfig(o.config);
       const { dbBackup } = await import('../ops/cli.ts');
       const r = await dbBackup(c, o.path ?? c.journal.path, file, Date.now());
       process.stdout.write(`${r.out}\n`);
@@ -272,7 +287,7 @@ db.command('restore <file>')
   .option('--path <db>', 'journal file (overrides the config)')
   .action(async (file: string, o: { config?: string; path?: string }) => {
     try {
-      const c = loadConfig(o.config);
+      const c = await loadConfig(o.config);
       const { dbRestore } = await import('../ops/cli.ts');
       const r = await dbRestore(file, o.path ?? c.journal.path, Date.now());
       process.stdout.write(`${r.out}\n`);
@@ -290,7 +305,7 @@ program
   .option('--max-age <sec>', 'a heartbeat older than this is unhealthy', positive, 60)
   .action(async (o: { config?: string; path?: string; check?: boolean; maxAge: number }) => {
     try {
-      const c = loadConfig(o.config);
+      const c = await loadConfig(o.config);
       const { healthCheck } = await import('../ops/cli.ts');
       const r = healthCheck(o.path ?? c.journal.path, Date.now(), o.maxAge * 1000);
       process.stdout.write(`${r.out}\n`);
@@ -310,7 +325,7 @@ discordCmd
       const { readSecrets } = await import('../config/env.ts');
       const { discordRest, registerSlashCommands } = await import('../chat/discord.ts');
       const { COMMANDS } = await import('../../commands/index.ts');
-      const c = loadConfig(o.config);
+      const c = await loadConfig(o.config);
       const secrets = readSecrets();
       if (!secrets.discordBotToken) throw new Error('DISCORD_BOT_TOKEN is not set');
       const rest = discordRest(secrets.discordBotToken, secrets.discordApiRoot);

@@ -1,19 +1,10 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import { UserError } from '../core/errors.ts';
+import { ConfigError } from './errors.ts';
 import { configSchema, type Config, type ConfigInput } from './schema.ts';
 
-/** A config that can't be used: every problem, each with its path in the file and the reason. */
-export class ConfigError extends UserError {
-  override name = 'ConfigError';
-  constructor(
-    readonly file: string,
-    readonly problems: string[],
-  ) {
-    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` + problems.map((p) => `  - ${p}`).join('\n'));
-  }
-}
+export { ConfigError };
 
 function formatIssue(issue: z.core.$ZodIssue): string {
   const path = issue.path.length ? issue.path.map(String).join('.') : '(top level)';

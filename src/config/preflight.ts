@@ -11,7 +11,7 @@ import { inspectReplayFile } from '../market/replay-feed.ts';
 import { createStrategy, STRATEGIES } from '../strategy/registry.ts';
 import { isModelStrategy, modelStrategyProblems } from '../models/wire.ts';
 import { readSecrets, type Secrets } from './env.ts';
-import { ConfigError } from './load.ts';
+import { COMMAND_LINE, ConfigError } from './errors.ts';
 import type { Config } from './schema.ts';
 import { dataSourceOf } from './data-source.ts';
 
@@ -108,5 +108,4 @@ export function checkStartup(cfg: Config, file: string, o: StartupOptions = {}):
   if (problems.length) throw new ConfigError(problems.every((p) => p.startsWith('--')) ? COMMAND_LINE : file, problems);
 }
 
-/** ConfigError.file when the problem came from a command-line flag. */
-export const COMMAND_LINE = 'the command line';
+export { COMMAND_LINE };

@@ -2,7 +2,8 @@
 // fills, positions, decisions, equity snapshots and data-quality events.
 import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Fill, Order, OrderPurpose, OrderStatus, Position, Signal, RiskVerdict } from '../core/types.ts';
-import { JournalDb } from './db.ts';
+import { JournalDb, type CountedTable } from './db.ts';
+import { FillBuffer } from './fill-buffer.ts';
 import * as s from './schema.ts';
 import { STATE } from './state-keys.ts';
 
@@ -48,6 +49,8 @@ export function rowToOrder(r: OrderRow): Order {
  */
 export class TradingJournal extends JournalDb {
   private orderSeq: number | undefined;
+  /** `fills` detail on an empty fills table: fills wait in memory until read (fill-buffer.ts). */
+  private fillBuffer: FillBuffer | null | undefined;
 
   /**
    * Next client order id: `<prefix><sequence in base 36>`. The sequence lives in the journal and is
@@ -133,6 +136,8 @@ export class TradingJournal extends JournalDb {
 
   /** Record a fill once. Returns false when this venue trade id was already journaled. */
   recordFill(venue: string, f: Fill, realizedPnl: number, cashDelta: number): boolean {
+    if (this.fillBuffer === undefined) this.fillBuffer = this.detail === 'fills' && this.count('fills') === 0 ? new FillBuffer() : null;
+    if (this.fillBuffer !== null) return this.fillBuffer.add(venue, f, realizedPnl, cashDelta);
     const r = this.stmts.rawInsertFill.run(
       venue,
       f.tradeId,
@@ -152,8 +157,51 @@ export class TradingJournal extends JournalDb {
     return r.changes > 0;
   }
 
+  /** Write buffered fills (fills detail) to SQLite, in one transaction. */
+  flushFills(): void {
+    const rows = this.fillBuffer?.takeUnwritten() ?? [];
+    if (rows.length === 0) return;
+    const ins = this.stmts.rawInsertFill;
+    this.tx(() => {
+      for (const f of rows)
+        ins.run(
+          f.venue,
+          f.tradeId,
+          f.clientOrderId,
+          f.exchangeOrderId,
+          f.symbol,
+          f.side,
+          f.price,
+          f.qty,
+          f.fee,
+          f.feeCurrency,
+          f.liquidity,
+          f.ts,
+          f.realizedPnl,
+          f.cashDelta,
+        );
+    });
+  }
+
+  /** Every fill recorded so far without reading SQLite (a fills-detail run's result), in fills() order. */
+  recordedFills(): FillRow[] {
+    return this.fillBuffer ? [...this.fillBuffer.rows].sort((a, b) => a.ts - b.ts) : this.fills();
+  }
+
+  override count(table: CountedTable): number {
+    if (table === 'fills') this.flushFills();
+    return super.count(table);
+  }
+
+  override close(): void {
+    // An in-memory journal dies with close(): nothing to write.
+    if (this.path !== ':memory:' && this.sqlite.open && !this.sqlite.readonly) this.flushFills();
+    super.close();
+  }
+
   /** Is this venue trade already booked? */
   hasFill(venue: string, tradeId: string): boolean {
+    this.flushFills();
     const r = this.db
       .select({ id: s.fills.id })
       .from(s.fills)
@@ -163,6 +211,7 @@ export class TradingJournal extends JournalDb {
   }
 
   fills(opts: { since?: number; until?: number; limit?: number; clientOrderId?: string } = {}): FillRow[] {
+    this.flushFills();
     const conds = [];
     if (opts.since != null) conds.push(gte(s.fills.ts, opts.since));
     if (opts.until != null) conds.push(lt(s.fills.ts, opts.until));
@@ -176,6 +225,7 @@ export class TradingJournal extends JournalDb {
   }
 
   lastFillTs(venue: string): number | undefined {
+    this.flushFills();
     const r = this.db
       .select({ ts: sql<number>`max(${s.fills.ts})` })
       .from(s.fills)
@@ -186,6 +236,7 @@ export class TradingJournal extends JournalDb {
 
   /** Sum of all cash effects of fills (and funding), for rebuilding the wallet after a restart. */
   cashFlows(): { fills: number; funding: number; fees: number; count: number } {
+    this.flushFills();
     const f = this.db
       .select({
         c: sql<number>`coalesce(sum(${s.fills.cashDelta}),0)`,

@@ -296,6 +296,70 @@ export async function* streamCandles(path: string, opts: StreamCandlesOptions = 
   }
 }
 
+/**
+ * streamCandles without the event loop, for backtests (a synchronous run): batches of candles read
+ * chunk by chunk, so a file of millions of candles never sits in memory whole. Same rows as loadCandles.
+ */
+export function* readCandleBatches(path: string, opts: Omit<StreamCandlesOptions, 'startAfterTs'> = {}): Generator<Candle[]> {
+  const batchSize = Math.max(1, opts.batchSize ?? 4096);
+  const onBad = opts.onBadRow;
+  const chunk = Buffer.alloc(opts.chunkSize ?? 64 * 1024);
+  const fd = openSync(path, 'r');
+  let carry: Buffer | null = null;
+  let headerDone = false;
+  let line = 2;
+  let blanks = 0; // blank lines are rows only if data follows them (as in loadCandles)
+  let batch: Candle[] = [];
+  const take = (buf: Buffer, s: number, e: number): void => {
+    if (e === s || (e === s + 1 && buf[s] === CR)) {
+      blanks++;
+    } else {
+      for (; blanks > 0; blanks--) batch.push(parseLine(buf, s, s, line - blanks, null, onBad));
+      if (fastRow(buf, s, e) >= 0) batch.push({ ts: ROW[0]!, open: ROW[1]!, high: ROW[2]!, low: ROW[3]!, close: ROW[4]!, volume: ROW[5]! });
+      else batch.push(parseLine(buf, s, e, line, null, onBad));
+    }
+    line++;
+  };
+  try {
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      const read = chunk.subarray(0, n);
+      const buf: Buffer = carry ? Buffer.concat([carry, read]) : read;
+      carry = null;
+      let s = 0;
+      if (!headerDone) {
+        const nl = buf.indexOf(LF);
+        if (nl < 0 && buf.length < 4096) {
+          carry = Buffer.from(buf);
+          continue;
+        }
+        s = checkHeader(buf, nl < 0 ? buf.length : nl, path);
+        headerDone = true;
+      }
+      for (let nl = buf.indexOf(LF, s); nl >= 0; nl = buf.indexOf(LF, s)) {
+        take(buf, s, nl);
+        s = nl + 1;
+      }
+      // The chunk buffer is reused by the next read: keep the unfinished line in a copy.
+      if (s < buf.length) carry = Buffer.from(buf.subarray(s));
+      if (batch.length >= batchSize) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (!headerDone) {
+      const b = carry ?? Buffer.alloc(0);
+      checkHeader(b, b.length, path);
+      carry = null;
+    }
+    if (carry) take(carry, 0, carry.length);
+    if (batch.length) yield batch;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Read the first `maxRows` candles of a file without loading it (for timeframe detection). */
 export function peekCandles(path: string, maxRows = 200): Candle[] {
   const fd = openSync(path, 'r');

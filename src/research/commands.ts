@@ -1,7 +1,7 @@
 // The research commands as the CLI declares them; their actions (cli.ts) load only when one runs,
 // so `skipper run` and the other commands start as fast as before.
 import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError } from '../config/load.ts';
+import { ConfigError } from '../config/errors.ts';
 import { OBJECTIVES } from '../core/metric-rules.ts';
 import type { BacktestConfigArgs, SelectArgs, StressArgs, SweepArgs } from './cli.ts';
 

@@ -16,6 +16,7 @@ import { inFlight } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE } from './protection.ts';
 import { closeRequest, EngineCore } from './engine-core.ts';
+import { recordAdd } from './trade-adds.ts';
 import type { EngineOptions, EngineStatus } from './engine-types.ts';
 
 export type { ApprovalGate, EngineOptions, EngineStatus, Proposal, SymbolSetup } from './engine-types.ts';
@@ -133,6 +134,7 @@ export class Engine extends EngineCore implements ExchangeListener {
       );
       if (result.closed) this.journal.closePosition(result.closed.id, result.closed, f.price, f.ts);
       if (result.after && !result.opened) this.journal.updatePosition(result.after.id, result.after, result.after.maxQty);
+      recordAdd(this.journal, `${this.opts.botId}-`, o, f, result);
       if (o) {
         const filled = o.filledQty + f.qty;
         o.avgPrice = (o.avgPrice * o.filledQty + f.price * f.qty) / filled;
@@ -263,7 +265,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     if (req.quoteQty !== undefined) request.qty = floorToStep(req.quoteQty / price, s.market.qtyStep);
     if (req.price !== undefined) request.price = req.price;
     if (this.opts.marketType === 'perp' && !reducing) request.leverage = this.opts.leverage;
-    const bracket = reducing ? {} : this.bracketFor(signal, req.side);
+    let bracket = reducing ? {} : this.bracketFor(signal, req.side);
     const sig = bracket.stopLoss !== undefined ? { ...signal, stopLoss: bracket.stopLoss } : signal;
     const decision = reducing
       ? this.exitVerdict(s, sig, pos!, request)
@@ -271,6 +273,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     if (opts.dryRun) return { decision };
     const decisionId = this.journal.recordDecision(sig, decision, request.qty);
     if (decision.action === 'reject' || !decision.request) return { decision };
+    if (decision.stopLoss !== undefined) bracket = { ...bracket, stopLoss: decision.stopLoss }; // an add: the whole position's stop
     const order = this.submit(decision.request, 'manual', decisionId, bracket, opts.clientOrderId);
     if (!reducing && !opts.continuation) this.risk.recordEntry(this.clock.now());
     this.opts.onTraderOrder?.();

@@ -39,6 +39,8 @@ export interface Proposal {
   purpose: OrderPurpose;
   notional: number;
   bracket: { stopLoss?: number; takeProfit?: number };
+  /** The open trade an exit or add acts on ("T12"). */
+  trade?: string;
 }
 
 export interface EngineOptions {

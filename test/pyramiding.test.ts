@@ -186,3 +186,19 @@ describe('scale-outs: an exit signal with a fraction', () => {
     }
   });
 });
+
+describe('after a restart', () => {
+  it('a restored position is marked at the last candle seen before the restart, not at its entry', () => {
+    const r = rig({ 0: 'enter_long' }, { store: true });
+    flat(r, 100);
+    flat(r, 100);
+    flat(r, 104);
+    const again = rig({}, { journal: r.journal, store: true });
+    flat(again, 100);
+    flat(again, 100);
+    flat(again, 104); // the candles before the restart warm the strategy up, and mark the position
+    const pos = again.engine.portfolio.positions.get(SYM)!;
+    expect(pos.markPrice).toBe(104);
+    expect(pos.unrealizedPnl).toBeCloseTo(pos.qty * (104 - pos.entryPrice), 6);
+  });
+});

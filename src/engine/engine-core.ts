@@ -141,6 +141,7 @@ export abstract class EngineCore {
         s.ctx.position = this.portfolio.positions.get(symbol)?.side ?? null;
         s.strategy.onCandle(candle, s.ctx);
         s.lastClose = candle.close;
+        this.portfolio.mark(symbol, candle.close); // a restored position shows its last mark, not its entry
       }
       return;
     }

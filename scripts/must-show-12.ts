@@ -90,7 +90,9 @@ async function main(): Promise<void> {
   await bot.waitFor('Type /help for commands', 120_000);
   say(bot.out().trimEnd());
   await cmd(bot, '/positions', { ms: 500 });
-  await cmd(bot, '/orders');
+  await cmd(bot, '/orders', { ms: 500 });
+  await sleep(2000); // the candles processed before the kill replay at once (they only warm the strategy up)
+  await cmd(bot, '/positions');
   await sleep(10_000); // the rest of the TWAP (one slice a candle-minute = 1 s at 60×)
   await cmd(bot, '/orders');
   await cmd(bot, '/positions');

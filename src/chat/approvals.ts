@@ -97,7 +97,13 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
     const row = this.journal.getProposal(id)!;
     this.pending.set(id, { row, proposal: p });
     this.journal.recordAlert(
-      { type: 'approval_pending', severity: 'warning', title: `Trade proposal #${id}`, message: this.summary(p), ts: now },
+      {
+        type: 'approval_pending',
+        severity: 'warning',
+        title: `Trade proposal #${id}${p.trade !== undefined ? ` (${p.trade})` : ''}`,
+        message: this.summary(p),
+        ts: now,
+      },
       'sent',
     );
     void this.post(row, p);
@@ -114,7 +120,8 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
   summary(p: Proposal): string {
     const r = p.request;
     const size = r.qty !== undefined ? qty(r.qty) : `${money(r.quoteQty ?? 0)} worth`;
-    return `${r.side.toUpperCase()} ${size} ${p.signal.symbol} at ~${price(p.signal.price)} (notional ~${money(p.notional)})`;
+    const trade = p.trade !== undefined ? `, ${p.purpose === 'entry' ? 'add to' : 'exit of'} trade ${p.trade}` : '';
+    return `${r.side.toUpperCase()} ${size} ${p.signal.symbol} at ~${price(p.signal.price)} (notional ~${money(p.notional)})${trade}`;
   }
 
   private promptReply(row: ProposalRow, p: Proposal): Reply {
@@ -122,6 +129,9 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
     const lines: Array<[string, string]> = [
       ['Symbol', p.signal.symbol],
       ['Side', `${r.side.toUpperCase()} (${p.purpose})`],
+      ...(p.trade !== undefined
+        ? [['Trade', `${p.trade} (${p.purpose === 'entry' ? 'an add to it' : 'closes all or part of it'})`] as [string, string]]
+        : []),
       ['Size', r.qty !== undefined ? qty(r.qty) : `${money(r.quoteQty ?? 0)} (spend)`],
       ['Price', `~${price(p.signal.price)} (${r.type})`],
       ['Notional', `~${money(p.notional)}`],

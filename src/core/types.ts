@@ -141,6 +141,8 @@ export interface Signal {
   confidence?: number;
   stopLoss?: number;
   takeProfit?: number;
+  /** Exits: the share of the position to close, (0, 1] (a scale-out); absent = all of it. */
+  fraction?: number;
   /** Optional features/model outputs to journal alongside the decision. */
   features?: Record<string, number>;
   /** Model strategies: each member model's output on this candle. */

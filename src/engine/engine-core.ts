@@ -18,6 +18,8 @@ import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE, ProtectionKeeper } from './protection.ts';
 import { PositionRules } from './position-rules.ts';
 import { tradeId } from './trades.ts';
+import { tradeAdds } from './trade-adds.ts';
+import { scaleOut } from './scale-out.ts';
 import { DrawdownGuard } from './drawdown-guard.ts';
 import type { EngineEvents } from './engine-events.ts';
 import type { EngineOptions, SymbolState } from './engine-types.ts';
@@ -136,6 +138,7 @@ export abstract class EngineCore {
         s.ctx.position = this.portfolio.positions.get(symbol)?.side ?? null;
         s.strategy.onCandle(candle, s.ctx);
         s.lastClose = candle.close;
+        this.portfolio.mark(symbol, candle.close); // a restored position shows its last mark, not its entry
       }
       return;
     }
@@ -247,7 +250,8 @@ export abstract class EngineCore {
     const dir = action === 'enter_long' ? 'long' : 'short';
     if (dir === 'short' && !this.opts.allowShort) return;
     if (pos !== undefined) {
-      if (pos.side === dir) return;
+      if (pos.side === dir && this.risk.limits.pyramidMaxAdds === 0) return;
+      if (pos.side === dir) return this.enter(s, signal, dir === 'long' ? 'buy' : 'sell'); // an add (pyramiding)
       this.exit(s, signal, pos, 'exit'); // flip: close the opposite position first
     }
     this.enter(s, signal, dir === 'long' ? 'buy' : 'sell');
@@ -264,13 +268,21 @@ export abstract class EngineCore {
       capitalInUse: this.portfolio.capitalInUse(),
       openPositions: this.portfolio.positions.size,
       marketType: this.opts.marketType,
-      position: pos ? { side: pos.side, qty: pos.qty } : null,
+      position: pos ? this.positionForRisk(book!, pos) : null,
       price,
       qtyStep: s.market.qtyStep,
       minQty: s.market.minQty,
       minNotional: s.market.minNotional,
       takerFee: this.opts.takerFee,
     };
+  }
+
+  /** An add is judged with the whole position: its entry, stop and adds so far. */
+  private positionForRisk(book: BookPosition, pos: { side: BookPosition['side']; qty: number }): NonNullable<RiskContext['position']> {
+    const p: NonNullable<RiskContext['position']> = { side: pos.side, qty: pos.qty, entryPrice: book.entryPrice };
+    if (book.stopLoss !== undefined) p.stopLoss = book.stopLoss;
+    p.adds = tradeAdds(this.journal, book);
+    return p;
   }
 
   protected bracketFor(signal: Signal, side: Side): { stopLoss?: number; takeProfit?: number } {
@@ -296,7 +308,14 @@ export abstract class EngineCore {
   }
 
   protected exit(s: SymbolState, signal: Signal, pos: BookPosition, purpose: OrderPurpose): void {
-    this.decide(s, signal, this.exitVerdict(s, signal, pos, closeRequest(pos)), purpose, {}, pos.qty);
+    const part = scaleOut(signal, pos, s.market);
+    if (typeof part === 'string') {
+      this.journal.recordDecision(signal, { action: 'reject', rule: 'bad_input', reason: `rejected: ${part}` }, undefined);
+      return;
+    }
+    const request = closeRequest(pos);
+    request.qty = part;
+    this.decide(s, signal, this.exitVerdict(s, signal, pos, request), purpose, {}, part);
   }
 
   /**
@@ -329,6 +348,7 @@ export abstract class EngineCore {
     requestedQty: number | undefined,
   ): void {
     const decisionId = this.journal.recordDecision(signal, decision, requestedQty);
+    if (decision.stopLoss !== undefined) bracket = { ...bracket, stopLoss: decision.stopLoss }; // an add: the whole position's stop
     if (decision.action === 'reject' || decision.request === undefined) {
       this.log.debug({ symbol: s.symbol, rule: decision.rule, reason: decision.reason }, 'risk rejected');
       return;
@@ -337,7 +357,11 @@ export abstract class EngineCore {
     if (this.approvals !== undefined && this.approvals.required({ signal, decision, notional })) {
       this.journal.updateDecision(decisionId, { approval: 'pending' });
       s.working++; // a pending proposal blocks further entries like a working order
-      this.approvals.propose({ decisionId, signal, request: decision.request, decision, purpose, notional, bracket });
+      const p: Proposal = { decisionId, signal, request: decision.request, decision, purpose, notional, bracket };
+      const trade = this.portfolio.positions.get(s.symbol);
+      // An exit, or an add (same side as the open trade): the prompt names the trade.
+      if (trade && (decision.request.reduceOnly || (trade.side === 'long') === (decision.request.side === 'buy'))) p.trade = tradeId(trade);
+      this.approvals.propose(p);
       return;
     }
     this.submit(decision.request, purpose, decisionId, bracket);
@@ -377,7 +401,11 @@ export abstract class EngineCore {
     const pos = this.portfolio.positions.get(s.symbol);
     if (reducing && !pos) return { placed: false, message: 'not placed: the position is already closed' };
     const request: OrderRequest = { ...p.request };
-    if (reducing && pos) request.qty = Math.max(0, pos.qty - exitingQty(this.liveOrders.values(), s.symbol, pos.side));
+    if (reducing && pos) {
+      const left = Math.max(0, pos.qty - exitingQty(this.liveOrders.values(), s.symbol, pos.side));
+      const part = p.signal.fraction !== undefined && p.signal.fraction < 1 ? p.request.qty : undefined;
+      request.qty = part !== undefined ? Math.min(part, left) : left; // a scale-out stays partial
+    }
     if (reducing && !(request.qty! > 0)) return { placed: false, message: 'not placed: exits already working cover the position' };
     if (!reducing) {
       delete request.qty;
@@ -389,7 +417,8 @@ export abstract class EngineCore {
     );
     if (again.action === 'reject' || !again.request)
       return { placed: false, message: `not placed: risk re-check refused it (${again.reason})` };
-    const o = this.submit(again.request, p.purpose, p.decisionId, p.bracket);
+    const bracket = again.stopLoss !== undefined ? { ...p.bracket, stopLoss: again.stopLoss } : p.bracket;
+    const o = this.submit(again.request, p.purpose, p.decisionId, bracket);
     if (p.purpose === 'entry') this.risk.recordEntry(this.clock.now());
     return {
       placed: true,

@@ -16,6 +16,7 @@ import { inFlight } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE } from './protection.ts';
 import { closeRequest, EngineCore } from './engine-core.ts';
+import { recordAdd } from './trade-adds.ts';
 import type { EngineOptions, EngineStatus } from './engine-types.ts';
 
 export type { ApprovalGate, EngineOptions, EngineStatus, Proposal, SymbolSetup } from './engine-types.ts';
@@ -133,6 +134,7 @@ export class Engine extends EngineCore implements ExchangeListener {
       );
       if (result.closed) this.journal.closePosition(result.closed.id, result.closed, f.price, f.ts);
       if (result.after && !result.opened) this.journal.updatePosition(result.after.id, result.after, result.after.maxQty);
+      recordAdd(this.journal, `${this.opts.botId}-`, o, f, result);
       if (o) {
         const filled = o.filledQty + f.qty;
         o.avgPrice = (o.avgPrice * o.filledQty + f.price * f.qty) / filled;
@@ -264,7 +266,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     if (req.price !== undefined) request.price = req.price;
     if (this.opts.marketType === 'perp' && !reducing) request.leverage = this.opts.leverage;
     // A grid order carries no bracket: the grid's stop-out is its stop (and sizes the loss bound).
-    const bracket = reducing || opts.purpose === 'grid' ? {} : this.bracketFor(signal, req.side);
+    let bracket = reducing || opts.purpose === 'grid' ? {} : this.bracketFor(signal, req.side);
     const stop = opts.stopLoss ?? bracket.stopLoss;
     const sig = stop !== undefined ? { ...signal, stopLoss: stop } : signal;
     const decision = reducing
@@ -273,6 +275,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     if (opts.dryRun) return { decision };
     const decisionId = this.journal.recordDecision(sig, decision, request.qty);
     if (decision.action === 'reject' || !decision.request) return { decision };
+    if (decision.stopLoss !== undefined) bracket = { ...bracket, stopLoss: decision.stopLoss }; // an add: the whole position's stop
     const order = this.submit(decision.request, opts.purpose ?? 'manual', decisionId, bracket, opts.clientOrderId);
     if (!reducing && !opts.continuation) this.risk.recordEntry(this.clock.now());
     if (opts.purpose === undefined) this.opts.onTraderOrder?.();

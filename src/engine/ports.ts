@@ -68,6 +68,8 @@ export interface Proposal {
   purpose: OrderPurpose;
   notional: number;
   bracket: { stopLoss?: number; takeProfit?: number };
+  /** The open trade an exit or add acts on ("T12"). */
+  trade?: string;
 }
 
 /** Called when the venue connection comes back (the bot reconciles then). */

@@ -120,6 +120,8 @@ export const STATE = {
   configReload: new StateKey<LastReload | null>('config_reload', null),
   /** Per-trade overrides (/trail, max hold); shaped and checked by src/engine/trades.ts. */
   tradeSettings: (posId: number): StateKey<unknown> => new StateKey(`trade:${posId}`, {}),
+  /** A trade's adds (pyramiding); shaped and checked by src/engine/trade-adds.ts. */
+  tradeAdds: (posId: number): StateKey<unknown> => new StateKey(`trade_adds:${posId}`, null),
   /** The kill switch's equity peak and whether it tripped (src/engine/drawdown-guard.ts). */
   equityPeak: new StateKey<{ peak: number; tripped: boolean } | null>('equity_peak', null),
   /** Models taken out of the ensemble from chat (/models disable); checked by src/models/state.ts. */

@@ -27,6 +27,7 @@ import {
   type Work,
 } from './entry-rules.ts';
 import { clearHaltFields, restoreState, RollingVol } from './state.ts';
+import { finishAdd, rulePyramidGate, rulePyramidLoss, sizeAdd } from './pyramid.ts';
 
 export type { RiskRule } from './entry-rules.ts';
 
@@ -101,23 +102,35 @@ export class RiskEngine {
     const st = this.st;
     const req = intent.request;
     const w = resetWork(this.w, req, ctx);
-    return (
+    return finishAdd(
+      lim,
+      intent,
+      ctx,
+      w,
       this.blockRule(ctx.now) ??
-      ruleBadInput(ctx, w) ??
-      ruleSpotLongOnly(ctx, req) ??
-      ruleMaxOpenPositions(lim, ctx) ??
-      (intent.continuation ? null : ruleMinTradeInterval(lim, st, ctx.now)) ??
-      (intent.continuation ? null : ruleMaxTrades24h(lim, st, ctx.now)) ??
-      ruleVolatility(lim, req.symbol, this.volatility(req.symbol)) ??
-      ruleMaxLeverage(lim, ctx, req, w) ??
-      ruleStop(lim, intent, w) ??
-      ruleSizing(lim, intent, ctx, w, this.volatility(req.symbol)) ??
-      ruleMaxLoss(lim, ctx, w) ??
-      ruleMaxCapitalInUse(lim, ctx, w) ??
-      ruleInsufficientCash(ctx, w) ??
-      ruleMinSize(ctx, w) ??
-      finishEntry(lim, intent, ctx, w, this.explain)
+        ruleBadInput(ctx, w) ??
+        ruleSpotLongOnly(ctx, req) ??
+        ruleMaxOpenPositions(lim, ctx) ??
+        (intent.continuation ? null : ruleMinTradeInterval(lim, st, ctx.now)) ??
+        (intent.continuation ? null : ruleMaxTrades24h(lim, st, ctx.now)) ??
+        rulePyramidGate(lim, intent, ctx) ??
+        ruleVolatility(lim, req.symbol, this.volatility(req.symbol)) ??
+        ruleMaxLeverage(lim, ctx, req, w) ??
+        ruleStop(lim, intent, w) ??
+        ruleSizing(lim, intent, ctx, w, this.volatility(req.symbol)) ??
+        this.ruleLoss(intent, ctx, w) ??
+        ruleMaxCapitalInUse(lim, ctx, w) ??
+        ruleInsufficientCash(ctx, w) ??
+        ruleMinSize(ctx, w) ??
+        finishEntry(lim, intent, ctx, w, this.explain),
     );
+  }
+
+  /** Max loss per trade: of this order, or of the whole position it adds to (src/risk/pyramid.ts). */
+  private ruleLoss(intent: RiskIntent, ctx: RiskContext, w: Work): RiskDecision | null {
+    sizeAdd(this.lim, intent, ctx, w);
+    const r = rulePyramidLoss(this.lim, intent, ctx, w);
+    return r === 'not_add' ? ruleMaxLoss(this.lim, ctx, w) : r;
   }
 
   /** Exits and reductions always pass (capped at the position), whatever blocks entries. */

@@ -41,6 +41,7 @@ export type RiskRule =
   | 'invalid_stop'
   | 'no_stop'
   | 'no_volatility'
+  | 'pyramiding'
   // size limits
   | 'max_loss_per_trade'
   | 'max_capital_in_use'

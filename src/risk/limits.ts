@@ -160,7 +160,47 @@ export const RISK_LIMITS: { readonly [K in keyof RiskLimits]: LimitDef } = {
     max: 1,
     description: 'share of the size kept at confidence 0 in confidence sizing',
   },
+  pyramidMaxAdds: {
+    kind: 'number',
+    unit: 'count',
+    min: 0,
+    max: 20,
+    int: true,
+    zeroOff: true,
+    description: 'adds to an open trade (pyramiding; config risk.pyramiding.maxAdds)',
+  },
+  // Below 0.1% an add would chase noise: one tick up and the bot buys again.
+  pyramidMinStepPct: {
+    kind: 'number',
+    unit: 'fraction',
+    min: 0.001,
+    max: 1,
+    description: 'favourable move since the last add before the next (risk.pyramiding.minStepPct)',
+  },
+  pyramidSizeFactor: {
+    kind: 'number',
+    unit: 'multiple',
+    min: 0.01,
+    max: 2,
+    description: "a strategy add's size relative to the previous add (risk.pyramiding.sizeFactor)",
+  },
 };
+
+/** `risk.pyramiding: { maxAdds, minStepPct, sizeFactor }` in a config file is the table's three pyramid* limits. */
+const PYRAMIDING = { maxAdds: 'pyramidMaxAdds', minStepPct: 'pyramidMinStepPct', sizeFactor: 'pyramidSizeFactor' } as const;
+
+function unnestPyramiding(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || !('pyramiding' in raw)) return raw;
+  const { pyramiding, ...rest } = raw as Record<string, unknown>;
+  if (pyramiding === null || typeof pyramiding !== 'object') return raw; // the strict schema names it
+  const out: Record<string, unknown> = { ...rest };
+  for (const [k, v] of Object.entries(pyramiding)) {
+    const flat = (PYRAMIDING as Record<string, string>)[k];
+    if (flat === undefined) return raw; // an unknown sub-key: refused by the strict schema below
+    out[flat] = v;
+  }
+  return out;
+}
 
 /** The limits in a stable order. */
 export const LIMIT_KEYS = Object.keys(RISK_LIMITS) as readonly (keyof RiskLimits)[];
@@ -244,9 +284,14 @@ const SCHEMAS = Object.fromEntries(LIMIT_KEYS.map((k) => [k, z.preprocess((v) =>
 type RiskShape = { [K in keyof RiskLimits]: z.ZodDefault<z.ZodType<RiskLimits[K], RiskLimits[K] | string>> };
 
 /** The config file's `risk` section, from the table (every key has its default). */
-export const riskConfigSchema = z
+const riskObject = z
   .object(Object.fromEntries(LIMIT_KEYS.map((k) => [k, SCHEMAS[k].default(DEFAULT_LIMITS[k])])) as unknown as RiskShape)
   .strict();
+type PyramidingInput = { pyramiding?: { maxAdds?: number | string; minStepPct?: number | string; sizeFactor?: number | string } };
+export const riskConfigSchema = z.preprocess(unnestPyramiding, riskObject) as unknown as z.ZodType<
+  z.output<typeof riskObject>,
+  z.input<typeof riskObject> & PyramidingInput
+>;
 
 export type ParsedLimit = { ok: true; value: RiskLimits[keyof RiskLimits] } | { ok: false; error: string };
 

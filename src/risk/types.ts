@@ -50,6 +50,12 @@ export interface RiskLimits {
   confidenceSizing: ConfidenceSizing;
   /** The scale at confidence 0: scale = floor + (1 − floor) × confidence. */
   confidenceFloor: number;
+  /** Pyramiding (config `pyramiding.maxAdds`): adds per trade to an open position; 0 = off. */
+  pyramidMaxAdds: number;
+  /** An add needs the price this far in the position's favour since the last add (fraction). */
+  pyramidMinStepPct: number;
+  /** A strategy's add is the previous add (or the entry) × this. */
+  pyramidSizeFactor: number;
 }
 
 export type DrawdownAction = 'halt' | 'flatten';
@@ -80,6 +86,9 @@ export const DEFAULT_LIMITS: RiskLimits = {
   onMaxDrawdown: 'halt',
   confidenceSizing: 'off',
   confidenceFloor: 0,
+  pyramidMaxAdds: 0,
+  pyramidMinStepPct: 0.01,
+  pyramidSizeFactor: 0.5,
 };
 
 /** Why new entries are blocked, if they are. Exits are never blocked. */
@@ -123,8 +132,8 @@ export interface RiskContext {
   capitalInUse: number;
   openPositions: number;
   marketType: MarketType;
-  /** Position on this symbol, if any. */
-  position: { side: PositionSide; qty: number } | null;
+  /** Position on this symbol, if any (entry, stop and adds so far: for adds, src/risk/pyramid.ts). */
+  position: { side: PositionSide; qty: number; entryPrice?: number; stopLoss?: number; adds?: AddHistory } | null;
   price: number;
   qtyStep: number;
   minQty: number;
@@ -144,4 +153,13 @@ export interface RiskIntent {
 export interface RiskDecision extends RiskVerdict {
   /** The request after sizing/resizing; absent on reject. */
   request?: OrderRequest;
+  /** An add to an open position: the stop for the WHOLE position after it (src/risk/pyramid.ts). */
+  stopLoss?: number;
+}
+
+/** A trade's adds so far: how many, and the last one's (or the entry's) price and size. */
+export interface AddHistory {
+  adds: number;
+  lastPrice: number;
+  lastQty: number;
 }

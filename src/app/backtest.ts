@@ -68,6 +68,42 @@ export interface BacktestResult {
 
 /** Run the engine over candles at full speed on the simulated clock: the same code as paper/live. */
 export function runBacktest(o: BacktestOptions): BacktestResult {
+  const { engine, journal, clock, metrics, tfMs } = openBacktest(o);
+  const candles = o.candles;
+  const symbol = o.symbol;
+  const t0 = performance.now();
+  journal.tx(() => {
+    for (let i = 0; i < candles.length; i++) {
+      const c = candles[i]!;
+      clock.set(c.ts + tfMs);
+      engine.onCandle(symbol, c);
+    }
+  });
+  return closeBacktest(o, { engine, journal, metrics }, performance.now() - t0);
+}
+
+/**
+ * The same run for a strategy with async per-candle work (a policy reading its position): each candle's
+ * prepare is awaited before the engine sees it, as the bot's feed does; one transaction per candle.
+ */
+export async function runBacktestPerCandle(o: BacktestOptions): Promise<BacktestResult> {
+  const { engine, journal, clock, metrics, tfMs } = openBacktest(o);
+  const t0 = performance.now();
+  try {
+    for (const c of o.candles) {
+      clock.set(c.ts + tfMs);
+      const prepared = engine.prepareCandle(o.symbol, c);
+      if (prepared) await prepared;
+      engine.onCandle(o.symbol, c);
+    }
+  } catch (e) {
+    journal.close();
+    throw e;
+  }
+  return closeBacktest(o, { engine, journal, metrics }, performance.now() - t0);
+}
+
+function openBacktest(o: BacktestOptions) {
   const tfMs = TIMEFRAME_MS[o.timeframe];
   const marketType = o.marketType ?? 'spot';
   const clock = new SimClock(o.candles[0] ? o.candles[0].ts : 0);
@@ -107,19 +143,16 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
     persistProgress: false,
     metrics,
   });
+  return { engine, journal, clock, metrics, tfMs };
+}
 
+function closeBacktest(
+  o: BacktestOptions,
+  { engine, journal, metrics }: Pick<ReturnType<typeof openBacktest>, 'engine' | 'journal' | 'metrics'>,
+  elapsed: number,
+): BacktestResult {
   const candles = o.candles;
-  const symbol = o.symbol;
-  const t0 = performance.now();
-  journal.tx(() => {
-    for (let i = 0; i < candles.length; i++) {
-      const c = candles[i]!;
-      clock.set(c.ts + tfMs);
-      engine.onCandle(symbol, c);
-    }
-  });
-  const elapsed = performance.now() - t0;
-  const counts = engine.candleCounts(symbol);
+  const counts = engine.candleCounts(o.symbol);
   const finalEquity = engine.portfolio.equity();
   const fillRows = journal.fills();
   const result: BacktestResult = {

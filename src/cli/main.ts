@@ -6,7 +6,7 @@ import { errorMessage } from '../core/errors.ts';
 import { COMMAND_LINE } from '../config/preflight.ts';
 import { cagrText, reportedCagr } from '../engine/cagr-span.ts';
 import { TIMEFRAME_MS, TIMEFRAMES, type Timeframe } from '../core/types.ts';
-import { runBacktest, REFERENCE_LIMITS } from '../app/backtest.ts';
+import { runBacktest, runBacktestPerCandle, REFERENCE_LIMITS } from '../app/backtest.ts';
 import { Bot } from '../app/bot.ts';
 import { addModelCommands } from './models.ts';
 import { Journal } from '../journal/journal.ts';
@@ -146,7 +146,8 @@ bt.action(async (o: Record<string, unknown>) => {
     const symbol = (o.symbol as string | undefined) ?? guess.symbol ?? 'BTC/USDT';
     const detail = o.journalDetail === 'full' ? 'full' : 'fills';
     const models = isModelStrategy(strategy) ? await modelBacktestStrategy(o, symbol, TIMEFRAME_MS[tf], candles) : undefined;
-    const r = runBacktest({
+    const run = models !== undefined && models.perCandle.length > 0 ? runBacktestPerCandle : runBacktest;
+    const r = await run({
       candles,
       symbol,
       timeframe: tf,
@@ -172,6 +173,7 @@ bt.action(async (o: Record<string, unknown>) => {
       strategy,
       params: { ...factory?.defaults, ...params },
       ...(models ? { models: models.members, vote: models.mode } : {}),
+      ...(models?.perCandle.length ? { per_candle: models.perCandle } : {}),
       bars: r.bars,
       rejected_bars: r.rejected_bars,
       fills: r.fills,

@@ -18,7 +18,7 @@ import type { RunResult } from './run-config.ts';
 import type { ModelRunResult } from './model-run.ts';
 import type { ModelSelection } from './model-select.ts';
 import type { Verdict } from './select.ts';
-import type { Search, SweepReport } from './sweep.ts';
+import { gapMetric, type Search, type SweepReport } from './sweep.ts';
 import { parseWalkForward } from './walk-forward.ts';
 
 /** The config file as written (sweeps set values on it, then validate), and validated. */
@@ -330,6 +330,11 @@ export function sweepText(r: SweepReport, top: number, file: string): string {
     );
     return out.join('\n');
   }
+  const g = r.gap?.metric ?? gapMetric(r.objective);
+  out.push(
+    `IS = the chosen parameters on their train window, OOS = on the unseen test window that follows; the gap is the mean per-window ${g} ` +
+      `in sample minus the mean per-window ${g} out of sample${g !== r.objective ? ` (${g}: windows differ in length)` : ''}; the stitched line is the test windows joined into one curve.`,
+  );
   out.push(
     table(
       ['window', 'train', 'test', 'chosen parameters', `IS ${r.objective}`, `OOS ${r.objective}`, 'OOS return', 'OOS max DD', 'OOS rules'],
@@ -352,7 +357,8 @@ export function sweepText(r: SweepReport, top: number, file: string): string {
     );
   if (r.gap)
     out.push(
-      `in-sample ${r.objective} ${num(r.gap.inSample)} vs out-of-sample ${num(r.gap.outOfSample)}: gap ${num(r.gap.diff)}${r.gap.diff > Math.abs(r.gap.inSample) / 2 ? ' (large: likely overfit)' : ''}`,
+      `gap, mean of ${r.gap.windows} window(s): in-sample ${r.gap.metric} ${num(r.gap.inSample)} vs out-of-sample ${num(r.gap.outOfSample)}: gap ${num(r.gap.diff)}${r.gap.diff > Math.abs(r.gap.inSample) / 2 ? ' (large: likely overfit)' : ''}` +
+        (r.gap.stitched !== null ? `; the stitched curve's ${r.gap.metric}: ${num(r.gap.stitched)}` : ''),
     );
   return out.join('\n');
 }

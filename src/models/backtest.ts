@@ -22,6 +22,8 @@ export interface ModelBacktestArgs {
   /** Where bare names and ensemble.json are looked up (default models). */
   dir?: string;
   atrStop?: number;
+  /** false: run every member per candle, none batched ahead (benches; the same outputs, slower). */
+  batch?: boolean;
 }
 
 /** Rows per ONNX run: large enough to amortize the call, small enough to keep the event loop turning. */
@@ -95,11 +97,11 @@ export async function prepareModelBacktest(
   }
   const names = [...set.slots.keys()];
   // A policy reading the position or its PnL cannot be run ahead: it runs per candle, in the engine's loop.
-  const perCandle = [...set.slots.values()].filter((s) => s.current!.extra.length > 0).map((s) => s.name);
+  const perCandle = [...set.slots.values()].filter((s) => s.current!.extra.length > 0 || a.batch === false).map((s) => s.name);
   const t0 = performance.now();
   const byModel = new Map<LoadedModel, Map<number, ModelPrediction>>();
   for (const s of set.slots.values())
-    if (s.current!.extra.length === 0) byModel.set(s.current!, await batchPredictions(s.current!, candles));
+    if (!perCandle.includes(s.name)) byModel.set(s.current!, await batchPredictions(s.current!, candles));
   const inferenceMs = performance.now() - t0;
   const strategy = new ModelStrategy({
     name: a.strategy,

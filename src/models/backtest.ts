@@ -100,8 +100,7 @@ export async function prepareModelBacktest(
   const perCandle = [...set.slots.values()].filter((s) => s.current!.extra.length > 0 || a.batch === false).map((s) => s.name);
   const t0 = performance.now();
   const byModel = new Map<LoadedModel, Map<number, ModelPrediction>>();
-  for (const s of set.slots.values())
-    if (!perCandle.includes(s.name)) byModel.set(s.current!, await batchPredictions(s.current!, candles));
+  for (const s of set.slots.values()) if (!perCandle.includes(s.name)) byModel.set(s.current!, await batchPredictions(s.current!, candles));
   const inferenceMs = performance.now() - t0;
   const strategy = new ModelStrategy({
     name: a.strategy,

@@ -122,6 +122,21 @@ describe('skipper backtest --config with a model strategy', () => {
   }, 60_000);
 });
 
+describe('/backtest of a bot running a model strategy', () => {
+  it('the chat worker runs the model config (it named the strategy unknown before)', async () => {
+    const { default: run } = await import('../src/research/chat-worker.ts');
+    const { parseConfig } = await import('../src/config/load.ts');
+    const fx = join(PROJECT_ROOT, 'test/fixtures/models');
+    const config = parseConfig({
+      market: { timeframe: '1h', symbols: ['BTC/USDT'] },
+      strategy: { name: 'model', model: `${fx}/torch-mlp` },
+    });
+    const r = await run({ kind: 'backtest', config, data: { 'BTC/USDT': csv }, days: 20, changes: '' });
+    expect(r.error).toBeUndefined();
+    expect(r.text).toMatch(/BTC\/USDT 1h, model/);
+  }, 60_000);
+});
+
 describe('the ensemble file from the passing models', () => {
   it('weights by the objective share, valid against the ensemble schema', () => {
     const e = ensembleOf([

@@ -62,14 +62,14 @@ const mb = await benchModelBacktest();
 line(
   `\n6. Models: the shipped 3-model ensemble (shared machine: figures vary with the load)\n` +
     `   backtest, batched inference ahead of the loop, ${mb.source}: ${n(mb.candles)} candles, ${n(mb.batchedPerSec)} candles/s end to end   [target ≥ 250,000]\n` +
+    `   backtest, every member run per candle (a policy's path): ${n(mb.perCandlePerSec)} candles/s   [target ≥ 20,000]${mb.sameFills ? '' : '  (fills differ from the batched run!)'}\n` +
     `   (inference alone ${n(mb.inferencePerSec)} candles/s; baseline sma-cross in the same run ${n(mb.baselinePerSec)} candles/s)`,
 );
 const per = spawnSync(process.execPath, ['--import', 'tsx', 'bench/models.ts', '20000'], { encoding: 'utf8' });
 line(
-  `   one candle at a time through the engine:\n${per.stdout
+  per.stdout
     .split('\n')
-    .slice(1)
-    .map((l) => `  ${l}`)
-    .join('\n')}`,
+    .map((l) => `   ${l}`)
+    .join('\n') + (per.status === 0 ? '' : `   bench/models.ts failed: ${per.stderr.split('\n')[0]}`),
 );
 process.exit(0);

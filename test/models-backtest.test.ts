@@ -1,7 +1,7 @@
 // Model strategies in backtests (batched inference ahead of the loop, same outputs as one at a time), the CLI,
 // and onnxruntime-node loading only when a model strategy is configured.
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/core/paths.ts';
@@ -10,7 +10,7 @@ import { batchPredictions } from '../src/models/backtest.ts';
 import { FeaturePipeline } from '../src/models/features.ts';
 import { loadModel } from '../src/models/loader.ts';
 import { tempDir } from './helpers/harness.ts';
-import { testCandles, tmpModels, writeTinyModel } from './helpers/models.ts';
+import { testCandles, tmpModels, writePositionFlipper, writeTinyModel } from './helpers/models.ts';
 
 let root: string;
 let dir: string;
@@ -19,6 +19,7 @@ beforeAll(async () => {
   dir = tempDir();
   await writeTinyModel(root, { name: 'up', lean: 'up' });
   await writeTinyModel(root, { name: 'down', lean: 'down', strength: 500 });
+  await writePositionFlipper(root);
 });
 afterAll(() => {
   rmSync(root, { recursive: true, force: true });
@@ -77,6 +78,36 @@ describe('skipper backtest --strategy model|ensemble', () => {
     const one = cli('--data', csv, '--strategy', 'model', '--model', `${root}/up`, '--json');
     expect(one.status, one.stderr).toBe(0);
     expect(JSON.parse(one.stdout)).toMatchObject({ strategy: 'model', models: ['up'] });
+  }, 60_000);
+
+  it('a model reading its position runs per candle and sees its position change (buys flat, sells long)', async () => {
+    const csv = join(dir, 'flip.csv');
+    await generateCsv(csv, 300, 6);
+    const one = cli(
+      '--data',
+      csv,
+      '--strategy',
+      'model',
+      '--model',
+      `${root}/flipper`,
+      '--fills-out',
+      join(dir, 'flip-fills.csv'),
+      '--json',
+    );
+    expect(one.status, one.stderr).toBe(0);
+    const r = JSON.parse(one.stdout) as { per_candle: string[]; fills: number; bars: number };
+    expect(r.per_candle).toEqual(['flipper']);
+    expect(r.fills).toBeGreaterThan(100); // flat → buy, long → sell: a fill on (almost) every candle after warm-up
+    const sides = readFileSync(join(dir, 'flip-fills.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',')[1]);
+    sides.forEach((side, i) => expect(side).toBe(i % 2 === 0 ? 'buy' : 'sell'));
+    // Beside batched members in one ensemble: the batched ones are looked up, the flipper still runs per candle.
+    const ens = cli('--data', csv, '--strategy', 'ensemble', '--models', `${root}/flipper,${root}/up`, '--vote', 'vote', '--json');
+    expect(ens.status, ens.stderr).toBe(0);
+    expect(JSON.parse(ens.stdout)).toMatchObject({ per_candle: ['flipper'], models: ['flipper', 'up'] });
   }, 60_000);
 
   it('says what is missing or wrong, with a non-zero exit', async () => {

@@ -340,6 +340,29 @@ describe('engine.prepareCandle', () => {
     expect(r.engine.prepareCandle('ETH/USDT', { ts: Date.UTC(2025, 0, 1), open: 1, high: 1, low: 1, close: 1, volume: 1 })).toBeUndefined();
     r.journal.close();
   });
+
+  it('hands a prepare the position and its unrealized PnL at the candle close (policies read both)', async () => {
+    const { rig, SYM, MIN, T0 } = await import('./helpers/engine-rig.ts');
+    const r = rig({ 0: 'enter_long' });
+    const seen: Array<{ position: string | null; pnl: number | undefined }> = [];
+    Object.assign(r.strategy, {
+      prepare: (_c: Candle, ctx: StrategyContext) => {
+        seen.push({ position: ctx.position, pnl: ctx.unrealizedPnlPct });
+        return Promise.resolve();
+      },
+    });
+    const prep = (i: number, close: number) =>
+      r.engine.prepareCandle(SYM, { ts: T0 + i * MIN, open: close, high: close, low: close, close, volume: 1 });
+    await prep(0, 100);
+    r.candle(100, 100, 100, 100);
+    r.candle(100, 100, 100, 100);
+    const entry = r.engine.portfolio.positions.get(SYM)!.entryPrice;
+    await prep(2, 110);
+    expect(seen[0]).toEqual({ position: null, pnl: 0 });
+    expect(seen[1]!.position).toBe('long');
+    expect(seen[1]!.pnl).toBeCloseTo((110 - entry) / entry, 12);
+    r.journal.close();
+  });
 });
 
 describe('the shipped ensemble', () => {

@@ -69,3 +69,13 @@ describe('outcome scoring', () => {
     expect(t.waiting).toBe(0);
   });
 });
+
+describe('the hit-rate floor alert', () => {
+  it('fires once per crossing: a rate hovering at the floor does not alert again until it was back a margin above', async () => {
+    const { FloorWatch, FLOOR_REARM_MARGIN } = await import('../src/models/floor.ts');
+    const w = new FloorWatch();
+    const seq = [0.46, 0.449, 0.45, 0.449, 0.451, 0.448, 0.45 + FLOOR_REARM_MARGIN - 0.001, 0.449, 0.45 + FLOOR_REARM_MARGIN, 0.44];
+    expect(seq.map((r) => w.crossedBelow('m@1', r, 0.45))).toEqual([false, true, false, false, false, false, false, false, false, true]);
+    expect(w.crossedBelow('other@1', 0.1, 0.45)).toBe(true); // per model version
+  });
+});

@@ -1,7 +1,7 @@
-// Models in `skipper select --candidates DIR`: found, named and refused with the reason (they cannot
-// be backtested before the kernel wires the model strategy in); the ensemble file from passing models.
+// Models in `skipper select --candidates DIR`: each backtested through the kernel and judged by the golden
+// rules, the passers written to the ensemble file (and judged as an ensemble).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -48,23 +48,92 @@ describe('skipper select --candidates with model folders', () => {
     expect(modelFolders(join(root, 'mlp'))).toEqual([join(root, 'mlp')]);
   });
 
-  it('a folder of models only: exits 1 naming them and why, and writes no results', async () => {
+  it('a folder of models: each is backtested through the kernel, ranked by the rules, and the passers make the ensemble file', async () => {
     const root = join(dir, 'models-b');
-    model(root, 'lgbm');
-    const r = await skipper(['select', '--config', config, '--data', csv, '--candidates', root, '--results', 'sel.db']);
-    expect(r.code).toBe(1);
-    expect(r.err).toContain(`--candidates ${root}: 1 model folder(s) (lgbm): model candidates cannot be backtested yet`);
-    expect(existsSync(join(dir, 'sel.db'))).toBe(false);
-  }, 60_000);
+    for (const m of ['torch-mlp', 'torch-policy'])
+      cpSync(join(PROJECT_ROOT, 'test/fixtures/models', m), join(root, m), { recursive: true });
+    const args = ['select', '--config', config, '--data', csv, '--candidates', root, '--results', 'sel.db', '--objective', 'return'];
+    const r = await skipper([...args, '--rules', 'max_drawdown<=1', '--json']);
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out) as {
+      verdicts: unknown[];
+      models: {
+        verdicts: Array<{ candidate: string; passed: boolean; objective: number; figures: { metrics: { trades: number } } }>;
+        ensemble: { file: string; members: Array<{ model: string; weight: number }>; verdict: { candidate: string; passed: boolean } };
+      };
+    };
+    expect(out.verdicts).toEqual([]);
+    const v = out.models.verdicts;
+    expect(v.map((x) => x.candidate).sort()).toEqual(['model torch-mlp v1', 'model torch-policy v1']);
+    expect(v.every((x) => x.passed)).toBe(true);
+    expect(v[0]!.objective).toBeGreaterThanOrEqual(v[1]!.objective); // ranked
+    expect(v.some((x) => x.figures.metrics.trades > 0)).toBe(true); // the policy (position inputs) runs per candle
+    const file = join(root, 'ensemble.json');
+    expect(out.models.ensemble.file).toBe(file);
+    const written = ensembleSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+    expect(written.members.map((m) => m.model).sort()).toEqual(['torch-mlp', 'torch-policy']);
+    expect(written.members.reduce((a, m) => a + m.weight, 0)).toBeCloseTo(1, 3);
+    expect(out.models.ensemble.verdict.candidate).toBe('ensemble of 2 (weighted)');
 
-  it('models beside config overlays: the overlays are judged, each model is named as not evaluated', async () => {
+    // The table; none passes: no ensemble written, the previous file stays.
+    const none = await skipper([...args, '--rules', 'sharpe>=100']);
+    expect(none.code, none.err).toBe(0);
+    expect(none.out).toMatch(/model torch-(mlp|policy) v1 .*fail: sharpe>=100/);
+    expect(none.out).toContain('no model passes every rule: no ensemble file written');
+    expect(ensembleSchema.parse(JSON.parse(readFileSync(file, 'utf8')))).toEqual(written);
+  }, 120_000);
+
+  it('models beside config overlays: both are judged', async () => {
     const root = join(dir, 'models-c');
-    model(root, 'lgbm');
+    cpSync(join(PROJECT_ROOT, 'test/fixtures/models/torch-mlp'), join(root, 'torch-mlp'), { recursive: true });
     writeFileSync(join(root, 'ema.yaml'), 'strategy: { name: ema-cross }\n');
     const r = await skipper(['select', '--config', config, '--data', csv, '--candidates', root, '--results', 'sel2.db', '--workers', '1']);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('ema');
-    expect(r.err).toContain(`not evaluated: ${join(root, 'lgbm')}: model candidates cannot be backtested yet`);
+    expect(r.out).toContain('model torch-mlp v1');
+  }, 60_000);
+
+  it('a broken model folder: exits 1 naming the folder and the reason', async () => {
+    const root = join(dir, 'models-d');
+    model(root, 'lgbm');
+    const r = await skipper(['select', '--config', config, '--data', csv, '--candidates', root, '--results', 'sel3.db']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(join(root, 'lgbm'));
+  }, 60_000);
+});
+
+describe('skipper backtest --config with a model strategy', () => {
+  it('runs the config through the kernel with its models (a policy per candle), and says which', async () => {
+    const cfg = join(dir, 'ens.yaml');
+    const fx = join(PROJECT_ROOT, 'test/fixtures/models');
+    writeFileSync(
+      cfg,
+      `market: { timeframe: 1h, symbols: [BTC/USDT] }\nstrategy: { name: ensemble, models: [${fx}/torch-mlp, ${fx}/torch-policy], minConfidence: 0.3 }\n`,
+    );
+    const r = await skipper(['backtest', '--config', cfg, '--data', csv, '--json']);
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out) as { strategy: string; bars: number; models: Array<{ name: string; perCandle: boolean }> };
+    expect(out.strategy).toBe('ensemble');
+    expect(out.bars).toBeGreaterThan(600);
+    expect(out.models).toEqual([
+      { name: 'torch-mlp', version: 1, perCandle: false },
+      { name: 'torch-policy', version: 1, perCandle: true },
+    ]);
+  }, 60_000);
+});
+
+describe('/backtest of a bot running a model strategy', () => {
+  it('the chat worker runs the model config (it named the strategy unknown before)', async () => {
+    const { default: run } = await import('../src/research/chat-worker.ts');
+    const { parseConfig } = await import('../src/config/load.ts');
+    const fx = join(PROJECT_ROOT, 'test/fixtures/models');
+    const config = parseConfig({
+      market: { timeframe: '1h', symbols: ['BTC/USDT'] },
+      strategy: { name: 'model', model: `${fx}/torch-mlp` },
+    });
+    const r = await run({ kind: 'backtest', config, data: { 'BTC/USDT': csv }, days: 20, changes: '' });
+    expect(r.error).toBeUndefined();
+    expect(r.text).toMatch(/BTC\/USDT 1h, model/);
   }, 60_000);
 });
 

@@ -70,11 +70,61 @@ export interface BacktestResult {
 
 /** Run the engine over candles at full speed on the simulated clock: the same code as paper/live. */
 export function runBacktest(o: BacktestOptions): BacktestResult {
+  const { engine, journal, clock, metrics, tfMs, batches } = openBacktest(o);
+  const symbol = o.symbol;
+  let total = 0;
+  const t0 = performance.now();
+  journal.tx(() => {
+    for (let batch = batches.next(); !batch.done; batch = batches.next()) {
+      const candles = batch.value;
+      total += candles.length;
+      for (let i = 0; i < candles.length; i++) {
+        const c = candles[i]!;
+        clock.set(c.ts + tfMs);
+        engine.onCandle(symbol, c);
+      }
+    }
+  });
+  return closeBacktest(o, { engine, journal, metrics }, performance.now() - t0, total);
+}
+
+/**
+ * The same run for a strategy with async per-candle work (a policy reading its position): each candle's
+ * prepare is awaited before the engine sees it, as the bot's feed does; one transaction per candle.
+ */
+export async function runBacktestPerCandle(o: BacktestOptions): Promise<BacktestResult> {
+  const { engine, journal, clock, metrics, tfMs, batches } = openBacktest(o);
+  let total = 0;
+  const t0 = performance.now();
+  try {
+    for (let batch = batches.next(); !batch.done; batch = batches.next()) {
+      total += batch.value.length;
+      for (const c of batch.value) {
+        clock.set(c.ts + tfMs);
+        const prepared = engine.prepareCandle(o.symbol, c);
+        if (prepared) await prepared;
+        engine.onCandle(o.symbol, c);
+      }
+    }
+  } catch (e) {
+    journal.close();
+    throw e;
+  }
+  return closeBacktest(o, { engine, journal, metrics }, performance.now() - t0, total);
+}
+
+/** The first batch is read here (the clock starts at its first candle) and handed back ahead of the rest. */
+function openBacktest(o: BacktestOptions) {
   const tfMs = TIMEFRAME_MS[o.timeframe];
   const marketType = o.marketType ?? 'spot';
-  const batches = (o.batches ?? [o.candles ?? []])[Symbol.iterator]();
-  let batch = batches.next();
-  const clock = new SimClock(!batch.done && batch.value[0] ? batch.value[0].ts : 0);
+  const source = (o.batches ?? [o.candles ?? []])[Symbol.iterator]();
+  const first = source.next();
+  const clock = new SimClock(!first.done && first.value[0] ? first.value[0].ts : 0);
+  const batches = (function* () {
+    if (first.done) return;
+    yield first.value;
+    for (let b = source.next(); !b.done; b = source.next()) yield b.value;
+  })();
   const journal = new Journal({ path: o.journalPath ?? ':memory:', detail: o.journalDetail ?? 'fills' });
   const market = {
     ...defaultMarket(o.symbol, marketType),
@@ -111,23 +161,16 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
     persistProgress: false,
     metrics,
   });
+  return { engine, journal, clock, metrics, tfMs, batches };
+}
 
-  const symbol = o.symbol;
-  let total = 0;
-  const t0 = performance.now();
-  journal.tx(() => {
-    for (; !batch.done; batch = batches.next()) {
-      const candles = batch.value;
-      total += candles.length;
-      for (let i = 0; i < candles.length; i++) {
-        const c = candles[i]!;
-        clock.set(c.ts + tfMs);
-        engine.onCandle(symbol, c);
-      }
-    }
-  });
-  const elapsed = performance.now() - t0;
-  const counts = engine.candleCounts(symbol);
+function closeBacktest(
+  o: BacktestOptions,
+  { engine, journal, metrics }: Pick<ReturnType<typeof openBacktest>, 'engine' | 'journal' | 'metrics'>,
+  elapsed: number,
+  total: number,
+): BacktestResult {
+  const counts = engine.candleCounts(o.symbol);
   const finalEquity = engine.portfolio.equity();
   const fillRows = journal.recordedFills();
   const result: BacktestResult = {

@@ -138,7 +138,7 @@ bt.action(async (o: Record<string, unknown>) => {
     for (const p of Object.keys(factory?.defaults ?? {})) if (typeof o[p] === 'number') params[p] = o[p] as number;
     const { loadCandles, readCandleBatches } = await import('../market/csv.ts');
     const { detectTimeframe } = await import('../market/feed.ts');
-    const { runBacktest, REFERENCE_LIMITS } = await import('../app/backtest.ts');
+    const { runBacktest, runBacktestPerCandle, REFERENCE_LIMITS } = await import('../app/backtest.ts');
     // Models see the whole series up front (batched inference); a plain strategy streams the file,
     // so memory stays flat whatever its size. The first batch (≥ 4,096 candles) tells the timeframe.
     const modelRun = isModelStrategy(strategy);
@@ -153,7 +153,8 @@ bt.action(async (o: Record<string, unknown>) => {
     const models = modelRun
       ? await (await import('../models/backtest.ts')).modelBacktestStrategy(o, symbol, TIMEFRAME_MS[tf], candles)
       : undefined;
-    const r = runBacktest({
+    const run = models !== undefined && models.perCandle.length > 0 ? runBacktestPerCandle : runBacktest;
+    const r = await run({
       batches: thenRest(candles, reader),
       symbol,
       timeframe: tf,
@@ -179,6 +180,7 @@ bt.action(async (o: Record<string, unknown>) => {
       strategy,
       params: { ...factory?.defaults, ...params },
       ...(models ? { models: models.members, vote: models.mode } : {}),
+      ...(models?.perCandle.length ? { per_candle: models.perCandle } : {}),
       bars: r.bars,
       rejected_bars: r.rejected_bars,
       fills: r.fills,

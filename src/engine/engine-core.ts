@@ -122,8 +122,11 @@ export abstract class EngineCore {
   prepareCandle(symbol: string, candle: Candle): Promise<void> | undefined {
     const s = this.symbols.get(symbol);
     if (s === undefined || s.strategy.prepare === undefined || candle.ts <= s.resumeTs) return undefined;
-    s.ctx.position = this.portfolio.positions.get(symbol)?.side ?? null;
+    const pos = this.portfolio.positions.get(symbol);
+    s.ctx.position = pos?.side ?? null;
     s.ctx.pending = s.working > 0;
+    // Policies read it (observation.extra unrealized_pnl): the open position marked at this candle's close.
+    s.ctx.unrealizedPnlPct = pos === undefined ? 0 : ((pos.side === 'long' ? 1 : -1) * (candle.close - pos.entryPrice)) / pos.entryPrice;
     return s.strategy.prepare(candle, s.ctx);
   }
 

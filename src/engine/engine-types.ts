@@ -56,7 +56,7 @@ export interface EngineOptions {
 }
 
 export interface SymbolState extends SymbolSetup {
-  ctx: { symbol: string; position: StrategyContext['position']; pending: boolean; allowShort: boolean };
+  ctx: { symbol: string; position: StrategyContext['position']; pending: boolean; allowShort: boolean; unrealizedPnlPct?: number };
   /** Candles at or before this ts were processed before a restart: they only warm the strategy up. */
   resumeTs: number;
   lastClose: number;

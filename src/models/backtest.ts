@@ -1,6 +1,7 @@
 // Model strategies in `skipper backtest`: the members are loaded, and every model that does not read the
 // account (no position / unrealized-PnL input) is run over all candles in batches ahead of the engine loop;
 // the strategy then looks its predictions up, so the engine's loop stays the synchronous one of every backtest.
+// Policies that read the position run per candle (the loop awaits the strategy's prepare, as the bot's feed does).
 import { isAbsolute, join } from 'node:path';
 import type { Candle } from '../core/types.ts';
 import { VOTE_MODES, type VoteMode } from './ensemble.ts';
@@ -21,6 +22,8 @@ export interface ModelBacktestArgs {
   /** Where bare names and ensemble.json are looked up (default models). */
   dir?: string;
   atrStop?: number;
+  /** false: run every member per candle, none batched ahead (benches; the same outputs, slower). */
+  batch?: boolean;
 }
 
 /** Rows per ONNX run: large enough to amortize the call, small enough to keep the event loop turning. */
@@ -54,6 +57,8 @@ export interface PreparedModelBacktest {
   set: ModelSet;
   members: string[];
   mode: VoteMode;
+  /** Members that read the account (policies): run per candle, so the backtest loop awaits each candle's prepare. */
+  perCandle: string[];
   /** Wall time spent on the batched inference (ms). */
   inferenceMs: number;
   close(): Promise<void>;
@@ -91,14 +96,11 @@ export async function prepareModelBacktest(
     }
   }
   const names = [...set.slots.keys()];
-  const reading = [...set.slots.values()].filter((s) => s.current!.extra.length > 0).map((s) => s.name);
-  if (reading.length > 0) {
-    await set.close();
-    throw new Error(`${reading.join(', ')}: reads the position (a policy); backtests run only models without account inputs for now`);
-  }
+  // A policy reading the position or its PnL cannot be run ahead: it runs per candle, in the engine's loop.
+  const perCandle = [...set.slots.values()].filter((s) => s.current!.extra.length > 0 || a.batch === false).map((s) => s.name);
   const t0 = performance.now();
   const byModel = new Map<LoadedModel, Map<number, ModelPrediction>>();
-  for (const s of set.slots.values()) byModel.set(s.current!, await batchPredictions(s.current!, candles));
+  for (const s of set.slots.values()) if (!perCandle.includes(s.name)) byModel.set(s.current!, await batchPredictions(s.current!, candles));
   const inferenceMs = performance.now() - t0;
   const strategy = new ModelStrategy({
     name: a.strategy,
@@ -109,9 +111,12 @@ export async function prepareModelBacktest(
     minConfidence,
     timeframeMs,
     ...(a.atrStop !== undefined ? { atrStop: a.atrStop } : {}),
-    precomputed: (model, ts) => byModel.get(model)?.get(ts),
+    precomputed: (model, ts) => {
+      const m = byModel.get(model);
+      return m === undefined ? undefined : (m.get(ts) ?? null);
+    },
   });
-  return { strategy, set, members: names, mode, inferenceMs, close: () => set.close() };
+  return { strategy, set, members: names, mode, perCandle, inferenceMs, close: () => set.close() };
 }
 
 /** `skipper backtest --strategy model|ensemble …`: the CLI's options → a prepared model strategy. */

@@ -35,8 +35,11 @@ export interface ModelStrategyOptions {
   logger?: Logger;
   /** Journals and scores predictions (the bot's model runtime). */
   observer?: ModelObserver;
-  /** Backtests: predictions computed in batches ahead of the loop, looked up instead of a prepare. */
-  precomputed?: (model: LoadedModel, candleTs: number) => ModelPrediction | undefined;
+  /**
+   * Backtests: predictions computed in batches ahead of the loop, looked up instead of run (null: none for that
+   * candle, e.g. warming up). undefined: the model is not batched (it reads the account) and runs in `prepare`.
+   */
+  precomputed?: (model: LoadedModel, candleTs: number) => ModelPrediction | null | undefined;
 }
 
 export interface ModelObserver {
@@ -131,6 +134,14 @@ export class ModelStrategy implements Strategy {
     m.model = model;
     if (model === null) {
       m.scratch = null;
+      return;
+    }
+    const pre = this.o.precomputed?.(model, candle.ts);
+    if (pre !== undefined) {
+      // Batched ahead of the loop: onCandle advances the committed features itself.
+      this.pipelineFor(m, model);
+      m.preparedTs = NaN;
+      m.prediction = pre;
       return;
     }
     const pipe = this.pipelineFor(m, model);

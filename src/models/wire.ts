@@ -14,6 +14,7 @@ import { ModelJournal, type VersionTally } from './predictions-journal.ts';
 import type { EnsembleConfig } from './ensemble.ts';
 import { MANIFEST_FILE } from './manifest.ts';
 import type { LoadedModel } from './model.ts';
+import { FloorWatch } from './floor.ts';
 import { ModelSet, type ModelEvent } from './model-set.ts';
 import { ENSEMBLE_FILE, readEnsemble } from './open.ts';
 import { OutcomeTracker, summarize, type ModelScore } from './outcomes.ts';
@@ -142,7 +143,7 @@ export class ModelRuntime implements ModelObserver {
   private watcher: ModelWatcher | null = null;
   private readonly trackers = new Map<string, OutcomeTracker>();
   private readonly tallies = new Map<string, VersionTally>();
-  private readonly belowFloor = new Set<string>();
+  private readonly belowFloor = new FloorWatch();
   private started = false;
 
   constructor(
@@ -320,14 +321,8 @@ export class ModelRuntime implements ModelObserver {
   private checkFloor(t: VersionTally): void {
     const floor = this.cfg.models.minHitRate;
     if (floor === null || t.directional < this.cfg.models.minPredictions) return;
-    const k = tallyKey(t.model, t.version);
     const rate = t.hits / t.directional;
-    if (rate >= floor) {
-      this.belowFloor.delete(k);
-      return;
-    }
-    if (this.belowFloor.has(k)) return;
-    this.belowFloor.add(k);
+    if (!this.belowFloor.crossedBelow(tallyKey(t.model, t.version), rate, floor)) return;
     const slot = this.set.slots.get(t.model);
     const disable = this.cfg.models.disableBelowFloor && slot?.enabled === true && slot.current?.manifest.version === t.version;
     const pct = (x: number) => `${(x * 100).toFixed(1)}%`;

@@ -11,6 +11,7 @@ import { equityDrawdownPng, windowPng } from './charts.ts';
 import { loadSeries, seriesRange } from './data.ts';
 import { InlineExecutor } from './jobs.ts';
 import { table } from './print.ts';
+import { isModelStrategy } from '../models/wire.ts';
 import { runConfigBacktest, type RunResult } from './run-config.ts';
 import { fileName, planStress, runStress, scanDataDir } from './stress.ts';
 
@@ -72,7 +73,10 @@ export function lastDaysWindow(config: Config, data: Record<string, string>, day
 
 async function backtest(t: Extract<ChatTask, { kind: 'backtest' }>): Promise<ChatOutcome> {
   const w = lastDaysWindow(t.config, t.data, t.days);
-  const r = runConfigBacktest({ config: t.config, data: t.data, from: w.from, to: w.to });
+  const run = { config: t.config, data: t.data, from: w.from, to: w.to };
+  const r = isModelStrategy(t.config.strategy.name)
+    ? await (await import('./model-run.ts')).runModelConfigBacktest(run)
+    : runConfigBacktest(run);
   const ccy = quoteOf(r.symbols);
   const m = r.metrics;
   const head =

@@ -1,19 +1,24 @@
 // The research commands' actions (backtest --config, sweep, worker, stress, select); commands.ts
 // declares them. Heavy modules (echarts, piscina, BullMQ) load only inside the command that needs them.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { deepMerge, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { WallClock } from '../core/clock.ts';
 import { parseRules, type MetricRule } from '../core/metric-rules.ts';
+import { ENSEMBLE_FILE } from '../models/open.ts';
+import { isModelStrategy } from '../models/wire.ts';
 import { parseDataArg } from './data.ts';
 import { defaultWorkers, InlineExecutor, type Executor } from './jobs.ts';
 import { OBJECTIVES, type Objective } from './objective.ts';
 import { parseParam, pointLabel, validateSpecs } from './params.ts';
 import { csvCell, day, num, pct, table, when } from './print.ts';
 import type { RunResult } from './run-config.ts';
-import type { Search, SweepReport } from './sweep.ts';
+import type { ModelRunResult } from './model-run.ts';
+import type { ModelSelection } from './model-select.ts';
+import type { Verdict } from './select.ts';
+import { gapMetric, type Search, type SweepReport } from './sweep.ts';
 import { parseWalkForward } from './walk-forward.ts';
 
 /** The config file as written (sweeps set values on it, then validate), and validated. */
@@ -100,7 +105,10 @@ export async function backtestConfig(o: BacktestConfigArgs): Promise<void> {
   const { runConfigBacktest } = await import('./run-config.ts');
   const data = parseDataArg(o.data, config.market.symbols);
   const funding = o.funding ? parseDataArg(o.funding, config.market.symbols) : undefined;
-  const r = runConfigBacktest({ config, data, from: o.from, to: o.to, funding });
+  const run = { config, data, from: o.from, to: o.to, funding };
+  const r: RunResult & { models?: ModelRunResult['models'] } = isModelStrategy(config.strategy.name)
+    ? await (await import('./model-run.ts')).runModelConfigBacktest(run)
+    : runConfigBacktest(run);
   if (o.report) {
     const { writeHtmlReport } = await import('./report-html.ts');
     writeHtmlReport(o.report, r, { title: `Backtest of ${o.config}`, data });
@@ -117,6 +125,10 @@ export async function backtestConfig(o: BacktestConfigArgs): Promise<void> {
     return;
   }
   process.stdout.write(backtestText(r) + '\n');
+  if (r.models)
+    process.stdout.write(
+      `models: ${r.models.map((m) => `${m.name} v${m.version}${m.perCandle ? ' (per candle: reads its position)' : ''}`).join(', ')}\n`,
+    );
   if (o.report) process.stdout.write(`report: ${o.report}\n`);
   if (o.chart) process.stdout.write(`chart: ${o.chart}\n`);
 }
@@ -318,6 +330,11 @@ export function sweepText(r: SweepReport, top: number, file: string): string {
     );
     return out.join('\n');
   }
+  const g = r.gap?.metric ?? gapMetric(r.objective);
+  out.push(
+    `IS = the chosen parameters on their train window, OOS = on the unseen test window that follows; the gap is the mean per-window ${g} ` +
+      `in sample minus the mean per-window ${g} out of sample${g !== r.objective ? ` (${g}: windows differ in length)` : ''}; the stitched line is the test windows joined into one curve.`,
+  );
   out.push(
     table(
       ['window', 'train', 'test', 'chosen parameters', `IS ${r.objective}`, `OOS ${r.objective}`, 'OOS return', 'OOS max DD', 'OOS rules'],
@@ -340,7 +357,8 @@ export function sweepText(r: SweepReport, top: number, file: string): string {
     );
   if (r.gap)
     out.push(
-      `in-sample ${r.objective} ${num(r.gap.inSample)} vs out-of-sample ${num(r.gap.outOfSample)}: gap ${num(r.gap.diff)}${r.gap.diff > Math.abs(r.gap.inSample) / 2 ? ' (large: likely overfit)' : ''}`,
+      `gap, mean of ${r.gap.windows} window(s): in-sample ${r.gap.metric} ${num(r.gap.inSample)} vs out-of-sample ${num(r.gap.outOfSample)}: gap ${num(r.gap.diff)}${r.gap.diff > Math.abs(r.gap.inSample) / 2 ? ' (large: likely overfit)' : ''}` +
+        (r.gap.stitched !== null ? `; the stitched curve's ${r.gap.metric}: ${num(r.gap.stitched)}` : ''),
     );
   return out.join('\n');
 }
@@ -469,6 +487,7 @@ export interface SelectArgs {
   from?: number;
   to?: number;
   candidates?: string;
+  ensembleOut?: string;
   param?: string[];
   rules?: string;
   objective?: string;
@@ -483,8 +502,9 @@ export interface SelectArgs {
 export async function selectCommand(o: SelectArgs): Promise<number> {
   const { raw, config } = readConfig(o.config);
   const { select, candidatesFrom, verdictLabel } = await import('./select.ts');
-  if (o.candidates) await refuseModelCandidates(o.candidates);
-  const candidates = o.candidates ? candidatesFrom(o.candidates) : [{ name: 'config', overlay: {} }];
+  const models = o.candidates ? (await import('./model-candidates.ts')).modelFolders(o.candidates) : [];
+  const overlays = o.candidates === undefined || !models.length || hasOverlays(o.candidates);
+  const candidates = !overlays ? [] : o.candidates ? candidatesFrom(o.candidates) : [{ name: 'config', overlay: {} }];
   const specs = (o.param ?? []).map(parseParam);
   for (const c of candidates) validateSpecs(deepMerge(raw, c.overlay), specs);
   let rules: MetricRule[];
@@ -498,30 +518,50 @@ export async function selectCommand(o: SelectArgs): Promise<number> {
   const store = new ResultsStore(o.results);
   const executor = await executorFor(o);
   const progress = await progressReporter('select');
-  let verdicts;
+  let verdicts: Verdict[] = [];
+  let picked: ModelSelection | null = null;
   try {
-    verdicts = await select({
-      raw,
-      candidates,
-      data: parseDataArg(o.data, config.market.symbols),
-      from: o.from,
-      to: o.to,
-      specs,
-      objective,
-      require: [],
-      rules,
-      walkForward: o.walkForward ? parseWalkForward(o.walkForward, o.anchored ?? false) : undefined,
-      store,
-      executor,
-      clock: new WallClock(),
-      progress: progress.update,
-    });
+    if (models.length > 0) {
+      const { selectModels } = await import('./model-select.ts');
+      picked = await selectModels({
+        raw,
+        dirs: models,
+        data: parseDataArg(o.data, config.market.symbols),
+        from: o.from,
+        to: o.to,
+        rules,
+        objective,
+        ensembleFile: o.ensembleOut ?? join(dirname(models[0]!), ENSEMBLE_FILE),
+        progress: progress.update,
+      });
+    }
+    if (candidates.length > 0)
+      verdicts = await select({
+        raw,
+        candidates,
+        data: parseDataArg(o.data, config.market.symbols),
+        from: o.from,
+        to: o.to,
+        specs,
+        objective,
+        require: [],
+        rules,
+        walkForward: o.walkForward ? parseWalkForward(o.walkForward, o.anchored ?? false) : undefined,
+        store,
+        executor,
+        clock: new WallClock(),
+        progress: progress.update,
+      });
   } finally {
     progress.stop();
     await executor.close();
     store.close();
   }
-  if (o.json) process.stdout.write(JSON.stringify({ rules: rules.map((r) => r.text), objective, verdicts }) + '\n');
+  if (o.json)
+    process.stdout.write(
+      JSON.stringify({ rules: rules.map((r) => r.text), objective, verdicts, ...(picked ? { models: picked } : {}) }) + '\n',
+    );
+  else if (candidates.length === 0) process.stdout.write(`rules: ${rules.map((r) => r.text).join(', ')}\n`);
   else {
     process.stdout.write(
       `rules: ${rules.map((r) => r.text).join(', ')}${o.walkForward ? ` (out of sample, walk-forward ${o.walkForward})` : ''}\n`,
@@ -545,20 +585,43 @@ export async function selectCommand(o: SelectArgs): Promise<number> {
     const ok = verdicts.filter((v) => v.passed);
     process.stdout.write(ok.length ? `${ok.length} pass every rule: ${ok.map(verdictLabel).join('; ')}\n` : 'none passes every rule\n');
   }
+  if (picked && !o.json) process.stdout.write(modelSelectionText(picked, objective, o.walkForward !== undefined));
   return 0;
 }
 
-/** Model folders in --candidates are named and left out (see model-candidates.ts); only models: an error. */
-async function refuseModelCandidates(dir: string): Promise<void> {
-  const { modelFolders, MODELS_NOT_RUNNABLE } = await import('./model-candidates.ts');
-  const models = modelFolders(dir);
-  if (models.length === 0) return;
-  const overlays = readdirSync(dir).some((f) => /\.(ya?ml|json)$/.test(f) && f !== 'ensemble.json');
-  if (!overlays)
-    throw new Error(
-      `--candidates ${dir}: ${models.length} model folder(s) (${models.map((m) => basename(m)).join(', ')}): ${MODELS_NOT_RUNNABLE}`,
+const hasOverlays = (dir: string): boolean => readdirSync(dir).some((f) => /\.(ya?ml|json)$/.test(f) && f !== ENSEMBLE_FILE);
+
+/** The models' table, the ensemble written and its own verdict. */
+function modelSelectionText(p: ModelSelection, objective: Objective, walkForward: boolean): string {
+  const row = (v: Verdict, i: string) => [
+    i,
+    v.candidate,
+    num(v.objective),
+    pct(v.figures.metrics.cagr),
+    pct(v.figures.metrics.max_drawdown),
+    num(v.figures.metrics.sharpe),
+    pct(v.figures.metrics.win_rate, 1),
+    String(v.figures.metrics.trades),
+    v.passed ? 'PASS' : `fail: ${v.failed.join(' ')}`,
+  ];
+  const head = ['#', 'model', objective, 'CAGR', 'max DD', 'sharpe', 'win rate', 'trades', 'verdict'];
+  const lines = [
+    `models (each once over the window: nothing is fitted${walkForward ? ', --walk-forward does not apply' : ''}):`,
+    table(
+      head,
+      p.verdicts.map((v, i) => row(v, String(i + 1))),
+    ),
+  ];
+  for (const m of p.inSample) lines.push(`note: ${m} was trained on part of this window: its figures are not out of sample`);
+  if (p.ensemble === null) lines.push('no model passes every rule: no ensemble file written');
+  else {
+    const e = p.ensemble;
+    lines.push(
+      `ensemble written: ${e.file} (${e.members.map((m) => `${m.model} ×${m.weight}`).join(', ')})${e.previous ? `; the previous one kept as ${e.previous}` : ''}`,
+      table(head, [row(e.verdict, '—')]),
     );
-  for (const m of models) process.stderr.write(`not evaluated: ${m}: ${MODELS_NOT_RUNNABLE}\n`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 /** `skipper worker`. */

@@ -79,12 +79,13 @@ export function registerResearchCommands(program: Command): void {
 
   program
     .command('select')
-    .description('golden rules: which candidates (strategies, parameter sets) pass every rule out of sample, ranked')
+    .description('golden rules: which candidates (strategies, parameter sets, models) pass every rule out of sample, ranked')
     .requiredOption('-c, --config <file>', 'base config file (YAML or JSON)')
     .requiredOption('--data <sym=csv,…>', 'candles per symbol')
     .option('--from <date>', 'start of the window', parseTime)
     .option('--to <date>', 'end of the window (exclusive)', parseTime)
-    .option('--candidates <dir>', 'a folder of config overlays (*.yaml, *.json), one candidate each')
+    .option('--candidates <dir>', 'a folder of config overlays (*.yaml, *.json) and/or model folders, one candidate each')
+    .option('--ensemble-out <file>', 'with model candidates: the ensemble file of the passing models (default: DIR/ensemble.json)')
     .option('--param <path=a:b:step|path=v1,v2>', 'parameter sets to consider (repeat)', collect)
     .option('--rules <rules>', "default research.rules: 'cagr>=0.5,max_drawdown<=0.2,sharpe>=1.5,win_rate>=0.55'")
     .option('--objective <name>', `ranking among passing ones: ${OBJECTIVES.join(', ')} (default: research.objective)`)

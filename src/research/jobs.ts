@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { errorMessage } from '../core/errors.ts';
+import { isModelStrategy } from '../models/wire.ts';
 import { runConfigBacktest, type RunConfigOptions, type RunResult } from './run-config.ts';
 
 export interface RunJob extends RunConfigOptions {
@@ -30,6 +31,19 @@ export function runJob(job: RunJob, worker: string): JobOutcome {
   }
 }
 
+/** runJob for any strategy: a model/ensemble config loads its models (onnxruntime) in this thread. */
+export async function runAnyJob(job: RunJob, worker: string): Promise<JobOutcome> {
+  if (!isModelStrategy(job.config.strategy.name)) return runJob(job, worker);
+  const t0 = performance.now();
+  try {
+    const { runModelConfigBacktest } = await import('./model-run.ts');
+    const { models: _m, ...result } = await runModelConfigBacktest(job);
+    return { runId: job.runId, result, elapsedMs: performance.now() - t0, worker };
+  } catch (e) {
+    return { runId: job.runId, error: errorMessage(e), elapsedMs: performance.now() - t0, worker };
+  }
+}
+
 export interface Executor {
   readonly name: string;
   /** Run the jobs; `onDone` hears each outcome as it arrives (in any order). */
@@ -42,7 +56,7 @@ export class InlineExecutor implements Executor {
   readonly name = 'inline';
   async run(jobs: readonly RunJob[], onDone: (o: JobOutcome) => void): Promise<void> {
     for (const j of jobs) {
-      onDone(runJob(j, 'main'));
+      onDone(await runAnyJob(j, 'main'));
       await new Promise<void>((r) => setImmediate(r)); // let progress output and signals through
     }
   }

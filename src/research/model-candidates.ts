@@ -1,17 +1,9 @@
 // Models as `skipper select` candidates: model folders (models/<name>/manifest.json) found in
-// --candidates, and the ensemble file written from the ones that pass the rules.
-//
-// A model strategy needs an async prepare (ONNX inference) before each synchronous candle step, and
-// runConfigBacktest builds its strategies from the synchronous registry; the model wiring into
-// backtests comes with the kernel builder (issues 9 and 10). Until then model folders are found,
-// named and refused with that reason, never silently skipped or scored.
+// --candidates, and the ensemble file written from the ones that pass the rules (model-select.ts runs them).
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensembleSchema, type EnsembleConfig, type VoteMode } from '../models/ensemble.ts';
 import { MANIFEST_FILE } from '../models/manifest.ts';
-
-export const MODELS_NOT_RUNNABLE =
-  'model candidates cannot be backtested yet: the model strategy runs only once the kernel builder wires it into backtests (issues 9 and 10)';
 
 /** Sub-folders of `dir` with a manifest.json (and `dir` itself when it is one), sorted by name. */
 export function modelFolders(dir: string): string[] {

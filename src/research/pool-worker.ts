@@ -1,7 +1,7 @@
 // A piscina worker thread: runs research jobs (files are parsed once per thread and cached).
 import { threadId } from 'node:worker_threads';
-import { runJob, type JobOutcome, type RunJob } from './jobs.ts';
+import { runAnyJob, type JobOutcome, type RunJob } from './jobs.ts';
 
-export default function run(job: RunJob): JobOutcome {
-  return runJob(job, `thread-${threadId}`);
+export default function run(job: RunJob): Promise<JobOutcome> {
+  return runAnyJob(job, `thread-${threadId}`);
 }

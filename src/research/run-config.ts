@@ -39,6 +39,8 @@ export interface RunConfigOptions {
   shocks?: Record<string, ShockSpec> | undefined;
   /** Keep the equity curve, daily closes and fills in the result (default true). */
   keepCurve?: boolean | undefined;
+  /** A strategy built by the caller instead of the config's by name (model strategies: model-run.ts). */
+  strategy?: ((symbol: string) => Strategy) | undefined;
 }
 
 export interface SymbolResult {
@@ -103,6 +105,37 @@ const MAX_EVENTS = 200;
 
 /** Run `config` over the data on the simulated clock at full speed: approvals off, paper venue in memory. */
 export function runConfigBacktest(o: RunConfigOptions): RunResult {
+  const run = openRun(o);
+  try {
+    run.journal.tx(() => {
+      while (run.next() !== null) run.step();
+    });
+    return run.finish();
+  } finally {
+    run.journal.close();
+  }
+}
+
+/**
+ * The same run for a strategy with async per-candle work (a model policy reading its position): each
+ * candle's prepare is awaited before the engine sees it, as the bot's feed does; one transaction per candle.
+ */
+export async function runConfigBacktestPerCandle(o: RunConfigOptions): Promise<RunResult> {
+  const run = openRun(o);
+  try {
+    for (let n = run.next(); n !== null; n = run.next()) {
+      const prepared = run.engine.prepareCandle(n.symbol, n.candle);
+      if (prepared) await prepared;
+      run.step();
+    }
+    return run.finish();
+  } finally {
+    run.journal.close();
+  }
+}
+
+/** A run built and warmed up: `next` peeks the next candle (streams merged by time), `step` feeds it. */
+function openRun(o: RunConfigOptions) {
   const cfg = o.config;
   const symbols = cfg.market.symbols;
   const timeframe = cfg.market.timeframe;
@@ -116,7 +149,9 @@ export function runConfigBacktest(o: RunConfigOptions): RunResult {
   // The grid strategy is built by the kernel (it trades through the engine it is attached to).
   const grid = cfg.strategy.name === 'grid';
   const strategies = new Map<string, Strategy>(
-    grid ? [] : symbols.map((s) => [s, createStrategy(cfg.strategy.name, s, { ...cfg.strategy.params, timeframeMs: tfMs })]),
+    grid
+      ? []
+      : symbols.map((s) => [s, o.strategy?.(s) ?? createStrategy(cfg.strategy.name, s, { ...cfg.strategy.params, timeframeMs: tfMs })]),
   );
   // Approvals off, the paper venue in memory, on a simulated clock: the kernel's backtest defaults.
   const clock = new SimClock(0);
@@ -135,8 +170,9 @@ export function runConfigBacktest(o: RunConfigOptions): RunResult {
     },
   );
 
+  let streams: Stream[];
   try {
-    const streams = symbols.map((symbol) => {
+    streams = symbols.map((symbol) => {
       const input = o.data[symbol];
       if (input === undefined) throw new Error(`no data for ${symbol}: pass --data ${symbol}=file.csv`);
       const series = typeof input === 'string' ? loadSeries(input) : input;
@@ -159,63 +195,79 @@ export function runConfigBacktest(o: RunConfigOptions): RunResult {
         risk.onBar(s.symbol, c.close);
       }
     }
-
-    const t0 = performance.now();
-    let fundingTotal = 0;
-    let fundingPayments = 0;
-    const fundingAt = streams.map(() => 0);
-    const heads = streams.map(() => 0);
-    let total = 0;
-    journal.tx(() => {
-      for (;;) {
-        // Merge the symbols' streams by candle time (ties in config order).
-        let k = -1;
-        let best = Infinity;
-        for (let i = 0; i < streams.length; i++) {
-          const c = streams[i]!.run[heads[i]!];
-          if (c !== undefined && c.ts < best) {
-            best = c.ts;
-            k = i;
-          }
-        }
-        if (k < 0) break;
-        const s = streams[k]!;
-        const c = s.run[heads[k]!++]!;
-        // Funding falls due at the candle's open: paid on the position held into it.
-        if (s.funding !== null) {
-          while (fundingAt[k]! < s.funding.length && s.funding[fundingAt[k]!]![0] <= c.ts) {
-            const [fts, rate] = s.funding[fundingAt[k]!++]!;
-            const pos = engine.portfolio.positions.get(s.symbol);
-            if (pos === undefined || marketType !== 'perp') continue;
-            const mark = engine.lastPrice(s.symbol);
-            const amount = (pos.side === 'long' ? -1 : 1) * rate * pos.qty * (Number.isFinite(mark) ? mark : pos.entryPrice);
-            exchange.deposit(quote, amount);
-            engine.onFunding({ paymentId: `${s.symbol}:${fts}`, symbol: s.symbol, amount, rate, ts: fts });
-            fundingTotal += amount;
-            fundingPayments++;
-          }
-        }
-        clock.set(c.ts + tfMs);
-        engine.onCandle(s.symbol, c);
-        total++;
-      }
-    });
-    const elapsed = performance.now() - t0;
-    return summarize({
-      o,
-      cfg,
-      engine,
-      journal,
-      risk,
-      recorder,
-      streams,
-      elapsed,
-      total,
-      funding: { payments: fundingPayments, total: fundingTotal },
-    });
-  } finally {
+  } catch (e) {
     journal.close();
+    throw e;
   }
+
+  const t0 = performance.now();
+  let fundingTotal = 0;
+  let fundingPayments = 0;
+  const fundingAt = streams.map(() => 0);
+  const heads = streams.map(() => 0);
+  let total = 0;
+  let k = -1;
+  return {
+    engine,
+    journal,
+    /** The next candle (the symbols' streams merged by candle time, ties in config order), or null at the end. */
+    next(): { symbol: string; candle: Candle } | null {
+      let best = Infinity;
+      k = -1;
+      for (let i = 0; i < streams.length; i++) {
+        const c = streams[i]!.run[heads[i]!];
+        if (c !== undefined && c.ts < best) {
+          best = c.ts;
+          k = i;
+        }
+      }
+      return k < 0 ? null : { symbol: streams[k]!.symbol, candle: streams[k]!.run[heads[k]!]! };
+    },
+    /** Feeds the candle `next` returned. */
+    step(): void {
+      const s = streams[k]!;
+      const c = s.run[heads[k]!++]!;
+      // Funding falls due at the candle's open: paid on the position held into it.
+      if (s.funding !== null) {
+        while (fundingAt[k]! < s.funding.length && s.funding[fundingAt[k]!]![0] <= c.ts) {
+          const [fts, rate] = s.funding[fundingAt[k]!++]!;
+          const pos = engine.portfolio.positions.get(s.symbol);
+          if (pos === undefined || marketType !== 'perp') continue;
+          const mark = engine.lastPrice(s.symbol);
+          const amount = (pos.side === 'long' ? -1 : 1) * rate * pos.qty * (Number.isFinite(mark) ? mark : pos.entryPrice);
+          exchange.deposit(quote, amount);
+          engine.onFunding({ paymentId: `${s.symbol}:${fts}`, symbol: s.symbol, amount, rate, ts: fts });
+          fundingTotal += amount;
+          fundingPayments++;
+        }
+      }
+      clock.set(c.ts + tfMs);
+      engine.onCandle(s.symbol, c);
+      total++;
+    },
+    finish(): RunResult {
+      const elapsed = performance.now() - t0;
+      return summarize({
+        o,
+        cfg,
+        engine,
+        journal,
+        risk,
+        recorder,
+        streams,
+        elapsed,
+        total,
+        funding: { payments: fundingPayments, total: fundingTotal },
+      });
+    },
+  };
+}
+
+interface Stream {
+  symbol: string;
+  warm: Candle[];
+  run: Candle[];
+  funding: FundingRate[] | null;
 }
 
 function fundingOf(f: string | FundingRate[] | undefined): FundingRate[] | null {

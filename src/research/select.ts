@@ -1,13 +1,12 @@
 // Golden-rule selection: which candidates (strategies, parameter sets) pass every rule out of sample.
 //
-// Candidates are config overlays. Models (issue 10) plug in here as further candidates: an overlay
-// that sets the strategy to the model ensemble, evaluated the same way; the passing models and their
-// weights would then be written to the ensemble file (not built yet: models are not in this tree).
+// Candidates are config overlays; model folders among them are judged by model-select.ts.
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { deepMerge, parseConfig } from '../config/load.ts';
 import { passes, type MetricRule, type Objective } from '../core/metric-rules.ts';
+import { ENSEMBLE_FILE } from '../models/open.ts';
 import { figure, objectiveValue, type RunFigures } from './objective.ts';
 import { pointLabel, type ParamPoint } from './params.ts';
 import { runSweep, type SweepOptions, type SweepReport } from './sweep.ts';
@@ -18,10 +17,10 @@ export interface Candidate {
   overlay: Record<string, unknown>;
 }
 
-/** Every YAML/JSON file in `dir` is one candidate overlay (e.g. `strategy: { name: macd }`). */
+/** Every YAML/JSON file in `dir` (but an ensemble.json) is one candidate overlay (e.g. `strategy: { name: macd }`). */
 export function candidatesFrom(dir: string): Candidate[] {
   const files = readdirSync(dir)
-    .filter((f) => /\.(ya?ml|json)$/.test(f))
+    .filter((f) => /\.(ya?ml|json)$/.test(f) && f !== ENSEMBLE_FILE)
     .sort();
   if (files.length === 0) throw new Error(`${dir}: no candidate files (*.yaml, *.yml, *.json)`);
   return files.map((f) => {

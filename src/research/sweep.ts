@@ -3,11 +3,11 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { Clock } from '../core/clock.ts';
-import type { MetricRule } from '../core/metric-rules.ts';
+import type { MetricRule, RuleMetric } from '../core/metric-rules.ts';
 import type { Config } from '../config/schema.ts';
 import { loadSeries, seriesRange } from './data.ts';
 import type { Executor, JobOutcome, RunJob } from './jobs.ts';
-import { failedRules, objectiveValue, slim, type Objective, type RunFigures } from './objective.ts';
+import { failedRules, figure, objectiveValue, slim, type Objective, type RunFigures } from './objective.ts';
 import { buildConfigs, gridPoints, randomPoints, type BuiltPoint, type ParamPoint, type ParamSpec } from './params.ts';
 import type { RunResult } from './run-config.ts';
 import type { ResultsStore } from './store.ts';
@@ -69,8 +69,49 @@ export interface SweepReport {
   rankings: Ranked[][];
   windows: WindowReport[];
   stitched: Stitched | null;
-  /** Mean in-sample objective of the chosen parameters, mean out-of-sample, and their difference. */
-  gap: { inSample: number; outOfSample: number; diff: number } | null;
+  /** The in-sample/out-of-sample gap (gapOf): one definition on both sides. */
+  gap: Gap | null;
+}
+
+/**
+ * Both sides are the mean over the same windows of one per-window figure: the chosen parameters on their
+ * train window (in sample) and on the following test window (out of sample). The figure is the objective,
+ * annualized for `return` (CAGR: train and test windows differ in length). The stitched out-of-sample
+ * curve's own figure is reported beside it, never mixed into it.
+ */
+export interface Gap {
+  metric: RuleMetric;
+  /** Windows counted (both sides finite). */
+  windows: number;
+  inSample: number;
+  outOfSample: number;
+  diff: number;
+  /** The same figure on the stitched out-of-sample curve (null: the stitched curve does not measure it). */
+  stitched: number | null;
+}
+
+export const gapMetric = (o: Objective): RuleMetric => (o === 'return' ? 'cagr' : o);
+
+export function gapOf(windows: readonly WindowReport[], objective: Objective, stitched: Stitched | null): Gap | null {
+  const metric = gapMetric(objective);
+  const pairs = windows.flatMap((w) => {
+    if (!w.best || !w.oos) return [];
+    const a = figure(w.best.figures, metric);
+    const b = figure(w.oos.figures, metric);
+    return Number.isFinite(a) && Number.isFinite(b) ? [[a, b] as const] : [];
+  });
+  if (pairs.length === 0) return null;
+  const inSample = pairs.reduce((s, p) => s + p[0], 0) / pairs.length;
+  const outOfSample = pairs.reduce((s, p) => s + p[1], 0) / pairs.length;
+  const st: Partial<Record<RuleMetric, number>> = stitched
+    ? {
+        cagr: stitched.cagr,
+        sharpe: stitched.sharpe,
+        total_return: stitched.total_return,
+        calmar: stitched.max_drawdown > 0 ? stitched.cagr / stitched.max_drawdown : 0,
+      }
+    : {};
+  return { metric, windows: pairs.length, inSample, outOfSample, diff: inSample - outOfSample, stitched: st[metric] ?? null };
 }
 
 const sha = (x: unknown): string => createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 24);
@@ -208,12 +249,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepReport> {
       if (res.result) tests.push(res.result as RunResult);
     }
     stitched = tests.length ? stitch(tests, o.base.exchange.paper.startingBalance[quoteOf(o.base.market.symbols)] ?? 0) : null;
-    const pairs = reports.filter((w) => w.best && w.oos && Number.isFinite(w.best.objective) && Number.isFinite(w.oos.objective));
-    if (pairs.length) {
-      const is = pairs.reduce((a, w) => a + w.best!.objective, 0) / pairs.length;
-      const oos = pairs.reduce((a, w) => a + w.oos!.objective, 0) / pairs.length;
-      gap = { inSample: is, outOfSample: oos, diff: is - oos };
-    }
+    gap = gapOf(reports, o.objective, stitched);
   }
   if (errors.length === 0) o.store.finishSweep(sweepId, o.clock.now());
   return {

@@ -81,3 +81,37 @@ export async function writeTinyModel(root: string, o: TinyOptions = {}, patch: (
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   return dir;
 }
+
+/**
+ * A model reading its position (observation.extra: position): buys when flat, sells when long, so every
+ * candle flips — it trades only if it really sees its position change. Runs per candle in backtests.
+ */
+export async function writePositionFlipper(root: string, name = 'flipper'): Promise<string> {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  // Columns: sell, hold, buy. Rows: ret_1, rsi_5, body, position.
+  const w1 = Float64Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, -10].map(Math.fround));
+  const b1 = Float64Array.from([-5, 0, 5].map(Math.fround));
+  const c: Classifier = { w1, b1, w2: new Float64Array(0), b2: new Float64Array(0), inputs: 4, hidden: 0, classes: 3 };
+  const bytes = await classifierOnnx(name, c);
+  const golden = goldenFor(testCandles(80, 11), TINY_FEATURES, (f) => ({ probabilities: predictProba(c, [...f, 0]) }));
+  const manifest: ManifestInput = {
+    schemaVersion: 1,
+    name,
+    version: 1,
+    kind: 'classifier',
+    sha256: sha256Hex(bytes),
+    input: { name: 'input', dtype: 'float32', shape: ['batch', 4] },
+    outputs: [{ role: 'probabilities', name: 'probabilities' }],
+    actions: ['sell', 'hold', 'buy'],
+    features: TINY_FEATURES,
+    observation: { extra: ['position'] },
+    normalization: { kind: 'none' },
+    label: { horizon: 1, target: 'direction', threshold: 0.001 },
+    metrics: {},
+  };
+  writeFileSync(join(dir, 'model.onnx'), bytes);
+  writeFileSync(join(dir, 'golden.json'), JSON.stringify(golden));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  return dir;
+}

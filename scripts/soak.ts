@@ -1,5 +1,5 @@
 // Long crash-safety soak: `node --import tsx scripts/soak.ts [kills=200] [seed]`.
-// The same loop as test/live-crash.test.ts, as long as you like; prints the invariants at the end.
+// The same loop as test/app/live-crash.test.ts, as long as you like; prints the invariants at the end.
 import { crashLoop } from '../test/helpers/crash-loop.ts';
 
 const kills = Number(process.argv[2] ?? 200);

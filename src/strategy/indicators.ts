@@ -4,7 +4,7 @@
 // into a fresh HeapNumber, i.e. allocates on every candle.
 //
 // All hand-rolled: each class says why in one line (numbers from bench/indicators.ts, findings in
-// test/indicators-libraries.test.ts). technicalindicators' streaming API is a generator step per value
+// test/strategy/indicators-libraries.test.ts). technicalindicators' streaming API is a generator step per value
 // (allocates on every update); trading-signals re-scans the window (O(n), Array.shift) for SMA/Bollinger/RSI/ATR.
 
 /**

@@ -1,6 +1,6 @@
 // Crash-safety loop: the bot runs as a child process in live mode against the fake Binance; it is
 // SIGKILLed at random instants and started again, many times; then the journal is compared with the
-// venue. Used by test/live-crash.test.ts (≥ 30 kills) and scripts/soak.ts (as many as you like).
+// venue. Used by test/app/live-crash.test.ts (≥ 30 kills) and scripts/soak.ts (as many as you like).
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,0 +1,134 @@
+// /close <id|symbol> [part], /sl, /tp, /trail and the kill switch's /resume from chat: every bad
+// argument gets a clear refusal and changes nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatUser, startBot, type Harness } from '../helpers/harness.ts';
+import type { ConfigInput } from '../../src/config/schema.ts';
+import type { SimClock } from '../../src/core/clock.ts';
+import type { Reply } from '../../src/chat/types.ts';
+import { tradeId, tradeSettings } from '../../src/engine/trades.ts';
+import { KILL_SWITCH } from '../../src/engine/drawdown-guard.ts';
+
+const QUIET: ConfigInput = {
+  strategy: { name: 'sma-cross', params: { fast: 200, slow: 400 } },
+  risk: { minTradeIntervalSec: 0, maxConsecutiveLosses: 0 },
+};
+const SYM = 'BTC/USDT';
+const trader = chatUser('trader');
+const admin = chatUser('admin');
+let h: Harness;
+
+const send = async (text: string, user = trader): Promise<Reply> => {
+  const r = await h.bot.dispatcher.handleText(user, text);
+  if (!r) throw new Error(`no reply to ${text}`);
+  return r;
+};
+const confirmed = async (text: string, user = trader): Promise<Reply> => {
+  const ask = await send(text, user);
+  expect(ask.title, ask.text).toBe('Please confirm');
+  const b = ask.buttons!.flat().find((x) => x.label === 'Confirm')!;
+  const res = await h.bot.dispatcher.handleButton(user, b.data);
+  return res.edit!;
+};
+const nextCandle = (move = 0): void => {
+  const last = h.bot.engine.status().lastCandle[SYM]!;
+  const close = last.close * (1 + move);
+  const ts = last.ts + 60_000;
+  (h.bot.clock as SimClock).set(ts + 60_000);
+  h.bot.engine.onCandle(SYM, {
+    ts,
+    open: last.close,
+    high: Math.max(close, last.close) * 1.0001,
+    low: Math.min(close, last.close) * 0.9999,
+    close,
+    volume: 1000,
+  });
+};
+const snapshot = () => ({
+  orders: h.bot.journal.count('orders'),
+  live: [...h.bot.engine.liveOrders.values()].map((o) => `${o.clientOrderId}:${o.status}:${o.stopPrice ?? o.price}`),
+  positions: h.bot.engine.status().positions.map((p) => `${p.qty}:${p.stopLoss}:${p.takeProfit}`),
+});
+
+beforeAll(async () => {
+  h = await startBot({ candles: 300, config: QUIET });
+  await confirmed(`/buy ${SYM} 0.02`);
+  nextCandle();
+  nextCandle();
+});
+afterAll(async () => {
+  await h.stop();
+});
+
+describe('position commands', () => {
+  it('/positions shows the trade id', async () => {
+    const pos = h.bot.engine.portfolio.positions.get(SYM)!;
+    const r = await send('/positions');
+    expect(r.text).toMatch(/^id\s+symbol/);
+    expect(r.text).toContain(tradeId(pos));
+  });
+
+  it('bad arguments: a clear refusal each, nothing changed', async () => {
+    const id = tradeId(h.bot.engine.portfolio.positions.get(SYM)!);
+    const last = h.bot.engine.lastPrice(SYM);
+    const before = snapshot();
+    const cases: Array<[string, RegExp]> = [
+      ['/sl T999 -2%', /No open trade T999/],
+      [`/sl ${id} ${Math.round(last * 1.05)}`, /stop-loss for a long must be below the last price/],
+      [`/sl ${id} +2%`, /must be below the last price/],
+      [`/sl ${id} 0%`, /above 0% and below 100%/],
+      [`/sl ${id} 150%`, /above 0% and below 100%/],
+      [`/tp ${id} ${Math.round(last * 0.95)}`, /take-profit for a long must be above/],
+      [`/trail ${id} 0%`, /the trail must be at least 0.001 and at most 0.5 \(0.1%–50%\)/],
+      [`/trail ${id} 150%`, /the trail must be at least 0.001 and at most 0.5 \(0.1%–50%\)/],
+      ['/trail T999 1%', /No open trade T999/],
+      [`/close ${id} 0`, /greater than 0/],
+      [`/close ${id} 150%`, /at most 100%/],
+      ['/close T999', /No open trade T999/],
+      ['/close DOGE/USDT', /not traded/],
+    ];
+    for (const [text, want] of cases) {
+      const r = await send(text);
+      expect(r.title, text).not.toBe('Please confirm');
+      expect(r.text, text).toMatch(want);
+    }
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('/sl and /tp move the protection (confirmed); /trail sets the trade trail', async () => {
+    const pos = h.bot.engine.portfolio.positions.get(SYM)!;
+    const id = tradeId(pos);
+    const done = await confirmed(`/sl ${id} -1%`);
+    expect(done.text).toMatch(new RegExp(`stop-loss of trade ${id}`));
+    expect(pos.stopLoss).toBeCloseTo(h.bot.engine.lastPrice(SYM) * 0.99, 6);
+    nextCandle();
+    const stops = [...h.bot.engine.liveOrders.values()].filter((o) => o.purpose === 'stop_loss');
+    expect(stops).toHaveLength(1);
+    expect(stops[0]!.stopPrice).toBeCloseTo(pos.stopLoss!, 6);
+    await confirmed(`/tp ${id} +3%`);
+    expect(pos.takeProfit).toBeGreaterThan(h.bot.engine.lastPrice(SYM));
+    await confirmed(`/trail ${id} 1.5%`);
+    expect(tradeSettings(h.bot.journal, pos.id)).toEqual({ trailingStopPct: 0.015 });
+  });
+
+  it('/close <id> 50% closes half; the stop covers the rest', async () => {
+    const pos = h.bot.engine.portfolio.positions.get(SYM)!;
+    const ask = await send(`/close ${tradeId(pos)} 50%`);
+    expect(ask.text).toMatch(/Close 0\.01 of the long 0\.02 BTC\/USDT position at market\?/);
+    await confirmed(`/close ${tradeId(pos)} 50%`);
+    nextCandle();
+    nextCandle();
+    expect(h.bot.engine.portfolio.positions.get(SYM)!.qty).toBeCloseTo(0.01, 8);
+    const stops = [...h.bot.engine.liveOrders.values()].filter((o) => o.purpose === 'stop_loss');
+    expect(stops.map((o) => o.qty)).toEqual([0.01]);
+  });
+
+  it('the kill switch: a trader may not /resume it; an admin re-arms it with a confirmation', async () => {
+    h.bot.engine.risk.tripBreaker(`${KILL_SWITCH}: test`, Date.now());
+    const r = await send('/resume');
+    expect(r.text).toMatch(/only an admin may re-arm the total drawdown kill switch/);
+    expect(h.bot.engine.risk.state().breakerTripped).toBe(true);
+    const done = await confirmed('/resume', admin);
+    expect(done.text).toMatch(/Resumed/);
+    expect(h.bot.engine.risk.state().breakerTripped).toBe(false);
+  });
+});

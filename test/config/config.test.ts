@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.ts';
+import { readSecrets } from '../../src/config/env.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'skipper-cfg-'));
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+describe('config', () => {
+  it('defaults are safe: paper exchange, BTC/USDT, 1m, approvals off, 2% risk', () => {
+    const c = parseConfig({});
+    expect(c.mode).toBe('paper');
+    expect(c.exchange.name).toBe('paper');
+    expect(c.market.symbols).toEqual(['BTC/USDT']);
+    expect(c.market.timeframe).toBe('1m');
+    expect(c.risk.riskPerTrade).toBe(0.02);
+    expect(c.risk.maxDailyDrawdown).toBe(0.05);
+    expect(c.risk.maxCapitalInUse).toBe(0.5);
+    expect(c.exchange.testnet).toBe(true);
+  });
+
+  it('an empty YAML file is the defaults', () => {
+    expect(loadConfig(file('empty.yaml', ''))).toEqual(parseConfig({}));
+  });
+
+  it('reports every problem with its exact path and reason', () => {
+    const p = file(
+      'bad.yaml',
+      [
+        'mode: moon',
+        'market:',
+        '  symbols: [btc]',
+        '  timeframe: 7m',
+        'risk:',
+        '  riskPerTrade: 0.1',
+        '  maxOpenPositions: -1',
+        'surprise: 1',
+      ].join('\n'),
+    );
+    let err: ConfigError | undefined;
+    try {
+      loadConfig(p);
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const text = err!.problems.join('\n');
+    expect(err!.file).toBe(p);
+    expect(text).toMatch(/^mode: .*"backtest"\|"paper"\|"live"/m);
+    expect(text).toMatch(/^market\.symbols\.0: expected a symbol like BTC\/USDT/m);
+    expect(text).toMatch(/^market\.timeframe: /m);
+    expect(text).toMatch(/^risk\.riskPerTrade: max loss per trade is allowed between 1% and 3%/m);
+    expect(text).toMatch(/^risk\.maxOpenPositions: /m);
+    expect(text).toMatch(/unknown key "surprise"/);
+    expect(err!.problems).toHaveLength(6);
+  });
+
+  it('YAML syntax errors give the line', () => {
+    const p = file('syntax.yaml', 'mode: paper\nmarket: [oops\n');
+    expect(() => loadConfig(p)).toThrow(/line \d+/);
+  });
+
+  it('a missing file and a non-mapping file are clear errors', () => {
+    expect(() => loadConfig(join(dir, 'nope.yaml'))).toThrow(/file not found/);
+    expect(() => loadConfig(file('list.yaml', '- a\n- b\n'))).toThrow(/expected a mapping/);
+  });
+
+  it('secrets come from env only and are not accepted in the file', () => {
+    expect(() => parseConfig({ exchange: { apiKey: 'abc' } })).toThrow(/unknown key "apiKey"/);
+    const s = readSecrets({ EXCHANGE_API_KEY: 'k-123456', TELEGRAM_BOT_TOKEN: ' ', DISCORD_BOT_TOKEN: 'd-abcdef' });
+    expect(s.exchangeApiKey).toBe('k-123456');
+    expect(s.telegramBotToken).toBeUndefined();
+    expect(s.discordBotToken).toBe('d-abcdef');
+  });
+
+  it('`skipper config check` prints each problem and exits non-zero', () => {
+    const p = file('cli.yaml', 'risk:\n  riskPerTrade: 0.5\n');
+    const r = spawnSync(process.execPath, ['bin/skipper.js', 'config', 'check', p], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('risk.riskPerTrade: max loss per trade is allowed between 1% and 3%');
+    const ok = spawnSync(process.execPath, ['bin/skipper.js', 'config', 'check'], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('OK');
+  });
+});
+
+describe('config: live trading needs both switches', () => {
+  it('mode live without a venue, or a venue without mode live, is refused with the path', () => {
+    expect(() => parseConfig({ mode: 'live' })).toThrow(/exchange\.name: live mode needs a real venue/);
+    expect(() => parseConfig({ exchange: { name: 'binance' } })).toThrow(/mode: exchange\.name binance places real orders: set mode: live/);
+    expect(parseConfig({ mode: 'live', exchange: { name: 'bybit' } }).exchange.testnet).toBe(true);
+  });
+});

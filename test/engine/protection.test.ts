@@ -1,0 +1,248 @@
+// Every position the bot holds has the protection it was promised: strategy entries, manual orders,
+// adds (one stop for the whole position, replaced crash-safely), partial exits, adopted positions, and
+// after a restart. A refused stop is a critical alert and /status names the position.
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/core/logger.ts';
+import type { Order } from '../../src/core/types.ts';
+import { Reconciler } from '../../src/engine/reconcile.ts';
+import type { ExchangeListener } from '../../src/exchange/types.ts';
+import { Journal } from '../../src/journal/journal.ts';
+import { rig, SYM, type Rig } from '../helpers/engine-rig.ts';
+import { startBot } from '../helpers/harness.ts';
+import { makeOrder } from '../helpers/orders.ts';
+
+const stops = (r: Rig): Order[] => [...r.engine.liveOrders.values()].filter((o) => o.purpose === 'stop_loss');
+const flat = (r: Rig, px = 100): void => void r.candle(px, px, px, px);
+
+describe('protection of every position', () => {
+  it('a manual buy gets the stop-loss its reply promised once it fills', () => {
+    const r = rig({}, { limits: { stopLossPct: 0.02 } });
+    flat(r);
+    const { order } = r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    expect(order?.stopLoss).toBe(98);
+    flat(r); // fills at 100
+    expect(r.engine.portfolio.positions.get(SYM)).toMatchObject({ qty: 1, stopLoss: 98 });
+    expect(stops(r)).toEqual([expect.objectContaining({ type: 'stop_market', side: 'sell', stopPrice: 98, qty: 1, status: 'open' })]);
+    expect(r.engine.status().unprotected).toEqual([]);
+    r.candle(100, 100, 97, 97.5); // the stop fires
+    expect(r.engine.portfolio.positions.size).toBe(0);
+    expect(r.alerts.alerts.map((a) => a.type)).toContain('stop_hit');
+  });
+
+  it('an add replaces the stop with one for the whole position: the new one is journaled before the old is cancelled', () => {
+    const r = rig({}, { limits: { stopLossPct: 0.02, maxCapitalInUse: 1 } });
+    flat(r);
+    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(r);
+    const [first] = stops(r);
+    const seen: string[] = [];
+    const cancel = r.venue.cancel.bind(r.venue);
+    r.venue.cancel = (o) => {
+      seen.push(`cancel ${o.clientOrderId}; journal has ${r.journal.count('orders')} orders`);
+      cancel(o);
+    };
+    const submit = r.venue.submit.bind(r.venue);
+    r.venue.submit = (o) => {
+      seen.push(`submit ${o.purpose} ${o.qty}`);
+      submit(o);
+    };
+    flat(r, 110);
+    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 0.5 }, 'ada'); // its stop: 2 % under 110
+    flat(r, 110);
+    const pos = r.engine.portfolio.positions.get(SYM)!;
+    expect(pos).toMatchObject({ qty: 1.5, stopLoss: 107.8 });
+    expect(stops(r)).toEqual([expect.objectContaining({ stopPrice: 107.8, qty: 1.5, status: 'open' })]);
+    expect(r.journal.getOrder(first!.clientOrderId)!.status).toBe('cancelled');
+    // Spot: the new stop is journaled (4 orders: buy, stop, add, new stop) before the old one is cancelled,
+    // and it is sent only after the old one is gone (the old one holds the coins it would sell).
+    expect(seen).toEqual(['submit manual 0.5', `cancel ${first!.clientOrderId}; journal has 4 orders`, 'submit stop_loss 1.5']);
+  });
+
+  it('perps: the replacement goes out before the old stop is cancelled', () => {
+    const r = rig({}, { limits: { stopLossPct: 0.02, maxCapitalInUse: 1 }, marketType: 'perp' });
+    flat(r);
+    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(r);
+    const [first] = stops(r);
+    const seen: string[] = [];
+    const cancel = r.venue.cancel.bind(r.venue);
+    r.venue.cancel = (o) => {
+      seen.push(`cancel ${o.purpose}`);
+      cancel(o);
+    };
+    const submit = r.venue.submit.bind(r.venue);
+    r.venue.submit = (o) => {
+      seen.push(`submit ${o.purpose} ${o.qty}`);
+      submit(o);
+    };
+    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(r);
+    expect(seen).toEqual(['submit manual 1', 'submit stop_loss 2', 'cancel stop_loss']);
+    expect(stops(r).map((o) => o.qty)).toEqual([2]);
+    expect(r.journal.getOrder(first!.clientOrderId)!.status).toBe('cancelled');
+  });
+
+  it('a partial exit puts the stop back for what is left', () => {
+    const r = rig({}, { limits: { stopLossPct: 0.02 } });
+    flat(r);
+    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(r);
+    r.engine.manualOrder({ symbol: SYM, side: 'sell', qty: 0.4 }, 'ada');
+    flat(r);
+    expect(r.engine.portfolio.positions.get(SYM)!.qty).toBeCloseTo(0.6, 9);
+    expect(stops(r)).toEqual([expect.objectContaining({ stopPrice: 98, qty: 0.6 })]);
+  });
+
+  it('a strategy entry is protected as before', () => {
+    const r = rig({ 0: 'enter_long' }, { limits: { stopLossPct: 0.02 } });
+    flat(r);
+    flat(r);
+    expect(stops(r)).toEqual([expect.objectContaining({ stopPrice: 98, qty: r.engine.portfolio.positions.get(SYM)!.qty })]);
+  });
+
+  it('an adopted external position (adoptExternal) gets a stop from the configured distance', async () => {
+    const r = rig({}, { store: true, marketType: 'perp', limits: { stopLossPct: 0.05 } });
+    flat(r);
+    const deaf: ExchangeListener = { onOrderUpdate() {}, onFill() {} };
+    r.venue.setListener(deaf);
+    r.venue.submit({ ...makeOrder({ clientOrderId: 'phone-1', symbol: SYM, side: 'buy', qty: 2 }), leverage: 2 });
+    flat(r);
+    r.venue.setListener(r.engine);
+    const rep = await new Reconciler(r.engine, r.journal, r.venue, r.alerts, silentLogger(), r.clock, { adoptExternal: true }).run('test');
+    expect(rep.adopted.join()).toMatch(/BTC\/USDT position 2/);
+    expect(r.engine.portfolio.positions.get(SYM)).toMatchObject({ side: 'long', qty: 2, stopLoss: 95 });
+    expect(stops(r)).toEqual([expect.objectContaining({ side: 'sell', stopPrice: 95, qty: 2, status: 'open' })]);
+  });
+
+  it('a stop the venue refuses is a critical alert, and /status names the position as unprotected', () => {
+    const r = rig({}, { limits: { stopLossPct: 0.02 } });
+    flat(r);
+    const submit = r.venue.submit.bind(r.venue);
+    const listener = r.engine;
+    r.venue.submit = (o) => {
+      if (o.type !== 'stop_market') return submit(o);
+      listener.onOrderUpdate({
+        clientOrderId: o.clientOrderId,
+        status: 'rejected',
+        reason: 'Stop price would trigger immediately.',
+        ts: 0,
+      });
+    };
+    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(r);
+    expect(r.engine.portfolio.positions.size).toBe(1);
+    const crit = r.alerts.alerts.filter((a) => a.severity === 'critical');
+    expect(crit).toEqual([expect.objectContaining({ title: 'BTC/USDT position UNPROTECTED' })]);
+    expect(crit[0]!.message).toMatch(/Stop price would trigger immediately/);
+    expect(r.alerts.alerts.some((a) => a.type === 'order_rejected' && a.severity === 'warning')).toBe(false);
+    expect(r.engine.status().unprotected).toEqual([
+      { symbol: SYM, detail: expect.stringMatching(/^no stop-loss: stop-loss sk-\S+ refused by paper: Stop price would trigger/) },
+    ]);
+  });
+
+  it('a stop the venue never got (never reached) is placed again at once: a warning, not UNPROTECTED', () => {
+    // (The journal-backed paper venue commits intent and acceptance together: only a live venue loses one.)
+    const r = rig({}, { limits: { stopLossPct: 0.02 } });
+    flat(r);
+    const submit = r.venue.submit.bind(r.venue);
+    let lost: Order | undefined;
+    r.venue.submit = (o) => {
+      if (o.type !== 'stop_market' || lost) return submit(o);
+      lost = o;
+      r.engine.onOrderUpdate({ clientOrderId: o.clientOrderId, status: 'unknown', ts: 0 }); // sent, no answer…
+      r.engine.onOrderUpdate({ clientOrderId: o.clientOrderId, status: 'rejected', reason: 'never reached the venue', ts: 0 });
+    };
+    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(r);
+    expect(r.journal.getOrder(lost!.clientOrderId)).toMatchObject({ status: 'rejected', reason: 'never reached the venue' });
+    const [again] = stops(r);
+    expect(again).toMatchObject({ stopPrice: 98, qty: 1, status: 'open', decisionId: lost!.decisionId });
+    expect(r.alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
+    expect(r.alerts.alerts).toContainEqual(
+      expect.objectContaining({
+        severity: 'warning',
+        title: 'BTC/USDT stop-loss placed again',
+        message: expect.stringContaining(again!.clientOrderId),
+      }),
+    );
+    expect(r.engine.status().unprotected).toEqual([]);
+  });
+
+  it('a venue that keeps losing the stop (never reached, 3 times in a row) is a critical alert', () => {
+    const r = rig({}, { limits: { stopLossPct: 0.02 } });
+    flat(r);
+    const submit = r.venue.submit.bind(r.venue);
+    let lost = 0;
+    r.venue.submit = (o) => {
+      if (o.type !== 'stop_market') return submit(o);
+      lost++;
+      r.engine.onOrderUpdate({ clientOrderId: o.clientOrderId, status: 'rejected', reason: 'never reached the venue', ts: 0 });
+    };
+    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(r);
+    expect(lost).toBe(3);
+    expect(r.alerts.alerts.filter((a) => a.title.endsWith('placed again')).every((a) => /placed again as sk-/.test(a.message))).toBe(true);
+    expect(r.alerts.alerts.filter((a) => a.title.endsWith('placed again')).map((a) => a.title)).toEqual([
+      'BTC/USDT stop-loss placed again',
+      'BTC/USDT stop-loss placed again',
+    ]);
+    expect(r.alerts.alerts.filter((a) => /UNPROTECTED/.test(a.title))).toEqual([
+      expect.objectContaining({
+        severity: 'critical',
+        message: expect.stringMatching(/lost on the way to paper \(3 in a row\): never reached the venue/),
+      }),
+    ]);
+    expect(r.engine.status().unprotected).toHaveLength(1);
+  });
+
+  it('after a crash between journaling a replacement and cancelling the old stop, the restart covers the whole position', async () => {
+    const journal = Journal.memory();
+    const limits = { stopLossPct: 0.02, maxCapitalInUse: 1 };
+    const a = rig({}, { journal, store: true, limits });
+    flat(a);
+    a.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(a);
+    const [first] = stops(a);
+    // The process dies right after the replacement is journaled: the cancel of the old stop never leaves.
+    a.venue.cancel = () => {};
+    a.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(a);
+    expect(a.engine.portfolio.positions.get(SYM)!.qty).toBe(2);
+    expect(stops(a).map((o) => `${o.qty}:${o.status}`)).toEqual(['1:open', '2:new']);
+
+    const b = rig({}, { journal, store: true, limits });
+    await new Reconciler(b.engine, journal, b.venue, b.alerts, silentLogger(), b.clock).run('startup');
+    b.engine.protectPositions();
+    expect(stops(b).map((o) => `${o.qty}:${o.status}`)).toEqual(['2:open']);
+    expect(journal.getOrder(first!.clientOrderId)!.status).toBe('cancelled');
+    expect(b.engine.status().unprotected).toEqual([]);
+    expect(b.alerts.alerts.filter((x) => x.severity === 'critical')).toEqual([]);
+  });
+});
+
+describe('protection seen from the console', () => {
+  it('/buy on a finished replay: after the fill /orders shows the stop-loss and /positions its price', async () => {
+    const h = await startBot({
+      candles: 300,
+      config: {
+        strategy: { name: 'sma-cross', params: { fast: 200, slow: 400 } }, // never warms up: only chat trades
+        risk: { minTradeIntervalSec: 0, stopLossPct: 0.02 },
+        chat: { console: { enabled: true, role: 'admin' } },
+      },
+    });
+    try {
+      const con = h.bot.console!;
+      await con.onLine('/buy BTC/USDT 0.005');
+      await con.onLine('1'); // Confirm
+      expect(h.printed()).toMatch(/Stop-loss [\d,.]+ once filled/);
+      const pos = h.bot.engine.portfolio.positions.get(SYM)!;
+      expect(pos.qty).toBe(0.005);
+      await con.onLine('/orders');
+      expect(h.printed()).toMatch(/sell\s+stop_market\s+0\.005\s+stop [\d,.]+\s+open\s+stop_loss/);
+      await con.onLine('/status');
+      expect(h.printed()).not.toMatch(/UNPROTECTED/);
+    } finally {
+      await h.stop();
+    }
+  });
+});

@@ -1,0 +1,60 @@
+// After a replay ends, time-based rules (min interval, trades per 24 h, halts) run on a clock that moves
+// on from the last candle at wall-clock pace; a restart continues that clock instead of freezing it.
+import { describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/core/clock.ts';
+import type { ConfigInput } from '../../src/config/schema.ts';
+import type { Reply } from '../../src/chat/types.ts';
+import { chatUser, startBot, tempDir, type Harness } from '../helpers/harness.ts';
+
+class FakeWall implements Clock {
+  t = Date.UTC(2030, 0, 1);
+  now(): number {
+    return this.t;
+  }
+}
+
+const CONFIG: ConfigInput = {
+  strategy: { name: 'sma-cross', params: { fast: 200, slow: 400 } }, // never warms up: only chat trades
+  risk: { minTradeIntervalSec: 60, maxConsecutiveLosses: 0, maxCapitalInUse: 1 },
+};
+const trader = chatUser('trader');
+
+/** /buy, confirmed when the bot asks. */
+async function buy(h: Harness): Promise<string> {
+  const ask = (await h.bot.dispatcher.handleText(trader, '/buy BTC/USDT 0.01')) as Reply;
+  const yes = ask.buttons?.flat().find((b) => b.label === 'Confirm');
+  if (!yes) return ask.text;
+  return (await h.bot.dispatcher.handleButton(trader, yes.data)).edit!.text;
+}
+
+describe('the clock after a replay ends', () => {
+  it('moves on at wall pace: the minimum interval between entries passes, also after a restart', async () => {
+    const wall = new FakeWall();
+    const dir = tempDir();
+    let h = await startBot({ candles: 300, dir, config: CONFIG, bot: { wallClock: wall } });
+    try {
+      expect(h.bot.clock.kind).toBe('after_replay');
+      expect(await buy(h)).toMatch(/Risk: accepted/);
+      expect(h.bot.engine.portfolio.positions.get('BTC/USDT')?.qty).toBe(0.01);
+      expect(await buy(h)).toMatch(/rejected by min_trade_interval.*last entry was 0 s ago/);
+      const t0 = h.bot.clock.now();
+      wall.t += 61_000;
+      expect(h.bot.clock.now()).toBe(t0 + 61_000);
+      expect(await buy(h)).toMatch(/Risk: accepted/);
+      const before = h.bot.clock.now();
+      await h.stop();
+
+      wall.t += 30_000;
+      // At --speed 60 too: the candles processed before only warm the strategy up, without waiting.
+      h = await startBot({ candles: 300, dir, replayFile: h.replay, config: CONFIG, bot: { wallClock: wall, speed: 60 } });
+      // The restarted clock continues from where the finished replay left it, never backwards.
+      expect(h.bot.clock.now()).toBe(before + 30_000);
+      expect(await buy(h)).toMatch(/rejected by min_trade_interval.*last entry was 30 s ago/);
+      wall.t += 31_000;
+      expect(await buy(h)).toMatch(/Risk: accepted/);
+      expect(h.bot.engine.portfolio.positions.get('BTC/USDT')?.qty).toBeCloseTo(0.03, 9);
+    } finally {
+      await h.stop();
+    }
+  });
+});

@@ -1,0 +1,116 @@
+// A stop edit (/sl) SIGKILLed between the journal write of the new stop and the cancel of the old one,
+// against the fake Binance (spot) with the real ccxt in a child `skipper run` steered from its console.
+// The cancel is held at the venue (not processed, or processed without an answer) and the bot is killed
+// there. After the restart and its reconciliation the position has exactly one live stop, at the new
+// price: never none, never two at once on the venue (checked all along), so never both filled.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { generateCsv } from '../../src/market/generator.ts';
+import { FakeBinance } from '../fakes/exchange/binance.ts';
+import { spawnConsoleBot, type ConsoleChild } from '../helpers/console-child.ts';
+import { tempDir } from '../helpers/harness.ts';
+import { CHILD_KEY, CHILD_SECRET } from '../helpers/live-child.ts';
+
+const children: ConsoleChild[] = [];
+const fakes: FakeBinance[] = [];
+afterEach(async () => {
+  for (const c of children.splice(0)) await c.kill9();
+  for (const f of fakes.splice(0)) await f.close();
+});
+
+const wait = async (cond: () => boolean, what: string, ms = 60_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('a stop edit killed between the journal write and the cancel', () => {
+  for (const held of ['hang', 'acceptThenHang'] as const) {
+    it(`cancel ${held === 'hang' ? 'never processed' : 'processed, answer lost'}: one stop at the new price after the restart`, async () => {
+      const dir = tempDir('skipper-sl-crash-');
+      const csv = join(dir, 'candles.csv');
+      await generateCsv(csv, 20, 3, { startPrice: 30_000, volatility: 0.0005 });
+      const fake = await new FakeBinance({
+        type: 'spot',
+        balances: { USDT: 10_000 },
+        prices: { BTCUSDT: 30_000 },
+        apiKey: CHILD_KEY,
+      }).start();
+      fakes.push(fake);
+      const dbPath = join(dir, 'skipper.db');
+      const cfg = join(dir, 'live.json');
+      writeFileSync(
+        cfg,
+        JSON.stringify({
+          mode: 'live',
+          market: { type: 'spot' },
+          exchange: { name: 'binance', testnet: true, apiUrl: fake.url, websocket: false, pollSec: 1, recvWindowMs: 2000 },
+          data: { source: 'replay', replayFile: csv, speed: 'max' },
+          strategy: { name: 'sma-cross', params: { fast: 50, slow: 200 } }, // never warm: only the trader trades
+          risk: { stopLossPct: 0.02 },
+          journal: { path: dbPath },
+          log: { file: join(dir, 'skipper.log'), level: 'debug' },
+          chat: { console: { enabled: true, role: 'admin' } },
+        }),
+      );
+      const env = { EXCHANGE_API_KEY: CHILD_KEY, EXCHANGE_API_SECRET: CHILD_SECRET };
+      const q = <T>(sql: string): T[] => {
+        const db = new Database(dbPath, { readonly: true });
+        try {
+          return db.prepare(sql).all() as T[];
+        } finally {
+          db.close();
+        }
+      };
+      const venueStops = () => fake.book.working().filter((o) => o.kind === 'stop_market');
+      let most = 0;
+      const watch = setInterval(() => (most = Math.max(most, venueStops().length)), 5);
+      try {
+        const bot = spawnConsoleBot(['--config', cfg, '--confirm-live'], env);
+        children.push(bot);
+        await bot.waitFor('replay finished', 90_000);
+        bot.mark();
+        bot.send('/buy BTC/USDT 0.01');
+        await bot.confirm();
+        await wait(() => venueStops().length === 1, 'the first stop at the venue');
+        const [pos] = q<{ id: number }>(`select id from positions where closed_at is null`);
+        const [old] = venueStops();
+        expect(old!.stopPrice).toBeGreaterThan(29_000); // 2% below the last close
+
+        fake.inject({ kind: held, method: 'DELETE', path: '/api/v3/order' });
+        bot.mark();
+        bot.send(`/sl T${pos!.id} 28500`);
+        await bot.confirm();
+        await wait(() => fake.find('/api/v3/order', 'DELETE').length > 0, 'the cancel of the old stop at the venue');
+        // The new stop is journaled (not sent: on spot the old one holds the coins) before the cancel went out.
+        const fresh = q<{ status: string; stop_price: number }>(
+          `select status, stop_price from orders where purpose = 'stop_loss' and stop_price = 28500`,
+        );
+        expect(fresh).toEqual([{ status: 'new', stop_price: 28_500 }]);
+        await bot.kill9();
+        expect(venueStops().length).toBe(held === 'hang' ? 1 : 0);
+
+        const again = spawnConsoleBot(['--config', cfg, '--confirm-live'], env);
+        children.push(again);
+        await again.waitFor('Type /help for commands', 90_000);
+        const live = () =>
+          q<{ stop_price: number }>(
+            `select stop_price from orders where purpose = 'stop_loss' and status in ('open', 'submitted', 'new', 'partially_filled')`,
+          );
+        await wait(() => venueStops().length === 1 && venueStops()[0]!.stopPrice === 28_500 && live().length === 1, 'one stop at 28500');
+        await new Promise((r) => setTimeout(r, 1500)); // and it stays so
+        expect(venueStops().map((o) => [o.stopPrice, o.qty])).toEqual([[28_500, 0.01]]);
+        expect(live()).toEqual([{ stop_price: 28_500 }]);
+        expect(q<{ n: number }>(`select count(*) n from positions where closed_at is null`)[0]!.n).toBe(1);
+        expect(most).toBeLessThanOrEqual(1);
+        await again.stop();
+      } finally {
+        clearInterval(watch);
+      }
+    }, 240_000);
+  }
+});

@@ -1,0 +1,334 @@
+// Journal backups: online while a replay writes, intact, restorable to the same books; restore
+// refuses a running bot and a damaged file; a bad backup folder is an alert, never a stop; /backup
+// sends the file to the admin who asked.
+import Database from 'better-sqlite3';
+import { execFile, execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { renderReply } from '../../src/chat/discord.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { PROJECT_ROOT } from '../../src/core/paths.ts';
+import { Bot } from '../../src/app/bot.ts';
+import type { CandleFeed } from '../../src/market/feed.ts';
+import { BackupError, verifyJournalFile } from '../../src/ops/backup.ts';
+import { journalInUse, restoreJournal } from '../../src/ops/restore.ts';
+import { BOT_INFO, FakeTelegram } from '../fakes/telegram-api.ts';
+import { chatUser, startBot, tempDir } from '../helpers/harness.ts';
+
+/** Everything that makes up the books, read straight from a journal file. */
+function books(file: string) {
+  const db = new Database(file, { readonly: true });
+  try {
+    const all = (sql: string) => db.prepare(sql).all();
+    return {
+      fills: all('select venue, trade_id, client_order_id, side, price, qty, fee, realized_pnl, cash_delta from fills order by id'),
+      orders: all('select client_order_id, status, filled_qty, avg_price from orders order by id'),
+      positions: all('select * from positions order by id'),
+      paperBalances: all('select * from paper_balances order by 1'),
+      paperOrders: all('select * from paper_orders order by 1'),
+      paperPositions: all('select * from paper_positions order by 1'),
+      progress: all(
+        "select key, value from runtime_state where key in ('last_candle:BTC/USDT', 'order_seq', 'account', 'risk') order by key",
+      ),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+const until = async (cond: () => boolean, ms = 20_000) => {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+/** A feed that never yields: the bot runs idle on the journal it was given. */
+const idleFeed = (): CandleFeed => {
+  let stop: () => void = () => {};
+  return {
+    name: 'idle',
+    symbol: 'BTC/USDT',
+    timeframe: '1m',
+    state: () => ({ status: 'up', detail: '', since: 0 }),
+    async *batches(): AsyncGenerator<never> {
+      await new Promise<void>((r) => (stop = r));
+      yield* [];
+    },
+    stop: () => stop(),
+  };
+};
+
+describe('journal backups', () => {
+  it('a backup taken while a replay writes passes integrity_check and restores to the same books', async () => {
+    const h = await startBot({ candles: 60_000, waitForReplay: false, config: { risk: { maxConsecutiveLosses: 0 }, backup: { keep: 3 } } });
+    let file: string;
+    try {
+      await until(() => h.bot.ops.watch!.candles > 5_000);
+      const before = h.bot.ops.watch!.candles;
+      const r = await h.bot.ops.backups.run('command');
+      file = r.file;
+      expect(h.bot.ops.watch!.candles).toBeGreaterThan(before); // the replay kept writing meanwhile
+      expect(h.bot.feeds[0]!.state().status).toBe('replaying');
+      expect(file).toMatch(/backups\/skipper-\d{8}-\d{6}\.db$/);
+      expect(r.bytes).toBe(statSync(file).size);
+    } finally {
+      await h.stop();
+    }
+    const check = new Database(file, { readonly: true });
+    expect(check.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(check.pragma('journal_mode', { simple: true })).toBe('delete'); // one standalone file
+    check.close();
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    const snapshot = books(file);
+    expect(snapshot.fills.length).toBeGreaterThan(0);
+
+    // Into a fresh place, and over the journal it came from (which moved on after the backup).
+    const fresh = join(tempDir(), 'restored.db');
+    expect((await restoreJournal(file, fresh, Date.UTC(2025, 0, 1))).previous).toBeNull();
+    expect(books(fresh)).toEqual(snapshot);
+    const res = await restoreJournal(file, h.bot.journal.path, Date.UTC(2025, 0, 1));
+    expect(res.previous).toBe(`${h.bot.journal.path}.before-restore-20250101T000000.db`);
+    expect(books(h.bot.journal.path)).toEqual(snapshot);
+    expect(books(res.previous!).fills.length).toBeGreaterThan(snapshot.fills.length);
+
+    // A bot started on the restored journal rebuilds those books; its start-up reconciliation agrees.
+    const dir = tempDir();
+    const bot = new Bot({
+      config: parseConfig({
+        journal: { path: fresh },
+        log: { file: join(dir, 'x.log') },
+        chat: { console: { enabled: false } },
+      }),
+      logger: silentLogger(),
+      output: new PassThrough(),
+      feedFactory: idleFeed,
+    });
+    try {
+      await bot.start();
+      expect(bot.journal.recentReconciliations(1)[0]!.status).toBe('ok');
+      expect([...bot.engine.portfolio.positions.values()].map((p) => [p.symbol, p.side, p.qty])).toEqual(
+        (snapshot.positions as Array<{ symbol: string; side: string; qty: number; closed_at: number | null }>)
+          .filter((p) => p.closed_at === null)
+          .map((p) => [p.symbol, p.side, p.qty]),
+      );
+      const usdt = (await bot.exchange.fetchBalances()).find((b) => b.asset === 'USDT')!;
+      expect(bot.engine.portfolio.cash).toBeCloseTo(usdt.free + usdt.locked, 6);
+    } finally {
+      await bot.stop();
+    }
+  });
+
+  it('restore refuses while a bot runs on the journal, and refuses damaged or foreign files; nothing changes', async () => {
+    const h = await startBot({ candles: 1500, config: { risk: { maxConsecutiveLosses: 0 } } });
+    const journal = h.bot.journal.path;
+    const { file } = await h.bot.ops.backups.run('command');
+    const before = books(journal);
+    try {
+      expect(journalInUse(journal)).toBe(true);
+      await expect(restoreJournal(file, journal, 0)).rejects.toThrow(
+        `a bot is running on ${journal} (the journal is open in another process): stop it first. Nothing was changed.`,
+      );
+      const dir = tempDir();
+      const truncated = join(dir, 'truncated.db');
+      copyFileSync(file, truncated);
+      truncateSync(truncated, Math.floor(statSync(file).size / 2));
+      const text = join(dir, 'notes.db');
+      writeFileSync(text, 'not a database at all '.repeat(200));
+      const foreign = join(dir, 'foreign.db');
+      new Database(foreign).exec('create table t (x)');
+      for (const bad of [truncated, text, foreign, join(dir, 'missing.db')]) {
+        const e = await restoreJournal(bad, journal, 0).catch((x: unknown) => x);
+        expect(e).toBeInstanceOf(BackupError);
+        expect((e as Error).message).toMatch(/cannot be restored: .+\. Nothing was changed\.$/);
+      }
+      expect(verifyJournalFile(foreign)).toEqual([
+        'not a Skipper journal: no orders, fills, positions, runtime_state, __drizzle_migrations tables',
+      ]);
+      expect(books(journal)).toEqual(before);
+      expect(readdirSync(join(journal, '..')).filter((f) => f.includes('before-restore'))).toEqual([]);
+    } finally {
+      await h.stop();
+    }
+    await until(() => !journalInUse(journal), 5000); // the checkpoint worker's connection closes just after stop
+    // What /backup sends (gzip) restores directly.
+    const gz = join(tempDir(), 'sent.db.gz');
+    writeFileSync(gz, gzipSync(readFileSync(file)));
+    await restoreJournal(gz, journal, 0);
+    expect(books(journal)).toEqual(books(file));
+  });
+
+  it('rotates to backup.keep', async () => {
+    const h = await startBot({ candles: 200, config: { backup: { keep: 2 } } });
+    try {
+      for (let i = 0; i < 4; i++) await h.bot.ops.backups.run('command');
+      const files = readdirSync(h.bot.ops.backups.dir);
+      expect(files).toHaveLength(2);
+      expect(h.bot.ops.backups.latest()!.file).toBe(join(h.bot.ops.backups.dir, files.sort().at(-1)!));
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('a backup folder that cannot be written: a clear message and an alert; the bot trades on', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a-file'), 'x');
+    const h = await startBot({
+      dir,
+      candles: 1500,
+      config: { backup: { dir: join(dir, 'a-file', 'backups') }, risk: { maxConsecutiveLosses: 0 } },
+    });
+    try {
+      const e = await h.bot.ops.backups.run('command').catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(BackupError);
+      expect((e as Error).message).toMatch(/^backup folder .*a-file\/backups cannot be created: ENOTDIR/);
+      const alert = h.bot.journal.sqlite.prepare("select severity, message from alerts where title = 'Journal backup failed'").get() as {
+        severity: string;
+        message: string;
+      };
+      expect(alert.severity).toBe('warning');
+      expect(alert.message).toContain('Trading continues; the journal itself is unaffected.');
+      const fills = h.bot.journal.count('fills');
+      const admin = chatUser('admin');
+      const ask = await h.bot.dispatcher.handleText(
+        admin,
+        h.bot.engine.portfolio.positions.size ? '/close BTC/USDT' : '/buy BTC/USDT 0.01',
+      );
+      await h.bot.dispatcher.handleButton(admin, ask!.buttons![0]![0]!.data);
+      expect(h.bot.journal.count('fills')).toBe(fills + 1);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('a full disk: a clear message and an alert, no half-written backup left', async (ctx) => {
+    // A tiny tmpfs is a full disk on demand; mounting needs root (skipped otherwise).
+    const mnt = join(tempDir(), 'full');
+    mkdirSync(mnt);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      ctx.skip();
+    }
+    const h = await startBot({ candles: 1500, config: { backup: { dir: mnt } } });
+    try {
+      const e = await h.bot.ops.backups.run('command').catch((x: unknown) => x);
+      expect((e as Error).message).toBe(`the disk holding ${mnt} is full`);
+      expect(readdirSync(mnt)).toEqual([]);
+      expect(h.bot.journal.sqlite.prepare("select count(*) as n from alerts where title = 'Journal backup failed'").get()).toEqual({
+        n: 1,
+      });
+    } finally {
+      await h.stop();
+      execFileSync('umount', [mnt]);
+    }
+  });
+});
+
+describe('/backup', () => {
+  const TOKEN = '123456:TEST-token-backup';
+  const ADMIN = 111;
+  const VIEWER = 333;
+  const GROUP = -100777;
+
+  it('sends the latest backup as a document to the admin who asked, privately; viewers are refused', async () => {
+    const fake = await FakeTelegram.start(TOKEN);
+    fake.addUser({ id: ADMIN, first_name: 'Ada' });
+    const h = await startBot({
+      candles: 600,
+      config: {
+        chat: {
+          telegram: {
+            enabled: true,
+            pollTimeoutSec: 1,
+            users: [
+              { id: ADMIN, role: 'admin' },
+              { id: VIEWER, role: 'viewer' },
+            ],
+            alertChats: [{ chatId: GROUP }],
+          },
+        },
+      },
+      bot: { secrets: { telegramBotToken: TOKEN, telegramApiRoot: fake.url }, telegram: { botInfo: BOT_INFO } },
+    });
+    try {
+      let mark = fake.mark;
+      fake.sendText(ADMIN, '/backup', { chatId: GROUP });
+      const doc = await fake.waitFor('sendDocument', () => true, { after: mark, timeoutMs: 15_000 });
+      expect(String(doc.body.chat_id)).toBe(String(ADMIN)); // not the group
+      expect(doc.files[0]).toMatch(/^skipper-\d{8}-\d{6}\.db\.gz$/);
+      expect(String(doc.body.caption)).toContain('Restore with: gunzip');
+      const note = await fake.waitFor(
+        'sendMessage',
+        (c) => String(c.body.chat_id) === String(GROUP) && !String(c.body.text).startsWith('<b>'),
+        {
+          after: mark,
+        },
+      );
+      expect(String(note.body.text)).toBe('Sent to you in a private chat.');
+      expect(h.bot.ops.backups.latest()).toBeDefined();
+
+      mark = fake.mark;
+      fake.sendText(ADMIN, '/backup');
+      const again = await fake.waitFor('sendDocument', () => true, { after: mark, timeoutMs: 15_000 });
+      expect(again.files[0]).toBe(doc.files[0]); // the latest one, not a new one
+      expect(readdirSync(h.bot.ops.backups.dir)).toHaveLength(1);
+
+      mark = fake.mark;
+      fake.sendText(VIEWER, '/backup');
+      const refused = await fake.waitFor('sendMessage', (c) => String(c.body.chat_id) === String(VIEWER), { after: mark });
+      expect(String(refused.body.text)).toContain('/backup needs the admin role');
+      expect(fake.callsOf('sendDocument')).toHaveLength(2);
+
+      const consoleReply = await h.bot.dispatcher.handleText(chatUser('admin'), '/backup');
+      expect(consoleReply!.document).toBeUndefined();
+      expect(consoleReply!.text).toContain(`In ${h.bot.ops.backups.dir}.`);
+    } finally {
+      await h.stop();
+      await fake.close();
+    }
+  });
+
+  it('Discord gets the file as an attachment, not as an embed image', () => {
+    const r = renderReply({
+      title: 'Journal backup',
+      text: 'x',
+      document: { data: Buffer.from('gz'), filename: 'skipper-1.db.gz' },
+      ephemeral: true,
+    });
+    expect(r.files).toEqual([{ name: 'skipper-1.db.gz', data: Buffer.from('gz') }]);
+    expect(r.embeds[0]!.image).toBeUndefined();
+    expect(r.ephemeral).toBe(true);
+  });
+});
+
+describe('skipper db restore (CLI)', () => {
+  it('refuses while a bot runs on the journal: exit 1 with the reason, journal unchanged', async () => {
+    const h = await startBot({ candles: 300 });
+    try {
+      const { file } = await h.bot.ops.backups.run('command');
+      const fills = h.bot.journal.count('fills');
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = execFile(
+          process.execPath,
+          ['bin/skipper.js', 'db', 'restore', file, '--path', h.bot.journal.path],
+          { cwd: PROJECT_ROOT },
+          (e, _out, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stderr }),
+        );
+        child.stdin?.end();
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        `skipper: a bot is running on ${h.bot.journal.path} (the journal is open in another process): stop it first. Nothing was changed.\n`,
+      );
+      expect(h.bot.journal.count('fills')).toBe(fills);
+    } finally {
+      await h.stop();
+    }
+  });
+});

@@ -77,8 +77,10 @@ export async function runCandles(
   };
   const grouped = sim !== null && bot.exchange.journalBacked === true;
   while (i < batch.length && !halt) {
-    if (grouped) bot.journal.tx(() => run(GROUP_CANDLES));
-    else run(1);
+    if (grouped) {
+      bot.journal.maintainWal(); // between groups: inside one it is skipped (a transaction is open)
+      bot.journal.tx(() => run(GROUP_CANDLES));
+    } else run(1);
     if (inference) await inference;
     inference = null;
     while (hold && holding()) await bot.approvals.settled();

@@ -50,6 +50,7 @@ interface Difference {
 export class Reconciler {
   private running: { done: Promise<ReconcileReport>; accept: boolean } | null = null;
   private timer: NodeJS.Timeout | undefined;
+  private recheck: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly engine: Engine,
@@ -89,6 +90,21 @@ export class Reconciler {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.recheck) clearTimeout(this.recheck);
+  }
+
+  /**
+   * An order too young to judge (it may still be in flight) is judged again once its grace has passed:
+   * otherwise an intent journaled just before a crash (a replacement stop) would wait for the next
+   * timer run, or forever, unsent, and its position unprotected.
+   */
+  private recheckIn(ms: number): void {
+    if (this.recheck) return;
+    this.recheck = setTimeout(() => {
+      this.recheck = undefined;
+      void this.run('in-flight recheck').catch((e: unknown) => this.log.error({ err: e }, 'reconciliation failed'));
+    }, ms + 250);
+    this.recheck.unref();
   }
 
   private async doRun(trigger: string, accept: boolean): Promise<ReconcileReport> {
@@ -208,7 +224,10 @@ export class Reconciler {
         }
         continue;
       }
-      if (now - o.updatedAt < grace) continue;
+      if (now - o.updatedAt < grace) {
+        this.recheckIn(grace - (now - o.updatedAt));
+        continue;
+      }
       if (o.status === 'new' || o.status === 'submitted' || o.status === 'unknown') {
         // The venue never saw it: the process stopped before the request got out.
         this.engine.onOrderUpdate({

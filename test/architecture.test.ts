@@ -15,6 +15,14 @@ const folderOf = (f: string): string | null => {
 const tree = ['src', 'test', 'bench', 'scripts', 'commands'].filter((d) => existsSync(join(PROJECT_ROOT, d))).flatMap(filesIn);
 
 describe('architecture', () => {
+  it("the benches' compiled-module paths (shipped('src/…')) name source files that exist", () => {
+    const named = filesIn('bench').flatMap((f) =>
+      [...readFileSync(join(PROJECT_ROOT, f), 'utf8').matchAll(/shipped<[^>]*>\('([^']+)'\)/g)].map((m) => m[1]!),
+    );
+    expect(named.length).toBeGreaterThan(0);
+    expect(named.filter((p) => !existsSync(join(PROJECT_ROOT, p)))).toEqual([]);
+  });
+
   it('commands are transport-neutral: nothing in commands/ imports grammY or discord.js', () => {
     for (const f of filesIn('commands')) {
       const src = readFileSync(join(PROJECT_ROOT, f), 'utf8');

@@ -18,7 +18,7 @@ import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE, ProtectionKeeper } from './protection.ts';
 import { PositionRules } from './position-rules.ts';
 import { tradeId } from './trades.ts';
-import { tradeAdds } from './trade-adds.ts';
+import { TradeAddsBook } from './trade-adds.ts';
 import { scaleOut } from './scale-out.ts';
 import { DrawdownGuard } from './drawdown-guard.ts';
 import type { EngineEvents } from './engine-events.ts';
@@ -28,6 +28,7 @@ import type { ApprovalGate, EngineRisk, Proposal, TradingJournal } from './ports
 export abstract class EngineCore {
   readonly portfolio: Portfolio;
   readonly journal: TradingJournal;
+  protected readonly tradeAdds: TradeAddsBook;
   readonly risk: EngineRisk;
   readonly exchange: ExchangeClient;
   readonly mode: TradingMode;
@@ -58,6 +59,7 @@ export abstract class EngineCore {
     this.mode = opts.mode;
     this.clock = opts.clock;
     this.journal = opts.journal;
+    this.tradeAdds = new TradeAddsBook(opts.journal);
     this.risk = opts.risk;
     this.exchange = opts.exchange;
     this.log = opts.logger;
@@ -271,7 +273,7 @@ export abstract class EngineCore {
       capitalInUse: this.portfolio.capitalInUse(),
       openPositions: this.portfolio.positions.size,
       marketType: this.opts.marketType,
-      position: pos ? this.positionForRisk(book!, pos) : null,
+      position: pos ? this.positionForRisk(book!, pos, closable === undefined) : null,
       price,
       qtyStep: s.market.qtyStep,
       minQty: s.market.minQty,
@@ -281,10 +283,15 @@ export abstract class EngineCore {
   }
 
   /** An add is judged with the whole position: its entry, stop and adds so far. */
-  private positionForRisk(book: BookPosition, pos: { side: BookPosition['side']; qty: number }): NonNullable<RiskContext['position']> {
+  private positionForRisk(
+    book: BookPosition,
+    pos: { side: BookPosition['side']; qty: number },
+    mayAdd: boolean,
+  ): NonNullable<RiskContext['position']> {
     const p: NonNullable<RiskContext['position']> = { side: pos.side, qty: pos.qty, entryPrice: book.entryPrice };
     if (book.stopLoss !== undefined) p.stopLoss = book.stopLoss;
-    p.adds = tradeAdds(this.journal, book);
+    // Only an add reads its history (a journal read): exits, and every intent with pyramiding off, don't.
+    if (mayAdd && this.risk.limits.pyramidMaxAdds > 0) p.adds = this.tradeAdds.of(book);
     return p;
   }
 

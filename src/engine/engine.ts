@@ -16,7 +16,6 @@ import { inFlight } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE } from './protection.ts';
 import { closeRequest, EngineCore } from './engine-core.ts';
-import { recordAdd } from './trade-adds.ts';
 import type { EngineOptions, EngineStatus } from './engine-types.ts';
 
 export type { ApprovalGate, EngineOptions, EngineStatus, Proposal, SymbolSetup } from './engine-types.ts';
@@ -134,7 +133,7 @@ export class Engine extends EngineCore implements ExchangeListener {
       );
       if (result.closed) this.journal.closePosition(result.closed.id, result.closed, f.price, f.ts);
       if (result.after && !result.opened) this.journal.updatePosition(result.after.id, result.after, result.after.maxQty);
-      recordAdd(this.journal, `${this.opts.botId}-`, o, f, result);
+      this.tradeAdds.record(`${this.opts.botId}-`, o, f, result);
       if (o) {
         const filled = o.filledQty + f.qty;
         o.avgPrice = (o.avgPrice * o.filledQty + f.price * f.qty) / filled;

@@ -12,6 +12,7 @@ import type { RiskDecision } from '../risk/types.ts';
 export type TradingJournal = Pick<
   Journal,
   | 'tx'
+  | 'detail'
   | 'inTransaction'
   | 'cashFlows'
   | 'openPositions'

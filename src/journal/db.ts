@@ -168,17 +168,17 @@ export class JournalDb {
   // ---- runtime state (typed per key in state-keys.ts) -------------------------------------
 
   getState<T>(key: string, fallback: T): T {
-    const row = this.stmts.getState.get({ key });
-    return row ? (row.value as T) : fallback;
+    const text = this.stmts.rawGetState.get(key) as string | undefined;
+    return text === undefined ? fallback : (JSON.parse(text) as T);
   }
 
   setState(key: string, value: unknown, ts: number): void {
-    this.stmts.setState.run({ key, value, updatedAt: ts });
+    this.stmts.rawSetState.run(key, JSON.stringify(value), ts);
   }
 
   /** setState for a number, without allocating: the engine records its progress once per candle. */
   setNumber(key: string, value: number, ts: number): void {
-    this.stmts.rawSetNumber.run(key, String(value), ts);
+    this.stmts.rawSetState.run(key, String(value), ts);
   }
 
   // ---- housekeeping -----------------------------------------------------------------------

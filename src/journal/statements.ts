@@ -45,23 +45,15 @@ export function prepareStatements(raw: Database.Database, db: BetterSQLite3Datab
     rawBumpAlert: raw.prepare(`update alerts set count = ? where id = ?`),
     rawAlertDelivery: raw.prepare(`insert into alert_deliveries (alert_id, channel, status, ts, detail) values (?, ?, ?, ?, ?)`),
     rawSetAlertDelivery: raw.prepare(`update alerts set delivery = ? where id = ?`),
-    rawSetNumber: raw.prepare(
+    // runtime_state.value is drizzle's json column: JSON text, written and parsed here the same way.
+    rawSetState: raw.prepare(
       `insert into runtime_state (key, value, updated_at) values (?, ?, ?)
        on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at`,
     ),
+    rawGetState: raw.prepare(`select value from runtime_state where key = ?`).pluck(),
     rawClosePosition: raw.prepare(
       `update positions set status = 'closed', qty = 0, exit_price = ?, realized_pnl = ?, fees = ?, closed_at = ? where id = ?`,
     ),
-    setState: db
-      .insert(s.runtimeState)
-      .values({ key: p('key'), value: p('value'), updatedAt: p('updatedAt') })
-      .onConflictDoUpdate({ target: s.runtimeState.key, set: { value: sql`excluded.value`, updatedAt: sql`excluded.updated_at` } })
-      .prepare(),
-    getState: db
-      .select()
-      .from(s.runtimeState)
-      .where(eq(s.runtimeState.key, p('key')))
-      .prepare(),
     updatePosition: db
       .update(s.positions)
       .set({

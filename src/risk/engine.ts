@@ -164,7 +164,7 @@ export class RiskEngine {
       action: 'accept',
       rule: 'ok',
       qty,
-      reason: `exit ${fmtQty(qty, ctx.qtyStep)} ${base}: exits are always allowed${note}`,
+      reason: this.explain ? `exit ${fmtQty(qty, ctx.qtyStep)} ${base}: exits are always allowed${note}` : `exit${note}`,
       request: out,
     };
   }

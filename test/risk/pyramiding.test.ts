@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Order } from '../../src/core/types.ts';
 import { tradeAdds } from '../../src/engine/trade-adds.ts';
+import { Journal } from '../../src/journal/journal.ts';
 import { RiskEngine } from '../../src/risk/engine.ts';
 import { DEFAULT_LIMITS, type RiskContext, type RiskLimits } from '../../src/risk/types.ts';
 import { rig, SYM, type Rig } from '../helpers/engine-rig.ts';
@@ -141,6 +142,20 @@ describe('pyramiding on the paper venue', () => {
     expect(tradeAdds(again.journal, p2).adds).toBe(2);
     const d = again.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada', { dryRun: true }).decision;
     expect(d).toMatchObject({ action: 'reject', rule: 'pyramiding' });
+  });
+
+  it('a backtest journal (fills only, no positions journaled) still counts the adds: maxAdds holds', () => {
+    const script = { 0: 'enter_long', 2: 'enter_long', 4: 'enter_long', 6: 'enter_long' } as const;
+    const r = rig(script, { limits: PYR, journal: Journal.memory('fills') });
+    flat(r, 100); // 0: entry
+    flat(r, 100); // 1: filled
+    const pos = r.engine.portfolio.positions.get(SYM)!;
+    const q0 = pos.qty;
+    for (const px of [102, 102, 104, 104]) flat(r, px); // 2, 4: adds of ½ and ¼ the entry
+    expect(pos.qty).toBeCloseTo(q0 * 1.75, 3);
+    flat(r, 106); // 6: a third add: refused (limit 2)
+    flat(r, 106);
+    expect(pos.qty).toBeCloseTo(q0 * 1.75, 3);
   });
 
   it('pyramiding off (the default): a repeat entry signal does nothing', () => {

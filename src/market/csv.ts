@@ -44,12 +44,11 @@ const DOT = 46;
 const ZERO = 48;
 
 /**
- * Parse one numeric field buf[s, e). Fast path for plain decimals (`-123.456`); anything else
- * (exponents, >15 digits, '+') goes through Number(); empty or garbage gives NaN.
+ * Scan a plain decimal (`-123.456`) from buf[i] up to the first other character (or `end`): returns
+ * where it stopped; SCANNED holds the value, or NaN when there was no digit or too many for the fast path.
  */
-function parseField(buf: Uint8Array, s: number, e: number): number {
-  if (s >= e) return NaN;
-  let i = s;
+let SCANNED = NaN;
+function scanDecimal(buf: Uint8Array, i: number, end: number): number {
   let neg = false;
   if (buf[i] === MINUS) {
     neg = true;
@@ -57,24 +56,31 @@ function parseField(buf: Uint8Array, s: number, e: number): number {
   }
   let m = 0;
   let digits = 0;
-  let frac = -1;
-  for (; i < e; i++) {
+  let dotAt = -1;
+  for (; i < end; i++) {
     const ch = buf[i]!;
     const d = ch - ZERO;
     if (d >= 0 && d <= 9) {
       m = m * 10 + d;
       digits++;
-      if (frac >= 0) frac++;
-    } else if (ch === DOT && frac < 0) {
-      frac = 0;
-    } else {
-      return slowField(buf, s, e);
-    }
+    } else if (ch === DOT && dotAt < 0) {
+      dotAt = digits;
+    } else break;
   }
-  if (digits === 0) return NaN;
-  if (digits > MAX_FAST_DIGITS || frac > 22) return slowField(buf, s, e);
-  const v = frac > 0 ? m / POW10[frac]! : m;
-  return neg ? -v : v;
+  if (digits === 0 || digits > MAX_FAST_DIGITS) SCANNED = NaN;
+  else {
+    const frac = dotAt < 0 ? 0 : digits - dotAt;
+    const v = frac > 0 ? m / POW10[frac]! : m;
+    SCANNED = neg ? -v : v;
+  }
+  return i;
+}
+
+/** Parse one numeric field buf[s, e): the fast path, else Number() (exponents, '+', long digits); garbage gives NaN. */
+function parseField(buf: Uint8Array, s: number, e: number): number {
+  if (s >= e) return NaN;
+  if (scanDecimal(buf, s, e) === e && !Number.isNaN(SCANNED)) return SCANNED;
+  return slowField(buf, s, e);
 }
 
 function slowField(buf: Uint8Array, s: number, e: number): number {
@@ -153,28 +159,9 @@ function checkHeader(buf: Uint8Array, end: number, source: string): number {
 const ROW = new Float64Array(NFIELDS);
 function fastRow(buf: Uint8Array, i: number, end: number): number {
   for (let k = 0; k < NFIELDS; k++) {
-    let neg = false;
-    if (buf[i] === MINUS) {
-      neg = true;
-      i++;
-    }
-    let m = 0;
-    let digits = 0;
-    let dotAt = -1;
-    for (; i < end; i++) {
-      const ch = buf[i]!;
-      const d = ch - ZERO;
-      if (d >= 0 && d <= 9) {
-        m = m * 10 + d;
-        digits++;
-      } else if (ch === DOT && dotAt < 0) {
-        dotAt = digits;
-      } else break;
-    }
-    if (digits === 0 || digits > MAX_FAST_DIGITS) return -1;
-    const frac = dotAt < 0 ? 0 : digits - dotAt;
-    const v = frac > 0 ? m / POW10[frac]! : m;
-    ROW[k] = neg ? -v : v;
+    i = scanDecimal(buf, i, end);
+    if (Number.isNaN(SCANNED)) return -1;
+    ROW[k] = SCANNED;
     if (k < NFIELDS - 1) {
       if (buf[i] !== COMMA) return -1;
       i++;
@@ -236,61 +223,99 @@ export interface StreamCandlesOptions {
 }
 
 /**
+ * The chunk-by-chunk reader both streams share: the whole lines of each chunk become candles (a
+ * chunk's unfinished last line waits, copied, for the next one), in batches of `batchSize`.
+ */
+class ChunkParser {
+  private carry: Buffer | null = null;
+  private headerDone = false;
+  private line = 2;
+  /** Blank lines are rows only if data follows them (trailing ones are dropped, as in loadCandles). */
+  private blanks = 0;
+  private batch: Candle[] = [];
+  private readonly batchSize: number;
+  private readonly after: number;
+
+  constructor(
+    private readonly source: string,
+    private readonly opts: StreamCandlesOptions,
+  ) {
+    this.batchSize = Math.max(1, opts.batchSize ?? 4096);
+    this.after = opts.startAfterTs ?? -Infinity;
+  }
+
+  /** Parse the complete lines of `chunk` (the caller may reuse it afterwards); returns the full batches. */
+  push(chunk: Buffer): Candle[][] {
+    const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    this.carry = null;
+    let s = 0;
+    if (!this.headerDone) {
+      const nl = buf.indexOf(LF);
+      if (nl < 0 && buf.length < 4096) {
+        this.carry = Buffer.from(buf);
+        return [];
+      }
+      s = checkHeader(buf, nl < 0 ? buf.length : nl, this.source);
+      this.headerDone = true;
+    }
+    for (let nl = buf.indexOf(LF, s); nl >= 0; nl = buf.indexOf(LF, s)) {
+      this.take(buf, s, nl);
+      s = nl + 1;
+    }
+    if (s < buf.length) this.carry = Buffer.from(buf.subarray(s));
+    return this.full();
+  }
+
+  /** End of file: the last line (without a newline), the header check of a file too short to have one. */
+  end(): Candle[][] {
+    if (!this.headerDone) {
+      const b = this.carry ?? Buffer.alloc(0);
+      checkHeader(b, b.length, this.source);
+      this.carry = null;
+    }
+    if (this.carry) this.take(this.carry, 0, this.carry.length);
+    const out = this.full();
+    if (this.batch.length > 0) out.push(this.batch);
+    this.batch = [];
+    return out;
+  }
+
+  private full(): Candle[][] {
+    const out: Candle[][] = [];
+    const b = this.batch;
+    if (b.length < this.batchSize) return out;
+    let i = 0;
+    for (; i + this.batchSize <= b.length; i += this.batchSize) out.push(b.slice(i, i + this.batchSize));
+    this.batch = b.slice(i);
+    return out;
+  }
+
+  private take(buf: Buffer, s: number, e: number): void {
+    const onBad = this.opts.onBadRow;
+    if (e === s || (e === s + 1 && buf[s] === CR)) {
+      this.blanks++;
+    } else {
+      for (; this.blanks > 0; this.blanks--) this.batch.push(parseLine(buf, s, s, this.line - this.blanks, null, onBad));
+      const c =
+        fastRow(buf, s, e) >= 0
+          ? { ts: ROW[0]!, open: ROW[1]!, high: ROW[2]!, low: ROW[3]!, close: ROW[4]!, volume: ROW[5]! }
+          : parseLine(buf, s, e, this.line, null, onBad);
+      if (!(c.ts <= this.after)) this.batch.push(c);
+    }
+    this.line++;
+  }
+}
+
+/**
  * Stream a candle CSV in batches with constant memory (one read chunk + one batch), for replays of
  * millions of candles. Same parsing rules as loadCandles.
  */
 export async function* streamCandles(path: string, opts: StreamCandlesOptions = {}): AsyncGenerator<Candle[]> {
-  const batchSize = Math.max(1, opts.batchSize ?? 4096);
-  const after = opts.startAfterTs ?? -Infinity;
-  const onBad = opts.onBadRow;
+  const parser = new ChunkParser(path, opts);
   const stream = createReadStream(path, { highWaterMark: opts.chunkSize ?? 256 * 1024 });
-  let carry: Buffer | null = null;
-  let headerDone = false;
-  let line = 2;
-  // Blank lines are rows only if data follows them (trailing ones are dropped, as in loadCandles).
-  let blanks = 0;
-  let batch: Candle[] = [];
-  const take = (buf: Buffer, s: number, e: number): void => {
-    if (e === s || (e === s + 1 && buf[s] === CR)) {
-      blanks++;
-    } else {
-      for (; blanks > 0; blanks--) batch.push(parseLine(buf, s, s, line - blanks, null, onBad));
-      const c = parseLine(buf, s, e, line, null, onBad);
-      if (!(c.ts <= after)) batch.push(c);
-    }
-    line++;
-  };
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
-      carry = null;
-      let s = 0;
-      if (!headerDone) {
-        const nl = buf.indexOf(LF);
-        if (nl < 0 && buf.length < 4096) {
-          carry = buf;
-          continue;
-        }
-        s = checkHeader(buf, nl < 0 ? buf.length : nl, path);
-        headerDone = true;
-      }
-      for (let nl = buf.indexOf(LF, s); nl >= 0; nl = buf.indexOf(LF, s)) {
-        take(buf, s, nl);
-        s = nl + 1;
-        if (batch.length >= batchSize) {
-          yield batch;
-          batch = [];
-        }
-      }
-      if (s < buf.length) carry = buf.subarray(s);
-    }
-    if (!headerDone) {
-      const b = carry ?? Buffer.alloc(0);
-      checkHeader(b, b.length, path);
-      carry = null;
-    }
-    if (carry) take(carry, 0, carry.length);
-    if (batch.length) yield batch;
+    for await (const chunk of stream as AsyncIterable<Buffer>) yield* parser.push(chunk);
+    yield* parser.end();
   } finally {
     stream.destroy();
   }
@@ -300,61 +325,15 @@ export async function* streamCandles(path: string, opts: StreamCandlesOptions = 
  * streamCandles without the event loop, for backtests (a synchronous run): batches of candles read
  * chunk by chunk, so a file of millions of candles never sits in memory whole. Same rows as loadCandles.
  */
-export function* readCandleBatches(path: string, opts: Omit<StreamCandlesOptions, 'startAfterTs'> = {}): Generator<Candle[]> {
-  const batchSize = Math.max(1, opts.batchSize ?? 4096);
-  const onBad = opts.onBadRow;
+export function* readCandleBatches(path: string, opts: StreamCandlesOptions = {}): Generator<Candle[]> {
+  const parser = new ChunkParser(path, opts);
   const chunk = Buffer.alloc(opts.chunkSize ?? 64 * 1024);
   const fd = openSync(path, 'r');
-  let carry: Buffer | null = null;
-  let headerDone = false;
-  let line = 2;
-  let blanks = 0; // blank lines are rows only if data follows them (as in loadCandles)
-  let batch: Candle[] = [];
-  const take = (buf: Buffer, s: number, e: number): void => {
-    if (e === s || (e === s + 1 && buf[s] === CR)) {
-      blanks++;
-    } else {
-      for (; blanks > 0; blanks--) batch.push(parseLine(buf, s, s, line - blanks, null, onBad));
-      if (fastRow(buf, s, e) >= 0) batch.push({ ts: ROW[0]!, open: ROW[1]!, high: ROW[2]!, low: ROW[3]!, close: ROW[4]!, volume: ROW[5]! });
-      else batch.push(parseLine(buf, s, e, line, null, onBad));
-    }
-    line++;
-  };
   try {
-    for (;;) {
-      const n = readSync(fd, chunk, 0, chunk.length, null);
-      if (n === 0) break;
-      const read = chunk.subarray(0, n);
-      const buf: Buffer = carry ? Buffer.concat([carry, read]) : read;
-      carry = null;
-      let s = 0;
-      if (!headerDone) {
-        const nl = buf.indexOf(LF);
-        if (nl < 0 && buf.length < 4096) {
-          carry = Buffer.from(buf);
-          continue;
-        }
-        s = checkHeader(buf, nl < 0 ? buf.length : nl, path);
-        headerDone = true;
-      }
-      for (let nl = buf.indexOf(LF, s); nl >= 0; nl = buf.indexOf(LF, s)) {
-        take(buf, s, nl);
-        s = nl + 1;
-      }
-      // The chunk buffer is reused by the next read: keep the unfinished line in a copy.
-      if (s < buf.length) carry = Buffer.from(buf.subarray(s));
-      if (batch.length >= batchSize) {
-        yield batch;
-        batch = [];
-      }
+    for (let n = readSync(fd, chunk, 0, chunk.length, null); n > 0; n = readSync(fd, chunk, 0, chunk.length, null)) {
+      yield* parser.push(chunk.subarray(0, n));
     }
-    if (!headerDone) {
-      const b = carry ?? Buffer.alloc(0);
-      checkHeader(b, b.length, path);
-      carry = null;
-    }
-    if (carry) take(carry, 0, carry.length);
-    if (batch.length) yield batch;
+    yield* parser.end();
   } finally {
     closeSync(fd);
   }

@@ -17,24 +17,7 @@ export class FillBuffer {
     const key = `${venue}\u0000${f.tradeId}`;
     if (this.seen.has(key)) return false;
     this.seen.add(key);
-    this.rows.push({
-      id: this.rows.length + 1,
-      venue,
-      tradeId: f.tradeId,
-      clientOrderId: f.clientOrderId,
-      exchangeOrderId: f.exchangeOrderId ?? null,
-      symbol: f.symbol,
-      side: f.side,
-      // `+ 0`: SQLite hands -0 back as 0; so do these rows
-      price: f.price + 0,
-      qty: f.qty + 0,
-      fee: f.fee + 0,
-      feeCurrency: f.feeCurrency,
-      liquidity: f.liquidity,
-      ts: f.ts,
-      realizedPnl: realizedPnl + 0,
-      cashDelta: cashDelta + 0,
-    });
+    this.rows.push(fillRow(this.rows.length + 1, venue, f, realizedPnl, cashDelta));
     return true;
   }
 
@@ -44,4 +27,26 @@ export class FillBuffer {
     this.written = this.rows.length;
     return out;
   }
+}
+
+/** A fill as the fills table holds it. */
+export function fillRow(id: number, venue: string, f: Fill, realizedPnl: number, cashDelta: number): FillRow {
+  return {
+    id,
+    venue,
+    tradeId: f.tradeId,
+    clientOrderId: f.clientOrderId,
+    exchangeOrderId: f.exchangeOrderId ?? null,
+    symbol: f.symbol,
+    side: f.side,
+    // `+ 0`: SQLite hands -0 back as 0; so do these rows
+    price: f.price + 0,
+    qty: f.qty + 0,
+    fee: f.fee + 0,
+    feeCurrency: f.feeCurrency,
+    liquidity: f.liquidity,
+    ts: f.ts,
+    realizedPnl: realizedPnl + 0,
+    cashDelta: cashDelta + 0,
+  };
 }

@@ -3,7 +3,7 @@
 import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Fill, Order, OrderPurpose, OrderStatus, Position, Signal, RiskVerdict } from '../core/types.ts';
 import { JournalDb, type CountedTable } from './db.ts';
-import { FillBuffer } from './fill-buffer.ts';
+import { FillBuffer, fillRow } from './fill-buffer.ts';
 import * as s from './schema.ts';
 import { STATE } from './state-keys.ts';
 
@@ -138,11 +138,24 @@ export class TradingJournal extends JournalDb {
   recordFill(venue: string, f: Fill, realizedPnl: number, cashDelta: number): boolean {
     if (this.fillBuffer === undefined) this.fillBuffer = this.detail === 'fills' && this.count('fills') === 0 ? new FillBuffer() : null;
     if (this.fillBuffer !== null) return this.fillBuffer.add(venue, f, realizedPnl, cashDelta);
+    return this.insertFill(fillRow(0, venue, f, realizedPnl, cashDelta));
+  }
+
+  /** Write buffered fills (fills detail) to SQLite, in one transaction. */
+  flushFills(): void {
+    const rows = this.fillBuffer?.takeUnwritten() ?? [];
+    if (rows.length === 0) return;
+    this.tx(() => {
+      for (const f of rows) this.insertFill(f);
+    });
+  }
+
+  private insertFill(f: FillRow): boolean {
     const r = this.stmts.rawInsertFill.run(
-      venue,
+      f.venue,
       f.tradeId,
       f.clientOrderId,
-      f.exchangeOrderId ?? null,
+      f.exchangeOrderId,
       f.symbol,
       f.side,
       f.price,
@@ -151,36 +164,10 @@ export class TradingJournal extends JournalDb {
       f.feeCurrency,
       f.liquidity,
       f.ts,
-      realizedPnl,
-      cashDelta,
+      f.realizedPnl,
+      f.cashDelta,
     );
     return r.changes > 0;
-  }
-
-  /** Write buffered fills (fills detail) to SQLite, in one transaction. */
-  flushFills(): void {
-    const rows = this.fillBuffer?.takeUnwritten() ?? [];
-    if (rows.length === 0) return;
-    const ins = this.stmts.rawInsertFill;
-    this.tx(() => {
-      for (const f of rows)
-        ins.run(
-          f.venue,
-          f.tradeId,
-          f.clientOrderId,
-          f.exchangeOrderId,
-          f.symbol,
-          f.side,
-          f.price,
-          f.qty,
-          f.fee,
-          f.feeCurrency,
-          f.liquidity,
-          f.ts,
-          f.realizedPnl,
-          f.cashDelta,
-        );
-    });
   }
 
   /** Every fill recorded so far without reading SQLite (a fills-detail run's result), in fills() order. */

@@ -9,33 +9,19 @@
 //   decimal prices (~1e-9 relative), so the contract's exact arithmetic is kept;
 // - actions: see crossAction in ./common.ts (long only unless ctx.allowShort).
 import { Sma } from '../indicators.ts';
-import type { Strategy, StrategyFactory, StrategyParams } from '../types.ts';
-import { COMMON_DEFAULTS, LineCross, requireInt, requireLess, resolveParams } from './common.ts';
+import { COMMON_DEFAULTS } from './common.ts';
+import { AverageCross, averageCrossFactory, type AverageCrossParams } from './average-cross.ts';
 
 const NAME = 'sma-cross';
 const TIE = 1e-12;
 const DEFAULTS = Object.freeze({ fast: 10, slow: 30, ...COMMON_DEFAULTS });
 
-export class SmaCross extends LineCross {
+export class SmaCross extends AverageCross {
   readonly name = NAME;
-  readonly warmup: number;
-  private readonly fast: Sma;
-  private readonly slow: Sma;
+  protected readonly label = 'SMA';
 
-  constructor(symbol: string, p: typeof DEFAULTS) {
-    super(symbol, p);
-    this.fast = new Sma(p.fast);
-    this.slow = new Sma(p.slow);
-    // Both SMAs are ready at candle index slow−1, which cannot cross: index `slow` is the first that can.
-    this.warmup = p.slow;
-  }
-
-  protected update(close: number): boolean {
-    this.fast.push(close);
-    this.slow.push(close);
-    this.a = this.fast.value;
-    this.b = this.slow.value;
-    return this.b === this.b; // slow not ready → NaN (fast < slow, so fast is ready whenever slow is)
+  constructor(symbol: string, p: AverageCrossParams) {
+    super(symbol, p, new Sma(p.fast), new Sma(p.slow));
   }
 
   protected override diff(): number {
@@ -43,25 +29,11 @@ export class SmaCross extends LineCross {
     const tol = TIE * this.b;
     return d > tol || d < -tol ? d : 0;
   }
-
-  protected describe(up: boolean): string {
-    return `SMA${this.fast.period} crossed ${up ? 'above' : 'below'} SMA${this.slow.period}`;
-  }
-
-  protected features(): Record<string, number> {
-    return { fast: this.a, slow: this.b };
-  }
 }
 
-export const smaCross: StrategyFactory = {
-  name: NAME,
-  description: 'Trend following: long when SMA(fast) crosses above SMA(slow), out when it crosses below.',
-  defaults: DEFAULTS,
-  create(symbol: string, params: StrategyParams): Strategy {
-    const p = resolveParams(NAME, DEFAULTS, params);
-    requireInt(NAME, 'fast', p.fast, 1);
-    requireInt(NAME, 'slow', p.slow, 2);
-    requireLess(NAME, 'fast', p.fast, 'slow', p.slow);
-    return new SmaCross(symbol, p);
-  },
-};
+export const smaCross = averageCrossFactory(
+  NAME,
+  'Trend following: long when SMA(fast) crosses above SMA(slow), out when it crosses below.',
+  DEFAULTS,
+  (symbol, p) => new SmaCross(symbol, p),
+);

@@ -6,12 +6,12 @@ import { parse as parseYaml } from 'yaml';
 import { deepMerge, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { WallClock } from '../core/clock.ts';
-import { parseRules, type MetricRule } from '../core/metric-rules.ts';
+import { parseRules, RULE_METRICS, type MetricRule, type RuleMetric } from '../core/metric-rules.ts';
 import { ENSEMBLE_FILE } from '../models/open.ts';
 import { isModelStrategy } from '../models/wire.ts';
 import { parseDataArg } from './data.ts';
 import { defaultWorkers, InlineExecutor, type Executor } from './jobs.ts';
-import { OBJECTIVES, type Objective } from './objective.ts';
+import { figure, OBJECTIVES, type Objective, type RunFigures } from './objective.ts';
 import { parseParam, pointLabel, validateSpecs } from './params.ts';
 import { csvCell, day, num, pct, table, when } from './print.ts';
 import type { RunResult } from './run-config.ts';
@@ -255,35 +255,9 @@ export async function sweepCommand(o: SweepArgs): Promise<number> {
 
 function resultsCsv(rows: ReturnType<import('./store.ts').ResultsStore['runs']>): string {
   const paramKeys = [...new Set(rows.flatMap((r) => Object.keys(r.params)))];
-  const mKeys = [
-    'total_return',
-    'cagr',
-    'sharpe',
-    'sortino',
-    'calmar',
-    'max_drawdown',
-    'win_rate',
-    'profit_factor',
-    'expectancy',
-    'exposure',
-    'fees',
-    'trades',
-    'final_equity',
-  ] as const;
-  const head = [
-    'run_id',
-    'phase',
-    'window',
-    'from',
-    'to',
-    ...paramKeys,
-    ...mKeys,
-    'worst_day',
-    'time_under_water',
-    'breaker_trips',
-    'halts',
-    'liquidations',
-  ];
+  const head = ['run_id', 'phase', 'window', 'from', 'to', ...paramKeys, ...RULE_METRICS];
+  // A run with no losing trade has no profit factor: an empty cell, not the Infinity a rule compares.
+  const cell = (f: RunFigures, k: RuleMetric) => (k === 'profit_factor' ? f.metrics.profit_factor : figure(f, k));
   const lines = rows.map((r) =>
     [
       r.runId,
@@ -292,12 +266,7 @@ function resultsCsv(rows: ReturnType<import('./store.ts').ResultsStore['runs']>)
       new Date(r.from).toISOString(),
       new Date(r.to).toISOString(),
       ...paramKeys.map((k) => r.params[k]),
-      ...mKeys.map((k) => r.figures.metrics[k]),
-      r.figures.worst_day,
-      r.figures.time_under_water,
-      r.figures.breaker_trips,
-      r.figures.halts,
-      r.figures.liquidations,
+      ...RULE_METRICS.map((k) => cell(r.figures, k)),
     ]
       .map(csvCell)
       .join(','),

@@ -3,7 +3,7 @@ import * as echarts from 'echarts/core';
 import { HeatmapChart, LineChart, ScatterChart, BarChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TitleComponent, VisualMapComponent, MarkLineComponent } from 'echarts/components';
 import { SVGRenderer } from 'echarts/renderers';
-import { COLORS, FONT_FAMILY, renderOption } from '../reports/charts.ts';
+import { COLORS, FONT_FAMILY, renderOption, renderSvg } from '../reports/charts.ts';
 import type { ParamSpec } from './params.ts';
 import type { RunResult } from './run-config.ts';
 import type { SweepReport } from './sweep.ts';
@@ -150,18 +150,5 @@ export function windowPng(r: RunResult, heading: string): Promise<Buffer> {
   return renderOption(equityDrawdownOption(r, heading), 960, 480);
 }
 
-/** Render an option to an SVG string (for the offline HTML report). */
-export function svgOf(option: Option, width: number, height: number): string {
-  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
-  try {
-    chart.setOption({
-      animation: false,
-      backgroundColor: '#ffffff',
-      textStyle: { fontFamily: FONT_FAMILY, color: COLORS.text },
-      ...option,
-    });
-    return chart.renderToSVGString();
-  } finally {
-    chart.dispose();
-  }
-}
+/** Render an option to an SVG string (for the offline HTML report), with this file's chart types registered. */
+export const svgOf = (option: Option, width: number, height: number): string => renderSvg(option, width, height);

@@ -140,20 +140,25 @@ async function dailyReport(src: ReportSource, period: Period): Promise<Reply> {
     text += `\n\n${tradeRows(shown, tz, ccy)}`;
     if (s.trades.length > shown.length) text += `\n… and ${s.trades.length - shown.length} earlier trade(s) that day`;
   }
-  const img = s.points.length
-    ? await image(
-        src,
-        () =>
-          renderEquityChart(s.points, {
-            title: `Equity — ${label}`,
-            subtitle: chartSubtitle(s, ccy),
-            timezone: tz,
-            xRange: [period.start, period.end],
-          }),
-        `daily-${fileDate(period.start, tz)}.png`,
-      )
-    : undefined;
+  const img = await periodChart(src, s, label, period, `daily-${fileDate(period.start, tz)}.png`);
   return { title, text, mono: true, severity: 'info', ...(img ? { image: img } : {}) };
+}
+
+/** The period's equity chart, when it has points. */
+async function periodChart(src: ReportSource, s: PeriodStats, label: string, period: Period, file: string) {
+  if (!s.points.length) return undefined;
+  const ccy = journalQuote(src.journal);
+  return image(
+    src,
+    () =>
+      renderEquityChart(s.points, {
+        title: `Equity — ${label}`,
+        subtitle: chartSubtitle(s, ccy),
+        timezone: src.timezone,
+        xRange: [period.start, period.end],
+      }),
+    file,
+  );
 }
 
 function chartSubtitle(s: PeriodStats, ccy: string): string {
@@ -192,19 +197,7 @@ async function summaryReport(src: ReportSource, kind: 'weekly' | 'monthly', peri
     d.endEquity !== null ? money(d.endEquity, ccy) : '—',
   ]);
   const text = `${kv(lines)}\n\n${table(rows, ['day', 'PnL', 'trades', 'equity'])}`;
-  const img = s.points.length
-    ? await image(
-        src,
-        () =>
-          renderEquityChart(s.points, {
-            title: `Equity — ${label}`,
-            subtitle: chartSubtitle(s, ccy),
-            timezone: tz,
-            xRange: [period.start, period.end],
-          }),
-        `${kind}-${fileDate(period.start, tz)}.png`,
-      )
-    : undefined;
+  const img = await periodChart(src, s, label, period, `${kind}-${fileDate(period.start, tz)}.png`);
   return { title, text, mono: true, severity: 'info', ...(img ? { image: img } : {}) };
 }
 

@@ -4,39 +4,11 @@
 // cancelled before the new one goes out, since it holds the coins; perps: the new one is accepted
 // first); a stop the venue refuses is a critical alert and the position shows as unprotected.
 import { afterEach, describe, expect, test } from 'vitest';
-import { MemoryAlertSink } from '../../src/core/alerts.ts';
-import type { Candle, Order } from '../../src/core/types.ts';
-import type { Engine } from '../../src/engine/engine.ts';
-import { Journal } from '../../src/journal/journal.ts';
-import type { FakeBinance } from '../fakes/exchange/binance.ts';
-import type { FakeBybit } from '../fakes/exchange/bybit.ts';
-import { ccxtRig, closeRigs } from '../helpers/ccxt-rig.ts';
-import { idleEngine, until } from '../helpers/venue-time.ts';
-
-type Fake = FakeBinance | FakeBybit;
-const SYM = 'BTC/USDT';
+import { closeRigs } from '../helpers/ccxt-rig.ts';
+import { until } from '../helpers/venue-time.ts';
+import { manualBuy as buy, stopsOf as stops, SYM, venueEngine as setup, venueStops } from '../helpers/venue-engine.ts';
 
 afterEach(closeRigs);
-
-async function setup(venue: 'binance' | 'bybit', type: 'spot' | 'perp') {
-  const { ex, fake, clock } = await ccxtRig(venue, type);
-  const journal = Journal.memory();
-  const alerts = new MemoryAlertSink();
-  const engine = idleEngine({ clock, journal, exchange: ex, alerts, marketType: type, leverage: 1, limits: { stopLossPct: 0.02 } });
-  const t0 = Math.floor(clock.now() / 60_000) * 60_000 - 60_000;
-  const candle: Candle = { ts: t0, open: 30_000, high: 30_010, low: 29_990, close: 30_000, volume: 10 };
-  engine.onCandle(SYM, candle);
-  return { fake, engine, journal, alerts };
-}
-
-const stops = (e: Engine): Order[] => [...e.liveOrders.values()].filter((o) => o.purpose === 'stop_loss');
-const buy = (e: Engine, qty: number): Order => e.manualOrder({ symbol: SYM, side: 'buy', qty }, 'ada').order!;
-/** The fake's working stop orders: quantity and trigger. */
-const venueStops = (fake: Fake): string[] =>
-  fake.book
-    .working()
-    .filter((o) => o.kind === 'stop_market')
-    .map((o) => `${o.coid}:${o.qty}@${o.stopPrice}`);
 
 describe('protection on the ccxt venues', () => {
   test('Binance spot: a manual buy gets its stop; an add cancels the old stop first, then covers the whole position', async () => {

@@ -7,11 +7,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateCsv } from '../../src/market/generator.ts';
-import { FakeBinance } from '../fakes/exchange/binance.ts';
+import type { FakeBinance } from '../fakes/exchange/binance.ts';
 import { spawnConsoleBot, type ConsoleChild } from '../helpers/console-child.ts';
-import { tempDir } from '../helpers/harness.ts';
-import { CHILD_KEY, CHILD_SECRET } from '../helpers/live-child.ts';
+import { CHILD_KEY, CHILD_SECRET, liveChildSetup } from '../helpers/live-child.ts';
 
 const children: ConsoleChild[] = [];
 const fakes: FakeBinance[] = [];
@@ -31,15 +29,7 @@ const wait = async (cond: () => boolean, what: string, ms = 60_000): Promise<voi
 describe('a stop edit killed between the journal write and the cancel', () => {
   for (const held of ['hang', 'acceptThenHang'] as const) {
     it(`cancel ${held === 'hang' ? 'never processed' : 'processed, answer lost'}: one stop at the new price after the restart`, async () => {
-      const dir = tempDir('skipper-sl-crash-');
-      const csv = join(dir, 'candles.csv');
-      await generateCsv(csv, 20, 3, { startPrice: 30_000, volatility: 0.0005 });
-      const fake = await new FakeBinance({
-        type: 'spot',
-        balances: { USDT: 10_000 },
-        prices: { BTCUSDT: 30_000 },
-        apiKey: CHILD_KEY,
-      }).start();
+      const { dir, csv, fake } = await liveChildSetup({ prefix: 'skipper-sl-crash-', candles: 20, seed: 3, volatility: 0.0005 });
       fakes.push(fake);
       const dbPath = join(dir, 'skipper.db');
       const cfg = join(dir, 'live.json');

@@ -3,11 +3,8 @@
 // twice, and the parent's whole quantity is filled in the end (children lost before they left are placed again).
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { generateCsv, mulberry32 } from '../../src/market/generator.ts';
-import { FakeBinance } from '../fakes/exchange/binance.ts';
-import { CHILD_KEY, spawnLiveBot } from '../helpers/live-child.ts';
-import { tempDir } from '../helpers/harness.ts';
-import { join } from 'node:path';
+import { mulberry32 } from '../../src/market/generator.ts';
+import { liveChildSetup, spawnLiveBot } from '../helpers/live-child.ts';
 
 const PARENT = 'sk-twapk1';
 const TOTAL = 0.012;
@@ -19,15 +16,7 @@ const QUIET = {
 describe('TWAP crash safety (SIGKILL loop against the fake Binance)', () => {
   it('kills while children go out: no child id twice at the venue, every slice journaled once, the whole parent filled', async () => {
     const rand = mulberry32(5);
-    const dir = tempDir('skipper-twap-crash-');
-    const csv = join(dir, 'candles.csv');
-    await generateCsv(csv, 3000, 5, { startPrice: 30_000, volatility: 0.001 });
-    const fake = await new FakeBinance({
-      type: 'spot',
-      balances: { USDT: 10_000 },
-      prices: { BTCUSDT: 30_000 },
-      apiKey: CHILD_KEY,
-    }).start();
+    const { dir, csv, fake } = await liveChildSetup({ prefix: 'skipper-twap-crash-', candles: 3000, seed: 5, volatility: 0.001 });
     // Orders take a moment to be acknowledged, so kills land between submit and ack too.
     fake.inject({ kind: 'delay', method: 'POST', path: '/api/v3/order', ms: 120, times: Infinity });
     const run = () => spawnLiveBot({ fake, dir, csv, config: { ...QUIET, data: { speed: 60 } } });

@@ -2,12 +2,9 @@
 // Binance while the venue's price swings through the levels and fills them; it is killed at random
 // instants and started again. The venue never holds two working orders for one level pair, no client
 // order id reaches it twice, and the journal ends equal to the venue.
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generateCsv, mulberry32 } from '../../src/market/generator.ts';
-import { FakeBinance } from '../fakes/exchange/binance.ts';
-import { CHILD_KEY, spawnLiveBot } from '../helpers/live-child.ts';
-import { tempDir } from '../helpers/harness.ts';
+import { mulberry32 } from '../../src/market/generator.ts';
+import { liveChildSetup, spawnLiveBot } from '../helpers/live-child.ts';
 
 const GRID = {
   strategy: { name: 'grid', params: { lower: 29_600, upper: 30_400, levels: 9, qtyPerLevel: 0.001 } },
@@ -18,15 +15,7 @@ const PAIR = /^sk-g\w+-(\d+)-(\d+)$/;
 describe('grid crash safety (SIGKILL loop against the fake Binance)', () => {
   it('kills while level orders go out and fill: one working order per level pair at the venue, no id twice, journal = venue', async () => {
     const rand = mulberry32(11);
-    const dir = tempDir('skipper-grid-crash-');
-    const csv = join(dir, 'candles.csv');
-    await generateCsv(csv, 900, 5, { startPrice: 30_000, volatility: 0.0003 });
-    const fake = await new FakeBinance({
-      type: 'spot',
-      balances: { USDT: 10_000 },
-      prices: { BTCUSDT: 30_000 },
-      apiKey: CHILD_KEY,
-    }).start();
+    const { dir, csv, fake } = await liveChildSetup({ prefix: 'skipper-grid-crash-', candles: 900, seed: 5, volatility: 0.0003 });
     fake.inject({ kind: 'delay', method: 'POST', path: '/api/v3/order', ms: 80, times: Infinity });
     // The venue's price swings 29 550 ↔ 30 450 (the replay's candles stay near 30 000): level orders fill at the venue.
     let t = 0;

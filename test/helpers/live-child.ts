@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { deepMerge } from '../../src/config/load.ts';
 import { PROJECT_ROOT } from '../../src/core/paths.ts';
-import type { FakeBinance } from '../fakes/exchange/binance.ts';
+import { generateCsv } from '../../src/market/generator.ts';
+import { FakeBinance } from '../fakes/exchange/binance.ts';
+import { tempDir } from './harness.ts';
 
 export const CHILD_KEY = 'child-test-key-0001';
 export const CHILD_SECRET = 'child-test-secret-0001';
@@ -88,4 +90,16 @@ export function spawnLiveBot(o: {
       }
     },
   };
+}
+
+/**
+ * A temp dir holding `candles` generated 1m candles from 30,000 (candles.csv), and a fake Binance spot
+ * at 30,000 with 10,000 USDT that the child's key opens. The caller closes the fake.
+ */
+export async function liveChildSetup(o: { prefix: string; candles: number; seed: number; volatility: number }) {
+  const dir = tempDir(o.prefix);
+  const csv = join(dir, 'candles.csv');
+  await generateCsv(csv, o.candles, o.seed, { startPrice: 30_000, volatility: o.volatility });
+  const fake = await new FakeBinance({ type: 'spot', balances: { USDT: 10_000 }, prices: { BTCUSDT: 30_000 }, apiKey: CHILD_KEY }).start();
+  return { dir, csv, fake };
 }

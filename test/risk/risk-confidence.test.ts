@@ -7,32 +7,9 @@ import { floorToStep } from '../../src/core/num.ts';
 import type { OrderRequest, Signal } from '../../src/core/types.ts';
 import { RiskEngine } from '../../src/risk/engine.ts';
 import { confidenceScale } from '../../src/risk/sizing.ts';
-import {
-  DEFAULT_LIMITS,
-  type RiskContext,
-  type RiskDecision,
-  type RiskIntent,
-  type RiskLimits,
-  type SizingMode,
-} from '../../src/risk/types.ts';
+import { DEFAULT_LIMITS, type RiskDecision, type RiskIntent, type RiskLimits, type SizingMode } from '../../src/risk/types.ts';
 import { rig, SYM } from '../helpers/engine-rig.ts';
-
-const limits = (o: Partial<RiskLimits> = {}): RiskLimits => ({ ...DEFAULT_LIMITS, ...o });
-const ctx = (o: Partial<RiskContext> = {}): RiskContext => ({
-  now: Date.UTC(2026, 10, 21, 12),
-  equity: 10_000,
-  freeCash: 10_000,
-  capitalInUse: 0,
-  openPositions: 0,
-  marketType: 'spot',
-  position: null,
-  price: 100,
-  qtyStep: 0.001,
-  minQty: 0.001,
-  minNotional: 5,
-  takerFee: 0,
-  ...o,
-});
+import { ctx, limits } from '../helpers/risk-context.ts';
 
 function entry(confidence?: number, o: { stopLoss?: number; qty?: number } = {}): RiskIntent {
   const signal: Signal = { symbol: SYM, action: 'enter_long', ts: 0, price: 100, strategy: 'ensemble', reason: 'test' };

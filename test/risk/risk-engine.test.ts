@@ -2,30 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { floorToStep } from '../../src/core/num.ts';
 import type { OrderRequest, Signal } from '../../src/core/types.ts';
 import { LIMIT_KEYS, RiskEngine } from '../../src/risk/engine.ts';
-import { DEFAULT_LIMITS, type RiskContext, type RiskIntent, type RiskLimits, type RiskState } from '../../src/risk/types.ts';
+import { DEFAULT_LIMITS, type RiskIntent, type RiskState } from '../../src/risk/types.ts';
+import { ctx, limits, T0 } from '../helpers/risk-context.ts';
 
 const HOUR = 3_600_000;
-const T0 = Date.UTC(2026, 10, 21, 12, 0, 0); // 2026-11-21 12:00 UTC
 const NEXT_DAY = Date.UTC(2026, 10, 22);
 const SYM = 'BTC/USDT';
-
-const limits = (o: Partial<RiskLimits> = {}): RiskLimits => ({ ...DEFAULT_LIMITS, ...o });
-
-const ctx = (o: Partial<RiskContext> = {}): RiskContext => ({
-  now: T0,
-  equity: 10_000,
-  freeCash: 10_000,
-  capitalInUse: 0,
-  openPositions: 0,
-  marketType: 'spot',
-  position: null,
-  price: 100,
-  qtyStep: 0.001,
-  minQty: 0.001,
-  minNotional: 5,
-  takerFee: 0,
-  ...o,
-});
 
 interface EntryOpts {
   side?: 'buy' | 'sell';

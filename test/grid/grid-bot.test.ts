@@ -1,14 +1,13 @@
 // The grid strategy in the bot (paper replay) and in `skipper backtest --config`: /grid shows levels,
 // open orders, fills and realized profit; /grid stop (admin, confirmed) cancels its orders; /orders lists them.
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import type { Candle } from '../../src/core/types.ts';
-import { PROJECT_ROOT } from '../../src/core/paths.ts';
 import { writeCandlesCsv } from '../../src/market/csv.ts';
 import type { Reply } from '../../src/chat/types.ts';
+import { runSkipper } from '../helpers/cli.ts';
 import { chatUser, startBot, tempDir, type Harness } from '../helpers/harness.ts';
 
 const MIN = 60_000;
@@ -105,21 +104,7 @@ describe('skipper backtest --config with a grid', () => {
         'strategy: { name: grid, params: { lower: 96, upper: 104, levels: 9, spacing: geometric, quotePerLevel: 10 } }\n' +
         'risk: { maxConsecutiveLosses: 0 }\n',
     );
-    const r = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      const p = spawn(
-        process.execPath,
-        [join(PROJECT_ROOT, 'bin', 'skipper.js'), 'backtest', '--config', config, '--data', `BTC/USDT=${csv}`, '--json'],
-        {
-          cwd: dir,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let out = '';
-      let err = '';
-      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      p.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-    });
+    const r = await runSkipper(['backtest', '--config', config, '--data', `BTC/USDT=${csv}`, '--json'], dir);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out) as { fills: number; final_equity: number };

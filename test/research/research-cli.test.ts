@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/core/paths.ts';
+import { runSkipper } from '../helpers/cli.ts';
 import { pngInfo } from '../../src/reports/charts.ts';
 import { generateCsv } from '../../src/market/generator.ts';
 
@@ -15,16 +15,7 @@ let dir: string;
 let csv: string;
 let config: string;
 
-function skipper(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'skipper.js'), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
+const skipper = (args: string[]) => runSkipper(args, dir);
 
 const chromium = ['chromium', 'chromium-browser'].find((c) => spawnSync(c, ['--version']).status === 0);
 

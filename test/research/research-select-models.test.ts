@@ -1,11 +1,11 @@
 // Models in `skipper select --candidates DIR`: each backtested through the kernel and judged by the golden
 // rules, the passers written to the ensemble file (and judged as an ensemble).
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/core/paths.ts';
+import { runSkipper } from '../helpers/cli.ts';
 import { generateCsv } from '../../src/market/generator.ts';
 import { ensembleSchema } from '../../src/models/ensemble.ts';
 import { ensembleOf, modelFolders } from '../../src/research/model-candidates.ts';
@@ -14,16 +14,7 @@ let dir: string;
 let csv: string;
 let config: string;
 
-function skipper(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'skipper.js'), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
+const skipper = (args: string[]) => runSkipper(args, dir);
 
 const model = (root: string, name: string): void => {
   mkdirSync(join(root, name), { recursive: true });

@@ -1,10 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chatUser, startBot, tempDir, type Harness } from '../helpers/harness.ts';
+import { chatUser, feedCandle, startBot, tempDir, type Harness } from '../helpers/harness.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import type { Clock } from '../../src/core/clock.ts';
-import { SimClock } from '../../src/core/clock.ts';
 import { registerSecret } from '../../src/core/logger.ts';
 import type { Reply } from '../../src/chat/types.ts';
 import { humanLogLine, tailLines } from '../../src/ops/logtail.ts';
@@ -60,21 +59,7 @@ const snapshot = (hh: Harness = h) => ({
   approvals: hh.bot.approvals.mode(),
   mutes: hh.bot.alerts.mutes(),
 });
-/** Feed one more flat 1m candle after the replay, so the paper venue fills working orders. */
-const nextCandle = (hh: Harness = h, move = 0): void => {
-  const last = hh.bot.engine.status().lastCandle[SYM]!;
-  const close = last.close * (1 + move);
-  const ts = last.ts + 60_000;
-  (hh.bot.clock as SimClock).set(ts + 60_000);
-  hh.bot.engine.onCandle(SYM, {
-    ts,
-    open: last.close,
-    high: Math.max(close, last.close) * 1.0001,
-    low: Math.min(close, last.close) * 0.9999,
-    close,
-    volume: 1000,
-  });
-};
+const nextCandle = (hh: Harness = h, move = 0): void => feedCandle(hh, SYM, move);
 
 beforeAll(async () => {
   wall = new FakeWall();

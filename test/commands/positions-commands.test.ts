@@ -1,9 +1,8 @@
 // /close <id|symbol> [part], /sl, /tp, /trail and the kill switch's /resume from chat: every bad
 // argument gets a clear refusal and changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chatUser, startBot, type Harness } from '../helpers/harness.ts';
+import { chatUser, feedCandle, startBot, type Harness } from '../helpers/harness.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
-import type { SimClock } from '../../src/core/clock.ts';
 import type { Reply } from '../../src/chat/types.ts';
 import { tradeId, tradeSettings } from '../../src/engine/trades.ts';
 import { KILL_SWITCH } from '../../src/engine/drawdown-guard.ts';
@@ -29,20 +28,7 @@ const confirmed = async (text: string, user = trader): Promise<Reply> => {
   const res = await h.bot.dispatcher.handleButton(user, b.data);
   return res.edit!;
 };
-const nextCandle = (move = 0): void => {
-  const last = h.bot.engine.status().lastCandle[SYM]!;
-  const close = last.close * (1 + move);
-  const ts = last.ts + 60_000;
-  (h.bot.clock as SimClock).set(ts + 60_000);
-  h.bot.engine.onCandle(SYM, {
-    ts,
-    open: last.close,
-    high: Math.max(close, last.close) * 1.0001,
-    low: Math.min(close, last.close) * 0.9999,
-    close,
-    volume: 1000,
-  });
-};
+const nextCandle = (move = 0): void => feedCandle(h, SYM, move);
 const snapshot = () => ({
   orders: h.bot.journal.count('orders'),
   live: [...h.bot.engine.liveOrders.values()].map((o) => `${o.clientOrderId}:${o.status}:${o.stopPrice ?? o.price}`),

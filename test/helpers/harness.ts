@@ -9,6 +9,7 @@ import { Bot, type BotOptions } from '../../src/app/bot.ts';
 import { generateCsv } from '../../src/market/generator.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import type { ChatUser, Role } from '../../src/chat/types.ts';
+import type { SimClock } from '../../src/core/clock.ts';
 
 export interface HarnessOptions {
   config?: ConfigInput;
@@ -59,4 +60,20 @@ export async function startBot(o: HarnessOptions = {}): Promise<Harness> {
   await bot.start();
   if (o.waitForReplay ?? true) await bot.feedsDone();
   return { bot, dir, replay, output, printed: () => text, stop: () => bot.stop() };
+}
+
+/** Feed one more flat 1m candle after the replay (close moved by `move`), so the paper venue fills working orders. */
+export function feedCandle(h: Harness, symbol: string, move = 0): void {
+  const last = h.bot.engine.status().lastCandle[symbol]!;
+  const close = last.close * (1 + move);
+  const ts = last.ts + 60_000;
+  (h.bot.clock as SimClock).set(ts + 60_000);
+  h.bot.engine.onCandle(symbol, {
+    ts,
+    open: last.close,
+    high: Math.max(close, last.close) * 1.0001,
+    low: Math.min(close, last.close) * 0.9999,
+    close,
+    volume: 1000,
+  });
 }

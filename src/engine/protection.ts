@@ -85,6 +85,7 @@ export class ProtectionKeeper {
       changed = true;
     }
     if (changed) h.savePosition(pos);
+    if (target.stop_loss === undefined && target.take_profit === undefined) return placed; // nothing promised
     // A working exit has cancelled (or will cancel) the protection; it comes back once the exit is done.
     const mine = this.ordersOf(symbol);
     if (mine.some((o) => !PROTECTIVE.has(o.purpose) && o.reduceOnly)) return placed;

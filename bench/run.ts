@@ -7,6 +7,7 @@ import { benchLatency } from './latency.ts';
 import { benchMemory } from './memory.ts';
 import { benchResearch } from './research.ts';
 import { benchStatus } from './status.ts';
+import { benchStartup } from './startup.ts';
 import { benchModelBacktest } from './models-batched.ts';
 import { spawnSync } from 'node:child_process';
 
@@ -71,5 +72,12 @@ line(
     .split('\n')
     .map((l) => `   ${l}`)
     .join('\n') + (per.status === 0 ? '' : `   bench/models.ts failed: ${per.stderr.split('\n')[0]}`),
+);
+const su = await benchStartup();
+line(
+  `\n7. Start-up, fresh processes, median of ${su.runs} interleaved rounds (baseline: \`node -e 0\` ${n(su.nodeMs / 1000, 3)} s)\n` +
+    `   skipper --help: ${n(su.helpMs / 1000, 3)} s   [target ≤ 0.25 s]\n` +
+    `   npm start's command, default config (paper, SQLite journal, console chat) → ready line: ${n(su.readyMs / 1000, 3)} s   [target ≤ 0.8 s]\n` +
+    `     the first start (creates the journal): ${n(su.firstReadyMs / 1000, 3)} s`,
 );
 process.exit(0);

@@ -26,21 +26,18 @@ export class RecordsJournal extends TradingJournal {
   // ---- audit and alerts -------------------------------------------------------------------
 
   recordCommand(c: CommandAudit): number {
-    return this.db
-      .insert(s.commandsAudit)
-      .values({
-        ts: c.ts,
-        transport: c.transport,
-        userId: c.userId,
-        userName: c.userName ?? null,
-        role: c.role ?? null,
-        command: c.command,
-        args: c.args ?? null,
-        outcome: c.outcome,
-        detail: c.detail ?? null,
-      })
-      .returning({ id: s.commandsAudit.id })
-      .get().id;
+    const r = this.stmts.rawCommand.run(
+      c.ts,
+      c.transport,
+      c.userId,
+      c.userName ?? null,
+      c.role ?? null,
+      c.command,
+      c.args ?? null,
+      c.outcome,
+      c.detail ?? null,
+    );
+    return Number(r.lastInsertRowid);
   }
 
   recentCommands(limit: number): CommandRow[] {

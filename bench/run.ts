@@ -81,6 +81,6 @@ line(
   `\n7. Start-up, fresh processes, median of ${su.runs} interleaved rounds (baseline: \`node -e 0\` ${n(su.nodeMs / 1000, 3)} s)\n` +
     `   skipper --help: ${n(su.helpMs / 1000, 3)} s   [target ≤ 0.25 s]\n` +
     `   npm start's command, default config (paper, SQLite journal, console chat) → ready line: ${n(su.readyMs / 1000, 3)} s   [target ≤ 0.8 s]\n` +
-    `     the first start (creates the journal): ${n(su.firstReadyMs / 1000, 3)} s`,
+    `     CPU used by then: ${su.readyCpuMs === null ? 'n/a' : `${n(su.readyCpuMs / 1000, 2)} s`}; the first start (creates the journal): ${n(su.firstReadyMs / 1000, 3)} s`,
 );
 process.exit(0);

@@ -4,7 +4,7 @@
 // It times the compiled build (bin/skipper.js runs dist/ when it is fresh): `npm run build` first
 // (`npm run bench` does).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -18,6 +18,8 @@ export interface StartupBench {
   readyMs: number;
   /** The first start, which creates and migrates the journal. */
   firstReadyMs: number;
+  /** CPU time (user + system) the bot had used at its ready line, median: less at the mercy of the load. */
+  readyCpuMs: number | null;
 }
 
 /** The last words of the line bot.ts prints once it runs. */
@@ -26,8 +28,18 @@ const BIN = join(PROJECT_ROOT, 'bin', 'skipper.js');
 // Exactly what `npm start` runs (package.json), without npm's own start-up.
 const START = ['--max-semi-space-size=8', BIN, 'run'];
 
+/** CPU ms (user + system) a live process has used, from /proc (Linux; ticks of 10 ms); null elsewhere. */
+function cpuMs(pid: number): number | null {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
 /** Milliseconds from spawn to `until` on stdout (then SIGTERM), or to the close when `until` is absent. */
-function timed(args: string[], cwd: string, until?: string): Promise<number> {
+function timed(args: string[], cwd: string, until?: string, cpu?: (ms: number | null) => void): Promise<number> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
     for (const k of Object.keys(env)) if (/^(SKIPPER_|TELEGRAM_|DISCORD_|EXCHANGE_)/.test(k)) delete env[k];
@@ -41,6 +53,7 @@ function timed(args: string[], cwd: string, until?: string): Promise<number> {
       out += d.toString();
       if (until && at === undefined && out.includes(until)) {
         at = performance.now() - t0;
+        cpu?.(cpuMs(p.pid!));
         p.kill('SIGTERM');
       }
     });
@@ -62,12 +75,14 @@ export async function benchStartup(runs = 5): Promise<StartupBench> {
     const node: number[] = [];
     const help: number[] = [];
     const ready: number[] = [];
+    const cpu: number[] = [];
     for (let i = 0; i < runs; i++) {
       node.push(await timed(['-e', '0'], dir));
       help.push(await timed([BIN, '--help'], dir));
-      ready.push(await timed(START, dir, READY));
+      ready.push(await timed(START, dir, READY, (ms) => ms !== null && cpu.push(ms)));
     }
-    return { runs, nodeMs: median(node), helpMs: median(help), readyMs: median(ready), firstReadyMs };
+    const readyCpuMs = cpu.length ? median(cpu) : null;
+    return { runs, nodeMs: median(node), helpMs: median(help), readyMs: median(ready), firstReadyMs, readyCpuMs };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

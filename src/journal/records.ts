@@ -4,6 +4,7 @@ import { and, asc, desc, eq } from 'drizzle-orm';
 import type { Alert } from '../core/alerts.ts';
 import * as s from './schema.ts';
 import { TradingJournal } from './trading.ts';
+import { pnlTotalsQuery, type PnlTotals, type PnlTotalsQuery } from './pnl-totals.ts';
 
 export type CommandRow = typeof s.commandsAudit.$inferSelect;
 export type AlertRow = typeof s.alerts.$inferSelect;
@@ -38,6 +39,13 @@ export class RecordsJournal extends TradingJournal {
       c.detail ?? null,
     );
     return Number(r.lastInsertRowid);
+  }
+
+  private pnlQuery: PnlTotalsQuery | undefined;
+  /** Closed trades, wins, net realized PnL and fees since `since` (/pnl). */
+  pnlTotals(since: number): PnlTotals {
+    this.flushFills();
+    return (this.pnlQuery ??= pnlTotalsQuery(this.sqlite))(since);
   }
 
   recentCommands(limit: number): CommandRow[] {

@@ -7,6 +7,7 @@ import { benchLatency } from './latency.ts';
 import { benchMemory } from './memory.ts';
 import { benchResearch } from './research.ts';
 import { benchStatus } from './status.ts';
+import { benchStartup } from './startup.ts';
 import { benchModelBacktest } from './models-batched.ts';
 import { spawnSync } from 'node:child_process';
 
@@ -46,8 +47,11 @@ line(
 
 const st = await benchStatus();
 line(
-  `\n4. /status end to end over Telegram (real grammY, fake Bot API), ${n(st.journalRows)} journal rows, ${st.requests} requests\n` +
-    `   update received → sendMessage issued: p50 ${n(st.p50ms, 2)} ms, p99 ${n(st.p99ms, 2)} ms, max ${n(st.maxMs, 2)} ms   [target p99 ≤ 20 ms]`,
+  `\n4. /status end to end over Telegram (real grammY, fake Bot API), ${n(st.journalRows)} journal rows (seeded in ${n(st.seedSeconds, 1)} s), ${st.requests} requests\n` +
+    `   update received → sendMessage issued: p50 ${n(st.p50ms, 2)} ms, p99 ${n(st.p99ms, 2)} ms, max ${n(st.maxMs, 2)} ms   [target p99 ≤ 10 ms]\n` +
+    Object.entries(st.others)
+      .map(([c, o]) => `   ${c} (${o.requests}): p50 ${n(o.p50ms, 2)} ms, p99 ${n(o.p99ms, 2)} ms, max ${n(o.maxMs, 2)} ms`)
+      .join('\n'),
 );
 const rs = await benchResearch();
 line(
@@ -71,5 +75,12 @@ line(
     .split('\n')
     .map((l) => `   ${l}`)
     .join('\n') + (per.status === 0 ? '' : `   bench/models.ts failed: ${per.stderr.split('\n')[0]}`),
+);
+const su = await benchStartup();
+line(
+  `\n7. Start-up, fresh processes, median of ${su.runs} interleaved rounds (baseline: \`node -e 0\` ${n(su.nodeMs / 1000, 3)} s)\n` +
+    `   skipper --help: ${n(su.helpMs / 1000, 3)} s   [target ≤ 0.25 s]\n` +
+    `   npm start's command, default config (paper, SQLite journal, console chat) → ready line: ${n(su.readyMs / 1000, 3)} s   [target ≤ 0.8 s]\n` +
+    `     CPU used by then: ${su.readyCpuMs === null ? 'n/a' : `${n(su.readyCpuMs / 1000, 2)} s`}; the first start (creates the journal): ${n(su.firstReadyMs / 1000, 3)} s`,
 );
 process.exit(0);

@@ -16,11 +16,7 @@ export default defineCommand({
     const startRow = since > 0 ? j.equityBefore(since + 1) : undefined;
     const startEquity =
       period === 'all' ? services.engine.startingCash : (startRow?.equity ?? j.equitySeries(since)[0]?.equity ?? st.equity);
-    const closed = j.closedPositions({ since });
-    const realized = closed.reduce((a, p) => a + p.realizedPnl - p.fees, 0);
-    const wins = closed.filter((p) => p.realizedPnl - p.fees > 0).length;
-    const fills = j.fills({ since });
-    const fees = fills.reduce((a, f) => a + f.fee, 0);
+    const { trades, wins, realized, fees } = j.pnlTotals(since);
     const change = st.equity - startEquity;
     return {
       title: `PnL — ${period === 'all' ? 'all time' : period === 'day' ? 'today (UTC)' : `last ${period}`}`,
@@ -29,7 +25,7 @@ export default defineCommand({
         ['Realized (net)', signedMoney(realized)],
         ['Unrealized', signedMoney(st.unrealizedPnl)],
         ['Fees', money(fees)],
-        ['Closed trades', `${closed.length}${closed.length ? ` (${wins} won)` : ''}`],
+        ['Closed trades', `${trades}${trades ? ` (${wins} won)` : ''}`],
         ['Equity now', money(st.equity)],
       ]),
       mono: true,

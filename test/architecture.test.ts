@@ -48,6 +48,11 @@ describe('architecture', () => {
     for (const lib of heavy) expect(loaded.get(lib)?.join(' → '), lib).toBeUndefined();
   });
 
+  it('a paper bot reaches its ready line without ccxt: the live feed and the real venues load it on first use', () => {
+    const loaded = loadedAtStart('src/app/bot.ts');
+    for (const lib of ['ccxt', 'grammy', 'discord.js', 'onnxruntime-node']) expect(loaded.get(lib)?.join(' → '), lib).toBeUndefined();
+  });
+
   it('`skipper --help` loads no config, ORM or journal stack: each command imports what it needs', () => {
     const loaded = loadedAtStart('src/cli/main.ts');
     expect(loaded.has('commander')).toBe(true);

@@ -27,6 +27,7 @@ import { Journal } from '../journal/journal.ts';
 import { JournalFileError } from '../journal/file-guard.ts';
 import type { CandleFeed } from '../market/feed.ts';
 import { ReplayFeed } from '../market/replay-feed.ts';
+import { LazyLiveFeed } from '../market/lazy-live-feed.ts';
 import { STATE } from '../journal/state-keys.ts';
 import { createModelRuntime, type ModelRuntime } from '../models/wire.ts';
 import { COMMANDS } from '../../commands/index.ts';
@@ -397,11 +398,10 @@ export class Bot {
     for (const symbol of this.config.market.symbols) this.engine.setMarket(symbol, this.exchange.market(symbol));
     if (this.exchange.name !== 'paper') await this.untilVenue('read the starting balance', deadline, () => this.adoptStartingCash());
     if (this.liveSymbols.length) {
-      const { LiveFeed } = await import('../market/live-feed.ts');
       const cfg = this.config;
       for (const symbol of this.liveSymbols) {
         this.feeds.push(
-          new LiveFeed({
+          new LazyLiveFeed({
             exchangeId: cfg.data.exchange,
             marketType: cfg.market.type,
             symbol,

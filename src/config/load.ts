@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { yaml } from './yaml.ts';
 import { configSchema, type Config, type ConfigInput } from './schema.ts';
 
 export { ConfigError };
@@ -27,9 +27,9 @@ export function loadConfig(file?: string, overrides: ConfigInput = {}): Config {
   let raw: unknown;
   try {
     const text = readFileSync(file, 'utf8');
-    raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    raw = file.endsWith('.json') ? JSON.parse(text) : yaml().parse(text);
   } catch (e) {
-    if (e instanceof YAMLParseError) {
+    if (!file.endsWith('.json') && e instanceof yaml().YAMLParseError) {
       if (e.code === 'DUPLICATE_KEY') {
         const dups = duplicateKeys(readFileSync(file, 'utf8'));
         if (dups.length) throw new ConfigError(file, dups);
@@ -60,6 +60,7 @@ export function deepMerge(base: Record<string, unknown>, over: Record<string, un
 
 /** "line 5: duplicate key risk.maxOpenPositions (first on line 3)" for every key given twice in a mapping. */
 function duplicateKeys(text: string): string[] {
+  const { isMap, isScalar, isSeq, LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { uniqueKeys: false, lineCounter: lines });
   const out: string[] = [];

@@ -1,8 +1,8 @@
 // The running config as people see it (/config): every secret masked with the same rules as the logs.
-import { stringify } from 'yaml';
 import { REDACT_PATHS, scrubSecrets } from '../core/logger.ts';
 import { safeHost } from '../core/format.ts';
 import type { Config } from './schema.ts';
+import { yaml } from './yaml.ts';
 
 const MASK = '[REDACTED]';
 
@@ -40,5 +40,5 @@ export const maskedConfig = (cfg: Config): Record<string, unknown> => mask(cfg) 
 /** The masked config as YAML or JSON text, scrubbed once more like every reply. */
 export function renderConfig(cfg: Config, format: 'yaml' | 'json' = 'yaml'): string {
   const m = maskedConfig(cfg);
-  return scrubSecrets(format === 'json' ? JSON.stringify(m, null, 2) : stringify(m, { lineWidth: 0 }).trimEnd());
+  return scrubSecrets(format === 'json' ? JSON.stringify(m, null, 2) : yaml().stringify(m, { lineWidth: 0 }).trimEnd());
 }

@@ -4,6 +4,7 @@ import { and, asc, desc, eq } from 'drizzle-orm';
 import type { Alert } from '../core/alerts.ts';
 import * as s from './schema.ts';
 import { TradingJournal } from './trading.ts';
+import { pnlTotalsQuery, type PnlTotals, type PnlTotalsQuery } from './pnl-totals.ts';
 
 export type CommandRow = typeof s.commandsAudit.$inferSelect;
 export type AlertRow = typeof s.alerts.$inferSelect;
@@ -26,21 +27,25 @@ export class RecordsJournal extends TradingJournal {
   // ---- audit and alerts -------------------------------------------------------------------
 
   recordCommand(c: CommandAudit): number {
-    return this.db
-      .insert(s.commandsAudit)
-      .values({
-        ts: c.ts,
-        transport: c.transport,
-        userId: c.userId,
-        userName: c.userName ?? null,
-        role: c.role ?? null,
-        command: c.command,
-        args: c.args ?? null,
-        outcome: c.outcome,
-        detail: c.detail ?? null,
-      })
-      .returning({ id: s.commandsAudit.id })
-      .get().id;
+    const r = this.stmts.rawCommand.run(
+      c.ts,
+      c.transport,
+      c.userId,
+      c.userName ?? null,
+      c.role ?? null,
+      c.command,
+      c.args ?? null,
+      c.outcome,
+      c.detail ?? null,
+    );
+    return Number(r.lastInsertRowid);
+  }
+
+  private pnlQuery: PnlTotalsQuery | undefined;
+  /** Closed trades, wins, net realized PnL and fees since `since` (/pnl). */
+  pnlTotals(since: number): PnlTotals {
+    this.flushFills();
+    return (this.pnlQuery ??= pnlTotalsQuery(this.sqlite))(since);
   }
 
   recentCommands(limit: number): CommandRow[] {

@@ -100,7 +100,9 @@ export const positions = sqliteTable(
     closedAt: integer('closed_at'),
     strategy: text('strategy'),
   },
-  (t) => [index('positions_status').on(t.status), index('positions_closed_at').on(t.closedAt)],
+  // (status, closed_at): the trade history (closed, newest first, a window or a page) reads an index
+  // range instead of sorting every closed position; its rowid tail orders equal times by id.
+  (t) => [index('positions_status_closed_at').on(t.status, t.closedAt), index('positions_closed_at').on(t.closedAt)],
 );
 
 /** Each signal the engine acted on (or refused to), with features/model outputs and the risk verdict. */

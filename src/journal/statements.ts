@@ -27,6 +27,10 @@ export function prepareStatements(raw: Database.Database, db: BetterSQLite3Datab
     rawDecisionOrder: raw.prepare(`update decisions set client_order_id = ? where id = ?`),
     rawDecisionApproval: raw.prepare(`update decisions set approval = ? where id = ?`),
     rawAlert: raw.prepare(`insert into alerts (ts, type, severity, title, message, data, count, delivery) values (?, ?, ?, ?, ?, ?, ?, ?)`),
+    // Every chat command writes one (/status included): built and prepared once, not per command.
+    rawCommand: raw.prepare(
+      `insert into commands (ts, transport, user_id, user_name, role, command, args, outcome, detail) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
     rawInsertOrder: raw.prepare(
       `insert into orders (client_order_id, venue, symbol, side, type, tif, qty, quote_qty, price, stop_price, reduce_only, leverage, stop_loss, take_profit, status, purpose, decision_id, created_at, updated_at)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

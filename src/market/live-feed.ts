@@ -22,6 +22,7 @@ import { TIMEFRAME_MS, type Candle, type MarketType, type Timeframe } from '../c
 import type { LiveVenueId } from '../exchange/venues.ts';
 import { abortableSleep, realSleep, type CandleFeed, type FeedState, type FeedStatus, type SleepFn } from './feed.ts';
 import { isoUtc } from './validator.ts';
+import { connectingState, liveFeedName } from './lazy-live-feed.ts';
 
 export type LiveExchangeId = LiveVenueId;
 
@@ -126,12 +127,12 @@ export class LiveFeed implements CandleFeed {
     this.sleep = opts.sleep ?? realSleep;
     this.ccxtSymbol =
       opts.marketType === 'perp' && !opts.symbol.includes(':') ? `${opts.symbol}:${opts.symbol.split('/')[1] ?? 'USDT'}` : opts.symbol;
-    this.name = `${opts.exchangeId}:${opts.symbol}:${opts.timeframe}`;
+    this.name = liveFeedName(opts);
     this.ownsExchange = opts.exchange === undefined;
     this.exchange = opts.exchange ?? LiveFeed.createExchange(opts.exchangeId, opts.marketType, opts.useWebsocket ?? false);
     LiveFeed.limitMarketTypes(this.exchange, opts.marketType);
     this.wsActive = (opts.useWebsocket ?? false) && this.exchange.has['watchOHLCV'] === true;
-    this.st = { status: 'connecting', detail: `connecting to ${opts.exchangeId}`, since: opts.clock.now() };
+    this.st = connectingState(opts, opts.clock.now());
   }
 
   /** A public-data ccxt instance (pro when websockets are wanted), limited to the needed market type. */

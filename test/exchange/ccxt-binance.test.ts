@@ -9,7 +9,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { MemoryAlertSink } from '../../src/core/alerts.ts';
 import { UserError } from '../../src/core/errors.ts';
 import { silentLogger } from '../../src/core/logger.ts';
-import type { Candle, Order } from '../../src/core/types.ts';
+import type { Candle } from '../../src/core/types.ts';
 import { Reconciler } from '../../src/engine/reconcile.ts';
 import { RESOLVE_MARGIN_MS, clean } from '../../src/exchange/ccxt/index.ts';
 import { Journal } from '../../src/journal/journal.ts';
@@ -23,6 +23,7 @@ import {
   type FakeOptionsOf,
   type RigOptions,
 } from '../helpers/ccxt-rig.ts';
+import { nextOrder } from '../helpers/orders.ts';
 import { idleEngine, TestClock, realSleep, until } from '../helpers/venue-time.ts';
 
 const RECV = RIG_RECV_MS;
@@ -33,26 +34,7 @@ const makeFake = (type: 'spot' | 'perp', clock: TestClock, fake: Partial<FakeOpt
   makeVenueFake('binance', type, clock, fake);
 const rig = (type: 'spot' | 'perp', opts: RigOptions<'binance'> = {}) => ccxtRig('binance', type, opts);
 
-let seq = 0;
-function order(o: Partial<Order> = {}): Order {
-  const id = `sk-${(++seq).toString(36).padStart(6, '0')}`;
-  return {
-    clientOrderId: id,
-    symbol: 'BTC/USDT',
-    side: 'buy',
-    type: 'market',
-    qty: 0.01,
-    tif: 'GTC',
-    reduceOnly: false,
-    status: 'submitted',
-    filledQty: 0,
-    avgPrice: 0,
-    fee: 0,
-    createdAt: 0,
-    updatedAt: 0,
-    ...o,
-  };
-}
+const order = nextOrder;
 
 const posts = (fake: FakeBinance): Array<Record<string, string>> =>
   fake.requests.filter((r) => r.method === 'POST' && /\/(order|algoOrder)$/.test(r.path)).map((r) => r.params);

@@ -16,6 +16,7 @@ import { RESOLVE_MARGIN_MS } from '../../src/exchange/ccxt/index.ts';
 import { Journal } from '../../src/journal/journal.ts';
 import type { FakeBybit } from '../fakes/exchange/bybit.ts';
 import { ccxtRig, closeRigs, makeFake as makeVenueFake, RIG_RECV_MS, type FakeOptionsOf, type RigOptions } from '../helpers/ccxt-rig.ts';
+import { nextOrder } from '../helpers/orders.ts';
 import { idleEngine, TestClock, realSleep, until } from '../helpers/venue-time.ts';
 
 const RECV = RIG_RECV_MS;
@@ -25,26 +26,7 @@ const makeFake = (type: 'spot' | 'perp', clock: TestClock, fake: Partial<FakeOpt
   makeVenueFake('bybit', type, clock, fake);
 const rig = (type: 'spot' | 'perp', opts: RigOptions<'bybit'> = {}) => ccxtRig('bybit', type, opts);
 
-let seq = 0;
-function order(o: Partial<Order> = {}): Order {
-  const id = `sk-${(++seq).toString(36).padStart(6, '0')}`;
-  return {
-    clientOrderId: id,
-    symbol: 'BTC/USDT',
-    side: 'buy',
-    type: 'market',
-    qty: 0.01,
-    tif: 'GTC',
-    reduceOnly: false,
-    status: 'submitted',
-    filledQty: 0,
-    avgPrice: 0,
-    fee: 0,
-    createdAt: 0,
-    updatedAt: 0,
-    ...o,
-  };
-}
+const order = nextOrder;
 
 const creates = (fake: FakeBybit): Array<Record<string, string>> => fake.find('/v5/order/create', 'POST').map((r) => r.params);
 const createOf = (fake: FakeBybit, coid: string): Record<string, string> => creates(fake).find((p) => p['orderLinkId'] === coid)!;

@@ -17,3 +17,8 @@ export function makeOrder(over: Partial<Order> & { clientOrderId: string }, now 
     ...over,
   };
 }
+
+let seq = 0;
+/** makeOrder for 0.01 BTC with the next client order id of the test file (sk-000001, sk-000002…). */
+export const nextOrder = (over: Partial<Order> = {}): Order =>
+  makeOrder({ clientOrderId: `sk-${(++seq).toString(36).padStart(6, '0')}`, qty: 0.01, ...over });

@@ -28,8 +28,8 @@ export function prepareStatements(raw: Database.Database, db: BetterSQLite3Datab
     rawDecisionApproval: raw.prepare(`update decisions set approval = ? where id = ?`),
     rawAlert: raw.prepare(`insert into alerts (ts, type, severity, title, message, data, count, delivery) values (?, ?, ?, ?, ?, ?, ?, ?)`),
     rawInsertOrder: raw.prepare(
-      `insert into orders (client_order_id, venue, symbol, side, type, tif, qty, quote_qty, price, stop_price, reduce_only, leverage, stop_loss, take_profit, status, purpose, decision_id, created_at, updated_at)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `insert into orders (client_order_id, venue, symbol, side, type, tif, qty, quote_qty, price, stop_price, reduce_only, leverage, stop_loss, take_profit, status, purpose, decision_id, created_at, updated_at, trail_pct)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     rawUpdateOrder: raw.prepare(
       `update orders set status = ?, exchange_order_id = ?, filled_qty = ?, avg_price = ?, fee = ?, reason = ?, updated_at = ? where client_order_id = ?`,
@@ -39,7 +39,7 @@ export function prepareStatements(raw: Database.Database, db: BetterSQLite3Datab
       `select id, client_order_id as clientOrderId, exchange_order_id as exchangeOrderId, venue, symbol, side, type, tif, qty,
               quote_qty as quoteQty, price, stop_price as stopPrice, reduce_only as reduceOnly, leverage, stop_loss as stopLoss,
               take_profit as takeProfit, status, filled_qty as filledQty, avg_price as avgPrice, fee, reason, purpose,
-              decision_id as decisionId, created_at as createdAt, updated_at as updatedAt
+              decision_id as decisionId, created_at as createdAt, updated_at as updatedAt, trail_pct as trailPct
        from orders where client_order_id = ?`,
     ),
     rawBumpAlert: raw.prepare(`update alerts set count = ? where id = ?`),

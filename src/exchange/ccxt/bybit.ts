@@ -108,6 +108,8 @@ export const BYBIT: VenueSpec = {
     if (type !== 'spot' || (await bybitUnified(ex))) return null;
     return 'Bybit spot trading needs a Unified Trading Account (this is a classic account): upgrade it on bybit.com, or trade USDT perps';
   },
+  // Bybit's trailingStop is a position attribute (/v5/position/trading-stop), not an order: not used yet.
+  nativeTrailing: { spot: null, perp: null },
   orderArgs(o, type, qty) {
     // bybit.js createOrderRequest: clientOrderId → orderLinkId, category from the market.
     const params: Params = { clientOrderId: o.clientOrderId };
@@ -133,6 +135,7 @@ export const BYBIT: VenueSpec = {
         else params['timeInForce'] = o.tif;
         return { type: 'limit', amount, price: o.price!, params };
       case 'stop_market':
+        if (o.trailPct !== undefined) return 'native trailing stops are not used on Bybit';
         return { type: 'market', amount, params: { ...params, ...trigger() } };
       case 'stop_limit':
         return { type: 'limit', amount, price: o.price!, params: { ...params, timeInForce: 'GTC', ...trigger() } };

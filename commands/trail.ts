@@ -9,6 +9,7 @@ import {
   tradeArg,
   tradeOf,
   parseTrail,
+  nativeTrailRefusal,
   deskOf,
   tradeId,
 } from './kit.ts';
@@ -18,6 +19,8 @@ const check = (ctx: CommandContext) => {
   if ('reply' in t) return t;
   const r = parseTrail(String(ctx.args.distance ?? ''));
   if (!r.ok) return { reply: badArgs(`${r.error}. Nothing changed.`, usage(spec)) };
+  const venue = r.value === null ? null : nativeTrailRefusal(deskOf(ctx.services).venue(), r.value);
+  if (venue !== null) return { reply: badArgs(`${venue}. Nothing changed.`, usage(spec)) };
   return { pos: t.pos, pct: r.value };
 };
 

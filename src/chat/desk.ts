@@ -23,7 +23,7 @@ export interface RiskView {
 }
 
 /** The venue's market reads a reply may add (perp funding, open interest). */
-export type VenueReads = Pick<ExchangeClient, 'name' | 'fetchFundingRate' | 'fetchOpenInterest'>;
+export type VenueReads = Pick<ExchangeClient, 'name' | 'nativeTrailing' | 'fetchFundingRate' | 'fetchOpenInterest'>;
 
 export class Desk {
   private readonly engine: Engine;

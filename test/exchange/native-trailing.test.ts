@@ -1,0 +1,207 @@
+// Native venue trailing stops with the REAL ccxt against the local fakes: on Binance USDⓈ-M a trail
+// hands the stop over to one TRAILING_STOP_MARKET order (journaled first, the fixed stop cancelled once
+// it is accepted), the venue trails and closes once, a restart adopts the order, `/trail off` brings
+// a fixed stop back; Binance spot and Bybit keep the bot-managed stop.
+import { afterEach, describe, expect, test } from 'vitest';
+import trailCommand from '../../commands/trail.ts';
+import type { Services } from '../../src/chat/services.ts';
+import type { CommandContext } from '../../src/chat/command.ts';
+import { MemoryAlertSink } from '../../src/core/alerts.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import type { Candle, Order } from '../../src/core/types.ts';
+import type { Engine } from '../../src/engine/engine.ts';
+import { Reconciler } from '../../src/engine/reconcile.ts';
+import { tradeId } from '../../src/engine/trades.ts';
+import { RESOLVE_MARGIN_MS } from '../../src/exchange/ccxt/index.ts';
+import { Journal } from '../../src/journal/journal.ts';
+import type { RiskLimits } from '../../src/risk/types.ts';
+import type { FakeBinance } from '../fakes/exchange/binance.ts';
+import type { FakeBybit } from '../fakes/exchange/bybit.ts';
+import { ccxtRig, closeRigs, RIG_RECV_MS } from '../helpers/ccxt-rig.ts';
+import { idleEngine, type TestClock, until } from '../helpers/venue-time.ts';
+
+const SYM = 'BTC/USDT';
+
+afterEach(closeRigs);
+
+async function boot(
+  venue: 'binance' | 'bybit',
+  type: 'spot' | 'perp',
+  o: { limits?: Partial<RiskLimits>; journal?: Journal; clock?: TestClock; fake?: FakeBinance | FakeBybit } = {},
+) {
+  const rig = await ccxtRig(venue, type, {
+    ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.fake ? { fakeInstance: o.fake as never } : {}),
+  });
+  const journal = o.journal ?? Journal.memory();
+  const alerts = new MemoryAlertSink();
+  const engine = idleEngine({
+    clock: rig.clock,
+    journal,
+    exchange: rig.ex,
+    alerts,
+    marketType: type,
+    leverage: 1,
+    limits: { stopLossPct: 0.02, ...o.limits },
+  });
+  engine.setMarket(SYM, rig.ex.market(SYM));
+  if (o.journal === undefined) {
+    const t0 = Math.floor(rig.clock.now() / 60_000) * 60_000 - 60_000;
+    engine.onCandle(SYM, { ts: t0, open: 30_000, high: 30_010, low: 29_990, close: 30_000, volume: 10 });
+  }
+  return { ...rig, engine, journal, alerts };
+}
+
+const stops = (e: Engine): Order[] => [...e.liveOrders.values()].filter((o) => o.purpose === 'stop_loss');
+const working = (fake: FakeBinance | FakeBybit) => fake.book.working().filter((o) => o.kind === 'stop_market');
+
+/** The next candle after the engine's last one, the venue's price moved to its close first. */
+function candle(engine: Engine, fake: FakeBinance | FakeBybit, high: number, close: number): void {
+  fake.setPrice('BTCUSDT', close);
+  const last = engine.status().lastCandle[SYM]?.ts;
+  const t = Number.isFinite(last) && last! > 0 ? last! + 60_000 : Math.floor(Date.now() / 60_000) * 60_000;
+  const c: Candle = { ts: t, open: close, high, low: Math.min(close, high) - 10, close, volume: 10 };
+  engine.onCandle(SYM, c);
+}
+
+/** `/trail <id> <distance>` as the dispatcher runs it after Confirm. */
+async function trail(engine: Engine, journal: Journal, clock: TestClock, distance: string): Promise<string> {
+  const pos = engine.portfolio.positions.get(SYM)!;
+  const ctx = {
+    user: { id: 'u1', name: 'ada', role: 'trader' },
+    args: { trade: tradeId(pos), distance },
+    raw: `${tradeId(pos)} ${distance}`,
+    services: { engine, journal, clock } as unknown as Services,
+  } as unknown as CommandContext;
+  const r = await trailCommand.run(ctx);
+  return r.text;
+}
+
+async function openLong(engine: Engine, qty: number): Promise<Order> {
+  const b = engine.manualOrder({ symbol: SYM, side: 'buy', qty }, 'ada').order!;
+  await until(() => b.status === 'filled' && stops(engine).some((o) => o.status === 'open'), 'entry filled, fixed stop open', 8000);
+  return stops(engine)[0]!;
+}
+
+describe('native trailing stops (Binance USDⓈ-M TRAILING_STOP_MARKET)', () => {
+  test('/trail places one TRAILING_STOP_MARKET, then cancels the fixed stop; the venue trails and closes once; the fill is journaled', async () => {
+    const { fake, engine, journal, clock } = await boot('binance', 'perp');
+    const fixed = await openLong(engine, 0.01);
+    expect(fixed.trailPct).toBeUndefined();
+    expect(await trail(engine, journal, clock, '1%')).toMatch(/trails its stop 1%/);
+    candle(engine, fake, 30_500, 30_400);
+    await until(
+      () => stops(engine).length === 1 && stops(engine)[0]!.trailPct === 0.01 && stops(engine)[0]!.status === 'open',
+      'native trailing stop open',
+      8000,
+    );
+    await until(() => journal.getOrder(fixed.clientOrderId)!.status === 'cancelled', 'fixed stop cancelled', 8000);
+    const native = stops(engine)[0]!;
+    expect(journal.getOrder(native.clientOrderId)!.trailPct).toBe(0.01);
+    const onVenue = working(fake as FakeBinance);
+    expect(onVenue.map((o) => `${o.coid}:${o.venueType}:${o.qty}`)).toEqual([`${native.clientOrderId}:TRAILING_STOP_MARKET:0.01`]);
+    const create = fake.requests.findIndex(
+      (r) => r.path === '/fapi/v1/algoOrder' && r.method === 'POST' && r.params['clientAlgoId'] === native.clientOrderId,
+    );
+    const cancel = fake.requests.findIndex((r) => r.method === 'DELETE' && r.params['clientAlgoId'] === fixed.clientOrderId);
+    expect(fake.requests[create]!.params['callbackRate']).toBe('1');
+    expect(cancel).toBeGreaterThan(create);
+    expect(engine.status().unprotected).toEqual([]);
+
+    // Another candle: the bot only follows the level (no new order); the venue trails by itself.
+    const sent = fake.sentClientOrderIds().length;
+    candle(engine, fake, 31_000, 30_950);
+    fake.setPrice('BTCUSDT', 31_200); // best 31,200: the stop is at 30,888
+    fake.setPrice('BTCUSDT', 30_950);
+    expect(journal.count('fills')).toBe(1);
+    fake.setPrice('BTCUSDT', 30_880); // falls by the callback: triggered, closed at market
+    await until(() => !engine.portfolio.positions.has(SYM), 'closed by the trailing stop', 8000);
+    await until(() => journal.getOrder(native.clientOrderId)!.status === 'filled', 'trailing stop filled', 8000);
+    expect(fake.sentClientOrderIds().length).toBe(sent);
+    const closes = fake.book.trades.filter((t) => t.side === 'SELL');
+    expect(closes.map((t) => t.qty)).toEqual([0.01]);
+    expect(closes[0]!.price).toBe(30_880);
+    expect(journal.count('fills')).toBe(2);
+    expect(fake.book.positions.get('BTCUSDT')?.qty ?? 0).toBe(0);
+  });
+
+  test('a restart adopts the working trailing stop without sending another; /trail off brings a fixed stop back', async () => {
+    const first = await boot('binance', 'perp', { limits: { trailingStopPct: 0.01 } });
+    await openLong(first.engine, 0.01);
+    candle(first.engine, first.fake, 30_500, 30_400);
+    await until(
+      () => stops(first.engine).length === 1 && stops(first.engine)[0]!.trailPct === 0.01 && stops(first.engine)[0]!.status === 'open',
+      'native',
+      8000,
+    );
+    await until(() => working(first.fake).length === 1, 'fixed stop gone', 8000);
+    const native = stops(first.engine)[0]!;
+    await first.ex.close();
+
+    const second = await boot('binance', 'perp', {
+      limits: { trailingStopPct: 0.01 },
+      journal: first.journal,
+      clock: first.clock,
+      fake: first.fake,
+    });
+    const reconciler = new Reconciler(second.engine, second.journal, second.ex, second.alerts, silentLogger(), second.clock, {
+      inFlightGraceMs: RIG_RECV_MS + RESOLVE_MARGIN_MS,
+    });
+    const rep = await reconciler.run('startup');
+    reconciler.stop();
+    expect(rep.status).toBe('ok');
+    const sent = first.fake.sentClientOrderIds().length;
+    candle(second.engine, second.fake, 30_700, 30_650);
+    expect(stops(second.engine).map((o) => `${o.clientOrderId}:${o.trailPct}`)).toEqual([`${native.clientOrderId}:0.01`]);
+    expect(second.fake.sentClientOrderIds().length).toBe(sent);
+    expect(working(second.fake).map((o) => o.coid)).toEqual([native.clientOrderId]);
+
+    expect(await trail(second.engine, second.journal, second.clock, 'off')).toMatch(/no longer trails/);
+    candle(second.engine, second.fake, 30_660, 30_650);
+    await until(
+      () =>
+        stops(second.engine).length === 1 && stops(second.engine)[0]!.trailPct === undefined && stops(second.engine)[0]!.status === 'open',
+      'fixed stop back',
+      8000,
+    );
+    await until(() => second.journal.getOrder(native.clientOrderId)!.status === 'cancelled', 'trailing stop cancelled', 8000);
+    const fixed = stops(second.engine)[0]!;
+    // Back at the level the trail had reached on the candles (30,700 less 1%), not the entry's stop.
+    expect(fixed.stopPrice).toBeCloseTo(30_393, 6);
+    expect(working(second.fake).map((o) => `${o.coid}:${o.venueType}`)).toEqual([`${fixed.clientOrderId}:STOP_MARKET`]);
+  });
+
+  test('a distance outside the venue’s 0.1–10 % is refused and changes nothing', async () => {
+    const { fake, engine, journal, clock } = await boot('binance', 'perp');
+    await openLong(engine, 0.01);
+    const before = { orders: journal.count('orders'), sent: fake.sentClientOrderIds().length };
+    for (const d of ['15%', '10.5%'])
+      expect(await trail(engine, journal, clock, d)).toMatch(
+        /binance trails stops itself with a distance of 0\.1% to 10%.*Nothing changed/s,
+      );
+    candle(engine, fake, 30_500, 30_400);
+    expect({ orders: journal.count('orders'), sent: fake.sentClientOrderIds().length }).toEqual(before);
+    expect(stops(engine)[0]!.trailPct).toBeUndefined();
+  });
+});
+
+describe('bot-managed trailing where the venue has no native trailing we use', () => {
+  for (const [venue, type] of [
+    ['binance', 'spot'],
+    ['bybit', 'perp'],
+  ] as const) {
+    test(`${venue} ${type}: the trail is a stop order the bot moves up with the highs`, async () => {
+      const { fake, engine } = await boot(venue, type, { limits: { trailingStopPct: 0.01 } });
+      await openLong(engine, 0.01);
+      candle(engine, fake, 30_500, 30_400);
+      await until(
+        () => stops(engine).length === 1 && Math.abs(stops(engine)[0]!.stopPrice! - 30_195) < 0.01 && stops(engine)[0]!.status === 'open',
+        'trailed',
+        8000,
+      );
+      await until(() => working(fake).length === 1, 'old one cancelled', 8000);
+      expect(stops(engine)[0]!.trailPct).toBeUndefined();
+      expect(working(fake).map((o) => `${o.qty}@${o.stopPrice}`)).toEqual(['0.01@30195']);
+    });
+  }
+});

@@ -57,6 +57,23 @@ export class NativeTrails {
     if (this.usable(pos) !== null) this.armed.add(pos.id);
   }
 
+  /**
+   * /trail on a venue that trails natively, at the last price: false when nothing changes now;
+   * true when the working native stop must be replaced (its distance changed, or off); else the
+   * trail starts now, at this stop level (activation reached, tighter than the current stop).
+   */
+  takeOver(pos: BookPosition, last: number): boolean | number {
+    const pct = this.usable(pos);
+    if (pct === null || this.working(pos.symbol) !== undefined) return this.stale(pos);
+    const long = pos.side === 'long';
+    const favourable = long ? last / pos.entryPrice - 1 : 1 - last / pos.entryPrice;
+    if (!(Number.isFinite(last) && last > 0) || favourable < this.host.risk.limits.trailingActivationPct) return false;
+    const stop = last * (long ? 1 - pct : 1 + pct);
+    if (pos.stopLoss !== undefined && (long ? stop <= pos.stopLoss : stop >= pos.stopLoss)) return false;
+    this.armed.add(pos.id);
+    return stop;
+  }
+
   /** The working stop is not what the trade's trail asks for (/trail changed or off). */
   stale(pos: BookPosition): boolean {
     const live = this.working(pos.symbol);

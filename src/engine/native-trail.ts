@@ -76,6 +76,7 @@ export class NativeTrails {
 
   /** The working stop is not what the trade's trail asks for (/trail changed or off). */
   stale(pos: BookPosition): boolean {
+    if (this.host.exchange.nativeTrailing == null) return false; // paper and backtests: nothing to scan
     const live = this.working(pos.symbol);
     if (live === undefined) return false;
     const want = this.forStop(pos);

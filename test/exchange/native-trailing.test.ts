@@ -125,6 +125,23 @@ describe('native trailing stops (Binance USDⓈ-M TRAILING_STOP_MARKET)', () => 
     expect(fake.book.positions.get('BTCUSDT')?.qty ?? 0).toBe(0);
   });
 
+  test('a short: the venue trails the low and buys back once the price rises by the callback', async () => {
+    const { fake, engine, journal, clock } = await boot('binance', 'perp');
+    const s = engine.manualOrder({ symbol: SYM, side: 'sell', qty: 0.01 }, 'ada').order!;
+    await until(() => s.status === 'filled' && stops(engine).some((o) => o.status === 'open'), 'short open, fixed stop open', 8000);
+    expect(await trail(engine, journal, clock, '1.5%')).toMatch(/natively from now on/);
+    await until(() => stops(engine).length === 1 && stops(engine)[0]!.trailPct === 0.015 && working(fake).length === 1, 'native', 8000);
+    const native = stops(engine)[0]!;
+    expect(native.side).toBe('buy');
+    fake.setPrice('BTCUSDT', 29_000); // stop at 29,435
+    fake.setPrice('BTCUSDT', 29_400);
+    expect(engine.portfolio.positions.has(SYM)).toBe(true);
+    fake.setPrice('BTCUSDT', 29_450);
+    await until(() => !engine.portfolio.positions.has(SYM), 'bought back by the trailing stop', 8000);
+    await until(() => journal.getOrder(native.clientOrderId)!.status === 'filled', 'filled', 8000);
+    expect(fake.book.trades.filter((t) => t.side === 'BUY').map((t) => [t.qty, t.price])).toEqual([[0.01, 29_450]]);
+  });
+
   test('a restart adopts the working trailing stop without sending another; /trail off brings a fixed stop back', async () => {
     const first = await boot('binance', 'perp', { limits: { trailingStopPct: 0.01 } });
     await openLong(first.engine, 0.01);

@@ -221,3 +221,28 @@ describe('bot-managed trailing where the venue has no native trailing we use', (
     });
   }
 });
+
+describe('the fake Bybit’s linear trailing stop (a position attribute) with the real ccxt', () => {
+  test('ccxt createOrder with trailingAmount sets the position’s trailingStop via /v5/position/trading-stop; it trails the high and closes once', async () => {
+    const { fake, ccxt: c } = await ccxtRig('bybit', 'perp');
+    const sym = 'BTC/USDT:USDT';
+    await c.createOrder(sym, 'market', 'buy', 0.01);
+    const set = await c.createOrder(sym, 'market', 'sell', 0.01, undefined, { trailingAmount: '300' });
+    expect(set.id).toBeUndefined(); // no order: nothing to look up by id or client id
+    const req = fake.find('/v5/position/trading-stop', 'POST');
+    expect(req.map((r) => r.params['trailingStop'])).toEqual(['300']);
+    const [pos] = await c.fetchPositions([sym]);
+    expect(pos!.info['trailingStop']).toBe('300');
+    fake.setPrice('BTCUSDT', 30_500); // best 30,500: the stop is at 30,200
+    fake.setPrice('BTCUSDT', 30_250);
+    expect(fake.book.positions.get('BTCUSDT')!.qty).toBeCloseTo(0.01, 10);
+    fake.setPrice('BTCUSDT', 30_200);
+    expect(fake.book.positions.get('BTCUSDT')?.qty ?? 0).toBe(0);
+    const closes = await c.fetchMyTrades(sym);
+    const close = closes.find((t) => t.side === 'sell')!;
+    expect([close.amount, close.price, close.info['stopOrderType']]).toEqual([0.01, 30_200, 'TrailingStop']);
+    expect(((await c.fetchPositions([sym]))[0]?.info['trailingStop'] as string | undefined) ?? '0').toBe('0');
+    // Nothing left to trail: setting one on a flat position is refused.
+    await expect(c.createOrder(sym, 'market', 'sell', 0.01, undefined, { trailingAmount: '300' })).rejects.toThrow(/zero position/);
+  });
+});

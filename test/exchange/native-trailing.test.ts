@@ -3,6 +3,7 @@
 // it is accepted), the venue trails and closes once, a restart adopts the order, `/trail off` brings
 // a fixed stop back; Binance spot and Bybit keep the bot-managed stop.
 import { afterEach, describe, expect, test } from 'vitest';
+import ordersCommand from '../../commands/orders.ts';
 import trailCommand from '../../commands/trail.ts';
 import type { Services } from '../../src/chat/services.ts';
 import type { CommandContext } from '../../src/chat/command.ts';
@@ -98,6 +99,10 @@ describe('native trailing stops (Binance USDⓈ-M TRAILING_STOP_MARKET)', () => 
     await until(() => journal.getOrder(fixed.clientOrderId)!.status === 'cancelled', 'fixed stop cancelled', 8000);
     const native = stops(engine)[0]!;
     expect(journal.getOrder(native.clientOrderId)!.trailPct).toBe(0.01);
+    const orders = await ordersCommand.run({ services: { engine, journal, clock } } as unknown as CommandContext);
+    expect(orders.text).toMatch(
+      new RegExp(`${native.clientOrderId} +BTC/USDT +sell +trailing_stop +0\\.01 +trails 1(\\.0+)?% \\(venue\\) +open +stop_loss`),
+    );
     const onVenue = working(fake as FakeBinance);
     expect(onVenue.map((o) => `${o.coid}:${o.venueType}:${o.qty}`)).toEqual([`${native.clientOrderId}:TRAILING_STOP_MARKET:0.01`]);
     const create = fake.requests.findIndex(

@@ -43,14 +43,14 @@ const spec: CommandSpec = defineCommand({
     if ('reply' in c) return c.reply;
     const desk = deskOf(ctx.services);
     const now = desk.setTradeSettings(c.pos.id, { trailingStopPct: c.pct });
-    const native = desk.venue().nativeTrailing != null;
+    const native = desk.venue().nativeTrailing?.label;
     return {
       text:
         c.pct === null
           ? `Trade ${tradeId(c.pos)} no longer trails; its stop stays where it is${now ? ' (a fixed stop replaces the venue’s trailing stop)' : ''}.`
           : now
-            ? `Trade ${tradeId(c.pos)} trails its stop ${percent(c.pct)} behind its best price: ${desk.venue().name} trails it natively from now on (it replaces the stop).`
-            : `Trade ${tradeId(c.pos)} trails its stop ${percent(c.pct)} behind its best price from the next candle on (the stop only ever moves in the trade's favour${native ? `; once it first moves, ${desk.venue().name} trails it natively` : ''}).`,
+            ? `Trade ${tradeId(c.pos)} trails its stop ${percent(c.pct)} behind its best price: ${native ?? 'the venue'} trail it natively from now on (it replaces the stop).`
+            : `Trade ${tradeId(c.pos)} trails its stop ${percent(c.pct)} behind its best price from the next candle on (the stop only ever moves in the trade's favour${native !== undefined ? `; once it first moves, ${native} trail it natively` : ''}).`,
     };
   },
 });

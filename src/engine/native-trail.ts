@@ -14,19 +14,16 @@ export interface NativeTrailHost {
   readonly journal: TradingJournal;
   readonly liveOrders: ReadonlyMap<string, Order>;
   readonly risk: { readonly limits: RiskLimits };
-  readonly exchange: { readonly name: string; readonly nativeTrailing?: NativeTrailing | null };
+  readonly exchange: { readonly nativeTrailing?: NativeTrailing | null };
 }
 
 const pctText = (x: number): string => `${+(x * 100).toFixed(4)}%`;
 
 /** Why the venue cannot trail `pct` itself, or null (also null when it has no native trailing: the bot trails). */
-export function nativeTrailRefusal(
-  venue: { readonly name: string; readonly nativeTrailing?: NativeTrailing | null },
-  pct: number,
-): string | null {
+export function nativeTrailRefusal(venue: { readonly nativeTrailing?: NativeTrailing | null }, pct: number): string | null {
   const n = venue.nativeTrailing;
   if (n == null || (pct >= n.minPct - 1e-12 && pct <= n.maxPct + 1e-12)) return null;
-  return `${venue.name} trails stops itself with a distance of ${pctText(n.minPct)} to ${pctText(n.maxPct)}: ${pctText(pct)} is outside`;
+  return `${n.label} trail stops themselves with a distance of ${pctText(n.minPct)} to ${pctText(n.maxPct)}: ${pctText(pct)} is outside`;
 }
 
 export class NativeTrails {

@@ -18,6 +18,8 @@ export interface OrderUpdate {
  */
 export interface NativeTrailing {
   kind: 'order';
+  /** Who trails, for replies ("Binance USDⓈ-M perps"). */
+  label: string;
   minPct: number;
   maxPct: number;
 }

@@ -90,7 +90,9 @@ describe('native trailing stops (Binance USDⓈ-M TRAILING_STOP_MARKET)', () => 
     const fixed = await openLong(engine, 0.01);
     expect(fixed.trailPct).toBeUndefined();
     // At once (no candle to wait for): 1% behind the last price is tighter than the 2% stop.
-    expect(await trail(engine, journal, clock, '1%')).toMatch(/trails its stop 1% behind its best price: binance trails it natively/);
+    expect(await trail(engine, journal, clock, '1%')).toMatch(
+      /trails its stop 1% behind its best price: Binance USDⓈ-M perps trail it natively/,
+    );
     await until(
       () => stops(engine).length === 1 && stops(engine)[0]!.trailPct === 0.01 && stops(engine)[0]!.status === 'open',
       'native trailing stop open',
@@ -198,7 +200,7 @@ describe('native trailing stops (Binance USDⓈ-M TRAILING_STOP_MARKET)', () => 
     const before = { orders: journal.count('orders'), sent: fake.sentClientOrderIds().length };
     for (const d of ['15%', '10.5%'])
       expect(await trail(engine, journal, clock, d)).toMatch(
-        /binance trails stops itself with a distance of 0\.1% to 10%.*Nothing changed/s,
+        /Binance USDⓈ-M perps trail stops themselves with a distance of 0\.1% to 10%: .* is outside\. Nothing changed/s,
       );
     candle(engine, fake, 30_500, 30_400);
     expect({ orders: journal.count('orders'), sent: fake.sentClientOrderIds().length }).toEqual(before);

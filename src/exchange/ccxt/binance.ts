@@ -51,7 +51,10 @@ export const BINANCE: VenueSpec = {
   // USDⓈ-M stops live in the algo service (ccxt: trigger: true); spot stops are regular orders.
   conditionalStops: { spot: false, perp: true },
   // USDⓈ-M TRAILING_STOP_MARKET: callbackRate 0.1–10 (%). Spot's trailingDelta stops are not used.
-  nativeTrailing: { spot: null, perp: { kind: 'order', minPct: 0.001, maxPct: 0.1 } },
+  nativeTrailing: {
+    spot: null,
+    perp: { kind: 'order', label: `${VENUES.binance.label} ${VENUES.binance.markets.perp}`, minPct: 0.001, maxPct: 0.1 },
+  },
   createAnswer: 'state',
   // Binance trade ids grow per symbol; fromId returns trades with id >= fromId.
   trades: { paging: 'id', page: 1000, after: (lastId) => ({ fromId: (BigInt(lastId) + 1n).toString() }) },

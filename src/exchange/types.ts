@@ -14,10 +14,11 @@ export interface OrderUpdate {
 
 /**
  * The venue's own trailing stop for this market type: a reduce-only order it trails itself
- * (Binance USDⓈ-M TRAILING_STOP_MARKET), with the trail distances it accepts (fractions).
+ * (Binance USDⓈ-M TRAILING_STOP_MARKET) or an attribute of the position (Bybit linear trailingStop,
+ * a price distance), with the trail distances it accepts (fractions).
  */
 export interface NativeTrailing {
-  kind: 'order';
+  kind: 'order' | 'position';
   /** Who trails, for replies ("Binance USDⓈ-M perps"). */
   label: string;
   minPct: number;

@@ -208,10 +208,71 @@ describe('native trailing stops (Binance USDⓈ-M TRAILING_STOP_MARKET)', () => 
   });
 });
 
+describe('native trailing stops (Bybit linear: the position’s trailingStop attribute)', () => {
+  test('/trail sets the position’s trailingStop (a distance), then cancels the fixed stop; the venue closes once; a restart adopts it; /trail off brings a fixed stop back', async () => {
+    const first = await boot('bybit', 'perp');
+    const fake = first.fake as FakeBybit;
+    const fixed = await openLong(first.engine, 0.01);
+    expect(await trail(first.engine, first.journal, first.clock, '1%')).toMatch(/Bybit USDT perps trail it natively from now on/);
+    await until(
+      () => stops(first.engine).length === 1 && stops(first.engine)[0]!.trailPct === 0.01 && stops(first.engine)[0]!.status === 'open',
+      'trailing stop set',
+      8000,
+    );
+    await until(() => first.journal.getOrder(fixed.clientOrderId)!.status === 'cancelled', 'fixed stop cancelled', 8000);
+    const native = stops(first.engine)[0]!;
+    expect(fake.trailing.get('BTCUSDT')?.distance).toBe(300); // 1% of 30,000
+    expect(working(fake)).toEqual([]);
+    const setAt = fake.requests.findIndex((r) => r.path === '/v5/position/trading-stop');
+    const cancelAt = fake.requests.findIndex((r) => r.path === '/v5/order/cancel' && r.params['orderLinkId'] === fixed.clientOrderId);
+    expect(cancelAt).toBeGreaterThan(setAt);
+    expect(first.engine.status().unprotected).toEqual([]);
+
+    // Restart: the attribute is read back from the position; nothing is set again.
+    await first.ex.close();
+    const second = await boot('bybit', 'perp', { journal: first.journal, clock: first.clock, fake });
+    const reconciler = new Reconciler(second.engine, second.journal, second.ex, second.alerts, silentLogger(), second.clock, {
+      inFlightGraceMs: RIG_RECV_MS + RESOLVE_MARGIN_MS,
+    });
+    expect((await reconciler.run('startup')).status).toBe('ok');
+    reconciler.stop();
+    const sets = () => fake.find('/v5/position/trading-stop', 'POST').length;
+    expect(sets()).toBe(1);
+    expect(stops(second.engine).map((o) => `${o.clientOrderId}:${o.status}`)).toEqual([`${native.clientOrderId}:open`]);
+
+    // Off: a fixed stop goes out, then the attribute is removed.
+    expect(await trail(second.engine, second.journal, second.clock, 'off')).toMatch(/a fixed stop replaces/);
+    await until(() => second.journal.getOrder(native.clientOrderId)!.status === 'cancelled', 'trailing stop removed', 8000);
+    expect(fake.trailing.has('BTCUSDT')).toBe(false);
+    expect(stops(second.engine).map((o) => [o.trailPct, o.status])).toEqual([[undefined, 'open']]);
+    expect(working(fake).length).toBe(1);
+
+    // On again (from a higher price: the trail starts only tighter than the stop), then the venue
+    // trails the high and closes once.
+    candle(second.engine, fake, 30_110, 30_100);
+    expect(await trail(second.engine, second.journal, second.clock, '1%')).toMatch(/natively from now on/);
+    await until(
+      () => fake.trailing.has('BTCUSDT') && working(fake).length === 0 && stops(second.engine).length === 1,
+      'trailing again',
+      8000,
+    );
+    const again = stops(second.engine)[0]!;
+    expect(fake.trailing.get('BTCUSDT')?.distance).toBe(301); // 1% of 30,100
+    fake.setPrice('BTCUSDT', 30_500); // best 30,500: the stop is at 30,199
+    fake.setPrice('BTCUSDT', 30_200);
+    expect(second.engine.portfolio.positions.has(SYM)).toBe(true);
+    fake.setPrice('BTCUSDT', 30_190);
+    await until(() => !second.engine.portfolio.positions.has(SYM), 'closed by the trailing stop', 8000);
+    await until(() => second.journal.getOrder(again.clientOrderId)!.status === 'filled', 'trailing stop filled', 8000);
+    expect(fake.book.trades.filter((t) => t.side === 'SELL').map((t) => [t.qty, t.price])).toEqual([[0.01, 30_190]]);
+    expect(second.journal.count('fills')).toBe(2);
+  });
+});
+
 describe('bot-managed trailing where the venue has no native trailing we use', () => {
   for (const [venue, type] of [
     ['binance', 'spot'],
-    ['bybit', 'perp'],
+    ['bybit', 'spot'],
   ] as const) {
     test(`${venue} ${type}: the trail is a stop order the bot moves up with the highs`, async () => {
       const { fake, engine } = await boot(venue, type, { limits: { trailingStopPct: 0.01 } });
@@ -224,7 +285,7 @@ describe('bot-managed trailing where the venue has no native trailing we use', (
       );
       await until(() => working(fake).length === 1, 'old one cancelled', 8000);
       expect(stops(engine)[0]!.trailPct).toBeUndefined();
-      expect(working(fake).map((o) => `${o.qty}@${o.stopPrice}`)).toEqual(['0.01@30195']);
+      expect(working(fake).map((o) => `${o.qty}@${o.stopPrice}`)).toEqual([`${stops(engine)[0]!.qty}@30195`]);
     });
   }
 });

@@ -1,7 +1,8 @@
-// Venue-native trailing stops (Binance USDⓈ-M TRAILING_STOP_MARKET): which trades the venue trails
-// itself. The trail starts where the bot's own trail would first move the stop (activation reached,
-// never looser than the current stop): from then on the protective stop is one native trailing order,
-// placed and replaced by the protection keeper like any stop. Elsewhere the bot moves a stop order.
+// Venue-native trailing stops (Binance USDⓈ-M TRAILING_STOP_MARKET, Bybit linear trailingStop): which
+// trades the venue trails itself. The trail starts where the bot's own trail would first move the stop
+// (activation reached, never looser than the current stop): from then on the protective stop is one
+// native trailing stop (a stop_market with trailPct), placed and replaced by the protection keeper like
+// any stop. Elsewhere (paper, spot) the bot moves a stop order.
 import { isTerminal } from '../core/order-state.ts';
 import type { Order } from '../core/types.ts';
 import type { NativeTrailing } from '../exchange/types.ts';

@@ -28,6 +28,7 @@ export { describeChanges, type ReloadCheck } from '../src/config/reload.ts';
 export { renderConfig } from '../src/config/show.ts';
 export { isKillSwitch } from '../src/engine/drawdown-guard.ts';
 export { parseTrail } from '../src/engine/trade-edits.ts';
+export { nativeTrailRefusal } from '../src/engine/native-trail.ts';
 export { tradeId } from '../src/engine/trades.ts';
 export { ALGOS } from '../src/execution/config.ts';
 export type { GridBook, GridView } from '../src/grid/manager.ts';

@@ -1,4 +1,4 @@
-import { defineCommand, money, table, marketFormat, parentsTable } from './kit.ts';
+import { defineCommand, money, percent, table, marketFormat, parentsTable } from './kit.ts';
 
 export default defineCommand({
   name: 'orders',
@@ -15,9 +15,15 @@ export default defineCommand({
         o.clientOrderId,
         o.symbol,
         o.side,
-        o.type,
+        o.trailPct !== undefined ? 'trailing_stop' : o.type,
         o.qty !== undefined ? qty(o.qty) : `${money(o.quoteQty ?? 0, '')} quote`,
-        o.price !== undefined ? price(o.price) : o.stopPrice !== undefined ? `stop ${price(o.stopPrice)}` : 'market',
+        o.trailPct !== undefined
+          ? `trails ${percent(o.trailPct)} (venue)`
+          : o.price !== undefined
+            ? price(o.price)
+            : o.stopPrice !== undefined
+              ? `stop ${price(o.stopPrice)}`
+              : 'market',
         o.status,
         o.purpose ?? '',
       ];

@@ -9,6 +9,7 @@ import {
   tradeArg,
   tradeOf,
   parseTrail,
+  nativeTrailRefusal,
   deskOf,
   tradeId,
 } from './kit.ts';
@@ -18,6 +19,8 @@ const check = (ctx: CommandContext) => {
   if ('reply' in t) return t;
   const r = parseTrail(String(ctx.args.distance ?? ''));
   if (!r.ok) return { reply: badArgs(`${r.error}. Nothing changed.`, usage(spec)) };
+  const venue = r.value === null ? null : nativeTrailRefusal(deskOf(ctx.services).venue(), r.value);
+  if (venue !== null) return { reply: badArgs(`${venue}. Nothing changed.`, usage(spec)) };
   return { pos: t.pos, pct: r.value };
 };
 
@@ -38,12 +41,16 @@ const spec: CommandSpec = defineCommand({
   run(ctx) {
     const c = check(ctx);
     if ('reply' in c) return c.reply;
-    deskOf(ctx.services).setTradeSettings(c.pos.id, { trailingStopPct: c.pct });
+    const desk = deskOf(ctx.services);
+    const now = desk.setTradeSettings(c.pos.id, { trailingStopPct: c.pct });
+    const native = desk.venue().nativeTrailing?.label;
     return {
       text:
         c.pct === null
-          ? `Trade ${tradeId(c.pos)} no longer trails; its stop stays where it is.`
-          : `Trade ${tradeId(c.pos)} trails its stop ${percent(c.pct)} behind its best price from the next candle on (the stop only ever moves in the trade's favour).`,
+          ? `Trade ${tradeId(c.pos)} no longer trails; its stop stays where it is${now ? ' (a fixed stop replaces the venue’s trailing stop)' : ''}.`
+          : now
+            ? `Trade ${tradeId(c.pos)} trails its stop ${percent(c.pct)} behind its best price: ${native ?? 'the venue'} trail it natively from now on (it replaces the stop).`
+            : `Trade ${tradeId(c.pos)} trails its stop ${percent(c.pct)} behind its best price from the next candle on (the stop only ever moves in the trade's favour${native !== undefined ? `; once it first moves, ${native} trail it natively` : ''}).`,
     };
   },
 });

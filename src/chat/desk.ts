@@ -23,7 +23,7 @@ export interface RiskView {
 }
 
 /** The venue's market reads a reply may add (perp funding, open interest). */
-export type VenueReads = Pick<ExchangeClient, 'name' | 'fetchFundingRate' | 'fetchOpenInterest'>;
+export type VenueReads = Pick<ExchangeClient, 'name' | 'nativeTrailing' | 'fetchFundingRate' | 'fetchOpenInterest'>;
 
 export class Desk {
   private readonly engine: Engine;
@@ -81,9 +81,18 @@ export class Desk {
     return r;
   }
 
-  /** Per-trade settings (trailing stop), from the engine's next candle on. */
-  setTradeSettings(positionId: number, change: TradeSettings): void {
+  /**
+   * Per-trade settings (trailing stop), from the engine's next candle on; a venue that trails
+   * natively takes a trail over (or hands it back) at once. True when the stop is being replaced now.
+   */
+  setTradeSettings(positionId: number, change: TradeSettings): boolean {
     setTradeSettings(this.engine.journal, positionId, change, this.engine.status().now);
+    const pos = [...this.engine.portfolio.positions.values()].find((p) => p.id === positionId);
+    if (pos === undefined || !('trailingStopPct' in change)) return false;
+    const now = this.engine.nativeTrails.takeOver(pos, this.engine.lastPrice(pos.symbol));
+    if (now === false) return false;
+    this.engine.setProtection(pos.symbol, now === true ? {} : { stopLoss: now });
+    return true;
   }
 
   venue(): VenueReads {

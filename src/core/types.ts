@@ -61,6 +61,8 @@ export interface OrderRequest {
   price?: number;
   /** Trigger price (stop_market, stop_limit). */
   stopPrice?: number;
+  /** A venue-native trailing stop (stop_market only): trails this fraction behind the best price; stopPrice is where it started. */
+  trailPct?: number;
   tif: TimeInForce;
   reduceOnly: boolean;
   /** Perps only. */

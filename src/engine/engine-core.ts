@@ -23,6 +23,7 @@ import { scaleOut } from './scale-out.ts';
 import { DrawdownGuard } from './drawdown-guard.ts';
 import type { EngineEvents } from './engine-events.ts';
 import type { EngineOptions, SymbolState } from './engine-types.ts';
+import { NativeTrails } from './native-trail.ts';
 import type { ApprovalGate, EngineRisk, Proposal, TradingJournal } from './ports.ts';
 
 export abstract class EngineCore {
@@ -50,6 +51,7 @@ export abstract class EngineCore {
   protected opts: EngineOptions;
   protected readonly protection: ProtectionKeeper;
   protected readonly positionRules = new PositionRules(this);
+  readonly nativeTrails = new NativeTrails(this);
   protected readonly drawdown: DrawdownGuard;
   protected readonly approvals: ApprovalGate | undefined;
   protected readonly events: EngineEvents | undefined;
@@ -102,6 +104,7 @@ export abstract class EngineCore {
       liveOrders: () => this.liveOrders.values(),
       qtyStep: (symbol) => this.symbols.get(symbol)?.market.qtyStep ?? 0,
       lastPrice: (symbol) => this.lastPrice(symbol),
+      nativeTrail: (pos) => this.nativeTrails.forStop(pos),
       // A strategy with its own stop-out (the grid) gets no default stop-loss/take-profit orders.
       defaults: () => (opts.strategyStops ? NO_DEFAULT_PROTECTION : this.risk.limits),
       record: (request, purpose, decisionId) => this.record(request, purpose, decisionId),

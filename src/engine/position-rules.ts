@@ -1,12 +1,13 @@
-// Per-candle rules on open positions: the trailing stop and the maximum holding time. Venue-neutral:
-// the bot moves its own stop order (through the protection keeper, crash-safely), so paper and ccxt
-// venues trail the same way.
+// Per-candle rules on open positions: the trailing stop and the maximum holding time. The bot moves
+// its own stop order (through the protection keeper, crash-safely); on a venue that trails natively
+// (native-trail.ts) the first move hands the stop over to a native trailing order instead.
 import type { AlertInput } from '../core/alerts.ts';
 import { duration } from '../core/format.ts';
 import type { Candle, Order, OrderPurpose } from '../core/types.ts';
 import type { RiskLimits } from '../risk/types.ts';
 import type { BookPosition } from './portfolio.ts';
 import type { TradingJournal } from './ports.ts';
+import type { NativeTrails } from './native-trail.ts';
 import { PROTECTIVE } from './protection.ts';
 import { tradeId, tradeSettings } from './trades.ts';
 
@@ -16,6 +17,7 @@ export interface PositionRulesHost {
   readonly liveOrders: ReadonlyMap<string, Order>;
   readonly risk: { readonly limits: RiskLimits };
   readonly portfolio: { readonly positions: ReadonlyMap<string, BookPosition> };
+  readonly nativeTrails: NativeTrails;
   closePosition(symbol: string, by: string, purpose?: OrderPurpose): Order | null;
   setProtection(symbol: string, promise: { stopLoss?: number }): void;
   onAlert(alert: AlertInput): void;
@@ -44,6 +46,8 @@ export class PositionRules {
       this.closeForAge(pos, hold);
       return;
     }
+    // A native trailing stop the trade's trail no longer asks for (/trail changed or off): replaced.
+    if (h.nativeTrails.stale(pos)) h.setProtection(symbol, {});
     const pct = own.trailingStopPct !== undefined ? own.trailingStopPct : lim.trailingStopPct;
     if (pct == null || !(pct > 0)) return;
     const long = pos.side === 'long';
@@ -56,6 +60,7 @@ export class PositionRules {
     if (cur !== undefined && (long ? stop <= cur + step : stop >= cur - step)) return;
     // A stop at or beyond the close would trigger at once (a live venue refuses it): leave the current one.
     if (long ? stop >= candle.close : stop <= candle.close) return;
+    h.nativeTrails.arm(pos);
     h.setProtection(symbol, { stopLoss: stop });
   }
 

@@ -14,6 +14,8 @@ export interface ProtectionHost {
   liveOrders(): Iterable<Order>;
   qtyStep(symbol: string): number;
   lastPrice(symbol: string): number;
+  /** The trail distance of the position's stop when the venue trails it (a native trailing order); null: a fixed stop. */
+  nativeTrail(pos: BookPosition): number | null;
   /** Default distances for positions that were never promised a price (adopted ones). */
   defaults(): { stopLossPct: number | null; takeProfitPct: number | null };
   /** Journal an order (status `new`) without sending it. */
@@ -93,14 +95,25 @@ export class ProtectionKeeper {
     const qty = floorToStep(pos.qty, h.qtyStep(symbol));
     if (!(qty > 0)) return placed;
     const side: Side = pos.side === 'long' ? 'sell' : 'buy';
+    const trail = h.nativeTrail(pos);
     for (const kind of ['stop_loss', 'take_profit'] as const) {
       const px = target[kind];
       if (px === undefined) continue;
       const current = mine.filter((o) => o.purpose === kind);
-      if (current.length === 1 && this.matches(current[0]!, kind, side, px, qty, symbol)) continue;
+      const trailPct = kind === 'stop_loss' ? trail : null;
+      if (current.length === 1 && this.matches(current[0]!, kind, side, px, qty, symbol, trailPct)) continue;
       const request: OrderRequest =
         kind === 'stop_loss'
-          ? { symbol, side, type: 'stop_market', stopPrice: px, qty, tif: 'GTC', reduceOnly: true }
+          ? {
+              symbol,
+              side,
+              type: 'stop_market',
+              stopPrice: px,
+              qty,
+              tif: 'GTC',
+              reduceOnly: true,
+              ...(trailPct !== null ? { trailPct } : {}),
+            }
           : { symbol, side, type: 'limit', price: px, qty, tif: 'GTC', reduceOnly: true };
       this.refused.delete(symbol);
       const fresh = h.record(request, kind, decisionId);
@@ -278,13 +291,15 @@ export class ProtectionKeeper {
     return out;
   }
 
-  private matches(o: Order, kind: Kind, side: Side, px: number, qty: number, symbol: string): boolean {
+  private matches(o: Order, kind: Kind, side: Side, px: number, qty: number, symbol: string, trailPct: number | null): boolean {
     const at = kind === 'stop_loss' ? o.stopPrice : o.price;
     const rest = (o.qty ?? 0) - o.filledQty;
+    // A native trailing stop moves at the venue: its distance counts, not where it started.
+    if ((o.trailPct ?? null) !== trailPct) return false;
     return (
       o.side === side &&
       at !== undefined &&
-      Math.abs(at - px) <= Math.abs(px) * 1e-12 &&
+      (trailPct !== null || Math.abs(at - px) <= Math.abs(px) * 1e-12) &&
       Math.abs(rest - qty) <= this.host.qtyStep(symbol) / 2
     );
   }

@@ -12,6 +12,19 @@ export interface OrderUpdate {
   ts: number;
 }
 
+/**
+ * The venue's own trailing stop for this market type: a reduce-only order it trails itself
+ * (Binance USDⓈ-M TRAILING_STOP_MARKET) or an attribute of the position (Bybit linear trailingStop,
+ * a price distance), with the trail distances it accepts (fractions).
+ */
+export interface NativeTrailing {
+  kind: 'order' | 'position';
+  /** Who trails, for replies ("Binance USDⓈ-M perps"). */
+  label: string;
+  minPct: number;
+  maxPct: number;
+}
+
 /** An order as the venue reports it (for reconciliation and /orders). */
 export interface VenueOrder {
   clientOrderId: string;
@@ -77,6 +90,8 @@ export interface ExchangeClient {
   readonly name: string;
   readonly environment: VenueEnvironment;
   readonly marketType: MarketType;
+  /** The venue trails stops itself (null/absent: the bot moves a stop order). */
+  readonly nativeTrailing?: NativeTrailing | null;
   /**
    * The venue keeps its books in the journal's own database (the paper exchange with a store): an
    * order handed to it commits atomically with the journaled intent, so the engine may hand it over

@@ -20,6 +20,8 @@ export const orders = sqliteTable(
     quoteQty: real('quote_qty'),
     price: real('price'),
     stopPrice: real('stop_price'),
+    /** A native trailing stop's distance (a fraction). */
+    trailPct: real('trail_pct'),
     reduceOnly: integer('reduce_only', { mode: 'boolean' }).notNull(),
     leverage: real('leverage'),
     /** Bracket of an entry: protective orders placed once it fills. */

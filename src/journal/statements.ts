@@ -32,8 +32,8 @@ export function prepareStatements(raw: Database.Database, db: BetterSQLite3Datab
       `insert into commands (ts, transport, user_id, user_name, role, command, args, outcome, detail) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     rawInsertOrder: raw.prepare(
-      `insert into orders (client_order_id, venue, symbol, side, type, tif, qty, quote_qty, price, stop_price, reduce_only, leverage, stop_loss, take_profit, status, purpose, decision_id, created_at, updated_at)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `insert into orders (client_order_id, venue, symbol, side, type, tif, qty, quote_qty, price, stop_price, reduce_only, leverage, stop_loss, take_profit, status, purpose, decision_id, created_at, updated_at, trail_pct)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     rawUpdateOrder: raw.prepare(
       `update orders set status = ?, exchange_order_id = ?, filled_qty = ?, avg_price = ?, fee = ?, reason = ?, updated_at = ? where client_order_id = ?`,
@@ -43,7 +43,7 @@ export function prepareStatements(raw: Database.Database, db: BetterSQLite3Datab
       `select id, client_order_id as clientOrderId, exchange_order_id as exchangeOrderId, venue, symbol, side, type, tif, qty,
               quote_qty as quoteQty, price, stop_price as stopPrice, reduce_only as reduceOnly, leverage, stop_loss as stopLoss,
               take_profit as takeProfit, status, filled_qty as filledQty, avg_price as avgPrice, fee, reason, purpose,
-              decision_id as decisionId, created_at as createdAt, updated_at as updatedAt
+              decision_id as decisionId, created_at as createdAt, updated_at as updatedAt, trail_pct as trailPct
        from orders where client_order_id = ?`,
     ),
     rawBumpAlert: raw.prepare(`update alerts set count = ? where id = ?`),

@@ -34,6 +34,7 @@ export function rowToOrder(r: OrderRow): Order {
   if (r.quoteQty != null) o.quoteQty = r.quoteQty;
   if (r.price != null) o.price = r.price;
   if (r.stopPrice != null) o.stopPrice = r.stopPrice;
+  if (r.trailPct != null) o.trailPct = r.trailPct;
   if (r.leverage != null) o.leverage = r.leverage;
   if (r.reason != null) o.reason = r.reason;
   if (r.purpose != null) o.purpose = r.purpose as OrderPurpose;
@@ -88,6 +89,7 @@ export class TradingJournal extends JournalDb {
       o.decisionId ?? null,
       o.createdAt,
       o.updatedAt,
+      o.trailPct ?? null,
     );
     this.stmts.rawOrderEvent.run(o.clientOrderId, o.createdAt, null, o.status, null);
   }

@@ -45,8 +45,9 @@ describe('position management on the ccxt venues', () => {
     expect(engine.status().unprotected).toEqual([]);
   });
 
-  test('Binance USDⓈ-M: a trailing stop is a stop order the bot moves up with the highs', async () => {
-    const { fake, engine } = await setup('binance', 'perp', { trailingStopPct: 0.01 });
+  // (USDⓈ-M trails natively: test/exchange/native-trailing.test.ts.)
+  test('Binance spot: a trailing stop is a stop order the bot moves up with the highs', async () => {
+    const { fake, engine } = await setup('binance', 'spot', { trailingStopPct: 0.01 });
     const b1 = buy(engine, 0.01);
     await until(() => b1.status === 'filled' && stops(engine).some((o) => o.status === 'open'), 'first stop open', 8000);
     fake.setPrice('BTCUSDT', 30_400);

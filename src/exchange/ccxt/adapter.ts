@@ -17,7 +17,7 @@ import { isFiniteNumber } from '../../core/num.ts';
 import { isTerminal } from '../../core/order-state.ts';
 import type { Balance, Fill, MarketInfo, Order } from '../../core/types.ts';
 import { defaultMarket } from '../default-market.ts';
-import type { ExchangeClient, FundingPayment, VenueOrder, VenuePosition } from '../types.ts';
+import type { ExchangeClient, FundingPayment, NativeTrailing, VenueOrder, VenuePosition } from '../types.ts';
 import { VenueUnreachable, clean, venueWords } from './errors.ts';
 import { CcxtOrders } from './orders.ts';
 import { isConditional, toStr, type CcxtModule } from './spec.ts';
@@ -25,6 +25,10 @@ import { FUNDING_LOOKBACK_MS, POLL_LOOKBACK_MS, type Seen } from './state.ts';
 import { byTradeId } from './sync.ts';
 
 export class CcxtExchange extends CcxtOrders implements ExchangeClient {
+  get nativeTrailing(): NativeTrailing | null {
+    return this.spec.nativeTrailing[this.marketType];
+  }
+
   async connect(): Promise<void> {
     if (this.connected) return;
     const mod = (await import('ccxt')) as unknown as { default?: CcxtModule } & CcxtModule;

@@ -1,5 +1,6 @@
 // Binance spot and USDⓈ-M perpetuals (ccxt binance / binanceusdm).
 import { errorMessage } from '../../core/errors.ts';
+import { roundTo } from '../../core/num.ts';
 import type { Balance } from '../../core/types.ts';
 import { VENUES } from '../venues.ts';
 import { z } from 'zod';
@@ -49,6 +50,11 @@ export const BINANCE: VenueSpec = {
   clientOrderId: { max: 36, pattern: /^[.A-Z:/a-z0-9_-]{1,36}$/, chars: 'A-Z a-z 0-9 . : / _ -' },
   // USDⓈ-M stops live in the algo service (ccxt: trigger: true); spot stops are regular orders.
   conditionalStops: { spot: false, perp: true },
+  // USDⓈ-M TRAILING_STOP_MARKET: callbackRate 0.1–10 (%). Spot's trailingDelta stops are not used.
+  nativeTrailing: {
+    spot: null,
+    perp: { kind: 'order', label: `${VENUES.binance.label} ${VENUES.binance.markets.perp}`, minPct: 0.001, maxPct: 0.1 },
+  },
   createAnswer: 'state',
   // Binance trade ids grow per symbol; fromId returns trades with id >= fromId.
   trades: { paging: 'id', page: 1000, after: (lastId) => ({ fromId: (BigInt(lastId) + 1n).toString() }) },
@@ -98,6 +104,11 @@ export const BINANCE: VenueSpec = {
         return { type: 'limit', amount, price: o.price!, params };
       // triggerPrice: spot STOP_LOSS / STOP_LOSS_LIMIT, USDⓈ-M STOP_MARKET / STOP (algo service).
       case 'stop_market':
+        // binance.js: trailingPercent → TRAILING_STOP_MARKET callbackRate (in %) on USDⓈ-M, activating at once.
+        if (o.trailPct !== undefined)
+          return type === 'perp'
+            ? { type: 'market', amount, params: { ...params, trailingPercent: roundTo(o.trailPct * 100, 2) } }
+            : 'native trailing stops are only used on USDⓈ-M perps';
         return { type: 'market', amount, params: { ...params, triggerPrice: o.stopPrice } };
       case 'stop_limit':
         return { type: 'limit', amount, price: o.price!, params: { ...params, triggerPrice: o.stopPrice } };
@@ -109,7 +120,8 @@ export const BINANCE: VenueSpec = {
   byClientId: (coid, conditional) => (conditional ? { clientOrderId: coid, trigger: true } : { clientOrderId: coid }),
   orderType(info) {
     const t = String(info['type'] ?? info['orderType'] ?? '').toUpperCase();
-    if (t === 'STOP_LOSS' || t === 'TAKE_PROFIT' || t === 'STOP_MARKET' || t === 'TAKE_PROFIT_MARKET') return 'stop_market';
+    if (t === 'STOP_LOSS' || t === 'TAKE_PROFIT' || t === 'STOP_MARKET' || t === 'TAKE_PROFIT_MARKET' || t === 'TRAILING_STOP_MARKET')
+      return 'stop_market';
     if (t === 'STOP_LOSS_LIMIT' || t === 'TAKE_PROFIT_LIMIT') return 'stop_limit';
     // USDⓈ-M: STOP and TAKE_PROFIT are the limit variants.
     if ((t === 'STOP' || t === 'TAKE_PROFIT') && 'positionSide' in info) return 'stop_limit';

@@ -108,6 +108,12 @@ export const BYBIT: VenueSpec = {
     if (type !== 'spot' || (await bybitUnified(ex))) return null;
     return 'Bybit spot trading needs a Unified Trading Account (this is a classic account): upgrade it on bybit.com, or trade USDT perps';
   },
+  // Linear: the position's trailingStop (/v5/position/trading-stop, a price distance), not an order
+  // (position-trail.ts). The venue sets no bounds beyond a distance below the price: the limit table's apply.
+  nativeTrailing: {
+    spot: null,
+    perp: { kind: 'position', label: `${VENUES.bybit.label} ${VENUES.bybit.markets.perp}`, minPct: 0, maxPct: 1 },
+  },
   orderArgs(o, type, qty) {
     // bybit.js createOrderRequest: clientOrderId → orderLinkId, category from the market.
     const params: Params = { clientOrderId: o.clientOrderId };
@@ -133,6 +139,7 @@ export const BYBIT: VenueSpec = {
         else params['timeInForce'] = o.tif;
         return { type: 'limit', amount, price: o.price!, params };
       case 'stop_market':
+        if (o.trailPct !== undefined) return 'a trailing stop is a position attribute on Bybit, not an order';
         return { type: 'market', amount, params: { ...params, ...trigger() } };
       case 'stop_limit':
         return { type: 'limit', amount, price: o.price!, params: { ...params, timeInForce: 'GTC', ...trigger() } };
@@ -163,7 +170,7 @@ export const BYBIT: VenueSpec = {
   orderType(info) {
     const market = String(info['orderType'] ?? '') === 'Market';
     const trigger = Number(info['triggerPrice'] ?? 0);
-    const stop = trigger > 0 || info['stopOrderType'] === 'Stop';
+    const stop = trigger > 0 || info['stopOrderType'] === 'Stop' || info['stopOrderType'] === 'TrailingStop';
     if (stop) return market ? 'stop_market' : 'stop_limit';
     return market ? 'market' : 'limit';
   },

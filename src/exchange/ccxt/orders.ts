@@ -38,6 +38,7 @@ import { floorToStep, isFiniteNumber } from '../../core/num.ts';
 import { isTerminal, NEVER_REACHED } from '../../core/order-state.ts';
 import type { Order } from '../../core/types.ts';
 import { clean, venueWords } from './errors.ts';
+import { setTrailingStop, readTrailingStop, trailDistance } from './position-trail.ts';
 import { isConditional, toStr } from './spec.ts';
 import {
   CANCEL_ATTEMPTS,
@@ -181,6 +182,7 @@ export abstract class CcxtOrders extends CcxtSync {
     }
     const size = await this.sized(o);
     if (typeof size === 'string') return this.localReject(t, size);
+    if (this.isAttribute(o)) return this.placeAttribute(t);
     const args = this.spec.orderArgs(o, this.marketType, size.qty);
     if (typeof args === 'string') return this.localReject(t, args);
     if (this.marketType === 'perp' && o.leverage != null && !o.reduceOnly) {
@@ -223,6 +225,45 @@ export abstract class CcxtOrders extends CcxtSync {
     // (Not if the answer already said more: a stream update older than it must not roll it back.)
     if (early !== undefined && t.phase === 'live' && Number(early.filled ?? 0) >= t.venueFilled) await this.onStreamOrder(early);
     if (t.cancelRequested && t.phase === 'live') void this.doCancel(t);
+  }
+
+  /** A position's trailing stop (position-trail.ts): set once, like a createOrder; its state is read back from the position. */
+  protected async placeAttribute(t: Tracked): Promise<void> {
+    const ex = this.ex!;
+    await this.gate();
+    if (this.closed) return this.localReject(t, 'the venue connection closed before the order was sent');
+    t.phase = 'sending';
+    t.sentAt = this.clock.now();
+    try {
+      await setTrailingStop(ex, String(ex.market(this.ccxtSymbol(t.symbol)).id), trailDistance(t.order, this.market(t.symbol).priceStep));
+    } catch (e) {
+      return this.createFailed(t, e);
+    }
+    this.noteSuccess();
+    t.phase = 'live';
+    this.emitUpdate(t, 'open', 0, undefined, `trailing:${t.coid}`);
+    if (t.cancelRequested) void this.doCancel(t);
+  }
+
+  /** Cancel a position's trailing stop: removed at the venue unless a newer one replaced it there (one per position). */
+  protected async cancelAttribute(t: Tracked): Promise<void> {
+    const ex = this.ex!;
+    try {
+      const newer = this.liveAttribute(t.symbol, t);
+      if (newer === undefined || newer.order.createdAt < t.order.createdAt) {
+        const id = String(ex.market(this.ccxtSymbol(t.symbol)).id);
+        const { size, distance } = await readTrailingStop(ex, id);
+        const step = this.market(t.symbol).priceStep;
+        if (size > 0 && Math.abs(distance - trailDistance(t.order, step)) <= step / 2 + 1e-12) await setTrailingStop(ex, id, 0);
+      }
+      this.noteSuccess();
+      const v = await this.queryAttribute(t);
+      if (v !== null && v.status === 'filled') return this.deliver(t, v);
+      this.emitUpdate(t, 'cancelled', t.fillQty, 'cancelled on request');
+    } catch (e) {
+      // Still set: the polling loop reports it working; the engine's cancel is tried again by whoever asks.
+      this.log.warn({ venue: this.name, coid: t.coid, err: clean(e) }, 'could not remove the position trailing stop');
+    }
   }
 
   /** An entry that never left: it expired in our queue (journaled with why; not an order error). */
@@ -428,6 +469,7 @@ export abstract class CcxtOrders extends CcxtSync {
 
   protected async doCancel(t: Tracked): Promise<void> {
     if (!this.connected || this.closed) return;
+    if (this.isAttribute(t.order)) return this.cancelAttribute(t);
     const ex = this.ex!;
     for (let attempt = 1; attempt <= CANCEL_ATTEMPTS && !this.closed; attempt++) {
       await this.gate();

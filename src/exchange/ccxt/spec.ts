@@ -12,6 +12,7 @@ import type {
   Trade as CcxtTrade,
 } from 'ccxt';
 import type { Balance, MarketType, Order, OrderStatus, OrderType } from '../../core/types.ts';
+import type { NativeTrailing } from '../types.ts';
 import type { LiveVenueId } from '../venues.ts';
 import type { ReplySchemas } from './replies.ts';
 import type { Backoff } from './request-gate.ts';
@@ -61,6 +62,8 @@ export interface VenueSpec {
     type: MarketType,
     qty: number | undefined,
   ): { type: 'market' | 'limit'; amount: number; price?: number; params: Params } | string;
+  /** Per market type: the venue's own trailing stop (stop_market orders with trailPct), or null (the bot moves a stop). */
+  readonly nativeTrailing: Record<MarketType, NativeTrailing | null>;
   /** Per market type: the venue keeps stop orders apart (Binance USDⓈ-M: the algo service; Bybit spot: StopOrder). */
   readonly conditionalStops: Record<MarketType, boolean>;
   /** Params to look up / cancel an order by client order id. */

@@ -15,9 +15,10 @@
 import type { Order as CcxtOrder, Trade as CcxtTrade } from 'ccxt';
 import { errorMessage } from '../../core/errors.ts';
 import { canTransition, isTerminal } from '../../core/order-state.ts';
-import type { Fill, MarketInfo, OrderStatus } from '../../core/types.ts';
+import type { Fill, MarketInfo, Order, OrderStatus } from '../../core/types.ts';
 import type { FundingPayment, OrderUpdate } from '../types.ts';
 import { clean } from './errors.ts';
+import { attributeOrder, readTrailingStop, trailDistance, TRAILING_CLOSE } from './position-trail.ts';
 import { CcxtRequests } from './requests.ts';
 import { toStr, type Params } from './spec.ts';
 import {
@@ -47,6 +48,7 @@ export abstract class CcxtSync extends CcxtRequests {
 
   /** Ask the venue for one of our orders by client order id; null only when the venue says it does not exist. */
   protected async queryOrder(t: Tracked): Promise<Seen | null> {
+    if (this.isAttribute(t.order)) return this.queryAttribute(t);
     try {
       const ex = this.ex!;
       const sym = this.ccxtSymbol(t.symbol);
@@ -58,6 +60,48 @@ export abstract class CcxtSync extends CcxtRequests {
       if (this.failure(e) === 'not_found') return null;
       throw e;
     }
+  }
+
+  /** A native trailing stop that is a position attribute (Bybit linear: position-trail.ts), not an order. */
+  protected isAttribute(o: Order): boolean {
+    return o.trailPct !== undefined && this.spec.nativeTrailing[this.marketType]?.kind === 'position';
+  }
+
+  /** The newest working attribute pseudo-order of a symbol (the one the venue holds), other than `but`. */
+  protected liveAttribute(symbol: string, but?: Tracked): Tracked | undefined {
+    let best: Tracked | undefined;
+    for (const u of this.tracked.values()) {
+      if (u === but || u.symbol !== symbol || u.phase === 'done' || !this.isAttribute(u.order)) continue;
+      if (
+        best === undefined ||
+        u.order.createdAt > best.order.createdAt ||
+        (u.order.createdAt === best.order.createdAt && u.coid > best.coid)
+      )
+        best = u;
+    }
+    return best;
+  }
+
+  /**
+   * The attribute pseudo-order as an order state, read from the position: working while the position
+   * carries its distance and no newer one replaced it; filled once its close traded; not found (the
+   * unknown-order rule) while a send may still arrive.
+   */
+  protected async queryAttribute(t: Tracked): Promise<Seen | null> {
+    const ex = this.ex!;
+    const id = String(ex.market(this.ccxtSymbol(t.symbol)).id);
+    const { size, distance } = await readTrailingStop(ex, id);
+    const step = this.market(t.symbol).priceStep;
+    const newer = this.liveAttribute(t.symbol, t);
+    const superseded = newer !== undefined && newer.order.createdAt >= t.order.createdAt && newer.exchangeOrderId !== undefined;
+    const pseudo = t.exchangeOrderId ?? `trailing:${t.coid}`;
+    let state: 'open' | 'closed' | 'canceled' | null;
+    if (size === 0)
+      state = t.fillQty > EPS ? 'closed' : 'open'; // its close not seen yet, or the engine cancels it
+    else if (!superseded && Math.abs(distance - trailDistance(t.order, step)) <= step / 2 + 1e-12) state = 'open';
+    else state = t.exchangeOrderId !== undefined ? 'canceled' : null;
+    if (state === null) return null;
+    return this.seen(t, attributeOrder(t.order, pseudo, state, state === 'closed' ? t.fillQty : 0));
   }
 
   /** One order by the venue's id (a trade's order). */
@@ -251,6 +295,13 @@ export abstract class CcxtSync extends CcxtRequests {
     const becomesOther = this.spec.conditionalState !== undefined;
     if (coid === undefined && oid !== undefined && symbol !== undefined && becomesOther && (await this.learnTriggered(symbol)))
       coid = this.idToCoid.get(oid);
+    // The close a position's trailing stop placed (no client id): the attribute pseudo-order's fill.
+    if (
+      coid === undefined &&
+      symbol !== undefined &&
+      (tr.info as Record<string, unknown> | undefined)?.['stopOrderType'] === TRAILING_CLOSE
+    )
+      coid = this.liveAttribute(symbol)?.coid;
     coid ??= this.spec.tradeClientId((tr.info ?? {}) as Record<string, unknown>) ?? toStr((tr as { clientOrderId?: string }).clientOrderId);
     if (coid === undefined && tr.order !== undefined && symbol !== undefined) {
       // A trade of an order we do not track (placed before a restart, or by someone else): ask for its client id.

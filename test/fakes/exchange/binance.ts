@@ -633,9 +633,13 @@ export class FakeBinance extends FakeVenue {
       LIMIT: 'limit',
       STOP_MARKET: 'stop_market',
       STOP: 'stop_limit',
+      ...(algo ? { TRAILING_STOP_MARKET: 'stop_market' as const } : {}),
     };
     const kind = kinds[type];
     if (!kind) return fail({ http: 400, code: -1116, msg: 'Invalid orderType.' });
+    const callback = p['callbackRate'];
+    if (type === 'TRAILING_STOP_MARKET' && !(Number(callback) >= 0.1 && Number(callback) <= 10))
+      return fail({ http: 400, code: -2007, msg: `Invalid callBack rate: ${callback ?? 'missing'} (0.1 to 10).` });
     if (type === 'LIMIT' && !p['timeInForce'])
       return fail({ http: 400, code: -1102, msg: "Mandatory parameter 'timeInForce' was not sent." });
     const o = this.book.place({
@@ -651,6 +655,7 @@ export class FakeBinance extends FakeVenue {
       postOnly: p['timeInForce'] === 'GTX',
       reduceOnly: p['reduceOnly'] === 'true',
       conditional: algo,
+      ...(type === 'TRAILING_STOP_MARKET' ? { trailRate: Number(callback) / 100 } : {}),
     });
     return ok(algo ? this.algoOrder(o) : this.perpOrder(o));
   }
@@ -714,6 +719,7 @@ export class FakeBinance extends FakeVenue {
       updateTime: o.updateTime,
       triggerTime: c.triggerTime,
       goodTillDate: 0,
+      ...(o.trail ? { callbackRate: f(o.trail.rate * 100), activatePrice: '' } : {}),
     };
   }
 

@@ -146,6 +146,22 @@ const uuid = (seed: string): string => {
 };
 
 const isWorking = (o: FakeOrder): boolean => o.status === 'NEW' || o.status === 'PARTIALLY_FILLED';
+/** Client ids of the orders triggered trailing stops place (shown without an orderLinkId, like every `fake-` id). */
+const TRAIL_CLOSE = 'fake-trail-';
+const TRADING_STOP_PARAMS = new Set([
+  'category',
+  'symbol',
+  'tpslMode',
+  'positionIdx',
+  'takeProfit',
+  'stopLoss',
+  'trailingStop',
+  'activePrice',
+  'tpTriggerBy',
+  'slTriggerBy',
+  'tpSize',
+  'slSize',
+]);
 const isStop = (o: FakeOrder): boolean => o.kind === 'stop_market' || o.kind === 'stop_limit';
 
 /** A Bybit execution row: a trade, or a funding settlement. */
@@ -177,6 +193,8 @@ export class FakeBybit extends FakeVenue<WebSocket & { authed?: boolean; topics?
   streamSilent = false;
 
   private readonly fundingRows = new Map<number, { size: number; mark: number }>();
+  /** Linear positions' trailing stops (/v5/position/trading-stop): a price distance behind the best price since set. */
+  readonly trailing = new Map<string, { distance: number; activePrice: number; best: number; active: boolean }>();
   private readonly wss = new WebSocketServer({ noServer: true });
   private subWaiters: Array<() => void> = [];
   private seqConn = 0;
@@ -327,6 +345,8 @@ export class FakeBybit extends FakeVenue<WebSocket & { authed?: boolean; topics?
           return this.setLeverage(p);
         case 'GET /v5/position/list':
           return this.positionList(p);
+        case 'POST /v5/position/trading-stop':
+          return this.tradingStop(p);
         case 'POST /v5/order/create':
           return this.create(p);
         case 'POST /v5/order/cancel':
@@ -615,7 +635,8 @@ export class FakeBybit extends FakeVenue<WebSocket & { authed?: boolean; topics?
         positionBalance: f(this.book.positionMargin(s)),
         takeProfit: '0.00',
         stopLoss: '0.00',
-        trailingStop: '0.00',
+        trailingStop: f(this.trailing.get(s)?.distance ?? 0),
+        activePrice: f(this.trailing.get(s)?.activePrice ?? 0),
         unrealisedPnl: f(qty * (mark - entry)),
         curRealisedPnl: '0',
         cumRealisedPnl: '0',
@@ -627,6 +648,63 @@ export class FakeBybit extends FakeVenue<WebSocket & { authed?: boolean; topics?
       });
     }
     return this.ok({ category: 'linear', list, nextPageCursor: '' });
+  }
+
+  /**
+   * Bybit v5 trading-stop, trailing part: `trailingStop` is a price distance ("0" removes it),
+   * `activePrice` the price from which it trails (default: at once). An attribute of the position,
+   * not an order: no order id, no orderLinkId; it goes when the position does.
+   */
+  private tradingStop(p: Record<string, string>): FakeResponse {
+    const bad = this.badCategory(p);
+    if (bad) return bad;
+    if (this.type !== 'perp') return this.fail({ code: 10001, msg: 'params error: category only support linear or inverse' });
+    const unknown = Object.keys(p).filter((k) => !TRADING_STOP_PARAMS.has(k));
+    if (unknown.length) return this.fail({ code: 10001, msg: `params error: unexpected ${unknown.join(',')}` });
+    const symbol = p['symbol'] ?? '';
+    if (!this.book.markets.has(symbol)) return this.fail(this.errors.bad_symbol);
+    const qty = this.book.positions.get(symbol)?.qty ?? 0;
+    if (qty === 0) return this.fail({ code: 10001, msg: 'can not set tp/sl/ts for zero position' });
+    const distance = Number(p['trailingStop'] ?? 'NaN');
+    if (!(distance >= 0)) return this.fail({ code: 10001, msg: 'params error: trailingStop invalid' });
+    if (distance === 0) this.trailing.delete(symbol);
+    else {
+      const last = this.book.price(symbol);
+      if (distance >= last) return this.fail({ code: 10001, msg: 'params error: trailingStop invalid' });
+      const activePrice = Number(p['activePrice'] ?? 0);
+      this.trailing.set(symbol, { distance, activePrice, best: last, active: !(activePrice > 0) });
+    }
+    return this.ok({}, this.limitHeaders());
+  }
+
+  override setPrice(symbol: string, price: number): void {
+    super.setPrice(symbol, price);
+    const t = this.trailing.get(symbol);
+    const qty = this.book.positions.get(symbol)?.qty ?? 0;
+    if (t === undefined) return;
+    if (qty === 0) return void this.trailing.delete(symbol);
+    const long = qty > 0;
+    if (!t.active) {
+      if (long ? price < t.activePrice : price > t.activePrice) return;
+      t.active = true;
+      t.best = price;
+    }
+    t.best = long ? Math.max(t.best, price) : Math.min(t.best, price);
+    if (long ? price > t.best - t.distance : price < t.best + t.distance) return;
+    // Triggered: a reduce-only market order closes the position (its own order id, no orderLinkId).
+    this.trailing.delete(symbol);
+    this.book.place({
+      symbol,
+      side: long ? 'SELL' : 'BUY',
+      kind: 'market',
+      venueType: 'Market',
+      coid: `${TRAIL_CLOSE}${this.book.orders.length + 1}`,
+      qty: Math.abs(qty),
+      tif: 'IOC',
+      postOnly: false,
+      reduceOnly: true,
+      conditional: false,
+    });
   }
 
   // ---- orders -----------------------------------------------------------------------------------
@@ -900,7 +978,7 @@ export class FakeBybit extends FakeVenue<WebSocket & { authed?: boolean; topics?
       cumExecFee: f(fees),
       timeInForce: o.postOnly ? 'PostOnly' : o.tif,
       orderType: o.venueType,
-      stopOrderType: isStop(o) ? 'Stop' : '',
+      stopOrderType: o.coid.startsWith(TRAIL_CLOSE) ? 'TrailingStop' : isStop(o) ? 'Stop' : '',
       orderIv: '',
       marketUnit: spot && o.venueType === 'Market' ? (quoteUnit ? 'quoteCoin' : 'baseCoin') : '',
       triggerPrice: f(o.stopPrice ?? 0),
@@ -940,7 +1018,7 @@ export class FakeBybit extends FakeVenue<WebSocket & { authed?: boolean; topics?
       leavesQty: f(Math.max(0, o.qty - o.filled)),
       ...(spot ? {} : { createType: 'CreateByUser' }), // spot executions carry no createType
       orderType: o.venueType,
-      stopOrderType: isStop(o) ? 'Stop' : '',
+      stopOrderType: o.coid.startsWith(TRAIL_CLOSE) ? 'TrailingStop' : isStop(o) ? 'Stop' : '',
       execFee: f(t.commission),
       execId: uuid(`exec-${t.id}`),
       execPrice: f(t.price),

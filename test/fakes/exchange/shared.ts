@@ -290,6 +290,8 @@ export interface FakeOrder {
   conditional?: { status: ConditionalStatus; actualOrderId?: number; triggerTime: number };
   /** The conditional this order was created from when it triggered. */
   parentId?: number;
+  /** A trailing stop: its stop follows the best price since placement at `rate` (a fraction). */
+  trail?: { rate: number; best: number };
 }
 
 export interface FakeTrade {
@@ -341,6 +343,9 @@ export class BookReject extends Error {
   }
 }
 
+/** Where a trailing stop stands: `rate` behind the best price (below it for a sell). */
+const trailStop = (side: 'BUY' | 'SELL', best: number, rate: number): number => round(best * (side === 'SELL' ? 1 - rate : 1 + rate));
+
 export interface PlaceRequest {
   symbol: string;
   side: 'BUY' | 'SELL';
@@ -355,6 +360,8 @@ export interface PlaceRequest {
   postOnly: boolean;
   reduceOnly: boolean;
   conditional: boolean;
+  /** A trailing stop (kind stop_market): trails the best price by this fraction; stopPrice is derived. */
+  trailRate?: number;
 }
 
 export type FeeAsset = 'quote' | 'base' | 'BNB' | 'received';
@@ -490,6 +497,7 @@ export class FakeBook {
         throw new BookReject('lot_size', `quantity ${qty} is not a multiple of ${m.step}`);
     }
     if (qty < m.minQty - EPS) throw new BookReject('min_qty', `quantity ${qty} below ${m.minQty}`);
+    if (r.trailRate !== undefined) r = { ...r, stopPrice: trailStop(r.side, last, r.trailRate) };
     const px = r.kind === 'market' ? last : r.kind === 'stop_market' ? r.stopPrice! : r.price!;
     const notional = r.quoteQty ?? qty * px;
     if (notional < m.minNotional - EPS && !(this.type === 'perp' && r.reduceOnly))
@@ -523,6 +531,7 @@ export class FakeBook {
     if (r.price !== undefined) o.price = r.price;
     if (r.stopPrice !== undefined) o.stopPrice = r.stopPrice;
     if (r.conditional) o.conditional = { status: 'NEW', triggerTime: 0 };
+    if (r.trailRate !== undefined) o.trail = { rate: r.trailRate, best: last };
 
     // Funds.
     if (this.type === 'spot') {
@@ -575,6 +584,10 @@ export class FakeBook {
       if (!isWorking(o)) continue;
       if (o.conditional && o.triggered) continue; // the order it became trades instead
       if ((o.kind === 'stop_market' || o.kind === 'stop_limit') && !o.triggered) {
+        if (o.trail) {
+          o.trail.best = o.side === 'SELL' ? Math.max(o.trail.best, price) : Math.min(o.trail.best, price);
+          o.stopPrice = trailStop(o.side, o.trail.best, o.trail.rate);
+        }
         if (o.side === 'SELL' ? price > o.stopPrice! : price < o.stopPrice!) continue;
         this.trigger(o, price);
         continue;
@@ -607,6 +620,7 @@ export class FakeBook {
       };
       delete child.conditional;
       delete child.stopPrice;
+      delete child.trail;
       this.orders.push(child);
       this.byCoid.set(child.coid, child);
       this.byId.set(child.id, child);

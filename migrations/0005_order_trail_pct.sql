@@ -1,0 +1,1 @@
+ALTER TABLE `orders` ADD `trail_pct` real;

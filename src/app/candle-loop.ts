@@ -18,7 +18,7 @@ import type { Ops } from '../ops/ops.ts';
 import type { ReportService } from '../reports/service.ts';
 
 const GROUP_CANDLES = 256;
-const GROUP_MS = 4;
+const GROUP_MS = 16;
 
 export interface CandleLoopHost {
   readonly engine: Engine;

@@ -34,7 +34,8 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 6) extraSecrets.add(value);
 }
 
-function secretValues(): string[] {
+/** The secret values to scrub right now (read them once for several scrubSecrets calls). */
+export function secretValues(): string[] {
   const out = [...extraSecrets];
   for (const k of SECRET_ENV) {
     const v = process.env[k];

@@ -169,7 +169,7 @@ export abstract class EngineCore {
 
   /** Many candles in one transaction (a max-speed replay): their progress is written once, at its end. */
   onCandleGroup(fn: () => void): void {
-    this.journal.tx(() => this.progress.group(fn));
+    this.journal.tx(() => this.journal.held.group(() => this.progress.group(fn)));
   }
 
   protected processCandle(s: SymbolState, candle: Candle): void {

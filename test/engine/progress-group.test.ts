@@ -39,4 +39,31 @@ describe('candle groups', () => {
     r.engine.onCandleGroup(() => r.candle(100, 101, 99, 100));
     expect(STATE.lastCandle(SYM).read(r.journal)).toBe(T0 + 6 * MIN);
   });
+
+  it('holds the counters and the risk state to the group end: written once each, the values a candle-by-candle run leaves', () => {
+    const script = { 1: 'enter_long', 3: 'exit_long', 4: 'enter_long', 6: 'exit_long' } as const;
+    const keys = [STATE.orderSeq.key, STATE.paperSeq.key, STATE.risk.key];
+    const run = (grouped: boolean) => {
+      const r = rig(script, { store: true });
+      const writes: string[] = [];
+      const setState = r.journal.setState.bind(r.journal);
+      r.journal.setState = (key, value, ts) => {
+        if (keys.includes(key)) writes.push(key);
+        setState(key, value, ts);
+      };
+      const candles = () => {
+        for (let i = 0; i < 8; i++) r.candle(100, 110, 99, 100 + i);
+      };
+      if (grouped) r.engine.onCandleGroup(candles);
+      else candles();
+      return { writes, state: keys.map((k) => r.journal.getState(k, null)), fills: r.journal.fills().length };
+    };
+    const one = run(false);
+    const grouped = run(true);
+    expect(one.fills).toBe(4);
+    expect(grouped.fills).toBe(4);
+    expect(grouped.state).toEqual(one.state);
+    expect(one.writes.length).toBeGreaterThan(keys.length);
+    expect([...grouped.writes].sort()).toEqual([...keys].sort());
+  });
 });

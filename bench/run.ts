@@ -5,6 +5,7 @@ import { benchBacktest } from './backtest.ts';
 import { benchBacktestMemory } from './backtest-memory.ts';
 import { benchLatency } from './latency.ts';
 import { benchMemory } from './memory.ts';
+import { benchReplay } from './replay.ts';
 import { benchResearch } from './research.ts';
 import { benchStatus } from './status.ts';
 import { benchStartup } from './startup.ts';
@@ -37,6 +38,15 @@ line(
   `\n2. Decision latency, paper mode, journal on disk (${lat.journal}), ${n(lat.decisions)} decisions\n` +
     `   candle close → order handed to the exchange: p50 ${n(lat.p50us)} µs, p99 ${n(lat.p99us)} µs, max ${n(lat.maxUs)} µs   [target p99 ≤ 500 µs, max ≤ 2,000 µs]\n` +
     `   candle close → its transaction committed:     p50 ${n(lat.committedP50us)} µs, p99 ${n(lat.committedP99us)} µs`,
+);
+
+const rp = await benchReplay(3);
+line(
+  `\n2b. Paper replay, \`run --replay FILE --speed max\`, journal on disk, ${rp.source}: ${n(rp.candles)} candles, ${n(rp.fills)} fills\n` +
+    `   fresh process, the bot's own count, median of ${rp.replayRuns.length} (load ${rp.loads.map((x) => n(x, 1)).join(' / ')})\n` +
+    `   replay   ${n(rp.replayPerSec)} candles/s (${rp.replayRuns.map((x) => n(x)).join(' / ')})   [target ≥ 200,000]\n` +
+    `   baseline, the backtest of the same config and file (no per-candle persistence): ${n(rp.backtestPerSec)} candles/s; ` +
+    `replay = ${n(rp.replayPerSec / rp.backtestPerSec, 2)}× the backtest`,
 );
 
 const mem = await benchMemory(1_000_000);

@@ -2,7 +2,7 @@ import type { Alert, AlertInput, AlertSeverity, AlertSink } from '../core/alerts
 import type { Clock } from '../core/clock.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { scrubSecrets } from '../core/logger.ts';
+import { scrubSecrets, secretValues } from '../core/logger.ts';
 import type { Journal } from '../journal/journal.ts';
 import { STATE } from '../journal/state-keys.ts';
 import { duration } from '../core/format.ts';
@@ -141,7 +141,8 @@ export class AlertService implements AlertSink, AlertControls {
 
   private process(input: AlertInput): void {
     const now = this.clock.now();
-    const alert: Alert = { ...input, title: scrubSecrets(input.title), message: scrubSecrets(input.message), ts: now };
+    const secrets = secretValues();
+    const alert: Alert = { ...input, title: scrubSecrets(input.title, secrets), message: scrubSecrets(input.message, secrets), ts: now };
     const key = input.key ?? `${input.type}:${input.title}`;
     const w = this.windows.get(key);
     if (w && now < w.until) {

@@ -494,6 +494,7 @@ export class Bot {
   private async runFeed(feed: CandleFeed): Promise<void> {
     const tfMs = TIMEFRAME_MS[feed.timeframe];
     const sim = this.clock instanceof SimClock ? this.clock : null;
+    const started = performance.now();
     try {
       for await (const batch of feed.batches()) {
         if (this.stopped) break;
@@ -508,6 +509,8 @@ export class Bot {
         if (this.clock instanceof ReplayClock && this.feeds.every((f) => f.state().status === 'done')) {
           STATE.replayEnd.write(this.journal, this.clock.end(), this.wall.now());
         }
+        const ms = Math.round(performance.now() - started);
+        this.log.info({ feed: feed.name, ms, ...this.engine.candleCounts(feed.symbol) }, 'feed finished'); // bench/replay.ts reads it
         this.say(
           `Feed ${feed.name} finished (${feed.state().detail}). The bot keeps running; /status for the state; market orders now fill at the last price.`,
         );

@@ -18,7 +18,7 @@ import type { Ops } from '../ops/ops.ts';
 import type { ReportService } from '../reports/service.ts';
 
 const GROUP_CANDLES = 256;
-const GROUP_MS = 4;
+const GROUP_MS = 16;
 
 export interface CandleLoopHost {
   readonly engine: Engine;
@@ -79,7 +79,7 @@ export async function runCandles(
   while (i < batch.length && !halt) {
     if (grouped) {
       bot.journal.maintainWal(); // between groups: inside one it is skipped (a transaction is open)
-      bot.journal.tx(() => run(GROUP_CANDLES));
+      bot.engine.onCandleGroup(() => run(GROUP_CANDLES)); // one transaction, progress written once
     } else run(1);
     if (inference) await inference;
     inference = null;

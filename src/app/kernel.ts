@@ -158,7 +158,11 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
     ...(grid ? { strategyStops: true } : {}),
   };
   // Durable runs persist risk state (pause, halt, breaker, counters) on every change; a backtest never restarts.
-  if (persistProgress) risk.onChange = (state) => STATE.risk.write(journal, state, clock.now());
+  if (persistProgress)
+    risk.onChange = (state) => {
+      const now = clock.now();
+      journal.held.write('risk', () => STATE.risk.write(journal, state, now));
+    };
   const engine = new Engine(options);
   grid?.attach(engine);
   return { engine, events, clock, journal, exchange, risk, ...(grid ? { grid } : {}) };

@@ -21,6 +21,7 @@ import { tradeId } from './trades.ts';
 import { TradeAddsBook } from './trade-adds.ts';
 import { scaleOut } from './scale-out.ts';
 import { DrawdownGuard } from './drawdown-guard.ts';
+import { ProgressWriter } from './progress.ts';
 import type { EngineEvents } from './engine-events.ts';
 import type { EngineOptions, SymbolState } from './engine-types.ts';
 import { NativeTrails } from './native-trail.ts';
@@ -55,6 +56,7 @@ export abstract class EngineCore {
   protected readonly drawdown: DrawdownGuard;
   protected readonly approvals: ApprovalGate | undefined;
   protected readonly events: EngineEvents | undefined;
+  protected readonly progress: ProgressWriter;
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
@@ -70,6 +72,7 @@ export abstract class EngineCore {
     this.approvals = opts.approvals;
     this.events = opts.events;
     this.venue = isSimulatedVenue(opts.exchange) ? opts.exchange : null;
+    this.progress = new ProgressWriter(this.journal);
 
     const flows = this.journal.cashFlows();
     const adjustments = STATE.cashAdjustments.read(this.journal);
@@ -169,12 +172,17 @@ export abstract class EngineCore {
     this.events?.candleDone(symbol);
   }
 
+  /** Many candles in one transaction (a max-speed replay): their progress is written once, at its end. */
+  onCandleGroup(fn: () => void): void {
+    this.journal.tx(() => this.journal.held.group(() => this.progress.group(fn)));
+  }
+
   protected processCandle(s: SymbolState, candle: Candle): void {
     const symbol = s.symbol;
     const now = this.clock.now();
     s.lastCandleTs = candle.ts;
     s.lastClose = candle.close;
-    if (this.opts.persistProgress) s.progressKey.writeNumber(this.journal, candle.ts, now);
+    if (this.opts.persistProgress) this.progress.write(s.progressKey, candle.ts, now);
 
     if (this.venue !== null) this.venue.processCandle(symbol, candle);
 

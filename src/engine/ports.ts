@@ -34,6 +34,7 @@ export type TradingJournal = Pick<
   | 'getState'
   | 'setState'
   | 'setNumber'
+  | 'held'
 >;
 
 /** The risk gate: verdicts and the bookkeeping the candle loop and venue events feed it. */

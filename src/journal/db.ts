@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../core/paths.ts';
 import { statOrNull } from '../core/file-checks.ts';
 import { isStorageFailure, journalOpenError, JournalFileGuard, openJournalDb, WAL_TARGET_SIZE } from './file-guard.ts';
+import { HeldWrites } from './held-writes.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 
 const CHECKPOINT_WORKER = `
@@ -61,6 +62,8 @@ export class JournalDb {
   private readonly runTx: (fn: () => unknown) => unknown;
   private lastFailure: Error | undefined;
   private walSizeAtCheckpoint = -1;
+  /** State writes a candle group holds until its end (held-writes.ts). */
+  readonly held = new HeldWrites();
 
   constructor(opts: JournalOptions) {
     this.path = opts.path;

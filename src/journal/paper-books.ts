@@ -119,7 +119,8 @@ export class PaperBooksTable {
       for (const f of ch.fills) st.paperFill.run(f.tradeId, f.clientOrderId, f.symbol, f.ts, JSON.stringify(f));
       for (const p of ch.positions) st.paperPosition.run(p.symbol, JSON.stringify(p));
       for (const symbol of ch.closed) st.paperClosePosition.run(symbol);
-      if (ch.seq) STATE.paperSeq.write(this.journal, ch.seq, ch.ts);
+      const { seq, ts } = ch;
+      if (seq) this.journal.held.write('paperSeq', () => STATE.paperSeq.write(this.journal, seq, ts));
     });
   }
 }

@@ -61,7 +61,7 @@ export class TradingJournal extends JournalDb {
     this.orderSeq ??= STATE.orderSeq.read(this);
     const seq = ++this.orderSeq;
     // In `fills` detail (backtests) orders are not journaled, so neither is their counter.
-    if (this.detail === 'full') STATE.orderSeq.write(this, seq, ts);
+    if (this.detail === 'full') this.held.write('orderSeq', () => STATE.orderSeq.write(this, seq, ts));
     return `${prefix}${seq.toString(36).padStart(6, '0')}`;
   }
 

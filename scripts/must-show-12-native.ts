@@ -2,14 +2,14 @@
 // local fake Binance USDⓈ-M or fake Bybit linear; /buy, a refused /trail, /trail 1 %, /orders, the venue's
 // price runs up 3 % then falls 1.5 %: the venue's trailing stop closes the trade once. Prints the transcript.
 //   node --import tsx scripts/must-show-12-native.ts [binance|bybit] > transcript.txt
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateCsv } from '../src/market/generator.ts';
 import { FakeBinance } from '../test/fakes/exchange/binance.ts';
 import { FakeBybit } from '../test/fakes/exchange/bybit.ts';
 import { spawnConsoleBot, type ConsoleChild } from '../test/helpers/console-child.ts';
 import { tempDir } from '../test/helpers/harness.ts';
-import { CHILD_KEY, CHILD_SECRET } from '../test/helpers/live-child.ts';
+import { CHILD_KEY, CHILD_SECRET, consoleLiveBot } from '../test/helpers/live-child.ts';
 
 const venue = process.argv[2] === 'bybit' ? 'bybit' : 'binance';
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -37,22 +37,8 @@ await generateCsv(csv, 20, 3, { startPrice: 30_000, volatility: 0.0005 });
 const last = Number(readFileSync(csv, 'utf8').trim().split('\n').at(-1)!.split(',')[4]);
 const opts = { type: 'perp' as const, balances: { USDT: 10_000 }, prices: { BTCUSDT: last }, apiKey: CHILD_KEY };
 const fake = venue === 'binance' ? await new FakeBinance(opts).start() : await new FakeBybit({ ...opts, secret: CHILD_SECRET }).start();
-const cfg = join(dir, 'live.json');
-writeFileSync(
-  cfg,
-  JSON.stringify({
-    mode: 'live',
-    market: { type: 'perp', leverage: 1 },
-    exchange: { name: venue, testnet: true, apiUrl: fake.url, websocket: false, pollSec: 1, recvWindowMs: 2000 },
-    data: { source: 'replay', replayFile: csv, speed: 'max' },
-    strategy: { name: 'sma-cross', params: { fast: 50, slow: 200 } }, // never warm: only the trader trades
-    risk: { stopLossPct: 0.02 },
-    journal: { path: join(dir, 'skipper.db') },
-    log: { file: join(dir, 'skipper.log') },
-    chat: { console: { enabled: true, role: 'admin' } },
-  }),
-);
-const bot = spawnConsoleBot(['--config', cfg, '--confirm-live'], { EXCHANGE_API_KEY: CHILD_KEY, EXCHANGE_API_SECRET: CHILD_SECRET });
+const botCfg = consoleLiveBot({ dir, csv, venue, type: 'perp', url: fake.url });
+const bot = spawnConsoleBot(botCfg.args, botCfg.env);
 try {
   await bot.waitFor('replay finished', 90_000);
   say(`[${venue} perps fake at ${fake.url}, BTCUSDT ${last}]`);

@@ -3,13 +3,10 @@
 // The cancel is held at the venue (not processed, or processed without an answer) and the bot is killed
 // there. After the restart and its reconciliation the position has exactly one live stop, at the new
 // price: never none, never two at once on the venue (checked all along), so never both filled.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeBinance } from '../fakes/exchange/binance.ts';
 import { spawnConsoleBot, type ConsoleChild } from '../helpers/console-child.ts';
-import { CHILD_KEY, CHILD_SECRET, liveChildSetup } from '../helpers/live-child.ts';
+import { consoleLiveBot, liveChildSetup } from '../helpers/live-child.ts';
 
 const children: ConsoleChild[] = [];
 const fakes: FakeBinance[] = [];
@@ -31,36 +28,13 @@ describe('a stop edit killed between the journal write and the cancel', () => {
     it(`cancel ${held === 'hang' ? 'never processed' : 'processed, answer lost'}: one stop at the new price after the restart`, async () => {
       const { dir, csv, fake } = await liveChildSetup({ prefix: 'skipper-sl-crash-', candles: 20, seed: 3, volatility: 0.0005 });
       fakes.push(fake);
-      const dbPath = join(dir, 'skipper.db');
-      const cfg = join(dir, 'live.json');
-      writeFileSync(
-        cfg,
-        JSON.stringify({
-          mode: 'live',
-          market: { type: 'spot' },
-          exchange: { name: 'binance', testnet: true, apiUrl: fake.url, websocket: false, pollSec: 1, recvWindowMs: 2000 },
-          data: { source: 'replay', replayFile: csv, speed: 'max' },
-          strategy: { name: 'sma-cross', params: { fast: 50, slow: 200 } }, // never warm: only the trader trades
-          risk: { stopLossPct: 0.02 },
-          journal: { path: dbPath },
-          log: { file: join(dir, 'skipper.log'), level: 'debug' },
-          chat: { console: { enabled: true, role: 'admin' } },
-        }),
-      );
-      const env = { EXCHANGE_API_KEY: CHILD_KEY, EXCHANGE_API_SECRET: CHILD_SECRET };
-      const q = <T>(sql: string): T[] => {
-        const db = new Database(dbPath, { readonly: true });
-        try {
-          return db.prepare(sql).all() as T[];
-        } finally {
-          db.close();
-        }
-      };
+      const botCfg = consoleLiveBot({ dir, csv, venue: 'binance', type: 'spot', url: fake.url });
+      const q = botCfg.query;
       const venueStops = () => fake.book.working().filter((o) => o.kind === 'stop_market');
       let most = 0;
       const watch = setInterval(() => (most = Math.max(most, venueStops().length)), 5);
       try {
-        const bot = spawnConsoleBot(['--config', cfg, '--confirm-live'], env);
+        const bot = spawnConsoleBot(botCfg.args, botCfg.env);
         children.push(bot);
         await bot.waitFor('replay finished', 90_000);
         bot.mark();
@@ -84,7 +58,7 @@ describe('a stop edit killed between the journal write and the cancel', () => {
         await bot.kill9();
         expect(venueStops().length).toBe(held === 'hang' ? 1 : 0);
 
-        const again = spawnConsoleBot(['--config', cfg, '--confirm-live'], env);
+        const again = spawnConsoleBot(botCfg.args, botCfg.env);
         children.push(again);
         await again.waitFor('Type /help for commands', 90_000);
         const live = () =>

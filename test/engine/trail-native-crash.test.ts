@@ -4,16 +4,15 @@
 // console. The cancel is held at the venue (not processed, or processed without an answer) and the
 // bot is killed there. After the restart and its reconciliation the position has exactly one working
 // protection, a native trailing stop: never none, and no stop ever filled (checked on the venue).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateCsv } from '../../src/market/generator.ts';
 import { FakeBinance } from '../fakes/exchange/binance.ts';
 import { FakeBybit } from '../fakes/exchange/bybit.ts';
 import { spawnConsoleBot, type ConsoleChild } from '../helpers/console-child.ts';
 import { tempDir } from '../helpers/harness.ts';
-import { CHILD_KEY, CHILD_SECRET } from '../helpers/live-child.ts';
+import { CHILD_KEY, CHILD_SECRET, consoleLiveBot } from '../helpers/live-child.ts';
 
 const children: ConsoleChild[] = [];
 const fakes: Array<FakeBinance | FakeBybit> = [];
@@ -47,33 +46,10 @@ describe('a native trailing stop killed between its journal write and the cancel
       const fake =
         venue === 'binance' ? await new FakeBinance(opts).start() : await new FakeBybit({ ...opts, secret: CHILD_SECRET }).start();
       fakes.push(fake);
-      const dbPath = join(dir, 'skipper.db');
-      const cfg = join(dir, 'live.json');
-      writeFileSync(
-        cfg,
-        JSON.stringify({
-          mode: 'live',
-          market: { type: 'perp', leverage: 1 },
-          exchange: { name: venue, testnet: true, apiUrl: fake.url, websocket: false, pollSec: 1, recvWindowMs: 2000 },
-          data: { source: 'replay', replayFile: csv, speed: 'max' },
-          strategy: { name: 'sma-cross', params: { fast: 50, slow: 200 } }, // never warm: only the trader trades
-          risk: { stopLossPct: 0.02 },
-          journal: { path: dbPath },
-          log: { file: join(dir, 'skipper.log'), level: 'debug' },
-          chat: { console: { enabled: true, role: 'admin' } },
-        }),
-      );
-      const env = { EXCHANGE_API_KEY: CHILD_KEY, EXCHANGE_API_SECRET: CHILD_SECRET };
-      const q = <T>(sql: string): T[] => {
-        const db = new Database(dbPath, { readonly: true });
-        try {
-          return db.prepare(sql).all() as T[];
-        } finally {
-          db.close();
-        }
-      };
+      const botCfg = consoleLiveBot({ dir, csv, venue, type: 'perp', url: fake.url });
+      const q = botCfg.query;
       const venueStops = () => fake.book.working().filter((o) => o.kind === 'stop_market');
-      const bot = spawnConsoleBot(['--config', cfg, '--confirm-live'], env);
+      const bot = spawnConsoleBot(botCfg.args, botCfg.env);
       children.push(bot);
       await bot.waitFor('replay finished', 90_000);
       bot.mark();
@@ -101,7 +77,7 @@ describe('a native trailing stop killed between its journal write and the cancel
       await bot.kill9();
       expect([fixedStops(), trailing()]).toEqual([held === 'hang' ? 1 : 0, 1]);
 
-      const again = spawnConsoleBot(['--config', cfg, '--confirm-live'], env);
+      const again = spawnConsoleBot(botCfg.args, botCfg.env);
       children.push(again);
       await again.waitFor('Type /help for commands', 90_000);
       const live = () =>

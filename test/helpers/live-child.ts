@@ -103,3 +103,39 @@ export async function liveChildSetup(o: { prefix: string; candles: number; seed:
   const fake = await new FakeBinance({ type: 'spot', balances: { USDT: 10_000 }, prices: { BTCUSDT: 30_000 }, apiKey: CHILD_KEY }).start();
   return { dir, csv, fake };
 }
+
+/**
+ * The config of a live bot steered from its console (admin) against a local fake venue: the replay of
+ * `csv` at full speed warms nothing (a strategy that never trades), stops at 2 %; only the trader trades.
+ * Writes `dir`/live.json; `env` carries the keys the fakes accept; `query` reads the journal.
+ */
+export function consoleLiveBot(o: { dir: string; csv: string; venue: 'binance' | 'bybit'; type: 'spot' | 'perp'; url: string }) {
+  const dbPath = join(o.dir, 'skipper.db');
+  const cfg = join(o.dir, 'live.json');
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      mode: 'live',
+      market: o.type === 'perp' ? { type: 'perp', leverage: 1 } : { type: 'spot' },
+      exchange: { name: o.venue, testnet: true, apiUrl: o.url, websocket: false, pollSec: 1, recvWindowMs: 2000 },
+      data: { source: 'replay', replayFile: o.csv, speed: 'max' },
+      strategy: { name: 'sma-cross', params: { fast: 50, slow: 200 } }, // never warm: only the trader trades
+      risk: { stopLossPct: 0.02 },
+      journal: { path: dbPath },
+      log: { file: join(o.dir, 'skipper.log'), level: 'debug' },
+      chat: { console: { enabled: true, role: 'admin' } },
+    }),
+  );
+  return {
+    args: ['--config', cfg, '--confirm-live'],
+    env: { EXCHANGE_API_KEY: CHILD_KEY, EXCHANGE_API_SECRET: CHILD_SECRET },
+    query<T>(sql: string): T[] {
+      const db = new Database(dbPath, { readonly: true });
+      try {
+        return db.prepare(sql).all() as T[];
+      } finally {
+        db.close();
+      }
+    },
+  };
+}

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeBinance } from '../fakes/exchange/binance.ts';
 import { spawnConsoleBot, type ConsoleChild } from '../helpers/console-child.ts';
+import { until } from '../helpers/venue-time.ts';
 import { consoleLiveBot, liveChildSetup } from '../helpers/live-child.ts';
 
 const children: ConsoleChild[] = [];
@@ -15,13 +16,7 @@ afterEach(async () => {
   for (const f of fakes.splice(0)) await f.close();
 });
 
-const wait = async (cond: () => boolean, what: string, ms = 60_000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+const wait = (cond: () => boolean, what: string, ms = 60_000): Promise<void> => until(cond, what, ms);
 
 describe('a stop edit killed between the journal write and the cancel', () => {
   for (const held of ['hang', 'acceptThenHang'] as const) {

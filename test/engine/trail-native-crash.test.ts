@@ -11,6 +11,7 @@ import { generateCsv } from '../../src/market/generator.ts';
 import { FakeBinance } from '../fakes/exchange/binance.ts';
 import { FakeBybit } from '../fakes/exchange/bybit.ts';
 import { spawnConsoleBot, type ConsoleChild } from '../helpers/console-child.ts';
+import { until } from '../helpers/venue-time.ts';
 import { tempDir } from '../helpers/harness.ts';
 import { CHILD_KEY, CHILD_SECRET, consoleLiveBot } from '../helpers/live-child.ts';
 
@@ -21,13 +22,7 @@ afterEach(async () => {
   for (const f of fakes.splice(0)) await f.close();
 });
 
-const wait = async (cond: () => boolean, what: string, ms = 60_000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+const wait = (cond: () => boolean, what: string, ms = 60_000): Promise<void> => until(cond, what, ms);
 
 describe('a native trailing stop killed between its journal write and the cancel of the fixed stop', () => {
   for (const [venue, held] of [

@@ -81,14 +81,7 @@ export function spawnLiveBot(o: {
       if (!done) proc.kill('SIGTERM');
       return exited;
     },
-    query<T>(sql: string): T[] {
-      const db = new Database(dbPath, { readonly: true });
-      try {
-        return db.prepare(sql).all() as T[];
-      } finally {
-        db.close();
-      }
-    },
+    query: <T>(sql: string): T[] => queryJournal<T>(dbPath, sql),
   };
 }
 
@@ -129,13 +122,16 @@ export function consoleLiveBot(o: { dir: string; csv: string; venue: 'binance' |
   return {
     args: ['--config', cfg, '--confirm-live'],
     env: { EXCHANGE_API_KEY: CHILD_KEY, EXCHANGE_API_SECRET: CHILD_SECRET },
-    query<T>(sql: string): T[] {
-      const db = new Database(dbPath, { readonly: true });
-      try {
-        return db.prepare(sql).all() as T[];
-      } finally {
-        db.close();
-      }
-    },
+    query: <T>(sql: string): T[] => queryJournal<T>(dbPath, sql),
   };
+}
+
+/** Read a bot's journal (read-only, while it runs). */
+export function queryJournal<T>(dbPath: string, sql: string): T[] {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return db.prepare(sql).all() as T[];
+  } finally {
+    db.close();
+  }
 }

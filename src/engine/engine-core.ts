@@ -48,6 +48,8 @@ export abstract class EngineCore {
   /** Exits waiting for their position's protective orders to be cancelled. */
   protected held: Order[] = [];
   protected inCandle = false;
+  /** A candle's non-critical alerts: raised after its decision, in its transaction (see onCandle). */
+  private candleAlerts: AlertInput[] = [];
   protected equityDay = -1;
   protected opts: EngineOptions;
   protected readonly protection: ProtectionKeeper;
@@ -160,13 +162,21 @@ export abstract class EngineCore {
     }
     s.accepted++;
     // One transaction per candle: fills, equity, decisions and order intents commit together, and
-    // the orders reach the venue only after that commit (the journal has them first).
+    // the orders reach the venue only after that commit (the journal has them first). The candle's
+    // bookkeeping that nothing in it reads back (its info/warning alerts, the runtime-state keys the
+    // journal holds) is written after the decision, in the same transaction: latency profile, these
+    // were ~25 % of the time from the candle to the order.
     this.inCandle = true;
+    const work = () => {
+      this.processCandle(s, candle);
+      this.raiseCandleAlerts();
+    };
     try {
-      if (this.journal.inTransaction) this.processCandle(s, candle);
-      else this.journal.tx(() => this.processCandle(s, candle));
+      if (this.journal.inTransaction) work();
+      else this.journal.tx(() => this.journal.held.group(work));
     } finally {
       this.inCandle = false;
+      this.candleAlerts.length = 0; // a candle that threw is rolled back with its alerts
     }
     if (this.outbox.length > 0) this.sendOutbox();
     this.events?.candleDone(symbol);
@@ -603,7 +613,14 @@ export abstract class EngineCore {
   }
 
   protected raise(a: AlertInput): void {
-    this.alerts.raise(a);
+    if (this.inCandle && a.severity !== 'critical') this.candleAlerts.push(a);
+    else this.alerts.raise(a);
+  }
+
+  private raiseCandleAlerts(): void {
+    const alerts = this.candleAlerts;
+    for (let i = 0; i < alerts.length; i++) this.alerts.raise(alerts[i]!);
+    alerts.length = 0;
   }
 
   protected strategyName(symbol: string): string | undefined {

@@ -46,6 +46,16 @@ function fail(e: unknown): never {
   process.exit(1);
 }
 
+/**
+ * Streamed candles are promoted to old space, and V8 lets old space grow 4× its live size (~25 MB)
+ * before it collects. Growing it by half each time keeps RSS flat: a 2 M-candle backtest 126–129 MB
+ * instead of 195–202 (~7 % more time, bench/backtest-memory.ts); a 1 M-candle replay peaks at
+ * 194–198 MB instead of 241–258 (/usr/bin/time, no slower).
+ */
+function steadyHeap(): void {
+  setFlagsFromString('--heap-growing-percent=50');
+}
+
 program
   .command('run', { isDefault: true })
   .description('run the bot (paper exchange by default)')
@@ -56,6 +66,7 @@ program
   .option('--confirm-live', 'live mode: start trading without waiting for the Go live button in chat')
   .action(async (o: { config?: string; replay?: string; speed?: number | 'max'; exitWhenDone?: boolean; confirmLive?: boolean }) => {
     let bot: Bot;
+    steadyHeap();
     try {
       const config = await loadConfig(o.config);
       const { Bot } = await import('../app/bot.ts');
@@ -143,10 +154,7 @@ bt.action(async (o: Record<string, unknown>) => {
     // Models see the whole series up front (batched inference); a plain strategy streams the file,
     // so memory stays flat whatever its size. The first batch (≥ 4,096 candles) tells the timeframe.
     const modelRun = isModelStrategy(strategy);
-    // A streamed run promotes most of its candles to old space, and V8 lets old space grow 4× its live
-    // size (~25 MB) before it collects: 200 MB RSS for 2 M candles. Growing it by half each time
-    // keeps RSS near 130 MB for ~10 % more time in the collector (bench/backtest-memory.ts).
-    setFlagsFromString('--heap-growing-percent=50');
+    steadyHeap();
     const reader = modelRun ? null : readCandleBatches(file);
     const first = reader?.next();
     const candles = reader === null ? loadCandles(file) : first?.done ? [] : (first?.value ?? []);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { mulberry32 } from '../../src/market/generator.ts';
-import { liveChildSetup, spawnLiveBot } from '../helpers/live-child.ts';
+import { killAtRandom, liveChildSetup, spawnLiveBot } from '../helpers/live-child.ts';
 
 const PARENT = 'sk-twapk1';
 const TOTAL = 0.012;
@@ -32,15 +32,8 @@ describe('TWAP crash safety (SIGKILL loop against the fake Binance)', () => {
       ).run(PARENT, TOTAL);
       db.close();
 
-      let kills = 0;
-      while (kills < 4) {
-        const b = run();
-        await b.waitFor('Type /help');
-        await new Promise((r) => setTimeout(r, 300 + rand() * 1500));
-        b.proc.kill('SIGKILL');
-        await b.exited;
-        kills++;
-      }
+      const kills = 4;
+      await killAtRandom(run, { kills, rand, minMs: 300, spanMs: 1500 });
       // Let it finish: the last children, and orders that never left resolved after the receive window.
       const last = run();
       await last.waitFor('Type /help');

@@ -4,7 +4,7 @@
 // order id reaches it twice, and the journal ends equal to the venue.
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/market/generator.ts';
-import { liveChildSetup, spawnLiveBot } from '../helpers/live-child.ts';
+import { killAtRandom, liveChildSetup, spawnLiveBot } from '../helpers/live-child.ts';
 
 const GRID = {
   strategy: { name: 'grid', params: { lower: 29_600, upper: 30_400, levels: 9, qtyPerLevel: 0.001 } },
@@ -30,15 +30,7 @@ describe('grid crash safety (SIGKILL loop against the fake Binance)', () => {
     }, 50);
     const run = () => spawnLiveBot({ fake, dir, csv, config: { ...GRID, data: { speed: 300 } } });
     try {
-      let kills = 0;
-      while (kills < 4) {
-        const b = run();
-        await b.waitFor('Type /help');
-        await new Promise((r) => setTimeout(r, 800 + rand() * 2500));
-        b.proc.kill('SIGKILL');
-        await b.exited;
-        kills++;
-      }
+      await killAtRandom(run, { kills: 4, rand, minMs: 800, spanMs: 2500 });
       const last = run();
       await last.waitFor('Type /help');
       await new Promise((r) => setTimeout(r, 6000));

@@ -89,6 +89,20 @@ export function spawnLiveBot(o: {
  * A temp dir holding `candles` generated 1m candles from 30,000 (candles.csv), and a fake Binance spot
  * at 30,000 with 10,000 USDT that the child's key opens. The caller closes the fake.
  */
+/** Start the bot `kills` times, each killed (SIGKILL) at a random instant after its ready line. */
+export async function killAtRandom(
+  run: () => LiveChild,
+  o: { kills: number; rand: () => number; minMs: number; spanMs: number },
+): Promise<void> {
+  for (let k = 0; k < o.kills; k++) {
+    const b = run();
+    await b.waitFor('Type /help');
+    await new Promise((r) => setTimeout(r, o.minMs + o.rand() * o.spanMs));
+    b.proc.kill('SIGKILL');
+    await b.exited;
+  }
+}
+
 export async function liveChildSetup(o: { prefix: string; candles: number; seed: number; volatility: number }) {
   const dir = tempDir(o.prefix);
   const csv = join(dir, 'candles.csv');

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeBinance } from '../fakes/exchange/binance.ts';
 import { spawnConsoleBot, type ConsoleChild } from '../helpers/console-child.ts';
 import { until } from '../helpers/venue-time.ts';
-import { consoleLiveBot, liveChildSetup } from '../helpers/live-child.ts';
+import { consoleBotWithTrade, consoleLiveBot, liveChildSetup } from '../helpers/live-child.ts';
 
 const children: ConsoleChild[] = [];
 const fakes: FakeBinance[] = [];
@@ -29,20 +29,13 @@ describe('a stop edit killed between the journal write and the cancel', () => {
       let most = 0;
       const watch = setInterval(() => (most = Math.max(most, venueStops().length)), 5);
       try {
-        const bot = spawnConsoleBot(botCfg.args, botCfg.env);
-        children.push(bot);
-        await bot.waitFor('replay finished', 90_000);
-        bot.mark();
-        bot.send('/buy BTC/USDT 0.01');
-        await bot.confirm();
-        await wait(() => venueStops().length === 1, 'the first stop at the venue');
-        const [pos] = q<{ id: number }>(`select id from positions where closed_at is null`);
+        const { bot, tradeId } = await consoleBotWithTrade(botCfg, () => venueStops().length, children);
         const [old] = venueStops();
         expect(old!.stopPrice).toBeGreaterThan(29_000); // 2% below the last close
 
         fake.inject({ kind: held, method: 'DELETE', path: '/api/v3/order' });
         bot.mark();
-        bot.send(`/sl T${pos!.id} 28500`);
+        bot.send(`/sl T${tradeId} 28500`);
         await bot.confirm();
         await wait(() => fake.find('/api/v3/order', 'DELETE').length > 0, 'the cancel of the old stop at the venue');
         // The new stop is journaled (not sent: on spot the old one holds the coins) before the cancel went out.

@@ -13,7 +13,7 @@ import { FakeBybit } from '../fakes/exchange/bybit.ts';
 import { spawnConsoleBot, type ConsoleChild } from '../helpers/console-child.ts';
 import { until } from '../helpers/venue-time.ts';
 import { tempDir } from '../helpers/harness.ts';
-import { CHILD_KEY, CHILD_SECRET, consoleLiveBot } from '../helpers/live-child.ts';
+import { CHILD_KEY, CHILD_SECRET, consoleBotWithTrade, consoleLiveBot } from '../helpers/live-child.ts';
 
 const children: ConsoleChild[] = [];
 const fakes: Array<FakeBinance | FakeBybit> = [];
@@ -44,14 +44,7 @@ describe('a native trailing stop killed between its journal write and the cancel
       const botCfg = consoleLiveBot({ dir, csv, venue, type: 'perp', url: fake.url });
       const q = botCfg.query;
       const venueStops = () => fake.book.working().filter((o) => o.kind === 'stop_market');
-      const bot = spawnConsoleBot(botCfg.args, botCfg.env);
-      children.push(bot);
-      await bot.waitFor('replay finished', 90_000);
-      bot.mark();
-      bot.send('/buy BTC/USDT 0.01');
-      await bot.confirm();
-      await wait(() => venueStops().length === 1, 'the fixed stop at the venue');
-      const [pos] = q<{ id: number }>(`select id from positions where closed_at is null`);
+      const { bot, tradeId } = await consoleBotWithTrade(botCfg, () => venueStops().length, children);
       const cancelPath = venue === 'binance' ? '/fapi/v1/algoOrder' : '/v5/order/cancel';
       const cancelMethod = venue === 'binance' ? 'DELETE' : 'POST';
       /** The venue's native trailing stop: the order (Binance) or the position's attribute (Bybit). */
@@ -61,7 +54,7 @@ describe('a native trailing stop killed between its journal write and the cancel
 
       fake.inject({ kind: held, method: cancelMethod, path: cancelPath });
       bot.mark();
-      bot.send(`/trail T${pos!.id} 1%`);
+      bot.send(`/trail T${tradeId} 1%`);
       await bot.confirm();
       await wait(() => fake.find(cancelPath, cancelMethod).length > 0, 'the cancel of the fixed stop at the venue');
       // The trailing stop was journaled, sent and accepted before the fixed one's cancel went out.

@@ -8,7 +8,9 @@ import { deepMerge } from '../../src/config/load.ts';
 import { PROJECT_ROOT } from '../../src/core/paths.ts';
 import { generateCsv } from '../../src/market/generator.ts';
 import { FakeBinance } from '../fakes/exchange/binance.ts';
+import { spawnConsoleBot, type ConsoleChild } from './console-child.ts';
 import { tempDir } from './harness.ts';
+import { until } from './venue-time.ts';
 
 export const CHILD_KEY = 'child-test-key-0001';
 export const CHILD_SECRET = 'child-test-secret-0001';
@@ -138,6 +140,26 @@ export function consoleLiveBot(o: { dir: string; csv: string; venue: 'binance' |
     env: { EXCHANGE_API_KEY: CHILD_KEY, EXCHANGE_API_SECRET: CHILD_SECRET },
     query: <T>(sql: string): T[] => queryJournal<T>(dbPath, sql),
   };
+}
+
+/**
+ * Start the console-steered bot of `botCfg` (consoleLiveBot), wait out its replay and open one trade with
+ * `/buy BTC/USDT 0.01`, confirmed; resolves once `stopsAtVenue()` counts the trade's stop at the venue.
+ */
+export async function consoleBotWithTrade(
+  botCfg: ReturnType<typeof consoleLiveBot>,
+  stopsAtVenue: () => number,
+  children: ConsoleChild[],
+): Promise<{ bot: ConsoleChild; tradeId: number }> {
+  const bot = spawnConsoleBot(botCfg.args, botCfg.env);
+  children.push(bot);
+  await bot.waitFor('replay finished', 90_000);
+  bot.mark();
+  bot.send('/buy BTC/USDT 0.01');
+  await bot.confirm();
+  await until(() => stopsAtVenue() === 1, 'the trade’s stop at the venue', 60_000);
+  const [pos] = botCfg.query<{ id: number }>(`select id from positions where closed_at is null`);
+  return { bot, tradeId: pos!.id };
 }
 
 /** Read a bot's journal (read-only, while it runs). */

@@ -613,8 +613,10 @@ export abstract class EngineCore {
   }
 
   protected raise(a: AlertInput): void {
-    if (this.inCandle && a.severity !== 'critical') this.candleAlerts.push(a);
-    else this.alerts.raise(a);
+    if (!this.inCandle) return this.alerts.raise(a);
+    if (a.severity !== 'critical') return void this.candleAlerts.push(a);
+    this.raiseCandleAlerts(); // a critical alert goes at once, after what the candle raised before it
+    this.alerts.raise(a);
   }
 
   private raiseCandleAlerts(): void {

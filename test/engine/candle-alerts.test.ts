@@ -40,4 +40,13 @@ describe('a candle’s alerts', () => {
     r.candle(101, 101.5, 100.5, 101); // nothing fills here
     expect(r.alerts.alerts.slice(quiet).map((a) => a.type)).not.toContain('order_filled');
   });
+
+  it('a critical one goes at once, after what the candle raised before it', () => {
+    const r = rig({ 0: 'enter_long' }, { limits: { maxDailyDrawdown: 0.001 } });
+    r.candle(100, 101, 99, 100);
+    const before = r.alerts.alerts.length;
+    r.candle(100, 100, 80, 80); // the entry fills at 100, then the close at 80 breaks the daily limit
+    const types = r.alerts.alerts.slice(before).map((a) => `${a.type} ${a.severity}`);
+    expect(types).toEqual(['order_filled info', 'position_opened info', 'risk_halt critical']);
+  });
 });

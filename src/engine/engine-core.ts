@@ -238,7 +238,7 @@ export abstract class EngineCore {
         detail: issue.detail,
       });
       if (this.alertsOn) {
-        this.alerts.raise({
+        this.raise({
           type: issue.kind === 'gap' ? 'data_gap' : 'bad_candle',
           severity: 'warning',
           title: `${s.symbol} ${issue.kind.replace('_', ' ')}`,

@@ -85,7 +85,7 @@ export class Engine extends EngineCore implements ExchangeListener {
         const ev = this.risk.onOrderError(o.reason ?? 'rejected', u.ts);
         // (A refused stop-loss / take-profit is a critical alert of its own: see protection.ts.)
         if (this.alertsOn && !PROTECTIVE.has(o.purpose)) {
-          this.alerts.raise({
+          this.raise({
             type: 'order_rejected',
             severity: 'warning',
             title: `Order rejected: ${o.side} ${o.symbol}`,

@@ -274,7 +274,9 @@ export class Engine extends EngineCore implements ExchangeListener {
     if (opts.dryRun) return { decision };
     const decisionId = this.journal.recordDecision(sig, decision, request.qty);
     if (decision.action === 'reject' || !decision.request) return { decision };
-    if (decision.stopLoss !== undefined) bracket = { ...bracket, stopLoss: decision.stopLoss }; // an add: the whole position's stop
+    // An add: the whole position's stop. Not for the grid: a resting stop would hold the coins its level
+    // sells need (spot) and count as an exit covering the position; the grid's stop-out is its stop.
+    if (decision.stopLoss !== undefined && opts.purpose !== 'grid') bracket = { ...bracket, stopLoss: decision.stopLoss };
     const order = this.submit(decision.request, opts.purpose ?? 'manual', decisionId, bracket, opts.clientOrderId);
     if (!reducing && !opts.continuation) this.risk.recordEntry(this.clock.now());
     if (opts.purpose === undefined) this.opts.onTraderOrder?.();

@@ -1,0 +1,109 @@
+// The grid on the fake Bybit (spot) with the real ccxt: the live bot rests limit orders at the levels
+// (orderLinkIds derived from the level pair), the venue's price swings through them and fills them, each
+// fill is replaced by its opposite; the venue never holds two working orders for one level pair, no id
+// reaches it twice, and the journal ends equal to the venue.
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateCsv } from '../../src/market/generator.ts';
+import type { Reply } from '../../src/chat/types.ts';
+import { FakeBybit } from '../fakes/exchange/bybit.ts';
+import { chatUser, startBot, tempDir, type Harness } from '../helpers/harness.ts';
+import { until } from '../helpers/venue-time.ts';
+
+const KEY = 'bybit-grid-key-000001';
+const SECRET = 'bybit-grid-secret-000001';
+const PAIR = /^sk-g\w+-(\d+)-(\d+)$/;
+const viewer = chatUser('viewer');
+const cleanup: Array<() => Promise<void> | void> = [];
+afterAll(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function send(h: Harness, text: string): Promise<Reply> {
+  const r = await h.bot.dispatcher.handleText(viewer, text);
+  if (!r) throw new Error(`no reply to ${text}`);
+  return r;
+}
+
+describe('grid on the fake Bybit (spot, real ccxt)', () => {
+  it('level orders fill at the venue and are replaced by their opposites: one working order per level pair, no id twice, journal = venue', async () => {
+    const dir = tempDir('skipper-grid-bybit-');
+    const csv = join(dir, 'candles.csv');
+    await generateCsv(csv, 900, 5, { startPrice: 30_000, volatility: 0.0003 });
+    const fake = await new FakeBybit({
+      type: 'spot',
+      apiKey: KEY,
+      secret: SECRET,
+      balances: { USDT: 10_000 },
+      prices: { BTCUSDT: 30_000 },
+    }).start();
+    cleanup.push(() => fake.close());
+    const h = await startBot({
+      dir,
+      replayFile: csv,
+      config: {
+        mode: 'live',
+        market: { type: 'spot' },
+        exchange: { name: 'bybit', testnet: true, apiUrl: fake.url, websocket: false, pollSec: 1, recvWindowMs: 2000 },
+        data: { speed: 300 }, // a candle every 0.2 s: the grid books fills and places their opposites at each candle
+        strategy: { name: 'grid', params: { lower: 29_600, upper: 30_400, levels: 9, qtyPerLevel: 0.001 } } as never,
+        risk: { minTradeIntervalSec: 0, maxConsecutiveLosses: 0, maxConsecutiveErrors: 0, maxDailyDrawdown: 1 },
+      },
+      bot: { secrets: { exchangeApiKey: KEY, exchangeApiSecret: SECRET }, confirmLive: true },
+      waitForReplay: false,
+    });
+    cleanup.push(() => h.stop());
+
+    // The venue's price swings 29 550 ↔ 30 450 through the levels; every 50 ms the book is checked.
+    let t = 0;
+    const problems: string[] = [];
+    const swing = setInterval(() => {
+      t++;
+      fake.setPrice('BTCUSDT', 30_000 + 450 * Math.sin(t / 12));
+      const pairs = fake.book
+        .working('BTCUSDT')
+        .map((o) => PAIR.exec(o.coid)?.[1])
+        .filter((p): p is string => p !== undefined);
+      const twice = pairs.filter((p, i) => pairs.indexOf(p) !== i);
+      if (twice.length > 0) problems.push(`pair ${twice.join(',')} has two working orders`);
+    }, 50);
+    cleanup.push(() => clearInterval(swing));
+
+    const sellsFilled = () =>
+      fake.sentClientOrderIds().filter((id) => PAIR.test(id) && fake.order(id)?.side === 'SELL' && fake.order(id)?.status === 'FILLED');
+    await until(() => sellsFilled().length >= 2, 'two level sells filled at the venue (bought lower, sold one level up)', 60_000);
+    clearInterval(swing);
+    // Let the last fills and acknowledgements be heard, then compare the journal with the venue.
+    const settled = () =>
+      fake.sentClientOrderIds().every((id) => {
+        const v = fake.order(id);
+        const j = h.bot.journal.getOrder(id);
+        return v === undefined || (j !== null && j !== undefined && (v.status === 'NEW') === (j.status === 'open'));
+      });
+    await until(settled, 'the journal caught up with the venue', 20_000);
+
+    expect(problems).toEqual([]);
+    // The grid's orders carry no stop: no stop-loss rests at the venue holding the coins its sells need.
+    expect(fake.sentClientOrderIds().filter((id) => !PAIR.test(id))).toEqual([]);
+    const sent = fake.sentClientOrderIds().filter((id) => PAIR.test(id));
+    expect(sent.filter((id, i) => sent.indexOf(id) !== i)).toEqual([]);
+    const status = {
+      NEW: 'open',
+      PARTIALLY_FILLED: 'partially_filled',
+      FILLED: 'filled',
+      CANCELED: 'cancelled',
+      REJECTED: 'rejected',
+    } as const;
+    for (const id of sent) {
+      const v = fake.order(id);
+      const j = h.bot.journal.getOrder(id)?.status;
+      // Refused by the venue (never booked): closed out in the journal, never left working.
+      if (!v) expect(`${id} ${j}`).toMatch(/ (rejected|cancelled)$/);
+      else expect(`${id} ${j}`).toBe(`${id} ${status[v.status as keyof typeof status]}`);
+    }
+    const grid = await send(h, '/grid');
+    expect(grid.text).toMatch(/profit/i);
+    const rec = await h.bot.reconciler.run('test');
+    expect(rec, rec.summary).toMatchObject({ status: 'ok', problems: [] });
+  }, 120_000);
+});

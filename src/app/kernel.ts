@@ -165,6 +165,7 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
     };
   const engine = new Engine(options);
   grid?.attach(engine);
+  if (grid) events.onFlattened((by) => grid.stopForFlatten(by));
   return { engine, events, clock, journal, exchange, risk, ...(grid ? { grid } : {}) };
 }
 

@@ -175,6 +175,7 @@ export class Engine extends EngineCore implements ExchangeListener {
   /** Cancel every working order and close every position at market. */
   flatten(by: string): { cancelled: number; closing: string[] } {
     this.events?.stopAlgos(`flatten by ${by}`, false); // flatten cancels every working order itself
+    this.events?.flattened(by); // before the cancels below: a grid that stops now places nothing more
     let cancelled = 0;
     for (const o of this.held.splice(0)) {
       this.onOrderUpdate({

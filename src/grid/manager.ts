@@ -347,6 +347,12 @@ export class GridBook {
     return { cancelled: cancelled.size };
   }
 
+  /** `/flatten`: it cancels every order (the grid's too) and closes the position; the grid stops until `/grid start`. */
+  stopForFlatten(by: string): void {
+    if (this.load().status !== 'active') return;
+    this.finish('cancelled', `stopped by /flatten (${by})`);
+  }
+
   /** `/grid start`: a stopped grid starts again (a new grid id: fresh generations, the old orders stay history). */
   restart(by: string): { id: string } | { error: string } {
     const rec = this.load();
@@ -446,6 +452,11 @@ export class GridRunner {
 
   attach(host: GridHost): void {
     for (const b of this.books.values()) b.attach(host);
+  }
+
+  /** `/flatten` stops every grid (see GridBook.stopForFlatten). */
+  stopForFlatten(by: string): void {
+    for (const b of this.books.values()) b.stopForFlatten(by);
   }
 
   strategy(symbol: string): Strategy {

@@ -196,6 +196,26 @@ describe('grid on the paper venue', () => {
     k.journal.close();
   });
 
+  it('/flatten stops the grid: its orders cancelled, the position closed, no new level order until /grid start', () => {
+    const dir = tempDir('skipper-grid-');
+    const k = open(join(dir, 'j.db'));
+    const candles = saw(300, 95.5, 104.5, 0.4);
+    feed(k, candles.slice(0, 150));
+    expect(k.engine.portfolio.positions.get(SYM)?.qty).toBeGreaterThan(0); // it holds some inventory
+    k.engine.flatten('ada');
+    feed(k, candles.slice(150, 200));
+    const v = k.grid!.views()[0]!;
+    expect(v.status).toBe('cancelled');
+    expect(v.reason).toBe('stopped by /flatten (ada)');
+    expect([...k.engine.liveOrders.values()].map((o) => o.clientOrderId)).toEqual([]);
+    expect(k.engine.portfolio.positions.size).toBe(0);
+    const book = k.grid!.books.get(SYM)!;
+    expect(book.restart('ada')).toHaveProperty('id');
+    feed(k, candles.slice(200, 202));
+    expect([...k.engine.liveOrders.values()].filter((o) => o.purpose === 'grid').length).toBeGreaterThan(0);
+    k.journal.close();
+  });
+
   it('spot: a buy the free cash left after the resting buys cannot pay waits (no venue refusal), with the reason in the view', () => {
     const dir = tempDir('skipper-grid-');
     const cfg: ConfigInput = {

@@ -22,7 +22,7 @@ import { readGrid, writeGrid, type GridRecord } from './state.ts';
 /** What a grid needs from the engine (it places orders through the risk engine like any other). */
 export interface GridHost {
   readonly liveOrders: ReadonlyMap<string, Order>;
-  readonly portfolio: { freeCash(): number };
+  readonly portfolio: { freeCash(): number; readonly positions: ReadonlyMap<string, { side: 'long' | 'short'; qty: number }> };
   marketInfo(symbol: string): MarketInfo | undefined;
   lastPrice(symbol: string): number;
   resumeTs(symbol: string): number;
@@ -393,6 +393,15 @@ export class GridBook {
     this.d.log.warn({ symbol: this.symbol, grid: rec.id, status, reason }, `grid ${status}`);
   }
 
+  /** What the pairs booked, never more than the position holds: a /flatten or /close outside the grid sold it. */
+  private heldNow(): number {
+    const booked = this.pairs.reduce((t, p) => t + (p.dir === 'short' ? -p.held : p.held), 0);
+    const pos = this.host!.portfolio.positions.get(this.symbol);
+    const inPosition = pos === undefined ? 0 : pos.side === 'short' ? -pos.qty : pos.qty;
+    if (Math.sign(booked) !== Math.sign(inPosition)) return 0;
+    return Math.sign(booked) * Math.min(Math.abs(booked), Math.abs(inPosition));
+  }
+
   view(): GridView | null {
     if (!this.host) return null;
     const rec = this.load();
@@ -417,7 +426,7 @@ export class GridBook {
           order: o ? { clientOrderId: o.clientOrderId, side: o.side, qty: o.qty ?? 0, filledQty: o.filledQty, status: o.status } : null,
         };
       }),
-      held: this.pairs.reduce((t, p) => t + (p.dir === 'short' ? -p.held : p.held), 0),
+      held: this.heldNow(),
       fills: this.fills,
       roundTrips: this.pairs.reduce((t, p) => t + p.roundTrips, 0),
       profit: this.pairs.reduce((t, p) => t + p.profit, 0),

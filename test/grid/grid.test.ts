@@ -207,6 +207,7 @@ describe('grid on the paper venue', () => {
     const v = k.grid!.views()[0]!;
     expect(v.status).toBe('cancelled');
     expect(v.reason).toBe('stopped by /flatten (ada)');
+    expect(v.held).toBe(0); // the flatten sold what the pairs had bought
     expect([...k.engine.liveOrders.values()].map((o) => o.clientOrderId)).toEqual([]);
     expect(k.engine.portfolio.positions.size).toBe(0);
     const book = k.grid!.books.get(SYM)!;

@@ -1,17 +1,12 @@
 // TWAP on the fake Bybit (USDT perps) with the real ccxt: the live bot splits /buy … twap into market
 // children with ids derived from the parent (orderLinkId), each journaled before it is sent; every child
 // fills, /orders shows the parent's progress, and the journal ends equal to the venue.
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateCsv } from '../../src/market/generator.ts';
 import { childOrderId } from '../../src/journal/parents.ts';
-import type { Reply } from '../../src/chat/types.ts';
-import { FakeBybit } from '../fakes/exchange/bybit.ts';
-import { chatUser, startBot, tempDir, type Harness } from '../helpers/harness.ts';
+import { ask as reply, bybitBot } from '../helpers/bybit-bot.ts';
+import { chatUser } from '../helpers/harness.ts';
 import { until } from '../helpers/venue-time.ts';
 
-const KEY = 'bybit-twap-key-000001';
-const SECRET = 'bybit-twap-secret-000001';
 const SYM = 'BTC/USDT';
 const trader = chatUser('trader');
 const cleanup: Array<() => Promise<void>> = [];
@@ -19,48 +14,32 @@ afterAll(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-async function send(h: Harness, text: string): Promise<Reply> {
-  const r = await h.bot.dispatcher.handleText(trader, text);
-  if (!r) throw new Error(`no reply to ${text}`);
-  return r;
-}
-
 describe('TWAP on the fake Bybit (perps, real ccxt)', () => {
   it('/buy … twap: 4 children <parent>-1..4 reach Bybit once each, all filled; /orders shows the progress', async () => {
-    const dir = tempDir('skipper-twap-bybit-');
-    const csv = join(dir, 'candles.csv');
-    await generateCsv(csv, 60, 3, { startPrice: 30_000, volatility: 0.0005 });
-    const fake = await new FakeBybit({
+    const { h, fake, close } = await bybitBot({
       type: 'perp',
-      apiKey: KEY,
-      secret: SECRET,
-      balances: { USDT: 10_000 },
-      prices: { BTCUSDT: 30_000 },
-    }).start();
-    cleanup.push(() => fake.close());
-    const h = await startBot({
-      dir,
-      replayFile: csv,
+      prefix: 'skipper-twap-bybit-',
+      candles: 60,
+      seed: 3,
+      volatility: 0.0005,
       config: {
-        mode: 'live',
-        market: { type: 'perp', leverage: 2 },
-        exchange: { name: 'bybit', testnet: true, apiUrl: fake.url, websocket: false, pollSec: 1, recvWindowMs: 2000 },
+        market: { leverage: 2 },
         data: { speed: 'max' },
         strategy: { name: 'sma-cross', params: { fast: 200, slow: 400 } },
         execution: { slices: 4 },
         risk: { minTradeIntervalSec: 0, maxConsecutiveLosses: 0, maxConsecutiveErrors: 0, stopLossPct: 0.05 },
       },
-      bot: { secrets: { exchangeApiKey: KEY, exchangeApiSecret: SECRET }, confirmLive: true },
     });
-    cleanup.push(() => h.stop());
+    cleanup.push(close);
+    const send = (text: string) => reply(h, trader, text);
 
-    const ask = await send(h, `/buy ${SYM} 0.004 twap 0.1m`);
+    const ask = await send(`/buy ${SYM} 0.004 twap 0.1m`);
     expect(ask.title, ask.text).toBe('Please confirm');
     const res = await h.bot.dispatcher.handleButton(trader, ask.buttons!.flat().find((b) => b.label === 'Confirm')!.data);
     const done = res.edit!;
     expect(done.text).toMatch(/TWAP: 4 market slices, one every 2 s\./);
     const id = /as (\S+) —/.exec(done.text)![1]!;
-    const progress = await send(h, '/orders');
+    const progress = await send('/orders');
     expect(progress.text).toMatch(
       new RegExp(`Parent orders[^\\n]*:\\n[\\s\\S]*${id}\\s+BTC/USDT\\s+buy\\s+twap\\s+\\S+/0\\.004\\s+[1-4]/4`),
     );
@@ -77,7 +56,7 @@ describe('TWAP on the fake Bybit (perps, real ccxt)', () => {
     expect(sent.sort()).toEqual(kids.map((o) => o.clientOrderId).sort());
     expect(fake.book.positions.get('BTCUSDT')?.qty).toBeCloseTo(0.004, 9);
     expect(h.bot.engine.portfolio.positions.get(SYM)?.qty).toBeCloseTo(0.004, 9);
-    const after = await send(h, '/orders');
+    const after = await send('/orders');
     expect(after.text).toMatch(new RegExp(`${id}\\s+BTC/USDT\\s+buy\\s+twap\\s+0\\.004/0\\.004\\s+4/4\\s+done`));
     // The position's stop-loss, resized as the children filled, is the one working order once the replacements settle.
     const settled = () => [...h.bot.engine.liveOrders.values()].map((o) => `${o.purpose} ${o.status} ${o.qty}`).join();

@@ -2,16 +2,11 @@
 // (orderLinkIds derived from the level pair), the venue's price swings through them and fills them, each
 // fill is replaced by its opposite; the venue never holds two working orders for one level pair, no id
 // reaches it twice, and the journal ends equal to the venue.
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateCsv } from '../../src/market/generator.ts';
-import type { Reply } from '../../src/chat/types.ts';
-import { FakeBybit } from '../fakes/exchange/bybit.ts';
-import { chatUser, startBot, tempDir, type Harness } from '../helpers/harness.ts';
+import { ask, bybitBot } from '../helpers/bybit-bot.ts';
+import { chatUser } from '../helpers/harness.ts';
 import { until } from '../helpers/venue-time.ts';
 
-const KEY = 'bybit-grid-key-000001';
-const SECRET = 'bybit-grid-secret-000001';
 const PAIR = /^sk-g\w+-(\d+)-(\d+)$/;
 const viewer = chatUser('viewer');
 const cleanup: Array<() => Promise<void> | void> = [];
@@ -19,40 +14,22 @@ afterAll(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-async function send(h: Harness, text: string): Promise<Reply> {
-  const r = await h.bot.dispatcher.handleText(viewer, text);
-  if (!r) throw new Error(`no reply to ${text}`);
-  return r;
-}
-
 describe('grid on the fake Bybit (spot, real ccxt)', () => {
   it('level orders fill at the venue and are replaced by their opposites: one working order per level pair, no id twice, journal = venue', async () => {
-    const dir = tempDir('skipper-grid-bybit-');
-    const csv = join(dir, 'candles.csv');
-    await generateCsv(csv, 900, 5, { startPrice: 30_000, volatility: 0.0003 });
-    const fake = await new FakeBybit({
+    const { h, fake, close } = await bybitBot({
       type: 'spot',
-      apiKey: KEY,
-      secret: SECRET,
-      balances: { USDT: 10_000 },
-      prices: { BTCUSDT: 30_000 },
-    }).start();
-    cleanup.push(() => fake.close());
-    const h = await startBot({
-      dir,
-      replayFile: csv,
+      prefix: 'skipper-grid-bybit-',
+      candles: 900,
+      seed: 5,
+      volatility: 0.0003,
       config: {
-        mode: 'live',
-        market: { type: 'spot' },
-        exchange: { name: 'bybit', testnet: true, apiUrl: fake.url, websocket: false, pollSec: 1, recvWindowMs: 2000 },
         data: { speed: 300 }, // a candle every 0.2 s: the grid books fills and places their opposites at each candle
         strategy: { name: 'grid', params: { lower: 29_600, upper: 30_400, levels: 9, qtyPerLevel: 0.001 } } as never,
         risk: { minTradeIntervalSec: 0, maxConsecutiveLosses: 0, maxConsecutiveErrors: 0, maxDailyDrawdown: 1 },
       },
-      bot: { secrets: { exchangeApiKey: KEY, exchangeApiSecret: SECRET }, confirmLive: true },
       waitForReplay: false,
     });
-    cleanup.push(() => h.stop());
+    cleanup.push(close);
 
     // The venue's price swings 29 550 ↔ 30 450 through the levels; every 50 ms the book is checked.
     let t = 0;
@@ -101,7 +78,7 @@ describe('grid on the fake Bybit (spot, real ccxt)', () => {
       if (!v) expect(`${id} ${j}`).toMatch(/ (rejected|cancelled)$/);
       else expect(`${id} ${j}`).toBe(`${id} ${status[v.status as keyof typeof status]}`);
     }
-    const grid = await send(h, '/grid');
+    const grid = await ask(h, viewer, '/grid');
     expect(grid.text).toMatch(/profit/i);
     const rec = await h.bot.reconciler.run('test');
     expect(rec, rec.summary).toMatchObject({ status: 'ok', problems: [] });

@@ -87,10 +87,6 @@ export function spawnLiveBot(o: {
   };
 }
 
-/**
- * A temp dir holding `candles` generated 1m candles from 30,000 (candles.csv), and a fake Binance spot
- * at 30,000 with 10,000 USDT that the child's key opens. The caller closes the fake.
- */
 /** Start the bot `kills` times, each killed (SIGKILL) at a random instant after its ready line. */
 export async function killAtRandom(
   run: () => LiveChild,
@@ -105,6 +101,10 @@ export async function killAtRandom(
   }
 }
 
+/**
+ * A temp dir holding `candles` generated 1m candles from 30,000 (candles.csv), and a fake Binance spot
+ * at 30,000 with 10,000 USDT that the child's key opens. The caller closes the fake.
+ */
 export async function liveChildSetup(o: { prefix: string; candles: number; seed: number; volatility: number }) {
   const dir = tempDir(o.prefix);
   const csv = join(dir, 'candles.csv');

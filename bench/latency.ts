@@ -36,7 +36,51 @@ export interface LatencyBench {
   /** Candle close → the candle's transaction committed (intent and venue acceptance durable). */
   committedP50us: number;
   committedP99us: number;
+  /** Decisions slower than 1 ms. */
+  over1ms: number;
   journal: string;
+  /** The machine's own stalls, measured right after: the bare loop below. */
+  bare: BareJitter;
+}
+
+export interface BareJitter {
+  iterations: number;
+  p50us: number;
+  p99us: number;
+  maxUs: number;
+  over1ms: number;
+}
+
+/**
+ * Baseline for the tail: a bare loop of arithmetic, no allocation, no I/O, timed `n` times in slices
+ * as long as a median decision. Its max is what this machine (scheduler, hypervisor) adds to any
+ * code: a decision's max can't be judged below it.
+ */
+export function bareJitter(n: number, sliceUs: number): BareJitter {
+  const data = new Float64Array(4096);
+  let acc = 0;
+  const spin = (k: number) => {
+    for (let j = 0; j < k; j++) acc += data[j & 4095]! * 1.0000001 + j;
+  };
+  const c0 = performance.now();
+  spin(2_000_000);
+  const perUs = 2_000_000 / ((performance.now() - c0) * 1000);
+  const k = Math.max(1, Math.round(perUs * sliceUs));
+  const t = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    spin(k);
+    t[i] = performance.now() - t0;
+  }
+  if (acc === -1) console.log(acc); // keeps the loop from being optimised away
+  const a = [...t].sort((x, y) => x - y);
+  return {
+    iterations: n,
+    p50us: a[Math.floor(n / 2)]! * 1000,
+    p99us: a[Math.floor(n * 0.99)]! * 1000,
+    maxUs: a[n - 1]! * 1000,
+    over1ms: a.filter((x) => x > 1).length,
+  };
 }
 
 export function benchLatency(n = 5000): LatencyBench {
@@ -76,34 +120,40 @@ export function benchLatency(n = 5000): LatencyBench {
     persistProgress: true,
   });
   let t0 = 0;
-  const samples: number[] = [];
-  const whole: number[] = [];
+  // Preallocated: the bench's own growing arrays would be promoted and lengthen the GC pauses it measures.
+  const samples = new Float64Array(2 * (n + 200));
+  const whole = new Float64Array(n + 200);
+  let taken = 0;
   const submit = venue.submit.bind(venue);
   venue.submit = (o) => {
-    if (o.purpose === 'entry' || o.purpose === 'exit') samples.push(performance.now() - t0);
+    if (o.purpose === 'entry' || o.purpose === 'exit') samples[taken++] = performance.now() - t0;
     submit(o);
   };
   const candles = generateCandles({ count: n + 200, seed: 2, volatility: 0.0005 });
-  for (const c of candles) {
+  for (let i = 0; i < candles.length; i++) {
+    const c = candles[i]!;
     clock.set(c.ts + 60_000);
     t0 = performance.now();
     engine.onCandle('BTC/USDT', c);
-    whole.push(performance.now() - t0);
+    whole[i] = performance.now() - t0;
   }
   alerts.close();
   journal.close();
-  const s = samples.slice(200).sort((a, b) => a - b); // skip JIT warm-up
-  const w = whole.slice(200).sort((a, b) => a - b);
+  const s = [...samples.subarray(200, taken)].sort((a, b) => a - b); // skip JIT warm-up
+  const w = [...whole.subarray(200)].sort((a, b) => a - b);
   const pct = (a: number[], p: number) => a[Math.min(a.length - 1, Math.floor(p * a.length))]! * 1000;
+  const p50us = pct(s, 0.5);
   return {
     decisions: s.length,
-    p50us: pct(s, 0.5),
+    p50us,
     p99us: pct(s, 0.99),
     maxUs: s[s.length - 1]! * 1000,
     committedP50us: pct(w, 0.5),
     committedP99us: pct(w, 0.99),
+    over1ms: s.filter((x) => x > 1).length,
     journal: 'file, WAL, synchronous=NORMAL, background checkpoints',
+    bare: bareJitter(s.length, p50us),
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(benchLatency()));
+if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(benchLatency(Number(process.argv[2] ?? 5000))));

@@ -141,6 +141,7 @@ export class AlertService implements AlertSink, AlertControls {
 
   private process(input: AlertInput): void {
     const now = this.clock.now();
+    this.closeExpired(now);
     const secrets = secretValues();
     const alert: Alert = { ...input, title: scrubSecrets(input.title, secrets), message: scrubSecrets(input.message, secrets), ts: now };
     const key = input.key ?? `${input.type}:${input.title}`;
@@ -183,6 +184,18 @@ export class AlertService implements AlertSink, AlertControls {
       this.armTimer();
     }
     this.dispatch(id, alert);
+  }
+
+  /**
+   * Windows expired by now are closed here too, not only by the timer: on a replay's clock the timer
+   * lags far behind, and a window of each distinct alert (one per trade) held until it fired lived long
+   * enough to be promoted out of the young heap (longer GC pauses). Oldest first, up to a live one.
+   */
+  private closeExpired(now: number): void {
+    for (const [key, w] of this.windows) {
+      if (now < w.until) break;
+      this.flushWindow(key, w);
+    }
   }
 
   /** When a window closes with repeats, one summary: the count and what they add up to. */

@@ -16,6 +16,7 @@ import { inFlight } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE } from './protection.ts';
 import { closeRequest, EngineCore } from './engine-core.ts';
+import { forgetTradeSettings } from './trades.ts';
 import type { EngineOptions, EngineStatus } from './engine-types.ts';
 
 export type { ApprovalGate, EngineOptions, EngineStatus, Proposal, SymbolSetup } from './engine-types.ts';
@@ -131,7 +132,10 @@ export class Engine extends EngineCore implements ExchangeListener {
       result = this.portfolio.apply(f, effect, lev, (p) =>
         this.journal.openPosition(p, o?.purpose === 'manual' ? 'manual' : this.strategyName(f.symbol)),
       );
-      if (result.closed) this.journal.closePosition(result.closed.id, result.closed, f.price, f.ts);
+      if (result.closed) {
+        this.journal.closePosition(result.closed.id, result.closed, f.price, f.ts);
+        forgetTradeSettings(this.journal, result.closed.id);
+      }
       if (result.after && !result.opened) this.journal.updatePosition(result.after.id, result.after, result.after.maxQty);
       this.tradeAdds.record(`${this.opts.botId}-`, o, f, result);
       if (o) {
@@ -332,6 +336,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     this.journal.tx(() => {
       if (cur) {
         this.journal.closePosition(cur.id, cur, cur.markPrice, now);
+        forgetTradeSettings(this.journal, cur.id);
         this.portfolio.positions.delete(symbol);
       }
       if (vp && vp.qty > 0) {

@@ -44,6 +44,11 @@ function readSettings(journal: StateStore, posId: number): TradeSettings {
   return out;
 }
 
+/** A closed trade's settings leave the cache (its key stays in the journal): one entry per open trade. */
+export function forgetTradeSettings(journal: StateStore, posId: number): void {
+  cache.get(journal)?.delete(posId);
+}
+
 export function setTradeSettings(journal: StateStore, posId: number, change: TradeSettings, ts: number): void {
   const next = { ...tradeSettings(journal, posId), ...change };
   STATE.tradeSettings(posId).write(journal, next, ts);

@@ -163,6 +163,26 @@ describe('paper exchange persistence', () => {
     journal.close();
   });
 
+  it('keeps only recent finished orders in memory; an older one is still answered from the store', async () => {
+    const journal = new Journal({ path: join(dir, 'h.db') });
+    const clock = new SimClock(MIN);
+    const ex = make(clock, 'spot', new PaperStore(journal.paperBooks()));
+    const updates: string[] = [];
+    ex.setListener({ onFill: () => {}, onOrderUpdate: (u) => void updates.push(`${u.clientOrderId} ${u.status}`) });
+    ex.processCandle(SYM, c(1, 100, 100, 100, 100));
+    const resting = (id: string) => order(clock, id, { type: 'limit', tif: 'GTC', price: 50, qty: 1 });
+    for (let i = 0; i < 300; i++) {
+      ex.submit(resting(`o${i}`));
+      ex.cancel(resting(`o${i}`));
+    }
+    expect((ex as unknown as { orders: Map<string, unknown> }).orders.size).toBeLessThan(200);
+    updates.length = 0;
+    ex.cancel(resting('o0')); // long finished: reported as it is, not as an unknown order
+    expect(updates).toEqual(['o0 cancelled']);
+    expect((await ex.fetchOrder('o0', SYM))?.status).toBe('cancelled');
+    journal.close();
+  });
+
   it('applies the starting balances only to an empty store', async () => {
     const path = join(dir, 's.db');
     let journal = new Journal({ path });

@@ -56,8 +56,13 @@ export interface SymState {
 type VenueEvent = Fill | OrderUpdate;
 
 const NO_TS = Number.MIN_SAFE_INTEGER;
-/** Finished orders and fills kept in memory per venue/symbol; older ones are read from the store. */
+/**
+ * Finished orders and fills kept in memory per venue/symbol without a store (a backtest's venue). With
+ * a store, which answers for older ones, only a few: history held for long is promoted out of the
+ * young heap, and its collection lengthens GC pauses in the decision path.
+ */
 const HISTORY = 1000;
+const HISTORY_WITH_STORE = 64;
 export const isWorking = (o: PaperOrder): boolean => o.status === 'open' || o.status === 'partially_filled';
 export const tolerance = (x: number): number => 1e-9 * Math.max(1, Math.abs(x));
 
@@ -181,8 +186,8 @@ export abstract class PaperBooks {
   }
 
   protected recordFill(st: SymState, fill: Fill): void {
-    st.fills.push(fill);
-    if (this.store !== null) {
+    if (this.store === null) st.fills.push(fill);
+    else {
       this.chFills.push(fill);
       this.chSeq = true;
     }
@@ -300,8 +305,9 @@ export abstract class PaperBooks {
    * store keeps everything), so a long run's memory stays flat. Amortized O(1).
    */
   protected trimHistory(): void {
-    if (this.orders.size > 2 * HISTORY) {
-      let excess = this.orders.size - HISTORY;
+    const keep = this.store === null ? HISTORY : HISTORY_WITH_STORE;
+    if (this.orders.size > 2 * keep) {
+      let excess = this.orders.size - keep;
       for (const [id, o] of this.orders) {
         if (excess <= 0) break;
         if (isWorking(o)) continue;
@@ -353,7 +359,6 @@ export abstract class PaperBooks {
       st.pos = p;
       st.liq = this.perp && p.liquidationPrice !== undefined ? p.liquidationPrice : Number.NaN;
     }
-    for (const f of s.fills) this.sym(f.symbol).fills.push(f);
   }
 }
 

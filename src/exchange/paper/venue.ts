@@ -112,7 +112,7 @@ export class PaperExchange extends PaperMatching implements ExchangeClient, Simu
 
   cancel(order: Order): void {
     const now = this.clock.now();
-    const o = this.orders.get(order.clientOrderId);
+    const o = this.orders.get(order.clientOrderId) ?? this.store?.getOrder(order.clientOrderId) ?? undefined;
     if (o === undefined) {
       this.events.push({ clientOrderId: order.clientOrderId, status: 'rejected', reason: 'unknown order', ts: now });
     } else if (!isWorking(o)) {

@@ -4,7 +4,7 @@
 import type { Logger } from '../core/logger.ts';
 import type { AlertInput, AlertSink } from '../core/alerts.ts';
 import { NULL_ALERTS, tradeFigures } from '../core/alerts.ts';
-import { utcDayStart, type Clock } from '../core/clock.ts';
+import { DAY_MS, utcDayStart, type Clock } from '../core/clock.ts';
 import { assetAmount, percent, price, price as fmtPrice, qty, signedMoney } from '../core/format.ts';
 import { splitSymbol } from '../core/symbols.ts';
 import type { Candle, Fill, MarketInfo, Order, OrderPurpose, OrderRequest, Side, Signal, TradingMode } from '../core/types.ts';
@@ -167,19 +167,21 @@ export abstract class EngineCore {
     // journal holds) is written after the decision, in the same transaction: latency profile, these
     // were ~25 % of the time from the candle to the order.
     this.inCandle = true;
-    const work = () => {
-      this.processCandle(s, candle);
-      this.raiseCandleAlerts();
-    };
     try {
-      if (this.journal.inTransaction) work();
-      else this.journal.tx(() => this.journal.held.group(work));
+      // Inside a run's transaction (backtests, replay groups) no closure is made: a candle allocates little.
+      if (this.journal.inTransaction) this.candleWork(s, candle);
+      else this.journal.tx(() => this.journal.held.group(() => this.candleWork(s, candle)));
     } finally {
       this.inCandle = false;
-      this.candleAlerts.length = 0; // a candle that threw is rolled back with its alerts
+      if (this.candleAlerts.length !== 0) this.candleAlerts.length = 0; // a candle that threw is rolled back with its alerts
     }
     if (this.outbox.length > 0) this.sendOutbox();
     this.events?.candleDone(symbol);
+  }
+
+  private candleWork(s: SymbolState, candle: Candle): void {
+    this.processCandle(s, candle);
+    this.raiseCandleAlerts();
   }
 
   /** Many candles in one transaction (a max-speed replay): their progress is written once, at its end. */
@@ -203,7 +205,8 @@ export abstract class EngineCore {
     if (ev !== null) this.onRiskEvent(ev);
     this.drawdown.onEquity(now, equity);
     if (this.opts.metrics !== undefined) this.opts.metrics.onBar(now, equity, this.portfolio.positions.size > 0);
-    if (now >= this.nextEquityAt || utcDayStart(now) !== this.equityDay) this.snapshotEquity(now, equity);
+    // A new UTC day (or the first candle: equityDay -1) also takes a snapshot: a report's day starts with one.
+    if (now >= this.nextEquityAt || now >= this.equityDay + DAY_MS || now < this.equityDay) this.snapshotEquity(now, equity);
 
     this.positionRules.onCandle(symbol, candle, now);
     const pos = this.portfolio.positions.get(symbol);
@@ -621,6 +624,7 @@ export abstract class EngineCore {
 
   private raiseCandleAlerts(): void {
     const alerts = this.candleAlerts;
+    if (alerts.length === 0) return; // the usual candle: setting an array's length is a runtime call
     for (let i = 0; i < alerts.length; i++) this.alerts.raise(alerts[i]!);
     alerts.length = 0;
   }

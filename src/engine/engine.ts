@@ -16,7 +16,7 @@ import { inFlight } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE } from './protection.ts';
 import { closeRequest, EngineCore } from './engine-core.ts';
-import { forgetTradeSettings } from './trades.ts';
+import { forgetTradeSettings, newTradeSettings } from './trades.ts';
 import type { EngineOptions, EngineStatus } from './engine-types.ts';
 
 export type { ApprovalGate, EngineOptions, EngineStatus, Proposal, SymbolSetup } from './engine-types.ts';
@@ -137,6 +137,7 @@ export class Engine extends EngineCore implements ExchangeListener {
         forgetTradeSettings(this.journal, result.closed.id);
       }
       if (result.after && !result.opened) this.journal.updatePosition(result.after.id, result.after, result.after.maxQty);
+      if (result.after && result.opened) newTradeSettings(this.journal, result.after.id);
       this.tradeAdds.record(`${this.opts.botId}-`, o, f, result);
       if (o) {
         const filled = o.filledQty + f.qty;

@@ -44,6 +44,13 @@ function readSettings(journal: StateStore, posId: number): TradeSettings {
   return out;
 }
 
+/** A trade just opened has no overrides yet (ids are new): its settings are known without a read. */
+export function newTradeSettings(journal: StateStore, posId: number): void {
+  let byId = cache.get(journal);
+  if (byId === undefined) cache.set(journal, (byId = new Map()));
+  byId.set(posId, {});
+}
+
 /** A closed trade's settings leave the cache (its key stays in the journal): one entry per open trade. */
 export function forgetTradeSettings(journal: StateStore, posId: number): void {
   cache.get(journal)?.delete(posId);

@@ -2,7 +2,8 @@
 // process (the real BTC 1m file, or generated candles of the same size when it is absent), candles/s
 // from the bot's own count and clock (its "feed finished" log line). Beside it, the baseline of the
 // same run: `skipper backtest` of the same config and file (the same engine, no per-candle
-// persistence), its own bars_per_sec. Runs interleaved, medians; the 1-minute load beside each pair.
+// persistence), its own bars_per_sec; and the same replay with SMAs that never cross, which splits the
+// time into per candle and per fill. Runs interleaved, medians; the 1-minute load beside each round.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -21,6 +22,10 @@ export interface ReplayBench {
   /** The backtest of the same config and file: candles/s per run, median. */
   backtestRuns: number[];
   backtestPerSec: number;
+  /** The same replay with SMAs that never cross (no fills): candles/s, median; and what one fill adds. */
+  noFillRuns: number[];
+  noFillPerSec: number;
+  perFillUs: number;
   /** 1-minute load average before each pair of runs. */
   loads: number[];
 }
@@ -29,7 +34,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const BIN = ['--max-semi-space-size=8', 'bin/skipper.js'];
 
 /** One replay in a fresh process, journal on disk: candles/s and fills from the bot's own figures. */
-async function replayOnce(csv: string): Promise<{ perSec: number; candles: number; fills: number }> {
+async function replayOnce(
+  csv: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ perSec: number; ms: number; candles: number; fills: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'skipper-replay-'));
   try {
     const cfg = join(dir, 'cfg.json');
@@ -41,6 +49,7 @@ async function replayOnce(csv: string): Promise<{ perSec: number; candles: numbe
         log: { file: log },
         chat: { console: { enabled: false } },
         risk: { maxConsecutiveLosses: 0 },
+        ...extra,
       }),
     );
     const p = spawnSync(process.execPath, [...BIN, 'run', '--config', cfg, '--replay', csv, '--speed', 'max', '--exit-when-done'], {
@@ -53,7 +62,7 @@ async function replayOnce(csv: string): Promise<{ perSec: number; candles: numbe
     const db = new Database(join(dir, 'skipper.db'), { readonly: true });
     const fills = (db.prepare('select count(*) n from fills').get() as { n: number }).n;
     db.close();
-    return { perSec: done.accepted / (done.ms / 1000), candles: done.accepted, fills };
+    return { perSec: done.accepted / (done.ms / 1000), ms: done.ms, candles: done.accepted, fills };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -88,14 +97,21 @@ export async function benchReplay(runs = 3): Promise<ReplayBench> {
   const loads: number[] = [];
   let candles = 0;
   let fills = 0;
+  const ms: number[] = [];
+  const noFillMs: number[] = [];
+  const noFillRuns: number[] = [];
   try {
     for (let i = 0; i < runs; i++) {
       loads.push(loadavg()[0]!);
       const r = await replayOnce(csv);
       replayRuns.push(r.perSec);
+      ms.push(r.ms);
       candles = r.candles;
       fills = r.fills;
       backtestRuns.push(backtestOnce(csv));
+      const q = await replayOnce(csv, { strategy: { name: 'sma-cross', params: { fast: 10, slow: 1_000_000 } } });
+      noFillRuns.push(q.perSec);
+      noFillMs.push(q.ms);
     }
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -108,6 +124,9 @@ export async function benchReplay(runs = 3): Promise<ReplayBench> {
     replayPerSec: median(replayRuns),
     backtestRuns,
     backtestPerSec: median(backtestRuns),
+    noFillRuns,
+    noFillPerSec: median(noFillRuns),
+    perFillUs: fills > 0 ? ((median(ms) - median(noFillMs)) * 1000) / fills : 0,
     loads,
   };
 }

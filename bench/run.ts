@@ -52,7 +52,8 @@ line(
     `   fresh process, the bot's own count, median of ${rp.replayRuns.length} (load ${rp.loads.map((x) => n(x, 1)).join(' / ')})\n` +
     `   replay   ${n(rp.replayPerSec)} candles/s (${rp.replayRuns.map((x) => n(x)).join(' / ')})   [target ≥ 200,000]\n` +
     `   baseline, the backtest of the same config and file (no per-candle persistence): ${n(rp.backtestPerSec)} candles/s; ` +
-    `replay = ${n(rp.replayPerSec / rp.backtestPerSec, 2)}× the backtest`,
+    `replay = ${n(rp.replayPerSec / rp.backtestPerSec, 2)}× the backtest\n` +
+    `   the same replay with SMAs that never cross (no fills): ${n(rp.noFillPerSec)} candles/s; one fill (its orders, events, position, alerts, journaled) adds ${n(rp.perFillUs, 0)} µs`,
 );
 
 const mem = await benchMemory(1_000_000);

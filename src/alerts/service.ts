@@ -187,9 +187,10 @@ export class AlertService implements AlertSink, AlertControls {
   }
 
   /**
-   * Windows expired by now are closed here too, not only by the timer: on a replay's clock the timer
-   * lags far behind, and a window of each distinct alert (one per trade) held until it fired lived long
-   * enough to be promoted out of the young heap (longer GC pauses). Oldest first, up to a live one.
+   * Windows expired by now are closed here too, not only by the wall-time timer: with a simulated
+   * clock (tests, the latency bench) the timer never caught up, and a window of each distinct alert
+   * (one per trade) lived long enough to be promoted out of the young heap. Oldest first, up to a
+   * live one. (A replay's alerts run on the wall clock, like a live bot's.)
    */
   private closeExpired(now: number): void {
     for (const [key, w] of this.windows) {

@@ -266,19 +266,19 @@ export class TradingJournal extends JournalDb {
 
   updatePosition(id: number, p: Position, maxQty: number): void {
     if (this.detail !== 'full') return;
-    this.stmts.updatePosition.run({
-      id,
-      qty: p.qty,
+    this.stmts.rawUpdatePosition.run(
+      p.qty,
       maxQty,
-      entryPrice: p.entryPrice,
-      margin: p.margin,
-      leverage: p.leverage,
-      liquidationPrice: p.liquidationPrice ?? null,
-      stopLoss: p.stopLoss ?? null,
-      takeProfit: p.takeProfit ?? null,
-      realizedPnl: p.realizedPnl,
-      fees: p.fees,
-    });
+      p.entryPrice,
+      p.margin,
+      p.leverage,
+      p.liquidationPrice ?? null,
+      p.stopLoss ?? null,
+      p.takeProfit ?? null,
+      p.realizedPnl,
+      p.fees,
+      id,
+    );
   }
 
   closePosition(id: number, p: Position, exitPrice: number, ts: number): void {
@@ -340,7 +340,7 @@ export class TradingJournal extends JournalDb {
   // ---- equity -----------------------------------------------------------------------------
 
   recordEquity(ts: number, equity: number, cash: number, unrealizedPnl: number, exposure: number): void {
-    this.stmts.recordEquity.run({ ts, equity, cash, unrealizedPnl, exposure });
+    this.stmts.rawRecordEquity.run(ts, equity, cash, unrealizedPnl, exposure);
   }
 
   equitySeries(since = 0, until = Number.MAX_SAFE_INTEGER): EquityRow[] {

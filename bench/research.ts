@@ -96,14 +96,26 @@ export async function benchResearch(runs = 5): Promise<ResearchBench> {
   const one = await sweepRate(1);
   const two = await sweepRate(2);
 
-  // 3. `skipper sweep` of 1,000 small runs (2,000 candles each) vs 10: the parent's RSS from /proc.
+  // 3. `skipper sweep` of 1,000 small runs (2,000 candles each) vs 20, run as `npm run skipper` runs the
+  // CLI (its V8 flag): the process's RSS from /proc (its worker threads included).
   const small = join(dir, 'small-1m.csv');
   await generateCsv(small, 2_000, 4);
   const cfgFile = join(dir, 'cfg.json');
   writeFileSync(cfgFile, JSON.stringify({ market: { symbols: ['BTC/USDT'], timeframe: '1m' } }));
   const sweepRss = async (slowTo: number): Promise<{ maxRssMb: number; seconds: number }> => {
     const t0 = performance.now();
-    const args = ['bin/skipper.js', 'sweep', '--config', cfgFile, '--data', `BTC/USDT=${small}`, '--workers', '2', '--json'];
+    const args = [
+      '--max-semi-space-size=8',
+      'bin/skipper.js',
+      'sweep',
+      '--config',
+      cfgFile,
+      '--data',
+      `BTC/USDT=${small}`,
+      '--workers',
+      '2',
+      '--json',
+    ];
     args.push('--param', 'strategy.params.fast=2:21:1', '--param', `strategy.params.slow=30:${slowTo}:1`);
     args.push('--results', join(dir, `sweep-${slowTo}.db`));
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });

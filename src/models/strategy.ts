@@ -70,6 +70,13 @@ interface Member {
   position: StrategyContext['position'] | undefined;
   /** The model `pipe` was last checked against (its feature key is computed once per version). */
   pipeModel: LoadedModel | null;
+  /**
+   * After a commit, `scratch` is the old `pipe`: exactly `lag` behind `lagOf` (the new one). The next
+   * prepare brings it level by updating it with that one candle instead of copying every window
+   * (copyState was ~30 % of a per-candle ensemble backtest's profile).
+   */
+  lagOf: FeaturePipeline | null;
+  lag: Candle | null;
 }
 
 export class ModelStrategy implements Strategy {
@@ -102,6 +109,8 @@ export class ModelStrategy implements Strategy {
         error: null,
         position: undefined,
         pipeModel: null,
+        lagOf: null,
+        lag: null,
       };
     });
     this.close = new CloseTime(o.timeframeMs);
@@ -145,8 +154,13 @@ export class ModelStrategy implements Strategy {
       return;
     }
     const pipe = this.pipelineFor(m, model);
-    if (m.scratch === null || m.scratch.key !== pipe.key) m.scratch = new FeaturePipeline(model.manifest.features);
-    m.scratch.copyFrom(pipe);
+    if (m.scratch === null || m.scratch.key !== pipe.key) {
+      m.scratch = new FeaturePipeline(model.manifest.features);
+      m.scratch.copyFrom(pipe);
+    } else if (m.lagOf === pipe && m.lag !== null) m.scratch.update(m.lag);
+    else m.scratch.copyFrom(pipe);
+    m.lagOf = null;
+    m.lag = null;
     if (!m.scratch.update(candle)) return;
     const obs: Observation = {
       position: ctx.position === 'long' ? 1 : ctx.position === 'short' ? -1 : 0,
@@ -191,8 +205,12 @@ export class ModelStrategy implements Strategy {
         const p = m.pipe;
         m.pipe = m.scratch; // commit: the scratch copy already holds this candle
         m.scratch = p;
+        m.lagOf = m.pipe;
+        m.lag = candle;
       } else if (m.pipe !== null) {
         m.pipe.update(candle);
+        m.lagOf = null;
+        m.lag = null;
       }
     }
     if (this.history.length < this.historyBars) this.history.push(candle);

@@ -10,7 +10,8 @@ import { PaperExchange } from '../../src/exchange/paper/index.ts';
 import { Journal } from '../../src/journal/journal.ts';
 import { CandleValidator } from '../../src/market/validator.ts';
 import { combine, ensembleSchema, type MemberVote } from '../../src/models/ensemble.ts';
-import type { ModelPrediction } from '../../src/models/model.ts';
+import type { LoadedModel, ModelPrediction } from '../../src/models/model.ts';
+import { batchPredictions } from '../../src/models/backtest.ts';
 import { ModelSet, type ModelEvent } from '../../src/models/model-set.ts';
 import { ModelStrategy, type ModelStrategyOptions } from '../../src/models/strategy.ts';
 import { RiskEngine } from '../../src/risk/engine.ts';
@@ -258,6 +259,25 @@ describe('model strategies', () => {
       if (warm.onCandle(cs[i]!, FLAT)) rest.push(i);
     }
     expect(rest).toEqual(clean.map((x) => x.i).filter((i) => i >= 30));
+  });
+
+  it('per candle, the features and predictions match the batched path over hundreds of candles (the scratch pipeline catches up one candle at a time)', async () => {
+    const cs = testCandles(500, 21);
+    const members = [
+      { model: 'weak', weight: 2 },
+      { model: 'down', weight: 1 },
+    ];
+    const perCandle = await run(strategy({ members, mode: 'weighted' }), cs);
+    const batched = new Map<LoadedModel, Map<number, ModelPrediction>>();
+    for (const { model } of members) {
+      const loaded = set.slots.get(model)!.current!;
+      batched.set(loaded, await batchPredictions(loaded, cs));
+    }
+    const pre = strategy({ members, mode: 'weighted', precomputed: (m, ts) => batched.get(m)?.get(ts) ?? null });
+    const fromBatch = cs.map((c, i) => ({ sig: pre.onCandle(c, FLAT), i })).filter((x) => x.sig !== null);
+    expect(perCandle.length).toBeGreaterThan(20);
+    const shape = (sig: Signal, i: number) => ({ i, action: sig.action, confidence: sig.confidence, features: sig.features });
+    expect(perCandle.map((x) => shape(x, x.i))).toEqual(fromBatch.map((x) => shape(x.sig!, x.i)));
   });
 
   it('refuses unknown members and a model strategy with several models', () => {

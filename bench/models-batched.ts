@@ -1,12 +1,14 @@
 // Ensemble backtest throughput on the 130,708-candle BTC 1m file: batched inference ahead of the loop, and
 // every member run per candle (the path of a policy reading its position), beside sma-cross on the same candles.
+// The compiled build (dist/), as the other throughput benches.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/core/paths.ts';
-import { runBacktest, runBacktestPerCandle, REFERENCE_LIMITS } from '../src/app/backtest.ts';
+import type * as BacktestModule from '../src/app/backtest.ts';
 import { loadCandles } from '../src/market/csv.ts';
 import { generateCandles } from '../src/market/generator.ts';
-import { prepareModelBacktest } from '../src/models/backtest.ts';
+import type * as ModelBacktestModule from '../src/models/backtest.ts';
+import { shipped } from './shipped.ts';
 
 const FILE = join(PROJECT_ROOT, '..', 'shared', 'data', 'binance_spot_BTCUSDT_1m_2025-05-20_2025-08-18.csv');
 
@@ -19,6 +21,8 @@ export async function benchModelBacktest(): Promise<{
   baselinePerSec: number;
   sameFills: boolean;
 }> {
+  const { runBacktest, runBacktestPerCandle, REFERENCE_LIMITS } = await shipped<typeof BacktestModule>('src/app/backtest.ts');
+  const { prepareModelBacktest } = await shipped<typeof ModelBacktestModule>('src/models/backtest.ts');
   const real = existsSync(FILE);
   const candles = real ? loadCandles(FILE) : generateCandles({ count: 130_708, seed: 1, startTs: Date.UTC(2025, 4, 20) });
   const base = {

@@ -4,7 +4,7 @@
 // candle (runConfigBacktestPerCandle) when a member is a policy reading its position.
 import type { Config } from '../config/schema.ts';
 import { TIMEFRAME_MS } from '../core/types.ts';
-import { batchPredictions } from '../models/backtest.ts';
+import { batchPredictionsAll } from '../models/backtest.ts';
 import type { LoadedModel, ModelPrediction } from '../models/model.ts';
 import { ModelSet } from '../models/model-set.ts';
 import { ModelStrategy } from '../models/strategy.ts';
@@ -35,10 +35,8 @@ export async function runModelConfigBacktest(o: RunConfigOptions): Promise<Model
       if (input === undefined) throw new Error(`no data for ${symbol}: pass --data ${symbol}=file.csv`);
       const series = typeof input === 'string' ? loadSeries(input) : input;
       data[symbol] = series;
-      const byModel = new Map<LoadedModel, Map<number, ModelPrediction>>();
-      for (const slot of set.slots.values())
-        if (slot.current!.extra.length === 0) byModel.set(slot.current!, await batchPredictions(slot.current!, series.candles));
-      batched.set(symbol, byModel);
+      const ahead = [...set.slots.values()].filter((slot) => slot.current!.extra.length === 0).map((slot) => slot.current!);
+      batched.set(symbol, await batchPredictionsAll(ahead, series.candles));
     }
     const members = spec.config.members.map((m, i) => ({ model: [...set.slots.keys()][i]!, weight: m.weight }));
     const p = cfg.strategy.params;

@@ -57,7 +57,8 @@ const spec: CommandSpec = defineCommand({
             .reverse()
             .map(
               (a) =>
-                `  ${utc(a.ts)} ${a.severity} ${a.type}: ${a.title}${DELIVERY_NOTE[a.delivery] ?? ''}${a.count > 1 ? ` ×${a.count}` : ''}`,
+                // A summary's title already carries its count ("… ×14", "Alert storm: 14 alert(s) …").
+                `  ${utc(a.ts)} ${a.severity} ${a.type}: ${a.title}${DELIVERY_NOTE[a.delivery] ?? ''}`,
             )
             .join('\n')}`,
         );

@@ -66,10 +66,6 @@ export class RecordsJournal extends TradingJournal {
     return Number(r.lastInsertRowid);
   }
 
-  bumpAlert(id: number, count: number): void {
-    this.stmts.rawBumpAlert.run(count, id);
-  }
-
   /** One channel's outcome for an alert. */
   recordAlertDelivery(alertId: number, channel: string, status: string, ts: number, detail?: string): void {
     this.stmts.rawAlertDelivery.run(alertId, channel, status, ts, detail ?? null);

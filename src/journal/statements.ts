@@ -1,9 +1,9 @@
 // The journal's prepared statements, made once per connection. The hot writes (fills, positions,
-// decisions, alerts, orders, per-candle progress) bind straight to better-sqlite3: drizzle's prepared
+// decisions, alerts, orders, equity, per-candle progress) bind straight to better-sqlite3: drizzle's prepared
 // statements re-encode every parameter (~5 µs a row), most of a backtest's cost. The SQL names the
 // same drizzle tables; every read still goes through drizzle.
 import type Database from 'better-sqlite3';
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import * as s from './schema.ts';
 
@@ -46,7 +46,6 @@ export function prepareStatements(raw: Database.Database, db: BetterSQLite3Datab
               decision_id as decisionId, created_at as createdAt, updated_at as updatedAt, trail_pct as trailPct
        from orders where client_order_id = ?`,
     ),
-    rawBumpAlert: raw.prepare(`update alerts set count = ? where id = ?`),
     rawAlertDelivery: raw.prepare(`insert into alert_deliveries (alert_id, channel, status, ts, detail) values (?, ?, ?, ?, ?)`),
     rawSetAlertDelivery: raw.prepare(`update alerts set delivery = ? where id = ?`),
     // runtime_state.value is drizzle's json column: JSON text, written and parsed here the same way.

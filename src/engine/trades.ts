@@ -22,9 +22,14 @@ export interface TradeSettings {
 /** Read once per trade and process (the engine asks on every candle); setTradeSettings keeps it current. */
 const cache = new WeakMap<StateStore, Map<number, TradeSettings>>();
 
-export function tradeSettings(journal: StateStore, posId: number): TradeSettings {
+function cached(journal: StateStore): Map<number, TradeSettings> {
   let byId = cache.get(journal);
   if (byId === undefined) cache.set(journal, (byId = new Map()));
+  return byId;
+}
+
+export function tradeSettings(journal: StateStore, posId: number): TradeSettings {
+  const byId = cached(journal);
   let v = byId.get(posId);
   if (v === undefined) byId.set(posId, (v = readSettings(journal, posId)));
   return v;
@@ -46,9 +51,7 @@ function readSettings(journal: StateStore, posId: number): TradeSettings {
 
 /** A trade just opened has no overrides yet (ids are new): its settings are known without a read. */
 export function newTradeSettings(journal: StateStore, posId: number): void {
-  let byId = cache.get(journal);
-  if (byId === undefined) cache.set(journal, (byId = new Map()));
-  byId.set(posId, {});
+  cached(journal).set(posId, {});
 }
 
 /** A closed trade's settings leave the cache (its key stays in the journal): one entry per open trade. */

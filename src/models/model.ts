@@ -126,7 +126,7 @@ export class LoadedModel {
     const out: Array<Partial<Record<OutputRole, number[]>>> = Array.from({ length: n }, () => ({}));
     for (const [role, name] of Object.entries(this.outputNames) as Array<[OutputRole, string]>) {
       const t = result[name] as Tensor | undefined;
-      if (t === undefined) throw new ModelError(this.file, `outputs.${role}`, `the graph returned no output "${name}"`);
+      if (t === undefined) this.fail(role, `the graph returned no output "${name}"`);
       // Row by row straight from the tensor's typed array (a batch is 4,096 rows: no whole-batch copy).
       const data = t.data as ArrayLike<number | bigint>;
       const k = data.length / n;
@@ -134,7 +134,7 @@ export class LoadedModel {
         const row = new Array<number>(k);
         for (let j = 0; j < k; j++) {
           const v = Number(data[r * k + j]);
-          if (!Number.isFinite(v)) throw new ModelError(this.file, `outputs.${role}`, `the model returned ${v}`);
+          if (!Number.isFinite(v)) this.fail(role, `the model returned ${v}`);
           row[j] = v;
         }
         out[r]![role] = row;
@@ -167,9 +167,10 @@ export class LoadedModel {
         );
   }
 
-  /** Raw outputs → one prediction on [sell, hold, buy]. */
   // Helpers of interpret, as methods: it runs once per row of a batch (130 k rows per model in a
   // backtest), and closures made per call were a visible share of that profile.
+
+  /** A bad output of the graph: the error names the model file and the output role. */
   private fail(role: string, why: string): never {
     throw new ModelError(this.file, `outputs.${role}`, why);
   }
@@ -182,6 +183,7 @@ export class LoadedModel {
     return d;
   }
 
+  /** Raw outputs → one prediction on [sell, hold, buy]. */
   interpret(raw: Partial<Record<OutputRole, number[]>>): ModelPrediction {
     const m = this.manifest;
     const map = m.actions;

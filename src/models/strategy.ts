@@ -156,8 +156,9 @@ export class ModelStrategy implements Strategy {
     const pipe = this.pipelineFor(m, model);
     if (m.scratch === null || m.scratch.key !== pipe.key) {
       m.scratch = new FeaturePipeline(model.manifest.features);
-      m.scratch.copyFrom(pipe);
-    } else if (m.lagOf === pipe && m.lag !== null) m.scratch.update(m.lag);
+      m.lag = null; // a new scratch is behind by everything: it is copied
+    }
+    if (m.lagOf === pipe && m.lag !== null) m.scratch.update(m.lag);
     else m.scratch.copyFrom(pipe);
     m.lagOf = null;
     m.lag = null;

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCsv } from '../src/market/generator.ts';
 import { BTC_1M } from './data.ts';
+import { BOT_NODE_FLAGS } from './shipped.ts';
 
 export interface BacktestMemory {
   candles: number;
@@ -30,7 +31,7 @@ async function maxRss(csv: string): Promise<{ mb: number; seconds: number }> {
   // What `npm run skipper -- backtest` runs.
   const p = spawn(
     process.execPath,
-    ['--max-semi-space-size=8', 'bin/skipper.js', 'backtest', '--data', csv, '--timeframe', '1m', '--json'],
+    [...BOT_NODE_FLAGS, 'bin/skipper.js', 'backtest', '--data', csv, '--timeframe', '1m', '--json'],
     {
       stdio: 'ignore',
     },

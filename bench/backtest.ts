@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { BTC_1M } from './data.ts';
+import { BOT_NODE_FLAGS } from './shipped.ts';
 
 export { BTC_1M };
 
@@ -40,7 +41,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 function pass(which: 'skipper' | 'bare', fast: number, slow: number, passes = 1): Pass {
   const p = spawnSync(
     process.execPath,
-    ['--max-semi-space-size=8', '--import', 'tsx', 'bench/backtest-pass.ts', which, String(fast), String(slow), String(passes)],
+    [...BOT_NODE_FLAGS, '--import', 'tsx', 'bench/backtest-pass.ts', which, String(fast), String(slow), String(passes)],
     {
       encoding: 'utf8',
     },

@@ -1,10 +1,11 @@
 // Decision latency in paper mode with the journal on disk: from a candle close reaching the engine
 // to the order being handed to the exchange. Every candle produces a decision (a scripted strategy
 // alternates entry and exit), so each sample includes the risk verdict and the journal writes.
+// Two runs: `live` (each candle in its own event-loop turn, as a live bot gets them) and `back-to-back`.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { AlertService } from '../src/alerts/service.ts';
 import { SimClock } from '../src/core/clock.ts';
 import { silentLogger } from '../src/core/logger.ts';
@@ -38,6 +39,10 @@ export interface LatencyBench {
   committedP99us: number;
   /** Decisions slower than 1 ms. */
   over1ms: number;
+  /** Of those, the ones a V8 collection ran inside (its gc performance entry overlaps the decision). */
+  over1msWithGc: number;
+  /** `live`: the event loop turned between candles, as it does while a live bot awaits its next one. */
+  mode: LatencyMode;
   journal: string;
   /** The machine's own stalls, measured right after: the bare loop below. */
   bare: BareJitter;
@@ -83,7 +88,20 @@ export function bareJitter(n: number, sliceUs: number): BareJitter {
   };
 }
 
-export function benchLatency(n = 5000): LatencyBench {
+export type LatencyMode = 'live' | 'back-to-back';
+
+/**
+ * `live`: each candle in its own turn of the event loop, as a live bot gets them (a venue message, a
+ * poll), so V8's idle-time tasks run between two decisions: a scavenge once the young heap is 80 %
+ * full, the end of an incremental mark-compact. `back-to-back`: every candle in one synchronous loop,
+ * no idle time at all, which a live bot never sees: V8 then collects inside decisions, on allocation.
+ */
+export async function benchLatency(n = 5000, mode: LatencyMode = 'live'): Promise<LatencyBench> {
+  const gcs: number[] = []; // start, end of every V8 collection (ms, performance.now's timeline)
+  const observer = new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) gcs.push(e.startTime, e.startTime + e.duration);
+  });
+  observer.observe({ entryTypes: ['gc'] });
   const dir = mkdtempSync(join(tmpdir(), 'skipper-lat-'));
   const path = join(dir, 'journal.db');
   const journal = new Journal({ path, synchronous: 'NORMAL' });
@@ -122,11 +140,15 @@ export function benchLatency(n = 5000): LatencyBench {
   let t0 = 0;
   // Preallocated: the bench's own growing arrays would be promoted and lengthen the GC pauses it measures.
   const samples = new Float64Array(2 * (n + 200));
+  const starts = new Float64Array(2 * (n + 200));
   const whole = new Float64Array(n + 200);
   let taken = 0;
   const submit = venue.submit.bind(venue);
   venue.submit = (o) => {
-    if (o.purpose === 'entry' || o.purpose === 'exit') samples[taken++] = performance.now() - t0;
+    if (o.purpose === 'entry' || o.purpose === 'exit') {
+      starts[taken] = t0;
+      samples[taken++] = performance.now() - t0;
+    }
     submit(o);
   };
   const candles = generateCandles({ count: n + 200, seed: 2, volatility: 0.0005 });
@@ -136,9 +158,23 @@ export function benchLatency(n = 5000): LatencyBench {
     t0 = performance.now();
     engine.onCandle('BTC/USDT', c);
     whole[i] = performance.now() - t0;
+    if (mode === 'live') await new Promise((r) => setImmediate(r));
   }
   alerts.close();
   journal.close();
+  await new Promise((r) => setTimeout(r, 50)); // V8's gc entries reach the observer from the event loop
+  observer.disconnect();
+  const gcEntries = gcs;
+  let over1msWithGc = 0;
+  for (let i = 200; i < taken; i++) {
+    if (samples[i]! <= 1) continue;
+    const end = starts[i]! + samples[i]!;
+    for (let g = 0; g < gcEntries.length; g += 2)
+      if (gcEntries[g]! < end && gcEntries[g + 1]! > starts[i]!) {
+        over1msWithGc++;
+        break;
+      }
+  }
   const s = [...samples.subarray(200, taken)].sort((a, b) => a - b); // skip JIT warm-up
   const w = [...whole.subarray(200)].sort((a, b) => a - b);
   const pct = (a: number[], p: number) => a[Math.min(a.length - 1, Math.floor(p * a.length))]! * 1000;
@@ -151,9 +187,11 @@ export function benchLatency(n = 5000): LatencyBench {
     committedP50us: pct(w, 0.5),
     committedP99us: pct(w, 0.99),
     over1ms: s.filter((x) => x > 1).length,
+    over1msWithGc,
+    mode,
     journal: 'file, WAL, synchronous=NORMAL, background checkpoints',
     bare: bareJitter(s.length, p50us),
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(benchLatency(Number(process.argv[2] ?? 5000))));
+if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(await benchLatency(Number(process.argv[2] ?? 5000), process.argv[3] === 'back-to-back' ? 'back-to-back' : 'live')));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 import { generateCsv } from '../src/market/generator.ts';
+import { BOT_NODE_FLAGS } from './shipped.ts';
 
 export interface MemoryResult {
   candles: number;
@@ -42,7 +43,7 @@ export async function benchMemory(candles = 1_000_000): Promise<MemoryResult> {
   // Exactly what `npm start` runs.
   const p = spawn(
     process.execPath,
-    ['--max-semi-space-size=8', 'bin/skipper.js', 'run', '--config', cfg, '--replay', csv, '--speed', 'max', '--exit-when-done'],
+    [...BOT_NODE_FLAGS, 'bin/skipper.js', 'run', '--config', cfg, '--replay', csv, '--speed', 'max', '--exit-when-done'],
     {
       stdio: ['ignore', 'ignore', 'ignore'],
     },

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateCsv } from '../src/market/generator.ts';
 import { BTC_1M } from './data.ts';
+import { BOT_NODE_FLAGS } from './shipped.ts';
 
 export interface ReplayBench {
   source: string;
@@ -31,7 +32,7 @@ export interface ReplayBench {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const BIN = ['--max-semi-space-size=8', 'bin/skipper.js'];
+const BIN = [...BOT_NODE_FLAGS, 'bin/skipper.js'];
 
 /** One replay in a fresh process, journal on disk: candles/s and fills from the bot's own figures. */
 async function replayOnce(

@@ -13,7 +13,7 @@ import { generateCandles, generateCsv } from '../src/market/generator.ts';
 import type * as JobsModule from '../src/research/jobs.ts';
 import type * as RunConfigModule from '../src/research/run-config.ts';
 import { BTC_1M } from './backtest.ts';
-import { shipped } from './shipped.ts';
+import { BOT_NODE_FLAGS, shipped } from './shipped.ts';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -105,7 +105,7 @@ export async function benchResearch(runs = 5): Promise<ResearchBench> {
   const sweepRss = async (slowTo: number): Promise<{ maxRssMb: number; seconds: number }> => {
     const t0 = performance.now();
     const args = [
-      '--max-semi-space-size=8',
+      ...BOT_NODE_FLAGS,
       'bin/skipper.js',
       'sweep',
       '--config',

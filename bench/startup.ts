@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PROJECT_ROOT } from '../src/core/paths.ts';
+import { BOT_NODE_FLAGS } from './shipped.ts';
 
 export interface StartupBench {
   runs: number;
@@ -26,7 +27,7 @@ export interface StartupBench {
 const READY = 'Type /help for commands.';
 const BIN = join(PROJECT_ROOT, 'bin', 'skipper.js');
 // Exactly what `npm start` runs (package.json), without npm's own start-up.
-const START = ['--max-semi-space-size=8', BIN, 'run'];
+const START = [...BOT_NODE_FLAGS, BIN, 'run'];
 
 /** CPU ms (user + system) a live process has used, from /proc (Linux; ticks of 10 ms); null elsewhere. */
 function cpuMs(pid: number): number | null {

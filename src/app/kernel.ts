@@ -165,7 +165,10 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
     };
   const engine = new Engine(options);
   grid?.attach(engine);
-  if (grid) events.onFlattened((by) => grid.stopForFlatten(by));
+  if (grid) {
+    events.onFlattened((by) => grid.stopForFlatten(by));
+    events.onOrderFilled((o) => grid.onOrderFilled(o));
+  }
   return { engine, events, clock, journal, exchange, risk, ...(grid ? { grid } : {}) };
 }
 

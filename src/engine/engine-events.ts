@@ -2,7 +2,10 @@
 // handed to the engine through its constructor, subscribed to by the listener. No listener: a loop
 // over an empty array (the candle hot path).
 
+import type { Order } from '../core/types.ts';
+
 type CandleDone = (symbol: string) => void;
+type OrderFilled = (order: Order) => void;
 type StopAlgos = (why: string, cancelChildren: boolean) => void;
 type Flattened = (by: string) => void;
 
@@ -10,6 +13,7 @@ export class EngineEvents {
   private readonly candleDoneFns: CandleDone[] = [];
   private readonly stopAlgosFns: StopAlgos[] = [];
   private readonly flattenedFns: Flattened[] = [];
+  private readonly orderFilledFns: OrderFilled[] = [];
 
   /** A candle was processed (execution algos run their candle-time schedule). */
   onCandleDone(fn: CandleDone): void {
@@ -26,6 +30,14 @@ export class EngineEvents {
     this.flattenedFns.push(fn);
   }
 
+  /**
+   * An order filled outside a candle (a live venue's update between two closes; its fills are booked
+   * first): strategies that place their own orders (the grid) answer it now, not at the next close.
+   */
+  onOrderFilled(fn: OrderFilled): void {
+    this.orderFilledFns.push(fn);
+  }
+
   candleDone(symbol: string): void {
     for (const fn of this.candleDoneFns) fn(symbol);
   }
@@ -36,5 +48,9 @@ export class EngineEvents {
 
   flattened(by: string): void {
     for (const fn of this.flattenedFns) fn(by);
+  }
+
+  orderFilled(order: Order): void {
+    for (const fn of this.orderFilledFns) fn(order);
   }
 }

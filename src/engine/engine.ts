@@ -103,6 +103,8 @@ export class Engine extends EngineCore implements ExchangeListener {
       default:
     }
     this.protection.afterOrder(o, from);
+    // Inside a candle the strategies run after the venue's updates anyway.
+    if (o.status === 'filled' && !this.inCandle) this.events?.orderFilled(o);
   }
 
   onFill(f: Fill): void {

@@ -237,6 +237,29 @@ export class GridBook {
     this.work();
   }
 
+  /**
+   * A grid order filled between two candles (a live venue): its pair's opposite goes out now, not at the
+   * next close (up to a timeframe later). After the engine has handled the update (a microtask); only a
+   * fill (the venue reports its trades before the `filled` that includes them), never a cancel or a
+   * rejection: those wait for the candle, so a venue that keeps refusing is asked once per candle.
+   */
+  onOrderFilled(o: Order): void {
+    const rec = this.record;
+    if (rec === undefined || rec.status !== 'active' || o.purpose !== 'grid' || !o.clientOrderId.startsWith(this.idPrefix)) return;
+    if (!(o.filledQty > 0)) return;
+    const pair = this.pairs.find((p) => p.order?.clientOrderId === o.clientOrderId);
+    if (pair === undefined) return;
+    queueMicrotask(() => {
+      if (this.record?.status !== 'active' || pair.order?.clientOrderId !== o.clientOrderId) return; // stopped, or placed since
+      const host = this.host!;
+      const price = host.lastPrice(this.symbol);
+      const market = host.marketInfo(this.symbol);
+      if (!market || !(price > 0)) return;
+      this.book(pair, o);
+      this.place(pair, price, market, this.d.clock.now());
+    });
+  }
+
   /** Book ended orders, place each pair's next one. */
   private work(): void {
     const host = this.host!;
@@ -461,6 +484,11 @@ export class GridRunner {
 
   attach(host: GridHost): void {
     for (const b of this.books.values()) b.attach(host);
+  }
+
+  /** A grid order filled between candles (see GridBook.onOrderFilled). */
+  onOrderFilled(o: Order): void {
+    this.books.get(o.symbol)?.onOrderFilled(o);
   }
 
   /** `/flatten` stops every grid (see GridBook.stopForFlatten). */

@@ -83,4 +83,31 @@ describe('grid on the fake Bybit (spot, real ccxt)', () => {
     const rec = await h.bot.reconciler.run('test');
     expect(rec, rec.summary).toMatchObject({ status: 'ok', problems: [] });
   }, 120_000);
+
+  it('a level filled between two candles is replaced by its opposite at once, not at the next close', async () => {
+    const { h, fake, close } = await bybitBot({
+      type: 'spot',
+      prefix: 'skipper-grid-bybit-between-',
+      candles: 50,
+      seed: 6,
+      volatility: 0.00001,
+      config: {
+        data: { speed: 2 }, // a candle every 30 s: the fill below lands between two
+        strategy: { name: 'grid', params: { lower: 29_600, upper: 30_400, levels: 9, qtyPerLevel: 0.001 } } as never,
+        risk: { minTradeIntervalSec: 0, maxConsecutiveLosses: 0, maxConsecutiveErrors: 0, maxDailyDrawdown: 1 },
+      },
+      waitForReplay: false,
+    });
+    cleanup.push(close);
+    const working = () => fake.book.working('BTCUSDT').map((o) => ({ id: o.coid, side: fake.order(o.coid)?.side }));
+    await until(() => working().some((o) => o.side === 'BUY'), 'the grid rests its level buys', 20_000);
+    const candles = h.bot.engine.candleCounts('BTC/USDT').accepted;
+    const buy = working().filter((o) => o.side === 'BUY').sort((a, b) => b.id.localeCompare(a.id))[0]!;
+    const [, k, gen] = PAIR.exec(buy.id)!;
+    fake.setPrice('BTCUSDT', 29_850); // through the nearest buy level (29,900)
+    const opposite = new RegExp(`-${k}-${Number(gen) + 1}$`);
+    await until(() => working().some((o) => opposite.test(o.id) && o.side === 'SELL'), `the sell one level above ${buy.id}`, 10_000);
+    expect(h.bot.engine.candleCounts('BTC/USDT').accepted).toBe(candles);
+    expect(h.bot.journal.getOrder(buy.id)?.status).toBe('filled');
+  }, 60_000);
 });

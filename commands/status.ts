@@ -56,7 +56,10 @@ export default defineCommand({
     if (kind !== 'wall') {
       pairs.push([
         'Clock',
-        `${clockLabel(kind)} ${utc(st.now)}${kind === 'after_replay' ? ' — the replay ended; time moves on at wall pace' : ''}`,
+        // A replay's clock starts at its first candle: before it there is no candle time to show (not 1970).
+        st.now > 0
+          ? `${clockLabel(kind)} ${utc(st.now)}${kind === 'after_replay' ? ' — the replay ended; time moves on at wall pace' : ''}`
+          : `${clockLabel(kind)}, no candle yet`,
       ]);
     }
     for (const f of feeds) {

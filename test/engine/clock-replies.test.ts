@@ -4,6 +4,10 @@
 // and say so, and /alerts labels its wall-clock stamps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { Bot } from '../../src/app/bot.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { silentLogger } from '../../src/core/logger.ts';
 import type { Clock } from '../../src/core/clock.ts';
 import { utc } from '../../src/chat/format.ts';
 import { generateCsv } from '../../src/market/generator.ts';
@@ -71,5 +75,27 @@ describe('clocks in replies during a replay', () => {
   it('/alerts labels its wall-clock times', async () => {
     h.bot.alerts.raise({ type: 'engine', severity: 'info', title: 'hello', message: 'a test alert' });
     expect(await ask('/alerts')).toMatch(/Recent \(wall clock\):\n[\s\S]* +2030-01-01 00:00 UTC info engine: hello/);
+  });
+});
+
+describe('the clock before a replay’s first candle', () => {
+  it('/status says there is no candle time yet (not 1970)', async () => {
+    const dir = tempDir();
+    const replay = join(dir, 'cli.csv');
+    await generateCsv(replay, 10, 7);
+    const config = parseConfig({
+      journal: { path: join(dir, 'skipper.db') },
+      log: { file: join(dir, 'skipper.log') },
+      chat: { console: { enabled: false } },
+      data: { source: 'replay', replayFile: replay, speed: 'max' },
+    });
+    const bot = new Bot({ config, logger: silentLogger(), output: new PassThrough(), input: new PassThrough() });
+    try {
+      const text = (await bot.dispatcher.handleText(viewer, '/status'))!.text;
+      expect(text).toMatch(/Clock: +candle time, no candle yet/);
+      expect(text).not.toContain('1970');
+    } finally {
+      await bot.stop();
+    }
   });
 });

@@ -29,13 +29,9 @@ function rssMb(pid: number): number | null {
 async function maxRss(csv: string): Promise<{ mb: number; seconds: number }> {
   const t0 = performance.now();
   // What `npm run skipper -- backtest` runs.
-  const p = spawn(
-    process.execPath,
-    [...BOT_NODE_FLAGS, 'bin/skipper.js', 'backtest', '--data', csv, '--timeframe', '1m', '--json'],
-    {
-      stdio: 'ignore',
-    },
-  );
+  const p = spawn(process.execPath, [...BOT_NODE_FLAGS, 'bin/skipper.js', 'backtest', '--data', csv, '--timeframe', '1m', '--json'], {
+    stdio: 'ignore',
+  });
   let max = 0;
   const timer = setInterval(() => (max = Math.max(max, rssMb(p.pid!) ?? 0)), 50);
   await new Promise((r) => p.on('close', r));

@@ -194,4 +194,7 @@ export async function benchLatency(n = 5000, mode: LatencyMode = 'live'): Promis
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(await benchLatency(Number(process.argv[2] ?? 5000), process.argv[3] === 'back-to-back' ? 'back-to-back' : 'live')));
+if (import.meta.url === `file://${process.argv[1]}`)
+  console.log(
+    JSON.stringify(await benchLatency(Number(process.argv[2] ?? 5000), process.argv[3] === 'back-to-back' ? 'back-to-back' : 'live')),
+  );

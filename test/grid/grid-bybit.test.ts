@@ -14,21 +14,25 @@ afterAll(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
+/** A live grid bot (levels 29,600…30,400) on the fake Bybit spot, its candles replayed at `speed`. */
+function gridBot(o: { prefix: string; candles: number; seed: number; volatility: number; speed: number }) {
+  const { speed, ...rest } = o;
+  return bybitBot({
+    type: 'spot',
+    ...rest,
+    config: {
+      data: { speed },
+      strategy: { name: 'grid', params: { lower: 29_600, upper: 30_400, levels: 9, qtyPerLevel: 0.001 } } as never,
+      risk: { minTradeIntervalSec: 0, maxConsecutiveLosses: 0, maxConsecutiveErrors: 0, maxDailyDrawdown: 1 },
+    },
+    waitForReplay: false,
+  });
+}
+
 describe('grid on the fake Bybit (spot, real ccxt)', () => {
   it('level orders fill at the venue and are replaced by their opposites: one working order per level pair, no id twice, journal = venue', async () => {
-    const { h, fake, close } = await bybitBot({
-      type: 'spot',
-      prefix: 'skipper-grid-bybit-',
-      candles: 900,
-      seed: 5,
-      volatility: 0.0003,
-      config: {
-        data: { speed: 300 }, // a candle every 0.2 s: the grid books fills and places their opposites at each candle
-        strategy: { name: 'grid', params: { lower: 29_600, upper: 30_400, levels: 9, qtyPerLevel: 0.001 } } as never,
-        risk: { minTradeIntervalSec: 0, maxConsecutiveLosses: 0, maxConsecutiveErrors: 0, maxDailyDrawdown: 1 },
-      },
-      waitForReplay: false,
-    });
+    // a candle every 0.2 s: the grid books fills and places their opposites at each candle
+    const { h, fake, close } = await gridBot({ prefix: 'skipper-grid-bybit-', candles: 900, seed: 5, volatility: 0.0003, speed: 300 });
     cleanup.push(close);
 
     // The venue's price swings 29 550 ↔ 30 450 through the levels; every 50 ms the book is checked.
@@ -85,24 +89,21 @@ describe('grid on the fake Bybit (spot, real ccxt)', () => {
   }, 120_000);
 
   it('a level filled between two candles is replaced by its opposite at once, not at the next close', async () => {
-    const { h, fake, close } = await bybitBot({
-      type: 'spot',
+    // a candle every 30 s: the fill below lands between two
+    const { h, fake, close } = await gridBot({
       prefix: 'skipper-grid-bybit-between-',
       candles: 50,
       seed: 6,
       volatility: 0.00001,
-      config: {
-        data: { speed: 2 }, // a candle every 30 s: the fill below lands between two
-        strategy: { name: 'grid', params: { lower: 29_600, upper: 30_400, levels: 9, qtyPerLevel: 0.001 } } as never,
-        risk: { minTradeIntervalSec: 0, maxConsecutiveLosses: 0, maxConsecutiveErrors: 0, maxDailyDrawdown: 1 },
-      },
-      waitForReplay: false,
+      speed: 2,
     });
     cleanup.push(close);
     const working = () => fake.book.working('BTCUSDT').map((o) => ({ id: o.coid, side: fake.order(o.coid)?.side }));
     await until(() => working().some((o) => o.side === 'BUY'), 'the grid rests its level buys', 20_000);
     const candles = h.bot.engine.candleCounts('BTC/USDT').accepted;
-    const buy = working().filter((o) => o.side === 'BUY').sort((a, b) => b.id.localeCompare(a.id))[0]!;
+    const buy = working()
+      .filter((o) => o.side === 'BUY')
+      .sort((a, b) => b.id.localeCompare(a.id))[0]!;
     const [, k, gen] = PAIR.exec(buy.id)!;
     fake.setPrice('BTCUSDT', 29_850); // through the nearest buy level (29,900)
     const opposite = new RegExp(`-${k}-${Number(gen) + 1}$`);

@@ -3,6 +3,7 @@ import type { Logger } from '../core/logger.ts';
 import { scrubSecrets } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
 import { writeAudit } from './audit.ts';
+import { suggestCommand } from './suggest.ts';
 import { MAX_ARG_CHARS, parseArgs, parseNamedArgs, tokenize } from './args.ts';
 import { usage, type CommandContext, type CommandSpec } from './command.ts';
 import type { Services } from './services.ts';
@@ -121,8 +122,10 @@ export class Dispatcher {
     if (!cmd) {
       this.audit(user, name || '(empty)', rawArgs, 'invalid', 'unknown command');
       const shown = scrubSecrets(head);
+      const mine = [...this.byName.values()].filter((c) => hasRole(user.role, c.minRole)).map((c) => c.name);
+      const meant = shown === head ? suggestCommand(name, mine) : undefined;
       return {
-        text: `Unknown command${shown.length <= MAX_ARG_CHARS / 2 ? ` "${shown}"` : ''}. Send /help for the list.`,
+        text: `Unknown command${shown.length <= MAX_ARG_CHARS / 2 ? ` "${shown}"` : ''}.${meant ? ` Did you mean /${meant}?` : ''} Send /help for the list.`,
         severity: 'warning',
       };
     }

@@ -44,7 +44,12 @@ function parseOne(spec: ArgSpec, token: string): One {
       return ok(token);
     case 'symbol': {
       const s = normalizeSymbol(token);
-      return s ? ok(s) : err(`"${token}" is not a symbol (e.g. BTC/USDT)`);
+      if (s) return ok(s);
+      return err(
+        NUMBER_RE.test(token)
+          ? `"${token}" is a number, not a symbol (e.g. BTC/USDT): see the order below`
+          : `"${token}" is not a symbol (e.g. BTC/USDT)`,
+      );
     }
     case 'enum': {
       const v = token.toLowerCase();

@@ -48,4 +48,11 @@ describe('the dispatcher', () => {
     expect(await ask('/forceexit BTC/USDT', 'viewer')).toBe('Unknown command "/forceexit". Send /help for the list.');
     expect(await ask('/nonsense')).toBe('Unknown command "/nonsense". Send /help for the list.');
   });
+
+  it('an amount typed before the symbol is named as such', async () => {
+    const text = (await h.bot.dispatcher.handleText(chatUser('trader'), '/buy 0.001 BTC/USDT'))!.text;
+    expect(text).toBe(
+      'symbol: "0.001" is a number, not a symbol (e.g. BTC/USDT): see the order below\nUsage: /buy <symbol> <amount> [price] [twap|iceberg] [over]',
+    );
+  });
 });

@@ -191,7 +191,7 @@ bt.action(async (o: Record<string, unknown>) => {
       symbol,
       timeframe: tf,
       strategy,
-      params: { ...factory?.defaults, ...params },
+      params: withoutTimeframe({ ...factory?.defaults, ...params }),
       ...(models ? { models: models.members, vote: models.mode } : {}),
       ...(models?.perCandle.length ? { per_candle: models.perCandle } : {}),
       bars: r.bars,
@@ -362,3 +362,9 @@ addModelCommands(program, fail);
 registerResearchCommands(program);
 
 await program.parseAsync(process.argv);
+
+/** A strategy's parameters as shown: timeframeMs is the engine's (from --timeframe), not the trader's. */
+function withoutTimeframe(p: Record<string, unknown>): Record<string, unknown> {
+  const { timeframeMs: _set_by_the_engine, ...shown } = p;
+  return shown;
+}

@@ -23,8 +23,9 @@ describe('backtest CAGR on a short file', () => {
     await generateCsv(csv, 2 * 1440, 5);
     const j = backtest(csv, '--json');
     expect(j.status, j.stderr).toBe(0);
-    const out = JSON.parse(j.stdout.trim()) as { metrics: Record<string, unknown> };
+    const out = JSON.parse(j.stdout.trim()) as { metrics: Record<string, unknown>; params: Record<string, unknown> };
     expect(out.metrics).toHaveProperty('cagr', null);
+    expect(out.params).toEqual({ fast: 3, slow: 8, atrStop: 0, atrPeriod: 14 }); // timeframeMs is the engine's
     expect(typeof out.metrics.total_return).toBe('number');
     const t = backtest(csv);
     expect(t.stdout).toContain(`CAGR n/a: under ${MIN_CAGR_DAYS} days of data, not annualised`);

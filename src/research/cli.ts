@@ -341,7 +341,8 @@ function objectiveOf(name: string | undefined, config: Config): Objective {
 // ---- stress -----------------------------------------------------------------------------------
 
 export interface StressArgs {
-  config: string;
+  /** Undefined: the embedded defaults, as `skipper run` without a config. */
+  config?: string;
   dataDir?: string;
   require?: string[];
   charts?: string;

@@ -69,7 +69,11 @@ export function registerResearchCommands(program: Command): void {
   program
     .command('stress')
     .description('run the config through the crash windows its data covers and synthetic shocks; one table')
-    .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
+    .option(
+      '-c, --config <file>',
+      'config file (YAML or JSON); default: $SKIPPER_CONFIG, else embedded defaults',
+      process.env.SKIPPER_CONFIG,
+    )
     .option('--data-dir <dir>', 'candle CSVs (names like binance_spot_BTCUSDT_1h_….csv)', '../shared/data')
     .option('--require <rule>', "every case must pass, e.g. 'max_drawdown<=0.25' (exit 1 otherwise)", collect)
     .option('--charts <dir>', 'write one equity/drawdown PNG per case')

@@ -80,6 +80,10 @@ describe('skipper backtest --config', () => {
     expect(s.code).toBe(1);
     expect(s.out).toMatch(/−30 % gap open .*fail: max_drawdown<=0\.0001/);
     expect(s.out).toMatch(/not covered: COVID crash, March 2020/);
+    // No --config: the embedded defaults (1m), as `skipper run` takes them; this folder has only 1h data.
+    const d = await skipper(['stress', '--data-dir', dir, '--workers', '1']);
+    expect(d.code).toBe(1);
+    expect(d.err).toMatch(/no data in .* for BTC\/USDT at 1m or finer/);
   }, 60_000);
 });
 

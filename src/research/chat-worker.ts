@@ -13,7 +13,7 @@ import { InlineExecutor } from './jobs.ts';
 import { table } from './print.ts';
 import { isModelStrategy } from '../models/wire.ts';
 import { runConfigBacktest, type RunResult } from './run-config.ts';
-import { fileName, planStress, runStress, scanDataDir } from './stress.ts';
+import { fileName, planStress, runStress, scanDataDir, unchangedByShock } from './stress.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -132,7 +132,7 @@ async function stress(t: Extract<ChatTask, { kind: 'stress' }>): Promise<ChatOut
       ];
     }),
   );
-  const notes = plan.uncovered.map((u) => `not covered: ${u}`);
+  const notes = [...unchangedByShock(rows), ...plan.uncovered.map((u) => `not covered: ${u}`)];
   // One image fits a chat reply: the case with the deepest drawdown.
   let worst: { r: RunResult; name: string } | null = null;
   for (const row of rows)

@@ -353,7 +353,7 @@ export interface StressArgs {
 export async function stressCommand(o: StressArgs): Promise<number> {
   const config = loadConfig(o.config);
   const rules = requireRules(o.require);
-  const { planStress, runStress, scanDataDir, fileName } = await import('./stress.ts');
+  const { planStress, runStress, scanDataDir, fileName, unchangedByShock } = await import('./stress.ts');
   const dir = o.dataDir ?? '../shared/data';
   let files;
   try {
@@ -441,6 +441,7 @@ export async function stressCommand(o: StressArgs): Promise<number> {
         }),
       ) + '\n',
     );
+    for (const n of unchangedByShock(rows)) process.stdout.write(`${n}\n`);
     for (const u of plan.uncovered) process.stdout.write(`not covered: ${u}\n`);
     if (o.charts) process.stdout.write(`charts: ${o.charts}/\n`);
   }

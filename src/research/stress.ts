@@ -170,3 +170,31 @@ export async function runStress(plan: StressPlan, executor: Executor): Promise<S
 }
 
 export const fileName = (p: string): string => basename(p);
+
+/**
+ * Shocks that changed nothing against the same span without one (the same trades, the same final
+ * equity): the bot was flat or its entries blocked (breaker, halt) when the shock hit. Said beside the
+ * table, or a reader takes "−30 % gap open: −0.47 %" for a bot that rode it out.
+ */
+export function unchangedByShock(rows: readonly StressRow[]): string[] {
+  const notes: string[] = [];
+  for (const base of rows) {
+    if (base.case.id !== 'baseline' || !base.result) continue;
+    const b = base.result;
+    const same = rows.filter(
+      (r) =>
+        r.case.kind === 'shock' &&
+        r.case.id !== 'baseline' &&
+        r.case.symbol === base.case.symbol &&
+        r.result !== undefined &&
+        r.result.metrics.trades === b.metrics.trades &&
+        r.result.final_equity === b.final_equity,
+    );
+    if (same.length === 0) continue;
+    const blocked = b.breaker_trips > 0 || b.halts > 0 ? ` (breaker ${b.breaker_trips}, halts ${b.halts} in that span)` : '';
+    notes.push(
+      `unchanged by the shock, ${base.case.symbol}: ${same.map((r) => r.case.name).join('; ')} — the bot was flat or its entries were blocked${blocked} when it hit`,
+    );
+  }
+  return notes;
+}

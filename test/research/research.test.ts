@@ -14,7 +14,7 @@ import { gridPoints, parseParam, randomPoints, validateSpecs } from '../../src/r
 import { runConfigBacktest } from '../../src/research/run-config.ts';
 import { applyShock } from '../../src/research/shocks.ts';
 import { ResultsStore } from '../../src/research/store.ts';
-import { planStress, runStress, scanDataDir } from '../../src/research/stress.ts';
+import { planStress, runStress, scanDataDir, unchangedByShock } from '../../src/research/stress.ts';
 import { runSweep, type SweepOptions } from '../../src/research/sweep.ts';
 import { select } from '../../src/research/select.ts';
 import { sweepText } from '../../src/research/cli.ts';
@@ -310,6 +310,13 @@ describe('stress', () => {
       const baseline = byId.get('baseline')!;
       if (gap.metrics.exposure > 0) expect(gap.worst_day).toBeLessThan(baseline.worst_day);
       expect(byId.get('funding_spike')!.funding.payments).toBeGreaterThanOrEqual(0);
+      // A shock that met a flat (or blocked) bot is said to have changed nothing, not shown as survived.
+      const flat = rows.map((r) =>
+        r.case.id === 'gap_down' ? { ...r, result: { ...r.result!, final_equity: baseline.final_equity, metrics: baseline.metrics } } : r,
+      );
+      const changed = rows.map((r) => (r.case.id === 'gap_down' ? { ...r, result: { ...r.result!, final_equity: -1 } } : r));
+      expect(unchangedByShock(flat).join('\n')).toMatch(/^unchanged by the shock, BTC\/USDT: (.*; )?−30 % gap open(;|\s—)/);
+      expect(unchangedByShock(changed).join('\n')).not.toContain('gap open');
     } finally {
       rmSync(d, { recursive: true, force: true });
     }

@@ -77,6 +77,8 @@ interface Member {
    */
   lagOf: FeaturePipeline | null;
   lag: Candle | null;
+  /** Predictions precomputed (a backtest): `pipe` is shared with every batched member of its feature list. */
+  batched: boolean;
 }
 
 export class ModelStrategy implements Strategy {
@@ -89,6 +91,12 @@ export class ModelStrategy implements Strategy {
   private historyHead = 0;
   private readonly historyBars: number;
   private preparedTs = NaN;
+  /**
+   * Backtests: one committed pipeline per feature list for the members whose predictions were batched,
+   * advanced once per candle (profile of the batched ensemble backtest: each of the three members
+   * advancing its own copy of the same features was a quarter of the loop).
+   */
+  private readonly batchedPipes = new Map<string, FeaturePipeline>();
 
   constructor(private readonly o: ModelStrategyOptions) {
     this.name = o.name;
@@ -111,6 +119,7 @@ export class ModelStrategy implements Strategy {
         pipeModel: null,
         lagOf: null,
         lag: null,
+        batched: false,
       };
     });
     this.close = new CloseTime(o.timeframeMs);
@@ -148,7 +157,7 @@ export class ModelStrategy implements Strategy {
     const pre = this.o.precomputed?.(model, candle.ts);
     if (pre !== undefined) {
       // Batched ahead of the loop: onCandle advances the committed features itself.
-      this.pipelineFor(m, model);
+      this.batchedPipelineFor(m, model);
       m.preparedTs = NaN;
       m.prediction = pre;
       return;
@@ -179,13 +188,18 @@ export class ModelStrategy implements Strategy {
 
   /** The member's committed pipeline for this model's feature list (rebuilt from history when it changed). */
   private pipelineFor(m: Member, model: LoadedModel): FeaturePipeline {
+    if (m.batched && m.pipe !== null) {
+      // Run per candle from now on: a pipeline of its own (the shared one only advances in onCandle).
+      const own = new FeaturePipeline((m.pipeModel ?? model).manifest.features);
+      own.copyFrom(m.pipe);
+      m.pipe = own;
+    }
+    m.batched = false;
     if (m.pipe !== null && m.pipeModel === model) return m.pipe;
     m.pipeModel = model;
     const key = featureKey(model.manifest.features);
     if (m.pipe === null || m.pipe.key !== key) {
-      const p = new FeaturePipeline(model.manifest.features);
-      const h = this.history;
-      for (let i = 0; i < h.length; i++) p.update(h[(this.historyHead + i) % h.length]!);
+      const p = this.fromHistory(model);
       if (m.pipe !== null && p.warmup > this.history.length)
         this.o.logger?.warn(
           { model: m.slot.name },
@@ -196,12 +210,38 @@ export class ModelStrategy implements Strategy {
     return m.pipe;
   }
 
+  /** A pipeline for this model's feature list, warmed on the candles kept. */
+  private fromHistory(model: LoadedModel): FeaturePipeline {
+    const p = new FeaturePipeline(model.manifest.features);
+    const h = this.history;
+    for (let i = 0; i < h.length; i++) p.update(h[(this.historyHead + i) % h.length]!);
+    return p;
+  }
+
+  private batchedPipelineFor(m: Member, model: LoadedModel): void {
+    if (m.batched && m.pipeModel === model) return;
+    const key = featureKey(model.manifest.features);
+    let p = this.batchedPipes.get(key);
+    if (p === undefined) {
+      p = this.fromHistory(model);
+      this.batchedPipes.set(key, p);
+    }
+    m.batched = true;
+    m.pipe = p;
+    m.pipeModel = model;
+    m.scratch = null;
+    m.lagOf = null;
+    m.lag = null;
+  }
+
   onCandle(candle: Candle, ctx: StrategyContext): Signal | null {
     this.close.observe(candle.ts);
     this.stop.update(candle);
     if (this.preparedTs !== candle.ts && this.o.precomputed !== undefined) this.lookup(candle);
     const prepared = this.preparedTs === candle.ts;
+    for (const p of this.batchedPipes.values()) p.update(candle);
     for (const m of this.members) {
+      if (m.batched) continue;
       if (prepared && m.preparedTs === candle.ts && m.scratch !== null && m.pipe !== null && m.scratch.key === m.pipe.key) {
         const p = m.pipe;
         m.pipe = m.scratch; // commit: the scratch copy already holds this candle
@@ -233,8 +273,11 @@ export class ModelStrategy implements Strategy {
       m.preparedTs = NaN;
       m.error = null;
       m.position = undefined;
-      m.prediction = model === null ? null : (this.o.precomputed!(model, candle.ts) ?? null);
-      if (model !== null) this.pipelineFor(m, model);
+      const pre = model === null ? undefined : this.o.precomputed!(model, candle.ts);
+      m.prediction = pre ?? null;
+      if (model === null) continue;
+      if (pre !== undefined) this.batchedPipelineFor(m, model);
+      else this.pipelineFor(m, model);
     }
     this.preparedTs = candle.ts;
   }

@@ -4,8 +4,8 @@
 // candle (runConfigBacktestPerCandle) when a member is a policy reading its position.
 import type { Config } from '../config/schema.ts';
 import { TIMEFRAME_MS } from '../core/types.ts';
-import { batchPredictionsAll } from '../models/backtest.ts';
-import type { LoadedModel, ModelPrediction } from '../models/model.ts';
+import { batchPredictionsAll, type PredictionTrack } from '../models/backtest.ts';
+import type { LoadedModel } from '../models/model.ts';
 import { ModelSet } from '../models/model-set.ts';
 import { ModelStrategy } from '../models/strategy.ts';
 import { modelSpec } from '../models/wire.ts';
@@ -29,7 +29,7 @@ export async function runModelConfigBacktest(o: RunConfigOptions): Promise<Model
     }
     const tfMs = TIMEFRAME_MS[cfg.market.timeframe];
     const data: Record<string, SeriesInput> = {};
-    const batched = new Map<string, Map<LoadedModel, Map<number, ModelPrediction>>>();
+    const batched = new Map<string, Map<LoadedModel, PredictionTrack>>();
     for (const symbol of cfg.market.symbols) {
       const input = o.data[symbol];
       if (input === undefined) throw new Error(`no data for ${symbol}: pass --data ${symbol}=file.csv`);

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/core/paths.ts';
 import { generateCsv } from '../../src/market/generator.ts';
-import { batchPredictions } from '../../src/models/backtest.ts';
+import { batchPredictions, PredictionTrack } from '../../src/models/backtest.ts';
+import type { ModelPrediction } from '../../src/models/model.ts';
 import { FeaturePipeline } from '../../src/models/features.ts';
 import { loadModel } from '../../src/models/loader.ts';
 import { tempDir } from '../helpers/harness.ts';
@@ -48,6 +49,23 @@ describe('batched inference', () => {
     expect(n).toBeGreaterThan(400);
     expect(batched.size).toBe(n);
     model.retire();
+  });
+});
+
+describe('PredictionTrack', () => {
+  it('answers by candle time in order, out of order, and not at all before, between or after its candles', () => {
+    const t = new PredictionTrack();
+    const p = (k: number) => ({ action: 'buy', confidence: k / 10, dist: [0, 0, 1] }) as unknown as ModelPrediction;
+    const times = [100, 160, 220, 280, 400];
+    times.forEach((ts, k) => t.push(ts, p(k)));
+    expect(t.size).toBe(5);
+    expect([40, ...times].map((ts) => t.get(ts)?.confidence)).toEqual([undefined, 0, 0.1, 0.2, 0.3, 0.4]); // in order
+    expect(t.get(160)?.confidence).toBe(0.1); // back
+    expect(t.get(340)).toBeUndefined(); // a gap
+    expect(t.get(500)).toBeUndefined(); // after the last
+    expect(t.get(280)?.confidence).toBe(0.3);
+    expect(t.has(100) && !t.has(101)).toBe(true);
+    expect(new PredictionTrack().get(100)).toBeUndefined();
   });
 });
 

@@ -11,7 +11,7 @@ import { Journal } from '../../src/journal/journal.ts';
 import { CandleValidator } from '../../src/market/validator.ts';
 import { combine, ensembleSchema, type MemberVote } from '../../src/models/ensemble.ts';
 import type { LoadedModel, ModelPrediction } from '../../src/models/model.ts';
-import { batchPredictions } from '../../src/models/backtest.ts';
+import { batchPredictions, type PredictionTrack } from '../../src/models/backtest.ts';
 import { ModelSet, type ModelEvent } from '../../src/models/model-set.ts';
 import { ModelStrategy, type ModelStrategyOptions } from '../../src/models/strategy.ts';
 import { RiskEngine } from '../../src/risk/engine.ts';
@@ -268,7 +268,7 @@ describe('model strategies', () => {
       { model: 'down', weight: 1 },
     ];
     const perCandle = await run(strategy({ members, mode: 'weighted' }), cs);
-    const batched = new Map<LoadedModel, Map<number, ModelPrediction>>();
+    const batched = new Map<LoadedModel, PredictionTrack>();
     for (const { model } of members) {
       const loaded = set.slots.get(model)!.current!;
       batched.set(loaded, await batchPredictions(loaded, cs));

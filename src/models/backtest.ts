@@ -104,25 +104,27 @@ export async function batchPredictionsAll(
   }
   for (const group of byFeatures.values()) {
     const pipe = new FeaturePipeline(group[0]!.manifest.features);
-    let rows: Float64Array[] = [];
-    let ts: number[] = [];
+    const nf = pipe.size;
+    const rows = new Float64Array(BATCH_ROWS * nf); // refilled per batch: each run copies its rows first
+    const ts: number[] = [];
+    let n = 0;
     const flush = async () => {
       for (const m of group) {
-        const preds = await m.predictMany(rows);
+        const preds = await m.predictMany(rows, n);
         const o = out.get(m)!;
         for (let i = 0; i < preds.length; i++) o.push(ts[i]!, preds[i]!);
       }
-      rows = [];
-      ts = [];
+      n = 0;
+      ts.length = 0;
       await new Promise<void>((r) => setImmediate(r));
     };
     for (const c of candles) {
       if (!pipe.update(c)) continue;
-      rows.push(Float64Array.from(pipe.values));
+      rows.set(pipe.values, n * nf);
       ts.push(c.ts);
-      if (rows.length === BATCH_ROWS) await flush();
+      if (++n === BATCH_ROWS) await flush();
     }
-    if (rows.length > 0) await flush();
+    if (n > 0) await flush();
   }
   return out;
 }

@@ -58,6 +58,10 @@ export class LoadedModel {
   /** Output role → graph output name. */
   private readonly outputNames: Partial<Record<OutputRole, string>>;
   private readonly width: number;
+  /** Standardization's divisors, √(var + ε), taken once (fillRow ran a square root per input per row). */
+  private readonly sd: number[];
+  /** The graph's class k is ACTIONS[actionAt[k]] (toDist looked each one up by name, per row). */
+  private readonly actionAt: number[];
   private inflight = 0;
   private retired = false;
   private released = false;
@@ -75,6 +79,9 @@ export class LoadedModel {
     this.file = join(dir, MODEL_FILE);
     this.outputNames = outputNames;
     this.width = manifest.features.length + manifest.observation.extra.length;
+    const norm = manifest.normalization;
+    this.sd = norm.kind === 'standardize' ? norm.var.map((v) => Math.sqrt(v + norm.epsilon)) : [];
+    this.actionAt = manifest.actions.map((a) => ACTIONS.indexOf(a));
   }
 
   get extra(): readonly ExtraField[] {
@@ -92,28 +99,34 @@ export class LoadedModel {
 
   /** The model's raw outputs by role (golden checks compare these). */
   async runRaw(features: ArrayLike<number>, obs?: Observation): Promise<Partial<Record<OutputRole, number[]>>> {
-    return (await this.runRows([features], obs))[0]!;
+    return (await this.runRows(features, 1, obs))[0]!;
   }
 
-  /** Predictions for many feature rows in one run (backtests: models that do not read the account). */
-  async predictMany(rows: ReadonlyArray<ArrayLike<number>>): Promise<ModelPrediction[]> {
-    if (rows.length === 0) return [];
+  /**
+   * Predictions for `n` feature rows in one run (backtests: models that do not read the account): row r's
+   * features are `rows[r × features … (r + 1) × features)`, one flat array (a typed array per row was a
+   * visible share of the batched inference's allocations).
+   */
+  async predictMany(rows: Float64Array, n: number): Promise<ModelPrediction[]> {
+    if (n === 0) return [];
     const b = this.manifest.input.shape[0];
     if (typeof b === 'number' && b > 0) {
+      const nf = this.manifest.features.length;
       const out: ModelPrediction[] = []; // a fixed batch size in the graph: one row at a time
-      for (const r of rows) out.push(await this.predict(r));
+      for (let r = 0; r < n; r++) out.push(await this.predict(rows.subarray(r * nf, (r + 1) * nf)));
       return out;
     }
-    return (await this.runRows(rows)).map((raw) => this.interpret(raw));
+    return (await this.runRows(rows, n)).map((raw) => this.interpret(raw));
   }
 
-  private async runRows(rows: ReadonlyArray<ArrayLike<number>>, obs?: Observation): Promise<Array<Partial<Record<OutputRole, number[]>>>> {
+  /** `n` rows of features, flat (see predictMany), through one session run. */
+  private async runRows(features: ArrayLike<number>, n: number, obs?: Observation): Promise<Array<Partial<Record<OutputRole, number[]>>>> {
     const m = this.manifest;
-    const n = rows.length;
     const w = this.width;
+    const nf = m.features.length;
     // A fresh buffer per run: overlapping runs must not share an input the session may still read.
     const x = m.input.dtype === 'float64' ? new Float64Array(w * n) : new Float32Array(w * n);
-    for (let r = 0; r < n; r++) this.fillRow(x, r * w, rows[r]!, obs);
+    for (let r = 0; r < n; r++) this.fillRow(x, r * w, features, r * nf, obs);
     const feeds = { [m.input.name]: new this.ort.Tensor(m.input.dtype, x, [n, w]) };
     this.inflight++;
     let result: InferenceSession.OnnxValueMapType;
@@ -144,16 +157,16 @@ export class LoadedModel {
   }
 
   /** One input row at `at`: features, observation fields, the manifest's normalization; non-finite is refused. */
-  private fillRow(x: Float32Array | Float64Array, at: number, features: ArrayLike<number>, obs?: Observation): void {
+  private fillRow(x: Float32Array | Float64Array, at: number, features: ArrayLike<number>, from: number, obs?: Observation): void {
     const m = this.manifest;
     const nf = m.features.length;
-    for (let i = 0; i < nf; i++) x[at + i] = features[i]!;
+    for (let i = 0; i < nf; i++) x[at + i] = features[from + i]!;
     const extra = m.observation.extra;
     for (let j = 0; j < extra.length; j++) x[at + nf + j] = obs === undefined ? 0 : obs[extra[j]!];
     const norm = m.normalization;
     if (norm.kind === 'standardize') {
       for (let i = 0; i < this.width; i++) {
-        let v = (x[at + i]! - norm.mean[i]!) / Math.sqrt(norm.var[i]! + norm.epsilon);
+        let v = (x[at + i]! - norm.mean[i]!) / this.sd[i]!;
         if (norm.clip !== undefined) v = v > norm.clip ? norm.clip : v < -norm.clip ? -norm.clip : v;
         x[at + i] = v;
       }
@@ -176,10 +189,10 @@ export class LoadedModel {
   }
 
   private toDist(p: number[]): [number, number, number] {
-    const map = this.manifest.actions;
-    if (p.length !== map.length) this.fail('probabilities', `${p.length} values for ${map.length} actions`);
+    const at = this.actionAt;
+    if (p.length !== at.length) this.fail('probabilities', `${p.length} values for ${at.length} actions`);
     const d: [number, number, number] = [0, 0, 0];
-    for (let i = 0; i < p.length; i++) d[ACTIONS.indexOf(map[i]!)]! += p[i]!;
+    for (let i = 0; i < p.length; i++) d[at[i]!]! += p[i]!;
     return d;
   }
 

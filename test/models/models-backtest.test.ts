@@ -55,7 +55,12 @@ describe('batched inference', () => {
 describe('PredictionTrack', () => {
   it('answers by candle time in order, out of order, and not at all before, between or after its candles', () => {
     const t = new PredictionTrack();
-    const p = (k: number) => ({ action: 'buy', confidence: k / 10, dist: [0, 0, 1] }) as unknown as ModelPrediction;
+    const p = (k: number): ModelPrediction => ({
+      action: 'buy',
+      confidence: k / 10,
+      dist: [0, 1 - k / 10, k / 10],
+      raw: { probabilities: [0, 1 - k / 10, k / 10] },
+    });
     const times = [100, 160, 220, 280, 400];
     times.forEach((ts, k) => t.push(ts, p(k)));
     expect(t.size).toBe(5);
@@ -66,6 +71,17 @@ describe('PredictionTrack', () => {
     expect(t.get(280)?.confidence).toBe(0.3);
     expect(t.has(100) && !t.has(101)).toBe(true);
     expect(new PredictionTrack().get(100)).toBeUndefined();
+    expect(t.get(220)).toEqual(p(2)); // the object interpret made, again
+    const r = new PredictionTrack();
+    const regression: ModelPrediction = {
+      action: 'sell',
+      confidence: 0.25,
+      dist: [0.25, 0.375, 0.375],
+      value: -0.5,
+      raw: { value: [-0.5] },
+    };
+    r.push(1, regression);
+    expect(r.get(1)).toEqual(regression);
   });
 });
 

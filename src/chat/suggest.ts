@@ -28,7 +28,6 @@ const OTHER_BOTS: Readonly<Record<string, string>> = {
   limit: 'risk',
   locks: 'risk',
   version: 'health',
-  logs: 'logs',
 };
 
 /** The command the user most likely meant, among `names` (the ones they may run); undefined when unsure. */

@@ -255,8 +255,20 @@ export class GridBook {
       const price = host.lastPrice(this.symbol);
       const market = host.marketInfo(this.symbol);
       if (!market || !(price > 0)) return;
-      this.book(pair, o);
-      this.place(pair, price, market, this.d.clock.now());
+      try {
+        this.book(pair, o);
+        this.place(pair, price, market, this.d.clock.now());
+      } catch (e) {
+        // Out of the engine's call stack: nothing above would catch it. The next candle tries again.
+        this.d.log.error({ symbol: this.symbol, pair: pair.k, err: e }, 'grid: placing the opposite of a fill failed');
+        host.onAlert({
+          type: 'engine',
+          severity: 'warning',
+          title: `Grid ${this.symbol}: opposite order not placed`,
+          message: `After ${o.clientOrderId} filled: ${e instanceof Error ? e.message : String(e)}. The next candle tries again.`,
+          key: `grid-opposite:${this.symbol}`,
+        });
+      }
     });
   }
 

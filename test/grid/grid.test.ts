@@ -165,6 +165,38 @@ function feed(k: Kernelish, candles: Candle[], each?: () => void): void {
 }
 
 describe('grid on the paper venue', () => {
+  it('a fill heard between two candles whose opposite cannot be placed: an alert, the error caught, the engine intact', async () => {
+    const k = open(join(tempDir('skipper-grid-between-'), 'j.db'));
+    feed(k, saw(1, 95, 105, 0.4));
+    const buy = [...k.engine.liveOrders.values()].find((o) => o.price === 99)!;
+    const working = k.engine.liveOrders.size;
+    k.engine.manualOrder = () => {
+      throw new Error('disk I/O error');
+    };
+    // What a live venue reports between two closes: the trade, then the order filled.
+    const ts = k.clock.now() + 10_000;
+    k.engine.onFill({
+      tradeId: 't-between',
+      clientOrderId: buy.clientOrderId,
+      symbol: SYM,
+      side: 'buy',
+      price: 99,
+      qty: 0.1,
+      fee: 0.0099,
+      feeCurrency: 'USDT',
+      liquidity: 'maker',
+      ts,
+    });
+    k.engine.onOrderUpdate({ clientOrderId: buy.clientOrderId, status: 'filled', ts });
+    await new Promise((r) => setImmediate(r)); // the grid answers in a microtask
+    expect(k.alerts).toContainEqual(
+      expect.objectContaining({ title: `Grid ${SYM}: opposite order not placed`, message: expect.stringContaining('disk I/O error') }),
+    );
+    expect(k.engine.liveOrders.size).toBe(working - 1);
+    expect(k.engine.portfolio.positions.get(SYM)?.qty).toBeCloseTo(0.1, 9);
+    k.journal.close();
+  });
+
   it('rests buys below the price, sells each filled buy one level up, and books the round trips as profit', () => {
     const dir = tempDir('skipper-grid-');
     const k = open(join(dir, 'j.db'));

@@ -48,6 +48,9 @@ export interface LatencyBench {
   bare: BareJitter;
 }
 
+/** The `p` quantile of ascending ms samples, in µs. */
+const pct = (a: readonly number[], p: number): number => a[Math.min(a.length - 1, Math.floor(p * a.length))]! * 1000;
+
 export interface BareJitter {
   iterations: number;
   p50us: number;
@@ -79,13 +82,7 @@ export function bareJitter(n: number, sliceUs: number): BareJitter {
   }
   if (acc === -1) console.log(acc); // keeps the loop from being optimised away
   const a = [...t].sort((x, y) => x - y);
-  return {
-    iterations: n,
-    p50us: a[Math.floor(n / 2)]! * 1000,
-    p99us: a[Math.floor(n * 0.99)]! * 1000,
-    maxUs: a[n - 1]! * 1000,
-    over1ms: a.filter((x) => x > 1).length,
-  };
+  return { iterations: n, p50us: pct(a, 0.5), p99us: pct(a, 0.99), maxUs: a[n - 1]! * 1000, over1ms: a.filter((x) => x > 1).length };
 }
 
 export type LatencyMode = 'live' | 'back-to-back';
@@ -164,20 +161,18 @@ export async function benchLatency(n = 5000, mode: LatencyMode = 'live'): Promis
   journal.close();
   await new Promise((r) => setTimeout(r, 50)); // V8's gc entries reach the observer from the event loop
   observer.disconnect();
-  const gcEntries = gcs;
   let over1msWithGc = 0;
   for (let i = 200; i < taken; i++) {
     if (samples[i]! <= 1) continue;
     const end = starts[i]! + samples[i]!;
-    for (let g = 0; g < gcEntries.length; g += 2)
-      if (gcEntries[g]! < end && gcEntries[g + 1]! > starts[i]!) {
+    for (let g = 0; g < gcs.length; g += 2)
+      if (gcs[g]! < end && gcs[g + 1]! > starts[i]!) {
         over1msWithGc++;
         break;
       }
   }
   const s = [...samples.subarray(200, taken)].sort((a, b) => a - b); // skip JIT warm-up
   const w = [...whole.subarray(200)].sort((a, b) => a - b);
-  const pct = (a: number[], p: number) => a[Math.min(a.length - 1, Math.floor(p * a.length))]! * 1000;
   const p50us = pct(s, 0.5);
   return {
     decisions: s.length,

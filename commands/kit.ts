@@ -35,7 +35,7 @@ export type { GridBook, GridView } from '../src/grid/manager.ts';
 export type { ModelView } from '../src/models/wire.ts';
 export { LIMIT_KEYS, limitHelp, limitKey, showLimit } from '../src/risk/limits.ts';
 export type { RiskDecision, RiskLimits } from '../src/risk/types.ts';
-export { listStrategies } from '../src/strategy/registry.ts';
+export { shownParams } from '../src/strategy/registry.ts';
 
 export { buildChartReply, buildHistoryReply, buildTradesReply, reportSourceFor, type ChartKind } from '../src/reports/build.ts';
 export {

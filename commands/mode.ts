@@ -1,4 +1,4 @@
-import { defineCommand, kv, modeWords, listStrategies, dataSourceOf, describeDataSource } from './kit.ts';
+import { defineCommand, kv, modeWords, shownParams, dataSourceOf, describeDataSource } from './kit.ts';
 
 export default defineCommand({
   name: 'mode',
@@ -7,9 +7,7 @@ export default defineCommand({
   run({ services }) {
     const cfg = services.config;
     const st = services.engine.status();
-    const defaults = listStrategies().find((s) => s.name === cfg.strategy.name)?.defaults ?? {};
-    const params: Record<string, number> = { ...defaults, ...cfg.strategy.params };
-    delete params.timeframeMs; // set by the bot from the timeframe, not a trader's knob
+    const params = shownParams(cfg.strategy.name, cfg.strategy.params);
     const paramText = Object.entries(params)
       .map(([k, v]) => `${k}=${v}${Object.hasOwn(cfg.strategy.params, k) ? '' : ' (default)'}`)
       .join(', ');

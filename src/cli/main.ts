@@ -10,7 +10,7 @@ import { cagrText, reportedCagr } from '../engine/cagr-span.ts';
 import { TIMEFRAME_MS, TIMEFRAMES, type Timeframe } from '../core/types.ts';
 import type { Bot } from '../app/bot.ts';
 import { addModelCommands } from './models.ts';
-import { STRATEGIES } from '../strategy/registry.ts';
+import { shownParams, STRATEGIES } from '../strategy/registry.ts';
 import { parseTime, registerResearchCommands, runBacktestConfig } from '../research/commands.ts';
 
 const loadConfig = async (file?: string) => (await import('../config/load.ts')).loadConfig(file);
@@ -191,7 +191,7 @@ bt.action(async (o: Record<string, unknown>) => {
       symbol,
       timeframe: tf,
       strategy,
-      params: withoutTimeframe({ ...factory?.defaults, ...params }),
+      params: shownParams(strategy, params),
       ...(models ? { models: models.members, vote: models.mode } : {}),
       ...(models?.perCandle.length ? { per_candle: models.perCandle } : {}),
       bars: r.bars,
@@ -362,9 +362,3 @@ addModelCommands(program, fail);
 registerResearchCommands(program);
 
 await program.parseAsync(process.argv);
-
-/** A strategy's parameters as shown: timeframeMs is the engine's (from --timeframe), not the trader's. */
-function withoutTimeframe(p: Record<string, unknown>): Record<string, unknown> {
-  const { timeframeMs: _set_by_the_engine, ...shown } = p;
-  return shown;
-}

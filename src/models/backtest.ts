@@ -79,6 +79,19 @@ export class PredictionTrack {
   }
 }
 
+/**
+ * ModelStrategy's `precomputed` over batched tracks: a model without a track is not batched (undefined:
+ * it runs per candle); a candle without a prediction is null (warming up).
+ */
+export function lookupIn(
+  tracks: ReadonlyMap<LoadedModel, PredictionTrack>,
+): (model: LoadedModel, ts: number) => ModelPrediction | null | undefined {
+  return (model, ts) => {
+    const t = tracks.get(model);
+    return t === undefined ? undefined : (t.get(ts) ?? null);
+  };
+}
+
 /** Predictions of `model` for every candle whose features are defined, by the candle's open time. */
 export async function batchPredictions(model: LoadedModel, candles: readonly Candle[]): Promise<PredictionTrack> {
   return (await batchPredictionsAll([model], candles)).get(model)!;
@@ -188,10 +201,7 @@ export async function prepareModelBacktest(
     minConfidence,
     timeframeMs,
     ...(a.atrStop !== undefined ? { atrStop: a.atrStop } : {}),
-    precomputed: (model, ts) => {
-      const m = byModel.get(model);
-      return m === undefined ? undefined : (m.get(ts) ?? null);
-    },
+    precomputed: lookupIn(byModel),
   });
   return { strategy, set, members: names, mode, perCandle, inferenceMs, close: () => set.close() };
 }

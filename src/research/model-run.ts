@@ -4,7 +4,7 @@
 // candle (runConfigBacktestPerCandle) when a member is a policy reading its position.
 import type { Config } from '../config/schema.ts';
 import { TIMEFRAME_MS } from '../core/types.ts';
-import { batchPredictionsAll, type PredictionTrack } from '../models/backtest.ts';
+import { batchPredictionsAll, lookupIn, type PredictionTrack } from '../models/backtest.ts';
 import type { LoadedModel } from '../models/model.ts';
 import { ModelSet } from '../models/model-set.ts';
 import { ModelStrategy } from '../models/strategy.ts';
@@ -51,10 +51,7 @@ export async function runModelConfigBacktest(o: RunConfigOptions): Promise<Model
         timeframeMs: tfMs,
         ...(p.atrStop !== undefined ? { atrStop: p.atrStop } : {}),
         ...(p.atrPeriod !== undefined ? { atrPeriod: p.atrPeriod } : {}),
-        precomputed: (model, ts) => {
-          const m = batched.get(symbol)!.get(model);
-          return m === undefined ? undefined : (m.get(ts) ?? null);
-        },
+        precomputed: lookupIn(batched.get(symbol)!),
       });
     const perCandle = [...set.slots.values()].some((s) => s.current!.extra.length > 0);
     const run = { ...o, data, strategy };

@@ -13,7 +13,7 @@ import { paperVenue } from '../app/venues.ts';
 import type { Metrics } from '../engine/metrics.ts';
 import { Journal } from '../journal/journal.ts';
 import { CandleValidator } from '../market/validator.ts';
-import { createStrategy, STRATEGIES } from '../strategy/registry.ts';
+import { createStrategy, shownParams } from '../strategy/registry.ts';
 import type { Strategy } from '../strategy/types.ts';
 import { loadFunding, loadSeries, windowCandles, type FundingRate } from './data.ts';
 import { CurveRecorder, monthlyReturns } from './recorder.ts';
@@ -330,8 +330,7 @@ function summarize(a: {
   const counts = cfg.market.symbols.map((s) => engine.candleCounts(s));
   const firsts = a.streams.map((s) => s.run[0]?.ts ?? Infinity);
   const lasts = a.streams.map((s) => s.run[s.run.length - 1]?.ts ?? -Infinity);
-  const params: Record<string, number> = { ...STRATEGIES[cfg.strategy.name]?.defaults, ...cfg.strategy.params };
-  delete params.timeframeMs;
+  const params = shownParams(cfg.strategy.name, cfg.strategy.params);
   return {
     symbols: [...cfg.market.symbols],
     timeframe: cfg.market.timeframe,

@@ -27,6 +27,15 @@ export function createStrategy(name: string, symbol: string, params: StrategyPar
   return factory.create(symbol, params);
 }
 
+/**
+ * A strategy's parameters as shown to the trader (replies, results): its defaults overlaid with `params`,
+ * without timeframeMs, which the bot sets from the timeframe (not a trader's knob).
+ */
+export function shownParams(name: string, params: StrategyParams): Record<string, number> {
+  const { timeframeMs: _setByTheBot, ...shown } = { ...(Object.hasOwn(STRATEGIES, name) ? STRATEGIES[name]!.defaults : {}), ...params };
+  return shown;
+}
+
 /** Name, description and default parameters of every built-in, sorted by name. */
 export function listStrategies(): StrategyInfo[] {
   return Object.values(STRATEGIES)

@@ -9,7 +9,7 @@ import { quoteOf } from '../core/symbols.ts';
 import { TIMEFRAME_MS, type MarketInfo, type TradingMode } from '../core/types.ts';
 import { Engine, type EngineOptions } from '../engine/engine.ts';
 import { EngineEvents } from '../engine/engine-events.ts';
-import type { ApprovalGate, ReconnectHook } from '../engine/ports.ts';
+import type { ApprovalGate, EntrySplitter, ReconnectHook } from '../engine/ports.ts';
 import type { MetricsTracker } from '../engine/metrics.ts';
 import type { ExchangeClient } from '../exchange/types.ts';
 import { Journal } from '../journal/journal.ts';
@@ -43,6 +43,8 @@ export interface EngineParts {
   logger?: Logger;
   metrics?: MetricsTracker;
   approvals?: ApprovalGate;
+  /** Splits large strategy entries into TWAP/iceberg parents (the bot's AlgoExecutor). */
+  entrySplitter?: EntrySplitter;
   /** Called when the venue connection comes back (the bot reconciles then). */
   onReconnect?: ReconnectHook;
   /** Called when a trader's order goes out (a held replay must not block it). */
@@ -153,6 +155,7 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
     ...(parts.alerts ? { alerts: parts.alerts } : {}),
     ...(parts.metrics ? { metrics: parts.metrics } : {}),
     ...(parts.approvals ? { approvals: parts.approvals } : {}),
+    ...(parts.entrySplitter ? { entrySplitter: parts.entrySplitter } : {}),
     ...(parts.onReconnect ? { onReconnect: parts.onReconnect } : {}),
     ...(parts.onTraderOrder ? { onTraderOrder: parts.onTraderOrder } : {}),
     ...(grid ? { strategyStops: true } : {}),

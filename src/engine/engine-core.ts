@@ -5,7 +5,7 @@ import type { Logger } from '../core/logger.ts';
 import type { AlertInput, AlertSink } from '../core/alerts.ts';
 import { NULL_ALERTS, tradeFigures } from '../core/alerts.ts';
 import { DAY_MS, utcDayStart, type Clock } from '../core/clock.ts';
-import { assetAmount, percent, price, price as fmtPrice, qty, signedMoney } from '../core/format.ts';
+import { assetAmount, price, qty, signedMoney } from '../core/format.ts';
 import { splitSymbol } from '../core/symbols.ts';
 import type { Candle, Fill, MarketInfo, Order, OrderPurpose, OrderRequest, Side, Signal, TradingMode } from '../core/types.ts';
 import type { ExchangeClient, OrderUpdate, SimulatedVenue } from '../exchange/types.ts';
@@ -25,7 +25,7 @@ import { ProgressWriter } from './progress.ts';
 import type { EngineEvents } from './engine-events.ts';
 import type { EngineOptions, SymbolState } from './engine-types.ts';
 import { NativeTrails } from './native-trail.ts';
-import type { ApprovalGate, EngineRisk, Proposal, TradingJournal } from './ports.ts';
+import type { ApprovalGate, EngineRisk, EntrySplitter, Proposal, TradingJournal } from './ports.ts';
 
 export abstract class EngineCore {
   readonly portfolio: Portfolio;
@@ -59,6 +59,8 @@ export abstract class EngineCore {
   protected readonly approvals: ApprovalGate | undefined;
   protected readonly events: EngineEvents | undefined;
   protected readonly progress: ProgressWriter;
+  /** Large strategy entries go out as TWAP/iceberg parents through it (execution.signals). */
+  protected readonly splitter: EntrySplitter | undefined;
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
@@ -72,6 +74,7 @@ export abstract class EngineCore {
     this.alerts = opts.alerts ?? NULL_ALERTS;
     this.alertsOn = this.alerts !== NULL_ALERTS;
     this.approvals = opts.approvals;
+    this.splitter = opts.entrySplitter;
     this.events = opts.events;
     this.venue = isSimulatedVenue(opts.exchange) ? opts.exchange : null;
     this.progress = new ProgressWriter(this.journal);
@@ -261,6 +264,10 @@ export abstract class EngineCore {
   // ---- signals → orders ---------------------------------------------------------------------
 
   protected onSignal(s: SymbolState, signal: Signal): void {
+    const action = signal.action;
+    const exiting = action === 'exit_long' || action === 'exit_short';
+    // A split entry still buying would rebuild what the exit sells: it stops first.
+    if (exiting) this.splitter?.stopEntries(s.symbol, `${signal.strategy} signalled ${action.replace('_', ' ')}`);
     const busy = orderInFlight(this.liveOrders.values(), s.symbol);
     if (busy !== undefined) {
       // One order at a time per position: a second exit while the first is unanswered could sell what the bot does not hold.
@@ -269,8 +276,7 @@ export abstract class EngineCore {
       return;
     }
     const pos = this.portfolio.positions.get(s.symbol);
-    const action = signal.action;
-    if (action === 'exit_long' || action === 'exit_short') {
+    if (exiting) {
       const want = action === 'exit_long' ? 'long' : 'short';
       if (pos === undefined || pos.side !== want) return;
       this.exit(s, signal, pos, 'exit');
@@ -278,6 +284,12 @@ export abstract class EngineCore {
     }
     const dir = action === 'enter_long' ? 'long' : 'short';
     if (dir === 'short' && !this.opts.allowShort) return;
+    const parent = this.splitter?.building(s.symbol);
+    if (parent !== undefined) {
+      const reason = `${parent} is still building the ${s.symbol} position from an earlier entry: no new entry until it ends`;
+      this.journal.recordDecision(signal, { action: 'reject', rule: 'entry_in_progress', reason }, undefined);
+      return;
+    }
     if (pos !== undefined) {
       if (pos.side === dir && this.risk.limits.pyramidMaxAdds === 0) return;
       if (pos.side === dir) return this.enter(s, signal, dir === 'long' ? 'buy' : 'sell'); // an add (pyramiding)
@@ -398,67 +410,17 @@ export abstract class EngineCore {
       this.approvals.propose(p);
       return;
     }
-    this.submit(decision.request, purpose, decisionId, bracket);
+    if (purpose !== 'entry' || this.splitEntry(signal, decision.request, notional, decisionId) === undefined)
+      this.submit(decision.request, purpose, decisionId, bracket);
     if (purpose === 'entry') this.risk.recordEntry(this.clock.now());
   }
 
-  /** A proposal restored after a restart blocks further entries on its symbol, like a working order. */
-  holdForProposal(symbol: string): void {
-    const s = this.symbols.get(symbol);
-    if (s) s.working++;
-  }
-
-  /**
-   * A proposal was decided. On approval the intent is re-checked (risk and price drift) before it
-   * is sent. Returns what happened, in words.
-   */
-  resolveProposal(
-    p: Proposal,
-    outcome: 'approved' | 'rejected' | 'expired' | 'withdrawn',
-    maxDrift: number,
-  ): { placed: boolean; message: string; clientOrderId?: string } {
-    const s = this.symbols.get(p.signal.symbol);
-    if (s) s.working = Math.max(0, s.working - 1);
-    this.journal.updateDecision(p.decisionId, { approval: outcome });
-    if (outcome !== 'approved' || !s) return { placed: false, message: `${outcome}: nothing placed` };
-    const price = s.lastClose;
-    if (Number.isFinite(price) && p.signal.price > 0) {
-      const drift = Math.abs(price / p.signal.price - 1);
-      if (drift > maxDrift) {
-        return {
-          placed: false,
-          message: `not placed: price moved ${percent(drift)} since the proposal (${fmtPrice(p.signal.price, s.market.priceStep)} → ${fmtPrice(price, s.market.priceStep)}; limit ${percent(maxDrift)})`,
-        };
-      }
-    }
-    const reducing = p.purpose !== 'entry';
-    const pos = this.portfolio.positions.get(s.symbol);
-    if (reducing && !pos) return { placed: false, message: 'not placed: the position is already closed' };
-    const request: OrderRequest = { ...p.request };
-    if (reducing && pos) {
-      const left = Math.max(0, pos.qty - exitingQty(this.liveOrders.values(), s.symbol, pos.side));
-      const part = p.signal.fraction !== undefined && p.signal.fraction < 1 ? p.request.qty : undefined;
-      request.qty = part !== undefined ? Math.min(part, left) : left; // a scale-out stays partial
-    }
-    if (reducing && !(request.qty! > 0)) return { placed: false, message: 'not placed: exits already working cover the position' };
-    if (!reducing) {
-      delete request.qty;
-      delete request.quoteQty;
-    }
-    const again = this.risk.evaluate(
-      { signal: p.signal, request, reducing },
-      this.riskContext(s, Number.isFinite(price) ? price : p.signal.price, reducing ? request.qty : undefined),
-    );
-    if (again.action === 'reject' || !again.request)
-      return { placed: false, message: `not placed: risk re-check refused it (${again.reason})` };
-    const bracket = again.stopLoss !== undefined ? { ...p.bracket, stopLoss: again.stopLoss } : p.bracket;
-    const o = this.submit(again.request, p.purpose, p.decisionId, bracket);
-    if (p.purpose === 'entry') this.risk.recordEntry(this.clock.now());
-    return {
-      placed: true,
-      message: `placed ${o.clientOrderId}${again.action === 'resize' ? ` (${again.reason})` : ''}`,
-      clientOrderId: o.clientOrderId,
-    };
+  /** Large strategy entries go to the splitter when one is set: the parent's id, or undefined (send it whole). */
+  protected splitEntry(signal: Signal, request: OrderRequest, notional: number, decisionId: number): string | undefined {
+    if (this.splitter === undefined) return undefined;
+    const parent = this.splitter.split({ signal, request, notional, decisionId });
+    if (parent !== undefined) this.journal.updateDecision(decisionId, { clientOrderId: parent });
+    return parent;
   }
 
   /** Write the intent, then hand the order to the venue. The journal has it before the venue does. */

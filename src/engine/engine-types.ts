@@ -9,7 +9,7 @@ import type { NumberKey } from '../journal/state-keys.ts';
 import type { Strategy, StrategyContext } from '../strategy/types.ts';
 import type { EngineEvents } from './engine-events.ts';
 import type { MetricsTracker } from './metrics.ts';
-import type { ApprovalGate, EngineRisk, ReconnectHook, TradingJournal, Validator } from './ports.ts';
+import type { ApprovalGate, EngineRisk, EntrySplitter, ReconnectHook, TradingJournal, Validator } from './ports.ts';
 import type { BookPosition } from './portfolio.ts';
 import type { ProtectionGap } from './protection.ts';
 
@@ -45,6 +45,7 @@ export interface EngineOptions {
   persistProgress: boolean;
   metrics?: MetricsTracker;
   approvals?: ApprovalGate;
+  entrySplitter?: EntrySplitter;
   /** Called when the venue connection comes back (the bot reconciles then). */
   onReconnect?: ReconnectHook;
   /** Called when a trader's order (manual, close, flatten) goes out: a held replay must not block it. */

@@ -6,18 +6,19 @@ import { tradeFigures } from '../core/alerts.ts';
 import { utcDayStart, type ClockKind } from '../core/clock.ts';
 import { canTransition, isTerminal } from '../core/order-state.ts';
 import { floorToStep } from '../core/num.ts';
-import { price, qty } from '../core/format.ts';
+import { percent, price, price as fmtPrice, qty } from '../core/format.ts';
 import type { Fill, MarketInfo, Order, OrderPurpose, OrderRequest, Side, Signal } from '../core/types.ts';
 import type { ExchangeListener, FundingPayment, OrderUpdate, VenueOrder } from '../exchange/types.ts';
 import { STATE } from '../journal/state-keys.ts';
 import type { RiskDecision } from '../risk/types.ts';
 import type { Strategy } from '../strategy/types.ts';
-import { inFlight } from './in-flight.ts';
+import { exitingQty, inFlight } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE } from './protection.ts';
 import { closeRequest, EngineCore } from './engine-core.ts';
 import { forgetTradeSettings, newTradeSettings } from './trades.ts';
 import type { EngineOptions, EngineStatus } from './engine-types.ts';
+import type { Proposal } from './ports.ts';
 
 export type { ApprovalGate, EngineOptions, EngineStatus, Proposal, SymbolSetup } from './engine-types.ts';
 
@@ -241,7 +242,15 @@ export class Engine extends EngineCore implements ExchangeListener {
   manualOrder(
     req: { symbol: string; side: Side; qty?: number; quoteQty?: number; price?: number },
     by: string,
-    opts: { dryRun?: boolean; clientOrderId?: string; continuation?: boolean; purpose?: 'grid'; stopLoss?: number } = {},
+    opts: {
+      dryRun?: boolean;
+      clientOrderId?: string;
+      continuation?: boolean;
+      /** 'grid': a grid level; 'entry': a slice of a split strategy entry (`strategy` names it). */
+      purpose?: 'grid' | 'entry';
+      strategy?: string;
+      stopLoss?: number;
+    } = {},
   ): { decision: RiskDecision; order?: Order } {
     const s = this.symbols.get(req.symbol);
     if (!s) return { decision: { action: 'reject', rule: 'unknown_symbol', reason: `not trading ${req.symbol}` } };
@@ -253,7 +262,7 @@ export class Engine extends EngineCore implements ExchangeListener {
       action: reducing ? (pos!.side === 'long' ? 'exit_long' : 'exit_short') : req.side === 'buy' ? 'enter_long' : 'enter_short',
       ts: this.clock.now(),
       price,
-      strategy: opts.purpose ?? 'manual',
+      strategy: opts.strategy ?? opts.purpose ?? 'manual',
       reason: `${opts.purpose ?? 'manual'} ${req.side} by ${by}`,
     };
     if (!reducing && req.side === 'sell' && this.opts.marketType === 'spot') {
@@ -289,6 +298,75 @@ export class Engine extends EngineCore implements ExchangeListener {
     if (!reducing && !opts.continuation) this.risk.recordEntry(this.clock.now());
     if (opts.purpose === undefined) this.opts.onTraderOrder?.();
     return { decision, order };
+  }
+
+  // ---- proposals (approval gate) ------------------------------------------------------------
+
+  /** A proposal restored after a restart blocks further entries on its symbol, like a working order. */
+  holdForProposal(symbol: string): void {
+    const s = this.symbols.get(symbol);
+    if (s) s.working++;
+  }
+
+  /**
+   * A proposal was decided. On approval the intent is re-checked (risk and price drift) before it
+   * is sent. Returns what happened, in words.
+   */
+  resolveProposal(
+    p: Proposal,
+    outcome: 'approved' | 'rejected' | 'expired' | 'withdrawn',
+    maxDrift: number,
+  ): { placed: boolean; message: string; clientOrderId?: string } {
+    const s = this.symbols.get(p.signal.symbol);
+    if (s) s.working = Math.max(0, s.working - 1);
+    this.journal.updateDecision(p.decisionId, { approval: outcome });
+    if (outcome !== 'approved' || !s) return { placed: false, message: `${outcome}: nothing placed` };
+    const price = s.lastClose;
+    if (Number.isFinite(price) && p.signal.price > 0) {
+      const drift = Math.abs(price / p.signal.price - 1);
+      if (drift > maxDrift) {
+        return {
+          placed: false,
+          message: `not placed: price moved ${percent(drift)} since the proposal (${fmtPrice(p.signal.price, s.market.priceStep)} → ${fmtPrice(price, s.market.priceStep)}; limit ${percent(maxDrift)})`,
+        };
+      }
+    }
+    const reducing = p.purpose !== 'entry';
+    const pos = this.portfolio.positions.get(s.symbol);
+    if (reducing && !pos) return { placed: false, message: 'not placed: the position is already closed' };
+    const request: OrderRequest = { ...p.request };
+    if (reducing && pos) {
+      const left = Math.max(0, pos.qty - exitingQty(this.liveOrders.values(), s.symbol, pos.side));
+      const part = p.signal.fraction !== undefined && p.signal.fraction < 1 ? p.request.qty : undefined;
+      request.qty = part !== undefined ? Math.min(part, left) : left; // a scale-out stays partial
+    }
+    if (reducing && !(request.qty! > 0)) return { placed: false, message: 'not placed: exits already working cover the position' };
+    if (!reducing) {
+      delete request.qty;
+      delete request.quoteQty;
+    }
+    const again = this.risk.evaluate(
+      { signal: p.signal, request, reducing },
+      this.riskContext(s, Number.isFinite(price) ? price : p.signal.price, reducing ? request.qty : undefined),
+    );
+    if (again.action === 'reject' || !again.request)
+      return { placed: false, message: `not placed: risk re-check refused it (${again.reason})` };
+    const bracket = again.stopLoss !== undefined ? { ...p.bracket, stopLoss: again.stopLoss } : p.bracket;
+    if (p.purpose === 'entry') {
+      const notional = (again.request.qty ?? 0) * p.signal.price + (again.request.quoteQty ?? 0);
+      const parent = this.splitEntry(p.signal, again.request, notional, p.decisionId);
+      if (parent !== undefined) {
+        this.risk.recordEntry(this.clock.now());
+        return { placed: true, message: `started ${parent}: the entry is split into slices (see /orders)`, clientOrderId: parent };
+      }
+    }
+    const o = this.submit(again.request, p.purpose, p.decisionId, bracket);
+    if (p.purpose === 'entry') this.risk.recordEntry(this.clock.now());
+    return {
+      placed: true,
+      message: `placed ${o.clientOrderId}${again.action === 'resize' ? ` (${again.reason})` : ''}`,
+      clientOrderId: o.clientOrderId,
+    };
   }
 
   // ---- reconciliation -----------------------------------------------------------------------

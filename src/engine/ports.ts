@@ -74,5 +74,18 @@ export interface Proposal {
   trade?: string;
 }
 
+/**
+ * Where large strategy entries are split into TWAP/iceberg children (src/execution, when
+ * `execution.signals` is on). The engine still journals the decision and counts the entry.
+ */
+export interface EntrySplitter {
+  /** Take this approved entry as a parent order: its id, or undefined (the engine sends it whole). */
+  split(entry: { signal: Signal; request: OrderRequest; notional: number; decisionId: number }): string | undefined;
+  /** The parent still building this symbol's position from a strategy entry, if any. */
+  building(symbol: string): string | undefined;
+  /** The strategy exits the symbol: its entry parents stop, and their working children are cancelled. */
+  stopEntries(symbol: string, why: string): void;
+}
+
 /** Called when the venue connection comes back (the bot reconciles then). */
 export type ReconnectHook = (detail: string) => void;

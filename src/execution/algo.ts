@@ -2,13 +2,18 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { floorToStep } from '../core/num.ts';
 import { isTerminal } from '../core/order-state.ts';
-import type { Order, Side } from '../core/types.ts';
+import type { Order, OrderRequest, Side, Signal } from '../core/types.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { EngineEvents } from '../engine/engine-events.ts';
+import type { EntrySplitter } from '../engine/ports.ts';
 import type { Journal } from '../journal/journal.ts';
 import { childOrderId, ParentJournal, type ParentRow } from '../journal/parents.ts';
 import type { RiskDecision } from '../risk/types.ts';
 import { ALGO_LIMITS, type Algo, type ExecutionConfig } from './config.ts';
+
+/** A split strategy entry's `createdBy`, and the strategy read back from it (chat parents: undefined). */
+const byStrategy = (name: string): string => `strategy ${name}`;
+const strategyOf = (p: ParentRow): string | undefined => (p.decisionId !== null ? p.createdBy.slice(byStrategy('').length) : undefined);
 
 /** Extra children after the last slice, for parts that ended unfilled. */
 const MAX_CATCH_UP = 3;
@@ -21,6 +26,8 @@ export interface ParentRequest {
   /** Spread the slices over this long (TWAP; iceberg: the least time between clips). Default: slices × intervalSec. */
   durationMs?: number;
   by: string;
+  /** A split strategy entry: the decision it carries out (`by` is then byStrategy(name)). */
+  decisionId?: number;
 }
 
 export type StartResult = { ok: true; parent: ParentRow; first?: Order } | { ok: false; reason: string; decision?: RiskDecision };
@@ -46,13 +53,16 @@ export interface ParentProgress {
  * and, live, on a wall timer. TWAP children are market orders, one per interval. Iceberg children are
  * limit orders of `visibleQty` at the last price (less/more `limitOffsetBps`); the next goes out once the
  * previous is done.
+ *
+ * Strategy entries (`execution.signals`): the engine hands over an entry the risk engine sized and
+ * counted; all its children are continuations. The parent stops when the strategy signals an exit (its
+ * working child is cancelled) and when the position it built has closed (a stop, a take-profit, /close).
  */
-export class AlgoExecutor {
+export class AlgoExecutor implements EntrySplitter {
   readonly parents: ParentJournal;
 
+  /** Built before the engine (it is the engine's entry splitter), attached once the engine exists. */
   constructor(
-    private readonly engine: Engine,
-    events: EngineEvents,
     journal: Journal,
     private readonly clock: Clock,
     private readonly cfg: ExecutionConfig,
@@ -62,6 +72,12 @@ export class AlgoExecutor {
     this.parents = new ParentJournal(journal);
     this.journal = journal;
     this.working = this.parents.active().length > 0;
+  }
+
+  private engine!: Engine;
+
+  attach(engine: Engine, events: EngineEvents): void {
+    this.engine = engine;
     events.onCandleDone(() => this.tick());
     events.onStopAlgos((why, cancelChildren) => this.stopAll(why, cancelChildren));
   }
@@ -93,12 +109,49 @@ export class AlgoExecutor {
     return this.cfg.algo !== 'none' && notional > this.cfg.aboveNotional ? this.cfg.algo : null;
   }
 
+  /** A strategy entry above `aboveNotional`, with `execution.signals` on: started as a parent (its id). */
+  split(entry: { signal: Signal; request: OrderRequest; notional: number; decisionId: number }): string | undefined {
+    const algo = this.cfg.signals ? this.autoAlgo(entry.notional) : null;
+    const market = this.engine?.marketInfo(entry.request.symbol);
+    if (algo === null || !market) return undefined;
+    const { request, signal } = entry;
+    const qty = floorToStep(request.qty ?? (request.quoteQty ?? 0) / signal.price, market.qtyStep);
+    const by = byStrategy(signal.strategy);
+    const started = this.begin({ symbol: request.symbol, side: request.side, qty, algo, by, decisionId: entry.decisionId }, qty);
+    return started.ok ? started.parent.id : undefined;
+  }
+
+  building(symbol: string): string | undefined {
+    if (!this.working) return undefined;
+    return this.parents.active().find((p) => p.symbol === symbol && p.decisionId !== null)?.id;
+  }
+
+  /** The strategy ended them (no alert: its exit is the news); one whose every slice has filled is done. */
+  stopEntries(symbol: string, why: string): void {
+    if (!this.working) return;
+    for (const p of this.parents.active()) {
+      if (p.symbol !== symbol || p.decisionId === null) continue;
+      const children = this.parents.children(p.id);
+      const complete =
+        p.sent >= p.slices &&
+        children.every((o) => isTerminal(o.status)) &&
+        !(this.left(p, children, this.engine.marketInfo(symbol)!.qtyStep) > 0);
+      if (complete) this.finish(p, 'done', undefined, this.clock.now());
+      else this.stop(p.id, why, true, 'cancelled');
+    }
+  }
+
   start(req: ParentRequest): StartResult {
     const market = this.engine.marketInfo(req.symbol);
     if (!market) return { ok: false, reason: `not trading ${req.symbol}` };
     const preview = this.engine.manualOrder({ symbol: req.symbol, side: req.side, qty: req.qty }, req.by, { dryRun: true });
     if (preview.decision.action === 'reject') return { ok: false, reason: preview.decision.reason, decision: preview.decision };
-    const total = floorToStep(preview.decision.request?.qty ?? req.qty, market.qtyStep);
+    return this.begin(req, floorToStep(preview.decision.request?.qty ?? req.qty, market.qtyStep));
+  }
+
+  /** Journal the parent of `total` and send its first child. */
+  private begin(req: ParentRequest, total: number): StartResult {
+    const market = this.engine.marketInfo(req.symbol)!;
     const { slices, intervalMs } = this.plan(req, total, market.qtyStep);
     if (slices < 1 || !(total > 0)) return { ok: false, reason: 'the quantity is too small to split' };
     const now = this.clock.now();
@@ -117,6 +170,7 @@ export class AlgoExecutor {
       status: 'active',
       reason: null,
       createdBy: req.by,
+      decisionId: req.decisionId ?? null,
       createdAt: now,
       updatedAt: now,
     };
@@ -160,6 +214,8 @@ export class AlgoExecutor {
       this.advance(p, n, now);
       return undefined;
     }
+    if (p.decisionId !== null && !working && this.positionGone(p, children))
+      return this.finish(p, 'stopped', 'the position it was building has closed (a stop, a take-profit or /close)', now);
     const market = this.engine.marketInfo(p.symbol)!;
     const left = this.left(p, children, market.qtyStep);
     if (n > p.slices || !(left > 0)) {
@@ -170,15 +226,25 @@ export class AlgoExecutor {
     const qty = n >= p.slices ? left : floorToStep(left / (p.slices - n + 1), market.qtyStep);
     const req: { symbol: string; side: Side; qty: number; price?: number } = { symbol: p.symbol, side: p.side, qty };
     if (p.algo === 'iceberg') req.price = this.clipPrice(p, market.priceStep);
+    const strategy = strategyOf(p);
     const { decision, order } = this.engine.manualOrder(req, `${p.createdBy} (${p.id})`, {
       clientOrderId: id,
-      continuation: children.length > 0,
+      // A strategy entry was counted when it was decided: each of its slices continues it.
+      continuation: children.length > 0 || strategy !== undefined,
+      ...(strategy !== undefined ? { purpose: 'entry' as const, strategy } : {}),
     });
     if (!order) return this.finish(p, 'stopped', `slice ${n} ${decision.reason}`, now);
     this.advance(p, n, now);
     if (order.status === 'rejected') this.finish(p, 'stopped', `slice ${n} rejected by the venue: ${order.reason ?? 'no reason'}`, now);
     else if (n >= p.slices && isTerminal(order.status)) this.step(p); // filled at once (paper): done now
     return order;
+  }
+
+  /** Something filled, and no position on the parent's side is open any more. */
+  private positionGone(p: ParentRow, children: Order[]): boolean {
+    if (!children.some((o) => o.filledQty > 0)) return false;
+    const pos = this.engine.portfolio.positions.get(p.symbol);
+    return pos === undefined || pos.side !== (p.side === 'buy' ? 'long' : 'short');
   }
 
   /** What is still to be placed: a child that ended unfilled (cancelled, or lost to a crash before it reached the venue) leaves its part. */

@@ -323,6 +323,8 @@ export const parentOrders = sqliteTable(
     status: text('status', { enum: ['active', 'done', 'cancelled', 'stopped'] }).notNull(),
     reason: text('reason'),
     createdBy: text('created_by').notNull(),
+    /** The strategy decision this parent carries out (a split strategy entry); null: a chat order. */
+    decisionId: integer('decision_id'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },

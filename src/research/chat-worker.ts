@@ -99,7 +99,8 @@ async function backtest(t: Extract<ChatTask, { kind: 'backtest' }>): Promise<Cha
     ['Candles', String(r.bars)],
   ];
   const png = await equityDrawdownPng(r, `Backtest: ${r.strategy} on ${r.symbols.join(', ')} ${r.timeframe}`);
-  return { title: 'Backtest', text: `${head}\n\n${table(['', ''], rows).split('\n').slice(2).join('\n')}`, png };
+  const notes = r.notes.map((n) => `\nnote: ${n}`).join('');
+  return { title: 'Backtest', text: `${head}\n\n${table(['', ''], rows).split('\n').slice(2).join('\n')}${notes}`, png };
 }
 
 async function stress(t: Extract<ChatTask, { kind: 'stress' }>): Promise<ChatOutcome> {

@@ -3,9 +3,11 @@ import { SimClock } from '../../src/core/clock.ts';
 import { MemoryAlertSink } from '../../src/core/alerts.ts';
 import type { Candle, Signal, SignalAction } from '../../src/core/types.ts';
 import type { ApprovalGate, Engine } from '../../src/engine/engine.ts';
+import type { EntrySplitter } from '../../src/engine/ports.ts';
 import { buildEngine } from '../../src/app/kernel.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { MetricsTracker } from '../../src/engine/metrics.ts';
+import type { EngineEvents } from '../../src/engine/engine-events.ts';
 import { PaperExchange } from '../../src/exchange/paper/index.ts';
 import { PaperStore } from '../../src/exchange/paper/index.ts';
 import { Journal } from '../../src/journal/journal.ts';
@@ -45,6 +47,8 @@ export interface Rig {
   alerts: MemoryAlertSink;
   strategy: ScriptedStrategy;
   metrics: MetricsTracker;
+  /** What the engine tells listeners built after it (execution algos). */
+  events: EngineEvents;
   /** Feed one candle (o, h, l, c) at the next minute. */
   candle(o: number, h: number, l: number, c: number, volume?: number): Candle;
 }
@@ -60,6 +64,8 @@ export interface RigOptions {
   marketType?: 'spot' | 'perp';
   /** The approval gate, built from the rig's journal and alerts (as the bot's ApprovalService is). */
   approvals?: (parts: { journal: Journal; alerts: MemoryAlertSink }) => ApprovalGate;
+  /** The entry splitter, built from the rig's journal and clock (as the bot's AlgoExecutor is); attach it to the engine. */
+  entrySplitter?: (parts: { journal: Journal; clock: SimClock }) => EntrySplitter;
 }
 
 export function rig(script: Record<number, SignalAction>, opts: RigOptions = {}): Rig {
@@ -93,7 +99,7 @@ export function rig(script: Record<number, SignalAction>, opts: RigOptions = {})
   const strategy = new ScriptedStrategy(new Map(Object.entries(script).map(([k, v]) => [Number(k), v])), opts.extra);
   const metrics = new MetricsTracker(cash);
   const config = parseConfig({ botId: 'sk', market: { symbols: [SYM], timeframe: '1m', type: marketType } });
-  const { engine } = buildEngine(config, {
+  const { engine, events } = buildEngine(config, {
     mode: 'paper',
     clock,
     journal,
@@ -111,6 +117,7 @@ export function rig(script: Record<number, SignalAction>, opts: RigOptions = {})
     persistProgress: true,
     metrics,
     ...(opts.approvals ? { approvals: opts.approvals({ journal, alerts }) } : {}),
+    ...(opts.entrySplitter ? { entrySplitter: opts.entrySplitter({ journal, clock }) } : {}),
   });
   let ts = T0;
   return {
@@ -121,6 +128,7 @@ export function rig(script: Record<number, SignalAction>, opts: RigOptions = {})
     alerts,
     strategy,
     metrics,
+    events,
     candle(o, h, l, c, volume = 10) {
       const k: Candle = { ts, open: o, high: h, low: l, close: c, volume };
       ts += MIN;

@@ -72,6 +72,17 @@ describe('runConfigBacktest: the config as the bot would trade it', () => {
     expect(r.risk_events.some((e) => e.kind === 'breaker')).toBe(true);
   });
 
+  it('says what it leaves out of the config: split strategy entries go out whole', () => {
+    const plain = runConfigBacktest({ config: cfg(), data: { 'BTC/USDT': btc } });
+    expect(plain.notes).toEqual([]);
+    const split = runConfigBacktest({
+      config: cfg({ execution: { algo: 'twap', aboveNotional: 5000, signals: true } }),
+      data: { 'BTC/USDT': btc },
+    });
+    expect(split.notes).toEqual(['execution.signals: entries go out whole here; the bot splits those above 5000 into twap slices']);
+    expect(split.fills).toBe(plain.fills);
+  });
+
   it('perps: leverage brings liquidations, funding is paid by the position held', () => {
     const config = cfg({
       market: { type: 'perp', timeframe: '1h', symbols: ['BTC/USDT'], leverage: 50 },

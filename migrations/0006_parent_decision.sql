@@ -1,0 +1,1 @@
+ALTER TABLE `parent_orders` ADD `decision_id` integer;

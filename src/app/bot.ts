@@ -178,7 +178,6 @@ export class Bot {
       metrics: this.ops.modelObserver,
     });
     const jump = { sigmas: cfg.data.jumpSigmas, minPct: cfg.data.jumpMinPct };
-    this.algos = new AlgoExecutor(this.journal, this.clock, cfg.execution, cfg.botId, this.log);
     const kernel = buildEngine(cfg, {
       mode: cfg.mode === 'backtest' ? 'paper' : cfg.mode,
       clock: this.clock,
@@ -189,7 +188,6 @@ export class Bot {
       logger: this.log,
       ...(this.models ? { strategy: (symbol: string) => this.models!.strategy(symbol, TIMEFRAME_MS[timeframe]) } : {}),
       approvals: this.approvals,
-      entrySplitter: this.algos,
       onReconnect: () => void this.reconciler.run('reconnect').catch((e: unknown) => this.log.error({ err: e }, 'reconciliation failed')),
       onTraderOrder: () => this.approvals.nudge(),
       startingCash,
@@ -204,7 +202,7 @@ export class Bot {
       // A live order younger than the venue's receive window may still arrive: don't close it out yet.
       inFlightGraceMs: this.exchange.name === 'paper' ? 0 : cfg.exchange.recvWindowMs + 5_000,
     });
-    this.algos.attach(this.engine, kernel.events);
+    this.algos = kernel.algos!; // built for every run but a backtest
     this.reports = new ReportService({
       journal: this.journal,
       engine: this.engine,

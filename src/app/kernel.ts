@@ -9,7 +9,8 @@ import { quoteOf } from '../core/symbols.ts';
 import { TIMEFRAME_MS, type MarketInfo, type TradingMode } from '../core/types.ts';
 import { Engine, type EngineOptions } from '../engine/engine.ts';
 import { EngineEvents } from '../engine/engine-events.ts';
-import type { ApprovalGate, EntrySplitter, ReconnectHook } from '../engine/ports.ts';
+import type { ApprovalGate, ReconnectHook } from '../engine/ports.ts';
+import { AlgoExecutor } from '../execution/algo.ts';
 import type { MetricsTracker } from '../engine/metrics.ts';
 import type { ExchangeClient } from '../exchange/types.ts';
 import { Journal } from '../journal/journal.ts';
@@ -43,8 +44,6 @@ export interface EngineParts {
   logger?: Logger;
   metrics?: MetricsTracker;
   approvals?: ApprovalGate;
-  /** Splits large strategy entries into TWAP/iceberg parents (the bot's AlgoExecutor). */
-  entrySplitter?: EntrySplitter;
   /** Called when the venue connection comes back (the bot reconciles then). */
   onReconnect?: ReconnectHook;
   /** Called when a trader's order goes out (a held replay must not block it). */
@@ -70,6 +69,8 @@ export interface Kernel {
   risk: RiskEngine;
   /** The grid strategy's grids (strategy.name: grid). */
   grid?: GridRunner;
+  /** TWAP/iceberg parents: every run but a backtest (chat orders), and any run with execution.signals on. */
+  algos?: AlgoExecutor;
 }
 
 /**
@@ -126,6 +127,10 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
           fee: Math.max(cfg.exchange.paper.makerFee, cfg.exchange.paper.takerFee),
         })
       : undefined;
+  // TWAP/iceberg parents (src/execution): chat orders, and strategy entries when execution.signals is on
+  // (backtests too: they split entries as the bot would). Built first: it is the engine's entry splitter.
+  const x = cfg.execution;
+  const algos = !backtest || (x.signals && x.algo !== 'none') ? new AlgoExecutor(journal, clock, x, cfg.botId, log) : undefined;
   const options: EngineOptions = {
     mode,
     botId: cfg.botId,
@@ -155,7 +160,7 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
     ...(parts.alerts ? { alerts: parts.alerts } : {}),
     ...(parts.metrics ? { metrics: parts.metrics } : {}),
     ...(parts.approvals ? { approvals: parts.approvals } : {}),
-    ...(parts.entrySplitter ? { entrySplitter: parts.entrySplitter } : {}),
+    ...(algos ? { entrySplitter: algos } : {}),
     ...(parts.onReconnect ? { onReconnect: parts.onReconnect } : {}),
     ...(parts.onTraderOrder ? { onTraderOrder: parts.onTraderOrder } : {}),
     ...(grid ? { strategyStops: true } : {}),
@@ -168,11 +173,12 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
     };
   const engine = new Engine(options);
   grid?.attach(engine);
+  algos?.attach(engine, events);
   if (grid) {
     events.onFlattened((by) => grid.stopForFlatten(by));
     events.onOrderFilled((o) => grid.onOrderFilled(o));
   }
-  return { engine, events, clock, journal, exchange, risk, ...(grid ? { grid } : {}) };
+  return { engine, events, clock, journal, exchange, risk, ...(grid ? { grid } : {}), ...(algos ? { algos } : {}) };
 }
 
 export { paperMarket };

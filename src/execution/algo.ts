@@ -234,6 +234,7 @@ export class AlgoExecutor implements EntrySplitter {
       ...(strategy !== undefined ? { purpose: 'entry' as const, strategy } : {}),
     });
     if (!order) return this.finish(p, 'stopped', `slice ${n} ${decision.reason}`, now);
+    this.parents.placed(p.id, order);
     this.advance(p, n, now);
     if (order.status === 'rejected') this.finish(p, 'stopped', `slice ${n} rejected by the venue: ${order.reason ?? 'no reason'}`, now);
     else if (n >= p.slices && isTerminal(order.status)) this.step(p); // filled at once (paper): done now

@@ -9,9 +9,24 @@ export type ParentStatus = ParentRow['status'];
 /** The id of slice `n` (1-based) of a parent: derived, so a restart can tell whether it was already journaled. */
 export const childOrderId = (parentId: string, n: number): string => `${parentId}-${n}`;
 
-/** TWAP/iceberg parents in the journal (their children are ordinary `orders` rows). */
+/**
+ * TWAP/iceberg parents in the journal (their children are ordinary `orders` rows). A journal that keeps
+ * no orders (`fills` detail: backtests) has the children handed over in memory (`placed`) instead.
+ */
 export class ParentJournal {
-  constructor(private readonly journal: Journal) {}
+  private readonly unjournaled: Map<string, Order[]> | null;
+
+  constructor(private readonly journal: Journal) {
+    this.unjournaled = journal.detail === 'full' ? null : new Map();
+  }
+
+  /** A child went out (the executor's own object: the engine updates it as it fills). */
+  placed(parentId: string, child: Order): void {
+    if (this.unjournaled === null) return;
+    const kids = this.unjournaled.get(parentId);
+    if (kids) kids.push(child);
+    else this.unjournaled.set(parentId, [child]);
+  }
 
   insert(p: typeof parentOrders.$inferInsert): void {
     this.journal.tx(() => this.journal.db.insert(parentOrders).values(p).run());
@@ -41,6 +56,7 @@ export class ParentJournal {
 
   /** The children journaled for a parent, in slice order. */
   children(parentId: string): Order[] {
+    if (this.unjournaled !== null) return this.unjournaled.get(parentId) ?? [];
     const ids = this.journal.db
       .select({ id: orders.clientOrderId })
       .from(orders)

@@ -99,8 +99,7 @@ async function backtest(t: Extract<ChatTask, { kind: 'backtest' }>): Promise<Cha
     ['Candles', String(r.bars)],
   ];
   const png = await equityDrawdownPng(r, `Backtest: ${r.strategy} on ${r.symbols.join(', ')} ${r.timeframe}`);
-  const notes = r.notes.map((n) => `\nnote: ${n}`).join('');
-  return { title: 'Backtest', text: `${head}\n\n${table(['', ''], rows).split('\n').slice(2).join('\n')}${notes}`, png };
+  return { title: 'Backtest', text: `${head}\n\n${table(['', ''], rows).split('\n').slice(2).join('\n')}`, png };
 }
 
 async function stress(t: Extract<ChatTask, { kind: 'stress' }>): Promise<ChatOutcome> {

@@ -145,7 +145,6 @@ export function backtestText(r: RunResult): string {
   ];
   const rej = Object.entries(r.rejections).sort((a, b) => b[1] - a[1]);
   if (rej.length) lines.push(`risk rejections: ${rej.map(([k, n]) => `${k} ${n}`).join(', ')}`);
-  for (const n of r.notes ?? []) lines.push(`note: ${n}`);
   if (r.symbols.length > 1)
     lines.push(
       table(

@@ -98,8 +98,6 @@ export interface RunResult {
   trades: TradeMark[];
   elapsed_ms: number;
   bars_per_sec: number;
-  /** What this run does not simulate of the config, in words. */
-  notes: string[];
 }
 
 const MAX_MARKS = 5000;
@@ -361,14 +359,5 @@ function summarize(a: {
     trades,
     elapsed_ms: a.elapsed,
     bars_per_sec: a.elapsed > 0 ? a.total / (a.elapsed / 1000) : 0,
-    notes: unsimulated(cfg),
   };
-}
-
-/** Parts of the config a research run leaves out (they change how orders go out, not which). */
-function unsimulated(cfg: Config): string[] {
-  const x = cfg.execution;
-  return x.signals && x.algo !== 'none'
-    ? [`execution.signals: entries go out whole here; the bot splits those above ${x.aboveNotional} into ${x.algo} slices`]
-    : [];
 }

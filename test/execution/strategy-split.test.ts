@@ -8,8 +8,8 @@ import { Notifier } from '../../src/chat/transport.ts';
 import type { ChatUser } from '../../src/chat/types.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { silentLogger } from '../../src/core/logger.ts';
-import { AlgoExecutor } from '../../src/execution/algo.ts';
-import { executionConfigSchema, type ExecutionConfig } from '../../src/execution/config.ts';
+import type { ExecutionConfig } from '../../src/execution/config.ts';
+import { Journal } from '../../src/journal/journal.ts';
 import { childOrderId } from '../../src/journal/parents.ts';
 import { rig, SYM, type RigOptions } from '../helpers/engine-rig.ts';
 import { RecordingTransport } from '../helpers/recording-transport.ts';
@@ -20,15 +20,8 @@ const SPLIT: Partial<ExecutionConfig> = { algo: 'twap', aboveNotional: 1000, sli
 const LIMITS: RigOptions['limits'] = { sizing: 'fixed', fixedQuote: 4000, stopLossPct: 0.05, maxCapitalInUse: 1 };
 
 function setup(script: Parameters<typeof rig>[0], execution: Partial<ExecutionConfig> = SPLIT, opts: RigOptions = {}) {
-  let algos!: AlgoExecutor;
-  const cfg = executionConfigSchema.parse(execution);
-  const r = rig(script, {
-    limits: LIMITS,
-    store: true,
-    entrySplitter: ({ journal, clock }) => (algos = new AlgoExecutor(journal, clock, cfg, 'sk', silentLogger())),
-    ...opts,
-  });
-  algos.attach(r.engine, r.events);
+  const r = rig(script, { limits: LIMITS, store: true, execution, ...opts });
+  const algos = r.algos;
   const flat = (n: number, p = 100) => {
     for (let i = 0; i < n; i++) r.candle(p, p, p, p);
   };
@@ -61,6 +54,22 @@ describe('split strategy entries', () => {
     const sliceDecisions = r.journal.recentDecisions(20).filter((d) => d.clientOrderId?.startsWith(`${p!.id}-`));
     expect(sliceDecisions.map((d) => d.strategy)).toEqual(['scripted', 'scripted', 'scripted', 'scripted']);
     expect(r.engine.risk.state().recentEntries).toHaveLength(1);
+  });
+
+  it('on a journal that keeps no orders (backtests) the children are followed in memory, with the same outcome', () => {
+    const { r, algos, flat, parents } = setup({ 0: 'enter_long', 2: 'enter_long' }, SPLIT, {
+      journal: new Journal({ path: ':memory:', detail: 'fills' }),
+      store: false,
+    });
+    flat(11);
+    const p = parents()[0]!;
+    expect(r.journal.count('orders')).toBe(0);
+    expect(algos.parents.children(p.id).map((o) => [o.clientOrderId, o.status])).toEqual(
+      [1, 2, 3, 4].map((n) => [childOrderId(p.id, n), 'filled']),
+    );
+    expect(algos.parents.get(p.id)).toMatchObject({ status: 'done', sent: 4 });
+    expect(parents()).toHaveLength(1); // the second entry signal was refused
+    expect(r.engine.portfolio.positions.get(SYM)?.qty).toBeCloseTo(p.totalQty, 9);
   });
 
   it('an entry signal while the parent builds is refused; an exit signal stops it and cancels nothing twice', () => {

@@ -3,7 +3,8 @@ import { SimClock } from '../../src/core/clock.ts';
 import { MemoryAlertSink } from '../../src/core/alerts.ts';
 import type { Candle, Signal, SignalAction } from '../../src/core/types.ts';
 import type { ApprovalGate, Engine } from '../../src/engine/engine.ts';
-import type { EntrySplitter } from '../../src/engine/ports.ts';
+import type { AlgoExecutor } from '../../src/execution/algo.ts';
+import type { ConfigInput } from '../../src/config/schema.ts';
 import { buildEngine } from '../../src/app/kernel.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { MetricsTracker } from '../../src/engine/metrics.ts';
@@ -49,6 +50,8 @@ export interface Rig {
   metrics: MetricsTracker;
   /** What the engine tells listeners built after it (execution algos). */
   events: EngineEvents;
+  /** The kernel's TWAP/iceberg executor (the engine's entry splitter). */
+  algos: AlgoExecutor;
   /** Feed one candle (o, h, l, c) at the next minute. */
   candle(o: number, h: number, l: number, c: number, volume?: number): Candle;
 }
@@ -64,8 +67,8 @@ export interface RigOptions {
   marketType?: 'spot' | 'perp';
   /** The approval gate, built from the rig's journal and alerts (as the bot's ApprovalService is). */
   approvals?: (parts: { journal: Journal; alerts: MemoryAlertSink }) => ApprovalGate;
-  /** The entry splitter, built from the rig's journal and clock (as the bot's AlgoExecutor is); attach it to the engine. */
-  entrySplitter?: (parts: { journal: Journal; clock: SimClock }) => EntrySplitter;
+  /** The config's `execution` section (TWAP/iceberg; `signals`: split strategy entries). */
+  execution?: ConfigInput['execution'];
 }
 
 export function rig(script: Record<number, SignalAction>, opts: RigOptions = {}): Rig {
@@ -98,8 +101,12 @@ export function rig(script: Record<number, SignalAction>, opts: RigOptions = {})
   const alerts = new MemoryAlertSink();
   const strategy = new ScriptedStrategy(new Map(Object.entries(script).map(([k, v]) => [Number(k), v])), opts.extra);
   const metrics = new MetricsTracker(cash);
-  const config = parseConfig({ botId: 'sk', market: { symbols: [SYM], timeframe: '1m', type: marketType } });
-  const { engine, events } = buildEngine(config, {
+  const config = parseConfig({
+    botId: 'sk',
+    market: { symbols: [SYM], timeframe: '1m', type: marketType },
+    ...(opts.execution ? { execution: opts.execution } : {}),
+  });
+  const { engine, events, algos } = buildEngine(config, {
     mode: 'paper',
     clock,
     journal,
@@ -117,7 +124,6 @@ export function rig(script: Record<number, SignalAction>, opts: RigOptions = {})
     persistProgress: true,
     metrics,
     ...(opts.approvals ? { approvals: opts.approvals({ journal, alerts }) } : {}),
-    ...(opts.entrySplitter ? { entrySplitter: opts.entrySplitter({ journal, clock }) } : {}),
   });
   let ts = T0;
   return {
@@ -129,6 +135,7 @@ export function rig(script: Record<number, SignalAction>, opts: RigOptions = {})
     strategy,
     metrics,
     events,
+    algos: algos!,
     candle(o, h, l, c, volume = 10) {
       const k: Candle = { ts, open: o, high: h, low: l, close: c, volume };
       ts += MIN;

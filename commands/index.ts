@@ -29,6 +29,7 @@ import daily from './daily.ts';
 import weekly from './weekly.ts';
 import monthly from './monthly.ts';
 import trades from './trades.ts';
+import performance from './performance.ts';
 import chart from './chart.ts';
 import backup from './backup.ts';
 import config from './config.ts';
@@ -55,6 +56,7 @@ export const COMMANDS: CommandSpec[] = [
   weekly,
   monthly,
   trades,
+  performance,
   chart,
   // controls
   pause,

@@ -38,6 +38,7 @@ export type { RiskDecision, RiskLimits } from '../src/risk/types.ts';
 export { shownParams } from '../src/strategy/registry.ts';
 
 export { buildChartReply, buildHistoryReply, buildTradesReply, reportSourceFor, type ChartKind } from '../src/reports/build.ts';
+export { buildPerformanceReply, periodStart, periodTitle, PERIODS, type Period } from '../src/reports/performance.ts';
 export {
   askerName,
   busyText,

@@ -1,6 +1,4 @@
-import { defineCommand, kv, money, pct, signedMoney, DAY_MS, utcDayStart } from './kit.ts';
-
-const PERIODS = ['day', 'week', 'month', 'all'] as const;
+import { defineCommand, kv, money, pct, periodStart, periodTitle, PERIODS, signedMoney, type Period } from './kit.ts';
 
 export default defineCommand({
   name: 'pnl',
@@ -8,10 +6,9 @@ export default defineCommand({
   minRole: 'viewer',
   args: [{ name: 'period', type: 'enum', choices: PERIODS, description: 'day, week, month or all', required: false }],
   run({ args, services }) {
-    const period = (args.period as (typeof PERIODS)[number] | undefined) ?? 'day';
+    const period = (args.period as Period | undefined) ?? 'day';
     const st = services.engine.status();
-    const now = st.now;
-    const since = period === 'day' ? utcDayStart(now) : period === 'week' ? now - 7 * DAY_MS : period === 'month' ? now - 30 * DAY_MS : 0;
+    const since = periodStart(period, st.now);
     const j = services.journal;
     const startRow = since > 0 ? j.equityBefore(since + 1) : undefined;
     const startEquity =
@@ -19,7 +16,7 @@ export default defineCommand({
     const { trades, wins, realized, fees } = j.pnlTotals(since);
     const change = st.equity - startEquity;
     return {
-      title: `PnL — ${period === 'all' ? 'all time' : period === 'day' ? 'today (UTC)' : `last ${period}`}`,
+      title: `PnL — ${periodTitle(period)}`,
       text: kv([
         ['Equity change', `${signedMoney(change)} (${pct(startEquity > 0 ? change / startEquity : 0)})`],
         ['Realized (net)', signedMoney(realized)],

@@ -5,8 +5,7 @@ import { distance } from 'fastest-levenshtein';
 /** Other bots' command names → ours (a suggestion only: nothing runs under another name). */
 const OTHER_BOTS: Readonly<Record<string, string>> = {
   profit: 'pnl',
-  stats: 'pnl',
-  performance: 'trades',
+  stats: 'performance',
   history: 'trades',
   count: 'positions',
   forceexit: 'close',

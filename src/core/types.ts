@@ -89,7 +89,25 @@ export interface Order extends OrderRequest {
   takeProfit?: number;
 }
 
-export type OrderPurpose = 'entry' | 'exit' | 'stop_loss' | 'take_profit' | 'manual' | 'flatten' | 'grid';
+/** Why the engine placed an order: `exit` a strategy's exit signal, `max_hold` the max holding time. */
+export type OrderPurpose = 'entry' | 'exit' | 'max_hold' | 'stop_loss' | 'take_profit' | 'manual' | 'flatten' | 'grid';
+
+/** Why a trade closed (positions.exit_reason), and how /trades and /performance name it. */
+export const EXIT_REASONS = {
+  signal: 'signal',
+  stop_loss: 'stop-loss',
+  trailing_stop: 'trailing stop',
+  take_profit: 'take-profit',
+  max_hold: 'max hold',
+  manual: 'manual',
+  flatten: 'flatten',
+  grid: 'grid',
+  liquidation: 'liquidation',
+  external: 'external',
+  reconciliation: 'reconciliation',
+} as const;
+export type ExitReason = keyof typeof EXIT_REASONS;
+export const EXIT_REASON_IDS = Object.keys(EXIT_REASONS) as [ExitReason, ...ExitReason[]];
 
 export type Liquidity = 'maker' | 'taker';
 

@@ -7,7 +7,19 @@ import { NULL_ALERTS, tradeFigures } from '../core/alerts.ts';
 import { DAY_MS, utcDayStart, type Clock } from '../core/clock.ts';
 import { assetAmount, price, qty, signedMoney } from '../core/format.ts';
 import { splitSymbol } from '../core/symbols.ts';
-import type { Candle, Fill, MarketInfo, Order, OrderPurpose, OrderRequest, Side, Signal, TradingMode } from '../core/types.ts';
+import {
+  EXIT_REASONS,
+  type Candle,
+  type ExitReason,
+  type Fill,
+  type MarketInfo,
+  type Order,
+  type OrderPurpose,
+  type OrderRequest,
+  type Side,
+  type Signal,
+  type TradingMode,
+} from '../core/types.ts';
 import type { ExchangeClient, OrderUpdate, SimulatedVenue } from '../exchange/types.ts';
 import { isSimulatedVenue } from '../exchange/types.ts';
 import { STATE } from '../journal/state-keys.ts';
@@ -533,7 +545,7 @@ export abstract class EngineCore {
     this.exchange.cancel(order);
   }
 
-  protected fillAlerts(f: Fill, o: Order | undefined, r: NonNullable<ReturnType<Portfolio['apply']>>): void {
+  protected fillAlerts(f: Fill, o: Order | undefined, r: NonNullable<ReturnType<Portfolio['apply']>>, why?: ExitReason): void {
     const liq = !o && f.clientOrderId.startsWith('liq-');
     const m = this.marketInfo(f.symbol);
     const quote = splitSymbol(f.symbol)[1];
@@ -563,7 +575,7 @@ export abstract class EngineCore {
         type: 'position_closed',
         severity: 'info',
         title: `Closed ${r.closed.side} ${f.symbol}`,
-        message: `exit ${px(f.price)}, entry ${px(r.closed.entryPrice)}, net PnL ${signedMoney(pnl, quote)}, trade ${tradeId(r.closed)}`,
+        message: `exit ${px(f.price)}, entry ${px(r.closed.entryPrice)}, net PnL ${signedMoney(pnl, quote)}, trade ${tradeId(r.closed)}${why ? ` (${EXIT_REASONS[why]})` : ''}`,
       });
     }
     if (r.opened && r.after) {

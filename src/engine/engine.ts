@@ -7,7 +7,7 @@ import { utcDayStart, type ClockKind } from '../core/clock.ts';
 import { canTransition, isTerminal } from '../core/order-state.ts';
 import { floorToStep } from '../core/num.ts';
 import { percent, price, price as fmtPrice, qty } from '../core/format.ts';
-import type { Fill, MarketInfo, Order, OrderPurpose, OrderRequest, Side, Signal } from '../core/types.ts';
+import type { ExitReason, Fill, MarketInfo, Order, OrderPurpose, OrderRequest, Side, Signal } from '../core/types.ts';
 import type { ExchangeListener, FundingPayment, OrderUpdate, VenueOrder } from '../exchange/types.ts';
 import { STATE } from '../journal/state-keys.ts';
 import type { RiskDecision } from '../risk/types.ts';
@@ -16,7 +16,7 @@ import { exitingQty, inFlight } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE } from './protection.ts';
 import { closeRequest, EngineCore } from './engine-core.ts';
-import { forgetTradeSettings, newTradeSettings } from './trades.ts';
+import { forgetTradeSettings, newTradeSettings, tradeSettings, VENUE_CLOSE_ID } from './trades.ts';
 import type { EngineOptions, EngineStatus } from './engine-types.ts';
 import type { Proposal } from './ports.ts';
 
@@ -129,6 +129,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     const lev = o?.leverage ?? this.opts.leverage;
     let fresh = false;
     let result: ReturnType<Portfolio['apply']> | undefined;
+    let why: ExitReason | undefined;
     this.journal.tx(() => {
       fresh = this.journal.recordFill(this.exchange.name, f, effect.realizedPnl, effect.cashDelta);
       if (!fresh) return;
@@ -136,7 +137,8 @@ export class Engine extends EngineCore implements ExchangeListener {
         this.journal.openPosition(p, o?.purpose === 'manual' ? 'manual' : this.strategyName(f.symbol)),
       );
       if (result.closed) {
-        this.journal.closePosition(result.closed.id, result.closed, f.price, f.ts);
+        why = this.exitReason(o, f.clientOrderId, result.closed.id);
+        this.journal.closePosition(result.closed.id, result.closed, f.price, f.ts, why);
         forgetTradeSettings(this.journal, result.closed.id);
       }
       if (result.after && !result.opened) this.journal.updatePosition(result.after.id, result.after, result.after.maxQty);
@@ -166,7 +168,24 @@ export class Engine extends EngineCore implements ExchangeListener {
     if (o && isTerminal(o.status) && r.after) this.protection.afterOrder(o, o.status);
     const s = this.symbols.get(f.symbol);
     if (s) this.portfolio.mark(f.symbol, Number.isFinite(s.lastClose) ? s.lastClose : f.price);
-    if (this.alertsOn) this.fillAlerts(f, o, r);
+    if (this.alertsOn) this.fillAlerts(f, o, r, why);
+  }
+
+  /** Why a trade closed, from the order whose fill closed it (none: the venue's own close). */
+  private exitReason(o: Order | undefined, clientOrderId: string, posId: number): ExitReason {
+    if (!o) return VENUE_CLOSE_ID.test(clientOrderId) ? 'liquidation' : 'external';
+    switch (o.purpose) {
+      case 'stop_loss':
+        return o.trailPct !== undefined || tradeSettings(this.journal, posId).trailed ? 'trailing_stop' : 'stop_loss';
+      case 'take_profit':
+      case 'max_hold':
+      case 'manual':
+      case 'flatten':
+      case 'grid':
+        return o.purpose;
+      default:
+        return 'signal'; // a strategy's exit (or the entry of a flip)
+    }
   }
 
   // ---- controls (chat commands call these) --------------------------------------------------
@@ -373,7 +392,7 @@ export class Engine extends EngineCore implements ExchangeListener {
 
   /** Our client order ids carry the bot's prefix; venue-generated closes of our positions count as ours. */
   ownsOrderId(clientOrderId: string): boolean {
-    return clientOrderId.startsWith(`${this.opts.botId}-`) || /^(liq-|autoclose-|adl_autoclose)/.test(clientOrderId);
+    return clientOrderId.startsWith(`${this.opts.botId}-`) || VENUE_CLOSE_ID.test(clientOrderId);
   }
 
   /** Take a venue order the bot did not place into the journal, as a manual order. */
@@ -416,7 +435,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     const cur = this.portfolio.positions.get(symbol);
     this.journal.tx(() => {
       if (cur) {
-        this.journal.closePosition(cur.id, cur, cur.markPrice, now);
+        this.journal.closePosition(cur.id, cur, cur.markPrice, now, 'reconciliation');
         forgetTradeSettings(this.journal, cur.id);
         this.portfolio.positions.delete(symbol);
       }

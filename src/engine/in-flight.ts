@@ -3,7 +3,8 @@
 // journal holds net of the exits already working, never from what the venue says is free.
 import type { Order, OrderPurpose } from '../core/types.ts';
 
-const PROTECTIVE: ReadonlySet<OrderPurpose | undefined> = new Set(['stop_loss', 'take_profit']);
+/** A position's stop-loss and take-profit orders (protection.ts keeps them), as against the exits that close it. */
+export const PROTECTIVE: ReadonlySet<OrderPurpose | undefined> = new Set(['stop_loss', 'take_profit']);
 
 /**
  * An entry or exit the venue has not settled: not yet sent or acknowledged (new, submitted), in

@@ -9,7 +9,7 @@ import type { BookPosition } from './portfolio.ts';
 import type { TradingJournal } from './ports.ts';
 import type { NativeTrails } from './native-trail.ts';
 import { PROTECTIVE } from './protection.ts';
-import { tradeId, tradeSettings } from './trades.ts';
+import { setTradeSettings, tradeId, tradeSettings } from './trades.ts';
 
 /** What the rules need from the engine (all public engine members). */
 export interface PositionRulesHost {
@@ -61,12 +61,13 @@ export class PositionRules {
     // A stop at or beyond the close would trigger at once (a live venue refuses it): leave the current one.
     if (long ? stop >= candle.close : stop <= candle.close) return;
     h.nativeTrails.arm(pos);
+    if (!own.trailed) setTradeSettings(h.journal, pos.id, { trailed: true }, now);
     h.setProtection(symbol, { stopLoss: stop });
   }
 
   private closeForAge(pos: BookPosition, minutes: number): void {
     const why = `max holding time ${duration(minutes * 60_000)} reached (trade ${tradeId(pos)})`;
-    const order = this.host.closePosition(pos.symbol, why, 'exit');
+    const order = this.host.closePosition(pos.symbol, why, 'max_hold');
     this.host.onAlert({
       type: 'position_closed',
       severity: 'warning',

@@ -2,9 +2,10 @@ import type { AlertInput } from '../core/alerts.ts';
 import { decimalsOf, floorToStep, roundTo } from '../core/num.ts';
 import { isTerminal, neverReached } from '../core/order-state.ts';
 import type { MarketType, Order, OrderPurpose, OrderRequest, Side } from '../core/types.ts';
+import { PROTECTIVE } from './in-flight.ts';
 import type { BookPosition } from './portfolio.ts';
 
-export const PROTECTIVE: ReadonlySet<OrderPurpose | undefined> = new Set(['stop_loss', 'take_profit']);
+export { PROTECTIVE };
 
 /** What the protection keeper needs from the engine. */
 export interface ProtectionHost {

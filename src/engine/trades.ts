@@ -17,7 +17,12 @@ export function parseTradeId(text: string): number | null {
 export interface TradeSettings {
   trailingStopPct?: number | null;
   maxHoldMinutes?: number | null;
+  /** The trail has moved this trade's stop: a stop-loss exit is a trailing stop (not an override). */
+  trailed?: true;
 }
+
+/** Client order ids the venue gives its own closes of our positions (liquidations, auto-deleveraging). */
+export const VENUE_CLOSE_ID = /^(liq-|autoclose-|adl_autoclose)/;
 
 /** Read once per trade and process (the engine asks on every candle); setTradeSettings keeps it current. */
 const cache = new WeakMap<StateStore, Map<number, TradeSettings>>();
@@ -46,6 +51,7 @@ function readSettings(journal: StateStore, posId: number): TradeSettings {
   const hold = pick(o['maxHoldMinutes']);
   if (trail !== undefined) out.trailingStopPct = trail;
   if (hold !== undefined) out.maxHoldMinutes = hold;
+  if (o['trailed'] === true) out.trailed = true;
   return out;
 }
 

@@ -5,6 +5,7 @@ import type { Alert } from '../core/alerts.ts';
 import * as s from './schema.ts';
 import { TradingJournal } from './trading.ts';
 import { pnlTotalsQuery, type PnlTotals, type PnlTotalsQuery } from './pnl-totals.ts';
+import { tradeStatsQuery, type TradeStats, type TradeStatsQuery } from './trade-stats.ts';
 
 export type CommandRow = typeof s.commandsAudit.$inferSelect;
 export type AlertRow = typeof s.alerts.$inferSelect;
@@ -46,6 +47,12 @@ export class RecordsJournal extends TradingJournal {
   pnlTotals(since: number): PnlTotals {
     this.flushFills();
     return (this.pnlQuery ??= pnlTotalsQuery(this.sqlite))(since);
+  }
+
+  private statsQuery: TradeStatsQuery | undefined;
+  /** Trades closed since `since`, by exit reason and by symbol (/performance). */
+  tradeStats(since: number): TradeStats {
+    return (this.statsQuery ??= tradeStatsQuery(this.sqlite))(since);
   }
 
   recentCommands(limit: number): CommandRow[] {

@@ -1,6 +1,7 @@
 // The journal: every decision, order, fill, position, command and alert. drizzle-kit generates
 // the SQL in migrations/ from this file (`npm run db:generate`); the app applies it at start-up.
 import { sqliteTable, integer, real, text, index, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { EXIT_REASON_IDS } from '../core/types.ts';
 
 const json = <T>(name: string) => text(name, { mode: 'json' }).$type<T>();
 
@@ -101,6 +102,8 @@ export const positions = sqliteTable(
     openedAt: integer('opened_at').notNull(),
     closedAt: integer('closed_at'),
     strategy: text('strategy'),
+    /** Why it closed (null: closed before this was recorded). */
+    exitReason: text('exit_reason', { enum: EXIT_REASON_IDS }),
   },
   // (status, closed_at): the trade history (closed, newest first, a window or a page) reads an index
   // range instead of sorting every closed position; its rowid tail orders equal times by id.

@@ -55,7 +55,7 @@ export function prepareStatements(raw: Database.Database, db: BetterSQLite3Datab
     ),
     rawGetState: raw.prepare(`select value from runtime_state where key = ?`).pluck(),
     rawClosePosition: raw.prepare(
-      `update positions set status = 'closed', qty = 0, exit_price = ?, realized_pnl = ?, fees = ?, closed_at = ? where id = ?`,
+      `update positions set status = 'closed', qty = 0, exit_price = ?, realized_pnl = ?, fees = ?, closed_at = ?, exit_reason = ? where id = ?`,
     ),
     // Once per trade event (a fill, a stop moved): drizzle's placeholders cost ~10 µs a fill in a replay's profile.
     rawUpdatePosition: raw.prepare(

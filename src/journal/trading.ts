@@ -1,7 +1,7 @@
 // What the engine writes and rebuilds itself from: orders (with the client order id sequence),
 // fills, positions, decisions, equity snapshots and data-quality events.
 import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
-import type { Fill, Order, OrderPurpose, OrderStatus, Position, Signal, RiskVerdict } from '../core/types.ts';
+import type { ExitReason, Fill, Order, OrderPurpose, OrderStatus, Position, Signal, RiskVerdict } from '../core/types.ts';
 import { JournalDb, type CountedTable } from './db.ts';
 import { FillBuffer, fillRow } from './fill-buffer.ts';
 import * as s from './schema.ts';
@@ -281,9 +281,9 @@ export class TradingJournal extends JournalDb {
     );
   }
 
-  closePosition(id: number, p: Position, exitPrice: number, ts: number): void {
+  closePosition(id: number, p: Position, exitPrice: number, ts: number, reason: ExitReason): void {
     if (this.detail !== 'full') return;
-    this.stmts.rawClosePosition.run(exitPrice, p.realizedPnl, p.fees, ts, id);
+    this.stmts.rawClosePosition.run(exitPrice, p.realizedPnl, p.fees, ts, reason, id);
   }
 
   openPositions(): PositionRow[] {

@@ -6,6 +6,7 @@ import type { Services } from '../chat/services.ts';
 import { tradeId } from '../engine/trades.ts';
 import type { Reply, ReplyImage } from '../chat/types.ts';
 import { DAY_MS } from '../core/clock.ts';
+import { EXIT_REASONS } from '../core/types.ts';
 import type { EngineStatus } from '../engine/engine.ts';
 import type { Journal, PositionRow } from '../journal/journal.ts';
 import { STATE } from '../journal/state-keys.ts';
@@ -90,13 +91,14 @@ function tradeRows(trades: readonly PositionRow[], tz: string, ccy: string): str
     qty(t.maxQty),
     price(t.entryPrice),
     t.exitPrice != null ? price(t.exitPrice) : '—',
+    t.exitReason != null ? EXIT_REASONS[t.exitReason] : '—',
     signedMoney(netPnl(t), ccy),
     t.closedAt != null ? duration(t.closedAt - t.openedAt) : '—',
     shortTimeLabel(t.openedAt, tz),
     t.closedAt != null ? shortTimeLabel(t.closedAt, tz) : '—',
     tradeId(t),
   ]);
-  return table(rows, ['symbol', 'side', 'qty', 'entry', 'exit', 'net PnL', 'held', 'opened', 'closed', 'id']);
+  return table(rows, ['symbol', 'side', 'qty', 'entry', 'exit', 'by', 'net PnL', 'held', 'opened', 'closed', 'id']);
 }
 
 const winRate = (wins: number, n: number): string => (n ? `${Math.round((wins / n) * 100)}% (${wins}/${n} won)` : '—');

@@ -16,7 +16,9 @@ describe('engine alert wording', () => {
     expect(buy!.message).toMatch(/^sk-000001 filled 0\.\d{1,4} @ 105,879\.75, fee \d+\.\d\d USDT$/);
     expect(by('position_opened')[0]!.message).toMatch(/^0\.\d{1,4} @ 105,879\.75, trade T\d+$/);
     expect(by('stop_hit')[0]!.message).toMatch(/^closed long at 103,\d{3}\.\d\d, PnL -[\d,]+\.\d\d USDT$/);
-    expect(by('position_closed')[0]!.message).toMatch(/^exit 103,\d{3}\.\d\d, entry 105,879\.75, net PnL -[\d,]+\.\d\d USDT, trade T\d+$/);
+    expect(by('position_closed')[0]!.message).toMatch(
+      /^exit 103,\d{3}\.\d\d, entry 105,879\.75, net PnL -[\d,]+\.\d\d USDT, trade T\d+ \(stop-loss\)$/,
+    );
 
     const [breaker] = by('circuit_breaker');
     expect(breaker).toMatchObject({ severity: 'critical', title: 'Circuit breaker tripped' });

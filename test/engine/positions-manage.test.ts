@@ -138,7 +138,7 @@ describe('trailing stop (paper: moves on the candle close from its high, protect
     r.candle(103, 105, 103, 104);
     expect(pos.stopLoss).toBeCloseTo(105 * 0.98, 8);
     setTradeSettings(r.journal, pos.id, { trailingStopPct: null }, 0);
-    expect(tradeSettings(r.journal, pos.id)).toEqual({ trailingStopPct: null });
+    expect(tradeSettings(r.journal, pos.id)).toEqual({ trailingStopPct: null, trailed: true }); // the trail had moved its stop
     r.candle(104, 108, 104, 107);
     expect(pos.stopLoss).toBeCloseTo(105 * 0.98, 8);
   });

@@ -140,9 +140,10 @@ describe('journal', () => {
       },
       105,
       20,
+      'take_profit',
     );
     expect(j.openPositions()).toHaveLength(0);
-    expect(j.closedPositions()[0]).toMatchObject({ exitPrice: 105, realizedPnl: 5, closedAt: 20 });
+    expect(j.closedPositions()[0]).toMatchObject({ exitPrice: 105, realizedPnl: 5, closedAt: 20, exitReason: 'take_profit' });
 
     const sig: Signal = {
       symbol: 'BTC/USDT',

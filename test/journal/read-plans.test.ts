@@ -32,7 +32,7 @@ describe('read commands on the journal', () => {
       h.bot.journal.sqlite.prepare(`explain query plan ${sql}`).all(...(sql.match(/\?/g) ?? []).map(() => null)) as { detail: string }[]
     ).map((r) => r.detail);
 
-  it.each(['/status', '/positions', '/pnl', '/pnl week', '/pnl month', '/orders', '/trades'])(
+  it.each(['/status', '/positions', '/pnl', '/pnl week', '/pnl month', '/orders', '/trades', '/performance week', '/performance month'])(
     '%s reads index ranges of the big tables: no SCAN, no sort of one',
     async (command) => {
       ran.length = 0;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { money, pct, signedMoney } from '../../src/chat/format.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { UserError } from '../../src/core/errors.ts';
+import { EXIT_REASONS } from '../../src/core/types.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import type { Engine, EngineStatus } from '../../src/engine/engine.ts';
 import { Journal, type PositionRow } from '../../src/journal/journal.ts';
@@ -268,11 +269,12 @@ describe('reports on a replayed bot', () => {
       const r = await ask('/trades 5');
       expect(r?.title).toBe('Last 5 closed trades (UTC)');
       const lines = r!.text.split('\n');
-      expect(lines[0]).toMatch(/^symbol\s+side\s+qty\s+entry\s+exit\s+net PnL\s+held\s+opened\s+closed\s+id$/);
+      expect(lines[0]).toMatch(/^symbol\s+side\s+qty\s+entry\s+exit\s+by\s+net PnL\s+held\s+opened\s+closed\s+id$/);
       expect(lines.slice(2, 7)).toHaveLength(5);
       latest.forEach((t, i) => {
         expect(lines[2 + i]).toContain(t.symbol);
         expect(lines[2 + i]).toContain(signedMoney(net(t)));
+        expect(lines[2 + i]).toContain(` ${EXIT_REASONS[t.exitReason!]} `);
       });
       expect(r!.text).toContain(`Net: ${signedMoney(latest.reduce((a, t) => a + net(t), 0))}`);
       expect((await ask('/trades'))!.text.split('\n').filter((l) => l.startsWith('BTC/USDT'))).toHaveLength(10);
@@ -389,6 +391,7 @@ describe('reports with no data', () => {
       },
       112,
       D(11, 2),
+      'signal',
     );
     const svc = new ReportService({
       journal,

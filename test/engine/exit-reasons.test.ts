@@ -1,0 +1,66 @@
+// Every closed trade says why it closed (positions.exit_reason), from the order whose fill closed it:
+// the strategy's exit, its stop-loss (trailed or not), take-profit, max holding time, /close, /flatten,
+// reconciliation. The position_closed alert names it too.
+import { describe, expect, it } from 'vitest';
+import { rig, SYM, type RigOptions } from '../helpers/engine-rig.ts';
+import type { ExitReason } from '../../src/core/types.ts';
+
+const flat = (r: ReturnType<typeof rig>, n: number, p = 100) => {
+  for (let i = 0; i < n; i++) r.candle(p, p, p, p);
+};
+const lastReason = (r: ReturnType<typeof rig>): ExitReason | null | undefined => r.journal.closedPositions({ limit: 1 })[0]?.exitReason;
+
+function entered(script: Parameters<typeof rig>[0], limits: RigOptions['limits'] = {}) {
+  const r = rig(script, { limits: { maxConsecutiveLosses: 0, ...limits } });
+  flat(r, 2); // entered at candle 0, filled at candle 1's open
+  expect(r.engine.portfolio.positions.get(SYM)).toBeDefined();
+  return r;
+}
+
+describe('exit reasons', () => {
+  it('the strategy exit signal', () => {
+    const r = entered({ 0: 'enter_long', 2: 'exit_long' });
+    flat(r, 2);
+    expect(lastReason(r)).toBe('signal');
+    const closed = r.alerts.alerts.find((a) => a.type === 'position_closed');
+    expect(closed?.message).toMatch(/, trade T1 \(signal\)$/);
+  });
+
+  it('a stop-loss, and one the trail had moved', () => {
+    const fixed = entered({ 0: 'enter_long' }, { stopLossPct: 0.02 });
+    fixed.candle(100, 100, 97, 97);
+    expect(lastReason(fixed)).toBe('stop_loss');
+
+    const trailed = entered({ 0: 'enter_long' }, { stopLossPct: 0.05, trailingStopPct: 0.02, trailingActivationPct: 0 });
+    trailed.candle(100, 110, 100, 110); // the trail lifts the stop to 107.8
+    trailed.candle(110, 110, 106, 106);
+    expect(lastReason(trailed)).toBe('trailing_stop');
+    expect(trailed.journal.closedPositions({ limit: 1 })[0]!.exitPrice).toBeGreaterThan(100);
+  });
+
+  it('a take-profit; the max holding time', () => {
+    const tp = entered({ 0: 'enter_long' }, { takeProfitPct: 0.02 });
+    tp.candle(100, 103, 100, 102);
+    expect(lastReason(tp)).toBe('take_profit');
+
+    const old = entered({ 0: 'enter_long' }, { maxHoldMinutes: 3 });
+    flat(old, 5);
+    expect(lastReason(old)).toBe('max_hold');
+  });
+
+  it('/close, /flatten and a reconciliation that adopts the venue position', () => {
+    const manual = entered({ 0: 'enter_long' });
+    manual.engine.closePosition(SYM, 'ada');
+    flat(manual, 1);
+    expect(lastReason(manual)).toBe('manual');
+
+    const flattened = entered({ 0: 'enter_long' });
+    flattened.engine.flatten('ada');
+    flat(flattened, 1);
+    expect(lastReason(flattened)).toBe('flatten');
+
+    const adopted = entered({ 0: 'enter_long' });
+    adopted.engine.adoptPosition(SYM, null);
+    expect(lastReason(adopted)).toBe('reconciliation');
+  });
+});

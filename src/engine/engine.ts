@@ -157,7 +157,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     const r = result;
     if (this.opts.metrics) {
       this.opts.metrics.onFee(f.fee);
-      if (r.closed) this.opts.metrics.onTradeClosed(r.closed.realizedPnl - r.closed.fees);
+      if (r.closed) this.opts.metrics.onTradeClosed(r.closed.realizedPnl - r.closed.fees, why);
     }
     if (r.closed) {
       const ev = this.risk.onTradeClosed(r.closed.realizedPnl - r.closed.fees, f.ts);

@@ -1,4 +1,5 @@
 import { DAY_MS, utcDayStart } from '../core/clock.ts';
+import type { ExitReason } from '../core/types.ts';
 
 /** Performance figures of a run. Ratios are fractions (0.12 = 12 %). */
 export interface Metrics {
@@ -74,8 +75,8 @@ export class MetricsTracker {
     this.fees += fee;
   }
 
-  /** A round trip closed with this net PnL (realized minus its fees). */
-  onTradeClosed(netPnl: number): void {
+  /** A round trip closed with this net PnL (realized minus its fees), for this reason. */
+  onTradeClosed(netPnl: number, _why?: ExitReason): void {
     this.trades++;
     this.netPnl += netPnl;
     if (netPnl > 0) {

@@ -10,7 +10,7 @@ import { TIMEFRAME_MS } from '../core/types.ts';
 import { equityDrawdownPng, windowPng } from './charts.ts';
 import { loadSeries, seriesRange } from './data.ts';
 import { InlineExecutor } from './jobs.ts';
-import { table } from './print.ts';
+import { exitsLine, table } from './print.ts';
 import { isModelStrategy } from '../models/wire.ts';
 import { runConfigBacktest, type RunResult } from './run-config.ts';
 import { fileName, planStress, runStress, scanDataDir, unchangedByShock } from './stress.ts';
@@ -91,6 +91,7 @@ async function backtest(t: Extract<ChatTask, { kind: 'backtest' }>): Promise<Cha
     ['Worst day', pct(r.worst_day)],
     ['Sharpe', m.sharpe.toFixed(2)],
     ['Trades', String(m.trades)],
+    ...(m.trades > 0 ? [['Exits', exitsLine(r.exits)] as [string, string]] : []),
     ['Win rate', percent(m.win_rate)],
     ['Fees', money(m.fees, ccy)],
     ['Risk rejections', String(Object.values(r.rejections).reduce((a, b) => a + b, 0))],

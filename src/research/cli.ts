@@ -13,7 +13,7 @@ import { parseDataArg } from './data.ts';
 import { defaultWorkers, InlineExecutor, type Executor } from './jobs.ts';
 import { figure, OBJECTIVES, type Objective, type RunFigures } from './objective.ts';
 import { parseParam, pointLabel, validateSpecs } from './params.ts';
-import { csvCell, day, num, pct, table, when } from './print.ts';
+import { csvCell, day, exitsLine, num, pct, table, when } from './print.ts';
 import type { RunResult } from './run-config.ts';
 import type { ModelRunResult } from './model-run.ts';
 import type { ModelSelection } from './model-select.ts';
@@ -143,6 +143,7 @@ export function backtestText(r: RunResult): string {
     `win rate ${pct(m.win_rate, 1)}, profit factor ${num(m.profit_factor)}, expectancy ${num(m.expectancy)}, exposure ${pct(m.exposure, 1)}, fees ${num(m.fees)}`,
     `breaker trips ${r.breaker_trips}, daily-drawdown halts ${r.halts}, liquidations ${r.liquidations.length}, funding ${num(r.funding.total)} (${r.funding.payments} payments)`,
   ];
+  if (m.trades > 0) lines.push(`exits: ${exitsLine(r.exits)}`);
   const rej = Object.entries(r.rejections).sort((a, b) => b[1] - a[1]);
   if (rej.length) lines.push(`risk rejections: ${rej.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   if (r.symbols.length > 1)

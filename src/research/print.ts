@@ -1,4 +1,5 @@
 // Plain-text tables and number formats for research output.
+import { EXIT_REASONS, type ExitReason } from '../core/types.ts';
 import { isoUtc } from '../market/validator.ts';
 
 export const pct = (x: number | null | undefined, d = 2): string =>
@@ -21,6 +22,17 @@ export function table(headers: readonly string[], rows: ReadonlyArray<readonly s
       .join('  ')
       .trimEnd();
   return [line(headers), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
+}
+
+/** A run's closed trades by exit reason, most first: "signal 12 (33% won, -41.20), stop-loss 3 (0%, -30.00)". */
+export function exitsLine(exits: Partial<Record<ExitReason, { trades: number; wins: number; net: number }>>): string {
+  const rows = Object.entries(exits).sort((a, b) => b[1].trades - a[1].trades);
+  return rows
+    .map(
+      ([why, t], i) =>
+        `${EXIT_REASONS[why as ExitReason]} ${t.trades} (${Math.round((t.wins / t.trades) * 100)}%${i === 0 ? ' won' : ''}, ${num(t.net)})`,
+    )
+    .join(', ');
 }
 
 /** One CSV cell. */

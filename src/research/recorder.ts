@@ -1,8 +1,16 @@
 import { DAY_MS, utcDayStart } from '../core/clock.ts';
+import type { ExitReason } from '../core/types.ts';
 import { MetricsTracker } from '../engine/metrics.ts';
 
 /** Points kept of an equity curve: enough for a chart, small enough to ship through a queue. */
 const MAX_POINTS = 2048;
+
+/** Closed trades of one exit reason: how many, how many made money after fees, their net PnL. */
+export interface ExitTally {
+  trades: number;
+  wins: number;
+  net: number;
+}
 
 export interface CurveFigures {
   /** [ts, equity], decimated evenly to at most MAX_POINTS (the last point is always exact). */
@@ -15,6 +23,8 @@ export interface CurveFigures {
   longestUnderWaterMs: number;
   /** Fraction of the run's time spent below a previous peak. */
   underWaterFraction: number;
+  /** Closed trades by why they closed. */
+  exits: Partial<Record<ExitReason, ExitTally>>;
 }
 
 /**
@@ -40,6 +50,16 @@ export class CurveRecorder extends MetricsTracker {
     super(start);
     this.top = start;
     this.lastEq = start;
+  }
+
+  private readonly exits: Partial<Record<ExitReason, ExitTally>> = {};
+
+  override onTradeClosed(netPnl: number, why: ExitReason = 'signal'): void {
+    super.onTradeClosed(netPnl, why);
+    const t = (this.exits[why] ??= { trades: 0, wins: 0, net: 0 });
+    t.trades++;
+    if (netPnl > 0) t.wins++;
+    t.net += netPnl;
   }
 
   override onBar(ts: number, equity: number, exposed: boolean): void {
@@ -87,6 +107,7 @@ export class CurveRecorder extends MetricsTracker {
       worstDay,
       longestUnderWaterMs: this.longestUnder,
       underWaterFraction: span > 0 ? this.underMs / span : 0,
+      exits: structuredClone(this.exits),
     };
   }
 }

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/schema.ts';
 import { SimClock } from '../core/clock.ts';
 import { quoteOf } from '../core/symbols.ts';
-import { TIMEFRAME_MS, type Candle, type Timeframe } from '../core/types.ts';
+import { TIMEFRAME_MS, type Candle, type ExitReason, type Timeframe } from '../core/types.ts';
 import { buildEngine } from '../app/kernel.ts';
 import type { Engine } from '../engine/engine.ts';
 import { paperVenue } from '../app/venues.ts';
@@ -16,7 +16,7 @@ import { CandleValidator } from '../market/validator.ts';
 import { createStrategy, shownParams } from '../strategy/registry.ts';
 import type { Strategy } from '../strategy/types.ts';
 import { loadFunding, loadSeries, windowCandles, type FundingRate } from './data.ts';
-import { CurveRecorder, monthlyReturns } from './recorder.ts';
+import { CurveRecorder, monthlyReturns, type ExitTally } from './recorder.ts';
 import { CountingRisk, type RiskEventRow } from './risk-counter.ts';
 import { applyShock, type ShockSpec } from './shocks.ts';
 
@@ -83,6 +83,8 @@ export interface RunResult {
   /** Longest stretch below a previous equity peak, in days. */
   time_under_water: number;
   under_water_fraction: number;
+  /** Closed trades by exit reason (signal, stop-loss, take-profit…). */
+  exits: Partial<Record<ExitReason, ExitTally>>;
   per_symbol: Record<string, SymbolResult>;
   /** Risk-rule rejections by rule id. */
   rejections: Record<string, number>;
@@ -346,6 +348,7 @@ function summarize(a: {
     worst_day: fig.worstDay,
     time_under_water: fig.longestUnderWaterMs / 86_400_000,
     under_water_fraction: fig.underWaterFraction,
+    exits: fig.exits,
     per_symbol: perSymbol,
     rejections: { ...risk.rejections },
     breaker_trips: risk.breakerTrips,

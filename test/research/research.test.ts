@@ -17,7 +17,7 @@ import { ResultsStore } from '../../src/research/store.ts';
 import { planStress, runStress, scanDataDir, unchangedByShock } from '../../src/research/stress.ts';
 import { runSweep, type SweepOptions } from '../../src/research/sweep.ts';
 import { select } from '../../src/research/select.ts';
-import { sweepText } from '../../src/research/cli.ts';
+import { backtestText, sweepText } from '../../src/research/cli.ts';
 import { heatmapPng } from '../../src/research/charts.ts';
 import { pngInfo } from '../../src/reports/charts.ts';
 import { addSpan, parseWalkForward, walkForwardWindows } from '../../src/research/walk-forward.ts';
@@ -85,6 +85,15 @@ describe('runConfigBacktest: the config as the bot would trade it', () => {
     expect(entries(split)).toBeGreaterThan(exits(split));
     expect(entries(split)).toBeLessThanOrEqual(3 * exits(split) + 3);
     expect(entries(plain)).toBeLessThanOrEqual(exits(plain) + 1);
+  });
+
+  it('counts closed trades by exit reason: they add up to the trades and their net PnL', () => {
+    const r = runConfigBacktest({ config: cfg({ risk: { stopLossPct: 0.01, takeProfitPct: 0.02 } }), data: { 'BTC/USDT': btc } });
+    const exits = Object.values(r.exits);
+    expect(Object.keys(r.exits)).toEqual(expect.arrayContaining(['signal', 'stop_loss', 'take_profit']));
+    expect(exits.reduce((a, t) => a + t.trades, 0)).toBe(r.metrics.trades);
+    expect(exits.reduce((a, t) => a + t.wins, 0)).toBe(Math.round(r.metrics.win_rate * r.metrics.trades));
+    expect(backtestText(r)).toMatch(/^exits: \w[\w -]* \d+ \(\d+% won, -?\d+\.\d\d\)/m);
   });
 
   it('perps: leverage brings liquidations, funding is paid by the position held', () => {

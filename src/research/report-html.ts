@@ -1,6 +1,7 @@
 // The offline HTML report of a backtest: one self-contained file, charts as inline SVG, no script,
 // and a Content-Security-Policy that forbids every request (it opens the same with no network).
 import { writeFileSync } from 'node:fs';
+import { EXIT_REASONS, type ExitReason } from '../core/types.ts';
 import { COLORS } from '../reports/charts.ts';
 import { loadSeries } from './data.ts';
 import { equityDrawdownOption, svgOf } from './charts.ts';
@@ -129,6 +130,16 @@ export function htmlReport(r: RunResult, o: { title: string; data?: Record<strin
         String(x.open_qty),
       ]),
     )}</section>`,
+    `<section><h2>Exits</h2>${
+      r.metrics.trades > 0
+        ? grid(
+            ['closed by', 'trades', 'won', 'net PnL'],
+            Object.entries(r.exits)
+              .sort((a, b) => b[1].trades - a[1].trades)
+              .map(([why, t]) => [EXIT_REASONS[why as ExitReason], String(t.trades), pct(t.wins / t.trades, 0), num(t.net)]),
+          )
+        : '<p>no closed trades</p>'
+    }</section>`,
     `<section><h2>Risk-rule rejections</h2>${
       rejections.length
         ? grid(

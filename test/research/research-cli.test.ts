@@ -54,6 +54,7 @@ describe('skipper backtest --config', () => {
       'metrics',
       'per_symbol',
       'rejections',
+      'exits',
       'breaker_trips',
       'liquidations',
       'funding',
@@ -66,7 +67,14 @@ describe('skipper backtest --config', () => {
     const html = readFileSync(join(dir, 'r.html'), 'utf8');
     expect(html).toContain("default-src 'none'");
     expect(html).not.toMatch(/<script|<link|<img|<iframe|url\((?!#)|(src|href)\s*=\s*["']?(?!#)/i); // nothing that could fetch
-    for (const s of ['Equity and drawdown', 'BTC/USDT: price and fills', 'Monthly returns', 'Risk-rule rejections', 'max drawdown'])
+    for (const s of [
+      'Equity and drawdown',
+      'BTC/USDT: price and fills',
+      'Monthly returns',
+      'Exits',
+      'Risk-rule rejections',
+      'max drawdown',
+    ])
       expect(html).toContain(s);
   }, 60_000);
 

@@ -99,9 +99,10 @@ export function parentsTable(services: Services): string {
       `${qty(filledQty)}/${qty(p.totalQty)}`,
       `${p.sent}/${p.slices}`,
       p.status === 'active' ? utc(p.nextAt) : p.status,
+      p.createdBy,
     ];
   });
-  return `Parent orders${note}:\n${table(rows, ['id', 'symbol', 'side', 'algo', 'filled', 'slices', 'next slice'])}`;
+  return `Parent orders${note}:\n${table(rows, ['id', 'symbol', 'side', 'algo', 'filled', 'slices', 'next slice', 'by'])}`;
 }
 
 /** /cancel <parent>: stop its remaining children (null when the id is not a parent). */

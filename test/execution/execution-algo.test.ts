@@ -92,6 +92,7 @@ describe('TWAP on the paper venue', () => {
 
     const orders = await send(h, '/orders', viewer);
     expect(orders.text).toMatch(new RegExp(`${id}\\s+BTC/USDT\\s+buy\\s+twap\\s+\\S+/\\S+\\s+1/5\\s+\\d{4}-`));
+    expect(orders.text).toMatch(new RegExp(`${id} .* ${p.createdBy}$`, 'm')); // who started it
 
     for (let i = 0; i < 8; i++) nextCandle(h);
     const kids = childrenOf(h, id);

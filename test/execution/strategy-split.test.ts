@@ -2,6 +2,7 @@
 // counted once, its slices are `entry` orders of the strategy; an entry signal waits for the parent, an
 // exit signal or a closed position stops it; small entries and `signals: false` go out whole; an
 // approved proposal starts the parent.
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApprovalService } from '../../src/chat/approvals.ts';
 import { Notifier } from '../../src/chat/transport.ts';
@@ -11,9 +12,9 @@ import { silentLogger } from '../../src/core/logger.ts';
 import type { ExecutionConfig } from '../../src/execution/config.ts';
 import { Journal } from '../../src/journal/journal.ts';
 import { childOrderId } from '../../src/journal/parents.ts';
-import { rig, SYM, type RigOptions } from '../helpers/engine-rig.ts';
+import { MIN, rig, SYM, T0, type RigOptions } from '../helpers/engine-rig.ts';
 import { RecordingTransport } from '../helpers/recording-transport.ts';
-import { startBot } from '../helpers/harness.ts';
+import { startBot, tempDir } from '../helpers/harness.ts';
 
 const SPLIT: Partial<ExecutionConfig> = { algo: 'twap', aboveNotional: 1000, slices: 4, intervalSec: 120, signals: true };
 // 4,000 USDT at 100 (less the fee and the stop's room): about 38.5 BTC, above aboveNotional.
@@ -70,6 +71,26 @@ describe('split strategy entries', () => {
     expect(algos.parents.get(p.id)).toMatchObject({ status: 'done', sent: 4 });
     expect(parents()).toHaveLength(1); // the second entry signal was refused
     expect(r.engine.portfolio.positions.get(SYM)?.qty).toBeCloseTo(p.totalQty, 9);
+  });
+
+  it('a restart mid-parent (same journal, new engine) goes on from the next slice: no slice twice, new entries refused', () => {
+    const file = join(tempDir(), 'j.db');
+    const journal = new Journal({ path: file });
+    const before = setup({ 0: 'enter_long' }, SPLIT, { journal });
+    before.flat(3); // slices 1 and 2 sent (candles 0 and 2), slice 1 filled
+    const id = before.parents()[0]!.id;
+    expect(before.algos.parents.get(id)).toMatchObject({ status: 'active', sent: 2 });
+
+    const after = setup({ 0: 'enter_long' }, SPLIT, { journal, t0: T0 + 3 * MIN });
+    expect(after.algos.building(SYM)).toBe(id);
+    after.flat(8);
+    expect(after.r.journal.recentDecisions(20).some((d) => d.verdictRule === 'entry_in_progress')).toBe(true);
+    const kids = after.algos.parents.children(id);
+    expect(kids.map((o) => o.clientOrderId)).toEqual([1, 2, 3, 4].map((n) => childOrderId(id, n)));
+    expect(after.algos.parents.get(id)).toMatchObject({ status: 'done', sent: 4 });
+    // Nothing bought twice: the position is the parent's total.
+    expect(after.r.engine.portfolio.positions.get(SYM)?.qty).toBeCloseTo(after.algos.parents.get(id)!.totalQty, 9);
+    journal.close();
   });
 
   it('an entry signal while the parent builds is refused; an exit signal stops it and cancels nothing twice', () => {

@@ -67,12 +67,15 @@ export interface RigOptions {
   marketType?: 'spot' | 'perp';
   /** The approval gate, built from the rig's journal and alerts (as the bot's ApprovalService is). */
   approvals?: (parts: { journal: Journal; alerts: MemoryAlertSink }) => ApprovalGate;
+  /** The first candle's open time (a restart on the same journal goes on after the last candle). */
+  t0?: number;
   /** The config's `execution` section (TWAP/iceberg; `signals`: split strategy entries). */
   execution?: ConfigInput['execution'];
 }
 
 export function rig(script: Record<number, SignalAction>, opts: RigOptions = {}): Rig {
-  const clock = new SimClock(T0);
+  const t0 = opts.t0 ?? T0;
+  const clock = new SimClock(t0);
   const journal = opts.journal ?? Journal.memory();
   const marketType = opts.marketType ?? 'spot';
   const market = {
@@ -125,7 +128,7 @@ export function rig(script: Record<number, SignalAction>, opts: RigOptions = {})
     metrics,
     ...(opts.approvals ? { approvals: opts.approvals({ journal, alerts }) } : {}),
   });
-  let ts = T0;
+  let ts = t0;
   return {
     engine,
     journal,

@@ -13,12 +13,17 @@ import { HeldWrites } from './held-writes.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 
 const CHECKPOINT_WORKER = `
-const { workerData } = require('node:worker_threads');
+const { workerData, parentPort } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 100');
-setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, workerData.intervalMs);
+const checkpoint = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} };
+setInterval(checkpoint, workerData.intervalMs);
+parentPort.on('message', checkpoint);
 `;
+
+/** How often, at most, a growing WAL asks the checkpoint worker for a pass between its timed ones. */
+const NUDGE_MS = 20;
 
 export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'migrations');
 
@@ -62,6 +67,7 @@ export class JournalDb {
   private readonly runTx: (fn: () => unknown) => unknown;
   private lastFailure: Error | undefined;
   private walSizeAtCheckpoint = -1;
+  private lastNudge = 0;
   /** State writes a candle group holds until its end (held-writes.ts). */
   readonly held = new HeldWrites();
 
@@ -115,15 +121,27 @@ export class JournalDb {
   }
 
   /**
-   * Keep the WAL bounded during long max-speed replays, where the worker's PASSIVE checkpoints never
-   * catch up with a writer that never pauses: once the file has grown past WAL_TARGET_SIZE, this
-   * thread (the only writer, between batches, never inside a decision) checkpoints it; the next
-   * commit starts the log over and SQLite cuts the file back. The file keeps its size when the log
-   * starts over, so only growth past its size at the last checkpoint means the log has outrun it.
+   * Keep the WAL bounded during long max-speed replays, where the worker's timed PASSIVE checkpoints
+   * never catch up with a writer that never pauses. Past half of WAL_TARGET_SIZE the worker is asked
+   * for a pass (at most every NUDGE_MS): it copies the log into the database on the other core while
+   * this thread goes on writing. Once the file has grown past WAL_TARGET_SIZE, this thread (the only
+   * writer, between batches, never inside a decision) checkpoints what is left, so the next commit
+   * starts the log over and SQLite cuts the file back. The file keeps its size when the log starts
+   * over, so only growth past its size at the last checkpoint means the log has outrun it.
+   *
+   * Profile of a replay of the BTC 1m file with fills: this thread's checkpoints took 209 ms
+   * (14 × 15 ms, ~40 µs per fill) when the worker only ran once a second.
    */
   maintainWal(): void {
     if (this.path === ':memory:' || !this.sqlite.open || this.inTransaction) return;
     const size = statOrNull(`${this.path}-wal`)?.size ?? 0;
+    if (size > WAL_TARGET_SIZE / 2 && this.checkpointer) {
+      const now = performance.now();
+      if (now - this.lastNudge >= NUDGE_MS) {
+        this.lastNudge = now;
+        this.checkpointer.postMessage(0);
+      }
+    }
     if (size <= WAL_TARGET_SIZE || size === this.walSizeAtCheckpoint) return;
     try {
       const [r] = this.sqlite.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number }>;

@@ -1,17 +1,10 @@
 // The running config as people see it (/config): every secret masked with the same rules as the logs.
-import { REDACT_PATHS, scrubSecrets } from '../core/logger.ts';
+import { SECRET_KEYS, scrubSecrets } from '../core/logger.ts';
 import { safeHost } from '../core/format.ts';
 import type { Config } from './schema.ts';
 import { yaml } from './yaml.ts';
 
 const MASK = '[REDACTED]';
-
-/** Field names that hold a secret: the leaf names of the logger's redaction paths (one list). */
-const SECRET_KEYS = new Set(
-  REDACT_PATHS.map((p) => p.split('.').pop()!)
-    .filter((k) => /^\w+$/.test(k))
-    .map((k) => k.toLowerCase()),
-);
 
 /** A URL shows only its scheme and host: dead-man and webhook URLs carry their secret in the path or query. */
 function maskUrl(s: string): string {

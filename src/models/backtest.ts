@@ -7,6 +7,7 @@ import type { Candle } from '../core/types.ts';
 import { VOTE_MODES, type VoteMode } from './ensemble.ts';
 import { FeaturePipeline, featureKey } from './features.ts';
 import type { LoadedModel, ModelPrediction } from './model.ts';
+import { ACTIONS } from './manifest.ts';
 import { ModelSet } from './model-set.ts';
 import { ENSEMBLE_FILE, readEnsemble } from './open.ts';
 import { ModelStrategy } from './strategy.ts';
@@ -24,46 +25,97 @@ export interface ModelBacktestArgs {
   atrStop?: number;
   /** false: run every member per candle, none batched ahead (benches; the same outputs, slower). */
   batch?: boolean;
+  /** Signals carry their feature values: the run's journal keeps decisions (`--journal-detail full`). Default false. */
+  recordFeatures?: boolean;
 }
 
 /** Rows per ONNX run: large enough to amortize the call, small enough to keep the event loop turning. */
 const BATCH_ROWS = 4096;
 
 /**
- * A model's predictions over a run's candles, by candle open time, read in time order. Arrays and a
- * cursor instead of a Map keyed by time: profile of the batched ensemble backtest, the Map's inserts
- * (flush) and lookups (the strategy's per-candle read) were 25 % of the run: times of ~1.7e12 are not
- * small integers, so V8 hashes each one as a heap number.
+ * A model's predictions over a run's candles, by candle open time, read in time order. Columns of typed
+ * arrays, not objects: profiles of the batched ensemble backtest showed a Map keyed by time (25 % of
+ * the run: times of ~1.7e12 are heap numbers to V8), then the 390 k prediction objects of a 3-model run
+ * kept alive from the batch to the loop (each copied twice by scavenges before it settled in the old
+ * generation). `get` makes the prediction afresh, a short-lived object.
  */
 export class PredictionTrack {
-  private readonly ts: number[] = [];
-  private readonly preds: ModelPrediction[] = [];
+  private ts: Float64Array;
+  private action: Uint8Array;
+  private conf: Float64Array;
+  /** [sell, hold, buy] per row. */
+  private dist: Float64Array;
+  /** NaN: the prediction has no value. */
+  private value: Float64Array;
+  private n = 0;
   private cursor = 0;
+
+  /** `capacity`: the rows expected (a run's candle count); the track grows past it if need be. */
+  constructor(capacity = 1024) {
+    const cap = Math.max(1, capacity);
+    this.ts = new Float64Array(cap);
+    this.action = new Uint8Array(cap);
+    this.conf = new Float64Array(cap);
+    this.dist = new Float64Array(3 * cap);
+    this.value = new Float64Array(cap);
+  }
 
   /** Appended in increasing time order (the candles are). */
   push(ts: number, p: ModelPrediction): void {
-    this.ts.push(ts);
-    this.preds.push(p);
+    if (this.n === this.ts.length) this.grow();
+    const i = this.n++;
+    this.ts[i] = ts;
+    this.action[i] = ACTIONS.indexOf(p.action);
+    this.conf[i] = p.confidence;
+    this.dist[3 * i] = p.dist[0];
+    this.dist[3 * i + 1] = p.dist[1];
+    this.dist[3 * i + 2] = p.dist[2];
+    this.value[i] = p.value ?? NaN;
+  }
+
+  private grow(): void {
+    const cap = this.ts.length * 2;
+    const widen = <T extends Float64Array | Uint8Array>(a: T, k = 1): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap * k);
+      b.set(a);
+      return b;
+    };
+    this.ts = widen(this.ts);
+    this.action = widen(this.action);
+    this.conf = widen(this.conf);
+    this.dist = widen(this.dist, 3);
+    this.value = widen(this.value);
   }
 
   get size(): number {
-    return this.ts.length;
+    return this.n;
   }
 
   has(ts: number): boolean {
-    return this.get(ts) !== undefined;
+    return this.indexOf(ts) >= 0;
   }
 
   /** The prediction for the candle opened at `ts`; undefined when there is none (warm-up). O(1) when read in order. */
   get(ts: number): ModelPrediction | undefined {
+    const i = this.indexOf(ts);
+    if (i < 0) return undefined;
+    const d = this.dist;
+    const p: ModelPrediction = {
+      action: ACTIONS[this.action[i]!]!,
+      confidence: this.conf[i]!,
+      dist: [d[3 * i]!, d[3 * i + 1]!, d[3 * i + 2]!],
+    };
+    const v = this.value[i]!;
+    if (!Number.isNaN(v)) p.value = v;
+    return p;
+  }
+
+  private indexOf(ts: number): number {
     const t = this.ts;
-    const n = t.length;
+    const n = this.n;
     const i = this.cursor;
-    if (i < n && t[i] === ts) return this.preds[i];
-    if (i + 1 < n && t[i + 1] === ts) {
-      this.cursor = i + 1;
-      return this.preds[i + 1];
-    }
+    if (i < n && t[i] === ts) return i;
+    if (i + 1 < n && t[i + 1] === ts) return (this.cursor = i + 1);
     let lo = 0;
     let hi = n;
     while (lo < hi) {
@@ -71,11 +123,8 @@ export class PredictionTrack {
       if (t[mid]! < ts) lo = mid + 1;
       else hi = mid;
     }
-    if (lo < n && t[lo] === ts) {
-      this.cursor = lo;
-      return this.preds[lo];
-    }
-    return undefined;
+    if (lo < n && t[lo] === ts) return (this.cursor = lo);
+    return -1;
   }
 }
 
@@ -109,7 +158,7 @@ export async function batchPredictionsAll(
   const out = new Map<LoadedModel, PredictionTrack>();
   const byFeatures = new Map<string, LoadedModel[]>();
   for (const m of models) {
-    out.set(m, new PredictionTrack());
+    out.set(m, new PredictionTrack(candles.length));
     const key = featureKey(m.manifest.features);
     const group = byFeatures.get(key);
     if (group) group.push(m);
@@ -202,6 +251,7 @@ export async function prepareModelBacktest(
     timeframeMs,
     ...(a.atrStop !== undefined ? { atrStop: a.atrStop } : {}),
     precomputed: lookupIn(byModel),
+    recordFeatures: a.recordFeatures === true,
   });
   return { strategy, set, members: names, mode, perCandle, inferenceMs, close: () => set.close() };
 }
@@ -225,6 +275,7 @@ export function modelBacktestStrategy(
       ...(typeof o.models === 'string' ? { models: o.models.split(',').filter(Boolean) } : {}),
       ...(vote !== undefined ? { vote: vote as VoteMode } : {}),
       ...(mc !== undefined ? { minConfidence: mc } : {}),
+      recordFeatures: o.journalDetail === 'full',
     },
     symbol,
     timeframeMs,

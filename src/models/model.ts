@@ -13,8 +13,6 @@ export interface ModelPrediction {
   dist: [number, number, number];
   /** Regressors (and policies with a value head). */
   value?: number;
-  /** Raw outputs by role, as numbers. */
-  raw: Partial<Record<OutputRole, number[]>>;
 }
 
 /** The account fields a policy may ask for. */
@@ -39,6 +37,13 @@ export class ModelError extends Error {
 }
 
 type Ort = typeof import('onnxruntime-node');
+
+/** One output role of a session run: `k` values per row. */
+interface RoleOutput {
+  role: OutputRole;
+  data: ArrayLike<number | bigint>;
+  k: number;
+}
 
 /** A distribution with `c` on action `a` and the rest split evenly. */
 function oneHot(a: ModelAction, c: number): [number, number, number] {
@@ -116,11 +121,29 @@ export class LoadedModel {
       for (let r = 0; r < n; r++) out.push(await this.predict(rows.subarray(r * nf, (r + 1) * nf)));
       return out;
     }
-    return (await this.runRows(rows, n)).map((raw) => this.interpret(raw));
+    // One scratch row per role, refilled for each row: interpret keeps nothing of it. Profile of the
+    // batched ensemble backtest: a fresh object and arrays per row (390 k rows) were ~20 % of inference.
+    const outputs = await this.runOutputs(rows, n);
+    const raw: Partial<Record<OutputRole, number[]>> = {};
+    for (const o of outputs) raw[o.role] = new Array<number>(o.k);
+    const preds = new Array<ModelPrediction>(n);
+    for (let r = 0; r < n; r++) {
+      for (const o of outputs) this.readRow(o, r, raw[o.role]!);
+      preds[r] = this.interpret(raw);
+    }
+    return preds;
   }
 
-  /** `n` rows of features, flat (see predictMany), through one session run. */
+  /** `n` rows of features, flat (see predictMany), through one session run: fresh arrays per row. */
   private async runRows(features: ArrayLike<number>, n: number, obs?: Observation): Promise<Array<Partial<Record<OutputRole, number[]>>>> {
+    const outputs = await this.runOutputs(features, n, obs);
+    const out: Array<Partial<Record<OutputRole, number[]>>> = Array.from({ length: n }, () => ({}));
+    for (const o of outputs) for (let r = 0; r < n; r++) out[r]![o.role] = this.readRow(o, r, new Array<number>(o.k));
+    return out;
+  }
+
+  /** One session run over `n` flat rows: each output role's data, `k` values per row. */
+  private async runOutputs(features: ArrayLike<number>, n: number, obs?: Observation): Promise<RoleOutput[]> {
     const m = this.manifest;
     const w = this.width;
     const nf = m.features.length;
@@ -136,24 +159,26 @@ export class LoadedModel {
       this.inflight--;
       if (this.retired && this.inflight === 0) this.release();
     }
-    const out: Array<Partial<Record<OutputRole, number[]>>> = Array.from({ length: n }, () => ({}));
+    const outputs: RoleOutput[] = [];
     for (const [role, name] of Object.entries(this.outputNames) as Array<[OutputRole, string]>) {
       const t = result[name] as Tensor | undefined;
       if (t === undefined) this.fail(role, `the graph returned no output "${name}"`);
-      // Row by row straight from the tensor's typed array (a batch is 4,096 rows: no whole-batch copy).
+      // Read row by row straight from the tensor's typed array (a batch is 4,096 rows: no whole-batch copy).
       const data = t.data as ArrayLike<number | bigint>;
-      const k = data.length / n;
-      for (let r = 0; r < n; r++) {
-        const row = new Array<number>(k);
-        for (let j = 0; j < k; j++) {
-          const v = Number(data[r * k + j]);
-          if (!Number.isFinite(v)) this.fail(role, `the model returned ${v}`);
-          row[j] = v;
-        }
-        out[r]![role] = row;
-      }
+      outputs.push({ role, data, k: data.length / n });
     }
-    return out;
+    return outputs;
+  }
+
+  /** Row r of one output into `row` (k values); a non-finite value is refused. */
+  private readRow(o: RoleOutput, r: number, row: number[]): number[] {
+    const { data, k } = o;
+    for (let j = 0; j < k; j++) {
+      const v = Number(data[r * k + j]);
+      if (!Number.isFinite(v)) this.fail(o.role, `the model returned ${v}`);
+      row[j] = v;
+    }
+    return row;
   }
 
   /** One input row at `at`: features, observation fields, the manifest's normalization; non-finite is refused. */
@@ -213,11 +238,11 @@ export class LoadedModel {
         if (!(Math.abs(sum - 1) < 1e-3) || negative) this.fail('probabilities', `not a probability distribution (sum ${sum})`);
         const dist = this.toDist(p);
         const action = argmaxAction(dist);
-        return { action, confidence: clamp01(dist[ACTIONS.indexOf(action)]!), dist, raw };
+        return { action, confidence: clamp01(dist[ACTIONS.indexOf(action)]!), dist };
       }
       const label = raw.label![0]!;
       const action = map[label] ?? this.fail('label', `class ${label} is not in actions (${map.length} classes)`);
-      return { action, confidence: 1, dist: oneHot(action, 1), raw };
+      return { action, confidence: 1, dist: oneHot(action, 1) };
     }
     if (m.kind === 'regressor') {
       const value = raw.value![0]!;
@@ -225,12 +250,12 @@ export class LoadedModel {
       const action: ModelAction = value > thr ? 'buy' : value < -thr ? 'sell' : 'hold';
       const scale = m.valueScale ?? 2 * thr;
       const confidence = action === 'hold' ? clamp01(1 - Math.abs(value) / scale) : clamp01(Math.abs(value) / scale);
-      return { action, confidence, dist: oneHot(action, confidence), value, raw };
+      return { action, confidence, dist: oneHot(action, confidence), value };
     }
     const idx = raw.actions![0]!;
     const action = map[idx] ?? this.fail('actions', `action ${idx} is not in actions (${map.length} actions)`);
     const confidence = raw.log_prob !== undefined ? clamp01(Math.exp(raw.log_prob[0]!)) : 1;
-    const pred: ModelPrediction = { action, confidence, dist: oneHot(action, confidence), raw };
+    const pred: ModelPrediction = { action, confidence, dist: oneHot(action, confidence) };
     if (raw.value !== undefined) pred.value = raw.value[0]!;
     return pred;
   }

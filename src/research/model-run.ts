@@ -52,6 +52,7 @@ export async function runModelConfigBacktest(o: RunConfigOptions): Promise<Model
         ...(p.atrStop !== undefined ? { atrStop: p.atrStop } : {}),
         ...(p.atrPeriod !== undefined ? { atrPeriod: p.atrPeriod } : {}),
         precomputed: lookupIn(batched.get(symbol)!),
+        recordFeatures: false, // research journals keep fills only
       });
     const perCandle = [...set.slots.values()].some((s) => s.current!.extra.length > 0);
     const run = { ...o, data, strategy };

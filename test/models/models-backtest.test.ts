@@ -59,7 +59,6 @@ describe('PredictionTrack', () => {
       action: 'buy',
       confidence: k / 10,
       dist: [0, 1 - k / 10, k / 10],
-      raw: { probabilities: [0, 1 - k / 10, k / 10] },
     });
     const times = [100, 160, 220, 280, 400];
     times.forEach((ts, k) => t.push(ts, p(k)));
@@ -71,14 +70,13 @@ describe('PredictionTrack', () => {
     expect(t.get(280)?.confidence).toBe(0.3);
     expect(t.has(100) && !t.has(101)).toBe(true);
     expect(new PredictionTrack().get(100)).toBeUndefined();
-    expect(t.get(220)).toEqual(p(2)); // the object interpret made, again
+    expect(t.get(220)).toEqual(p(2)); // what interpret made, again
     const r = new PredictionTrack();
     const regression: ModelPrediction = {
       action: 'sell',
       confidence: 0.25,
       dist: [0.25, 0.375, 0.375],
       value: -0.5,
-      raw: { value: [-0.5] },
     };
     r.push(1, regression);
     expect(r.get(1)).toEqual(regression);

@@ -23,7 +23,6 @@ const pred = (action: ModelPrediction['action'], dist: [number, number, number])
   action,
   confidence: dist[['sell', 'hold', 'buy'].indexOf(action)]!,
   dist,
-  raw: {},
 });
 const v = (weight: number, p: ModelPrediction): MemberVote => ({ weight, prediction: p });
 
@@ -278,6 +277,35 @@ describe('model strategies', () => {
     expect(perCandle.length).toBeGreaterThan(20);
     const shape = (sig: Signal, i: number) => ({ i, action: sig.action, confidence: sig.confidence, features: sig.features });
     expect(perCandle.map((x) => shape(x, x.i))).toEqual(fromBatch.map((x) => shape(x.sig!, x.i)));
+  });
+
+  it('without recordFeatures (a backtest journal keeps no decisions) the batched path gives the same signals, without features', async () => {
+    const cs = testCandles(500, 21);
+    const members = [
+      { model: 'weak', weight: 2 },
+      { model: 'down', weight: 1 },
+    ];
+    const batched = new Map<LoadedModel, PredictionTrack>();
+    for (const { model } of members) {
+      const loaded = set.slots.get(model)!.current!;
+      batched.set(loaded, await batchPredictions(loaded, cs));
+    }
+    const signals = (recordFeatures: boolean) => {
+      const s = strategy({ members, mode: 'weighted', precomputed: (m, ts) => batched.get(m)?.get(ts) ?? null, recordFeatures });
+      return cs.map((c, i) => ({ sig: s.onCandle(c, FLAT), i })).filter((x) => x.sig !== null);
+    };
+    const withFeatures = signals(true);
+    const without = signals(false);
+    expect(without.length).toBeGreaterThan(20);
+    const shape = (x: { sig: Signal | null; i: number }) => ({
+      i: x.i,
+      action: x.sig!.action,
+      confidence: x.sig!.confidence,
+      reason: x.sig!.reason,
+    });
+    expect(without.map(shape)).toEqual(withFeatures.map(shape));
+    expect(without.every((x) => x.sig!.features === undefined)).toBe(true);
+    expect(withFeatures.every((x) => Object.keys(x.sig!.features!).length > 0)).toBe(true);
   });
 
   it('refuses unknown members and a model strategy with several models', () => {

@@ -85,10 +85,10 @@ line(
     `   skipper sweep of ${n(rs.memory.runs)} small runs (2 workers, ${n(rs.memory.seconds, 1)} s, as npm run skipper runs it): process max RSS (worker threads included) ${n(rs.memory.maxRssMb, 1)} MB   [target < 200 MB]\n` +
     `     baseline, the same sweep with ${rs.memory.baselineRuns} runs: ${n(rs.memory.baselineMaxRssMb, 1)} MB`,
 );
-const mb = await benchModelBacktest();
+const mb = benchModelBacktest();
 line(
   `\n6. Models: the shipped 3-model ensemble (shared machine: figures vary with the load)\n` +
-    `   backtest, batched inference ahead of the loop, ${mb.source}: ${n(mb.candles)} candles, ${n(mb.batchedPerSec)} candles/s end to end   [target ≥ 250,000]\n` +
+    `   backtest, batched inference ahead of the loop, ${mb.source}: ${n(mb.candles)} candles, ${n(mb.batchedPerSec)} candles/s end to end (fresh processes, median of 3)   [target ≥ 250,000]\n` +
     `   backtest, every member run per candle (a policy's path): ${n(mb.perCandlePerSec)} candles/s   [target ≥ 20,000]${mb.sameFills ? '' : '  (fills differ from the batched run!)'}\n` +
     `   (inference alone ${n(mb.inferencePerSec)} candles/s; baseline sma-cross in the same run ${n(mb.baselinePerSec)} candles/s)`,
 );

@@ -233,7 +233,12 @@ export class AlgoExecutor implements EntrySplitter {
       continuation: children.length > 0 || strategy !== undefined,
       ...(strategy !== undefined ? { purpose: 'entry' as const, strategy } : {}),
     });
-    if (!order) return this.finish(p, 'stopped', `slice ${n} ${decision.reason}`, now);
+    if (!order) {
+      // After the schedule, a top-up the risk engine refuses (its limit cut a slice) ends the parent
+      // with what it got; a scheduled slice refused stops it, and the trader is told.
+      if (n > p.slices) return this.finish(p, 'done', `${left} left unfilled: slice ${n} ${decision.reason}`, now);
+      return this.finish(p, 'stopped', `slice ${n} ${decision.reason}`, now);
+    }
     this.parents.placed(p.id, order);
     this.advance(p, n, now);
     if (order.status === 'rejected') this.finish(p, 'stopped', `slice ${n} rejected by the venue: ${order.reason ?? 'no reason'}`, now);

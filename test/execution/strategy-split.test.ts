@@ -57,6 +57,19 @@ describe('split strategy entries', () => {
     expect(r.engine.risk.state().recentEntries).toHaveLength(1);
   });
 
+  it('slices cut by a risk limit: the parent ends done with what is left unfilled, no top-up refused as a warning', () => {
+    // Capital in use capped at 35 % of equity: the last slice is resized, and nothing more fits.
+    const { r, algos, flat, parents } = setup({ 0: 'enter_long' }, SPLIT, { limits: { ...LIMITS, maxCapitalInUse: 0.35 } });
+    flat(14);
+    const p = algos.parents.get(parents()[0]!.id)!;
+    const filled = algos.parents.children(p.id).reduce((t, o) => t + o.filledQty, 0);
+    expect(filled).toBeLessThan(p.totalQty);
+    expect(p.status).toBe('done');
+    expect(p.reason).toMatch(/left unfilled: slice \d+ .*capital in use/);
+    expect(r.alerts.alerts.filter((a) => a.title.includes(p.id))).toEqual([]);
+    expect(r.engine.portfolio.positions.get(SYM)?.qty).toBeCloseTo(filled, 9);
+  });
+
   it('on a journal that keeps no orders (backtests) the children are followed in memory, with the same outcome', () => {
     const { r, algos, flat, parents } = setup({ 0: 'enter_long', 2: 'enter_long' }, SPLIT, {
       journal: new Journal({ path: ':memory:', detail: 'fills' }),

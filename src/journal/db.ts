@@ -24,6 +24,8 @@ parentPort.on('message', checkpoint);
 
 /** How often, at most, a growing WAL asks the checkpoint worker for a pass between its timed ones. */
 const NUDGE_MS = 20;
+/** Closing: tries of the final checkpoint, 10 ms apart, while the worker's last pass holds it off. */
+const CLOSE_CHECKPOINT_TRIES = 200;
 
 export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'migrations');
 
@@ -159,7 +161,13 @@ export class JournalDb {
     if (!this.sqlite.open) return;
     if (this.path !== ':memory:' && !this.sqlite.readonly) {
       try {
-        this.sqlite.pragma('wal_checkpoint(TRUNCATE)'); // a clean stop leaves an empty WAL
+        // A clean stop leaves an empty WAL. The worker, terminated just now, may still be finishing
+        // a pass (a nudge): SQLite then answers busy at once, so wait for it a little.
+        for (let i = 0; i < CLOSE_CHECKPOINT_TRIES; i++) {
+          const [r] = this.sqlite.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+          if (r?.busy !== 1) break;
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        }
       } catch {
         // a full disk or a lost file: nothing more to save here
       }

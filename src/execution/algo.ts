@@ -285,6 +285,15 @@ export class AlgoExecutor implements EntrySplitter {
         message: `${p.side} ${p.symbol}: ${reason ?? 'stopped'}; ${p.sent} of ${p.slices} slices were sent.`,
         data: { parentId: p.id },
       });
+    else if (status === 'done' && reason !== undefined)
+      // Done with part of it unfilled (the reason says how much and why): the trader hears of it once.
+      this.engine.onAlert({
+        type: 'order_filled',
+        severity: 'info',
+        title: `${p.algo.toUpperCase()} ${p.id} done, part unfilled`,
+        message: `${p.side} ${p.symbol}: ${reason}.`,
+        data: { parentId: p.id },
+      });
     return undefined;
   }
 

@@ -57,7 +57,7 @@ describe('split strategy entries', () => {
     expect(r.engine.risk.state().recentEntries).toHaveLength(1);
   });
 
-  it('slices cut by a risk limit: the parent ends done with what is left unfilled, no top-up refused as a warning', () => {
+  it('slices cut by a risk limit: the parent ends done with what is left unfilled, told once as info, not stopped with a warning', () => {
     // Capital in use capped at 35 % of equity: the last slice is resized, and nothing more fits.
     const { r, algos, flat, parents } = setup({ 0: 'enter_long' }, SPLIT, { limits: { ...LIMITS, maxCapitalInUse: 0.35 } });
     flat(14);
@@ -66,7 +66,13 @@ describe('split strategy entries', () => {
     expect(filled).toBeLessThan(p.totalQty);
     expect(p.status).toBe('done');
     expect(p.reason).toMatch(/left unfilled: slice \d+ .*capital in use/);
-    expect(r.alerts.alerts.filter((a) => a.title.includes(p.id))).toEqual([]);
+    expect(r.alerts.alerts.filter((a) => a.title.includes(p.id))).toEqual([
+      expect.objectContaining({
+        severity: 'info',
+        title: `TWAP ${p.id} done, part unfilled`,
+        message: expect.stringMatching(/left unfilled/),
+      }),
+    ]);
     expect(r.engine.portfolio.positions.get(SYM)?.qty).toBeCloseTo(filled, 9);
   });
 

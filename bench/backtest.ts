@@ -5,7 +5,7 @@
 // (Skipper, bare loop, Skipper without fills, …) so a busy machine slows all of them alike; medians.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { BTC_1M } from './data.ts';
+import { BTC_1M, median } from './data.ts';
 import { BOT_NODE_FLAGS } from './shipped.ts';
 
 export { BTC_1M };
@@ -35,8 +35,6 @@ export interface BacktestBench {
   perFillUs: number;
   perCandleUs: number;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function pass(which: 'skipper' | 'bare', fast: number, slow: number, passes = 1): Pass {
   const p = spawnSync(

@@ -14,6 +14,7 @@ import { loadCandles } from '../src/market/csv.ts';
 import { generateCandles } from '../src/market/generator.ts';
 import type * as ModelBacktestModule from '../src/models/backtest.ts';
 import { BOT_NODE_FLAGS, shipped } from './shipped.ts';
+import { BTC_1M, median } from './data.ts';
 
 export interface ModelBacktestBench {
   source: string;
@@ -24,8 +25,6 @@ export interface ModelBacktestBench {
   baselinePerSec: number;
   sameFills: boolean;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** `runs` fresh processes; the median of each figure. */
 export function benchModelBacktest(runs = 3): ModelBacktestBench {
@@ -47,14 +46,12 @@ export function benchModelBacktest(runs = 3): ModelBacktestBench {
   };
 }
 
-const FILE = join(PROJECT_ROOT, '..', 'shared', 'data', 'binance_spot_BTCUSDT_1m_2025-05-20_2025-08-18.csv');
-
 /** One measurement, in this process. */
 async function modelBacktestOnce(): Promise<ModelBacktestBench> {
   const { runBacktest, runBacktestPerCandle, REFERENCE_LIMITS } = await shipped<typeof BacktestModule>('src/app/backtest.ts');
   const { prepareModelBacktest } = await shipped<typeof ModelBacktestModule>('src/models/backtest.ts');
-  const real = existsSync(FILE);
-  const candles = real ? loadCandles(FILE) : generateCandles({ count: 130_708, seed: 1, startTs: Date.UTC(2025, 4, 20) });
+  const real = existsSync(BTC_1M);
+  const candles = real ? loadCandles(BTC_1M) : generateCandles({ count: 130_708, seed: 1, startTs: Date.UTC(2025, 4, 20) });
   const base = {
     candles,
     symbol: 'BTC/USDT',

@@ -10,7 +10,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateCsv } from '../src/market/generator.ts';
-import { BTC_1M } from './data.ts';
+import { BTC_1M, median } from './data.ts';
 import { BOT_NODE_FLAGS } from './shipped.ts';
 
 export interface ReplayBench {
@@ -31,7 +31,6 @@ export interface ReplayBench {
   loads: number[];
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const BIN = [...BOT_NODE_FLAGS, 'bin/skipper.js'];
 
 /** One replay in a fresh process, journal on disk: candles/s and fills from the bot's own figures. */

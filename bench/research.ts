@@ -14,8 +14,7 @@ import type * as JobsModule from '../src/research/jobs.ts';
 import type * as RunConfigModule from '../src/research/run-config.ts';
 import { BTC_1M } from './backtest.ts';
 import { BOT_NODE_FLAGS, shipped } from './shipped.ts';
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+import { median } from './data.ts';
 
 export interface ResearchBench {
   source: string;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PROJECT_ROOT } from '../src/core/paths.ts';
 import { BOT_NODE_FLAGS } from './shipped.ts';
+import { median } from './data.ts';
 
 export interface StartupBench {
   runs: number;
@@ -66,8 +67,6 @@ function timed(args: string[], cwd: string, until?: string, cpu?: (ms: number | 
     });
   });
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function benchStartup(runs = 5): Promise<StartupBench> {
   const dir = mkdtempSync(join(tmpdir(), 'skipper-startup-'));

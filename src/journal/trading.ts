@@ -5,6 +5,7 @@ import type { ExitReason, Fill, Order, OrderPurpose, OrderStatus, Position, Sign
 import { JournalDb, type CountedTable } from './db.ts';
 import { FillBuffer, fillRow } from './fill-buffer.ts';
 import * as s from './schema.ts';
+import { prepareReads, type Reads } from './statements.ts';
 import { STATE } from './state-keys.ts';
 
 export type OrderRow = typeof s.orders.$inferSelect;
@@ -52,6 +53,11 @@ export class TradingJournal extends JournalDb {
   private orderSeq: number | undefined;
   /** `fills` detail on an empty fills table: fills wait in memory until read (fill-buffer.ts). */
   private fillBuffer: FillBuffer | null | undefined;
+  private preparedReads: Reads | undefined;
+
+  private get reads(): Reads {
+    return (this.preparedReads ??= prepareReads(this.db));
+  }
 
   /**
    * Next client order id: `<prefix><sequence in base 36>`. The sequence lives in the journal and is
@@ -201,10 +207,16 @@ export class TradingJournal extends JournalDb {
 
   fills(opts: { since?: number; until?: number; limit?: number; clientOrderId?: string } = {}): FillRow[] {
     this.flushFills();
-    const conds = [];
+    if (!opts.clientOrderId) {
+      return this.reads.fillsBetween.all({
+        since: opts.since ?? Number.MIN_SAFE_INTEGER,
+        until: opts.until ?? Number.MAX_SAFE_INTEGER,
+        limit: opts.limit || -1,
+      });
+    }
+    const conds = [eq(s.fills.clientOrderId, opts.clientOrderId)];
     if (opts.since != null) conds.push(gte(s.fills.ts, opts.since));
     if (opts.until != null) conds.push(lt(s.fills.ts, opts.until));
-    if (opts.clientOrderId) conds.push(eq(s.fills.clientOrderId, opts.clientOrderId));
     const q = this.db
       .select()
       .from(s.fills)
@@ -291,14 +303,7 @@ export class TradingJournal extends JournalDb {
   }
 
   closedPositions(opts: { since?: number; limit?: number } = {}): PositionRow[] {
-    const conds = [eq(s.positions.status, 'closed')];
-    if (opts.since != null) conds.push(gte(s.positions.closedAt, opts.since));
-    const q = this.db
-      .select()
-      .from(s.positions)
-      .where(and(...conds))
-      .orderBy(desc(s.positions.closedAt), desc(s.positions.id));
-    return opts.limit ? q.limit(opts.limit).all() : q.all();
+    return this.reads.closedSince.all({ since: opts.since ?? Number.MIN_SAFE_INTEGER, limit: opts.limit || -1 });
   }
 
   // ---- decisions --------------------------------------------------------------------------
@@ -344,17 +349,12 @@ export class TradingJournal extends JournalDb {
   }
 
   equitySeries(since = 0, until = Number.MAX_SAFE_INTEGER): EquityRow[] {
-    return this.db
-      .select()
-      .from(s.equitySnapshots)
-      .where(and(gte(s.equitySnapshots.ts, since), lt(s.equitySnapshots.ts, until)))
-      .orderBy(asc(s.equitySnapshots.ts))
-      .all();
+    return this.reads.equityBetween.all({ since, until });
   }
 
   /** Last snapshot strictly before `ts` (e.g. the equity a day started with). */
   equityBefore(ts: number): EquityRow | undefined {
-    return this.db.select().from(s.equitySnapshots).where(lt(s.equitySnapshots.ts, ts)).orderBy(desc(s.equitySnapshots.ts)).limit(1).get();
+    return this.reads.equityBefore.get({ ts });
   }
 
   // ---- data events ------------------------------------------------------------------------

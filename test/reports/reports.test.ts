@@ -1,3 +1,5 @@
+import { Cron } from 'croner';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { money, pct, signedMoney } from '../../src/chat/format.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -458,6 +460,36 @@ describe('periods and schedules', () => {
     expect(svc.periodEndingAt('daily', D(3, 13))).toEqual({ start: D(2, 13), end: D(3, 13) });
     expect(svc.latestDue('monthly')).toBe(D(1, 5));
     expect(new Schedule('0 0 * * *', 'UTC').atOrBefore(D(4))).toBe(D(4));
+  });
+
+  it("a schedule's remembered gaps answer as croner does, across DST changes", () => {
+    // Uncached answers straight from croner, against the same Schedule asked in a random order.
+    const patterns = ['0 0 * * *', '30 2 * * 0', '0 0 1 * *', '0 8 * * 1-5'];
+    const zones = ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe'];
+    const lo = Date.UTC(2024, 2, 1);
+    const hi = Date.UTC(2024, 11, 1);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...patterns),
+        fc.constantFrom(...zones),
+        fc.array(fc.tuple(fc.constantFrom('atOrBefore', 'before', 'after'), fc.integer({ min: lo, max: hi })), { maxLength: 40 }),
+        (pattern, zone, asks) => {
+          const cached = new Schedule(pattern, zone);
+          const cron = new Cron(pattern, { timezone: zone });
+          const truth = {
+            atOrBefore: (t: number) => cron.previousRuns(1, new Date(t + 1))[0]?.getTime() ?? null,
+            before: (t: number) => cron.previousRuns(1, new Date(t))[0]?.getTime() ?? null,
+            after: (t: number) => cron.nextRun(new Date(t))?.getTime() ?? null,
+          };
+          for (const [ask, t0] of asks) {
+            // Every other ask lands on an instant or next to one: the edges of the gaps.
+            const edge = truth.after(t0)!;
+            for (const t of [t0, edge, edge - 1, edge + 1]) expect(cached[ask](t)).toBe(truth[ask](t));
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('a bad cron or timezone fails at start-up with the config key', () => {

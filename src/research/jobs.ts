@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
 import { errorMessage } from '../core/errors.ts';
 import { isModelStrategy } from '../models/wire.ts';
 import { runConfigBacktest, type RunConfigOptions, type RunResult } from './run-config.ts';
@@ -76,12 +77,26 @@ export function workerModule(name = 'pool-worker'): { filename: string; execArgv
 }
 
 /**
+ * A pool with a thread on every core leaves V8's background compiler threads no core of their own: a
+ * run then waits in unoptimised code for its functions to be compiled. With V8 compiling in each
+ * worker's own thread instead, the 64-set sweep on 2 cores and 2 threads went from 3.75 M to 4.0 M
+ * candles/s (bench/research.ts, 4 runs each); on 1 thread of 2 cores, background compiling is the
+ * faster (2.3 M against 2.1 M), so it stays. V8 reads the flag when an isolate starts: it changes the
+ * pool's threads, made after it, not this thread. Set at run time because a Worker's execArgv takes
+ * no V8 flags; only the research processes (the CLI, `skipper worker`) make such a pool, never the bot.
+ */
+function compileInEachThread(): void {
+  setFlagsFromString('--no-concurrent-recompilation');
+}
+
+/**
  * A piscina worker-thread pool of `size` threads. Each thread is a V8 isolate of its own: its young
  * generation is capped like the bot's (`--max-semi-space-size=8` ≈ 24 MB), and at most a few jobs per
  * thread wait in the queue. With V8's default young generation and a 1,000-run sweep queued at once
  * the process reached 250 MB; capped, ~215 MB (a 20-run sweep: ~170 MB).
  */
 export async function createPoolExecutor(size: number): Promise<Executor> {
+  if (size >= availableParallelism()) compileInEachThread();
   const { Piscina } = await import('piscina');
   const { filename, execArgv } = workerModule();
   const pool = new Piscina<RunJob, JobOutcome>({

@@ -381,9 +381,17 @@ export class Engine extends EngineCore implements ExchangeListener {
     }
     const o = this.submit(again.request, p.purpose, p.decisionId, bracket);
     if (p.purpose === 'entry') this.risk.recordEntry(this.clock.now());
+    // The card showed the proposal's size; say so when the order is another (the trade shrank meanwhile, a new sizing).
+    const step = s.market.qtyStep;
+    const proposed = p.request.qty;
+    const sent = o.qty;
+    const resized =
+      proposed !== undefined && sent !== undefined && Math.abs(sent - proposed) > step / 2
+        ? ` for ${qty(sent, step)} (proposed ${qty(proposed, step)}${reducing ? ': what is left of the trade to close' : ''})`
+        : '';
     return {
       placed: true,
-      message: `placed ${o.clientOrderId}${again.action === 'resize' ? ` (${again.reason})` : ''}`,
+      message: `placed ${o.clientOrderId}${resized}${again.action === 'resize' ? ` (${again.reason})` : ''}`,
       clientOrderId: o.clientOrderId,
     };
   }

@@ -69,4 +69,26 @@ describe('proposals name the trade they act on', () => {
     r.candle(103, 103, 103, 103);
     expect(r.engine.portfolio.positions.get(SYM)!.qty).toBeCloseTo(q / 2, 3); // the approved scale-out stays partial
   });
+
+  it('an exit approved after the trade shrank says what it sells, beside what was proposed', async () => {
+    const { r, chat, approve } = setup({ 0: 'enter_long', 3: 'exit_long' });
+    r.candle(100, 100, 100, 100);
+    await settle();
+    await approve(1);
+    r.candle(100, 100, 100, 100); // filled
+    const q = r.engine.portfolio.positions.get(SYM)!.qty;
+    r.candle(101, 101, 101, 101);
+    r.candle(101, 101, 101, 101); // exit proposed for the whole trade
+    await settle();
+    expect(chat.posts.at(-1)!.reply.text).toMatch(/SELL \(exit\)/);
+    const quarter = Math.floor((q / 4) * 1e4) / 1e4; // (the rig's step: 0.0001)
+    r.engine.closePosition(SYM, 'ada', 'manual', undefined, quarter); // the trader closes a quarter meanwhile
+    r.candle(101, 101, 101, 101);
+    const left = r.engine.portfolio.positions.get(SYM)!.qty;
+    expect(left).toBeCloseTo(q - quarter, 6);
+    const res = await approve(2);
+    expect(res.toast).toMatch(/^Approved: placed sk-\S+ for [\d.]+ \(proposed [\d.]+: what is left of the trade to close\)/);
+    r.candle(101, 101, 101, 101);
+    expect(r.engine.portfolio.positions.get(SYM)).toBeUndefined();
+  });
 });

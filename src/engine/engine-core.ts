@@ -545,7 +545,13 @@ export abstract class EngineCore {
     this.exchange.cancel(order);
   }
 
-  protected fillAlerts(f: Fill, o: Order | undefined, r: NonNullable<ReturnType<Portfolio['apply']>>, why?: ExitReason): void {
+  protected fillAlerts(
+    f: Fill,
+    o: Order | undefined,
+    r: NonNullable<ReturnType<Portfolio['apply']>>,
+    why?: ExitReason,
+    exitAvg?: number,
+  ): void {
     const liq = !o && f.clientOrderId.startsWith('liq-');
     const m = this.marketInfo(f.symbol);
     const quote = splitSymbol(f.symbol)[1];
@@ -561,6 +567,7 @@ export abstract class EngineCore {
     });
     if (r.closed) {
       const pnl = r.closed.realizedPnl - r.closed.fees;
+      const inParts = exitAvg !== undefined && px(exitAvg) !== px(f.price);
       if (o?.purpose === 'stop_loss') {
         this.raise({
           figures: tradeFigures(f.symbol, { qty: r.before?.qty ?? f.qty, price: f.price, pnl }),
@@ -575,7 +582,7 @@ export abstract class EngineCore {
         type: 'position_closed',
         severity: 'info',
         title: `Closed ${r.closed.side} ${f.symbol}`,
-        message: `exit ${px(f.price)}, entry ${px(r.closed.entryPrice)}, net PnL ${signedMoney(pnl, quote)}, trade ${tradeId(r.closed)}${why ? ` (${EXIT_REASONS[why]})` : ''}`,
+        message: `exit ${px(f.price)}${inParts ? ` (${px(exitAvg)} on average over its exits)` : ''}, entry ${px(r.closed.entryPrice)}, net PnL ${signedMoney(pnl, quote)}, trade ${tradeId(r.closed)}${why ? ` (${EXIT_REASONS[why]})` : ''}`,
       });
     }
     if (r.opened && r.after) {

@@ -130,6 +130,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     let fresh = false;
     let result: ReturnType<Portfolio['apply']> | undefined;
     let why: ExitReason | undefined;
+    let exitAvg: number | undefined;
     this.journal.tx(() => {
       fresh = this.journal.recordFill(this.exchange.name, f, effect.realizedPnl, effect.cashDelta);
       if (!fresh) return;
@@ -138,7 +139,8 @@ export class Engine extends EngineCore implements ExchangeListener {
       );
       if (result.closed) {
         why = this.exitReason(o, f.clientOrderId, result.closed.id);
-        this.journal.closePosition(result.closed.id, result.closed, f.price, f.ts, why);
+        exitAvg = this.journal.averageExitPrice(result.closed, f.ts) ?? f.price;
+        this.journal.closePosition(result.closed.id, result.closed, exitAvg, f.ts, why);
         forgetTradeSettings(this.journal, result.closed.id);
       }
       if (result.after && !result.opened) this.journal.updatePosition(result.after.id, result.after, result.after.maxQty);
@@ -168,7 +170,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     if (o && isTerminal(o.status) && r.after) this.protection.afterOrder(o, o.status);
     const s = this.symbols.get(f.symbol);
     if (s) this.portfolio.mark(f.symbol, Number.isFinite(s.lastClose) ? s.lastClose : f.price);
-    if (this.alertsOn) this.fillAlerts(f, o, r, why);
+    if (this.alertsOn) this.fillAlerts(f, o, r, why, exitAvg);
   }
 
   /** Why a trade closed, from the order whose fill closed it (none: the venue's own close). */

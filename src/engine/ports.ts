@@ -25,6 +25,7 @@ export type TradingJournal = Pick<
   | 'openPosition'
   | 'updatePosition'
   | 'closePosition'
+  | 'averageExitPrice'
   | 'recordDecision'
   | 'updateDecision'
   | 'recordFill'

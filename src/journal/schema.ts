@@ -91,6 +91,7 @@ export const positions = sqliteTable(
     qty: real('qty').notNull(),
     maxQty: real('max_qty').notNull(),
     entryPrice: real('entry_price').notNull(),
+    /** The quantity-weighted average of the trade's exit fills (a trade closed in parts: what it got on the whole). */
     exitPrice: real('exit_price'),
     leverage: real('leverage').notNull().default(1),
     margin: real('margin').notNull().default(0),

@@ -57,6 +57,10 @@ export function prepareStatements(raw: Database.Database, db: BetterSQLite3Datab
     rawClosePosition: raw.prepare(
       `update positions set status = 'closed', qty = 0, exit_price = ?, realized_pnl = ?, fees = ?, closed_at = ?, exit_reason = ? where id = ?`,
     ),
+    // A closing trade's exit fills: the opposite side, since it opened (one position per symbol).
+    rawAverageExit: raw
+      .prepare(`select sum(price * qty) / sum(qty) from fills where symbol = ? and side = ? and ts >= ? and ts <= ?`)
+      .pluck(),
     // Once per trade event (a fill, a stop moved): drizzle's placeholders cost ~10 µs a fill in a replay's profile.
     rawUpdatePosition: raw.prepare(
       `update positions set qty = ?, max_qty = ?, entry_price = ?, margin = ?, leverage = ?, liquidation_price = ?, stop_loss = ?,

@@ -293,6 +293,13 @@ export class TradingJournal extends JournalDb {
     );
   }
 
+  /** The average price of a trade's exit fills up to `until` (a trade closed in parts), or null when none is booked. */
+  averageExitPrice(p: Position, until: number): number | null {
+    if (this.detail !== 'full') return null;
+    const avg = this.stmts.rawAverageExit.get(p.symbol, p.side === 'long' ? 'sell' : 'buy', p.openedAt, until) as number | null;
+    return avg !== null && Number.isFinite(avg) && avg > 0 ? avg : null;
+  }
+
   closePosition(id: number, p: Position, exitPrice: number, ts: number, reason: ExitReason): void {
     if (this.detail !== 'full') return;
     this.stmts.rawClosePosition.run(exitPrice, p.realizedPnl, p.fees, ts, reason, id);

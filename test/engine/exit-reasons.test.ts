@@ -38,6 +38,22 @@ describe('exit reasons', () => {
     expect(trailed.journal.closedPositions({ limit: 1 })[0]!.exitPrice).toBeGreaterThan(100);
   });
 
+  it('a trade closed in parts records the average of its exits as its exit price', () => {
+    const r = entered({ 0: 'enter_long', 4: 'exit_long' });
+    const q = r.engine.portfolio.positions.get(SYM)!.qty;
+    const quarter = Math.floor((q / 4) * 1e4) / 1e4; // (the rig's step: 0.0001)
+    r.engine.closePosition(SYM, 'ada', 'manual', undefined, quarter);
+    r.candle(110, 110, 110, 110); // the quarter fills at 110
+    flat(r, 3, 99); // the exit signal; the rest fills at 99
+    const t = r.journal.closedPositions({ limit: 1 })[0]!;
+    expect(t.exitReason).toBe('signal');
+    expect(t.exitPrice).toBeCloseTo((quarter * 110 + (q - quarter) * 99) / q, 6);
+    // (exit − entry) × quantity is the trade's gross PnL, as /trades shows them side by side.
+    expect((t.exitPrice! - t.entryPrice) * t.maxQty).toBeCloseTo(t.realizedPnl, 4);
+    const closed = r.alerts.alerts.filter((a) => a.type === 'position_closed').at(-1)!;
+    expect(closed.message).toMatch(/^exit 99(\.0+)? \(101\.75(0*) on average over its exits\), entry/);
+  });
+
   it('a take-profit; the max holding time', () => {
     const tp = entered({ 0: 'enter_long' }, { takeProfitPct: 0.02 });
     tp.candle(100, 103, 100, 102);

@@ -119,9 +119,9 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
 
   summary(p: Proposal): string {
     const r = p.request;
-    const size = r.qty !== undefined ? qty(r.qty) : `${money(r.quoteQty ?? 0)} worth`;
+    const size = r.qty !== undefined ? qty(r.qty, p.steps?.qty) : `${money(r.quoteQty ?? 0)} worth`;
     const trade = p.trade !== undefined ? `, ${p.purpose === 'entry' ? 'add to' : 'exit of'} trade ${p.trade}` : '';
-    return `${r.side.toUpperCase()} ${size} ${p.signal.symbol} at ~${price(p.signal.price)} (notional ~${money(p.notional)})${trade}`;
+    return `${r.side.toUpperCase()} ${size} ${p.signal.symbol} at ~${price(p.signal.price, p.steps?.price)} (notional ~${money(p.notional)})${trade}`;
   }
 
   private promptReply(row: ProposalRow, p: Proposal): Reply {
@@ -132,15 +132,15 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
       ...(p.trade !== undefined
         ? [['Trade', `${p.trade} (${p.purpose === 'entry' ? 'an add to it' : 'closes all or part of it'})`] as [string, string]]
         : []),
-      ['Size', r.qty !== undefined ? qty(r.qty) : `${money(r.quoteQty ?? 0)} (spend)`],
-      ['Price', `~${price(p.signal.price)} (${r.type})`],
+      ['Size', r.qty !== undefined ? qty(r.qty, p.steps?.qty) : `${money(r.quoteQty ?? 0)} (spend)`],
+      ['Price', `~${price(p.signal.price, p.steps?.price)} (${r.type})`],
       ['Notional', `~${money(p.notional)}`],
       ['Reason', `${p.signal.strategy}: ${p.signal.reason}`],
     ];
     if (p.signal.confidence !== undefined) lines.push(['Confidence', `${(p.signal.confidence * 100).toFixed(0)}%`]);
     if (p.signal.votes?.length) lines.push(['Votes', votesText(p.signal.votes)]);
-    if (p.bracket.stopLoss !== undefined) lines.push(['Stop-loss', price(p.bracket.stopLoss)]);
-    if (p.bracket.takeProfit !== undefined) lines.push(['Take-profit', price(p.bracket.takeProfit)]);
+    if (p.bracket.stopLoss !== undefined) lines.push(['Stop-loss', price(p.bracket.stopLoss, p.steps?.price)]);
+    if (p.bracket.takeProfit !== undefined) lines.push(['Take-profit', price(p.bracket.takeProfit, p.steps?.price)]);
     lines.push(['Risk', `${p.decision.action}: ${p.decision.reason}`]);
     lines.push(['Expires', `${utc(row.expiresAt)}${this.wallLabel()}, ${duration(row.expiresAt - row.createdAt)} to decide`]);
     return {

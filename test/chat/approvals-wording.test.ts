@@ -55,6 +55,15 @@ describe('approvals wording', () => {
     expect(r.journal.count('orders')).toBe(0);
   });
 
+  it("the card shows prices and sizes to the market's steps, as every other message does", async () => {
+    const { r, chat } = setup({ 0: 'enter_long' });
+    r.candle(100, 100, 100, 100);
+    await settle();
+    const card = chat.posts[0]!.reply.text;
+    expect(card).toMatch(/Price:\s+~100\.00 \(market\)/);
+    expect(card).toMatch(/Stop-loss:\s+98\.00\n/);
+  });
+
   it('approved and placed reads as such', async () => {
     const { r, chat, svc } = setup({ 0: 'enter_long' });
     r.candle(100, 100, 100, 100);

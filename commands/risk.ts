@@ -72,7 +72,10 @@ function view({ services }: CommandContext): Reply {
     ['Breaker', rs.breakerTripped ? `TRIPPED — ${rs.breakerReason ?? 'no reason given'}` : 'ok'],
     ['Losses in a row', `${rs.consecutiveLosses}${lim.maxConsecutiveLosses > 0 ? ` / ${lim.maxConsecutiveLosses}` : ' (breaker off)'}`],
     ['Errors in a row', `${rs.consecutiveErrors}${lim.maxConsecutiveErrors > 0 ? ` / ${lim.maxConsecutiveErrors}` : ' (breaker off)'}`],
-    ['Today', `${pct(change)} (${money(st.equity - st.dayStartEquity, ccy)}); halt at -${percent(lim.maxDailyDrawdown)}`],
+    [
+      'Today',
+      `${pct(change)} (${money(st.equity - st.dayStartEquity, ccy)}); ${lim.maxDailyDrawdown > 0 ? `halt at -${percent(lim.maxDailyDrawdown)}` : 'daily halt off'}`,
+    ],
     ['Entries in 24 h', `${entries24h} / ${lim.maxTradesPer24h}`],
   ];
   for (const sym of engine.symbolList()) {

@@ -243,7 +243,8 @@ export async function buildHistoryReply(src: ReportSource, unit: PeriodUnit, n: 
   let text = table(rows, [words.col, 'PnL', '%', 'trades', 'equity']);
   text += `\n\nTotal: ${signedMoney(total, ccy)}; ${trades} trade(s), win rate ${winRate(wins, trades)}`;
   if (last.partial) text += `\n* so far, up to ${timeLabel(now, tz)}`;
-  if (stats.length < all.length) text += `\n(${all.length - stats.length} earlier ${words.plural} before the first record left out)`;
+  const before = all.length - stats.length;
+  if (before > 0) text += `\n(${before} earlier ${before === 1 ? unit : words.plural} before the first record left out)`;
   const bars: Bar[] = stats.map((s) => ({ label: unitLabel(unit, s.start, tz).replace(/^\w{3} /, ''), value: round2(s.pnl) }));
   const img = await image(
     src,

@@ -212,6 +212,13 @@ export const limitKey = (name: string): keyof RiskLimits | undefined => LIMIT_KE
 export function showLimit(key: keyof RiskLimits, v: unknown): string {
   if (v === null || v === undefined) return 'off';
   const def = RISK_LIMITS[key];
+  if (def.kind === 'number' && def.zeroOff && v === 0) return 'off';
+  return showValue(key, v);
+}
+
+/** A limit's number in its unit, 0 included ("0%": a bound, not a setting). */
+function showValue(key: keyof RiskLimits, v: unknown): string {
+  const def = RISK_LIMITS[key];
   if (def.kind === 'enum' || typeof v !== 'number') return String(v);
   if (def.unit === 'fraction') return percent(v, 4);
   if (def.unit === 'seconds') return duration(v * 1000);
@@ -223,8 +230,8 @@ export function showLimit(key: keyof RiskLimits, v: unknown): string {
 export function allowedWords(key: keyof RiskLimits): string {
   const def = RISK_LIMITS[key];
   if (def.kind === 'enum') return `one of ${def.values.join(', ')}`;
-  const lo = showLimit(key, def.min);
-  const range = def.minExclusive ? `above ${lo} and at most ${showLimit(key, def.max)}` : `between ${lo} and ${showLimit(key, def.max)}`;
+  const lo = showValue(key, def.min);
+  const range = def.minExclusive ? `above ${lo} and at most ${showValue(key, def.max)}` : `between ${lo} and ${showValue(key, def.max)}`;
   return `${def.int ? 'a whole number ' : ''}${range}${def.nullable ? ', or off' : ''}${def.zeroOff ? ' (0 = off)' : ''}`;
 }
 
@@ -249,7 +256,7 @@ const OFF = new Set(['off', 'none', 'null']);
 
 /**
  * Text as a limit's value, the same way in the config file and in chat: "2%" is 0.02 for a
- * fraction, "off" is null where the limit can be off, "1e-3" is a number. Anything else stays as it
+ * fraction, "off" is null where the limit can be off (0 where 0 is off), "1e-3" is a number. Anything else stays as it
  * is (and fails the schema).
  */
 function fromText(key: keyof RiskLimits, raw: unknown): unknown {
@@ -258,6 +265,7 @@ function fromText(key: keyof RiskLimits, raw: unknown): unknown {
   const t = raw.trim().toLowerCase();
   if (def.kind === 'enum') return t;
   if (def.nullable && OFF.has(t)) return null;
+  if (def.zeroOff && OFF.has(t)) return 0; // shown as "off": typed back the same way
   const pct = def.unit === 'fraction' && t.endsWith('%');
   const body = pct ? t.slice(0, -1).trim() : t;
   if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(body)) return raw;

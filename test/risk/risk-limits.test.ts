@@ -36,7 +36,7 @@ function boundaryCases(key: keyof RiskLimits): Array<[unknown, boolean]> {
     [def.max, true],
     [def.max + eps(def.max), false],
     [(def.min + def.max) / 2, !def.int || Number.isInteger((def.min + def.max) / 2)],
-    [null, !!def.nullable],
+    ['off', !!def.nullable || !!def.zeroOff], // typed text: null where the limit can be off, 0 where 0 is off
     [Infinity, false],
     [NaN, false],
   ];
@@ -149,5 +149,16 @@ describe('/risk set and /risk help through the dispatcher', () => {
     const r = await say('/risk help');
     for (const key of LIMIT_KEYS) expect(r.text).toContain(`${key}: ${RISK_LIMITS[key].description}; ${allowedWords(key)}`);
     expect(r.text).toContain('riskPerTrade: max loss per trade; between 1% and 3%');
+    expect(r.text).toContain(
+      'maxDrawdown: drawdown from the equity peak that trips the kill switch (admin /resume re-arms); between 0% and 100% (0 = off)',
+    );
+  });
+
+  it('a limit whose 0 means off shows "off", and takes "off" back', async () => {
+    expect((await say('/risk')).text).toMatch(/maxDrawdown:\s+off\n/);
+    expect(showLimit('maxDrawdown', 0)).toBe('off');
+    expect(showLimit('maxDailyDrawdown', 0.05)).toBe('5%');
+    const r = await say('/risk set maxDailyDrawdown off');
+    expect(r.text).toMatch(/^Change risk limit maxDailyDrawdown: 5% → off\? It is kept across restarts\./);
   });
 });

@@ -55,17 +55,24 @@ function grouped(s: string): string {
 const withUnit = (s: string, unit: string | undefined): string => (unit && s !== NO_VALUE ? `${s} ${unit}` : s);
 
 /**
+ * Below this an amount is the float noise of a difference (equity minus equity: -1.8e-12), not money:
+ * a tenth of the smallest unit any venue keeps (1e-8, a satoshi).
+ */
+const MONEY_NOISE = 1e-9;
+
+/**
  * Money: 2 decimals with thousands separators and the currency ("9,798.08 USDT"). An amount under
  * half a cent keeps 2 significant digits ("0.0042 USDT"), so a real fee never reads as 0.00.
  */
 export function money(x: number, ccy = 'USDT'): string {
   if (!Number.isFinite(x)) return NO_VALUE;
   const a = Math.abs(x);
-  return withUnit(a !== 0 && a < 0.005 ? significant(x, 2) : grouped(fixed(x, 2)), ccy);
+  if (a < MONEY_NOISE) return withUnit('0.00', ccy);
+  return withUnit(a < 0.005 ? significant(x, 2) : grouped(fixed(x, 2)), ccy);
 }
 
 /** Money with an explicit sign for gains: "+12.30 USDT", "-5.00 USDT". */
-export const signedMoney = (x: number, ccy = 'USDT'): string => `${x > 0 ? '+' : ''}${money(x, ccy)}`;
+export const signedMoney = (x: number, ccy = 'USDT'): string => `${x >= MONEY_NOISE ? '+' : ''}${money(x, ccy)}`;
 
 /**
  * A price: in the market's tick when known ("105,879.70" for a 0.01 tick), else 2 decimals from

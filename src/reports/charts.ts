@@ -96,7 +96,10 @@ export function fitRange(values: readonly number[], ticks = 5): { min: number; m
     hi = Math.max(hi, v);
   }
   if (!Number.isFinite(lo)) return { min: 0, max: 1, interval: 0.2 };
-  const pad = hi > lo ? (hi - lo) * 0.08 : Math.max(Math.abs(hi) * 0.001, 0.01);
+  // A spread of float dust (9,849.81 and 9,849.810000000002) is a flat line: ticks that fine don't exist.
+  const flat = hi - lo <= Math.max(Math.abs(hi), Math.abs(lo)) * 1e-9;
+  const pad = flat ? Math.max(Math.abs(hi) * 0.001, 0.01) : (hi - lo) * 0.08;
+  if (flat) lo = hi;
   const interval = niceStep((hi - lo + 2 * pad) / ticks);
   // Round the bounds to the step (and away from float dust such as 9989.999999).
   const round = (x: number): number => Number(x.toPrecision(12));

@@ -16,6 +16,10 @@ describe('one formatting module', () => {
     expect(signedMoney(12.3, 'USDT')).toBe('+12.30 USDT');
     expect(signedMoney(-201.92, 'USDT')).toBe('-201.92 USDT');
     expect(money(Infinity, 'USDT')).toBe('—');
+    // The float noise of a difference is no money: a flat day's PnL reads 0.00, unsigned.
+    expect(money(9849.81 - (9849.81 + 2e-12), 'USDT')).toBe('0.00 USDT');
+    expect(signedMoney(1.8e-12, 'USDT')).toBe('0.00 USDT');
+    expect(signedMoney(0.00000001, 'BTC')).toBe('+0.00000001 BTC'); // a satoshi is money
   });
 
   it('prices in the market tick, quantities in the lot step', () => {

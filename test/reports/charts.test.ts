@@ -89,6 +89,23 @@ describe('chart axes', () => {
     for (const l of labels) expect(Math.abs(Number(l.replace(/,/g, '')) - 10_000), l).toBeLessThanOrEqual(20);
   });
 
+  it('a curve flat but for float dust is drawn as flat: no warning, the same band', () => {
+    const dusty: Array<[number, number]> = Array.from({ length: 24 }, (_, i) => [T0 + i * H, i % 2 ? 9_849.81 : 9_849.81 + 2e-12]);
+    const warned: unknown[] = [];
+    const warn = console.warn;
+    console.warn = (...a: unknown[]) => void warned.push(a);
+    try {
+      const o = equityChartOption(dusty, {});
+      const y = o.yAxis as { min: number; max: number };
+      expect(y.max - y.min).toBeGreaterThan(1);
+      expect(y.max - y.min).toBeLessThan(50);
+      renderSvg(o);
+    } finally {
+      console.warn = warn;
+    }
+    expect(warned).toEqual([]);
+  });
+
   it('the y-axis of a moving curve keeps it all in view with little waste', () => {
     const data = curve(120);
     const values = data.map((p) => p[1]);

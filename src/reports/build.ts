@@ -1,7 +1,7 @@
 // Report and command replies, built from the journal. Transport-neutral: a Reply with mono text and
 // an optional PNG. Used by the scheduled reports (service.ts) and by /daily /weekly /monthly
 // /trades /chart.
-import { duration, kv, money, pct, price, qty, signedMoney, table } from '../chat/format.ts';
+import { duration, forMarket, kv, money, pct, signedMoney, table } from '../chat/format.ts';
 import type { Services } from '../chat/services.ts';
 import { tradeId } from '../engine/trades.ts';
 import type { Reply, ReplyImage } from '../chat/types.ts';
@@ -35,7 +35,7 @@ export type ReportKind = 'daily' | 'weekly' | 'monthly';
 /** What reports read: the journal, the engine's live state, and the report settings. */
 export interface ReportSource {
   journal: Journal;
-  engine: { status(): EngineStatus };
+  engine: { status(): EngineStatus; marketInfo?(symbol: string): { priceStep?: number; qtyStep?: number } | undefined };
   timezone: string;
   /** Attach PNG charts (config reports.charts). */
   charts: boolean;
@@ -84,20 +84,24 @@ function equityLine(s: PeriodStats, ccy: string): string {
   return `${money(s.endEquity, ccy)}${s.startEquity !== null ? ` (start ${money(s.startEquity, ccy)})` : ''}`;
 }
 
-function tradeRows(trades: readonly PositionRow[], tz: string, ccy: string): string {
-  const rows = trades.map((t) => [
-    t.symbol,
-    t.side,
-    qty(t.maxQty),
-    price(t.entryPrice),
-    t.exitPrice != null ? price(t.exitPrice) : '—',
-    t.exitReason != null ? EXIT_REASONS[t.exitReason] : '—',
-    signedMoney(netPnl(t), ccy),
-    t.closedAt != null ? duration(t.closedAt - t.openedAt) : '—',
-    shortTimeLabel(t.openedAt, tz),
-    t.closedAt != null ? shortTimeLabel(t.closedAt, tz) : '—',
-    tradeId(t),
-  ]);
+function tradeRows(src: ReportSource, trades: readonly PositionRow[], ccy: string): string {
+  const tz = src.timezone;
+  const rows = trades.map((t) => {
+    const { price, qty } = forMarket(src.engine.marketInfo?.(t.symbol));
+    return [
+      t.symbol,
+      t.side,
+      qty(t.maxQty),
+      price(t.entryPrice),
+      t.exitPrice != null ? price(t.exitPrice) : '—',
+      t.exitReason != null ? EXIT_REASONS[t.exitReason] : '—',
+      signedMoney(netPnl(t), ccy),
+      t.closedAt != null ? duration(t.closedAt - t.openedAt) : '—',
+      shortTimeLabel(t.openedAt, tz),
+      t.closedAt != null ? shortTimeLabel(t.closedAt, tz) : '—',
+      tradeId(t),
+    ];
+  });
   return table(rows, ['symbol', 'side', 'qty', 'entry', 'exit', 'by', 'net PnL', 'held', 'opened', 'closed', 'id']);
 }
 
@@ -139,7 +143,7 @@ async function dailyReport(src: ReportSource, period: Period): Promise<Reply> {
   let text = kv(lines);
   if (s.trades.length) {
     const shown = s.trades.slice(-MAX_TRADE_ROWS);
-    text += `\n\n${tradeRows(shown, tz, ccy)}`;
+    text += `\n\n${tradeRows(src, shown, ccy)}`;
     if (s.trades.length > shown.length) text += `\n… and ${s.trades.length - shown.length} earlier trade(s) that day`;
   }
   const img = await periodChart(src, s, label, period, `daily-${fileDate(period.start, tz)}.png`);
@@ -267,7 +271,7 @@ export function buildTradesReply(src: ReportSource, n: number): Reply {
   const wins = trades.filter((t) => netPnl(t) > 0).length;
   return {
     title: `Last ${trades.length} closed trade${trades.length === 1 ? '' : 's'} (${tz})`,
-    text: `${tradeRows(trades, tz, ccy)}\n\nNet: ${signedMoney(net, ccy)}; win rate ${winRate(wins, trades.length)}`,
+    text: `${tradeRows(src, trades, ccy)}\n\nNet: ${signedMoney(net, ccy)}; win rate ${winRate(wins, trades.length)}`,
     mono: true,
   };
 }

@@ -405,6 +405,9 @@ describe('reports with no data', () => {
     });
     const r = await svc.build('daily', D(12));
     expect(r.text).toContain('PnL:        +11.50 USDT realized (no equity snapshots)');
+    // Prices in the market's tick, as /positions and the alerts write them: 100.00, not 100.
+    const ticked: ReportSource = { ...src, engine: { ...src.engine, marketInfo: () => ({ priceStep: 0.01, qtyStep: 0.001 }) } };
+    expect(buildTradesReply(ticked, 10).text).toMatch(/BTC\/USDT\s+long\s+1\s+100\.00\s+112\.00\s+signal/);
   });
 });
 

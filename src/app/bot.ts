@@ -38,9 +38,9 @@ import { GO_LIVE_PREFIX, GoLive } from './go-live.ts';
 import { JournalHealth, type JournalFault } from '../journal/health.ts';
 import { Reconciler } from '../engine/reconcile.ts';
 import { quoteOf } from '../core/symbols.ts';
-import { money } from '../core/format.ts';
-import { dataSourceOf, describeDataSource, type DataSource } from '../config/data-source.ts';
-import { transportLine, transportSummary } from '../chat/transports-summary.ts';
+import { dataSourceOf, type DataSource } from '../config/data-source.ts';
+import { transportSummary } from '../chat/transports-summary.ts';
+import { startAlert, startBanner } from './start-notice.ts';
 import { Ops } from '../ops/ops.ts';
 import { ACK_PREFIX } from '../ops/escalation.ts';
 import { instrumentCcxt } from '../ops/venue-metrics.ts';
@@ -432,13 +432,9 @@ export class Bot {
     const st = this.engine.status();
     const chat = transportSummary(this.config.chat, this.secrets);
     for (const w of chat.warnings) this.log.warn(w);
-    this.say(
-      `Skipper — ${st.mode === 'live' ? 'LIVE' : 'paper trading (simulated money)'} on ${st.venue}; ${this.config.market.symbols.join(', ')} ${this.config.market.timeframe}; ` +
-        `strategy ${this.config.strategy.name}; journal ${this.journal.path}\n` +
-        `Data: ${describeDataSource(this.dataSource)}\n` +
-        `${transportLine(chat)}\n${chat.warnings.map((w) => `Warning: ${w}\n`).join('')}` +
-        `Equity ${money(st.equity, quoteOf(this.config.market.symbols))}, ${st.positions.length} open position(s). Reconciliation: ${rec.summary}. Type /help for commands.`,
-    );
+    const facts = { config: this.config, status: st, journalPath: this.journal.path, data: this.dataSource, reconciliation: rec.summary };
+    this.say(startBanner(facts, chat));
+    this.alerts.raise(startAlert(facts));
     if (this.engine.mode === 'live') {
       await this.goLive.arm({
         venue: this.exchange.name,

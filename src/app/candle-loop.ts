@@ -44,14 +44,17 @@ export async function runCandles(
   let hold = false;
   let inference: Promise<void> | null = null;
   // In a replay the market waits for the trader: hold the candle clock while a proposal is open, but
-  // never while an order the trader placed is working (it needs candles to fill).
+  // never while an order the trader placed is working (it needs candles to fill), and never on the
+  // candles a restarted replay goes through again to warm up: a proposal left pending by the last run
+  // waits at the candle it was made on, where its price and the trade's mark are.
   const holding = () =>
     sim !== null && !bot.isStopped && bot.config.approvals.holdReplay && bot.approvals.hasPending && !bot.engine.traderOrdersWorking();
+  const warmUntil = bot.engine.resumeTs(symbol);
   const finish = (c: Candle, t0: number): void => {
     bot.engine.onCandle(symbol, c);
     if (sim) bot.reports.poll();
     bot.ops.candle(symbol, t0);
-    hold = holding();
+    hold = c.ts >= warmUntil && holding();
   };
   // Candles from i on, synchronously, until one needs an await (inference, a hold) or `limit`/GROUP_MS is reached.
   const run = (limit: number): void => {

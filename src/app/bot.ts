@@ -432,7 +432,14 @@ export class Bot {
     const st = this.engine.status();
     const chat = transportSummary(this.config.chat, this.secrets);
     for (const w of chat.warnings) this.log.warn(w);
-    const facts = { config: this.config, status: st, journalPath: this.journal.path, data: this.dataSource, reconciliation: rec.summary };
+    const facts = {
+      config: this.config,
+      status: st,
+      journalPath: this.journal.path,
+      data: this.dataSource,
+      reconciliation: rec.summary,
+      pendingProposals: this.approvals.pendingList().length,
+    };
     this.say(startBanner(facts, chat));
     this.alerts.raise(startAlert(facts));
     if (this.engine.mode === 'live') {

@@ -15,6 +15,8 @@ export interface StartFacts {
   data: DataSource;
   /** The start-up reconciliation's summary. */
   reconciliation: string;
+  /** Trade proposals left pending by the last run: their buttons still answer. */
+  pendingProposals: number;
 }
 
 const modeWords = (st: EngineStatus, short: boolean): string =>
@@ -49,6 +51,7 @@ export function startAlert(f: StartFacts): AlertInput {
     title: st.blocked ? 'Skipper started: entries blocked' : 'Skipper started',
     message:
       `${modeWords(st, true)} on ${st.venue}; ${c.market.symbols.join(', ')} ${c.market.timeframe}; strategy ${c.strategy.name}. ` +
-      `${account(f)}.${unprotected} Reconciliation: ${f.reconciliation}.${st.blocked ? ` Entries blocked: ${st.blocked}.` : ''}`,
+      `${account(f)}.${unprotected} Reconciliation: ${f.reconciliation}.${st.blocked ? ` Entries blocked: ${st.blocked}.` : ''}` +
+      (f.pendingProposals ? ` ${f.pendingProposals} trade proposal(s) still wait for an answer: /approvals.` : ''),
   };
 }

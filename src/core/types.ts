@@ -81,6 +81,8 @@ export interface Order extends OrderRequest {
   updatedAt: number;
   /** Why it was rejected/cancelled/expired, in plain words. */
   reason?: string;
+  /** Refused because the price had already passed its stop trigger (OrderUpdate.triggerPassed). */
+  triggerPassed?: boolean;
   decisionId?: number;
   /** Why the engine placed it. */
   purpose?: OrderPurpose;

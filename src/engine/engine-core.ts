@@ -134,6 +134,7 @@ export abstract class EngineCore {
         this.onOrderUpdate({ clientOrderId: order.clientOrderId, status: 'cancelled', ts: this.clock.now(), reason }),
       savePosition: (pos) => this.journal.updatePosition(pos.id, pos, pos.maxQty),
       raise: (a) => this.raise(a),
+      exitAtStop: (symbol, why) => this.closePosition(symbol, why, 'stop_loss'),
     });
     this.drawdown = new DrawdownGuard(this, opts.persistProgress);
   }

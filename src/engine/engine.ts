@@ -75,6 +75,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     o.status = u.status;
     if (u.exchangeOrderId) o.exchangeOrderId = u.exchangeOrderId;
     if (u.reason) o.reason = u.reason;
+    if (u.triggerPassed) o.triggerPassed = true;
     o.updatedAt = u.ts;
     this.journal.updateOrder(o, from, u.reason);
     if (isTerminal(o.status)) {

@@ -28,6 +28,8 @@ export interface ProtectionHost {
   cancelUnsent(order: Order, reason: string): void;
   savePosition(pos: BookPosition): void;
   raise(alert: AlertInput): void;
+  /** Close the position at market as its stop-loss (the stop's trigger is already passed). */
+  exitAtStop(symbol: string, why: string): Order | null;
 }
 
 type Kind = 'stop_loss' | 'take_profit';
@@ -258,6 +260,24 @@ export class ProtectionKeeper {
     const pos = this.host.position(o.symbol);
     const step = this.host.qtyStep(o.symbol);
     const size = pos ? `${pos.side} ${step > 0 ? floorToStep(pos.qty, step) : pos.qty} ` : '';
+    // The price is already through the stop (a gap, a fast market): exit now, as the stop would have,
+    // rather than leave the position without one (Freqtrade's emergency exit does the same).
+    const exit =
+      o.purpose === 'stop_loss' && o.triggerPassed ? this.host.exitAtStop(o.symbol, `stop-loss ${o.clientOrderId} already passed`) : null;
+    if (exit !== null && exit.status !== 'rejected') {
+      this.refused.delete(o.symbol);
+      this.host.raise({
+        type: 'stop_hit',
+        severity: 'warning',
+        title: `${o.symbol} stop-loss already passed: closing`,
+        message:
+          `The stop-loss ${o.clientOrderId} for the ${size}${o.symbol} position was refused by ${this.host.venue}: ${o.reason ?? 'the price is through it'}. ` +
+          `Closing the position at market as the stop would have: order ${exit.clientOrderId}.`,
+        key: `stop-passed:${o.symbol}`,
+        data: { clientOrderId: o.clientOrderId, exit: exit.clientOrderId },
+      });
+      return;
+    }
     this.host.raise({
       type: 'order_rejected',
       severity: 'critical',

@@ -9,6 +9,8 @@ export interface OrderUpdate {
   /** Cumulative filled quantity as the venue sees it, when known. */
   filledQty?: number;
   reason?: string;
+  /** A stop the venue refused because the price is already through its trigger (it would fire at once). */
+  triggerPassed?: boolean;
   ts: number;
 }
 

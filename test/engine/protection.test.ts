@@ -140,6 +140,31 @@ describe('protection of every position', () => {
     ]);
   });
 
+  it('a stop refused because the price already passed its trigger: the position is closed at market, as the stop would have', () => {
+    const r = rig({}, { limits: { stopLossPct: 0.02 } });
+    flat(r);
+    const submit = r.venue.submit.bind(r.venue);
+    const listener = r.engine;
+    r.venue.submit = (o) => {
+      if (o.type !== 'stop_market') return submit(o);
+      listener.onOrderUpdate({
+        clientOrderId: o.clientOrderId,
+        status: 'rejected',
+        reason: 'Order would immediately trigger.',
+        triggerPassed: true,
+        ts: 0,
+      });
+    };
+    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(r); // the buy fills; its stop is refused; the exit goes out
+    flat(r); // the exit fills
+    expect(r.engine.portfolio.positions.size).toBe(0);
+    expect(r.alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
+    expect(r.alerts.alerts.find((a) => a.title === 'BTC/USDT stop-loss already passed: closing')).toBeDefined();
+    expect(r.alerts.alerts.find((a) => a.type === 'position_closed')!.message).toMatch(/\(stop-loss\)$/);
+    expect(r.engine.status().unprotected).toEqual([]);
+  });
+
   it('a stop the venue never got (never reached) is placed again at once: a warning, not UNPROTECTED', () => {
     // (The journal-backed paper venue commits intent and acceptance together: only a live venue loses one.)
     const r = rig({}, { limits: { stopLossPct: 0.02 } });

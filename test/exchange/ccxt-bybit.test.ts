@@ -596,8 +596,10 @@ describe('faults on /v5/order/create', () => {
     r.ex.submit(late);
     await until(() => r.rec.last(late.clientOrderId)?.status === 'rejected', 'late stop');
     expect(r.rec.last(late.clientOrderId)!.reason).toMatch(
-      /^expect Falling, but trigger_price\[30500\] >= current\[30000\].*\(code 110093\)$/,
+      /^expect Falling, but trigger_price\[30500\] >= current\[30000\].*\(code 110093\): the price is already through the trigger$/,
     );
+    expect(r.rec.last(late.clientOrderId)!.triggerPassed).toBe(true); // the engine exits as the stop would have
+    expect(r.rec.last(n.clientOrderId)!.triggerPassed).toBeUndefined();
     expect(r.rec.alerts.filter((a) => a.severity !== 'info')).toEqual([]); // (info: the margin mode switched at connect)
   });
 });

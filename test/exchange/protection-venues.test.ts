@@ -2,7 +2,8 @@
 // REAL ccxt against the local fake Binance (spot) and fake Bybit (linear perps). A manual buy gets its
 // stop once it fills; an add replaces it with one stop for the whole position (spot: the old one is
 // cancelled before the new one goes out, since it holds the coins; perps: the new one is accepted
-// first); a stop the venue refuses is a critical alert and the position shows as unprotected.
+// first); a stop the venue refuses is a critical alert and the position shows as unprotected, unless the
+// price has already passed it: then the position is closed at market, as the stop would have.
 import { afterEach, describe, expect, test } from 'vitest';
 import { closeRigs } from '../helpers/ccxt-rig.ts';
 import { until } from '../helpers/venue-time.ts';
@@ -59,8 +60,8 @@ describe('protection on the ccxt venues', () => {
       path: '/v5/order/create',
       match: (p) => p['triggerPrice'] !== undefined,
       body: {
-        retCode: 110092,
-        retMsg: 'expect Falling, but trigger_price[29400] >= current[29300]',
+        retCode: 10001,
+        retMsg: 'params error: triggerPrice',
         result: {},
         retExtInfo: {},
         time: Date.now(),
@@ -73,9 +74,35 @@ describe('protection on the ccxt venues', () => {
     expect(crit.title).toBe('BTC/USDT position UNPROTECTED');
     expect(venueStops(fake)).toEqual([`${second!.clientOrderId}:0.02@29400`]);
     expect(engine.status().unprotected).toEqual([
-      { symbol: SYM, detail: expect.stringMatching(/^stop-loss covers 0\.02 of 0\.03: stop-loss sk-\S+ refused by bybit: expect Falling/) },
+      { symbol: SYM, detail: expect.stringMatching(/^stop-loss covers 0\.02 of 0\.03: stop-loss sk-\S+ refused by bybit: params error/) },
     ]);
   });
+
+  test.each([
+    ['bybit', 'perp'],
+    ['binance', 'perp'],
+    ['binance', 'spot'],
+  ] as const)(
+    '%s %s: a stop the price has already passed (the venue says it would trigger at once) closes the position at market, as a stop-loss',
+    async (venue, type) => {
+      const { fake, engine, alerts, journal } = await setup(venue, type);
+      // The venue trades at 29,000 while the engine last saw 30,000: the stop it promises (29,400) is passed.
+      fake.setPrice('BTCUSDT', 29_000);
+      const b1 = buy(engine, 0.01);
+      await until(() => b1.status === 'filled' && engine.portfolio.positions.size === 0, 'closed by the passed stop', 8000);
+      const [trade] = journal.closedPositions();
+      expect(trade).toMatchObject({ exitReason: 'stop_loss', exitPrice: 29_000 });
+      const refused = journal.recentOrders(10).filter((o) => o.purpose === 'stop_loss' && o.type === 'stop_market');
+      expect(refused).toEqual([
+        expect.objectContaining({ status: 'rejected', reason: expect.stringMatching(/the price is already through the trigger$/) }),
+      ]);
+      expect(alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
+      expect(alerts.alerts.find((a) => a.title === 'BTC/USDT stop-loss already passed: closing')?.message).toMatch(
+        /was refused by (bybit|binance)\b.*the price is already through the trigger\. Closing the position at market as the stop would have: order sk-/,
+      );
+      expect(engine.status().unprotected).toEqual([]);
+    },
+  );
 
   test('Binance USDⓈ-M: a manual buy and an add end with one stop (an algo order) for the whole position', async () => {
     const { fake, engine, journal } = await setup('binance', 'perp');

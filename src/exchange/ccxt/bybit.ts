@@ -243,6 +243,8 @@ export const BYBIT: VenueSpec = {
     if (BYBIT_DUPLICATE.test(msg)) return 'duplicate';
     if (BYBIT_GONE.test(msg)) return 'not_found';
     if (BYBIT_UNKNOWN.test(msg)) return 'network';
+    // "expect Falling, but trigger_price[…] >= current[…]" (110093; 110092 rising): ccxt says only InvalidOrder.
+    if (/"retCode":\s*11009[23]\b/.test(msg)) return 'would_trigger';
     // bybit.js throws a plain ExchangeError for ANY JSON answer without a retCode (a proxy's or a
     // gateway's 5xx page): that is no decision of the venue's.
     if (e instanceof cx.ExchangeError && e.constructor === cx.ExchangeError && !/"ret_?[cC]ode"/.test(msg)) return 'network';

@@ -38,6 +38,8 @@ export function classifyFailure(e: unknown, spec: VenueSpec, cx: CcxtModule | nu
   if (e instanceof cx.OrderNotFound) return 'not_found';
   if (e instanceof cx.DuplicateOrderId) return 'duplicate';
   if (e instanceof cx.AuthenticationError) return 'auth';
+  // Binance -2021 / -4142 / "Stop price would trigger immediately." (Bybit: its spec's classify)
+  if (e instanceof cx.OrderImmediatelyFillable) return 'would_trigger';
   if (e instanceof cx.ExchangeError) return 'refused';
   // NetworkError, RequestTimeout, ExchangeNotAvailable (5xx), OperationFailed (-1000/-1001/-1006
   // "execution status unknown"), BadResponse, and anything else: we do not know what happened.

@@ -322,6 +322,11 @@ export abstract class CcxtOrders extends CcxtSync {
           key: `${this.name}:auth`,
         });
         return;
+      case 'would_trigger':
+        // A stop the price has already passed: the engine exits as the stop would have (protection.ts).
+        t.phase = 'done';
+        this.emitUpdate(t, 'rejected', 0, `${words}: the price is already through the trigger`, undefined, true);
+        return;
       default:
         t.phase = 'done';
         this.emitUpdate(t, 'rejected', 0, words);

@@ -21,7 +21,8 @@ export type CcxtModule = (typeof import('ccxt'))['default'];
 export type Params = Record<string, unknown>;
 
 /** What a failure means for us. */
-export type Failure = 'network' | 'rate' | 'clock' | 'auth' | 'not_found' | 'duplicate' | 'refused';
+/** `would_trigger`: a stop refused because the price has already passed its trigger. */
+export type Failure = 'network' | 'rate' | 'clock' | 'auth' | 'not_found' | 'duplicate' | 'would_trigger' | 'refused';
 
 /** An answer (or the error ccxt made of it) as the venue spec reads rate limits from it. */
 interface AnswerText {

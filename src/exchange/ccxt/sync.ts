@@ -176,7 +176,14 @@ export abstract class CcxtSync extends CcxtRequests {
     t.phase = isTerminal(t.status) ? 'done' : 'live';
   }
 
-  protected emitUpdate(t: Tracked, status: OrderStatus, filledQty: number | undefined, reason?: string, exchangeOrderId?: string): void {
+  protected emitUpdate(
+    t: Tracked,
+    status: OrderStatus,
+    filledQty: number | undefined,
+    reason?: string,
+    exchangeOrderId?: string,
+    triggerPassed?: boolean,
+  ): void {
     if (exchangeOrderId !== undefined) t.exchangeOrderId ??= exchangeOrderId;
     const changed = status !== t.status || (filledQty !== undefined && Math.abs(filledQty - t.venueFilledReported) > EPS);
     if (!changed) return;
@@ -191,6 +198,7 @@ export abstract class CcxtSync extends CcxtRequests {
     if (t.exchangeOrderId !== undefined) u.exchangeOrderId = t.exchangeOrderId;
     if (filledQty !== undefined) u.filledQty = filledQty;
     if (reason !== undefined) u.reason = reason;
+    if (triggerPassed) u.triggerPassed = true;
     if (this.closed || this.listener === null) return;
     try {
       this.listener.onOrderUpdate(u);

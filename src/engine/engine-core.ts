@@ -260,7 +260,7 @@ export abstract class EngineCore {
         this.raise({
           type: issue.kind === 'gap' ? 'data_gap' : 'bad_candle',
           severity: 'warning',
-          title: `${s.symbol} ${issue.kind.replace('_', ' ')}`,
+          title: `${s.symbol} ${issue.kind.replaceAll('_', ' ')}`,
           message: `${issue.detail}${issue.severity === 'reject' ? ' — candle ignored' : ''}`,
           key: `data:${s.symbol}:${issue.kind}`,
         });
@@ -280,7 +280,7 @@ export abstract class EngineCore {
     const action = signal.action;
     const exiting = action === 'exit_long' || action === 'exit_short';
     // A split entry still buying would rebuild what the exit sells: it stops first.
-    if (exiting) this.splitter?.stopEntries(s.symbol, `${signal.strategy} signalled ${action.replace('_', ' ')}`);
+    if (exiting) this.splitter?.stopEntries(s.symbol, `${signal.strategy} signalled ${action.replaceAll('_', ' ')}`);
     const busy = orderInFlight(this.liveOrders.values(), s.symbol);
     if (busy !== undefined) {
       // One order at a time per position: a second exit while the first is unanswered could sell what the bot does not hold.

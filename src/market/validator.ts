@@ -141,7 +141,13 @@ export class CandleValidator {
       Number.isFinite(volume)
     )) {
       const bad = (['ts', 'open', 'high', 'low', 'close', 'volume'] as const).filter((k) => !Number.isFinite(c[k]));
-      return this.reject(c, 'nan', `nan: non-finite ${bad.join(', ')} at ${isoUtc(ts)} (${describe(c)})`);
+      // A line with no readable field at all (a stray line in a CSV) has no time to name.
+      if (bad.length === 6) return this.reject(c, 'nan', 'nan: a line with no number in it, not a candle');
+      return this.reject(
+        c,
+        'nan',
+        `nan: non-finite ${bad.join(', ')} at ${Number.isFinite(ts) ? isoUtc(ts) : 'an unreadable time'} (${describe(c)})`,
+      );
     }
     if (open < 0 || high < 0 || low < 0 || close < 0 || volume < 0) {
       return this.reject(c, 'negative', `negative: negative price or volume at ${isoUtc(ts)} (${describe(c)})`);

@@ -91,6 +91,14 @@ describe('engine: signals → risk → journal → venue', () => {
     expect(r.journal.count('orders')).toBe(0);
   });
 
+  it("a bad candle's alert names the issue in words ('out of order', not 'out of_order')", () => {
+    const r = rig({});
+    const first = r.candle(100, 101, 99, 100);
+    r.candle(100, 101, 99, 100);
+    r.engine.onCandle(SYM, { ...first }); // an older candle arriving late
+    expect(r.alerts.alerts.filter((a) => a.type === 'bad_candle').map((a) => a.title)).toEqual([`${SYM} out of order`]);
+  });
+
   it('a fill reported twice is booked once', () => {
     const r = rig({ 0: 'enter_long' }, { limits: { stopLossPct: null, sizing: 'all-in' } });
     r.candle(100, 100, 100, 100);

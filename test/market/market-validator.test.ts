@@ -50,6 +50,13 @@ describe('CandleValidator on synthetic candles', () => {
     expect(r.issues[0]!.detail).toContain(field);
   });
 
+  it('a stray line (no number in it) is named as such; a candle without a readable time says so', () => {
+    const v = new CandleValidator('BTC/USDT', '1m');
+    const junk = v.check({ ts: NaN, open: NaN, high: NaN, low: NaN, close: NaN, volume: NaN });
+    expect(junk.issues[0]!.detail).toBe('nan: a line with no number in it, not a candle');
+    expect(v.check({ ...c(T0), ts: NaN }).issues[0]!.detail).toMatch(/^nan: non-finite ts at an unreadable time \(/);
+  });
+
   it('rejects negative prices and volumes', () => {
     const v = new CandleValidator('BTC/USDT', '1m');
     expect(kinds(v.check(c(T0, 100, 101, 99, 100, -1)))).toEqual(['negative']);

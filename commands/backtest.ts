@@ -49,7 +49,10 @@ export default defineCommand({
     const d = chatData(services);
     if ('none' in d) return { text: d.none, severity: 'warning', audit: { outcome: 'invalid', reason: 'no data' } };
     const changes = parsed.specs.map((s) => `${s.path}=${String(s.values[0])}`).join(' ');
-    const o = await jobs.run({ kind: 'backtest', config, data: d.data, days: parsed.days, changes }, askerName(user));
+    // On candle time the last N days end at the replay's now: the data past it is the replay's future.
+    const engine = services.engine;
+    const until = engine.clockKind === 'candle' && engine.status().now > 0 ? { until: engine.status().now } : {};
+    const o = await jobs.run({ kind: 'backtest', config, data: d.data, days: parsed.days, changes, ...until }, askerName(user));
     if ('busy' in o)
       return { text: busyText(o.busy, services.clock.now()), severity: 'warning', audit: { outcome: 'refused', reason: 'busy' } };
     return outcomeReply('backtest', o);

@@ -18,7 +18,15 @@ import { fileName, planStress, runStress, scanDataDir, unchangedByShock } from '
 const DAY_MS = 86_400_000;
 
 export type ChatTask =
-  | { kind: 'backtest'; config: Config; data: Record<string, string>; days: number; changes: string }
+  | {
+      kind: 'backtest';
+      config: Config;
+      data: Record<string, string>;
+      days: number;
+      changes: string;
+      /** Candle time: the window ends here (a replay's now), not at the data's end. */
+      until?: number;
+    }
   | { kind: 'stress'; config: Config; dataDir: string };
 
 export interface ChatOutcome {
@@ -51,8 +59,16 @@ export default async function run(task: ChatTask): Promise<ChatOutcome> {
   }
 }
 
-/** The last `days` days the data of every symbol holds (fewer when it holds fewer: said in the reply). */
-export function lastDaysWindow(config: Config, data: Record<string, string>, days: number): { from: number; to: number; short: boolean } {
+/**
+ * The last `days` days the data of every symbol holds, up to `until` when given (fewer when it holds
+ * fewer: said in the reply).
+ */
+export function lastDaysWindow(
+  config: Config,
+  data: Record<string, string>,
+  days: number,
+  until = Infinity,
+): { from: number; to: number; short: boolean } {
   const tf = TIMEFRAME_MS[config.market.timeframe];
   let first = -Infinity;
   let end = Infinity;
@@ -64,7 +80,7 @@ export function lastDaysWindow(config: Config, data: Record<string, string>, day
     first = Math.max(first, r.first);
     end = Math.min(end, r.last + TIMEFRAME_MS[series.timeframe]);
   }
-  const to = Math.floor(end / tf) * tf;
+  const to = Math.floor(Math.min(end, until) / tf) * tf;
   const want = to - days * DAY_MS;
   const from = Math.ceil(Math.max(want, first) / tf) * tf;
   if (!(from < to)) throw new Error(`the data (${Object.values(data).map(fileName).join(', ')}) holds less than one candle`);
@@ -72,7 +88,7 @@ export function lastDaysWindow(config: Config, data: Record<string, string>, day
 }
 
 async function backtest(t: Extract<ChatTask, { kind: 'backtest' }>): Promise<ChatOutcome> {
-  const w = lastDaysWindow(t.config, t.data, t.days);
+  const w = lastDaysWindow(t.config, t.data, t.days, t.until);
   const run = { config: t.config, data: t.data, from: w.from, to: w.to };
   const r = isModelStrategy(t.config.strategy.name)
     ? await (await import('./model-run.ts')).runModelConfigBacktest(run)
@@ -81,7 +97,8 @@ async function backtest(t: Extract<ChatTask, { kind: 'backtest' }>): Promise<Cha
   const m = r.metrics;
   const head =
     `${r.symbols.join(', ')} ${r.timeframe}, ${r.strategy}${t.changes ? ` with ${t.changes}` : ''}\n` +
-    `${utc(w.from)} … ${utc(w.to)} (${duration(w.to - w.from)}${w.short ? `: the data holds only this much, not ${t.days} d` : ''})\n` +
+    `${utc(w.from)} … ${utc(w.to)} (${duration(w.to - w.from)}${w.short ? `: the data holds only this much, not ${t.days} d` : ''}` +
+    `${t.until !== undefined ? "; up to the replay's candle time" : ''})\n` +
     `data: ${[...new Set(Object.values(t.data).map(fileName))].join(', ')}`;
   const rows: Array<[string, string]> = [
     ['Final equity', money(r.final_equity, ccy)],

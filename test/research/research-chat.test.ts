@@ -8,6 +8,8 @@ import { generateCsv } from '../../src/market/generator.ts';
 import { parseBacktestArgs } from '../../src/research/chat-jobs.ts';
 import { chatUser, startBot, tempDir, type Harness } from '../helpers/harness.ts';
 import { PNG_SIGNATURE } from '../helpers/png.ts';
+import { until } from '../helpers/venue-time.ts';
+import { utc } from '../../src/core/format.ts';
 import { SHARED_DATA } from '../helpers/shared-data.ts';
 
 const admin = chatUser('admin');
@@ -61,6 +63,27 @@ describe('/backtest on the replay the bot runs', () => {
     expect((await ask(h, '/backtest cancel')).text).toBe('Nothing is running.');
     expect(parseBacktestArgs('cancel')).toEqual({ cancel: true });
   });
+});
+
+describe('/backtest in the middle of a replay', () => {
+  it("ends the last N days at the replay's candle time, not at the end of the file (its future)", async () => {
+    const h = await startBot({
+      candles: 3000,
+      waitForReplay: false,
+      config: { approvals: { mode: 'always', holdReplay: true, timeoutSec: 3600 } },
+    });
+    try {
+      await until(() => h.bot.approvals.hasPending, 'the replay held by a proposal', 20_000);
+      expect(h.bot.engine.clockKind).toBe('candle');
+      const now = h.bot.engine.status().now;
+      const r = await ask(h, '/backtest 1');
+      expect(r.text).toContain(` … ${utc(now)} (`);
+      expect(r.text).toContain("up to the replay's candle time)");
+    } finally {
+      h.bot.approvals.withdraw({}, 'test over', 'test');
+      await h.stop();
+    }
+  }, 60_000);
 });
 
 describe('/backtest while it runs', () => {

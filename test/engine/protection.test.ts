@@ -14,6 +14,15 @@ import { makeOrder } from '../helpers/orders.ts';
 const stops = (r: Rig): Order[] => [...r.engine.liveOrders.values()].filter((o) => o.purpose === 'stop_loss');
 const flat = (r: Rig, px = 100): void => void r.candle(px, px, px, px);
 
+/** The venue refuses every stop with this update; everything else goes through. */
+function refuseStops(r: Rig, refusal: { reason: string; triggerPassed?: true }): void {
+  const submit = r.venue.submit.bind(r.venue);
+  r.venue.submit = (o) => {
+    if (o.type !== 'stop_market') return submit(o);
+    r.engine.onOrderUpdate({ clientOrderId: o.clientOrderId, status: 'rejected', ts: 0, ...refusal });
+  };
+}
+
 describe('protection of every position', () => {
   it('a manual buy gets the stop-loss its reply promised once it fills', () => {
     const r = rig({}, { limits: { stopLossPct: 0.02 } });
@@ -117,44 +126,23 @@ describe('protection of every position', () => {
   it('a stop the venue refuses is a critical alert, and /status names the position as unprotected', () => {
     const r = rig({}, { limits: { stopLossPct: 0.02 } });
     flat(r);
-    const submit = r.venue.submit.bind(r.venue);
-    const listener = r.engine;
-    r.venue.submit = (o) => {
-      if (o.type !== 'stop_market') return submit(o);
-      listener.onOrderUpdate({
-        clientOrderId: o.clientOrderId,
-        status: 'rejected',
-        reason: 'Stop price would trigger immediately.',
-        ts: 0,
-      });
-    };
+    refuseStops(r, { reason: 'Invalid stop price.' });
     r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
     flat(r);
     expect(r.engine.portfolio.positions.size).toBe(1);
     const crit = r.alerts.alerts.filter((a) => a.severity === 'critical');
     expect(crit).toEqual([expect.objectContaining({ title: 'BTC/USDT position UNPROTECTED' })]);
-    expect(crit[0]!.message).toMatch(/Stop price would trigger immediately/);
+    expect(crit[0]!.message).toMatch(/Invalid stop price/);
     expect(r.alerts.alerts.some((a) => a.type === 'order_rejected' && a.severity === 'warning')).toBe(false);
     expect(r.engine.status().unprotected).toEqual([
-      { symbol: SYM, detail: expect.stringMatching(/^no stop-loss: stop-loss sk-\S+ refused by paper: Stop price would trigger/) },
+      { symbol: SYM, detail: expect.stringMatching(/^no stop-loss: stop-loss sk-\S+ refused by paper: Invalid stop price/) },
     ]);
   });
 
   it('a stop refused because the price already passed its trigger: the position is closed at market, as the stop would have', () => {
     const r = rig({}, { limits: { stopLossPct: 0.02 } });
     flat(r);
-    const submit = r.venue.submit.bind(r.venue);
-    const listener = r.engine;
-    r.venue.submit = (o) => {
-      if (o.type !== 'stop_market') return submit(o);
-      listener.onOrderUpdate({
-        clientOrderId: o.clientOrderId,
-        status: 'rejected',
-        reason: 'Order would immediately trigger.',
-        triggerPassed: true,
-        ts: 0,
-      });
-    };
+    refuseStops(r, { reason: 'Order would immediately trigger.', triggerPassed: true });
     r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
     flat(r); // the buy fills; its stop is refused; the exit goes out
     flat(r); // the exit fills

@@ -123,6 +123,7 @@ export abstract class EngineCore {
       position: (symbol) => this.portfolio.positions.get(symbol),
       liveOrders: () => this.liveOrders.values(),
       qtyStep: (symbol) => this.symbols.get(symbol)?.market.qtyStep ?? 0,
+      priceStep: (symbol) => this.symbols.get(symbol)?.market.priceStep,
       lastPrice: (symbol) => this.lastPrice(symbol),
       nativeTrail: (pos) => this.nativeTrails.forStop(pos),
       // A strategy with its own stop-out (the grid) gets no default stop-loss/take-profit orders.

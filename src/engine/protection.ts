@@ -1,4 +1,5 @@
 import type { AlertInput } from '../core/alerts.ts';
+import { price } from '../core/format.ts';
 import { decimalsOf, floorToStep, roundTo } from '../core/num.ts';
 import { isTerminal, neverReached } from '../core/order-state.ts';
 import type { MarketType, Order, OrderPurpose, OrderRequest, Side } from '../core/types.ts';
@@ -14,6 +15,7 @@ export interface ProtectionHost {
   position(symbol: string): BookPosition | undefined;
   liveOrders(): Iterable<Order>;
   qtyStep(symbol: string): number;
+  priceStep(symbol: string): number | undefined;
   lastPrice(symbol: string): number;
   /** The trail distance of the position's stop when the venue trails it (a native trailing order); null: a fixed stop. */
   nativeTrail(pos: BookPosition): number | null;
@@ -261,9 +263,15 @@ export class ProtectionKeeper {
     const step = this.host.qtyStep(o.symbol);
     const size = pos ? `${pos.side} ${step > 0 ? floorToStep(pos.qty, step) : pos.qty} ` : '';
     // The price is already through the stop (a gap, a fast market): exit now, as the stop would have,
-    // rather than leave the position without one (Freqtrade's emergency exit does the same).
+    // rather than leave the position without one (Freqtrade's emergency exit does the same). The venue
+    // says so (triggerPassed), or our own last price does (a venue whose refusal code is ambiguous).
+    const last = this.host.lastPrice(o.symbol);
+    const passedByLast =
+      pos !== undefined && o.stopPrice !== undefined && last > 0 && (pos.side === 'long' ? last <= o.stopPrice : last >= o.stopPrice);
     const exit =
-      o.purpose === 'stop_loss' && o.triggerPassed ? this.host.exitAtStop(o.symbol, `stop-loss ${o.clientOrderId} already passed`) : null;
+      o.purpose === 'stop_loss' && (o.triggerPassed || passedByLast)
+        ? this.host.exitAtStop(o.symbol, `stop-loss ${o.clientOrderId} already passed`)
+        : null;
     if (exit !== null && exit.status !== 'rejected') {
       this.refused.delete(o.symbol);
       this.host.raise({
@@ -271,7 +279,8 @@ export class ProtectionKeeper {
         severity: 'warning',
         title: `${o.symbol} stop-loss already passed: closing`,
         message:
-          `The stop-loss ${o.clientOrderId} for the ${size}${o.symbol} position was refused by ${this.host.venue}: ${o.reason ?? 'the price is through it'}. ` +
+          `The stop-loss ${o.clientOrderId} for the ${size}${o.symbol} position was refused by ${this.host.venue}: ${(o.reason ?? 'no reason given').replace(/\.$/, '')}` +
+          `${o.triggerPassed ? '' : `; the last price ${price(last, this.host.priceStep(o.symbol))} is through it`}. ` +
           `Closing the position at market as the stop would have: order ${exit.clientOrderId}.`,
         key: `stop-passed:${o.symbol}`,
         data: { clientOrderId: o.clientOrderId, exit: exit.clientOrderId },

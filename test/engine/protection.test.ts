@@ -153,6 +153,22 @@ describe('protection of every position', () => {
     expect(r.engine.status().unprotected).toEqual([]);
   });
 
+  it("a refusal that does not say why, with the bot's own last price through the stop, exits too", () => {
+    const r = rig({}, { limits: { stopLossPct: 0.02 } });
+    flat(r);
+    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(r); // long 1 @ 100, stop 98
+    r.candle(99, 99, 98.5, 98.5);
+    refuseStops(r, { reason: "Data sent for paramter 'triggerPrice' is not valid." }); // Bybit spot's words for it
+    r.engine.setProtection(SYM, { stopLoss: 99 }); // above the last price 98.5: the venue refuses it
+    flat(r, 98.5);
+    expect(r.engine.portfolio.positions.size).toBe(0);
+    expect(r.alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
+    expect(r.alerts.alerts.find((a) => a.title === 'BTC/USDT stop-loss already passed: closing')?.message).toMatch(
+      /is not valid; the last price 98\.50 is through it\. Closing the position at market/,
+    );
+  });
+
   it('a stop the venue never got (never reached) is placed again at once: a warning, not UNPROTECTED', () => {
     // (The journal-backed paper venue commits intent and acceptance together: only a live venue loses one.)
     const r = rig({}, { limits: { stopLossPct: 0.02 } });

@@ -180,8 +180,9 @@ export const BINANCE: VenueSpec = {
     if (/"code":\s*-2015\b|"code":\s*-2014\b|"code":\s*-1022\b/.test(msg)) return 'auth'; // ccxt maps a late -2015 to DDoSProtection
     if (/"code":\s*-1021\b/.test(msg)) return 'clock';
     if (/Duplicate order sent|ClientOrderId is duplicated|"code":\s*-4116\b/i.test(msg)) return 'duplicate';
-    // A stop whose trigger the price has passed. By its words: ccxt maps -2021 by endpoint (an algo
-    // order's comes out as BadResponse), and on spot -2021 means a half-done cancel-replace.
+    // A stop whose trigger the price has passed. By its words: for the USDⓈ-M algo-order endpoint ccxt
+    // throws a plain ExchangeError with -2021 (checked on the fake), and on spot -2021 means a half-done
+    // cancel-replace.
     if (/Order would immediately trigger|Stop price would trigger immediately|"code":\s*-4142\b/.test(msg)) return 'would_trigger';
     return undefined;
   },

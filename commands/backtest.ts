@@ -50,8 +50,8 @@ export default defineCommand({
     if ('none' in d) return { text: d.none, severity: 'warning', audit: { outcome: 'invalid', reason: 'no data' } };
     const changes = parsed.specs.map((s) => `${s.path}=${String(s.values[0])}`).join(' ');
     // On candle time the last N days end at the replay's now: the data past it is the replay's future.
-    const engine = services.engine;
-    const until = engine.clockKind === 'candle' && engine.status().now > 0 ? { until: engine.status().now } : {};
+    const now = services.engine.status().now;
+    const until = services.engine.clockKind === 'candle' && now > 0 ? { until: now } : {};
     const o = await jobs.run({ kind: 'backtest', config, data: d.data, days: parsed.days, changes, ...until }, askerName(user));
     if ('busy' in o)
       return { text: busyText(o.busy, services.clock.now()), severity: 'warning', audit: { outcome: 'refused', reason: 'busy' } };

@@ -11,7 +11,7 @@ import type { Journal, ProposalRow } from '../journal/journal.ts';
 import { STATE } from '../journal/state-keys.ts';
 import type { ButtonResult } from './dispatcher.ts';
 import { STALE_BUTTON } from './dispatcher.ts';
-import { duration, kv, money, price, qty, utc } from './format.ts';
+import { duration, forMarket, kv, money, utc } from './format.ts';
 import type { ApprovalControls, ProposalFilter } from './services.ts';
 import type { Notifier } from './transport.ts';
 import { hasRole, type Button, type ChatUser, type MessageRef, type Reply } from './types.ts';
@@ -119,28 +119,30 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
 
   summary(p: Proposal): string {
     const r = p.request;
-    const size = r.qty !== undefined ? qty(r.qty, p.steps?.qty) : `${money(r.quoteQty ?? 0)} worth`;
+    const m = forMarket(p.market);
+    const size = r.qty !== undefined ? m.qty(r.qty) : `${money(r.quoteQty ?? 0)} worth`;
     const trade = p.trade !== undefined ? `, ${p.purpose === 'entry' ? 'add to' : 'exit of'} trade ${p.trade}` : '';
-    return `${r.side.toUpperCase()} ${size} ${p.signal.symbol} at ~${price(p.signal.price, p.steps?.price)} (notional ~${money(p.notional)})${trade}`;
+    return `${r.side.toUpperCase()} ${size} ${p.signal.symbol} at ~${m.price(p.signal.price)} (notional ~${money(p.notional)})${trade}`;
   }
 
   private promptReply(row: ProposalRow, p: Proposal): Reply {
     const r = p.request;
+    const m = forMarket(p.market);
     const lines: Array<[string, string]> = [
       ['Symbol', p.signal.symbol],
       ['Side', `${r.side.toUpperCase()} (${p.purpose})`],
       ...(p.trade !== undefined
         ? [['Trade', `${p.trade} (${p.purpose === 'entry' ? 'an add to it' : 'closes all or part of it'})`] as [string, string]]
         : []),
-      ['Size', r.qty !== undefined ? qty(r.qty, p.steps?.qty) : `${money(r.quoteQty ?? 0)} (spend)`],
-      ['Price', `~${price(p.signal.price, p.steps?.price)} (${r.type})`],
+      ['Size', r.qty !== undefined ? m.qty(r.qty) : `${money(r.quoteQty ?? 0)} (spend)`],
+      ['Price', `~${m.price(p.signal.price)} (${r.type})`],
       ['Notional', `~${money(p.notional)}`],
       ['Reason', `${p.signal.strategy}: ${p.signal.reason}`],
     ];
     if (p.signal.confidence !== undefined) lines.push(['Confidence', `${(p.signal.confidence * 100).toFixed(0)}%`]);
     if (p.signal.votes?.length) lines.push(['Votes', votesText(p.signal.votes)]);
-    if (p.bracket.stopLoss !== undefined) lines.push(['Stop-loss', price(p.bracket.stopLoss, p.steps?.price)]);
-    if (p.bracket.takeProfit !== undefined) lines.push(['Take-profit', price(p.bracket.takeProfit, p.steps?.price)]);
+    if (p.bracket.stopLoss !== undefined) lines.push(['Stop-loss', m.price(p.bracket.stopLoss)]);
+    if (p.bracket.takeProfit !== undefined) lines.push(['Take-profit', m.price(p.bracket.takeProfit)]);
     lines.push(['Risk', `${p.decision.action}: ${p.decision.reason}`]);
     lines.push(['Expires', `${utc(row.expiresAt)}${this.wallLabel()}, ${duration(row.expiresAt - row.createdAt)} to decide`]);
     return {

@@ -417,8 +417,8 @@ export abstract class EngineCore {
     if (this.approvals !== undefined && this.approvals.required({ signal, decision, notional })) {
       this.journal.updateDecision(decisionId, { approval: 'pending' });
       s.working++; // a pending proposal blocks further entries like a working order
-      const steps = { price: s.market.priceStep, qty: s.market.qtyStep };
-      const p: Proposal = { decisionId, signal, request: decision.request, decision, purpose, notional, bracket, steps };
+      const market = { priceStep: s.market.priceStep, qtyStep: s.market.qtyStep };
+      const p: Proposal = { decisionId, signal, request: decision.request, decision, purpose, notional, bracket, market };
       const trade = this.portfolio.positions.get(s.symbol);
       // An exit, or an add (same side as the open trade): the prompt names the trade.
       if (trade && (decision.request.reduceOnly || (trade.side === 'long') === (decision.request.side === 'buy'))) p.trade = tradeId(trade);

@@ -73,8 +73,8 @@ export interface Proposal {
   bracket: { stopLoss?: number; takeProfit?: number };
   /** The open trade an exit or add acts on ("T12"). */
   trade?: string;
-  /** The market's price and quantity steps: the card shows its numbers as the rest of the bot does. */
-  steps?: { price: number; qty: number };
+  /** The market's price and quantity steps: the card shows its numbers as the rest of the bot does (forMarket). */
+  market?: { priceStep: number; qtyStep: number };
 }
 
 /**

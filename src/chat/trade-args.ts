@@ -1,5 +1,6 @@
 // The trade a command names (trade id or symbol), shared by /close, /sl, /tp and /trail.
 import type { BookPosition } from '../engine/portfolio.ts';
+import { percent } from '../core/format.ts';
 import { deskOf } from './desk.ts';
 import { findTrade, parseTradeId } from '../engine/trades.ts';
 import { parseLevel, type LevelKind } from '../engine/trade-edits.ts';
@@ -49,7 +50,9 @@ export function levelCommand(kind: LevelKind): CommandSpec {
       if ('reply' in c) return null;
       const { price, qty } = marketFormat(ctx.services, c.pos.symbol);
       const cur = c.pos[key];
-      return `${cur !== undefined ? `Move the ${word} of` : `Set a ${word} on`} trade ${tradeId(c.pos)} (${c.pos.side} ${qty(c.pos.qty)} ${c.pos.symbol})${cur !== undefined ? ` from ${price(cur)}` : ''} to ${price(c.price)}? Last price ${price(ctx.services.engine.lastPrice(c.pos.symbol))}.`;
+      const last = ctx.services.engine.lastPrice(c.pos.symbol);
+      const away = `${percent(Math.abs(c.price / last - 1))} ${c.price < last ? 'below' : 'above'} the last price ${price(last)}`;
+      return `${cur !== undefined ? `Move the ${word} of` : `Set a ${word} on`} trade ${tradeId(c.pos)} (${c.pos.side} ${qty(c.pos.qty)} ${c.pos.symbol})${cur !== undefined ? ` from ${price(cur)}` : ''} to ${price(c.price)} (${away})?`;
     },
     run(ctx) {
       const c = check(ctx);

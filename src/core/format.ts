@@ -118,13 +118,17 @@ export function forMarket(m: { priceStep?: number; qtyStep?: number } | undefine
 
 /**
  * A fraction as a percent, unsigned: 0.052 → "5.2%", 0.62 → "62%". `digits` caps the decimals of
- * the percent (default: 2 below 10%, 1 above); a non-zero value never reads as "0%".
+ * the percent (default: 2 below 10%, 1 above); a non-zero value never reads as "0%", nor a value short
+ * of the whole as "100%".
  */
 export function percent(frac: number, digits?: number): string {
   if (!Number.isFinite(frac)) return NO_VALUE;
   const v = frac * 100;
   const s = decimal(v, digits ?? (Math.abs(v) >= 10 ? 1 : 2));
-  return `${s === '0' && v !== 0 ? significant(v, 2) : s}%`;
+  if (s === '0' && v !== 0) return `${significant(v, 2)}%`;
+  // Nor does a value short of the whole read as "100%" (a stop at 1.00 under 29,717 is 99.99% below).
+  if (Math.abs(Number(s)) === 100 && Math.abs(v) < 100) return `${Math.sign(v) * (Math.floor(Math.abs(v) * 100) / 100)}%`;
+  return `${s}%`;
 }
 
 /** A change as a signed percent with fixed decimals: "+1.23%", "-0.50%", "0.00%". */

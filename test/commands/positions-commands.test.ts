@@ -83,6 +83,11 @@ describe('position commands', () => {
   it('/sl and /tp move the protection (confirmed); /trail sets the trade trail', async () => {
     const pos = h.bot.engine.portfolio.positions.get(SYM)!;
     const id = tradeId(pos);
+    // The prompt says how far the level is from the market: a typo ("1" for "1%") shows at once.
+    const typo = await send(`/sl ${id} 1`);
+    expect(typo.text).toMatch(/ to 1\.00 \(99\.99% below the last price [\d,.]+\)\?/);
+    const ask = await send(`/sl ${id} -1%`);
+    expect(ask.text).toMatch(/ \(1% below the last price [\d,.]+\)\?/);
     const done = await confirmed(`/sl ${id} -1%`);
     expect(done.text).toMatch(new RegExp(`stop-loss of trade ${id}`));
     expect(pos.stopLoss).toBeCloseTo(h.bot.engine.lastPrice(SYM) * 0.99, 6);

@@ -45,6 +45,9 @@ describe('one formatting module', () => {
     expect(percent(0.025, 4)).toBe('2.5%');
     expect(percent(0.000000001, 4)).toBe('0.0000001%');
     expect(percent(0)).toBe('0%');
+    expect(percent(1)).toBe('100%');
+    expect(percent(0.9999664)).toBe('99.99%');
+    expect(percent(-0.9996, 0)).toBe('-99.96%');
     expect(pct(0.0123)).toBe('+1.23%');
     expect(pct(-0.005)).toBe('-0.50%');
     expect(pct(1e-9)).toBe('0.00%');

@@ -56,6 +56,7 @@ export class Watchdog {
   private lastPingAt = -Infinity;
   private inflight: Promise<boolean> | undefined;
   private pingFailures = 0;
+  private healthy = true;
   private stall: { ms: number; at: number } | null = null;
   private timer: NodeJS.Timeout | undefined;
   private expected = 0;
@@ -80,7 +81,10 @@ export class Watchdog {
     return this.counts.get(symbol) ?? 0;
   }
 
-  /** Every second: measure how late the timer fires (event-loop stalls); every 10 s: judge. */
+  /**
+   * Every second: measure how late the timer fires (event-loop stalls); every 10 s, and whenever a
+   * ping is due (`everySec` may be shorter than 10 s, or not a multiple of it), judge.
+   */
   start(): void {
     const period = 1000;
     this.expected = performance.now() + period;
@@ -90,7 +94,7 @@ export class Watchdog {
       this.expected = performance.now() + period;
       if (late > this.o.heartbeat.loopStallSec * 1000) this.onStall(late);
       sinceCheck += period + Math.max(0, late);
-      if (sinceCheck >= HEARTBEAT_WRITE_MS || this.stall) {
+      if (sinceCheck >= HEARTBEAT_WRITE_MS || this.stall || this.pingDue()) {
         sinceCheck = 0;
         this.check();
       }
@@ -109,6 +113,11 @@ export class Watchdog {
       message: `The bot's event loop was blocked for ${(ms / 1000).toFixed(1)} s (limit ${this.o.heartbeat.loopStallSec} s): nothing ran meanwhile — no candles, no chat, no order updates. Check /health and the log.`,
       key: 'watchdog:stall',
     });
+  }
+
+  /** Healthy at the last judgement, and the dead-man URL not pinged for `everySec`. */
+  private pingDue(): boolean {
+    return this.healthy && this.o.heartbeat.url !== null && this.o.wall.now() - this.lastPingAt >= this.o.heartbeat.everySec * 1000;
   }
 
   /** Judge the loop now: alerts on change, heartbeat row, dead-man ping. */
@@ -156,6 +165,7 @@ export class Watchdog {
       this.stall = null; // reported once; a stall that persists blocks this timer and ages the heartbeat
     }
     const healthy = problems.length === 0;
+    this.healthy = healthy;
     this.o.observer?.progress(this.lastProgressAt);
     this.o.observer?.stuck(!healthy);
     if (now - this.lastWriteAt >= HEARTBEAT_WRITE_MS - 1000 || !healthy) this.writeRow(now, healthy, problems, feeds);

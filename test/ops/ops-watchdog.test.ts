@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -15,6 +15,8 @@ import { Bot } from '../../src/app/bot.ts';
 import type { CandleFeed, FeedStatus } from '../../src/market/feed.ts';
 import { generateCandles } from '../../src/market/generator.ts';
 import { healthCheck } from '../../src/ops/cli.ts';
+import { Watchdog } from '../../src/ops/watchdog.ts';
+import { MemoryAlertSink } from '../../src/core/alerts.ts';
 import { judgeHeartbeat, type HeartbeatRow } from '../../src/ops/heartbeat-state.ts';
 import { PROJECT_ROOT } from '../../src/core/paths.ts';
 import { startBot, tempDir } from '../helpers/harness.ts';
@@ -155,6 +157,37 @@ describe('watchdog and dead-man heartbeat', () => {
     expect(alerts(bot, 'Trading loop moving again')).toHaveLength(1);
     await until(() => dm.pings.length === 4);
   }, 120_000);
+
+  it('pings every everySec, also when that is shorter than the 10 s judgement or not a multiple of it', async () => {
+    const dm = await deadMan();
+    cleanup.push(dm.close);
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance', 'Date'] });
+    cleanup.push(async () => void vi.useRealTimers());
+    const state = new Map<string, unknown>();
+    const w = new Watchdog({
+      wall: { now: () => Date.now() },
+      log: silentLogger(),
+      alerts: new MemoryAlertSink(),
+      journal: { getState: (k, fb) => (state.get(k) ?? fb) as never, setState: (k, v) => void state.set(k, v) },
+      feeds: () => [],
+      holding: () => false,
+      heartbeat: { url: dm.url, method: 'GET', everySec: 5, timeoutSec: 5, staleTimeframes: 3, loopStallSec: 60 },
+    });
+    cleanup.push(async () => w.stop());
+    w.start();
+    await until(() => dm.pings.length === 1);
+    await w.settled();
+    for (const [seconds, pings] of [
+      [5, 2],
+      [5, 3],
+      [10, 5],
+    ] as const) {
+      for (let i = 0; i < seconds; i++) await vi.advanceTimersByTimeAsync(1000);
+      await until(() => dm.pings.length >= pings, 5000);
+      await w.settled();
+      expect(dm.pings).toHaveLength(pings);
+    }
+  });
 
   it('a finished replay or a feed that says it is down is not a stuck loop', async () => {
     const clock = { t: Date.UTC(2024, 0, 1), now: () => clock.t };

@@ -23,14 +23,16 @@ export default defineCommand({
     }
     const name = basename(latest.file);
     const about = `${name}, taken ${utc(latest.mtimeMs)}, ${bytes(latest.bytes)}`;
+    // The file sent in chat is gzipped; the one on the bot's machine is not.
     const restore = `Restore with: gunzip ${name}.gz && skipper db restore ${name} (with the bot stopped).`;
+    const restoreHere = `Restore with: skipper db restore ${latest.file} (with the bot stopped).`;
     const limit = MAX_UPLOAD[user.transport];
-    if (limit === undefined) return { title: 'Journal backup', text: `${about}\nIn ${b.dir}.\n${restore}`, ephemeral: true };
+    if (limit === undefined) return { title: 'Journal backup', text: `${about}\nIn ${b.dir}.\n${restoreHere}`, ephemeral: true };
     const data = await promisify(gzip)(await readFile(latest.file));
     if (data.length > limit)
       return {
         title: 'Journal backup',
-        text: `${about} — ${bytes(data.length)} compressed, too large to send here (limit ${bytes(limit)}). It is in ${b.dir} on the bot's machine.`,
+        text: `${about} — ${bytes(data.length)} compressed, too large to send here (limit ${bytes(limit)}). It is in ${b.dir} on the bot's machine.\n${restoreHere}`,
         ephemeral: true,
       };
     return {

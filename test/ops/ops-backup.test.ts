@@ -288,6 +288,11 @@ describe('/backup', () => {
       const consoleReply = await h.bot.dispatcher.handleText(chatUser('admin'), '/backup');
       expect(consoleReply!.document).toBeUndefined();
       expect(consoleReply!.text).toContain(`In ${h.bot.ops.backups.dir}.`);
+      // The file here is not gzipped: no gunzip in the console's restore line.
+      expect(consoleReply!.text).toContain(
+        `Restore with: skipper db restore ${join(h.bot.ops.backups.dir, doc.files[0]!.replace(/\.gz$/, ''))} (with`,
+      );
+      expect(consoleReply!.text).not.toContain('gunzip');
     } finally {
       await h.stop();
       await fake.close();

@@ -24,6 +24,8 @@ export type ModelEvent =
   | { type: 'loaded'; name: string; version: number; dir: string }
   | { type: 'replaced'; name: string; version: number; previous: number; dir: string }
   | { type: 'refused'; name: string; dir: string; file: string; field: string; error: string; serving: number | null }
+  /** After a refusal, the folder holds the serving version's files again: the refusal no longer stands. */
+  | { type: 'restored'; name: string; version: number; dir: string }
   | { type: 'failed'; name: string; version: number; error: string };
 
 export interface ModelSetEvents {
@@ -34,6 +36,8 @@ export class ModelSet extends EventEmitter<ModelSetEvents> {
   readonly slots = new Map<string, ModelSlot>();
   private readonly queue = new Map<string, Promise<ModelEvent | null>>();
   private readonly failures = new Map<string, string>();
+  /** Slots whose last load was refused (their folder does not hold what they serve). */
+  private readonly refused = new Set<string>();
 
   constructor(private readonly log?: Logger) {
     super();
@@ -66,11 +70,12 @@ export class ModelSet extends EventEmitter<ModelSetEvents> {
     const cur = slot.current;
     let next: LoadedModel;
     try {
-      if (cur !== null && (await this.unchanged(cur))) return null;
+      if (cur !== null && (await this.unchanged(cur))) return this.restored(slot, cur);
       next = await loadModel(slot.dir);
     } catch (e) {
       const err = e instanceof ModelError ? e : new ModelError(slot.dir, 'load', (e as Error).message);
       slot.lastError = err.message;
+      this.refused.add(slot.name);
       const ev: ModelEvent = {
         type: 'refused',
         name: slot.name,
@@ -86,6 +91,7 @@ export class ModelSet extends EventEmitter<ModelSetEvents> {
     }
     slot.current = next;
     slot.lastError = null;
+    this.refused.delete(slot.name);
     const v = next.manifest.version;
     const ev: ModelEvent =
       cur === null
@@ -96,6 +102,16 @@ export class ModelSet extends EventEmitter<ModelSetEvents> {
       { model: slot.name, version: v },
       cur === null ? `model ${next.label} loaded` : `model ${next.label} loaded, replaced v${cur.manifest.version}`,
     );
+    this.emit('model', ev);
+    return ev;
+  }
+
+  /** The folder holds the serving version again: a standing refusal is cleared (a run-time failure is not). */
+  private restored(slot: ModelSlot, cur: LoadedModel): ModelEvent | null {
+    if (!this.refused.delete(slot.name)) return null;
+    slot.lastError = this.failures.get(`${slot.name}@${cur.manifest.version}`) ?? null;
+    const ev: ModelEvent = { type: 'restored', name: slot.name, version: cur.manifest.version, dir: slot.dir };
+    this.log?.info({ model: slot.name, version: ev.version }, `model ${cur.label}: folder restored, refusal cleared`);
     this.emit('model', ev);
     return ev;
   }

@@ -240,7 +240,15 @@ export class ModelRuntime implements ModelObserver {
       alert = {
         severity: 'warning',
         title: `Model ${ev.name}: new files refused`,
-        message: `${ev.error}. ${keeps[0]!.toUpperCase()}${keeps.slice(1)}.`,
+        message: `${ev.error}. ${ev.serving === null ? 'It does not vote until a good version lands' : `Version ${ev.serving} keeps serving`}.`,
+      };
+    } else if (ev.type === 'restored') {
+      row.version = ev.version;
+      row.detail = `the folder holds v${ev.version} again, the version serving: the refusal is cleared`;
+      alert = {
+        severity: 'info',
+        title: `Model ${ev.name}: files restored`,
+        message: `${ev.dir} holds v${ev.version} again, the version serving; the refusal is cleared.`,
       };
     } else {
       row.version = ev.version;

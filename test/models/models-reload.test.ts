@@ -72,8 +72,10 @@ describe('hot reload', () => {
     expect(await got).toMatchObject({ type: 'replaced', version: 2 });
   });
 
-  it('a broken file is refused with the file and the reason, and the old version keeps serving', async () => {
+  it('a broken file is refused with the file and the reason, and the old version keeps serving; the file put back clears it', async () => {
     const slot = set.slots.get('m')!;
+    const v1 = slot.current;
+    writeFileSync(join(slot.dir, '..', 'm.onnx.good'), readFileSync(join(slot.dir, 'model.onnx')));
     const got = next();
     writeFileSync(join(root, 'm', 'model.onnx'), Buffer.from('garbage'));
     const ev = await got;
@@ -83,6 +85,13 @@ describe('hot reload', () => {
     expect(slot.current!.alive).toBe(true);
     expect((await slot.current!.predict([0.003, 0.5, 0])).action).toBe('buy');
     expect(slot.lastError).toMatch(/sha256/);
+
+    // The good file put back: the refusal is cleared (it showed in /models until a new version landed).
+    const back = next();
+    writeFileSync(join(root, 'm', 'model.onnx'), readFileSync(join(slot.dir, '..', 'm.onnx.good')));
+    expect(await back).toMatchObject({ type: 'restored', name: 'm', version: 1 });
+    expect(slot.lastError).toBeNull();
+    expect(slot.current).toBe(v1);
   });
 
   it('half-written (model file replaced, manifest not yet) is refused; when the manifest lands it is loaded', async () => {

@@ -23,7 +23,8 @@ export interface ResearchBench {
   configPerSec: number;
   /** The reference backtest (issue 2) on the same candles, same run. */
   referencePerSec: number;
-  sweep: { sets: number; oneWorkerPerSec: number; twoWorkersPerSec: number; ratio: number };
+  /** Medians of 3 interleaved pairs; `ratio` is the median of the pairs' ratios. */
+  sweep: { sets: number; oneWorkerPerSec: number; twoWorkersPerSec: number; ratio: number; ratios: number[] };
   memory: { runs: number; maxRssMb: number; baselineRuns: number; baselineMaxRssMb: number; seconds: number };
 }
 
@@ -92,8 +93,12 @@ export async function benchResearch(runs = 5): Promise<ResearchBench> {
       await ex.close();
     }
   };
-  const one = await sweepRate(1);
-  const two = await sweepRate(2);
+  // Three interleaved pairs (1 worker, then 2): a single pair's ratio moved by ±5 % with the machine.
+  const pairs: Array<{ one: number; two: number }> = [];
+  for (let i = 0; i < 3; i++) pairs.push({ one: await sweepRate(1), two: await sweepRate(2) });
+  const one = median(pairs.map((p) => p.one));
+  const two = median(pairs.map((p) => p.two));
+  const ratios = pairs.map((p) => p.two / p.one);
 
   // 3. `skipper sweep` of 1,000 small runs (2,000 candles each) vs 20, run as `npm run skipper` runs the
   // CLI (its V8 flag): the process's RSS from /proc (its worker threads included).
@@ -142,7 +147,7 @@ export async function benchResearch(runs = 5): Promise<ResearchBench> {
     candles: candles.length,
     configPerSec: candles.length / (median(cfgTimes) / 1000),
     referencePerSec: candles.length / (median(refTimes) / 1000),
-    sweep: { sets: sets.length, oneWorkerPerSec: one, twoWorkersPerSec: two, ratio: two / one },
+    sweep: { sets: sets.length, oneWorkerPerSec: one, twoWorkersPerSec: two, ratio: median(ratios), ratios },
     memory: { runs: 1000, maxRssMb: big.maxRssMb, baselineRuns: 20, baselineMaxRssMb: base.maxRssMb, seconds: big.seconds },
   };
 }

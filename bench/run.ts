@@ -82,6 +82,7 @@ line(
     `   backtest --config, default config (risk sizing, stops): median ${n(rs.configPerSec)} candles/s   [target ≥ 1,000,000]\n` +
     `     baseline, the reference backtest on the same candles in this run: ${n(rs.referencePerSec)} candles/s\n` +
     `   sweep of ${rs.sweep.sets} parameter sets: 2 workers ${n(rs.sweep.twoWorkersPerSec)} candles/s = ${n(rs.sweep.ratio, 2)}× 1 worker (${n(rs.sweep.oneWorkerPerSec)})   [target ≥ 1.7×, ≥ 1,500,000]\n` +
+    `     medians of 3 interleaved pairs (1 worker, then 2); the pairs' ratios ${rs.sweep.ratios.map((r) => n(r, 2)).join(' / ')}\n` +
     `   skipper sweep of ${n(rs.memory.runs)} small runs (2 workers, ${n(rs.memory.seconds, 1)} s, as npm run skipper runs it): process max RSS (worker threads included) ${n(rs.memory.maxRssMb, 1)} MB   [target < 200 MB]\n` +
     `     baseline, the same sweep with ${rs.memory.baselineRuns} runs: ${n(rs.memory.baselineMaxRssMb, 1)} MB`,
 );

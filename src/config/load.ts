@@ -35,7 +35,9 @@ export function loadConfig(file?: string, overrides: ConfigInput = {}): Config {
         if (dups.length) throw new ConfigError(file, dups);
       }
       const pos = e.linePos?.[0];
-      throw new ConfigError(file, [`${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}${e.message.split('\n')[0]}`]);
+      throw new ConfigError(file, [
+        `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}${e.message.split('\n')[0]!.replace(/( at line \d+, column \d+)?:$/, '')}`,
+      ]);
     }
     throw new ConfigError(file, [`not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`]);
   }

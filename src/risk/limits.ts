@@ -29,7 +29,7 @@ export type LimitDef =
       nullable?: boolean;
       /** 0 means the rule is off. */
       zeroOff?: boolean;
-      /** A noun phrase: "<description> is allowed between …". */
+      /** A noun phrase: "<description> must be between …". */
       description: string;
     };
 
@@ -275,8 +275,14 @@ function fromText(key: keyof RiskLimits, raw: unknown): unknown {
 /** The zod schema of one limit's value, bounds from the table (without its default). */
 function boundsSchema(key: keyof RiskLimits): z.ZodType<unknown> {
   const def = RISK_LIMITS[key];
-  if (def.kind === 'enum') return z.enum(def.values, { error: `${def.description} must be ${allowedWords(key)}` });
-  const error = `${def.description} is allowed ${allowedWords(key)}`;
+  const got = (input: unknown) =>
+    typeof input === 'number' && Number.isFinite(input)
+      ? `; got ${showValue(key, input)}`
+      : typeof input === 'string'
+        ? `; got "${input.length > 40 ? `${input.slice(0, 40)}…` : input}"`
+        : '';
+  const error = (iss: { input?: unknown }) => `${def.description} must be ${allowedWords(key)}${got(iss.input)}`;
+  if (def.kind === 'enum') return z.enum(def.values, { error });
   let n = z.number({ error });
   n = def.minExclusive ? n.gt(def.min, { error }) : n.min(def.min, { error });
   n = n.max(def.max, { error });

@@ -56,7 +56,7 @@ describe('config', () => {
     expect(text).toMatch(/^mode: .*"backtest"\|"paper"\|"live"/m);
     expect(text).toMatch(/^market\.symbols\.0: expected a symbol like BTC\/USDT/m);
     expect(text).toMatch(/^market\.timeframe: /m);
-    expect(text).toMatch(/^risk\.riskPerTrade: max loss per trade is allowed between 1% and 3%/m);
+    expect(text).toMatch(/^risk\.riskPerTrade: max loss per trade must be between 1% and 3%; got 10%$/m);
     expect(text).toMatch(/^risk\.maxOpenPositions: /m);
     expect(text).toMatch(/unknown key "surprise"/);
     expect(err!.problems).toHaveLength(6);
@@ -65,6 +65,15 @@ describe('config', () => {
   it('YAML syntax errors give the line', () => {
     const p = file('syntax.yaml', 'mode: paper\nmarket: [oops\n');
     expect(() => loadConfig(p)).toThrow(/line \d+/);
+    // The position once, in front, and no dangling colon where the YAML library's code frame was.
+    const q = file('syntax2.yaml', 'market:\n  symbols: [ETH/USDT\n');
+    let err: ConfigError | undefined;
+    try {
+      loadConfig(q);
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err!.problems).toEqual([expect.stringMatching(/^line 3, column 1: [^:]*[a-z\]]$/)]);
   });
 
   it('a missing file and a non-mapping file are clear errors', () => {
@@ -84,7 +93,7 @@ describe('config', () => {
     const p = file('cli.yaml', 'risk:\n  riskPerTrade: 0.5\n');
     const r = spawnSync(process.execPath, ['bin/skipper.js', 'config', 'check', p], { encoding: 'utf8' });
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('risk.riskPerTrade: max loss per trade is allowed between 1% and 3%');
+    expect(r.stderr).toContain('risk.riskPerTrade: max loss per trade must be between 1% and 3%');
     const ok = spawnSync(process.execPath, ['bin/skipper.js', 'config', 'check'], { encoding: 'utf8' });
     expect(ok.status).toBe(0);
     expect(ok.stdout).toContain('OK');

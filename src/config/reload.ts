@@ -5,6 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { errorMessage } from '../core/errors.ts';
 import { TIMEFRAME_MS } from '../core/types.ts';
 import { RiskEngine } from '../risk/engine.ts';
+import { limitKey, showLimit } from '../risk/limits.ts';
 import { createStrategy } from '../strategy/registry.ts';
 import type { Config } from './schema.ts';
 
@@ -89,9 +90,11 @@ export function planReload(running: Config, next: Config): ReloadPlan {
 /** A limit's value as /risk set takes it (null = off). */
 export const limitInput = (v: unknown): string | number => (v === null || v === undefined ? 'off' : typeof v === 'number' ? v : String(v));
 
-/** "0.02 → 0.01" for a change, values shown as the file spells them. */
+/** "risk.riskPerTrade: 2% → 1%" for a change: risk limits as /risk shows them, other values as JSON. */
 export function showChange(c: ConfigChange): string {
-  const show = (v: unknown): string => (v === undefined ? '(unset)' : typeof v === 'string' ? v : JSON.stringify(v));
+  const limit = c.path.startsWith('risk.') ? limitKey(c.path.slice('risk.'.length)) : undefined;
+  const show = (v: unknown): string =>
+    v === undefined ? '(unset)' : limit !== undefined ? showLimit(limit, v) : typeof v === 'string' ? v : JSON.stringify(v);
   const s = `${c.path}: ${show(c.from)} → ${show(c.to)}`;
   return s.length > 160 ? `${c.path}: changed` : s;
 }
@@ -121,7 +124,7 @@ export function assignInPlace(target: Record<string, unknown>, source: Record<st
   }
 }
 
-/** "risk.riskPerTrade: 0.02 → 0.01; approvals.mode: off → always" (bounded). */
+/** "risk.riskPerTrade: 2% → 1%; approvals.mode: off → always" (bounded). */
 export function describeChanges(changes: ConfigChange[], max = 12): string {
   const shown = changes.slice(0, max).map(showChange);
   return shown.join('; ') + (changes.length > max ? `; and ${changes.length - max} more` : '');

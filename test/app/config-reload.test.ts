@@ -77,17 +77,15 @@ describe('/config and /reload', () => {
     }
     write({ risk: { riskPerTrade: 0.01, maxOpenPositions: 5 } });
     const ask = await say('/reload');
-    expect(ask.text).toMatch(
-      /^Apply 2 change\(s\) from .*skipper\.yaml\? risk\.maxOpenPositions: 3 → 5; risk\.riskPerTrade: 0\.02 → 0\.01/,
-    );
+    expect(ask.text).toMatch(/^Apply 2 change\(s\) from .*skipper\.yaml\? risk\.maxOpenPositions: 3 → 5; risk\.riskPerTrade: 2% → 1%/);
     const done = (await h.bot.dispatcher.handleButton(admin, buttonData(ask, 'Confirm'))).edit!;
-    expect(done.text).toMatch(/^Reloaded .*skipper\.yaml: risk\.maxOpenPositions: 3 → 5; risk\.riskPerTrade: 0\.02 → 0\.01\./);
+    expect(done.text).toMatch(/^Reloaded .*skipper\.yaml: risk\.maxOpenPositions: 3 → 5; risk\.riskPerTrade: 2% → 1%\./);
     expect(h.bot.engine.risk.limits.riskPerTrade).toBe(0.01);
     expect(h.bot.engine.risk.limits.maxOpenPositions).toBe(5);
     expect(h.bot.engine.risk.limits.maxTradesPer24h).toBe(40);
     expect(STATE.riskLimits.read(h.bot.journal)).toEqual({ maxTradesPer24h: 40 });
     expect(h.bot.journal.recentCommands(1)[0]).toMatchObject({ command: 'reload', outcome: 'confirmed' });
-    expect(h.bot.journal.recentCommands(1)[0]!.detail).toContain('risk.riskPerTrade: 0.02 → 0.01');
+    expect(h.bot.journal.recentCommands(1)[0]!.detail).toContain('risk.riskPerTrade: 2% → 1%');
     const risk = await say('/risk');
     expect(risk.text).toMatch(/riskPerTrade:\s+1%/);
     expect(risk.text).toMatch(/maxOpenPositions:\s+5/);

@@ -15,9 +15,13 @@ export default defineCommand({
     const c = services.configControls;
     const last = c?.last();
     const overrides = Object.keys(deskOf(services).risk().saved);
+    const source = services.dataSource?.();
     const notes = [
       `From ${c?.file ?? 'the embedded defaults'}${last ? `; last /reload ${utc(last.ts)} by ${last.by} (${last.changed.join(', ')})` : ''}.`,
       ...(overrides.length ? [`Risk limits changed from chat (in force, see /risk): ${overrides.join(', ')}.`] : []),
+      ...(source?.kind === 'replay' && source.from === 'command line'
+        ? [`Data: a replay of ${source.file} from the command line (--replay), in place of data.source below.`]
+        : []),
       'Secrets come from the environment and are masked.',
     ].join('\n');
     if (body.length <= MAX_INLINE || user.transport === 'console')

@@ -56,6 +56,7 @@ describe('/config and /reload', () => {
     expect(r.title).toBe('Running config');
     expect(r.document).toBeUndefined(); // the console shows it all
     expect(r.text).toContain(`From ${file}.`);
+    expect(r.text).not.toContain('--replay'); // the replay comes from the file's data section
     expect(r.text).toContain('riskPerTrade: 0.02');
     expect(r.text).toContain('url: https://hc-ping.com/[REDACTED]');
     expect(r.text).not.toContain('secret-uuid');

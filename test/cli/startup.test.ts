@@ -13,9 +13,10 @@ import { chatUser, startBot, tempDir, type Harness } from '../helpers/harness.ts
 
 describe('the data source named is the one that feeds the bot', () => {
   let h: Harness;
+  let csv: string;
   beforeAll(async () => {
     const dir = tempDir();
-    const csv = join(dir, 'from-cli.csv');
+    csv = join(dir, 'from-cli.csv');
     await generateCsv(csv, 300, 3);
     // The config says live candles; the command line says --replay from-cli.csv --speed max.
     h = await startBot({
@@ -37,6 +38,10 @@ describe('the data source named is the one that feeds the bot', () => {
     expect(status!.text).toContain(said);
     expect(h.printed()).toContain(`Data: ${said}`);
     expect(h.bot.engine.status().lastCandle['BTC/USDT']!.ts).toBeGreaterThan(0); // it did replay the file
+    // /config prints the file's data section (live); it says the command line replaced it.
+    const config = await h.bot.dispatcher.handleText(chatUser('admin'), '/config');
+    expect(config!.text).toContain(`Data: a replay of ${csv} from the command line (--replay), in place of data.source below.`);
+    expect(config!.text).toContain('source: live');
   });
 });
 

@@ -92,7 +92,8 @@ export interface Order extends OrderRequest {
 }
 
 /** Why the engine placed an order: `exit` a strategy's exit signal, `max_hold` the max holding time. */
-export type OrderPurpose = 'entry' | 'exit' | 'max_hold' | 'stop_loss' | 'take_profit' | 'manual' | 'flatten' | 'grid';
+/** `stop_exit`: a market close because the stop-loss is through (it fired for part, or the venue refused it as passed). */
+export type OrderPurpose = 'entry' | 'exit' | 'max_hold' | 'stop_loss' | 'stop_exit' | 'take_profit' | 'manual' | 'flatten' | 'grid';
 
 /** Why a trade closed (positions.exit_reason), and how /trades and /performance name it. */
 export const EXIT_REASONS = {

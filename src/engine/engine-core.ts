@@ -25,7 +25,7 @@ import { isSimulatedVenue } from '../exchange/types.ts';
 import { STATE } from '../journal/state-keys.ts';
 import type { CheckResult } from '../market/validator.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent } from '../risk/types.ts';
-import { exitingQty, orderInFlight } from './in-flight.ts';
+import { exitingQty, inFlight, orderInFlight } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE, ProtectionKeeper } from './protection.ts';
 import { PositionRules } from './position-rules.ts';
@@ -135,7 +135,7 @@ export abstract class EngineCore {
         this.onOrderUpdate({ clientOrderId: order.clientOrderId, status: 'cancelled', ts: this.clock.now(), reason }),
       savePosition: (pos) => this.journal.updatePosition(pos.id, pos, pos.maxQty),
       raise: (a) => this.raise(a),
-      exitAtStop: (symbol, why) => this.closePosition(symbol, why, 'stop_loss'),
+      exitAtStop: (symbol, why) => this.closeAtStop(symbol, why),
     });
     this.drawdown = new DrawdownGuard(this, opts.persistProgress);
   }
@@ -447,9 +447,10 @@ export abstract class EngineCore {
     clientOrderId?: string,
   ): Order {
     const order = this.record(request, purpose, decisionId, bracket, clientOrderId);
-    // An exit must not race the position's own stop-loss/take-profit: on spot they hold the coins it
-    // would sell. Cancel them first; the exit waits (journaled as `new`) until they are gone.
-    const guards = request.reduceOnly && !PROTECTIVE.has(purpose) ? this.protectiveOrders(request.symbol) : [];
+    // An exit must not race the position's own stop-loss/take-profit (nor a stop exit the resting exits
+    // it replaces): on spot they hold the coins it would sell. Cancel them first; the exit waits
+    // (journaled as `new`) until they are gone.
+    const guards = request.reduceOnly && !PROTECTIVE.has(purpose) ? this.exitGuards(order) : [];
     if (guards.length > 0) {
       this.held.push(order);
       for (const g of guards) this.cancel(g);
@@ -507,18 +508,28 @@ export abstract class EngineCore {
     if (!this.inCandle) this.sendOutbox();
   }
 
-  protected protectiveOrders(symbol: string): Order[] {
+  /** The working exits of `symbol` on `side` that rest at the venue (not in flight, not held back). */
+  protected restingExits(symbol: string, side: Side): Order[] {
     const out: Order[] = [];
-    for (const o of this.liveOrders.values()) if (o.symbol === symbol && PROTECTIVE.has(o.purpose)) out.push(o);
+    for (const o of this.liveOrders.values())
+      if (o.symbol === symbol && o.side === side && o.reduceOnly && !PROTECTIVE.has(o.purpose) && !inFlight(o) && !this.held.includes(o))
+        out.push(o);
     return out;
   }
 
-  /** Held exits go out once their position's protective orders are gone (or are dropped with it). */
+  /** What an exit waits for: its position's protective orders, and for a stop exit the resting exits too. */
+  private exitGuards(exit: Order): Order[] {
+    const out: Order[] = [];
+    for (const o of this.liveOrders.values()) if (o.symbol === exit.symbol && PROTECTIVE.has(o.purpose)) out.push(o);
+    return exit.purpose === 'stop_exit' ? out.concat(this.restingExits(exit.symbol, exit.side)) : out;
+  }
+
+  /** Held exits go out once what they wait for is gone (or are dropped with their position). */
   protected releaseHeld(symbol: string): void {
-    if (this.held.length === 0 || this.protectiveOrders(symbol).length > 0) return;
-    const ready = this.held.filter((o) => o.symbol === symbol);
+    if (this.held.length === 0) return;
+    const ready = this.held.filter((o) => o.symbol === symbol && this.exitGuards(o).length === 0);
     if (ready.length === 0) return;
-    this.held = this.held.filter((o) => o.symbol !== symbol);
+    this.held = this.held.filter((o) => !ready.includes(o));
     this.protection.coverRest(symbol, ready); // what the exits leave stays protected meanwhile
     for (const o of ready) {
       const pos = this.portfolio.positions.get(symbol);
@@ -571,7 +582,7 @@ export abstract class EngineCore {
     if (r.closed) {
       const pnl = r.closed.realizedPnl - r.closed.fees;
       const inParts = exitAvg !== undefined && px(exitAvg) !== px(f.price);
-      if (o?.purpose === 'stop_loss') {
+      if (o?.purpose === 'stop_loss' || o?.purpose === 'stop_exit') {
         this.raise({
           figures: tradeFigures(f.symbol, { qty: r.before?.qty ?? f.qty, price: f.price, pnl }),
           type: 'stop_hit',
@@ -644,6 +655,7 @@ export abstract class EngineCore {
   abstract onOrderUpdate(u: OrderUpdate): void;
   abstract onAlert(alert: AlertInput): void;
   abstract closePosition(symbol: string, by: string, purpose?: OrderPurpose, ignoring?: ReadonlySet<string>, qty?: number): Order | null;
+  abstract closeAtStop(symbol: string, why: string): Order | null;
   abstract setProtection(symbol: string, promise: { stopLoss?: number; takeProfit?: number }): void;
   abstract flatten(by: string): { cancelled: number; closing: string[] };
   abstract lastPrice(symbol: string): number;

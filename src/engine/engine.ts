@@ -81,7 +81,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     if (isTerminal(o.status)) {
       this.liveOrders.delete(o.clientOrderId);
       this.countWorking(o, -1);
-      if (PROTECTIVE.has(o.purpose)) this.releaseHeld(o.symbol);
+      this.releaseHeld(o.symbol);
     }
     switch (o.status) {
       case 'rejected': {
@@ -172,6 +172,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     const s = this.symbols.get(f.symbol);
     if (s) this.portfolio.mark(f.symbol, Number.isFinite(s.lastClose) ? s.lastClose : f.price);
     if (this.alertsOn) this.fillAlerts(f, o, r, why, exitAvg);
+    if (o?.purpose === 'stop_loss' && r.after && !r.closed) this.stopFiredWithRest(o, r.after);
   }
 
   /** Why a trade closed, from the order whose fill closed it (none: the venue's own close). */
@@ -180,6 +181,8 @@ export class Engine extends EngineCore implements ExchangeListener {
     switch (o.purpose) {
       case 'stop_loss':
         return o.trailPct !== undefined || tradeSettings(this.journal, posId).trailed ? 'trailing_stop' : 'stop_loss';
+      case 'stop_exit':
+        return 'stop_loss';
       case 'take_profit':
       case 'max_hold':
       case 'manual':
@@ -229,6 +232,50 @@ export class Engine extends EngineCore implements ExchangeListener {
     }
     this.log.warn({ by, cancelled, closing }, 'flatten');
     return { cancelled, closing };
+  }
+
+  /**
+   * The position's stop-loss is through (it fired, or the venue refused it as already passed): close
+   * all of it at market (purpose stop_exit: an exit, not a protective order; the trade's exit reason
+   * is stop-loss). Resting exits that hold part of it (a trader's limit sell on spot holds its coins,
+   * so the stop covered only the rest) are cancelled first: the stop wins.
+   */
+  closeAtStop(symbol: string, why: string): Order | null {
+    const pos = this.portfolio.positions.get(symbol);
+    if (!pos) return null;
+    // submit() cancels these before the close goes out (exitGuards); the close is sized as if they were gone.
+    const resting = this.restingExits(symbol, pos.side === 'long' ? 'sell' : 'buy');
+    return this.closePosition(symbol, why, 'stop_exit', new Set(resting.map((o) => o.clientOrderId)));
+  }
+
+  /** A stop-loss filled all it was sized for and part of the position is still open: the rest goes too. */
+  private stopFiredWithRest(stop: Order, rest: BookPosition): void {
+    const step = this.marketInfo(stop.symbol)?.qtyStep ?? 0;
+    if (stop.qty === undefined || stop.filledQty < stop.qty - step / 2) return; // more of its fills to come
+    if (rest.side !== (stop.side === 'sell' ? 'long' : 'short')) return;
+    const holders = this.restingExits(stop.symbol, stop.side);
+    const q = (x: number) => qty(x, step);
+    const what = `the ${rest.side} ${stop.symbol} position`;
+    // Said before the close, whose fills (on the paper venue, at once) report themselves.
+    this.raise({
+      type: 'stop_hit',
+      severity: 'warning',
+      title: `${stop.symbol} stop-loss hit: closing the rest`,
+      message:
+        `The stop-loss ${stop.clientOrderId} sold ${q(stop.filledQty)} of ${what}; ${q(rest.qty)} is still open` +
+        `${holders.length ? `, held by ${holders.map((o) => o.clientOrderId).join(', ')} (cancelled now)` : ''}. Closing it at market as the stop-loss.`,
+      key: `stop-rest:${stop.symbol}`,
+      data: { clientOrderId: stop.clientOrderId },
+    });
+    const exit = this.closeAtStop(stop.symbol, `stop-loss ${stop.clientOrderId} fired`);
+    if (exit === null || exit.status === 'rejected')
+      this.raise({
+        type: 'order_rejected',
+        severity: 'critical',
+        title: `${stop.symbol} position UNPROTECTED`,
+        message: `Its stop-loss ${stop.clientOrderId} fired, but the rest of ${what} could not be closed${exit ? `: ${exit.reason ?? 'rejected'}` : ''}. Close it yourself (/close ${stop.symbol}).`,
+        key: `unprotected:${stop.symbol}:stop_loss`,
+      });
   }
 
   /** Close one position at market (reduce-only); `qty`: only that much of it (a partial close). */

@@ -139,6 +139,25 @@ describe('protection of every position', () => {
     ]);
   });
 
+  for (const marketType of ['spot', 'perp'] as const)
+    it(`${marketType}: a stop that fires while a resting exit holds part of the position closes all of it, the exit cancelled`, () => {
+      const r = rig({}, { limits: { stopLossPct: 0.02 }, marketType });
+      flat(r);
+      r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+      flat(r); // long 1 @ 100, stop 98
+      const { order: limit } = r.engine.manualOrder({ symbol: SYM, side: 'sell', qty: 0.4, price: 105 }, 'ada');
+      flat(r);
+      expect(stops(r)).toEqual([expect.objectContaining({ stopPrice: 98, qty: 0.6 })]); // the limit holds the rest
+      r.candle(99, 99, 96, 96.5); // through the stop: it sells its 0.6; the 0.4 under the limit goes at market
+      flat(r, 96.5);
+      expect(r.engine.portfolio.positions.size).toBe(0);
+      expect(r.journal.getOrder(limit!.clientOrderId)!.status).toBe('cancelled');
+      const warn = r.alerts.alerts.find((a) => a.title === 'BTC/USDT stop-loss hit: closing the rest');
+      expect(warn?.message).toMatch(/sold 0\.6 of the long BTC\/USDT position; 0\.4 is still open, held by sk-\w+ \(cancelled now\)\./);
+      expect(r.alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
+      expect(r.alerts.alerts.find((a) => a.type === 'position_closed')!.message).toMatch(/\(stop-loss\)$/);
+    });
+
   it('a stop refused because the price already passed its trigger: the position is closed at market, as the stop would have', () => {
     const r = rig({}, { limits: { stopLossPct: 0.02 } });
     flat(r);

@@ -104,6 +104,46 @@ describe('protection on the ccxt venues', () => {
     },
   );
 
+  test.each([
+    ['binance', 'spot'],
+    ['bybit', 'perp'],
+  ] as const)(
+    '%s %s: a stop that fires while a resting limit exit holds part of the position: the limit is cancelled, the rest sold at market',
+    async (venue, type) => {
+      const { fake, engine, alerts, journal } = await setup(venue, type);
+      const b1 = buy(engine, 0.02);
+      await until(() => b1.status === 'filled' && stops(engine).some((o) => o.status === 'open'), 'stop open', 8000);
+      const limit = engine.manualOrder({ symbol: SYM, side: 'sell', qty: 0.01, price: 31_000 }, 'ada').order!;
+      await until(
+        () =>
+          limit.status === 'open' && stops(engine).length === 1 && stops(engine)[0]!.qty === 0.01 && stops(engine)[0]!.status === 'open',
+        'limit resting, stop for the rest',
+        8000,
+      );
+      fake.setPrice('BTCUSDT', 29_000); // through the stop (29,400)
+      await until(() => engine.portfolio.positions.size === 0, 'closed', 8000);
+      expect(journal.getOrder(limit.clientOrderId)!.status).toBe('cancelled');
+      // The limit held the coins (spot): it was cancelled before the close went out.
+      const close = journal.recentOrders(10).find((o) => o.purpose === 'stop_exit')!;
+      const at = (id: string, how: 'cancel' | 'create') =>
+        fake.requests.findIndex((r) =>
+          venue === 'binance'
+            ? r.method === (how === 'cancel' ? 'DELETE' : 'POST') &&
+              r.params[how === 'cancel' ? 'origClientOrderId' : 'newClientOrderId'] === id
+            : r.path === `/v5/order/${how}` && r.params['orderLinkId'] === id,
+        );
+      expect(at(limit.clientOrderId, 'cancel')).toBeGreaterThanOrEqual(0);
+      expect(at(close.clientOrderId, 'create')).toBeGreaterThan(at(limit.clientOrderId, 'cancel'));
+      const [trade] = journal.closedPositions();
+      expect(trade).toMatchObject({ exitReason: 'stop_loss' });
+      expect(alerts.alerts.find((a) => a.title === 'BTC/USDT stop-loss hit: closing the rest')?.message).toMatch(
+        /0\.01 is still open, held by sk-\S+ \(cancelled now\)/,
+      );
+      expect(alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
+      expect(fake.book.working()).toEqual([]);
+    },
+  );
+
   test('Binance USDⓈ-M: a manual buy and an add end with one stop (an algo order) for the whole position', async () => {
     const { fake, engine, journal } = await setup('binance', 'perp');
     const b1 = buy(engine, 0.01);

@@ -14,11 +14,14 @@ import {
   symbolProblem,
   type Reply,
   type Side,
+  type Order,
   type RiskDecision,
   ALGOS,
   algoConfirm,
   algoPlan,
   runAlgo,
+  isTerminal,
+  deskOf,
 } from './kit.ts';
 
 type Plan =
@@ -73,6 +76,16 @@ const verdictWords = (d: RiskDecision): string =>
     : d.action === 'resize'
       ? `resized by ${d.rule} — ${d.reason.replace(/^resized\s+/, '')}`
       : `rejected by ${d.rule} — ${d.reason.replace(/^rejected:\s*/, '')}`;
+
+/**
+ * A resting exit takes its part of the position out from under the stop-loss order (on spot it holds
+ * those coins): say so, and that the bot itself still closes the position if the stop is reached.
+ */
+function restingExitNote(ctx: CommandContext, order: Order, price: (x: number) => string): string {
+  const pos = deskOf(ctx.services).positions().get(order.symbol);
+  if (!order.reduceOnly || order.type === 'market' || isTerminal(order.status) || pos?.stopLoss === undefined) return '';
+  return ` While it rests, the stop-loss order covers only the rest of the position; if the price reaches the stop-loss ${price(pos.stopLoss)}, the bot cancels this order and closes the position at market.`;
+}
 
 /** /buy and /sell: the same command with a side. */
 export function tradeCommand(side: Side): CommandSpec {
@@ -132,7 +145,8 @@ export function tradeCommand(side: Side): CommandSpec {
         text:
           `${head}\nRisk: ${verdictWords(decision)}\n` +
           `Order ${order.clientOrderId}: ${order.side} ${final} ${order.type}${order.price !== undefined ? ` @ ${price(order.price)}` : ''} — ${order.status}.` +
-          `${order.stopLoss !== undefined ? ` Stop-loss ${price(order.stopLoss)} once filled.` : ''}\n` +
+          `${order.stopLoss !== undefined ? ` Stop-loss ${price(order.stopLoss)} once filled.` : ''}` +
+          `${restingExitNote(ctx, order, price)}\n` +
           `Fills will be reported. /cancel ${order.clientOrderId} cancels it while it is working.`,
       };
     },

@@ -226,6 +226,7 @@ export abstract class EngineCore {
     if (now >= this.nextEquityAt || now >= this.equityDay + DAY_MS || now < this.equityDay) this.snapshotEquity(now, equity);
 
     this.positionRules.onCandle(symbol, candle, now);
+    this.protection.watch(symbol, candle.low, candle.high);
     const pos = this.portfolio.positions.get(symbol);
     s.ctx.position = pos === undefined ? null : pos.side;
     s.ctx.pending = s.working > 0;

@@ -3,7 +3,7 @@ import { price } from '../core/format.ts';
 import { decimalsOf, floorToStep, roundTo } from '../core/num.ts';
 import { isTerminal, neverReached } from '../core/order-state.ts';
 import type { MarketType, Order, OrderPurpose, OrderRequest, Side } from '../core/types.ts';
-import { PROTECTIVE } from './in-flight.ts';
+import { inFlight, PROTECTIVE } from './in-flight.ts';
 import type { BookPosition } from './portfolio.ts';
 
 export { PROTECTIVE };
@@ -158,6 +158,48 @@ export class ProtectionKeeper {
       const tp: OrderRequest = { symbol, side, type: 'limit', price: target.take_profit, qty, tif: 'GTC', reduceOnly: true };
       this.host.send(this.host.record(tp, 'take_profit'));
     }
+  }
+
+  /**
+   * The bot's own watch over a stop-loss that is not (all) at the venue: lifted while a resting exit
+   * holds the position, or refused. A candle through it closes the position, as the stop would have
+   * (Freqtrade checks its stop-loss in the bot too). Hot path: one map read without a position.
+   */
+  watch(symbol: string, low: number, high: number): void {
+    const pos = this.host.position(symbol);
+    if (pos === undefined || pos.stopLoss === undefined) return;
+    const stop = pos.stopLoss;
+    if (pos.side === 'long' ? low > stop : high < stop) return;
+    const step = this.host.qtyStep(symbol);
+    let covered = 0;
+    for (const o of this.ordersOf(symbol)) {
+      if (o.purpose === 'stop_loss') covered += Math.max(0, (o.qty ?? 0) - o.filledQty);
+      else if (inFlight(o) && o.reduceOnly) return; // an exit (a stop exit too) is on its way
+    }
+    if (covered >= pos.qty - step / 2) return; // the venue's stop has it
+    const why = this.refused.get(symbol);
+    const size = `${pos.side} ${floorToStep(pos.qty, step)} ${symbol}`;
+    const px = (x: number) => price(x, this.host.priceStep(symbol));
+    // Said before the close, whose fills (on the paper venue, at once) report themselves.
+    this.host.raise({
+      type: 'stop_hit',
+      severity: 'warning',
+      title: `${symbol} stop-loss reached: closing`,
+      message:
+        `The ${pos.side === 'long' ? 'low' : 'high'} ${px(pos.side === 'long' ? low : high)} went through the stop-loss ${px(stop)} of the ${size} position, ` +
+        `${covered > 0 ? `whose stop order at the venue covered only ${floorToStep(covered, step)}` : 'which had no stop order at the venue'}` +
+        `${why !== undefined ? ` (${why})` : ' (a resting exit held it)'}. Closing it at market as the stop-loss; resting exits are cancelled first.`,
+      key: `stop-watch:${symbol}`,
+    });
+    const exit = this.host.exitAtStop(symbol, `stop-loss ${stop} reached`);
+    if (exit === null || exit.status === 'rejected')
+      this.host.raise({
+        type: 'order_rejected',
+        severity: 'critical',
+        title: `${symbol} position UNPROTECTED`,
+        message: `Its stop-loss ${px(stop)} was reached, but the ${size} position could not be closed${exit?.reason ? `: ${exit.reason}` : ''}. Close it yourself (/close ${symbol}).`,
+        key: `unprotected:${symbol}:stop_loss`,
+      });
   }
 
   /** Every open position (at start, after reconciliation). */

@@ -158,6 +158,44 @@ describe('protection of every position', () => {
       expect(r.alerts.alerts.find((a) => a.type === 'position_closed')!.message).toMatch(/\(stop-loss\)$/);
     });
 
+  for (const marketType of ['spot', 'perp'] as const)
+    it(`${marketType}: with the whole position under a resting exit (no stop at the venue), a candle through the stop closes it`, () => {
+      const r = rig({}, { limits: { stopLossPct: 0.02 }, marketType });
+      flat(r);
+      r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+      flat(r); // long 1 @ 100, stop 98
+      const { order: limit } = r.engine.manualOrder({ symbol: SYM, side: 'sell', qty: 1, price: 105 }, 'ada');
+      flat(r);
+      expect(stops(r)).toEqual([]);
+      expect(r.engine.status().unprotected).toEqual([{ symbol: SYM, detail: 'stop-loss lifted while an exit order works' }]);
+      r.candle(99, 99, 98.5, 98.6); // not through: nothing happens
+      expect(r.engine.portfolio.positions.get(SYM)!.qty).toBe(1);
+      r.candle(98.6, 98.6, 97, 97.2); // through the stop
+      flat(r, 97.2);
+      expect(r.engine.portfolio.positions.size).toBe(0);
+      expect(r.journal.getOrder(limit!.clientOrderId)!.status).toBe('cancelled');
+      expect(r.alerts.alerts.find((a) => a.title === 'BTC/USDT stop-loss reached: closing')?.message).toBe(
+        'The low 97.00 went through the stop-loss 98.00 of the long 1 BTC/USDT position, which had no stop order at the venue (a resting exit held it). Closing it at market as the stop-loss; resting exits are cancelled first.',
+      );
+      expect(r.alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
+      expect(r.alerts.alerts.find((a) => a.type === 'position_closed')!.message).toMatch(/\(stop-loss\)$/);
+    });
+
+  it('a stop the venue refused (UNPROTECTED) is watched by the bot: a candle through it closes the position', () => {
+    const r = rig({}, { limits: { stopLossPct: 0.02 } });
+    flat(r);
+    refuseStops(r, { reason: 'Invalid stop price.' });
+    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(r);
+    expect(r.alerts.alerts.find((a) => a.severity === 'critical')?.title).toBe('BTC/USDT position UNPROTECTED');
+    r.candle(99, 99, 97.5, 97.8);
+    flat(r, 97.8);
+    expect(r.engine.portfolio.positions.size).toBe(0);
+    expect(r.alerts.alerts.find((a) => a.title === 'BTC/USDT stop-loss reached: closing')?.message).toMatch(
+      /which had no stop order at the venue \(stop-loss sk-\w+ refused by paper: Invalid stop price\.\)\. Closing it at market/,
+    );
+  });
+
   it('a stop refused because the price already passed its trigger: the position is closed at market, as the stop would have', () => {
     const r = rig({}, { limits: { stopLossPct: 0.02 } });
     flat(r);
@@ -289,6 +327,14 @@ describe('protection seen from the console', () => {
       expect(h.printed()).toMatch(/sell\s+stop_market\s+0\.005\s+stop [\d,.]+\s+open\s+stop_loss/);
       await con.onLine('/status');
       expect(h.printed()).not.toMatch(/UNPROTECTED/);
+      // A resting limit exit for part of it: the reply says what becomes of the stop meanwhile.
+      await con.onLine(`/sell BTC/USDT 0.002 ${Math.round(h.bot.engine.lastPrice(SYM) * 1.05)}`);
+      await con.onLine('3'); // Confirm (the console numbers its choices on)
+      expect(h.printed()).toMatch(
+        /While it rests, the stop-loss order covers only the rest of the position; if the price reaches the stop-loss [\d,.]+, the bot cancels this order and closes the position at market\./,
+      );
+      await con.onLine('/orders');
+      expect(h.printed()).toMatch(/sell\s+stop_market\s+0\.003\s+stop [\d,.]+\s+open\s+stop_loss/);
     } finally {
       await h.stop();
     }

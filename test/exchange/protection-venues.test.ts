@@ -144,6 +144,23 @@ describe('protection on the ccxt venues', () => {
     },
   );
 
+  test('Binance spot: the whole position under a resting limit (its stop lifted); a candle through the stop closes it at market', async () => {
+    const { fake, engine, alerts, journal } = await setup('binance', 'spot');
+    const b1 = buy(engine, 0.01);
+    await until(() => b1.status === 'filled' && stops(engine).some((o) => o.status === 'open'), 'stop open', 8000);
+    const limit = engine.manualOrder({ symbol: SYM, side: 'sell', qty: 0.01, price: 31_000 }, 'ada').order!;
+    await until(() => limit.status === 'open' && stops(engine).length === 0, 'limit resting, stop lifted', 8000);
+    fake.setPrice('BTCUSDT', 29_000);
+    const t = Math.floor(Date.now() / 60_000) * 60_000;
+    engine.onCandle(SYM, { ts: t, open: 29_900, high: 29_900, low: 29_000, close: 29_050, volume: 5 }); // through 29,400
+    await until(() => engine.portfolio.positions.size === 0, 'closed', 8000);
+    expect(journal.getOrder(limit.clientOrderId)!.status).toBe('cancelled');
+    expect(journal.closedPositions()[0]).toMatchObject({ exitReason: 'stop_loss' });
+    expect(alerts.alerts.find((a) => a.title === 'BTC/USDT stop-loss reached: closing')).toBeDefined();
+    expect(alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
+    expect(fake.book.working()).toEqual([]);
+  });
+
   test('Binance USDⓈ-M: a manual buy and an add end with one stop (an algo order) for the whole position', async () => {
     const { fake, engine, journal } = await setup('binance', 'perp');
     const b1 = buy(engine, 0.01);

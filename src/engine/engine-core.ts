@@ -25,7 +25,7 @@ import { isSimulatedVenue } from '../exchange/types.ts';
 import { STATE } from '../journal/state-keys.ts';
 import type { CheckResult } from '../market/validator.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent } from '../risk/types.ts';
-import { exitingQty, inFlight, orderInFlight } from './in-flight.ts';
+import { exitingQty, inFlight, orderInFlight, pendingEntries } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE, ProtectionKeeper } from './protection.ts';
 import { PositionRules } from './position-rules.ts';
@@ -317,12 +317,20 @@ export abstract class EngineCore {
   protected riskContext(s: SymbolState, price: number, closable?: number): RiskContext {
     const book = this.portfolio.positions.get(s.symbol);
     const pos = book && closable !== undefined ? { side: book.side, qty: closable } : book;
+    const pending = pendingEntries(this.liveOrders.values(), {
+      symbol: s.symbol,
+      spot: this.opts.marketType === 'spot',
+      leverage: this.opts.leverage,
+      lastPrice: (x) => this.lastPrice(x),
+      hasPosition: (x) => this.portfolio.positions.has(x),
+    });
     return {
       now: this.clock.now(),
       equity: this.portfolio.equity(),
       freeCash: this.portfolio.freeCash(),
-      capitalInUse: this.portfolio.capitalInUse(),
-      openPositions: this.portfolio.positions.size,
+      capitalInUse: this.portfolio.capitalInUse() + pending.capital,
+      pendingCapital: pending.capital,
+      openPositions: this.portfolio.positions.size + pending.newSymbols,
       marketType: this.opts.marketType,
       position: pos ? this.positionForRisk(book!, pos, closable === undefined) : null,
       price,

@@ -35,3 +35,25 @@ export function exitingQty(orders: Iterable<Order>, symbol: string, side: 'long'
 
 const isWorking = (o: Order): boolean =>
   o.status === 'new' || o.status === 'submitted' || o.status === 'unknown' || o.status === 'open' || o.status === 'partially_filled';
+
+/**
+ * Entries working or on their way (not reduce-only, not protective): the capital they will tie up once
+ * filled (spot: notional; perps: margin at their leverage) and how many symbols without a position they
+ * would open, `symbol` (the one being judged) left out. The risk engine counts them as in use already:
+ * three resting limit buys that each fit maxCapitalInUse must not fill to three times it.
+ */
+export function pendingEntries(
+  orders: Iterable<Order>,
+  o: { symbol: string; spot: boolean; leverage: number; lastPrice(symbol: string): number; hasPosition(symbol: string): boolean },
+): { capital: number; newSymbols: number } {
+  let capital = 0;
+  let opening: Set<string> | undefined;
+  for (const x of orders) {
+    if (x.reduceOnly || PROTECTIVE.has(x.purpose) || !isWorking(x)) continue;
+    const px = x.price ?? x.stopPrice ?? o.lastPrice(x.symbol);
+    const qty = x.qty !== undefined ? x.qty - x.filledQty : x.quoteQty !== undefined && px > 0 ? x.quoteQty / px : 0;
+    if (qty > 0 && px > 0) capital += (qty * px) / (o.spot ? 1 : (x.leverage ?? o.leverage));
+    if (x.symbol !== o.symbol && !o.hasPosition(x.symbol)) (opening ??= new Set()).add(x.symbol);
+  }
+  return { capital, newSymbols: opening?.size ?? 0 };
+}

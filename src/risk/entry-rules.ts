@@ -189,7 +189,7 @@ export function ruleSpotLongOnly(ctx: RiskContext, req: OrderRequest): RiskDecis
 export function ruleMaxOpenPositions(lim: RiskLimits, ctx: RiskContext): RiskDecision | null {
   if (ctx.position !== null && ctx.position.qty > 0) return null; // adding to an open position
   if (ctx.openPositions < lim.maxOpenPositions) return null;
-  return reject('max_open_positions', `${ctx.openPositions} positions already open (limit ${lim.maxOpenPositions})`);
+  return reject('max_open_positions', `${ctx.openPositions} positions already open or being opened (limit ${lim.maxOpenPositions})`);
 }
 
 export function ruleMinTradeInterval(lim: RiskLimits, st: RiskState, now: number): RiskDecision | null {
@@ -322,17 +322,18 @@ export function ruleMaxCapitalInUse(lim: RiskLimits, ctx: RiskContext, w: Work):
   const u = capitalPerUnit(w, ctx.marketType);
   const need = w.size * u;
   if (fits(need, room)) return null;
+  const orders = ctx.pendingCapital ? ` with the working entry orders' ${fmtPct(ctx.pendingCapital / ctx.equity)}` : '';
   if (room <= 0) {
     return reject(
       'max_capital_in_use',
-      `capital in use is already ${fmtPct(ctx.capitalInUse / ctx.equity)} of equity (limit ${fmtPct(lim.maxCapitalInUse)})`,
+      `capital in use is already ${fmtPct(ctx.capitalInUse / ctx.equity)} of equity${orders} (limit ${fmtPct(lim.maxCapitalInUse)})`,
     );
   }
   resizeTo(
     w,
     'max_capital_in_use',
     room / u,
-    `capital in use would be ${fmtPct((ctx.capitalInUse + need) / ctx.equity)} of equity (limit ${fmtPct(lim.maxCapitalInUse)})`,
+    `capital in use would be ${fmtPct((ctx.capitalInUse + need) / ctx.equity)} of equity${orders} (limit ${fmtPct(lim.maxCapitalInUse)})`,
   );
   return null;
 }

@@ -128,8 +128,11 @@ export interface RiskContext {
   equity: number;
   /** Free quote cash (spot) / available margin (perp). */
   freeCash: number;
-  /** Capital already in use: spot notional at mark, or perp margin. */
+  /** Capital already in use: spot notional at mark, or perp margin; working entry orders included. */
   capitalInUse: number;
+  /** Of capitalInUse, what working entry orders will tie up once filled. */
+  pendingCapital?: number;
+  /** Open positions, and symbols a working entry order would open. */
   openPositions: number;
   marketType: MarketType;
   /** Position on this symbol, if any (entry, stop and adds so far: for adds, src/risk/pyramid.ts). */

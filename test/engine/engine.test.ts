@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { Order } from '../../src/core/types.ts';
+import { pendingEntries } from '../../src/engine/in-flight.ts';
 import { rig, SYM } from '../helpers/engine-rig.ts';
 
 describe('engine: signals → risk → journal → venue', () => {
@@ -142,5 +144,43 @@ describe('engine: signals → risk → journal → venue', () => {
     expect(vpos.length).toBe(bpos ? 1 : 0);
     if (bpos) expect(vpos[0]!.qty).toBeCloseTo(bpos.qty, 10);
     expect((await r.venue.fetchFills(SYM, 0)).length).toBe(r.journal.fills().length);
+  });
+});
+
+describe('working entry orders count against the risk limits', () => {
+  it('three resting limit buys that each fit maxCapitalInUse do not fill to three times it', () => {
+    const r = rig({}, { limits: { maxCapitalInUse: 0.5, stopLossPct: 0.02, riskPerTrade: 0.03, minTradeIntervalSec: 0 } });
+    r.candle(100, 100, 100, 100);
+    const buy = () => r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 30, price: 99 }, 'ada'); // ~2,970 of 10,000 each
+    expect(buy().decision.action).toBe('accept');
+    const second = buy();
+    expect(second.decision).toMatchObject({ action: 'resize', rule: 'max_capital_in_use' });
+    expect(second.decision.reason).toMatch(/with the working entry orders' 29\.7%/);
+    const third = buy(); // no room left: refused, or cut to a crumb
+    expect(third.order?.qty ?? 0).toBeLessThan(0.5);
+    r.candle(100, 100, 98, 98.5); // both fill
+    expect(r.engine.portfolio.capitalInUse() / r.engine.portfolio.equity()).toBeLessThanOrEqual(0.5 + 1e-9);
+  });
+
+  it('a working entry on another symbol counts as a position being opened; its own symbol does not count twice', () => {
+    const orders = [
+      { symbol: 'ETH/USDT', side: 'buy', type: 'limit', qty: 2, price: 2000, filledQty: 0.5, status: 'open', purpose: 'manual' },
+      {
+        symbol: 'ETH/USDT',
+        side: 'sell',
+        type: 'stop_market',
+        qty: 1,
+        stopPrice: 1900,
+        filledQty: 0,
+        status: 'open',
+        purpose: 'stop_loss',
+        reduceOnly: true,
+      },
+      { symbol: 'SOL/USDT', side: 'buy', type: 'market', quoteQty: 300, filledQty: 0, status: 'submitted', purpose: 'entry' },
+      { symbol: 'BTC/USDT', side: 'buy', type: 'limit', qty: 0.1, price: 30000, filledQty: 0.1, status: 'filled', purpose: 'manual' },
+    ] as unknown as Order[];
+    const opts = { symbol: 'SOL/USDT', spot: true, leverage: 1, lastPrice: () => 100, hasPosition: (s: string) => s === 'BTC/USDT' };
+    expect(pendingEntries(orders, opts)).toEqual({ capital: 1.5 * 2000 + 300, newSymbols: 1 }); // ETH; SOL is the one judged
+    expect(pendingEntries(orders, { ...opts, spot: false, leverage: 3 })).toEqual({ capital: (1.5 * 2000 + 300) / 3, newSymbols: 1 });
   });
 });

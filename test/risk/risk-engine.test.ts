@@ -162,7 +162,7 @@ describe('rules', () => {
     const eng = new RiskEngine(limits({ maxOpenPositions: 3 }));
     const d = eng.evaluate(entry({ qty: 1 }), ctx({ openPositions: 3 }));
     expect(d).toMatchObject({ action: 'reject', rule: 'max_open_positions' });
-    expect(d.reason).toBe('rejected: 3 positions already open (limit 3)');
+    expect(d.reason).toBe('rejected: 3 positions already open or being opened (limit 3)');
     const add = eng.evaluate(entry({ qty: 1 }), ctx({ openPositions: 3, position: { side: 'long', qty: 1 } }));
     expect(add.action).toBe('accept');
   });

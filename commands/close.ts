@@ -45,7 +45,11 @@ const spec: CommandSpec = defineCommand({
     const ccy = quoteOf(ctx.services.config.market.symbols);
     const { price, qty } = marketFormat(ctx.services, pos.symbol);
     const what = part.qty !== undefined ? `${qty(part.qty)} of the ${pos.side} ${qty(pos.qty)}` : `the ${pos.side} ${qty(pos.qty)}`;
-    return `Close ${what} ${pos.symbol} position at market? Entry ${price(pos.entryPrice)}, mark ${price(pos.markPrice)}, uPnL ${signedMoney(pos.unrealizedPnl, ccy)}. Trade ${tradeId(pos)}.`;
+    const resting = part.qty === undefined ? ctx.services.engine.restingExits(pos.symbol, pos.side === 'long' ? 'sell' : 'buy') : [];
+    const replaces = resting.length
+      ? ` Your working exit${resting.length > 1 ? 's' : ''} ${resting.map((o) => o.clientOrderId).join(', ')} would be cancelled.`
+      : '';
+    return `Close ${what} ${pos.symbol} position at market? Entry ${price(pos.entryPrice)}, mark ${price(pos.markPrice)}, uPnL ${signedMoney(pos.unrealizedPnl, ccy)}. Trade ${tradeId(pos)}.${replaces}`;
   },
   run(ctx) {
     const t = tradeOf(ctx, usage(spec), 'symbol');
@@ -59,7 +63,11 @@ const spec: CommandSpec = defineCommand({
     const by = actor(ctx.user);
     const withdrawn =
       part.qty === undefined ? (ctx.services.approvals?.withdraw({ symbol, kind: 'exit' }, `made moot by /close (${by})`, by) ?? 0) : 0;
-    const order = engine.closePosition(symbol, by, 'manual', undefined, part.qty);
+    // All of it: the trader's resting exits (a limit above the market) are cancelled and replaced by the close.
+    const { order, replaced: resting } =
+      part.qty === undefined
+        ? engine.closeAll(symbol, by)
+        : { order: engine.closePosition(symbol, by, 'manual', undefined, part.qty), replaced: [] };
     if (!order)
       return { text: `Could not close ${symbol}: the risk engine refused the exit (see /risk). Nothing was placed.`, severity: 'warning' };
     if (order.status === 'rejected') {
@@ -69,7 +77,12 @@ const spec: CommandSpec = defineCommand({
       };
     }
     const { qty } = marketFormat(ctx.services, symbol);
-    const rest = part.qty !== undefined ? ` ${qty(pos.qty - part.qty)} stays open; its stop and take-profit are resized to it.` : '';
+    const rest =
+      part.qty !== undefined
+        ? ` ${qty(pos.qty - part.qty)} stays open; its stop and take-profit are resized to it.`
+        : resting.length > 0
+          ? ` Your working exit${resting.length > 1 ? 's' : ''} ${resting.map((o) => o.clientOrderId).join(', ')} ${resting.length > 1 ? 'are' : 'is'} cancelled: this close replaces ${resting.length > 1 ? 'them' : 'it'}.`
+          : '';
     return {
       title: `Closing ${symbol} ${tradeId(pos)}`,
       text: `${order.side.toUpperCase()} ${qty(order.qty ?? pos.qty)} ${symbol} at market: order ${order.clientOrderId} (${order.status}).${rest} The fill will be reported; check /positions.${withdrawn ? ` ${withdrawn} pending exit proposal(s) withdrawn.` : ''}`,

@@ -59,6 +59,8 @@ export abstract class EngineCore {
   protected outbox: Order[] = [];
   /** Exits waiting for their position's protective orders to be cancelled. */
   protected held: Order[] = [];
+  /** Held exits → the resting exits they replace (cancelled for them; they go once those are gone). */
+  protected readonly waitsFor = new Map<string, ReadonlySet<string>>();
   protected inCandle = false;
   /** A candle's non-critical alerts: raised after its decision, in its transaction (see onCandle). */
   private candleAlerts: AlertInput[] = [];
@@ -454,14 +456,16 @@ export abstract class EngineCore {
     decisionId?: number,
     bracket: { stopLoss?: number; takeProfit?: number } = {},
     clientOrderId?: string,
+    replaces?: ReadonlySet<string>,
   ): Order {
     const order = this.record(request, purpose, decisionId, bracket, clientOrderId);
-    // An exit must not race the position's own stop-loss/take-profit (nor a stop exit the resting exits
-    // it replaces): on spot they hold the coins it would sell. Cancel them first; the exit waits
+    // An exit must not race the position's own stop-loss/take-profit, nor the resting exits it
+    // `replaces`: on spot they hold the coins it would sell. Cancel them first; the exit waits
     // (journaled as `new`) until they are gone.
-    const guards = request.reduceOnly && !PROTECTIVE.has(purpose) ? this.exitGuards(order) : [];
+    const guards = request.reduceOnly && !PROTECTIVE.has(purpose) ? this.exitGuards(order, replaces) : [];
     if (guards.length > 0) {
       this.held.push(order);
+      if (replaces !== undefined && replaces.size > 0) this.waitsFor.set(order.clientOrderId, replaces);
       for (const g of guards) this.cancel(g);
       return order;
     }
@@ -518,7 +522,7 @@ export abstract class EngineCore {
   }
 
   /** The working exits of `symbol` on `side` that rest at the venue (not in flight, not held back). */
-  protected restingExits(symbol: string, side: Side): Order[] {
+  restingExits(symbol: string, side: Side): Order[] {
     const out: Order[] = [];
     for (const o of this.liveOrders.values())
       if (o.symbol === symbol && o.side === side && o.reduceOnly && !PROTECTIVE.has(o.purpose) && !inFlight(o) && !this.held.includes(o))
@@ -526,11 +530,12 @@ export abstract class EngineCore {
     return out;
   }
 
-  /** What an exit waits for: its position's protective orders, and for a stop exit the resting exits too. */
-  private exitGuards(exit: Order): Order[] {
+  /** What an exit waits for: its position's protective orders, and the resting exits it replaces. */
+  private exitGuards(exit: Order, replaces = this.waitsFor.get(exit.clientOrderId)): Order[] {
     const out: Order[] = [];
-    for (const o of this.liveOrders.values()) if (o.symbol === exit.symbol && PROTECTIVE.has(o.purpose)) out.push(o);
-    return exit.purpose === 'stop_exit' ? out.concat(this.restingExits(exit.symbol, exit.side)) : out;
+    for (const o of this.liveOrders.values())
+      if (o.symbol === exit.symbol && (PROTECTIVE.has(o.purpose) || replaces?.has(o.clientOrderId) === true)) out.push(o);
+    return out;
   }
 
   /** Held exits go out once what they wait for is gone (or are dropped with their position). */
@@ -539,6 +544,7 @@ export abstract class EngineCore {
     const ready = this.held.filter((o) => o.symbol === symbol && this.exitGuards(o).length === 0);
     if (ready.length === 0) return;
     this.held = this.held.filter((o) => !ready.includes(o));
+    for (const o of ready) this.waitsFor.delete(o.clientOrderId);
     this.protection.coverRest(symbol, ready); // what the exits leave stays protected meanwhile
     for (const o of ready) {
       const pos = this.portfolio.positions.get(symbol);
@@ -663,7 +669,14 @@ export abstract class EngineCore {
 
   abstract onOrderUpdate(u: OrderUpdate): void;
   abstract onAlert(alert: AlertInput): void;
-  abstract closePosition(symbol: string, by: string, purpose?: OrderPurpose, ignoring?: ReadonlySet<string>, qty?: number): Order | null;
+  abstract closePosition(
+    symbol: string,
+    by: string,
+    purpose?: OrderPurpose,
+    ignoring?: ReadonlySet<string>,
+    qty?: number,
+    replace?: boolean,
+  ): Order | null;
   abstract closeAtStop(symbol: string, why: string): Order | null;
   abstract setProtection(symbol: string, promise: { stopLoss?: number; takeProfit?: number }): void;
   abstract flatten(by: string): { cancelled: number; closing: string[] };

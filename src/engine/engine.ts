@@ -210,6 +210,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     this.events?.stopAlgos(`flatten by ${by}`, false); // flatten cancels every working order itself
     this.events?.flattened(by); // before the cancels below: a grid that stops now places nothing more
     let cancelled = 0;
+    this.waitsFor.clear();
     for (const o of this.held.splice(0)) {
       this.onOrderUpdate({
         clientOrderId: o.clientOrderId,
@@ -241,11 +242,16 @@ export class Engine extends EngineCore implements ExchangeListener {
    * so the stop covered only the rest) are cancelled first: the stop wins.
    */
   closeAtStop(symbol: string, why: string): Order | null {
+    return this.closeAll(symbol, why, 'stop_exit').order;
+  }
+
+  /** Close all of a position at market now, the resting exits that hold part of it cancelled first (/close). */
+  closeAll(symbol: string, by: string, purpose: OrderPurpose = 'manual'): { order: Order | null; replaced: Order[] } {
     const pos = this.portfolio.positions.get(symbol);
-    if (!pos) return null;
-    // submit() cancels these before the close goes out (exitGuards); the close is sized as if they were gone.
+    if (!pos) return { order: null, replaced: [] };
     const resting = this.restingExits(symbol, pos.side === 'long' ? 'sell' : 'buy');
-    return this.closePosition(symbol, why, 'stop_exit', new Set(resting.map((o) => o.clientOrderId)));
+    const order = this.closePosition(symbol, by, purpose, new Set(resting.map((o) => o.clientOrderId)), undefined, true);
+    return { order, replaced: order !== null ? resting : [] };
   }
 
   /** A stop-loss filled all it was sized for and part of the position is still open: the rest goes too. */
@@ -279,7 +285,18 @@ export class Engine extends EngineCore implements ExchangeListener {
   }
 
   /** Close one position at market (reduce-only); `qty`: only that much of it (a partial close). */
-  closePosition(symbol: string, by: string, purpose: OrderPurpose = 'manual', ignoring?: ReadonlySet<string>, qty?: number): Order | null {
+  /**
+   * `ignoring`: exits being cancelled (the close is sized as if they were gone); with `replace` the
+   * close cancels them itself and waits for them (flatten and the grid cancel their own).
+   */
+  closePosition(
+    symbol: string,
+    by: string,
+    purpose: OrderPurpose = 'manual',
+    ignoring?: ReadonlySet<string>,
+    qty?: number,
+    replace = false,
+  ): Order | null {
     const pos = this.portfolio.positions.get(symbol);
     const s = this.symbols.get(symbol);
     if (!pos || !s) return null;
@@ -297,7 +314,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     const decision = this.exitVerdict(s, signal, pos, request, ignoring);
     const decisionId = this.journal.recordDecision(signal, decision, request.qty);
     if (!decision.request) return null;
-    const order = this.submit(decision.request, purpose, decisionId);
+    const order = this.submit(decision.request, purpose, decisionId, {}, undefined, replace ? ignoring : undefined);
     this.opts.onTraderOrder?.();
     return order;
   }

@@ -113,6 +113,28 @@ describe('position commands', () => {
     expect(stops.map((o) => o.qty)).toEqual([0.01]);
   });
 
+  it('/close <id> (all) with a resting limit exit for part: the limit is cancelled and the close takes all of it', async () => {
+    const pos = h.bot.engine.portfolio.positions.get(SYM)!;
+    await confirmed(`/sell ${SYM} 0.004 ${Math.round(h.bot.engine.lastPrice(SYM) * 1.05)}`);
+    nextCandle();
+    const limit = [...h.bot.engine.liveOrders.values()].find((o) => o.type === 'limit' && o.purpose === 'manual')!;
+    const ask = await send(`/close ${tradeId(pos)}`);
+    expect(ask.text).toContain(`Trade ${tradeId(pos)}. Your working exit ${limit.clientOrderId} would be cancelled.`);
+    const done = await confirmed(`/close ${tradeId(pos)}`);
+    expect(done.text).toMatch(
+      new RegExp(
+        `^SELL 0\\.01 BTC/USDT at market: order sk-\\w+ \\(\\w+\\)\\. Your working exit ${limit.clientOrderId} is cancelled: this close replaces it\\.`,
+      ),
+    );
+    nextCandle();
+    expect(h.bot.engine.portfolio.positions.has(SYM)).toBe(false);
+    expect(h.bot.journal.getOrder(limit.clientOrderId)!.status).toBe('cancelled');
+    expect([...h.bot.engine.liveOrders.values()]).toEqual([]);
+    // A position for the tests after this one.
+    await confirmed(`/buy ${SYM} 0.02`);
+    nextCandle();
+  });
+
   it('the kill switch: a trader may not /resume it; an admin re-arms it with a confirmation', async () => {
     h.bot.engine.risk.tripBreaker(`${KILL_SWITCH}: test`, Date.now());
     const r = await send('/resume');

@@ -228,8 +228,9 @@ export abstract class EngineCore {
     if (now >= this.nextEquityAt || now >= this.equityDay + DAY_MS || now < this.equityDay) this.snapshotEquity(now, equity);
 
     this.positionRules.onCandle(symbol, candle, now);
-    this.protection.watch(symbol, candle.low, candle.high);
-    const pos = this.portfolio.positions.get(symbol);
+    let pos = this.portfolio.positions.get(symbol);
+    if (pos !== undefined && pos.stopLoss !== undefined && this.protection.watch(pos, candle.low, candle.high))
+      pos = this.portfolio.positions.get(symbol); // closed at its stop (at once on the paper venue)
     s.ctx.position = pos === undefined ? null : pos.side;
     s.ctx.pending = s.working > 0;
     const signal = s.strategy.onCandle(candle, s.ctx);

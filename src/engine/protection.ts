@@ -163,20 +163,20 @@ export class ProtectionKeeper {
   /**
    * The bot's own watch over a stop-loss that is not (all) at the venue: lifted while a resting exit
    * holds the position, or refused. A candle through it closes the position, as the stop would have
-   * (Freqtrade checks its stop-loss in the bot too). Hot path: one map read without a position.
+   * (Freqtrade checks its stop-loss in the bot too). The caller passes positions that have a stop-loss
+   * (hot path). True: a close went out.
    */
-  watch(symbol: string, low: number, high: number): void {
-    const pos = this.host.position(symbol);
-    if (pos === undefined || pos.stopLoss === undefined) return;
+  watch(pos: BookPosition, low: number, high: number): boolean {
     const stop = pos.stopLoss;
-    if (pos.side === 'long' ? low > stop : high < stop) return;
+    if (stop === undefined || (pos.side === 'long' ? low > stop : high < stop)) return false;
+    const symbol = pos.symbol;
     const step = this.host.qtyStep(symbol);
     let covered = 0;
     for (const o of this.ordersOf(symbol)) {
       if (o.purpose === 'stop_loss') covered += Math.max(0, (o.qty ?? 0) - o.filledQty);
-      else if (inFlight(o) && o.reduceOnly) return; // an exit (a stop exit too) is on its way
+      else if (inFlight(o) && o.reduceOnly) return false; // an exit (a stop exit too) is on its way
     }
-    if (covered >= pos.qty - step / 2) return; // the venue's stop has it
+    if (covered >= pos.qty - step / 2) return false; // the venue's stop has it
     const why = this.refused.get(symbol);
     const size = `${pos.side} ${floorToStep(pos.qty, step)} ${symbol}`;
     const px = (x: number) => price(x, this.host.priceStep(symbol));
@@ -200,6 +200,7 @@ export class ProtectionKeeper {
         message: `Its stop-loss ${px(stop)} was reached, but the ${size} position could not be closed${exit?.reason ? `: ${exit.reason}` : ''}. Close it yourself (/close ${symbol}).`,
         key: `unprotected:${symbol}:stop_loss`,
       });
+    return true;
   }
 
   /** Every open position (at start, after reconciliation). */

@@ -23,6 +23,25 @@ function refuseStops(r: Rig, refusal: { reason: string; triggerPassed?: true }):
   };
 }
 
+/** A long of 1 @ 100 (stop 98) with a trader's limit sell of `qty` resting at 105. */
+function longUnderLimit(marketType: 'spot' | 'perp', qty: number): { r: Rig; limit: Order } {
+  const r = rig({}, { limits: { stopLossPct: 0.02 }, marketType });
+  flat(r);
+  r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+  flat(r);
+  const { order } = r.engine.manualOrder({ symbol: SYM, side: 'sell', qty, price: 105 }, 'ada');
+  flat(r);
+  return { r, limit: order! };
+}
+
+/** Closed as a stop-loss, the resting limit cancelled, no critical alert. */
+function closedAtStopWithLimitCancelled(r: Rig, limit: Order): void {
+  expect(r.engine.portfolio.positions.size).toBe(0);
+  expect(r.journal.getOrder(limit.clientOrderId)!.status).toBe('cancelled');
+  expect(r.alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
+  expect(r.alerts.alerts.find((a) => a.type === 'position_closed')!.message).toMatch(/\(stop-loss\)$/);
+}
+
 describe('protection of every position', () => {
   it('a manual buy gets the stop-loss its reply promised once it fills', () => {
     const r = rig({}, { limits: { stopLossPct: 0.02 } });
@@ -123,7 +142,7 @@ describe('protection of every position', () => {
     expect(stops(r)).toEqual([expect.objectContaining({ side: 'sell', stopPrice: 95, qty: 2, status: 'open' })]);
   });
 
-  it('a stop the venue refuses is a critical alert, and /status names the position as unprotected', () => {
+  it('a stop the venue refuses is a critical alert, /status names the position as unprotected, and the bot watches the stop itself', () => {
     const r = rig({}, { limits: { stopLossPct: 0.02 } });
     flat(r);
     refuseStops(r, { reason: 'Invalid stop price.' });
@@ -137,57 +156,7 @@ describe('protection of every position', () => {
     expect(r.engine.status().unprotected).toEqual([
       { symbol: SYM, detail: expect.stringMatching(/^no stop-loss: stop-loss sk-\S+ refused by paper: Invalid stop price/) },
     ]);
-  });
-
-  for (const marketType of ['spot', 'perp'] as const)
-    it(`${marketType}: a stop that fires while a resting exit holds part of the position closes all of it, the exit cancelled`, () => {
-      const r = rig({}, { limits: { stopLossPct: 0.02 }, marketType });
-      flat(r);
-      r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
-      flat(r); // long 1 @ 100, stop 98
-      const { order: limit } = r.engine.manualOrder({ symbol: SYM, side: 'sell', qty: 0.4, price: 105 }, 'ada');
-      flat(r);
-      expect(stops(r)).toEqual([expect.objectContaining({ stopPrice: 98, qty: 0.6 })]); // the limit holds the rest
-      r.candle(99, 99, 96, 96.5); // through the stop: it sells its 0.6; the 0.4 under the limit goes at market
-      flat(r, 96.5);
-      expect(r.engine.portfolio.positions.size).toBe(0);
-      expect(r.journal.getOrder(limit!.clientOrderId)!.status).toBe('cancelled');
-      const warn = r.alerts.alerts.find((a) => a.title === 'BTC/USDT stop-loss hit: closing the rest');
-      expect(warn?.message).toMatch(/sold 0\.6 of the long BTC\/USDT position; 0\.4 is still open, held by sk-\w+ \(cancelled now\)\./);
-      expect(r.alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
-      expect(r.alerts.alerts.find((a) => a.type === 'position_closed')!.message).toMatch(/\(stop-loss\)$/);
-    });
-
-  for (const marketType of ['spot', 'perp'] as const)
-    it(`${marketType}: with the whole position under a resting exit (no stop at the venue), a candle through the stop closes it`, () => {
-      const r = rig({}, { limits: { stopLossPct: 0.02 }, marketType });
-      flat(r);
-      r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
-      flat(r); // long 1 @ 100, stop 98
-      const { order: limit } = r.engine.manualOrder({ symbol: SYM, side: 'sell', qty: 1, price: 105 }, 'ada');
-      flat(r);
-      expect(stops(r)).toEqual([]);
-      expect(r.engine.status().unprotected).toEqual([{ symbol: SYM, detail: 'stop-loss lifted while an exit order works' }]);
-      r.candle(99, 99, 98.5, 98.6); // not through: nothing happens
-      expect(r.engine.portfolio.positions.get(SYM)!.qty).toBe(1);
-      r.candle(98.6, 98.6, 97, 97.2); // through the stop
-      flat(r, 97.2);
-      expect(r.engine.portfolio.positions.size).toBe(0);
-      expect(r.journal.getOrder(limit!.clientOrderId)!.status).toBe('cancelled');
-      expect(r.alerts.alerts.find((a) => a.title === 'BTC/USDT stop-loss reached: closing')?.message).toBe(
-        'The low 97.00 went through the stop-loss 98.00 of the long 1 BTC/USDT position, which had no stop order at the venue (a resting exit held it). Closing it at market as the stop-loss; resting exits are cancelled first.',
-      );
-      expect(r.alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
-      expect(r.alerts.alerts.find((a) => a.type === 'position_closed')!.message).toMatch(/\(stop-loss\)$/);
-    });
-
-  it('a stop the venue refused (UNPROTECTED) is watched by the bot: a candle through it closes the position', () => {
-    const r = rig({}, { limits: { stopLossPct: 0.02 } });
-    flat(r);
-    refuseStops(r, { reason: 'Invalid stop price.' });
-    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
-    flat(r);
-    expect(r.alerts.alerts.find((a) => a.severity === 'critical')?.title).toBe('BTC/USDT position UNPROTECTED');
+    // A candle through the stop closes the position, as the stop would have.
     r.candle(99, 99, 97.5, 97.8);
     flat(r, 97.8);
     expect(r.engine.portfolio.positions.size).toBe(0);
@@ -195,6 +164,32 @@ describe('protection of every position', () => {
       /which had no stop order at the venue \(stop-loss sk-\w+ refused by paper: Invalid stop price\.\)\. Closing it at market/,
     );
   });
+
+  for (const marketType of ['spot', 'perp'] as const)
+    it(`${marketType}: a stop that fires while a resting exit holds part of the position closes all of it, the exit cancelled`, () => {
+      const { r, limit } = longUnderLimit(marketType, 0.4);
+      expect(stops(r)).toEqual([expect.objectContaining({ stopPrice: 98, qty: 0.6 })]); // the limit holds the rest
+      r.candle(99, 99, 96, 96.5); // through the stop: it sells its 0.6; the 0.4 under the limit goes at market
+      flat(r, 96.5);
+      closedAtStopWithLimitCancelled(r, limit);
+      const warn = r.alerts.alerts.find((a) => a.title === 'BTC/USDT stop-loss hit: closing the rest');
+      expect(warn?.message).toMatch(/sold 0\.6 of the long BTC\/USDT position; 0\.4 is still open, held by sk-\w+ \(cancelled now\)\./);
+    });
+
+  for (const marketType of ['spot', 'perp'] as const)
+    it(`${marketType}: with the whole position under a resting exit (no stop at the venue), a candle through the stop closes it`, () => {
+      const { r, limit } = longUnderLimit(marketType, 1);
+      expect(stops(r)).toEqual([]);
+      expect(r.engine.status().unprotected).toEqual([{ symbol: SYM, detail: 'stop-loss lifted while an exit order works' }]);
+      r.candle(99, 99, 98.5, 98.6); // not through: nothing happens
+      expect(r.engine.portfolio.positions.get(SYM)!.qty).toBe(1);
+      r.candle(98.6, 98.6, 97, 97.2); // through the stop
+      flat(r, 97.2);
+      closedAtStopWithLimitCancelled(r, limit);
+      expect(r.alerts.alerts.find((a) => a.title === 'BTC/USDT stop-loss reached: closing')?.message).toBe(
+        'The low 97.00 went through the stop-loss 98.00 of the long 1 BTC/USDT position, which had no stop order at the venue (a resting exit held it). Closing it at market as the stop-loss; resting exits are cancelled first.',
+      );
+    });
 
   it('a stop refused because the price already passed its trigger: the position is closed at market, as the stop would have', () => {
     const r = rig({}, { limits: { stopLossPct: 0.02 } });

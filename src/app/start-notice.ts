@@ -44,7 +44,10 @@ export function startBanner(f: StartFacts, chat: TransportSummary): string {
 export function startAlert(f: StartFacts): AlertInput {
   const st = f.status;
   const c = f.config;
-  const unprotected = st.unprotected.length ? ` ${st.unprotected.length} without the protection promised yet (being placed).` : '';
+  // At start a stop may still be on its way to the venue, or be lifted while an exit works: say which.
+  const unprotected = st.unprotected.length
+    ? ` Not yet covered as promised: ${st.unprotected.map((g) => `${g.symbol} (${g.detail})`).join('; ')}; see /status.`
+    : '';
   return {
     type: 'engine',
     severity: st.blocked ? 'warning' : 'info',

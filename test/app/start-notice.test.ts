@@ -33,4 +33,25 @@ describe('start notice', () => {
       await again.stop();
     }
   });
+
+  it('names a position restarted without all its promised protection, and why', async () => {
+    const dir = tempDir();
+    const config = { strategy: { name: 'sma-cross', params: { fast: 200, slow: 400 } }, risk: { minTradeIntervalSec: 0 } };
+    const first = await startBot({ dir, candles: 300, config });
+    try {
+      first.bot.engine.manualOrder({ symbol: 'BTC/USDT', side: 'buy', qty: 0.01 }, 'ada');
+      const px = first.bot.engine.lastPrice('BTC/USDT');
+      first.bot.engine.manualOrder({ symbol: 'BTC/USDT', side: 'sell', qty: 0.01, price: Math.round(px * 1.05) }, 'ada');
+    } finally {
+      await first.stop();
+    }
+    const again = await startBot({ dir, candles: 300, config, replayFile: first.replay });
+    try {
+      expect(startNotice(again)!.message).toContain(
+        'Not yet covered as promised: BTC/USDT (stop-loss lifted while an exit order works); see /status.',
+      );
+    } finally {
+      await again.stop();
+    }
+  });
 });

@@ -679,6 +679,7 @@ export abstract class EngineCore {
     replace?: boolean,
   ): Order | null;
   abstract closeAtStop(symbol: string, why: string): Order | null;
+  abstract closeAll(symbol: string, by: string, purpose?: OrderPurpose): { order: Order | null; replaced: Order[] };
   abstract setProtection(symbol: string, promise: { stopLoss?: number; takeProfit?: number }): void;
   abstract flatten(by: string): { cancelled: number; closing: string[] };
   abstract lastPrice(symbol: string): number;

@@ -18,7 +18,7 @@ export interface PositionRulesHost {
   readonly risk: { readonly limits: RiskLimits };
   readonly portfolio: { readonly positions: ReadonlyMap<string, BookPosition> };
   readonly nativeTrails: NativeTrails;
-  closePosition(symbol: string, by: string, purpose?: OrderPurpose): Order | null;
+  closeAll(symbol: string, by: string, purpose?: OrderPurpose): { order: Order | null; replaced: Order[] };
   setProtection(symbol: string, promise: { stopLoss?: number }): void;
   onAlert(alert: AlertInput): void;
 }
@@ -38,14 +38,15 @@ export class PositionRules {
   onCandle(symbol: string, candle: Candle, now: number): void {
     const h = this.host;
     const pos = h.portfolio.positions.get(symbol);
-    if (pos === undefined || this.busy(symbol)) return;
+    if (pos === undefined || this.busy(symbol, false)) return;
     const lim = h.risk.limits;
     const own = tradeSettings(h.journal, pos.id);
     const hold = own.maxHoldMinutes !== undefined ? own.maxHoldMinutes : lim.maxHoldMinutes;
     if (hold != null && now - pos.openedAt >= hold * 60_000) {
-      this.closeForAge(pos, hold);
+      this.closeForAge(pos, hold); // a resting exit does not defer it: the close replaces it
       return;
     }
+    if (this.busy(symbol, true)) return;
     // A native trailing stop the trade's trail no longer asks for (/trail changed or off): replaced.
     if (h.nativeTrails.stale(pos)) h.setProtection(symbol, {});
     const pct = own.trailingStopPct !== undefined ? own.trailingStopPct : lim.trailingStopPct;
@@ -67,24 +68,27 @@ export class PositionRules {
 
   private closeForAge(pos: BookPosition, minutes: number): void {
     const why = `max holding time ${duration(minutes * 60_000)} reached (trade ${tradeId(pos)})`;
-    const order = this.host.closePosition(pos.symbol, why, 'max_hold');
+    const { order, replaced } = this.host.closeAll(pos.symbol, why, 'max_hold');
+    const cancelled = replaced.length ? ` (${replaced.map((o) => o.clientOrderId).join(', ')} cancelled first)` : '';
     this.host.onAlert({
       type: 'position_closed',
       severity: 'warning',
       title: `Max holding time: closing ${pos.side} ${pos.symbol} ${tradeId(pos)}`,
       message: order
-        ? `${why}: closing at market with ${order.clientOrderId}.`
+        ? `${why}: closing at market with ${order.clientOrderId}${cancelled}.`
         : `${why}, but the exit was refused (see /risk): the position stays open.`,
       key: `max-hold:${pos.id}`,
     });
   }
 
   /** An exit already works on the symbol, or an order of it awaits the venue's answer (next candle, then). */
-  private busy(symbol: string): boolean {
+  /** An order of the symbol on its way to the venue; with `exits`, also a working exit (it lifted the stop a trail would move). */
+  private busy(symbol: string, exits: boolean): boolean {
     for (const o of this.host.liveOrders.values()) {
       if (o.symbol !== symbol) continue;
       if (o.status === 'new' || o.status === 'submitted') return true;
-      if (o.reduceOnly && !PROTECTIVE.has(o.purpose)) return true;
+      if (exits && o.reduceOnly && !PROTECTIVE.has(o.purpose)) return true;
+      if (!exits && o.reduceOnly && !PROTECTIVE.has(o.purpose) && o.type === 'market') return true; // closing now
     }
     return false;
   }

@@ -178,6 +178,22 @@ describe('max holding time', () => {
   });
 });
 
+describe('max holding time with a resting exit', () => {
+  it("is not deferred by a trader's limit sell: the close at market replaces it", () => {
+    const r = rig({ 0: 'enter_long' }, { limits: { sizing: 'fixed', fixedQuote: 1000, maxHoldMinutes: 3 } });
+    r.candle(100, 101, 99, 100);
+    r.candle(100, 101, 99, 100);
+    const pos = r.engine.portfolio.positions.get(SYM)!;
+    const { order: limit } = r.engine.manualOrder({ symbol: SYM, side: 'sell', qty: pos.qty / 2, price: 110 }, 'ada');
+    for (let i = 0; i < 3; i++) r.candle(100, 101, 99, 100);
+    expect(r.engine.portfolio.positions.size).toBe(0);
+    expect(r.journal.getOrder(limit!.clientOrderId)!.status).toBe('cancelled');
+    expect(r.alerts.alerts.find((a) => a.title.startsWith('Max holding time'))?.message).toMatch(
+      new RegExp(`: closing at market with sk-\\w+ \\(${limit!.clientOrderId} cancelled first\\)\\.$`),
+    );
+  });
+});
+
 describe('total drawdown kill switch', () => {
   const limits = { sizing: 'fixed' as const, fixedQuote: 5000, stopLossPct: null, maxDrawdown: 0.05, maxDailyDrawdown: 0 };
 

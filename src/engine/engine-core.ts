@@ -3,15 +3,11 @@
 // controls, reconciliation and views on top of it.
 import type { Logger } from '../core/logger.ts';
 import type { AlertInput, AlertSink } from '../core/alerts.ts';
-import { NULL_ALERTS, tradeFigures } from '../core/alerts.ts';
+import { NULL_ALERTS } from '../core/alerts.ts';
 import { DAY_MS, utcDayStart, type Clock } from '../core/clock.ts';
-import { assetAmount, price, qty, signedMoney } from '../core/format.ts';
-import { splitSymbol } from '../core/symbols.ts';
+import { qty } from '../core/format.ts';
 import {
-  EXIT_REASONS,
   type Candle,
-  type ExitReason,
-  type Fill,
   type MarketInfo,
   type Order,
   type OrderPurpose,
@@ -573,57 +569,6 @@ export abstract class EngineCore {
   cancel(order: Order): void {
     if (this.protection.dropUnsent(order, 'cancelled before it was sent')) return;
     this.exchange.cancel(order);
-  }
-
-  protected fillAlerts(
-    f: Fill,
-    o: Order | undefined,
-    r: NonNullable<ReturnType<Portfolio['apply']>>,
-    why?: ExitReason,
-    exitAvg?: number,
-  ): void {
-    const liq = !o && f.clientOrderId.startsWith('liq-');
-    const m = this.marketInfo(f.symbol);
-    const quote = splitSymbol(f.symbol)[1];
-    const px = (x: number): string => price(x, m?.priceStep);
-    const size = (x: number): string => qty(x, m?.qtyStep);
-    this.raise({
-      figures: tradeFigures(f.symbol, { qty: f.qty, price: f.price, fee: f.fee, ccy: f.feeCurrency }),
-      type: 'order_filled',
-      severity: liq ? 'critical' : 'info',
-      title: `${liq ? 'LIQUIDATION: ' : ''}${f.side.toUpperCase()} ${size(f.qty)} ${f.symbol} @ ${px(f.price)}`,
-      message: `${f.clientOrderId} filled ${size(f.qty)} @ ${px(f.price)}, fee ${assetAmount(f.fee, f.feeCurrency, m)}`,
-      data: { clientOrderId: f.clientOrderId, tradeId: f.tradeId },
-    });
-    if (r.closed) {
-      const pnl = r.closed.realizedPnl - r.closed.fees;
-      const inParts = exitAvg !== undefined && px(exitAvg) !== px(f.price);
-      if (o?.purpose === 'stop_loss' || o?.purpose === 'stop_exit') {
-        this.raise({
-          figures: tradeFigures(f.symbol, { qty: r.before?.qty ?? f.qty, price: f.price, pnl }),
-          type: 'stop_hit',
-          severity: 'warning',
-          title: `Stop-loss hit on ${f.symbol}`,
-          message: `closed ${r.closed.side} at ${px(f.price)}, PnL ${signedMoney(pnl, quote)}`,
-        });
-      }
-      this.raise({
-        figures: tradeFigures(f.symbol, { qty: r.before?.qty ?? f.qty, price: f.price, pnl }),
-        type: 'position_closed',
-        severity: 'info',
-        title: `Closed ${r.closed.side} ${f.symbol}`,
-        message: `exit ${px(f.price)}${inParts ? ` (${px(exitAvg)} on average over its exits)` : ''}, entry ${px(r.closed.entryPrice)}, net PnL ${signedMoney(pnl, quote)}, trade ${tradeId(r.closed)}${why ? ` (${EXIT_REASONS[why]})` : ''}`,
-      });
-    }
-    if (r.opened && r.after) {
-      this.raise({
-        figures: tradeFigures(f.symbol, { qty: r.after.qty, price: r.after.entryPrice }),
-        type: 'position_opened',
-        severity: 'info',
-        title: `Opened ${r.after.side} ${f.symbol}`,
-        message: `${size(r.after.qty)} @ ${px(r.after.entryPrice)}${r.after.liquidationPrice ? `, liquidation ${px(r.after.liquidationPrice)}` : ''}, trade ${tradeId(r.after)}`,
-      });
-    }
   }
 
   protected raise(a: AlertInput): void {

@@ -16,6 +16,7 @@ import { exitingQty, inFlight } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE } from './protection.ts';
 import { closeRequest, EngineCore } from './engine-core.ts';
+import { fillAlerts } from './fill-alerts.ts';
 import { forgetTradeSettings, newTradeSettings, tradeSettings, VENUE_CLOSE_ID } from './trades.ts';
 import type { EngineOptions, EngineStatus } from './engine-types.ts';
 import type { Proposal } from './ports.ts';
@@ -171,7 +172,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     if (o && isTerminal(o.status) && r.after) this.protection.afterOrder(o, o.status);
     const s = this.symbols.get(f.symbol);
     if (s) this.portfolio.mark(f.symbol, Number.isFinite(s.lastClose) ? s.lastClose : f.price);
-    if (this.alertsOn) this.fillAlerts(f, o, r, why, exitAvg);
+    if (this.alertsOn) for (const a of fillAlerts(f, o, r, this.marketInfo(f.symbol), why, exitAvg)) this.raise(a);
     if (o?.purpose === 'stop_loss' && r.after && !r.closed) this.stopFiredWithRest(o, r.after);
   }
 

@@ -134,6 +134,7 @@ export abstract class EngineCore {
       savePosition: (pos) => this.journal.updatePosition(pos.id, pos, pos.maxQty),
       raise: (a) => this.raise(a),
       exitAtStop: (symbol, why) => this.closeAtStop(symbol, why),
+      restingExits: (symbol, side) => this.restingExits(symbol, side),
     });
     this.drawdown = new DrawdownGuard(this, opts.persistProgress);
   }

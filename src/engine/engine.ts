@@ -173,7 +173,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     const s = this.symbols.get(f.symbol);
     if (s) this.portfolio.mark(f.symbol, Number.isFinite(s.lastClose) ? s.lastClose : f.price);
     if (this.alertsOn) for (const a of fillAlerts(f, o, r, this.marketInfo(f.symbol), why, exitAvg)) this.raise(a);
-    if (o?.purpose === 'stop_loss' && r.after && !r.closed) this.stopFiredWithRest(o, r.after);
+    if (o?.purpose === 'stop_loss' && r.after && !r.closed) this.protection.afterStopFill(o, r.after);
   }
 
   /** Why a trade closed, from the order whose fill closed it (none: the venue's own close). */
@@ -255,38 +255,8 @@ export class Engine extends EngineCore implements ExchangeListener {
     return { order, replaced: order !== null ? resting : [] };
   }
 
-  /** A stop-loss filled all it was sized for and part of the position is still open: the rest goes too. */
-  private stopFiredWithRest(stop: Order, rest: BookPosition): void {
-    const step = this.marketInfo(stop.symbol)?.qtyStep ?? 0;
-    if (stop.qty === undefined || stop.filledQty < stop.qty - step / 2) return; // more of its fills to come
-    if (rest.side !== (stop.side === 'sell' ? 'long' : 'short')) return;
-    const holders = this.restingExits(stop.symbol, stop.side);
-    const q = (x: number) => qty(x, step);
-    const what = `the ${rest.side} ${stop.symbol} position`;
-    // Said before the close, whose fills (on the paper venue, at once) report themselves.
-    this.raise({
-      type: 'stop_hit',
-      severity: 'warning',
-      title: `${stop.symbol} stop-loss hit: closing the rest`,
-      message:
-        `The stop-loss ${stop.clientOrderId} sold ${q(stop.filledQty)} of ${what}; ${q(rest.qty)} is still open` +
-        `${holders.length ? `, held by ${holders.map((o) => o.clientOrderId).join(', ')} (cancelled now)` : ''}. Closing it at market as the stop-loss.`,
-      key: `stop-rest:${stop.symbol}`,
-      data: { clientOrderId: stop.clientOrderId },
-    });
-    const exit = this.closeAtStop(stop.symbol, `stop-loss ${stop.clientOrderId} fired`);
-    if (exit === null || exit.status === 'rejected')
-      this.raise({
-        type: 'order_rejected',
-        severity: 'critical',
-        title: `${stop.symbol} position UNPROTECTED`,
-        message: `Its stop-loss ${stop.clientOrderId} fired, but the rest of ${what} could not be closed${exit ? `: ${exit.reason ?? 'rejected'}` : ''}. Close it yourself (/close ${stop.symbol}).`,
-        key: `unprotected:${stop.symbol}:stop_loss`,
-      });
-  }
-
-  /** Close one position at market (reduce-only); `qty`: only that much of it (a partial close). */
   /**
+   * Close one position at market (reduce-only); `qty`: only that much of it (a partial close).
    * `ignoring`: exits being cancelled (the close is sized as if they were gone); with `replace` the
    * close cancels them itself and waits for them (flatten and the grid cancel their own).
    */

@@ -81,8 +81,10 @@ export class PositionRules {
     });
   }
 
-  /** An exit already works on the symbol, or an order of it awaits the venue's answer (next candle, then). */
-  /** An order of the symbol on its way to the venue; with `exits`, also a working exit (it lifted the stop a trail would move). */
+  /**
+   * An order of the symbol awaits the venue's answer, or a market exit is closing it (next candle,
+   * then); with `exits`, any working exit too (it lifted the stop a trail would move).
+   */
   private busy(symbol: string, exits: boolean): boolean {
     for (const o of this.host.liveOrders.values()) {
       if (o.symbol !== symbol) continue;

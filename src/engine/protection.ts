@@ -1,5 +1,5 @@
 import type { AlertInput } from '../core/alerts.ts';
-import { price } from '../core/format.ts';
+import { price, qty } from '../core/format.ts';
 import { decimalsOf, floorToStep, roundTo } from '../core/num.ts';
 import { isTerminal, neverReached } from '../core/order-state.ts';
 import type { MarketType, Order, OrderPurpose, OrderRequest, Side } from '../core/types.ts';
@@ -32,6 +32,8 @@ export interface ProtectionHost {
   raise(alert: AlertInput): void;
   /** Close the position at market as its stop-loss (the stop's trigger is already passed). */
   exitAtStop(symbol: string, why: string): Order | null;
+  /** The working exits of `symbol` on `side` that rest at the venue (a close at the stop cancels them). */
+  restingExits(symbol: string, side: Side): Order[];
 }
 
 type Kind = 'stop_loss' | 'take_profit';
@@ -180,27 +182,60 @@ export class ProtectionKeeper {
     const why = this.refused.get(symbol);
     const size = `${pos.side} ${floorToStep(pos.qty, step)} ${symbol}`;
     const px = (x: number) => price(x, this.host.priceStep(symbol));
-    // Said before the close, whose fills (on the paper venue, at once) report themselves.
-    this.host.raise({
-      type: 'stop_hit',
-      severity: 'warning',
-      title: `${symbol} stop-loss reached: closing`,
-      message:
-        `The ${pos.side === 'long' ? 'low' : 'high'} ${px(pos.side === 'long' ? low : high)} went through the stop-loss ${px(stop)} of the ${size} position, ` +
-        `${covered > 0 ? `whose stop order at the venue covered only ${floorToStep(covered, step)}` : 'which had no stop order at the venue'}` +
-        `${why !== undefined ? ` (${why})` : ' (a resting exit held it)'}. Closing it at market as the stop-loss; resting exits are cancelled first.`,
-      key: `stop-watch:${symbol}`,
-    });
-    const exit = this.host.exitAtStop(symbol, `stop-loss ${stop} reached`);
+    this.closeAtStop(
+      symbol,
+      {
+        title: `${symbol} stop-loss reached: closing`,
+        message:
+          `The ${pos.side === 'long' ? 'low' : 'high'} ${px(pos.side === 'long' ? low : high)} went through the stop-loss ${px(stop)} of the ${size} position, ` +
+          `${covered > 0 ? `whose stop order at the venue covered only ${floorToStep(covered, step)}` : 'which had no stop order at the venue'}` +
+          `${why !== undefined ? ` (${why})` : ' (a resting exit held it)'}. Closing it at market as the stop-loss; resting exits are cancelled first.`,
+        key: `stop-watch:${symbol}`,
+      },
+      `stop-loss ${stop} reached`,
+      `Its stop-loss ${px(stop)} was reached, but the ${size} position could not be closed`,
+    );
+    return true;
+  }
+
+  /** A stop-loss filled all it was sized for and part of the position is still open (a resting exit held it): the rest goes too. */
+  afterStopFill(stop: Order, rest: BookPosition): void {
+    const step = this.host.qtyStep(stop.symbol);
+    if (stop.qty === undefined || stop.filledQty < stop.qty - step / 2) return; // more of its fills to come
+    if (rest.side !== (stop.side === 'sell' ? 'long' : 'short')) return;
+    const holders = this.host.restingExits(stop.symbol, stop.side);
+    const q = (x: number) => qty(x, step);
+    const what = `the ${rest.side} ${stop.symbol} position`;
+    this.closeAtStop(
+      stop.symbol,
+      {
+        title: `${stop.symbol} stop-loss hit: closing the rest`,
+        message:
+          `The stop-loss ${stop.clientOrderId} sold ${q(stop.filledQty)} of ${what}; ${q(rest.qty)} is still open` +
+          `${holders.length ? `, held by ${holders.map((o) => o.clientOrderId).join(', ')} (cancelled now)` : ''}. Closing it at market as the stop-loss.`,
+        key: `stop-rest:${stop.symbol}`,
+        data: { clientOrderId: stop.clientOrderId },
+      },
+      `stop-loss ${stop.clientOrderId} fired`,
+      `Its stop-loss ${stop.clientOrderId} fired, but the rest of ${what} could not be closed`,
+    );
+  }
+
+  /**
+   * Close at market as the stop-loss. The warning goes first (the paper venue's fills report
+   * themselves at once); a close that cannot be placed is a critical alert.
+   */
+  private closeAtStop(symbol: string, warning: Pick<AlertInput, 'title' | 'message' | 'key' | 'data'>, why: string, failed: string): void {
+    this.host.raise({ type: 'stop_hit', severity: 'warning', ...warning });
+    const exit = this.host.exitAtStop(symbol, why);
     if (exit === null || exit.status === 'rejected')
       this.host.raise({
         type: 'order_rejected',
         severity: 'critical',
         title: `${symbol} position UNPROTECTED`,
-        message: `Its stop-loss ${px(stop)} was reached, but the ${size} position could not be closed${exit?.reason ? `: ${exit.reason}` : ''}. Close it yourself (/close ${symbol}).`,
+        message: `${failed}${exit ? `: ${exit.reason ?? 'rejected'}` : ''}. Close it yourself (/close ${symbol}).`,
         key: `unprotected:${symbol}:stop_loss`,
       });
-    return true;
   }
 
   /** Every open position (at start, after reconciliation). */

@@ -12,6 +12,7 @@ import {
   type CommandContext,
   floorToStep,
   tradeId,
+  type Order,
 } from './kit.ts';
 
 /** The quantity to close: all, a percentage, or a base amount; an error when that leaves dust. */
@@ -31,6 +32,10 @@ function partOf(ctx: CommandContext, symbol: string, posQty: number): { qty?: nu
   return { qty };
 }
 
+/** "Your working exit sk-000003" / "Your working exits sk-000003, sk-000004": what a full close cancels. */
+const yourExits = (orders: readonly Order[]): string =>
+  `Your working exit${orders.length > 1 ? 's' : ''} ${orders.map((o) => o.clientOrderId).join(', ')}`;
+
 const spec: CommandSpec = defineCommand({
   name: 'close',
   description: 'Close a trade (all, or part: 25% or a quantity) at market',
@@ -46,9 +51,7 @@ const spec: CommandSpec = defineCommand({
     const { price, qty } = marketFormat(ctx.services, pos.symbol);
     const what = part.qty !== undefined ? `${qty(part.qty)} of the ${pos.side} ${qty(pos.qty)}` : `the ${pos.side} ${qty(pos.qty)}`;
     const resting = part.qty === undefined ? ctx.services.engine.restingExits(pos.symbol, pos.side === 'long' ? 'sell' : 'buy') : [];
-    const replaces = resting.length
-      ? ` Your working exit${resting.length > 1 ? 's' : ''} ${resting.map((o) => o.clientOrderId).join(', ')} would be cancelled.`
-      : '';
+    const replaces = resting.length ? ` ${yourExits(resting)} would be cancelled.` : '';
     return `Close ${what} ${pos.symbol} position at market? Entry ${price(pos.entryPrice)}, mark ${price(pos.markPrice)}, uPnL ${signedMoney(pos.unrealizedPnl, ccy)}. Trade ${tradeId(pos)}.${replaces}`;
   },
   run(ctx) {
@@ -81,7 +84,7 @@ const spec: CommandSpec = defineCommand({
       part.qty !== undefined
         ? ` ${qty(pos.qty - part.qty)} stays open; its stop and take-profit are resized to it.`
         : resting.length > 0
-          ? ` Your working exit${resting.length > 1 ? 's' : ''} ${resting.map((o) => o.clientOrderId).join(', ')} ${resting.length > 1 ? 'are' : 'is'} cancelled: this close replaces ${resting.length > 1 ? 'them' : 'it'}.`
+          ? ` ${yourExits(resting)} ${resting.length > 1 ? 'are' : 'is'} cancelled: this close replaces ${resting.length > 1 ? 'them' : 'it'}.`
           : '';
     return {
       title: `Closing ${symbol} ${tradeId(pos)}`,

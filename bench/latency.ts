@@ -2,7 +2,7 @@
 // to the order being handed to the exchange. Every candle produces a decision (a scripted strategy
 // alternates entry and exit), so each sample includes the risk verdict and the journal writes.
 // Two runs: `live` (each candle in its own event-loop turn, as a live bot gets them) and `back-to-back`.
-import { mkdtempSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
@@ -41,6 +41,13 @@ export interface LatencyBench {
   over1ms: number;
   /** Of those, the ones a V8 collection ran inside (its gc performance entry overlaps the decision). */
   over1msWithGc: number;
+  /**
+   * Of those, the ones during which the main thread waited ≥ 0.5 ms for a CPU: runnable, not running
+   * (run-queue delay from /proc/thread-self/schedstat; null off Linux).
+   */
+  over1msPreempted: number | null;
+  /** The max with each decision's run-queue wait taken out: what the code itself took (null off Linux). */
+  maxOnCpuUs: number | null;
   /** `live`: the event loop turned between candles, as it does while a live bot awaits its next one. */
   mode: LatencyMode;
   journal: string;
@@ -57,14 +64,44 @@ export interface BareJitter {
   p99us: number;
   maxUs: number;
   over1ms: number;
+  /** Slices over 1 ms during which the thread waited ≥ 0.5 ms for a CPU (null off Linux). */
+  over1msPreempted: number | null;
+  /** The max with each slice's run-queue wait taken out (null off Linux). */
+  maxOnCpuUs: number | null;
+}
+
+const PREEMPTED_US = 500;
+
+/**
+ * The calling thread's run-queue delay so far (µs): time it was runnable but another task had the
+ * CPU. Read from /proc/thread-self/schedstat into a preallocated buffer (no allocation per read, so
+ * reading it around each decision does not add garbage); null off Linux.
+ */
+export function runQueueClock(): { read(): number; close(): void } | null {
+  if (!existsSync('/proc/thread-self/schedstat')) return null;
+  const fd = openSync('/proc/thread-self/schedstat', 'r');
+  const buf = Buffer.alloc(96);
+  return {
+    read(): number {
+      const len = readSync(fd, buf, 0, buf.length, 0);
+      // "<ns on cpu> <ns waiting on a run queue> <timeslices>": the second field
+      let i = 0;
+      while (i < len && buf[i] !== 32) i++;
+      let ns = 0;
+      for (i++; i < len && buf[i]! >= 48 && buf[i]! <= 57; i++) ns = ns * 10 + (buf[i]! - 48);
+      return ns / 1000;
+    },
+    close: () => closeSync(fd),
+  };
 }
 
 /**
  * Baseline for the tail: a bare loop of arithmetic, no allocation, no I/O, timed `n` times in slices
- * as long as a median decision. Its max is what this machine (scheduler, hypervisor) adds to any
- * code: a decision's max can't be judged below it.
+ * as long as a median decision, turned like the decisions were (`live`: one slice per event-loop turn,
+ * so it spans as many seconds as they did). Its max is what this machine (scheduler, hypervisor, the
+ * other tenants) adds to any code: a decision's max can't be judged below it.
  */
-export function bareJitter(n: number, sliceUs: number): BareJitter {
+export async function bareJitter(n: number, sliceUs: number, mode: LatencyMode = 'back-to-back'): Promise<BareJitter> {
   const data = new Float64Array(4096);
   let acc = 0;
   const spin = (k: number) => {
@@ -75,14 +112,34 @@ export function bareJitter(n: number, sliceUs: number): BareJitter {
   const perUs = 2_000_000 / ((performance.now() - c0) * 1000);
   const k = Math.max(1, Math.round(perUs * sliceUs));
   const t = new Float64Array(n);
+  const waited = new Float64Array(n);
+  const rq = runQueueClock();
   for (let i = 0; i < n; i++) {
+    const q0 = rq?.read() ?? 0;
     const t0 = performance.now();
     spin(k);
     t[i] = performance.now() - t0;
+    waited[i] = (rq?.read() ?? 0) - q0;
+    if (mode === 'live') await new Promise((r) => setImmediate(r));
   }
+  rq?.close();
   if (acc === -1) console.log(acc); // keeps the loop from being optimised away
   const a = [...t].sort((x, y) => x - y);
-  return { iterations: n, p50us: pct(a, 0.5), p99us: pct(a, 0.99), maxUs: a[n - 1]! * 1000, over1ms: a.filter((x) => x > 1).length };
+  let preempted = 0;
+  let onCpu = 0;
+  for (let i = 0; i < n; i++) {
+    if (t[i]! > 1 && waited[i]! >= PREEMPTED_US) preempted++;
+    onCpu = Math.max(onCpu, t[i]! * 1000 - waited[i]!);
+  }
+  return {
+    iterations: n,
+    p50us: pct(a, 0.5),
+    p99us: pct(a, 0.99),
+    maxUs: a[n - 1]! * 1000,
+    over1ms: a.filter((x) => x > 1).length,
+    over1msPreempted: rq ? preempted : null,
+    maxOnCpuUs: rq ? onCpu : null,
+  };
 }
 
 export type LatencyMode = 'live' | 'back-to-back';
@@ -139,12 +196,16 @@ export async function benchLatency(n = 5000, mode: LatencyMode = 'live'): Promis
   const samples = new Float64Array(2 * (n + 200));
   const starts = new Float64Array(2 * (n + 200));
   const whole = new Float64Array(n + 200);
+  const waited = new Float64Array(2 * (n + 200)); // run-queue delay within each sample, µs
+  const rq = runQueueClock();
+  let q0 = 0;
   let taken = 0;
   const submit = venue.submit.bind(venue);
   venue.submit = (o) => {
     if (o.purpose === 'entry' || o.purpose === 'exit') {
       starts[taken] = t0;
-      samples[taken++] = performance.now() - t0;
+      samples[taken] = performance.now() - t0;
+      waited[taken++] = (rq?.read() ?? 0) - q0;
     }
     submit(o);
   };
@@ -152,18 +213,24 @@ export async function benchLatency(n = 5000, mode: LatencyMode = 'live'): Promis
   for (let i = 0; i < candles.length; i++) {
     const c = candles[i]!;
     clock.set(c.ts + 60_000);
+    q0 = rq?.read() ?? 0;
     t0 = performance.now();
     engine.onCandle('BTC/USDT', c);
     whole[i] = performance.now() - t0;
     if (mode === 'live') await new Promise((r) => setImmediate(r));
   }
+  rq?.close();
   alerts.close();
   journal.close();
   await new Promise((r) => setTimeout(r, 50)); // V8's gc entries reach the observer from the event loop
   observer.disconnect();
   let over1msWithGc = 0;
+  let over1msPreempted = 0;
+  let maxOnCpuUs = 0;
+  for (let i = 200; i < taken; i++) maxOnCpuUs = Math.max(maxOnCpuUs, samples[i]! * 1000 - waited[i]!);
   for (let i = 200; i < taken; i++) {
     if (samples[i]! <= 1) continue;
+    if (waited[i]! >= PREEMPTED_US) over1msPreempted++;
     const end = starts[i]! + samples[i]!;
     for (let g = 0; g < gcs.length; g += 2)
       if (gcs[g]! < end && gcs[g + 1]! > starts[i]!) {
@@ -183,9 +250,11 @@ export async function benchLatency(n = 5000, mode: LatencyMode = 'live'): Promis
     committedP99us: pct(w, 0.99),
     over1ms: s.filter((x) => x > 1).length,
     over1msWithGc,
+    over1msPreempted: rq ? over1msPreempted : null,
+    maxOnCpuUs: rq ? maxOnCpuUs : null,
     mode,
     journal: 'file, WAL, synchronous=NORMAL, background checkpoints',
-    bare: bareJitter(s.length, p50us),
+    bare: await bareJitter(s.length, p50us, mode),
   };
 }
 

@@ -42,13 +42,21 @@ const latency = (mode: LatencyMode): LatencyBench => {
 };
 const lat = latency('live');
 const latBusy = latency('back-to-back');
-const slow = (l: LatencyBench) => `${l.over1ms} over 1 ms (${l.over1msWithGc} with a V8 collection inside)`;
+const slow = (l: Pick<LatencyBench, 'over1ms' | 'over1msPreempted'> & { over1msWithGc?: number }) =>
+  `${l.over1ms} over 1 ms (` +
+  [
+    ...(l.over1msWithGc !== undefined ? [`${l.over1msWithGc} with a V8 collection inside`] : []),
+    ...(l.over1msPreempted !== null ? [`${l.over1msPreempted} waited ≥ 0.5 ms for a CPU`] : []),
+  ].join(', ') +
+  ')';
+const onCpu = (l: { maxOnCpuUs: number | null }) => (l.maxOnCpuUs !== null ? `; max on CPU ${n(l.maxOnCpuUs)} µs` : '');
 line(
   `\n2. Decision latency, paper mode, journal on disk (${lat.journal}), ${n(lat.decisions)} decisions, fresh process as \`npm start\` runs\n` +
-    `   candle close → order handed to the exchange: p50 ${n(lat.p50us)} µs, p99 ${n(lat.p99us)} µs, max ${n(lat.maxUs)} µs, ${slow(lat)}   [target p99 ≤ 500 µs, max ≤ 2,000 µs]\n` +
-    `     each candle in its own event-loop turn, as a live bot gets them (V8 collects between decisions)\n` +
-    `   candles back to back in one synchronous loop: p50 ${n(latBusy.p50us)} µs, p99 ${n(latBusy.p99us)} µs, max ${n(latBusy.maxUs)} µs, ${slow(latBusy)}\n` +
-    `   bare loop, ${n(lat.bare.iterations)} slices of arithmetic as long as the median decision: p50 ${n(lat.bare.p50us)} µs, p99 ${n(lat.bare.p99us)} µs, max ${n(lat.bare.maxUs)} µs, ${lat.bare.over1ms} over 1 ms\n` +
+    `   candle close → order handed to the exchange: p50 ${n(lat.p50us)} µs, p99 ${n(lat.p99us)} µs, max ${n(lat.maxUs)} µs, ${slow(lat)}${onCpu(lat)}   [target p99 ≤ 500 µs, max ≤ 2,000 µs]\n` +
+    `     each candle in its own event-loop turn, as a live bot gets them (V8 collects between decisions); "waited for a CPU":\n` +
+    `     the main thread runnable but not running (run-queue delay, /proc/thread-self/schedstat); "on CPU": the max without it\n` +
+    `   bare loop, ${n(lat.bare.iterations)} slices of arithmetic as long as the median decision, turned the same way: p50 ${n(lat.bare.p50us)} µs, p99 ${n(lat.bare.p99us)} µs, max ${n(lat.bare.maxUs)} µs, ${slow(lat.bare)}${onCpu(lat.bare)}\n` +
+    `   candles back to back in one synchronous loop: p50 ${n(latBusy.p50us)} µs, p99 ${n(latBusy.p99us)} µs, max ${n(latBusy.maxUs)} µs, ${slow(latBusy)}${onCpu(latBusy)}\n` +
     `   candle close → its transaction committed:     p50 ${n(lat.committedP50us)} µs, p99 ${n(lat.committedP99us)} µs`,
 );
 

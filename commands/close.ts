@@ -13,6 +13,7 @@ import {
   floorToStep,
   tradeId,
   type Order,
+  counted,
 } from './kit.ts';
 
 /** The quantity to close: all, a percentage, or a base amount; an error when that leaves dust. */
@@ -88,7 +89,7 @@ const spec: CommandSpec = defineCommand({
           : '';
     return {
       title: `Closing ${symbol} ${tradeId(pos)}`,
-      text: `${order.side.toUpperCase()} ${qty(order.qty ?? pos.qty)} ${symbol} at market: order ${order.clientOrderId} (${order.status}).${rest} The fill will be reported; check /positions.${withdrawn ? ` ${withdrawn} pending exit proposal(s) withdrawn.` : ''}`,
+      text: `${order.side.toUpperCase()} ${qty(order.qty ?? pos.qty)} ${symbol} at market: order ${order.clientOrderId} (${order.status}).${rest} The fill will be reported; check /positions.${withdrawn ? ` ${counted(withdrawn, 'pending exit proposal')} withdrawn.` : ''}`,
     };
   },
 });

@@ -1,4 +1,4 @@
-import { defineCommand, actor } from './kit.ts';
+import { defineCommand, actor, counted } from './kit.ts';
 
 export default defineCommand({
   name: 'flatten',
@@ -9,17 +9,17 @@ export default defineCommand({
     const proposals = services.approvals?.pendingList().length ?? 0;
     // Nothing to cancel, close or withdraw: nothing to confirm (run() says so).
     if (!st.liveOrders.length && !st.positions.length && !proposals) return null;
-    return `Cancel ${st.liveOrders.length} open order(s) and close ${st.positions.length} position(s) at market${st.positions.length ? ` (${st.positions.map((p) => p.symbol).join(', ')})` : ''}${proposals ? `, and withdraw ${proposals} pending trade proposal(s)` : ''}?`;
+    return `Cancel ${counted(st.liveOrders.length, 'open order')} and close ${counted(st.positions.length, 'position')} at market${st.positions.length ? ` (${st.positions.map((p) => p.symbol).join(', ')})` : ''}${proposals ? `, and withdraw ${counted(proposals, 'pending trade proposal')}` : ''}?`;
   },
   run({ user, services }) {
     // Pending proposals are moot once everything is closed: withdraw them first, so that nothing
     // (a held replay included) waits on them.
     const withdrawn = services.approvals?.withdraw({}, `made moot by /flatten (${actor(user)})`, actor(user)) ?? 0;
     const r = services.engine.flatten(actor(user));
-    const w = withdrawn ? ` ${withdrawn} pending trade proposal(s) withdrawn.` : '';
+    const w = withdrawn ? ` ${counted(withdrawn, 'pending trade proposal')} withdrawn.` : '';
     if (r.cancelled === 0 && r.closing.length === 0) return { text: `Nothing to do: no open orders, no positions.${w}` };
     return {
-      text: `Flatten: ${r.cancelled} order(s) cancelled, closing ${r.closing.length ? r.closing.join(', ') : 'nothing'} at market.${w} Fills will be reported; check /positions.`,
+      text: `Flatten: ${counted(r.cancelled, 'order')} cancelled, closing ${r.closing.length ? r.closing.join(', ') : 'nothing'} at market.${w} Fills will be reported; check /positions.`,
     };
   },
 });

@@ -11,6 +11,7 @@ import {
   type GridBook,
   type GridView,
   type Services,
+  counted,
 } from './kit.ts';
 
 const ACTIONS = ['stop', 'start'] as const;
@@ -77,7 +78,7 @@ const spec: CommandSpec = defineCommand({
     if (action === 'stop') {
       if (v.status !== 'active') return null;
       const n = v.levels.filter((l) => l.order !== null).length;
-      return `Stop the ${v.symbol} grid ${v.id}: cancel its ${n} order(s)? The position it holds stays open (/close it if you want out).`;
+      return `Stop the ${v.symbol} grid ${v.id}: cancel its ${counted(n, 'order')}? The position it holds stays open (/close it if you want out).`;
     }
     return v.status === 'active'
       ? null
@@ -90,7 +91,9 @@ const spec: CommandSpec = defineCommand({
     if (action === 'stop') {
       const r = b.stop(actor(user));
       if ('error' in r) return { text: `Nothing to stop: ${r.error}.` };
-      return { text: `${b.symbol} grid stopped: ${r.cancelled} order(s) cancelled. The position stays; /grid start runs it again.` };
+      return {
+        text: `${b.symbol} grid stopped: ${counted(r.cancelled, 'order')} cancelled. The position stays; /grid start runs it again.`,
+      };
     }
     if (action === 'start') {
       const r = b.restart(actor(user));

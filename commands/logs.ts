@@ -1,4 +1,4 @@
-import { defineCommand, humanLogLine, tailLines, scrubSecrets } from './kit.ts';
+import { defineCommand, humanLogLine, tailLines, scrubSecrets, counted } from './kit.ts';
 
 export default defineCommand({
   name: 'logs',
@@ -18,7 +18,7 @@ export default defineCommand({
     }
     if (!lines.length) return { text: 'The log file is empty.' };
     return {
-      title: `Last ${lines.length} log line(s)`,
+      title: `Last ${counted(lines.length, 'log line')}`,
       text: lines.map((l) => scrubSecrets(humanLogLine(l))).join('\n'),
       mono: true,
       ephemeral: true,

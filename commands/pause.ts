@@ -1,4 +1,4 @@
-import { actor, defineCommand, deskOf } from './kit.ts';
+import { actor, defineCommand, deskOf, counted } from './kit.ts';
 
 export default defineCommand({
   name: 'pause',
@@ -10,7 +10,7 @@ export default defineCommand({
     services.engine.pause(by);
     // Entry proposals could not be placed while paused: withdraw them (exit proposals stay).
     const withdrawn = services.approvals?.withdraw({ kind: 'entry' }, `made moot by /pause (${by})`, by) ?? 0;
-    const w = withdrawn ? ` ${withdrawn} pending entry proposal(s) withdrawn.` : '';
+    const w = withdrawn ? ` ${counted(withdrawn, 'pending entry proposal')} withdrawn.` : '';
     return { text: `Paused by ${by}. No new entries; open positions keep their exits and stops.${w} /resume to trade again.` };
   },
 });

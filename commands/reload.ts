@@ -1,4 +1,4 @@
-import { defineCommand, type CommandContext, actor, type Reply, describeChanges, type ReloadCheck } from './kit.ts';
+import { defineCommand, type CommandContext, actor, type Reply, describeChanges, type ReloadCheck, counted } from './kit.ts';
 
 /** What was confirmed, so a file edited between the question and the press is not applied unseen. */
 const asked = new WeakMap<object, string>();
@@ -10,13 +10,13 @@ function refusal(c: ReloadCheck, file: string | undefined): Reply | null {
   if (!c.ok && !file) return refuse(`${c.problems.join('; ')}.`, 'no config file');
   if (!c.ok)
     return refuse(
-      `${file ?? 'The config'} has ${c.problems.length} problem(s); nothing was changed:\n${c.problems.map((p) => `- ${p}`).join('\n')}`,
+      `${file ?? 'The config'} has ${counted(c.problems.length, 'problem')}; nothing was changed:\n${c.problems.map((p) => `- ${p}`).join('\n')}`,
       `invalid config: ${c.problems.join('; ')}`,
     );
   const { plan } = c;
   if (plan.needsRestart.length)
     return refuse(
-      `These settings need a restart: ${plan.needsRestart.join(', ')}. Nothing was changed (not even the other ${plan.changes.length - plan.needsRestart.length} change(s)). Restart the bot to use them, or undo them in ${file} and /reload again.`,
+      `These settings need a restart: ${plan.needsRestart.join(', ')}. Nothing was changed (not even the other ${counted(plan.changes.length - plan.needsRestart.length, 'change')}). Restart the bot to use them, or undo them in ${file} and /reload again.`,
       `needs a restart: ${plan.needsRestart.join(', ')}`,
     );
   if (plan.errors.length) return refuse(`${plan.errors.join('\n')}\nNothing was changed.`, `refused: ${plan.errors.join('; ')}`);
@@ -36,7 +36,7 @@ export default defineCommand({
     const c = check(ctx);
     if (!c || refusal(c, ctx.services.configControls?.file) || !c.ok) return null;
     asked.set(ctx.args, fingerprint(c));
-    return `Apply ${c.plan.apply.length} change(s) from ${ctx.services.configControls!.file}? ${describeChanges(c.plan.apply)}`;
+    return `Apply ${counted(c.plan.apply.length, 'change')} from ${ctx.services.configControls!.file}? ${describeChanges(c.plan.apply)}`;
   },
   run(ctx) {
     const controls = ctx.services.configControls;
@@ -52,7 +52,7 @@ export default defineCommand({
       };
     const changed = controls.apply(c, actor(ctx.user));
     return {
-      text: `Reloaded ${controls.file}: ${describeChanges(c.plan.apply)}.\nRisk limits apply to the next order, strategy parameters from the next candle (the strategy warms up again), alerts, approvals, reports and chat users at once. ${changed.length} setting(s) changed.`,
+      text: `Reloaded ${controls.file}: ${describeChanges(c.plan.apply)}.\nRisk limits apply to the next order, strategy parameters from the next candle (the strategy warms up again), alerts, approvals, reports and chat users at once. ${counted(changed.length, 'setting')} changed.`,
     };
   },
 });

@@ -5,7 +5,7 @@ import type { Logger } from '../core/logger.ts';
 import { scrubSecrets, secretValues } from '../core/logger.ts';
 import type { Journal } from '../journal/journal.ts';
 import { STATE } from '../journal/state-keys.ts';
-import { duration } from '../core/format.ts';
+import { duration, counted } from '../core/format.ts';
 import { AlertAggregate } from './aggregate.ts';
 
 const RANK: Record<AlertSeverity, number> = { info: 0, warning: 1, critical: 2 };
@@ -329,7 +329,7 @@ export class AlertService implements AlertSink, AlertControls {
     const note: Alert = {
       type: 'engine',
       severity: 'warning',
-      title: `Alert storm: ${s.heldCount} alert(s) not shown here`,
+      title: `Alert storm: ${counted(s.heldCount, 'alert')} not shown here`,
       message:
         `Held back in the last ${duration(Math.max(this.stormWindowMs, now - s.start))} to avoid a flood:\n` +
         `${groups.join('\n')}\nAll of them are in the journal (/alerts).`,

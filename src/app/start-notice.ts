@@ -3,7 +3,7 @@
 import type { AlertInput } from '../core/alerts.ts';
 import type { Config } from '../config/schema.ts';
 import { describeDataSource, type DataSource } from '../config/data-source.ts';
-import { money } from '../core/format.ts';
+import { money, counted } from '../core/format.ts';
 import { quoteOf } from '../core/symbols.ts';
 import type { EngineStatus } from '../engine/engine-types.ts';
 import { transportLine, type TransportSummary } from '../chat/transports-summary.ts';
@@ -23,7 +23,7 @@ const modeWords = (st: EngineStatus, short: boolean): string =>
   st.mode === 'live' ? 'LIVE' : short ? 'paper' : 'paper trading (simulated money)';
 
 const account = (f: StartFacts): string =>
-  `Equity ${money(f.status.equity, quoteOf(f.config.market.symbols))}, ${f.status.positions.length} open position(s)`;
+  `Equity ${money(f.status.equity, quoteOf(f.config.market.symbols))}, ${counted(f.status.positions.length, 'open position')}`;
 
 /** The console's first lines. */
 export function startBanner(f: StartFacts, chat: TransportSummary): string {
@@ -55,6 +55,6 @@ export function startAlert(f: StartFacts): AlertInput {
     message:
       `${modeWords(st, true)} on ${st.venue}; ${c.market.symbols.join(', ')} ${c.market.timeframe}; strategy ${c.strategy.name}. ` +
       `${account(f)}.${unprotected} Reconciliation: ${f.reconciliation}.${st.blocked ? ` Entries blocked: ${st.blocked}.` : ''}` +
-      (f.pendingProposals ? ` ${f.pendingProposals} trade proposal(s) still wait for an answer: /approvals.` : ''),
+      (f.pendingProposals ? ` ${counted(f.pendingProposals, 'trade proposal')} waiting for an answer: /approvals.` : ''),
   };
 }

@@ -1,6 +1,6 @@
 // Layout helpers for command replies and reports. Numbers, durations and times are formatted by
 // src/core/format.ts (re-exported here, so a command imports one module).
-export { duration, money, pct, percent, price, qty, signedMoney, utc, forMarket } from '../core/format.ts';
+export { counted, duration, money, pct, percent, price, qty, signedMoney, utc, forMarket } from '../core/format.ts';
 
 /** Left-aligned text table for monospace replies. */
 export function table(rows: string[][], header?: string[]): string {

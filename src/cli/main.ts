@@ -12,6 +12,7 @@ import type { Bot } from '../app/bot.ts';
 import { addModelCommands } from './models.ts';
 import { shownParams, STRATEGIES } from '../strategy/registry.ts';
 import { parseTime, registerResearchCommands, runBacktestConfig } from '../research/commands.ts';
+import { counted } from '../core/format.ts';
 
 const loadConfig = async (file?: string) => (await import('../config/load.ts')).loadConfig(file);
 
@@ -350,7 +351,7 @@ discordCmd
         const scope = r.guildId ? `guild ${r.guildId}` : 'global (no chat.discord.guildIds configured)';
         process.stdout.write(`${scope}: ${r.names.map((n) => `/${n}`).join(' ')}\n`);
       }
-      process.stdout.write(`${done.length} registration(s), ${done[0]?.names.length ?? 0} commands each\n`);
+      process.stdout.write(`${counted(done.length, 'registration')}, ${done[0]?.names.length ?? 0} commands each\n`);
       rest.clearHashSweeper();
       rest.clearHandlerSweeper();
     } catch (e) {

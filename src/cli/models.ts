@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { counted } from '../core/format.ts';
 
 const DEFAULT_DIR = 'models';
 
@@ -92,7 +93,7 @@ export function addModelCommands(program: Command, fail: (e: unknown) => never):
         }
       }
       if (bad > 0) {
-        process.stderr.write(`${bad} of ${list.length} model folder(s) failed\n`);
+        process.stderr.write(`${bad} of ${counted(list.length, 'model folder')} failed\n`);
         process.exit(1);
       }
     });

@@ -139,6 +139,9 @@ export function pct(frac: number, digits = 2): string {
   return `${frac > 0 && !/^0\.?0*$/.test(s) ? '+' : ''}${s}%`;
 }
 
+/** "1 order", "3 orders", "0 open positions": a count with its noun in the right number (every noun here takes -s). */
+export const counted = (n: number, noun: string): string => `${decimal(n, 0)} ${noun}${n === 1 ? '' : 's'}`;
+
 /** A duration, rounded up to the second: "40 s", "1 min 30 s", "2 h 5 min", "3 d 4 h". */
 export function duration(ms: number): string {
   if (!Number.isFinite(ms)) return NO_VALUE;

@@ -9,6 +9,7 @@ import type { Journal } from '../journal/journal.ts';
 import { STATE, type ReconcileBaseline as Baseline } from '../journal/state-keys.ts';
 import type { Engine } from './engine.ts';
 import { quoteOf } from '../core/symbols.ts';
+import { counted } from '../core/format.ts';
 
 export interface ReconcileReport {
   trigger: string;
@@ -180,10 +181,10 @@ export class Reconciler {
 
   private summarize(r: ReconcileReport): string {
     const parts: string[] = [];
-    if (r.missingFills) parts.push(`${r.missingFills} missing fill(s) recorded`);
-    if (r.resolvedOrders.length) parts.push(`${r.resolvedOrders.length} order(s) updated from the venue`);
-    if (r.neverSent.length) parts.push(`${r.neverSent.length} order(s) never reached the venue (closed out)`);
-    if (r.external.length) parts.push(`${r.external.length} open order(s) on the venue not placed by this bot (left alone)`);
+    if (r.missingFills) parts.push(`${counted(r.missingFills, 'missing fill')} recorded`);
+    if (r.resolvedOrders.length) parts.push(`${counted(r.resolvedOrders.length, 'order')} updated from the venue`);
+    if (r.neverSent.length) parts.push(`${counted(r.neverSent.length, 'order')} never reached the venue (closed out)`);
+    if (r.external.length) parts.push(`${counted(r.external.length, 'open order')} on the venue not placed by this bot (left alone)`);
     if (r.adopted.length) parts.push(`adopted: ${r.adopted.join(', ')}`);
     parts.push(...r.problems);
     return parts.length ? parts.join('; ') : 'journal matches the venue';

@@ -10,7 +10,7 @@ import type { Logger } from '../core/logger.ts';
 import { floorToStep } from '../core/num.ts';
 import { isTerminal } from '../core/order-state.ts';
 import type { Candle, MarketInfo, MarketType, Order, OrderPurpose, Side } from '../core/types.ts';
-import { money } from '../core/format.ts';
+import { money, counted } from '../core/format.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { RiskDecision } from '../risk/types.ts';
 import type { Strategy } from '../strategy/types.ts';
@@ -368,7 +368,7 @@ export class GridBook {
       type: 'risk_halt',
       severity: 'critical',
       title: `Grid ${this.symbol} stopped out`,
-      message: `${why}: ${cancelled.size} grid order(s) cancelled; ${closing ? `closing the position at market (${closing.clientOrderId})` : 'no position to close'}. The grid stays stopped (also after a restart) until /grid start.`,
+      message: `${why}: ${counted(cancelled.size, 'grid order')} cancelled; ${closing ? `closing the position at market (${closing.clientOrderId})` : 'no position to close'}. The grid stays stopped (also after a restart) until /grid start.`,
       key: `grid-stop:${this.symbol}`,
     });
   }

@@ -8,6 +8,7 @@ import { fileLabel, peekCandles, streamCandles, type CsvRowError } from './csv.t
 import { abortableSleep, detectTimeframe, realSleep, type CandleFeed, type FeedState, type FeedStatus, type SleepFn } from './feed.ts';
 import { Resampler } from './resample.ts';
 import { CandleValidator, type CandleIssue, type JumpRule } from './validator.ts';
+import { counted } from '../core/format.ts';
 
 export { detectTimeframe };
 
@@ -63,7 +64,8 @@ export function inspectReplayFile(path: string, o: { timeframe?: Timeframe; resa
       throw new Error(`${path}: ${errorMessage(e)}`);
     }
   } else if (!o.timeframe) {
-    const what = head.length === 0 ? 'no candles after the header' : `${usable.length} readable candle(s) in its first ${head.length} rows`;
+    const what =
+      head.length === 0 ? 'no candles after the header' : `${counted(usable.length, 'readable candle')} in its first ${head.length} rows`;
     throw new Error(`${path}: ${what}; at least two are needed to tell the timeframe`);
   }
   if (o.timeframe && detected && o.timeframe !== detected) {

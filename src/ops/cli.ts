@@ -7,6 +7,7 @@ import { backupJournal, nextBackupPath, rotateBackups } from './backup.ts';
 import { backupDir } from './backup-service.ts';
 import { HEARTBEAT_MAX_AGE_MS, judgeHeartbeat, pidAlive, readHeartbeat } from './heartbeat-state.ts';
 import { restoreJournal } from './restore.ts';
+import { counted } from '../core/format.ts';
 
 export interface CliResult {
   code: number;
@@ -40,7 +41,7 @@ export async function dbBackup(cfg: Config, journalPath: string, file: string | 
   const removed = file ? [] : rotateBackups(dir, cfg.backup.keep);
   return {
     code: 0,
-    out: `${r.file}: ${size(r.bytes)}, integrity ok, ${r.ms} ms${removed.length ? `; ${removed.length} old backup(s) removed (keep ${cfg.backup.keep})` : ''}`,
+    out: `${r.file}: ${size(r.bytes)}, integrity ok, ${r.ms} ms${removed.length ? `; ${counted(removed.length, 'old backup')} removed (keep ${cfg.backup.keep})` : ''}`,
   };
 }
 

@@ -15,6 +15,7 @@ import type { Topic } from '../chat/transport.ts';
 import { hasRole, type ChatUser, type MessageRef, type Reply } from '../chat/types.ts';
 import type { CommandAudit } from '../journal/journal.ts';
 import { STATE, type EscalationEpisode as Episode, type StateStore } from '../journal/state-keys.ts';
+import { counted } from '../core/format.ts';
 
 /** Button payloads: `ack:<nonce>`. */
 export const ACK_PREFIX = 'ack';
@@ -174,7 +175,7 @@ export class Escalation {
       if (this.o.settings.action === 'flatten') {
         const r = this.o.controls.flatten(by);
         this.o.controls.pause(by);
-        done = `flattened (${r.cancelled} order(s) cancelled, closing ${r.closing.join(', ') || 'no positions'}) and paused`;
+        done = `flattened (${counted(r.cancelled, 'order')} cancelled, closing ${r.closing.join(', ') || 'no positions'}) and paused`;
       } else {
         this.o.controls.pause(by);
         done = 'paused new entries (exits and stops still run)';

@@ -29,6 +29,7 @@ import {
   type PeriodUnit,
 } from './periods.ts';
 import { History, netPnl, splitDays, type LivePoint, type PeriodStats } from './stats.ts';
+import { counted } from '../core/format.ts';
 
 export type ReportKind = 'daily' | 'weekly' | 'monthly';
 
@@ -144,7 +145,7 @@ async function dailyReport(src: ReportSource, period: Period): Promise<Reply> {
   if (s.trades.length) {
     const shown = s.trades.slice(-MAX_TRADE_ROWS);
     text += `\n\n${tradeRows(src, shown, ccy)}`;
-    if (s.trades.length > shown.length) text += `\n… and ${s.trades.length - shown.length} earlier trade(s) that day`;
+    if (s.trades.length > shown.length) text += `\n… and ${counted(s.trades.length - shown.length, 'earlier trade')} that day`;
   }
   const img = await periodChart(src, s, label, period, `daily-${fileDate(period.start, tz)}.png`);
   return { title, text, mono: true, severity: 'info', ...(img ? { image: img } : {}) };
@@ -245,7 +246,7 @@ export async function buildHistoryReply(src: ReportSource, unit: PeriodUnit, n: 
   const wins = stats.reduce((a, s) => a + s.wins, 0);
   const last = stats[stats.length - 1]!;
   let text = table(rows, [words.col, 'PnL', '%', 'trades', 'equity']);
-  text += `\n\nTotal: ${signedMoney(total, ccy)}; ${trades} trade(s), win rate ${winRate(wins, trades)}`;
+  text += `\n\nTotal: ${signedMoney(total, ccy)}; ${counted(trades, 'trade')}, win rate ${winRate(wins, trades)}`;
   if (last.partial) text += `\n* so far, up to ${timeLabel(now, tz)}`;
   const before = all.length - stats.length;
   if (before > 0) text += `\n(${before} earlier ${before === 1 ? unit : words.plural} before the first record left out)`;
@@ -313,7 +314,7 @@ export async function renderChart(src: ReportSource, kind: ChartKind, days: numb
     const summary =
       s.startEquity !== null && s.endEquity !== null
         ? `${money(s.startEquity, ccy)} → ${money(s.endEquity, ccy)} (${signedMoney(s.pnl, ccy)}${s.pnlPct !== null ? `, ${pct(s.pnlPct)}` : ''}); max drawdown ${(s.maxDrawdown * 100).toFixed(2)}%`
-        : `${s.points.length} snapshot(s)`;
+        : counted(s.points.length, 'snapshot');
     const png = await renderEquityChart(s.points, {
       title: `${title} (${ccy})`,
       subtitle: chartSubtitle(s, ccy),
@@ -332,7 +333,7 @@ export async function renderChart(src: ReportSource, kind: ChartKind, days: numb
   const total = stats.reduce((a, s) => a + s.pnl, 0);
   const up = stats.filter((s) => s.pnl > 0).length;
   const down = stats.filter((s) => s.pnl < 0).length;
-  const summary = `Total ${signedMoney(total, ccy)} over ${stats.length} day(s): ${up} up, ${down} down`;
+  const summary = `Total ${signedMoney(total, ccy)} over ${counted(stats.length, 'day')}: ${up} up, ${down} down`;
   const bars = stats.map((s) => ({ label: dayLabel(s.start, tz).slice(5), value: round2(s.pnl) }));
   const png = await renderPnlBars(bars, { title: `${title} (${ccy})`, subtitle: `total ${signedMoney(total, ccy)}`, timezone: tz });
   return { png, title, summary, filename };

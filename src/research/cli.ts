@@ -20,6 +20,7 @@ import type { ModelSelection } from './model-select.ts';
 import type { Verdict } from './select.ts';
 import { gapMetric, type Search, type SweepReport } from './sweep.ts';
 import { parseWalkForward } from './walk-forward.ts';
+import { counted } from '../core/format.ts';
 
 /** The config file as written (sweeps set values on it, then validate), and validated. */
 export function readConfig(file: string): { raw: Record<string, unknown>; config: Config } {
@@ -248,7 +249,7 @@ export async function sweepCommand(o: SweepArgs): Promise<number> {
     );
   else process.stdout.write(sweepText(report, o.top, o.results) + '\n');
   if (report.errors.length) {
-    process.stderr.write(`${report.errors.length} run(s) failed, first: ${report.errors[0]!.error}\n`);
+    process.stderr.write(`${counted(report.errors.length, 'run')} failed, first: ${report.errors[0]!.error}\n`);
     return 1;
   }
   return 0;
@@ -278,7 +279,7 @@ function resultsCsv(rows: ReturnType<import('./store.ts').ResultsStore['runs']>)
 export function sweepText(r: SweepReport, top: number, file: string): string {
   const out: string[] = [];
   out.push(
-    `sweep ${r.sweepId}: ${r.points} parameter set(s)${r.skipped.length ? ` (${r.skipped.length} combination(s) skipped: ${r.skipped[0]!.why})` : ''}; ${r.runs} run(s) now, ${r.cached} from ${file}`,
+    `sweep ${r.sweepId}: ${counted(r.points, 'parameter set')}${r.skipped.length ? ` (${counted(r.skipped.length, 'combination')} skipped: ${r.skipped[0]!.why})` : ''}; ${counted(r.runs, 'run')} now, ${r.cached} from ${file}`,
   );
   if (r.windows.length && r.windows[0]!.test === null) {
     out.push(
@@ -327,7 +328,7 @@ export function sweepText(r: SweepReport, top: number, file: string): string {
     );
   if (r.gap)
     out.push(
-      `gap, mean of ${r.gap.windows} window(s): in-sample ${r.gap.metric} ${num(r.gap.inSample)} vs out-of-sample ${num(r.gap.outOfSample)}: gap ${num(r.gap.diff)}${r.gap.diff > Math.abs(r.gap.inSample) / 2 ? ' (large: likely overfit)' : ''}` +
+      `gap, mean of ${counted(r.gap.windows, 'window')}: in-sample ${r.gap.metric} ${num(r.gap.inSample)} vs out-of-sample ${num(r.gap.outOfSample)}: gap ${num(r.gap.diff)}${r.gap.diff > Math.abs(r.gap.inSample) / 2 ? ' (large: likely overfit)' : ''}` +
         (r.gap.stitched !== null ? `; the stitched curve's ${r.gap.metric}: ${num(r.gap.stitched)}` : ''),
     );
   return out.join('\n');
@@ -447,7 +448,7 @@ export async function stressCommand(o: StressArgs): Promise<number> {
     if (o.charts) process.stdout.write(`charts: ${o.charts}/\n`);
   }
   const failed = fails.filter((f) => f.length > 0).length;
-  if (failed && rules.length) process.stderr.write(`${failed} of ${rows.length} stress case(s) fail --require\n`);
+  if (failed && rules.length) process.stderr.write(`${failed} of ${counted(rows.length, 'stress case')} fail --require\n`);
   return failed && (rules.length || rows.some((r) => r.error)) ? 1 : 0;
 }
 

@@ -7,6 +7,7 @@ import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { errorMessage } from '../core/errors.ts';
 import { createPoolExecutor, type Executor, type JobOutcome, type RunJob } from './jobs.ts';
+import { counted } from '../core/format.ts';
 
 export const QUEUE_NAME = 'skipper-research';
 /** How long the sweep waits for a lost Redis to come back before it stops (resumable). */
@@ -167,7 +168,7 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<void> {
   );
   worker.on('error', () => {});
   await worker.waitUntilReady();
-  process.stdout.write(`worker ${me}: ${o.concurrency} thread(s) on ${o.url}, queue ${QUEUE_NAME}\n`);
+  process.stdout.write(`worker ${me}: ${counted(o.concurrency, 'thread')} on ${o.url}, queue ${QUEUE_NAME}\n`);
   await (o.until ??
     new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

@@ -74,7 +74,7 @@ describe('alerts on the console during a fast replay', () => {
     h.bot.alerts.tick();
     const out = h.printed();
     const line = out.split('\n').find((l) => l.includes('Alert storm'));
-    expect(line).toMatch(/^\[!\] Alert storm: \d+ alert\(s\) not shown here: Held back in the last 10 s to avoid a flood:$/);
+    expect(line).toMatch(/^\[!\] Alert storm: \d+ alerts? not shown here: Held back in the last 10 s to avoid a flood:$/);
     expect(out).toMatch(/order_filled ×\d+: total size [\d.]+ BTC, price [\d,.]+–[\d,.]+, fees [\d,.]+ USDT/);
     const storm = allAlerts(h.bot.journal).find(isStorm)!;
     expect(storm.delivery).toBe('sent');
@@ -168,7 +168,7 @@ describe('alert delivery per Discord channel (real discord.js, fake Discord API)
     h.bot.alerts.tick();
     await until(() => fake.channelMessages(CH.trades).length >= 21, 'the storm note');
     const note = fake.channelMessages(CH.trades)[20]!;
-    expect(note.embeds[0].title).toContain('Alert storm: 5 alert(s) not shown here');
+    expect(note.embeds[0].title).toContain('Alert storm: 5 alerts not shown here');
     expect(note.embeds[0].description).toContain('order\\_filled ×5: total size 0.005 BTC, price 100,020–100,024, fees 0.50 USDT');
     expect(fake.channelMessages(CH.alerts)).toHaveLength(0);
 

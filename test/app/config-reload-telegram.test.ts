@@ -81,7 +81,7 @@ describe('/reload over Telegram', () => {
       }),
     );
     const prompt = await ask(ADMIN, '/reload');
-    expect(seen(prompt)).toMatch(/^Please confirm\nApply 2 change\(s\) .*chat\.telegram\.alertChats.*chat\.telegram\.users/s);
+    expect(seen(prompt)).toMatch(/^Please confirm\nApply 2 changes .*chat\.telegram\.alertChats.*chat\.telegram\.users/s);
     const data = (prompt.body.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }).inline_keyboard
       .flat()
       .find((b) => b.text === 'Confirm')!.callback_data;

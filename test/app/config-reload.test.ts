@@ -78,7 +78,7 @@ describe('/config and /reload', () => {
     }
     write({ risk: { riskPerTrade: 0.01, maxOpenPositions: 5 } });
     const ask = await say('/reload');
-    expect(ask.text).toMatch(/^Apply 2 change\(s\) from .*skipper\.yaml\? risk\.maxOpenPositions: 3 → 5; risk\.riskPerTrade: 2% → 1%/);
+    expect(ask.text).toMatch(/^Apply 2 changes from .*skipper\.yaml\? risk\.maxOpenPositions: 3 → 5; risk\.riskPerTrade: 2% → 1%/);
     const done = (await h.bot.dispatcher.handleButton(admin, buttonData(ask, 'Confirm'))).edit!;
     expect(done.text).toMatch(/^Reloaded .*skipper\.yaml: risk\.maxOpenPositions: 3 → 5; risk\.riskPerTrade: 2% → 1%\./);
     expect(h.bot.engine.risk.limits.riskPerTrade).toBe(0.01);
@@ -106,7 +106,7 @@ describe('/config and /reload', () => {
     const r = await say('/reload');
     expect(r.buttons).toBeUndefined();
     expect(r.text).toMatch(
-      /^These settings need a restart: data\.exchange, market\.symbols\. Nothing was changed \(not even the other \d+ change\(s\)\)/,
+      /^These settings need a restart: data\.exchange, market\.symbols\. Nothing was changed \(not even the other \d+ changes?\)/,
     );
     expect(h.bot.engine.risk.limits.riskPerTrade).toBe(0.01);
     expect(h.bot.config.data.exchange).toBe('binance');
@@ -116,7 +116,7 @@ describe('/config and /reload', () => {
   it('a broken file is refused with start-up’s message (line, key), and nothing changes', async () => {
     writeFileSync(file, 'risk:\n  riskPerTrade: 0.05\n  maxOpenPositions: [\n');
     const bad = await reload();
-    expect(bad.text).toMatch(/has 1 problem\(s\); nothing was changed:\n- line \d+, column \d+: /);
+    expect(bad.text).toMatch(/has 1 problem; nothing was changed:\n- line \d+, column \d+: /);
     write({ risk: { riskPerTrade: 0.5 } });
     const out = await reload();
     expect(out.text).toMatch(/nothing was changed:\n- risk\.riskPerTrade: /);

@@ -32,7 +32,7 @@ describe('a held replay, restarted', () => {
     try {
       expect(again.bot.approvals.hasPending).toBe(true);
       const notice = again.bot.journal.recentAlerts(20).find((a) => a.title.startsWith('Skipper started'))!;
-      expect(notice.message).toMatch(/ 1 trade proposal\(s\) still wait for an answer: \/approvals\.$/);
+      expect(notice.message).toMatch(/ 1 trade proposal waiting for an answer: \/approvals\.$/);
       await until(() => again.bot.engine.status().now >= heldAt, 'the warm-up to reach the proposal', 20_000);
       await new Promise((r) => setTimeout(r, 100));
       const st = again.bot.engine.status();

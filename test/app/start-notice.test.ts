@@ -18,7 +18,7 @@ describe('start notice', () => {
       const a = startNotice(first)!;
       expect(a).toMatchObject({ severity: 'info', title: 'Skipper started' });
       expect(a.message).toMatch(
-        /^paper on paper; BTC\/USDT 1m; strategy sma-cross\. Equity 10,000\.00 USDT, 0 open position\(s\)\. Reconciliation: /,
+        /^paper on paper; BTC\/USDT 1m; strategy sma-cross\. Equity 10,000\.00 USDT, 0 open positions\. Reconciliation: /,
       );
       first.bot.engine.risk.tripBreaker('5 losing trades in a row (limit 5)', first.bot.engine.status().now);
     } finally {

@@ -66,7 +66,7 @@ describe('pending proposals stay answerable; /flatten withdraws them (console + 
     await until(() => /Trade proposal #1 ==[\s\S]*\[1\] Approve\s+\[2\] Reject/.test(h.printed()), 'proposal #1', 20_000);
     let mark = h.printed().length;
     await con().onLine('/flatten');
-    expect(printedSince(mark)).toMatch(/withdraw 1 pending trade proposal\(s\)\?[\s\S]*\[3\] Confirm\s+\[4\] Cancel/);
+    expect(printedSince(mark)).toMatch(/withdraw 1 pending trade proposal\?[\s\S]*\[3\] Confirm\s+\[4\] Cancel/);
     mark = h.printed().length;
     await con().onLine('4');
     expect(printedSince(mark)).toMatch(/Cancelled: nothing was done/);
@@ -114,7 +114,7 @@ describe('pending proposals stay answerable; /flatten withdraws them (console + 
     const confirm = /\[(\d+)\] Confirm/.exec(printedSince(mark))![1]!;
     mark = h.printed().length;
     await con().onLine(confirm);
-    expect(printedSince(mark)).toMatch(/1 pending trade proposal\(s\) withdrawn/);
+    expect(printedSince(mark)).toMatch(/1 pending trade proposal withdrawn/);
     expect(proposal(2)).toMatchObject({ status: 'withdrawn', decidedBy: 'console' });
     expect(h.bot.journal.recentDecisions(50).find((d) => d.id === proposal(2)!.decisionId)?.approval).toBe('withdrawn');
     const edit = await tg.waitFor('editMessageText', (c) => Number(c.body.message_id) === messageId(p2), { after });
@@ -149,7 +149,7 @@ describe('pending proposals stay answerable; /flatten withdraws them (console + 
     let mark = h.printed().length;
     await con().onLine('/close BTC/USDT');
     await con().onLine(/\[(\d+)\] Confirm/.exec(printedSince(mark))![1]!);
-    expect(printedSince(mark)).toMatch(/1 pending exit proposal\(s\) withdrawn/);
+    expect(printedSince(mark)).toMatch(/1 pending exit proposal withdrawn/);
     expect(proposal(exit!.id)!.status).toBe('withdrawn');
     await until(() => !h.bot.engine.portfolio.positions.has(SYM), 'position closed', 20_000);
 
@@ -158,7 +158,7 @@ describe('pending proposals stay answerable; /flatten withdraws them (console + 
     expect(entry!.summary).toMatch(/^BUY/);
     mark = h.printed().length;
     await con().onLine('/pause');
-    expect(printedSince(mark)).toMatch(/Paused by console\. .*1 pending entry proposal\(s\) withdrawn/);
+    expect(printedSince(mark)).toMatch(/Paused by console\. .*1 pending entry proposal withdrawn/);
     expect(proposal(entry!.id)).toMatchObject({ status: 'withdrawn', detail: 'made moot by /pause (console)' });
   });
 });

@@ -24,7 +24,7 @@ describe('needless confirmations', () => {
     h.bot.engine.manualOrder({ symbol: 'BTC/USDT', side: 'buy', qty: 0.001, price: Math.round(px / 2) }, 'test');
     const ask = await say('/flatten');
     expect(ask.title).toBe('Please confirm');
-    expect(ask.text).toMatch(/^Cancel 1 open order\(s\) and close 0 position\(s\) at market\?/);
+    expect(ask.text).toMatch(/^Cancel 1 open order and close 0 positions at market\?/);
     h.bot.engine.flatten('test');
   });
 

@@ -284,7 +284,7 @@ describe('discord transport (real discord.js, fake Discord API)', () => {
     expect(upd.body.type).toBe(7); // UPDATE_MESSAGE
     expect(upd.body.data.components).toEqual([]);
     expect(upd.body.data.embeds[0].title).toBe('Confirmed');
-    expect(upd.body.data.embeds[0].description).toContain('Flatten: 1 order(s) cancelled');
+    expect(upd.body.data.embeds[0].description).toContain('Flatten: 1 order cancelled');
     expect(followUps(fake, press)[0]!.body).toMatchObject({ content: 'Done', flags: 64 });
 
     // Replayed (same payload again) and forged presses: a stale toast, nothing runs.

@@ -137,7 +137,7 @@ describe('start-up errors: one clear line per problem, the key named, exit non-z
       [p('adir'), /data\.replayFile: .*adir is a directory, not a candle CSV file/],
       [p('empty.csv'), /data\.replayFile: .*empty\.csv: not a candle CSV: expected the header .* got an empty file/],
       [p('nohdr.csv'), /data\.replayFile: .*nohdr\.csv: not a candle CSV: expected the header/],
-      [p('garbage.csv'), /data\.replayFile: .*garbage\.csv: 0 readable candle\(s\) in its first 2 rows/],
+      [p('garbage.csv'), /data\.replayFile: .*garbage\.csv: 0 readable candles in its first 2 rows/],
     ];
     for (const [file, re] of cases) await bothRefuse(config({ data: { source: 'replay', replayFile: file } }), false, re);
     // Replay chosen, no file: an error, never a silent poll of live Binance.

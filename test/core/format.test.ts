@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assetAmount, duration, money, pct, percent, plain, price, qty, signedMoney, utc } from '../../src/core/format.ts';
+import { assetAmount, counted, duration, money, pct, percent, plain, price, qty, signedMoney, utc } from '../../src/core/format.ts';
 
 const BTC = { base: 'BTC', quote: 'USDT', qtyStep: 0.00001, priceStep: 0.01 };
 
@@ -85,5 +85,12 @@ describe('one formatting module', () => {
         if (x >= s) expect(q).toBeCloseTo(Number(x.toFixed(decimals)), decimals);
       }),
     );
+  });
+
+  it('a count reads in the right number: one order, no orders, 2 orders', () => {
+    expect(counted(1, 'order')).toBe('1 order');
+    expect(counted(0, 'open position')).toBe('0 open positions');
+    expect(counted(2, 'pending trade proposal')).toBe('2 pending trade proposals');
+    expect(counted(5254, 'alert')).toBe('5254 alerts');
   });
 });

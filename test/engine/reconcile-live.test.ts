@@ -353,7 +353,7 @@ describe('reconciliation against the fake Binance with the real ccxt', () => {
       expect.objectContaining({
         type: 'reconciliation',
         severity: 'warning',
-        message: expect.stringMatching(/1 open order\(s\) on the venue not placed by this bot \(left alone\)/),
+        message: expect.stringMatching(/1 open order on the venue not placed by this bot \(left alone\)/),
       }),
     );
     expect(lastRow(b.journal).details).toMatchObject({ external: [expect.objectContaining({ clientOrderId: 'phone-1' })] });

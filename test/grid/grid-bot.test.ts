@@ -77,10 +77,10 @@ describe('/grid in a paper replay', () => {
     expect(n).toBeGreaterThan(0);
     const ask = await send(h, '/grid stop');
     expect(ask.title).toBe('Please confirm');
-    expect(ask.text).toMatch(new RegExp(`cancel its ${n} order\\(s\\)\\? The position it holds stays open`));
+    expect(ask.text).toMatch(new RegExp(`cancel its ${n} orders\\? The position it holds stays open`));
     const b = ask.buttons!.flat().find((x) => x.label === 'Confirm')!;
     const done = (await h.bot.dispatcher.handleButton(admin, b.data)).edit!;
-    expect(done.text).toMatch(new RegExp(`BTC/USDT grid stopped: ${n} order\\(s\\) cancelled`));
+    expect(done.text).toMatch(new RegExp(`BTC/USDT grid stopped: ${n} orders cancelled`));
     expect(working()).toBe(0);
     expect((await send(h, '/grid', viewer)).text).toMatch(/: CANCELLED \(stopped by /);
     expect((await send(h, '/grid stop')).text).toMatch(/Nothing to stop: the BTC\/USDT grid is already cancelled/);

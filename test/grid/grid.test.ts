@@ -332,7 +332,7 @@ describe('grid on the paper venue', () => {
     expect(live.map((o) => `${o.purpose} ${o.type} ${o.side}`)).toEqual(['exit market sell']);
     const stop = k.alerts.filter((a) => a.severity === 'critical');
     expect(stop.map((a) => a.title)).toEqual(['Grid BTC/USDT stopped out']);
-    expect(stop[0]!.message).toMatch(/4 grid order\(s\) cancelled; closing the position at market/);
+    expect(stop[0]!.message).toMatch(/4 grid orders cancelled; closing the position at market/);
     const last = down.at(-1)!;
     feed(k, [{ ...last, ts: last.ts + MIN, open: last.close, close: last.close }]);
     expect(k.engine.portfolio.positions.size).toBe(0);

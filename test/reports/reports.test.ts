@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { money, pct, signedMoney } from '../../src/chat/format.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { UserError } from '../../src/core/errors.ts';
+import { counted } from '../../src/core/format.ts';
 import { EXIT_REASONS } from '../../src/core/types.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import type { Engine, EngineStatus } from '../../src/engine/engine.ts';
@@ -263,7 +264,7 @@ describe('reports on a replayed bot', () => {
       const m = await ask('/monthly 2');
       expect(m?.title).toBe('Monthly PnL — last 2 months (UTC)');
       expect(m!.text).toMatch(new RegExp(`^2024-01\\*\\s+${reEsc(signedMoney(total))}`, 'm'));
-      expect(m!.text).toContain(`Total: ${signedMoney(total)}; ${j.closedPositions().length} trade(s)`);
+      expect(m!.text).toContain(`Total: ${signedMoney(total)}; ${counted(j.closedPositions().length, 'trade')}`);
     });
 
     it('/trades 5: the last five closed trades, newest first', async () => {

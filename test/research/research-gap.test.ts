@@ -90,7 +90,7 @@ describe('the in-sample/out-of-sample gap', () => {
     const text = sweepText(report, 10, 'x.db');
     expect(text).toContain('the gap is the mean per-window sharpe in sample minus the mean per-window sharpe out of sample');
     expect(text).toContain(
-      "gap, mean of 2 window(s): in-sample sharpe 1.50 vs out-of-sample 0.00: gap 1.50 (large: likely overfit); the stitched curve's sharpe: 0.70",
+      "gap, mean of 2 windows: in-sample sharpe 1.50 vs out-of-sample 0.00: gap 1.50 (large: likely overfit); the stitched curve's sharpe: 0.70",
     );
   });
 });

@@ -84,6 +84,11 @@ const verdictWords = (d: RiskDecision): string =>
 function restingExitNote(ctx: CommandContext, order: Order, price: (x: number) => string): string {
   const pos = deskOf(ctx.services).positions().get(order.symbol);
   if (!order.reduceOnly || order.type === 'market' || isTerminal(order.status) || pos?.stopLoss === undefined) return '';
+  if (ctx.services.engine.status().marketType === 'perp')
+    return (
+      ` While it rests, the stop-loss ${price(pos.stopLoss)} stays at the venue for the whole position: both are reduce-only, so whichever fills first closes that much and the bot resizes or cancels the other.` +
+      (pos.takeProfit !== undefined ? ' The take-profit order waits until this one is done.' : '')
+    );
   return ` While it rests, the stop-loss order covers only the rest of the position; if the price reaches the stop-loss ${price(pos.stopLoss)}, the bot cancels this order and closes the position at market.`;
 }
 

@@ -21,7 +21,7 @@ import { isSimulatedVenue } from '../exchange/types.ts';
 import { STATE } from '../journal/state-keys.ts';
 import type { CheckResult } from '../market/validator.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent } from '../risk/types.ts';
-import { exitingQty, inFlight, orderInFlight, pendingEntries } from './in-flight.ts';
+import { exitingQty, inFlight, orderInFlight, pendingEntries, standAside } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE, ProtectionKeeper } from './protection.ts';
 import { PositionRules } from './position-rules.ts';
@@ -457,9 +457,9 @@ export abstract class EngineCore {
     replaces?: ReadonlySet<string>,
   ): Order {
     const order = this.record(request, purpose, decisionId, bracket, clientOrderId);
-    // An exit must not race the position's own stop-loss/take-profit, nor the resting exits it
-    // `replaces`: on spot they hold the coins it would sell. Cancel them first; the exit waits
-    // (journaled as `new`) until they are gone.
+    // An exit must not race the position's own stop-loss/take-profit (those standAside names), nor the
+    // resting exits it `replaces`: on spot they hold the coins it would sell. Cancel them first; the exit
+    // waits (journaled as `new`) until they are gone.
     const guards = request.reduceOnly && !PROTECTIVE.has(purpose) ? this.exitGuards(order, replaces) : [];
     if (guards.length > 0) {
       this.held.push(order);
@@ -531,8 +531,9 @@ export abstract class EngineCore {
   /** What an exit waits for: its position's protective orders, and the resting exits it replaces. */
   private exitGuards(exit: Order, replaces = this.waitsFor.get(exit.clientOrderId)): Order[] {
     const out: Order[] = [];
+    const aside = standAside(exit, this.opts.marketType);
     for (const o of this.liveOrders.values())
-      if (o.symbol === exit.symbol && (PROTECTIVE.has(o.purpose) || replaces?.has(o.clientOrderId) === true)) out.push(o);
+      if (o.symbol === exit.symbol && (aside.has(o.purpose) || replaces?.has(o.clientOrderId) === true)) out.push(o);
     return out;
   }
 
@@ -596,9 +597,14 @@ export abstract class EngineCore {
   }
 
   /** When a position closes, its remaining protective orders go. */
-  protected cancelProtection(symbol: string, except: string): void {
+  /**
+   * A position is gone: cancel what guarded it, and the resting exits left with nothing to reduce (on
+   * perps its stop can close it under a trader's limit: standAside). `except`: the order that closed it.
+   */
+  protected clearClosed(symbol: string, except: string): void {
     for (const o of this.liveOrders.values()) {
-      if (o.symbol === symbol && o.clientOrderId !== except && PROTECTIVE.has(o.purpose)) this.cancel(o);
+      if (o.symbol !== symbol || o.clientOrderId === except) continue;
+      if (PROTECTIVE.has(o.purpose) || (o.reduceOnly && !inFlight(o) && !this.held.includes(o))) this.cancel(o);
     }
   }
 

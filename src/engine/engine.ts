@@ -166,7 +166,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     if (r.closed) {
       const ev = this.risk.onTradeClosed(r.closed.realizedPnl - r.closed.fees, f.ts);
       if (ev) this.onRiskEvent(ev);
-      this.cancelProtection(f.symbol, f.clientOrderId);
+      this.clearClosed(f.symbol, f.clientOrderId);
     }
     // A fill heard after its order ended (reconciliation) still changes what must be protected.
     if (o && isTerminal(o.status) && r.after) this.protection.afterOrder(o, o.status);
@@ -512,7 +512,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     });
     // The position now matches the venue's: protect it, or drop the orders that protected what is gone.
     if (this.portfolio.positions.has(symbol)) this.protection.ensure(symbol);
-    else this.cancelProtection(symbol, '');
+    else this.clearClosed(symbol, '');
   }
 
   /** A cash difference adopted from the venue (deposit, withdrawal): kept across restarts. */

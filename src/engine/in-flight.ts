@@ -1,10 +1,25 @@
 // What the engine has on its way to the venue for a symbol. While an order for a position is in
 // flight, the engine generates no new entry or exit for it; an exit is sized from the position the
 // journal holds net of the exits already working, never from what the venue says is free.
-import type { Order, OrderPurpose } from '../core/types.ts';
+import type { MarketType, Order, OrderPurpose } from '../core/types.ts';
 
 /** A position's stop-loss and take-profit orders (protection.ts keeps them), as against the exits that close it. */
 export const PROTECTIVE: ReadonlySet<OrderPurpose | undefined> = new Set(['stop_loss', 'take_profit']);
+
+const TAKE_PROFIT: ReadonlySet<OrderPurpose | undefined> = new Set(['take_profit']);
+
+/**
+ * The protective orders that stand aside (are cancelled, and not placed again) while `exit`, a working
+ * reduce-only exit that is not itself protective, is at the venue. On spot it sells coins they hold:
+ * all of them. On perps nothing is held: a market exit still goes alone (it closes now), but a resting
+ * one (a trader's limit) leaves the stop-loss in place for the whole position, so a bot that is down
+ * still has it at the venue; both are reduce-only, so whichever fills first closes that much and the
+ * other can close no more than is left. Its take-profit stands aside: the exit takes its place (Bybit
+ * caps the active reduce-only orders at the position's size; a stop waits untriggered).
+ */
+export function standAside(exit: Pick<Order, 'type' | 'tif'>, marketType: MarketType): ReadonlySet<OrderPurpose | undefined> {
+  return marketType === 'perp' && exit.type !== 'market' && exit.tif !== 'IOC' ? TAKE_PROFIT : PROTECTIVE;
+}
 
 /**
  * An entry or exit the venue has not settled: not yet sent or acknowledged (new, submitted), in

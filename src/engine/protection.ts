@@ -3,7 +3,7 @@ import { price, qty } from '../core/format.ts';
 import { decimalsOf, floorToStep, roundTo } from '../core/num.ts';
 import { isTerminal, neverReached } from '../core/order-state.ts';
 import type { MarketType, Order, OrderPurpose, OrderRequest, Side } from '../core/types.ts';
-import { inFlight, PROTECTIVE } from './in-flight.ts';
+import { inFlight, PROTECTIVE, standAside } from './in-flight.ts';
 import type { BookPosition } from './portfolio.ts';
 
 export { PROTECTIVE };
@@ -37,6 +37,9 @@ export interface ProtectionHost {
 }
 
 type Kind = 'stop_loss' | 'take_profit';
+const NONE_ASIDE: ReadonlySet<Order['purpose']> = new Set();
+/** A working exit: reduce-only and not a protective order itself. */
+const isExit = (o: Order): boolean => o.reduceOnly === true && !PROTECTIVE.has(o.purpose);
 const REPLACED = 'replaced by a protective order for the whole position';
 /** Protective orders of a symbol lost in a row before that counts as a refusal (a venue that keeps losing them). */
 const MAX_LOST = 3;
@@ -95,9 +98,10 @@ export class ProtectionKeeper {
     }
     if (changed) h.savePosition(pos);
     if (target.stop_loss === undefined && target.take_profit === undefined) return placed; // nothing promised
-    // A working exit has cancelled (or will cancel) the protection; it comes back once the exit is done.
+    // A working exit has cancelled (or will cancel) what stands aside for it; that comes back once the exit is done.
     const mine = this.ordersOf(symbol);
-    if (mine.some((o) => !PROTECTIVE.has(o.purpose) && o.reduceOnly)) return placed;
+    const aside = this.asideFor(mine);
+    if (aside.has('stop_loss')) return placed;
     if (mine.some((o) => PROTECTIVE.has(o.purpose) && o.status === 'partially_filled')) return placed; // closing now
     const qty = floorToStep(pos.qty, h.qtyStep(symbol));
     if (!(qty > 0)) return placed;
@@ -105,7 +109,7 @@ export class ProtectionKeeper {
     const trail = h.nativeTrail(pos);
     for (const kind of ['stop_loss', 'take_profit'] as const) {
       const px = target[kind];
-      if (px === undefined) continue;
+      if (px === undefined || aside.has(kind)) continue;
       const current = mine.filter((o) => o.purpose === kind);
       const trailPct = kind === 'stop_loss' ? trail : null;
       if (current.length === 1 && this.matches(current[0]!, kind, side, px, qty, symbol, trailPct)) continue;
@@ -238,6 +242,17 @@ export class ProtectionKeeper {
       });
   }
 
+  /** The protective purposes the working exits among `orders` keep aside (standAside). */
+  private asideFor(orders: readonly Order[]): ReadonlySet<Order['purpose']> {
+    let aside: ReadonlySet<Order['purpose']> = NONE_ASIDE;
+    for (const o of orders) {
+      if (!isExit(o)) continue;
+      const a = standAside(o, this.host.marketType);
+      if (a.size > aside.size) aside = a; // (all protection ⊃ the take-profit alone)
+    }
+    return aside;
+  }
+
   /** Every open position (at start, after reconciliation). */
   ensureAll(symbols: Iterable<string>): void {
     for (const s of symbols) this.ensure(s);
@@ -291,7 +306,7 @@ export class ProtectionKeeper {
       const mine = this.ordersOf(symbol);
       const sum = mine.filter((o) => o.purpose === 'stop_loss').reduce((t, o) => t + Math.max(0, (o.qty ?? 0) - o.filledQty), 0);
       const covered = step > 0 ? roundTo(sum, decimalsOf(step)) : sum;
-      const exits = mine.filter((o) => !PROTECTIVE.has(o.purpose) && o.reduceOnly);
+      const exits = mine.filter((o) => isExit(o) && standAside(o, this.host.marketType).has('stop_loss'));
       const leaving = exits.reduce((t, o) => t + Math.max(0, (o.qty ?? qty) - o.filledQty), 0);
       if (covered >= qty - step / 2 || (covered > 0 && covered >= qty - leaving - step / 2)) continue;
       const exiting = exits.length > 0;

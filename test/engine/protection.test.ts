@@ -165,7 +165,7 @@ describe('protection of every position', () => {
     );
   });
 
-  for (const marketType of ['spot', 'perp'] as const)
+  for (const marketType of ['spot'] as const)
     it(`${marketType}: a stop that fires while a resting exit holds part of the position closes all of it, the exit cancelled`, () => {
       const { r, limit } = longUnderLimit(marketType, 0.4);
       expect(stops(r)).toEqual([expect.objectContaining({ stopPrice: 98, qty: 0.6 })]); // the limit holds the rest
@@ -176,7 +176,7 @@ describe('protection of every position', () => {
       expect(warn?.message).toMatch(/sold 0\.6 of the long BTC\/USDT position; 0\.4 is still open, held by sk-\w+ \(cancelled now\)\./);
     });
 
-  for (const marketType of ['spot', 'perp'] as const)
+  for (const marketType of ['spot'] as const)
     it(`${marketType}: with the whole position under a resting exit (no stop at the venue), a candle through the stop closes it`, () => {
       const { r, limit } = longUnderLimit(marketType, 1);
       expect(stops(r)).toEqual([]);
@@ -190,6 +190,50 @@ describe('protection of every position', () => {
         'The low 97.00 went through the stop-loss 98.00 of the long 1 BTC/USDT position, which had no stop order at the venue (a resting exit held it). Closing it at market as the stop-loss; resting exits are cancelled first.',
       );
     });
+
+  // Perps: a resting exit holds nothing, so the stop stays at the venue for the whole position (a bot
+  // that is down still has it there); both are reduce-only.
+  for (const part of [0.4, 1])
+    it(`perp: the stop stays for the whole position beside a resting exit of ${part}; it fires for all of it, the exit is cancelled`, () => {
+      const { r, limit } = longUnderLimit('perp', part);
+      expect(limit.status).toBe('open');
+      expect(stops(r)).toEqual([expect.objectContaining({ stopPrice: 98, qty: 1, status: 'open' })]);
+      expect(r.engine.status().unprotected).toEqual([]);
+      r.candle(99, 99, 96, 96.5); // through the stop
+      flat(r, 96.5);
+      closedAtStopWithLimitCancelled(r, limit);
+      expect(r.journal.closedPositions()[0]).toMatchObject({ qty: 0, exitPrice: 98 }); // the venue's stop, not a market close
+      expect(r.journal.recentOrders(20).some((o) => o.purpose === 'stop_exit')).toBe(false);
+      expect(r.alerts.alerts.some((a) => a.title === 'BTC/USDT stop-loss hit: closing the rest')).toBe(false);
+    });
+
+  it('perp: a resting exit that fills first leaves a stop sized for the rest', () => {
+    const { r, limit } = longUnderLimit('perp', 0.4);
+    r.candle(100, 106, 100, 105); // the limit at 105 fills
+    flat(r, 105);
+    expect(r.journal.getOrder(limit.clientOrderId)!.status).toBe('filled');
+    expect(r.engine.portfolio.positions.get(SYM)!.qty).toBeCloseTo(0.6, 9);
+    expect(stops(r)).toEqual([expect.objectContaining({ stopPrice: 98, qty: 0.6, status: 'open' })]);
+    expect(r.engine.status().unprotected).toEqual([]);
+  });
+
+  it('perp: the take-profit stands aside while a resting exit works (the exit takes its place) and comes back when it is cancelled', () => {
+    const r = rig({}, { limits: { stopLossPct: 0.02, takeProfitPct: 0.1 }, marketType: 'perp' });
+    flat(r);
+    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(r);
+    const guard = (purpose: string) => [...r.engine.liveOrders.values()].filter((o) => o.purpose === purpose);
+    expect(guard('take_profit')).toEqual([expect.objectContaining({ price: expect.closeTo(110, 6), qty: 1, status: 'open' })]);
+    const limit = r.engine.manualOrder({ symbol: SYM, side: 'sell', qty: 0.5, price: 105 }, 'ada').order!;
+    flat(r);
+    expect(limit.status).toBe('open');
+    expect(guard('take_profit')).toEqual([]);
+    expect(stops(r)).toEqual([expect.objectContaining({ qty: 1, status: 'open' })]);
+    r.engine.cancel(limit);
+    flat(r);
+    expect(guard('take_profit')).toEqual([expect.objectContaining({ price: expect.closeTo(110, 6), qty: 1, status: 'open' })]);
+    expect(stops(r)).toEqual([expect.objectContaining({ qty: 1, status: 'open' })]);
+  });
 
   it('a stop refused because the price already passed its trigger: the position is closed at market, as the stop would have', () => {
     const r = rig({}, { limits: { stopLossPct: 0.02 } });
@@ -330,6 +374,35 @@ describe('protection seen from the console', () => {
       );
       await con.onLine('/orders');
       expect(h.printed()).toMatch(/sell\s+stop_market\s+0\.003\s+stop [\d,.]+\s+open\s+stop_loss/);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('perps: /sell with a limit says the stop-loss stays for the whole position, and /orders shows it so', async () => {
+    const h = await startBot({
+      candles: 300,
+      config: {
+        market: { type: 'perp' },
+        strategy: { name: 'sma-cross', params: { fast: 200, slow: 400 } },
+        risk: { minTradeIntervalSec: 0, stopLossPct: 0.02 },
+        chat: { console: { enabled: true, role: 'admin' } },
+      },
+    });
+    try {
+      const con = h.bot.console!;
+      await con.onLine('/buy BTC/USDT 0.005');
+      await con.onLine('1');
+      expect(h.bot.engine.portfolio.positions.get(SYM)!.qty).toBe(0.005);
+      await con.onLine(`/sell BTC/USDT 0.002 ${Math.round(h.bot.engine.lastPrice(SYM) * 1.05)}`);
+      await con.onLine('3');
+      expect(h.printed()).toMatch(
+        /While it rests, the stop-loss [\d,.]+ stays at the venue for the whole position: both are reduce-only, so whichever fills first closes that much and the bot resizes or cancels the other\./,
+      );
+      await con.onLine('/orders');
+      expect(h.printed()).toMatch(/sell\s+stop_market\s+0\.005\s+stop [\d,.]+\s+open\s+stop_loss/);
+      await con.onLine('/status');
+      expect(h.printed()).not.toMatch(/UNPROTECTED/);
     } finally {
       await h.stop();
     }

@@ -104,10 +104,7 @@ describe('protection on the ccxt venues', () => {
     },
   );
 
-  test.each([
-    ['binance', 'spot'],
-    ['bybit', 'perp'],
-  ] as const)(
+  test.each([['binance', 'spot']] as const)(
     '%s %s: a stop that fires while a resting limit exit holds part of the position: the limit is cancelled, the rest sold at market',
     async (venue, type) => {
       const { fake, engine, alerts, journal } = await setup(venue, type);
@@ -139,6 +136,31 @@ describe('protection on the ccxt venues', () => {
       expect(alerts.alerts.find((a) => a.title === 'BTC/USDT stop-loss hit: closing the rest')?.message).toMatch(
         /0\.01 is still open, held by sk-\S+ \(cancelled now\)/,
       );
+      expect(alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
+      expect(fake.book.working()).toEqual([]);
+    },
+  );
+
+  test.each(['bybit', 'binance'] as const)(
+    '%s perps: the stop stays at the venue for the whole position beside a resting limit exit; it fires, and the limit is cancelled',
+    async (venue) => {
+      const { fake, engine, alerts, journal } = await setup(venue, 'perp');
+      const b1 = buy(engine, 0.02);
+      await until(() => b1.status === 'filled' && stops(engine).some((o) => o.status === 'open'), 'stop open', 8000);
+      const [stop] = stops(engine);
+      const limit = engine.manualOrder({ symbol: SYM, side: 'sell', qty: 0.01, price: 31_000 }, 'ada').order!;
+      await until(() => limit.status === 'open', 'limit resting', 8000);
+      expect(stops(engine)).toEqual([expect.objectContaining({ clientOrderId: stop!.clientOrderId, qty: 0.02, status: 'open' })]);
+      expect(venueStops(fake)).toEqual([`${stop!.clientOrderId}:0.02@29400`]);
+      expect(engine.status().unprotected).toEqual([]);
+      fake.setPrice('BTCUSDT', 29_000); // through the stop (29,400)
+      await until(
+        () => engine.portfolio.positions.size === 0 && limit.status === 'cancelled' && stop!.status === 'filled',
+        'closed by the stop, limit cancelled',
+        8000,
+      );
+      expect(journal.closedPositions()[0]).toMatchObject({ exitReason: 'stop_loss' });
+      expect(journal.recentOrders(10).some((o) => o.purpose === 'stop_exit')).toBe(false);
       expect(alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
       expect(fake.book.working()).toEqual([]);
     },

@@ -9,6 +9,7 @@ import { qty } from '../core/format.ts';
 import {
   type Candle,
   type MarketInfo,
+  type MarketType,
   type Order,
   type OrderPurpose,
   type OrderRequest,
@@ -42,6 +43,7 @@ export abstract class EngineCore {
   readonly risk: EngineRisk;
   readonly exchange: ExchangeClient;
   readonly mode: TradingMode;
+  readonly marketType: MarketType;
   protected readonly clock: Clock;
   protected readonly log: Logger;
   protected readonly alerts: AlertSink;
@@ -75,6 +77,7 @@ export abstract class EngineCore {
   constructor(opts: EngineOptions) {
     this.opts = opts;
     this.mode = opts.mode;
+    this.marketType = opts.marketType;
     this.clock = opts.clock;
     this.journal = opts.journal;
     this.tradeAdds = new TradeAddsBook(opts.journal);

@@ -3,16 +3,17 @@
 // (native-trail.ts) the first move hands the stop over to a native trailing order instead.
 import type { AlertInput } from '../core/alerts.ts';
 import { duration } from '../core/format.ts';
-import type { Candle, Order, OrderPurpose } from '../core/types.ts';
+import type { Candle, MarketType, Order, OrderPurpose } from '../core/types.ts';
 import type { RiskLimits } from '../risk/types.ts';
 import type { BookPosition } from './portfolio.ts';
 import type { TradingJournal } from './ports.ts';
 import type { NativeTrails } from './native-trail.ts';
-import { PROTECTIVE } from './protection.ts';
+import { PROTECTIVE, standAside } from './in-flight.ts';
 import { setTradeSettings, tradeId, tradeSettings } from './trades.ts';
 
 /** What the rules need from the engine (all public engine members). */
 export interface PositionRulesHost {
+  readonly marketType: MarketType;
   readonly journal: TradingJournal;
   readonly liveOrders: ReadonlyMap<string, Order>;
   readonly risk: { readonly limits: RiskLimits };
@@ -83,13 +84,14 @@ export class PositionRules {
 
   /**
    * An order of the symbol awaits the venue's answer, or a market exit is closing it (next candle,
-   * then); with `exits`, any working exit too (it lifted the stop a trail would move).
+   * then); with `exits`, any working exit that lifted the stop a trail would move (standAside: on perps
+   * a resting exit leaves it in place, and the trail goes on).
    */
   private busy(symbol: string, exits: boolean): boolean {
     for (const o of this.host.liveOrders.values()) {
       if (o.symbol !== symbol) continue;
       if (o.status === 'new' || o.status === 'submitted') return true;
-      if (exits && o.reduceOnly && !PROTECTIVE.has(o.purpose)) return true;
+      if (exits && o.reduceOnly && !PROTECTIVE.has(o.purpose) && standAside(o, this.host.marketType).has('stop_loss')) return true;
       if (!exits && o.reduceOnly && !PROTECTIVE.has(o.purpose) && o.type === 'market') return true; // closing now
     }
     return false;

@@ -178,6 +178,33 @@ describe('max holding time', () => {
   });
 });
 
+describe('trailing stop beside a resting exit', () => {
+  for (const marketType of ['spot', 'perp'] as const)
+    it(`${marketType}: ${marketType === 'perp' ? 'goes on (the stop stays at the venue)' : 'waits while the exit holds the coins'}`, () => {
+      const r = rig(
+        { 0: 'enter_long' },
+        { marketType, limits: { sizing: 'fixed', fixedQuote: 1000, trailingStopPct: 0.01, stopLossPct: 0.05 } },
+      );
+      r.candle(100, 100.5, 99.5, 100);
+      r.candle(100, 100.5, 99.5, 100); // entry fills at ~100
+      r.candle(100, 100.5, 99.5, 100); // its stop acknowledged
+      const pos = r.engine.portfolio.positions.get(SYM)!;
+      const { order: limit } = r.engine.manualOrder({ symbol: SYM, side: 'sell', qty: pos.qty / 2, price: 130 }, 'ada');
+      r.candle(100, 100.5, 99.5, 100);
+      expect(limit!.status).toBe('open');
+      const before = pos.stopLoss!;
+      r.candle(100, 110, 100, 109);
+      r.candle(109, 109.5, 109, 109.2);
+      if (marketType === 'perp') {
+        expect(pos.stopLoss).toBeCloseTo(110 * 0.99, 8);
+        expect(stops(r.engine.liveOrders.values())).toEqual([
+          expect.objectContaining({ stopPrice: expect.closeTo(108.9, 8), qty: pos.qty, status: 'open' }),
+        ]);
+      } else expect(pos.stopLoss).toBe(before);
+      expect(limit!.status).toBe('open');
+    });
+});
+
 describe('max holding time with a resting exit', () => {
   it("is not deferred by a trader's limit sell: the close at market replaces it", () => {
     const r = rig({ 0: 'enter_long' }, { limits: { sizing: 'fixed', fixedQuote: 1000, maxHoldMinutes: 3 } });

@@ -14,8 +14,9 @@ const TAKE_PROFIT: ReadonlySet<OrderPurpose | undefined> = new Set(['take_profit
  * all of them. On perps nothing is held: a market exit still goes alone (it closes now), but a resting
  * one (a trader's limit) leaves the stop-loss in place for the whole position, so a bot that is down
  * still has it at the venue; both are reduce-only, so whichever fills first closes that much and the
- * other can close no more than is left. Its take-profit stands aside: the exit takes its place (Bybit
- * caps the active reduce-only orders at the position's size; a stop waits untriggered).
+ * other can close no more than is left. Its take-profit stands aside: the exit takes its place, and two
+ * active reduce-only orders for more than the position are what a venue may refuse (Bybit checks a
+ * reduce-only order against the position); a stop waits untriggered.
  */
 export function standAside(exit: Pick<Order, 'type' | 'tif'>, marketType: MarketType): ReadonlySet<OrderPurpose | undefined> {
   return marketType === 'perp' && exit.type !== 'market' && exit.tif !== 'IOC' ? TAKE_PROFIT : PROTECTIVE;

@@ -37,7 +37,7 @@ export function fillAlerts(
         figures: tradeFigures(f.symbol, { qty: r.before?.qty ?? f.qty, price: f.price, pnl }),
         type: 'stop_hit',
         severity: 'warning',
-        title: `Stop-loss hit on ${f.symbol}`,
+        title: `${why === 'trailing_stop' ? 'Trailing stop' : 'Stop-loss'} hit on ${f.symbol}`,
         message: `closed ${r.closed.side} at ${px(f.price)}, PnL ${signedMoney(pnl, quote)}`,
       });
     }

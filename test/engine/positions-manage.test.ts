@@ -122,6 +122,7 @@ describe('trailing stop (paper: moves on the candle close from its high, protect
     r.candle(109, 111, 108.5, 109.5);
     expect(r.engine.portfolio.positions.size).toBe(0);
     const hit = r.alerts.alerts.find((a) => a.type === 'stop_hit');
+    expect(hit?.title).toBe('Trailing stop hit on BTC/USDT'); // not "Stop-loss hit" for an exit in profit
     expect(hit?.message).toMatch(/closed long at 108\.9/);
     expect(r.alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
   });

@@ -534,7 +534,7 @@ export abstract class EngineCore {
   /** What an exit waits for: its position's protective orders, and the resting exits it replaces. */
   private exitGuards(exit: Order, replaces = this.waitsFor.get(exit.clientOrderId)): Order[] {
     const out: Order[] = [];
-    const aside = standAside(exit, this.opts.marketType);
+    const aside = standAside(exit, this.marketType);
     for (const o of this.liveOrders.values())
       if (o.symbol === exit.symbol && (aside.has(o.purpose) || replaces?.has(o.clientOrderId) === true)) out.push(o);
     return out;

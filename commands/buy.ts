@@ -87,7 +87,7 @@ function restingExitNote(ctx: CommandContext, order: Order, price: (x: number) =
   if (ctx.services.engine.status().marketType === 'perp')
     return (
       ` While it rests, the stop-loss ${price(pos.stopLoss)} stays at the venue for the whole position: both are reduce-only, so whichever fills first closes that much and the bot resizes or cancels the other.` +
-      (pos.takeProfit !== undefined ? ' The take-profit order waits until this one is done.' : '')
+      (pos.takeProfit !== undefined ? ' The take-profit order is placed again for what this one leaves.' : '')
     );
   return ` While it rests, the stop-loss order covers only the rest of the position; if the price reaches the stop-loss ${price(pos.stopLoss)}, the bot cancels this order and closes the position at market.`;
 }

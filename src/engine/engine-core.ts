@@ -563,6 +563,7 @@ export abstract class EngineCore {
       if (o.qty !== undefined && o.qty > pos.qty) o.qty = pos.qty;
       this.send(o);
     }
+    this.protection.ensure(symbol); // perps: a take-profit for what resting exits leave (standAside)
   }
 
   protected countWorking(o: Order, d: number): void {

@@ -9,14 +9,14 @@ export const PROTECTIVE: ReadonlySet<OrderPurpose | undefined> = new Set(['stop_
 const TAKE_PROFIT: ReadonlySet<OrderPurpose | undefined> = new Set(['take_profit']);
 
 /**
- * The protective orders that stand aside (are cancelled, and not placed again) while `exit`, a working
- * reduce-only exit that is not itself protective, is at the venue. On spot it sells coins they hold:
- * all of them. On perps nothing is held: a market exit still goes alone (it closes now), but a resting
- * one (a trader's limit) leaves the stop-loss in place for the whole position, so a bot that is down
- * still has it at the venue; both are reduce-only, so whichever fills first closes that much and the
- * other can close no more than is left. Its take-profit stands aside: the exit takes its place, and two
- * active reduce-only orders for more than the position are what a venue may refuse (Bybit checks a
- * reduce-only order against the position); a stop waits untriggered.
+ * The protective orders that make way for `exit`, a working reduce-only exit that is not itself
+ * protective: they are cancelled before it goes. On spot it sells coins they hold: all of them, and
+ * they stay off while it works. On perps nothing is held: a market exit still goes alone (it closes
+ * now), but a resting one (a trader's limit) leaves the stop-loss in place for the whole position, so
+ * a bot that is down still has it at the venue; both are reduce-only, so whichever fills first closes
+ * that much and the other can close no more than is left. Only the take-profit makes way (two active
+ * reduce-only orders for more than the position are what a venue may refuse; a stop waits
+ * untriggered), and the protection keeper places it again for what the exit leaves.
  */
 export function standAside(exit: Pick<Order, 'type' | 'tif'>, marketType: MarketType): ReadonlySet<OrderPurpose | undefined> {
   return marketType === 'perp' && exit.type !== 'market' && exit.tif !== 'IOC' ? TAKE_PROFIT : PROTECTIVE;

@@ -40,6 +40,9 @@ type Kind = 'stop_loss' | 'take_profit';
 const NONE_ASIDE: ReadonlySet<Order['purpose']> = new Set();
 /** A working exit: reduce-only and not a protective order itself. */
 const isExit = (o: Order): boolean => o.reduceOnly === true && !PROTECTIVE.has(o.purpose);
+/** What the working exits on `side` among `orders` will still take out of a position of `posQty`. */
+const leavingQty = (orders: readonly Order[], side: Side, posQty: number): number =>
+  orders.reduce((t, o) => (isExit(o) && o.side === side ? t + Math.max(0, (o.qty ?? posQty) - o.filledQty) : t), 0);
 const REPLACED = 'replaced by a protective order for the whole position';
 /** Protective orders of a symbol lost in a row before that counts as a refusal (a venue that keeps losing them). */
 const MAX_LOST = 3;
@@ -103,13 +106,22 @@ export class ProtectionKeeper {
     const aside = this.asideFor(mine);
     if (aside.has('stop_loss')) return placed;
     if (mine.some((o) => PROTECTIVE.has(o.purpose) && o.status === 'partially_filled')) return placed; // closing now
-    const qty = floorToStep(pos.qty, h.qtyStep(symbol));
-    if (!(qty > 0)) return placed;
+    const step = h.qtyStep(symbol);
+    const whole = floorToStep(pos.qty, step);
+    if (!(whole > 0)) return placed;
     const side: Side = pos.side === 'long' ? 'sell' : 'buy';
     const trail = h.nativeTrail(pos);
     for (const kind of ['stop_loss', 'take_profit'] as const) {
       const px = target[kind];
-      if (px === undefined || aside.has(kind)) continue;
+      if (px === undefined) continue;
+      let qty = whole;
+      if (aside.has(kind)) {
+        // Perps, resting exits at the venue: the take-profit covers what they leave. (One still
+        // waiting for the take-profit to go, exitGuards, comes first.)
+        if (mine.some((o) => isExit(o) && o.status === 'new')) continue;
+        qty = floorToStep(pos.qty - leavingQty(mine, side, pos.qty), step);
+        if (!(qty > 0)) continue;
+      }
       const current = mine.filter((o) => o.purpose === kind);
       const trailPct = kind === 'stop_loss' ? trail : null;
       if (current.length === 1 && this.matches(current[0]!, kind, side, px, qty, symbol, trailPct)) continue;

@@ -217,17 +217,22 @@ describe('protection of every position', () => {
     expect(r.engine.status().unprotected).toEqual([]);
   });
 
-  it('perp: the take-profit stands aside while a resting exit works (the exit takes its place) and comes back when it is cancelled', () => {
+  it('perp: the take-profit makes room for a resting exit (cancelled first), covers what it leaves, and comes back whole when it is cancelled', () => {
     const r = rig({}, { limits: { stopLossPct: 0.02, takeProfitPct: 0.1 }, marketType: 'perp' });
     flat(r);
     r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
     flat(r);
     const guard = (purpose: string) => [...r.engine.liveOrders.values()].filter((o) => o.purpose === purpose);
-    expect(guard('take_profit')).toEqual([expect.objectContaining({ price: expect.closeTo(110, 6), qty: 1, status: 'open' })]);
-    const limit = r.engine.manualOrder({ symbol: SYM, side: 'sell', qty: 0.5, price: 105 }, 'ada').order!;
+    const [first] = guard('take_profit');
+    expect(first).toMatchObject({ price: expect.closeTo(110, 6), qty: 1, status: 'open' });
+    const limit = r.engine.manualOrder({ symbol: SYM, side: 'sell', qty: 0.4, price: 105 }, 'ada').order!;
     flat(r);
     expect(limit.status).toBe('open');
-    expect(guard('take_profit')).toEqual([]);
+    expect(r.journal.getOrder(first!.clientOrderId)!.status).toBe('cancelled');
+    // Cancelled before the limit went out: never two reduce-only limits for more than the position.
+    const eventId = (id: string, to: string) => r.journal.orderEvents(id).find((e) => e.toStatus === to)!.id;
+    expect(eventId(limit.clientOrderId, 'submitted')).toBeGreaterThan(eventId(first!.clientOrderId, 'cancelled'));
+    expect(guard('take_profit')).toEqual([expect.objectContaining({ price: expect.closeTo(110, 6), qty: 0.6, status: 'open' })]);
     expect(stops(r)).toEqual([expect.objectContaining({ qty: 1, status: 'open' })]);
     r.engine.cancel(limit);
     flat(r);

@@ -142,16 +142,40 @@ describe('protection on the ccxt venues', () => {
   );
 
   test.each(['bybit', 'binance'] as const)(
-    '%s perps: the stop stays at the venue for the whole position beside a resting limit exit; it fires, and the limit is cancelled',
+    '%s perps: the stop stays at the venue for the whole position beside a resting limit exit, the take-profit covers the rest; the stop fires, the limits are cancelled',
     async (venue) => {
-      const { fake, engine, alerts, journal } = await setup(venue, 'perp');
+      const { fake, engine, alerts, journal } = await setup(venue, 'perp', { takeProfitPct: 0.1 });
+      const tps = () => [...engine.liveOrders.values()].filter((o) => o.purpose === 'take_profit');
       const b1 = buy(engine, 0.02);
-      await until(() => b1.status === 'filled' && stops(engine).some((o) => o.status === 'open'), 'stop open', 8000);
+      await until(
+        () => b1.status === 'filled' && stops(engine).some((o) => o.status === 'open') && tps().some((o) => o.status === 'open'),
+        'stop and take-profit open',
+        8000,
+      );
       const [stop] = stops(engine);
+      const [tp] = tps();
       const limit = engine.manualOrder({ symbol: SYM, side: 'sell', qty: 0.01, price: 31_000 }, 'ada').order!;
-      await until(() => limit.status === 'open', 'limit resting', 8000);
+      await until(
+        () => limit.status === 'open' && tps().length === 1 && tps()[0]!.qty === 0.01 && tps()[0]!.status === 'open',
+        'limit resting, take-profit for the rest',
+        8000,
+      );
+      expect(journal.getOrder(tp!.clientOrderId)!.status).toBe('cancelled');
       expect(stops(engine)).toEqual([expect.objectContaining({ clientOrderId: stop!.clientOrderId, qty: 0.02, status: 'open' })]);
       expect(venueStops(fake)).toEqual([`${stop!.clientOrderId}:0.02@29400`]);
+      // At no point two reduce-only limits for more than the position: the old take-profit went first.
+      const created = (id: string) =>
+        fake.requests.findIndex((r) =>
+          venue === 'binance'
+            ? r.method === 'POST' && r.params['newClientOrderId'] === id
+            : r.path === '/v5/order/create' && r.params['orderLinkId'] === id,
+        );
+      const cancelled = fake.requests.findIndex((r) =>
+        venue === 'binance'
+          ? r.method === 'DELETE' && r.params['origClientOrderId'] === tp!.clientOrderId
+          : r.path === '/v5/order/cancel' && r.params['orderLinkId'] === tp!.clientOrderId,
+      );
+      expect(created(limit.clientOrderId)).toBeGreaterThan(cancelled);
       expect(engine.status().unprotected).toEqual([]);
       fake.setPrice('BTCUSDT', 29_000); // through the stop (29,400)
       await until(
@@ -163,6 +187,7 @@ describe('protection on the ccxt venues', () => {
       expect(journal.recentOrders(10).some((o) => o.purpose === 'stop_exit')).toBe(false);
       expect(alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
       expect(fake.book.working()).toEqual([]);
+      expect(tps()).toEqual([]);
     },
   );
 

@@ -60,6 +60,7 @@ const spec: CommandSpec = defineCommand({
     if ('reply' in t) return t.reply;
     const pos = t.pos;
     const symbol = pos.symbol;
+    const held = pos.qty; // the close may fill at once (a finished replay) and shrink the live position
     const engine = ctx.services.engine;
     const part = partOf(ctx, symbol, pos.qty);
     if ('error' in part) return badArgs(part.error, usage(spec));
@@ -83,13 +84,13 @@ const spec: CommandSpec = defineCommand({
     const { qty } = marketFormat(ctx.services, symbol);
     const rest =
       part.qty !== undefined
-        ? ` ${qty(pos.qty - part.qty)} stays open; its stop and take-profit are resized to it.`
+        ? ` ${qty(held - part.qty)} stays open; its stop and take-profit are resized to it.`
         : resting.length > 0
           ? ` ${yourExits(resting)} ${resting.length > 1 ? 'are' : 'is'} cancelled: this close replaces ${resting.length > 1 ? 'them' : 'it'}.`
           : '';
     return {
       title: `Closing ${symbol} ${tradeId(pos)}`,
-      text: `${order.side.toUpperCase()} ${qty(order.qty ?? pos.qty)} ${symbol} at market: order ${order.clientOrderId} (${order.status}).${rest} The fill will be reported; check /positions.${withdrawn ? ` ${counted(withdrawn, 'pending exit proposal')} withdrawn.` : ''}`,
+      text: `${order.side.toUpperCase()} ${qty(order.qty ?? held)} ${symbol} at market: order ${order.clientOrderId} (${order.status}).${rest} The fill will be reported; check /positions.${withdrawn ? ` ${counted(withdrawn, 'pending exit proposal')} withdrawn.` : ''}`,
     };
   },
 });

@@ -105,7 +105,11 @@ describe('position commands', () => {
     const pos = h.bot.engine.portfolio.positions.get(SYM)!;
     const ask = await send(`/close ${tradeId(pos)} 50%`);
     expect(ask.text).toMatch(/Close 0\.01 of the long 0\.02 BTC\/USDT position at market\?/);
-    await confirmed(`/close ${tradeId(pos)} 50%`);
+    const done = await confirmed(`/close ${tradeId(pos)} 50%`);
+    // On a finished replay the close fills at once: the reply still says what stays, not 0.
+    expect(done.text).toMatch(
+      /^SELL 0\.01 BTC\/USDT at market: order sk-\w+ \(\w+\)\. 0\.01 stays open; its stop and take-profit are resized to it\./,
+    );
     nextCandle();
     nextCandle();
     expect(h.bot.engine.portfolio.positions.get(SYM)!.qty).toBeCloseTo(0.01, 8);

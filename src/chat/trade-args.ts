@@ -62,10 +62,16 @@ export function levelCommand(kind: LevelKind): CommandSpec {
       const { price } = marketFormat(ctx.services, c.pos.symbol);
       const placed = deskOf(ctx.services)
         .orders()
-        .find((o) => o.symbol === c.pos.symbol && o.purpose === kind);
+        .filter((o) => o.symbol === c.pos.symbol && o.purpose === kind)
+        .at(-1); // the newest: on spot the old one may still be on its way out
+      // The order of the swap is protection.ts's: on spot the old order holds the coins the new one sells.
+      const swap =
+        engine.status().marketType === 'spot'
+          ? 'The new order is journaled first, then the old one is cancelled (it holds the coins) and the new one placed.'
+          : 'The new order is journaled and placed before the old one is cancelled.';
       return {
         title: `${tradeId(c.pos)} ${word} ${price(c.price)}`,
-        text: `The ${word} of trade ${tradeId(c.pos)} (${c.pos.symbol}) is now ${price(c.price)}${placed ? `: order ${placed.clientOrderId} (${placed.status})` : ''}. The new order is journaled and placed before the old one is cancelled.`,
+        text: `The ${word} of trade ${tradeId(c.pos)} (${c.pos.symbol}) is now ${price(c.price)}${placed ? `: order ${placed.clientOrderId} (${placed.status})` : ''}. ${swap}`,
       };
     },
   });

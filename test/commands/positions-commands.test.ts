@@ -89,11 +89,15 @@ describe('position commands', () => {
     const ask = await send(`/sl ${id} -1%`);
     expect(ask.text).toMatch(/ \(1% below the last price [\d,.]+\)\?/);
     const done = await confirmed(`/sl ${id} -1%`);
-    expect(done.text).toMatch(new RegExp(`stop-loss of trade ${id}`));
-    expect(pos.stopLoss).toBeCloseTo(h.bot.engine.lastPrice(SYM) * 0.99, 6);
-    nextCandle();
     const stops = [...h.bot.engine.liveOrders.values()].filter((o) => o.purpose === 'stop_loss');
     expect(stops).toHaveLength(1);
+    // Spot: the order of the swap as protection.ts does it, and the new order's id (not the old one's).
+    expect(done.text).toBe(
+      `The stop-loss of trade ${id} (BTC/USDT) is now ${done.title!.split(' ').at(-1)}: order ${stops[0]!.clientOrderId} (open). ` +
+        'The new order is journaled first, then the old one is cancelled (it holds the coins) and the new one placed.',
+    );
+    expect(pos.stopLoss).toBeCloseTo(h.bot.engine.lastPrice(SYM) * 0.99, 6);
+    nextCandle();
     expect(stops[0]!.stopPrice).toBeCloseTo(pos.stopLoss!, 6);
     await confirmed(`/tp ${id} +3%`);
     expect(pos.takeProfit).toBeGreaterThan(h.bot.engine.lastPrice(SYM));

@@ -121,6 +121,22 @@ describe('read-only commands', () => {
     expect(r.text).toMatch(/Uptime:/);
   });
 
+  it('/help lists what the user may run; /help <command> explains one, and says when it is not theirs', async () => {
+    const all = await send(viewer, '/help');
+    expect(all.text).toContain('/status — ');
+    expect(all.text).not.toContain('/flatten');
+    expect(all.text).toMatch(/\/help <command> explains one\.$/);
+    const close = await send(trader, '/help /close');
+    expect(close.title).toBe('/close');
+    expect(close.text).toMatch(
+      /^\/close <symbol> \[amount\]\n.+\nFor traders and admins; asks you to confirm before it acts\.\n\n {2}<symbol> — /,
+    );
+    expect(close.text).toMatch(/\n {2}\[amount\] — .+, optional$/);
+    expect((await send(viewer, '/help flatten')).text).toBe('/flatten is for admins only; your role is viewer.');
+    expect((await send(viewer, '/help staus')).text).toBe('No command /staus. Did you mean /status? /help lists the ones you can use.');
+    expect((await send(viewer, '/help forceexit')).text).toBe('No command /forceexit. /help lists the ones you can use.'); // /close is not a viewer's
+  });
+
   it('/whoami names the user and what the role allows', async () => {
     const r = await send(trader, '/whoami');
     expect(r.text).toMatch(/User id:\s+u-trader/);

@@ -181,7 +181,13 @@ async function summaryReport(src: ReportSource, kind: 'weekly' | 'monthly', peri
   const label = periodLabel(period, tz);
   const title = `${kind === 'weekly' ? 'Weekly' : 'Monthly'} report — ${label} (${tz})`;
   if (s.pnlSource === 'none' && !s.trades.length) return { title, text: NO_ACTIVITY, mono: true, severity: 'info' };
-  const days = splitDays(period, tz).map((d) => h.period(d));
+  // Days before the journal's first record are not "no activity", they are before the bot existed (as in /daily).
+  const calendar = splitDays(period, tz);
+  const skipped = Math.max(
+    0,
+    calendar.findIndex((d) => h.hasDataUntil(d.end)),
+  );
+  const days = calendar.slice(skipped).map((d) => h.period(d));
   const active = days.filter((d) => d.pnlSource !== 'none');
   const best = active.reduce<PeriodStats | undefined>((b, d) => (!b || d.pnl > b.pnl ? d : b), undefined);
   const worst = active.reduce<PeriodStats | undefined>((w, d) => (!w || d.pnl < w.pnl ? d : w), undefined);
@@ -203,7 +209,8 @@ async function summaryReport(src: ReportSource, kind: 'weekly' | 'monthly', peri
     d.trades.length ? String(d.trades.length) : '',
     d.endEquity !== null ? money(d.endEquity, ccy) : '—',
   ]);
-  const text = `${kv(lines)}\n\n${table(rows, ['day', 'PnL', 'trades', 'equity'])}`;
+  let text = `${kv(lines)}\n\n${table(rows, ['day', 'PnL', 'trades', 'equity'])}`;
+  if (skipped > 0) text += `\n(${counted(skipped, 'earlier day')} before the first record left out)`;
   const img = await periodChart(src, s, label, period, `${kind}-${fileDate(period.start, tz)}.png`);
   return { title, text, mono: true, severity: 'info', ...(img ? { image: img } : {}) };
 }

@@ -116,7 +116,10 @@ describe('reports on a replayed bot', () => {
     const worst = days.reduce((a, b) => (b.pnl < a.pnl ? b : a));
     expect(r.text).toContain(`Best day:     ${dayLabel(D(best.d), 'UTC')} ${signedMoney(best.pnl)}`);
     expect(r.text).toContain(`Worst day:    ${dayLabel(D(worst.d), 'UTC')} ${signedMoney(worst.pnl)}`);
-    expect(r.text).toMatch(/Thu 2023-12-28\s+—/); // before the bot existed
+    // The days before the bot existed are left out (as /daily does), and the report says so.
+    expect(r.text).not.toContain('2023-12-28  ');
+    expect(r.text).toMatch(/\nMon 2024-01-01 .+\n/);
+    expect(r.text).toMatch(/\n\(4 earlier days before the first record left out\)$/);
     expect(r.text).toContain(`Tue 2024-01-02  ${signedMoney(days[1]!.pnl)}`);
     expect(isPng(r.image?.png)).toBe(true);
   });

@@ -20,7 +20,7 @@ import {
 import type { ExchangeClient, OrderUpdate, SimulatedVenue } from '../exchange/types.ts';
 import { isSimulatedVenue } from '../exchange/types.ts';
 import { STATE } from '../journal/state-keys.ts';
-import type { CheckResult } from '../market/validator.ts';
+import { alertForIssue, type CheckResult } from '../market/validator.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent } from '../risk/types.ts';
 import { exitingQty, inFlight, orderInFlight, pendingEntries, standAside } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
@@ -261,15 +261,7 @@ export abstract class EngineCore {
         severity: issue.severity,
         detail: issue.detail,
       });
-      if (this.alertsOn) {
-        this.raise({
-          type: issue.kind === 'gap' ? 'data_gap' : 'bad_candle',
-          severity: 'warning',
-          title: `${s.symbol} ${issue.kind.replaceAll('_', ' ')}`,
-          message: `${issue.detail}${issue.severity === 'reject' ? ' — candle ignored' : ''}`,
-          key: `data:${s.symbol}:${issue.kind}`,
-        });
-      }
+      if (this.alertsOn) this.raise(alertForIssue(issue));
     }
   }
 

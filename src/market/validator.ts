@@ -312,11 +312,12 @@ export function validateSeries(candles: readonly Candle[], symbol: string, timef
 /** The alert the engine raises for an issue: rejects are 'bad_candle' warnings, gaps 'data_gap'. */
 export function alertForIssue(issue: CandleIssue): AlertInput {
   const gap = issue.kind === 'gap';
+  const named = `${issue.kind}: `; // the detail starts with the kind, which the title already says
   return {
     type: gap ? 'data_gap' : 'bad_candle',
     severity: issue.severity === 'reject' || gap ? 'warning' : 'info',
-    title: `${issue.symbol} ${issue.timeframe}: ${issue.kind}${issue.severity === 'reject' ? ' (candle ignored)' : ''}`,
-    message: issue.detail,
+    title: `${issue.symbol} ${issue.kind.replaceAll('_', ' ')}${issue.severity === 'reject' ? ' (candle ignored)' : ''}`,
+    message: issue.detail.startsWith(named) ? issue.detail.slice(named.length) : issue.detail,
     key: `candle:${issue.symbol}:${issue.timeframe}:${issue.kind}`,
     data: { ts: issue.ts, kind: issue.kind, ...(gap ? { missing: issue.missing, from: issue.from, to: issue.to } : {}) },
   };

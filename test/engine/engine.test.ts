@@ -98,7 +98,9 @@ describe('engine: signals → risk → journal → venue', () => {
     const first = r.candle(100, 101, 99, 100);
     r.candle(100, 101, 99, 100);
     r.engine.onCandle(SYM, { ...first }); // an older candle arriving late
-    expect(r.alerts.alerts.filter((a) => a.type === 'bad_candle').map((a) => a.title)).toEqual([`${SYM} out of order`]);
+    const [alert] = r.alerts.alerts.filter((a) => a.type === 'bad_candle');
+    expect(alert!.title).toBe(`${SYM} out of order (candle ignored)`);
+    expect(alert!.message).toMatch(/^\d{4}-\d\d-\d\dT\S+Z arrived after /); // not "out_of_order: …" again
   });
 
   it('a fill reported twice is booked once', () => {

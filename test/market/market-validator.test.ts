@@ -146,7 +146,12 @@ describe('CandleValidator on synthetic candles', () => {
     const v = new CandleValidator('BTC/USDT', '1m');
     v.check(c(T0));
     const gap = v.check(c(T0 + 3 * MIN)).issues[0]!;
-    expect(alertForIssue(gap)).toMatchObject({ type: 'data_gap', severity: 'warning' });
+    expect(alertForIssue(gap)).toMatchObject({
+      type: 'data_gap',
+      severity: 'warning',
+      title: 'BTC/USDT gap',
+      message: '2 missing 1m candles 2024-01-01T00:01:00Z–00:02:00Z', // not "gap: 2 missing …" under the title "… gap"
+    });
     const dup = v.check(c(T0 + 3 * MIN)).issues[0]!;
     expect(alertForIssue(dup)).toMatchObject({ type: 'bad_candle', severity: 'warning' });
   });

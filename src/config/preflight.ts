@@ -26,28 +26,32 @@ export interface StartupOptions {
 
 const CRONS = ['dailyCron', 'weeklyCron', 'monthlyCron'] as const;
 
+/**
+ * The strategy's problems, as start-up sees them: a model or ensemble strategy's model folders, the
+ * grid's parameters, or an indicator strategy built for every symbol. Research runs (/backtest, sweeps)
+ * check a config with it too, so they refuse exactly what start-up would.
+ */
+export function strategyProblems(cfg: Config): string[] {
+  const { name, params } = cfg.strategy;
+  if (isModelStrategy(name)) return modelStrategyProblems(cfg);
+  try {
+    if (name === 'grid') gridParamsOf(cfg.strategy, cfg.exchange.name === 'paper' ? cfg.exchange.paper.priceStep : 0);
+    else if (!Object.hasOwn(STRATEGIES, name))
+      return [`strategy.name: unknown strategy "${name}"; available: ${Object.keys(STRATEGIES).sort().join(', ')}`];
+    else
+      for (const symbol of cfg.market.symbols) createStrategy(name, symbol, { ...params, timeframeMs: TIMEFRAME_MS[cfg.market.timeframe] });
+  } catch (e) {
+    return [`strategy.params: ${errorMessage(e)}`];
+  }
+  return [];
+}
+
 /** Every problem start-up would hit, each as "key: what is wrong". Creates and changes nothing. */
 export function startupProblems(cfg: Config, o: StartupOptions = {}): string[] {
   const out: string[] = [];
   const add = (key: string, msg: string) => out.push(`${key}: ${msg}`);
 
-  const { name, params } = cfg.strategy;
-  if (isModelStrategy(name)) out.push(...modelStrategyProblems(cfg));
-  else if (name === 'grid') {
-    try {
-      gridParamsOf(cfg.strategy, cfg.exchange.name === 'paper' ? cfg.exchange.paper.priceStep : 0);
-    } catch (e) {
-      add('strategy.params', errorMessage(e));
-    }
-  } else if (!Object.hasOwn(STRATEGIES, name)) {
-    add('strategy.name', `unknown strategy "${name}"; available: ${Object.keys(STRATEGIES).sort().join(', ')}`);
-  } else {
-    try {
-      for (const symbol of cfg.market.symbols) createStrategy(name, symbol, { ...params, timeframeMs: TIMEFRAME_MS[cfg.market.timeframe] });
-    } catch (e) {
-      add('strategy.params', errorMessage(e));
-    }
-  }
+  out.push(...strategyProblems(cfg));
 
   // The timezone first, on its own: a bad one must not be blamed on a cron pattern.
   let tz = 'UTC';

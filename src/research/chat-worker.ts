@@ -12,6 +12,9 @@ import { loadSeries, seriesRange } from './data.ts';
 import { InlineExecutor } from './jobs.ts';
 import { exitsLine, table } from './print.ts';
 import { isModelStrategy } from '../models/wire.ts';
+// Static, not import() on demand: from the TypeScript sources (tsx) a worker thread's import() of a
+// .ts file fails on Node 20 (its ESM hooks do not reach workers); this one thread is made only for /backtest.
+import { runModelConfigBacktest } from './model-run.ts';
 import { runConfigBacktest, type RunResult } from './run-config.ts';
 import { fileName, planStress, runStress, scanDataDir, unchangedByShock } from './stress.ts';
 
@@ -90,9 +93,7 @@ export function lastDaysWindow(
 async function backtest(t: Extract<ChatTask, { kind: 'backtest' }>): Promise<ChatOutcome> {
   const w = lastDaysWindow(t.config, t.data, t.days, t.until);
   const run = { config: t.config, data: t.data, from: w.from, to: w.to };
-  const r = isModelStrategy(t.config.strategy.name)
-    ? await (await import('./model-run.ts')).runModelConfigBacktest(run)
-    : runConfigBacktest(run);
+  const r = isModelStrategy(t.config.strategy.name) ? await runModelConfigBacktest(run) : runConfigBacktest(run);
   const ccy = quoteOf(r.symbols);
   const m = r.metrics;
   const head =

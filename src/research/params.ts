@@ -2,7 +2,8 @@
 // against the config schema (the one source of truth for paths and types) before anything runs.
 import { ConfigError, deepMerge, parseConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { createStrategy, STRATEGIES } from '../strategy/registry.ts';
+import { STRATEGIES } from '../strategy/registry.ts';
+import { strategyProblems } from '../config/preflight.ts';
 import { mulberry32 } from '../market/generator.ts';
 
 export type ParamValue = number | string | boolean | null;
@@ -144,7 +145,8 @@ export function buildConfigs(
     let config: Config;
     try {
       config = parseConfig(applyPoint(raw, point), '--param');
-      createStrategy(config.strategy.name, config.market.symbols[0]!, config.strategy.params);
+      const problems = strategyProblems(config); // start-up's own check: model, ensemble and grid strategies too
+      if (problems.length) throw new Error(problems.join('; '));
     } catch (e) {
       skipped.push({ point, why: e instanceof ConfigError ? e.problems.join('; ') : (e as Error).message });
       continue;

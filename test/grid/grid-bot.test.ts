@@ -56,6 +56,12 @@ describe('/grid in a paper replay', () => {
     await h?.stop();
   });
 
+  it('/backtest runs the grid config (it was refused as an unknown strategy)', async () => {
+    const r = await send(h, '/backtest 1');
+    expect(r.title, r.text).toBe('Backtest');
+    expect(r.text).toMatch(/^BTC\/USDT 1m, grid\n/);
+  }, 60_000);
+
   it('shows each level with its open order, the fills and the realized grid profit (one number format)', async () => {
     const r = await send(h, '/grid', viewer);
     expect(r.text).toMatch(/^BTC\/USDT grid g\w+: ACTIVE/);

@@ -97,6 +97,16 @@ describe('ensemble strategy in a paper replay', () => {
     expect((await send(h, viewer, '/models')).text).toMatch(/hit rate .*\(n=\d+\)/);
   }, 60_000);
 
+  it('/backtest runs the ensemble config (it was refused as an unknown strategy)', async () => {
+    await ensemble();
+    h = await startBot({ dir: tempDir(), candles: 400, config: { strategy: { name: 'ensemble' }, models: { dir: root, watch: false } } });
+    const r = await send(h, admin, '/backtest 1');
+    expect(r.text).not.toMatch(/Refused/);
+    expect(r.title).toBe('Backtest');
+    expect(r.text).toMatch(/^BTC\/USDT 1m, ensemble\n/);
+    expect(r.text).toMatch(/Final equity\s+[\d,]+\.\d\d USDT/);
+  }, 60_000);
+
   it('/models disable|enable (admin, confirmed) takes a model out of the vote and survives a restart', async () => {
     const dir = tempDir();
     await ensemble();

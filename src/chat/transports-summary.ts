@@ -3,6 +3,7 @@
 // on without its token stops the bot at start: see Bot.)
 import type { Config } from '../config/schema.ts';
 import type { Secrets } from '../config/env.ts';
+import { counted } from '../core/format.ts';
 
 export interface TransportSummary {
   /** e.g. "console (admin)", "Telegram (2 users, 1 alert chat)". */
@@ -11,14 +12,12 @@ export interface TransportSummary {
   warnings: string[];
 }
 
-const n = (k: number, what: string): string => `${k} ${what}${k === 1 ? '' : 's'}`;
-
 export function transportSummary(chat: Config['chat'], secrets: Secrets): TransportSummary {
   const out: TransportSummary = { running: [], off: [], warnings: [] };
   if (chat.console.enabled) out.running.push(`console (${chat.console.role})`);
   else out.off.push('console');
   const t = chat.telegram;
-  if (t.enabled) out.running.push(`Telegram (${n(t.users.length, 'user')}, ${n(t.alertChats.length, 'alert chat')})`);
+  if (t.enabled) out.running.push(`Telegram (${counted(t.users.length, 'user')}, ${counted(t.alertChats.length, 'alert chat')})`);
   else {
     out.off.push('Telegram');
     if (secrets.telegramBotToken)
@@ -27,7 +26,7 @@ export function transportSummary(chat: Config['chat'], secrets: Secrets): Transp
       );
   }
   const d = chat.discord;
-  if (d.enabled) out.running.push(`Discord (${n(d.guildIds.length, 'guild')}, ${n(d.routes.length, 'alert route')})`);
+  if (d.enabled) out.running.push(`Discord (${counted(d.guildIds.length, 'guild')}, ${counted(d.routes.length, 'alert route')})`);
   else {
     out.off.push('Discord');
     if (secrets.discordBotToken)

@@ -1,5 +1,6 @@
 // Config errors without the config stack (zod, yaml): the CLI reports them before loading it.
 import { UserError } from '../core/errors.ts';
+import { counted } from '../core/format.ts';
 
 /** `ConfigError.file` when the problems are in command-line flags, not a file. */
 export const COMMAND_LINE = 'the command line';
@@ -11,6 +12,6 @@ export class ConfigError extends UserError {
     readonly file: string,
     readonly problems: string[],
   ) {
-    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` + problems.map((p) => `  - ${p}`).join('\n'));
+    super(`${file}: ${counted(problems.length, 'problem')}\n` + problems.map((p) => `  - ${p}`).join('\n'));
   }
 }

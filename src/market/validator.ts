@@ -2,6 +2,7 @@
 // engine sees (live, paper, backtest), so the good path allocates nothing and returns a shared constant.
 
 import type { AlertInput } from '../core/alerts.ts';
+import { counted } from '../core/format.ts';
 import { MAX_PRICE, MIN_PRICE } from '../core/prices.ts';
 import { TIMEFRAME_MS, type Candle, type Timeframe } from '../core/types.ts';
 
@@ -208,7 +209,7 @@ export class CandleValidator {
       const to = ts - tf;
       const missing = (to - from) / tf + 1;
       issues = [
-        this.issue(c, 'gap', `gap: ${missing} missing ${this.timeframe} candle${missing === 1 ? '' : 's'} ${isoRange(from, to)}`, {
+        this.issue(c, 'gap', `gap: ${counted(missing, `missing ${this.timeframe} candle`)} ${isoRange(from, to)}`, {
           missing,
           from,
           to,

@@ -1,7 +1,7 @@
 // Report and command replies, built from the journal. Transport-neutral: a Reply with mono text and
 // an optional PNG. Used by the scheduled reports (service.ts) and by /daily /weekly /monthly
 // /trades /chart.
-import { duration, forMarket, kv, money, pct, signedMoney, table } from '../chat/format.ts';
+import { counted, duration, forMarket, kv, money, pct, signedMoney, table } from '../chat/format.ts';
 import type { Services } from '../chat/services.ts';
 import { tradeId } from '../engine/trades.ts';
 import type { Reply, ReplyImage } from '../chat/types.ts';
@@ -29,7 +29,6 @@ import {
   type PeriodUnit,
 } from './periods.ts';
 import { History, netPnl, splitDays, type LivePoint, type PeriodStats } from './stats.ts';
-import { counted } from '../core/format.ts';
 
 export type ReportKind = 'daily' | 'weekly' | 'monthly';
 
@@ -217,10 +216,10 @@ async function summaryReport(src: ReportSource, kind: 'weekly' | 'monthly', peri
 
 // ---- /daily /weekly /monthly -------------------------------------------------------------------
 
-const UNIT_WORDS: Record<PeriodUnit, { title: string; plural: string; col: string }> = {
-  day: { title: 'Daily', plural: 'days', col: 'day' },
-  week: { title: 'Weekly', plural: 'weeks', col: 'week of' },
-  month: { title: 'Monthly', plural: 'months', col: 'month' },
+const UNIT_WORDS: Record<PeriodUnit, { title: string; col: string }> = {
+  day: { title: 'Daily', col: 'day' },
+  week: { title: 'Weekly', col: 'week of' },
+  month: { title: 'Monthly', col: 'month' },
 };
 
 function unitLabel(unit: PeriodUnit, start: number, tz: string): string {
@@ -234,8 +233,7 @@ export async function buildHistoryReply(src: ReportSource, unit: PeriodUnit, n: 
   const now = tradingNow(src);
   const all = recentPeriods(unit, n, now, tz);
   const words = UNIT_WORDS[unit];
-  const count = (k: number): string => `${k} ${k === 1 ? unit : words.plural}`;
-  const title = `${words.title} PnL — last ${count(n)} (${tz})`;
+  const title = `${words.title} PnL — last ${counted(n, unit)} (${tz})`;
   const h = new History(src.journal, all[0]!.start, now, livePoint(src));
   // Periods before the journal's first record are not "0 PnL", they are before the bot existed.
   const first = all.findIndex((p) => h.hasDataUntil(p.end));
@@ -256,7 +254,7 @@ export async function buildHistoryReply(src: ReportSource, unit: PeriodUnit, n: 
   text += `\n\nTotal: ${signedMoney(total, ccy)}; ${counted(trades, 'trade')}, win rate ${winRate(wins, trades)}`;
   if (last.partial) text += `\n* so far, up to ${timeLabel(now, tz)}`;
   const before = all.length - stats.length;
-  if (before > 0) text += `\n(${before} earlier ${before === 1 ? unit : words.plural} before the first record left out)`;
+  if (before > 0) text += `\n(${counted(before, `earlier ${unit}`)} before the first record left out)`;
   const bars: Bar[] = stats.map((s) => ({ label: unitLabel(unit, s.start, tz).replace(/^\w{3} /, ''), value: round2(s.pnl) }));
   const img = await image(
     src,
@@ -278,7 +276,7 @@ export function buildTradesReply(src: ReportSource, n: number): Reply {
   const net = trades.reduce((a, t) => a + netPnl(t), 0);
   const wins = trades.filter((t) => netPnl(t) > 0).length;
   return {
-    title: `Last ${trades.length} closed trade${trades.length === 1 ? '' : 's'} (${tz})`,
+    title: `Last ${counted(trades.length, 'closed trade')} (${tz})`,
     text: `${tradeRows(src, trades, ccy)}\n\nNet: ${signedMoney(net, ccy)}; win rate ${winRate(wins, trades.length)}`,
     mono: true,
   };
@@ -301,7 +299,7 @@ export async function renderChart(src: ReportSource, kind: ChartKind, days: numb
   const tz = src.timezone;
   const ccy = journalQuote(src.journal);
   const now = tradingNow(src);
-  const span = days === null ? 'all time' : `last ${days} day${days === 1 ? '' : 's'}`;
+  const span = days === null ? 'all time' : `last ${counted(days, 'day')}`;
   const filename = `${kind}-${days === null ? 'all' : `${days}d`}-${fileDate(now, tz)}.png`;
   // 'all' starts at the journal's first record; a window starts `days` back (or at the first record).
   const firstTs = days === null ? firstRecord(src.journal) : now - days * DAY_MS;

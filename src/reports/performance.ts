@@ -1,7 +1,7 @@
 // /performance: the trades closed in a window by exit reason (signal, stop-loss, trailing stop,
 // take-profit, max hold, manual…) and by symbol: which exits and which markets make the money.
 // /pnl and /performance share the windows below.
-import { duration, money, signedMoney, table } from '../chat/format.ts';
+import { counted, duration, money, signedMoney, table } from '../chat/format.ts';
 import type { Reply } from '../chat/types.ts';
 import { DAY_MS, utcDayStart } from '../core/clock.ts';
 import { EXIT_REASONS } from '../core/types.ts';
@@ -53,7 +53,7 @@ export function buildPerformanceReply(src: ReportSource, period: Period): Reply 
         ['symbol', ...head],
       ),
       '',
-      `${trades} trade${trades === 1 ? '' : 's'}, ${wins} won; net ${signedMoney(net, ccy)} (fees included; average ${money(net / trades, ccy)})`,
+      `${counted(trades, 'trade')}, ${wins} won; net ${signedMoney(net, ccy)} (fees included; average ${money(net / trades, ccy)})`,
     ].join('\n'),
     mono: true,
   };

@@ -4,7 +4,7 @@
 // (incl. the add's entry fee and the exit fee) stays within riskPerTrade: the tightest of the
 // current stop, the add's own stop and the stop where the whole position loses exactly the budget.
 // An add that would need a stop closer than the minimum stop distance is made smaller.
-import { percent as fmtPct, plain, price as fmtPrice, qty as fmtQty } from '../core/format.ts';
+import { counted, percent as fmtPct, plain, price as fmtPrice, qty as fmtQty } from '../core/format.ts';
 import type { RiskContext, RiskDecision, RiskIntent, RiskLimits } from './types.ts';
 import { reject, type Work } from './entry-rules.ts';
 import { RISK_LIMITS } from './limits.ts';
@@ -27,7 +27,7 @@ export function rulePyramidGate(lim: RiskLimits, intent: RiskIntent, ctx: RiskCo
   const h = p.adds;
   if (lim.pyramidMaxAdds === 0 || h === undefined) return null;
   if (h.adds >= lim.pyramidMaxAdds) {
-    return reject('pyramiding', `this trade already has ${h.adds} add${h.adds === 1 ? '' : 's'} (limit ${lim.pyramidMaxAdds})`);
+    return reject('pyramiding', `this trade already has ${counted(h.adds, 'add')} (limit ${lim.pyramidMaxAdds})`);
   }
   const moved = p.side === 'long' ? ctx.price / h.lastPrice - 1 : 1 - ctx.price / h.lastPrice;
   if (!(moved >= lim.pyramidMinStepPct - 1e-12)) {

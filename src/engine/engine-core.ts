@@ -22,7 +22,7 @@ import { isSimulatedVenue } from '../exchange/types.ts';
 import { STATE } from '../journal/state-keys.ts';
 import { alertForIssue, type CheckResult } from '../market/validator.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent } from '../risk/types.ts';
-import { exitingQty, inFlight, orderInFlight, pendingEntries, standAside } from './in-flight.ts';
+import { exitingQty, inFlight, isExit, orderInFlight, pendingEntries, standAside } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE, ProtectionKeeper } from './protection.ts';
 import { PositionRules } from './position-rules.ts';
@@ -518,8 +518,7 @@ export abstract class EngineCore {
   restingExits(symbol: string, side: Side): Order[] {
     const out: Order[] = [];
     for (const o of this.liveOrders.values())
-      if (o.symbol === symbol && o.side === side && o.reduceOnly && !PROTECTIVE.has(o.purpose) && !inFlight(o) && !this.held.includes(o))
-        out.push(o);
+      if (o.symbol === symbol && o.side === side && isExit(o) && !inFlight(o) && !this.held.includes(o)) out.push(o);
     return out;
   }
 

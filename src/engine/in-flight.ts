@@ -6,6 +6,9 @@ import type { MarketType, Order, OrderPurpose } from '../core/types.ts';
 /** A position's stop-loss and take-profit orders (protection.ts keeps them), as against the exits that close it. */
 export const PROTECTIVE: ReadonlySet<OrderPurpose | undefined> = new Set(['stop_loss', 'take_profit']);
 
+/** A working exit: reduce-only and not a protective order itself. */
+export const isExit = (o: Order): boolean => o.reduceOnly && !PROTECTIVE.has(o.purpose);
+
 const TAKE_PROFIT: ReadonlySet<OrderPurpose | undefined> = new Set(['take_profit']);
 
 /**
@@ -42,7 +45,7 @@ export function exitingQty(orders: Iterable<Order>, symbol: string, side: 'long'
   const closing = side === 'long' ? 'sell' : 'buy';
   let q = 0;
   for (const o of orders) {
-    if (o.symbol !== symbol || o.side !== closing || !o.reduceOnly || PROTECTIVE.has(o.purpose) || !isWorking(o)) continue;
+    if (o.symbol !== symbol || o.side !== closing || !isExit(o) || !isWorking(o)) continue;
     if (ignoring?.has(o.clientOrderId)) continue;
     q += Math.max(0, (o.qty ?? 0) - o.filledQty);
   }

@@ -8,7 +8,7 @@ import type { RiskLimits } from '../risk/types.ts';
 import type { BookPosition } from './portfolio.ts';
 import type { TradingJournal } from './ports.ts';
 import type { NativeTrails } from './native-trail.ts';
-import { PROTECTIVE, standAside } from './in-flight.ts';
+import { isExit, standAside } from './in-flight.ts';
 import { setTradeSettings, tradeId, tradeSettings } from './trades.ts';
 
 /** What the rules need from the engine (all public engine members). */
@@ -91,8 +91,8 @@ export class PositionRules {
     for (const o of this.host.liveOrders.values()) {
       if (o.symbol !== symbol) continue;
       if (o.status === 'new' || o.status === 'submitted') return true;
-      if (exits && o.reduceOnly && !PROTECTIVE.has(o.purpose) && standAside(o, this.host.marketType).has('stop_loss')) return true;
-      if (!exits && o.reduceOnly && !PROTECTIVE.has(o.purpose) && o.type === 'market') return true; // closing now
+      if (exits && isExit(o) && standAside(o, this.host.marketType).has('stop_loss')) return true;
+      if (!exits && isExit(o) && o.type === 'market') return true; // closing now
     }
     return false;
   }

@@ -3,7 +3,7 @@ import { price, qty } from '../core/format.ts';
 import { decimalsOf, floorToStep, roundTo } from '../core/num.ts';
 import { isTerminal, neverReached } from '../core/order-state.ts';
 import type { MarketType, Order, OrderPurpose, OrderRequest, Side } from '../core/types.ts';
-import { inFlight, PROTECTIVE, standAside } from './in-flight.ts';
+import { exitingQty, inFlight, isExit, PROTECTIVE, standAside } from './in-flight.ts';
 import type { BookPosition } from './portfolio.ts';
 
 export { PROTECTIVE };
@@ -38,11 +38,6 @@ export interface ProtectionHost {
 
 type Kind = 'stop_loss' | 'take_profit';
 const NONE_ASIDE: ReadonlySet<Order['purpose']> = new Set();
-/** A working exit: reduce-only and not a protective order itself. */
-const isExit = (o: Order): boolean => o.reduceOnly === true && !PROTECTIVE.has(o.purpose);
-/** What the working exits on `side` among `orders` will still take out of a position of `posQty`. */
-const leavingQty = (orders: readonly Order[], side: Side, posQty: number): number =>
-  orders.reduce((t, o) => (isExit(o) && o.side === side ? t + Math.max(0, (o.qty ?? posQty) - o.filledQty) : t), 0);
 const REPLACED = 'replaced by a protective order for the whole position';
 /** Protective orders of a symbol lost in a row before that counts as a refusal (a venue that keeps losing them). */
 const MAX_LOST = 3;
@@ -119,7 +114,7 @@ export class ProtectionKeeper {
         // Perps, resting exits at the venue: the take-profit covers what they leave. (One still
         // waiting for the take-profit to go, exitGuards, comes first.)
         if (mine.some((o) => isExit(o) && o.status === 'new')) continue;
-        qty = floorToStep(pos.qty - leavingQty(mine, side, pos.qty), step);
+        qty = floorToStep(pos.qty - exitingQty(mine, symbol, pos.side), step);
         if (!(qty > 0)) continue;
       }
       const current = mine.filter((o) => o.purpose === kind);

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import { defineCommand, deskOf, bytes, duration, kv, utc, sampleHealth, startLoopMonitor, engineTimeNote } from './kit.ts';
+import { defineCommand, deskOf, bytes, duration, kv, utc, sampleHealth, startLoopMonitor, engineTimeNote, versionLine } from './kit.ts';
 
 const size = async (path: string): Promise<number | null> => {
   try {
@@ -12,7 +12,7 @@ const size = async (path: string): Promise<number | null> => {
 
 export default defineCommand({
   name: 'health',
-  description: 'Process CPU, memory, event-loop lag, feeds, venue, journal size, uptime',
+  description: 'Version, process CPU, memory, event-loop lag, feeds, venue, journal size, uptime',
   minRole: 'viewer',
   async run({ services }) {
     // The lag monitor starts on first use; give it a moment so the first answer has numbers.
@@ -23,6 +23,7 @@ export default defineCommand({
     const kind = services.engine.clockKind;
     const st = services.engine.status();
     const pairs: Array<[string, string]> = [
+      ['Version', versionLine()],
       ['Uptime', `${duration(now - services.startedAt)} (process ${duration(process.uptime() * 1000)})`],
       [
         'CPU',

@@ -23,6 +23,7 @@ export { scrubSecrets } from '../src/core/logger.ts';
 export { floorToStep } from '../src/core/num.ts';
 export { isTerminal } from '../src/core/order-state.ts';
 export { quoteOf, splitSymbol } from '../src/core/symbols.ts';
+export { versionLine } from '../src/core/version.ts';
 export type { Balance, Order, Side } from '../src/core/types.ts';
 
 export { dataSourceOf, describeDataSource } from '../src/config/data-source.ts';

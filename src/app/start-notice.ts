@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { describeDataSource, type DataSource } from '../config/data-source.ts';
 import { money, counted } from '../core/format.ts';
 import { quoteOf } from '../core/symbols.ts';
+import { VERSION } from '../core/version.ts';
 import type { EngineStatus } from '../engine/engine-types.ts';
 import { transportLine, type TransportSummary } from '../chat/transports-summary.ts';
 
@@ -29,7 +30,7 @@ const account = (f: StartFacts): string =>
 export function startBanner(f: StartFacts, chat: TransportSummary): string {
   const c = f.config;
   return (
-    `Skipper — ${modeWords(f.status, false)} on ${f.status.venue}; ${c.market.symbols.join(', ')} ${c.market.timeframe}; ` +
+    `Skipper ${VERSION} — ${modeWords(f.status, false)} on ${f.status.venue}; ${c.market.symbols.join(', ')} ${c.market.timeframe}; ` +
     `strategy ${c.strategy.name}; journal ${f.journalPath}\n` +
     `Data: ${describeDataSource(f.data)}\n` +
     `${transportLine(chat)}\n${chat.warnings.map((w) => `Warning: ${w}\n`).join('')}` +
@@ -52,6 +53,7 @@ export function startAlert(f: StartFacts): AlertInput {
     type: 'engine',
     severity: st.blocked ? 'warning' : 'info',
     title: st.blocked ? 'Skipper started: entries blocked' : 'Skipper started',
+    data: { version: VERSION }, // the journal says which version ran from when
     message:
       `${modeWords(st, true)} on ${st.venue}; ${c.market.symbols.join(', ')} ${c.market.timeframe}; strategy ${c.strategy.name}. ` +
       `${account(f)}.${unprotected} Reconciliation: ${f.reconciliation}.${st.blocked ? ` Entries blocked: ${st.blocked}.` : ''}` +

@@ -13,11 +13,16 @@ import { addModelCommands } from './models.ts';
 import { shownParams, STRATEGIES } from '../strategy/registry.ts';
 import { parseTime, registerResearchCommands, runBacktestConfig } from '../research/commands.ts';
 import { counted } from '../core/format.ts';
+import { VERSION } from '../core/version.ts';
 
 const loadConfig = async (file?: string) => (await import('../config/load.ts')).loadConfig(file);
 
 const program = new Command();
-program.name('skipper').description('A crypto trading bot you run on one box and steer from chat.').showHelpAfterError();
+program
+  .name('skipper')
+  .description('A crypto trading bot you run on one box and steer from chat.')
+  .version(VERSION, '-V, --version', 'print the version')
+  .showHelpAfterError();
 
 const speedArg = (v: string): number | 'max' => {
   if (v === 'max') return 'max';

@@ -2,6 +2,7 @@
 // restart makes it a warning that says entries are blocked.
 import { describe, expect, it } from 'vitest';
 import { startBot, tempDir } from '../helpers/harness.ts';
+import { VERSION } from '../../src/core/version.ts';
 
 const startNotice = (h: Awaited<ReturnType<typeof startBot>>) =>
   h.bot.journal
@@ -16,7 +17,7 @@ describe('start notice', () => {
     const first = await startBot({ dir, candles: 300, config });
     try {
       const a = startNotice(first)!;
-      expect(a).toMatchObject({ severity: 'info', title: 'Skipper started' });
+      expect(a).toMatchObject({ severity: 'info', title: 'Skipper started', data: { version: VERSION } });
       expect(a.message).toMatch(
         /^paper on paper; BTC\/USDT 1m; strategy sma-cross\. Equity 10,000\.00 USDT, 0 open positions\. Reconciliation: /,
       );

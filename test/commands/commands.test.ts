@@ -119,6 +119,7 @@ describe('read-only commands', () => {
     expect(r.text).toMatch(/Journal:\s+\d+(\.\d+)? (KB|MB) \+ WAL/);
     expect(r.text).toMatch(/Feed BTC\/USDT:\s+done/);
     expect(r.text).toMatch(/Uptime:/);
+    expect(r.text).toMatch(/Version:\s+Skipper \d+\.\d+\.\d+ on Node v20\./);
   });
 
   it('/help lists what the user may run; /help <command> explains one, and says when it is not theirs', async () => {

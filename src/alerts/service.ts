@@ -37,6 +37,8 @@ interface Window {
   rest: AlertAggregate;
   severity: AlertSeverity;
   until: number;
+  /** An explicit key groups alerts whose titles differ (a model's v2 then v3): the summary must not repeat the first's. */
+  titlesDiffer: boolean;
 }
 
 /** Storm guard state of one channel for the current window. */
@@ -151,6 +153,7 @@ export class AlertService implements AlertSink, AlertControls {
       w.agg.add(alert);
       w.rest.add(alert);
       if (RANK[alert.severity] > RANK[w.severity]) w.severity = alert.severity;
+      if (alert.title !== w.first.title) w.titlesDiffer = true;
       this.opts.observer?.coalesced?.(input);
       return;
     }
@@ -180,6 +183,7 @@ export class AlertService implements AlertSink, AlertControls {
         rest: new AlertAggregate(),
         severity: alert.severity,
         until: now + this.opts.coalesceMs,
+        titlesDiffer: false,
       });
       this.armTimer();
     }
@@ -204,11 +208,12 @@ export class AlertService implements AlertSink, AlertControls {
     this.windows.delete(key);
     const n = w.agg.count;
     if (n < 2) return;
+    const last = w.agg.last ?? w.first;
     const summary: Alert = {
       type: w.first.type,
       severity: w.severity,
-      title: `${w.first.title} ×${n}`,
-      message: `${n} in ${w.agg.span()}${w.agg.describe()}`,
+      title: w.titlesDiffer ? `${last.title} (latest of ${n})` : `${w.first.title} ×${n}`,
+      message: `${n} in ${w.agg.span()}${w.titlesDiffer ? `; the first: ${w.first.title}` : ''}${w.agg.describe()}`,
       ts: this.clock.now(),
       data: { coalesced: { firstId: w.firstId, lastId: w.lastId, ...w.agg.totals() } },
     };

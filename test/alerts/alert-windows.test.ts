@@ -49,4 +49,22 @@ describe('alert coalescing windows', () => {
     expect((alerts as unknown as { windows: Map<string, unknown> }).windows.size).toBe(1);
     alerts.close();
   });
+
+  it('a summary of one key whose titles differ names the latest, not the first repeated', () => {
+    const { clock, sent, alerts } = service();
+    const loaded = (v: number) => ({
+      type: 'engine' as const,
+      severity: 'info' as const,
+      title: `Model m v${v} loaded, replaced v${v - 1}`,
+      message: `the next candles use v${v}`,
+      key: 'model:m:loaded',
+    });
+    alerts.raise(loaded(2));
+    clock.set(T0 + 2_000);
+    alerts.raise(loaded(3));
+    alerts.flush();
+    expect(sent.map((a) => a.title)).toEqual(['Model m v2 loaded, replaced v1', 'Model m v3 loaded, replaced v2 (latest of 2)']);
+    expect(sent[1]!.message).toBe('2 in 2 s; the first: Model m v2 loaded, replaced v1; the last: the next candles use v3');
+    alerts.close();
+  });
 });

@@ -15,7 +15,7 @@ import {
   type Reply,
   type Side,
   type Order,
-  type RiskDecision,
+  verdictWords,
   ALGOS,
   algoConfirm,
   algoPlan,
@@ -70,13 +70,6 @@ function plan(side: Side, spec: () => CommandSpec, { args, services }: CommandCo
   return { ok: true, symbol, req, size, at, refPrice };
 }
 
-const verdictWords = (d: RiskDecision): string =>
-  d.action === 'accept'
-    ? `accepted — ${d.reason.replace(/^accepted\s+/, '')}`
-    : d.action === 'resize'
-      ? `resized by ${d.rule} — ${d.reason.replace(/^resized\s+/, '')}`
-      : `rejected by ${d.rule} — ${d.reason.replace(/^rejected:\s*/, '')}`;
-
 /**
  * A resting exit takes its part of the position out from under the stop-loss order (on spot it holds
  * those coins): say so, and that the bot itself still closes the position if the stop is reached.
@@ -112,7 +105,8 @@ export function tradeCommand(side: Side): CommandSpec {
       if (preview.action === 'reject') return null; // nothing will be placed: run() reports the verdict
       const algo = algoPlan(ctx, p.req, p.refPrice);
       if (!algo.ok) return null;
-      if (algo.plan) return algoConfirm(side, p.symbol, algo.plan, ctx.services);
+      if (algo.plan)
+        return `${algoConfirm(side, p.symbol, algo.plan, ctx.services)}\nRisk check now, of the whole: ${verdictWords(preview)}`;
       return `${side.toUpperCase()} ${p.symbol} ${p.size} at ${p.at}?\nRisk check now: ${verdictWords(preview)}`;
     },
     run(ctx) {

@@ -7,7 +7,16 @@ export { suggestCommand } from '../src/chat/suggest.ts';
 export { hasRole, type Reply, type Role, type TransportName } from '../src/chat/types.ts';
 export type { Services } from '../src/chat/services.ts';
 export { bytes, counted, duration, kv, modeWords, money, pct, percent, price, qty, signedMoney, table, utc } from '../src/chat/format.ts';
-export { actor, assetAmount, badArgs, marketFormat, parseDuration, resolveSymbol, symbolProblem } from '../src/chat/helpers.ts';
+export {
+  actor,
+  assetAmount,
+  badArgs,
+  marketFormat,
+  parseDuration,
+  resolveSymbol,
+  symbolProblem,
+  verdictWords,
+} from '../src/chat/helpers.ts';
 export { MAX_ARG_NUMBER } from '../src/chat/args.ts';
 export { algoConfirm, algoPlan, cancelParent, parentsTable, runAlgo } from '../src/chat/algo-commands.ts';
 export { levelCommand, tradeArg, tradeOf } from '../src/chat/trade-args.ts';

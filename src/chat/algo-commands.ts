@@ -2,7 +2,7 @@
 // commands only hook in.
 import type { CommandContext } from './command.ts';
 import { duration, table, utc } from './format.ts';
-import { actor, marketFormat, parseDuration } from './helpers.ts';
+import { actor, marketFormat, parseDuration, verdictWords } from './helpers.ts';
 import type { Reply } from './types.ts';
 import type { Side } from '../core/types.ts';
 import type { Services } from './services.ts';
@@ -79,7 +79,9 @@ export function runAlgo(ctx: CommandContext, side: Side, symbol: string, plan: A
   return {
     title: `${p.algo.toUpperCase()} ${p.id}`,
     text:
-      `${side.toUpperCase()} ${symbol} ${qty(p.totalQty)} as ${p.id} — ${scheduleWords(p)}.\n${first}\n` +
+      `${side.toUpperCase()} ${symbol} ${qty(p.totalQty)} as ${p.id} — ${scheduleWords(p)}.\n` +
+      (r.resized ? `Risk: ${verdictWords(r.resized)}\n` : '') +
+      `${first}\n` +
       `/orders shows its progress; /cancel ${p.id} stops the rest.`,
   };
 }

@@ -3,6 +3,7 @@ import type { Services } from './services.ts';
 import type { ChatUser, Reply } from './types.ts';
 import { quoteOf, splitSymbol } from '../core/symbols.ts';
 import { forMarket, money, qty } from '../core/format.ts';
+import type { RiskDecision } from '../risk/types.ts';
 
 /** How a user is named in the journal and in replies ("by …"). */
 export const actor = (u: ChatUser): string => u.name ?? u.id;
@@ -64,3 +65,11 @@ export const badArgs = (why: string, usageLine: string): Reply => ({
   severity: 'warning',
   audit: { outcome: 'invalid', reason: why },
 });
+
+/** A risk verdict as the trade replies say it: "resized by max_capital_in_use — 0.05 → 0.047 BTC: …". */
+export const verdictWords = (d: RiskDecision): string =>
+  d.action === 'accept'
+    ? `accepted — ${d.reason.replace(/^accepted\s+/, '')}`
+    : d.action === 'resize'
+      ? `resized by ${d.rule} — ${d.reason.replace(/^resized\s+/, '')}`
+      : `rejected by ${d.rule} — ${d.reason.replace(/^rejected:\s*/, '')}`;

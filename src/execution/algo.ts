@@ -30,7 +30,9 @@ export interface ParentRequest {
   decisionId?: number;
 }
 
-export type StartResult = { ok: true; parent: ParentRow; first?: Order } | { ok: false; reason: string; decision?: RiskDecision };
+export type StartResult =
+  /** `resized`: the risk check's resize of the whole (the reply says why the total is less than asked). */
+  { ok: true; parent: ParentRow; first?: Order; resized?: RiskDecision } | { ok: false; reason: string; decision?: RiskDecision };
 
 export interface ParentProgress {
   parent: ParentRow;
@@ -146,7 +148,9 @@ export class AlgoExecutor implements EntrySplitter {
     if (!market) return { ok: false, reason: `not trading ${req.symbol}` };
     const preview = this.engine.manualOrder({ symbol: req.symbol, side: req.side, qty: req.qty }, req.by, { dryRun: true });
     if (preview.decision.action === 'reject') return { ok: false, reason: preview.decision.reason, decision: preview.decision };
-    return this.begin(req, floorToStep(preview.decision.request?.qty ?? req.qty, market.qtyStep));
+    const started = this.begin(req, floorToStep(preview.decision.request?.qty ?? req.qty, market.qtyStep));
+    if (started.ok && preview.decision.action === 'resize') started.resized = preview.decision;
+    return started;
   }
 
   /** Journal the parent of `total` and send its first child. */

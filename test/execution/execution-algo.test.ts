@@ -174,6 +174,25 @@ describe('TWAP on the paper venue', () => {
     }
     expect(snapshot(h)).toEqual(before);
   });
+
+  it('a TWAP the risk check resizes says so, with the rule, as /buy does', async () => {
+    const last = h.bot.engine.lastPrice(SYM);
+    const asked = Number(((h.bot.engine.status().equity * 0.8) / last).toFixed(4)); // over the per-trade risk (2 %)
+    const ask = await send(h, `/buy ${SYM} ${asked} twap 10m`);
+    expect(ask.text).toMatch(
+      /as TWAP over 10 min\? Each child order passes the risk checks\.\nRisk check now, of the whole: resized by max_loss_per_trade — /,
+    );
+    const done = await confirmed(h, `/buy ${SYM} ${asked} twap 10m`);
+    const id = parentIdOf(done);
+    const total = h.bot.algos.parents.get(id)!.totalQty;
+    expect(total).toBeLessThan(asked);
+    expect(done.text, done.text).toMatch(
+      new RegExp(`^Risk: resized by max_loss_per_trade — ${asked} → ${total} BTC: the loss at the stop`, 'm'),
+    );
+    await send(h, `/cancel ${id}`);
+    await confirmed(h, `/close ${SYM}`);
+    nextCandle(h);
+  });
 });
 
 describe('TWAP across a restart', () => {

@@ -188,8 +188,9 @@ async function summaryReport(src: ReportSource, kind: 'weekly' | 'monthly', peri
   );
   const days = calendar.slice(skipped).map((d) => h.period(d));
   const active = days.filter((d) => d.pnlSource !== 'none');
-  const best = active.reduce<PeriodStats | undefined>((b, d) => (!b || d.pnl > b.pnl ? d : b), undefined);
-  const worst = active.reduce<PeriodStats | undefined>((w, d) => (!w || d.pnl < w.pnl ? d : w), undefined);
+  // A flat day is neither: "Best day: 0.00" in a week without a gain read as if one had been made.
+  const best = active.reduce<PeriodStats | undefined>((b, d) => (d.pnl > 0 && (!b || d.pnl > b.pnl) ? d : b), undefined);
+  const worst = active.reduce<PeriodStats | undefined>((w, d) => (d.pnl < 0 && (!w || d.pnl < w.pnl) ? d : w), undefined);
   const lines: Array<[string, string]> = [
     ['PnL', pnlLine(s, ccy)],
     ['Equity', equityLine(s, ccy)],
@@ -197,8 +198,8 @@ async function summaryReport(src: ReportSource, kind: 'weekly' | 'monthly', peri
     ['Fees paid', money(s.fees, ccy)],
     ['Trades', `${s.trades.length} closed`],
     ['Win rate', winRate(s.wins, s.trades.length)],
-    ['Best day', best ? `${dayLabel(best.start, tz)} ${signedMoney(best.pnl, ccy)}` : '—'],
-    ['Worst day', worst ? `${dayLabel(worst.start, tz)} ${signedMoney(worst.pnl, ccy)}` : '—'],
+    ['Best day', best ? `${dayLabel(best.start, tz)} ${signedMoney(best.pnl, ccy)}` : '— (no day up)'],
+    ['Worst day', worst ? `${dayLabel(worst.start, tz)} ${signedMoney(worst.pnl, ccy)}` : '— (no day down)'],
     ['Days up/down', `${active.filter((d) => d.pnl > 0).length} / ${active.filter((d) => d.pnl < 0).length}`],
     ['Max drawdown', `${(s.maxDrawdown * 100).toFixed(2)}%`],
   ];

@@ -112,10 +112,15 @@ describe('reports on a replayed bot', () => {
     const days = [1, 2, 3].map((d) => ({ d, pnl: expected(j, D(d), D(d + 1)).pnl }));
     // Day PnLs add up to the week's.
     expect(days.reduce((a, x) => a + x.pnl, 0)).toBeCloseTo(e.pnl, 6);
-    const best = days.reduce((a, b) => (b.pnl > a.pnl ? b : a));
-    const worst = days.reduce((a, b) => (b.pnl < a.pnl ? b : a));
-    expect(r.text).toContain(`Best day:     ${dayLabel(D(best.d), 'UTC')} ${signedMoney(best.pnl)}`);
-    expect(r.text).toContain(`Worst day:    ${dayLabel(D(worst.d), 'UTC')} ${signedMoney(worst.pnl)}`);
+    // Best: the largest gain, worst: the largest loss; a flat day is neither.
+    const up = days.filter((x) => x.pnl > 0);
+    const down = days.filter((x) => x.pnl < 0);
+    const best = up.reduce<(typeof days)[number] | undefined>((a, b) => (!a || b.pnl > a.pnl ? b : a), undefined);
+    const worst = down.reduce<(typeof days)[number] | undefined>((a, b) => (!a || b.pnl < a.pnl ? b : a), undefined);
+    expect(best ?? worst, 'the replay has a day up or down').toBeDefined();
+    expect(r.text).toContain(`Best day:     ${best ? `${dayLabel(D(best.d), 'UTC')} ${signedMoney(best.pnl)}` : '— (no day up)'}`);
+    expect(r.text).toContain(`Worst day:    ${worst ? `${dayLabel(D(worst.d), 'UTC')} ${signedMoney(worst.pnl)}` : '— (no day down)'}`);
+    expect(r.text).toContain(`Days up/down: ${up.length} / ${down.length}`);
     // The days before the bot existed are left out (as /daily does), and the report says so.
     expect(r.text).not.toContain('2023-12-28  ');
     expect(r.text).toMatch(/\nMon 2024-01-01 .+\n/);
@@ -328,6 +333,27 @@ describe('reports on a replayed bot', () => {
 });
 
 const reEsc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+describe('a flat week', () => {
+  it('has no best or worst day: "Best day: 0.00" would read as a gain', async () => {
+    const journal = Journal.memory();
+    for (let d = 1; d <= 7; d++) journal.recordEquity(D(d), 10_000, 10_000, 0, 0);
+    const status = { now: D(8), equity: 10_000, unrealizedPnl: 0 } as EngineStatus;
+    const svc = new ReportService({
+      journal,
+      engine: { status: () => status } as unknown as Engine,
+      notifier: new Notifier(() => {}),
+      clock: { now: () => D(8) },
+      log: silentLogger(),
+      config: { ...parseConfig({}).reports, weeklyCron: '0 0 * * 1' },
+    });
+    const r = await svc.build('weekly', D(8));
+    expect(r.text).toContain('Best day:     — (no day up)');
+    expect(r.text).toContain('Worst day:    — (no day down)');
+    expect(r.text).toContain('Days up/down: 0 / 0');
+    journal.close();
+  });
+});
 
 describe('reports with no data', () => {
   const status = { now: 0, equity: 10_000, unrealizedPnl: 0 } as EngineStatus;

@@ -8,7 +8,7 @@ import { writableFileProblem } from '../core/file-checks.ts';
 import { TIMEFRAME_MS } from '../core/types.ts';
 import { journalFileProblem } from '../journal/file-guard.ts';
 import { inspectReplayFile } from '../market/replay-feed.ts';
-import { createStrategy, STRATEGIES } from '../strategy/registry.ts';
+import { createStrategy, ParamError, STRATEGIES } from '../strategy/registry.ts';
 import { isModelStrategy, modelStrategyProblems } from '../models/wire.ts';
 import { readSecrets, type Secrets } from './env.ts';
 import { COMMAND_LINE, ConfigError } from './errors.ts';
@@ -41,7 +41,7 @@ export function strategyProblems(cfg: Config): string[] {
     else
       for (const symbol of cfg.market.symbols) createStrategy(name, symbol, { ...params, timeframeMs: TIMEFRAME_MS[cfg.market.timeframe] });
   } catch (e) {
-    return [`strategy.params: ${errorMessage(e)}`];
+    return [`strategy.params${e instanceof ParamError ? `.${e.key}` : ''}: ${errorMessage(e)}`];
   }
   return [];
 }

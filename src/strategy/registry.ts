@@ -5,6 +5,7 @@ import { macd } from './builtin/macd.ts';
 import { rsiReversion } from './builtin/rsi-reversion.ts';
 import { smaCross } from './builtin/sma-cross.ts';
 import type { Strategy, StrategyFactory, StrategyParams } from './types.ts';
+export { ParamError } from './builtin/common.ts';
 
 export const STRATEGIES: Readonly<Record<string, StrategyFactory>> = Object.freeze({
   [smaCross.name]: smaCross,

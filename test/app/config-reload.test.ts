@@ -121,7 +121,7 @@ describe('/config and /reload', () => {
     const out = await reload();
     expect(out.text).toMatch(/nothing was changed:\n- risk\.riskPerTrade: /);
     write({ strategy: { name: 'sma-cross', params: { fast: 10, slow: 30, nope: 1 } } });
-    expect((await reload()).text).toMatch(/- strategy\.params: .*nope/);
+    expect((await reload()).text).toMatch(/- strategy\.params\.nope: .*unknown parameter "nope"/);
     expect(h.bot.engine.risk.limits.riskPerTrade).toBe(0.01);
     expect(h.bot.journal.recentCommands(1)[0]).toMatchObject({ command: 'reload', outcome: 'refused' });
   });

@@ -119,6 +119,17 @@ describe('start-up errors: one clear line per problem, the key named, exit non-z
     );
   }, 90_000);
 
+  it("a strategy parameter's problem is keyed by the parameter, as the schema's are", async () => {
+    await ready;
+    const problems = (params: Record<string, number>) =>
+      startupProblems(loadConfig(config({ strategy: { name: 'sma-cross', params } }))).filter((l) => l.startsWith('strategy'));
+    expect(problems({ slow: -3 })).toEqual(['strategy.params.slow: sma-cross: slow must be an integer ≥ 2, got -3']);
+    expect(problems({ fast: 40, slow: 30 })).toEqual(['strategy.params.fast: sma-cross: fast (40) must be less than slow (30)']);
+    expect(problems({ bogus: 4 })[0]).toMatch(
+      /^strategy\.params\.bogus: sma-cross: unknown parameter "bogus"; accepted parameters: fast, slow/,
+    );
+  });
+
   it('a bad timezone is blamed on reports.timezone alone, never on a cron pattern', async () => {
     await ready;
     const r = await skipper('config', 'check', config({ reports: { timezone: 'Nowhere/Land' } }));

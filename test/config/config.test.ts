@@ -41,6 +41,9 @@ describe('config', () => {
         'risk:',
         '  riskPerTrade: 0.1',
         '  maxOpenPositions: -1',
+        'strategy:',
+        '  params: { fast: abc }',
+        'alerts: { coalesceSec: [60] }',
         'surprise: 1',
       ].join('\n'),
     );
@@ -53,13 +56,17 @@ describe('config', () => {
     expect(err).toBeInstanceOf(ConfigError);
     const text = err!.problems.join('\n');
     expect(err!.file).toBe(p);
-    expect(text).toMatch(/^mode: .*"backtest"\|"paper"\|"live"/m);
+    // zod's defaults in the schema's words: what was expected, what the file has.
+    expect(text).toMatch(/^mode: expected one of backtest, paper, live; got "moon"$/m);
+    expect(text).toMatch(/^market\.timeframe: expected one of 1m, 3m, .*, 1d; got "7m"$/m);
+    expect(text).toMatch(/^strategy\.params\.fast: expected a number, got "abc"$/m);
+    expect(text).toMatch(/^alerts\.coalesceSec: expected a number, got a list$/m);
     expect(text).toMatch(/^market\.symbols\.0: expected a symbol like BTC\/USDT/m);
     expect(text).toMatch(/^market\.timeframe: /m);
     expect(text).toMatch(/^risk\.riskPerTrade: max loss per trade must be between 1% and 3%; got 10%$/m);
     expect(text).toMatch(/^risk\.maxOpenPositions: /m);
     expect(text).toMatch(/unknown key "surprise"/);
-    expect(err!.problems).toHaveLength(6);
+    expect(err!.problems).toHaveLength(8);
   });
 
   it('YAML syntax errors give the line', () => {

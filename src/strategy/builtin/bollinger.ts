@@ -6,7 +6,7 @@
 import type { Candle, Signal, SignalAction } from '../../core/types.ts';
 import { Bollinger } from '../indicators.ts';
 import type { Strategy, StrategyContext, StrategyFactory, StrategyParams } from '../types.ts';
-import { AtrStop, CloseTime, COMMON_DEFAULTS, Crossing, fmt, makeSignal, requireInt, resolveParams } from './common.ts';
+import { AtrStop, CloseTime, COMMON_DEFAULTS, Crossing, fmt, makeSignal, ParamError, requireInt, resolveParams } from './common.ts';
 
 const NAME = 'bollinger';
 const DEFAULTS = Object.freeze({ period: 20, k: 2, ...COMMON_DEFAULTS });
@@ -71,7 +71,7 @@ export const bollinger: StrategyFactory = {
   create(symbol: string, params: StrategyParams): Strategy {
     const p = resolveParams(NAME, DEFAULTS, params);
     requireInt(NAME, 'period', p.period, 2);
-    if (!(p.k > 0)) throw new Error(`${NAME}: k must be > 0, got ${p.k}`);
+    if (!(p.k > 0)) throw new ParamError('k', `${NAME}: k must be > 0, got ${p.k}`);
     return new BollingerStrategy(symbol, p);
   },
 };

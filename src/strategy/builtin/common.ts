@@ -17,35 +17,46 @@ export const COMMON_DEFAULTS: Readonly<{ atrStop: number; atrPeriod: number; tim
   timeframeMs: 0,
 };
 
+/** A strategy parameter that is wrong, with its name: config checks key it as strategy.params.<key>. */
+export class ParamError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ParamError';
+  }
+}
+
 /** Defaults merged with `params`; throws on unknown names and non-finite values. */
 export function resolveParams<D extends StrategyParams>(strategy: string, defaults: D, params: StrategyParams): D {
   for (const key of Object.keys(params)) {
     if (!Object.hasOwn(defaults, key)) {
-      throw new Error(`${strategy}: unknown parameter "${key}"; accepted parameters: ${Object.keys(defaults).join(', ')}`);
+      throw new ParamError(key, `${strategy}: unknown parameter "${key}"; accepted parameters: ${Object.keys(defaults).join(', ')}`);
     }
     const v: unknown = params[key];
     if (typeof v !== 'number' || !Number.isFinite(v))
-      throw new Error(`${strategy}: parameter "${key}" must be a finite number, got ${String(v)}`);
+      throw new ParamError(key, `${strategy}: parameter "${key}" must be a finite number, got ${String(v)}`);
   }
   const out = { ...defaults, ...params };
   requireInt(strategy, 'atrPeriod', out.atrPeriod ?? 14, 1);
   requireInt(strategy, 'timeframeMs', out.timeframeMs ?? 0, 0);
   const atrStop = out.atrStop ?? 0;
-  if (!(atrStop >= 0)) throw new Error(`${strategy}: atrStop must be ≥ 0 (in ATRs, 0 = no stop), got ${atrStop}`);
+  if (!(atrStop >= 0)) throw new ParamError('atrStop', `${strategy}: atrStop must be ≥ 0 (in ATRs, 0 = no stop), got ${atrStop}`);
   return out;
 }
 
 export function requireInt(strategy: string, key: string, v: number, min: number): void {
-  if (!Number.isInteger(v) || v < min) throw new Error(`${strategy}: ${key} must be an integer ≥ ${min}, got ${v}`);
+  if (!Number.isInteger(v) || v < min) throw new ParamError(key, `${strategy}: ${key} must be an integer ≥ ${min}, got ${v}`);
 }
 
 export function requireRange(strategy: string, key: string, v: number, min: number, max: number): void {
-  if (!(v >= min && v <= max)) throw new Error(`${strategy}: ${key} must be between ${min} and ${max}, got ${v}`);
+  if (!(v >= min && v <= max)) throw new ParamError(key, `${strategy}: ${key} must be between ${min} and ${max}, got ${v}`);
 }
 
 /** fast < slow, or a clear error. */
 export function requireLess(strategy: string, aKey: string, a: number, bKey: string, b: number): void {
-  if (!(a < b)) throw new Error(`${strategy}: ${aKey} (${a}) must be less than ${bKey} (${b})`);
+  if (!(a < b)) throw new ParamError(aKey, `${strategy}: ${aKey} (${a}) must be less than ${bKey} (${b})`);
 }
 
 /**

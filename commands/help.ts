@@ -1,4 +1,4 @@
-import { defineCommand, usage, hasRole, suggestCommand, type CommandSpec } from './kit.ts';
+import { defineCommand, usage, hasRole, roleRefusal, suggestCommand, type CommandSpec } from './kit.ts';
 
 const ROLE_WORD = { viewer: 'every allow-listed user', trader: 'traders and admins', admin: 'admins only' } as const;
 
@@ -28,7 +28,7 @@ export default defineCommand({
       const c = mine.find((x) => x.name === asked);
       if (c) return { title: `/${c.name}`, text: detail(c) };
       const other = services.commands().find((x) => x.name === asked);
-      if (other) return { text: `/${other.name} is for ${ROLE_WORD[other.minRole]}; your role is ${user.role}.` };
+      if (other) return { text: `${roleRefusal(other.name, other.minRole, user.role)} It is for ${ROLE_WORD[other.minRole]}.` };
       const meant = suggestCommand(
         asked,
         mine.map((x) => x.name),

@@ -4,7 +4,7 @@
 // folders import src/chat (a kit inside src/chat would close a folder cycle).
 export { defineCommand, usage, type CommandContext, type CommandSpec } from '../src/chat/command.ts';
 export { suggestCommand } from '../src/chat/suggest.ts';
-export { hasRole, type Reply, type Role, type TransportName } from '../src/chat/types.ts';
+export { hasRole, roleRefusal, type Reply, type Role, type TransportName } from '../src/chat/types.ts';
 export type { Services } from '../src/chat/services.ts';
 export { bytes, counted, duration, kv, modeWords, money, pct, percent, price, qty, signedMoney, table, utc } from '../src/chat/format.ts';
 export {

@@ -7,7 +7,7 @@ import { suggestCommand } from './suggest.ts';
 import { MAX_ARG_CHARS, parseArgs, parseNamedArgs, tokenize } from './args.ts';
 import { usage, type CommandContext, type CommandSpec } from './command.ts';
 import type { Services } from './services.ts';
-import { hasRole, type ChatUser, type Reply, type Role } from './types.ts';
+import { hasRole, roleRefusal, type ChatUser, type Reply, type Role } from './types.ts';
 
 /** What a button press produces: a short toast for the presser, and/or an edit of the prompt. */
 export interface ButtonResult {
@@ -138,7 +138,7 @@ export class Dispatcher {
     if (!hasRole(user.role, need)) {
       this.audit(user, name, rawArgs, 'refused', `needs ${need}`);
       return {
-        text: `/${name} needs the ${need} role; you are ${user.role === 'viewer' ? 'a viewer' : `a ${user.role}`}.`,
+        text: roleRefusal(name, need, user.role),
         severity: 'warning',
       };
     }

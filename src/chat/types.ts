@@ -8,6 +8,10 @@ export type { MessageRef, Role, TransportName };
 export const ROLE_RANK: Readonly<Record<Role, number>> = { viewer: 1, trader: 2, admin: 3 };
 export const hasRole = (have: Role | null | undefined, need: Role): boolean => !!have && ROLE_RANK[have] >= ROLE_RANK[need];
 
+/** Why a command is not the user's: the dispatcher's refusal and /help say it alike. */
+export const roleRefusal = (command: string, need: Role, have: Role | null): string =>
+  `/${command} needs the ${need} role; ${have === null ? 'you have none' : `you are ${have === 'admin' ? 'an' : 'a'} ${have}`}.`;
+
 export interface ChatUser {
   transport: TransportName;
   /** Transport user id (Telegram user id, Discord user id, 'console'). */

@@ -133,7 +133,7 @@ describe('read-only commands', () => {
       /^\/close <symbol> \[amount\]\n.+\nFor traders and admins; asks you to confirm before it acts\.\n\n {2}<symbol> — /,
     );
     expect(close.text).toMatch(/\n {2}\[amount\] — .+, optional$/);
-    expect((await send(viewer, '/help flatten')).text).toBe('/flatten is for admins only; your role is viewer.');
+    expect((await send(viewer, '/help flatten')).text).toBe('/flatten needs the admin role; you are a viewer. It is for admins only.');
     expect((await send(viewer, '/help staus')).text).toBe('No command /staus. Did you mean /status? /help lists the ones you can use.');
     expect((await send(viewer, '/help forceexit')).text).toBe('No command /forceexit. /help lists the ones you can use.'); // /close is not a viewer's
   });

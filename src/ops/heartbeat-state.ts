@@ -3,6 +3,7 @@
 // Its verdict lives here; its shape, reader and writer in journal/state-keys.ts.
 import { hostname } from 'node:os';
 import { STATE, type HeartbeatRow, type StateStore } from '../journal/state-keys.ts';
+import { utc } from '../core/format.ts';
 
 export type { HeartbeatRow };
 
@@ -47,7 +48,7 @@ export function judgeHeartbeat(
   maxAgeMs = HEARTBEAT_MAX_AGE_MS,
 ): HealthVerdict {
   if (!row) return { healthy: false, reason: 'no heartbeat in the journal: the bot has not run on it yet' };
-  if (row.stoppedAt !== undefined) return { healthy: false, reason: `the bot stopped at ${new Date(row.stoppedAt).toISOString()}` };
+  if (row.stoppedAt !== undefined) return { healthy: false, reason: `the bot stopped at ${utc(row.stoppedAt)} (wall clock)` };
   if (alive === false) return { healthy: false, reason: `the bot process (pid ${row.pid}) is not running` };
   const age = now - row.ts;
   if (age > maxAgeMs)

@@ -3,6 +3,7 @@ import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { TIMEFRAME_MS, type Timeframe } from '../core/types.ts';
+import { utc } from '../core/format.ts';
 import { peekCandles } from '../market/csv.ts';
 import { detectTimeframe } from '../market/feed.ts';
 import { guessFromName } from './data.ts';
@@ -108,9 +109,7 @@ export function planStress(config: Config, files: readonly DataFile[]): StressPl
     for (const w of CRASH_WINDOWS) {
       const f = mine.find((x) => x.first <= w.from && x.end >= w.to);
       if (!f) {
-        uncovered.push(
-          `${w.name}: no ${symbol} file at ${tf} or finer covers ${new Date(w.from).toISOString().slice(0, 16)} … ${new Date(w.to).toISOString().slice(0, 16)}`,
-        );
+        uncovered.push(`${w.name}: no ${symbol} file at ${tf} or finer covers ${utc(w.from)} … ${utc(w.to)}`);
         continue;
       }
       cases.push({

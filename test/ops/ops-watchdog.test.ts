@@ -251,7 +251,7 @@ describe('skipper health --check', () => {
     }
     const after = healthCheck(journal, Date.now());
     expect(after.code).toBe(1);
-    expect(after.out).toMatch(/^unhealthy: the bot stopped at /);
+    expect(after.out).toMatch(/^unhealthy: the bot stopped at \d{4}-\d\d-\d\d \d\d:\d\d UTC \(wall clock\)$/m);
     const missing = healthCheck(join(tempDir(), 'none.db'), Date.now());
     expect(missing).toEqual({ code: 1, out: expect.stringMatching(/^unhealthy: no journal at .*: the bot has not started$/) });
   });

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { money, pct, signedMoney } from '../../src/chat/format.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
 import { UserError } from '../../src/core/errors.ts';
 import { counted } from '../../src/core/format.ts';
 import { EXIT_REASONS } from '../../src/core/types.ts';
@@ -334,19 +335,23 @@ describe('reports on a replayed bot', () => {
 
 const reEsc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** Reports on a bare journal, the engine's status given (its `now` is the report clock). */
+const journalReports = (journal: Journal, status: EngineStatus, config: Config['reports']): ReportService =>
+  new ReportService({
+    journal,
+    engine: { status: () => status } as unknown as Engine,
+    notifier: new Notifier(() => {}),
+    clock: { now: () => status.now },
+    log: silentLogger(),
+    config,
+  });
+
 describe('a flat week', () => {
   it('has no best or worst day: "Best day: 0.00" would read as a gain', async () => {
     const journal = Journal.memory();
     for (let d = 1; d <= 7; d++) journal.recordEquity(D(d), 10_000, 10_000, 0, 0);
     const status = { now: D(8), equity: 10_000, unrealizedPnl: 0 } as EngineStatus;
-    const svc = new ReportService({
-      journal,
-      engine: { status: () => status } as unknown as Engine,
-      notifier: new Notifier(() => {}),
-      clock: { now: () => D(8) },
-      log: silentLogger(),
-      config: { ...parseConfig({}).reports, weeklyCron: '0 0 * * 1' },
-    });
+    const svc = journalReports(journal, status, { ...parseConfig({}).reports, weeklyCron: '0 0 * * 1' });
     const r = await svc.build('weekly', D(8));
     expect(r.text).toContain('Best day:     — (no day up)');
     expect(r.text).toContain('Worst day:    — (no day down)');
@@ -448,14 +453,7 @@ describe('consecutive reports chain', () => {
     journal.recordEquity(D(1, 12), 10_100, 10_100, 0, 0);
     // The engine has moved on to 10,500 at exactly midnight, without a snapshot there yet.
     const status = { now: D(2), equity: 10_500, unrealizedPnl: 0 } as EngineStatus;
-    const svc = new ReportService({
-      journal,
-      engine: { status: () => status } as unknown as Engine,
-      notifier: new Notifier(() => {}),
-      clock: { now: () => D(2) },
-      log: silentLogger(),
-      config: parseConfig({ reports: { charts: false } }).reports,
-    });
+    const svc = journalReports(journal, status, parseConfig({ reports: { charts: false } }).reports);
     const day1 = await svc.build('daily', D(2));
     status.now = D(2, 6);
     journal.recordEquity(D(2, 6), 10_500, 10_500, 0, 0);

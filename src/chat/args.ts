@@ -1,4 +1,4 @@
-import { decimal } from '../core/format.ts';
+import { qty } from '../core/format.ts';
 import { QUOTES } from '../core/symbols.ts';
 import type { ArgSpec, ArgValue, ParsedArgs } from './types.ts';
 
@@ -33,7 +33,8 @@ const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 type One = { ok: true; value: ArgValue } | { ok: false; error: string };
 
 /** The bound as the user typed it ("0", "1000"), never exponent notation. */
-const bound = (x: number): string => decimal(x, 12);
+// A bound as the replies write numbers (grouped: "1,000,000,000,000,000").
+const bound = (x: number): string => qty(x);
 
 function parseOne(spec: ArgSpec, token: string): One {
   const ok = (value: ArgValue): One => ({ ok: true, value });

@@ -185,8 +185,8 @@ describe('dispatcher: bounded, scrubbed replies and audit rows (fast-check)', ()
     const admin = chatUser('admin');
     const send = async (t: string, u = trader) => (await h.bot.dispatcher.handleText(u, t))!;
     expect((await send(`/sell BTC/USDT 1${'0'.repeat(400)}`)).text).toMatch(/^amount: too long \(401 characters; at most 64\)\nUsage:/);
-    expect((await send(`/sell BTC/USDT 1${'0'.repeat(60)}`)).text).toMatch(/^amount: must be at most 1000000000000000\nUsage:/);
-    expect((await send('/buy BTC/USDT 1e309')).text).toMatch(/^amount: must be at most 1000000000000000\nUsage:/);
+    expect((await send(`/sell BTC/USDT 1${'0'.repeat(60)}`)).text).toMatch(/^amount: must be at most 1,000,000,000,000,000\nUsage:/);
+    expect((await send('/buy BTC/USDT 1e309')).text).toMatch(/^amount: must be at most 1,000,000,000,000,000\nUsage:/);
     const pasted = await send(`/buy BTC/USDT ${FOREIGN[0]}`);
     expect(pasted.text).toContain('[REDACTED]');
     expect(pasted.text).not.toContain(FOREIGN[0]);

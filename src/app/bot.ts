@@ -212,6 +212,7 @@ export class Bot {
       candleTime: this.clock !== this.wall,
       log: this.log,
       config: cfg.reports,
+      ...(this.models ? { models: this.models.store } : {}),
     });
 
     const services: Services = {

@@ -29,7 +29,12 @@ export const modelPredictions = sqliteTable(
     hit: integer('hit'),
     brier: real('brier'),
   },
-  (t) => [index('model_predictions_model').on(t.model, t.version), index('model_predictions_open').on(t.exitPrice, t.symbol)],
+  (t) => [
+    index('model_predictions_model').on(t.model, t.version),
+    index('model_predictions_open').on(t.exitPrice, t.symbol),
+    // The reports' per-period hit rates (ModelJournal.talliesBetween).
+    index('model_predictions_ts').on(t.ts),
+  ],
 );
 
 /** The ensemble's decisions that became a signal: each member's output and the features. */

@@ -80,6 +80,10 @@ export class ModelJournal {
         `SELECT model, version, COUNT(*) AS predictions, COUNT(hit) AS directional, COALESCE(SUM(hit), 0) AS hits
          FROM model_predictions WHERE exit_price IS NOT NULL GROUP BY model, version`,
       ),
+      tallyBetween: db.prepare(
+        `SELECT model, version, COUNT(*) AS predictions, COUNT(hit) AS directional, COALESCE(SUM(hit), 0) AS hits
+         FROM model_predictions WHERE ts >= ? AND ts < ? AND exit_price IS NOT NULL GROUP BY model, version ORDER BY model, version`,
+      ),
       last: db.prepare(`SELECT * FROM model_predictions WHERE model = ? ORDER BY id DESC LIMIT 1`),
       decision: db.prepare(
         `INSERT INTO model_decisions (ts, symbol, strategy, action, confidence, votes, features) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -132,6 +136,11 @@ export class ModelJournal {
       followed: r.hit === null ? null : r.action === 'buy' ? r.ret! : -r.ret!,
       brier: r.brier,
     }));
+  }
+
+  /** Scored counts per model version of the predictions on candles closing in [since, until) (the reports). */
+  talliesBetween(since: number, until: number): VersionTally[] {
+    return this.s.tallyBetween.all(since, until) as VersionTally[];
   }
 
   /** Scored counts per model version (the live hit rates after a restart). */

@@ -1,7 +1,7 @@
 // Report and command replies, built from the journal. Transport-neutral: a Reply with mono text and
 // an optional PNG. Used by the scheduled reports (service.ts) and by /daily /weekly /monthly
 // /trades /chart.
-import { counted, duration, forMarket, kv, money, pct, signedMoney, table } from '../chat/format.ts';
+import { counted, duration, forMarket, kv, money, pct, percent, signedMoney, table } from '../chat/format.ts';
 import type { Services } from '../chat/services.ts';
 import { tradeId } from '../engine/trades.ts';
 import type { Reply, ReplyImage } from '../chat/types.ts';
@@ -41,6 +41,13 @@ export interface ReportSource {
   charts: boolean;
   /** Wall-clock fallback for "now" before the engine has seen a candle. */
   wallNow: () => number;
+  /** A model or ensemble strategy's scored predictions per period (its "Models" section). */
+  models?: ModelScores;
+}
+
+/** Scored predictions per model version, of the candles closing in [since, until). */
+export interface ModelScores {
+  talliesBetween(since: number, until: number): ReadonlyArray<{ model: string; version: number; directional: number; hits: number }>;
 }
 
 const MAX_TRADE_ROWS = 15;
@@ -146,8 +153,24 @@ async function dailyReport(src: ReportSource, period: Period): Promise<Reply> {
     text += `\n\n${tradeRows(src, shown, ccy)}`;
     if (s.trades.length > shown.length) text += `\n… and ${counted(s.trades.length - shown.length, 'earlier trade')} that day`;
   }
+  text += modelsSection(src, period, 'day');
   const img = await periodChart(src, s, label, period, `daily-${fileDate(period.start, tz)}.png`);
   return { title, text, mono: true, severity: 'info', ...(img ? { image: img } : {}) };
+}
+
+/**
+ * Which models still work: each one's hit rate on the period's candles (directional predictions whose
+ * horizon has passed), so the morning report answers it beside the PnL. Empty without models.
+ */
+function modelsSection(src: ReportSource, period: Period, unit: string): string {
+  const tallies = src.models?.talliesBetween(period.start, period.end) ?? [];
+  if (!tallies.length) return '';
+  const rows = tallies.map((t) => [
+    `${t.model} v${t.version}`,
+    t.directional > 0 ? percent(t.hits / t.directional, 1) : '—',
+    `${t.hits}/${t.directional}`,
+  ]);
+  return `\n\nModels, on this ${unit}'s candles (buy/sell calls scored so far):\n${table(rows, ['model', 'hit rate', 'hits'])}`;
 }
 
 /** The period's equity chart, when it has points. */
@@ -211,6 +234,7 @@ async function summaryReport(src: ReportSource, kind: 'weekly' | 'monthly', peri
   ]);
   let text = `${kv(lines)}\n\n${table(rows, ['day', 'PnL', 'trades', 'equity'])}`;
   if (skipped > 0) text += `\n(${counted(skipped, 'earlier day')} before the first record left out)`;
+  text += modelsSection(src, period, kind === 'weekly' ? 'week' : 'month');
   const img = await periodChart(src, s, label, period, `${kind}-${fileDate(period.start, tz)}.png`);
   return { title, text, mono: true, severity: 'info', ...(img ? { image: img } : {}) };
 }

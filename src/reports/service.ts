@@ -17,7 +17,7 @@ export type { SentState };
 import type { ReportControls } from '../chat/services.ts';
 import type { Notifier } from '../chat/transport.ts';
 import type { Reply } from '../chat/types.ts';
-import { buildPeriodReport, renderChart, type ReportKind, type ReportSource } from './build.ts';
+import { buildPeriodReport, renderChart, type ModelScores, type ReportKind, type ReportSource } from './build.ts';
 import { Schedule, type Period } from './periods.ts';
 
 export type { ReportKind };
@@ -35,6 +35,8 @@ export interface ReportServiceOptions {
   candleTime?: boolean;
   log: Logger;
   config: Config['reports'];
+  /** A model strategy's scored predictions: the reports' Models section. */
+  models?: ModelScores;
 }
 
 export interface SentReport {
@@ -69,7 +71,14 @@ export class ReportService implements ReportControls {
       monthly: new Schedule(c.monthlyCron, tz, 'reports.monthlyCron'),
     };
     const wall = opts.wall ?? opts.clock;
-    this.source = { journal: opts.journal, engine: opts.engine, timezone: tz, charts: c.charts, wallNow: () => wall.now() };
+    this.source = {
+      journal: opts.journal,
+      engine: opts.engine,
+      timezone: tz,
+      charts: c.charts,
+      wallNow: () => wall.now(),
+      ...(opts.models ? { models: opts.models } : {}),
+    };
   }
 
   private get wallNow(): number {

@@ -3,6 +3,7 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatUser, startBot, type Harness } from '../helpers/harness.ts';
+import { ModelJournal } from '../../src/models/predictions-journal.ts';
 
 /** Tables that grow with every candle, order, fill or command. */
 const BIG = ['fills', 'orders', 'order_events', 'decisions', 'equity_snapshots', 'commands', 'positions', 'alerts', 'alert_deliveries'];
@@ -54,4 +55,13 @@ describe('read commands on the journal', () => {
       expect(bad).toEqual([]);
     },
   );
+
+  it("the reports' per-period model hit rates read a range of the ts index, not every prediction", () => {
+    ran.length = 0;
+    recording = true;
+    new ModelJournal(h.bot.journal.sqlite).talliesBetween(0, 86_400_000);
+    recording = false;
+    const sql = ran.find((x) => /FROM model_predictions WHERE ts >= \?/.test(x))!;
+    expect(plan(sql).join(' | ')).toMatch(/SEARCH model_predictions USING INDEX model_predictions_ts \(ts>\? AND ts<\?\)/);
+  });
 });

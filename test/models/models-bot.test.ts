@@ -88,6 +88,21 @@ describe('ensemble strategy in a paper replay', () => {
     expect(shown).toMatch(/hit rate \d+(\.\d)?% \(n=\d+\); trained 50(\.0)?%/);
     expect(shown).toMatch(/calibration \(confidence → hit rate\)/);
 
+    // The daily report says which models still work: each one's hit rate on the day's candles.
+    const firstTs = Math.min(...preds.map((p) => p.ts as number));
+    const dayStart = firstTs - (firstTs % 86_400_000);
+    const report = (await h.bot.reports.build('daily', dayStart + 86_400_000)).text;
+    for (const m of ['up', 'up2']) {
+      const t = rows(
+        h,
+        `SELECT COUNT(hit) AS n, COALESCE(SUM(hit), 0) AS hits FROM model_predictions WHERE model = '${m}' AND exit_price IS NOT NULL AND ts >= ${dayStart} AND ts < ${dayStart + 86_400_000}`,
+      )[0]!;
+      expect(t.n).toBeGreaterThan(0);
+      const rate = (((t.hits as number) / (t.n as number)) * 100).toFixed(1).replace(/\.0$/, '');
+      expect(report).toMatch(new RegExp(`^${m} v1\\s+${rate.replace('.', '\\.')}%\\s+${t.hits}/${t.n}$`, 'm'));
+    }
+    expect(report).toContain("Models, on this day's candles (buy/sell calls scored so far):");
+
     // Restart: the open predictions are scored by the next candles, the scores are read back from the journal.
     const scoredBefore = preds.filter((p) => p.exit_price !== null).length;
     await h.stop();

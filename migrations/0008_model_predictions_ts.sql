@@ -1,0 +1,1 @@
+CREATE INDEX `model_predictions_ts` ON `model_predictions` (`ts`);

@@ -15,16 +15,23 @@ export default defineCommand({
       period === 'all' ? services.engine.startingCash : (startRow?.equity ?? j.equitySeries(since)[0]?.equity ?? st.equity);
     const { trades, wins, realized, fees } = j.pnlTotals(since);
     const change = st.equity - startEquity;
+    // The rows count whole trades, the equity change only this period: say what is left between them.
+    const rest = change - realized - st.unrealizedPnl;
+    const note =
+      Math.abs(rest) >= 0.005
+        ? `\nEquity change − realized − unrealized: ${signedMoney(rest)} (open trades' entry fees, and what trades spanning the period's start made before it).`
+        : '';
     return {
       title: `PnL — ${periodTitle(period)}`,
-      text: kv([
-        ['Equity change', `${signedMoney(change)} (${pct(startEquity > 0 ? change / startEquity : 0)})`],
-        ['Realized (net)', signedMoney(realized)],
-        ['Unrealized', signedMoney(st.unrealizedPnl)],
-        ['Fees', money(fees)],
-        ['Closed trades', `${trades}${trades ? ` (${wins} won)` : ''}`],
-        ['Equity now', money(st.equity)],
-      ]),
+      text:
+        kv([
+          ['Equity change', `${signedMoney(change)} (${pct(startEquity > 0 ? change / startEquity : 0)})`],
+          ['Realized (net)', signedMoney(realized)],
+          ['Unrealized', signedMoney(st.unrealizedPnl)],
+          ['Fees', money(fees)],
+          ['Closed trades', `${trades}${trades ? ` (${wins} won)` : ''}`],
+          ['Equity now', money(st.equity)],
+        ]) + note,
       mono: true,
     };
   },

@@ -293,6 +293,13 @@ describe('/buy, /sell, /cancel, /close', () => {
     nextCandle(h, 0.01);
     const pos = h.bot.engine.status().positions.find((p) => p.symbol === SYM);
     expect(pos?.qty).toBeCloseTo(0.01, 8);
+    // /pnl's rows count whole trades: with one open, what they leave out of the equity change is said.
+    const pnl = (await send(viewer, '/pnl all')).text;
+    const usdt = (label: string) => Number(new RegExp(`${label}:\\s+([+-]?[\\d,.]+) USDT`).exec(pnl)![1]!.replace(/,/g, ''));
+    const rest = usdt('Equity change') - usdt('Realized \\(net\\)') - usdt('Unrealized');
+    expect(rest).toBeLessThan(0); // the entry fee
+    expect(pnl).toMatch(/\nEquity change − realized − unrealized: -[\d.]+ USDT \(open trades' entry fees, and what trades spanning/);
+    expect(Math.abs(usdt('Equity change − realized − unrealized') - rest)).toBeLessThanOrEqual(0.015); // rows rounded to cents
 
     const ask = await send(trader, '/close BTC/USDT');
     expect(ask.text).toMatch(/Close the long 0\.01 BTC\/USDT position at market\? Entry .*uPnL [+-]/);

@@ -74,7 +74,11 @@ function plan(side: Side, spec: () => CommandSpec, { args, services }: CommandCo
  * A resting exit takes its part of the position out from under the stop-loss order (on spot it holds
  * those coins): say so, and that the bot itself still closes the position if the stop is reached.
  */
-function restingExitNote(ctx: CommandContext, order: Order, price: (x: number) => string): string {
+function restingExitNote(
+  ctx: CommandContext,
+  order: Pick<Order, 'symbol' | 'reduceOnly' | 'type' | 'status'>,
+  price: (x: number) => string,
+): string {
   const pos = deskOf(ctx.services).positions().get(order.symbol);
   if (!order.reduceOnly || order.type === 'market' || isTerminal(order.status) || pos?.stopLoss === undefined) return '';
   if (ctx.services.engine.status().marketType === 'perp')
@@ -82,7 +86,7 @@ function restingExitNote(ctx: CommandContext, order: Order, price: (x: number) =
       ` While it rests, the stop-loss ${price(pos.stopLoss)} stays at the venue for the whole position: both are reduce-only, so whichever fills first closes that much and the bot resizes or cancels the other.` +
       (pos.takeProfit !== undefined ? ' The take-profit order is placed again for what this one leaves.' : '')
     );
-  return ` While it rests, the stop-loss order covers only the rest of the position; if the price reaches the stop-loss ${price(pos.stopLoss)}, the bot cancels this order and closes the position at market.`;
+  return ` While it rests, the stop-loss order covers only the rest of the position (on spot this order holds its coins); if the price reaches the stop-loss ${price(pos.stopLoss)}, the bot cancels this order and closes the position at market. While the bot is not running, this order's part has no stop at the venue.`;
 }
 
 /** /buy and /sell: the same command with a side. */
@@ -107,7 +111,11 @@ export function tradeCommand(side: Side): CommandSpec {
       if (!algo.ok) return null;
       if (algo.plan)
         return `${algoConfirm(side, p.symbol, algo.plan, ctx.services)}\nRisk check now, of the whole: ${verdictWords(preview)}`;
-      return `${side.toUpperCase()} ${p.symbol} ${p.size} at ${p.at}?\nRisk check now: ${verdictWords(preview)}`;
+      // A resting exit: the trader learns what it does to the stop before saying yes, not after.
+      const { price } = marketFormat(ctx.services, p.symbol);
+      const resting = preview.request ? { ...preview.request, status: 'new' as const } : undefined;
+      const note = resting ? restingExitNote(ctx, resting, price) : '';
+      return `${side.toUpperCase()} ${p.symbol} ${p.size} at ${p.at}?\nRisk check now: ${verdictWords(preview)}${note ? `\n${note.trim()}` : ''}`;
     },
     run(ctx) {
       const p = plan(side, () => spec, ctx);
@@ -144,9 +152,11 @@ export function tradeCommand(side: Side): CommandSpec {
         text:
           `${head}\nRisk: ${verdictWords(decision)}\n` +
           `Order ${order.clientOrderId}: ${order.side} ${final} ${order.type}${order.price !== undefined ? ` @ ${price(order.price)}` : ''} — ${order.status}.` +
-          `${order.stopLoss !== undefined ? ` Stop-loss ${price(order.stopLoss)} once filled.` : ''}` +
+          `${order.stopLoss !== undefined ? ` Stop-loss ${price(order.stopLoss)}${order.status === 'filled' ? ' set for the position' : ' once filled'}.` : ''}` +
           `${restingExitNote(ctx, order, price)}\n` +
-          `Fills will be reported. /cancel ${order.clientOrderId} cancels it while it is working.`,
+          (isTerminal(order.status)
+            ? '/positions shows what is open now.'
+            : `Fills will be reported. /cancel ${order.clientOrderId} cancels it while it is working.`),
       };
     },
   });

@@ -364,7 +364,7 @@ describe('protection seen from the console', () => {
       const con = h.bot.console!;
       await con.onLine('/buy BTC/USDT 0.005');
       await con.onLine('1'); // Confirm
-      expect(h.printed()).toMatch(/Stop-loss [\d,.]+ once filled/);
+      expect(h.printed()).toMatch(/Stop-loss [\d,.]+ set for the position\.\n\/positions shows what is open now\./);
       const pos = h.bot.engine.portfolio.positions.get(SYM)!;
       expect(pos.qty).toBe(0.005);
       await con.onLine('/orders');
@@ -373,9 +373,13 @@ describe('protection seen from the console', () => {
       expect(h.printed()).not.toMatch(/UNPROTECTED/);
       // A resting limit exit for part of it: the reply says what becomes of the stop meanwhile.
       await con.onLine(`/sell BTC/USDT 0.002 ${Math.round(h.bot.engine.lastPrice(SYM) * 1.05)}`);
+      // The prompt says it before the trader confirms.
+      expect(h.printed()).toMatch(
+        /at limit [\d,.]+\?\nRisk check now: accepted — exit .*\nWhile it rests, the stop-loss order covers only the rest/,
+      );
       await con.onLine('3'); // Confirm (the console numbers its choices on)
       expect(h.printed()).toMatch(
-        /While it rests, the stop-loss order covers only the rest of the position; if the price reaches the stop-loss [\d,.]+, the bot cancels this order and closes the position at market\./,
+        /While it rests, the stop-loss order covers only the rest of the position \(on spot this order holds its coins\); if the price reaches the stop-loss [\d,.]+, the bot cancels this order and closes the position at market\. While the bot is not running, this order's part has no stop at the venue\./,
       );
       await con.onLine('/orders');
       expect(h.printed()).toMatch(/sell\s+stop_market\s+0\.003\s+stop [\d,.]+\s+open\s+stop_loss/);

@@ -237,11 +237,7 @@ export class ModelRuntime implements ModelObserver {
       row.version = ev.serving;
       const keeps = ev.serving === null ? 'it does not vote until a good version lands' : `v${ev.serving} keeps serving`;
       row.detail = `${ev.error}; ${keeps}`;
-      alert = {
-        severity: 'warning',
-        title: `Model ${ev.name}: new files refused`,
-        message: `${ev.error}. ${ev.serving === null ? 'It does not vote until a good version lands' : `Version ${ev.serving} keeps serving`}.`,
-      };
+      alert = { severity: 'warning', title: `Model ${ev.name}: new files refused`, message: `${row.detail}.` };
     } else if (ev.type === 'restored') {
       row.version = ev.version;
       row.detail = `the folder holds v${ev.version} again, the version serving: the refusal is cleared`;

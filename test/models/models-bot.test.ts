@@ -220,7 +220,7 @@ describe('hot reload in a running replay', () => {
     writeFileSync(join(root, 'm', 'model.onnx'), Buffer.from('garbage'));
     await until(() => bot.journal.recentAlerts(20).some((a) => a.title === 'Model m: new files refused'));
     const refusal = bot.journal.recentAlerts(20).find((a) => a.title === 'Model m: new files refused')!;
-    expect(refusal.message).toMatch(/sha256.*\. Version 3 keeps serving\.$/s);
+    expect(refusal.message).toMatch(/sha256.*; v3 keeps serving\.$/s);
     const n = rows(h, 'SELECT COUNT(*) AS n FROM model_predictions WHERE version = 3')[0]!.n as number;
     await until(() => (rows(h!, 'SELECT COUNT(*) AS n FROM model_predictions WHERE version = 3')[0]!.n as number) > n + 5);
     expect(rows(h, "SELECT type, version, previous FROM model_events WHERE type != 'loaded' ORDER BY id")).toEqual([

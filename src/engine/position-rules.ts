@@ -8,7 +8,7 @@ import type { RiskLimits } from '../risk/types.ts';
 import type { BookPosition } from './portfolio.ts';
 import type { TradingJournal } from './ports.ts';
 import type { NativeTrails } from './native-trail.ts';
-import { isExit, standAside } from './in-flight.ts';
+import { inFlight, isExit, standAside } from './in-flight.ts';
 import { setTradeSettings, tradeId, tradeSettings } from './trades.ts';
 
 /** What the rules need from the engine (all public engine members). */
@@ -83,16 +83,16 @@ export class PositionRules {
   }
 
   /**
-   * An order of the symbol awaits the venue's answer, or a market exit is closing it (next candle,
-   * then); with `exits`, any working exit that lifted the stop a trail would move (standAside: on perps
-   * a resting exit leaves it in place, and the trail goes on).
+   * An entry or exit of the symbol is in flight (the engine's one test: on its way, in doubt, or a
+   * market order still filling, such as an exit closing it now), or a protective order is on its way;
+   * with `exits`, also any working exit that lifted the stop a trail would move (standAside: on perps a
+   * resting exit leaves it in place, and the trail goes on).
    */
   private busy(symbol: string, exits: boolean): boolean {
     for (const o of this.host.liveOrders.values()) {
       if (o.symbol !== symbol) continue;
-      if (o.status === 'new' || o.status === 'submitted') return true;
+      if (inFlight(o) || o.status === 'new' || o.status === 'submitted') return true;
       if (exits && isExit(o) && standAside(o, this.host.marketType).has('stop_loss')) return true;
-      if (!exits && isExit(o) && o.type === 'market') return true; // closing now
     }
     return false;
   }

@@ -131,7 +131,7 @@ export abstract class EngineCore {
       defaults: () => (opts.strategyStops ? NO_DEFAULT_PROTECTION : this.risk.limits),
       record: (request, purpose, decisionId) => this.record(request, purpose, decisionId),
       send: (order) => this.send(order),
-      cancelAtVenue: (order) => this.exchange.cancel(order),
+      cancelAtVenue: (order, why) => this.cancelAtVenue(order, why),
       cancelUnsent: (order, reason) =>
         this.onOrderUpdate({ clientOrderId: order.clientOrderId, status: 'cancelled', ts: this.clock.now(), reason }),
       savePosition: (pos) => this.journal.updatePosition(pos.id, pos, pos.maxQty),
@@ -459,7 +459,7 @@ export abstract class EngineCore {
     if (guards.length > 0) {
       this.held.push(order);
       if (replaces !== undefined && replaces.size > 0) this.waitsFor.set(order.clientOrderId, replaces);
-      for (const g of guards) this.cancel(g);
+      for (const g of guards) this.cancel(g, `making way for exit ${order.clientOrderId}`);
       return order;
     }
     this.send(order);
@@ -563,8 +563,20 @@ export abstract class EngineCore {
     if (s) s.working = Math.max(0, s.working + d);
   }
 
-  cancel(order: Order): void {
+  /** Cancel a working order; `why` is what its journal row will say once the venue confirms (else the venue's words). */
+  cancel(order: Order, why?: string): void {
     if (this.protection.dropUnsent(order, 'cancelled before it was sent')) return;
+    this.cancelAtVenue(order, why);
+  }
+
+  /**
+   * Why the engine asked the venue to cancel an order, until the venue answers: the order row then says
+   * "its position closed (sk-00001c)" rather than the venue's "cancelled on request".
+   */
+  protected readonly cancelReasons = new Map<string, string>();
+
+  protected cancelAtVenue(order: Order, why: string | undefined): void {
+    if (why !== undefined) this.cancelReasons.set(order.clientOrderId, why);
     this.exchange.cancel(order);
   }
 
@@ -599,7 +611,8 @@ export abstract class EngineCore {
   protected clearClosed(symbol: string, except: string): void {
     for (const o of this.liveOrders.values()) {
       if (o.symbol !== symbol || o.clientOrderId === except) continue;
-      if (PROTECTIVE.has(o.purpose) || (o.reduceOnly && !inFlight(o) && !this.held.includes(o))) this.cancel(o);
+      if (PROTECTIVE.has(o.purpose) || (o.reduceOnly && !inFlight(o) && !this.held.includes(o)))
+        this.cancel(o, `its position closed (${except})`);
     }
   }
 

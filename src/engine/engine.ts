@@ -73,12 +73,16 @@ export class Engine extends EngineCore implements ExchangeListener {
       this.log.debug({ coid: o.clientOrderId, from, to: u.status }, 'stale order update ignored');
       return;
     }
+    // A cancel the engine asked for says why (the venue only says it was asked).
+    const asked = u.status === 'cancelled' ? this.cancelReasons.get(u.clientOrderId) : undefined;
+    if (isTerminal(u.status)) this.cancelReasons.delete(u.clientOrderId);
+    const reason = asked ?? u.reason;
     o.status = u.status;
     if (u.exchangeOrderId) o.exchangeOrderId = u.exchangeOrderId;
-    if (u.reason) o.reason = u.reason;
+    if (reason) o.reason = reason;
     if (u.triggerPassed) o.triggerPassed = true;
     o.updatedAt = u.ts;
-    this.journal.updateOrder(o, from, u.reason);
+    this.journal.updateOrder(o, from, reason);
     if (isTerminal(o.status)) {
       this.liveOrders.delete(o.clientOrderId);
       this.countWorking(o, -1);
@@ -223,7 +227,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     const resting = new Set<string>(); // exits being cancelled that are not in flight: the close covers their part
     for (const o of [...this.liveOrders.values()]) {
       if (o.status === 'new') continue;
-      this.exchange.cancel(o);
+      this.cancelAtVenue(o, `flatten by ${by}`);
       cancelled++;
       if (!inFlight(o)) resting.add(o.clientOrderId);
     }

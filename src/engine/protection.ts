@@ -25,7 +25,8 @@ export interface ProtectionHost {
   record(request: OrderRequest, purpose: OrderPurpose, decisionId?: number): Order;
   send(order: Order): void;
   /** Cancel at the venue (an order it has). */
-  cancelAtVenue(order: Order): void;
+  /** `why`: what the order's journal row says once it is cancelled. */
+  cancelAtVenue(order: Order, why?: string): void;
   /** Close out an order the venue never saw. */
   cancelUnsent(order: Order, reason: string): void;
   savePosition(pos: BookPosition): void;
@@ -141,7 +142,7 @@ export class ProtectionKeeper {
       if (sent.length === 0) h.send(fresh);
       else if (h.marketType === 'spot') {
         this.waiting.set(fresh.clientOrderId, { order: fresh, replacing: new Set(sent.map((o) => o.clientOrderId)) });
-        for (const o of sent) h.cancelAtVenue(o);
+        for (const o of sent) h.cancelAtVenue(o, `replaced by ${fresh.clientOrderId}`);
       } else {
         this.retiring.set(fresh.clientOrderId, sent);
         h.send(fresh);
@@ -273,7 +274,7 @@ export class ProtectionKeeper {
         this.retiring.delete(o.clientOrderId);
         // Accepted: the orders it replaces go. Refused: they stay, covering what they cover.
         if (o.status === 'open' || o.status === 'partially_filled' || o.status === 'filled') {
-          for (const x of old) if (!isTerminal(x.status)) this.host.cancelAtVenue(x);
+          for (const x of old) if (!isTerminal(x.status)) this.host.cancelAtVenue(x, `replaced by ${o.clientOrderId}`);
         }
       }
       if (o.status === 'open' || o.status === 'filled') this.lost.delete(o.symbol);

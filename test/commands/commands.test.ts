@@ -243,7 +243,7 @@ describe('/buy, /sell, /cancel, /close', () => {
     const c = await send(trader, `/cancel ${id!.toUpperCase()}`);
     expect(c.title).toBe('Cancelled');
     expect(h.bot.engine.liveOrders.has(id!)).toBe(false);
-    expect(h.bot.journal.getOrder(id!)?.status).toBe('cancelled');
+    expect(h.bot.journal.getOrder(id!)).toMatchObject({ status: 'cancelled', reason: `cancelled by ${trader.name ?? trader.id}` });
     expect((await send(trader, `/cancel ${id!}`)).text).toMatch(/already cancelled/);
     expect((await send(trader, '/cancel sk-zzzzzz')).text).toMatch(/No working order/);
     expect((await send(trader, '/cancel')).text).toMatch(/Usage: \/cancel <order>/);

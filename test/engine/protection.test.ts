@@ -38,6 +38,8 @@ function longUnderLimit(marketType: 'spot' | 'perp', qty: number): { r: Rig; lim
 function closedAtStopWithLimitCancelled(r: Rig, limit: Order): void {
   expect(r.engine.portfolio.positions.size).toBe(0);
   expect(r.journal.getOrder(limit.clientOrderId)!.status).toBe('cancelled');
+  // The journal says why the engine cancelled it, not the venue's "cancelled on request".
+  expect(r.journal.getOrder(limit.clientOrderId)!.reason).toMatch(/^(making way for exit sk-\w+|its position closed \(sk-\w+\))$/);
   expect(r.alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
   expect(r.alerts.alerts.find((a) => a.type === 'position_closed')!.message).toMatch(/\(stop-loss\)$/);
 }
@@ -81,6 +83,7 @@ describe('protection of every position', () => {
     expect(pos).toMatchObject({ qty: 1.5, stopLoss: 107.8 });
     expect(stops(r)).toEqual([expect.objectContaining({ stopPrice: 107.8, qty: 1.5, status: 'open' })]);
     expect(r.journal.getOrder(first!.clientOrderId)!.status).toBe('cancelled');
+    expect(r.journal.getOrder(first!.clientOrderId)!.reason).toBe(`replaced by ${stops(r)[0]!.clientOrderId}`);
     // Spot: the new stop is journaled (4 orders: buy, stop, add, new stop) before the old one is cancelled,
     // and it is sent only after the old one is gone (the old one holds the coins it would sell).
     expect(seen).toEqual(['submit manual 0.5', `cancel ${first!.clientOrderId}; journal has 4 orders`, 'submit stop_loss 1.5']);
@@ -202,6 +205,8 @@ describe('protection of every position', () => {
       r.candle(99, 99, 96, 96.5); // through the stop
       flat(r, 96.5);
       closedAtStopWithLimitCancelled(r, limit);
+      const stop = r.journal.recentOrders(20).find((o) => o.purpose === 'stop_loss' && o.status === 'filled')!;
+      expect(r.journal.getOrder(limit.clientOrderId)!.reason).toBe(`its position closed (${stop.clientOrderId})`);
       expect(r.journal.closedPositions()[0]).toMatchObject({ qty: 0, exitPrice: 98 }); // the venue's stop, not a market close
       expect(r.journal.recentOrders(20).some((o) => o.purpose === 'stop_exit')).toBe(false);
       expect(r.alerts.alerts.some((a) => a.title === 'BTC/USDT stop-loss hit: closing the rest')).toBe(false);

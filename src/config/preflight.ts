@@ -1,7 +1,7 @@
 // Everything start-up checks before it builds anything, in one place: `skipper run` (through the Bot)
 // and `skipper config check` both call startupProblems, so the check says OK exactly when start-up
 // would get past these. Each problem starts with the config key (or flag) to fix.
-import { gridParamsOf } from '../grid/config.ts';
+import { GridParamsError, gridParamsOf } from '../grid/config.ts';
 import { Cron } from 'croner';
 import { errorMessage } from '../core/errors.ts';
 import { writableFileProblem } from '../core/file-checks.ts';
@@ -41,6 +41,7 @@ export function strategyProblems(cfg: Config): string[] {
     else
       for (const symbol of cfg.market.symbols) createStrategy(name, symbol, { ...params, timeframeMs: TIMEFRAME_MS[cfg.market.timeframe] });
   } catch (e) {
+    if (e instanceof GridParamsError) return e.problems;
     return [`strategy.params${e instanceof ParamError ? `.${e.key}` : ''}: ${errorMessage(e)}`];
   }
   return [];

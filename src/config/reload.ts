@@ -1,12 +1,9 @@
 // Config reload from chat, the pure part: what changed between the running config and the file, which
 // of it can be applied while the bot runs, and which needs a restart.
-import { gridParamsOf } from '../grid/config.ts';
 import { isDeepStrictEqual } from 'node:util';
-import { errorMessage } from '../core/errors.ts';
-import { TIMEFRAME_MS } from '../core/types.ts';
 import { RiskEngine } from '../risk/engine.ts';
 import { limitKey, showLimit } from '../risk/limits.ts';
-import { createStrategy } from '../strategy/registry.ts';
+import { strategyProblems } from './preflight.ts';
 import type { Config } from './schema.ts';
 
 /**
@@ -74,14 +71,7 @@ export function planReload(running: Config, next: Config): ReloadPlan {
     if (!r.ok) errors.push(`${c.path}: ${r.error}`);
   }
   if (changes.some((c) => c.path.startsWith('strategy.params')) && next.strategy.name === running.strategy.name) {
-    try {
-      if (grid) gridParamsOf(next.strategy);
-      else
-        for (const s of next.market.symbols)
-          createStrategy(next.strategy.name, s, { ...next.strategy.params, timeframeMs: TIMEFRAME_MS[next.market.timeframe] });
-    } catch (e) {
-      errors.push(`strategy.params: ${errorMessage(e)}`);
-    }
+    errors.push(...strategyProblems(next)); // start-up's own check: the two never disagree
   }
   const apply = needsRestart.length || errors.length ? [] : changes.filter((c) => isLivePath(c.path));
   return { changes, apply, needsRestart, errors };

@@ -35,13 +35,32 @@ export const gridParamsSchema = z
 
 export type GridParams = z.output<typeof gridParamsSchema>;
 
-/** The grid of a config's strategy section; throws one readable line naming the keys. */
+/** A grid config's problems, each "strategy.params.<key>: what is wrong" (the config check lists them all). */
+export class GridParamsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`grid: ${problems.join('; ')}`);
+    this.name = 'GridParamsError';
+  }
+}
+
+const GRID_KEYS = Object.keys(gridParamsSchema.shape);
+
+/** One zod issue of the grid's parameters in the config check's words, keyed. */
+function gridIssue(i: z.core.$ZodIssue): string[] {
+  if (i.code === 'unrecognized_keys')
+    return i.keys.map((k) => `strategy.params.${k}: unknown grid parameter; accepted parameters: ${GRID_KEYS.join(', ')}`);
+  const key = `strategy.params.${i.path.map(String).join('.')}`;
+  if (i.code === 'too_small') return [`${key}: must be ${i.inclusive ? 'at least' : 'above'} ${String(i.minimum)}`];
+  if (i.code === 'too_big') return [`${key}: must be ${i.inclusive ? 'at most' : 'below'} ${String(i.maximum)}`];
+  if (i.code === 'invalid_type' && i.expected === 'int') return [`${key}: must be a whole number`];
+  return [`${key}: ${i.message}`];
+}
+
+/** The grid of a config's strategy section; throws a GridParamsError naming every key that is wrong. */
 export function gridParamsOf(strategy: { params: Record<string, number>; spacing?: GridSpacing | undefined }, tick = 0): GridParams {
   const { timeframeMs: _tf, ...params } = strategy.params;
   const r = gridParamsSchema.safeParse({ ...params, ...(strategy.spacing !== undefined ? { spacing: strategy.spacing } : {}) });
-  if (!r.success) {
-    throw new Error(`grid: ${r.error.issues.map((i) => `strategy.params.${i.path.join('.') || '?'}: ${i.message}`).join('; ')}`);
-  }
+  if (!r.success) throw new GridParamsError(r.error.issues.flatMap(gridIssue));
   gridLevels(r.data.lower, r.data.upper, r.data.levels, r.data.spacing, tick); // throws when the levels collide
   return r.data;
 }

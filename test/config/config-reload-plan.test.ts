@@ -79,7 +79,7 @@ describe('planReload', () => {
   it('changed strategy parameters are checked by the strategy itself', () => {
     const p = planReload(running, next({ strategy: { name: 'sma-cross', params: { fast: 10, slow: 30, bogus: 1 } } }));
     expect(p.errors).toHaveLength(1);
-    expect(p.errors[0]).toMatch(/^strategy\.params: .*bogus/);
+    expect(p.errors[0]).toMatch(/^strategy\.params\.bogus: sma-cross: unknown parameter "bogus"/);
     expect(p.apply).toEqual([]);
     const ok = planReload(running, next({ strategy: { name: 'sma-cross', params: { fast: 5, slow: 30 } } }));
     expect(ok.apply).toEqual([{ path: 'strategy.params.fast', from: 10, to: 5 }]);

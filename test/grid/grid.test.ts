@@ -103,7 +103,16 @@ describe('grid config: start-up check and reload', () => {
     const wider = planReload(running, grid({ lower: 80, upper: 110, levels: 5, qtyPerLevel: 1 }));
     expect(wider).toMatchObject({ apply: [], needsRestart: ['strategy.params.lower'], errors: [] });
     const bad = planReload(running, grid({ lower: 120, upper: 110, levels: 5, qtyPerLevel: 1 }));
-    expect(bad.errors).toEqual([expect.stringMatching(/^strategy\.params: grid: strategy\.params\.upper: must be above lower \(120\)$/)]);
+    expect(bad.errors).toEqual(['strategy.params.upper: must be above lower (120)']);
+    // Every wrong key at once, each named, as start-up's check says them (one check for both).
+    const two = planReload(running, grid({ lower: 90, upper: 110, levels: 5, qty: 1 }));
+    expect(two.errors).toEqual([
+      'strategy.params.qty: unknown grid parameter; accepted parameters: lower, upper, levels, spacing, qtyPerLevel, quotePerLevel, stopBelow, stopAbove',
+      'strategy.params.qtyPerLevel: give exactly one of qtyPerLevel and quotePerLevel',
+    ]);
+    expect(
+      startupProblems(grid({ lower: 90, upper: 110, levels: 5, qty: 1 }), { injected: { exchange: true, feeds: true, logger: true } }),
+    ).toEqual(two.errors);
   });
 });
 

@@ -24,8 +24,7 @@ export interface ProtectionHost {
   /** Journal an order (status `new`) without sending it. */
   record(request: OrderRequest, purpose: OrderPurpose, decisionId?: number): Order;
   send(order: Order): void;
-  /** Cancel at the venue (an order it has). */
-  /** `why`: what the order's journal row says once it is cancelled. */
+  /** Cancel at the venue (an order it has); `why`: what the order's journal row says once it is cancelled. */
   cancelAtVenue(order: Order, why?: string): void;
   /** Close out an order the venue never saw. */
   cancelUnsent(order: Order, reason: string): void;

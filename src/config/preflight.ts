@@ -42,7 +42,8 @@ export function strategyProblems(cfg: Config): string[] {
       for (const symbol of cfg.market.symbols) createStrategy(name, symbol, { ...params, timeframeMs: TIMEFRAME_MS[cfg.market.timeframe] });
   } catch (e) {
     if (e instanceof GridParamsError) return e.problems;
-    return [`strategy.params${e instanceof ParamError ? `.${e.key}` : ''}: ${errorMessage(e)}`];
+    if (e instanceof ParamError) return e.problems.map((p) => `strategy.params.${p.key}: ${p.message}`);
+    return [`strategy.params: ${errorMessage(e)}`];
   }
   return [];
 }

@@ -119,12 +119,18 @@ describe('start-up errors: one clear line per problem, the key named, exit non-z
     );
   }, 90_000);
 
-  it("a strategy parameter's problem is keyed by the parameter, as the schema's are", async () => {
+  it("a strategy parameter's problems are keyed by the parameter, as the schema's are, all at once", async () => {
     await ready;
     const problems = (params: Record<string, number>) =>
       startupProblems(loadConfig(config({ strategy: { name: 'sma-cross', params } }))).filter((l) => l.startsWith('strategy'));
     expect(problems({ slow: -3 })).toEqual(['strategy.params.slow: sma-cross: slow must be an integer ≥ 2, got -3']);
     expect(problems({ fast: 40, slow: 30 })).toEqual(['strategy.params.fast: sma-cross: fast (40) must be less than slow (30)']);
+    // Every wrong parameter at once, one line each.
+    expect(problems({ slow: 3.5, bogus: 4, atrStop: -1 }).map((l) => l.split(':')[0])).toEqual([
+      'strategy.params.bogus',
+      'strategy.params.atrStop',
+      'strategy.params.slow',
+    ]);
     expect(problems({ bogus: 4 })[0]).toMatch(
       /^strategy\.params\.bogus: sma-cross: unknown parameter "bogus"; accepted parameters: fast, slow/,
     );

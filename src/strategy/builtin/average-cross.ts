@@ -1,7 +1,7 @@
 // The two moving-average crossovers (sma-cross, ema-cross): fast and slow averages of the close,
 // crossing by LineCross's rules (./common.ts); each file names its average and its defaults.
 import type { Strategy, StrategyFactory, StrategyParams } from '../types.ts';
-import { COMMON_DEFAULTS, LineCross, requireInt, requireLess, resolveParams } from './common.ts';
+import { COMMON_DEFAULTS, LineCross, ParamChecks } from './common.ts';
 
 /** A moving average fed one close at a time: NaN until `period` closes have been seen. */
 export interface Average {
@@ -57,10 +57,9 @@ export function averageCrossFactory(
     description,
     defaults,
     create(symbol: string, params: StrategyParams): Strategy {
-      const p = resolveParams(name, defaults, params);
-      requireInt(name, 'fast', p.fast, 1);
-      requireInt(name, 'slow', p.slow, 2);
-      requireLess(name, 'fast', p.fast, 'slow', p.slow);
+      const check = new ParamChecks(name);
+      const p = check.resolve(defaults, params);
+      check.int('fast', p.fast, 1).int('slow', p.slow, 2).less('fast', p.fast, 'slow', p.slow).done();
       return make(symbol, p);
     },
   };

@@ -6,7 +6,7 @@
 import type { Candle, Signal, SignalAction } from '../../core/types.ts';
 import { Bollinger } from '../indicators.ts';
 import type { Strategy, StrategyContext, StrategyFactory, StrategyParams } from '../types.ts';
-import { AtrStop, CloseTime, COMMON_DEFAULTS, Crossing, fmt, makeSignal, ParamError, requireInt, resolveParams } from './common.ts';
+import { AtrStop, CloseTime, COMMON_DEFAULTS, Crossing, fmt, makeSignal, ParamChecks } from './common.ts';
 
 const NAME = 'bollinger';
 const DEFAULTS = Object.freeze({ period: 20, k: 2, ...COMMON_DEFAULTS });
@@ -69,9 +69,9 @@ export const bollinger: StrategyFactory = {
   description: 'Mean reversion: long when the close crosses back above the lower Bollinger band, out at the middle band.',
   defaults: DEFAULTS,
   create(symbol: string, params: StrategyParams): Strategy {
-    const p = resolveParams(NAME, DEFAULTS, params);
-    requireInt(NAME, 'period', p.period, 2);
-    if (!(p.k > 0)) throw new ParamError('k', `${NAME}: k must be > 0, got ${p.k}`);
+    const check = new ParamChecks(NAME);
+    const p = check.resolve(DEFAULTS, params);
+    check.int('period', p.period, 2).positive('k', p.k).done();
     return new BollingerStrategy(symbol, p);
   },
 };

@@ -17,46 +17,69 @@ export const COMMON_DEFAULTS: Readonly<{ atrStop: number; atrPeriod: number; tim
   timeframeMs: 0,
 };
 
-/** A strategy parameter that is wrong, with its name: config checks key it as strategy.params.<key>. */
+/** A strategy's wrong parameters, each with its name: config checks key them as strategy.params.<key>. */
 export class ParamError extends Error {
-  constructor(
-    readonly key: string,
-    message: string,
-  ) {
-    super(message);
+  constructor(readonly problems: ReadonlyArray<{ key: string; message: string }>) {
+    super(problems.map((p) => p.message).join('; '));
     this.name = 'ParamError';
   }
 }
 
-/** Defaults merged with `params`; throws on unknown names and non-finite values. */
-export function resolveParams<D extends StrategyParams>(strategy: string, defaults: D, params: StrategyParams): D {
-  for (const key of Object.keys(params)) {
-    if (!Object.hasOwn(defaults, key)) {
-      throw new ParamError(key, `${strategy}: unknown parameter "${key}"; accepted parameters: ${Object.keys(defaults).join(', ')}`);
-    }
-    const v: unknown = params[key];
-    if (typeof v !== 'number' || !Number.isFinite(v))
-      throw new ParamError(key, `${strategy}: parameter "${key}" must be a finite number, got ${String(v)}`);
+/**
+ * A strategy's parameter checks, all of them before it throws: a config check names every wrong key at
+ * once. A key already found wrong is not checked again (one message per key).
+ */
+export class ParamChecks {
+  private readonly problems: Array<{ key: string; message: string }> = [];
+
+  constructor(private readonly strategy: string) {}
+
+  private bad(key: string): boolean {
+    return this.problems.some((p) => p.key === key);
   }
-  const out = { ...defaults, ...params };
-  requireInt(strategy, 'atrPeriod', out.atrPeriod ?? 14, 1);
-  requireInt(strategy, 'timeframeMs', out.timeframeMs ?? 0, 0);
-  const atrStop = out.atrStop ?? 0;
-  if (!(atrStop >= 0)) throw new ParamError('atrStop', `${strategy}: atrStop must be ≥ 0 (in ATRs, 0 = no stop), got ${atrStop}`);
-  return out;
-}
 
-export function requireInt(strategy: string, key: string, v: number, min: number): void {
-  if (!Number.isInteger(v) || v < min) throw new ParamError(key, `${strategy}: ${key} must be an integer ≥ ${min}, got ${v}`);
-}
+  private add(key: string, message: string): this {
+    if (!this.bad(key)) this.problems.push({ key, message: `${this.strategy}: ${message}` });
+    return this;
+  }
 
-export function requireRange(strategy: string, key: string, v: number, min: number, max: number): void {
-  if (!(v >= min && v <= max)) throw new ParamError(key, `${strategy}: ${key} must be between ${min} and ${max}, got ${v}`);
-}
+  /** Defaults merged with `params`; unknown names and non-finite values are problems. */
+  resolve<D extends StrategyParams>(defaults: D, params: StrategyParams): D {
+    for (const key of Object.keys(params)) {
+      const v: unknown = params[key];
+      if (!Object.hasOwn(defaults, key))
+        this.add(key, `unknown parameter "${key}"; accepted parameters: ${Object.keys(defaults).join(', ')}`);
+      else if (typeof v !== 'number' || !Number.isFinite(v)) this.add(key, `parameter "${key}" must be a finite number, got ${String(v)}`);
+    }
+    const out = { ...defaults, ...params };
+    this.int('atrPeriod', out.atrPeriod ?? 14, 1).int('timeframeMs', out.timeframeMs ?? 0, 0);
+    const atrStop = out.atrStop ?? 0;
+    if (!(atrStop >= 0)) this.add('atrStop', `atrStop must be ≥ 0 (in ATRs, 0 = no stop), got ${atrStop}`);
+    return out;
+  }
 
-/** fast < slow, or a clear error. */
-export function requireLess(strategy: string, aKey: string, a: number, bKey: string, b: number): void {
-  if (!(a < b)) throw new ParamError(aKey, `${strategy}: ${aKey} (${a}) must be less than ${bKey} (${b})`);
+  int(key: string, v: number, min: number): this {
+    return !Number.isInteger(v) || v < min ? this.add(key, `${key} must be an integer ≥ ${min}, got ${v}`) : this;
+  }
+
+  range(key: string, v: number, min: number, max: number): this {
+    return !(v >= min && v <= max) ? this.add(key, `${key} must be between ${min} and ${max}, got ${v}`) : this;
+  }
+
+  positive(key: string, v: number): this {
+    return !(v > 0) ? this.add(key, `${key} must be > 0, got ${v}`) : this;
+  }
+
+  /** fast < slow (checked when both are otherwise right). */
+  less(aKey: string, a: number, bKey: string, b: number): this {
+    if (this.bad(aKey) || this.bad(bKey)) return this;
+    return !(a < b) ? this.add(aKey, `${aKey} (${a}) must be less than ${bKey} (${b})`) : this;
+  }
+
+  /** Throws every problem found, if any. */
+  done(): void {
+    if (this.problems.length > 0) throw new ParamError(this.problems);
+  }
 }
 
 /**

@@ -2,7 +2,7 @@
 // histogram (line − signal) use the same last-non-zero semantics and actions as sma-cross (see common.ts).
 import { Macd } from '../indicators.ts';
 import type { Strategy, StrategyFactory, StrategyParams } from '../types.ts';
-import { COMMON_DEFAULTS, LineCross, requireInt, requireLess, resolveParams } from './common.ts';
+import { COMMON_DEFAULTS, LineCross, ParamChecks } from './common.ts';
 
 const NAME = 'macd';
 const DEFAULTS = Object.freeze({ fast: 12, slow: 26, signal: 9, ...COMMON_DEFAULTS });
@@ -41,11 +41,9 @@ export const macd: StrategyFactory = {
   description: 'Momentum: long when the MACD line crosses above its signal line, out when it crosses below.',
   defaults: DEFAULTS,
   create(symbol: string, params: StrategyParams): Strategy {
-    const p = resolveParams(NAME, DEFAULTS, params);
-    requireInt(NAME, 'fast', p.fast, 1);
-    requireInt(NAME, 'slow', p.slow, 2);
-    requireInt(NAME, 'signal', p.signal, 1);
-    requireLess(NAME, 'fast', p.fast, 'slow', p.slow);
+    const check = new ParamChecks(NAME);
+    const p = check.resolve(DEFAULTS, params);
+    check.int('fast', p.fast, 1).int('slow', p.slow, 2).int('signal', p.signal, 1).less('fast', p.fast, 'slow', p.slow).done();
     return new MacdStrategy(symbol, p);
   },
 };

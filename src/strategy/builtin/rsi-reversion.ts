@@ -5,18 +5,7 @@
 import type { Candle, Signal, SignalAction } from '../../core/types.ts';
 import { Rsi } from '../indicators.ts';
 import type { Strategy, StrategyContext, StrategyFactory, StrategyParams } from '../types.ts';
-import {
-  AtrStop,
-  CloseTime,
-  COMMON_DEFAULTS,
-  Crossing,
-  fmt,
-  makeSignal,
-  requireInt,
-  requireLess,
-  requireRange,
-  resolveParams,
-} from './common.ts';
+import { AtrStop, CloseTime, COMMON_DEFAULTS, Crossing, fmt, makeSignal, ParamChecks } from './common.ts';
 
 const NAME = 'rsi-reversion';
 const DEFAULTS = Object.freeze({ period: 14, oversold: 30, overbought: 70, ...COMMON_DEFAULTS });
@@ -92,11 +81,14 @@ export const rsiReversion: StrategyFactory = {
   description: 'Mean reversion: long when RSI crosses up through oversold, out when it crosses above overbought.',
   defaults: DEFAULTS,
   create(symbol: string, params: StrategyParams): Strategy {
-    const p = resolveParams(NAME, DEFAULTS, params);
-    requireInt(NAME, 'period', p.period, 1);
-    requireRange(NAME, 'oversold', p.oversold, 0, 100);
-    requireRange(NAME, 'overbought', p.overbought, 0, 100);
-    requireLess(NAME, 'oversold', p.oversold, 'overbought', p.overbought);
+    const check = new ParamChecks(NAME);
+    const p = check.resolve(DEFAULTS, params);
+    check
+      .int('period', p.period, 1)
+      .range('oversold', p.oversold, 0, 100)
+      .range('overbought', p.overbought, 0, 100)
+      .less('oversold', p.oversold, 'overbought', p.overbought)
+      .done();
     return new RsiReversion(symbol, p);
   },
 };

@@ -32,8 +32,7 @@ const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
 type One = { ok: true; value: ArgValue } | { ok: false; error: string };
 
-/** The bound as the user typed it ("0", "1000"), never exponent notation. */
-// A bound as the replies write numbers (grouped: "1,000,000,000,000,000").
+/** A bound as the replies write numbers ("0", "1,000,000,000,000,000"), never exponent notation. */
 const bound = (x: number): string => qty(x);
 
 function parseOne(spec: ArgSpec, token: string): One {

@@ -145,13 +145,13 @@ export function buildConfigs(
     let config: Config;
     try {
       config = parseConfig(applyPoint(raw, point), '--param');
-      const problems = strategyProblems(config); // start-up's own check: model, ensemble and grid strategies too
-      if (problems.length) throw new Error(problems.join('; '));
     } catch (e) {
       skipped.push({ point, why: e instanceof ConfigError ? e.problems.join('; ') : (e as Error).message });
       continue;
     }
-    ok.push({ point, config });
+    const problems = strategyProblems(config); // start-up's own check: model, ensemble and grid strategies too
+    if (problems.length) skipped.push({ point, why: problems.join('; ') });
+    else ok.push({ point, config });
   }
   return { ok, skipped };
 }

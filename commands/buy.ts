@@ -14,7 +14,7 @@ import {
   symbolProblem,
   type Reply,
   type Side,
-  type Order,
+  type OrderRequest,
   verdictWords,
   ALGOS,
   algoConfirm,
@@ -76,11 +76,11 @@ function plan(side: Side, spec: () => CommandSpec, { args, services }: CommandCo
  */
 function restingExitNote(
   ctx: CommandContext,
-  order: Pick<Order, 'symbol' | 'reduceOnly' | 'type' | 'status'>,
+  order: Pick<OrderRequest, 'symbol' | 'reduceOnly' | 'type'>,
   price: (x: number) => string,
 ): string {
   const pos = deskOf(ctx.services).positions().get(order.symbol);
-  if (!order.reduceOnly || order.type === 'market' || isTerminal(order.status) || pos?.stopLoss === undefined) return '';
+  if (!order.reduceOnly || order.type === 'market' || pos?.stopLoss === undefined) return '';
   if (ctx.services.engine.status().marketType === 'perp')
     return (
       ` While it rests, the stop-loss ${price(pos.stopLoss)} stays at the venue for the whole position: both are reduce-only, so whichever fills first closes that much and the bot resizes or cancels the other.` +
@@ -113,8 +113,7 @@ export function tradeCommand(side: Side): CommandSpec {
         return `${algoConfirm(side, p.symbol, algo.plan, ctx.services)}\nRisk check now, of the whole: ${verdictWords(preview)}`;
       // A resting exit: the trader learns what it does to the stop before saying yes, not after.
       const { price } = marketFormat(ctx.services, p.symbol);
-      const resting = preview.request ? { ...preview.request, status: 'new' as const } : undefined;
-      const note = resting ? restingExitNote(ctx, resting, price) : '';
+      const note = preview.request ? restingExitNote(ctx, preview.request, price) : '';
       return `${side.toUpperCase()} ${p.symbol} ${p.size} at ${p.at}?\nRisk check now: ${verdictWords(preview)}${note ? `\n${note.trim()}` : ''}`;
     },
     run(ctx) {
@@ -153,7 +152,7 @@ export function tradeCommand(side: Side): CommandSpec {
           `${head}\nRisk: ${verdictWords(decision)}\n` +
           `Order ${order.clientOrderId}: ${order.side} ${final} ${order.type}${order.price !== undefined ? ` @ ${price(order.price)}` : ''} — ${order.status}.` +
           `${order.stopLoss !== undefined ? ` Stop-loss ${price(order.stopLoss)}${order.status === 'filled' ? ' set for the position' : ' once filled'}.` : ''}` +
-          `${restingExitNote(ctx, order, price)}\n` +
+          `${isTerminal(order.status) ? '' : restingExitNote(ctx, order, price)}\n` +
           (isTerminal(order.status)
             ? '/positions shows what is open now.'
             : `Fills will be reported. /cancel ${order.clientOrderId} cancels it while it is working.`),

@@ -33,7 +33,7 @@ export { floorToStep } from '../src/core/num.ts';
 export { isTerminal } from '../src/core/order-state.ts';
 export { quoteOf, splitSymbol } from '../src/core/symbols.ts';
 export { versionLine } from '../src/core/version.ts';
-export type { Balance, Order, Side } from '../src/core/types.ts';
+export type { Balance, Order, OrderRequest, Side } from '../src/core/types.ts';
 
 export { dataSourceOf, describeDataSource } from '../src/config/data-source.ts';
 export { describeChanges, type ReloadCheck } from '../src/config/reload.ts';

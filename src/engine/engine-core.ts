@@ -517,9 +517,13 @@ export abstract class EngineCore {
   /** The working exits of `symbol` on `side` that rest at the venue (not in flight, not held back). */
   restingExits(symbol: string, side: Side): Order[] {
     const out: Order[] = [];
-    for (const o of this.liveOrders.values())
-      if (o.symbol === symbol && o.side === side && isExit(o) && !inFlight(o) && !this.held.includes(o)) out.push(o);
+    for (const o of this.liveOrders.values()) if (o.symbol === symbol && o.side === side && this.isResting(o)) out.push(o);
     return out;
+  }
+
+  /** A working exit that rests at the venue: not in flight, not held back. */
+  private isResting(o: Order): boolean {
+    return isExit(o) && !inFlight(o) && !this.held.includes(o);
   }
 
   /** What an exit waits for: its position's protective orders, and the resting exits it replaces. */
@@ -611,8 +615,7 @@ export abstract class EngineCore {
   protected clearClosed(symbol: string, except: string): void {
     for (const o of this.liveOrders.values()) {
       if (o.symbol !== symbol || o.clientOrderId === except) continue;
-      if (PROTECTIVE.has(o.purpose) || (o.reduceOnly && !inFlight(o) && !this.held.includes(o)))
-        this.cancel(o, `its position closed (${except})`);
+      if (PROTECTIVE.has(o.purpose) || this.isResting(o)) this.cancel(o, `its position closed (${except})`);
     }
   }
 

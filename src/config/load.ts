@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import { yaml } from './yaml.ts';
 import { configSchema, type Config, type ConfigInput } from './schema.ts';
+import { plainIssue } from '../core/zod-words.ts';
 
 export { ConfigError };
 
@@ -11,36 +12,6 @@ function formatIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys')
     return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   return `${path}: ${issue.message}`;
-}
-
-const TYPE_WORDS: Record<string, string> = {
-  number: 'a number',
-  string: 'text',
-  boolean: 'true or false',
-  array: 'a list',
-  object: 'a mapping of settings',
-  record: 'a mapping of settings',
-};
-
-/** A value as the trader wrote it: "abc" quoted, a list as a list. */
-function shown(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (v === null || v === undefined) return 'nothing';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  return String(v);
-}
-
-/**
- * zod's own words for what the schema does not word itself ("Invalid input: expected number, received
- * string") said as the schema's messages are: what was expected and what the file has. A message the
- * schema sets wins over this (zod's precedence).
- */
-function plainIssue(iss: z.core.$ZodRawIssue): string | undefined {
-  if (iss.code === 'invalid_type') return `expected ${TYPE_WORDS[iss.expected] ?? iss.expected}, got ${shown(iss.input)}`;
-  if (iss.code === 'invalid_value' && iss.values.length > 1)
-    return `expected one of ${iss.values.map(String).join(', ')}; got ${shown(iss.input)}`;
-  return undefined;
 }
 
 /** Validate a parsed object. Throws ConfigError listing every problem. */

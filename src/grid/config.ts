@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GRID_SPACINGS, gridLevels, type GridSpacing } from './levels.ts';
+import { plainIssue } from '../core/zod-words.ts';
 
 /** Bounds of a grid, defined once: the config check and the grid itself use them. */
 export const GRID_LIMITS = { minLevels: 2, maxLevels: 200 } as const;
@@ -45,21 +46,20 @@ export class GridParamsError extends Error {
 
 const GRID_KEYS = Object.keys(gridParamsSchema.shape);
 
-/** One zod issue of the grid's parameters in the config check's words, keyed. */
+/** One zod issue of the grid's parameters (worded by plainIssue, as the config's are), keyed. */
 function gridIssue(i: z.core.$ZodIssue): string[] {
   if (i.code === 'unrecognized_keys')
     return i.keys.map((k) => `strategy.params.${k}: unknown grid parameter; accepted parameters: ${GRID_KEYS.join(', ')}`);
-  const key = `strategy.params.${i.path.map(String).join('.')}`;
-  if (i.code === 'too_small') return [`${key}: must be ${i.inclusive ? 'at least' : 'above'} ${String(i.minimum)}`];
-  if (i.code === 'too_big') return [`${key}: must be ${i.inclusive ? 'at most' : 'below'} ${String(i.maximum)}`];
-  if (i.code === 'invalid_type' && i.expected === 'int') return [`${key}: must be a whole number`];
-  return [`${key}: ${i.message}`];
+  return [`strategy.params.${i.path.map(String).join('.')}: ${i.message}`];
 }
 
 /** The grid of a config's strategy section; throws a GridParamsError naming every key that is wrong. */
 export function gridParamsOf(strategy: { params: Record<string, number>; spacing?: GridSpacing | undefined }, tick = 0): GridParams {
   const { timeframeMs: _tf, ...params } = strategy.params;
-  const r = gridParamsSchema.safeParse({ ...params, ...(strategy.spacing !== undefined ? { spacing: strategy.spacing } : {}) });
+  const r = gridParamsSchema.safeParse(
+    { ...params, ...(strategy.spacing !== undefined ? { spacing: strategy.spacing } : {}) },
+    { error: plainIssue },
+  );
   if (!r.success) throw new GridParamsError(r.error.issues.flatMap(gridIssue));
   gridLevels(r.data.lower, r.data.upper, r.data.levels, r.data.spacing, tick); // throws when the levels collide
   return r.data;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.ts';
 import { readSecrets } from '../../src/config/env.ts';
+import { gridParamsOf } from '../../src/grid/config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'skipper-cfg-'));
 const file = (name: string, text: string) => {
@@ -67,6 +68,22 @@ describe('config', () => {
     expect(text).toMatch(/^risk\.maxOpenPositions: /m);
     expect(text).toMatch(/unknown key "surprise"/);
     expect(err!.problems).toHaveLength(8);
+  });
+
+  it("bounds the schema does not word itself, in the config's words, the config's and a grid's alike", () => {
+    const problems = (input: unknown): string[] => {
+      try {
+        parseConfig(input);
+        return [];
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+    };
+    expect(problems({ alerts: { coalesceSec: -1 } })).toEqual(['alerts.coalesceSec: must be at least 0, got -1']);
+    expect(problems({ data: { warmup: 1.5 } })).toEqual(['data.warmup: must be a whole number, got 1.5']);
+    expect(() => gridParamsOf({ params: { lower: 0, upper: 110, levels: 2.5, qtyPerLevel: 1 } })).toThrow(
+      'grid: strategy.params.lower: must be above 0, got 0; strategy.params.levels: must be a whole number, got 2.5',
+    );
   });
 
   it('YAML syntax errors give the line', () => {

@@ -178,9 +178,10 @@ describe('protection on the ccxt venues', () => {
       expect(created(limit.clientOrderId)).toBeGreaterThan(cancelled);
       expect(engine.status().unprotected).toEqual([]);
       fake.setPrice('BTCUSDT', 29_000); // through the stop (29,400)
+      // The take-profit's cancel is answered on its own: the limit's may come back first.
       await until(
-        () => engine.portfolio.positions.size === 0 && limit.status === 'cancelled' && stop!.status === 'filled',
-        'closed by the stop, limit cancelled',
+        () => engine.portfolio.positions.size === 0 && limit.status === 'cancelled' && stop!.status === 'filled' && tps().length === 0,
+        'closed by the stop, limit and take-profit cancelled',
         8000,
       );
       expect(journal.closedPositions()[0]).toMatchObject({ exitReason: 'stop_loss' });

@@ -575,12 +575,16 @@ export abstract class EngineCore {
 
   /**
    * Why the engine asked the venue to cancel an order, until the venue answers: the order row then says
-   * "its position closed (sk-00001c)" rather than the venue's "cancelled on request".
+   * "its position closed (sk-00001c)" rather than the venue's "cancelled on request". Journaled too
+   * (an order event, before the request leaves), so an answer heard after a restart says it as well.
    */
   protected readonly cancelReasons = new Map<string, string>();
 
   protected cancelAtVenue(order: Order, why: string | undefined): void {
-    if (why !== undefined) this.cancelReasons.set(order.clientOrderId, why);
+    if (why !== undefined) {
+      this.cancelReasons.set(order.clientOrderId, why);
+      this.journal.noteCancelAsked(order, why, this.clock.now());
+    }
     this.exchange.cancel(order);
   }
 

@@ -73,8 +73,9 @@ export class Engine extends EngineCore implements ExchangeListener {
       this.log.debug({ coid: o.clientOrderId, from, to: u.status }, 'stale order update ignored');
       return;
     }
-    // A cancel the engine asked for says why (the venue only says it was asked).
-    const asked = u.status === 'cancelled' ? this.cancelReasons.get(u.clientOrderId) : undefined;
+    // A cancel the engine asked for says why (the venue only says it was asked); asked before a restart: the journal knows.
+    const asked =
+      u.status === 'cancelled' ? (this.cancelReasons.get(u.clientOrderId) ?? this.journal.cancelAsked(u.clientOrderId)) : undefined;
     if (isTerminal(u.status)) this.cancelReasons.delete(u.clientOrderId);
     const reason = asked ?? u.reason;
     o.status = u.status;

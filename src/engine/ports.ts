@@ -22,6 +22,8 @@ export type TradingJournal = Pick<
   | 'nextClientOrderId'
   | 'insertOrder'
   | 'updateOrder'
+  | 'noteCancelAsked'
+  | 'cancelAsked'
   | 'openPosition'
   | 'updatePosition'
   | 'closePosition'

@@ -39,6 +39,9 @@ export function prepareStatements(raw: Database.Database, db: BetterSQLite3Datab
       `update orders set status = ?, exchange_order_id = ?, filled_qty = ?, avg_price = ?, fee = ?, reason = ?, updated_at = ? where client_order_id = ?`,
     ),
     rawOrderEvent: raw.prepare(`insert into order_events (client_order_id, ts, from_status, to_status, detail) values (?, ?, ?, ?, ?)`),
+    rawCancelAsked: raw.prepare(
+      `select detail from order_events where client_order_id = ? and detail like 'cancel asked: %' order by id desc limit 1`,
+    ),
     rawGetOrder: raw.prepare(
       `select id, client_order_id as clientOrderId, exchange_order_id as exchangeOrderId, venue, symbol, side, type, tif, qty,
               quote_qty as quoteQty, price, stop_price as stopPrice, reduce_only as reduceOnly, leverage, stop_loss as stopLoss,

@@ -15,6 +15,9 @@ export type DecisionRow = typeof s.decisions.$inferSelect;
 export type EquityRow = typeof s.equitySnapshots.$inferSelect;
 export type DataEventRow = typeof s.dataEvents.$inferSelect;
 
+/** An order event's detail when the engine asked for a cancel: `cancel asked: <why>`. */
+export const CANCEL_ASKED = 'cancel asked: ';
+
 export function rowToOrder(r: OrderRow): Order {
   const o: Order = {
     clientOrderId: r.clientOrderId,
@@ -114,6 +117,18 @@ export class TradingJournal extends JournalDb {
       o.clientOrderId,
     );
     if (fromStatus !== o.status || detail) this.stmts.rawOrderEvent.run(o.clientOrderId, o.updatedAt, fromStatus, o.status, detail ?? null);
+  }
+
+  /** The engine asks the venue to cancel an order: why, journaled before the request leaves (an order event, status unchanged). */
+  noteCancelAsked(o: Order, why: string, ts: number): void {
+    if (this.detail !== 'full') return;
+    this.stmts.rawOrderEvent.run(o.clientOrderId, ts, o.status, o.status, `${CANCEL_ASKED}${why}`);
+  }
+
+  /** Why the engine last asked the venue to cancel this order, if it did (read when the answer comes after a restart). */
+  cancelAsked(clientOrderId: string): string | undefined {
+    const r = this.stmts.rawCancelAsked.get(clientOrderId) as { detail: string } | undefined;
+    return r?.detail.slice(CANCEL_ASKED.length);
   }
 
   getOrder(clientOrderId: string): Order | undefined {

@@ -20,7 +20,7 @@ function refusal(c: ReloadCheck, file: string | undefined): Reply | null {
       `needs a restart: ${plan.needsRestart.join(', ')}`,
     );
   if (plan.errors.length) return refuse(`${plan.errors.join('\n')}\nNothing was changed.`, `refused: ${plan.errors.join('; ')}`);
-  if (!plan.apply.length) return { text: `${file} has no changes from the running config: nothing to do.` };
+  if (!plan.apply.length) return { text: `${file} changes nothing the running bot uses: nothing to do.` };
   return null;
 }
 

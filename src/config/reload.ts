@@ -3,6 +3,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { RiskEngine } from '../risk/engine.ts';
 import { limitKey, showLimit } from '../risk/limits.ts';
+import { shownParams } from '../strategy/registry.ts';
 import { strategyProblems } from './preflight.ts';
 import type { Config } from './schema.ts';
 
@@ -58,7 +59,7 @@ export function diffConfig(a: unknown, b: unknown, path = ''): ConfigChange[] {
 
 /** What reloading `next` over `running` would do. Pure: reads and changes nothing. */
 export function planReload(running: Config, next: Config): ReloadPlan {
-  const changes = diffConfig(running, next);
+  const changes = diffConfig(asInEffect(running), asInEffect(next));
   // A grid's levels are fixed while it runs: new grid parameters make a new grid at the next start.
   const grid = next.strategy.name === 'grid';
   const needsRestart = changes.filter((c) => !isLivePath(c.path) || (grid && c.path.startsWith('strategy.params'))).map((c) => c.path);
@@ -76,6 +77,9 @@ export function planReload(running: Config, next: Config): ReloadPlan {
   const apply = needsRestart.length || errors.length ? [] : changes.filter((c) => isLivePath(c.path));
   return { changes, apply, needsRestart, errors };
 }
+
+/** Strategy parameters as they take effect, the strategy's defaults filled in: "fast: 10 → 12", not "(unset) → 12". */
+const asInEffect = (c: Config): Config => ({ ...c, strategy: { ...c.strategy, params: shownParams(c.strategy.name, c.strategy.params) } });
 
 /** A limit's value as /risk set takes it (null = off). */
 export const limitInput = (v: unknown): string | number => (v === null || v === undefined ? 'off' : typeof v === 'number' ? v : String(v));

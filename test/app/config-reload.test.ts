@@ -97,7 +97,7 @@ describe('/config and /reload', () => {
     expect(h.bot.journal.recentAlerts(5).some((a) => a.title === 'Config reloaded')).toBe(true);
     expect((await say('/config')).text).toContain('riskPerTrade: 0.01');
     // The same file again: nothing to do, no prompt.
-    expect((await say('/reload')).text).toMatch(/has no changes from the running config: nothing to do\.$/);
+    expect((await say('/reload')).text).toMatch(/changes nothing the running bot uses: nothing to do\.$/);
     base = { ...base, risk: { riskPerTrade: 0.01, maxOpenPositions: 5 } };
   });
 

@@ -85,6 +85,18 @@ describe('planReload', () => {
     expect(ok.apply).toEqual([{ path: 'strategy.params.fast', from: 10, to: 5 }]);
   });
 
+  it("a parameter the file adds or drops is shown against the strategy's default, not as unset", () => {
+    const bare = next({ strategy: { name: 'sma-cross', params: {} } });
+    expect(planReload(bare, next({ strategy: { name: 'sma-cross', params: { fast: 12 } } })).apply).toEqual([
+      { path: 'strategy.params.fast', from: 10, to: 12 },
+    ]);
+    expect(planReload(next({ strategy: { name: 'sma-cross', params: { fast: 12 } } }), bare).apply).toEqual([
+      { path: 'strategy.params.fast', from: 12, to: 10 },
+    ]);
+    // Writing the default out changes nothing the bot does.
+    expect(planReload(bare, next({ strategy: { name: 'sma-cross', params: { fast: 10 } } })).changes).toEqual([]);
+  });
+
   it('a user list or a route is one change of the whole list', () => {
     const p = planReload(running, next({ chat: { telegram: { users: [{ id: 42, role: 'trader' }] } } }));
     expect(p.apply).toEqual([{ path: 'chat.telegram.users', from: [], to: [{ id: '42', role: 'trader' }] }]);

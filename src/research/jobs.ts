@@ -67,9 +67,11 @@ export class InlineExecutor implements Executor {
 /** Worker threads: one per core by default. */
 export const defaultWorkers = (): number => Math.max(1, availableParallelism());
 
+/** Running the compiled build (dist/), not the TypeScript sources through tsx. */
+const compiled = import.meta.url.endsWith('.js');
+
 /** A worker module of this folder: the compiled .js next to this file, or the .ts source through tsx. */
 export function workerModule(name = 'pool-worker'): { filename: string; execArgv: string[] } {
-  const compiled = import.meta.url.endsWith('.js');
   const filename = new URL(`./${name}.${compiled ? 'js' : 'ts'}`, import.meta.url).href;
   // tsx resolved from here, not from the working directory (the CLI runs from anywhere).
   const tsx = compiled ? '' : pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -115,6 +117,12 @@ export async function createPoolExecutor(size: number): Promise<Executor> {
       const lane = async (): Promise<void> => {
         while (next < jobs.length) {
           const j = jobs[next++]!;
+          // From the sources (tsx) a worker thread's import() of model-run.ts fails (Node 20's module hooks
+          // do not reach a worker's dynamic imports): model jobs run on this thread there. dist/ pools them.
+          if (!compiled && isModelStrategy(j.config.strategy.name)) {
+            onDone(await runAnyJob(j, 'main'));
+            continue;
+          }
           await pool.run(j).then(onDone, (e: unknown) => onDone({ runId: j.runId, error: errorMessage(e), elapsedMs: 0, worker: 'pool' }));
         }
       };

@@ -9,6 +9,7 @@ import { runSkipper } from '../helpers/cli.ts';
 import { generateCsv } from '../../src/market/generator.ts';
 import { ensembleSchema } from '../../src/models/ensemble.ts';
 import { ensembleOf, modelFolders } from '../../src/research/model-candidates.ts';
+import type { Executor, JobOutcome } from '../../src/research/jobs.ts';
 
 let dir: string;
 let csv: string;
@@ -125,6 +126,33 @@ describe('/backtest of a bot running a model strategy', () => {
     const r = await run({ kind: 'backtest', config, data: { 'BTC/USDT': csv }, days: 20, changes: '' });
     expect(r.error).toBeUndefined();
     expect(r.text).toMatch(/BTC\/USDT 1h, model/);
+  }, 60_000);
+});
+
+describe('a sweep pool given a model config', () => {
+  it('runs it and returns the same result as one run in this thread (from the sources too, where a worker cannot import() the model runner)', async () => {
+    const { parseConfig } = await import('../../src/config/load.ts');
+    const { createPoolExecutor, InlineExecutor } = await import('../../src/research/jobs.ts');
+    const fx = join(PROJECT_ROOT, 'test/fixtures/models');
+    const job = {
+      runId: 'm1',
+      config: parseConfig({ market: { timeframe: '1h', symbols: ['BTC/USDT'] }, strategy: { name: 'model', model: `${fx}/torch-mlp` } }),
+      data: { 'BTC/USDT': csv },
+    };
+    const outcomes = async (ex: Executor) => {
+      const got: JobOutcome[] = [];
+      try {
+        await ex.run([job], (o) => got.push(o));
+      } finally {
+        await ex.close();
+      }
+      return got;
+    };
+    const [pooled] = await outcomes(await createPoolExecutor(2));
+    const [inline] = await outcomes(new InlineExecutor());
+    expect(pooled!.error).toBeUndefined();
+    expect(pooled!.result!.final_equity).toBe(inline!.result!.final_equity);
+    expect(pooled!.result!.metrics.trades).toBeGreaterThan(0);
   }, 60_000);
 });
 

@@ -24,15 +24,25 @@ export const gridParamsSchema = z
     /** A candle trading at or above this stops the grid out. */
     stopAbove: z.number().positive().optional(),
   })
-  .strict()
-  .superRefine((p, ctx) => {
-    const bad = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    if (!(p.upper > p.lower)) bad('upper', `must be above lower (${p.lower})`);
-    if ((p.qtyPerLevel === undefined) === (p.quotePerLevel === undefined))
-      bad('qtyPerLevel', 'give exactly one of qtyPerLevel and quotePerLevel');
-    if (p.stopBelow !== undefined && !(p.stopBelow < p.lower)) bad('stopBelow', `must be below lower (${p.lower})`);
-    if (p.stopAbove !== undefined && !(p.stopAbove > p.upper)) bad('stopAbove', `must be above upper (${p.upper})`);
-  });
+  .strict();
+
+/**
+ * The checks between keys, on the raw parameters: they run even when a key is wrong on its own (a
+ * refinement in the schema would not, zod skips it after such an issue), so all of a grid's problems
+ * come at once. Each compares only values that are numbers.
+ */
+function crossProblems(p: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const bad = (key: string, message: string) => out.push(`strategy.params.${key}: ${message}`);
+  const n = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const [lower, upper, below, above] = [n(p.lower), n(p.upper), n(p.stopBelow), n(p.stopAbove)];
+  if (lower !== undefined && upper !== undefined && !(upper > lower)) bad('upper', `must be above lower (${lower})`);
+  if ((p.qtyPerLevel === undefined) === (p.quotePerLevel === undefined))
+    bad('qtyPerLevel', 'give exactly one of qtyPerLevel and quotePerLevel');
+  if (below !== undefined && lower !== undefined && !(below < lower)) bad('stopBelow', `must be below lower (${lower})`);
+  if (above !== undefined && upper !== undefined && !(above > upper)) bad('stopAbove', `must be above upper (${upper})`);
+  return out;
+}
 
 export type GridParams = z.output<typeof gridParamsSchema>;
 
@@ -56,11 +66,10 @@ function gridIssue(i: z.core.$ZodIssue): string[] {
 /** The grid of a config's strategy section; throws a GridParamsError naming every key that is wrong. */
 export function gridParamsOf(strategy: { params: Record<string, number>; spacing?: GridSpacing | undefined }, tick = 0): GridParams {
   const { timeframeMs: _tf, ...params } = strategy.params;
-  const r = gridParamsSchema.safeParse(
-    { ...params, ...(strategy.spacing !== undefined ? { spacing: strategy.spacing } : {}) },
-    { error: plainIssue },
-  );
-  if (!r.success) throw new GridParamsError(r.error.issues.flatMap(gridIssue));
+  const raw = { ...params, ...(strategy.spacing !== undefined ? { spacing: strategy.spacing } : {}) };
+  const r = gridParamsSchema.safeParse(raw, { error: plainIssue });
+  const problems = [...(r.success ? [] : r.error.issues.flatMap(gridIssue)), ...crossProblems(raw)];
+  if (!r.success || problems.length) throw new GridParamsError(problems);
   gridLevels(r.data.lower, r.data.upper, r.data.levels, r.data.spacing, tick); // throws when the levels collide
   return r.data;
 }

@@ -113,6 +113,14 @@ describe('grid config: start-up check and reload', () => {
     expect(
       startupProblems(grid({ lower: 90, upper: 110, levels: 5, qty: 1 }), { injected: { exchange: true, feeds: true, logger: true } }),
     ).toEqual(two.errors);
+    // A key wrong on its own does not hide the checks between keys.
+    const four = planReload(running, grid({ lower: 100, upper: 90, levels: 1.5, stopBelow: 120 }));
+    expect(four.errors).toEqual([
+      'strategy.params.levels: must be a whole number, got 1.5',
+      'strategy.params.upper: must be above lower (100)',
+      'strategy.params.qtyPerLevel: give exactly one of qtyPerLevel and quotePerLevel',
+      'strategy.params.stopBelow: must be below lower (100)',
+    ]);
   });
 });
 

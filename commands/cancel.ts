@@ -1,4 +1,15 @@
-import { defineCommand, deskOf, type CommandContext, money, marketFormat, type Services, type Order, cancelParent, actor } from './kit.ts';
+import {
+  defineCommand,
+  deskOf,
+  type CommandContext,
+  money,
+  marketFormat,
+  type Services,
+  type Order,
+  cancelParent,
+  actor,
+  traderCancel,
+} from './kit.ts';
 
 /** The working order the user named (client order ids are matched case-insensitively). */
 function find({ args, services }: CommandContext): Order | undefined {
@@ -40,7 +51,7 @@ export default defineCommand({
     if (o.status === 'new')
       return { text: `Order ${o.clientOrderId} is still being sent to the venue; try again in a moment.`, severity: 'warning' };
     const what = describe(o, ctx.services);
-    ctx.services.engine.cancel(o, `cancelled by ${actor(ctx.user)}`);
+    ctx.services.engine.cancel(o, traderCancel(actor(ctx.user)));
     const now = deskOf(ctx.services).order(o.clientOrderId);
     if (!now)
       return {

@@ -30,7 +30,7 @@ export { clockLabel, DAY_MS, engineTimeNote, utcDayStart, wallTimeNote } from '.
 export { errorMessage } from '../src/core/errors.ts';
 export { scrubSecrets } from '../src/core/logger.ts';
 export { floorToStep } from '../src/core/num.ts';
-export { isTerminal } from '../src/core/order-state.ts';
+export { isTerminal, traderCancel } from '../src/core/order-state.ts';
 export { quoteOf, splitSymbol } from '../src/core/symbols.ts';
 export { versionLine } from '../src/core/version.ts';
 export type { Balance, Order, OrderRequest, Side } from '../src/core/types.ts';

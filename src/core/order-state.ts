@@ -26,3 +26,7 @@ export const NEVER_REACHED = 'never reached the venue';
 
 export const neverReached = (o: { status: OrderStatus; reason?: string }): boolean =>
   o.status === 'rejected' && o.reason?.startsWith(NEVER_REACHED) === true;
+
+/** Why a trader's /cancel cancelled an order: "cancelled by ada". A restart re-sends such a cancel the venue never carried out. */
+export const TRADER_CANCEL = 'cancelled by ';
+export const traderCancel = (actor: string): string => `${TRADER_CANCEL}${actor}`;

@@ -2,8 +2,8 @@ import type { AlertSink } from '../core/alerts.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
-import { isTerminal, NEVER_REACHED } from '../core/order-state.ts';
-import type { Balance } from '../core/types.ts';
+import { isTerminal, NEVER_REACHED, TRADER_CANCEL } from '../core/order-state.ts';
+import type { Balance, Order } from '../core/types.ts';
 import type { ExchangeClient, VenueOrder, VenuePosition } from '../exchange/types.ts';
 import type { Journal } from '../journal/journal.ts';
 import { STATE, type ReconcileBaseline as Baseline } from '../journal/state-keys.ts';
@@ -18,6 +18,8 @@ export interface ReconcileReport {
   missingFills: number;
   resolvedOrders: string[];
   neverSent: string[];
+  /** Orders the trader cancelled before a restart that the venue still held: cancelled again. */
+  resumedCancels: string[];
   external: VenueOrder[];
   adopted: string[];
   problems: string[];
@@ -116,6 +118,7 @@ export class Reconciler {
       missingFills: 0,
       resolvedOrders: [],
       neverSent: [],
+      resumedCancels: [],
       external: [],
       adopted: [],
       problems: [],
@@ -131,7 +134,8 @@ export class Reconciler {
     }
     if (r.status !== 'failed') {
       if (r.problems.length) r.status = 'halted';
-      else if (r.missingFills || r.resolvedOrders.length || r.neverSent.length || r.adopted.length) r.status = 'fixed';
+      else if (r.missingFills || r.resolvedOrders.length || r.neverSent.length || r.resumedCancels.length || r.adopted.length)
+        r.status = 'fixed';
     }
     r.summary = this.summarize(r);
     const now = this.clock.now();
@@ -144,6 +148,7 @@ export class Reconciler {
         missingFills: r.missingFills,
         resolvedOrders: r.resolvedOrders,
         neverSent: r.neverSent,
+        resumedCancels: r.resumedCancels,
         external: r.external,
         adopted: r.adopted,
         problems: r.problems,
@@ -184,6 +189,8 @@ export class Reconciler {
     if (r.missingFills) parts.push(`${counted(r.missingFills, 'missing fill')} recorded`);
     if (r.resolvedOrders.length) parts.push(`${counted(r.resolvedOrders.length, 'order')} updated from the venue`);
     if (r.neverSent.length) parts.push(`${counted(r.neverSent.length, 'order')} never reached the venue (closed out)`);
+    if (r.resumedCancels.length)
+      parts.push(`cancel of ${r.resumedCancels.join(', ')} asked for before the restart and not carried out by the venue: sent again`);
     if (r.external.length) parts.push(`${counted(r.external.length, 'open order')} on the venue not placed by this bot (left alone)`);
     if (r.adopted.length) parts.push(`adopted: ${r.adopted.join(', ')}`);
     parts.push(...r.problems);
@@ -206,6 +213,21 @@ export class Reconciler {
     r.missingFills += this.journal.cashFlows().count - before;
   }
 
+  /** The first pass over the orders (at start-up) re-sends the trader's cancels the venue never carried out. */
+  private cancelsResumed = false;
+
+  /**
+   * The trader cancelled this order before a restart (journaled before the request left) and the venue
+   * still holds it: the request never left, or its answer was lost. Ask again. The engine's own
+   * cancels are not repeated: its start-up checks (protection, closed positions) decide afresh.
+   */
+  private resumeCancel(o: Order, r: ReconcileReport): void {
+    const why = this.journal.cancelAsked(o.clientOrderId);
+    if (!why?.startsWith(TRADER_CANCEL)) return;
+    this.engine.cancel(o, why);
+    r.resumedCancels.push(o.clientOrderId);
+  }
+
   private async orders(r: ReconcileReport, adopt: boolean): Promise<void> {
     const now = this.clock.now();
     const grace = this.opts.inFlightGraceMs ?? 0;
@@ -223,6 +245,7 @@ export class Reconciler {
           });
           r.resolvedOrders.push(o.clientOrderId);
         }
+        if (!this.cancelsResumed && !isTerminal(o.status)) this.resumeCancel(o, r);
         continue;
       }
       if (now - o.updatedAt < grace) {
@@ -242,6 +265,7 @@ export class Reconciler {
         r.problems.push(`order ${o.clientOrderId} is ${o.status} in the journal but unknown to the venue`);
       }
     }
+    this.cancelsResumed = true;
     for (const symbol of this.engine.symbolList()) {
       for (const v of await this.exchange.fetchOpenOrders(symbol)) {
         if (this.engine.liveOrders.has(v.clientOrderId)) continue;

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.ts';
 import type { Order } from '../../src/core/types.ts';
+import { traderCancel } from '../../src/core/order-state.ts';
 import { Reconciler } from '../../src/engine/reconcile.ts';
 import type { ExchangeListener } from '../../src/exchange/types.ts';
 import { rig, SYM, type Rig } from '../helpers/engine-rig.ts';
@@ -102,6 +103,30 @@ describe('reconciliation', () => {
     expect(r.engine.portfolio.cash).toBeCloseTo(10_250, 9);
     expect(r.journal.getState('cash_adjustments', 0)).toBe(250);
     expect((await rec().run('again')).status).toBe('ok');
+  });
+
+  it("the trader's cancel that the venue never carried out (the bot died as it left) is sent again at start-up, once", async () => {
+    const { r, rec } = setup();
+    r.candle(100, 100, 100, 100);
+    const { order: limit } = r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1, price: 90 }, 'ada');
+    const { order: other } = r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1, price: 80 }, 'ada');
+    r.candle(100, 100, 100, 100);
+    const cancel = r.venue.cancel.bind(r.venue);
+    r.venue.cancel = () => {}; // the process "dies" right after the journal write
+    r.engine.cancel(limit!, traderCancel('ada'));
+    r.engine.cancel(other!, 'its position closed (sk-000009)'); // the engine's own: its start-up checks decide afresh
+    r.venue.cancel = cancel;
+    const reconciler = rec();
+    const rep = await reconciler.run('startup');
+    expect(rep).toMatchObject({ status: 'fixed', resumedCancels: [limit!.clientOrderId] });
+    expect(rep.summary).toBe(`cancel of ${limit!.clientOrderId} asked for before the restart and not carried out by the venue: sent again`);
+    expect(r.journal.getOrder(limit!.clientOrderId)).toMatchObject({ status: 'cancelled', reason: 'cancelled by ada' });
+    expect(r.journal.getOrder(other!.clientOrderId)!.status).toBe('open');
+    // Later runs leave cancels to the venue adapter, which retries its own while the process lives.
+    r.venue.cancel = () => {};
+    r.engine.cancel(other!, traderCancel('bo'));
+    r.venue.cancel = cancel;
+    expect((await reconciler.run('timer')).resumedCancels).toEqual([]);
   });
 
   it('an order journaled but never sent (the bot died before the request left) is closed out', async () => {

@@ -13,6 +13,7 @@ export {
   badArgs,
   marketFormat,
   parseDuration,
+  pausedSymbolsLine,
   resolveSymbol,
   symbolProblem,
   verdictWords,

@@ -1,11 +1,23 @@
-import { actor, defineCommand, deskOf, counted } from './kit.ts';
+import { actor, defineCommand, deskOf, counted, resolveSymbol, symbolProblem, usage, type CommandSpec } from './kit.ts';
 
-export default defineCommand({
+const spec: CommandSpec = defineCommand({
   name: 'pause',
-  description: 'Stop opening new positions (exits and stops keep working)',
+  description: 'Stop opening new positions, on all symbols or one (exits and stops keep working)',
   minRole: 'trader',
-  run({ user, services }) {
+  args: [{ name: 'symbol', type: 'symbol', description: 'only this symbol, e.g. ETH/USDT (default: all)' }],
+  run({ user, services, args }) {
     const by = actor(user);
+    if (args.symbol !== undefined) {
+      const input = String(args.symbol);
+      const symbol = resolveSymbol(input, services.engine.symbolList());
+      if (!symbol) return symbolProblem(input, services.engine.symbolList(), usage(spec));
+      if (!services.engine.pauseSymbol(symbol, by)) return { text: `${symbol} is already paused. /resume ${symbol} to trade it again.` };
+      const withdrawn = services.approvals?.withdraw({ kind: 'entry', symbol }, `made moot by /pause ${symbol} (${by})`, by) ?? 0;
+      const w = withdrawn ? ` ${counted(withdrawn, 'pending entry proposal')} withdrawn.` : '';
+      return {
+        text: `${symbol} paused by ${by}: no new entries on it; its open position keeps its exits and stops, other symbols trade on.${w} /resume ${symbol} to trade it again.`,
+      };
+    }
     if (deskOf(services).risk().state.paused) return { text: 'Already paused. /resume to trade again.' };
     services.engine.pause(by);
     // Entry proposals could not be placed while paused: withdraw them (exit proposals stay).
@@ -14,3 +26,4 @@ export default defineCommand({
     return { text: `Paused by ${by}. No new entries; open positions keep their exits and stops.${w} /resume to trade again.` };
   },
 });
+export default spec;

@@ -19,6 +19,7 @@ import {
   limitKey,
   showLimit,
   type RiskLimits,
+  pausedSymbolsLine,
 } from './kit.ts';
 
 type Change =
@@ -63,6 +64,7 @@ function view({ services }: CommandContext): Reply {
         ? `yes${rs.pausedBy ? ` by ${rs.pausedBy}` : ''}${rs.pausedAt !== undefined ? ` since ${utc(rs.pausedAt)}${engineTimeNote(engine.clockKind)}` : ''}`
         : 'no',
     ],
+    ['Paused symbols', pausedSymbolsLine(rs, engine.clockKind) ?? 'none'],
     [
       'Daily halt',
       rs.halted

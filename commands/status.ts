@@ -17,6 +17,7 @@ import {
   clockLabel,
   engineTimeNote,
   stopFaultHint,
+  pausedSymbolsLine,
 } from './kit.ts';
 
 export default defineCommand({
@@ -37,6 +38,7 @@ export default defineCommand({
     const venue = services.venue();
     const ccy = quoteOf(services.config.market.symbols);
     const risk = st.blocked ? `entries blocked — ${st.blocked}` : 'OK, trading';
+    const pausedSymbols = pausedSymbolsLine(deskOf(services).risk().state, services.engine.clockKind);
     const pairs: Array<[string, string]> = [
       ['Mode', modeWords(st.mode, st.environment)],
       ['Venue', `${st.venue} (${st.marketType}) — ${venue.up ? 'connected' : `DOWN: ${venue.detail}`}`],
@@ -45,6 +47,7 @@ export default defineCommand({
       ['Today', `${signedMoney(st.todayPnl, ccy)} (${pct(st.dayStartEquity > 0 ? st.todayPnl / st.dayStartEquity : 0)})`],
       ['Unrealized', signedMoney(st.unrealizedPnl, ccy)],
       ['Risk', risk],
+      ...(pausedSymbols ? [['Paused', `${pausedSymbols} (/resume <symbol>)`] as [string, string]] : []),
       ['Open orders', String(st.liveOrders.length)],
     ];
     if (services.dataSource) pairs.push(['Data', describeDataSource(services.dataSource())]);

@@ -3,7 +3,9 @@ import type { Services } from './services.ts';
 import type { ChatUser, Reply } from './types.ts';
 import { quoteOf, splitSymbol } from '../core/symbols.ts';
 import { forMarket, money, qty } from '../core/format.ts';
-import type { RiskDecision } from '../risk/types.ts';
+import type { RiskDecision, RiskState } from '../risk/types.ts';
+import { engineTimeNote, type ClockKind } from '../core/clock.ts';
+import { utc } from './format.ts';
 
 /** How a user is named in the journal and in replies ("by …"). */
 export const actor = (u: ChatUser): string => u.name ?? u.id;
@@ -73,3 +75,10 @@ export const verdictWords = (d: RiskDecision): string =>
     : d.action === 'resize'
       ? `resized by ${d.rule} — ${d.reason.replace(/^resized\s+/, '')}`
       : `rejected by ${d.rule} — ${d.reason.replace(/^rejected:\s*/, '')}`;
+
+/** "ETH/USDT by ada since 2025-05-21 10:00 UTC (candle time); …": the symbols paused on their own, or null. */
+export function pausedSymbolsLine(rs: Pick<RiskState, 'pausedSymbols'>, clock: ClockKind): string | null {
+  const all = Object.entries(rs.pausedSymbols);
+  if (!all.length) return null;
+  return all.map(([symbol, p]) => `${symbol} by ${p.by} since ${utc(p.at)}${engineTimeNote(clock)}`).join('; ');
+}

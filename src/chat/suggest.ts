@@ -26,6 +26,9 @@ const OTHER_BOTS: Readonly<Record<string, string>> = {
   limits: 'risk',
   limit: 'risk',
   locks: 'risk',
+  lock: 'pause',
+  blacklist: 'pause',
+  unlock: 'resume',
   version: 'health',
 };
 

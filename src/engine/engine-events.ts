@@ -6,7 +6,13 @@ import type { Order } from '../core/types.ts';
 
 type CandleDone = (symbol: string) => void;
 type OrderFilled = (order: Order) => void;
-type StopAlgos = (why: string, cancelChildren: boolean) => void;
+/** Which parents stop: all (/flatten), or those that open or add (/pause), optionally of one symbol. */
+export interface AlgoStop {
+  cancelChildren: boolean;
+  entriesOnly: boolean;
+  symbol?: string;
+}
+type StopAlgos = (why: string, which: AlgoStop) => void;
 type Flattened = (by: string) => void;
 
 export class EngineEvents {
@@ -20,7 +26,7 @@ export class EngineEvents {
     this.candleDoneFns.push(fn);
   }
 
-  /** /pause or /flatten: execution algos stop their remaining children. */
+  /** /pause (entries) or /flatten (all): execution algos stop their remaining children. */
   onStopAlgos(fn: StopAlgos): void {
     this.stopAlgosFns.push(fn);
   }
@@ -42,8 +48,8 @@ export class EngineEvents {
     for (const fn of this.candleDoneFns) fn(symbol);
   }
 
-  stopAlgos(why: string, cancelChildren: boolean): void {
-    for (const fn of this.stopAlgosFns) fn(why, cancelChildren);
+  stopAlgos(why: string, which: AlgoStop): void {
+    for (const fn of this.stopAlgosFns) fn(why, which);
   }
 
   flattened(by: string): void {

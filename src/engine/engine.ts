@@ -202,18 +202,31 @@ export class Engine extends EngineCore implements ExchangeListener {
 
   // ---- controls (chat commands call these) --------------------------------------------------
 
+  /** No new entries (exits, stops and exit algos keep working); entry algos stop. */
   pause(by: string): void {
     this.risk.pause(by, this.clock.now());
-    this.events?.stopAlgos(`paused by ${by}`, true);
+    this.events?.stopAlgos(`paused by ${by}`, { cancelChildren: true, entriesOnly: true });
   }
 
   resume(by: string, opts: { clearHalt?: boolean; clearBreaker?: boolean } = {}): void {
     this.risk.resume(by, this.clock.now(), opts);
   }
 
+  /** No new entries on one symbol; its entry algos stop. False if it already was paused. */
+  pauseSymbol(symbol: string, by: string): boolean {
+    if (!this.risk.pauseSymbol(symbol, by, this.clock.now())) return false;
+    this.events?.stopAlgos(`${symbol} paused by ${by}`, { cancelChildren: true, entriesOnly: true, symbol });
+    return true;
+  }
+
+  /** Entries on one symbol allowed again (whatever else still blocks them). False if it was not paused. */
+  resumeSymbol(symbol: string): boolean {
+    return this.risk.resumeSymbol(symbol);
+  }
+
   /** Cancel every working order and close every position at market. */
   flatten(by: string): { cancelled: number; closing: string[] } {
-    this.events?.stopAlgos(`flatten by ${by}`, false); // flatten cancels every working order itself
+    this.events?.stopAlgos(`flatten by ${by}`, { cancelChildren: false, entriesOnly: false }); // flatten cancels every working order itself
     this.events?.flattened(by); // before the cancels below: a grid that stops now places nothing more
     let cancelled = 0;
     this.waitsFor.clear();

@@ -49,7 +49,7 @@ export type RiskGate = Pick<
 /** The risk controls the engine's controls, views and kill switch use. */
 export type RiskControls = Pick<
   RiskEngine,
-  'state' | 'blockedReason' | 'pause' | 'resume' | 'tripBreaker' | 'haltForFault' | 'setLimit' | 'volatility'
+  'state' | 'blockedReason' | 'pause' | 'resume' | 'pauseSymbol' | 'resumeSymbol' | 'tripBreaker' | 'haltForFault' | 'setLimit' | 'volatility'
 >;
 
 export type EngineRisk = RiskGate & RiskControls;

@@ -4,7 +4,7 @@ import { floorToStep } from '../core/num.ts';
 import { isTerminal } from '../core/order-state.ts';
 import type { Order, OrderRequest, Side, Signal } from '../core/types.ts';
 import type { Engine } from '../engine/engine.ts';
-import type { EngineEvents } from '../engine/engine-events.ts';
+import type { AlgoStop, EngineEvents } from '../engine/engine-events.ts';
 import type { EntrySplitter } from '../engine/ports.ts';
 import type { Journal } from '../journal/journal.ts';
 import { childOrderId, ParentJournal, type ParentRow } from '../journal/parents.ts';
@@ -81,7 +81,7 @@ export class AlgoExecutor implements EntrySplitter {
   attach(engine: Engine, events: EngineEvents): void {
     this.engine = engine;
     events.onCandleDone(() => this.tick());
-    events.onStopAlgos((why, cancelChildren) => this.stopAll(why, cancelChildren));
+    events.onStopAlgos((why, which) => this.stopAll(why, which));
   }
 
   private readonly journal: Journal;
@@ -309,15 +309,25 @@ export class AlgoExecutor implements EntrySplitter {
     if (cancelChildren)
       for (const o of this.parents.children(p.id)) {
         const live = this.engine.liveOrders.get(o.clientOrderId);
-        if (live && live.status !== 'new' && !isTerminal(live.status)) this.engine.cancel(live);
+        if (live && live.status !== 'new' && !isTerminal(live.status)) this.engine.cancel(live, why);
       }
     return p;
   }
 
-  stopAll(why: string, cancelChildren: boolean): number {
-    const active = this.parents.active();
-    for (const p of active) this.stop(p.id, why, cancelChildren, 'stopped');
+  /** Stop the active parents `which` names; returns how many stopped. */
+  stopAll(why: string, which: AlgoStop): number {
+    const active = this.parents
+      .active()
+      .filter((p) => (which.symbol === undefined || p.symbol === which.symbol) && (!which.entriesOnly || this.isEntry(p)));
+    for (const p of active) this.stop(p.id, why, which.cancelChildren, 'stopped');
     return active.length;
+  }
+
+  /** A parent that opens or adds to a position (what a pause stops); one that reduces a position keeps working. */
+  private isEntry(p: ParentRow): boolean {
+    if (p.decisionId !== null) return true; // a split strategy entry
+    const pos = this.engine.portfolio.positions.get(p.symbol);
+    return pos === undefined || (pos.side === 'long') === (p.side === 'buy');
   }
 
   /** A parent by id (case-insensitive, as /cancel matches order ids). */

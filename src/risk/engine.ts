@@ -1,7 +1,7 @@
 import { DAY_MS, utcDayStart } from '../core/clock.ts';
 import { percent as fmtPct, qty as fmtQty, utc as fmtUtc } from '../core/format.ts';
 import type { OrderRequest } from '../core/types.ts';
-import type { RiskContext, RiskDecision, RiskEvent, RiskIntent, RiskLimits, RiskState } from './types.ts';
+import type { RiskContext, RiskDecision, RiskEvent, RiskIntent, RiskLimits, RiskState, SymbolPause } from './types.ts';
 import { LIMIT_KEYS, MAX_RECENT_ENTRIES, parseLimit, RISK_LIMITS } from './limits.ts';
 import {
   baseOf,
@@ -107,7 +107,7 @@ export class RiskEngine {
       intent,
       ctx,
       w,
-      this.blockRule(ctx.now) ??
+      this.blockRule(ctx.now, req.symbol) ??
         ruleBadInput(ctx, w) ??
         ruleSpotLongOnly(ctx, req) ??
         ruleMaxOpenPositions(lim, ctx) ??
@@ -169,11 +169,13 @@ export class RiskEngine {
     };
   }
 
-  /** fault → paused → daily halt → breaker: the first that applies rejects the entry. */
-  private blockRule(now: number): RiskDecision | null {
+  /** fault → paused (all, or this symbol) → daily halt → breaker: the first that applies rejects the entry. */
+  private blockRule(now: number, symbol: string): RiskDecision | null {
     const st = this.st;
     if (this.fault !== null) return reject('fault', this.fault);
     if (st.paused) return reject('paused', this.pausedText());
+    const sp = st.pausedSymbols[symbol];
+    if (sp !== undefined) return reject('paused', symbolPauseText(symbol, sp));
     if (this.haltActive(now)) return reject('daily_drawdown_halt', this.haltText());
     if (st.breakerTripped) return reject('circuit_breaker', this.breakerText());
     return null;
@@ -385,6 +387,22 @@ export class RiskEngine {
     this.changed();
   }
 
+  /** New entries on one symbol stop (its exits and stops keep working); false if it already was. */
+  pauseSymbol(symbol: string, by: string, ts: number): boolean {
+    if (this.st.pausedSymbols[symbol] !== undefined) return false;
+    this.st.pausedSymbols[symbol] = { by, at: ts };
+    this.changed();
+    return true;
+  }
+
+  /** Lifts one symbol's pause; false if it was not paused. */
+  resumeSymbol(symbol: string): boolean {
+    if (this.st.pausedSymbols[symbol] === undefined) return false;
+    delete this.st.pausedSymbols[symbol];
+    this.changed();
+    return true;
+  }
+
   /** Lifts a pause; a daily halt and a tripped breaker only go when asked for explicitly. */
   resume(by: string, ts: number, opts: ResumeOptions = {}): ResumeResult {
     const st = this.st;
@@ -416,7 +434,7 @@ export class RiskEngine {
   /** Serializable snapshot (JSON) to persist. */
   state(): RiskState {
     const st = this.st;
-    return { ...st, recentEntries: st.recentEntries.slice() };
+    return { ...st, recentEntries: st.recentEntries.slice(), pausedSymbols: { ...st.pausedSymbols } };
   }
 
   /** Change one limit at runtime (chat). Strings are parsed: "2%" → 0.02, "off" → null where allowed. */
@@ -435,3 +453,6 @@ export class RiskEngine {
     if (this.onChange !== undefined) this.onChange(this.state());
   }
 }
+
+/** "ETH/USDT paused by ada since 2025-05-21 10:00 UTC": why an entry on a paused symbol is refused, and /status's line. */
+export const symbolPauseText = (symbol: string, p: SymbolPause): string => `${symbol} paused by ${p.by} since ${fmtUtc(p.at)}`;

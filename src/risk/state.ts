@@ -1,6 +1,6 @@
 // Risk bookkeeping helpers: the rolling volatility per symbol and the persisted state's restore.
 import { isFiniteNumber } from '../core/num.ts';
-import type { RiskState } from './types.ts';
+import type { RiskState, SymbolPause } from './types.ts';
 import { MAX_RECENT_ENTRIES } from './limits.ts';
 
 // ---- volatility: rolling stdev of log returns --------------------------------------------------
@@ -94,6 +94,7 @@ export function restoreState(s?: Partial<RiskState>): RiskState {
     dayStart: 0,
     dayStartEquity: 0,
     recentEntries: [],
+    pausedSymbols: {},
   };
   if (s === undefined || s === null) return st;
   st.paused = s.paused === true;
@@ -109,6 +110,12 @@ export function restoreState(s?: Partial<RiskState>): RiskState {
   if (isFiniteNumber(s.consecutiveErrors) && s.consecutiveErrors > 0) st.consecutiveErrors = Math.floor(s.consecutiveErrors);
   if (isFiniteNumber(s.dayStart)) st.dayStart = s.dayStart;
   if (isFiniteNumber(s.dayStartEquity)) st.dayStartEquity = s.dayStartEquity;
+  if (s.pausedSymbols && typeof s.pausedSymbols === 'object') {
+    for (const [symbol, p] of Object.entries(s.pausedSymbols as Record<string, unknown>)) {
+      const v = p as Partial<SymbolPause> | null;
+      if (v && typeof v.by === 'string' && isFiniteNumber(v.at)) st.pausedSymbols[symbol] = { by: v.by, at: v.at };
+    }
+  }
   if (Array.isArray(s.recentEntries)) {
     st.recentEntries = s.recentEntries
       .filter(isFiniteNumber)

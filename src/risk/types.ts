@@ -109,6 +109,13 @@ export interface RiskState {
   dayStartEquity: number;
   /** Entry timestamps in the last 24 h (for frequency limits). */
   recentEntries: number[];
+  /** Symbols whose new entries are paused (/pause BTC/USDT): who paused each, and when (engine clock). */
+  pausedSymbols: Record<string, SymbolPause>;
+}
+
+export interface SymbolPause {
+  by: string;
+  at: number;
 }
 
 /** A change in what the risk engine allows: the trading engine turns it into an alert. */

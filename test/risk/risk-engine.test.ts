@@ -348,6 +348,25 @@ describe('blocks: entries stop, exits go through', () => {
     expect(eng.evaluate(entry({ qty: 1 }), ctx()).action).toBe('accept');
   });
 
+  it('one symbol paused: its entries stop, its exits and other symbols go through; it survives a restart', () => {
+    const eng = new RiskEngine(limits());
+    expect(eng.pauseSymbol(SYM, 'alice', T0 - HOUR)).toBe(true);
+    expect(eng.pauseSymbol(SYM, 'bob', T0)).toBe(false); // already: the first pause stands
+    const d = eng.evaluate(entry({ qty: 1 }), ctx());
+    expect(d).toMatchObject({ action: 'reject', rule: 'paused' });
+    expect(d.reason).toBe('rejected: BTC/USDT paused by alice since 2026-11-21 11:00 UTC');
+    expect(eng.evaluate(exit(1), ctx({ position: pos }))).toMatchObject({ action: 'accept', qty: 1 });
+    const other = entry({ qty: 1 });
+    other.signal.symbol = other.request.symbol = 'ETH/USDT';
+    expect(eng.evaluate(other, ctx()).action).toBe('accept');
+    expect(eng.blockedReason(T0)).toBeNull(); // nothing blocks every symbol
+    const again = new RiskEngine(limits(), roundTrip(eng.state()));
+    expect(again.evaluate(entry({ qty: 1 }), ctx()).rule).toBe('paused');
+    expect(again.resumeSymbol(SYM)).toBe(true);
+    expect(again.resumeSymbol(SYM)).toBe(false);
+    expect(again.evaluate(entry({ qty: 1 }), ctx()).action).toBe('accept');
+  });
+
   it('breaker tripped by hand', () => {
     const eng = new RiskEngine(limits());
     const ev = eng.tripBreaker('reconciliation mismatch', T0);
@@ -497,13 +516,18 @@ describe('state and persistence', () => {
   });
 
   it('restores a partial or sloppy state safely', () => {
-    const eng = new RiskEngine(limits(), { paused: true, recentEntries: [3, 1, Number.NaN, 2] } as unknown as RiskState);
+    const eng = new RiskEngine(limits(), {
+      paused: true,
+      recentEntries: [3, 1, Number.NaN, 2],
+      pausedSymbols: { 'BTC/USDT': { by: 'ada', at: 5 }, 'ETH/USDT': { by: 7 }, 'SOL/USDT': null },
+    } as unknown as RiskState);
     expect(eng.state()).toMatchObject({
       paused: true,
       halted: false,
       breakerTripped: false,
       consecutiveLosses: 0,
       recentEntries: [1, 2, 3],
+      pausedSymbols: { 'BTC/USDT': { by: 'ada', at: 5 } },
     });
   });
 });

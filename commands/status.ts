@@ -37,8 +37,16 @@ export default defineCommand({
     const feeds = services.feeds();
     const venue = services.venue();
     const ccy = quoteOf(services.config.market.symbols);
-    const risk = st.blocked ? `entries blocked — ${st.blocked}` : 'OK, trading';
-    const pausedSymbols = pausedSymbolsLine(deskOf(services).risk().state, services.engine.clockKind);
+    const rs = deskOf(services).risk().state;
+    const pausedSymbols = pausedSymbolsLine(rs, services.engine.clockKind);
+    const allPaused = services.engine.symbolList().every((s) => rs.pausedSymbols[s] !== undefined);
+    const risk = st.blocked
+      ? `entries blocked — ${st.blocked}`
+      : !pausedSymbols
+        ? 'OK, trading'
+        : allPaused
+          ? 'entries paused on every symbol (below)'
+          : 'OK, trading the symbols not paused (below)';
     const pairs: Array<[string, string]> = [
       ['Mode', modeWords(st.mode, st.environment)],
       ['Venue', `${st.venue} (${st.marketType}) — ${venue.up ? 'connected' : `DOWN: ${venue.detail}`}`],

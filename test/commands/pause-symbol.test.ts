@@ -59,6 +59,7 @@ describe('/pause and /resume', () => {
     await confirmed(h, `/buy ${SYM} 0.01`);
     feedCandle(h, SYM);
     expect(h.bot.engine.portfolio.positions.get(SYM)?.qty).toBeCloseTo(0.01, 8);
+    expect((await send(h, '/status')).text).toMatch(/\nRisk: +OK, trading the symbols not paused \(below\)\n/);
     expect((await send(h, '/status')).text).toMatch(
       /\nPaused: +ETH\/USDT by .+ since \d{4}-\d\d-\d\d \d\d:\d\d UTC \(replay time\) \(\/resume <symbol>\)\n/,
     );

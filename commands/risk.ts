@@ -80,6 +80,13 @@ function view({ services }: CommandContext): Reply {
     ],
     ['Entries in 24 h', `${entries24h} / ${lim.maxTradesPer24h}`],
   ];
+  if (lim.cooldownAfterLossSec > 0) {
+    const cooling = Object.entries(rs.lastLossAt)
+      .map(([sym, at]) => [sym, at + lim.cooldownAfterLossSec * 1000] as const)
+      .filter(([, until]) => until > st.now)
+      .map(([sym, until]) => `${sym} until ${utc(until)}${engineTimeNote(engine.clockKind)}`);
+    state.push(['After a loss', cooling.length ? `no entries on ${cooling.join('; ')}` : 'no symbol cooling down']);
+  }
   for (const sym of engine.symbolList()) {
     const v = risk.volatility(sym);
     state.push([

@@ -169,7 +169,7 @@ export class Engine extends EngineCore implements ExchangeListener {
       if (r.closed) this.opts.metrics.onTradeClosed(r.closed.realizedPnl - r.closed.fees, why);
     }
     if (r.closed) {
-      const ev = this.risk.onTradeClosed(r.closed.realizedPnl - r.closed.fees, f.ts);
+      const ev = this.risk.onTradeClosed(r.closed.realizedPnl - r.closed.fees, f.ts, f.symbol);
       if (ev) this.onRiskEvent(ev);
       this.clearClosed(f.symbol, f.clientOrderId);
     }

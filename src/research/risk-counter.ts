@@ -24,8 +24,8 @@ export class CountingRisk extends RiskEngine {
     return this.note(ts, super.onEquity(ts, equity));
   }
 
-  override onTradeClosed(pnl: number, ts: number): RiskEvent | null {
-    return this.note(ts, super.onTradeClosed(pnl, ts));
+  override onTradeClosed(pnl: number, ts: number, symbol?: string): RiskEvent | null {
+    return this.note(ts, super.onTradeClosed(pnl, ts, symbol));
   }
 
   override onOrderError(reason: string, ts: number): RiskEvent | null {

@@ -20,6 +20,7 @@ import {
   ruleMaxTrades24h,
   ruleMinSize,
   ruleMinTradeInterval,
+  ruleCooldownAfterLoss,
   ruleSizing,
   ruleSpotLongOnly,
   ruleStop,
@@ -112,6 +113,7 @@ export class RiskEngine {
         ruleSpotLongOnly(ctx, req) ??
         ruleMaxOpenPositions(lim, ctx) ??
         (intent.continuation ? null : ruleMinTradeInterval(lim, st, ctx.now)) ??
+        (intent.continuation ? null : ruleCooldownAfterLoss(lim, st, req.symbol, ctx.now)) ??
         (intent.continuation ? null : ruleMaxTrades24h(lim, st, ctx.now)) ??
         rulePyramidGate(lim, intent, ctx) ??
         ruleVolatility(lim, req.symbol, this.volatility(req.symbol)) ??
@@ -313,8 +315,9 @@ export class RiskEngine {
   }
 
   /** Consecutive-loss breaker: a loss counts, a win resets the count, break-even leaves it. */
-  onTradeClosed(pnl: number, ts: number): RiskEvent | null {
+  onTradeClosed(pnl: number, ts: number, symbol?: string): RiskEvent | null {
     const st = this.st;
+    if (pnl < 0 && symbol !== undefined) st.lastLossAt[symbol] = ts; // (journaled by the change below)
     if (pnl > 0) {
       if (st.consecutiveLosses !== 0) {
         st.consecutiveLosses = 0;
@@ -434,7 +437,7 @@ export class RiskEngine {
   /** Serializable snapshot (JSON) to persist. */
   state(): RiskState {
     const st = this.st;
-    return { ...st, recentEntries: st.recentEntries.slice(), pausedSymbols: { ...st.pausedSymbols } };
+    return { ...st, recentEntries: st.recentEntries.slice(), lastLossAt: { ...st.lastLossAt }, pausedSymbols: { ...st.pausedSymbols } };
   }
 
   /** Change one limit at runtime (chat). Strings are parsed: "2%" → 0.02, "off" → null where allowed. */

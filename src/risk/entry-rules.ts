@@ -35,6 +35,7 @@ export type RiskRule =
   | 'spot_long_only'
   | 'max_open_positions'
   | 'min_trade_interval'
+  | 'cooldown_after_loss'
   | 'max_trades_24h'
   | 'volatility'
   | 'max_leverage'
@@ -201,6 +202,18 @@ export function ruleMinTradeInterval(lim: RiskLimits, st: RiskState, now: number
   return reject(
     'min_trade_interval',
     `last entry was ${fmtDuration(now - last)} ago, minimum interval is ${fmtDuration(lim.minTradeIntervalSec * 1000)}: wait ${fmtDuration(wait)}`,
+  );
+}
+
+/** Freqtrade's cooldown / stop-loss guard for one pair: no entry on a symbol soon after a loss on it. */
+export function ruleCooldownAfterLoss(lim: RiskLimits, st: RiskState, symbol: string, now: number): RiskDecision | null {
+  const last = st.lastLossAt[symbol];
+  if (last === undefined || !(lim.cooldownAfterLossSec > 0)) return null;
+  const wait = last + lim.cooldownAfterLossSec * 1000 - now;
+  if (wait <= 0) return null;
+  return reject(
+    'cooldown_after_loss',
+    `a ${symbol} trade closed at a loss ${fmtDuration(now - last)} ago; cooldown after a loss is ${fmtDuration(lim.cooldownAfterLossSec * 1000)}: wait ${fmtDuration(wait)}`,
   );
 }
 

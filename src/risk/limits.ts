@@ -72,6 +72,14 @@ export const RISK_LIMITS: { readonly [K in keyof RiskLimits]: LimitDef } = {
   maxCapitalInUse: { kind: 'number', unit: 'fraction', min: 0, max: 1, description: 'share of equity in positions' },
   maxOpenPositions: { kind: 'number', unit: 'count', min: 1, max: 1000, int: true, description: 'open positions at once' },
   minTradeIntervalSec: { kind: 'number', unit: 'seconds', min: 0, max: 7 * 86_400, description: 'time between two entries' },
+  cooldownAfterLossSec: {
+    kind: 'number',
+    unit: 'seconds',
+    min: 0,
+    max: 7 * 86_400,
+    zeroOff: true,
+    description: 'time without entries on a symbol after a trade on it closed at a loss',
+  },
   // The risk engine remembers this many entry times: a higher limit could not be counted.
   maxTradesPer24h: { kind: 'number', unit: 'count', min: 1, max: MAX_RECENT_ENTRIES, int: true, description: 'entries per 24 h' },
   // A stdev of 1-bar returns above 100% is not a market; "off" is the way to not check.

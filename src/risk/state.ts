@@ -94,6 +94,7 @@ export function restoreState(s?: Partial<RiskState>): RiskState {
     dayStart: 0,
     dayStartEquity: 0,
     recentEntries: [],
+    lastLossAt: {},
     pausedSymbols: {},
   };
   if (s === undefined || s === null) return st;
@@ -110,6 +111,9 @@ export function restoreState(s?: Partial<RiskState>): RiskState {
   if (isFiniteNumber(s.consecutiveErrors) && s.consecutiveErrors > 0) st.consecutiveErrors = Math.floor(s.consecutiveErrors);
   if (isFiniteNumber(s.dayStart)) st.dayStart = s.dayStart;
   if (isFiniteNumber(s.dayStartEquity)) st.dayStartEquity = s.dayStartEquity;
+  if (s.lastLossAt && typeof s.lastLossAt === 'object') {
+    for (const [symbol, at] of Object.entries(s.lastLossAt as Record<string, unknown>)) if (isFiniteNumber(at)) st.lastLossAt[symbol] = at;
+  }
   if (s.pausedSymbols && typeof s.pausedSymbols === 'object') {
     for (const [symbol, p] of Object.entries(s.pausedSymbols as Record<string, unknown>)) {
       const v = p as Partial<SymbolPause> | null;

@@ -24,6 +24,8 @@ export interface RiskLimits {
   maxOpenPositions: number;
   /** Minimum seconds between two entries. */
   minTradeIntervalSec: number;
+  /** After a trade on a symbol closes at a loss, no new entry on that symbol for this long (0 = off). */
+  cooldownAfterLossSec: number;
   maxTradesPer24h: number;
   /** Refuse entries when recent realized volatility (stdev of 1-bar returns, as a fraction) exceeds this; null = off. */
   maxVolatility: number | null;
@@ -72,6 +74,7 @@ export const DEFAULT_LIMITS: RiskLimits = {
   maxCapitalInUse: 0.5,
   maxOpenPositions: 3,
   minTradeIntervalSec: 60,
+  cooldownAfterLossSec: 0,
   maxTradesPer24h: 50,
   maxVolatility: null,
   volatilityWindow: 60,
@@ -109,6 +112,8 @@ export interface RiskState {
   dayStartEquity: number;
   /** Entry timestamps in the last 24 h (for frequency limits). */
   recentEntries: number[];
+  /** When a trade on each symbol last closed at a loss (engine clock): cooldownAfterLossSec counts from it. */
+  lastLossAt: Record<string, number>;
   /** Symbols whose new entries are paused (/pause BTC/USDT): who paused each, and when (engine clock). */
   pausedSymbols: Record<string, SymbolPause>;
 }

@@ -176,6 +176,25 @@ describe('rules', () => {
     expect(eng.evaluate(entry({ qty: 1 }), ctx({ now: T0 + 40_000 })).action).toBe('accept');
   });
 
+  it('cooldown_after_loss: no entry on a symbol soon after a loss on it; other symbols, wins and off are unaffected', () => {
+    const eng = new RiskEngine(limits({ cooldownAfterLossSec: 3600, minTradeIntervalSec: 0 }));
+    eng.onTradeClosed(5, T0 - 10 * 60_000, SYM); // a win starts nothing
+    expect(eng.evaluate(entry({ qty: 1 }), ctx()).action).toBe('accept');
+    eng.onTradeClosed(-5, T0 - 20 * 60_000, SYM);
+    const d = eng.evaluate(entry({ qty: 1 }), ctx());
+    expect(d).toMatchObject({ action: 'reject', rule: 'cooldown_after_loss' });
+    expect(d.reason).toBe('rejected: a BTC/USDT trade closed at a loss 20 min ago; cooldown after a loss is 1 h: wait 40 min');
+    const other = entry({ qty: 1 });
+    other.signal.symbol = other.request.symbol = 'ETH/USDT';
+    expect(eng.evaluate(other, ctx()).action).toBe('accept');
+    expect(eng.evaluate(entry({ qty: 1 }), ctx({ now: T0 + 40 * 60_000 })).action).toBe('accept');
+    // Kept across a restart; 0 turns it off.
+    const again = new RiskEngine(limits({ cooldownAfterLossSec: 3600, minTradeIntervalSec: 0 }), roundTrip(eng.state()));
+    expect(again.evaluate(entry({ qty: 1 }), ctx()).rule).toBe('cooldown_after_loss');
+    expect(again.setLimit('cooldownAfterLossSec', 'off')).toMatchObject({ ok: true });
+    expect(again.evaluate(entry({ qty: 1 }), ctx()).action).toBe('accept');
+  });
+
   it('max_trades_24h: counts the trailing 24 h only', () => {
     const eng = new RiskEngine(limits({ maxTradesPer24h: 3, minTradeIntervalSec: 0 }));
     for (const t of [T0 - 25 * HOUR, T0 - 23 * HOUR, T0 - 2 * HOUR, T0 - HOUR]) eng.recordEntry(t);

@@ -39,8 +39,13 @@ const spec: CommandSpec = defineCommand({
     const before = ap.mode();
     ap.setMode(mode, mode === 'above' ? notional : undefined, actor(user));
     const after = ap.mode();
+    // A grid is approved as a whole when it starts: one already running keeps placing its level orders.
+    const grids = after.mode === 'off' ? [] : (services.grid?.views() ?? []).filter((v) => v.status === 'active').map((v) => v.symbol);
+    const gridNote = grids.length
+      ? ` The running ${grids.join(', ')} grid${grids.length > 1 ? 's keep' : ' keeps'} placing ${grids.length > 1 ? 'their' : 'its'} level orders without asking (a grid is approved once, when it starts); /grid stop stops it.`
+      : '';
     return {
-      text: `Approvals: ${words(after, ccy)} (was ${before.mode}${before.mode === 'above' ? ` ${money(before.aboveNotional, ccy)}` : ''}). Set by ${actor(user)}.${ap.pendingList().length ? ' Pending proposals keep their buttons.' : ''}`,
+      text: `Approvals: ${words(after, ccy)} (was ${before.mode}${before.mode === 'above' ? ` ${money(before.aboveNotional, ccy)}` : ''}). Set by ${actor(user)}.${ap.pendingList().length ? ' Pending proposals keep their buttons.' : ''}${gridNote}`,
     };
   },
 });

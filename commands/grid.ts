@@ -12,6 +12,7 @@ import {
   type GridView,
   type Services,
   counted,
+  AWAITING_APPROVAL,
 } from './kit.ts';
 
 const ACTIONS = ['stop', 'start'] as const;
@@ -80,9 +81,11 @@ const spec: CommandSpec = defineCommand({
       const n = v.levels.filter((l) => l.order !== null).length;
       return `Stop the ${v.symbol} grid ${v.id}: cancel its ${counted(n, 'order')}? The position it holds stays open (/close it if you want out).`;
     }
-    return v.status === 'active'
-      ? null
-      : `Start the ${v.symbol} grid again (${v.levels.length} levels ${v.params.lower}–${v.params.upper})?`;
+    if (v.status === 'active') return null;
+    const plan = `${v.levels.length} levels ${price(v.params.lower, v.market?.priceStep)}–${price(v.params.upper, v.market?.priceStep)}`;
+    return v.reason === AWAITING_APPROVAL
+      ? `Approve the ${v.symbol} grid (${plan}) and place its orders? (Its level orders are not asked for one by one.)`
+      : `Start the ${v.symbol} grid again (${plan})?`;
   },
   run({ args, user, services }) {
     const action = args.action as Action | undefined;

@@ -44,7 +44,7 @@ export { parseTrail } from '../src/engine/trade-edits.ts';
 export { nativeTrailRefusal } from '../src/engine/native-trail.ts';
 export { tradeId } from '../src/engine/trades.ts';
 export { ALGOS } from '../src/execution/config.ts';
-export type { GridBook, GridView } from '../src/grid/manager.ts';
+export { AWAITING_APPROVAL, type GridBook, type GridView } from '../src/grid/manager.ts';
 export type { ModelView } from '../src/models/wire.ts';
 export { LIMIT_KEYS, limitHelp, limitKey, showLimit } from '../src/risk/limits.ts';
 export type { RiskDecision, RiskLimits } from '../src/risk/types.ts';

@@ -125,6 +125,7 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
           shorts: allowShort,
           marketType: cfg.market.type,
           fee: Math.max(cfg.exchange.paper.makerFee, cfg.exchange.paper.takerFee),
+          ...(parts.approvals ? { asks: (notional: number) => parts.approvals!.required({ notional }) } : {}),
         })
       : undefined;
   // TWAP/iceberg parents (src/execution): chat orders, and strategy entries when execution.signals is on

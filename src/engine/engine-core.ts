@@ -418,7 +418,7 @@ export abstract class EngineCore {
       return;
     }
     const notional = (decision.request.qty ?? 0) * signal.price + (decision.request.quoteQty ?? 0);
-    if (this.approvals !== undefined && this.approvals.required({ signal, decision, notional })) {
+    if (this.approvals !== undefined && this.approvals.required({ notional })) {
       this.journal.updateDecision(decisionId, { approval: 'pending' });
       s.working++; // a pending proposal blocks further entries like a working order
       const market = { priceStep: s.market.priceStep, qtyStep: s.market.qtyStep };

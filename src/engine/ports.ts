@@ -49,7 +49,16 @@ export type RiskGate = Pick<
 /** The risk controls the engine's controls, views and kill switch use. */
 export type RiskControls = Pick<
   RiskEngine,
-  'state' | 'blockedReason' | 'pause' | 'resume' | 'pauseSymbol' | 'resumeSymbol' | 'tripBreaker' | 'haltForFault' | 'setLimit' | 'volatility'
+  | 'state'
+  | 'blockedReason'
+  | 'pause'
+  | 'resume'
+  | 'pauseSymbol'
+  | 'resumeSymbol'
+  | 'tripBreaker'
+  | 'haltForFault'
+  | 'setLimit'
+  | 'volatility'
 >;
 
 export type EngineRisk = RiskGate & RiskControls;
@@ -59,8 +68,8 @@ export type Validator = Pick<CandleValidator, 'check' | 'timeframe'>;
 
 /** Where orders go when the trader wants to approve them first (chat-ops plugs in here). */
 export interface ApprovalGate {
-  /** Does this intent need a human decision? */
-  required(intent: { signal: Signal; decision: RiskDecision; notional: number }): boolean;
+  /** Does an order (or a grid: what all its buys commit) of this notional need a human decision? */
+  required(intent: { notional: number }): boolean;
   /** Ask for one. The gate calls `engine.resolveProposal` when it is decided or expires. */
   propose(p: Proposal): void;
 }

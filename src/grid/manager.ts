@@ -10,7 +10,7 @@ import type { Logger } from '../core/logger.ts';
 import { floorToStep } from '../core/num.ts';
 import { isTerminal } from '../core/order-state.ts';
 import type { Candle, MarketInfo, MarketType, Order, OrderPurpose, Side } from '../core/types.ts';
-import { money, counted } from '../core/format.ts';
+import { money, counted, price } from '../core/format.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { RiskDecision } from '../risk/types.ts';
 import type { Strategy } from '../strategy/types.ts';
@@ -92,7 +92,12 @@ export interface GridDeps {
   marketType: MarketType;
   /** The larger of the venue's fees (cash a buy needs on top of its notional). */
   fee: number;
+  /** Approvals are on for this notional (the approval gate): a new grid then waits for /grid start. */
+  asks?: (notional: number) => boolean;
 }
+
+/** A new grid's reason while approvals hold it back. */
+export const AWAITING_APPROVAL = 'waiting for your approval: /grid start places its orders';
 
 /** One symbol's grid. */
 export class GridBook {
@@ -153,21 +158,36 @@ export class GridBook {
       this.d.log.warn({ symbol: this.symbol, old: rec.id, cancelled: n }, 'grid config changed: the old grid is replaced');
       rec = null;
     }
+    const tick = host.marketInfo(this.symbol)?.priceStep ?? 0;
+    this.levels = gridLevels(this.params.lower, this.params.upper, this.params.levels, this.params.spacing, tick);
     if (!rec) {
+      // With approvals on, a new grid is asked for once, as a whole (its level orders are not proposals).
+      const asks = this.d.asks?.(this.buysNotional()) === true;
       rec = {
         id: this.d.journal.nextClientOrderId('g', now),
         fingerprint: fp,
-        status: 'active',
-        reason: null,
+        status: asks ? 'stopped' : 'active',
+        reason: asks ? AWAITING_APPROVAL : null,
         startedAt: now,
         updatedAt: now,
       };
       writeGrid(this.d.journal, this.symbol, rec);
-      this.d.log.info({ symbol: this.symbol, grid: rec.id }, 'grid started');
+      this.d.log.info({ symbol: this.symbol, grid: rec.id, status: rec.status }, asks ? 'grid waits for approval' : 'grid started');
+      if (asks) {
+        const m = host.marketInfo(this.symbol);
+        const px = (x: number) => price(x, m?.priceStep);
+        host.onAlert({
+          type: 'approval_pending',
+          severity: 'warning',
+          title: `Grid ${this.symbol} waits for your approval`,
+          message:
+            `Approvals are on, so the grid places no order until an admin sends /grid start (it asks first): ` +
+            `${this.levels.length} levels ${px(this.params.lower)}–${px(this.params.upper)}, its buys commit up to ${money(this.buysNotional(), m?.quote ?? '')}.`,
+          key: `grid-approval:${this.symbol}`,
+        });
+      }
     }
     this.record = rec;
-    const tick = host.marketInfo(this.symbol)?.priceStep ?? 0;
-    this.levels = gridLevels(this.params.lower, this.params.upper, this.params.levels, this.params.spacing, tick);
     this.pairs = [];
     this.fills = 0;
     for (let k = 0; k < this.levels.length - 1; k++) this.pairs.push(emptyPair(k));
@@ -216,6 +236,13 @@ export class GridBook {
     p.dir = null;
     p.entryAvg = 0;
     p.entryFees = 0;
+  }
+
+  /** What the grid's buys commit at most: one per pair, at its lower level. */
+  private buysNotional(): number {
+    let sum = 0;
+    for (let k = 0; k < this.levels.length - 1; k++) sum += this.params.quotePerLevel ?? (this.params.qtyPerLevel ?? 0) * this.levels[k]!;
+    return sum;
   }
 
   private dust(): number {

@@ -8,7 +8,7 @@ import type { Candle } from '../../src/core/types.ts';
 import { writeCandlesCsv } from '../../src/market/csv.ts';
 import type { Reply } from '../../src/chat/types.ts';
 import { runSkipper } from '../helpers/cli.ts';
-import { chatUser, startBot, tempDir, type Harness } from '../helpers/harness.ts';
+import { chatUser, feedCandle, startBot, tempDir, type Harness } from '../helpers/harness.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2030, 0, 1);
@@ -117,4 +117,48 @@ describe('skipper backtest --config with a grid', () => {
     expect(j.fills).toBeGreaterThan(20);
     expect(j.final_equity).toBeGreaterThan(10_000);
   }, 60_000);
+});
+
+describe('a grid with approvals on', () => {
+  let h: Harness;
+  afterAll(async () => {
+    await h?.stop();
+  });
+  const gridOrders = () => [...h.bot.engine.liveOrders.values()].filter((o) => o.purpose === 'grid').length;
+
+  it('is asked for once, as a whole: no level order until an admin approves it with /grid start', async () => {
+    const dir = tempDir('skipper-grid-approve-');
+    const file = join(dir, 'saw.csv');
+    await writeCandlesCsv(file, saw(200));
+    h = await startBot({ dir, replayFile: file, config: { ...GRID, approvals: { mode: 'always' } } });
+    expect(gridOrders()).toBe(0);
+    expect(h.bot.journal.count('orders')).toBe(0);
+    const alert = h.bot.journal.recentAlerts(20).find((a) => a.title === 'Grid BTC/USDT waits for your approval');
+    expect(alert?.message).toBe(
+      'Approvals are on, so the grid places no order until an admin sends /grid start (it asks first): 9 levels 96.00–104.00, its buys commit up to 79.60 USDT.',
+    );
+    expect((await send(h, '/grid', viewer)).text).toMatch(/: STOPPED \(waiting for your approval: \/grid start places its orders\)/);
+    const ask = await send(h, '/grid start');
+    expect(ask.text).toMatch(
+      /^Approve the BTC\/USDT grid \(9 levels 96\.00–104\.00\) and place its orders\? \(Its level orders are not asked for one by one\.\)\n/,
+    );
+    const ok = (await h.bot.dispatcher.handleButton(admin, ask.buttons!.flat().find((x) => x.label === 'Confirm')!.data)).edit!;
+    expect(ok.text).toMatch(/BTC\/USDT grid g\w+ started/);
+    feedCandle(h, 'BTC/USDT', 0.02); // into the range: buys rest below the price
+    expect(gridOrders()).toBeGreaterThan(0);
+    // Approvals set again while it runs: the grid was approved, and the reply says it keeps trading.
+    expect((await send(h, '/approvals always')).text).toMatch(
+      / The running BTC\/USDT grid keeps placing its level orders without asking \(a grid is approved once, when it starts\); \/grid stop stops it\.$/,
+    );
+  });
+
+  it('above a notional the grid does not reach: it starts by itself', async () => {
+    await h.stop();
+    const dir = tempDir('skipper-grid-above-');
+    const file = join(dir, 'saw.csv');
+    await writeCandlesCsv(file, saw(200));
+    h = await startBot({ dir, replayFile: file, config: { ...GRID, approvals: { mode: 'above', aboveNotional: 1000 } } });
+    expect((await send(h, '/grid', viewer)).text).toMatch(/: ACTIVE/);
+    expect(gridOrders()).toBeGreaterThan(0);
+  });
 });

@@ -611,7 +611,6 @@ export abstract class EngineCore {
     this.protection.ensureAll([...this.portfolio.positions.keys()]);
   }
 
-  /** When a position closes, its remaining protective orders go. */
   /**
    * A position is gone: cancel what guarded it, and the resting exits left with nothing to reduce (on
    * perps its stop can close it under a trader's limit: standAside). `except`: the order that closed it.
@@ -619,7 +618,8 @@ export abstract class EngineCore {
   protected clearClosed(symbol: string, except: string): void {
     for (const o of this.liveOrders.values()) {
       if (o.symbol !== symbol || o.clientOrderId === except) continue;
-      if (PROTECTIVE.has(o.purpose) || this.isResting(o)) this.cancel(o, `its position closed (${except})`);
+      if (PROTECTIVE.has(o.purpose) || this.isResting(o))
+        this.cancel(o, except ? `its position closed (${except})` : 'its position closed (as the venue reports)');
     }
   }
 

@@ -51,15 +51,7 @@ export const notTraded = (input: string, traded: readonly string[]): Reply => ({
   audit: { outcome: 'invalid', reason: `${input} is not traded` },
 });
 
-const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** "30m", "2h", "1d", "1.5h" → ms; null when it isn't a duration. */
-export function parseDuration(s: string): number | null {
-  const m = /^(\d+(?:\.\d+)?)\s*(m|min|h|d)$/i.exec(s.trim());
-  if (!m) return null;
-  const ms = Number(m[1]) * UNIT_MS[m[2]!.toLowerCase()[0]!]!;
-  return Number.isFinite(ms) && ms > 0 ? Math.round(ms) : null;
-}
+export { parseDuration } from '../core/format.ts';
 
 /** A reply for arguments that parse but don't make sense together. */
 export const badArgs = (why: string, usageLine: string): Reply => ({

@@ -143,6 +143,16 @@ export function pct(frac: number, digits = 2): string {
 export const counted = (n: number, noun: string): string => `${decimal(n, 0)} ${noun}${n === 1 ? '' : 's'}`;
 
 /** A duration, rounded up to the second: "40 s", "1 min 30 s", "2 h 5 min", "3 d 4 h". */
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "90s", "30m", "2h", "1d", "1.5h" → ms; null when it isn't a duration (duration() writes them). */
+export function parseDuration(s: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|min|h|d)$/i.exec(s.trim());
+  if (!m) return null;
+  const ms = Number(m[1]) * UNIT_MS[m[2]!.toLowerCase()[0]!]!;
+  return Number.isFinite(ms) && ms > 0 ? Math.round(ms) : null;
+}
+
 export function duration(ms: number): string {
   if (!Number.isFinite(ms)) return NO_VALUE;
   const s = Math.max(0, Math.ceil(ms / 1000));

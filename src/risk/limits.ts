@@ -2,7 +2,7 @@
 // `risk` section (zod), `/risk set` (parsing, validation), `/risk` (display) and `/risk help` are all
 // derived from this table, so a value one accepts the other accepts too.
 import { z } from 'zod';
-import { decimal, duration, percent } from '../core/format.ts';
+import { decimal, duration, parseDuration, percent } from '../core/format.ts';
 import { DEFAULT_LIMITS, type ConfidenceSizing, type DrawdownAction, type RiskLimits, type SizingMode } from './types.ts';
 
 /** What a limit's number means, for parsing ("2%") and display. */
@@ -264,7 +264,7 @@ const OFF = new Set(['off', 'none', 'null']);
 
 /**
  * Text as a limit's value, the same way in the config file and in chat: "2%" is 0.02 for a
- * fraction, "off" is null where the limit can be off (0 where 0 is off), "1e-3" is a number. Anything else stays as it
+ * fraction, "30m" is 1800 for seconds, "off" is null where the limit can be off (0 where 0 is off), "1e-3" is a number. Anything else stays as it
  * is (and fails the schema).
  */
 function fromText(key: keyof RiskLimits, raw: unknown): unknown {
@@ -274,6 +274,10 @@ function fromText(key: keyof RiskLimits, raw: unknown): unknown {
   if (def.kind === 'enum') return t;
   if (def.nullable && OFF.has(t)) return null;
   if (def.zeroOff && OFF.has(t)) return 0; // shown as "off": typed back the same way
+  if (def.unit === 'seconds') {
+    const ms = parseDuration(t); // "30m", "2h": the way /risk shows it
+    if (ms !== null) return ms / 1000;
+  }
   const pct = def.unit === 'fraction' && t.endsWith('%');
   const body = pct ? t.slice(0, -1).trim() : t;
   if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(body)) return raw;
@@ -327,7 +331,7 @@ export function parseLimit(key: keyof RiskLimits, raw: unknown): ParsedLimit {
   if (typeof x !== 'number' || !Number.isFinite(x))
     return {
       ok: false,
-      error: `${key} expects a number${def.unit === 'fraction' ? ' or a percent like 2%' : ''}${def.nullable ? ' or off' : ''}`,
+      error: `${key} expects a number${def.unit === 'fraction' ? ' or a percent like 2%' : def.unit === 'seconds' ? ' of seconds or a duration like 30m' : ''}${def.nullable ? ' or off' : ''}`,
     };
   if (def.int && !Number.isInteger(x)) return { ok: false, error: `${key} must be a whole number (got ${decimal(x, 12)})` };
   return { ok: false, error: outOfRange(key, x) };

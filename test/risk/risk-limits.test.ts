@@ -112,6 +112,25 @@ describe('risk limits: one table for the config file and /risk set', () => {
     expect(showLimit('stopLossPct', 0.0015)).toBe('0.15%');
     expect(showLimit('minTradeIntervalSec', 90)).toBe('1 min 30 s');
   });
+
+  it('a limit in seconds takes a duration, in chat and in the config file alike: "30m", "90s", "1.5h"', () => {
+    for (const [text, secs] of [
+      ['30m', 1800],
+      ['90s', 90],
+      ['1.5h', 5400],
+      ['2d', 172_800],
+    ] as const) {
+      expect(viaConfig('cooldownAfterLossSec', text)).toEqual({ ok: true, value: secs });
+      expect(viaSetLimit('cooldownAfterLossSec', text)).toMatchObject({ ok: true, value: secs });
+      expect(viaSetLimit('minTradeIntervalSec', text)).toMatchObject({ ok: true, value: secs });
+    }
+    expect(viaSetLimit('minTradeIntervalSec', '8d')).toMatchObject({ ok: false, error: expect.stringContaining('at most 604800 s (7 d)') });
+    expect(viaSetLimit('minTradeIntervalSec', 'soon')).toMatchObject({
+      ok: false,
+      error: 'minTradeIntervalSec expects a number of seconds or a duration like 30m',
+    });
+    expect(viaSetLimit('riskPerTrade', '30m').ok).toBe(false); // a fraction takes no duration
+  });
 });
 
 describe('/risk set and /risk help through the dispatcher', () => {

@@ -15,8 +15,9 @@ const spec: CommandSpec = defineCommand({
       const withdrawn = services.approvals?.withdraw({ kind: 'entry', symbol }, `made moot by /pause ${symbol} (${by})`, by) ?? 0;
       const w = withdrawn ? ` ${counted(withdrawn, 'pending entry proposal')} withdrawn.` : '';
       const others = services.engine.symbolList().length > 1 ? ', other symbols trade on' : '';
+      const held = deskOf(services).positions().has(symbol) ? '; its open position keeps its exits and stops' : '';
       return {
-        text: `${symbol} paused by ${by}: no new entries on it; its open position keeps its exits and stops${others}.${w} /resume ${symbol} to trade it again.`,
+        text: `${symbol} paused by ${by}: no new entries on it${held}${others}.${w} /resume ${symbol} to trade it again.`,
       };
     }
     if (deskOf(services).risk().state.paused) return { text: 'Already paused. /resume to trade again.' };

@@ -49,7 +49,7 @@ describe('/pause and /resume', () => {
 
   it('/pause <symbol>: no entries on it, the others trade on; /status and /risk say so', async () => {
     expect((await send(h, '/pause eth')).text).toMatch(
-      /^ETH\/USDT paused by .+: no new entries on it; its open position keeps its exits and stops, other symbols trade on\. \/resume ETH\/USDT to trade it again\.$/,
+      /^ETH\/USDT paused by .+: no new entries on it, other symbols trade on\. \/resume ETH\/USDT to trade it again\.$/,
     );
     expect((await send(h, '/pause ETH/USDT')).text).toBe('ETH/USDT is already paused. /resume ETH/USDT to trade it again.');
     expect((await send(h, '/pause XRP/USDT')).text).toMatch(/^XRP\/USDT is not traded by this bot\. Symbols: BTC\/USDT, ETH\/USDT\.$/);
@@ -67,6 +67,10 @@ describe('/pause and /resume', () => {
     expect((await send(h, '/resume')).text).toBe(
       'Already trading: nothing to resume. Still paused on their own: ETH/USDT (/resume ETH/USDT).',
     );
+    expect((await send(h, `/pause ${SYM}`)).text).toMatch(
+      /: no new entries on it; its open position keeps its exits and stops, other symbols trade on\./,
+    );
+    expect((await send(h, `/resume ${SYM}`)).text).toMatch(/^BTC\/USDT resumed by /);
   });
 
   it('survives a restart; /resume <symbol> lifts it', async () => {

@@ -282,18 +282,21 @@ export function sweepText(r: SweepReport, top: number, file: string): string {
     `sweep ${r.sweepId}: ${counted(r.points, 'parameter set')}${r.skipped.length ? ` (${counted(r.skipped.length, 'combination')} skipped: ${r.skipped[0]!.why})` : ''}; ${counted(r.runs, 'run')} now, ${r.cached} from ${file}`,
   );
   if (r.windows.length && r.windows[0]!.test === null) {
+    // The objective first; a figure column that would repeat it (return, sharpe) is left out.
+    const byReturn = r.objective === 'return';
+    const second = r.objective === 'sharpe' ? 'sortino' : 'sharpe';
     out.push(
       table(
-        ['#', 'parameters', r.objective, 'return', 'max DD', r.objective === 'sharpe' ? 'sortino' : 'sharpe', 'trades', 'rules'],
+        ['#', 'parameters', r.objective, ...(byReturn ? [] : ['return']), 'max DD', second, 'trades', 'rules'],
         r.ranking
           .slice(0, top)
           .map((x, i) => [
             String(i + 1),
             pointLabel(x.point),
-            num(x.objective),
-            pct(x.figures.metrics.total_return),
+            byReturn ? pct(x.objective) : num(x.objective),
+            ...(byReturn ? [] : [pct(x.figures.metrics.total_return)]),
             pct(x.figures.metrics.max_drawdown),
-            num(r.objective === 'sharpe' ? x.figures.metrics.sortino : x.figures.metrics.sharpe),
+            num(x.figures.metrics[second]),
             String(x.figures.metrics.trades),
             x.passed ? 'pass' : `fail: ${x.failed.join(' ')}`,
           ]),

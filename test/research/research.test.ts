@@ -270,6 +270,17 @@ describe('sweeps', () => {
     store.close();
   });
 
+  it('the ranking table names each figure once: ranked by return, the objective column is the return, in %', async () => {
+    const store = new ResultsStore(':memory:');
+    const r = await runSweep(base(store, new InlineExecutor(), { objective: 'return' }));
+    const [head, , first] = sweepText(r, 10, 'x.db').split('\n').slice(1);
+    expect(head).toMatch(/^# +parameters +return +max DD +sharpe +trades +rules$/);
+    expect(first).toMatch(/^1 +fast=\d+ slow=\d+ +-?\d+\.\d\d% +\d+\.\d\d% +-?\d+\.\d\d +\d+ /);
+    const bySharpe = sweepText(await runSweep(base(store, new InlineExecutor())), 10, 'x.db').split('\n')[1];
+    expect(bySharpe).toMatch(/^# +parameters +sharpe +return +max DD +sortino +trades +rules$/);
+    store.close();
+  });
+
   it('a window the data does not cover, or too short for walk-forward, is refused naming the file', async () => {
     const store = new ResultsStore(':memory:');
     await expect(runSweep(base(store, new InlineExecutor(), { from: T0 - DAY }))).rejects.toThrow(

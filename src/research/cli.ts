@@ -276,6 +276,10 @@ function resultsCsv(rows: ReturnType<import('./store.ts').ResultsStore['runs']>)
   return [head.join(','), ...lines].join('\n') + '\n';
 }
 
+/** A ranking figure as the tables show it: returns and drawdowns in %, ratios as numbers. */
+const figureText = (metric: string, v: number | undefined): string =>
+  metric === 'return' || metric === 'cagr' || metric === 'max_drawdown' ? pct(v) : num(v);
+
 export function sweepText(r: SweepReport, top: number, file: string): string {
   const out: string[] = [];
   out.push(
@@ -293,7 +297,7 @@ export function sweepText(r: SweepReport, top: number, file: string): string {
           .map((x, i) => [
             String(i + 1),
             pointLabel(x.point),
-            byReturn ? pct(x.objective) : num(x.objective),
+            figureText(r.objective, x.objective),
             ...(byReturn ? [] : [pct(x.figures.metrics.total_return)]),
             pct(x.figures.metrics.max_drawdown),
             num(x.figures.metrics[second]),
@@ -311,15 +315,25 @@ export function sweepText(r: SweepReport, top: number, file: string): string {
   );
   out.push(
     table(
-      ['window', 'train', 'test', 'chosen parameters', `IS ${r.objective}`, `OOS ${r.objective}`, 'OOS return', 'OOS max DD', 'OOS rules'],
+      [
+        'window',
+        'train',
+        'test',
+        'chosen parameters',
+        `IS ${r.objective}`,
+        `OOS ${r.objective}`,
+        ...(r.objective === 'return' ? [] : ['OOS return']),
+        'OOS max DD',
+        'OOS rules',
+      ],
       r.windows.map((w) => [
         String(w.index + 1),
         `${day(w.train[0])}…${day(w.train[1])}`,
         w.test ? `${day(w.test[0])}…${day(w.test[1])}` : '',
         w.best ? pointLabel(w.best.point) : '—',
-        num(w.best?.objective),
-        num(w.oos?.objective),
-        pct(w.oos?.figures.metrics.total_return),
+        figureText(r.objective, w.best?.objective),
+        figureText(r.objective, w.oos?.objective),
+        ...(r.objective === 'return' ? [] : [pct(w.oos?.figures.metrics.total_return)]),
         pct(w.oos?.figures.metrics.max_drawdown),
         w.oos ? (w.oos.passed ? 'pass' : 'fail') : '—',
       ]),
@@ -331,8 +345,8 @@ export function sweepText(r: SweepReport, top: number, file: string): string {
     );
   if (r.gap)
     out.push(
-      `gap, mean of ${counted(r.gap.windows, 'window')}: in-sample ${r.gap.metric} ${num(r.gap.inSample)} vs out-of-sample ${num(r.gap.outOfSample)}: gap ${num(r.gap.diff)}${r.gap.diff > Math.abs(r.gap.inSample) / 2 ? ' (large: likely overfit)' : ''}` +
-        (r.gap.stitched !== null ? `; the stitched curve's ${r.gap.metric}: ${num(r.gap.stitched)}` : ''),
+      `gap, mean of ${counted(r.gap.windows, 'window')}: in-sample ${r.gap.metric} ${figureText(r.gap.metric, r.gap.inSample)} vs out-of-sample ${figureText(r.gap.metric, r.gap.outOfSample)}: gap ${figureText(r.gap.metric, r.gap.diff)}${r.gap.diff > Math.abs(r.gap.inSample) / 2 ? ' (large: likely overfit)' : ''}` +
+        (r.gap.stitched !== null ? `; the stitched curve's ${r.gap.metric}: ${figureText(r.gap.metric, r.gap.stitched)}` : ''),
     );
   return out.join('\n');
 }
@@ -542,22 +556,7 @@ export async function selectCommand(o: SelectArgs): Promise<number> {
     process.stdout.write(
       `rules: ${rules.map((r) => r.text).join(', ')}${o.walkForward ? ` (out of sample, walk-forward ${o.walkForward})` : ''}\n`,
     );
-    process.stdout.write(
-      table(
-        ['#', 'candidate', objective, 'CAGR', 'max DD', 'sharpe', 'win rate', 'trades', 'verdict'],
-        verdicts.map((v, i) => [
-          String(i + 1),
-          verdictLabel(v),
-          num(v.objective),
-          pct(v.figures.metrics.cagr),
-          pct(v.figures.metrics.max_drawdown),
-          num(v.figures.metrics.sharpe),
-          pct(v.figures.metrics.win_rate, 1),
-          String(v.figures.metrics.trades),
-          v.passed ? 'PASS' : `fail: ${v.failed.join(' ')}`,
-        ]),
-      ) + '\n',
-    );
+    process.stdout.write(verdictTable('candidate', verdicts, verdictLabel, objective) + '\n');
     const ok = verdicts.filter((v) => v.passed);
     process.stdout.write(ok.length ? `${ok.length} pass every rule: ${ok.map(verdictLabel).join('; ')}\n` : 'none passes every rule\n');
   }
@@ -565,28 +564,41 @@ export async function selectCommand(o: SelectArgs): Promise<number> {
   return 0;
 }
 
+/** The verdicts of `skipper select`: the objective first, then the figures that are not it. */
+function verdictTable(
+  what: string,
+  verdicts: readonly Verdict[],
+  label: (v: Verdict) => string,
+  objective: Objective,
+  numbered = true,
+): string {
+  const figures: Array<[string, string, (v: Verdict) => string]> = [
+    ['CAGR', 'cagr', (v) => pct(v.figures.metrics.cagr)],
+    ['max DD', 'max_drawdown', (v) => pct(v.figures.metrics.max_drawdown)],
+    ['sharpe', 'sharpe', (v) => num(v.figures.metrics.sharpe)],
+    ['win rate', 'win_rate', (v) => pct(v.figures.metrics.win_rate, 1)],
+  ];
+  const shown = figures.filter(([, metric]) => metric !== objective);
+  return table(
+    ['#', what, objective, ...shown.map(([head]) => head), 'trades', 'verdict'],
+    verdicts.map((v, i) => [
+      numbered ? String(i + 1) : '—',
+      label(v),
+      figureText(objective, v.objective),
+      ...shown.map(([, , cell]) => cell(v)),
+      String(v.figures.metrics.trades),
+      v.passed ? 'PASS' : `fail: ${v.failed.join(' ')}`,
+    ]),
+  );
+}
+
 const hasOverlays = (dir: string): boolean => readdirSync(dir).some((f) => /\.(ya?ml|json)$/.test(f) && f !== ENSEMBLE_FILE);
 
 /** The models' table, the ensemble written and its own verdict. */
 function modelSelectionText(p: ModelSelection, objective: Objective, walkForward: boolean): string {
-  const row = (v: Verdict, i: string) => [
-    i,
-    v.candidate,
-    num(v.objective),
-    pct(v.figures.metrics.cagr),
-    pct(v.figures.metrics.max_drawdown),
-    num(v.figures.metrics.sharpe),
-    pct(v.figures.metrics.win_rate, 1),
-    String(v.figures.metrics.trades),
-    v.passed ? 'PASS' : `fail: ${v.failed.join(' ')}`,
-  ];
-  const head = ['#', 'model', objective, 'CAGR', 'max DD', 'sharpe', 'win rate', 'trades', 'verdict'];
   const lines = [
     `models (each once over the window: nothing is fitted${walkForward ? ', --walk-forward does not apply' : ''}):`,
-    table(
-      head,
-      p.verdicts.map((v, i) => row(v, String(i + 1))),
-    ),
+    verdictTable('model', p.verdicts, (v) => v.candidate, objective),
   ];
   for (const m of p.inSample) lines.push(`note: ${m} was trained on part of this window: its figures are not out of sample`);
   if (p.ensemble === null) lines.push('no model passes every rule: no ensemble file written');
@@ -594,7 +606,7 @@ function modelSelectionText(p: ModelSelection, objective: Objective, walkForward
     const e = p.ensemble;
     lines.push(
       `ensemble written: ${e.file} (${e.members.map((m) => `${m.model} ×${m.weight}`).join(', ')})${e.previous ? `; the previous one kept as ${e.previous}` : ''}`,
-      table(head, [row(e.verdict, '—')]),
+      verdictTable('model', [e.verdict], (v) => v.candidate, objective, false),
     );
   }
   return lines.join('\n') + '\n';

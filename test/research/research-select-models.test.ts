@@ -83,6 +83,9 @@ describe('skipper select --candidates with model folders', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('ema');
     expect(r.out).toContain('model torch-mlp v1');
+    // Ranked by sharpe (the default objective): sharpe is the objective column, not a second one.
+    expect(r.out).toMatch(/^# +candidate +sharpe +CAGR +max DD +win rate +trades +verdict$/m);
+    expect(r.out).toMatch(/^# +model +sharpe +CAGR +max DD +win rate +trades +verdict$/m);
   }, 60_000);
 
   it('a broken model folder: exits 1 naming the folder and the reason', async () => {

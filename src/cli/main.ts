@@ -211,13 +211,14 @@ bt.action(async (o: Record<string, unknown>) => {
     if (o.json) process.stdout.write(JSON.stringify(out) + '\n');
     else {
       const m = r.metrics;
+      const { num, paramsText, pct } = await import('../research/print.ts'); // the research output's formats
       process.stdout.write(
         [
-          `${symbol} ${tf} ${strategy} ${JSON.stringify(out.params)} on ${basename(file)}`,
+          `${symbol} ${tf} ${strategy} ${paramsText(out.params)} on ${basename(file)}`,
           `bars ${r.bars} (${r.rejected_bars} rejected), fills ${r.fills}, trades ${m.trades}`,
-          `final equity ${r.final_equity.toFixed(2)} (total return ${(m.total_return * 100).toFixed(2)}%, ${cagrText(out.metrics.cagr)})`,
-          `sharpe ${m.sharpe.toFixed(2)}, sortino ${m.sortino.toFixed(2)}, max drawdown ${(m.max_drawdown * 100).toFixed(2)}%`,
-          `win rate ${(m.win_rate * 100).toFixed(1)}%, profit factor ${m.profit_factor?.toFixed(2) ?? '—'}, expectancy ${m.expectancy.toFixed(2)}, exposure ${(m.exposure * 100).toFixed(1)}%, fees ${m.fees.toFixed(2)}`,
+          `final equity ${r.final_equity.toFixed(2)} (total return ${pct(m.total_return)}, ${cagrText(out.metrics.cagr)})`,
+          `sharpe ${num(m.sharpe)}, sortino ${num(m.sortino)}, max drawdown ${pct(m.max_drawdown)}`,
+          `win rate ${pct(m.win_rate, 1)}, profit factor ${num(m.profit_factor)}, expectancy ${num(m.expectancy)}, exposure ${pct(m.exposure, 1)}, fees ${num(m.fees)}`,
           `${r.elapsed_ms.toFixed(1)} ms, ${Math.round(r.bars_per_sec).toLocaleString('en-US')} bars/s`,
         ].join('\n') + '\n',
       );

@@ -13,7 +13,7 @@ import { parseDataArg } from './data.ts';
 import { defaultWorkers, InlineExecutor, type Executor } from './jobs.ts';
 import { figure, OBJECTIVES, type Objective, type RunFigures } from './objective.ts';
 import { parseParam, pointLabel, validateSpecs } from './params.ts';
-import { csvCell, day, exitsLine, num, pct, table, when } from './print.ts';
+import { csvCell, day, exitsLine, num, paramsText, pct, table, when } from './print.ts';
 import type { RunResult } from './run-config.ts';
 import type { ModelRunResult } from './model-run.ts';
 import type { ModelSelection } from './model-select.ts';
@@ -137,7 +137,7 @@ export async function backtestConfig(o: BacktestConfigArgs): Promise<void> {
 export function backtestText(r: RunResult): string {
   const m = r.metrics;
   const lines = [
-    `${r.symbols.join(', ')} ${r.timeframe} ${r.strategy} ${JSON.stringify(r.params)}, ${when(r.from)} … ${when(r.to)}`,
+    `${r.symbols.join(', ')} ${r.timeframe} ${r.strategy} ${paramsText(r.params)}, ${when(r.from)} … ${when(r.to)}`,
     `bars ${r.bars} (${r.rejected_bars} rejected), fills ${r.fills}, trades ${m.trades}`,
     `final equity ${r.final_equity.toFixed(2)} (total return ${pct(m.total_return)}, CAGR ${pct(m.cagr)})`,
     `sharpe ${num(m.sharpe)}, sortino ${num(m.sortino)}, calmar ${num(m.calmar)}, max drawdown ${pct(m.max_drawdown)}, worst day ${pct(r.worst_day)}, longest under water ${num(r.time_under_water, 1)} days`,

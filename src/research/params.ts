@@ -1,5 +1,6 @@
 // Sweep parameters: `--param path=a:b:step` or `--param path=v1,v2` over any config value, checked
 // against the config schema (the one source of truth for paths and types) before anything runs.
+import { paramsText } from './print.ts';
 import { ConfigError, deepMerge, parseConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { STRATEGIES } from '../strategy/registry.ts';
@@ -157,6 +158,4 @@ export function buildConfigs(
 }
 
 export const pointLabel = (p: ParamPoint): string =>
-  Object.entries(p)
-    .map(([k, v]) => `${k.replace(/^strategy\.params\./, '')}=${String(v)}`)
-    .join(' ');
+  paramsText(Object.fromEntries(Object.entries(p).map(([k, v]) => [k.replace(/^strategy\.params\./, ''), v])));

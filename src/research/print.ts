@@ -6,6 +6,11 @@ export const pct = (x: number | null | undefined, d = 2): string =>
   x === null || x === undefined || !Number.isFinite(x) ? (x === Infinity ? '∞' : '—') : `${(x * 100).toFixed(d)}%`;
 export const num = (x: number | null | undefined, d = 2): string =>
   x === null || x === undefined ? '—' : Number.isFinite(x) ? x.toFixed(d) : x > 0 ? '∞' : '—';
+/** Parameters as "fast=10 slow=30": run headers, reports and sweep tables alike. */
+export const paramsText = (p: Readonly<Record<string, unknown>>): string =>
+  Object.entries(p)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ');
 export const day = (ts: number): string => isoUtc(ts).slice(0, 10);
 export const when = (ts: number): string =>
   isoUtc(ts)

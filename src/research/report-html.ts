@@ -5,7 +5,7 @@ import { EXIT_REASONS, type ExitReason } from '../core/types.ts';
 import { COLORS } from '../reports/charts.ts';
 import { loadSeries } from './data.ts';
 import { equityDrawdownOption, svgOf } from './charts.ts';
-import { num, pct, when } from './print.ts';
+import { num, paramsText, pct, when } from './print.ts';
 import type { RunResult } from './run-config.ts';
 
 const MAX_PRICE_POINTS = 3000;
@@ -111,7 +111,7 @@ export function htmlReport(r: RunResult, o: { title: string; data?: Record<strin
   const rejections = Object.entries(r.rejections).sort((a, b) => b[1] - a[1]);
   const body = [
     `<h1>${esc(o.title)}</h1>`,
-    `<p class="sub">${esc(`${r.symbols.join(', ')} · ${r.timeframe} · ${r.strategy} ${JSON.stringify(r.params)} · ${when(r.from)} … ${when(r.to)}`)}</p>`,
+    `<p class="sub">${esc(`${r.symbols.join(', ')} · ${r.timeframe} · ${r.strategy} ${paramsText(r.params)} · ${when(r.from)} … ${when(r.to)}`)}</p>`,
     `<section><h2>Metrics</h2>${kv(metrics)}</section>`,
     `<section><h2>Equity and drawdown</h2>${svgOf(equityDrawdownOption(r, 'Equity'), 1000, 520)}</section>`,
     ...r.symbols.map((s) => `<section><h2>${esc(s)}</h2>${priceSvg(r, s, o.data?.[s])}</section>`),

@@ -31,7 +31,9 @@ describe('backtest CAGR on a short file', () => {
     expect(t.stdout).toContain(`CAGR n/a: under ${MIN_CAGR_DAYS} days of data, not annualised`);
     // The run's header and figures in the research output's formats (no JSON in the text).
     expect(t.stdout).toMatch(/^BTC\/USDT 1m sma-cross fast=3 slow=8 atrStop=0 atrPeriod=14 on c\.csv\n/);
-    expect(t.stdout).toMatch(/\nwin rate \d+\.\d%, profit factor (\d+\.\d\d|∞|—), expectancy -?\d+\.\d\d, exposure \d+\.\d%, fees \d+\.\d\d\n/);
+    expect(t.stdout).toMatch(
+      /\nwin rate \d+\.\d%, profit factor (\d+\.\d\d|∞|—), expectancy -?\d+\.\d\d, exposure \d+\.\d%, fees \d+\.\d\d\n/,
+    );
   }, 90_000);
 
   it('from the minimum span on, the CAGR is reported as computed', () => {

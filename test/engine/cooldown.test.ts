@@ -16,7 +16,9 @@ describe('cooldown after a loss', () => {
     expect(r.engine.portfolio.positions.size).toBe(0);
     const refused = r.journal.recentDecisions(1)[0]!;
     expect(refused).toMatchObject({ verdict: 'reject', verdictRule: 'cooldown_after_loss' });
-    expect(refused.verdictReason).toMatch(/^rejected: a BTC\/USDT trade closed at a loss 2 min ago; cooldown after a loss is 10 min: wait 8 min$/);
+    expect(refused.verdictReason).toMatch(
+      /^rejected: a BTC\/USDT trade closed at a loss 2 min ago; cooldown after a loss is 10 min: wait 8 min$/,
+    );
     for (let i = 5; i <= 12; i++) r.candle(97.5, 98, 97, 97.5); // 12: ten minutes on
     r.candle(97.5, 98, 97, 97.5);
     expect(r.engine.portfolio.positions.get(SYM)?.qty).toBeGreaterThan(0);

@@ -6,6 +6,7 @@ import type { Clock } from '../core/clock.ts';
 import type { MarketInfo, MarketType, Order, TradingMode } from '../core/types.ts';
 import type { ExchangeClient } from '../exchange/types.ts';
 import type { NumberKey } from '../journal/state-keys.ts';
+import type { SymbolPause } from '../risk/types.ts';
 import type { Strategy, StrategyContext } from '../strategy/types.ts';
 import type { EngineEvents } from './engine-events.ts';
 import type { MetricsTracker } from './metrics.ts';
@@ -84,6 +85,8 @@ export interface EngineStatus {
   positions: BookPosition[];
   liveOrders: Order[];
   blocked: string | null;
+  /** Symbols paused on their own (/pause ETH/USDT): who and when (engine clock). */
+  pausedSymbols: Record<string, SymbolPause>;
   paused: boolean;
   halted: boolean;
   breaker: boolean;

@@ -615,6 +615,7 @@ export class Engine extends EngineCore implements ExchangeListener {
       positions: [...this.portfolio.positions.values()].map((p) => ({ ...p })),
       liveOrders: [...this.liveOrders.values()].map((o) => ({ ...o })),
       blocked: this.risk.blockedReason(now),
+      pausedSymbols: rs.pausedSymbols,
       paused: rs.paused,
       halted: rs.halted,
       breaker: rs.breakerTripped,

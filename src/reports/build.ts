@@ -5,7 +5,8 @@ import { counted, duration, forMarket, kv, money, pct, percent, signedMoney, tab
 import type { Services } from '../chat/services.ts';
 import { tradeId } from '../engine/trades.ts';
 import type { Reply, ReplyImage } from '../chat/types.ts';
-import { DAY_MS } from '../core/clock.ts';
+import { DAY_MS, type ClockKind } from '../core/clock.ts';
+import { pausedSymbolsLine } from '../chat/helpers.ts';
 import { EXIT_REASONS } from '../core/types.ts';
 import type { EngineStatus } from '../engine/engine.ts';
 import type { Journal, PositionRow } from '../journal/journal.ts';
@@ -35,7 +36,12 @@ export type ReportKind = 'daily' | 'weekly' | 'monthly';
 /** What reports read: the journal, the engine's live state, and the report settings. */
 export interface ReportSource {
   journal: Journal;
-  engine: { status(): EngineStatus; marketInfo?(symbol: string): { priceStep?: number; qtyStep?: number } | undefined };
+  engine: {
+    status(): EngineStatus;
+    marketInfo?(symbol: string): { priceStep?: number; qtyStep?: number } | undefined;
+    /** Which clock the engine's times are on (labels them); wall when absent. */
+    readonly clockKind?: ClockKind;
+  };
   timezone: string;
   /** Attach PNG charts (config reports.charts). */
   charts: boolean;
@@ -137,7 +143,8 @@ async function dailyReport(src: ReportSource, period: Period): Promise<Reply> {
   const s = new History(src.journal, period.start, period.end, livePoint(src)).period(period);
   const label = periodLabel(period, tz);
   const title = `Daily report — ${label} (${tz})`;
-  if (s.pnlSource === 'none' && !s.trades.length) return { title, text: NO_ACTIVITY, mono: true, severity: 'info' };
+  const now = attention(src);
+  if (s.pnlSource === 'none' && !s.trades.length) return { title, text: NO_ACTIVITY + now, mono: true, severity: now ? 'warning' : 'info' };
   const lines: Array<[string, string]> = [
     ['PnL', pnlLine(s, ccy)],
     ['Equity', equityLine(s, ccy)],
@@ -153,9 +160,23 @@ async function dailyReport(src: ReportSource, period: Period): Promise<Reply> {
     text += `\n\n${tradeRows(src, shown, ccy)}`;
     if (s.trades.length > shown.length) text += `\n… and ${counted(s.trades.length - shown.length, 'earlier trade')} that day`;
   }
-  text += modelsSection(src, period, 'day');
+  text += modelsSection(src, period, 'day') + now;
   const img = await periodChart(src, s, label, period, `daily-${fileDate(period.start, tz)}.png`);
-  return { title, text, mono: true, severity: 'info', ...(img ? { image: img } : {}) };
+  return { title, text, mono: true, severity: now ? 'warning' : 'info', ...(img ? { image: img } : {}) };
+}
+
+/**
+ * What keeps the bot from trading, or leaves a position bare, as the morning report goes out: said every
+ * morning until it is fixed (the alert went out once, maybe at 3 am). Empty when all is well.
+ */
+function attention(src: ReportSource): string {
+  const st = src.engine.status();
+  const out: string[] = [];
+  if (st.blocked) out.push(`Entries blocked: ${st.blocked}`);
+  const paused = pausedSymbolsLine(st, src.engine.clockKind ?? 'wall');
+  if (paused) out.push(`Paused on their own: ${paused}`);
+  for (const g of st.unprotected) out.push(`UNPROTECTED ${g.symbol}: ${g.detail}`);
+  return out.length ? `\n\nNeeds attention now:\n${out.map((l) => `- ${l}`).join('\n')}` : '';
 }
 
 /**

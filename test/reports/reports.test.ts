@@ -333,6 +333,10 @@ describe('reports on a replayed bot', () => {
   });
 });
 
+/** An engine status with nothing blocking and nothing unprotected, `over` on top. */
+const statusOf = (over: Partial<EngineStatus>): EngineStatus =>
+  ({ blocked: null, pausedSymbols: {}, unprotected: [], ...over }) as EngineStatus;
+
 const reEsc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Reports on a bare journal, the engine's status given (its `now` is the report clock). */
@@ -350,7 +354,7 @@ describe('a flat week', () => {
   it('has no best or worst day: "Best day: 0.00" would read as a gain', async () => {
     const journal = Journal.memory();
     for (let d = 1; d <= 7; d++) journal.recordEquity(D(d), 10_000, 10_000, 0, 0);
-    const status = { now: D(8), equity: 10_000, unrealizedPnl: 0 } as EngineStatus;
+    const status = statusOf({ now: D(8), equity: 10_000, unrealizedPnl: 0 });
     const svc = journalReports(journal, status, { ...parseConfig({}).reports, weeklyCron: '0 0 * * 1' });
     const r = await svc.build('weekly', D(8));
     expect(r.text).toContain('Best day:     — (no day up)');
@@ -360,8 +364,36 @@ describe('a flat week', () => {
   });
 });
 
+describe('the morning report says what needs attention now', () => {
+  it('entries blocked, a symbol paused, a position without its stop: listed every morning; nothing when all is well', async () => {
+    const journal = Journal.memory();
+    for (let h = 0; h < 24; h++) journal.recordEquity(D(1) + h * 3_600_000, 10_000 + h, 10_000, 0, 0);
+    const cfg = parseConfig({ reports: { charts: false } }).reports;
+    const calm = await journalReports(journal, statusOf({ now: D(2), equity: 10_023, unrealizedPnl: 0 }), cfg).build('daily', D(2));
+    expect(calm.text).not.toContain('Needs attention');
+    expect(calm.severity).toBe('info');
+    const troubled = statusOf({
+      now: D(2),
+      equity: 10_023,
+      unrealizedPnl: 0,
+      blocked: 'circuit breaker tripped (5 losing trades in a row (limit 5))',
+      pausedSymbols: { 'ETH/USDT': { by: 'ada', at: D(1) } },
+      unprotected: [{ symbol: 'BTC/USDT', detail: 'stop-loss refused by the venue' }] as EngineStatus['unprotected'],
+    });
+    const r = await journalReports(journal, troubled, cfg).build('daily', D(2));
+    expect(r.severity).toBe('warning');
+    expect(r.text).toMatch(
+      /\n\nNeeds attention now:\n- Entries blocked: circuit breaker tripped \(5 losing trades in a row \(limit 5\)\)\n- Paused on their own: ETH\/USDT by ada since \d{4}-\d\d-\d\d 00:00 UTC\n- UNPROTECTED BTC\/USDT: stop-loss refused by the venue$/,
+    );
+    // A day without activity still says it (a paused bot has nothing else to report).
+    const idle = await journalReports(journal, { ...troubled, now: D(5) }, cfg).build('daily', D(5));
+    expect(idle.text).toMatch(/^No activity: .*\n\nNeeds attention now:\n- Entries blocked: /);
+    journal.close();
+  });
+});
+
 describe('reports with no data', () => {
-  const status = { now: 0, equity: 10_000, unrealizedPnl: 0 } as EngineStatus;
+  const status = statusOf({ now: 0, equity: 10_000, unrealizedPnl: 0 });
   const journal = Journal.memory();
   const src: ReportSource = { journal, engine: { status: () => status }, timezone: 'UTC', charts: true, wallNow: () => D(10) };
 
@@ -452,7 +484,7 @@ describe('consecutive reports chain', () => {
     journal.recordEquity(D(1), 10_000, 10_000, 0, 0);
     journal.recordEquity(D(1, 12), 10_100, 10_100, 0, 0);
     // The engine has moved on to 10,500 at exactly midnight, without a snapshot there yet.
-    const status = { now: D(2), equity: 10_500, unrealizedPnl: 0 } as EngineStatus;
+    const status = statusOf({ now: D(2), equity: 10_500, unrealizedPnl: 0 });
     const svc = journalReports(journal, status, parseConfig({ reports: { charts: false } }).reports);
     const day1 = await svc.build('daily', D(2));
     status.now = D(2, 6);

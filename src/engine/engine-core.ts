@@ -22,7 +22,7 @@ import { isSimulatedVenue } from '../exchange/types.ts';
 import { STATE } from '../journal/state-keys.ts';
 import { alertForIssue, type CheckResult } from '../market/validator.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent } from '../risk/types.ts';
-import { exitingQty, inFlight, isExit, orderInFlight, pendingEntries, standAside } from './in-flight.ts';
+import { exitingQty, inFlight, isExit, orderInFlight, pendingEntries, reduces, standAside } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE, ProtectionKeeper } from './protection.ts';
 import { PositionRules } from './position-rules.ts';
@@ -545,7 +545,7 @@ export abstract class EngineCore {
     this.protection.coverRest(symbol, ready); // what the exits leave stays protected meanwhile
     for (const o of ready) {
       const pos = this.portfolio.positions.get(symbol);
-      const closing = pos && (pos.side === 'long') === (o.side === 'sell');
+      const closing = reduces(pos, o.side);
       if (!closing) {
         this.onOrderUpdate({
           clientOrderId: o.clientOrderId,

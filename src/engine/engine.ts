@@ -12,7 +12,7 @@ import type { ExchangeListener, FundingPayment, OrderUpdate, VenueOrder } from '
 import { STATE } from '../journal/state-keys.ts';
 import type { RiskDecision } from '../risk/types.ts';
 import type { Strategy } from '../strategy/types.ts';
-import { exitingQty, inFlight } from './in-flight.ts';
+import { exitingQty, inFlight, reduces } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE } from './protection.ts';
 import { closeRequest, EngineCore } from './engine-core.ts';
@@ -331,10 +331,10 @@ export class Engine extends EngineCore implements ExchangeListener {
     if (!s) return { decision: { action: 'reject', rule: 'unknown_symbol', reason: `not trading ${req.symbol}` } };
     const price = req.price ?? s.lastClose;
     const pos = this.portfolio.positions.get(req.symbol);
-    const reducing = !!pos && ((pos.side === 'long' && req.side === 'sell') || (pos.side === 'short' && req.side === 'buy'));
+    const reducing = reduces(pos, req.side);
     const signal: Signal = {
       symbol: req.symbol,
-      action: reducing ? (pos!.side === 'long' ? 'exit_long' : 'exit_short') : req.side === 'buy' ? 'enter_long' : 'enter_short',
+      action: reducing ? (pos.side === 'long' ? 'exit_long' : 'exit_short') : req.side === 'buy' ? 'enter_long' : 'enter_short',
       ts: this.clock.now(),
       price,
       strategy: opts.strategy ?? opts.purpose ?? 'manual',
@@ -361,7 +361,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     const stop = opts.stopLoss ?? bracket.stopLoss;
     const sig = stop !== undefined ? { ...signal, stopLoss: stop } : signal;
     const decision = reducing
-      ? this.exitVerdict(s, sig, pos!, request)
+      ? this.exitVerdict(s, sig, pos, request)
       : this.risk.evaluate({ signal: sig, request, reducing, continuation: opts.continuation }, this.riskContext(s, price));
     if (opts.dryRun) return { decision };
     const decisionId = this.journal.recordDecision(sig, decision, request.qty);

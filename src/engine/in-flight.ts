@@ -1,10 +1,15 @@
 // What the engine has on its way to the venue for a symbol. While an order for a position is in
 // flight, the engine generates no new entry or exit for it; an exit is sized from the position the
 // journal holds net of the exits already working, never from what the venue says is free.
-import type { MarketType, Order, OrderPurpose } from '../core/types.ts';
+import type { MarketType, Order, OrderPurpose, Side } from '../core/types.ts';
 
 /** A position's stop-loss and take-profit orders (protection.ts keeps them), as against the exits that close it. */
 export const PROTECTIVE: ReadonlySet<OrderPurpose | undefined> = new Set(['stop_loss', 'take_profit']);
+
+/** An order on `side` reduces `pos` (sells a long, buys back a short); with no position nothing is reduced. */
+export function reduces<P extends { side: 'long' | 'short' }>(pos: P | undefined, side: Side): pos is P {
+  return pos !== undefined && (pos.side === 'long') === (side === 'sell');
+}
 
 /** A working exit: reduce-only and not a protective order itself. */
 export const isExit = (o: Order): boolean => o.reduceOnly && !PROTECTIVE.has(o.purpose);

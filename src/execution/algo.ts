@@ -5,6 +5,7 @@ import { isTerminal } from '../core/order-state.ts';
 import type { Order, OrderRequest, Side, Signal } from '../core/types.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { AlgoStop, EngineEvents } from '../engine/engine-events.ts';
+import { reduces } from '../engine/in-flight.ts';
 import type { EntrySplitter } from '../engine/ports.ts';
 import type { Journal } from '../journal/journal.ts';
 import { childOrderId, ParentJournal, type ParentRow } from '../journal/parents.ts';
@@ -326,8 +327,7 @@ export class AlgoExecutor implements EntrySplitter {
   /** A parent that opens or adds to a position (what a pause stops); one that reduces a position keeps working. */
   private isEntry(p: ParentRow): boolean {
     if (p.decisionId !== null) return true; // a split strategy entry
-    const pos = this.engine.portfolio.positions.get(p.symbol);
-    return pos === undefined || (pos.side === 'long') === (p.side === 'buy');
+    return !reduces(this.engine.portfolio.positions.get(p.symbol), p.side); // the engine's own test for its children
   }
 
   /** A parent by id (case-insensitive, as /cancel matches order ids). */

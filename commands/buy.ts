@@ -10,8 +10,7 @@ import {
   badArgs,
   marketFormat,
   quoteOf,
-  resolveSymbol,
-  symbolProblem,
+  symbolArg,
   type Reply,
   type Side,
   type OrderRequest,
@@ -39,9 +38,9 @@ type Plan =
 /** Validate the arguments into a manual order request; a reply when they don't make sense. */
 function plan(side: Side, spec: () => CommandSpec, { args, services }: CommandContext): Plan {
   const engine = services.engine;
-  const input = String(args.symbol);
-  const symbol = resolveSymbol(input, engine.symbolList());
-  if (!symbol) return { ok: false, reply: symbolProblem(input, engine.symbolList(), usage(spec())) };
+  const named = symbolArg(String(args.symbol), engine.symbolList(), usage(spec()));
+  if ('reply' in named) return { ok: false, reply: named.reply };
+  const { symbol } = named;
   const { price, qty } = marketFormat(services, symbol);
   const amount = args.amount as { value: number; percent: boolean };
   const limit = args.price as number | undefined;

@@ -14,8 +14,7 @@ export {
   marketFormat,
   parseDuration,
   pausedSymbolsLine,
-  resolveSymbol,
-  symbolProblem,
+  symbolArg,
   verdictWords,
 } from '../src/chat/helpers.ts';
 export { MAX_ARG_NUMBER } from '../src/chat/args.ts';

@@ -1,4 +1,4 @@
-import { actor, defineCommand, deskOf, counted, resolveSymbol, symbolProblem, usage, type CommandSpec } from './kit.ts';
+import { actor, defineCommand, deskOf, counted, symbolArg, usage, type CommandSpec } from './kit.ts';
 
 const spec: CommandSpec = defineCommand({
   name: 'pause',
@@ -8,9 +8,9 @@ const spec: CommandSpec = defineCommand({
   run({ user, services, args }) {
     const by = actor(user);
     if (args.symbol !== undefined) {
-      const input = String(args.symbol);
-      const symbol = resolveSymbol(input, services.engine.symbolList());
-      if (!symbol) return symbolProblem(input, services.engine.symbolList(), usage(spec));
+      const named = symbolArg(String(args.symbol), services.engine.symbolList(), usage(spec));
+      if ('reply' in named) return named.reply;
+      const { symbol } = named;
       if (!services.engine.pauseSymbol(symbol, by)) return { text: `${symbol} is already paused. /resume ${symbol} to trade it again.` };
       const withdrawn = services.approvals?.withdraw({ kind: 'entry', symbol }, `made moot by /pause ${symbol} (${by})`, by) ?? 0;
       const w = withdrawn ? ` ${counted(withdrawn, 'pending entry proposal')} withdrawn.` : '';

@@ -1,4 +1,4 @@
-import { actor, defineCommand, deskOf, isKillSwitch, resolveSymbol, symbolProblem, usage, type CommandSpec, type Services } from './kit.ts';
+import { actor, defineCommand, deskOf, isKillSwitch, symbolArg, usage, type CommandSpec, type Services } from './kit.ts';
 
 /** " Still paused: ETH/USDT (/resume ETH/USDT)." when single symbols are paused; '' otherwise. */
 function pausedSymbolsNote(services: Services): string {
@@ -24,9 +24,9 @@ const spec: CommandSpec = defineCommand({
   run({ user, services, args }) {
     const by = actor(user);
     if (args.symbol !== undefined) {
-      const input = String(args.symbol);
-      const symbol = resolveSymbol(input, services.engine.symbolList());
-      if (!symbol) return symbolProblem(input, services.engine.symbolList(), usage(spec));
+      const named = symbolArg(String(args.symbol), services.engine.symbolList(), usage(spec));
+      if ('reply' in named) return named.reply;
+      const { symbol } = named;
       if (!services.engine.resumeSymbol(symbol)) {
         const all = deskOf(services).risk().state.paused ? ' All entries are paused: /resume lifts that.' : '';
         return { text: `${symbol} was not paused on its own: nothing to resume.${all}` };

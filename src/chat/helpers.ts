@@ -37,6 +37,12 @@ export function resolveSymbol(input: string, traded: readonly string[]): string 
   return c.length === 1 ? c[0]! : null;
 }
 
+/** The traded symbol a command's argument names, or the reply saying why it names none (symbolProblem). */
+export function symbolArg(input: string, traded: readonly string[], usageLine: string): { symbol: string } | { reply: Reply } {
+  const symbol = resolveSymbol(input, traded);
+  return symbol !== null ? { symbol } : { reply: symbolProblem(input, traded, usageLine) };
+}
+
 /** The reply when resolveSymbol found no single symbol. */
 export function symbolProblem(input: string, traded: readonly string[], usageLine: string): Reply {
   const c = candidates(input, traded);

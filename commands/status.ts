@@ -37,9 +37,8 @@ export default defineCommand({
     const feeds = services.feeds();
     const venue = services.venue();
     const ccy = quoteOf(services.config.market.symbols);
-    const rs = deskOf(services).risk().state;
-    const pausedSymbols = pausedSymbolsLine(rs, services.engine.clockKind);
-    const allPaused = services.engine.symbolList().every((s) => rs.pausedSymbols[s] !== undefined);
+    const pausedSymbols = pausedSymbolsLine(st, services.engine.clockKind);
+    const allPaused = services.engine.symbolList().every((s) => st.pausedSymbols[s] !== undefined);
     const risk = st.blocked
       ? `entries blocked — ${st.blocked}`
       : !pausedSymbols

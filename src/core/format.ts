@@ -142,7 +142,6 @@ export function pct(frac: number, digits = 2): string {
 /** "1 order", "3 orders", "0 open positions": a count with its noun in the right number (every noun here takes -s). */
 export const counted = (n: number, noun: string): string => `${decimal(n, 0)} ${noun}${n === 1 ? '' : 's'}`;
 
-/** A duration, rounded up to the second: "40 s", "1 min 30 s", "2 h 5 min", "3 d 4 h". */
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** "90s", "30m", "2h", "1d", "1.5h" → ms; null when it isn't a duration (duration() writes them). */
@@ -153,6 +152,7 @@ export function parseDuration(s: string): number | null {
   return Number.isFinite(ms) && ms > 0 ? Math.round(ms) : null;
 }
 
+/** A duration, rounded up to the second: "40 s", "1 min 30 s", "2 h 5 min", "3 d 4 h". */
 export function duration(ms: number): string {
   if (!Number.isFinite(ms)) return NO_VALUE;
   const s = Math.max(0, Math.ceil(ms / 1000));

@@ -162,7 +162,8 @@ export class GridBook {
     this.levels = gridLevels(this.params.lower, this.params.upper, this.params.levels, this.params.spacing, tick);
     if (!rec) {
       // With approvals on, a new grid is asked for once, as a whole (its level orders are not proposals).
-      const asks = this.d.asks?.(this.buysNotional()) === true;
+      const commits = this.buysNotional();
+      const asks = this.d.asks?.(commits) === true;
       rec = {
         id: this.d.journal.nextClientOrderId('g', now),
         fingerprint: fp,
@@ -182,7 +183,7 @@ export class GridBook {
           title: `Grid ${this.symbol} waits for your approval`,
           message:
             `Approvals are on, so the grid places no order until an admin sends /grid start (it asks first): ` +
-            `${this.levels.length} levels ${px(this.params.lower)}–${px(this.params.upper)}, its buys commit up to ${money(this.buysNotional(), m?.quote ?? '')}.`,
+            `${this.levels.length} levels ${px(this.params.lower)}–${px(this.params.upper)}, its buys commit up to ${money(commits, m?.quote ?? '')}.`,
           key: `grid-approval:${this.symbol}`,
         });
       }

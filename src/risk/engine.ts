@@ -457,5 +457,5 @@ export class RiskEngine {
   }
 }
 
-/** "ETH/USDT paused by ada since 2025-05-21 10:00 UTC": why an entry on a paused symbol is refused, and /status's line. */
-export const symbolPauseText = (symbol: string, p: SymbolPause): string => `${symbol} paused by ${p.by} since ${fmtUtc(p.at)}`;
+/** "ETH/USDT paused by ada since 2025-05-21 10:00 UTC": why an entry on a paused symbol is refused. */
+const symbolPauseText = (symbol: string, p: SymbolPause): string => `${symbol} paused by ${p.by} since ${fmtUtc(p.at)}`;

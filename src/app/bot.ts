@@ -183,7 +183,7 @@ export class Bot {
       clock: this.clock,
       journal: this.journal,
       exchange: this.exchange,
-      risk: riskFor(cfg, this.journal, { log: this.log }),
+      risk: riskFor(cfg, this.journal, { log: this.log, clock: this.clock }),
       alerts: this.alerts,
       logger: this.log,
       ...(this.models ? { strategy: (symbol: string) => this.models!.strategy(symbol, TIMEFRAME_MS[timeframe]) } : {}),

@@ -85,12 +85,12 @@ export function clockFor(mode: TradingMode, o: { replaying?: boolean; wall?: Clo
 }
 
 /** The config's risk limits with the journal's saved state; limits changed from chat (/risk set) win, each re-validated. */
-export function riskFor(cfg: Config, journal: Journal, o: { log?: Logger; explain?: boolean } = {}): RiskEngine {
-  const risk = new RiskEngine(
-    { ...cfg.risk },
-    STATE.risk.read(journal) ?? undefined,
-    o.explain !== undefined ? { explain: o.explain } : {},
-  );
+export function riskFor(cfg: Config, journal: Journal, o: { log?: Logger; explain?: boolean; clock?: Clock } = {}): RiskEngine {
+  const clock = o.clock;
+  const risk = new RiskEngine({ ...cfg.risk }, STATE.risk.read(journal) ?? undefined, {
+    ...(o.explain !== undefined ? { explain: o.explain } : {}),
+    ...(clock !== undefined ? { clockKind: () => clock.kind } : {}),
+  });
   for (const [k, v] of Object.entries(STATE.riskLimits.read(journal))) {
     const r = risk.setLimit(k, v ?? 'off');
     if (!r.ok) o.log?.warn({ limit: k }, `saved risk limit ignored: ${r.error}`);
@@ -107,7 +107,7 @@ export function buildEngine(cfg: Config, parts: EngineParts = {}): Kernel {
   const exchange = parts.exchange ?? paperVenue(cfg, clock, backtest ? undefined : journal);
   const persistProgress = parts.persistProgress ?? !backtest;
   const log = parts.logger ?? silentLogger();
-  const risk = parts.risk ?? riskFor(cfg, journal, { log });
+  const risk = parts.risk ?? riskFor(cfg, journal, { log, clock });
   const timeframe = cfg.market.timeframe;
   const timeframeMs = TIMEFRAME_MS[timeframe];
   const jump = { sigmas: cfg.data.jumpSigmas, minPct: cfg.data.jumpMinPct };

@@ -1,4 +1,4 @@
-import { DAY_MS, utcDayStart } from '../core/clock.ts';
+import { DAY_MS, engineTimeNote, utcDayStart, type ClockKind } from '../core/clock.ts';
 import { percent as fmtPct, qty as fmtQty, utc as fmtUtc } from '../core/format.ts';
 import type { OrderRequest } from '../core/types.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent, RiskLimits, RiskState, SymbolPause } from './types.ts';
@@ -83,13 +83,21 @@ export class RiskEngine {
    * `explain: false` gives accepted verdicts a short reason (resizes and rejects are always explained):
    * for backtests that journal fills only, where the text would be built for nobody.
    */
-  constructor(limits: RiskLimits, state?: RiskState, opts: { explain?: boolean } = {}) {
+  /** `clockKind`: which clock stamps `now` (a replay's candle time is labelled so in the texts). */
+  constructor(limits: RiskLimits, state?: RiskState, opts: { explain?: boolean; clockKind?: () => ClockKind | undefined } = {}) {
     this.lim = { ...limits };
     this.st = restoreState(state);
     this.explain = opts.explain ?? true;
+    this.clockKind = opts.clockKind;
   }
 
   private readonly explain: boolean;
+  private readonly clockKind: (() => ClockKind | undefined) | undefined;
+
+  /** A time of the engine's clock in a text a trader reads: "2021-05-19 13:10 UTC (candle time)" in a replay. */
+  private at(ts: number): string {
+    return fmtUtc(ts) + engineTimeNote(this.clockKind?.());
+  }
 
   get limits(): Readonly<RiskLimits> {
     return this.lim;
@@ -177,7 +185,7 @@ export class RiskEngine {
     if (this.fault !== null) return reject('fault', this.fault);
     if (st.paused) return reject('paused', this.pausedText());
     const sp = st.pausedSymbols[symbol];
-    if (sp !== undefined) return reject('paused', symbolPauseText(symbol, sp));
+    if (sp !== undefined) return reject('paused', this.symbolPauseText(symbol, sp));
     if (this.haltActive(now)) return reject('daily_drawdown_halt', this.haltText());
     if (st.breakerTripped) return reject('circuit_breaker', this.breakerText());
     return null;
@@ -208,15 +216,20 @@ export class RiskEngine {
     return st.halted && (st.haltedUntil === undefined || now < st.haltedUntil);
   }
 
+  /** "ETH/USDT paused by ada since 2025-05-21 10:00 UTC": why an entry on a paused symbol is refused. */
+  private symbolPauseText(symbol: string, p: SymbolPause): string {
+    return `${symbol} paused by ${p.by} since ${this.at(p.at)}`;
+  }
+
   private pausedText(): string {
     const st = this.st;
-    return `paused${st.pausedBy ? ` by ${st.pausedBy}` : ''}${st.pausedAt !== undefined ? ` since ${fmtUtc(st.pausedAt)}` : ''}`;
+    return `paused${st.pausedBy ? ` by ${st.pausedBy}` : ''}${st.pausedAt !== undefined ? ` since ${this.at(st.pausedAt)}` : ''}`;
   }
 
   private haltText(): string {
     const st = this.st;
     const why = st.haltReason ?? 'daily drawdown halt';
-    return st.haltedUntil !== undefined ? `${why} until ${fmtUtc(st.haltedUntil)}` : why;
+    return st.haltedUntil !== undefined ? `${why} until ${this.at(st.haltedUntil)}` : why;
   }
 
   private breakerText(): string {
@@ -238,7 +251,11 @@ export class RiskEngine {
       st.dayStartEquity = equity;
       if (st.halted) {
         clearHaltFields(st);
-        ev = { kind: 'halt_lifted', title: HALT_LIFTED, message: `new UTC day ${fmtUtc(day).slice(0, 10)}: entries allowed again` };
+        ev = {
+          kind: 'halt_lifted',
+          title: HALT_LIFTED,
+          message: `new UTC day ${fmtUtc(day).slice(0, 10)}${engineTimeNote(this.clockKind?.())}: entries allowed again`,
+        };
       }
       this.changed();
       return ev;
@@ -277,7 +294,7 @@ export class RiskEngine {
       title: 'Trading halted',
       message:
         `${st.haltReason}: equity ${fmtMoney(equity)} vs ${fmtMoney(st.dayStartEquity)} at the start of the UTC day. ` +
-        `New entries blocked until ${fmtUtc(until)}; exits are still managed.`,
+        `New entries blocked until ${this.at(until)}; exits are still managed.`,
       until,
     };
   }
@@ -456,6 +473,3 @@ export class RiskEngine {
     if (this.onChange !== undefined) this.onChange(this.state());
   }
 }
-
-/** "ETH/USDT paused by ada since 2025-05-21 10:00 UTC": why an entry on a paused symbol is refused. */
-const symbolPauseText = (symbol: string, p: SymbolPause): string => `${symbol} paused by ${p.by} since ${fmtUtc(p.at)}`;

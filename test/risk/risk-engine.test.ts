@@ -367,6 +367,21 @@ describe('blocks: entries stop, exits go through', () => {
     expect(eng.evaluate(entry({ qty: 1 }), ctx()).action).toBe('accept');
   });
 
+  it('a replay labels the times in its refusals with the clock that stamped them', () => {
+    let kind: 'candle' | 'after_replay' | 'wall' = 'candle';
+    const eng = new RiskEngine(limits(), undefined, { clockKind: () => kind });
+    eng.pause('alice', T0 - HOUR);
+    expect(eng.evaluate(entry({ qty: 1 }), ctx()).reason).toBe('rejected: paused by alice since 2026-11-21 11:00 UTC (candle time)');
+    eng.resume('alice', T0);
+    eng.pauseSymbol(SYM, 'bob', T0 - HOUR);
+    expect(eng.evaluate(entry({ qty: 1 }), ctx()).reason).toBe('rejected: BTC/USDT paused by bob since 2026-11-21 11:00 UTC (candle time)');
+    kind = 'after_replay';
+    eng.pause('carol', T0);
+    expect(eng.blockedReason(T0)).toBe('paused by carol since 2026-11-21 12:00 UTC (replay time)');
+    kind = 'wall';
+    expect(eng.blockedReason(T0)).toBe('paused by carol since 2026-11-21 12:00 UTC');
+  });
+
   it('one symbol paused: its entries stop, its exits and other symbols go through; it survives a restart', () => {
     const eng = new RiskEngine(limits());
     expect(eng.pauseSymbol(SYM, 'alice', T0 - HOUR)).toBe(true);

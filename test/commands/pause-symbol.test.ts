@@ -73,6 +73,23 @@ describe('/pause and /resume', () => {
     expect((await send(h, `/resume ${SYM}`)).text).toMatch(/^BTC\/USDT resumed by /);
   });
 
+  it('/pause names the entry orders it leaves working at the venue', async () => {
+    const px = h.bot.engine.lastPrice(SYM)!;
+    const limit = Math.round(px * 0.5);
+    const buy = await confirmed(h, `/buy ${SYM} 0.01 ${limit}`);
+    const id = [...h.bot.engine.liveOrders.values()].find((o) => o.purpose === 'manual' && o.side === 'buy')?.clientOrderId;
+    expect(id, buy.text).toBeDefined();
+    const r = (await send(h, `/pause ${SYM}`)).text;
+    expect(r).toContain(`Still working at the venue and able to fill: 1 entry order, ${id} (buy 0.01 ${SYM} @ `);
+    expect(r).toContain(`(/cancel ${id} withdraws it).`);
+    expect((await send(h, '/pause')).text).toContain(`1 entry order, ${id} (`);
+    expect((await send(h, '/resume')).text).toMatch(/^Resumed by /);
+    expect((await send(h, `/resume ${SYM}`)).text).toMatch(/^BTC\/USDT resumed by /);
+    await confirmed(h, `/cancel ${id}`);
+    expect((await send(h, `/pause ${SYM}`)).text).not.toContain('Still working');
+    await send(h, `/resume ${SYM}`);
+  });
+
   it('survives a restart; /resume <symbol> lifts it', async () => {
     await h.stop();
     h = await startBot({ dir, config: QUIET, replayFile: h.replay });

@@ -3,7 +3,7 @@
 // internals (engine.risk, liveOrders, exchange, portfolio, journal): test/architecture.test.ts checks.
 import type { Order } from '../core/types.ts';
 import type { Engine, EngineStatus } from '../engine/engine.ts';
-import { PROTECTIVE } from '../engine/in-flight.ts';
+import { isEntryOrder } from '../engine/in-flight.ts';
 import type { BookPosition } from '../engine/portfolio.ts';
 import { setTradeSettings, type TradeSettings } from '../engine/trades.ts';
 import type { ExchangeClient } from '../exchange/types.ts';
@@ -44,7 +44,7 @@ export class Desk {
 
   /** Working orders that open or add to a position (a resting limit buy, a grid's buys): a pause leaves them. */
   entryOrders(symbol?: string): Order[] {
-    return this.orders().filter((o) => !o.reduceOnly && !PROTECTIVE.has(o.purpose) && (symbol === undefined || o.symbol === symbol));
+    return this.orders().filter((o) => isEntryOrder(o) && (symbol === undefined || o.symbol === symbol));
   }
 
   /** A working order by its client order id; undefined once it has ended. */

@@ -14,6 +14,9 @@ export function reduces<P extends { side: 'long' | 'short' }>(pos: P | undefined
 /** A working exit: reduce-only and not a protective order itself. */
 export const isExit = (o: Order): boolean => o.reduceOnly && !PROTECTIVE.has(o.purpose);
 
+/** An order that opens or adds to a position: neither reduce-only nor protective. */
+export const isEntryOrder = (o: Order): boolean => !o.reduceOnly && !PROTECTIVE.has(o.purpose);
+
 const TAKE_PROFIT: ReadonlySet<OrderPurpose | undefined> = new Set(['take_profit']);
 
 /**
@@ -73,7 +76,7 @@ export function pendingEntries(
   let capital = 0;
   let opening: Set<string> | undefined;
   for (const x of orders) {
-    if (x.reduceOnly || PROTECTIVE.has(x.purpose) || !isWorking(x)) continue;
+    if (!isEntryOrder(x) || !isWorking(x)) continue;
     const px = x.price ?? x.stopPrice ?? o.lastPrice(x.symbol);
     const qty = x.qty !== undefined ? x.qty - x.filledQty : x.quoteQty !== undefined && px > 0 ? x.quoteQty / px : 0;
     if (qty > 0 && px > 0) capital += (qty * px) / (o.spot ? 1 : (x.leverage ?? o.leverage));

@@ -53,7 +53,11 @@ const spec: CommandSpec = defineCommand({
     const what = part.qty !== undefined ? `${qty(part.qty)} of the ${pos.side} ${qty(pos.qty)}` : `the ${pos.side} ${qty(pos.qty)}`;
     const resting = part.qty === undefined ? ctx.services.engine.restingExits(pos.symbol, pos.side === 'long' ? 'sell' : 'buy') : [];
     const replaces = resting.length ? ` ${yourExits(resting)} would be cancelled.` : '';
-    return `Close ${what} ${pos.symbol} position at market? Entry ${price(pos.entryPrice)}, mark ${price(pos.markPrice)}, uPnL ${signedMoney(pos.unrealizedPnl, ccy)}. Trade ${tradeId(pos)}.${replaces}`;
+    return {
+      question: `Close ${what} ${pos.symbol} position at market? Entry ${price(pos.entryPrice)}, mark ${price(pos.markPrice)}, uPnL ${signedMoney(pos.unrealizedPnl, ccy)}. Trade ${tradeId(pos)}.${replaces}`,
+      // Confirm closes this trade and the quantity shown, not a trade opened on the symbol since.
+      pin: { symbol: tradeId(pos), ...(part.qty !== undefined ? { amount: { value: part.qty, percent: false } } : {}) },
+    };
   },
   run(ctx) {
     const t = tradeOf(ctx, usage(spec), 'symbol');

@@ -34,9 +34,13 @@ const spec: CommandSpec = defineCommand({
     if ('reply' in c) return null;
     const { qty } = marketFormat(ctx.services, c.pos.symbol);
     const what = `trade ${tradeId(c.pos)} (${c.pos.side} ${qty(c.pos.qty)} ${c.pos.symbol})`;
-    return c.pct === null
-      ? `Stop trailing the stop of ${what}? The stop stays where it is.`
-      : `Trail the stop of ${what} ${percent(c.pct)} behind its best price?`;
+    return {
+      question:
+        c.pct === null
+          ? `Stop trailing the stop of ${what}? The stop stays where it is.`
+          : `Trail the stop of ${what} ${percent(c.pct)} behind its best price?`,
+      pin: { trade: tradeId(c.pos) }, // this trade, not one opened on the symbol since
+    };
   },
   run(ctx) {
     const c = check(ctx);

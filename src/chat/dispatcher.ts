@@ -143,8 +143,10 @@ export class Dispatcher {
       };
     }
     const ctx: CommandContext = { user, args: parsed.args, raw: rawArgs, services: this.services };
-    const question = cmd.confirm?.(ctx) ?? null;
-    if (question) return this.askConfirmation(cmd, ctx, question);
+    const asked = cmd.confirm?.(ctx) ?? null;
+    if (typeof asked === 'string' && asked) return this.askConfirmation(cmd, ctx, asked);
+    if (asked !== null && typeof asked === 'object')
+      return this.askConfirmation(cmd, { ...ctx, args: { ...ctx.args, ...asked.pin } }, asked.question);
     return this.execute(cmd, ctx);
   }
 

@@ -52,7 +52,11 @@ export function levelCommand(kind: LevelKind): CommandSpec {
       const cur = c.pos[key];
       const last = ctx.services.engine.lastPrice(c.pos.symbol);
       const away = `${percent(Math.abs(c.price / last - 1))} ${c.price < last ? 'below' : 'above'} the last price ${price(last)}`;
-      return `${cur !== undefined ? `Move the ${word} of` : `Set a ${word} on`} trade ${tradeId(c.pos)} (${c.pos.side} ${qty(c.pos.qty)} ${c.pos.symbol})${cur !== undefined ? ` from ${price(cur)}` : ''} to ${price(c.price)} (${away})?`;
+      return {
+        question: `${cur !== undefined ? `Move the ${word} of` : `Set a ${word} on`} trade ${tradeId(c.pos)} (${c.pos.side} ${qty(c.pos.qty)} ${c.pos.symbol})${cur !== undefined ? ` from ${price(cur)}` : ''} to ${price(c.price)} (${away})?`,
+        // "-2%" means a price now; Confirm sets that price, checked again against the market then.
+        pin: { trade: tradeId(c.pos), level: String(c.price) },
+      };
     },
     run(ctx) {
       const c = check(ctx);

@@ -143,6 +143,33 @@ describe('position commands', () => {
     nextCandle();
   });
 
+  it('Confirm does what the question said: a relative level and a trade named by its symbol are pinned when asked', async () => {
+    const ask = async (text: string) => {
+      const r = await send(text);
+      expect(r.title, r.text).toBe('Please confirm');
+      const b = r.buttons!.flat().find((x) => x.label === 'Confirm')!;
+      return { text: r.text, press: async () => (await h.bot.dispatcher.handleButton(trader, b.data)).edit! };
+    };
+    const first = h.bot.engine.portfolio.positions.get(SYM)!;
+    const asked = h.bot.engine.lastPrice(SYM) * 0.98;
+    const sl = await ask(`/sl ${SYM} -2%`);
+    nextCandle(0.03); // the market moves 3% before the trader presses Confirm
+    await sl.press();
+    expect(first.stopLoss).toBeCloseTo(asked, 6); // the price the question showed, not 2% below the new last price
+    // The trade the question named closes and another opens on the symbol: Confirm does not close the new one.
+    const close = await ask(`/close ${SYM}`);
+    expect(close.text).toContain(`Trade ${tradeId(first)}.`);
+    await confirmed(`/close ${tradeId(first)}`);
+    nextCandle();
+    await confirmed(`/buy ${SYM} 0.02`);
+    nextCandle();
+    const second = h.bot.engine.portfolio.positions.get(SYM)!;
+    expect(tradeId(second)).not.toBe(tradeId(first));
+    expect((await close.press()).text).toContain(`No open trade ${tradeId(first)}`);
+    nextCandle();
+    expect(h.bot.engine.portfolio.positions.get(SYM)?.qty).toBeCloseTo(0.02, 8);
+  });
+
   it('the kill switch: a trader may not /resume it; an admin re-arms it with a confirmation', async () => {
     h.bot.engine.risk.tripBreaker(`${KILL_SWITCH}: test`, Date.now());
     const r = await send('/resume');

@@ -23,6 +23,9 @@ import type { Proposal } from './ports.ts';
 
 export type { ApprovalGate, EngineOptions, EngineStatus, Proposal, SymbolSetup } from './engine-types.ts';
 
+/** External trades remembered as reported (a venue's recent-trades read reaches back hours, not months). */
+const MAX_EXTERNAL_TRADES = 500;
+
 export class Engine extends EngineCore implements ExchangeListener {
   constructor(opts: EngineOptions) {
     super(opts);
@@ -115,12 +118,27 @@ export class Engine extends EngineCore implements ExchangeListener {
     if (o.status === 'filled' && !this.inCandle) this.events?.orderFilled(o);
   }
 
+  /** Was this external trade reported already? Marks it reported (kept in the journal: a restart re-reads it too). */
+  private externalReported(f: Fill): boolean {
+    const key = `${this.exchange.name}:${f.tradeId}`;
+    const seen = (this.externalTrades ??= STATE.externalTrades.read(this.journal));
+    if (seen.includes(key)) return true;
+    seen.push(key);
+    if (seen.length > MAX_EXTERNAL_TRADES) seen.splice(0, seen.length - MAX_EXTERNAL_TRADES);
+    STATE.externalTrades.write(this.journal, seen, this.clock.now());
+    return false;
+  }
+
+  private externalTrades: string[] | undefined;
+
   onFill(f: Fill): void {
     const o = this.liveOrders.get(f.clientOrderId) ?? this.journal.getOrder(f.clientOrderId);
     if (!o && !this.ownsOrderId(f.clientOrderId)) {
       // Already booked (under the order it belongs to): a second sighting by another id is no external trade.
       if (this.journal.hasFill(this.exchange.name, f.tradeId)) return;
       // A trade of an order this bot did not place (someone trading the same account): not ours to book.
+      // Every read of the venue's recent trades shows it again: it is reported once.
+      if (this.externalReported(f)) return;
       this.log.warn({ fill: f }, 'external fill ignored');
       this.raise({
         figures: tradeFigures(f.symbol, { qty: f.qty, price: f.price }),

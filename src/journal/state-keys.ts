@@ -139,6 +139,8 @@ export const STATE = {
   alertMutes: new StateKey<Record<string, number>>('alert_mutes', {}),
   reportSent: (kind: string): StateKey<SentState | null> => new StateKey(`report:${kind}`, null),
   reconcileBaseline: new StateKey<ReconcileBaseline | null>('reconcile_baseline', null),
+  /** Venue trades of orders this bot did not place, already reported (`venue:tradeId`, newest last, bounded). */
+  externalTrades: new StateKey<string[]>('external_trades', []),
   escalation: new StateKey<EscalationEpisode | null>('escalation', null),
   heartbeat: new StateKey<HeartbeatRow | null>('heartbeat', null),
   paperSeq: new StateKey<PaperSeq | null>('paper_seq', null),

@@ -468,6 +468,8 @@ describe('reconciliation against the fake Binance with the real ccxt', () => {
     expect(venueHolds(w, 'BTC')).toBeCloseTo(0.005, 12);
     expect((await b.reconcile('timer')).status).toBe('ok');
     expect(rows(b.journal).map((r) => r.status)).toEqual(['ok', 'halted', 'fixed', 'ok', 'ok']);
+    // Each reconciliation re-read the venue's trades, the external one among them: it was reported once.
+    expect(b.alerts.alerts.filter((a) => a.title.startsWith('External trade') && a.message.includes('phone-3'))).toHaveLength(1);
   });
 
   test('spot: someone sells the bot’s coins; accept shrinks the bot’s holding to what the account has', async () => {

@@ -64,6 +64,13 @@ export function levelCommand(kind: LevelKind): CommandSpec {
       const engine = ctx.services.engine;
       engine.setProtection(c.pos.symbol, { [key]: c.price });
       const { price } = marketFormat(ctx.services, c.pos.symbol);
+      if (kind === 'take_profit' && engine.takeProfitByBot(c.pos.symbol))
+        return {
+          title: `${tradeId(c.pos)} ${word} ${price(c.price)}`,
+          text:
+            `The ${word} of trade ${tradeId(c.pos)} (${c.pos.symbol}) is now ${price(c.price)}. ` +
+            'On spot the stop-loss order holds the coins at the venue, so the bot watches the take-profit: a candle that reaches it closes the position at market (not while the bot is stopped).',
+        };
       const placed = deskOf(ctx.services)
         .orders()
         .filter((o) => o.symbol === c.pos.symbol && o.purpose === kind)

@@ -93,7 +93,9 @@ export interface Order extends OrderRequest {
 
 /** Why the engine placed an order: `exit` a strategy's exit signal, `max_hold` the max holding time. */
 /** `stop_exit`: a market close because the stop-loss is through (it fired for part, or the venue refused it as passed). */
-export type OrderPurpose = 'entry' | 'exit' | 'max_hold' | 'stop_loss' | 'stop_exit' | 'take_profit' | 'manual' | 'flatten' | 'grid';
+/** `tp_exit`: a market close because a candle reached the take-profit the bot watches (spot with a stop-loss). */
+export type OrderPurpose =
+  'entry' | 'exit' | 'max_hold' | 'stop_loss' | 'stop_exit' | 'take_profit' | 'tp_exit' | 'manual' | 'flatten' | 'grid';
 
 /** Why a trade closed (positions.exit_reason), and how /trades and /performance name it. */
 export const EXIT_REASONS = {

@@ -137,6 +137,7 @@ export abstract class EngineCore {
       savePosition: (pos) => this.journal.updatePosition(pos.id, pos, pos.maxQty),
       raise: (a) => this.raise(a),
       exitAtStop: (symbol, why) => this.closeAtStop(symbol, why),
+      exitAtTakeProfit: (symbol, why) => this.closeAll(symbol, why, 'tp_exit').order,
       restingExits: (symbol, side) => this.restingExits(symbol, side),
     });
     this.drawdown = new DrawdownGuard(this, opts.persistProgress);
@@ -231,6 +232,8 @@ export abstract class EngineCore {
     let pos = this.portfolio.positions.get(symbol);
     if (pos !== undefined && pos.stopLoss !== undefined && this.protection.watch(pos, candle.low, candle.high))
       pos = this.portfolio.positions.get(symbol); // closed at its stop (at once on the paper venue)
+    if (pos !== undefined && pos.takeProfit !== undefined && this.protection.watchTakeProfit(pos, candle.low, candle.high))
+      pos = this.portfolio.positions.get(symbol); // spot: closed at the take-profit the bot watches
     s.ctx.position = pos === undefined ? null : pos.side;
     s.ctx.pending = s.working > 0;
     const signal = s.strategy.onCandle(candle, s.ctx);

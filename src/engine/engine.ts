@@ -207,6 +207,8 @@ export class Engine extends EngineCore implements ExchangeListener {
         return o.trailPct !== undefined || tradeSettings(this.journal, posId).trailed ? 'trailing_stop' : 'stop_loss';
       case 'stop_exit':
         return 'stop_loss';
+      case 'tp_exit':
+        return 'take_profit';
       case 'take_profit':
       case 'max_hold':
       case 'manual':
@@ -329,6 +331,12 @@ export class Engine extends EngineCore implements ExchangeListener {
   /** Move a position's stop / take-profit (chat, trailing): the new orders are journaled before the old go (protection.ts). */
   setProtection(symbol: string, promise: { stopLoss?: number; takeProfit?: number }): void {
     this.protection.ensure(symbol, promise);
+  }
+
+  /** Is the position's take-profit watched by the bot rather than an order at the venue (spot with a stop-loss)? */
+  takeProfitByBot(symbol: string): boolean {
+    const pos = this.portfolio.positions.get(symbol);
+    return pos !== undefined && this.protection.takeProfitByBot(pos);
   }
 
   /** A manual order from chat: through the risk engine like any other. `dryRun`: the verdict only (nothing journaled or placed). */

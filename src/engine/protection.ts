@@ -32,6 +32,8 @@ export interface ProtectionHost {
   raise(alert: AlertInput): void;
   /** Close the position at market as its stop-loss (the stop's trigger is already passed). */
   exitAtStop(symbol: string, why: string): Order | null;
+  /** Close the position at market as its take-profit (spot: the bot watches it, see byBot). */
+  exitAtTakeProfit(symbol: string, why: string): Order | null;
   /** The working exits of `symbol` on `side` that rest at the venue (a close at the stop cancels them). */
   restingExits(symbol: string, side: Side): Order[];
 }
@@ -39,6 +41,7 @@ export interface ProtectionHost {
 type Kind = 'stop_loss' | 'take_profit';
 const NONE_ASIDE: ReadonlySet<Order['purpose']> = new Set();
 const REPLACED = 'replaced by a protective order for the whole position';
+const TP_BY_BOT = 'the stop-loss needs the coins (spot): the bot watches the take-profit';
 /** Protective orders of a symbol lost in a row before that counts as a refusal (a venue that keeps losing them). */
 const MAX_LOST = 3;
 export interface ProtectionGap {
@@ -54,6 +57,12 @@ export interface ProtectionGap {
  * perps the old one is cancelled once the venue has accepted the new one. A protective order the
  * venue refuses is a critical alert, and the position is listed in gaps() (`/status`) until it is
  * covered again.
+ *
+ * On spot a stop-loss and a take-profit would each hold the position's coins at the venue, which
+ * takes them once (Binance answers the second "insufficient balance"; its OCO pair is not built).
+ * The stop-loss is the one that protects: it stays at the venue, and the bot watches the take-profit
+ * itself (watchTakeProfit), closing at market when a candle reaches it. A spot position without a
+ * stop-loss gets its take-profit order at the venue.
  */
 export class ProtectionKeeper {
   /** Spot: replacements journaled but not sent: client order id → the orders they wait on. */
@@ -106,9 +115,18 @@ export class ProtectionKeeper {
     if (!(whole > 0)) return placed;
     const side: Side = pos.side === 'long' ? 'sell' : 'buy';
     const trail = h.nativeTrail(pos);
+    // Spot with a stop: take-profit orders (placed before the stop was promised, or by an older
+    // version) give their coins back to the stop, which waits for them as for an old stop.
+    const tpHolders: Order[] = [];
+    if (this.takeProfitByBot(pos))
+      for (const o of mine) {
+        if (o.purpose !== 'take_profit') continue;
+        if (this.dropUnsent(o, TP_BY_BOT) || o.status === 'new') continue;
+        tpHolders.push(o); // cancelled below, once a new stop waits for them (a paper cancel is at once)
+      }
     for (const kind of ['stop_loss', 'take_profit'] as const) {
       const px = target[kind];
-      if (px === undefined) continue;
+      if (px === undefined || (kind === 'take_profit' && this.takeProfitByBot(pos))) continue;
       let qty = whole;
       if (aside.has(kind)) {
         // Perps, resting exits at the venue: the take-profit covers what they leave. (One still
@@ -138,15 +156,17 @@ export class ProtectionKeeper {
       placed.push(fresh);
       const sent = current.filter((o) => !this.waiting.has(o.clientOrderId));
       for (const o of current) if (o.status === 'new') this.dropUnsent(o, REPLACED);
-      if (sent.length === 0) h.send(fresh);
+      const holders = kind === 'stop_loss' ? [...sent, ...tpHolders] : sent;
+      if (holders.length === 0) h.send(fresh);
       else if (h.marketType === 'spot') {
-        this.waiting.set(fresh.clientOrderId, { order: fresh, replacing: new Set(sent.map((o) => o.clientOrderId)) });
+        this.waiting.set(fresh.clientOrderId, { order: fresh, replacing: new Set(holders.map((o) => o.clientOrderId)) });
         for (const o of sent) h.cancelAtVenue(o, `replaced by ${fresh.clientOrderId}`);
       } else {
         this.retiring.set(fresh.clientOrderId, sent);
         h.send(fresh);
       }
     }
+    for (const o of tpHolders) h.cancelAtVenue(o, TP_BY_BOT);
     return placed;
   }
 
@@ -167,7 +187,7 @@ export class ProtectionKeeper {
       const stop: OrderRequest = { symbol, side, type: 'stop_market', stopPrice: target.stop_loss, qty, tif: 'GTC', reduceOnly: true };
       this.host.send(this.host.record(stop, 'stop_loss'));
     }
-    if (target.take_profit !== undefined) {
+    if (target.take_profit !== undefined && !(this.host.marketType === 'spot' && target.stop_loss !== undefined)) {
       const tp: OrderRequest = { symbol, side, type: 'limit', price: target.take_profit, qty, tif: 'GTC', reduceOnly: true };
       this.host.send(this.host.record(tp, 'take_profit'));
     }
@@ -207,6 +227,25 @@ export class ProtectionKeeper {
       `Its stop-loss ${px(stop)} was reached, but the ${size} position could not be closed`,
     );
     return true;
+  }
+
+  /** Spot with a stop-loss: the take-profit is the bot's to watch (the stop holds the coins at the venue). */
+  takeProfitByBot(pos: BookPosition): boolean {
+    return this.host.marketType === 'spot' && pos.stopLoss !== undefined;
+  }
+
+  /**
+   * The bot's watch over a take-profit that is not at the venue (takeProfitByBot): a candle that
+   * reaches it closes the position at market, recorded as a take-profit exit. Not while the bot is
+   * down (the stop-loss is at the venue then). The caller passes positions with a take-profit (hot
+   * path). True: a close went out.
+   */
+  watchTakeProfit(pos: BookPosition, low: number, high: number): boolean {
+    const tp = pos.takeProfit;
+    if (tp === undefined || !this.takeProfitByBot(pos) || (pos.side === 'long' ? high < tp : low > tp)) return false;
+    for (const o of this.ordersOf(pos.symbol)) if (inFlight(o) && o.reduceOnly && !PROTECTIVE.has(o.purpose)) return false; // an exit is on its way
+    const px = (x: number) => price(x, this.host.priceStep(pos.symbol));
+    return this.host.exitAtTakeProfit(pos.symbol, `take-profit ${px(tp)} reached`) !== null;
   }
 
   /** A stop-loss filled all it was sized for and part of the position is still open (a resting exit held it): the rest goes too. */
@@ -358,10 +397,22 @@ export class ProtectionKeeper {
       ? `lost on the way to ${this.host.venue} (${MAX_LOST} in a row)`
       : `${o.status === 'expired' ? 'expired' : 'refused'} by ${this.host.venue}`;
     const reason = `${what} ${o.clientOrderId} ${how}: ${o.reason ?? 'no reason given'}`;
-    this.refused.set(o.symbol, reason);
     const pos = this.host.position(o.symbol);
     const step = this.host.qtyStep(o.symbol);
     const size = pos ? `${pos.side} ${step > 0 ? floorToStep(pos.qty, step) : pos.qty} ` : '';
+    if (o.purpose === 'take_profit') {
+      // The stop-loss is what protects: a missing take-profit leaves the position open, not bare.
+      this.host.raise({
+        type: 'order_rejected',
+        severity: 'warning',
+        title: `${o.symbol} take-profit not placed`,
+        message: `The take-profit for the ${size}${o.symbol} position was not placed: ${reason}. ${pos?.stopLoss !== undefined ? 'Its stop-loss is not affected; ' : ''}/tp ${o.symbol} <price> sets one again.`,
+        key: `tp-refused:${o.symbol}`,
+        data: { clientOrderId: o.clientOrderId },
+      });
+      return;
+    }
+    this.refused.set(o.symbol, reason);
     // The price is already through the stop (a gap, a fast market): exit now, as the stop would have,
     // rather than leave the position without one (Freqtrade's emergency exit does the same). The venue
     // says so (triggerPassed), or our own last price does (a venue whose refusal code is ambiguous).

@@ -99,8 +99,13 @@ describe('position commands', () => {
     expect(pos.stopLoss).toBeCloseTo(h.bot.engine.lastPrice(SYM) * 0.99, 6);
     nextCandle();
     expect(stops[0]!.stopPrice).toBeCloseTo(pos.stopLoss!, 6);
-    await confirmed(`/tp ${id} +3%`);
+    const tp = await confirmed(`/tp ${id} +3%`);
     expect(pos.takeProfit).toBeGreaterThan(h.bot.engine.lastPrice(SYM));
+    // Spot: the stop holds the coins; no take-profit order goes to the venue.
+    expect(tp.text).toMatch(
+      /is now [\d,.]+\. On spot the stop-loss order holds the coins at the venue, so the bot watches the take-profit/,
+    );
+    expect([...h.bot.engine.liveOrders.values()].filter((o) => o.purpose === 'take_profit')).toEqual([]);
     await confirmed(`/trail ${id} 1.5%`);
     expect(tradeSettings(h.bot.journal, pos.id)).toEqual({ trailingStopPct: 0.015 });
   });

@@ -55,9 +55,18 @@ describe('exit reasons', () => {
   });
 
   it('a take-profit; the max holding time', () => {
+    // Spot with a stop-loss: the bot watches the take-profit (the stop holds the coins) and closes at market.
     const tp = entered({ 0: 'enter_long' }, { takeProfitPct: 0.02 });
     tp.candle(100, 103, 100, 102);
+    flat(tp, 1, 102.5);
     expect(lastReason(tp)).toBe('take_profit');
+    expect(tp.journal.closedPositions({ limit: 1 })[0]!.exitPrice).toBeCloseTo(102.5, 6);
+    // Perps: a take-profit order rests at the venue beside the stop and fills at its price.
+    const perp = rig({ 0: 'enter_long' }, { marketType: 'perp', limits: { maxConsecutiveLosses: 0, takeProfitPct: 0.02 } });
+    flat(perp, 2);
+    perp.candle(100, 103, 100, 102);
+    expect(lastReason(perp)).toBe('take_profit');
+    expect(perp.journal.closedPositions({ limit: 1 })[0]!.exitPrice).toBeCloseTo(102, 6);
 
     const old = entered({ 0: 'enter_long' }, { maxHoldMinutes: 3 });
     flat(old, 5);

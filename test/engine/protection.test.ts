@@ -245,6 +245,28 @@ describe('protection of every position', () => {
     expect(stops(r)).toEqual([expect.objectContaining({ qty: 1, status: 'open' })]);
   });
 
+  it('spot: a take-profit order gives the coins back once a stop-loss is set; the bot then watches the take-profit', () => {
+    const r = rig({}, { limits: { stopLossPct: null, takeProfitPct: 0.05 } });
+    flat(r);
+    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(r);
+    const tps = () => [...r.engine.liveOrders.values()].filter((o) => o.purpose === 'take_profit');
+    const [tp] = tps(); // no stop promised: the take-profit order holds the coins at the venue
+    expect(tp).toMatchObject({ price: expect.closeTo(105, 6), status: 'open' });
+    r.engine.setProtection(SYM, { stopLoss: 95 });
+    flat(r);
+    expect(tps()).toEqual([]);
+    expect(r.journal.getOrder(tp!.clientOrderId)).toMatchObject({
+      status: 'cancelled',
+      reason: expect.stringContaining('the bot watches the take-profit'),
+    });
+    expect(stops(r)).toEqual([expect.objectContaining({ stopPrice: 95, qty: 1, status: 'open' })]);
+    r.candle(100, 105.5, 100, 104);
+    flat(r, 104);
+    expect(r.journal.closedPositions({ limit: 1 })[0]).toMatchObject({ exitReason: 'take_profit', exitPrice: 104 });
+    expect(r.alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
+  });
+
   it('a stop refused because the price already passed its trigger: the position is closed at market, as the stop would have', () => {
     const r = rig({}, { limits: { stopLossPct: 0.02 } });
     flat(r);

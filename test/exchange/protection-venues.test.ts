@@ -209,6 +209,30 @@ describe('protection on the ccxt venues', () => {
     expect(fake.book.working()).toEqual([]);
   });
 
+  test('Binance spot with a take-profit: the stop holds the coins at the venue, the bot watches the take-profit; an add keeps the stop', async () => {
+    const { fake, engine, alerts, journal } = await setup('binance', 'spot', { takeProfitPct: 0.03 });
+    const b1 = buy(engine, 0.01);
+    await until(() => b1.status === 'filled' && stops(engine).some((o) => o.status === 'open'), 'stop open', 8000);
+    // One order for the coins: the stop. (A take-profit beside it was refused "insufficient balance".)
+    expect(fake.book.working().map((o) => o.kind)).toEqual(['stop_market']);
+    expect([...engine.liveOrders.values()].filter((o) => o.purpose === 'take_profit')).toEqual([]);
+    expect(engine.portfolio.positions.get(SYM)!.takeProfit).toBeCloseTo(30_900, 6);
+    const b2 = buy(engine, 0.01);
+    await until(() => b2.status === 'filled' && stops(engine).length === 1 && stops(engine)[0]!.status === 'open', 'stop replaced', 8000);
+    expect(venueStops(fake)).toEqual([`${stops(engine)[0]!.clientOrderId}:0.02@29400`]);
+    expect(fake.book.working()).toHaveLength(1);
+    expect(engine.status().unprotected).toEqual([]);
+    expect(alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
+    // A candle reaches the take-profit: the bot closes at market (the stop makes way for it first).
+    fake.setPrice('BTCUSDT', 30_950);
+    const t = Math.floor(Date.now() / 60_000) * 60_000;
+    engine.onCandle(SYM, { ts: t, open: 30_000, high: 31_000, low: 30_000, close: 30_950, volume: 5 });
+    await until(() => engine.portfolio.positions.size === 0, 'closed', 8000);
+    expect(journal.closedPositions()[0]).toMatchObject({ exitReason: 'take_profit' });
+    expect(fake.book.working()).toEqual([]);
+    expect(alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
+  });
+
   test('Binance USDⓈ-M: a manual buy and an add end with one stop (an algo order) for the whole position', async () => {
     const { fake, engine, journal } = await setup('binance', 'perp');
     const b1 = buy(engine, 0.01);

@@ -11,6 +11,7 @@ export {
   actor,
   assetAmount,
   badArgs,
+  isLiveHold,
   marketFormat,
   parseDuration,
   pausedSymbolsLine,

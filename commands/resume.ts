@@ -1,4 +1,15 @@
-import { actor, defineCommand, deskOf, isKillSwitch, symbolArg, usage, type CommandSpec, type Services } from './kit.ts';
+import {
+  actor,
+  defineCommand,
+  deskOf,
+  isKillSwitch,
+  isLiveHold,
+  modeWords,
+  symbolArg,
+  usage,
+  type CommandSpec,
+  type Services,
+} from './kit.ts';
 
 /** " Still paused: ETH/USDT (/resume ETH/USDT)." when single symbols are paused; '' otherwise. */
 function pausedSymbolsNote(services: Services): string {
@@ -16,6 +27,11 @@ const spec: CommandSpec = defineCommand({
     if (args.symbol !== undefined) return null;
     const rs = deskOf(services).risk().state;
     if (isKillSwitch(rs.breakerReason) && user.role !== 'admin') return null; // run() refuses
+    if (isLiveHold(rs)) {
+      if (user.role !== 'admin') return null; // run() refuses
+      const st = services.engine.status();
+      return `Start trading ${modeWords(st.mode, st.environment)} now? The bot is waiting for an admin's go (the live start's prompt asks the same).`;
+    }
     if (rs.halted || rs.breakerTripped) {
       return `Resume trading and clear the ${rs.breakerTripped ? `circuit breaker (${rs.breakerReason ?? 'tripped'})` : `daily drawdown halt (${rs.haltReason ?? 'halted'})`}?`;
     }
@@ -39,6 +55,10 @@ const spec: CommandSpec = defineCommand({
     const rs = deskOf(services).risk().state;
     if (!rs.paused && !rs.halted && !rs.breakerTripped)
       return { text: `Already trading: nothing to resume.${pausedSymbolsNote(services)}` };
+    if (isLiveHold(rs) && user.role !== 'admin') {
+      const why = "live trading starts with an admin's go (the Go live button, or an admin's /resume)";
+      return { text: `Not resumed: ${why}.`, severity: 'warning', audit: { outcome: 'refused', reason: why } };
+    }
     if (isKillSwitch(rs.breakerReason) && user.role !== 'admin') {
       const why = 'only an admin may re-arm the total drawdown kill switch';
       return { text: `Not resumed: ${why} (${rs.breakerReason}).`, severity: 'warning', audit: { outcome: 'refused', reason: why } };

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { STALE_BUTTON, type ButtonResult } from '../chat/dispatcher.ts';
 import { writeAudit } from '../chat/audit.ts';
-import { actor } from '../chat/helpers.ts';
+import { actor, isLiveHold, LIVE_HOLD } from '../chat/helpers.ts';
 import type { Notifier } from '../chat/transport.ts';
 import type { ChatUser, MessageRef } from '../chat/types.ts';
 import type { Config } from '../config/schema.ts';
@@ -17,7 +17,7 @@ export const GO_LIVE_PREFIX = 'L';
 
 export interface GoLiveDeps {
   config: Config;
-  engine: Pick<Engine, 'pause' | 'resume'>;
+  engine: Pick<Engine, 'pause' | 'resume' | 'risk'>;
   journal: Pick<Journal, 'recordCommand'>;
   notifier: Notifier;
   wall: Clock;
@@ -38,7 +38,7 @@ export class GoLive {
       return;
     }
     const cfg = this.d.config;
-    this.d.engine.pause('live start: waiting for an admin to confirm');
+    this.d.engine.pause(LIVE_HOLD);
     this.nonce = randomBytes(6).toString('hex');
     this.prompt = await this.d.notifier.broadcast(
       {
@@ -72,9 +72,16 @@ export class GoLive {
     }
     this.nonce = undefined;
     const by = actor(user);
-    const text = yn === 'y' ? `Live trading confirmed by ${by}.` : `${by} chose to stay paused. /resume starts trading later.`;
-    if (yn === 'y') this.d.engine.resume(by);
-    audit(yn === 'y' ? 'confirmed' : 'cancelled', text);
+    // An admin's /resume may have started trading already: the prompt then says so, not "stay paused".
+    const rs = this.d.engine.risk.state();
+    const held = isLiveHold(rs);
+    const text = !held
+      ? `Live trading had already been started from chat${rs.paused ? ` (paused since by ${rs.pausedBy ?? 'someone'})` : ''}: nothing changed.`
+      : yn === 'y'
+        ? `Live trading confirmed by ${by}.`
+        : `${by} chose to stay paused. An admin's /resume starts trading later.`;
+    if (held && yn === 'y') this.d.engine.resume(by);
+    audit(!held ? 'invalid' : yn === 'y' ? 'confirmed' : 'cancelled', text);
     await this.d.notifier.edit(this.prompt, { title: 'Live start', text, buttons: [] });
     return { toast: text };
   }

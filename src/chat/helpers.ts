@@ -10,6 +10,10 @@ import { utc } from './format.ts';
 /** How a user is named in the journal and in replies ("by …"). */
 export const actor = (u: ChatUser): string => u.name ?? u.id;
 
+/** Who a live start's pause is "by" until an admin says go (src/app/go-live.ts); only an admin lifts it. */
+export const LIVE_HOLD = 'live start: waiting for an admin to confirm';
+export const isLiveHold = (rs: { paused: boolean; pausedBy?: string | undefined }): boolean => rs.paused && rs.pausedBy === LIVE_HOLD;
+
 /** Prices and quantities of a traded symbol, in its market's tick and lot step. */
 export const marketFormat = (s: Services, symbol: string): ReturnType<typeof forMarket> => forMarket(s.engine.marketInfo(symbol));
 

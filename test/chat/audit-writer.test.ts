@@ -1,4 +1,6 @@
 // One audit writer: a chat command and the go-live button leave rows of the same shape.
+import { RiskEngine } from '../../src/risk/engine.ts';
+import { DEFAULT_LIMITS } from '../../src/risk/types.ts';
 import { describe, expect, it } from 'vitest';
 import { GoLive } from '../../src/app/go-live.ts';
 import { Dispatcher } from '../../src/chat/dispatcher.ts';
@@ -23,7 +25,7 @@ describe('audit rows', () => {
     await new Dispatcher([ping], services, log).handleText(user, '/ping');
     const live = new GoLive({
       config,
-      engine: { pause: () => {}, resume: () => {} },
+      engine: { pause: () => {}, resume: () => {}, risk: new RiskEngine(DEFAULT_LIMITS) },
       journal,
       notifier: new Notifier(() => {}),
       wall: clock,

@@ -1,7 +1,7 @@
 import type { AlertInput } from '../core/alerts.ts';
 import { price, qty } from '../core/format.ts';
 import { decimalsOf, floorToStep, roundTo } from '../core/num.ts';
-import { isTerminal, neverReached } from '../core/order-state.ts';
+import { isTerminal, notPlaced } from '../core/order-state.ts';
 import type { MarketType, Order, OrderPurpose, OrderRequest, Side } from '../core/types.ts';
 import { exitingQty, inFlight, isExit, PROTECTIVE, standAside } from './in-flight.ts';
 import type { BookPosition } from './portfolio.ts';
@@ -318,7 +318,7 @@ export class ProtectionKeeper {
       if (o.status === 'open' || o.status === 'filled') this.lost.delete(o.symbol);
       if (!isTerminal(o.status)) return;
       this.release(o.clientOrderId);
-      if (neverReached(o) && this.host.position(o.symbol)) return this.onLost(o);
+      if (notPlaced(o) && this.host.position(o.symbol)) return this.onLost(o);
       // (`new` → rejected: it never left the process, e.g. closed out after a crash; start-up re-protects.)
       const refused = o.status === 'expired' || (o.status === 'rejected' && from !== 'new');
       if (refused && this.host.position(o.symbol)) this.onRefused(o);
@@ -369,7 +369,7 @@ export class ProtectionKeeper {
     return out;
   }
 
-  /** The venue never got it (the bot stopped, the request was lost): no refusal, so placed again at once. */
+  /** The venue never got it (the bot stopped, the request was lost) or turned it away for its rate limit: no refusal, so placed again at once. */
   private onLost(o: Order): void {
     const n = (this.lost.get(o.symbol) ?? 0) + 1;
     if (n >= MAX_LOST) {
@@ -393,8 +393,8 @@ export class ProtectionKeeper {
 
   private onRefused(o: Order): void {
     const what = o.purpose === 'stop_loss' ? 'stop-loss' : 'take-profit';
-    const how = neverReached(o)
-      ? `lost on the way to ${this.host.venue} (${MAX_LOST} in a row)`
+    const how = notPlaced(o)
+      ? `not placed by ${this.host.venue} (${MAX_LOST} in a row)`
       : `${o.status === 'expired' ? 'expired' : 'refused'} by ${this.host.venue}`;
     const reason = `${what} ${o.clientOrderId} ${how}: ${o.reason ?? 'no reason given'}`;
     const pos = this.host.position(o.symbol);

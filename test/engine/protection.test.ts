@@ -346,7 +346,7 @@ describe('protection of every position', () => {
     expect(r.alerts.alerts.filter((a) => /UNPROTECTED/.test(a.title))).toEqual([
       expect.objectContaining({
         severity: 'critical',
-        message: expect.stringMatching(/lost on the way to paper \(3 in a row\): never reached the venue/),
+        message: expect.stringMatching(/not placed by paper \(3 in a row\): never reached the venue/),
       }),
     ]);
     expect(r.engine.status().unprotected).toHaveLength(1);

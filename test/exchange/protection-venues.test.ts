@@ -233,6 +233,28 @@ describe('protection on the ccxt venues', () => {
     expect(alerts.alerts.filter((a) => a.severity === 'critical')).toEqual([]);
   });
 
+  test('Binance spot: a stop turned away for the rate limit (429) is placed again after the wait, not left out as refused', async () => {
+    const { fake, engine, alerts } = await setup('binance', 'spot');
+    fake.inject({
+      kind: 'status',
+      status: 429,
+      headers: { 'Retry-After': '1' },
+      method: 'POST',
+      path: '/api/v3/order',
+      match: (p) => p['type'] === 'STOP_LOSS',
+      times: 1,
+    });
+    const b1 = buy(engine, 0.01);
+    await until(() => b1.status === 'filled' && stops(engine).some((o) => o.status === 'open'), 'stop placed again', 15_000);
+    const [stop] = stops(engine);
+    expect(venueStops(fake)).toEqual([`${stop!.clientOrderId}:0.01@29400`]);
+    expect(alerts.alerts.filter((a) => a.title.includes('UNPROTECTED'))).toEqual([]);
+    expect(alerts.alerts.find((a) => a.title === 'BTC/USDT stop-loss placed again')?.message).toMatch(
+      /rate-limited by the venue \(HTTP 429\): not placed; placed again as /,
+    );
+    expect(engine.status().unprotected).toEqual([]);
+  });
+
   test('Binance USDⓈ-M: a manual buy and an add end with one stop (an algo order) for the whole position', async () => {
     const { fake, engine, journal } = await setup('binance', 'perp');
     const b1 = buy(engine, 0.01);

@@ -35,7 +35,7 @@
  */
 import type { Order as CcxtOrder } from 'ccxt';
 import { floorToStep, isFiniteNumber } from '../../core/num.ts';
-import { isTerminal, NEVER_REACHED } from '../../core/order-state.ts';
+import { isTerminal, NEVER_REACHED, RATE_LIMITED } from '../../core/order-state.ts';
 import type { Order } from '../../core/types.ts';
 import { clean, venueWords } from './errors.ts';
 import { setTrailingStop, readTrailingStop, trailDistance } from './position-trail.ts';
@@ -286,8 +286,8 @@ export abstract class CcxtOrders extends CcxtSync {
     switch (kind) {
       case 'rate': {
         const wait = this.rateLimited(e);
-        t.refusedBy = `rate-limited by the venue (${wait.label}): not placed`;
-        return this.resolve(t, `rate-limited by the venue (${wait.label}); checking after the ${Math.ceil(wait.ms / 1000)} s it asked for`);
+        t.refusedBy = `${RATE_LIMITED} (${wait.label}): not placed`;
+        return this.resolve(t, `${RATE_LIMITED} (${wait.label}); checking after the ${Math.ceil(wait.ms / 1000)} s it asked for`);
       }
       case 'network':
       case 'duplicate':

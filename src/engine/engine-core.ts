@@ -220,10 +220,7 @@ export abstract class EngineCore {
 
     this.portfolio.mark(symbol, candle.close);
     this.risk.onBar(symbol, candle.close);
-    const equity = this.portfolio.equity();
-    const ev = this.risk.onEquity(now, equity);
-    if (ev !== null) this.onRiskEvent(ev);
-    this.drawdown.onEquity(now, equity);
+    const equity = this.checkEquity(now);
     if (this.opts.metrics !== undefined) this.opts.metrics.onBar(now, equity, this.portfolio.positions.size > 0);
     // A new UTC day (or the first candle: equityDay -1) also takes a snapshot: a report's day starts with one.
     if (now >= this.nextEquityAt || now >= this.equityDay + DAY_MS || now < this.equityDay) this.snapshotEquity(now, equity);
@@ -238,6 +235,15 @@ export abstract class EngineCore {
     s.ctx.pending = s.working > 0;
     const signal = s.strategy.onCandle(candle, s.ctx);
     if (signal !== null) this.onSignal(s, signal);
+  }
+
+  /** The equity now, through the daily drawdown halt and the total drawdown kill switch. */
+  protected checkEquity(now: number): number {
+    const equity = this.portfolio.equity();
+    const ev = this.risk.onEquity(now, equity);
+    if (ev !== null) this.onRiskEvent(ev);
+    this.drawdown.onEquity(now, equity);
+    return equity;
   }
 
   /** Hand journaled orders to the venue (a paper venue's books commit with them). */

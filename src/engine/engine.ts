@@ -191,6 +191,9 @@ export class Engine extends EngineCore implements ExchangeListener {
       if (ev) this.onRiskEvent(ev);
       this.clearClosed(f.symbol, f.clientOrderId);
     }
+    // A loss booked between candles (a stop that filled at the venue, a reconciliation's catch-up) counts
+    // against the drawdown limits now: an entry before the next candle must not pass them.
+    if (!this.inCandle) this.checkEquity(this.clock.now());
     // A fill heard after its order ended (reconciliation) still changes what must be protected.
     if (o && isTerminal(o.status) && r.after) this.protection.afterOrder(o, o.status);
     const s = this.symbols.get(f.symbol);

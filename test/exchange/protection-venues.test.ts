@@ -255,6 +255,17 @@ describe('protection on the ccxt venues', () => {
     expect(engine.status().unprotected).toEqual([]);
   });
 
+  test('Bybit perps: a stop filled at the venue between candles trips the daily drawdown halt at once; the next entry is refused', async () => {
+    const { fake, engine } = await setup('bybit', 'perp', { maxDailyDrawdown: 0.001 });
+    const b1 = buy(engine, 0.01);
+    await until(() => b1.status === 'filled' && stops(engine).some((o) => o.status === 'open'), 'stop open', 8000);
+    fake.setPrice('BTCUSDT', 29_000); // through the stop (29,400): -6 USDT and fees, over 0.1 % of 10,000
+    await until(() => engine.portfolio.positions.size === 0, 'stopped out', 8000);
+    expect(engine.risk.state()).toMatchObject({ halted: true });
+    const next = engine.manualOrder({ symbol: SYM, side: 'buy', qty: 0.01 }, 'ada');
+    expect(next.decision).toMatchObject({ action: 'reject', rule: 'daily_drawdown_halt' });
+  });
+
   test('Binance USDⓈ-M: a manual buy and an add end with one stop (an algo order) for the whole position', async () => {
     const { fake, engine, journal } = await setup('binance', 'perp');
     const b1 = buy(engine, 0.01);

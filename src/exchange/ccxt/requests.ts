@@ -74,6 +74,8 @@ export abstract class CcxtRequests {
   protected readonly leverageSet = new Map<string, number>();
   protected readonly tickers = new Map<string, { price: number; at: number }>();
   protected readonly feeWarned = new Set<string>();
+  /** Trades with impossible numbers already reported (each alerted once). */
+  protected readonly badTrades = new Set<string>();
   protected nextFundingPoll = 0;
 
   // connection state for /status

@@ -14,6 +14,7 @@
  */
 import type { Order as CcxtOrder, Trade as CcxtTrade } from 'ccxt';
 import { errorMessage } from '../../core/errors.ts';
+import { isPossiblePrice } from '../../core/prices.ts';
 import { canTransition, isTerminal } from '../../core/order-state.ts';
 import type { Fill, MarketInfo, Order, OrderStatus } from '../../core/types.ts';
 import type { FundingPayment, OrderUpdate } from '../types.ts';
@@ -325,6 +326,25 @@ export abstract class CcxtSync extends CcxtRequests {
     }
     if (symbol === undefined) return;
     const fill = this.toFill(tr, symbol, coid ?? '', parent);
+    if (!(fill.qty > 0) || !isPossiblePrice(fill.price)) {
+      // Garbage, not a trade: nothing is booked from it (a later read with sane numbers books it then).
+      this.seenTrades.delete(key);
+      if (!this.badTrades.has(key)) {
+        this.badTrades.add(key);
+        this.log.error(
+          { venue: this.name, trade: key, amount: tr.amount, price: tr.price },
+          'impossible trade in a venue answer: not booked',
+        );
+        this.alert({
+          type: 'reconciliation',
+          severity: 'critical',
+          title: `${this.spec.label}: impossible trade reported`,
+          message: `${this.spec.label} reported trade ${key}${coid ? ` of ${coid}` : ''} with quantity ${String(tr.amount)} at price ${String(tr.price)}: not booked. The journal keeps what it had; reconciliation compares balances. Check the account on ${this.spec.label}.`,
+          key: `${this.name}:bad-trade:${key}`,
+        });
+      }
+      return;
+    }
     const t = this.tracked.get(fill.clientOrderId);
     // The venue's (gross) quantity: compared with its cumulative filled, even when a base-coin fee nets the fill.
     if (t !== undefined) t.fillQty += Number(tr.amount);
@@ -404,7 +424,11 @@ export abstract class CcxtSync extends CcxtRequests {
     let total = 0;
     for (const fee of fees) {
       const cost = Number(fee?.cost ?? 0);
-      if (!(cost !== 0)) continue;
+      if (!Number.isFinite(cost)) {
+        this.log.warn({ venue: this.name, trade: tr.id, fee: fee?.cost }, 'a trade fee that is not a number: recorded as 0');
+        continue;
+      }
+      if (cost === 0) continue;
       const cur = fee?.currency;
       if (cur === m.quote || cur === undefined) total += cost;
       else if (cur === m.base) total += cost * price;

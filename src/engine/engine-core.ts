@@ -310,11 +310,16 @@ export abstract class EngineCore {
       return;
     }
     if (pos !== undefined) {
-      if (pos.side === dir && this.risk.limits.pyramidMaxAdds === 0) return;
+      if (this.addsOff(pos, dir)) return;
       if (pos.side === dir) return this.enter(s, signal, dir === 'long' ? 'buy' : 'sell'); // an add (pyramiding)
       this.exit(s, signal, pos, 'exit'); // flip: close the opposite position first
     }
     this.enter(s, signal, dir === 'long' ? 'buy' : 'sell');
+  }
+
+  /** A strategy entry that would add to an open position on its side while pyramiding is off: not sent. */
+  protected addsOff(pos: BookPosition | undefined, dir: 'long' | 'short'): boolean {
+    return pos !== undefined && pos.side === dir && this.risk.limits.pyramidMaxAdds === 0;
   }
 
   /** `closable`: for an exit, what is left of the position to close (net of the exits already working). */

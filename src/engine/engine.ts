@@ -438,6 +438,9 @@ export class Engine extends EngineCore implements ExchangeListener {
     const reducing = p.purpose !== 'entry';
     const pos = this.portfolio.positions.get(s.symbol);
     if (reducing && !pos) return { placed: false, message: 'not placed: the position is already closed' };
+    // The card proposed a new position; one opened meanwhile (a manual buy): with pyramiding off it is not added to.
+    if (!reducing && this.addsOff(pos, p.request.side === 'buy' ? 'long' : 'short'))
+      return { placed: false, message: `not placed: a ${pos!.side} ${s.symbol} position opened since the proposal, and pyramiding is off` };
     const request: OrderRequest = { ...p.request };
     if (reducing && pos) {
       const left = Math.max(0, pos.qty - exitingQty(this.liveOrders.values(), s.symbol, pos.side));

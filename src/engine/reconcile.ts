@@ -228,6 +228,30 @@ export class Reconciler {
     r.resumedCancels.push(o.clientOrderId);
   }
 
+  /**
+   * A trader's order (/buy, /sell, /close, /flatten) the restart found never placed: the trader was told
+   * it went out, so they hear it did not, and what stands now. It is not sent again: the market moved.
+   */
+  private traderOrderLost(o: Order): void {
+    if (o.purpose !== 'manual' && o.purpose !== 'flatten') return;
+    const pos = this.engine.portfolio.positions.get(o.symbol);
+    const closing = o.reduceOnly;
+    this.alerts.raise({
+      type: 'order_rejected',
+      severity: 'warning',
+      title: `Your ${o.side} ${o.symbol} was not placed`,
+      message:
+        `${o.clientOrderId} (${o.side} ${o.symbol}, asked before the restart) never reached the venue: nothing was done. ` +
+        (closing && pos
+          ? `The ${pos.side} ${o.symbol} position is still open, with its protection; /close ${o.symbol} closes it.`
+          : closing
+            ? `The ${o.symbol} position is closed anyway.`
+            : `/${o.side} again if you still want it.`),
+      key: `trader-lost:${o.clientOrderId}`,
+      data: { clientOrderId: o.clientOrderId },
+    });
+  }
+
   private async orders(r: ReconcileReport, adopt: boolean): Promise<void> {
     const now = this.clock.now();
     const grace = this.opts.inFlightGraceMs ?? 0;
@@ -253,14 +277,15 @@ export class Reconciler {
         continue;
       }
       if (o.status === 'new' || o.status === 'submitted' || o.status === 'unknown') {
-        // The venue never saw it: the process stopped before the request got out.
+        // The venue never took it: the process stopped before the request got out, or before the venue had it.
         this.engine.onOrderUpdate({
           clientOrderId: o.clientOrderId,
           status: 'rejected',
           ts: now,
-          reason: `${NEVER_REACHED} (the bot stopped before sending it)`,
+          reason: `${NEVER_REACHED} (${o.status === 'new' ? 'the bot stopped before sending it' : 'sent before the restart; the venue has no such order'})`,
         });
         r.neverSent.push(o.clientOrderId);
+        this.traderOrderLost(o);
       } else {
         r.problems.push(`order ${o.clientOrderId} is ${o.status} in the journal but unknown to the venue`);
       }

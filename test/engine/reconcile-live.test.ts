@@ -255,8 +255,12 @@ describe('reconciliation against the fake Binance with the real ccxt', () => {
     expect(later).toMatchObject({ status: 'fixed', neverSent: [lost.clientOrderId], resolvedOrders: [], missingFills: 0 });
     expect(b.journal.getOrder(lost.clientOrderId)).toMatchObject({
       status: 'rejected',
-      reason: expect.stringMatching(/never reached the venue/),
+      reason: 'never reached the venue (sent before the restart; the venue has no such order)',
     });
+    // The trader was told it went out: they hear that it did not.
+    expect(b.alerts.alerts.find((a) => a.title === 'Your buy BTC/USDT was not placed')?.message).toBe(
+      `${lost.clientOrderId} (buy BTC/USDT, asked before the restart) never reached the venue: nothing was done. /buy again if you still want it.`,
+    );
     expect(sentCount(w, lost.clientOrderId)).toBe(0);
     expect(sentCount(w, taken.clientOrderId)).toBe(1);
     expect(b.engine.liveOrders.size).toBe(0);

@@ -110,6 +110,9 @@ const help = (): Reply => ({
   text: `${LIMIT_KEYS.map(limitHelp).join('\n')}\n\nChange one with /risk set <limit> <value> (admin), e.g. /risk set riskPerTrade 2.5%. The config file's risk section takes the same names and values.`,
 });
 
+/** The value a confirmation question showed as the limit's current one (pinned by confirm()). */
+const ASKED_FROM = 'askedFrom';
+
 const spec: CommandSpec = defineCommand({
   name: 'risk',
   description: 'Risk limits and state; /risk help explains each limit; /risk set <key> <value> changes one (admin)',
@@ -123,9 +126,12 @@ const spec: CommandSpec = defineCommand({
   confirm(ctx) {
     if (ctx.args.action !== 'set') return null;
     const c = planChange(ctx, spec);
-    return c.ok === true
-      ? `Change risk limit ${c.key}: ${showLimit(c.key, c.old)} → ${showLimit(c.key, c.new)}? It is kept across restarts.`
-      : null;
+    if (c.ok !== true) return null;
+    return {
+      question: `Change risk limit ${c.key}: ${showLimit(c.key, c.old)} → ${showLimit(c.key, c.new)}? It is kept across restarts.`,
+      // Confirm changes the value the question showed: a change made since (another prompt confirmed first) is not overwritten unseen.
+      pin: { [ASKED_FROM]: showLimit(c.key, c.old) },
+    };
   },
   run(ctx) {
     if (ctx.args.action !== 'set') {
@@ -134,6 +140,15 @@ const spec: CommandSpec = defineCommand({
     }
     const c = planChange(ctx, spec);
     if (c.ok !== true) return c.reply;
+    const asked = ctx.args[ASKED_FROM];
+    if (asked !== undefined && asked !== showLimit(c.key, c.old)) {
+      const why = `${c.key} changed since you asked (${asked} then, ${showLimit(c.key, c.old)} now)`;
+      return {
+        text: `${why}: nothing was changed. Send /risk set again if you still want ${showLimit(c.key, c.new)}.`,
+        severity: 'warning',
+        audit: { outcome: 'refused', reason: why },
+      };
+    }
     const r = deskOf(ctx.services).setRiskLimit(c.key, c.raw);
     if (!r.ok) return { text: `${r.error}. Nothing was changed.`, severity: 'warning', audit: { outcome: 'invalid', reason: r.error } };
     return {

@@ -444,6 +444,16 @@ describe('/risk set', () => {
       const yes2 = await a.bot.dispatcher.handleButton(admin, buttonData(await say('/risk set maxVolatility 3%'), 'Confirm'));
       expect(yes2.edit?.text).toMatch(/maxVolatility: off → 3%/);
       expect((await say('/risk')).text).toMatch(/riskPerTrade:\s+2\.5% \*/);
+      // Two questions open at once: the older one, confirmed last, does not overwrite the newer change unseen.
+      const older = await say('/risk set riskPerTrade 1%');
+      const newer = await say('/risk set riskPerTrade 3%');
+      expect((await a.bot.dispatcher.handleButton(admin, buttonData(newer, 'Confirm'))).edit?.text).toMatch(/2\.5% → 3%/);
+      const stale = await a.bot.dispatcher.handleButton(admin, buttonData(older, 'Confirm'));
+      expect(stale.edit?.text).toBe(
+        'riskPerTrade changed since you asked (2.5% then, 3% now): nothing was changed. Send /risk set again if you still want 1%.',
+      );
+      expect(a.bot.engine.risk.limits.riskPerTrade).toBe(0.03);
+      await say('/risk set riskPerTrade 2.5%').then((q) => a.bot.dispatcher.handleButton(admin, buttonData(q, 'Confirm')));
 
       await a.stop();
       a = await startBot({ dir, candles: 300, config: QUIET });

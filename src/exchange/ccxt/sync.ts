@@ -593,5 +593,12 @@ function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** The venue's own sequence of a trade, where it sends one (Bybit's `seq`; its execIds are random UUIDs). */
+const venueSeq = (t: CcxtTrade): number => {
+  const seq = Number((t.info as Record<string, unknown> | undefined)?.['seq']);
+  return Number.isFinite(seq) ? seq : 0;
+};
+
+/** Oldest first: by time, then the venue's sequence (trades of one millisecond), then the id. */
 export const byTradeId = (a: CcxtTrade, b: CcxtTrade): number =>
-  Number(a.timestamp ?? 0) - Number(b.timestamp ?? 0) || compareIds(String(a.id ?? ''), String(b.id ?? ''));
+  Number(a.timestamp ?? 0) - Number(b.timestamp ?? 0) || venueSeq(a) - venueSeq(b) || compareIds(String(a.id ?? ''), String(b.id ?? ''));

@@ -13,6 +13,7 @@ export class JournalCounters {
   private readonly fills: Cursor;
   private readonly decisions: Cursor;
   private readonly reconciliations: Cursor;
+  private readonly snapshots: Cursor = { last: 0 };
   private readonly approvalsSeen = new Map<string, number>();
   private realized: number;
   private readonly q;
@@ -32,6 +33,8 @@ export class JournalCounters {
       reconciliations: db.prepare(
         'select trigger, status, count(*) as n, max(id) as last from reconciliations where id > ? group by trigger, status',
       ),
+      // The highest equity on record (the drawdown gauge's peak): the snapshots since the last scrape.
+      peak: db.prepare('select max(equity) as e, max(id) as last from equity_snapshots where id > ?'),
       // Proposals change status after insertion; the table is small (trades that asked for approval).
       proposals: db.prepare("select status, count(*) as n from proposals where status != 'pending' group by status"),
     };
@@ -40,8 +43,14 @@ export class JournalCounters {
     this.reconciliations = { last: maxId('reconciliations') };
     this.realized = (db.prepare('select coalesce(sum(realized_pnl), 0) as s from fills').get() as { s: number }).s;
     for (const r of this.q.proposals.all() as Array<{ status: string; n: number }>) this.approvalsSeen.set(r.status, r.n);
-    const peak = db.prepare('select max(equity) as e from equity_snapshots').get() as { e: number | null };
-    if (peak.e !== null) m.seedPeak(peak.e);
+    this.readPeak();
+  }
+
+  /** Peaks between scrapes (a whole replay before the first one) count: the gauge is the journal's, not the scrapes'. */
+  private readPeak(): void {
+    const r = this.q.peak.get(this.snapshots.last) as { e: number | null; last: number | null };
+    if (r.e !== null) this.m.seedPeak(r.e);
+    if (r.last !== null) this.snapshots.last = r.last;
   }
 
   /** Realized PnL of every fill in the journal. */
@@ -51,6 +60,7 @@ export class JournalCounters {
 
   /** Count what the journal recorded since the previous call. */
   update(): void {
+    this.readPeak();
     for (const r of this.q.fills.all(this.fills.last) as Array<{
       symbol: string;
       side: string;

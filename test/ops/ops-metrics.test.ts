@@ -60,7 +60,11 @@ describe('metrics endpoint on a paper replay', () => {
     expect(sum(text, 'skipper_reconciliations_total')).toBe(h.bot.journal.recentReconciliations(100).length);
     expect(sample(text, 'skipper_venue_up', { venue: 'paper' })).toBe(1);
     expect(sample(text, 'skipper_paused')).toBe(0);
-    expect(sample(text, 'skipper_drawdown_ratio')).toBeGreaterThanOrEqual(0);
+    // From the highest equity on record: the journal's snapshots of the whole replay, not only what scrapes saw.
+    const peak = h.bot.journal.sqlite.prepare('select max(equity) as e from equity_snapshots').get() as { e: number };
+    const equity = h.bot.engine.status().equity;
+    expect(sample(text, 'skipper_drawdown_ratio')).toBeCloseTo(Math.max(0, 1 - equity / Math.max(peak.e, equity)), 9);
+    expect(peak.e).toBeGreaterThan(equity); // (the seeded replay ends below its peak: the figure is not 0)
     // The replay is over: the engine's clock moves on from the last candle's close at wall pace.
     expect(sample(text, 'skipper_candle_age_seconds', { symbol: 'BTC/USDT' })).toBeLessThan(30);
     expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds \d/m);

@@ -128,7 +128,7 @@ export function percent(frac: number, digits?: number): string {
   if (s === '0' && v !== 0) return `${significant(v, 2)}%`;
   // Nor does a value short of the whole read as "100%" (a stop at 1.00 under 29,717 is 99.99% below).
   if (Math.abs(Number(s)) === 100 && Math.abs(v) < 100) return `${Math.sign(v) * (Math.floor(Math.abs(v) * 100) / 100)}%`;
-  return `${s}%`;
+  return `${grouped(s)}%`;
 }
 
 /** A change as a signed percent with fixed decimals: "+1.23%", "-0.50%", "0.00%". */
@@ -136,7 +136,7 @@ export function pct(frac: number, digits = 2): string {
   if (!Number.isFinite(frac)) return NO_VALUE;
   const s = fixed(frac * 100, digits);
   if (s === NO_VALUE) return s;
-  return `${frac > 0 && !/^0\.?0*$/.test(s) ? '+' : ''}${s}%`;
+  return `${frac > 0 && !/^0\.?0*$/.test(s) ? '+' : ''}${grouped(s)}%`;
 }
 
 /** "1 order", "3 orders", "0 open positions": a count with its noun in the right number (every noun here takes -s). */

@@ -3,6 +3,7 @@
 // volatility, leverage, stop, sizing, size limits and lot size, each returning a verdict or null.
 import { DAY_MS } from '../core/clock.ts';
 import {
+  counted,
   decimal,
   duration as fmtDuration,
   money as moneyIn,
@@ -190,7 +191,10 @@ export function ruleSpotLongOnly(ctx: RiskContext, req: OrderRequest): RiskDecis
 export function ruleMaxOpenPositions(lim: RiskLimits, ctx: RiskContext): RiskDecision | null {
   if (ctx.position !== null && ctx.position.qty > 0) return null; // adding to an open position
   if (ctx.openPositions < lim.maxOpenPositions) return null;
-  return reject('max_open_positions', `${ctx.openPositions} positions already open or being opened (limit ${lim.maxOpenPositions})`);
+  return reject(
+    'max_open_positions',
+    `${counted(ctx.openPositions, 'position')} already open or being opened (limit ${lim.maxOpenPositions})`,
+  );
 }
 
 export function ruleMinTradeInterval(lim: RiskLimits, st: RiskState, now: number): RiskDecision | null {

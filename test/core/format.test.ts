@@ -42,6 +42,8 @@ describe('one formatting module', () => {
   it('percentages never read 0% for a non-zero value; durations in words', () => {
     expect(percent(0.052)).toBe('5.2%');
     expect(percent(0.62)).toBe('62%');
+    expect(percent(12_506.576)).toBe('1,250,657.6%'); // a /buy of 1e9 BTC's share of equity, in a risk verdict
+    expect(pct(125.5)).toBe('+12,550.00%');
     expect(percent(0.025, 4)).toBe('2.5%');
     expect(percent(0.000000001, 4)).toBe('0.0000001%');
     expect(percent(0)).toBe('0%');

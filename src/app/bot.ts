@@ -188,7 +188,10 @@ export class Bot {
       logger: this.log,
       ...(this.models ? { strategy: (symbol: string) => this.models!.strategy(symbol, TIMEFRAME_MS[timeframe]) } : {}),
       approvals: this.approvals,
-      onReconnect: () => void this.reconciler.run('reconnect').catch((e: unknown) => this.log.error({ err: e }, 'reconciliation failed')),
+      // The first connect is part of start-up, whose own run ('startup') follows: only later ones are reconnects.
+      onReconnect: () => {
+        if (this.running) void this.reconciler.run('reconnect').catch((e: unknown) => this.log.error({ err: e }, 'reconciliation failed'));
+      },
       onTraderOrder: () => this.approvals.nudge(),
       startingCash,
       persistProgress: true,

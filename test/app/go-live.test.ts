@@ -48,6 +48,8 @@ describe('the live start waits for an admin', () => {
     });
     const send = async (text: string, user = trader): Promise<Reply> => (await h.bot.dispatcher.handleText(user, text))!;
     expect((await send('/risk')).text).toContain('paused by live start: waiting for an admin to confirm');
+    // The first connect is part of the start: its reconciliation is journaled as the start-up one.
+    expect(h.bot.journal.recentReconciliations(10).map((r) => r.trigger)).toEqual(['startup']);
 
     const refused = await send('/resume');
     expect(refused.text).toBe("Not resumed: live trading starts with an admin's go (the Go live button, or an admin's /resume).");

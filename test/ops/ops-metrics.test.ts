@@ -58,6 +58,8 @@ describe('metrics endpoint on a paper replay', () => {
     expect(sample(text, 'skipper_feed_status', { symbol: 'BTC/USDT', status: 'done' })).toBe(1);
     expect(sample(text, 'skipper_feed_status', { symbol: 'BTC/USDT', status: 'up' })).toBe(0);
     expect(sum(text, 'skipper_reconciliations_total')).toBe(h.bot.journal.recentReconciliations(100).length);
+    // The venue's first connect is part of the start: one start-up run, no "reconnect".
+    expect(h.bot.journal.recentReconciliations(100).map((r) => r.trigger)).toEqual(['startup']);
     expect(sample(text, 'skipper_venue_up', { venue: 'paper' })).toBe(1);
     expect(sample(text, 'skipper_paused')).toBe(0);
     // From the highest equity on record: the journal's snapshots of the whole replay, not only what scrapes saw.

@@ -1,4 +1,4 @@
-import { defineCommand, usage, type CommandSpec, money, actor, badArgs, quoteOf } from './kit.ts';
+import { defineCommand, usage, type CommandSpec, money, actor, approvalsUnseen, badArgs, quoteOf } from './kit.ts';
 
 const MODES = ['always', 'above', 'off'] as const;
 type Mode = (typeof MODES)[number];
@@ -44,8 +44,10 @@ const spec: CommandSpec = defineCommand({
     const gridNote = grids.length
       ? ` The running ${grids.join(', ')} grid${grids.length > 1 ? 's keep' : ' keeps'} placing ${grids.length > 1 ? 'their' : 'its'} level orders without asking (a grid is approved once, when it starts); /grid stop stops it.`
       : '';
+    const unseen = approvalsUnseen(services.config.chat, after.mode);
     return {
-      text: `Approvals: ${words(after, ccy)} (was ${before.mode}${before.mode === 'above' ? ` ${money(before.aboveNotional, ccy)}` : ''}). Set by ${actor(user)}.${ap.pendingList().length ? ' Pending proposals keep their buttons.' : ''}${gridNote}`,
+      text: `Approvals: ${words(after, ccy)} (was ${before.mode}${before.mode === 'above' ? ` ${money(before.aboveNotional, ccy)}` : ''}). Set by ${actor(user)}.${ap.pendingList().length ? ' Pending proposals keep their buttons.' : ''}${gridNote}${unseen ? `\nWarning: ${unseen}` : ''}`,
+      ...(unseen ? { severity: 'warning' as const } : {}),
     };
   },
 });

@@ -19,6 +19,7 @@ export {
   verdictWords,
 } from '../src/chat/helpers.ts';
 export { MAX_ARG_NUMBER } from '../src/chat/args.ts';
+export { approvalsUnseen } from '../src/chat/routes.ts';
 export { algoConfirm, algoPlan, cancelParent, parentsTable, runAlgo } from '../src/chat/algo-commands.ts';
 export { levelCommand, tradeArg, tradeOf } from '../src/chat/trade-args.ts';
 export { stopFaultHint } from '../src/chat/stop-hint.ts';

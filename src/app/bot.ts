@@ -39,6 +39,7 @@ import { JournalHealth, type JournalFault } from '../journal/health.ts';
 import { Reconciler } from '../engine/reconcile.ts';
 import { quoteOf } from '../core/symbols.ts';
 import { dataSourceOf, type DataSource } from '../config/data-source.ts';
+import { approvalsUnseen } from '../chat/routes.ts';
 import { transportSummary } from '../chat/transports-summary.ts';
 import { startAlert, startBanner } from './start-notice.ts';
 import { Ops } from '../ops/ops.ts';
@@ -435,6 +436,8 @@ export class Bot {
     this.reports.start();
     const st = this.engine.status();
     const chat = transportSummary(this.config.chat, this.secrets);
+    const unseen = approvalsUnseen(this.config.chat, this.approvals.mode().mode);
+    if (unseen) chat.warnings.push(unseen);
     for (const w of chat.warnings) this.log.warn(w);
     const facts = {
       config: this.config,

@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Config } from '../config/schema.ts';
 import type { Engine } from '../engine/engine.ts';
 import { writeAudit } from './audit.ts';
+import { PROPOSAL_TOPIC } from './routes.ts';
 import type { ApprovalGate, Proposal } from '../engine/ports.ts';
 import type { Journal, ProposalRow } from '../journal/journal.ts';
 import { STATE } from '../journal/state-keys.ts';
@@ -110,7 +111,7 @@ export class ApprovalService implements ApprovalGate, ApprovalControls {
   }
 
   private async post(row: ProposalRow, p: Proposal): Promise<void> {
-    const refs = await this.notifier.broadcast(this.promptReply(row, p), { type: 'approval_pending', severity: 'warning' });
+    const refs = await this.notifier.broadcast(this.promptReply(row, p), PROPOSAL_TOPIC);
     for (const r of refs) this.journal.addProposalMessage(row.id, { transport: r.transport, chatId: r.chatId, messageId: r.messageId });
     const cur = this.pending.get(row.id);
     if (cur) cur.row = this.journal.getProposal(row.id)!;

@@ -32,6 +32,9 @@ import type { Config } from '../config/schema.ts';
 import { registerSecret, type Logger } from '../core/logger.ts';
 import type { CommandSpec } from './command.ts';
 import { REFUSAL, type Dispatcher } from './dispatcher.ts';
+import { routeChannels } from './routes.ts';
+
+export { routeChannels };
 import type { ChatTransport, Destination, Topic } from './transport.ts';
 import { ROLE_RANK, type ArgSpec, type Button, type ChatUser, type MessageRef, type Reply, type Role } from './types.ts';
 
@@ -234,16 +237,6 @@ const rawFiles = (r: Rendered): RawFile[] =>
 const rawAttachments = (r: Rendered) => r.files.map((f, i) => ({ id: i, filename: f.name }));
 
 // ---- routing and roles ----------------------------------------------------------------------
-
-/** Channel ids whose route matches the topic (type or '*', and severity), each once, in table order. */
-export function routeChannels(routes: DiscordConfig['routes'], topic: Topic): string[] {
-  const out: string[] = [];
-  for (const r of routes) {
-    const typeOk = r.types.includes('*') || r.types.includes(topic.type);
-    if (typeOk && r.severities.includes(topic.severity) && !out.includes(r.channelId)) out.push(r.channelId);
-  }
-  return out;
-}
 
 /** A user's role: an explicit `users` entry wins; otherwise the highest role mapped from their Discord roles. */
 export function discordRole(cfg: Pick<DiscordConfig, 'users' | 'roles'>, userId: string, memberRoles: readonly string[]): Role | null {

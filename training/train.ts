@@ -193,6 +193,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
     predict = (z, off) => {
       const p = predictProba(c, z, off);
       const action = argmaxAction(p);
+      // Classes are in the order of `actions` (sell, hold, buy): p is also the distribution by action.
       return { raw: { probabilities: p }, action, confidence: p[actions.indexOf(action)]!, dist: p };
     };
     manifestPart = {
@@ -263,10 +264,12 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
   };
   manifestSchema.parse(manifest); // the trainer never writes a manifest the loader would refuse
 
-  const golden = goldenFor(testCandles, specs, (features) => {
-    const z = Float64Array.from(features, (v, k) => (v - mean[k]!) * scale[k]!);
-    return predict(z, 0).raw;
-  });
+  const golden = goldenFor(testCandles, specs, (features) =>
+    predict(
+      Float64Array.from(features, (v, k) => (v - mean[k]!) * scale[k]!),
+      0,
+    ),
+  );
   mkdirSync(o.out, { recursive: true });
   writeFileSync(join(o.out, MODEL_FILE), bytes);
   writeFileSync(join(o.out, GOLDEN_FILE), JSON.stringify(golden) + '\n');
@@ -274,14 +277,28 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
   return { dir: o.out, sha256, metrics, trainRows: train.n, testRows: test.n };
 }
 
-/** The last warm-up + 24 candles, their features from a fresh pipeline, and the reference outputs of the last 24. */
-export function goldenFor(candles: Candle[], specs: readonly FeatureSpec[], outputs: (features: Float64Array) => Record<string, number[]>) {
+/** A trained model's raw outputs for one row and what training decided from them with its true action map. */
+export interface GoldenDecision {
+  raw: Record<string, number[]>;
+  action: ModelAction;
+  /** Probabilities by action, [sell, hold, buy] (classifiers). */
+  dist?: number[];
+}
+
+/**
+ * The last warm-up + 24 candles, their features from a fresh pipeline, and the reference outputs of the last
+ * 24 with the decided action (and probabilities by action): the loader decodes the outputs with the manifest's
+ * map and must agree, so a reversed map is refused.
+ */
+export function goldenFor(candles: Candle[], specs: readonly FeatureSpec[], decide: (features: Float64Array) => GoldenDecision) {
   const pipe = new FeaturePipeline(specs);
   const rowsWanted = 24;
   const window = candles.slice(Math.max(0, candles.length - pipe.warmup - rowsWanted));
-  const rows: Array<{ index: number; features: number[]; outputs: Record<string, number[]> }> = [];
+  const rows: Array<{ index: number; features: number[]; outputs: Record<string, number[]>; action: ModelAction; dist?: number[] }> = [];
   window.forEach((c, i) => {
-    if (pipe.update(c)) rows.push({ index: i, features: Array.from(pipe.values), outputs: outputs(pipe.values) });
+    if (!pipe.update(c)) return;
+    const d = decide(pipe.values);
+    rows.push({ index: i, features: Array.from(pipe.values), outputs: d.raw, action: d.action, ...(d.dist ? { dist: d.dist } : {}) });
   });
   return {
     schemaVersion: MANIFEST_SCHEMA_VERSION,

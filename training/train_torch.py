@@ -17,7 +17,8 @@ Kinds:
           a real SB3 policy exported the same way is read by the same manifest.
 
 Features come from training/features.py, the line-for-line Python mirror of the bot's TypeScript pipeline;
-the golden file carries candles, these features and the torch outputs, and the bot checks both at load.
+the golden file carries candles, these features, the torch outputs and the action decided from them, and the
+bot checks all of them at load (the decided action against the manifest's action map).
 """
 
 import argparse
@@ -39,6 +40,7 @@ OPSET = 17
 EPS = 1e-8
 CLIP = 10.0  # SB3 VecNormalize's default clip_obs
 HERE = os.path.dirname(os.path.abspath(__file__))
+CANON = {"flat": "hold", "long": "buy", "short": "sell"}  # the manifest's synonyms, as the bot reads them
 TF_NAMES = {60_000: "1m", 180_000: "3m", 300_000: "5m", 900_000: "15m", 1_800_000: "30m", 3_600_000: "1h", 7_200_000: "2h",
             14_400_000: "4h", 21_600_000: "6h", 43_200_000: "12h", 86_400_000: "1d"}
 
@@ -106,6 +108,12 @@ class ActorCritic(nn.Module):
         actions = torch.argmax(logits, dim=1)
         log_prob = torch.log_softmax(logits, dim=1).gather(1, actions.unsqueeze(1)).squeeze(1)
         return actions, values, log_prob
+
+
+def decided(dist):
+    """The action of a [sell, hold, buy] distribution, as the bot's argmaxAction: a tie is a hold."""
+    s, h, b = dist
+    return "buy" if b > s and b > h else "sell" if s > b and s > h else "hold"
 
 
 def scores(pred_actions, confidences, dists, rets, threshold):
@@ -241,7 +249,7 @@ def main():
 
     obs_te = with_extra(x_te, len(x_te))
     out = run(obs_te)
-    actions_map = ["sell", "hold", "buy"] if a.kind == "mlp" else ["hold", "buy", "sell"]
+    actions_map = ["sell", "hold", "buy"] if a.kind == "mlp" else [CANON[x] for x in policy_map]
     if a.kind == "mlp":
         p = out.numpy().astype(np.float64)
         pred = [actions_map[int(i)] for i in p.argmax(axis=1)]
@@ -271,10 +279,16 @@ def main():
             row["extra"] = ex
             o = np.column_stack([o, [ex]])
         res = run(o)
+        # What training decides from these outputs with the true map: the bot decodes them with the manifest's
+        # and refuses the model if it disagrees (a reversed map). Classes of the mlp are [sell, hold, buy].
         if a.kind == "mlp":
-            row["outputs"] = {"probabilities": [float(v) for v in res[0]]}
+            p = [float(v) for v in res[0]]
+            row["outputs"] = {"probabilities": p}
+            row["action"] = decided(p)
+            row["dist"] = p
         else:
             row["outputs"] = {"actions": [int(res[0][0])], "value": [float(res[1][0][0])], "log_prob": [float(res[2][0])]}
+            row["action"] = actions_map[int(res[0][0])]
         rows.append(row)
     golden = {"schemaVersion": 1, "generator": "training/features.py + training/train_torch.py",
               "candles": [[c["ts"], c["open"], c["high"], c["low"], c["close"], c["volume"]] for c in window],

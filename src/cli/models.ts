@@ -71,7 +71,7 @@ export function addModelCommands(program: Command, fail: (e: unknown) => never):
     .command('check [dirs...]')
     .description('check model folders as the bot does at load: manifest, sha256, opset, inputs/outputs, golden parity')
     .action(async (dirs: string[]) => {
-      const { loadModel, checkGolden, readGolden } = await import('../models/loader.ts');
+      const { loadModel, checkGolden, readGolden, noDecisionsNote } = await import('../models/loader.ts');
       const list = modelDirs(dirs);
       if (list.length === 0) {
         process.stderr.write('skipper: no model folders to check\n');
@@ -84,7 +84,8 @@ export function addModelCommands(program: Command, fail: (e: unknown) => never):
           const g = await checkGolden(m, readGolden(dir));
           process.stdout.write(
             `${dir}: OK — ${m.label} ${m.manifest.kind}, ${m.manifest.features.length} features, golden ${g.rows} rows ` +
-              `(features ≤ ${g.maxFeatureErr.toExponential(1)} rel, outputs ≤ ${g.maxOutputErr.toExponential(1)})\n`,
+              `(features ≤ ${g.maxFeatureErr.toExponential(1)} rel, outputs ≤ ${g.maxOutputErr.toExponential(1)}` +
+              `${g.decisions > 0 ? ', decided actions match' : ''})\n${g.decisions === 0 ? `  note: ${noDecisionsNote(dir)}\n` : ''}`,
           );
           m.retire();
         } catch (e) {

@@ -17,9 +17,10 @@ import {
   manifestSchema,
   type Golden,
   type Manifest,
+  type ModelAction,
   type OutputRole,
 } from './manifest.ts';
-import { LoadedModel, ModelError, type Observation } from './model.ts';
+import { LoadedModel, ModelError, type ModelPrediction, type Observation } from './model.ts';
 import { decodeOnnx } from './onnx-proto.ts';
 
 /** Default-domain opsets onnxruntime-node 1.30 runs (checked on this build: 26+ is refused). */
@@ -120,7 +121,7 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Lo
   try {
     const outputNames = checkGraph(session, manifest, file);
     model = new LoadedModel(ort, session, manifest, dir, outputNames);
-    if (opts.golden !== false) await checkGolden(model, readGolden(dir));
+    if (opts.golden !== false && (await checkGolden(model, readGolden(dir))).decisions === 0) model.goldenNote = noDecisionsNote(dir);
   } catch (e) {
     void session.release().catch(() => undefined);
     throw e;
@@ -204,16 +205,41 @@ export const goldenCandles = (g: Golden): Candle[] =>
 /** |a − b| within rtol relative (absolute near 0). */
 export const close = (a: number, b: number, rtol: number): boolean => Math.abs(a - b) <= rtol * Math.max(Math.abs(a), Math.abs(b), 1e-12);
 
-/** Features of the golden candles through the TypeScript pipeline, then the model's outputs, against the file. */
-export async function checkGolden(model: LoadedModel, g: Golden): Promise<{ rows: number; maxFeatureErr: number; maxOutputErr: number }> {
+export interface GoldenCheck {
+  rows: number;
+  /** Rows whose decided action (and probabilities) the manifest's map reproduced; 0: the file carries none. */
+  decisions: number;
+  maxFeatureErr: number;
+  maxOutputErr: number;
+}
+
+/** Said when a golden file carries no decisions (written before they were added): the model loads, unverified on that. */
+export const noDecisionsNote = (dir: string): string =>
+  `${join(dir, GOLDEN_FILE)} carries no decided actions (an older export): the manifest's actions and thresholds are not checked against training; re-export the model to have them checked`;
+
+/**
+ * Features of the golden candles through the TypeScript pipeline, then the model's outputs, against the file;
+ * then the rows' outputs decoded with the manifest's actions and thresholds (LoadedModel.interpret, as at run
+ * time) against what the training run decided.
+ */
+export async function checkGolden(model: LoadedModel, g: Golden): Promise<GoldenCheck> {
   const m = model.manifest;
   const file = join(model.dir, GOLDEN_FILE);
+  const withAction = g.rows.filter((r) => r.action !== undefined).length;
+  if (withAction > 0 && withAction < g.rows.length)
+    throw new ModelError(
+      file,
+      `rows.${g.rows.findIndex((r) => r.action === undefined)}.action`,
+      `missing, while ${withAction} other rows carry the training run's action (all rows or none)`,
+    );
   const candles = goldenCandles(g);
   const pipe = new FeaturePipeline(m.features);
   const byIndex = new Map(g.rows.map((r) => [r.index, r]));
   let maxF = 0;
   let maxO = 0;
   let rows = 0;
+  let decisions = 0;
+  const disagree: Disagreement[] = [];
   for (let i = 0; i < candles.length; i++) {
     const ready = pipe.update(candles[i]!);
     const row = byIndex.get(i);
@@ -254,9 +280,56 @@ export async function checkGolden(model: LoadedModel, g: Golden): Promise<{ rows
           );
       }
     }
-    model.interpret(out);
+    model.interpret(out); // the model's own outputs decode (a non-distribution is refused here)
+    if (row.action !== undefined || row.dist !== undefined) {
+      decisions++;
+      // The training run's outputs (the model's for a role the row leaves out), through the manifest's map.
+      const got = model.interpret({ ...out, ...row.outputs });
+      const distOff = row.dist?.some((v, k) => !(Math.abs(got.dist[k]! - v) <= g.tolerance.outputs)) === true;
+      if ((row.action !== undefined && got.action !== row.action) || distOff)
+        disagree.push({ at: rows, candle: i, got, action: row.action, dist: row.dist });
+    }
     rows++;
   }
   if (rows === 0) throw new ModelError(file, 'rows', 'no row matches a candle');
-  return { rows, maxFeatureErr: maxF, maxOutputErr: maxO };
+  if (disagree.length > 0) throw decisionError(model, disagree, rows);
+  return { rows, decisions, maxFeatureErr: maxF, maxOutputErr: maxO };
+}
+
+interface Disagreement {
+  at: number;
+  candle: number;
+  got: ModelPrediction;
+  action: ModelAction | undefined;
+  dist: [number, number, number] | undefined;
+}
+
+/** Golden rows the manifest decodes unlike the training run: its map (or threshold) is not the model's. */
+function decisionError(model: LoadedModel, d: Disagreement[], rows: number): ModelError {
+  const m = model.manifest;
+  const p3 = (x: readonly number[]) => x.map((v) => v.toFixed(4)).join('/');
+  const flipped = (r: Disagreement): boolean => r.action !== undefined && r.got.action !== r.action;
+  const shown = [...d]
+    .sort((a, b) => Number(flipped(b)) - Number(flipped(a)) || a.at - b.at) // a decision that flips first
+    .slice(0, 3)
+    .map((r) =>
+      flipped(r)
+        ? `rows.${r.at} (candle ${r.candle}) decodes to ${r.got.action}, the training run decided ${r.action}`
+        : `rows.${r.at} (candle ${r.candle}) decodes to sell/hold/buy ${p3(r.got.dist)}, the training run had ${p3(r.dist!)}`,
+    );
+  const more = d.length > shown.length ? `; and ${d.length - shown.length} more` : '';
+  const [field, what, harm] =
+    m.kind === 'regressor'
+      ? [
+          'label.threshold',
+          `label.threshold ${m.label.threshold}`,
+          'edited? it would trade where the model was tested holding, or hold where it traded',
+        ]
+      : ['actions', `actions ${JSON.stringify(m.actions)}`, 'reversed or edited? trading on it would take the wrong side'];
+  return new ModelError(
+    join(model.dir, MANIFEST_FILE),
+    field,
+    `${d.length} of ${rows} golden rows decode unlike the training run (${GOLDEN_FILE}): ${shown.join('; ')}${more}. ` +
+      `The manifest's ${what} is not what the model was trained with (${harm})`,
+  );
 }

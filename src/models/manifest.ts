@@ -178,6 +178,14 @@ const row = z
     extra: z.array(z.number()).optional(),
     /** Expected raw outputs by role (label/actions as numbers). */
     outputs: z.partialRecord(z.enum(OUTPUT_ROLES), z.array(z.number())),
+    /**
+     * What the training run decided from these outputs with the model's true action map (and thresholds). The
+     * loader decodes `outputs` with the manifest's and must agree: a reversed or edited map is refused.
+     * Absent in files written before it (such a file still loads, with a note).
+     */
+    action: z.enum(ACTIONS).optional(),
+    /** Probability classifiers: the training run's probabilities by action, [sell, hold, buy] (shows a swap on hold rows too). */
+    dist: z.tuple([z.number(), z.number(), z.number()]).optional(),
   })
   .strict();
 

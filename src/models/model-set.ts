@@ -102,6 +102,7 @@ export class ModelSet extends EventEmitter<ModelSetEvents> {
       { model: slot.name, version: v },
       cur === null ? `model ${next.label} loaded` : `model ${next.label} loaded, replaced v${cur.manifest.version}`,
     );
+    if (next.goldenNote !== null) this.log?.warn({ model: slot.name, version: v }, `model ${next.label}: ${next.goldenNote}`);
     this.emit('model', ev);
     return ev;
   }

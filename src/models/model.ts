@@ -60,6 +60,8 @@ export class LoadedModel {
   readonly label: string;
   /** The .onnx file (named in run-time errors). */
   readonly file: string;
+  /** Set by the loader when the golden file could not verify everything (an older export); shown, not fatal. */
+  goldenNote: string | null = null;
   /** Output role → graph output name. */
   private readonly outputNames: Partial<Record<OutputRole, string>>;
   private readonly width: number;

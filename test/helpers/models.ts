@@ -8,10 +8,11 @@ import { generateCandles } from '../../src/market/generator.ts';
 import type { FeatureSpec } from '../../src/models/features.ts';
 import { sha256Hex } from '../../src/models/loader.ts';
 import type { ManifestInput } from '../../src/models/manifest.ts';
+import { argmaxAction } from '../../src/models/model.ts';
 import { decodeOnnx, encodeOnnx } from '../../src/models/onnx-proto.ts';
 import { predictProba, type Classifier } from '../../training/fit.ts';
 import { classifierOnnx } from '../../training/onnx-graphs.ts';
-import { goldenFor } from '../../training/train.ts';
+import { goldenFor, type GoldenDecision } from '../../training/train.ts';
 
 export const TINY_FEATURES: FeatureSpec[] = [
   { name: 'ret_1', fn: 'ret', window: 1 },
@@ -32,6 +33,9 @@ export interface TinyOptions {
   holdBias?: number;
   opset?: number;
 }
+
+/** A tiny classifier's golden row: classes are sell, hold, buy, so the probabilities are by action. */
+const decided = (p: number[]): GoldenDecision => ({ raw: { probabilities: p }, action: argmaxAction(p), dist: p });
 
 export const tmpModels = (): string => mkdtempSync(join(tmpdir(), 'skipper-models-'));
 
@@ -60,7 +64,7 @@ export async function writeTinyModel(root: string, o: TinyOptions = {}, patch: (
   }
   // A NaN model keeps a sane golden file: the check must catch the outputs, not the file.
   const ref = Number.isNaN(o.holdBias) ? tinyClassifier({ ...o, holdBias: 1 }) : c;
-  const golden = goldenFor(testCandles(80, 11), TINY_FEATURES, (f) => ({ probabilities: predictProba(ref, f) }));
+  const golden = goldenFor(testCandles(80, 11), TINY_FEATURES, (f) => decided(predictProba(ref, f)));
   const manifest: ManifestInput = {
     schemaVersion: 1,
     name,
@@ -94,7 +98,7 @@ export async function writePositionFlipper(root: string, name = 'flipper'): Prom
   const b1 = Float64Array.from([-5, 0, 5].map(Math.fround));
   const c: Classifier = { w1, b1, w2: new Float64Array(0), b2: new Float64Array(0), inputs: 4, hidden: 0, classes: 3 };
   const bytes = await classifierOnnx(name, c);
-  const golden = goldenFor(testCandles(80, 11), TINY_FEATURES, (f) => ({ probabilities: predictProba(c, [...f, 0]) }));
+  const golden = goldenFor(testCandles(80, 11), TINY_FEATURES, (f) => decided(predictProba(c, [...f, 0])));
   const manifest: ManifestInput = {
     schemaVersion: 1,
     name,

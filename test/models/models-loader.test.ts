@@ -1,6 +1,6 @@
 // The loader refuses every kind of bad model with the file and the field, and accepts the committed ones
 // (including the PyTorch-exported SB3-shaped policy with auto-named outputs) unchanged.
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/core/paths.ts';
@@ -179,6 +179,77 @@ describe('loader: bad input is refused with the file and the field', () => {
     const e = await refusal(dir);
     expect(e.file).toMatch(/drift\/golden\.json$/);
     expect(e.field).toBe('rows.2.outputs.probabilities');
+  });
+});
+
+describe('golden decisions: the manifest decodes the golden outputs as the training run did', () => {
+  const copy = (name: string, as: string): string => {
+    const dir = join(root, as);
+    cpSync(join(PROJECT_ROOT, 'models', name), dir, { recursive: true });
+    return dir;
+  };
+  const editJson = (file: string, edit: (j: Record<string, unknown>) => void): void => {
+    const j = JSON.parse(readFileSync(file, 'utf8'));
+    edit(j);
+    writeFileSync(file, JSON.stringify(j));
+  };
+
+  it('a reversed action map is refused, naming the rows whose action flips', async () => {
+    const dir = await writeTinyModel(root, { name: 'reversed', lean: 'up' }, (m) => void (m.actions = ['buy', 'hold', 'sell']));
+    const e = await refusal(dir);
+    expect(e.file).toMatch(/reversed\/manifest\.json$/);
+    expect(e.field).toBe('actions');
+    expect(e.message).toMatch(
+      /golden rows decode unlike the training run \(golden\.json\): rows\.\d+ \(candle \d+\) decodes to (buy|sell), the training run decided (sell|buy)/,
+    );
+    expect(e.message).toMatch(/actions \["buy","hold","sell"\] is not what the model was trained with \(reversed or edited\?/);
+  });
+
+  it('the shipped btc-mlp with its map reversed is refused although every golden row decides hold (its probabilities show it)', async () => {
+    const dir = copy('btc-mlp', 'swapact');
+    editJson(join(dir, 'manifest.json'), (m) => void (m.actions = ['buy', 'hold', 'sell']));
+    const e = await refusal(dir);
+    expect(e.field).toBe('actions');
+    expect(e.message).toMatch(
+      /25 of 25 golden rows decode unlike the training run .*rows\.0 \(candle 60\) decodes to sell\/hold\/buy 0\.2893\/0\.4156\/0\.2951, the training run had 0\.2951\/0\.4156\/0\.2893/,
+    );
+    // The same map in other words (short/flat/long) is the true one: it loads.
+    const same = copy('btc-mlp', 'synonyms');
+    editJson(join(same, 'manifest.json'), (m) => void (m.actions = ['short', 'flat', 'long']));
+    (await loadModel(same)).retire();
+  });
+
+  it('a regressor whose threshold was edited is refused on label.threshold', async () => {
+    const dir = copy('btc-ridge', 'threshold');
+    editJson(join(dir, 'manifest.json'), (m) => void ((m.label as { threshold: number }).threshold *= 10));
+    const e = await refusal(dir);
+    expect(e.field).toBe('label.threshold');
+    expect(e.message).toMatch(/decodes to hold, the training run decided sell/);
+  });
+
+  it('a golden file without decisions (an older export) still loads, with a note; one with some rows stamped is refused', async () => {
+    const dir = await writeTinyModel(root, { name: 'old-golden', lean: 'up' });
+    const file = join(dir, 'golden.json');
+    const stamped = readFileSync(file, 'utf8');
+    editJson(file, (g) => {
+      for (const r of g.rows as Array<Record<string, unknown>>) {
+        delete r.action;
+        delete r.dist;
+      }
+    });
+    const m = await loadModel(dir);
+    expect(m.goldenNote).toMatch(
+      /old-golden\/golden\.json carries no decided actions \(an older export\): the manifest's actions and thresholds are not checked/,
+    );
+    m.retire();
+    writeFileSync(file, stamped);
+    const full = await loadModel(dir);
+    expect(full.goldenNote).toBeNull();
+    full.retire();
+    editJson(file, (g) => void delete (g.rows as Array<Record<string, unknown>>)[4]!.action);
+    const e = await refusal(dir);
+    expect(e.field).toBe('rows.4.action');
+    expect(e.message).toMatch(/missing, while 24 other rows carry the training run's action \(all rows or none\)/);
   });
 });
 

@@ -107,6 +107,22 @@ describe('hot reload', () => {
     expect(await replaced).toMatchObject({ type: 'replaced', version: 2, previous: 1 });
   });
 
+  it('a version whose action map is reversed is refused, naming the rows that flip; the old version keeps serving', async () => {
+    const slot = set.slots.get('m')!;
+    const v2 = await stage(2);
+    const m = JSON.parse(v2.manifest.toString());
+    m.actions = ['buy', 'hold', 'sell'];
+    const got = next();
+    writeFileSync(join(root, 'm', 'model.onnx'), v2.onnx);
+    writeFileSync(join(root, 'm', 'golden.json'), v2.golden);
+    writeFileSync(join(root, 'm', 'manifest.json'), JSON.stringify(m));
+    const ev = await got;
+    expect(ev).toMatchObject({ type: 'refused', field: 'actions', serving: 1 });
+    expect((ev as { error: string }).error).toMatch(/m\/manifest\.json: actions: \d+ of \d+ golden rows decode unlike the training run/);
+    expect(slot.current!.manifest.version).toBe(1);
+    expect((await slot.current!.predict([0.003, 0.5, 0])).action).toBe('buy');
+  });
+
   it('a version whose graph disagrees with its manifest is refused (shapes)', async () => {
     const v2 = await stage(2);
     const m = JSON.parse(v2.manifest.toString());

@@ -25,7 +25,16 @@ describe('trainer', () => {
     expect(b.sha256).toBe(a.sha256);
     for (const f of ['model.onnx', 'manifest.json', 'golden.json'])
       expect(readFileSync(join(root, `${kind}-b`, f)).equals(readFileSync(join(root, `${kind}-a`, f))), f).toBe(true);
+    // Every golden row carries what training decided (classifiers: with the probabilities by action).
+    const golden = JSON.parse(readFileSync(join(root, `${kind}-a`, 'golden.json'), 'utf8')) as {
+      rows: Array<{ action?: string; dist?: number[] }>;
+    };
+    for (const r of golden.rows) {
+      expect(['sell', 'hold', 'buy']).toContain(r.action);
+      expect(r.dist?.length).toBe(kind === 'ridge' ? undefined : 3);
+    }
     const m = await loadModel(join(root, `${kind}-a`));
+    expect(m.goldenNote).toBeNull();
     expect(m.manifest.kind).toBe(kind === 'ridge' ? 'regressor' : 'classifier');
     expect(m.manifest.metrics).toMatchObject({ test_rows: expect.any(Number), hit_rate: expect.any(Number), coverage: expect.any(Number) });
     expect(m.manifest.training).toMatchObject({ seed: 1, data: ['candles.csv'] });
@@ -48,10 +57,19 @@ describe('trainer', () => {
     const bad = join(root, 'corrupt');
     cpSync(good, bad, { recursive: true });
     writeFileSync(join(bad, 'model.onnx'), Buffer.concat([readFileSync(join(bad, 'model.onnx')), Buffer.from([1, 2])]));
+    const swapped = join(root, 'swapact');
+    cpSync(good, swapped, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(swapped, 'manifest.json'), 'utf8'));
+    writeFileSync(join(swapped, 'manifest.json'), JSON.stringify({ ...manifest, actions: ['buy', 'hold', 'sell'] }));
+    const old = join(root, 'old-golden');
+    cpSync(good, old, { recursive: true });
+    const golden = JSON.parse(readFileSync(join(old, 'golden.json'), 'utf8'));
+    golden.rows = golden.rows.map(({ action: _a, dist: _d, ...r }: Record<string, unknown>) => r);
+    writeFileSync(join(old, 'golden.json'), JSON.stringify(golden));
     let out = '';
     let status = 0;
     try {
-      execFileSync('node', [bin, 'models', 'check', good, bad], { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: 'pipe' });
+      execFileSync('node', [bin, 'models', 'check', good, bad, swapped, old], { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: 'pipe' });
     } catch (e) {
       const err = e as { status: number; stdout: string };
       status = err.status;
@@ -60,5 +78,8 @@ describe('trainer', () => {
     expect(status).toBe(1);
     expect(out).toMatch(/btc-logreg: OK — btc-logreg v1 classifier, 20 features, golden 25 rows/);
     expect(out).toMatch(/corrupt: FAILED — .*corrupt\/model\.onnx: sha256: is [0-9a-f]{12}…, the manifest says/);
+    expect(out).toMatch(/btc-logreg: OK — .*, decided actions match\)\n/);
+    expect(out).toMatch(/swapact: FAILED — .*swapact\/manifest\.json: actions: 25 of 25 golden rows decode unlike the training run/);
+    expect(out).toMatch(/old-golden: OK — .*\)\n {2}note: .*old-golden\/golden\.json carries no decided actions \(an older export\)/);
   });
 });

@@ -4,6 +4,7 @@
 // Policies that read the position run per candle (the loop awaits the strategy's prepare, as the bot's feed does).
 import { isAbsolute, join } from 'node:path';
 import type { Candle } from '../core/types.ts';
+import { timeframeFromMs } from '../market/feed.ts';
 import { VOTE_MODES, type VoteMode } from './ensemble.ts';
 import { FeaturePipeline, featureKey } from './features.ts';
 import type { LoadedModel, ModelPrediction } from './model.ts';
@@ -226,7 +227,7 @@ export async function prepareModelBacktest(
     mode = a.vote ?? e.mode;
     minConfidence = a.minConfidence ?? e.minConfidence;
   }
-  const set = new ModelSet();
+  const set = new ModelSet(undefined, { timeframe: timeframeFromMs(timeframeMs) });
   for (const m of members) {
     const ev = await set.load(m.dir);
     if (ev?.type === 'refused') {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-common';
-import type { Candle } from '../core/types.ts';
+import type { Candle, Timeframe } from '../core/types.ts';
 import { FeaturePipeline } from './features.ts';
 import {
   GOLDEN_FILE,
@@ -15,6 +15,7 @@ import {
   goldenSchema,
   issueLines,
   manifestSchema,
+  timeframeProblem,
   type Golden,
   type Manifest,
   type ModelAction,
@@ -45,6 +46,8 @@ export function loadOrt(): Promise<typeof import('onnxruntime-node')> {
 export interface LoadOptions {
   /** Skip the golden file (tests of broken goldens do their own checks). Default: check it. */
   golden?: boolean;
+  /** The candles it will run on: a manifest naming another timeframe is refused. Default: not checked. */
+  timeframe?: Timeframe;
 }
 
 const readJson = (file: string): unknown => {
@@ -83,6 +86,8 @@ export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').upd
 /** Loads and checks a model folder. Throws a ModelError; never returns a half-checked model. */
 export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const manifest = readManifest(dir);
+  const wrongTf = opts.timeframe === undefined ? null : timeframeProblem(manifest, opts.timeframe);
+  if (wrongTf !== null) throw new ModelError(join(dir, MANIFEST_FILE), 'timeframe', wrongTf);
   const file = join(dir, MODEL_FILE);
   if (!existsSync(file) || !statSync(file).isFile()) throw new ModelError(file, 'file', 'missing');
   const bytes = readFileSync(file);

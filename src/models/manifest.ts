@@ -1,5 +1,6 @@
 // The model folder's contract: models/<name>/{model.onnx, manifest.json, golden.json}, validated with zod.
 import { z } from 'zod';
+import { TIMEFRAMES, type Timeframe } from '../core/types.ts';
 import { featureSpecProblems } from './features.ts';
 
 export const MANIFEST_SCHEMA_VERSION = 1;
@@ -78,7 +79,8 @@ export const manifestSchema = z
     kind: z.enum(['classifier', 'regressor', 'policy']),
     description: z.string().optional(),
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'the sha256 of model.onnx in lower-case hex'),
-    timeframe: z.string().optional(),
+    /** The candles it was trained on: it runs on these only (absent: any). */
+    timeframe: z.enum(TIMEFRAMES).optional(),
     input: z
       .object({
         name: z.string().min(1),
@@ -168,6 +170,19 @@ export const manifestSchema = z
 
 export type Manifest = z.output<typeof manifestSchema>;
 export type ManifestInput = z.input<typeof manifestSchema>;
+
+/**
+ * Why a model must not run on `timeframe` candles, or null: its features and label horizon count bars of the
+ * manifest's timeframe (a manifest without one runs on any). The loader's check (ModelSet: bot, hot reload,
+ * backtests) and start-up's (config check) both say this. `source`: where the run's timeframe comes from.
+ */
+export function timeframeProblem(m: Pick<Manifest, 'timeframe' | 'label'>, timeframe: Timeframe, source?: string): string | null {
+  if (m.timeframe === undefined || m.timeframe === timeframe) return null;
+  return (
+    `trained on ${m.timeframe} candles, run on ${timeframe}${source !== undefined ? ` (${source})` : ''}: its features and ` +
+    `${m.label.horizon}-bar label horizon would span other lengths of time; use ${m.timeframe} candles or a model trained on ${timeframe}`
+  );
+}
 
 const row = z
   .object({

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { basename, resolve } from 'node:path';
 import type { Logger } from '../core/logger.ts';
+import type { Timeframe } from '../core/types.ts';
 import { loadModel, sha256Hex } from './loader.ts';
 import { ModelError, type LoadedModel } from './model.ts';
 
@@ -39,7 +40,14 @@ export class ModelSet extends EventEmitter<ModelSetEvents> {
   /** Slots whose last load was refused (their folder does not hold what they serve). */
   private readonly refused = new Set<string>();
 
-  constructor(private readonly log?: Logger) {
+  /**
+   * `timeframe`: the candles the set's models run on (the bot's market.timeframe, a backtest's data); every
+   * load, hot reloads too, refuses a model trained on another. Absent: not checked.
+   */
+  constructor(
+    private readonly log?: Logger,
+    private readonly opts: { timeframe?: Timeframe } = {},
+  ) {
     super();
   }
 
@@ -71,7 +79,7 @@ export class ModelSet extends EventEmitter<ModelSetEvents> {
     let next: LoadedModel;
     try {
       if (cur !== null && (await this.unchanged(cur))) return this.restored(slot, cur);
-      next = await loadModel(slot.dir);
+      next = await loadModel(slot.dir, { timeframe: this.opts.timeframe });
     } catch (e) {
       const err = e instanceof ModelError ? e : new ModelError(slot.dir, 'load', (e as Error).message);
       slot.lastError = err.message;

@@ -12,7 +12,8 @@ import { TIMEFRAME_MS, type ModelVote, type Signal } from '../core/types.ts';
 import type { Journal } from '../journal/journal.ts';
 import { ModelJournal, type VersionTally } from './predictions-journal.ts';
 import type { EnsembleConfig } from './ensemble.ts';
-import { MANIFEST_FILE } from './manifest.ts';
+import { readManifest } from './loader.ts';
+import { MANIFEST_FILE, timeframeProblem, type Manifest } from './manifest.ts';
 import type { LoadedModel } from './model.ts';
 import { FloorWatch } from './floor.ts';
 import { ModelSet, type ModelEvent } from './model-set.ts';
@@ -70,8 +71,11 @@ export function modelSpec(cfg: Pick<ModelRunConfig, 'strategy' | 'models'>): Mod
   return { name: 'ensemble', config, dirs: e.members.map((m) => memberDir(dirname(file), m.model)) };
 }
 
-/** Start-up problems of a model strategy, as "key: what is wrong" (the full checks: `skipper models check`). */
-export function modelStrategyProblems(cfg: Pick<ModelRunConfig, 'strategy' | 'models'>): string[] {
+/**
+ * Start-up problems of a model strategy, as "key: what is wrong": a missing model, or one trained on another
+ * timeframe than market.timeframe (the full checks: `skipper models check`; a broken manifest is the load's to report).
+ */
+export function modelStrategyProblems(cfg: Pick<ModelRunConfig, 'strategy' | 'models' | 'market'>): string[] {
   let spec: ModelSpec;
   try {
     spec = modelSpec(cfg);
@@ -79,7 +83,18 @@ export function modelStrategyProblems(cfg: Pick<ModelRunConfig, 'strategy' | 'mo
     return [(e as Error).message];
   }
   const key = cfg.strategy.name === 'model' ? 'strategy.model' : cfg.strategy.models ? 'strategy.models' : 'strategy.ensemble';
-  return spec.dirs.flatMap((d) => (existsSync(join(d, MANIFEST_FILE)) ? [] : [`${key}: no model in ${d} (${MANIFEST_FILE} missing)`]));
+  return spec.dirs.flatMap((d) => {
+    const file = join(d, MANIFEST_FILE);
+    if (!existsSync(file)) return [`${key}: no model in ${d} (${MANIFEST_FILE} missing)`];
+    let manifest: Manifest;
+    try {
+      manifest = readManifest(d);
+    } catch {
+      return [];
+    }
+    const p = timeframeProblem(manifest, cfg.market.timeframe, 'market.timeframe');
+    return p === null ? [] : [`${key}: ${file}: timeframe: ${p}`];
+  });
 }
 
 /** What /models shows per model. */
@@ -151,7 +166,7 @@ export class ModelRuntime implements ModelObserver {
     private readonly deps: ModelRuntimeDeps,
   ) {
     this.spec = modelSpec(cfg);
-    this.set = new ModelSet(deps.log);
+    this.set = new ModelSet(deps.log, { timeframe: cfg.market.timeframe });
     this.store = new ModelJournal(deps.journal.sqlite);
     this.set.on('model', (ev) => this.onEvent(ev));
     this.loads = this.spec.dirs.map((d) => this.set.load(d)); // the slots exist from here; the sessions at start()

@@ -21,7 +21,7 @@ export interface ModelRunResult extends RunResult {
 export async function runModelConfigBacktest(o: RunConfigOptions): Promise<ModelRunResult> {
   const cfg: Config = o.config;
   const spec = modelSpec(cfg);
-  const set = new ModelSet();
+  const set = new ModelSet(undefined, { timeframe: cfg.market.timeframe });
   try {
     for (const dir of spec.dirs) {
       const ev = await set.load(dir);

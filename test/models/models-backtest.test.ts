@@ -153,6 +153,13 @@ describe('skipper backtest --strategy model|ensemble', () => {
     expect(b.stderr).toMatch(/nope/);
     const c = cli('--data', csv, '--strategy', 'ensemble', '--models', `${root}/up`, '--vote', 'loudest');
     expect(c.stderr).toMatch(/--vote: expected vote or weighted/);
+    // A model trained on 1h candles on a 1m file: refused, nothing run.
+    const hourly = await writeTinyModel(root, { name: 'hourly', lean: 'up' }, (m) => void (m.timeframe = '1h'));
+    const d = cli('--data', csv, '--strategy', 'ensemble', '--models', `${root}/up,${hourly}`, '--json');
+    expect(d.status).not.toBe(0);
+    expect(d.stdout).toBe('');
+    expect(d.stderr).toMatch(/hourly\/manifest\.json: timeframe: trained on 1h candles, run on 1m: /);
+    expect(cli('--data', csv, '--strategy', 'model', '--model', hourly, '--timeframe', '1h', '--json').status).toBe(0);
   }, 60_000);
 });
 

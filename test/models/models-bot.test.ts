@@ -61,6 +61,22 @@ async function ensemble(): Promise<string> {
   return root;
 }
 
+describe('timeframe at start-up', () => {
+  it('a model trained on another timeframe than market.timeframe stops start-up (and config check) with the reason', async () => {
+    root = tmpModels();
+    const hourly = await writeTinyModel(root, { name: 'hourly', lean: 'up' }, (m) => void (m.timeframe = '1h'));
+    const config = {
+      market: { timeframe: '1m' as const },
+      strategy: { name: 'model', model: hourly },
+      models: { dir: root, watch: false },
+    };
+    await expect(startBot({ dir: tempDir(), candles: 50, config })).rejects.toThrow(
+      /strategy\.model: .*hourly\/manifest\.json: timeframe: trained on 1h candles, run on 1m \(market\.timeframe\): its features and 5-bar label horizon/,
+    );
+    h = await startBot({ dir: tempDir(), candles: 50, config: { ...config, market: { timeframe: '1h' as const } } });
+  });
+});
+
 describe('ensemble strategy in a paper replay', () => {
   it('trades on the ensemble, journals every prediction and scores it after its horizon (candle time)', async () => {
     const dir = tempDir();

@@ -253,6 +253,33 @@ describe('golden decisions: the manifest decodes the golden outputs as the train
   });
 });
 
+describe('timeframe: a model runs only on the candles it was trained on', () => {
+  it('a manifest naming another timeframe is refused before any ONNX work; the same one, or none, loads', async () => {
+    const dir = await writeTinyModel(root, { name: 'minutely' }, (m) => void (m.timeframe = '1m'));
+    const e = await (async () => {
+      try {
+        (await loadModel(dir, { timeframe: '1h' })).retire();
+      } catch (err) {
+        return err as ModelError;
+      }
+      throw new Error('accepted');
+    })();
+    expect(e).toBeInstanceOf(ModelError);
+    expect(e.file).toMatch(/minutely\/manifest\.json$/);
+    expect(e.field).toBe('timeframe');
+    expect(e.message).toMatch(
+      /timeframe: trained on 1m candles, run on 1h: its features and 5-bar label horizon would span other lengths of time; use 1m candles or a model trained on 1h$/,
+    );
+    (await loadModel(dir, { timeframe: '1m' })).retire();
+    (await loadModel(await writeTinyModel(root, { name: 'any-tf' }), { timeframe: '1h' })).retire();
+  });
+
+  it('a timeframe that is not one the bot knows is refused in the manifest', () => {
+    expect(problems({ ...base(), timeframe: 'hourly' })).toEqual([expect.stringMatching(/^timeframe: .*"1m".*"1h"/)]);
+    expect(problems({ ...base(), timeframe: '1h' })).toEqual([]);
+  });
+});
+
 describe('committed models', () => {
   const roots = [join(PROJECT_ROOT, 'models'), join(PROJECT_ROOT, 'test', 'fixtures', 'models')];
   const dirs = roots

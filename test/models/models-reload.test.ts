@@ -17,7 +17,7 @@ const next = (): Promise<ModelEvent> => new Promise((resolve) => set.once('model
 
 beforeEach(async () => {
   root = tmpModels();
-  set = new ModelSet();
+  set = new ModelSet(undefined, { timeframe: '1m' }); // as the bot's: its market.timeframe
   events = [];
   set.on('model', (e) => events.push(e));
   await set.load(await writeTinyModel(root, { name: 'm', lean: 'up', version: 1 }));
@@ -121,6 +121,20 @@ describe('hot reload', () => {
     expect((ev as { error: string }).error).toMatch(/m\/manifest\.json: actions: \d+ of \d+ golden rows decode unlike the training run/);
     expect(slot.current!.manifest.version).toBe(1);
     expect((await slot.current!.predict([0.003, 0.5, 0])).action).toBe('buy');
+  });
+
+  it('a version trained on another timeframe than the set runs on is refused; the old version keeps serving', async () => {
+    const v2 = await stage(2);
+    const m = JSON.parse(v2.manifest.toString());
+    m.timeframe = '1h';
+    const got = next();
+    writeFileSync(join(root, 'm', 'model.onnx'), v2.onnx);
+    writeFileSync(join(root, 'm', 'golden.json'), v2.golden);
+    writeFileSync(join(root, 'm', 'manifest.json'), JSON.stringify(m));
+    const ev = await got;
+    expect(ev).toMatchObject({ type: 'refused', field: 'timeframe', serving: 1 });
+    expect((ev as { error: string }).error).toMatch(/m\/manifest\.json: timeframe: trained on 1h candles, run on 1m:/);
+    expect(set.slots.get('m')!.current!.manifest.version).toBe(1);
   });
 
   it('a version whose graph disagrees with its manifest is refused (shapes)', async () => {

@@ -40,6 +40,16 @@ describe('skipper select --candidates with model folders', () => {
     expect(modelFolders(join(root, 'mlp'))).toEqual([join(root, 'mlp')]);
   });
 
+  it('a model trained on another timeframe than the config is refused with the reason, nothing ranked', async () => {
+    const root = join(dir, 'models-tf');
+    cpSync(join(PROJECT_ROOT, 'test/fixtures/models', 'torch-mlp'), join(root, 'torch-mlp'), { recursive: true });
+    const file = join(root, 'torch-mlp', 'manifest.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), timeframe: '1m' }));
+    const r = await skipper(['select', '--config', config, '--data', csv, '--candidates', root, '--results', 'tf.db', '--json']);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/torch-mlp\/manifest\.json: timeframe: trained on 1m candles, run on 1h: /);
+  });
+
   it('a folder of models: each is backtested through the kernel, ranked by the rules, and the passers make the ensemble file', async () => {
     const root = join(dir, 'models-b');
     for (const m of ['torch-mlp', 'torch-policy'])

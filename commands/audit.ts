@@ -1,4 +1,4 @@
-import { defineCommand, table, counted } from './kit.ts';
+import { defineCommand, table, counted, wallTimeNote } from './kit.ts';
 
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
@@ -23,7 +23,7 @@ export default defineCommand({
       r.outcome === 'ok' || r.outcome === 'confirmed' ? '' : cut(r.detail ?? '', 40),
     ]);
     return {
-      title: `Last ${counted(rows.length, 'command')} (UTC)`,
+      title: `Last ${counted(rows.length, 'command')} (UTC${wallTimeNote(services.engine.clockKind) ? ', wall clock' : ''})`,
       text: table(body, ['time', 'via', 'user', 'role', 'command', 'outcome', 'detail']).replace(/ +$/gm, ''),
       mono: true,
     };

@@ -22,7 +22,7 @@ export default defineCommand({
         ? `\nEquity change − realized − unrealized: ${signedMoney(rest)} (open trades' entry fees, and what trades spanning the period's start made before it).`
         : '';
     return {
-      title: `PnL — ${periodTitle(period)}`,
+      title: `PnL — ${periodTitle(period, services.engine.clockKind)}`,
       text:
         kv([
           ['Equity change', `${signedMoney(change)} (${pct(startEquity > 0 ? change / startEquity : 0)})`],

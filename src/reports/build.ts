@@ -5,7 +5,7 @@ import { counted, duration, forMarket, kv, money, pct, percent, signedMoney, tab
 import type { Services } from '../chat/services.ts';
 import { tradeId } from '../engine/trades.ts';
 import type { Reply, ReplyImage } from '../chat/types.ts';
-import { DAY_MS, type ClockKind } from '../core/clock.ts';
+import { clockLabel, DAY_MS, type ClockKind } from '../core/clock.ts';
 import { pausedSymbolsLine } from '../chat/helpers.ts';
 import { EXIT_REASONS } from '../core/types.ts';
 import type { EngineStatus } from '../engine/engine.ts';
@@ -67,6 +67,12 @@ export function reportSourceFor(services: Pick<Services, 'journal' | 'engine' | 
     charts: services.config.reports.charts,
     wallNow: () => services.clock.now(),
   };
+}
+
+/** The zone a report's times are in, and their clock when it is not the wall clock: "UTC" live, "UTC, candle time" in a replay. */
+export function timesIn(src: Pick<ReportSource, 'timezone' | 'engine'>): string {
+  const kind = src.engine.clockKind;
+  return kind === undefined || kind === 'wall' ? src.timezone : `${src.timezone}, ${clockLabel(kind)}`;
 }
 
 /** The trading clock's "now": candle time in replays, wall time live. */
@@ -142,7 +148,7 @@ async function dailyReport(src: ReportSource, period: Period): Promise<Reply> {
   const ccy = journalQuote(src.journal);
   const s = new History(src.journal, period.start, period.end, livePoint(src)).period(period);
   const label = periodLabel(period, tz);
-  const title = `Daily report — ${label} (${tz})`;
+  const title = `Daily report — ${label} (${timesIn(src)})`;
   const now = attention(src);
   if (s.pnlSource === 'none' && !s.trades.length) return { title, text: NO_ACTIVITY + now, mono: true, severity: now ? 'warning' : 'info' };
   const lines: Array<[string, string]> = [
@@ -222,7 +228,7 @@ async function summaryReport(src: ReportSource, kind: 'weekly' | 'monthly', peri
   const h = new History(src.journal, period.start, period.end, livePoint(src));
   const s = h.period(period);
   const label = periodLabel(period, tz);
-  const title = `${kind === 'weekly' ? 'Weekly' : 'Monthly'} report — ${label} (${tz})`;
+  const title = `${kind === 'weekly' ? 'Weekly' : 'Monthly'} report — ${label} (${timesIn(src)})`;
   if (s.pnlSource === 'none' && !s.trades.length) return { title, text: NO_ACTIVITY, mono: true, severity: 'info' };
   // Days before the journal's first record are not "no activity", they are before the bot existed (as in /daily).
   const calendar = splitDays(period, tz);
@@ -279,7 +285,7 @@ export async function buildHistoryReply(src: ReportSource, unit: PeriodUnit, n: 
   const now = tradingNow(src);
   const all = recentPeriods(unit, n, now, tz);
   const words = UNIT_WORDS[unit];
-  const title = `${words.title} PnL — last ${counted(n, unit)} (${tz})`;
+  const title = `${words.title} PnL — last ${counted(n, unit)} (${timesIn(src)})`;
   const h = new History(src.journal, all[0]!.start, now, livePoint(src));
   // Periods before the journal's first record are not "0 PnL", they are before the bot existed.
   const first = all.findIndex((p) => h.hasDataUntil(p.end));
@@ -315,14 +321,13 @@ const round2 = (x: number): number => Math.round(x * 100) / 100;
 // ---- /trades ----------------------------------------------------------------------------------
 
 export function buildTradesReply(src: ReportSource, n: number): Reply {
-  const tz = src.timezone;
   const ccy = journalQuote(src.journal);
   const trades = src.journal.closedPositions({ limit: n });
   if (!trades.length) return { text: 'No closed trades yet.' };
   const net = trades.reduce((a, t) => a + netPnl(t), 0);
   const wins = trades.filter((t) => netPnl(t) > 0).length;
   return {
-    title: `Last ${counted(trades.length, 'closed trade')} (${tz})`,
+    title: `Last ${counted(trades.length, 'closed trade')} (${timesIn(src)})`,
     text: `${tradeRows(src, trades, ccy)}\n\nNet: ${signedMoney(net, ccy)}; win rate ${winRate(wins, trades.length)}`,
     mono: true,
   };

@@ -3,7 +3,7 @@
 // /pnl and /performance share the windows below.
 import { counted, duration, money, signedMoney, table } from '../chat/format.ts';
 import type { Reply } from '../chat/types.ts';
-import { DAY_MS, utcDayStart } from '../core/clock.ts';
+import { clockLabel, DAY_MS, utcDayStart, type ClockKind } from '../core/clock.ts';
 import { EXIT_REASONS } from '../core/types.ts';
 import type { TradeGroup } from '../journal/trade-stats.ts';
 import { journalQuote, type ReportSource } from './build.ts';
@@ -19,13 +19,18 @@ export function periodStart(period: Period, now: number): number {
   return 0;
 }
 
-export const periodTitle = (period: Period): string =>
-  period === 'all' ? 'all time' : period === 'day' ? 'today (UTC)' : `last ${period}`;
+/** "today (UTC)", "last 7d"; in a replay the engine's day and window are candle time, and say so. */
+export const periodTitle = (period: Period, clock?: ClockKind): string => {
+  const on = clock === undefined || clock === 'wall' ? '' : clockLabel(clock);
+  if (period === 'all') return 'all time';
+  if (period === 'day') return `today (UTC${on ? `, ${on}` : ''})`;
+  return `last ${period}${on ? ` (${on})` : ''}`;
+};
 
 export function buildPerformanceReply(src: ReportSource, period: Period): Reply {
   const ccy = journalQuote(src.journal);
   const { byReason, bySymbol } = src.journal.tradeStats(periodStart(period, src.engine.status().now));
-  const title = `Performance — ${periodTitle(period)}`;
+  const title = `Performance — ${periodTitle(period, src.engine.clockKind)}`;
   const trades = byReason.reduce((a, g) => a + g.trades, 0);
   if (trades === 0) return { title, text: 'No trades closed in this period.' };
   const wins = byReason.reduce((a, g) => a + g.wins, 0);

@@ -190,7 +190,7 @@ describe('discord transport (real discord.js, fake Discord API)', () => {
     expect(JSON.stringify(help.data)).toContain('/flatten');
 
     const pnl = await slash(h, fake, U.viewer, 'pnl', [str('period', 'week')]);
-    expect(pnl.data.embeds[0].title).toBe('PnL — last week');
+    expect(pnl.data.embeds[0].title).toBe('PnL — last week (replay time)');
   });
 
   it('lets a trader (by Discord role) pause, refuses a viewer, and refuses strangers once, ephemerally', async () => {

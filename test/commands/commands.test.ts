@@ -408,6 +408,7 @@ describe('/logs and /audit', () => {
     await send(trader, '/buy BTC/USDT nope');
     const r = await send(admin, '/audit 10');
     expect(r.mono).toBe(true);
+    expect(r.title).toMatch(/^Last \d+ commands \(UTC, wall clock\)$/); // the engine keeps replay time; the audit, wall time
     const rows = r.text.split('\n');
     expect(rows[0]).toMatch(/^time\s+via\s+user\s+role\s+command\s+outcome\s+detail$/);
     expect(r.text).toMatch(/u-nobody\s+-\s+\/flatten\s+refused\s+not on the allow-list/);

@@ -81,7 +81,7 @@ describe('reports on a replayed bot', () => {
     const r = await h.bot.reports.build('daily', D(3)); // period 2024-01-02
     const e = expected(j, D(2), D(3));
     expect(e.trades.length).toBeGreaterThan(0);
-    expect(r.title).toBe('Daily report — 2024-01-02 (UTC)');
+    expect(r.title).toBe('Daily report — 2024-01-02 (UTC, replay time)');
     expect(r.mono).toBe(true);
     expect(r.text).toContain(`PnL:        ${signedMoney(e.pnl)} (${pct(e.pnl / e.startEq)})`);
     expect(r.text).toContain(`Equity:     ${money(e.endEq)} (start ${money(e.startEq)})`);
@@ -104,7 +104,7 @@ describe('reports on a replayed bot', () => {
     const svc = new ReportService({ ...h.bot.reports.opts, config: { ...h.bot.config.reports, weeklyCron: '0 0 * * 4' } });
     const r = await svc.build('weekly', D(4));
     const e = expected(j, D(-3), D(4)); // 2023-12-28 .. 2024-01-03
-    expect(r.title).toBe('Weekly report — 2023-12-28 – 2024-01-03 (UTC)');
+    expect(r.title).toBe('Weekly report — 2023-12-28 – 2024-01-03 (UTC, replay time)');
     expect(r.text).toContain(`PnL:          ${signedMoney(e.pnl)} (${pct(e.pnl / e.startEq)})`);
     expect(r.text).toContain(`Trades:       ${e.trades.length} closed`);
     expect(r.text).toContain(`Win rate:     ${Math.round((e.wins / e.trades.length) * 100)}% (${e.wins}/${e.trades.length} won)`);
@@ -139,7 +139,7 @@ describe('reports on a replayed bot', () => {
     const trades = j.closedPositions();
     const wins = trades.filter((t) => net(t) > 0).length;
     const fees = j.fills().reduce((a, f) => a + f.fee, 0);
-    expect(r.title).toBe('Monthly report — 2024-01 (UTC)');
+    expect(r.title).toBe('Monthly report — 2024-01 (UTC, replay time)');
     expect(r.text).toContain(`PnL:          ${signedMoney(pnl)} (${pct(pnl / first)})`);
     expect(r.text).toContain(`Equity:       ${money(st.equity)} (start ${money(first)})`);
     expect(r.text).toContain(`Trades:       ${trades.length} closed`);
@@ -166,7 +166,7 @@ describe('reports on a replayed bot', () => {
       .recentAlerts(100_000)
       .filter((a) => a.type === 'daily_report')
       .reverse();
-    expect(reports.map((r) => r.title)).toEqual([1, 2, 3, 4].map((d) => `Daily report — 2024-01-0${d} (UTC)`));
+    expect(reports.map((r) => r.title)).toEqual([1, 2, 3, 4].map((d) => `Daily report — 2024-01-0${d} (UTC, candle time)`));
     expect(reports.map((r) => r.data)).toEqual(
       [1, 2, 3, 4].map((d) => expect.objectContaining({ periodStart: D(d), periodEnd: D(d + 1) })),
     );
@@ -205,12 +205,17 @@ describe('reports on a replayed bot', () => {
     expect(rec.posts).toHaveLength(1);
     const post = rec.posts[0]!;
     expect(post.topic).toEqual({ type: 'daily_report', severity: 'info' });
-    expect(post.reply.title).toBe('Daily report — 2024-01-03 (UTC)');
+    expect(post.reply.title).toBe('Daily report — 2024-01-03 (UTC, replay time)');
     expect(isPng(post.reply.image?.png)).toBe(true);
     expect(j.getState<SentState | null>('report:daily', null)).toMatchObject({ periodEnd: D(4), at: wallNow });
     const rows = dailyRows();
     expect(rows).toHaveLength(earlier + 1);
-    expect(rows[0]).toMatchObject({ delivery: 'sent', severity: 'info', title: 'Daily report — 2024-01-03 (UTC)', ts: wallNow });
+    expect(rows[0]).toMatchObject({
+      delivery: 'sent',
+      severity: 'info',
+      title: 'Daily report — 2024-01-03 (UTC, replay time)',
+      ts: wallNow,
+    });
     expect(rows[0]!.data).toMatchObject({ kind: 'daily', periodStart: D(3), periodEnd: D(4) });
 
     // Restart again the same day: nothing to send.
@@ -225,15 +230,18 @@ describe('reports on a replayed bot', () => {
     expect(await svc.runDue()).toEqual([]);
     expect(await svc.send('daily', D(5))).toBeNull();
     expect(await svc.sendDaily(D(4))).toBeNull(); // older than the last sent period
-    expect(rec.posts.map((p) => p.reply.title)).toEqual(['Daily report — 2024-01-03 (UTC)', 'Daily report — 2024-01-04 (UTC)']);
+    expect(rec.posts.map((p) => p.reply.title)).toEqual([
+      'Daily report — 2024-01-03 (UTC, replay time)',
+      'Daily report — 2024-01-04 (UTC, replay time)',
+    ]);
     expect(dailyRows()).toHaveLength(earlier + 2);
 
     // Down for a week: only the most recent missed day is sent.
     wallNow = D(12, 9);
     await restart();
     expect(rec.posts.map((p) => p.reply.title).slice(2)).toEqual([
-      'Daily report — 2024-01-11 (UTC)',
-      'Weekly report — 2024-01-01 – 2024-01-07 (UTC)',
+      'Daily report — 2024-01-11 (UTC, replay time)',
+      'Weekly report — 2024-01-01 – 2024-01-07 (UTC, replay time)',
     ]);
     wallNow = D(4, 10);
   });
@@ -245,7 +253,7 @@ describe('reports on a replayed bot', () => {
       const j = h.bot.journal;
       const st = h.bot.engine.status();
       const r = await ask('/daily 3');
-      expect(r?.title).toBe('Daily PnL — last 3 days (UTC)');
+      expect(r?.title).toBe('Daily PnL — last 3 days (UTC, replay time)');
       const lines = r!.text.split('\n');
       const d3 = expected(j, D(3), D(4));
       const d4 = expected(j, D(4), D(5));
@@ -266,12 +274,12 @@ describe('reports on a replayed bot', () => {
       const j = h.bot.journal;
       const total = h.bot.engine.status().equity - j.equitySeries(0)[0]!.equity;
       const w = await ask('/weekly');
-      expect(w?.title).toBe('Weekly PnL — last 4 weeks (UTC)');
+      expect(w?.title).toBe('Weekly PnL — last 4 weeks (UTC, replay time)');
       expect(w!.text).toMatch(new RegExp(`^2024-01-01\\*\\s+${reEsc(signedMoney(total))}`, 'm'));
       expect(w!.text).toContain('(3 earlier weeks before the first record left out)');
       expect(isPng(w!.image?.png)).toBe(true);
       const m = await ask('/monthly 2');
-      expect(m?.title).toBe('Monthly PnL — last 2 months (UTC)');
+      expect(m?.title).toBe('Monthly PnL — last 2 months (UTC, replay time)');
       expect(m!.text).toMatch(new RegExp(`^2024-01\\*\\s+${reEsc(signedMoney(total))}`, 'm'));
       expect(m!.text).toContain(`Total: ${signedMoney(total)}; ${counted(j.closedPositions().length, 'trade')}`);
     });
@@ -279,7 +287,7 @@ describe('reports on a replayed bot', () => {
     it('/trades 5: the last five closed trades, newest first', async () => {
       const latest = h.bot.journal.closedPositions({ limit: 5 });
       const r = await ask('/trades 5');
-      expect(r?.title).toBe('Last 5 closed trades (UTC)');
+      expect(r?.title).toBe('Last 5 closed trades (UTC, replay time)');
       const lines = r!.text.split('\n');
       expect(lines[0]).toMatch(/^symbol\s+side\s+qty\s+entry\s+exit\s+by\s+net PnL\s+held\s+opened\s+closed\s+id$/);
       expect(lines.slice(2, 7)).toHaveLength(5);

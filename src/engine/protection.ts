@@ -288,6 +288,14 @@ export class ProtectionKeeper {
       });
   }
 
+  /** A market exit for all that is left of the position is working: nothing to protect or close again. */
+  private closingAll(pos: BookPosition, orders: readonly Order[]): boolean {
+    const half = this.host.qtyStep(pos.symbol) / 2;
+    return orders.some(
+      (o) => isExit(o) && o.type === 'market' && !isTerminal(o.status) && (o.qty === undefined || o.qty - o.filledQty >= pos.qty - half),
+    );
+  }
+
   /** The protective purposes the working exits among `orders` keep aside (standAside). */
   private asideFor(orders: readonly Order[]): ReadonlySet<Order['purpose']> {
     let aside: ReadonlySet<Order['purpose']> = NONE_ASIDE;
@@ -325,6 +333,9 @@ export class ProtectionKeeper {
       return;
     }
     if (!isTerminal(o.status) && (o.status !== 'partially_filled' || o.type === 'market')) return;
+    // Filled at the venue, its fills not all booked yet (a status read before the trades): the position is
+    // not what it will be. Each fill calls back here (Engine.onFill); protecting now would protect a closed position.
+    if (o.status === 'filled' && o.qty !== undefined && o.filledQty < o.qty - this.host.qtyStep(o.symbol) / 2) return;
     const grew = !o.reduceOnly && o.filledQty > 0;
     const promise: { stopLoss?: number; takeProfit?: number } = {};
     if (grew && o.stopLoss !== undefined) promise.stopLoss = o.stopLoss;
@@ -419,6 +430,11 @@ export class ProtectionKeeper {
     const last = this.host.lastPrice(o.symbol);
     const passedByLast =
       pos !== undefined && o.stopPrice !== undefined && last > 0 && (pos.side === 'long' ? last <= o.stopPrice : last >= o.stopPrice);
+    // A close of all of it already on its way (a stop exit after a partial stop fill): it is the exit.
+    if (pos !== undefined && this.closingAll(pos, this.ordersOf(o.symbol))) {
+      this.refused.delete(o.symbol);
+      return;
+    }
     const exit =
       o.purpose === 'stop_loss' && (o.triggerPassed || passedByLast)
         ? this.host.exitAtStop(o.symbol, `stop-loss ${o.clientOrderId} already passed`)

@@ -168,6 +168,23 @@ describe('protection of every position', () => {
     );
   });
 
+  it('perps: a close the venue reports filled before its trades arrive is not followed by a new stop (nor a second close)', () => {
+    const r = rig({}, { limits: { stopLossPct: 0.02 }, marketType: 'perp' });
+    flat(r);
+    r.engine.manualOrder({ symbol: SYM, side: 'buy', qty: 1 }, 'ada');
+    flat(r);
+    const stopsAsked = () => r.journal.recentOrders(50).filter((o) => o.purpose === 'stop_loss').length;
+    expect(stopsAsked()).toBe(1);
+    const close = r.engine.closePosition(SYM, 'ada')!; // at market: the paper venue fills it at the next candle
+    // A reconciliation reads the order's status before its trades: filled at the venue, nothing booked yet.
+    r.engine.onOrderUpdate({ clientOrderId: close.clientOrderId, status: 'filled', filledQty: 1, ts: 0 });
+    expect(stopsAsked()).toBe(1);
+    flat(r); // its trade arrives
+    expect(r.engine.portfolio.positions.size).toBe(0);
+    expect(stopsAsked()).toBe(1);
+    expect(r.alerts.alerts.filter((a) => a.severity !== 'info')).toEqual([]);
+  });
+
   for (const marketType of ['spot'] as const)
     it(`${marketType}: a stop that fires while a resting exit holds part of the position closes all of it, the exit cancelled`, () => {
       const { r, limit } = longUnderLimit(marketType, 0.4);

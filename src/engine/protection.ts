@@ -333,9 +333,10 @@ export class ProtectionKeeper {
       return;
     }
     if (!isTerminal(o.status) && (o.status !== 'partially_filled' || o.type === 'market')) return;
-    // Filled at the venue, its fills not all booked yet (a status read before the trades): the position is
-    // not what it will be. Each fill calls back here (Engine.onFill); protecting now would protect a closed position.
-    if (o.status === 'filled' && o.qty !== undefined && o.filledQty < o.qty - this.host.qtyStep(o.symbol) / 2) return;
+    // An exit filled at the venue, its fills not all booked yet (a status read before the trades): the position
+    // is not what it will be. Each fill calls back here (Engine.onFill); protecting now would protect a closing
+    // position. (Exits only: a spot buy books its quantity net of a base-coin fee, never the whole.)
+    if (o.reduceOnly && o.status === 'filled' && o.qty !== undefined && o.filledQty < o.qty - this.host.qtyStep(o.symbol) / 2) return;
     const grew = !o.reduceOnly && o.filledQty > 0;
     const promise: { stopLoss?: number; takeProfit?: number } = {};
     if (grew && o.stopLoss !== undefined) promise.stopLoss = o.stopLoss;

@@ -3,7 +3,7 @@
 // results come back through the queue into the sweep's results file (idempotent by run id). A worker
 // killed mid-run stops renewing its job's lock; BullMQ's stalled-job check puts the job back.
 import { hostname } from 'node:os';
-import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { errorMessage } from '../core/errors.ts';
 import { createPoolExecutor, type Executor, type JobOutcome, type RunJob } from './jobs.ts';
@@ -58,6 +58,7 @@ export class QueueExecutor implements Executor {
     private readonly graceMs: number,
     private readonly url: string,
     private readonly conn: Redis,
+    private readonly evConn: Redis,
     private readonly queue: Queue,
     private readonly events: QueueEvents,
   ) {
@@ -76,7 +77,7 @@ export class QueueExecutor implements Executor {
     queue.on('error', () => {}); // reported through the connection's state
     events.on('error', () => {});
     await events.waitUntilReady();
-    ref.self = new QueueExecutor(opts.graceMs ?? REDIS_GRACE_MS, url, conn, queue, events);
+    ref.self = new QueueExecutor(opts.graceMs ?? REDIS_GRACE_MS, url, conn, evConn, queue, events);
     return ref.self;
   }
 
@@ -88,8 +89,28 @@ export class QueueExecutor implements Executor {
     }
   }
 
+  /**
+   * Every outcome comes through one 'completed' and one 'failed' listener for the whole batch:
+   * `job.waitUntilFinished` would add a listener to the Queue per waiting job (more than 10 jobs:
+   * a MaxListenersExceededWarning on every sweep).
+   */
   async run(jobs: readonly RunJob[], onDone: (o: JobOutcome) => void): Promise<void> {
     if (jobs.length === 0) return;
+    const waiting = new Set(jobs.map((j) => j.runId));
+    const removals: Array<Promise<unknown>> = [];
+    let allDone: () => void = () => {};
+    const finished = new Promise<void>((resolve) => (allDone = resolve));
+    const settle = (out: JobOutcome): void => {
+      if (!waiting.delete(out.runId)) return; // another sweep's job, or heard twice
+      onDone(out);
+      removals.push(this.queue.remove(out.runId).catch(() => 0)); // stored in the results file: Redis need not keep it
+      if (waiting.size === 0) allDone();
+    };
+    const failed = (runId: string, why: string): JobOutcome => ({ runId, error: why, elapsedMs: 0, worker: 'queue' });
+    const onCompleted = (e: { jobId: string; returnvalue: unknown }) => settle({ ...(e.returnvalue as JobOutcome), runId: e.jobId });
+    const onFailed = (e: { jobId: string; failedReason: string }) => settle(failed(e.jobId, e.failedReason));
+    this.events.on('completed', onCompleted);
+    this.events.on('failed', onFailed);
     let watchdog: NodeJS.Timeout | undefined;
     const lost = new Promise<never>((_, reject) => {
       watchdog = setInterval(() => {
@@ -102,35 +123,41 @@ export class QueueExecutor implements Executor {
       }, 500);
     });
     try {
-      const added = await Promise.race([
+      await Promise.race([
         this.queue.addBulk(
           jobs.map((j) => ({ name: 'run', data: j, opts: { jobId: j.runId, attempts: 3, removeOnComplete: false, removeOnFail: false } })),
         ),
         lost,
       ]);
-      await Promise.race([
-        Promise.all(
-          added.map(async (job: Job<RunJob, JobOutcome>) => {
-            let out: JobOutcome;
-            try {
-              out = (await job.waitUntilFinished(this.events)) as JobOutcome;
-            } catch (e) {
-              out = { runId: job.id!, error: errorMessage(e), elapsedMs: 0, worker: 'queue' };
-            }
-            onDone(out);
-            await job.remove().catch(() => {}); // stored in the results file: Redis need not keep it
-          }),
-        ),
-        lost,
-      ]);
+      // A job id already on the queue is not added again: one that finished before we listened
+      // (a sweep killed before it collected it) is read back here.
+      await Promise.race([Promise.all([...waiting].map((id) => this.collectFinished(id, settle, failed))), lost]);
+      await Promise.race([finished, lost]);
+      await Promise.all(removals);
     } finally {
       clearInterval(watchdog);
+      this.events.off('completed', onCompleted);
+      this.events.off('failed', onFailed);
     }
   }
 
+  private async collectFinished(
+    id: string,
+    settle: (o: JobOutcome) => void,
+    failed: (runId: string, why: string) => JobOutcome,
+  ): Promise<void> {
+    const state = await this.queue.getJobState(id);
+    if (state !== 'completed' && state !== 'failed') return;
+    const job = await Job.fromId<RunJob, JobOutcome>(this.queue, id);
+    if (!job) return;
+    settle(state === 'completed' ? { ...job.returnvalue, runId: id } : failed(id, job.failedReason));
+  }
+
+  /** Both connections are ours: BullMQ does not close a connection it was handed. */
   async close(): Promise<void> {
     await Promise.allSettled([this.events.close(), this.queue.close()]);
     this.conn.disconnect();
+    this.evConn.disconnect();
   }
 }
 

@@ -1,8 +1,8 @@
 // Sweeps across processes on BullMQ: a real redis-server on a free loopback port, two `skipper worker`
 // processes, one SIGKILLed mid-sweep. The results must equal the single-process sweep's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +146,33 @@ describe.skipIf(!hasRedis)('sweeps on BullMQ workers', () => {
     single.close();
     b.proc.kill('SIGTERM');
   }, 90_000);
+
+  it('skipper sweep --queue exits by itself once it has printed its results, without a listener-leak warning', async () => {
+    const w = await startWorker(redis.url);
+    procs.push(w.proc);
+    const cfg = join(dir, 'cli.yaml');
+    writeFileSync(cfg, 'market: {timeframe: 1m}\nrisk: {maxConsecutiveLosses: 0, minTradeIntervalSec: 0}\n');
+    // 12 runs: more waiting at once than an EventEmitter's default limit of 10 listeners.
+    const args = ['sweep', '--config', cfg, '--data', `BTC/USDT=${csv}`, '--param', 'strategy.params.fast=2:13:1'];
+    const sweep = () =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = execFile(
+          process.execPath,
+          [join(PROJECT_ROOT, 'bin', 'skipper.js'), ...args, '--results', join(dir, 'cli.db'), '--queue', redis.url],
+          { timeout: 40_000 },
+          (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? null) : 0, stdout, stderr }),
+        );
+        child.stdin?.end();
+      });
+    const first = await sweep();
+    expect(first.code).toBe(0); // hung and killed by the timeout: null
+    expect(first.stdout).toMatch(/12 parameter sets; 12 runs now, 0 from/);
+    expect(first.stderr).not.toMatch(/MaxListenersExceededWarning/);
+    const again = await sweep(); // every run cached: answers at once, and exits
+    expect(again.stdout).toMatch(/12 parameter sets; 0 runs now, 12 from/);
+    expect(again.code).toBe(0);
+    w.proc.kill('SIGTERM');
+  }, 120_000);
 
   it('Redis unreachable, or gone mid-sweep: a clear message, no result rows, resumable', async () => {
     const closed = await freePort();

@@ -292,11 +292,12 @@ db.command('backup [file]')
   .description('back up the journal now (safe while the bot runs); default: a new file in the backup folder, rotated')
   .option('-c, --config <file>', 'config file (default: $SKIPPER_CONFIG)', process.env.SKIPPER_CONFIG)
   .option('--path <db>', 'journal file (overrides the config)')
-  .action(async (file: string | undefined, o: { config?: string; path?: string }) => {
+  .option('--force', 'replace FILE if it exists (never the journal itself)')
+  .action(async (file: string | undefined, o: { config?: string; path?: string; force?: boolean }) => {
     try {
       const c = await loadConfig(o.config);
       const { dbBackup } = await import('../ops/cli.ts');
-      const r = await dbBackup(c, o.path ?? c.journal.path, file, Date.now());
+      const r = await dbBackup(c, o.path ?? c.journal.path, file, Date.now(), { force: o.force ?? false });
       process.stdout.write(`${r.out}\n`);
     } catch (e) {
       fail(e);

@@ -4,7 +4,7 @@
 // blocks the trading loop. A backup is written under a temporary name and renamed only once it has
 // passed `PRAGMA integrity_check`: a file named like a backup is always a good one.
 import Database from 'better-sqlite3';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -72,9 +72,50 @@ export function checkWritableDir(dir: string): void {
   }
 }
 
-/** Copy the journal at `source` to `dest` while it may be in use. Never leaves a partial `dest`. */
-export async function backupJournal(source: string, dest: string): Promise<BackupResult> {
+/** 12 bytes, 424.0 KiB, 1.2 MiB. */
+export const fileSize = (n: number): string =>
+  n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} bytes`;
+
+/** What an existing file holds, in a few words: "a Skipper journal with 1716 fills, 424.0 KiB". */
+function describeFile(file: string): string {
+  const bytes = fileSize(statSync(file).size);
+  if (verifyJournalFile(file).length) return bytes;
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const { n } = db.prepare('select count(*) as n from fills').get() as { n: number };
+    return `a Skipper journal with ${n} fill${n === 1 ? '' : 's'}, ${bytes}`;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Refuse a backup target that would lose data: the journal itself, a directory, or (unless
+ * `replace`) any existing file. Nothing is written when it throws.
+ */
+export function checkBackupTarget(source: string, dest: string, replace: boolean): void {
+  const target = existsSync(dest) ? statSync(dest) : undefined;
+  const src = existsSync(source) ? statSync(source) : undefined;
+  if (resolve(source) === resolve(dest) || (target && src && target.dev === src.dev && target.ino === src.ino))
+    throw new BackupError(`${dest} is the journal itself: a backup must go to another file. Nothing was written.`);
+  if (target?.isDirectory())
+    throw new BackupError(
+      `${dest} is a directory: name the backup file (e.g. ${join(dest, `${basename(source, '.db')}-backup.db`)}). Nothing was written.`,
+    );
+  if (target && !replace)
+    throw new BackupError(
+      `${dest} already exists (${describeFile(dest)}): nothing was written. Name a new file, or add --force to replace it.`,
+    );
+}
+
+/**
+ * Copy the journal at `source` to `dest` while it may be in use. Never leaves a partial `dest`, and
+ * never replaces an existing `dest` unless `replace` (checkBackupTarget).
+ */
+export async function backupJournal(source: string, dest: string, opts: { replace?: boolean } = {}): Promise<BackupResult> {
   if (!existsSync(source)) throw new BackupError(`no journal at ${source}`);
+  const replace = opts.replace ?? false;
+  checkBackupTarget(source, dest, replace);
   checkWritableDir(dirname(resolve(dest)));
   const tmp = `${dest}.partial`;
   rmSync(tmp, { force: true });
@@ -88,12 +129,25 @@ export async function backupJournal(source: string, dest: string): Promise<Backu
   try {
     if (!msg.ok) throw new BackupError(describeFailure(msg.error ?? 'unknown error', msg.code, dirname(resolve(dest))));
     if (msg.check?.[0] !== 'ok') throw new BackupError(`the copy failed its integrity check: ${(msg.check ?? []).slice(0, 3).join('; ')}`);
-    renameSync(tmp, dest);
+    checkBackupTarget(source, dest, replace); // it may have appeared while the copy ran
+    if (replace) renameSync(tmp, dest);
+    else publishNew(tmp, dest);
   } finally {
     rmSync(tmp, { force: true });
     rmSync(`${tmp}-journal`, { force: true });
   }
   return { file: dest, bytes: statSync(dest).size, pages: msg.pages ?? 0, ms: msg.ms ?? 0 };
+}
+
+/** Move `tmp` to `dest` only if `dest` does not exist: a hard link fails rather than replace it. */
+function publishNew(tmp: string, dest: string): void {
+  try {
+    linkSync(tmp, dest);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new BackupError(`${dest} appeared while the backup ran: nothing was written. Name a new file.`);
+    renameSync(tmp, dest); // a file system without hard links; checked just before
+  }
 }
 
 function describeFailure(error: string, code: string | undefined, dir: string): string {

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/schema.ts';
 import { Journal } from '../journal/journal.ts';
-import { backupJournal, nextBackupPath, rotateBackups } from './backup.ts';
+import { backupJournal, fileSize, nextBackupPath, rotateBackups } from './backup.ts';
 import { backupDir } from './backup-service.ts';
 import { HEARTBEAT_MAX_AGE_MS, judgeHeartbeat, pidAlive, readHeartbeat } from './heartbeat-state.ts';
 import { restoreJournal } from './restore.ts';
@@ -13,8 +13,6 @@ export interface CliResult {
   code: number;
   out: string;
 }
-
-const size = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
 
 /** Health of the bot that runs on this journal, from its heartbeat row and its process. */
 export function healthCheck(journalPath: string, now: number, maxAgeMs = HEARTBEAT_MAX_AGE_MS): CliResult {
@@ -33,15 +31,24 @@ export function healthCheck(journalPath: string, now: number, maxAgeMs = HEARTBE
   }
 }
 
-/** `skipper db backup [FILE]`: an online backup (safe while the bot runs), rotated when it goes to the backup folder. */
-export async function dbBackup(cfg: Config, journalPath: string, file: string | undefined, now: number): Promise<CliResult> {
+/**
+ * `skipper db backup [FILE] [--force]`: an online backup (safe while the bot runs), rotated when it
+ * goes to the backup folder. An existing FILE is replaced only with `force`; never the journal itself.
+ */
+export async function dbBackup(
+  cfg: Config,
+  journalPath: string,
+  file: string | undefined,
+  now: number,
+  opts: { force?: boolean } = {},
+): Promise<CliResult> {
   const dir = backupDir(journalPath, cfg.backup.dir);
   const dest = file ?? nextBackupPath(dir, now);
-  const r = await backupJournal(journalPath, dest);
+  const r = await backupJournal(journalPath, dest, { replace: file !== undefined && opts.force === true });
   const removed = file ? [] : rotateBackups(dir, cfg.backup.keep);
   return {
     code: 0,
-    out: `${r.file}: ${size(r.bytes)}, integrity ok, ${r.ms} ms${removed.length ? `; ${counted(removed.length, 'old backup')} removed (keep ${cfg.backup.keep})` : ''}`,
+    out: `${r.file}: ${fileSize(r.bytes)}, integrity ok, ${r.ms} ms${removed.length ? `; ${counted(removed.length, 'old backup')} removed (keep ${cfg.backup.keep})` : ''}`,
   };
 }
 

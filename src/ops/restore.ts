@@ -68,7 +68,9 @@ export async function restoreJournal(file: string, target: string, now: number):
     throw new BackupError(`a bot is running on ${target} (the journal is open in another process): stop it first. Nothing was changed.`);
   let previous: string | null = null;
   if (existsSync(target)) {
-    previous = `${target}.before-restore-${new Date(now).toISOString().replace(/[-:]/g, '').slice(0, 15)}.db`;
+    const stem = `${target}.before-restore-${new Date(now).toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
+    previous = `${stem}.db`;
+    for (let i = 2; existsSync(previous); i++) previous = `${stem}-${i}.db`; // two restores in one second
     await backupJournal(target, previous);
   }
   // The backup API writes every page in one transaction on the destination: a crash midway leaves

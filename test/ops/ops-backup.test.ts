@@ -16,6 +16,8 @@ import { Bot } from '../../src/app/bot.ts';
 import type { CandleFeed } from '../../src/market/feed.ts';
 import { BackupError, verifyJournalFile } from '../../src/ops/backup.ts';
 import { journalInUse, restoreJournal } from '../../src/ops/restore.ts';
+import { dbBackup } from '../../src/ops/cli.ts';
+import { Journal } from '../../src/journal/journal.ts';
 import { BOT_INFO, FakeTelegram } from '../fakes/telegram-api.ts';
 import { chatUser, startBot, tempDir } from '../helpers/harness.ts';
 
@@ -336,4 +338,68 @@ describe('skipper db restore (CLI)', () => {
       await h.stop();
     }
   });
+});
+
+describe('skipper db backup FILE (CLI)', () => {
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, ['bin/skipper.js', 'db', 'backup', ...args], { cwd: PROJECT_ROOT }, (e, stdout, stderr) =>
+        resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+      child.stdin?.end();
+    });
+  const fills = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return (db.prepare('select count(*) as n from fills').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+
+  it('never replaces another file without --force, never the journal itself, and names a directory as one; nothing is written', async () => {
+    // Another account's journal, full of fills, and a journal with none to back up.
+    const h = await startBot({ candles: 1500, config: { risk: { maxConsecutiveLosses: 0 } } });
+    const other = join(tempDir(), 'other.db');
+    try {
+      await h.bot.ops.backups.run('command');
+      copyFileSync(h.bot.ops.backups.latest()!.file, other);
+    } finally {
+      await h.stop();
+    }
+    const n = fills(other);
+    expect(n).toBeGreaterThan(0);
+    const dir = tempDir();
+    const journal = join(dir, 'j.db');
+    new Journal({ path: journal }).close();
+    const before = readFileSync(other);
+
+    const refused = await cli(other, '--path', journal);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `^skipper: ${other} already exists \\(a Skipper journal with ${n} fills, [\\d.]+ KiB\\): nothing was written\\. Name a new file, or add --force to replace it\\.\\n$`,
+      ),
+    );
+    expect(readFileSync(other).equals(before)).toBe(true);
+    expect(readdirSync(join(other, '..'))).toEqual(['other.db']); // no .partial left either
+
+    const cfg = parseConfig({ journal: { path: journal } });
+    for (const [target, force, message] of [
+      [journal, true, `${journal} is the journal itself: a backup must go to another file. Nothing was written.`],
+      [join(dir, '.', 'j.db'), false, `${join(dir, '.', 'j.db')} is the journal itself`],
+      [dir, true, `${dir} is a directory: name the backup file (e.g. ${dir}/j-backup.db). Nothing was written.`],
+    ] as const) {
+      const e = await dbBackup(cfg, journal, target, 0, { force }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(BackupError);
+      expect((e as Error).message).toContain(message);
+    }
+    expect(readdirSync(dir)).toEqual(['j.db']);
+
+    const forced = await cli(other, '--path', journal, '--force');
+    expect(forced.stderr).toBe('');
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(new RegExp(`^${other}: [\\d.]+ KiB, integrity ok`));
+    expect(fills(other)).toBe(0);
+  }, 60_000);
 });

@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { COMMAND_LINE, ConfigError } from '../config/errors.ts';
 import { errorMessage } from '../core/errors.ts';
-import { cagrText, reportedCagr } from '../engine/cagr-span.ts';
+import { cagrText, reportedCagr, spanDays } from '../engine/cagr-span.ts';
 import { TIMEFRAME_MS, TIMEFRAMES, type Timeframe } from '../core/types.ts';
 import type { Bot } from '../app/bot.ts';
 import { addModelCommands } from './models.ts';
@@ -204,7 +204,7 @@ bt.action(async (o: Record<string, unknown>) => {
       rejected_bars: r.rejected_bars,
       fills: r.fills,
       final_equity: r.final_equity,
-      metrics: { ...r.metrics, cagr: reportedCagr(r.metrics.cagr, r.bars, tf) },
+      metrics: { ...r.metrics, cagr: reportedCagr(r.metrics.cagr, spanDays(r.metrics.days, TIMEFRAME_MS[tf])) },
       elapsed_ms: Number(r.elapsed_ms.toFixed(3)),
       bars_per_sec: Math.round(r.bars_per_sec),
     };

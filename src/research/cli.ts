@@ -21,6 +21,7 @@ import type { Verdict } from './select.ts';
 import { gapMetric, type Search, type SweepReport } from './sweep.ts';
 import { parseWalkForward } from './walk-forward.ts';
 import { counted } from '../core/format.ts';
+import { cagrText } from '../engine/cagr-span.ts';
 
 /** The config file as written (sweeps set values on it, then validate), and validated. */
 export function readConfig(file: string): { raw: Record<string, unknown>; config: Config } {
@@ -139,8 +140,8 @@ export function backtestText(r: RunResult): string {
   const lines = [
     `${r.symbols.join(', ')} ${r.timeframe} ${r.strategy} ${paramsText(r.params)}, ${when(r.from)} … ${when(r.to)}`,
     `bars ${r.bars} (${r.rejected_bars} rejected), fills ${r.fills}, trades ${m.trades}`,
-    `final equity ${r.final_equity.toFixed(2)} (total return ${pct(m.total_return)}, CAGR ${pct(m.cagr)})`,
-    `sharpe ${num(m.sharpe)}, sortino ${num(m.sortino)}, calmar ${num(m.calmar)}, max drawdown ${pct(m.max_drawdown)}, worst day ${pct(r.worst_day)}, longest under water ${num(r.time_under_water, 1)} days`,
+    `final equity ${r.final_equity.toFixed(2)} (total return ${pct(m.total_return)}, ${cagrText(m.cagr)})`,
+    `sharpe ${num(m.sharpe)}, sortino ${num(m.sortino)}, calmar ${m.calmar === null ? 'n/a' : num(m.calmar)}, max drawdown ${pct(m.max_drawdown)}, worst day ${pct(r.worst_day)}, longest under water ${num(r.time_under_water, 1)} days`,
     `win rate ${pct(m.win_rate, 1)}, profit factor ${num(m.profit_factor)}, expectancy ${num(m.expectancy)}, exposure ${pct(m.exposure, 1)}, fees ${num(m.fees)}`,
     `breaker trips ${r.breaker_trips}, daily-drawdown halts ${r.halts}, liquidations ${r.liquidations.length}, funding ${num(r.funding.total)} (${r.funding.payments} payments)`,
   ];
@@ -341,7 +342,7 @@ export function sweepText(r: SweepReport, top: number, file: string): string {
   );
   if (r.stitched)
     out.push(
-      `out of sample (stitched): return ${pct(r.stitched.total_return)}, CAGR ${pct(r.stitched.cagr)}, sharpe ${num(r.stitched.sharpe)}, max drawdown ${pct(r.stitched.max_drawdown)}, trades ${r.stitched.trades}, win rate ${pct(r.stitched.win_rate, 1)}`,
+      `out of sample (stitched): return ${pct(r.stitched.total_return)}, ${cagrText(r.stitched.cagr)}, sharpe ${num(r.stitched.sharpe)}, max drawdown ${pct(r.stitched.max_drawdown)}, trades ${r.stitched.trades}, win rate ${pct(r.stitched.win_rate, 1)}`,
     );
   if (r.gap)
     out.push(
@@ -390,8 +391,8 @@ export async function stressCommand(o: StressArgs): Promise<number> {
   } finally {
     await executor.close();
   }
-  const { failedRules } = await import('./objective.ts');
-  const fails = rows.map((r) => (r.result ? failedRules(r.result, rules).map((x) => x.text) : ['error']));
+  const { failedRuleTexts } = await import('./objective.ts');
+  const fails = rows.map((r) => (r.result ? failedRuleTexts(r.result, rules) : ['error']));
   if (o.charts) {
     const { mkdirSync } = await import('node:fs');
     const { windowPng } = await import('./charts.ts');

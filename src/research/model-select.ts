@@ -4,12 +4,12 @@
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { deepMerge, parseConfig } from '../config/load.ts';
-import { passes, type MetricRule, type Objective } from '../core/metric-rules.ts';
+import type { MetricRule, Objective } from '../core/metric-rules.ts';
 import type { VoteMode } from '../models/ensemble.ts';
 import { MANIFEST_FILE, manifestSchema } from '../models/manifest.ts';
 import { ensembleOf, writeEnsemble } from './model-candidates.ts';
 import { runModelConfigBacktest } from './model-run.ts';
-import { figure, objectiveValue, slim } from './objective.ts';
+import { failedRuleTexts, objectiveValue, slim } from './objective.ts';
 import type { RunConfigOptions } from './run-config.ts';
 import type { Verdict } from './select.ts';
 
@@ -41,7 +41,7 @@ export interface ModelSelection {
 
 function judge(name: string, r: Awaited<ReturnType<typeof runModelConfigBacktest>>, o: ModelSelectOptions): Verdict {
   const figures = slim(r);
-  const failed = o.rules.filter((rule) => !passes(rule, figure(figures, rule.metric))).map((x) => x.text);
+  const failed = failedRuleTexts(figures, o.rules);
   const v = objectiveValue(figures, o.objective);
   return { candidate: name, params: null, figures, objective: Number.isNaN(v) ? -Infinity : v, failed, passed: failed.length === 0 };
 }

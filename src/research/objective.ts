@@ -1,5 +1,6 @@
 // Objectives and constraints on run results.
 import { passes, type MetricRule, type Objective, type RuleMetric } from '../core/metric-rules.ts';
+import { CAGR_NA_WHY } from '../engine/cagr-span.ts';
 
 export { OBJECTIVES, type Objective } from '../core/metric-rules.ts';
 
@@ -7,10 +8,11 @@ export { OBJECTIVES, type Objective } from '../core/metric-rules.ts';
 export interface RunFigures {
   metrics: {
     total_return: number;
-    cagr: number;
+    /** cagr and calmar: null when the run spans under 30 days (engine/cagr-span.ts); a rule on them then fails. */
+    cagr: number | null;
     sharpe: number;
     sortino: number;
-    calmar: number;
+    calmar: number | null;
     max_drawdown: number;
     win_rate: number;
     profit_factor: number | null;
@@ -27,7 +29,7 @@ export interface RunFigures {
   liquidations: unknown[] | number;
 }
 
-export function figure(r: RunFigures, m: RuleMetric): number {
+export function figure(r: RunFigures, m: RuleMetric): number | null {
   switch (m) {
     case 'worst_day':
       return r.worst_day;
@@ -47,13 +49,19 @@ export function figure(r: RunFigures, m: RuleMetric): number {
   }
 }
 
+/** NaN when the run does not give the figure (a calmar under 30 days): it ranks after every other. */
 export function objectiveValue(r: RunFigures, o: Objective): number {
-  return figure(r, o === 'return' ? 'total_return' : o);
+  return figure(r, o === 'return' ? 'total_return' : o) ?? Number.NaN;
 }
 
 /** The rules a result fails (empty: it passes every one). */
 export function failedRules(r: RunFigures, rules: readonly MetricRule[]): MetricRule[] {
   return rules.filter((rule) => !passes(rule, figure(r, rule.metric)));
+}
+
+/** The failed rules as a verdict names them: "cagr>=0.5 (n/a: under 30 days of data)" when the figure is not given. */
+export function failedRuleTexts(r: RunFigures, rules: readonly MetricRule[]): string[] {
+  return failedRules(r, rules).map((rule) => (figure(r, rule.metric) === null ? `${rule.text} (${CAGR_NA_WHY})` : rule.text));
 }
 
 /** Slim, JSON-safe figures kept per run in the results file (no curves). */

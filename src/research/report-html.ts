@@ -2,6 +2,7 @@
 // and a Content-Security-Policy that forbids every request (it opens the same with no network).
 import { writeFileSync } from 'node:fs';
 import { EXIT_REASONS, type ExitReason } from '../core/types.ts';
+import { CAGR_NA } from '../engine/cagr-span.ts';
 import { COLORS } from '../reports/charts.ts';
 import { loadSeries } from './data.ts';
 import { equityDrawdownOption, svgOf } from './charts.ts';
@@ -86,10 +87,10 @@ export function htmlReport(r: RunResult, o: { title: string; data?: Record<strin
     ['start equity', num(m.start_equity)],
     ['final equity', num(r.final_equity)],
     ['total return', pct(m.total_return)],
-    ['CAGR', pct(m.cagr)],
+    ['CAGR', m.cagr === null ? CAGR_NA : pct(m.cagr)],
     ['Sharpe (daily, √365)', num(m.sharpe)],
     ['Sortino', num(m.sortino)],
-    ['Calmar', num(m.calmar)],
+    ['Calmar', m.calmar === null ? 'n/a' : num(m.calmar)],
     ['max drawdown', pct(m.max_drawdown)],
     ['worst day', pct(r.worst_day)],
     ['longest time under water', `${num(r.time_under_water, 1)} days`],

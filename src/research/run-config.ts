@@ -10,6 +10,7 @@ import { TIMEFRAME_MS, type Candle, type ExitReason, type Timeframe } from '../c
 import { buildEngine } from '../app/kernel.ts';
 import type { Engine } from '../engine/engine.ts';
 import { paperVenue } from '../app/venues.ts';
+import { calmarOf, reportedCagr, spanDays } from '../engine/cagr-span.ts';
 import type { Metrics } from '../engine/metrics.ts';
 import { Journal } from '../journal/journal.ts';
 import { CandleValidator } from '../market/validator.ts';
@@ -78,7 +79,8 @@ export interface RunResult {
   rejected_bars: number;
   fills: number;
   final_equity: number;
-  metrics: Metrics & { calmar: number };
+  /** cagr and calmar: null when the data spans under 30 days (engine/cagr-span.ts). */
+  metrics: Omit<Metrics, 'cagr'> & { cagr: number | null; calmar: number | null };
   worst_day: number;
   /** Longest stretch below a previous equity peak, in days. */
   time_under_water: number;
@@ -293,6 +295,7 @@ function summarize(a: {
   const keep = a.o.keepCurve ?? true;
   const finalEquity = engine.portfolio.equity();
   const m = recorder.result(finalEquity);
+  const cagr = reportedCagr(m.cagr, spanDays(m.days, TIMEFRAME_MS[cfg.market.timeframe]));
   const fig = recorder.figures();
   const fills = journal.fills();
   const perSymbol: Record<string, SymbolResult> = {};
@@ -344,7 +347,7 @@ function summarize(a: {
     rejected_bars: counts.reduce((x, c) => x + c.rejected, 0),
     fills: fills.length,
     final_equity: finalEquity,
-    metrics: { ...m, calmar: m.max_drawdown > 0 ? m.cagr / m.max_drawdown : 0 },
+    metrics: { ...m, cagr, calmar: calmarOf(cagr, m.max_drawdown) },
     worst_day: fig.worstDay,
     time_under_water: fig.longestUnderWaterMs / 86_400_000,
     under_water_fraction: fig.underWaterFraction,

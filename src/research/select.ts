@@ -5,9 +5,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { deepMerge, parseConfig } from '../config/load.ts';
-import { passes, type MetricRule, type Objective } from '../core/metric-rules.ts';
+import type { MetricRule, Objective } from '../core/metric-rules.ts';
+import { calmarOf } from '../engine/cagr-span.ts';
 import { ENSEMBLE_FILE } from '../models/open.ts';
-import { figure, objectiveValue, type RunFigures } from './objective.ts';
+import { failedRuleTexts, objectiveValue, type RunFigures } from './objective.ts';
 import { pointLabel, type ParamPoint } from './params.ts';
 import { runSweep, type SweepOptions, type SweepReport } from './sweep.ts';
 
@@ -57,7 +58,7 @@ function stitchedFigures(r: SweepReport): RunFigures {
       cagr: s.cagr,
       sharpe: s.sharpe,
       sortino: nan,
-      calmar: s.max_drawdown > 0 ? s.cagr / s.max_drawdown : 0,
+      calmar: calmarOf(s.cagr, s.max_drawdown),
       max_drawdown: s.max_drawdown,
       win_rate: s.win_rate,
       profit_factor: nan,
@@ -95,7 +96,7 @@ export async function select(o: SelectOptions): Promise<Verdict[]> {
     const report = await runSweep({ ...o, raw, base, search: { kind: 'grid' }, require: o.walkForward ? o.require : [] });
     if (report.errors.length) throw new Error(`${c.name}: ${report.errors[0]!.error}`);
     const judge = (figures: RunFigures, params: ParamPoint | null): Verdict => {
-      const failed = o.rules.filter((rule) => !passes(rule, figure(figures, rule.metric))).map((r) => r.text);
+      const failed = failedRuleTexts(figures, o.rules);
       const v = objectiveValue(figures, o.objective);
       return { candidate: c.name, params, figures, objective: Number.isNaN(v) ? -Infinity : v, failed, passed: failed.length === 0 };
     };

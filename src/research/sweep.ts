@@ -7,7 +7,8 @@ import type { MetricRule, RuleMetric } from '../core/metric-rules.ts';
 import type { Config } from '../config/schema.ts';
 import { loadSeries, seriesRange } from './data.ts';
 import type { Executor, JobOutcome, RunJob } from './jobs.ts';
-import { failedRules, figure, objectiveValue, slim, type Objective, type RunFigures } from './objective.ts';
+import { calmarOf } from '../engine/cagr-span.ts';
+import { failedRuleTexts, figure, objectiveValue, slim, type Objective, type RunFigures } from './objective.ts';
 import { buildConfigs, gridPoints, randomPoints, type BuiltPoint, type ParamPoint, type ParamSpec } from './params.ts';
 import type { RunResult } from './run-config.ts';
 import type { ResultsStore } from './store.ts';
@@ -98,17 +99,18 @@ export function gapOf(windows: readonly WindowReport[], objective: Objective, st
     if (!w.best || !w.oos) return [];
     const a = figure(w.best.figures, metric);
     const b = figure(w.oos.figures, metric);
-    return Number.isFinite(a) && Number.isFinite(b) ? [[a, b] as const] : [];
+    // A window whose CAGR is n/a (under 30 days) has no figure to compare.
+    return a !== null && b !== null && Number.isFinite(a) && Number.isFinite(b) ? [[a, b] as const] : [];
   });
   if (pairs.length === 0) return null;
   const inSample = pairs.reduce((s, p) => s + p[0], 0) / pairs.length;
   const outOfSample = pairs.reduce((s, p) => s + p[1], 0) / pairs.length;
-  const st: Partial<Record<RuleMetric, number>> = stitched
+  const st: Partial<Record<RuleMetric, number | null>> = stitched
     ? {
         cagr: stitched.cagr,
         sharpe: stitched.sharpe,
         total_return: stitched.total_return,
-        calmar: stitched.max_drawdown > 0 ? stitched.cagr / stitched.max_drawdown : 0,
+        calmar: calmarOf(stitched.cagr, stitched.max_drawdown),
       }
     : {};
   return { metric, windows: pairs.length, inSample, outOfSample, diff: inSample - outOfSample, stitched: st[metric] ?? null };
@@ -244,7 +246,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepReport> {
       rep.oos = {
         figures: res.figures,
         objective: objectiveValue(res.figures, o.objective),
-        passed: failedRules(res.figures, o.require).length === 0,
+        passed: failedRuleTexts(res.figures, o.require).length === 0,
       };
       if (res.result) tests.push(res.result as RunResult);
     }
@@ -338,14 +340,14 @@ function rank(o: SweepOptions, rows: ReadonlyArray<readonly [BuiltPoint, Got | u
   const ranked: Ranked[] = [];
   for (const [bp, got] of rows) {
     if (!got) continue;
-    const failed = failedRules(got.figures, o.require);
+    const failed = failedRuleTexts(got.figures, o.require);
     const v = objectiveValue(got.figures, o.objective);
     ranked.push({
       point: bp.point,
       figures: got.figures,
       objective: Number.isNaN(v) ? -Infinity : v,
       passed: failed.length === 0,
-      failed: failed.map((f) => f.text),
+      failed,
     });
   }
   return ranked

@@ -1,5 +1,7 @@
 // Walk-forward windows and the stitched out-of-sample equity.
 import { DAY_MS } from '../core/clock.ts';
+import { TIMEFRAME_MS } from '../core/types.ts';
+import { reportedCagr, spanDays } from '../engine/cagr-span.ts';
 import type { RunResult } from './run-config.ts';
 
 export interface Span {
@@ -73,7 +75,8 @@ export function walkForwardWindows(start: number, end: number, wf: WalkForwardSp
 export interface Stitched {
   equity: Array<[number, number]>;
   total_return: number;
-  cagr: number;
+  /** null when the test windows span under 30 days together (engine/cagr-span.ts). */
+  cagr: number | null;
   sharpe: number;
   max_drawdown: number;
   trades: number;
@@ -114,11 +117,12 @@ export function stitch(results: readonly RunResult[], startEquity: number): Stit
   const first = results[0]?.from ?? 0;
   const last = results[results.length - 1]?.to ?? 0;
   const years = (last - first) / (365.25 * DAY_MS);
+  const barMs = results[0] ? TIMEFRAME_MS[results[0].timeframe] : 0;
   const ratio = startEquity > 0 ? level / startEquity : 0;
   return {
     equity,
     total_return: ratio - 1,
-    cagr: years > 0 && ratio > 0 ? ratio ** (1 / years) - 1 : 0,
+    cagr: reportedCagr(years > 0 && ratio > 0 ? ratio ** (1 / years) - 1 : 0, spanDays((last - first) / DAY_MS, barMs)),
     sharpe: sd > 0 ? (mean / sd) * Math.sqrt(365) : 0,
     max_drawdown: maxDd,
     trades,

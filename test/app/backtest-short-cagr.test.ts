@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCsv } from '../../src/market/generator.ts';
-import { MIN_CAGR_DAYS, reportedCagr } from '../../src/engine/cagr-span.ts';
+import { MIN_CAGR_DAYS, reportedCagr, spanDays } from '../../src/engine/cagr-span.ts';
 
 const backtest = (csv: string, ...extra: string[]) =>
   spawnSync(
@@ -37,7 +37,8 @@ describe('backtest CAGR on a short file', () => {
   }, 90_000);
 
   it('from the minimum span on, the CAGR is reported as computed', () => {
-    expect(reportedCagr(0.42, MIN_CAGR_DAYS * 24, '1h')).toBe(0.42);
-    expect(reportedCagr(0.42, MIN_CAGR_DAYS * 24 - 1, '1h')).toBeNull();
+    // 720 1h bars: the first opens 30 days before the last closes (Metrics' days counts 719 of them).
+    expect(reportedCagr(0.42, spanDays((MIN_CAGR_DAYS * 24 - 1) / 24, 3_600_000))).toBe(0.42);
+    expect(reportedCagr(0.42, spanDays((MIN_CAGR_DAYS * 24 - 2) / 24, 3_600_000))).toBeNull();
   });
 });

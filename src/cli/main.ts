@@ -124,7 +124,7 @@ const bt = program
   .option('--vote <mode>', 'with --strategy ensemble: vote or weighted')
   .option('--min-confidence <p>', 'model strategies: no entry below this confidence (0–1)', nonNegative)
   .option('--symbol <symbol>', 'symbol (default: from the file name, else BTC/USDT)')
-  .option('--timeframe <tf>', 'timeframe (default: detected from the data)')
+  .option('--timeframe <tf>', "the file's timeframe (default: detected from its candles; a different one is refused)")
   .option('--fee <fraction>', 'fee per fill as a fraction of notional', nonNegative, 0.001)
   .option('--cash <amount>', 'starting cash (quote)', positive, 10_000)
   .option('--qty-step <step>', 'quantity step', positive, 0.00000001)
@@ -155,7 +155,7 @@ bt.action(async (o: Record<string, unknown>) => {
     const params: Record<string, number> = {};
     for (const p of Object.keys(factory?.defaults ?? {})) if (typeof o[p] === 'number') params[p] = o[p] as number;
     const { loadCandles, readCandleBatches } = await import('../market/csv.ts');
-    const { detectTimeframe } = await import('../market/feed.ts');
+    const { fileTimeframe, guessFromName } = await import('../research/data.ts');
     const { runBacktest, runBacktestPerCandle, REFERENCE_LIMITS } = await import('../app/backtest.ts');
     // Models see the whole series up front (batched inference); a plain strategy streams the file,
     // so memory stays flat whatever its size. The first batch (≥ 4,096 candles) tells the timeframe.
@@ -164,10 +164,8 @@ bt.action(async (o: Record<string, unknown>) => {
     const reader = modelRun ? null : readCandleBatches(file);
     const first = reader?.next();
     const candles = reader === null ? loadCandles(file) : first?.done ? [] : (first?.value ?? []);
-    const guess = guessFromName(file);
-    const tf = (o.timeframe as Timeframe | undefined) ?? guess.timeframe ?? detectTimeframe(candles);
-    if (!tf || !(TIMEFRAMES as readonly string[]).includes(tf)) throw new Error(`cannot tell the timeframe of ${file}; pass --timeframe`);
-    const symbol = (o.symbol as string | undefined) ?? guess.symbol ?? 'BTC/USDT';
+    const tf = backtestTimeframe(file, o.timeframe as string | undefined, () => fileTimeframe(file, candles));
+    const symbol = (o.symbol as string | undefined) ?? guessFromName(file).symbol ?? 'BTC/USDT';
     const detail = o.journalDetail === 'full' ? 'full' : 'fills';
     const models = modelRun
       ? await (await import('../models/backtest.ts')).modelBacktestStrategy(o, symbol, TIMEFRAME_MS[tf], candles)
@@ -234,12 +232,28 @@ function* thenRest<T>(first: T, rest: Iterator<T> | null): Generator<T> {
   for (let b = rest?.next(); b && !b.done; b = rest!.next()) yield b.value;
 }
 
-/** binance_spot_BTCUSDT_1m_2025-05-20_2025-08-18.csv → BTC/USDT, 1m */
-function guessFromName(file: string): { symbol?: string; timeframe?: Timeframe } {
-  const m = /([A-Z0-9]{2,12})(USDT|USDC|BUSD|BTC|ETH)_(\d+[mhd])/.exec(basename(file));
-  if (!m) return {};
-  const tf = (TIMEFRAMES as readonly string[]).includes(m[3]!) ? (m[3] as Timeframe) : undefined;
-  return { symbol: `${m[1]}/${m[2]}`, ...(tf ? { timeframe: tf } : {}) };
+/**
+ * The reference backtest's timeframe: the file's (its candles' spacing). A --timeframe that differs is
+ * refused: the reference setup runs the file's own candles, and 1h candles are not 4h bars.
+ */
+function backtestTimeframe(file: string, given: string | undefined, ofFile: () => Timeframe): Timeframe {
+  if (given !== undefined && !(TIMEFRAMES as readonly string[]).includes(given))
+    throw new Error(`--timeframe ${given}: one of ${TIMEFRAMES.join(', ')}`);
+  let detected: Timeframe;
+  try {
+    detected = ofFile();
+  } catch (e) {
+    if (given !== undefined) return given as Timeframe;
+    throw new Error(`${errorMessage(e)}; pass --timeframe`);
+  }
+  if (given === undefined || given === detected) return detected;
+  const coarser = TIMEFRAME_MS[given as Timeframe] > TIMEFRAME_MS[detected];
+  throw new Error(
+    `${file} holds ${detected} candles, not ${given}: leave --timeframe out to run them as ${detected} bars` +
+      (coarser
+        ? `; for ${given} bars made from them, run skipper backtest --config with market.timeframe: ${given} (it resamples a finer file up)`
+        : `; ${given} bars cannot be made from ${detected} candles`),
+  );
 }
 
 const config = program.command('config').description('configuration tools');

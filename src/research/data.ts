@@ -3,6 +3,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { TIMEFRAME_MS, TIMEFRAMES, type Candle, type Timeframe } from '../core/types.ts';
+import { errorMessage } from '../core/errors.ts';
 import { loadCandles } from '../market/csv.ts';
 import { detectTimeframe } from '../market/feed.ts';
 import { resampleAll } from '../market/resample.ts';
@@ -32,12 +33,25 @@ export function loadSeries(path: string): Loaded {
   if (hit && hit.mtimeMs === st.mtimeMs) return hit;
   const candles = loadCandles(path);
   if (candles.length < 2) throw new Error(`${path}: fewer than two candles`);
-  const guess = guessFromName(path).timeframe;
-  const timeframe = guess ?? detectTimeframe(candles);
+  const timeframe = fileTimeframe(path, candles);
   const loaded = { mtimeMs: st.mtimeMs, candles, timeframe };
   if (cache.size >= CACHE_FILES) cache.delete(cache.keys().next().value!);
   cache.set(path, loaded);
   return loaded;
+}
+
+/**
+ * The timeframe of a candle file: the usual spacing of its candles; the file name's (…_1h_….csv) only
+ * when the candles cannot tell (fewer than two), since a name can lie.
+ */
+export function fileTimeframe(path: string, candles: readonly Candle[]): Timeframe {
+  try {
+    return detectTimeframe(candles);
+  } catch (e) {
+    const named = guessFromName(path).timeframe;
+    if (named) return named;
+    throw new Error(`${path}: ${errorMessage(e)}`);
+  }
 }
 
 /** First and last candle open times of a series (file order is time order in practice). */

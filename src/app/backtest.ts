@@ -12,6 +12,7 @@ import type { Strategy } from '../strategy/types.ts';
 import { parseConfig } from '../config/load.ts';
 import { buildEngine } from './kernel.ts';
 import { MetricsTracker, type Metrics } from '../engine/metrics.ts';
+import type { DataIssues } from '../market/data-issues.ts';
 
 /**
  * Limits of the backtest reference setup: all-in, long-only, no stop, nothing that would stop a
@@ -63,6 +64,8 @@ export interface BacktestResult {
   fills: number;
   final_equity: number;
   metrics: Metrics;
+  /** Gaps and other data issues the validator found (rejected candles by kind among them). */
+  data_issues: DataIssues;
   elapsed_ms: number;
   bars_per_sec: number;
   fillRows: FillRow[];
@@ -179,6 +182,7 @@ function closeBacktest(
     fills: fillRows.length,
     final_equity: finalEquity,
     metrics: metrics.result(finalEquity),
+    data_issues: engine.dataIssues(o.symbol),
     elapsed_ms: elapsed,
     bars_per_sec: elapsed > 0 ? total / (elapsed / 1000) : 0,
     fillRows,

@@ -203,6 +203,7 @@ bt.action(async (o: Record<string, unknown>) => {
       fills: r.fills,
       final_equity: r.final_equity,
       metrics: { ...r.metrics, cagr: reportedCagr(r.metrics.cagr, spanDays(r.metrics.days, TIMEFRAME_MS[tf])) },
+      data_issues: r.data_issues,
       elapsed_ms: Number(r.elapsed_ms.toFixed(3)),
       bars_per_sec: Math.round(r.bars_per_sec),
     };
@@ -210,10 +211,13 @@ bt.action(async (o: Record<string, unknown>) => {
     else {
       const m = r.metrics;
       const { num, paramsText, pct } = await import('../research/print.ts'); // the research output's formats
+      const { dataIssuesText } = await import('../market/data-issues.ts');
+      const data = dataIssuesText(r.data_issues, tf);
       process.stdout.write(
         [
           `${symbol} ${tf} ${strategy} ${paramsText(out.params)} on ${basename(file)}`,
           `bars ${r.bars} (${r.rejected_bars} rejected), fills ${r.fills}, trades ${m.trades}`,
+          ...(data === null ? [] : [data]),
           `final equity ${r.final_equity.toFixed(2)} (total return ${pct(m.total_return)}, ${cagrText(out.metrics.cagr)})`,
           `sharpe ${num(m.sharpe)}, sortino ${num(m.sortino)}, max drawdown ${pct(m.max_drawdown)}`,
           `win rate ${pct(m.win_rate, 1)}, profit factor ${num(m.profit_factor)}, expectancy ${num(m.expectancy)}, exposure ${pct(m.exposure, 1)}, fees ${num(m.fees)}`,

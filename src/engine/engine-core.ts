@@ -20,6 +20,7 @@ import {
 import type { ExchangeClient, OrderUpdate, SimulatedVenue } from '../exchange/types.ts';
 import { isSimulatedVenue } from '../exchange/types.ts';
 import { STATE } from '../journal/state-keys.ts';
+import { noDataIssues, tallyIssue } from '../market/data-issues.ts';
 import { alertForIssue, type CheckResult } from '../market/validator.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent } from '../risk/types.ts';
 import { exitingQty, inFlight, isExit, orderInFlight, pendingEntries, reduces, standAside } from './in-flight.ts';
@@ -113,6 +114,7 @@ export abstract class EngineCore {
         working: 0,
         accepted: 0,
         rejected: 0,
+        issues: noDataIssues(),
         progressKey,
       };
       this.symbols.set(s.symbol, st);
@@ -261,6 +263,7 @@ export abstract class EngineCore {
   protected onDataIssues(s: SymbolState, candle: Candle, v: CheckResult): void {
     const now = this.clock.now();
     for (const issue of v.issues) {
+      tallyIssue(s.issues, issue);
       this.journal.recordDataEvent({
         ts: now,
         symbol: s.symbol,

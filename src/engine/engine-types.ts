@@ -8,6 +8,7 @@ import type { ExchangeClient } from '../exchange/types.ts';
 import type { NumberKey } from '../journal/state-keys.ts';
 import type { SymbolPause } from '../risk/types.ts';
 import type { Strategy, StrategyContext } from '../strategy/types.ts';
+import type { DataIssues } from '../market/data-issues.ts';
 import type { EngineEvents } from './engine-events.ts';
 import type { MetricsTracker } from './metrics.ts';
 import type { ApprovalGate, EngineRisk, EntrySplitter, ReconnectHook, TradingJournal, Validator } from './ports.ts';
@@ -67,6 +68,8 @@ export interface SymbolState extends SymbolSetup {
   working: number;
   accepted: number;
   rejected: number;
+  /** What the validator said about the candles since start (gaps, rejects…), for a backtest's output. */
+  issues: DataIssues;
   /** runtime_state key of the last processed candle. */
   progressKey: NumberKey;
 }

@@ -17,6 +17,7 @@ import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE } from './protection.ts';
 import { closeRequest, EngineCore } from './engine-core.ts';
 import { fillAlerts } from './fill-alerts.ts';
+import { noDataIssues, type DataIssues } from '../market/data-issues.ts';
 import { forgetTradeSettings, newTradeSettings, tradeSettings, VENUE_CLOSE_ID } from './trades.ts';
 import type { EngineOptions, EngineStatus } from './engine-types.ts';
 import type { Proposal } from './ports.ts';
@@ -608,6 +609,11 @@ export class Engine extends EngineCore implements ExchangeListener {
   candleCounts(symbol: string): { accepted: number; rejected: number } {
     const s = this.symbols.get(symbol);
     return { accepted: s?.accepted ?? 0, rejected: s?.rejected ?? 0 };
+  }
+
+  /** What the validator found in the symbol's candles since start: gaps, rejected candles by kind… */
+  dataIssues(symbol: string): DataIssues {
+    return this.symbols.get(symbol)?.issues ?? noDataIssues();
   }
 
   lastPrice(symbol: string): number {

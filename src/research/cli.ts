@@ -22,6 +22,7 @@ import { gapMetric, type Search, type SweepReport } from './sweep.ts';
 import { parseWalkForward } from './walk-forward.ts';
 import { counted } from '../core/format.ts';
 import { cagrText } from '../engine/cagr-span.ts';
+import { dataIssuesText } from '../market/data-issues.ts';
 
 /** The config file as written (sweeps set values on it, then validate), and validated. */
 export function readConfig(file: string): { raw: Record<string, unknown>; config: Config } {
@@ -135,11 +136,14 @@ export async function backtestConfig(o: BacktestConfigArgs): Promise<void> {
   if (o.chart) process.stdout.write(`chart: ${o.chart}\n`);
 }
 
+const nonNull = <T>(x: T | null): T[] => (x === null ? [] : [x]);
+
 export function backtestText(r: RunResult): string {
   const m = r.metrics;
   const lines = [
     `${r.symbols.join(', ')} ${r.timeframe} ${r.strategy} ${paramsText(r.params)}, ${when(r.from)} … ${when(r.to)}`,
     `bars ${r.bars} (${r.rejected_bars} rejected), fills ${r.fills}, trades ${m.trades}`,
+    ...nonNull(dataIssuesText(r.data_issues, r.timeframe)),
     `final equity ${r.final_equity.toFixed(2)} (total return ${pct(m.total_return)}, ${cagrText(m.cagr)})`,
     `sharpe ${num(m.sharpe)}, sortino ${num(m.sortino)}, calmar ${m.calmar === null ? 'n/a' : num(m.calmar)}, max drawdown ${pct(m.max_drawdown)}, worst day ${pct(r.worst_day)}, longest under water ${num(r.time_under_water, 1)} days`,
     `win rate ${pct(m.win_rate, 1)}, profit factor ${num(m.profit_factor)}, expectancy ${num(m.expectancy)}, exposure ${pct(m.exposure, 1)}, fees ${num(m.fees)}`,

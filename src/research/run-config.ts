@@ -13,6 +13,7 @@ import { paperVenue } from '../app/venues.ts';
 import { calmarOf, reportedCagr, spanDays } from '../engine/cagr-span.ts';
 import type { Metrics } from '../engine/metrics.ts';
 import { Journal } from '../journal/journal.ts';
+import { mergeDataIssues, type DataIssues } from '../market/data-issues.ts';
 import { CandleValidator } from '../market/validator.ts';
 import { createStrategy, shownParams } from '../strategy/registry.ts';
 import type { Strategy } from '../strategy/types.ts';
@@ -79,6 +80,8 @@ export interface RunResult {
   rejected_bars: number;
   fills: number;
   final_equity: number;
+  /** Gaps and other data issues the validator found, all symbols together. */
+  data_issues: DataIssues;
   /** cagr and calmar: null when the data spans under 30 days (engine/cagr-span.ts). */
   metrics: Omit<Metrics, 'cagr'> & { cagr: number | null; calmar: number | null };
   worst_day: number;
@@ -347,6 +350,7 @@ function summarize(a: {
     rejected_bars: counts.reduce((x, c) => x + c.rejected, 0),
     fills: fills.length,
     final_equity: finalEquity,
+    data_issues: mergeDataIssues(cfg.market.symbols.map((s) => engine.dataIssues(s))),
     metrics: { ...m, cagr, calmar: calmarOf(cagr, m.max_drawdown) },
     worst_day: fig.worstDay,
     time_under_water: fig.longestUnderWaterMs / 86_400_000,

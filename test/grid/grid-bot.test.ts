@@ -148,7 +148,7 @@ describe('a grid with approvals on', () => {
     expect(gridOrders()).toBeGreaterThan(0);
     // Approvals set again while it runs: the grid was approved, and the reply says it keeps trading.
     expect((await send(h, '/approvals always')).text).toMatch(
-      / The running BTC\/USDT grid keeps placing its level orders without asking \(a grid is approved once, when it starts\); \/grid stop stops it\.$/,
+      / The running BTC\/USDT grid keeps placing its level orders without asking \(a grid is approved once, when it starts\); \/grid stop stops it\.(\n|$)/,
     );
   });
 

@@ -159,7 +159,10 @@ describe('skipper backtest --strategy model|ensemble', () => {
     expect(d.status).not.toBe(0);
     expect(d.stdout).toBe('');
     expect(d.stderr).toMatch(/hourly\/manifest\.json: timeframe: trained on 1h candles, run on 1m: /);
-    expect(cli('--data', csv, '--strategy', 'model', '--model', hourly, '--timeframe', '1h', '--json').status).toBe(0);
+    const hourlyCsv = join(dir, 'c2-1h.csv');
+    await generateCsv(hourlyCsv, 200, 4, { timeframe: '1h' });
+    const e = cli('--data', hourlyCsv, '--strategy', 'model', '--model', hourly, '--json');
+    expect(e.status, e.stderr).toBe(0);
   }, 60_000);
 });
 

@@ -33,6 +33,11 @@ interface PendingConfirm {
 }
 
 export const STALE_BUTTON = 'This button is no longer valid.';
+const NO_LONGER_VALID =
+  'This confirmation is no longer valid (it expired, or the bot restarted since it was asked): nothing was done. Send the command again if you still want it.';
+const MAX_SWEPT = 1_000;
+/** A confirmation nonce: a run's 4-hex tag and 12 random hex digits. */
+const RUN_NONCE = /^[0-9a-f]{16}$/;
 export const REFUSAL = "Sorry, you're not on this bot's allow-list. Ask its owner to add your user id.";
 
 const userKey = (u: ChatUser) => `${u.transport}:${u.id}`;
@@ -56,6 +61,10 @@ const scrubbed = (r: Reply): Reply => ({
 export class Dispatcher {
   private readonly byName = new Map<string, CommandSpec>();
   private readonly confirms = new Map<number, PendingConfirm>();
+  /** Starts every confirmation nonce of this run: a press of an earlier run's prompt is told apart. */
+  private readonly runTag = randomBytes(2).toString('hex');
+  /** Nonces of confirmations swept after they expired, newest last (bounded). */
+  private readonly swept = new Set<string>();
   private readonly refused = new Set<string>();
   private readonly buttonHandlers = new Map<string, ButtonHandler>();
   private seq = 0;
@@ -152,7 +161,7 @@ export class Dispatcher {
 
   private askConfirmation(cmd: CommandSpec, ctx: CommandContext, question: string): Reply {
     const id = ++this.seq;
-    const nonce = randomBytes(6).toString('hex');
+    const nonce = this.runTag + randomBytes(6).toString('hex');
     const expiresAt = this.services.clock.now() + this.confirmTimeoutMs;
     this.confirms.set(id, { id, nonce, userKey: userKey(ctx.user), command: cmd, ctx, question, expiresAt });
     this.audit(ctx.user, cmd.name, ctx.raw, 'confirm', question);
@@ -216,7 +225,14 @@ export class Dispatcher {
       this.audit(user, 'confirm', data.slice(0, 64), 'invalid', why);
       return { toast: STALE_BUTTON };
     };
-    if (!p || p.nonce !== nonce || (yn !== 'y' && yn !== 'n')) return bad('unknown or forged confirmation');
+    if (!p || p.nonce !== nonce || (yn !== 'y' && yn !== 'n')) {
+      // A prompt of an earlier run, or one swept after it expired: its message says so instead of keeping
+      // live-looking buttons. (A second tap, or forged data, leaves the message as it is.)
+      const stale = nonce !== undefined && ((RUN_NONCE.test(nonce) && !nonce.startsWith(this.runTag)) || this.swept.has(nonce));
+      return stale
+        ? { ...bad('a prompt of an earlier run, or expired'), edit: { text: NO_LONGER_VALID, buttons: [] } }
+        : bad('unknown or forged confirmation');
+    }
     if (p.userKey !== userKey(user)) {
       this.audit(user, 'confirm', data.slice(0, 64), 'refused', 'not the user who asked');
       return { toast: 'Only the person who asked can confirm this.' };
@@ -243,6 +259,11 @@ export class Dispatcher {
   /** Drop expired confirmations (they also fail on press; this just bounds memory). */
   sweep(): void {
     const now = this.services.clock.now();
-    for (const [id, p] of this.confirms) if (now > p.expiresAt + 60_000) this.confirms.delete(id);
+    for (const [id, p] of this.confirms) {
+      if (now <= p.expiresAt + 60_000) continue;
+      this.confirms.delete(id);
+      this.swept.add(p.nonce);
+      if (this.swept.size > MAX_SWEPT) this.swept.delete(this.swept.values().next().value!);
+    }
   }
 }

@@ -45,8 +45,16 @@ export default defineCommand({
     if (parent) return parent;
     if (!o) {
       const past = ctx.services.journal.getOrder(asked);
-      if (past) return { text: `Order ${past.clientOrderId} is already ${past.status}: nothing to cancel.` };
-      return { text: `No working order "${asked}". /orders lists the working ones.`, severity: 'warning' };
+      if (past)
+        return {
+          text: `Order ${past.clientOrderId} is already ${past.status}: nothing to cancel.`,
+          audit: { outcome: 'invalid', reason: `already ${past.status}` },
+        };
+      return {
+        text: `No working order "${asked}". /orders lists the working ones.`,
+        severity: 'warning',
+        audit: { outcome: 'invalid', reason: 'no such working order' },
+      };
     }
     if (o.status === 'new')
       return { text: `Order ${o.clientOrderId} is still being sent to the venue; try again in a moment.`, severity: 'warning' };

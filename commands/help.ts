@@ -33,7 +33,10 @@ export default defineCommand({
         asked,
         mine.map((x) => x.name),
       );
-      return { text: `No command /${asked}.${meant ? ` Did you mean /${meant}?` : ''} /help lists the ones you can use.` };
+      return {
+        text: `No command /${asked}.${meant ? ` Did you mean /${meant}?` : ''} /help lists the ones you can use.`,
+        audit: { outcome: 'invalid', reason: 'no such command' },
+      };
     }
     const lines = mine.map((c) => `${usage(c)} — ${c.description}${c.minRole !== 'viewer' ? ` (${c.minRole})` : ''}`);
     return { title: 'Skipper commands', text: `${lines.join('\n')}\n\n/help <command> explains one.` };

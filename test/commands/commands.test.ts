@@ -414,6 +414,12 @@ describe('/logs and /audit', () => {
     expect(r.text).toMatch(/u-nobody\s+-\s+\/flatten\s+refused\s+not on the allow-list/);
     expect(r.text).toMatch(/u-viewer\s+viewer\s+\/buy BTC\/USDT 1\s+refused\s+needs trader/);
     expect(r.text).toMatch(/u-trader\s+trader\s+\/buy BTC\/USDT nope\s+invalid\s+amount:/);
+    // A command whose argument named nothing did nothing: audited as invalid, not ok.
+    await send(trader, '/cancel sk-999999');
+    await send(viewer, '/help nope');
+    const after = (await send(admin, '/audit 5')).text;
+    expect(after).toMatch(/\/cancel sk-999999\s+invalid\s+no such working order/);
+    expect(after).toMatch(/\/help nope\s+invalid\s+no such command/);
     expect((await send(admin, '/audit 0')).text).toMatch(/Usage: \/audit \[n\]/);
   });
 });

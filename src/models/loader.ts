@@ -83,11 +83,11 @@ export function readGolden(dir: string): Golden {
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
-/** Loads and checks a model folder. Throws a ModelError; never returns a half-checked model. */
-export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
-  const manifest = readManifest(dir);
-  const wrongTf = opts.timeframe === undefined ? null : timeframeProblem(manifest, opts.timeframe);
-  if (wrongTf !== null) throw new ModelError(join(dir, MANIFEST_FILE), 'timeframe', wrongTf);
+/**
+ * The model file's bytes, when it is there and is the file the manifest names (its sha256). Throws a
+ * ModelError. The config check (models/wire.ts) runs this much too, so it refuses what loading would.
+ */
+export function readModelFile(dir: string, manifest: Manifest): { file: string; bytes: Buffer } {
   const file = join(dir, MODEL_FILE);
   if (!existsSync(file) || !statSync(file).isFile()) throw new ModelError(file, 'file', 'missing');
   const bytes = readFileSync(file);
@@ -98,6 +98,15 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Lo
       'sha256',
       `is ${sha.slice(0, 12)}…, the manifest says ${manifest.sha256.slice(0, 12)}… (file replaced, half-written, or manifest not updated)`,
     );
+  return { file, bytes };
+}
+
+/** Loads and checks a model folder. Throws a ModelError; never returns a half-checked model. */
+export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+  const manifest = readManifest(dir);
+  const wrongTf = opts.timeframe === undefined ? null : timeframeProblem(manifest, opts.timeframe);
+  if (wrongTf !== null) throw new ModelError(join(dir, MANIFEST_FILE), 'timeframe', wrongTf);
+  const { file, bytes } = readModelFile(dir, manifest);
 
   let opset: number | undefined;
   try {

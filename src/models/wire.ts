@@ -12,7 +12,7 @@ import { TIMEFRAME_MS, type ModelVote, type Signal } from '../core/types.ts';
 import type { Journal } from '../journal/journal.ts';
 import { ModelJournal, type VersionTally } from './predictions-journal.ts';
 import type { EnsembleConfig } from './ensemble.ts';
-import { readManifest } from './loader.ts';
+import { readManifest, readModelFile } from './loader.ts';
 import { MANIFEST_FILE, timeframeProblem, type Manifest } from './manifest.ts';
 import type { LoadedModel } from './model.ts';
 import { FloorWatch } from './floor.ts';
@@ -93,7 +93,13 @@ export function modelStrategyProblems(cfg: Pick<ModelRunConfig, 'strategy' | 'mo
       return [];
     }
     const p = timeframeProblem(manifest, cfg.market.timeframe, 'market.timeframe');
-    return p === null ? [] : [`${key}: ${file}: timeframe: ${p}`];
+    if (p !== null) return [`${key}: ${file}: timeframe: ${p}`];
+    try {
+      readModelFile(d, manifest); // there, and the file the manifest names (the graph itself is checked at load)
+    } catch (e) {
+      return [`${key}: ${(e as Error).message}`];
+    }
+    return [];
   });
 }
 

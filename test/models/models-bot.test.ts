@@ -77,6 +77,21 @@ describe('timeframe at start-up', () => {
   });
 });
 
+describe('the model file at start-up (and config check)', () => {
+  it('a model file that is not the one its manifest names (sha256) or is missing stops start-up with the reason', async () => {
+    root = tmpModels();
+    const dir = await writeTinyModel(root, { name: 'cut', lean: 'up' });
+    const onnx = join(dir, 'model.onnx');
+    writeFileSync(onnx, readFileSync(onnx).subarray(0, 100)); // half-written
+    const config = { strategy: { name: 'model', model: dir }, models: { dir: root, watch: false } };
+    await expect(startBot({ dir: tempDir(), candles: 50, config })).rejects.toThrow(
+      /strategy\.model: .*cut\/model\.onnx: sha256: is \w+…, the manifest says \w+… \(file replaced, half-written, or manifest not updated\)/,
+    );
+    rmSync(onnx);
+    await expect(startBot({ dir: tempDir(), candles: 50, config })).rejects.toThrow(/strategy\.model: .*cut\/model\.onnx: file: missing/);
+  });
+});
+
 describe('ensemble strategy in a paper replay', () => {
   it('trades on the ensemble, journals every prediction and scores it after its horizon (candle time)', async () => {
     const dir = tempDir();

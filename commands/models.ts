@@ -1,4 +1,4 @@
-import { defineCommand, usage, type CommandSpec, percent, utc, actor, badArgs, type ModelView } from './kit.ts';
+import { defineCommand, usage, type CommandSpec, percent, utc, actor, badArgs, wallTimeNote, type ModelView } from './kit.ts';
 
 const ACTIONS = ['disable', 'enable', 'reload'] as const;
 
@@ -61,7 +61,11 @@ const spec: CommandSpec = defineCommand({
       if (v.lastError !== null) lines.push(`  problem: ${v.lastError}`);
     }
     const ev = m.recentEvents(3);
-    if (ev.length > 0) lines.push(`Recent: ${ev.map((e) => `${utc(e.ts)} ${e.model} ${e.type}: ${e.detail}`).join('; ')}`);
+    // Model events are stamped on the wall clock; in a replay the candle times above are not.
+    if (ev.length > 0)
+      lines.push(
+        `Recent${wallTimeNote(services.engine.clockKind)}: ${ev.map((e) => `${utc(e.ts)} ${e.model} ${e.type}: ${e.detail}`).join('; ')}`,
+      );
     return { title: 'Models', text: lines.join('\n') };
   },
 });

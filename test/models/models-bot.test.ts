@@ -164,7 +164,10 @@ describe('ensemble strategy in a paper replay', () => {
     await h.stop();
     h = await startBot({ dir, candles: 100, config });
     expect(h.bot.models!.set.slots.get('up2')!.enabled).toBe(false);
-    expect((await send(h, viewer, '/models')).text).toMatch(/up2 v1 — weight 1, DISABLED/);
+    const listed = (await send(h, viewer, '/models')).text;
+    expect(listed).toMatch(/up2 v1 — weight 1, DISABLED/);
+    // The events are on the wall clock, the replay's candles are not: the line says so.
+    expect(listed).toMatch(/\nRecent \(wall clock\): \d{4}-\d\d-\d\d \d\d:\d\d UTC .*up2 disabled: /);
     expect(await confirm(h, admin, '/models disable up')).toMatch(/last enabled model/);
     expect(await confirm(h, admin, '/models enable up2')).toMatch(/Model up2 enabled/);
     expect(rows(h, "SELECT type FROM model_events WHERE type IN ('enabled','disabled') ORDER BY id").map((r) => r.type)).toEqual([

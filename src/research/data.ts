@@ -1,7 +1,7 @@
 // Candle and funding data for research runs: files loaded once per process (workers run many
 // backtests on the same files), resampled up to the config's timeframe, cut to a window.
 import { readFileSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { TIMEFRAME_MS, TIMEFRAMES, type Candle, type Timeframe } from '../core/types.ts';
 import { errorMessage } from '../core/errors.ts';
 import { loadCandles } from '../market/csv.ts';
@@ -147,8 +147,9 @@ export function parseDataArg(spec: string, symbols: readonly string[]): Record<s
     if (eq < 0) {
       const sym = symbols.length === 1 ? symbols[0] : guessFromName(part).symbol;
       if (!sym) throw new Error(`--data ${part}: name the symbol, e.g. --data BTC/USDT=${part}`);
-      out[sym] = part.trim();
-    } else out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+      out[sym] = resolve(part.trim());
+    } else out[part.slice(0, eq).trim()] = resolve(part.slice(eq + 1).trim());
   }
+  // Absolute: a queued sweep's workers may run in another directory (the jobs carry the paths).
   return out;
 }

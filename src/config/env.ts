@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UserError } from '../core/errors.ts';
+import { ConfigError } from './errors.ts';
 import { registerSecret } from '../core/logger.ts';
 
 /** Secrets come only from the environment, never from the config file, and never reach logs or chat. */
@@ -29,7 +29,10 @@ export function readSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
     try {
       return readFileSync(file, 'utf8').trim() || undefined;
     } catch (e) {
-      throw new UserError(`${k}_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      // A config problem (exit 2), named by the variable to fix.
+      throw new ConfigError('the environment', [
+        `${k}_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      ]);
     }
   };
   const set = <K extends keyof Secrets>(key: K, v: string | undefined, secret = true) => {

@@ -1,4 +1,4 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import type { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import { yaml } from './yaml.ts';
@@ -25,6 +25,7 @@ export function parseConfig(input: unknown, file = '(config)'): Config {
 export function loadConfig(file?: string, overrides: ConfigInput = {}): Config {
   if (!file) return parseConfig(overrides, '(defaults)');
   if (!existsSync(file)) throw new ConfigError(file, ['file not found']);
+  if (statSync(file).isDirectory()) throw new ConfigError(file, ['a directory, not a config file']);
   let raw: unknown;
   try {
     const text = readFileSync(file, 'utf8');

@@ -27,6 +27,8 @@ export async function bybitBot(o: {
   volatility: number;
   config: ConfigInput;
   waitForReplay?: boolean;
+  /** `--confirm-live` (default true); false: the bot waits for an admin's go. */
+  confirmLive?: boolean;
 }): Promise<BybitBot> {
   const dir = tempDir(o.prefix);
   const csv = join(dir, 'candles.csv');
@@ -47,7 +49,7 @@ export async function bybitBot(o: {
     dir,
     replayFile: csv,
     config: deepMerge(base, o.config as Record<string, unknown>) as ConfigInput,
-    bot: { secrets: { exchangeApiKey: KEY, exchangeApiSecret: SECRET }, confirmLive: true },
+    bot: { secrets: { exchangeApiKey: KEY, exchangeApiSecret: SECRET }, confirmLive: o.confirmLive ?? true },
     ...(o.waitForReplay === false ? { waitForReplay: false } : {}),
   }).catch(async (e: unknown) => {
     await fake.close();

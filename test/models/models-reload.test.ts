@@ -31,6 +31,18 @@ afterEach(async () => {
 });
 
 /** Builds version `v` of model m in a staging folder and returns its files. */
+/** Version 2 published over the served one with its manifest edited; the event the set raised. */
+async function publishEdited(edit: (manifest: Record<string, unknown>) => void): Promise<ModelEvent> {
+  const v2 = await stage(2);
+  const m = JSON.parse(v2.manifest.toString()) as Record<string, unknown>;
+  edit(m);
+  const got = next();
+  writeFileSync(join(root, 'm', 'model.onnx'), v2.onnx);
+  writeFileSync(join(root, 'm', 'golden.json'), v2.golden);
+  writeFileSync(join(root, 'm', 'manifest.json'), JSON.stringify(m));
+  return got;
+}
+
 async function stage(v: number, lean: 'up' | 'down' = 'down'): Promise<{ onnx: Buffer; golden: Buffer; manifest: Buffer }> {
   const staging = join(root, '..', `${root.split('/').pop()}-staging-${v}`);
   mkdirSync(staging, { recursive: true });
@@ -109,14 +121,7 @@ describe('hot reload', () => {
 
   it('a version whose action map is reversed is refused, naming the rows that flip; the old version keeps serving', async () => {
     const slot = set.slots.get('m')!;
-    const v2 = await stage(2);
-    const m = JSON.parse(v2.manifest.toString());
-    m.actions = ['buy', 'hold', 'sell'];
-    const got = next();
-    writeFileSync(join(root, 'm', 'model.onnx'), v2.onnx);
-    writeFileSync(join(root, 'm', 'golden.json'), v2.golden);
-    writeFileSync(join(root, 'm', 'manifest.json'), JSON.stringify(m));
-    const ev = await got;
+    const ev = await publishEdited((m) => (m['actions'] = ['buy', 'hold', 'sell']));
     expect(ev).toMatchObject({ type: 'refused', field: 'actions', serving: 1 });
     expect((ev as { error: string }).error).toMatch(/m\/manifest\.json: actions: \d+ of \d+ golden rows decode unlike the training run/);
     expect(slot.current!.manifest.version).toBe(1);
@@ -124,14 +129,7 @@ describe('hot reload', () => {
   });
 
   it('a version trained on another timeframe than the set runs on is refused; the old version keeps serving', async () => {
-    const v2 = await stage(2);
-    const m = JSON.parse(v2.manifest.toString());
-    m.timeframe = '1h';
-    const got = next();
-    writeFileSync(join(root, 'm', 'model.onnx'), v2.onnx);
-    writeFileSync(join(root, 'm', 'golden.json'), v2.golden);
-    writeFileSync(join(root, 'm', 'manifest.json'), JSON.stringify(m));
-    const ev = await got;
+    const ev = await publishEdited((m) => (m['timeframe'] = '1h'));
     expect(ev).toMatchObject({ type: 'refused', field: 'timeframe', serving: 1 });
     expect((ev as { error: string }).error).toMatch(/m\/manifest\.json: timeframe: trained on 1h candles, run on 1m:/);
     expect(set.slots.get('m')!.current!.manifest.version).toBe(1);

@@ -1,6 +1,6 @@
 // The research commands' actions (backtest --config, sweep, worker, stress, select); commands.ts
 // declares them. Heavy modules (echarts, piscina, BullMQ) load only inside the command that needs them.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { deepMerge, loadConfig } from '../config/load.ts';
@@ -197,6 +197,13 @@ export interface SweepArgs {
   top: number;
 }
 
+/** A results file this command created and that holds no run is removed when the command is refused: bad input changes nothing. */
+function discardIfFresh(store: import('./store.ts').ResultsStore, fresh: boolean): void {
+  if (!fresh || store.path === ':memory:' || !store.isEmpty()) return;
+  store.close();
+  for (const f of [store.path, `${store.path}-wal`, `${store.path}-shm`]) rmSync(f, { force: true });
+}
+
 export async function sweepCommand(o: SweepArgs): Promise<number> {
   const { raw, config } = readConfig(o.config);
   const objective = objectiveOf(o.objective, config);
@@ -212,6 +219,7 @@ export async function sweepCommand(o: SweepArgs): Promise<number> {
       : { kind: 'grid' };
   const { ResultsStore } = await import('./store.ts');
   const { runSweep } = await import('./sweep.ts');
+  const fresh = !existsSync(o.results);
   const store = new ResultsStore(o.results);
   const executor = await executorFor(o);
   const progress = await progressReporter('sweep');
@@ -234,6 +242,9 @@ export async function sweepCommand(o: SweepArgs): Promise<number> {
       clock: new WallClock(),
       progress: progress.update,
     });
+  } catch (e) {
+    discardIfFresh(store, fresh);
+    throw e;
   } finally {
     progress.stop();
     await executor.close();
@@ -510,6 +521,7 @@ export async function selectCommand(o: SelectArgs): Promise<number> {
   }
   const objective = objectiveOf(o.objective, config);
   const { ResultsStore } = await import('./store.ts');
+  const fresh = !existsSync(o.results);
   const store = new ResultsStore(o.results);
   const executor = await executorFor(o);
   const progress = await progressReporter('select');
@@ -547,6 +559,9 @@ export async function selectCommand(o: SelectArgs): Promise<number> {
         clock: new WallClock(),
         progress: progress.update,
       });
+  } catch (e) {
+    discardIfFresh(store, fresh);
+    throw e;
   } finally {
     progress.stop();
     await executor.close();

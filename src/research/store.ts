@@ -108,6 +108,11 @@ export class ResultsStore {
     return (this.db.prepare(`select count(*) as n from runs where sweep_id = ?`).get(sweepId) as { n: number }).n;
   }
 
+  /** No run recorded (a refused command's fresh file holds nothing worth keeping). */
+  isEmpty(): boolean {
+    return this.db.prepare('select 1 from runs limit 1').get() === undefined;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSkipper } from '../helpers/cli.ts';
+import { PROJECT_ROOT } from '../../src/core/paths.ts';
 import { pngInfo } from '../../src/reports/charts.ts';
 import { generateCsv } from '../../src/market/generator.ts';
 
@@ -83,6 +84,23 @@ describe('skipper backtest --config', () => {
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/--param risk\.stopLoss=0\.01: .*unknown key "stopLoss"/);
     expect(existsSync(join(dir, 'x.db'))).toBe(false); // nothing written that looks like a result
+    // Refused once the sweep has looked at its sets (a 1m model on 1h candles): no results file either.
+    const modelCfg = join(dir, 'm.yaml');
+    writeFileSync(modelCfg, `market: { timeframe: 1h }\nstrategy: { name: model, model: ${join(PROJECT_ROOT, 'models', 'btc-mlp')} }\n`);
+    const refused = await skipper([
+      'sweep',
+      '--config',
+      modelCfg,
+      '--data',
+      csv,
+      '--param',
+      'risk.stopLossPct=0.01,0.02',
+      '--results',
+      'y.db',
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/no valid parameter combination: .*trained on 1m candles, run on 1h/);
+    expect(existsSync(join(dir, 'y.db'))).toBe(false);
     writeFileSync(join(dir, 'binance_spot_BTCUSDT_1h_2024-01-01_2024-03-31.csv'), readFileSync(csv));
     const s = await skipper(['stress', '--config', config, '--data-dir', dir, '--workers', '1', '--require', 'max_drawdown<=0.0001']);
     expect(s.code).toBe(1);

@@ -33,8 +33,6 @@ import { registerSecret, type Logger } from '../core/logger.ts';
 import type { CommandSpec } from './command.ts';
 import { REFUSAL, type Dispatcher } from './dispatcher.ts';
 import { routeChannels } from './routes.ts';
-
-export { routeChannels };
 import type { ChatTransport, Destination, Topic } from './transport.ts';
 import { ROLE_RANK, type ArgSpec, type Button, type ChatUser, type MessageRef, type Reply, type Role } from './types.ts';
 

@@ -187,7 +187,7 @@ export class ProtectionKeeper {
       const stop: OrderRequest = { symbol, side, type: 'stop_market', stopPrice: target.stop_loss, qty, tif: 'GTC', reduceOnly: true };
       this.host.send(this.host.record(stop, 'stop_loss'));
     }
-    if (target.take_profit !== undefined && !(this.host.marketType === 'spot' && target.stop_loss !== undefined)) {
+    if (target.take_profit !== undefined && !this.takeProfitByBot(pos, target.stop_loss)) {
       const tp: OrderRequest = { symbol, side, type: 'limit', price: target.take_profit, qty, tif: 'GTC', reduceOnly: true };
       this.host.send(this.host.record(tp, 'take_profit'));
     }
@@ -229,9 +229,12 @@ export class ProtectionKeeper {
     return true;
   }
 
-  /** Spot with a stop-loss: the take-profit is the bot's to watch (the stop holds the coins at the venue). */
-  takeProfitByBot(pos: BookPosition): boolean {
-    return this.host.marketType === 'spot' && pos.stopLoss !== undefined;
+  /**
+   * Spot with a stop-loss: the take-profit is the bot's to watch (the stop holds the coins at the venue).
+   * `stopLoss`: the stop the position has or is about to get (coverRest's, before the position is saved).
+   */
+  takeProfitByBot(pos: BookPosition, stopLoss = pos.stopLoss): boolean {
+    return this.host.marketType === 'spot' && stopLoss !== undefined;
   }
 
   /**
@@ -243,7 +246,7 @@ export class ProtectionKeeper {
   watchTakeProfit(pos: BookPosition, low: number, high: number): boolean {
     const tp = pos.takeProfit;
     if (tp === undefined || !this.takeProfitByBot(pos) || (pos.side === 'long' ? high < tp : low > tp)) return false;
-    for (const o of this.ordersOf(pos.symbol)) if (inFlight(o) && o.reduceOnly && !PROTECTIVE.has(o.purpose)) return false; // an exit is on its way
+    for (const o of this.ordersOf(pos.symbol)) if (inFlight(o) && o.reduceOnly) return false; // an exit is on its way (inFlight: never a protective order)
     const px = (x: number) => price(x, this.host.priceStep(pos.symbol));
     return this.host.exitAtTakeProfit(pos.symbol, `take-profit ${px(tp)} reached`) !== null;
   }

@@ -81,9 +81,9 @@ export class RiskEngine {
 
   /**
    * `explain: false` gives accepted verdicts a short reason (resizes and rejects are always explained):
-   * for backtests that journal fills only, where the text would be built for nobody.
+   * for backtests that journal fills only, where the text would be built for nobody. `clockKind`: which
+   * clock stamps `now` (a replay's candle time is labelled so in the texts).
    */
-  /** `clockKind`: which clock stamps `now` (a replay's candle time is labelled so in the texts). */
   constructor(limits: RiskLimits, state?: RiskState, opts: { explain?: boolean; clockKind?: () => ClockKind | undefined } = {}) {
     this.lim = { ...limits };
     this.st = restoreState(state);

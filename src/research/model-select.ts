@@ -9,9 +9,9 @@ import type { VoteMode } from '../models/ensemble.ts';
 import { MANIFEST_FILE, manifestSchema } from '../models/manifest.ts';
 import { ensembleOf, writeEnsemble } from './model-candidates.ts';
 import { runModelConfigBacktest } from './model-run.ts';
-import { failedRuleTexts, objectiveValue, slim } from './objective.ts';
+import { slim } from './objective.ts';
 import type { RunConfigOptions } from './run-config.ts';
-import type { Verdict } from './select.ts';
+import { verdictOf, type Verdict } from './select.ts';
 
 export interface ModelSelectOptions {
   raw: Record<string, unknown>;
@@ -40,10 +40,7 @@ export interface ModelSelection {
 }
 
 function judge(name: string, r: Awaited<ReturnType<typeof runModelConfigBacktest>>, o: ModelSelectOptions): Verdict {
-  const figures = slim(r);
-  const failed = failedRuleTexts(figures, o.rules);
-  const v = objectiveValue(figures, o.objective);
-  return { candidate: name, params: null, figures, objective: Number.isNaN(v) ? -Infinity : v, failed, passed: failed.length === 0 };
+  return verdictOf(name, null, slim(r), o);
 }
 
 const rank = (a: Verdict, b: Verdict): number =>

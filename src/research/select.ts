@@ -48,6 +48,18 @@ export interface Verdict {
   passed: boolean;
 }
 
+/** A candidate's figures judged by the rules and ranked by the objective (a figure it lacks ranks last). */
+export function verdictOf(
+  candidate: string,
+  params: ParamPoint | null,
+  figures: RunFigures,
+  o: { rules: readonly MetricRule[]; objective: Objective },
+): Verdict {
+  const failed = failedRuleTexts(figures, o.rules);
+  const v = objectiveValue(figures, o.objective);
+  return { candidate, params, figures, objective: Number.isNaN(v) ? -Infinity : v, failed, passed: failed.length === 0 };
+}
+
 /** Figures of the stitched out-of-sample run; figures it does not measure are NaN (a rule on them fails). */
 function stitchedFigures(r: SweepReport): RunFigures {
   const s = r.stitched!;
@@ -95,11 +107,7 @@ export async function select(o: SelectOptions): Promise<Verdict[]> {
     const base = parseConfig(raw, c.name);
     const report = await runSweep({ ...o, raw, base, search: { kind: 'grid' }, require: o.walkForward ? o.require : [] });
     if (report.errors.length) throw new Error(`${c.name}: ${report.errors[0]!.error}`);
-    const judge = (figures: RunFigures, params: ParamPoint | null): Verdict => {
-      const failed = failedRuleTexts(figures, o.rules);
-      const v = objectiveValue(figures, o.objective);
-      return { candidate: c.name, params, figures, objective: Number.isNaN(v) ? -Infinity : v, failed, passed: failed.length === 0 };
-    };
+    const judge = (figures: RunFigures, params: ParamPoint | null): Verdict => verdictOf(c.name, params, figures, o);
     if (o.walkForward) {
       if (report.stitched) verdicts.push(judge(stitchedFigures(report), null));
     } else for (const r of report.ranking) verdicts.push(judge(r.figures, o.specs.length ? r.point : null));

@@ -27,6 +27,11 @@ export interface BacktestBench {
   /** The bare loop's first pass, median; and warm (10th pass in one process). */
   bareFirstPerSec: number;
   bareWarmPerSec: number;
+  /**
+   * Skipper warm: the 5th pass in one process (V8 has compiled the fill path by then). What the
+   * engine's path costs once the first pass's warm-up is out of the figure.
+   */
+  warmPerSec: number;
   /** Skipper's median over the bare loop's median, first passes (the "N× slower"). */
   ratio: number;
   /** Skipper and the bare loop made the same fills (ts, side, price, quantity). */
@@ -67,6 +72,7 @@ export async function benchBacktest(runs = 5): Promise<BacktestBench> {
     noFills.push(q.passes[0]!.ms);
   }
   const warm = pass('bare', 10, 30, 10).passes.at(-1)!.ms;
+  const skipperWarm = pass('skipper', 10, 30, 5).passes.at(-1)!.ms;
   const sMed = median(skipper);
   const perSec = (ms: number) => candles / (ms / 1000);
   return {
@@ -78,6 +84,7 @@ export async function benchBacktest(runs = 5): Promise<BacktestBench> {
     bestPerSec: perSec(Math.min(...skipper)),
     bareFirstPerSec: perSec(median(bare)),
     bareWarmPerSec: perSec(warm),
+    warmPerSec: perSec(skipperWarm),
     ratio: sMed / median(bare),
     identicalFills: identical,
     perFillUs: fills > 0 ? ((sMed - median(noFills)) * 1000) / fills : 0,

@@ -360,6 +360,10 @@ export class Engine extends EngineCore implements ExchangeListener {
     const s = this.symbols.get(req.symbol);
     if (!s) return { decision: { action: 'reject', rule: 'unknown_symbol', reason: `not trading ${req.symbol}` } };
     const price = req.price ?? s.lastClose;
+    // No candle yet since start (a TWAP slice due after a restart, before its symbol's first candle):
+    // nothing to price the order or its decision with (the journal's decision needs a price).
+    if (!(price > 0 && Number.isFinite(price)))
+      return { decision: { action: 'reject', rule: 'bad_input', reason: `no price for ${req.symbol} yet: no candle since start` } };
     const pos = this.portfolio.positions.get(req.symbol);
     const reducing = reduces(pos, req.side);
     const signal: Signal = {

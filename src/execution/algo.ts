@@ -203,7 +203,14 @@ export class AlgoExecutor implements EntrySplitter {
     const now = this.clock.now();
     const active = this.parents.active();
     this.working = active.length > 0;
-    for (const p of active) if (p.nextAt <= now) this.step(p);
+    // Runs inside a symbol's candle: one parent's failure must not stop that candle or the other parents.
+    for (const p of active)
+      if (p.nextAt <= now)
+        try {
+          this.step(p);
+        } catch (e) {
+          this.log.error({ err: e, parent: p.id }, 'execution algo slice failed');
+        }
   }
 
   /** Send the next child of `p` if it is due and allowed; returns it. */
@@ -221,6 +228,8 @@ export class AlgoExecutor implements EntrySplitter {
     }
     if (p.decisionId !== null && !working && this.positionGone(p, children))
       return this.finish(p, 'stopped', 'the position it was building has closed (a stop, a take-profit or /close)', now);
+    // After a restart, a slice due before its symbol's first candle waits for it (nothing to price it with).
+    if (!(this.engine.lastPrice(p.symbol) > 0)) return undefined;
     const market = this.engine.marketInfo(p.symbol)!;
     const left = this.left(p, children, market.qtyStep);
     if (n > p.slices || !(left > 0)) {

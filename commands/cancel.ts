@@ -56,7 +56,7 @@ export default defineCommand({
         audit: { outcome: 'invalid', reason: 'no such working order' },
       };
     }
-    if (o.status === 'new')
+    if (o.status === 'new' && !ctx.services.engine.isHeld(o))
       return { text: `Order ${o.clientOrderId} is still being sent to the venue; try again in a moment.`, severity: 'warning' };
     const what = describe(o, ctx.services);
     ctx.services.engine.cancel(o, traderCancel(actor(ctx.user)));

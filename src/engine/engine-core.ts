@@ -587,7 +587,22 @@ export abstract class EngineCore {
   /** Cancel a working order; `why` is what its journal row will say once the venue confirms (else the venue's words). */
   cancel(order: Order, why?: string): void {
     if (this.protection.dropUnsent(order, 'cancelled before it was sent')) return;
+    if (this.dropHeld(order, why)) return;
     this.cancelAtVenue(order, why);
+  }
+
+  /** An exit held back until what it must not race is gone: journaled, never sent (a cancel needs no venue). */
+  isHeld(order: Order): boolean {
+    return this.held.includes(order);
+  }
+
+  private dropHeld(order: Order, why: string | undefined): boolean {
+    if (!this.isHeld(order)) return false;
+    this.held = this.held.filter((o) => o !== order);
+    this.waitsFor.delete(order.clientOrderId);
+    const reason = `cancelled before it was sent${why !== undefined ? ` (${why})` : ''}`;
+    this.onOrderUpdate({ clientOrderId: order.clientOrderId, status: 'cancelled', ts: this.clock.now(), reason });
+    return true;
   }
 
   /**

@@ -319,7 +319,9 @@ export class AlgoExecutor implements EntrySplitter {
     if (cancelChildren)
       for (const o of this.parents.children(p.id)) {
         const live = this.engine.liveOrders.get(o.clientOrderId);
-        if (live && live.status !== 'new' && !isTerminal(live.status)) this.engine.cancel(live, why);
+        // A child not sent yet is cancelled only when it is held back (an exit waiting for the stop's cancel):
+        // one between its journal write and the venue is in flight, and the venue answers it.
+        if (live && !isTerminal(live.status) && (live.status !== 'new' || this.engine.isHeld(live))) this.engine.cancel(live, why);
       }
     return p;
   }

@@ -22,6 +22,8 @@ program
   .name('skipper')
   .description('A crypto trading bot you run on one box and steer from chat.')
   .version(VERSION, '-V, --version', 'print the version')
+  // Root options only before a subcommand: `models train --version 3` is the model's version, not ours.
+  .enablePositionalOptions()
   .showHelpAfterError();
 
 const speedArg = (v: string): number | 'max' => {

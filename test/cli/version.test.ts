@@ -12,4 +12,14 @@ describe('skipper --version', () => {
       expect(r.stdout).toBe(`${version}\n`);
     }
   }, 90_000);
+
+  it("is a root option only before a subcommand: `models train --version N` is the model's version", () => {
+    const r = spawnSync(process.execPath, ['bin/skipper.js', 'models', 'train', '--data', 'none.csv', '--out', 'none', '--version', '0'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('--version must be a whole number ≥ 1');
+    expect(r.status).toBe(1);
+  }, 90_000);
 });

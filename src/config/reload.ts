@@ -4,6 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { RiskEngine } from '../risk/engine.ts';
 import { limitKey, showLimit } from '../risk/limits.ts';
 import { shownParams } from '../strategy/registry.ts';
+import { isModelStrategy } from '../models/wire.ts';
 import { strategyProblems } from './preflight.ts';
 import type { Config } from './schema.ts';
 
@@ -60,9 +61,12 @@ export function diffConfig(a: unknown, b: unknown, path = ''): ConfigChange[] {
 /** What reloading `next` over `running` would do. Pure: reads and changes nothing. */
 export function planReload(running: Config, next: Config): ReloadPlan {
   const changes = diffConfig(asInEffect(running), asInEffect(next));
-  // A grid's levels are fixed while it runs: new grid parameters make a new grid at the next start.
-  const grid = next.strategy.name === 'grid';
-  const needsRestart = changes.filter((c) => !isLivePath(c.path) || (grid && c.path.startsWith('strategy.params'))).map((c) => c.path);
+  // A grid's levels are fixed while it runs: new grid parameters make a new grid at the next start. A model
+  // strategy is built by the model runtime at start (its members, their scoring), not by the strategy registry.
+  const paramsAtStart = next.strategy.name === 'grid' || isModelStrategy(next.strategy.name);
+  const needsRestart = changes
+    .filter((c) => !isLivePath(c.path) || (paramsAtStart && c.path.startsWith('strategy.params')))
+    .map((c) => c.path);
   const errors: string[] = [];
   // Limits go through the one limit table, on a scratch engine (as /risk set checks them).
   const scratch = new RiskEngine({ ...running.risk });

@@ -85,6 +85,15 @@ describe('planReload', () => {
     expect(ok.apply).toEqual([{ path: 'strategy.params.fast', from: 10, to: 5 }]);
   });
 
+  it('a model strategy takes new parameters at the next start (the model runtime builds it), as a grid does', () => {
+    for (const name of ['ensemble', 'model'] as const) {
+      const was = next({ strategy: { name, params: { atrStop: 2 } } });
+      const p = planReload(was, next({ strategy: { name, params: { atrStop: 3 } } }));
+      expect(p.needsRestart).toEqual(['strategy.params.atrStop']);
+      expect(p.apply).toEqual([]);
+    }
+  });
+
   it("a parameter the file adds or drops is shown against the strategy's default, not as unset", () => {
     const bare = next({ strategy: { name: 'sma-cross', params: {} } });
     expect(planReload(bare, next({ strategy: { name: 'sma-cross', params: { fast: 12 } } })).apply).toEqual([

@@ -415,7 +415,9 @@ export class Bot {
             alerts: this.alerts,
             logger: this.log,
             pollMs: cfg.data.pollSec * 1000,
-            warmup: cfg.data.warmup,
+            // At least what the strategy (a model's features) and the volatility limit need: with less, a
+            // restart would not decide for hundreds of candles (days on 1h), saying nothing.
+            warmup: Math.max(cfg.data.warmup, this.engine.historyNeeded(symbol)),
             useWebsocket: cfg.data.websocket,
           }),
         );

@@ -11,7 +11,7 @@ import type { ExitReason, Fill, MarketInfo, Order, OrderPurpose, OrderRequest, S
 import type { ExchangeListener, FundingPayment, OrderUpdate, VenueOrder } from '../exchange/types.ts';
 import { STATE } from '../journal/state-keys.ts';
 import type { RiskDecision } from '../risk/types.ts';
-import type { Strategy } from '../strategy/types.ts';
+import { historyNeeded, type Strategy } from '../strategy/types.ts';
 import { exitingQty, inFlight, reduces } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
 import { PROTECTIVE } from './protection.ts';
@@ -618,6 +618,11 @@ export class Engine extends EngineCore implements ExchangeListener {
   /** What the validator found in the symbol's candles since start: gaps, rejected candles by kind… */
   dataIssues(symbol: string): DataIssues {
     return this.symbols.get(symbol)?.issues ?? noDataIssues();
+  }
+
+  /** Candles `symbol` needs before its first decision (a live start fetches at least these). */
+  historyNeeded(symbol: string): number {
+    return historyNeeded(this.symbols.get(symbol)?.strategy, this.risk.limits.volatilityWindow);
   }
 
   lastPrice(symbol: string): number {

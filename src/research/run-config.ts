@@ -16,7 +16,7 @@ import { Journal } from '../journal/journal.ts';
 import { mergeDataIssues, type DataIssues } from '../market/data-issues.ts';
 import { CandleValidator } from '../market/validator.ts';
 import { createStrategy, shownParams } from '../strategy/registry.ts';
-import type { Strategy } from '../strategy/types.ts';
+import { historyNeeded, type Strategy } from '../strategy/types.ts';
 import { loadFunding, loadSeries, windowCandles, type FundingRate } from './data.ts';
 import { CurveRecorder, monthlyReturns, type ExitTally } from './recorder.ts';
 import { CountingRisk, type RiskEventRow } from './risk-counter.ts';
@@ -184,7 +184,7 @@ function openRun(o: RunConfigOptions) {
       if (input === undefined) throw new Error(`no data for ${symbol}: pass --data ${symbol}=file.csv`);
       const series = typeof input === 'string' ? loadSeries(input) : input;
       const label = typeof input === 'string' ? input : `${symbol} data`;
-      const warmup = Math.max(strategies.get(symbol)?.warmup ?? 0, cfg.risk.volatilityWindow) + 1;
+      const warmup = historyNeeded(strategies.get(symbol), cfg.risk.volatilityWindow);
       const w = windowCandles(label, series, timeframe, { from: o.from, to: o.to, warmup });
       const shock = o.shocks?.[symbol];
       const run = shock ? applyShock(w.run, shock, tfMs) : w.run;

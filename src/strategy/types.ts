@@ -31,6 +31,10 @@ export interface Strategy {
   prepare?(candle: Candle, ctx: StrategyContext): Promise<void>;
 }
 
+/** Candles a symbol needs before its first decision: its strategy's warm-up, and the risk engine's volatility window (one candle more: returns). */
+export const historyNeeded = (strategy: Pick<Strategy, 'warmup'> | undefined, volatilityWindow: number): number =>
+  Math.max(strategy?.warmup ?? 0, volatilityWindow) + 1;
+
 export type StrategyParams = Record<string, number>;
 
 export interface StrategyFactory {

@@ -82,67 +82,94 @@ export interface ModelScore {
   calibration: CalibrationBucket[];
 }
 
-/** Per (model, version), in first-seen order. */
-export function summarize(outcomes: Iterable<Outcome>, buckets = 10): ModelScore[] {
-  interface Acc {
-    s: ModelScore;
-    ret: number;
-    brierSum: number;
-    brierN: number;
-    b: Array<{ n: number; conf: number; hits: number }>;
-  }
-  const by = new Map<string, Acc>();
+/** Confidence buckets of the calibration table: [0, 0.1), [0.1, 0.2) … [0.9, 1]. */
+export const CALIBRATION_BUCKETS = 10;
+
+/**
+ * A version's scored predictions summed up, one row per calibration bucket of the directional ones
+ * (`bucket` −1: the holds). SQLite adds them up (ModelJournal.summary): a few weeks of 1m predictions are
+ * 100,000+ rows, which read one by one into JS held the bot ~2 s per /models.
+ */
+export interface BucketSums {
+  bucket: number;
+  n: number;
+  directional: number;
+  hits: number;
+  /** Σ return of following the directional ones. */
+  followed: number;
+  /** Σ confidence (clamped to [0, 1]) of the directional ones. */
+  conf: number;
+  brierSum: number;
+  brierN: number;
+}
+
+/** The calibration bucket of a directional prediction (ModelJournal.summary's SQL says the same). */
+export const bucketOf = (confidence: number, buckets = CALIBRATION_BUCKETS): number =>
+  Math.min(buckets - 1, Math.floor(Math.min(1, Math.max(0, confidence)) * buckets));
+
+/** Per (model, version), in first-seen order: outcomes held in memory (the trainer's test rows). */
+export function summarize(outcomes: Iterable<Outcome>, buckets = CALIBRATION_BUCKETS): ModelScore[] {
+  const by = new Map<string, { model: string; version: number; rows: Map<number, BucketSums> }>();
   for (const o of outcomes) {
     const p = o.prediction;
     const key = `${p.model}\u0000${p.version}`;
-    let a = by.get(key);
-    if (a === undefined) {
-      a = {
-        s: {
-          model: p.model,
-          version: p.version,
-          predictions: 0,
-          directional: 0,
-          hits: 0,
-          hitRate: NaN,
-          meanReturn: NaN,
-          brier: NaN,
-          calibration: [],
-        },
-        ret: 0,
-        brierSum: 0,
-        brierN: 0,
-        b: Array.from({ length: buckets }, () => ({ n: 0, conf: 0, hits: 0 })),
-      };
-      by.set(key, a);
-    }
-    a.s.predictions++;
+    let v = by.get(key);
+    if (v === undefined) by.set(key, (v = { model: p.model, version: p.version, rows: new Map() }));
+    const bucket = o.hit === null ? -1 : bucketOf(p.confidence, buckets);
+    let r = v.rows.get(bucket);
+    if (r === undefined) v.rows.set(bucket, (r = { bucket, n: 0, directional: 0, hits: 0, followed: 0, conf: 0, brierSum: 0, brierN: 0 }));
+    r.n++;
     if (o.brier !== null) {
-      a.brierSum += o.brier;
-      a.brierN++;
+      r.brierSum += o.brier;
+      r.brierN++;
     }
     if (o.hit === null) continue;
-    a.s.directional++;
-    if (o.hit) a.s.hits++;
-    a.ret += o.followed!;
-    const c = Math.min(1, Math.max(0, p.confidence));
-    const bucket = a.b[Math.min(buckets - 1, Math.floor(c * buckets))]!;
-    bucket.n++;
-    bucket.conf += c;
-    if (o.hit) bucket.hits++;
+    r.directional++;
+    if (o.hit) r.hits++;
+    r.followed += o.followed!;
+    r.conf += Math.min(1, Math.max(0, p.confidence));
   }
-  return [...by.values()].map((a) => {
-    const s = a.s;
-    if (s.directional > 0) {
-      s.hitRate = s.hits / s.directional;
-      s.meanReturn = a.ret / s.directional;
-    }
-    if (a.brierN > 0) s.brier = a.brierSum / a.brierN;
-    s.calibration = a.b.flatMap((b, i) =>
-      b.n === 0 ? [] : [{ from: i / buckets, to: (i + 1) / buckets, n: b.n, meanConfidence: b.conf / b.n, hitRate: b.hits / b.n }],
-    );
-    return s;
-  });
+  return [...by.values()].map((v) => scoreOf(v.model, v.version, [...v.rows.values()], buckets));
+}
+
+/** A version's score from its bucket sums. */
+export function scoreOf(model: string, version: number, rows: readonly BucketSums[], buckets = CALIBRATION_BUCKETS): ModelScore {
+  const s: ModelScore = {
+    model,
+    version,
+    predictions: 0,
+    directional: 0,
+    hits: 0,
+    hitRate: NaN,
+    meanReturn: NaN,
+    brier: NaN,
+    calibration: [],
+  };
+  let ret = 0;
+  let brierSum = 0;
+  let brierN = 0;
+  for (const r of [...rows].sort((a, b) => a.bucket - b.bucket)) {
+    s.predictions += r.n;
+    s.directional += r.directional;
+    s.hits += r.hits;
+    ret += r.followed;
+    brierSum += r.brierSum;
+    brierN += r.brierN;
+    if (r.bucket >= 0 && r.directional > 0)
+      s.calibration.push({
+        from: r.bucket / buckets,
+        to: (r.bucket + 1) / buckets,
+        n: r.directional,
+        meanConfidence: r.conf / r.directional,
+        hitRate: r.hits / r.directional,
+      });
+  }
+  if (s.directional > 0) {
+    s.hitRate = s.hits / s.directional;
+    s.meanReturn = ret / s.directional;
+  }
+  if (brierN > 0) s.brier = brierSum / brierN;
+  return s;
 }
 
 /**

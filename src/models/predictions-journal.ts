@@ -2,7 +2,7 @@
 // scores, the ensemble's decisions, model events. Prepared once; called on the candle path.
 import type Database from 'better-sqlite3';
 import type { ModelAction } from './manifest.ts';
-import type { Outcome, PredictionRecord } from './outcomes.ts';
+import { CALIBRATION_BUCKETS, scoreOf, type BucketSums, type ModelScore, type Outcome, type PredictionRecord } from './outcomes.ts';
 
 export interface PredictionRow extends PredictionRecord {
   id: number;
@@ -73,8 +73,17 @@ export class ModelJournal {
       ),
       score: db.prepare(`UPDATE model_predictions SET exit_price = @exitPrice, ret = @ret, hit = @hit, brier = @brier WHERE id = @id`),
       open: db.prepare(`SELECT * FROM model_predictions WHERE exit_price IS NULL ORDER BY id`),
-      scored: db.prepare(
-        `SELECT * FROM model_predictions WHERE model = ? AND version = ? AND exit_price IS NOT NULL ORDER BY id DESC LIMIT ?`,
+      // The last `limit` scored predictions of a version, summed per calibration bucket (scoreOf's input).
+      summary: db.prepare(
+        `SELECT bucket, COUNT(*) AS n, COUNT(hit) AS directional, COALESCE(SUM(hit), 0) AS hits,
+           COALESCE(SUM(CASE WHEN hit IS NULL THEN 0 WHEN action = 'buy' THEN ret ELSE -ret END), 0) AS followed,
+           COALESCE(SUM(CASE WHEN hit IS NULL THEN 0 ELSE conf END), 0) AS conf,
+           COALESCE(SUM(brier), 0) AS brierSum, COUNT(brier) AS brierN
+         FROM (SELECT action, ret, hit, brier, MIN(1.0, MAX(0.0, confidence)) AS conf,
+                 CASE WHEN hit IS NULL THEN -1 ELSE MIN(@buckets - 1, CAST(MIN(1.0, MAX(0.0, confidence)) * @buckets AS INTEGER)) END AS bucket
+               FROM model_predictions WHERE model = @model AND version = @version AND exit_price IS NOT NULL
+               ORDER BY id DESC LIMIT @limit)
+         GROUP BY bucket`,
       ),
       tally: db.prepare(
         `SELECT model, version, COUNT(*) AS predictions, COUNT(hit) AS directional, COALESCE(SUM(hit), 0) AS hits
@@ -125,17 +134,10 @@ export class ModelJournal {
     return (this.s.open.all() as RawPrediction[]).map(toRecord);
   }
 
-  /** The last `limit` scored predictions of a model version, as outcomes (for summarize). */
-  outcomes(model: string, version: number, limit = 100_000): Outcome[] {
-    return (this.s.scored.all(model, version, limit) as RawPrediction[]).map((r) => ({
-      prediction: toRecord(r),
-      exitPrice: r.exit_price!,
-      ret: r.ret!,
-      realized: r.ret! > r.threshold ? 'buy' : r.ret! < -r.threshold ? 'sell' : 'hold',
-      hit: r.hit === null ? null : r.hit === 1,
-      followed: r.hit === null ? null : r.action === 'buy' ? r.ret! : -r.ret!,
-      brier: r.brier,
-    }));
+  /** The score of a version's last `limit` scored predictions (undefined: none yet). */
+  summary(model: string, version: number, limit = 100_000): ModelScore | undefined {
+    const rows = this.s.summary.all({ model, version, limit, buckets: CALIBRATION_BUCKETS }) as BucketSums[];
+    return rows.length === 0 ? undefined : scoreOf(model, version, rows);
   }
 
   /** Scored counts per model version of the predictions on candles closing in [since, until) (the reports). */

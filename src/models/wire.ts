@@ -18,7 +18,7 @@ import type { LoadedModel } from './model.ts';
 import { FloorWatch } from './floor.ts';
 import { ModelSet, type ModelEvent } from './model-set.ts';
 import { ENSEMBLE_FILE, readEnsemble } from './open.ts';
-import { OutcomeTracker, summarize, type ModelScore } from './outcomes.ts';
+import { OutcomeTracker, type ModelScore } from './outcomes.ts';
 import { readDisabledModels, writeDisabledModels } from './state.ts';
 import { ModelStrategy, type ModelObserver } from './strategy.ts';
 import { ModelWatcher } from './watcher.ts';
@@ -388,7 +388,7 @@ export class ModelRuntime implements ModelObserver {
       const slot = this.set.slots.get(name)!;
       const cur = slot.current;
       const last = this.store.lastPrediction(name);
-      const live = cur === null ? undefined : summarize(this.store.outcomes(name, cur.manifest.version))[0];
+      const live = cur === null ? undefined : this.store.summary(name, cur.manifest.version);
       return {
         name,
         version: cur?.manifest.version ?? null,

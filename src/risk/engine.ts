@@ -24,6 +24,7 @@ import {
   ruleSizing,
   ruleSpotLongOnly,
   ruleStop,
+  ruleStopBeforeLiquidation,
   ruleVolatility,
   type Work,
 } from './entry-rules.ts';
@@ -127,6 +128,7 @@ export class RiskEngine {
         ruleVolatility(lim, req.symbol, this.volatility(req.symbol)) ??
         ruleMaxLeverage(lim, ctx, req, w) ??
         ruleStop(lim, intent, w) ??
+        ruleStopBeforeLiquidation(ctx, w) ??
         ruleSizing(lim, intent, ctx, w, this.volatility(req.symbol)) ??
         this.ruleLoss(intent, ctx, w) ??
         ruleMaxCapitalInUse(lim, ctx, w) ??

@@ -12,6 +12,7 @@ import {
   price as fmtPrice,
   qty as fmtQty,
 } from '../core/format.ts';
+import { liquidationPrice } from '../core/accounting.ts';
 import { floorToStep } from '../core/num.ts';
 import type { MarketType, OrderRequest } from '../core/types.ts';
 import type { RiskContext, RiskDecision, RiskIntent, RiskLimits, RiskState } from './types.ts';
@@ -41,6 +42,7 @@ export type RiskRule =
   | 'volatility'
   | 'max_leverage'
   | 'invalid_stop'
+  | 'stop_beyond_liquidation'
   | 'no_stop'
   | 'no_volatility'
   | 'pyramiding'
@@ -275,6 +277,22 @@ export function ruleStop(lim: RiskLimits, intent: RiskIntent, w: Work): RiskDeci
     w.d = d;
   } else if (lim.stopLossPct !== null && lim.stopLossPct > 0) w.d = lim.stopLossPct;
   return null;
+}
+
+/**
+ * Perps: a stop the position would be liquidated before reaching can never fire; the loss would be the
+ * whole margin and the venue's liquidation fee. Liquidation estimated as the engine shows it (DEFAULT_MMR).
+ */
+export function ruleStopBeforeLiquidation(ctx: RiskContext, w: Work): RiskDecision | null {
+  if (ctx.marketType !== 'perp' || !(w.d > 0)) return null;
+  const liq = liquidationPrice(w.long ? 'long' : 'short', w.px, w.lev);
+  const stop = w.long ? w.px * (1 - w.d) : w.px * (1 + w.d);
+  if (w.long ? stop > liq : stop < liq) return null;
+  return reject(
+    'stop_beyond_liquidation',
+    `the stop-loss ${fmtPrice(stop)} (${fmtPct(w.d)} away) lies beyond the liquidation price ~${fmtPrice(liq)} at ${decimal(w.lev, 2)}×: ` +
+      `the position would be liquidated first. Lower market.leverage or bring the stop closer`,
+  );
 }
 
 /** How big before the limits: an explicit qty/quoteQty is kept; otherwise by `limits.sizing`. */

@@ -333,6 +333,22 @@ describe('rules', () => {
     expect(d).toMatchObject({ action: 'resize', rule: 'qty_step', qty: 1.234 });
   });
 
+  it('stop_beyond_liquidation: a perp stop the position would be liquidated before reaching rejects', () => {
+    const eng = new RiskEngine(limits({ maxLeverage: 10 }));
+    // 10×: liquidation ~9.5 % from the entry (1/10 − the 0.5 % maintenance margin).
+    const short = eng.evaluate(entry({ side: 'sell', qty: 1, stopLoss: 115, leverage: 10 }), ctx({ marketType: 'perp' }));
+    expect(short).toMatchObject({ action: 'reject', rule: 'stop_beyond_liquidation' });
+    expect(short.reason).toBe(
+      'rejected: the stop-loss 115 (15% away) lies beyond the liquidation price ~109.5 at 10×: the position would be liquidated first. Lower market.leverage or bring the stop closer',
+    );
+    expect(eng.evaluate(entry({ qty: 1, stopLoss: 85, leverage: 10 }), ctx({ marketType: 'perp' })).rule).toBe('stop_beyond_liquidation');
+    // The default stop (stopLossPct) counts too; inside the liquidation price the entry goes.
+    const byDefault = new RiskEngine(limits({ maxLeverage: 10, stopLossPct: 0.15 }));
+    expect(byDefault.evaluate(entry({ qty: 1, leverage: 10 }), ctx({ marketType: 'perp' })).rule).toBe('stop_beyond_liquidation');
+    expect(eng.evaluate(entry({ qty: 1, stopLoss: 92, leverage: 10 }), ctx({ marketType: 'perp' })).action).not.toBe('reject');
+    expect(eng.evaluate(entry({ qty: 1, stopLoss: 85, leverage: 5 }), ctx({ marketType: 'perp' })).action).not.toBe('reject');
+  });
+
   it('invalid_stop and spot_long_only', () => {
     const eng = new RiskEngine(limits());
     const bad = eng.evaluate(entry({ stopLoss: 101 }), ctx());

@@ -68,8 +68,9 @@ export interface AlertServiceOptions {
   observer?: AlertObserver;
 }
 
-/** The overall delivery of an alert from its channels' outcomes. */
-function overall(statuses: readonly DeliveryStatus[]): string {
+/** The overall delivery of an alert from its channels' outcomes (a report's too). */
+export function overallDelivery(statuses: readonly DeliveryStatus[]): string {
+  if (statuses.length === 0) return 'none';
   if (statuses.every((s) => s === statuses[0])) return statuses[0]!;
   return statuses.includes('sent') ? 'partial' : 'failed';
 }
@@ -267,7 +268,7 @@ export class AlertService implements AlertSink, AlertControls {
       try {
         this.journal.recordAlertDelivery(id, ch.name, status, this.clock.now(), detail);
         statuses.push(status);
-        if (statuses.length === targets.length) this.journal.setAlertDelivery(id, overall(statuses));
+        if (statuses.length === targets.length) this.journal.setAlertDelivery(id, overallDelivery(statuses));
       } catch (e) {
         this.log.error({ err: e, channel: ch.name }, 'journaling an alert delivery failed');
       }

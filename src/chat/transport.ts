@@ -33,6 +33,13 @@ export interface ChatTransport {
   destinations?(): Destination[];
 }
 
+export interface BroadcastOutcome {
+  transport: TransportName;
+  refs: MessageRef[];
+  /** The transport threw: nothing it was to post went out. */
+  error?: unknown;
+}
+
 /** Fans outbound messages out to every transport; a failing transport never blocks the others. */
 export class Notifier {
   private readonly transports: ChatTransport[] = [];
@@ -48,17 +55,23 @@ export class Notifier {
   }
 
   async broadcast(reply: Reply, topic: Topic): Promise<MessageRef[]> {
-    const all = await Promise.all(
-      this.transports.map(async (t) => {
-        try {
-          return await t.broadcast(reply, topic);
-        } catch (e) {
-          this.onError(t.name, e);
-          return [];
-        }
-      }),
+    return (await this.broadcastEach(reply, topic)).flatMap((r) => r.refs);
+  }
+
+  /** Each transport's outcome (`only`: these transports): what it posted, or why it posted nothing. */
+  async broadcastEach(reply: Reply, topic: Topic, only?: ReadonlySet<string>): Promise<BroadcastOutcome[]> {
+    return Promise.all(
+      this.transports
+        .filter((t) => only === undefined || only.has(t.name))
+        .map(async (t): Promise<BroadcastOutcome> => {
+          try {
+            return { transport: t.name, refs: await t.broadcast(reply, topic) };
+          } catch (e) {
+            this.onError(t.name, e);
+            return { transport: t.name, refs: [], error: e };
+          }
+        }),
     );
-    return all.flat();
   }
 
   async edit(refs: readonly MessageRef[], reply: Reply): Promise<void> {

@@ -8,14 +8,15 @@ import { Cron } from 'croner';
 import type { Config } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
 import { errorMessage } from '../core/errors.ts';
-import type { Logger } from '../core/logger.ts';
+import { scrubSecrets, type Logger } from '../core/logger.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { Journal } from '../journal/journal.ts';
 import { STATE, type SentState } from '../journal/state-keys.ts';
 
 export type { SentState };
 import type { ReportControls } from '../chat/services.ts';
-import type { Notifier } from '../chat/transport.ts';
+import type { BroadcastOutcome, Notifier } from '../chat/transport.ts';
+import { overallDelivery, type DeliveryStatus } from '../alerts/service.ts';
 import type { Reply } from '../chat/types.ts';
 import { buildPeriodReport, renderChart, type ModelScores, type ReportKind, type ReportSource } from './build.ts';
 import { Schedule, type Period } from './periods.ts';
@@ -37,6 +38,8 @@ export interface ReportServiceOptions {
   config: Config['reports'];
   /** A model strategy's scored predictions: the reports' Models section. */
   models?: ModelScores;
+  /** Waits before posting a report again to a transport that failed to take it (default REPORT_RETRY_MS). */
+  retryMs?: readonly number[];
 }
 
 export interface SentReport {
@@ -44,6 +47,10 @@ export interface SentReport {
   period: Period;
   reply: Reply;
 }
+
+const REPORT_TOPIC = { type: 'daily_report', severity: 'info' } as const;
+/** A report a transport failed to take goes to it again after these waits (wall time), then no more. */
+const REPORT_RETRY_MS = [60_000, 5 * 60_000, 15 * 60_000, 60 * 60_000];
 
 /** In a replay, how many periods of one kind a single catch-up sends at most (a long gap in the data). */
 const MAX_CATCH_UP = 31;
@@ -58,6 +65,8 @@ export class ReportService implements ReportControls {
   /** Candle time: the next scheduled instant of any kind (poll() does nothing before it). */
   private nextDueAt = 0;
   private stopped = false;
+  /** Posting a report again to the transports that failed to take it (retryLater). */
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** Sends run one at a time, so a cron tick and the start-up catch-up never race. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -120,6 +129,8 @@ export class ReportService implements ReportControls {
 
   stop(): void {
     this.stopped = true;
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
     for (const j of this.jobs) j.stop();
     this.jobs = [];
     if (this.pollTimer) clearInterval(this.pollTimer);
@@ -235,24 +246,71 @@ export class ReportService implements ReportControls {
     const now = this.wallNow;
     // Marked before posting: a crash in between loses one report rather than sending it twice.
     STATE.reportSent(kind).write(this.opts.journal, { periodEnd: period.end, at: now }, now);
-    const refs = await this.opts.notifier.broadcast(reply, { type: 'daily_report', severity: 'info' });
+    const outcomes = await this.opts.notifier.broadcastEach(reply, REPORT_TOPIC);
+    const destinations = outcomes.reduce((n, o) => n + o.refs.length, 0);
+    let id: number | undefined;
     try {
-      this.opts.journal.recordAlert(
+      id = this.opts.journal.recordAlert(
         {
           ts: now,
           type: 'daily_report',
           severity: 'info',
           title: reply.title ?? `${kind} report`,
           message: reply.text,
-          data: { kind, periodStart: period.start, periodEnd: period.end, image: reply.image?.filename ?? null, destinations: refs.length },
+          data: { kind, periodStart: period.start, periodEnd: period.end, image: reply.image?.filename ?? null, destinations },
         },
-        refs.length ? 'sent' : 'none',
+        destinations > 0 ? 'sent' : 'none',
       );
+      this.recordDeliveries(id, outcomes);
     } catch (e) {
       this.opts.log.error({ err: e }, 'journaling a report failed');
     }
-    this.opts.log.info({ kind, periodStart: period.start, periodEnd: period.end, destinations: refs.length }, 'report sent');
+    const failed = new Set(outcomes.filter((o) => o.error !== undefined).map((o) => o.transport));
+    if (failed.size > 0 && id !== undefined) this.retryLater(kind, reply, id, failed, 0);
+    this.opts.log.info({ kind, periodStart: period.start, periodEnd: period.end, destinations }, 'report sent');
     return { kind, period, reply };
+  }
+
+  /** Each transport's outcome as the report's delivery rows; the report's delivery: each transport's latest, overall. */
+  private recordDeliveries(id: number, outcomes: readonly BroadcastOutcome[]): void {
+    const now = this.wallNow;
+    for (const o of outcomes) {
+      const detail = o.error === undefined ? undefined : scrubSecrets(errorMessage(o.error)).slice(0, 300);
+      this.opts.journal.recordAlertDelivery(id, o.transport, o.error === undefined ? 'sent' : 'failed', now, detail);
+    }
+    const latest = new Map<string, DeliveryStatus>();
+    for (const d of this.opts.journal.alertDeliveries(id)) latest.set(d.channel, d.status as DeliveryStatus);
+    if (latest.size > 0) this.opts.journal.setAlertDelivery(id, overallDelivery([...latest.values()]));
+  }
+
+  /**
+   * A transport that failed to take a report (Telegram's 429 past auto-retry, a network error) gets it
+   * again later, a few times: the morning report is not lost to one bad minute. Kept in memory: a
+   * restart in between does not retry it (the journal row says it failed, and where).
+   */
+  private retryLater(kind: ReportKind, reply: Reply, id: number, failed: Set<string>, attempt: number): void {
+    const delay = (this.opts.retryMs ?? REPORT_RETRY_MS)[attempt];
+    if (delay === undefined || this.stopped) {
+      this.opts.log.error({ kind, transports: [...failed] }, 'report not delivered: retries exhausted');
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      void this.enqueue(async () => {
+        if (this.stopped) return;
+        const outcomes = await this.opts.notifier.broadcastEach(reply, REPORT_TOPIC, failed);
+        try {
+          this.recordDeliveries(id, outcomes);
+        } catch (e) {
+          this.opts.log.error({ err: e }, 'journaling a report delivery failed');
+        }
+        const still = new Set(outcomes.filter((o) => o.error !== undefined).map((o) => o.transport));
+        if (still.size > 0) this.retryLater(kind, reply, id, still, attempt + 1);
+        else this.opts.log.info({ kind, transports: [...failed] }, 'report delivered on retry');
+      });
+    }, delay);
+    timer.unref();
+    this.retryTimers.add(timer);
   }
 
   /** Resolves when every queued report (e.g. the start-up catch-up) is done. */

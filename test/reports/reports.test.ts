@@ -578,3 +578,57 @@ describe('periods and schedules', () => {
     expect(() => make({ timezone: 'Mars/Olympus' })).toThrow(/Mars\/Olympus/);
   });
 });
+
+describe('a report a transport fails to take', () => {
+  /** A transport that throws on its first `failures` broadcasts (Telegram's 429 past auto-retry). */
+  const flaky = (name: 'telegram' | 'console', failures: number) => {
+    const t = {
+      name,
+      posted: 0,
+      start: async () => {},
+      stop: async () => {},
+      edit: async () => {},
+      broadcast: async () => {
+        if (failures-- > 0) throw new Error('Too Many Requests: retry after 50');
+        t.posted++;
+        return [{ transport: name, chatId: '1', messageId: String(t.posted) }];
+      },
+    };
+    return t;
+  };
+
+  it('is journaled as failed on that transport and posted to it again later, until it takes it', async () => {
+    const journal = Journal.memory();
+    const status = statusOf({ now: D(2, 0, 5), equity: 10_000, unrealizedPnl: 0 });
+    const notifier = new Notifier(() => {});
+    const telegram = flaky('telegram', 2);
+    const console_ = flaky('console', 0);
+    notifier.add(telegram as never);
+    notifier.add(console_ as never);
+    const svc = new ReportService({
+      journal,
+      engine: { status: () => status } as unknown as Engine,
+      notifier,
+      clock: { now: () => status.now },
+      log: silentLogger(),
+      config: { ...parseConfig({}).reports, charts: false },
+      retryMs: [10, 10, 10],
+    });
+    await svc.sendDaily(D(2));
+    const row = () => journal.recentAlerts(5).find((a) => a.type === 'daily_report')!;
+    expect(row().delivery).toBe('partial');
+    expect(journal.alertDeliveries(row().id).map((d) => [d.channel, d.status])).toEqual([
+      ['telegram', 'failed'],
+      ['console', 'sent'],
+    ]);
+    expect(journal.alertDeliveries(row().id)[0]!.detail).toContain('Too Many Requests');
+    for (let i = 0; i < 50 && telegram.posted === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await svc.idle();
+    expect(telegram.posted).toBe(1); // the third try took it
+    expect(console_.posted).toBe(1); // the transport that took it first is not posted to again
+    expect(journal.alertDeliveries(row().id).map((d) => d.status)).toEqual(['failed', 'sent', 'failed', 'sent']);
+    expect(row().delivery).toBe('sent');
+    svc.stop();
+    journal.close();
+  });
+});

@@ -350,8 +350,6 @@ export class ModelRuntime implements ModelObserver {
     if (!this.belowFloor.crossedBelow(tallyKey(t.model, t.version), rate, floor)) return;
     const slot = this.set.slots.get(t.model);
     const disable = this.cfg.models.disableBelowFloor && slot?.enabled === true && slot.current?.manifest.version === t.version;
-    // The alert says what was done: the last enabled model is not taken out (setEnabled's rule).
-    const disabled = disable && this.setEnabled(t.model, false, 'hit-rate floor').ok;
     const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
     this.deps.alerts.raise({
       type: 'engine',
@@ -359,13 +357,10 @@ export class ModelRuntime implements ModelObserver {
       title: `Model ${label(t.model, t.version)} below its hit-rate floor`,
       message:
         `Live hit rate ${pct(rate)} over ${t.directional} scored predictions, floor ${pct(floor)}. ` +
-        (disabled
-          ? 'Taken out of the ensemble (/models enable to put it back).'
-          : disable
-            ? 'It is the last enabled model, so it keeps voting and trading: /pause stops entries.'
-            : 'It keeps voting (models.disableBelowFloor is off).'),
+        (disable ? 'Taken out of the ensemble (/models enable to put it back).' : 'It keeps voting (models.disableBelowFloor is off).'),
       key: `model:${t.model}:floor`,
     });
+    if (disable) this.setEnabled(t.model, false, 'hit-rate floor');
   }
 
   // ---- controls -------------------------------------------------------------------------------

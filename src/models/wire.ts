@@ -348,19 +348,30 @@ export class ModelRuntime implements ModelObserver {
     if (floor === null || t.directional < this.cfg.models.minPredictions) return;
     const rate = t.hits / t.directional;
     if (!this.belowFloor.crossedBelow(tallyKey(t.model, t.version), rate, floor)) return;
-    const slot = this.set.slots.get(t.model);
-    const disable = this.cfg.models.disableBelowFloor && slot?.enabled === true && slot.current?.manifest.version === t.version;
     const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
     this.deps.alerts.raise({
       type: 'engine',
       severity: 'warning',
       title: `Model ${label(t.model, t.version)} below its hit-rate floor`,
-      message:
-        `Live hit rate ${pct(rate)} over ${t.directional} scored predictions, floor ${pct(floor)}. ` +
-        (disable ? 'Taken out of the ensemble (/models enable to put it back).' : 'It keeps voting (models.disableBelowFloor is off).'),
+      message: `Live hit rate ${pct(rate)} over ${t.directional} scored predictions, floor ${pct(floor)}. ${this.floorAction(t)}`,
       key: `model:${t.model}:floor`,
     });
-    if (disable) this.setEnabled(t.model, false, 'hit-rate floor');
+  }
+
+  /**
+   * What the floor does to the model, in the alert's words: it is taken out only when configured, serving this
+   * version, enabled, and not the last enabled model (setEnabled refuses that one: the alert must not say otherwise).
+   */
+  private floorAction(t: VersionTally): string {
+    const slot = this.set.slots.get(t.model);
+    const serving = slot?.current?.manifest.version;
+    if (!this.cfg.models.disableBelowFloor) return 'It keeps voting (models.disableBelowFloor is off).';
+    if (slot === undefined || serving !== t.version)
+      return `v${t.version} no longer serves${serving !== undefined ? ` (v${serving} does)` : ''}: nothing to take out.`;
+    if (!slot.enabled) return 'It was already out of the ensemble.';
+    const r = this.setEnabled(t.model, false, 'hit-rate floor');
+    if (r.ok) return 'Taken out of the ensemble (/models enable to put it back).';
+    return `It keeps voting: ${r.text}`;
   }
 
   // ---- controls -------------------------------------------------------------------------------

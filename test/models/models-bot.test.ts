@@ -188,6 +188,27 @@ describe('ensemble strategy in a paper replay', () => {
     const titles = h.bot.journal.recentAlerts(50).map((a) => a.title);
     expect(titles.some((t) => /^Model (up|down) v1 below its hit-rate floor$/.test(t))).toBe(true);
     expect([...h.bot.models!.set.slots.values()].filter((s) => !s.enabled)).toHaveLength(1); // never the last one
+    // Each alert says what happened to its model: the one taken out, and the last one, which stays in.
+    for (const a of h.bot.journal.recentAlerts(50).filter((x) => /below its hit-rate floor$/.test(x.title))) {
+      const name = /^Model (\w+) v1/.exec(a.title)![1]!;
+      if (h.bot.models!.set.slots.get(name)!.enabled) expect(a.message).toMatch(/It keeps voting: Model \w+ is the last enabled model/);
+      else expect(a.message).toMatch(/Taken out of the ensemble/);
+    }
+  }, 60_000);
+
+  it('the last enabled model below the floor is not said to be taken out: it keeps voting and trading', async () => {
+    root = tmpModels();
+    const dir = await writeTinyModel(root, { name: 'up', lean: 'up' });
+    const config = {
+      strategy: { name: 'model', model: dir },
+      models: { dir: root, watch: false, minHitRate: 0.99, minPredictions: 5, disableBelowFloor: true },
+    };
+    h = await startBot({ candles: 300, config });
+    const alert = h.bot.journal.recentAlerts(50).find((a) => a.title === 'Model up v1 below its hit-rate floor')!;
+    expect(alert).toBeDefined();
+    expect(alert.message).not.toMatch(/Taken out/);
+    expect(alert.message).toMatch(/It keeps voting: Model up is the last enabled model; \/pause stops entries instead\.$/);
+    expect(h.bot.models!.set.slots.get('up')!.enabled).toBe(true);
   }, 60_000);
 });
 

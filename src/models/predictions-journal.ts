@@ -65,7 +65,14 @@ const toRecord = (r: RawPrediction): PredictionRow => ({
 export class ModelJournal {
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  /** The longest label horizon among the journaled predictions (bars); read once, on the first report. */
+  private maxHorizon: number | null = null;
+
+  /** `timeframeMs`: the bars the predictions' horizons count (the bot's market.timeframe). */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly timeframeMs = 60_000,
+  ) {
     this.s = {
       insert: db.prepare(
         `INSERT INTO model_predictions (ts, symbol, model, version, action, confidence, p_sell, p_hold, p_buy, value, horizon, threshold, price)
@@ -89,10 +96,13 @@ export class ModelJournal {
         `SELECT model, version, COUNT(*) AS predictions, COUNT(hit) AS directional, COALESCE(SUM(hit), 0) AS hits
          FROM model_predictions WHERE exit_price IS NOT NULL GROUP BY model, version`,
       ),
+      // By the end of the horizon (ts + horizon bars): a range of the ts index from the longest horizon before.
       tallyBetween: db.prepare(
         `SELECT model, version, COUNT(*) AS predictions, COUNT(hit) AS directional, COALESCE(SUM(hit), 0) AS hits
-         FROM model_predictions WHERE ts >= ? AND ts < ? AND exit_price IS NOT NULL GROUP BY model, version ORDER BY model, version`,
+         FROM model_predictions WHERE ts >= ? AND ts < ? AND ts + horizon * ? >= ? AND ts + horizon * ? < ? AND exit_price IS NOT NULL
+         GROUP BY model, version ORDER BY model, version`,
       ),
+      maxHorizon: db.prepare(`SELECT COALESCE(MAX(horizon), 0) AS h FROM model_predictions`),
       last: db.prepare(`SELECT * FROM model_predictions WHERE model = ? ORDER BY id DESC LIMIT 1`),
       decision: db.prepare(
         `INSERT INTO model_decisions (ts, symbol, strategy, action, confidence, votes, features) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -122,6 +132,7 @@ export class ModelJournal {
       threshold: p.threshold ?? 0,
       price: p.price,
     });
+    if (this.maxHorizon !== null && p.horizon > this.maxHorizon) this.maxHorizon = p.horizon;
     return { ...p, id: Number(r.lastInsertRowid), symbol };
   }
 
@@ -140,9 +151,15 @@ export class ModelJournal {
     return rows.length === 0 ? undefined : scoreOf(model, version, rows);
   }
 
-  /** Scored counts per model version of the predictions on candles closing in [since, until) (the reports). */
+  /**
+   * Scored counts per model version of the predictions whose horizon ended in [since, until) (the reports): each
+   * call is counted in the period its outcome became known, so a report's figures do not change after it is built.
+   * (Counted by the candle they were made on, the calls of a period's last `horizon` bars were in no report.)
+   */
   talliesBetween(since: number, until: number): VersionTally[] {
-    return this.s.tallyBetween.all(since, until) as VersionTally[];
+    this.maxHorizon ??= (this.s.maxHorizon.get() as { h: number }).h;
+    const tf = this.timeframeMs;
+    return this.s.tallyBetween.all(since - this.maxHorizon * tf, until, tf, since, tf, until) as VersionTally[];
   }
 
   /** Scored counts per model version (the live hit rates after a restart). */

@@ -173,7 +173,7 @@ export class ModelRuntime implements ModelObserver {
   ) {
     this.spec = modelSpec(cfg);
     this.set = new ModelSet(deps.log, { timeframe: cfg.market.timeframe });
-    this.store = new ModelJournal(deps.journal.sqlite);
+    this.store = new ModelJournal(deps.journal.sqlite, TIMEFRAME_MS[cfg.market.timeframe]);
     this.set.on('model', (ev) => this.onEvent(ev));
     this.loads = this.spec.dirs.map((d) => this.set.load(d)); // the slots exist from here; the sessions at start()
     for (const name of readDisabledModels(deps.journal)) {

@@ -51,7 +51,7 @@ export interface ReportSource {
   models?: ModelScores;
 }
 
-/** Scored predictions per model version, of the candles closing in [since, until). */
+/** Scored predictions per model version, of those whose horizon ended in [since, until). */
 export interface ModelScores {
   talliesBetween(since: number, until: number): ReadonlyArray<{ model: string; version: number; directional: number; hits: number }>;
 }
@@ -186,8 +186,9 @@ function attention(src: ReportSource): string {
 }
 
 /**
- * Which models still work: each one's hit rate on the period's candles (directional predictions whose
- * horizon has passed), so the morning report answers it beside the PnL. Empty without models.
+ * Which models still work: each one's hit rate on the directional predictions whose horizon ended in the
+ * period (each call in one report, with its outcome), so the morning report answers it beside the PnL. Empty
+ * without models.
  */
 function modelsSection(src: ReportSource, period: Period, unit: string): string {
   const tallies = src.models?.talliesBetween(period.start, period.end) ?? [];
@@ -197,7 +198,7 @@ function modelsSection(src: ReportSource, period: Period, unit: string): string 
     t.directional > 0 ? percent(t.hits / t.directional, 1) : '—',
     `${t.hits}/${t.directional}`,
   ]);
-  return `\n\nModels, on this ${unit}'s candles (buy/sell calls scored so far):\n${table(rows, ['model', 'hit rate', 'hits'])}`;
+  return `\n\nModels, the buy/sell calls whose horizon ended this ${unit}:\n${table(rows, ['model', 'hit rate', 'hits'])}`;
 }
 
 /** The period's equity chart, when it has points. */

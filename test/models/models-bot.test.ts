@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/chat/types.ts';
 import { chatUser, startBot, tempDir, type Harness } from '../helpers/harness.ts';
 import { tmpModels, writeTinyModel } from '../helpers/models.ts';
+import { writeCandlesCsv } from '../../src/market/csv.ts';
+import { generateCandles } from '../../src/market/generator.ts';
 
 const viewer = chatUser('viewer');
 const admin = chatUser('admin');
@@ -92,6 +94,44 @@ describe('the model file at start-up (and config check)', () => {
   });
 });
 
+/** The report's row for model `m` on the day from `dayStart`: its directional calls whose horizon ended that day. */
+function expectReportRow(hh: Harness, report: string, m: string, dayStart: number): { n: number; hits: number } {
+  const t = rows(
+    hh,
+    `SELECT COUNT(hit) AS n, COALESCE(SUM(hit), 0) AS hits FROM model_predictions WHERE model = '${m}' AND exit_price IS NOT NULL
+     AND ts + horizon * 60000 >= ${dayStart} AND ts + horizon * 60000 < ${dayStart + 86_400_000}`,
+  )[0]! as { n: number; hits: number };
+  expect(t.n).toBeGreaterThan(0);
+  const rate = ((t.hits / t.n) * 100).toFixed(1).replace(/\.0$/, '');
+  expect(report).toMatch(new RegExp(`^${m} v1\\s+${rate.replace('.', '\\.')}%\\s+${t.hits}/${t.n}$`, 'm'));
+  return t;
+}
+
+describe('the reports count each call once, on the day its horizon ended', () => {
+  it("a replay across midnight: the calls of the day's last bars are in the next day's report, none is lost", async () => {
+    const dir = tempDir();
+    root = tmpModels();
+    await writeTinyModel(root, { name: 'up', lean: 'up' }); // horizon 5 bars
+    const day1 = Date.UTC(2025, 0, 2);
+    const csv = join(dir, 'midnight.csv');
+    await writeCandlesCsv(csv, generateCandles({ count: 240, seed: 5, startTs: day1 - 120 * 60_000 }));
+    h = await startBot({
+      dir,
+      replayFile: csv,
+      config: { strategy: { name: 'model', model: join(root, 'up') }, models: { dir: root, watch: false } },
+    });
+    const before = (await h.bot.reports.build('daily', day1)).text;
+    const after = (await h.bot.reports.build('daily', day1 + 86_400_000)).text;
+    const a = expectReportRow(h, before, 'up', day1 - 86_400_000);
+    const b = expectReportRow(h, after, 'up', day1);
+    // The calls made on the last 5 bars before midnight end after it: in the second report, not the first.
+    const late = rows(h, `SELECT COUNT(hit) AS n FROM model_predictions WHERE ts < ${day1} AND ts + 5 * 60000 >= ${day1}`)[0]!.n as number;
+    expect(late).toBeGreaterThan(0);
+    const scored = rows(h, 'SELECT COUNT(hit) AS n FROM model_predictions WHERE exit_price IS NOT NULL')[0]!.n as number;
+    expect(a.n + b.n).toBe(scored); // every scored call in exactly one report
+  }, 60_000);
+});
+
 describe('ensemble strategy in a paper replay', () => {
   it('trades on the ensemble, journals every prediction and scores it after its horizon (candle time)', async () => {
     const dir = tempDir();
@@ -119,20 +159,12 @@ describe('ensemble strategy in a paper replay', () => {
     expect(shown).toMatch(/hit rate \d+(\.\d)?% \(n=\d+\); trained 50(\.0)?%/);
     expect(shown).toMatch(/calibration \(confidence → hit rate\)/);
 
-    // The daily report says which models still work: each one's hit rate on the day's candles.
+    // The daily report says which models still work: each one's hit rate on the calls whose horizon ended that day.
     const firstTs = Math.min(...preds.map((p) => p.ts as number));
     const dayStart = firstTs - (firstTs % 86_400_000);
     const report = (await h.bot.reports.build('daily', dayStart + 86_400_000)).text;
-    for (const m of ['up', 'up2']) {
-      const t = rows(
-        h,
-        `SELECT COUNT(hit) AS n, COALESCE(SUM(hit), 0) AS hits FROM model_predictions WHERE model = '${m}' AND exit_price IS NOT NULL AND ts >= ${dayStart} AND ts < ${dayStart + 86_400_000}`,
-      )[0]!;
-      expect(t.n).toBeGreaterThan(0);
-      const rate = (((t.hits as number) / (t.n as number)) * 100).toFixed(1).replace(/\.0$/, '');
-      expect(report).toMatch(new RegExp(`^${m} v1\\s+${rate.replace('.', '\\.')}%\\s+${t.hits}/${t.n}$`, 'm'));
-    }
-    expect(report).toContain("Models, on this day's candles (buy/sell calls scored so far):");
+    for (const m of ['up', 'up2']) expectReportRow(h, report, m, dayStart);
+    expect(report).toContain('Models, the buy/sell calls whose horizon ended this day:');
 
     // Restart: the open predictions are scored by the next candles, the scores are read back from the journal.
     const scoredBefore = preds.filter((p) => p.exit_price !== null).length;

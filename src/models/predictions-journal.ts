@@ -71,7 +71,7 @@ export class ModelJournal {
   /** `timeframeMs`: the bars the predictions' horizons count (the bot's market.timeframe). */
   constructor(
     private readonly db: Database.Database,
-    private readonly timeframeMs = 60_000,
+    private readonly timeframeMs: number,
   ) {
     this.s = {
       insert: db.prepare(

@@ -59,7 +59,7 @@ describe('read commands on the journal', () => {
   it("the reports' per-period model hit rates read a range of the ts index, not every prediction", () => {
     ran.length = 0;
     recording = true;
-    new ModelJournal(h.bot.journal.sqlite).talliesBetween(0, 86_400_000);
+    new ModelJournal(h.bot.journal.sqlite, 60_000).talliesBetween(0, 86_400_000);
     recording = false;
     const sql = ran.find((x) => /FROM model_predictions WHERE ts >= \?/.test(x))!;
     expect(plan(sql).join(' | ')).toMatch(/SEARCH model_predictions USING INDEX model_predictions_ts \(ts>\? AND ts<\?\)/);

@@ -42,7 +42,7 @@ describe('ModelJournal.summary', () => {
       fc.property(fc.array(prediction, { minLength: 1, maxLength: 60 }), (ps) => {
         const journal = new Journal({ path: ':memory:' });
         try {
-          const store = new ModelJournal(journal.sqlite);
+          const store = new ModelJournal(journal.sqlite, 60_000);
           const outcomes = ps.map((p, i) => {
             const dist = p.dist === undefined ? undefined : [p.dist[0] / 2, p.dist[1] / 2, 1 - p.dist[0] / 2 - p.dist[1] / 2];
             const row = store.addPrediction('BTC/USDT', {

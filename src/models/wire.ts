@@ -97,7 +97,9 @@ export function modelStrategyProblems(cfg: Pick<ModelRunConfig, 'strategy' | 'mo
     try {
       readModelFile(d, manifest); // there, and the file the manifest names (the graph itself is checked at load)
     } catch (e) {
-      return [`${key}: ${(e as Error).message}`];
+      // An ensemble starts without a member whose file is bad (a publish cut off by a crash), as it does
+      // without one whose manifest is: the load reports it and the others vote (none left: start refuses).
+      return spec.dirs.length > 1 ? [] : [`${key}: ${(e as Error).message}`];
     }
     return [];
   });

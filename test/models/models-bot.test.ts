@@ -92,6 +92,23 @@ describe('the model file at start-up (and config check)', () => {
     rmSync(onnx);
     await expect(startBot({ dir: tempDir(), candles: 50, config })).rejects.toThrow(/strategy\.model: .*cut\/model\.onnx: file: missing/);
   });
+
+  it('an ensemble starts without a member whose file is bad (a publish cut off by a crash): the others vote', async () => {
+    root = tmpModels();
+    await writeTinyModel(root, { name: 'up', lean: 'up' });
+    const cut = await writeTinyModel(root, { name: 'cut', lean: 'down' });
+    const onnx = join(cut, 'model.onnx');
+    writeFileSync(onnx, readFileSync(onnx).subarray(0, 100));
+    h = await startBot({
+      candles: 100,
+      config: { strategy: { name: 'ensemble', models: ['up', 'cut'] }, models: { dir: root, watch: false } },
+    });
+    const slots = h.bot.models!.set.slots;
+    expect(slots.get('up')!.current).not.toBeNull();
+    expect(slots.get('cut')!.current).toBeNull();
+    expect(slots.get('cut')!.lastError).toMatch(/sha256/);
+    expect(rows(h, "SELECT COUNT(*) AS n FROM model_predictions WHERE model = 'up'")[0]!.n).toBeGreaterThan(0);
+  });
 });
 
 /** The report's row for model `m` on the day from `dayStart`: its directional calls whose horizon ended that day. */

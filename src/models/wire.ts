@@ -178,9 +178,24 @@ export class ModelRuntime implements ModelObserver {
     this.store = new ModelJournal(deps.journal.sqlite, TIMEFRAME_MS[cfg.market.timeframe]);
     this.set.on('model', (ev) => this.onEvent(ev));
     this.loads = this.spec.dirs.map((d) => this.set.load(d)); // the slots exist from here; the sessions at start()
-    for (const name of readDisabledModels(deps.journal)) {
+    const saved = readDisabledModels(deps.journal);
+    for (const name of saved) {
       const slot = this.set.slots.get(name);
       if (slot !== undefined) slot.enabled = false;
+    }
+    // The last enabled model cannot be disabled (setEnabled): not by a list saved under another config either.
+    if (![...this.set.slots.values()].some((x) => x.enabled)) {
+      for (const x of this.set.slots.values()) x.enabled = true;
+      writeDisabledModels(deps.journal, [], deps.wall.now());
+      deps.alerts.raise({
+        type: 'engine',
+        severity: 'warning',
+        title: 'Disabled models enabled again',
+        message:
+          `Every model of this ${this.spec.name} was disabled in an earlier run (${saved.join(', ')}): with none enabled ` +
+          `nothing would vote. They vote again; /models disable takes one out, /pause stops entries.`,
+        key: 'models:all-disabled',
+      });
     }
     for (const t of this.store.tallies()) this.tallies.set(tallyKey(t.model, t.version), t);
     // Predictions whose horizon had not passed when the bot stopped are scored by the candles to come.

@@ -225,6 +225,25 @@ describe('ensemble strategy in a paper replay', () => {
     ]);
   }, 60_000);
 
+  it('a config whose every model was disabled in an earlier run enables them again, and says so', async () => {
+    const dir = tempDir();
+    await ensemble();
+    h = await startBot({ dir, candles: 100, config: { strategy: { name: 'ensemble' }, models: { dir: root, watch: false } } });
+    expect(await confirm(h, admin, '/models disable up2')).toMatch(/Model up2 disabled/);
+    await h.stop();
+    // The config now names up2 alone: with the saved list nothing would vote, and /status would say trading.
+    h = await startBot({
+      dir,
+      candles: 100,
+      config: { strategy: { name: 'ensemble', models: ['up2'] }, models: { dir: root, watch: false } },
+    });
+    expect(h.bot.models!.set.slots.get('up2')!.enabled).toBe(true);
+    expect(h.bot.journal.getState('models_disabled', [])).toEqual([]);
+    expect(h.bot.journal.recentAlerts(50).find((a) => a.title === 'Disabled models enabled again')?.message).toContain(
+      'Every model of this ensemble was disabled in an earlier run (up2)',
+    );
+  }, 60_000);
+
   it('a model below the hit-rate floor raises an alert and is disabled when configured', async () => {
     root = tmpModels();
     await writeTinyModel(root, { name: 'up', lean: 'up' });

@@ -80,6 +80,15 @@ export class ModelSet extends EventEmitter<ModelSetEvents> {
     try {
       if (cur !== null && (await this.unchanged(cur))) return this.restored(slot, cur);
       next = await loadModel(slot.dir, { timeframe: this.opts.timeframe });
+      if (cur !== null && next.manifest.version === cur.manifest.version && next.manifest.sha256 !== cur.manifest.sha256) {
+        // Scores are kept per (model, version): another graph under the serving number would mix its record with this one's.
+        next.retire();
+        throw new ModelError(
+          `${slot.dir}/manifest.json`,
+          'version',
+          `version ${cur.manifest.version} is serving already, from another model file: publish this one as version ${cur.manifest.version + 1} or higher`,
+        );
+      }
     } catch (e) {
       const err = e instanceof ModelError ? e : new ModelError(slot.dir, 'load', (e as Error).message);
       slot.lastError = err.message;

@@ -71,6 +71,21 @@ describe('hot reload', () => {
     expect((await slot.current!.predict([0.003, 0.5, 0])).action).toBe('sell'); // v2 leans down
   });
 
+  it("another model under the serving version number is refused: its scores would be mixed with the old one's", async () => {
+    const slot = set.slots.get('m')!;
+    const other = await stage(1, 'down'); // also "version 1", another graph
+    const got = next();
+    writeFileSync(join(root, 'm', 'model.onnx'), other.onnx);
+    writeFileSync(join(root, 'm', 'golden.json'), other.golden);
+    writeFileSync(join(root, 'm', 'manifest.json'), other.manifest);
+    const ev = await got;
+    expect(ev).toMatchObject({ type: 'refused', name: 'm', field: 'version', serving: 1 });
+    expect(ev.type === 'refused' && ev.error).toMatch(
+      /version 1 is serving already, from another model file: publish this one as version 2 or higher/,
+    );
+    expect((await slot.current!.predict([0.003, 0.5, 0])).action).toBe('buy'); // the old v1 (leans up) still serves
+  });
+
   it('an atomic rename-replace of the whole folder is caught by the directory watch', async () => {
     const v2 = await stage(2);
     const tmp = join(root, '.m-new');

@@ -83,6 +83,10 @@ export function modelStrategyProblems(cfg: Pick<ModelRunConfig, 'strategy' | 'mo
     return [(e as Error).message];
   }
   const key = cfg.strategy.name === 'model' ? 'strategy.model' : cfg.strategy.models ? 'strategy.models' : 'strategy.ensemble';
+  // Members are told apart by their folder's name (slots, votes, scores): a second one of a name would be the first again.
+  const names = spec.dirs.map(folderName);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) return [`${key}: two members are models named ${twice} (their folder's name): name each model once`];
   return spec.dirs.flatMap((d) => {
     const file = join(d, MANIFEST_FILE);
     if (!existsSync(file)) return [`${key}: no model in ${d} (${MANIFEST_FILE} missing)`];

@@ -93,6 +93,16 @@ describe('the model file at start-up (and config check)', () => {
     await expect(startBot({ dir: tempDir(), candles: 50, config })).rejects.toThrow(/strategy\.model: .*cut\/model\.onnx: file: missing/);
   });
 
+  it('two members of one folder name stop start-up (the second would be the first again, voting twice)', async () => {
+    root = tmpModels();
+    await writeTinyModel(root, { name: 'up', lean: 'up' });
+    const other = await writeTinyModel(tmpModels(), { name: 'up', lean: 'down', version: 7 });
+    const config = { strategy: { name: 'ensemble', models: ['up', other] }, models: { dir: root, watch: false } };
+    await expect(startBot({ dir: tempDir(), candles: 50, config })).rejects.toThrow(
+      /strategy\.models: two members are models named up \(their folder's name\): name each model once/,
+    );
+  });
+
   it('an ensemble starts without a member whose file is bad (a publish cut off by a crash): the others vote', async () => {
     root = tmpModels();
     await writeTinyModel(root, { name: 'up', lean: 'up' });

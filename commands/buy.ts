@@ -108,6 +108,9 @@ export function tradeCommand(side: Side): CommandSpec {
       if (preview.action === 'reject') return null; // nothing will be placed: run() reports the verdict
       const algo = algoPlan(ctx, p.req, p.refPrice);
       if (!algo.ok) return null;
+      // A split whose slices would be refused is not asked about: run() says why.
+      if (algo.plan && ctx.services.algos?.sliceProblem({ ...algo.plan, symbol: p.symbol, side, by: actor(ctx.user) }, algo.plan.qty))
+        return null;
       if (algo.plan)
         return `${algoConfirm(side, p.symbol, algo.plan, ctx.services)}\nRisk check now, of the whole: ${verdictWords(preview)}`;
       // A resting exit: the trader learns what it does to the stop before saying yes, not after.

@@ -154,11 +154,28 @@ export class AlgoExecutor implements EntrySplitter {
     return started;
   }
 
+  /**
+   * Why `total` can't go out as this algo's slices (null: it can): one would be refused as its own order,
+   * e.g. under the venue's minimum order value. Asked before the trader is (and before a strategy entry
+   * is split: it then goes out whole), so a parent is never accepted to stop at slice 1.
+   */
+  sliceProblem(req: ParentRequest, total: number): string | null {
+    const market = this.engine.marketInfo(req.symbol);
+    if (!market) return null;
+    const { slices } = this.plan(req, total, market.qtyStep);
+    if (slices < 1 || !(total > 0)) return 'the quantity is too small to split';
+    const qty = floorToStep(total / slices, market.qtyStep);
+    const probe = this.engine.manualOrder({ symbol: req.symbol, side: req.side, qty }, req.by, { dryRun: true, continuation: true });
+    if (probe.decision.action !== 'reject') return null;
+    return `each of its ${slices} slices would be ${probe.decision.reason}; use fewer slices (execution.slices) or a plain order`;
+  }
+
   /** Journal the parent of `total` and send its first child. */
   private begin(req: ParentRequest, total: number): StartResult {
     const market = this.engine.marketInfo(req.symbol)!;
     const { slices, intervalMs } = this.plan(req, total, market.qtyStep);
-    if (slices < 1 || !(total > 0)) return { ok: false, reason: 'the quantity is too small to split' };
+    const problem = this.sliceProblem(req, total);
+    if (problem !== null) return { ok: false, reason: problem };
     const now = this.clock.now();
     const parent: ParentRow = {
       id: this.journal.nextClientOrderId(`${this.botId}-`, now),

@@ -167,6 +167,11 @@ describe('TWAP on the paper venue', () => {
       [`/buy ${SYM} 0.01 100 vwap`, /algo: expected one of twap, iceberg/],
       [`/buy ${SYM} 150% twap`, /a percentage must be at most 100%/],
       [`/sell ${SYM} 0.01 twap 10m`, /spot is long-only/],
+      // Slices the venue would refuse: said before asking, never started to stop at slice 1.
+      [
+        `/buy ${SYM} 0.0006 twap 10m`,
+        /^BUY BTC\/USDT as TWAP: each of its 5 slices would be rejected: 0\.00012 BTC ≈ [\d.,]+ USDT is below the minimum order value 5\.00 USDT; use fewer slices \(execution\.slices\) or a plain order\nNothing was placed\.$/,
+      ],
     ];
     for (const [cmd, want] of cases) {
       const r = await send(h, cmd);

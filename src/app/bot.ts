@@ -75,6 +75,9 @@ export interface BotOptions {
   configFile?: string;
 }
 
+/** How often max holding time is checked between candles (wall time). */
+const HOLD_CHECK_MS = 5_000;
+
 /** The whole bot: journal, venue, risk, engine, feeds and chat, wired from the config. */
 export class Bot {
   readonly config: Config;
@@ -103,6 +106,7 @@ export class Bot {
   discord: DiscordTransport | undefined;
   private readonly secrets: Secrets;
   readonly feeds: CandleFeed[] = [];
+  private holdTimer: NodeJS.Timeout | undefined;
   readonly startedAt: number;
   private stopped = false;
   get isStopped(): boolean {
@@ -433,6 +437,14 @@ export class Bot {
     this.engine.protectPositions();
     this.reconciler.startTimer(this.config.exchange.reconcileEverySec * 1000);
     this.algos.startTimer();
+    // Max holding time between candles too: after a replay has ended, while a live feed brings none.
+    this.holdTimer = setInterval(() => {
+      try {
+        this.engine.checkHoldTimes();
+      } catch (e) {
+        this.log.error({ err: e }, 'max holding time check failed');
+      }
+    }, HOLD_CHECK_MS).unref();
     this.approvals.attach(this.engine);
     for (const t of this.notifier.list()) await t.start();
     this.reports.start();
@@ -613,6 +625,7 @@ export class Bot {
       await step('reports', () => this.reports.stop());
       await step('reconciler', () => this.reconciler.stop());
       await step('algos', () => this.algos.stopTimer());
+      clearInterval(this.holdTimer);
       // Pending summaries go out while the transports are still up; a faulted journal can't take them.
       if (!this.journalHealth.fault) await step('alert flush', () => this.alerts.flush());
       await step('ops', () => this.ops.stop());

@@ -620,6 +620,13 @@ export class Engine extends EngineCore implements ExchangeListener {
     return this.symbols.get(symbol)?.issues ?? noDataIssues();
   }
 
+  /** Max holding time between candles (the bot's timer), on the engine clock as the candle path checks it. */
+  checkHoldTimes(): void {
+    if (this.portfolio.positions.size === 0) return;
+    const now = this.clock.now();
+    for (const symbol of [...this.portfolio.positions.keys()]) this.positionRules.checkAge(symbol, now);
+  }
+
   /** Candles `symbol` needs before its first decision (a live start fetches at least these). */
   historyNeeded(symbol: string): number {
     return historyNeeded(this.symbols.get(symbol)?.strategy, this.risk.limits.volatilityWindow);

@@ -42,11 +42,7 @@ export class PositionRules {
     if (pos === undefined || this.busy(symbol, false)) return;
     const lim = h.risk.limits;
     const own = tradeSettings(h.journal, pos.id);
-    const hold = own.maxHoldMinutes !== undefined ? own.maxHoldMinutes : lim.maxHoldMinutes;
-    if (hold != null && now - pos.openedAt >= hold * 60_000) {
-      this.closeForAge(pos, hold); // a resting exit does not defer it: the close replaces it
-      return;
-    }
+    if (this.closeIfTooOld(pos, own.maxHoldMinutes, now)) return;
     if (this.busy(symbol, true)) return;
     // A native trailing stop the trade's trail no longer asks for (/trail changed or off): replaced.
     if (h.nativeTrails.stale(pos)) h.setProtection(symbol, {});
@@ -65,6 +61,24 @@ export class PositionRules {
     h.nativeTrails.arm(pos);
     if (!own.trailed) setTradeSettings(h.journal, pos.id, { trailed: true }, now);
     h.setProtection(symbol, { stopLoss: stop });
+  }
+
+  /**
+   * Max holding time between candles (the engine's timer asks): a replay that has ended, or a live feed
+   * that brings no candle, must not let a position outlive it.
+   */
+  checkAge(symbol: string, now: number): void {
+    const pos = this.host.portfolio.positions.get(symbol);
+    if (pos === undefined || this.busy(symbol, false)) return;
+    this.closeIfTooOld(pos, tradeSettings(this.host.journal, pos.id).maxHoldMinutes, now);
+  }
+
+  /** The trade's own max hold (/hold), else the limit's; closes it once reached. */
+  private closeIfTooOld(pos: BookPosition, own: number | null | undefined, now: number): boolean {
+    const hold = own !== undefined ? own : this.host.risk.limits.maxHoldMinutes;
+    if (hold == null || now - pos.openedAt < hold * 60_000) return false;
+    this.closeForAge(pos, hold); // a resting exit does not defer it: the close replaces it
+    return true;
   }
 
   private closeForAge(pos: BookPosition, minutes: number): void {

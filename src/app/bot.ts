@@ -152,9 +152,11 @@ export class Bot {
     const quote = quoteOf(cfg.market.symbols);
     const startingCash = this.startingCash(quote);
     this.ops = new Ops({ config: cfg, wall: this.wall, log: this.log, journal: this.journal, secrets: this.secrets });
+    const risk = riskFor(cfg, this.journal, { log: this.log, clock: this.clock });
     this.exchange =
       opts.exchange ??
       createVenue(cfg, {
+        maxLeverage: risk.limits.maxLeverage,
         clock: this.clock,
         wall: this.wall,
         journal: this.journal,
@@ -188,7 +190,7 @@ export class Bot {
       clock: this.clock,
       journal: this.journal,
       exchange: this.exchange,
-      risk: riskFor(cfg, this.journal, { log: this.log, clock: this.clock }),
+      risk,
       alerts: this.alerts,
       logger: this.log,
       ...(this.models ? { strategy: (symbol: string) => this.models!.strategy(symbol, TIMEFRAME_MS[timeframe]) } : {}),

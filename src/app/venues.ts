@@ -46,6 +46,8 @@ export interface VenueDeps {
   /** Real time: a real venue's receive windows and backoff, even when candles are replayed. */
   wall: Clock;
   journal: Journal;
+  /** The risk limit in force (the config's, or /risk set's): the leverage set at connect never exceeds it. */
+  maxLeverage: number;
   secrets: Secrets;
   log: Logger;
   onWait: CcxtExchangeOptions['onWait'];
@@ -66,7 +68,8 @@ export function createVenue(cfg: Config, d: VenueDeps): ExchangeClient {
     credentials: { apiKey, secret, ...(password ? { password } : {}) },
     clock: d.wall,
     log: d.log,
-    leverage: cfg.market.leverage,
+    // An open position at the venue takes this leverage at connect (isolated margin re-levers it): never above the limit.
+    leverage: Math.min(cfg.market.leverage, d.maxLeverage),
     marginMode: cfg.exchange.marginMode,
     websocket: cfg.exchange.websocket,
     pollMs: cfg.exchange.pollSec * 1000,

@@ -59,7 +59,8 @@ export interface ParentProgress {
  *
  * Strategy entries (`execution.signals`): the engine hands over an entry the risk engine sized and
  * counted; all its children are continuations. The parent stops when the strategy signals an exit (its
- * working child is cancelled) and when the position it built has closed (a stop, a take-profit, /close).
+ * working child is cancelled). Any parent, manual ones too, stops before its next child once the position
+ * it works on has closed (a stop, a take-profit, /close): see positionClosed.
  */
 export class AlgoExecutor implements EntrySplitter {
   readonly parents: ParentJournal;
@@ -243,8 +244,6 @@ export class AlgoExecutor implements EntrySplitter {
       this.advance(p, n, now);
       return undefined;
     }
-    if (p.decisionId !== null && !working && this.positionGone(p, children))
-      return this.finish(p, 'stopped', 'the position it was building has closed (a stop, a take-profit or /close)', now);
     // After a restart, a slice due before its symbol's first candle waits for it (nothing to price it with).
     if (!(this.engine.lastPrice(p.symbol) > 0)) return undefined;
     const market = this.engine.marketInfo(p.symbol)!;
@@ -254,6 +253,9 @@ export class AlgoExecutor implements EntrySplitter {
       if (working) return undefined;
       if (!(left > 0) || n > p.slices + MAX_CATCH_UP) return this.finish(p, 'done', left > 0 ? `${left} left unfilled` : undefined, now);
     }
+    // A child is due: not when the position the parent works on has gone (it would open another).
+    const closed = this.positionClosed(p, children);
+    if (closed !== undefined) return working ? undefined : this.finish(p, 'stopped', closed, now);
     const qty = n >= p.slices ? left : floorToStep(left / (p.slices - n + 1), market.qtyStep);
     const req: { symbol: string; side: Side; qty: number; price?: number } = { symbol: p.symbol, side: p.side, qty };
     if (p.algo === 'iceberg') req.price = this.clipPrice(p, market.priceStep);
@@ -277,11 +279,24 @@ export class AlgoExecutor implements EntrySplitter {
     return order;
   }
 
-  /** Something filled, and no position on the parent's side is open any more. */
-  private positionGone(p: ParentRow, children: Order[]): boolean {
-    if (!children.some((o) => o.filledQty > 0)) return false;
+  /**
+   * Why no further child may go out, because of the position the parent works on; undefined: it may.
+   * Manual and strategy parents alike (a child is an ordinary order: with the position gone it would open one).
+   * An exit (its first child reduced the position) ends once that position is gone or has turned: a further
+   * sell would open a short. An entry that has filled ends once its position has closed (its stop, its
+   * take-profit, /close, max hold, a strategy exit): a further buy would open a new trade.
+   */
+  private positionClosed(p: ParentRow, children: Order[]): string | undefined {
+    const first = children.find((o) => o.clientOrderId === childOrderId(p.id, 1)) ?? children[0];
+    if (first === undefined) return undefined;
     const pos = this.engine.portfolio.positions.get(p.symbol);
-    return pos === undefined || pos.side !== (p.side === 'buy' ? 'long' : 'short');
+    if (first.reduceOnly)
+      return reduces(pos, p.side)
+        ? undefined
+        : 'the position it was closing has closed (a stop, a take-profit or /close): nothing left to close';
+    if (!children.some((o) => o.filledQty > 0)) return undefined;
+    if (pos !== undefined && pos.side === (p.side === 'buy' ? 'long' : 'short')) return undefined;
+    return 'the position it was building has closed (a stop, a take-profit or /close)';
   }
 
   /** What is still to be placed: a child that ended unfilled (cancelled, or lost to a crash before it reached the venue) leaves its part. */

@@ -446,15 +446,21 @@ export abstract class EngineCore {
       this.approvals.propose(p);
       return;
     }
-    if (purpose !== 'entry' || this.splitEntry(signal, decision.request, notional, decisionId) === undefined)
+    if (purpose !== 'entry' || this.splitEntry(signal, decision.request, notional, decisionId, bracket) === undefined)
       this.submit(decision.request, purpose, decisionId, bracket);
     if (purpose === 'entry') this.risk.recordEntry(this.clock.now());
   }
 
   /** Large strategy entries go to the splitter when one is set: the parent's id, or undefined (send it whole). */
-  protected splitEntry(signal: Signal, request: OrderRequest, notional: number, decisionId: number): string | undefined {
+  protected splitEntry(
+    signal: Signal,
+    request: OrderRequest,
+    notional: number,
+    decisionId: number,
+    bracket: { stopLoss?: number; takeProfit?: number },
+  ): string | undefined {
     if (this.splitter === undefined) return undefined;
-    const parent = this.splitter.split({ signal, request, notional, decisionId });
+    const parent = this.splitter.split({ signal, request, notional, decisionId, bracket });
     if (parent !== undefined) this.journal.updateDecision(decisionId, { clientOrderId: parent });
     return parent;
   }

@@ -355,6 +355,8 @@ export class Engine extends EngineCore implements ExchangeListener {
       purpose?: 'grid' | 'entry';
       strategy?: string;
       stopLoss?: number;
+      /** A slice of a split strategy entry: the entry's own stop-loss / take-profit (not defaults at the slice's price). */
+      bracket?: { stopLoss?: number; takeProfit?: number };
     } = {},
   ): { decision: RiskDecision; order?: Order } {
     const s = this.symbols.get(req.symbol);
@@ -391,7 +393,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     if (req.price !== undefined) request.price = req.price;
     if (this.opts.marketType === 'perp' && !reducing) request.leverage = this.opts.leverage;
     // A grid order carries no bracket: the grid's stop-out is its stop (and sizes the loss bound).
-    let bracket = reducing || opts.purpose === 'grid' ? {} : this.bracketFor(signal, req.side);
+    let bracket = reducing || opts.purpose === 'grid' ? {} : opts.bracket ? { ...opts.bracket } : this.bracketFor(signal, req.side);
     const stop = opts.stopLoss ?? bracket.stopLoss;
     const sig = stop !== undefined ? { ...signal, stopLoss: stop } : signal;
     const decision = reducing
@@ -466,7 +468,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     const bracket = again.stopLoss !== undefined ? { ...p.bracket, stopLoss: again.stopLoss } : p.bracket;
     if (p.purpose === 'entry') {
       const notional = (again.request.qty ?? 0) * p.signal.price + (again.request.quoteQty ?? 0);
-      const parent = this.splitEntry(p.signal, again.request, notional, p.decisionId);
+      const parent = this.splitEntry(p.signal, again.request, notional, p.decisionId, bracket);
       if (parent !== undefined) {
         this.risk.recordEntry(this.clock.now());
         return { placed: true, message: `started ${parent}: the entry is split into slices (see /orders)`, clientOrderId: parent };

@@ -93,8 +93,18 @@ export interface Proposal {
  * `execution.signals` is on). The engine still journals the decision and counts the entry.
  */
 export interface EntrySplitter {
-  /** Take this approved entry as a parent order: its id, or undefined (the engine sends it whole). */
-  split(entry: { signal: Signal; request: OrderRequest; notional: number; decisionId: number }): string | undefined;
+  /**
+   * Take this approved entry as a parent order: its id, or undefined (the engine sends it whole). `bracket`:
+   * the stop-loss / take-profit the entry promised (the signal's, or the defaults at its price), which the
+   * position its children build gets, as the whole entry's would.
+   */
+  split(entry: {
+    signal: Signal;
+    request: OrderRequest;
+    notional: number;
+    decisionId: number;
+    bracket: { stopLoss?: number; takeProfit?: number };
+  }): string | undefined;
   /** The parent still building this symbol's position from a strategy entry, if any. */
   building(symbol: string): string | undefined;
   /** The strategy exits the symbol: its entry parents stop, and their working children are cancelled. */

@@ -29,7 +29,11 @@ export interface ParentRequest {
   by: string;
   /** A split strategy entry: the decision it carries out (`by` is then byStrategy(name)). */
   decisionId?: number;
+  /** A split strategy entry: the stop-loss / take-profit it promised (its first child carries them; see promised). */
+  bracket?: Bracket;
 }
+
+type Bracket = { stopLoss?: number; takeProfit?: number };
 
 export type StartResult =
   /** `resized`: the risk check's resize of the whole (the reply says why the total is less than asked). */
@@ -114,14 +118,17 @@ export class AlgoExecutor implements EntrySplitter {
   }
 
   /** A strategy entry above `aboveNotional`, with `execution.signals` on: started as a parent (its id). */
-  split(entry: { signal: Signal; request: OrderRequest; notional: number; decisionId: number }): string | undefined {
+  split(entry: { signal: Signal; request: OrderRequest; notional: number; decisionId: number; bracket: Bracket }): string | undefined {
     const algo = this.cfg.signals ? this.autoAlgo(entry.notional) : null;
     const market = this.engine?.marketInfo(entry.request.symbol);
     if (algo === null || !market) return undefined;
     const { request, signal } = entry;
     const qty = floorToStep(request.qty ?? (request.quoteQty ?? 0) / signal.price, market.qtyStep);
     const by = byStrategy(signal.strategy);
-    const started = this.begin({ symbol: request.symbol, side: request.side, qty, algo, by, decisionId: entry.decisionId }, qty);
+    const started = this.begin(
+      { symbol: request.symbol, side: request.side, qty, algo, by, decisionId: entry.decisionId, bracket: entry.bracket },
+      qty,
+    );
     return started.ok ? started.parent.id : undefined;
   }
 
@@ -200,7 +207,7 @@ export class AlgoExecutor implements EntrySplitter {
     this.parents.insert(parent);
     this.working = true;
     this.log.info({ parent: parent.id, algo: parent.algo, total, slices, intervalMs }, 'parent order started');
-    const first = this.step(parent);
+    const first = this.step(parent, req.bracket);
     return { ok: true, parent: this.parents.get(parent.id) ?? parent, ...(first ? { first } : {}) };
   }
 
@@ -231,8 +238,8 @@ export class AlgoExecutor implements EntrySplitter {
         }
   }
 
-  /** Send the next child of `p` if it is due and allowed; returns it. */
-  private step(p: ParentRow): Order | undefined {
+  /** Send the next child of `p` if it is due and allowed; returns it. `bracket`: a split entry's promise (its first child). */
+  private step(p: ParentRow, bracket?: Bracket): Order | undefined {
     const now = this.clock.now();
     const children = this.parents.children(p.id);
     const working = children.some((o) => !isTerminal(o.status));
@@ -260,11 +267,14 @@ export class AlgoExecutor implements EntrySplitter {
     const req: { symbol: string; side: Side; qty: number; price?: number } = { symbol: p.symbol, side: p.side, qty };
     if (p.algo === 'iceberg') req.price = this.clipPrice(p, market.priceStep);
     const strategy = strategyOf(p);
+    // A split strategy entry's slices carry the stop-loss / take-profit the entry promised, not defaults at their own price.
+    const promise = strategy !== undefined ? (bracket ?? this.promised(p, children)) : undefined;
     const { decision, order } = this.engine.manualOrder(req, `${p.createdBy} (${p.id})`, {
       clientOrderId: id,
       // A strategy entry was counted when it was decided: each of its slices continues it.
       continuation: children.length > 0 || strategy !== undefined,
       ...(strategy !== undefined ? { purpose: 'entry' as const, strategy } : {}),
+      ...(promise !== undefined ? { bracket: promise } : {}),
     });
     if (!order) {
       // After the schedule, a top-up the risk engine refuses (its limit cut a slice) ends the parent
@@ -297,6 +307,19 @@ export class AlgoExecutor implements EntrySplitter {
     if (!children.some((o) => o.filledQty > 0)) return undefined;
     if (pos !== undefined && pos.side === (p.side === 'buy' ? 'long' : 'short')) return undefined;
     return 'the position it was building has closed (a stop, a take-profit or /close)';
+  }
+
+  /**
+   * The stop-loss / take-profit a split entry promised, as its first child carries them (journaled with it, so
+   * a restart keeps them); undefined when that child is not journaled (the slice then takes the defaults).
+   */
+  private promised(p: ParentRow, children: Order[]): Bracket | undefined {
+    const first = children.find((o) => o.clientOrderId === childOrderId(p.id, 1));
+    if (first === undefined) return undefined;
+    return {
+      ...(first.stopLoss !== undefined ? { stopLoss: first.stopLoss } : {}),
+      ...(first.takeProfit !== undefined ? { takeProfit: first.takeProfit } : {}),
+    };
   }
 
   /** What is still to be placed: a child that ended unfilled (cancelled, or lost to a crash before it reached the venue) leaves its part. */

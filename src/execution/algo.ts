@@ -263,6 +263,9 @@ export class AlgoExecutor implements EntrySplitter {
     // A child is due: not when the position the parent works on has gone (it would open another).
     const closed = this.positionClosed(p, children);
     if (closed !== undefined) return working ? undefined : this.finish(p, 'stopped', closed, now);
+    // A strategy entry that flips the position: the exit of the other side goes first (a slice now would be
+    // judged an exit of that position and refused); the slices wait until it is gone.
+    if (p.decisionId !== null && reduces(this.engine.portfolio.positions.get(p.symbol), p.side)) return undefined;
     const qty = n >= p.slices ? left : floorToStep(left / (p.slices - n + 1), market.qtyStep);
     const req: { symbol: string; side: Side; qty: number; price?: number } = { symbol: p.symbol, side: p.side, qty };
     if (p.algo === 'iceberg') req.price = this.clipPrice(p, market.priceStep);

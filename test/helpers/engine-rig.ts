@@ -71,6 +71,8 @@ export interface RigOptions {
   t0?: number;
   /** The config's `execution` section (TWAP/iceberg; `signals`: split strategy entries). */
   execution?: ConfigInput['execution'];
+  /** Perps: the strategy may go short (default false). */
+  allowShort?: boolean;
 }
 
 export function rig(script: Record<number, SignalAction>, opts: RigOptions = {}): Rig {
@@ -119,7 +121,7 @@ export function rig(script: Record<number, SignalAction>, opts: RigOptions = {})
     strategy: () => strategy,
     market: () => market,
     validator: () => new CandleValidator(SYM, '1m'),
-    allowShort: false,
+    allowShort: opts.allowShort ?? false,
     leverage: 1,
     takerFee: fee,
     startingCash: cash,

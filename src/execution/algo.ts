@@ -270,8 +270,7 @@ export class AlgoExecutor implements EntrySplitter {
     const req: { symbol: string; side: Side; qty: number; price?: number } = { symbol: p.symbol, side: p.side, qty };
     if (p.algo === 'iceberg') req.price = this.clipPrice(p, market.priceStep);
     const strategy = strategyOf(p);
-    // A split strategy entry's slices carry the stop-loss / take-profit the entry promised, not defaults at their own price.
-    const promise = strategy !== undefined ? (bracket ?? this.promised(p, children)) : undefined;
+    const promise = this.childBracket(p, children, strategy !== undefined, bracket);
     const { decision, order } = this.engine.manualOrder(req, `${p.createdBy} (${p.id})`, {
       clientOrderId: id,
       // A strategy entry was counted when it was decided: each of its slices continues it.
@@ -310,6 +309,22 @@ export class AlgoExecutor implements EntrySplitter {
     if (!children.some((o) => o.filledQty > 0)) return undefined;
     if (pos !== undefined && pos.side === (p.side === 'buy' ? 'long' : 'short')) return undefined;
     return 'the position it was building has closed (a stop, a take-profit or /close)';
+  }
+
+  /**
+   * The stop-loss / take-profit a child carries (its fill applies them to the whole position); undefined: the
+   * defaults at its price. Once the parent has built part of its position: that position's own levels, so a
+   * /sl or /tp the trader set meanwhile is not undone by the next child (the risk engine may still tighten the
+   * stop of an add). Before that, a split strategy entry's slices carry what the entry promised.
+   */
+  private childBracket(p: ParentRow, children: Order[], splitEntry: boolean, bracket?: Bracket): Bracket | undefined {
+    const pos = this.engine.portfolio.positions.get(p.symbol);
+    if (pos !== undefined && pos.side === (p.side === 'buy' ? 'long' : 'short') && children.some((o) => o.filledQty > 0 && !o.reduceOnly))
+      return {
+        ...(pos.stopLoss !== undefined ? { stopLoss: pos.stopLoss } : {}),
+        ...(pos.takeProfit !== undefined ? { takeProfit: pos.takeProfit } : {}),
+      };
+    return splitEntry ? (bracket ?? this.promised(p, children)) : undefined;
   }
 
   /**

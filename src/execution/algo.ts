@@ -424,12 +424,11 @@ export class AlgoExecutor implements EntrySplitter {
     return { parent: p, children, filledQty: children.reduce((t, o) => t + o.filledQty, 0) };
   }
 
-  /** Active parents, then those finished in the last hour (engine clock). */
+  /** Every active parent, whatever its age, then those of the 50 newest finished in the last hour (engine clock). */
   shown(): ParentProgress[] {
     const now = this.clock.now();
-    return this.parents
-      .recent(50)
-      .filter((p) => p.status === 'active' || now - p.updatedAt < 3_600_000)
-      .map((p) => this.progress(p));
+    const active = this.parents.active().sort((a, b) => b.createdAt - a.createdAt);
+    const finished = this.parents.recent(50).filter((p) => p.status !== 'active' && now - p.updatedAt < 3_600_000);
+    return [...active, ...finished].map((p) => this.progress(p));
   }
 }

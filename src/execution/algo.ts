@@ -251,9 +251,11 @@ export class AlgoExecutor implements EntrySplitter {
       this.advance(p, n, now);
       return undefined;
     }
+    const market = this.engine.marketInfo(p.symbol);
+    // Its symbol taken out of market.symbols (a config edit, then a restart): nothing can be sent for it any more.
+    if (market === undefined) return this.finish(p, 'stopped', `${p.symbol} is no longer traded (not in market.symbols)`, now);
     // After a restart, a slice due before its symbol's first candle waits for it (nothing to price it with).
     if (!(this.engine.lastPrice(p.symbol) > 0)) return undefined;
-    const market = this.engine.marketInfo(p.symbol)!;
     const left = this.left(p, children, market.qtyStep);
     if (n > p.slices || !(left > 0)) {
       // After the last slice: done once every child has ended; what ended unfilled goes out again (a few times at most).

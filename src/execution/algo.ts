@@ -243,7 +243,16 @@ export class AlgoExecutor implements EntrySplitter {
     const now = this.clock.now();
     const children = this.parents.children(p.id);
     const working = children.some((o) => !isTerminal(o.status));
-    if (p.algo === 'iceberg' && working) return undefined;
+    if (working) {
+      // Its position closed under it (/close, its stop…) while a child works (a resting clip): the parent stops and
+      // that child is cancelled, or its fill would open the trade again.
+      const closed = this.positionClosed(p, children);
+      if (closed !== undefined) {
+        this.stop(p.id, closed, true, 'stopped');
+        return undefined;
+      }
+      if (p.algo === 'iceberg') return undefined;
+    }
     const n = p.sent + 1;
     const id = childOrderId(p.id, n);
     if (this.journal.getOrder(id)) {
@@ -263,8 +272,8 @@ export class AlgoExecutor implements EntrySplitter {
       if (!(left > 0) || n > p.slices + MAX_CATCH_UP) return this.finish(p, 'done', left > 0 ? `${left} left unfilled` : undefined, now);
     }
     // A child is due: not when the position the parent works on has gone (it would open another).
-    const closed = this.positionClosed(p, children);
-    if (closed !== undefined) return working ? undefined : this.finish(p, 'stopped', closed, now);
+    const closed = working ? undefined : this.positionClosed(p, children);
+    if (closed !== undefined) return this.finish(p, 'stopped', closed, now);
     // A strategy entry that flips the position: the exit of the other side goes first (a slice now would be
     // judged an exit of that position and refused); the slices wait until it is gone.
     if (p.decisionId !== null && reduces(this.engine.portfolio.positions.get(p.symbol), p.side)) return undefined;

@@ -1,6 +1,6 @@
-// A manual TWAP parent whose position closes under it (/close, its stop-loss) sends nothing more: an exit
-// parent never opens the other side, an entry parent never re-opens the trade; a parent that closes the
-// whole position itself still ends done.
+// A manual TWAP/iceberg parent whose position closes under it (/close, its stop-loss) sends nothing more and
+// cancels a child still resting: an exit parent never opens the other side, an entry parent never re-opens the
+// trade; a parent that closes the whole position itself still ends done.
 import { afterAll, describe, expect, it } from 'vitest';
 import { chatUser, feedCandle, startBot, type Harness } from '../helpers/harness.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
@@ -85,6 +85,23 @@ describe('a TWAP parent whose position has closed', () => {
       reason: expect.stringMatching(/position it was building has closed/),
     });
     expect(h.bot.algos.parents.children(id)).toHaveLength(2);
+  });
+
+  it('spot: an iceberg whose long was /closed cancels its resting clip; a dip through it opens nothing', async () => {
+    const h = await startBot({ candles: 300, config: { ...config('spot'), execution: { slices: 4, limitOffsetBps: 20 } } });
+    bots.push(h);
+    const id = parentIdOf(await confirmed(h, `/buy ${SYM} 0.02 iceberg`));
+    minutes(h, 1, -0.004); // clip 1 fills; clip 2 rests 20 bps under the price
+    expect(position(h)).toBe('long 0.005');
+    await confirmed(h, `/close ${SYM}`);
+    minutes(h, 1, 0.002);
+    minutes(h, 3, -0.006); // through where clip 2 rested
+    expect(position(h)).toBe('flat');
+    expect(h.bot.algos.parents.get(id)).toMatchObject({
+      status: 'stopped',
+      reason: expect.stringMatching(/position it was building has closed/),
+    });
+    expect(h.bot.algos.parents.children(id).map((o) => o.status)).toEqual(['filled', 'cancelled']);
   });
 
   it('an exit TWAP that closes the whole position itself ends done', async () => {

@@ -66,6 +66,9 @@ export interface ParentProgress {
  * working child is cancelled). Any parent, manual ones too, stops before its next child once the position
  * it works on has closed (a stop, a take-profit, /close): see positionClosed.
  */
+/** The risk engine's verdicts on a slice's size: below the venue's minimums, or floored to nothing by its lot step. */
+const SLICE_SIZE_RULES: ReadonlySet<string> = new Set(['min_size', 'qty_step', 'bad_input']);
+
 export class AlgoExecutor implements EntrySplitter {
   readonly parents: ParentJournal;
 
@@ -174,7 +177,8 @@ export class AlgoExecutor implements EntrySplitter {
     if (slices < 1 || !(total > 0)) return 'the quantity is too small to split';
     const qty = floorToStep(total / slices, market.qtyStep);
     const probe = this.engine.manualOrder({ symbol: req.symbol, side: req.side, qty }, req.by, { dryRun: true, continuation: true });
-    if (probe.decision.action !== 'reject') return null;
+    // Its size only: the rest is judged as each slice goes (a flip's first slice waits for the old side's exit).
+    if (probe.decision.action !== 'reject' || !SLICE_SIZE_RULES.has(probe.decision.rule ?? '')) return null;
     return `each of its ${slices} slices would be ${probe.decision.reason}; use fewer slices (execution.slices) or a plain order`;
   }
 

@@ -50,8 +50,8 @@ export class Engine extends EngineCore implements ExchangeListener {
     this.raise(alert);
   }
 
-  /** A funding payment (perps): journaled once, booked to the wallet. */
-  onFunding(p: FundingPayment): void {
+  /** A funding payment (perps): journaled once, booked to the wallet. True when it was new. */
+  onFunding(p: FundingPayment): boolean {
     const fresh = this.journal.recordFunding({
       venue: this.exchange.name,
       paymentId: p.paymentId,
@@ -60,9 +60,10 @@ export class Engine extends EngineCore implements ExchangeListener {
       rate: p.rate ?? null,
       ts: p.ts,
     });
-    if (!fresh) return;
+    if (!fresh) return false;
     this.portfolio.cash += p.amount;
     this.log.info({ funding: p }, 'funding payment');
+    return true;
   }
 
   onOrderUpdate(u: OrderUpdate): void {

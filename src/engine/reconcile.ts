@@ -16,6 +16,8 @@ export interface ReconcileReport {
   status: 'ok' | 'fixed' | 'halted' | 'failed';
   summary: string;
   missingFills: number;
+  /** Funding payments (perps) the venue settled that the journal had not booked yet. */
+  missingFunding: number;
   resolvedOrders: string[];
   neverSent: string[];
   /** Orders the trader cancelled before a restart that the venue still held: cancelled again. */
@@ -33,6 +35,9 @@ export interface ReconcilerOptions {
   /** Take orders, positions and balances the bot did not create as its own (else: report only). */
   adoptExternal?: boolean;
 }
+
+/** How far back a reconciliation asks for funding payments: one query window of the venues (Bybit: 7 days). */
+const FUNDING_CATCH_UP_MS = 7 * 86_400_000;
 
 /** One difference between the journal and a read of the venue. */
 interface Difference {
@@ -116,6 +121,7 @@ export class Reconciler {
       status: 'ok',
       summary: '',
       missingFills: 0,
+      missingFunding: 0,
       resolvedOrders: [],
       neverSent: [],
       resumedCancels: [],
@@ -134,7 +140,7 @@ export class Reconciler {
     }
     if (r.status !== 'failed') {
       if (r.problems.length) r.status = 'halted';
-      else if (r.missingFills || r.resolvedOrders.length || r.neverSent.length || r.resumedCancels.length || r.adopted.length)
+      else if (r.missingFills || r.missingFunding || r.resolvedOrders.length || r.neverSent.length || r.resumedCancels.length || r.adopted.length)
         r.status = 'fixed';
     }
     r.summary = this.summarize(r);
@@ -146,6 +152,7 @@ export class Reconciler {
       summary: r.summary,
       details: {
         missingFills: r.missingFills,
+        missingFunding: r.missingFunding,
         resolvedOrders: r.resolvedOrders,
         neverSent: r.neverSent,
         resumedCancels: r.resumedCancels,
@@ -187,6 +194,7 @@ export class Reconciler {
   private summarize(r: ReconcileReport): string {
     const parts: string[] = [];
     if (r.missingFills) parts.push(`${counted(r.missingFills, 'missing fill')} recorded`);
+    if (r.missingFunding) parts.push(`${counted(r.missingFunding, 'funding payment')} recorded`);
     if (r.resolvedOrders.length) parts.push(`${counted(r.resolvedOrders.length, 'order')} updated from the venue`);
     if (r.neverSent.length) parts.push(`${counted(r.neverSent.length, 'order')} never reached the venue (closed out)`);
     if (r.resumedCancels.length)
@@ -211,6 +219,25 @@ export class Reconciler {
       for (const f of await this.exchange.fetchFills(symbol, since)) this.engine.onFill(f);
     }
     r.missingFills += this.journal.cashFlows().count - before;
+    await this.funding(r, firstStart, lookback);
+  }
+
+  /**
+   * Perps: funding the venue settled that the journal has not booked — while the bot was down, or since
+   * the adapter's last poll (it looks once a minute, from its connect) — is booked before the balances
+   * are compared, like a missed fill: otherwise every settlement (every 8 h) that lands before the next
+   * poll reads as "the venue holds less than the journal expects" and halts. Asked from the last payment
+   * journaled, never before the account's first start (earlier payments are not the bot's), and at most
+   * FUNDING_CATCH_UP_MS back. Recording is idempotent (payment id).
+   */
+  private async funding(r: ReconcileReport, firstStart: number, lookback: number): Promise<void> {
+    const ex = this.exchange;
+    if (ex.marketType !== 'perp' || !ex.fetchFunding) return;
+    const last = this.journal.lastFundingTs(ex.name);
+    const since = Math.max(firstStart, (last ?? firstStart) - lookback, this.clock.now() - FUNDING_CATCH_UP_MS);
+    for (const symbol of this.engine.symbolList()) {
+      for (const p of await ex.fetchFunding(symbol, since)) if (p.ts >= firstStart && this.engine.onFunding(p)) r.missingFunding++;
+    }
   }
 
   /** The first pass over the orders (at start-up) re-sends the trader's cancels the venue never carried out. */

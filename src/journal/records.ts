@@ -1,6 +1,6 @@
 // What people read and the bot's own records: the audit trail, alerts and their deliveries, trade
 // proposals, reconciliations and funding payments.
-import { and, asc, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Alert } from '../core/alerts.ts';
 import * as s from './schema.ts';
 import { TradingJournal } from './trading.ts';
@@ -140,5 +140,15 @@ export class RecordsJournal extends TradingJournal {
 
   recordFunding(p: typeof s.fundingPayments.$inferInsert): boolean {
     return this.db.insert(s.fundingPayments).values(p).onConflictDoNothing().run().changes > 0;
+  }
+
+  /** Time of the latest funding payment journaled for `venue`, undefined when there is none. */
+  lastFundingTs(venue: string): number | undefined {
+    const r = this.db
+      .select({ ts: sql<number | null>`max(${s.fundingPayments.ts})` })
+      .from(s.fundingPayments)
+      .where(eq(s.fundingPayments.venue, venue))
+      .get();
+    return r?.ts ?? undefined;
   }
 }

@@ -21,7 +21,7 @@ import type { ExchangeClient, FundingPayment, NativeTrailing, VenueOrder, VenueP
 import { VenueUnreachable, clean, venueWords } from './errors.ts';
 import { CcxtOrders } from './orders.ts';
 import { isConditional, toStr, type CcxtModule } from './spec.ts';
-import { FUNDING_LOOKBACK_MS, POLL_LOOKBACK_MS, type Seen } from './state.ts';
+import { POLL_LOOKBACK_MS, type Seen } from './state.ts';
 import { byTradeId } from './sync.ts';
 
 export class CcxtExchange extends CcxtOrders implements ExchangeClient {
@@ -105,7 +105,9 @@ export class CcxtExchange extends CcxtOrders implements ExchangeClient {
     const now = this.clock.now();
     for (const s of o.symbols) {
       this.tradeCursor.set(s, { since: now - POLL_LOOKBACK_MS });
-      this.fundingCursor.set(s, now - FUNDING_LOOKBACK_MS);
+      // Funding from the connect on; what settled before (while the bot was down) is the reconciliation's,
+      // which knows the journal's last payment and the account's first start.
+      this.fundingCursor.set(s, now);
     }
     this.connected = true;
     this.setUp(true, `connected to ${where}`);

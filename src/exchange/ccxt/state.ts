@@ -55,7 +55,6 @@ export const STALE_ENTRY_MS = 30_000;
 /** Polls a terminal update may wait for its trades to show up. */
 export const MAX_DEFERRALS = 3;
 export const FUNDING_POLL_MS = 60_000;
-export const FUNDING_LOOKBACK_MS = 24 * 3_600_000;
 export const POLL_LOOKBACK_MS = 10 * 60_000;
 export const TICKER_TTL_MS = 15_000;
 export const WS_BACKOFF_MS = 1_000;

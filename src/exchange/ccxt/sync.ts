@@ -24,7 +24,6 @@ import { CcxtRequests } from './requests.ts';
 import { toStr, type Params } from './spec.ts';
 import {
   EPS,
-  FUNDING_LOOKBACK_MS,
   FUNDING_POLL_MS,
   MAX_DEFERRALS,
   POLL_LOOKBACK_MS,
@@ -476,7 +475,7 @@ export abstract class CcxtSync extends CcxtRequests {
   }
 
   protected async pollFunding(symbol: string): Promise<void> {
-    const since = this.fundingCursor.get(symbol) ?? this.clock.now() - FUNDING_LOOKBACK_MS;
+    const since = this.fundingCursor.get(symbol) ?? this.clock.now();
     const rows = await this.fetchFunding(symbol, since);
     for (const p of rows) {
       if (this.seenFunding.has(p.paymentId)) continue;

@@ -60,6 +60,7 @@ export async function dbRestore(file: string, journalPath: string, now: number):
     out:
       `restored ${file} into ${journalPath}` +
       (r.previous ? ` (the previous journal is kept as ${r.previous})` : '') +
-      '.\nStart the bot: it reconciles the restored journal with the venue, as after any restart.',
+      `.\nClient order ids go on from counter ${r.orderSeq + 1}, past every id sent before (the venue keeps them).` +
+      '\nStart the bot: it reconciles the restored journal with the venue, as after any restart.',
   };
 }

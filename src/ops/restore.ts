@@ -6,7 +6,43 @@ import { createReadStream, createWriteStream, existsSync, openSync, readSync, cl
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { STATE } from '../journal/state-keys.ts';
 import { BackupError, backupJournal, verifyJournalFile } from './backup.ts';
+
+/**
+ * How far a restore moves the client order id counter past the highest value it knows. Ids are never
+ * reused (the venue keeps them: Bybit refuses a second orderLinkId, and a lookup by id finds the old
+ * order), and the orders sent after the backup are only in the replaced journal — or nowhere, when it
+ * was lost with its disk: the gap keeps clear of those.
+ */
+export const RESTORE_ORDER_SEQ_GAP = 100_000;
+
+/** A journal's client order id counter (runtime_state), 0 when it has none or cannot be read. */
+function orderSeqIn(file: string): number {
+  try {
+    const db = new Database(file, { fileMustExist: true, timeout: 0 });
+    try {
+      const row = db.prepare('select value from runtime_state where key = ?').get(STATE.orderSeq.key) as { value: string } | undefined;
+      const n = row ? Number(JSON.parse(row.value)) : 0;
+      return Number.isFinite(n) && n > 0 ? n : 0;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 0; // a damaged journal (the reason for many restores): the gap still applies
+  }
+}
+
+function writeOrderSeq(file: string, seq: number, now: number): void {
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    db.prepare(
+      'insert into runtime_state (key, value, updated_at) values (?, ?, ?) on conflict(key) do update set value = excluded.value, updated_at = excluded.updated_at',
+    ).run(STATE.orderSeq.key, JSON.stringify(seq), now);
+  } finally {
+    db.close();
+  }
+}
 
 /**
  * Is a process using the journal? Every open connection holds a shared lock on the file, which the
@@ -32,6 +68,8 @@ export function journalInUse(path: string): boolean {
 export interface RestoreResult {
   /** Where the journal that was replaced was kept (none if there was no journal). */
   previous: string | null;
+  /** The client order id counter the restored journal goes on from. */
+  orderSeq: number;
 }
 
 function isGzip(file: string): boolean {
@@ -67,7 +105,9 @@ export async function restoreJournal(file: string, target: string, now: number):
   if (journalInUse(target))
     throw new BackupError(`a bot is running on ${target} (the journal is open in another process): stop it first. Nothing was changed.`);
   let previous: string | null = null;
+  let usedBefore = 0;
   if (existsSync(target)) {
+    usedBefore = orderSeqIn(target);
     const stem = `${target}.before-restore-${new Date(now).toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
     previous = `${stem}.db`;
     for (let i = 2; existsSync(previous); i++) previous = `${stem}-${i}.db`; // two restores in one second
@@ -81,7 +121,10 @@ export async function restoreJournal(file: string, target: string, now: number):
   } finally {
     src.close();
   }
+  // The backup's counter is behind every id sent since it was taken: go on past all of them.
+  const orderSeq = Math.max(orderSeqIn(target), usedBefore) + RESTORE_ORDER_SEQ_GAP;
+  writeOrderSeq(target, orderSeq, now);
   const after = verifyJournalFile(target);
   if (after.length) throw new BackupError(`restored journal failed its check: ${after.join('; ')}; the previous journal is at ${previous}`);
-  return { previous };
+  return { previous, orderSeq };
 }

@@ -14,8 +14,8 @@ import { silentLogger } from '../../src/core/logger.ts';
 import { PROJECT_ROOT } from '../../src/core/paths.ts';
 import { Bot } from '../../src/app/bot.ts';
 import type { CandleFeed } from '../../src/market/feed.ts';
-import { BackupError, verifyJournalFile } from '../../src/ops/backup.ts';
-import { journalInUse, restoreJournal } from '../../src/ops/restore.ts';
+import { BackupError, backupJournal, verifyJournalFile } from '../../src/ops/backup.ts';
+import { journalInUse, RESTORE_ORDER_SEQ_GAP, restoreJournal } from '../../src/ops/restore.ts';
 import { dbBackup } from '../../src/ops/cli.ts';
 import { Journal } from '../../src/journal/journal.ts';
 import { BOT_INFO, FakeTelegram } from '../fakes/telegram-api.ts';
@@ -41,6 +41,13 @@ function books(file: string) {
     db.close();
   }
 }
+
+/** The books without the client order id counter, which a restore moves on. */
+function withoutOrderSeq(b: ReturnType<typeof books>) {
+  return { ...b, progress: (b.progress as Array<{ key: string }>).filter((r) => r.key !== 'order_seq') };
+}
+const orderSeqOf = (b: ReturnType<typeof books>): number =>
+  Number(JSON.parse((b.progress as Array<{ key: string; value: string }>).find((r) => r.key === 'order_seq')!.value));
 
 const until = async (cond: () => boolean, ms = 20_000) => {
   const end = performance.now() + ms;
@@ -90,14 +97,16 @@ describe('journal backups', () => {
     const snapshot = books(file);
     expect(snapshot.fills.length).toBeGreaterThan(0);
 
-    // Into a fresh place, and over the journal it came from (which moved on after the backup).
+    // Into a fresh place, and over the journal it came from (which moved on after the backup): the same
+    // books; only the client order id counter goes on past every id used (restore-order-ids test below).
     const fresh = join(tempDir(), 'restored.db');
     expect((await restoreJournal(file, fresh, Date.UTC(2025, 0, 1))).previous).toBeNull();
-    expect(books(fresh)).toEqual(snapshot);
+    expect(withoutOrderSeq(books(fresh))).toEqual(withoutOrderSeq(snapshot));
     const res = await restoreJournal(file, h.bot.journal.path, Date.UTC(2025, 0, 1));
     expect(res.previous).toBe(`${h.bot.journal.path}.before-restore-20250101T000000.db`);
-    expect(books(h.bot.journal.path)).toEqual(snapshot);
+    expect(withoutOrderSeq(books(h.bot.journal.path))).toEqual(withoutOrderSeq(snapshot));
     expect(books(res.previous!).fills.length).toBeGreaterThan(snapshot.fills.length);
+    expect(res.orderSeq).toBe(orderSeqOf(books(res.previous!)) + RESTORE_ORDER_SEQ_GAP);
 
     // A bot started on the restored journal rebuilds those books; its start-up reconciliation agrees.
     const dir = tempDir();
@@ -124,6 +133,32 @@ describe('journal backups', () => {
     } finally {
       await bot.stop();
     }
+  });
+
+  it('a restored journal never hands out a client order id used before: not those sent after the backup, even with the journal lost', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'skipper.db');
+    const ids = (file: string, n: number): string[] => {
+      const j = new Journal({ path: file });
+      try {
+        return Array.from({ length: n }, () => j.nextClientOrderId('sk-', 0));
+      } finally {
+        j.close();
+      }
+    };
+    const beforeBackup = ids(path, 3);
+    const backup = join(dir, 'b.db');
+    await backupJournal(path, backup);
+    const afterBackup = ids(path, 2); // sent to the venue, known only to the journal about to be replaced
+    const r = await restoreJournal(backup, path, Date.UTC(2025, 0, 1));
+    const next = ids(path, 1)[0]!;
+    expect([...beforeBackup, ...afterBackup]).not.toContain(next);
+    expect(r.orderSeq).toBe(5 + RESTORE_ORDER_SEQ_GAP);
+    expect(next).toBe(`sk-${(5 + RESTORE_ORDER_SEQ_GAP + 1).toString(36).padStart(6, '0')}`);
+    // The journal lost with its disk: the backup alone, into a new place, still keeps clear of the ids sent after it.
+    const lost = join(tempDir(), 'skipper.db');
+    expect((await restoreJournal(backup, lost, 0)).orderSeq).toBe(3 + RESTORE_ORDER_SEQ_GAP);
+    expect(ids(lost, 1)[0]).toBe(`sk-${(3 + RESTORE_ORDER_SEQ_GAP + 1).toString(36).padStart(6, '0')}`);
   });
 
   it('restore refuses while a bot runs on the journal, and refuses damaged or foreign files; nothing changes', async () => {
@@ -162,7 +197,7 @@ describe('journal backups', () => {
     const gz = join(tempDir(), 'sent.db.gz');
     writeFileSync(gz, gzipSync(readFileSync(file)));
     await restoreJournal(gz, journal, 0);
-    expect(books(journal)).toEqual(books(file));
+    expect(withoutOrderSeq(books(journal))).toEqual(withoutOrderSeq(books(file)));
   });
 
   it('rotates to backup.keep', async () => {

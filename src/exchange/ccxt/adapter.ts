@@ -124,6 +124,10 @@ export class CcxtExchange extends CcxtOrders implements ExchangeClient {
   protected async setupPerps(): Promise<void> {
     const ex = this.ex!;
     const cx = this.cx!;
+    // A position already open (a restart) keeps the leverage it runs at: setting the configured one would
+    // re-lever it at the venue (isolated margin: less margin, liquidation closer) behind the journal's back,
+    // and above risk.maxLeverage when the risk engine had opened it lower. Entries set their own leverage.
+    const open = new Map((await this.positionsOf(ex)).map((p) => [p.symbol, p]));
     for (const s of this.o.symbols) {
       const sym = this.ccxtSymbol(s);
       try {
@@ -153,6 +157,13 @@ export class CcxtExchange extends CcxtOrders implements ExchangeClient {
             key: `margin-mode:${s}`,
           });
         }
+      }
+      const held = open.get(s);
+      if (held) {
+        this.leverageSet.set(s, held.leverage);
+        if (held.leverage !== this.o.leverage)
+          this.log.info({ venue: this.name, symbol: s, leverage: held.leverage }, 'open position: its leverage is kept');
+        continue;
       }
       await this.ensureLeverage(s, this.o.leverage).catch((e: unknown) => {
         throw new UserError(`${this.spec.label} refused leverage ${this.o.leverage} for ${s}: ${venueWords(e)}`);
@@ -346,7 +357,11 @@ export class CcxtExchange extends CcxtOrders implements ExchangeClient {
   }
 
   async fetchPositions(): Promise<VenuePosition[]> {
-    const ex = this.requireEx();
+    return this.positionsOf(this.requireEx());
+  }
+
+  /** The venue's open positions on our symbols (also read while connecting, before requireEx() allows it). */
+  private async positionsOf(ex: Exchange): Promise<VenuePosition[]> {
     if (this.marketType === 'spot') return []; // spot holdings are balances (reconciliation compares those)
     const syms = this.o.symbols.map((s) => this.ccxtSymbol(s));
     const positions = this.spec.positions;

@@ -67,7 +67,7 @@ function view({ services }: CommandContext): Reply {
     ['Paused symbols', pausedSymbolsLine(rs, engine.clockKind) ?? 'none'],
     [
       'Daily halt',
-      rs.halted
+      st.halted
         ? `yes — ${rs.haltReason ?? 'daily drawdown'}${rs.haltedUntil !== undefined ? ` until ${utc(rs.haltedUntil)}${engineTimeNote(engine.clockKind)}` : ''}`
         : 'no',
     ],

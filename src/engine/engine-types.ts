@@ -91,6 +91,7 @@ export interface EngineStatus {
   /** Symbols paused on their own (/pause ETH/USDT): who and when (engine clock). */
   pausedSymbols: Record<string, SymbolPause>;
   paused: boolean;
+  /** The daily drawdown halt is on now (one whose end has passed is over, even before the next candle). */
   halted: boolean;
   breaker: boolean;
   lastCandle: Record<string, { ts: number; close: number }>;

@@ -674,7 +674,7 @@ export class Engine extends EngineCore implements ExchangeListener {
       blocked: this.risk.blockedReason(now),
       pausedSymbols: rs.pausedSymbols,
       paused: rs.paused,
-      halted: rs.halted,
+      halted: this.risk.haltActive(now),
       breaker: rs.breakerTripped,
       lastCandle,
       now,

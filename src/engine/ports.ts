@@ -59,6 +59,7 @@ export type RiskControls = Pick<
   | 'haltForFault'
   | 'setLimit'
   | 'volatility'
+  | 'haltActive'
 >;
 
 export type EngineRisk = RiskGate & RiskControls;

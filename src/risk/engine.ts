@@ -213,7 +213,11 @@ export class RiskEngine {
     return out;
   }
 
-  private haltActive(now: number): boolean {
+  /**
+   * Is the daily drawdown halt on at `now`? A halt whose end has passed is over even before the next
+   * candle's onEquity() clears it (no candle comes after a replay, or while a feed is down over midnight).
+   */
+  haltActive(now: number): boolean {
     const st = this.st;
     return st.halted && (st.haltedUntil === undefined || now < st.haltedUntil);
   }

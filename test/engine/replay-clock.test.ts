@@ -57,4 +57,26 @@ describe('the clock after a replay ends', () => {
       await h.stop();
     }
   });
+
+  it('a daily halt ends when the moving clock passes its end, though no candle comes: /risk and the status (which the skipper_halted metric reads) say so', async () => {
+    const wall = new FakeWall();
+    const h = await startBot({ candles: 300, config: CONFIG, bot: { wallClock: wall } });
+    const halted = async (): Promise<string> => {
+      const r = (await h.bot.dispatcher.handleText(chatUser('admin'), '/risk')) as Reply;
+      return r.text.split('\n').find((l) => l.startsWith('Daily halt'))!;
+    };
+    try {
+      const risk = h.bot.engine.risk;
+      const ev = risk.onEquity(h.bot.clock.now(), 1); // equity collapses: the daily drawdown halt
+      expect(ev?.kind).toBe('halt');
+      expect(h.bot.engine.status().halted).toBe(true);
+      expect(await halted()).toMatch(/^Daily halt:\s+yes — daily drawdown halt .* until .* \(replay time\)$/);
+      wall.t += 86_400_000; // a day later on the moving clock: past the halt's end, no candle since
+      expect(h.bot.engine.status().blocked).toBeNull();
+      expect(h.bot.engine.status().halted).toBe(false);
+      expect(await halted()).toMatch(/^Daily halt:\s+no$/);
+    } finally {
+      await h.stop();
+    }
+  });
 });

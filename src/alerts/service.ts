@@ -65,8 +65,16 @@ export interface AlertServiceOptions {
   /** Storm guard: at most this many deliveries per channel per `stormWindowMs`. */
   stormLimit?: number;
   stormWindowMs?: number;
+  /** A critical alert a channel failed to take is tried again after each of these delays (default CRITICAL_RETRY_MS). */
+  criticalRetryMs?: readonly number[];
   observer?: AlertObserver;
 }
+
+/**
+ * When a critical alert that a channel failed to take (a network error, Telegram's 429s beyond its
+ * client's own retries) is tried again: a blip must not cost the one alert that had to reach the trader.
+ */
+export const CRITICAL_RETRY_MS: readonly number[] = [15_000, 60_000, 300_000, 900_000];
 
 /** The overall delivery of an alert from its channels' outcomes (a report's too). */
 export function overallDelivery(statuses: readonly DeliveryStatus[]): string {
@@ -95,6 +103,8 @@ export class AlertService implements AlertSink, AlertControls {
   private readonly muted = new Map<string, number>();
   private readonly storms = new Map<string, Storm>();
   private timer: NodeJS.Timeout | undefined;
+  /** Pending redeliveries of critical alerts (cleared by close()). */
+  private readonly retries = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly journal: Journal,
@@ -277,6 +287,7 @@ export class AlertService implements AlertSink, AlertControls {
       const msg = scrubSecrets(errorMessage(e));
       this.log.error({ err: e, channel: ch.name, alert: alert.type }, 'alert delivery failed');
       done(ch, 'failed', msg.slice(0, 300));
+      if (alert.severity === 'critical') this.retryCritical(id, alert, ch, 0);
     };
     for (const ch of targets) {
       if (!only && !this.admit(ch, alert, group)) {
@@ -295,6 +306,43 @@ export class AlertService implements AlertSink, AlertControls {
         failed(ch, e);
       }
     }
+  }
+
+  /**
+   * Try a critical alert again on the channel that failed to take it, after CRITICAL_RETRY_MS[attempt];
+   * each outcome is journaled like the first, and the alert's overall delivery follows its channels' latest.
+   */
+  private retryCritical(id: number, alert: Alert, ch: AlertChannel, attempt: number): void {
+    const delay = (this.opts.criticalRetryMs ?? CRITICAL_RETRY_MS)[attempt];
+    if (delay === undefined) return;
+    const timer = setTimeout(() => {
+      this.retries.delete(timer);
+      const outcome = (status: DeliveryStatus, detail?: string): void => {
+        this.opts.observer?.delivered?.(ch.name, alert, status === 'sent');
+        try {
+          this.journal.recordAlertDelivery(id, ch.name, status, this.clock.now(), detail);
+          const latest = new Map(this.journal.alertDeliveries(id).map((d) => [d.channel, d.status as DeliveryStatus]));
+          this.journal.setAlertDelivery(id, overallDelivery([...latest.values()]));
+        } catch (e) {
+          this.log.error({ err: e, channel: ch.name }, 'journaling an alert delivery failed');
+        }
+      };
+      Promise.resolve()
+        .then(() => ch.deliver(alert))
+        .then(
+          () => {
+            this.log.info({ channel: ch.name, alert: alert.type, attempt: attempt + 2 }, 'critical alert delivered on a retry');
+            outcome('sent');
+          },
+          (e: unknown) => {
+            this.log.error({ err: e, channel: ch.name, alert: alert.type, attempt: attempt + 2 }, 'alert delivery failed again');
+            outcome('failed', `retry ${attempt + 1}: ${scrubSecrets(errorMessage(e))}`.slice(0, 300));
+            this.retryCritical(id, alert, ch, attempt + 1);
+          },
+        );
+    }, delay);
+    timer.unref();
+    this.retries.add(timer);
   }
 
   private targets(alert: Alert): AlertChannel[] {
@@ -372,5 +420,7 @@ export class AlertService implements AlertSink, AlertControls {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    for (const t of this.retries) clearTimeout(t);
+    this.retries.clear();
   }
 }

@@ -76,6 +76,12 @@ export interface AlertServiceOptions {
  */
 export const CRITICAL_RETRY_MS: readonly number[] = [15_000, 60_000, 300_000, 900_000];
 
+/** After a retry: the alert's (or report's) delivery from each channel's latest outcome. */
+export function settleDelivery(journal: Journal, id: number): void {
+  const latest = new Map(journal.alertDeliveries(id).map((d) => [d.channel, d.status as DeliveryStatus]));
+  if (latest.size > 0) journal.setAlertDelivery(id, overallDelivery([...latest.values()]));
+}
+
 /** The overall delivery of an alert from its channels' outcomes (a report's too). */
 export function overallDelivery(statuses: readonly DeliveryStatus[]): string {
   if (statuses.length === 0) return 'none';
@@ -321,8 +327,7 @@ export class AlertService implements AlertSink, AlertControls {
         this.opts.observer?.delivered?.(ch.name, alert, status === 'sent');
         try {
           this.journal.recordAlertDelivery(id, ch.name, status, this.clock.now(), detail);
-          const latest = new Map(this.journal.alertDeliveries(id).map((d) => [d.channel, d.status as DeliveryStatus]));
-          this.journal.setAlertDelivery(id, overallDelivery([...latest.values()]));
+          settleDelivery(this.journal, id);
         } catch (e) {
           this.log.error({ err: e, channel: ch.name }, 'journaling an alert delivery failed');
         }

@@ -16,7 +16,7 @@ import { STATE, type SentState } from '../journal/state-keys.ts';
 export type { SentState };
 import type { ReportControls } from '../chat/services.ts';
 import type { BroadcastOutcome, Notifier } from '../chat/transport.ts';
-import { overallDelivery, type DeliveryStatus } from '../alerts/service.ts';
+import { settleDelivery } from '../alerts/service.ts';
 import type { Reply } from '../chat/types.ts';
 import { buildPeriodReport, renderChart, type ModelScores, type ReportKind, type ReportSource } from './build.ts';
 import { Schedule, type Period } from './periods.ts';
@@ -278,9 +278,7 @@ export class ReportService implements ReportControls {
       const detail = o.error === undefined ? undefined : scrubSecrets(errorMessage(o.error)).slice(0, 300);
       this.opts.journal.recordAlertDelivery(id, o.transport, o.error === undefined ? 'sent' : 'failed', now, detail);
     }
-    const latest = new Map<string, DeliveryStatus>();
-    for (const d of this.opts.journal.alertDeliveries(id)) latest.set(d.channel, d.status as DeliveryStatus);
-    if (latest.size > 0) this.opts.journal.setAlertDelivery(id, overallDelivery([...latest.values()]));
+    settleDelivery(this.opts.journal, id);
   }
 
   /**

@@ -25,6 +25,7 @@ import { alertForIssue, type CheckResult } from '../market/validator.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent } from '../risk/types.ts';
 import { exitingQty, inFlight, isExit, orderInFlight, pendingEntries, reduces, standAside } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
+import { HeldExits } from './held-exits.ts';
 import { PROTECTIVE, ProtectionKeeper } from './protection.ts';
 import { PositionRules } from './position-rules.ts';
 import { tradeId } from './trades.ts';
@@ -56,10 +57,8 @@ export abstract class EngineCore {
   protected nextEquityAt = 0;
   /** Journaled orders waiting for their transaction to commit before they go to the venue. */
   protected outbox: Order[] = [];
-  /** Exits waiting for their position's protective orders to be cancelled. */
-  protected held: Order[] = [];
-  /** Held exits → the resting exits they replace (cancelled for them; they go once those are gone). */
-  protected readonly waitsFor = new Map<string, ReadonlySet<string>>();
+  /** Exits waiting for their position's protective orders (and the exits they replace) to be cancelled. */
+  protected readonly held = new HeldExits();
   protected inCandle = false;
   /** A candle's non-critical alerts: raised after its decision, in its transaction (see onCandle). */
   private candleAlerts: AlertInput[] = [];
@@ -480,8 +479,7 @@ export abstract class EngineCore {
     // waits (journaled as `new`) until they are gone.
     const guards = request.reduceOnly && !PROTECTIVE.has(purpose) ? this.exitGuards(order, replaces) : [];
     if (guards.length > 0) {
-      this.held.push(order);
-      if (replaces !== undefined && replaces.size > 0) this.waitsFor.set(order.clientOrderId, replaces);
+      this.held.hold(order, replaces);
       for (const g of guards) this.cancel(g, `making way for exit ${order.clientOrderId}`);
       return order;
     }
@@ -546,11 +544,11 @@ export abstract class EngineCore {
 
   /** A working exit that rests at the venue: not in flight, not held back. */
   private isResting(o: Order): boolean {
-    return isExit(o) && !inFlight(o) && !this.held.includes(o);
+    return isExit(o) && !inFlight(o) && !this.held.has(o);
   }
 
   /** What an exit waits for: its position's protective orders, and the resting exits it replaces. */
-  private exitGuards(exit: Order, replaces = this.waitsFor.get(exit.clientOrderId)): Order[] {
+  private exitGuards(exit: Order, replaces = this.held.replaces(exit)): Order[] {
     const out: Order[] = [];
     const aside = standAside(exit, this.marketType);
     for (const o of this.liveOrders.values())
@@ -560,11 +558,9 @@ export abstract class EngineCore {
 
   /** Held exits go out once what they wait for is gone (or are dropped with their position). */
   protected releaseHeld(symbol: string): void {
-    if (this.held.length === 0) return;
-    const ready = this.held.filter((o) => o.symbol === symbol && this.exitGuards(o).length === 0);
+    if (this.held.size === 0) return;
+    const ready = this.held.releaseReady(symbol, (o) => this.exitGuards(o).length === 0);
     if (ready.length === 0) return;
-    this.held = this.held.filter((o) => !ready.includes(o));
-    for (const o of ready) this.waitsFor.delete(o.clientOrderId);
     this.protection.coverRest(symbol, ready); // what the exits leave stays protected meanwhile
     for (const o of ready) {
       const pos = this.portfolio.positions.get(symbol);
@@ -599,13 +595,11 @@ export abstract class EngineCore {
 
   /** An exit held back until what it must not race is gone: journaled, never sent (a cancel needs no venue). */
   isHeld(order: Order): boolean {
-    return this.held.includes(order);
+    return this.held.has(order);
   }
 
   private dropHeld(order: Order, why: string | undefined): boolean {
-    if (!this.isHeld(order)) return false;
-    this.held = this.held.filter((o) => o !== order);
-    this.waitsFor.delete(order.clientOrderId);
+    if (!this.held.release(order)) return false;
     const reason = `cancelled before it was sent${why !== undefined ? ` (${why})` : ''}`;
     this.onOrderUpdate({ clientOrderId: order.clientOrderId, status: 'cancelled', ts: this.clock.now(), reason });
     return true;

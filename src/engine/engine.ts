@@ -254,8 +254,7 @@ export class Engine extends EngineCore implements ExchangeListener {
     this.events?.stopAlgos(`flatten by ${by}`, { cancelChildren: false, entriesOnly: false }); // flatten cancels every working order itself
     this.events?.flattened(by); // before the cancels below: a grid that stops now places nothing more
     let cancelled = 0;
-    this.waitsFor.clear();
-    for (const o of this.held.splice(0)) {
+    for (const o of this.held.releaseAll()) {
       this.onOrderUpdate({
         clientOrderId: o.clientOrderId,
         status: 'cancelled',

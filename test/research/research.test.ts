@@ -99,7 +99,8 @@ describe('runConfigBacktest: the config as the bot would trade it', () => {
   it('perps: leverage brings liquidations, funding is paid by the position held', () => {
     const config = cfg({
       market: { type: 'perp', timeframe: '1h', symbols: ['BTC/USDT'], leverage: 50 },
-      risk: { maxLeverage: 50, maxConsecutiveLosses: 0 },
+      // No stop: at 50× the default 2 % stop lies beyond the liquidation price, and such entries are refused.
+      risk: { maxLeverage: 50, maxConsecutiveLosses: 0, stopLossPct: null, sizing: 'fixed', fixedQuote: 1000 },
     });
     const funding: Array<[number, number]> = [];
     for (let t = T0; t < T0 + 120 * DAY; t += 8 * HOUR) funding.push([t, 0.001]);

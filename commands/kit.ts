@@ -53,6 +53,7 @@ export { shownParams } from '../src/strategy/registry.ts';
 
 export { buildChartReply, buildHistoryReply, buildTradesReply, reportSourceFor, type ChartKind } from '../src/reports/build.ts';
 export { buildPerformanceReply, periodStart, periodTitle, PERIODS, type Period } from '../src/reports/performance.ts';
+export { periodFunding } from '../src/reports/stats.ts';
 export {
   askerName,
   busyText,

@@ -1,4 +1,4 @@
-import { defineCommand, kv, money, pct, periodStart, periodTitle, PERIODS, signedMoney, type Period } from './kit.ts';
+import { defineCommand, kv, money, pct, periodFunding, periodStart, periodTitle, PERIODS, signedMoney, type Period } from './kit.ts';
 
 export default defineCommand({
   name: 'pnl',
@@ -14,12 +14,14 @@ export default defineCommand({
     const startEquity =
       period === 'all' ? services.engine.startingCash : (startRow?.equity ?? j.equitySeries(since)[0]?.equity ?? st.equity);
     const { trades, wins, realized, fees } = j.pnlTotals(since);
+    // Funding (perps) moves the equity without being any trade's realized PnL: a line of its own.
+    const funding = periodFunding(j, since);
     const change = st.equity - startEquity;
     // The rows count whole trades, the equity change only this period: say what is left between them.
-    const rest = change - realized - st.unrealizedPnl;
+    const rest = change - realized - st.unrealizedPnl - (funding ?? 0);
     const note =
       Math.abs(rest) >= 0.005
-        ? `\nEquity change − realized − unrealized: ${signedMoney(rest)} (open trades' entry fees, and what trades spanning the period's start made before it).`
+        ? `\nEquity change − realized − unrealized${funding !== null ? ' − funding' : ''}: ${signedMoney(rest)} (open trades' entry fees, and what trades spanning the period's start made before it).`
         : '';
     return {
       title: `PnL — ${periodTitle(period, services.engine.clockKind)}`,
@@ -29,6 +31,9 @@ export default defineCommand({
           ['Realized (net)', signedMoney(realized)],
           ['Unrealized', signedMoney(st.unrealizedPnl)],
           ['Fees', money(fees)],
+          ...(funding !== null
+            ? [['Funding', `${signedMoney(funding)} (${funding < 0 ? 'paid' : 'received'}, not in realized)`] as [string, string]]
+            : []),
           ['Closed trades', `${trades}${trades ? ` (${wins} won)` : ''}`],
           ['Equity now', money(st.equity)],
         ]) + note,

@@ -13,7 +13,7 @@ import { RecordsJournal } from './records.ts';
 export { MIGRATIONS_DIR, type CountedTable, type JournalDetail, type JournalOptions } from './db.ts';
 export type { DataEventRow, DecisionRow, EquityRow, FillRow, OrderRow, PositionRow } from './trading.ts';
 export { rowToOrder } from './trading.ts';
-export type { AlertDeliveryRow, AlertRow, CommandAudit, CommandRow, ProposalRow } from './records.ts';
+export type { AlertDeliveryRow, AlertRow, CommandAudit, CommandRow, FundingRow, ProposalRow } from './records.ts';
 
 export class Journal extends RecordsJournal {
   static memory(detail: JournalDetail = 'full'): Journal {

@@ -1,6 +1,6 @@
 // What people read and the bot's own records: the audit trail, alerts and their deliveries, trade
 // proposals, reconciliations and funding payments.
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, lt, sql } from 'drizzle-orm';
 import type { Alert } from '../core/alerts.ts';
 import * as s from './schema.ts';
 import { TradingJournal } from './trading.ts';
@@ -11,6 +11,7 @@ export type CommandRow = typeof s.commandsAudit.$inferSelect;
 export type AlertRow = typeof s.alerts.$inferSelect;
 export type AlertDeliveryRow = typeof s.alertDeliveries.$inferSelect;
 export type ProposalRow = typeof s.proposals.$inferSelect;
+export type FundingRow = typeof s.fundingPayments.$inferSelect;
 
 export interface CommandAudit {
   ts: number;
@@ -140,6 +141,16 @@ export class RecordsJournal extends TradingJournal {
 
   recordFunding(p: typeof s.fundingPayments.$inferInsert): boolean {
     return this.db.insert(s.fundingPayments).values(p).onConflictDoNothing().run().changes > 0;
+  }
+
+  /** Funding payments with since ≤ ts < until, oldest first (reports and /pnl sum them: src/reports/stats.ts). */
+  fundingPayments(since: number, until = Number.MAX_SAFE_INTEGER): FundingRow[] {
+    return this.db
+      .select()
+      .from(s.fundingPayments)
+      .where(and(gte(s.fundingPayments.ts, since), lt(s.fundingPayments.ts, until)))
+      .orderBy(asc(s.fundingPayments.ts))
+      .all();
   }
 
   /** Time of the latest funding payment journaled for `venue`, undefined when there is none. */

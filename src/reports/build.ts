@@ -29,7 +29,7 @@ import {
   type Period,
   type PeriodUnit,
 } from './periods.ts';
-import { History, netPnl, splitDays, type LivePoint, type PeriodStats } from './stats.ts';
+import { History, netPnl, splitDays, tradesFunding, type LivePoint, type PeriodStats } from './stats.ts';
 
 export type ReportKind = 'daily' | 'weekly' | 'monthly';
 
@@ -105,6 +105,13 @@ function equityLine(s: PeriodStats, ccy: string): string {
 
 function tradeRows(src: ReportSource, trades: readonly PositionRow[], ccy: string): string {
   const tz = src.timezone;
+  // Perps: what each trade paid or received in funding while open, beside its net PnL (which leaves it out).
+  const funding = tradesFunding(src.journal, trades);
+  const fundingCol = (t: PositionRow): string[] => {
+    if (!funding.size) return [];
+    const f = funding.get(t.id);
+    return [f !== undefined ? signedMoney(f, ccy) : ''];
+  };
   const rows = trades.map((t) => {
     const { price, qty } = forMarket(src.engine.marketInfo?.(t.symbol));
     return [
@@ -115,14 +122,33 @@ function tradeRows(src: ReportSource, trades: readonly PositionRow[], ccy: strin
       t.exitPrice != null ? price(t.exitPrice) : '—',
       t.exitReason != null ? EXIT_REASONS[t.exitReason] : '—',
       signedMoney(netPnl(t), ccy),
+      ...fundingCol(t),
       t.closedAt != null ? duration(t.closedAt - t.openedAt) : '—',
       shortTimeLabel(t.openedAt, tz),
       t.closedAt != null ? shortTimeLabel(t.closedAt, tz) : '—',
       tradeId(t),
     ];
   });
-  return table(rows, ['symbol', 'side', 'qty', 'entry', 'exit', 'by', 'net PnL', 'held', 'opened', 'closed', 'id']);
+  const cols = [
+    'symbol',
+    'side',
+    'qty',
+    'entry',
+    'exit',
+    'by',
+    'net PnL',
+    ...(funding.size ? ['funding'] : []),
+    'held',
+    'opened',
+    'closed',
+    'id',
+  ];
+  return table(rows, cols);
 }
+
+/** Funding paid or received (perps), in the period's lines when it had any: the PnL includes it, realized does not. */
+const fundingLine = (s: PeriodStats, ccy: string): Array<[string, string]> =>
+  s.funding !== null ? [['Funding', `${signedMoney(s.funding, ccy)} (${s.funding < 0 ? 'paid' : 'received'}, not in realized)`]] : [];
 
 const winRate = (wins: number, n: number): string => (n ? `${Math.round((wins / n) * 100)}% (${wins}/${n} won)` : '—');
 
@@ -157,6 +183,7 @@ async function dailyReport(src: ReportSource, period: Period): Promise<Reply> {
     ['Realized', `${signedMoney(s.realized, ccy)} (net of fees)`],
     ['Unrealized', s.unrealized !== null ? signedMoney(s.unrealized, ccy) : '—'],
     ['Fees paid', money(s.fees, ccy)],
+    ...fundingLine(s, ccy),
     ['Drawdown', `${(s.maxDrawdown * 100).toFixed(2)}% (max in the day)`],
     ['Trades', s.trades.length ? `${s.trades.length} closed, ${winRate(s.wins, s.trades.length)}` : 'none closed'],
   ];
@@ -247,6 +274,7 @@ async function summaryReport(src: ReportSource, kind: 'weekly' | 'monthly', peri
     ['Equity', equityLine(s, ccy)],
     ['Realized', `${signedMoney(s.realized, ccy)} (net of fees)`],
     ['Fees paid', money(s.fees, ccy)],
+    ...fundingLine(s, ccy),
     ['Trades', `${s.trades.length} closed`],
     ['Win rate', winRate(s.wins, s.trades.length)],
     ['Best day', best ? `${dayLabel(best.start, tz)} ${signedMoney(best.pnl, ccy)}` : '— (no day up)'],

@@ -7,9 +7,10 @@
 //   the trades closed in it;
 // - realized = Σ (realized PnL − fees) of positions closed in [start, end);
 // - fees = Σ fees of the fills in [start, end);
+// - funding = Σ funding payments (perps; received positive) in [start, end), none when there is none;
 // - max drawdown = the largest peak-to-trough fall of the equity curve in the period, as a fraction
 //   of the peak (the start equity counts as the first peak).
-import type { EquityRow, FillRow, Journal, PositionRow } from '../journal/journal.ts';
+import type { EquityRow, FillRow, FundingRow, Journal, PositionRow } from '../journal/journal.ts';
 import { unitSchedule, type Period } from './periods.ts';
 
 /** The engine's current equity: the end of a running period. */
@@ -30,6 +31,8 @@ export interface PeriodStats extends Period {
   realized: number;
   unrealized: number | null;
   fees: number;
+  /** Funding paid (negative) or received in the period; null when it has no funding payment (spot). */
+  funding: number | null;
   /** Positions closed in the period, oldest first. */
   trades: PositionRow[];
   wins: number;
@@ -39,6 +42,45 @@ export interface PeriodStats extends Period {
 }
 
 export const netPnl = (p: PositionRow): number => p.realizedPnl - p.fees;
+
+/** Σ of the funding payments with start ≤ ts < until (on `symbol` when given); null when there is none. */
+function fundingIn(
+  rows: ReadonlyArray<Pick<FundingRow, 'ts' | 'amount' | 'symbol'>>,
+  start: number,
+  until: number,
+  symbol?: string,
+): number | null {
+  let sum = 0;
+  let n = 0;
+  for (const r of rows)
+    if (r.ts >= start && r.ts < until && (symbol === undefined || r.symbol === symbol)) {
+      sum += r.amount;
+      n++;
+    }
+  return n ? sum : null;
+}
+
+/**
+ * Funding each closed trade paid or received while it was open (its symbol, from its open to its close:
+ * one position per symbol at a time), by position id; trades without any are left out.
+ */
+export function tradesFunding(journal: Journal, trades: readonly PositionRow[]): Map<number, number> {
+  const out = new Map<number, number>();
+  const closed = trades.filter((t) => t.closedAt != null);
+  if (!closed.length) return out;
+  const since = Math.min(...closed.map((t) => t.openedAt));
+  const until = Math.max(...closed.map((t) => t.closedAt!)) + 1;
+  const rows = journal.fundingPayments(since, until);
+  for (const t of rows.length ? closed : []) {
+    const f = fundingIn(rows, t.openedAt, t.closedAt! + 1, t.symbol);
+    if (f !== null) out.set(t.id, f);
+  }
+  return out;
+}
+
+/** The funding of [start, until) (/pnl), as the period reports count it; null when there is none. */
+export const periodFunding = (journal: Journal, start: number, until = Number.MAX_SAFE_INTEGER): number | null =>
+  fundingIn(journal.fundingPayments(start, until), start, until);
 
 /** Index of the last element with ts ≤ t (binary search), or -1. */
 function lastAtOrBefore<T extends { ts: number }>(rows: readonly T[], t: number): number {
@@ -71,6 +113,7 @@ export class History {
   private readonly anchor: EquityRow | undefined;
   private readonly closed: PositionRow[];
   private readonly fillRows: FillRow[];
+  private readonly fundingRows: FundingRow[];
 
   constructor(
     journal: Journal,
@@ -85,6 +128,7 @@ export class History {
       .filter((p) => p.closedAt != null && p.closedAt <= to)
       .reverse();
     this.fillRows = journal.fills({ since: from, until: to + 1 });
+    this.fundingRows = journal.fundingPayments(from, to + 1);
   }
 
   /** Last snapshot at or before t (t within [from, to]). */
@@ -134,6 +178,7 @@ export class History {
       realized,
       unrealized,
       fees,
+      funding: fundingIn(this.fundingRows, p.start, until),
       trades,
       wins,
       maxDrawdown: maxDrawdown(points),

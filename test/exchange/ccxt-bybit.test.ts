@@ -378,8 +378,9 @@ describe('linear USDT perps', () => {
     r.fake.book.positions.get('BTCUSDT')!.qty = 0.02;
     const list = await r.ex.fetchFunding('BTC/USDT', since);
     expect(list).toEqual([
-      { paymentId: r.fake.executionIds('Funding')[0], symbol: 'BTC/USDT', amount: -0.062, ts: paid.time },
-      { paymentId: r.fake.executionIds('Funding')[1], symbol: 'BTC/USDT', amount: 0.062, ts: got.time },
+      // The rate each settled at: Bybit's funding execution says (feeRate).
+      { paymentId: r.fake.executionIds('Funding')[0], symbol: 'BTC/USDT', amount: -0.062, rate: 0.0001, ts: paid.time },
+      { paymentId: r.fake.executionIds('Funding')[1], symbol: 'BTC/USDT', amount: 0.062, rate: 0.0001, ts: got.time },
     ]);
     expect(r.fake.find('/v5/execution/list').at(-1)!.params).toMatchObject({ execType: 'Funding', category: 'linear', symbol: 'BTCUSDT' });
     // Funding executions are not trades.
@@ -848,6 +849,7 @@ describe('engine + journal + adapter + fake Bybit (linear), under faults', () =>
     expect(engine.portfolio.cash).toBeCloseTo(wallet(), 6);
     expect(funding.amount).toBeLessThan(0); // the long paid
     expect(journal.cashFlows().funding).toBeCloseTo(funding.amount, 9); // journaled once
+    expect(journal.fundingPayments(0).map((f) => f.rate)).toEqual([0.0001]); // with the rate it settled at
     const rec = await new Reconciler(engine, journal, r.ex, alerts, silentLogger(), clock, {
       inFlightGraceMs: RECV + RESOLVE_MARGIN_MS,
     }).run('test');

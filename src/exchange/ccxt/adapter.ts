@@ -410,12 +410,17 @@ export class CcxtExchange extends CcxtOrders implements ExchangeClient {
     );
     return rows
       .filter((r) => Number(r.timestamp) >= sinceTs)
-      .map((r) => ({
-        paymentId: toStr(r.id) ?? `${symbol}:${r.timestamp}`,
-        symbol,
-        amount: this.spec.fundingAmount?.(r) ?? Number(r.amount),
-        ts: Number(r.timestamp),
-      }))
+      .map((r): FundingPayment => {
+        // The rate the payment settled at, when the venue says (Bybit's funding execution does, Binance's income does not).
+        const rate = Number((r as CcxtFunding & { rate?: unknown }).rate ?? NaN);
+        return {
+          paymentId: toStr(r.id) ?? `${symbol}:${r.timestamp}`,
+          symbol,
+          amount: this.spec.fundingAmount?.(r) ?? Number(r.amount),
+          ...(Number.isFinite(rate) ? { rate } : {}),
+          ts: Number(r.timestamp),
+        };
+      })
       .sort((a, b) => a.ts - b.ts);
   }
 

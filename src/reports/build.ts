@@ -75,16 +75,15 @@ export function timesIn(src: Pick<ReportSource, 'timezone' | 'engine'>): string 
   return kind === undefined || kind === 'wall' ? src.timezone : `${src.timezone}, ${clockLabel(kind)}`;
 }
 
-/** The trading clock's "now": candle time in replays, wall time live. */
-export function tradingNow(src: ReportSource): number {
+/**
+ * The trading clock's "now" (candle time in replays, wall time live) and the engine's equity at it, from one
+ * read of the engine: a running period ends at `now`, so a live point read a moment later would fall after
+ * its end and be dropped (the running period shown as "—"). No live point before the engine's first candle.
+ */
+function liveNow(src: ReportSource): { now: number; live: LivePoint | undefined } {
   const st = src.engine.status();
-  if (st.now > 0) return st.now;
-  return src.journal.equityBefore(Number.MAX_SAFE_INTEGER)?.ts ?? src.wallNow();
-}
-
-function livePoint(src: ReportSource): LivePoint | undefined {
-  const st = src.engine.status();
-  return st.now > 0 ? { now: st.now, equity: st.equity, unrealized: st.unrealizedPnl } : undefined;
+  if (st.now > 0) return { now: st.now, live: { now: st.now, equity: st.equity, unrealized: st.unrealizedPnl } };
+  return { now: src.journal.equityBefore(Number.MAX_SAFE_INTEGER)?.ts ?? src.wallNow(), live: undefined };
 }
 
 /** Quote currency the account is kept in (recorded at the first start). */
@@ -172,7 +171,7 @@ const NO_ACTIVITY = 'No activity: no equity snapshots or closed trades in this p
 async function dailyReport(src: ReportSource, period: Period): Promise<Reply> {
   const tz = src.timezone;
   const ccy = journalQuote(src.journal);
-  const s = new History(src.journal, period.start, period.end, livePoint(src)).period(period);
+  const s = new History(src.journal, period.start, period.end, liveNow(src).live).period(period);
   const label = periodLabel(period, tz);
   const title = `Daily report — ${label} (${timesIn(src)})`;
   const now = attention(src);
@@ -253,7 +252,7 @@ function chartSubtitle(s: PeriodStats, ccy: string): string {
 async function summaryReport(src: ReportSource, kind: 'weekly' | 'monthly', period: Period): Promise<Reply> {
   const tz = src.timezone;
   const ccy = journalQuote(src.journal);
-  const h = new History(src.journal, period.start, period.end, livePoint(src));
+  const h = new History(src.journal, period.start, period.end, liveNow(src).live);
   const s = h.period(period);
   const label = periodLabel(period, tz);
   const title = `${kind === 'weekly' ? 'Weekly' : 'Monthly'} report — ${label} (${timesIn(src)})`;
@@ -311,11 +310,11 @@ function unitLabel(unit: PeriodUnit, start: number, tz: string): string {
 export async function buildHistoryReply(src: ReportSource, unit: PeriodUnit, n: number): Promise<Reply> {
   const tz = src.timezone;
   const ccy = journalQuote(src.journal);
-  const now = tradingNow(src);
+  const { now, live } = liveNow(src);
   const all = recentPeriods(unit, n, now, tz);
   const words = UNIT_WORDS[unit];
   const title = `${words.title} PnL — last ${counted(n, unit)} (${timesIn(src)})`;
-  const h = new History(src.journal, all[0]!.start, now, livePoint(src));
+  const h = new History(src.journal, all[0]!.start, now, live);
   // Periods before the journal's first record are not "0 PnL", they are before the bot existed.
   const first = all.findIndex((p) => h.hasDataUntil(p.end));
   if (first < 0) return { title, text: 'No trading data yet: the journal has no equity snapshots or closed trades.' };
@@ -378,7 +377,7 @@ export interface ChartResult {
 export async function renderChart(src: ReportSource, kind: ChartKind, days: number | null): Promise<ChartResult> {
   const tz = src.timezone;
   const ccy = journalQuote(src.journal);
-  const now = tradingNow(src);
+  const { now, live } = liveNow(src);
   const span = days === null ? 'all time' : `last ${counted(days, 'day')}`;
   const filename = `${kind}-${days === null ? 'all' : `${days}d`}-${fileDate(now, tz)}.png`;
   // 'all' starts at the journal's first record; a window starts `days` back (or at the first record).
@@ -393,7 +392,7 @@ export async function renderChart(src: ReportSource, kind: ChartKind, days: numb
   if (kind === 'equity') {
     const since = Math.min(firstTs, now);
     const period: Period = { start: since, end: now, partial: true };
-    const s = new History(src.journal, since, now, livePoint(src)).period(period);
+    const s = new History(src.journal, since, now, live).period(period);
     const title = `Equity — ${span}`;
     if (!s.points.length) return { png: null, title, summary: 'No equity snapshots in this period yet.', filename };
     const summary =
@@ -410,7 +409,7 @@ export async function renderChart(src: ReportSource, kind: ChartKind, days: numb
   }
   const nDays = days ?? Math.min(3660, Math.floor((now - firstTs) / DAY_MS) + 2);
   const all = recentPeriods('day', nDays, now, tz);
-  const h = new History(src.journal, all[0]!.start, now, livePoint(src));
+  const h = new History(src.journal, all[0]!.start, now, live);
   const first = all.findIndex((p) => h.hasDataUntil(p.end));
   const stats = (first < 0 ? [] : all.slice(first)).map((p) => h.period(p));
   const title = `Daily PnL — ${span}`;

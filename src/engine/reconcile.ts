@@ -140,7 +140,14 @@ export class Reconciler {
     }
     if (r.status !== 'failed') {
       if (r.problems.length) r.status = 'halted';
-      else if (r.missingFills || r.missingFunding || r.resolvedOrders.length || r.neverSent.length || r.resumedCancels.length || r.adopted.length)
+      else if (
+        r.missingFills ||
+        r.missingFunding ||
+        r.resolvedOrders.length ||
+        r.neverSent.length ||
+        r.resumedCancels.length ||
+        r.adopted.length
+      )
         r.status = 'fixed';
     }
     r.summary = this.summarize(r);

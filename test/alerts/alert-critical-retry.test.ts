@@ -59,14 +59,19 @@ describe('critical alerts a channel failed to take', () => {
     alerts.raise({ type: 'feed_down', severity: 'warning', title: 'Feed down', message: 'y' });
     await new Promise((r) => setTimeout(r, 300));
     const [warning, critical] = journal.recentAlerts(2);
-    expect(journal.alertDeliveries(critical!.id).filter((d) => d.channel.startsWith('telegram')).map((d) => d.status)).toEqual([
-      'failed',
-      'failed',
-      'failed',
-      'failed',
-    ]);
+    expect(
+      journal
+        .alertDeliveries(critical!.id)
+        .filter((d) => d.channel.startsWith('telegram'))
+        .map((d) => d.status),
+    ).toEqual(['failed', 'failed', 'failed', 'failed']);
     expect(journal.recentAlerts(2)[1]!.delivery).toBe('partial');
-    expect(journal.alertDeliveries(warning!.id).filter((d) => d.channel.startsWith('telegram')).map((d) => d.status)).toEqual(['failed']);
+    expect(
+      journal
+        .alertDeliveries(warning!.id)
+        .filter((d) => d.channel.startsWith('telegram'))
+        .map((d) => d.status),
+    ).toEqual(['failed']);
     expect(got).toEqual([]);
   });
 });

@@ -43,7 +43,14 @@ describe('funding and the reconciliation (fake Bybit, real ccxt)', () => {
     const b = await bot({ noPolling: true });
     expect((await b.reconciler.run('startup')).status).toBe('ok');
     const now = b.r.clock.now();
-    b.engine.onCandle(SYM, { ts: Math.floor(now / 60_000) * 60_000 - 60_000, open: 30_000, high: 30_000, low: 30_000, close: 30_000, volume: 1 });
+    b.engine.onCandle(SYM, {
+      ts: Math.floor(now / 60_000) * 60_000 - 60_000,
+      open: 30_000,
+      high: 30_000,
+      low: 30_000,
+      close: 30_000,
+      volume: 1,
+    });
     const sell = b.engine.manualOrder({ symbol: SYM, side: 'sell', qty: 0.01 }, 'test').order!;
     await until(() => b.r.fake.order(sell.clientOrderId)?.status === 'FILLED', 'the short filled at the venue');
     expect((await b.reconciler.run('timer')).missingFills).toBe(1);
@@ -69,7 +76,18 @@ describe('funding and the reconciliation (fake Bybit, real ccxt)', () => {
     const r0 = await ccxtRig('bybit', 'perp', { noPolling: true });
     // Earlier today, by hand: a short that paid funding 2 h ago, closed since.
     const hand = (side: 'BUY' | 'SELL', coid: string) =>
-      r0.fake.book.place({ symbol: 'BTCUSDT', side, kind: 'market', venueType: 'MARKET', coid, qty: 0.01, tif: 'GTC', postOnly: false, reduceOnly: false, conditional: false });
+      r0.fake.book.place({
+        symbol: 'BTCUSDT',
+        side,
+        kind: 'market',
+        venueType: 'MARKET',
+        coid,
+        qty: 0.01,
+        tif: 'GTC',
+        postOnly: false,
+        reduceOnly: false,
+        conditional: false,
+      });
     hand('SELL', 'phone-1');
     r0.clock.advance(-2 * 3_600_000);
     r0.fake.fund('BTCUSDT', -0.01);

@@ -23,14 +23,28 @@ function account(withFunding: boolean): Journal {
   const pos = { symbol: 'BTC/USDT', side: 'short' as const, qty: 0.01, entryPrice: 30_000, leverage: 1, margin: 300, openedAt: D(1, 1) };
   const id = j.openPosition({ ...pos, realizedPnl: 0, fees: 0.3, markPrice: 30_000, unrealizedPnl: 0 });
   if (withFunding) j.recordFunding({ venue: 'bybit', paymentId: 'f1', symbol: 'BTC/USDT', amount: FUNDING, rate: 0.01, ts: D(1, 8) });
-  j.closePosition(id, { ...pos, qty: 0, margin: 0, realizedPnl: 0, fees: FEE, markPrice: 30_000, unrealizedPnl: 0 }, 30_000, D(1, 9), 'manual');
+  j.closePosition(
+    id,
+    { ...pos, qty: 0, margin: 0, realizedPnl: 0, fees: FEE, markPrice: 30_000, unrealizedPnl: 0 },
+    30_000,
+    D(1, 9),
+    'manual',
+  );
   j.recordEquity(D(1, 12), equityAfter(withFunding), equityAfter(withFunding), 0, 0);
   return j;
 }
 const equityAfter = (withFunding: boolean): number => START - FEE + (withFunding ? FUNDING : 0);
 
 function source(j: Journal, now: number, equity: number): ReportSource {
-  const status = { now, equity, unrealizedPnl: 0, positions: [], unprotected: [], blocked: null, pausedSymbols: {} } as unknown as EngineStatus;
+  const status = {
+    now,
+    equity,
+    unrealizedPnl: 0,
+    positions: [],
+    unprotected: [],
+    blocked: null,
+    pausedSymbols: {},
+  } as unknown as EngineStatus;
   return { journal: j, engine: { status: () => status }, timezone: 'UTC', charts: false, wallNow: () => now };
 }
 

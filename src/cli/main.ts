@@ -145,8 +145,22 @@ for (const p of paramNames)
     return n;
   });
 
+/** What `backtest --config` reads from the command line; every other setting is the config file's. */
+const CONFIG_BACKTEST_OPTIONS = new Set(['config', 'data', 'from', 'to', 'funding', 'report', 'chart', 'json']);
+
 bt.action(async (o: Record<string, unknown>) => {
-  if (o.config) return runBacktestConfig(o as never);
+  if (o.config) {
+    // An option the config run would ignore (--journal, --fee, --strategy…) is refused, not dropped silently.
+    const ignored = Object.keys(o).filter((k) => !CONFIG_BACKTEST_OPTIONS.has(k) && bt.getOptionValueSource(k) === 'cli');
+    if (ignored.length)
+      fail(
+        new ConfigError(
+          COMMAND_LINE,
+          ignored.map((k) => `--${kebab(k)}: not used by backtest --config (it runs the config file's settings, its journal in memory)`),
+        ),
+      );
+    return runBacktestConfig(o as never);
+  }
   try {
     const file = String(o.data);
     const strategy = String(o.strategy);

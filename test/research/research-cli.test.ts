@@ -79,6 +79,14 @@ describe('skipper backtest --config', () => {
       expect(html).toContain(s);
   }, 60_000);
 
+  it("refuses the reference backtest's options it would not use (--journal, --fee…), naming them", async () => {
+    const r = await skipper(['backtest', '--config', config, '--data', csv, '--journal', 'j.db', '--fee', '0.002']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--fee: not used by backtest --config (it runs the config file's settings, its journal in memory)");
+    expect(r.err).toContain('--journal: not used by backtest --config');
+    expect(existsSync(join(dir, 'j.db'))).toBe(false);
+  });
+
   it('a sweep over an unknown config path, and a failing stress --require, exit non-zero with the reason', async () => {
     const bad = await skipper(['sweep', '--config', config, '--data', csv, '--param', 'risk.stopLoss=0.01,0.02', '--results', 'x.db']);
     expect(bad.code).toBe(1);

@@ -273,7 +273,10 @@ export class ModelRuntime implements ModelObserver {
       alert = {
         severity: 'info',
         title: `Model ${ev.name} v${ev.version} loaded, replaced v${ev.previous}`,
-        message: `From ${ev.dir}; the next candles use v${ev.version}.`,
+        message:
+          this.set.slots.get(ev.name)?.enabled === false
+            ? `From ${ev.dir}; ${ev.name} is disabled: it does not vote until /models enable ${ev.name}.`
+            : `From ${ev.dir}; the next candles use v${ev.version}.`,
       };
     } else if (ev.type === 'refused') {
       row.version = ev.serving;

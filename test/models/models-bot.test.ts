@@ -235,6 +235,17 @@ describe('ensemble strategy in a paper replay', () => {
     ]);
   }, 60_000);
 
+  it('a new version of a disabled model is announced as disabled, not as voting from the next candle', async () => {
+    await ensemble();
+    h = await startBot({ candles: 100, config: { strategy: { name: 'ensemble' }, models: { dir: root, watch: false } } });
+    expect(await confirm(h, admin, '/models disable up2')).toMatch(/Model up2 disabled/);
+    const v2 = await writeTinyModel(tmpModels(), { name: 'up2', lean: 'down', version: 2 });
+    for (const f of ['model.onnx', 'golden.json', 'manifest.json']) writeFileSync(join(root, 'up2', f), readFileSync(join(v2, f)));
+    await send(h, admin, '/models reload up2');
+    const said = h.bot.journal.recentAlerts(20).find((a) => a.title === 'Model up2 v2 loaded, replaced v1');
+    expect(said?.message).toMatch(/up2 is disabled: it does not vote until \/models enable up2\.$/);
+  }, 60_000);
+
   it('a config whose every model was disabled in an earlier run enables them again, and says so', async () => {
     const dir = tempDir();
     await ensemble();

@@ -57,6 +57,13 @@ export default defineCommand({
       ...(pausedSymbols ? [['Paused', `${pausedSymbols} (/resume <symbol>)`] as [string, string]] : []),
       ['Open orders', String(st.liveOrders.length)],
     ];
+    // A TWAP/iceberg parent between slices has no open order, yet it will buy or sell more.
+    const parents = services.algos?.active() ?? [];
+    if (parents.length)
+      pairs.push([
+        'Parent orders',
+        `${parents.length} active: ${parents.map((p) => `${p.id} (${p.algo} ${p.side} ${p.symbol}, ${p.sent}/${p.slices} slices sent)`).join(', ')}; see /orders`,
+      ]);
     if (services.dataSource) pairs.push(['Data', describeDataSource(services.dataSource())]);
     const journalFault = services.journalFault?.() ?? null;
     if (journalFault) pairs.push(['Journal', `FAILED — ${journalFault}`]);

@@ -438,6 +438,8 @@ export class Bot {
     this.running = true;
     this.engine.protectPositions();
     this.reconciler.startTimer(this.config.exchange.reconcileEverySec * 1000);
+    // Before the first tick: one far past its plan stops here; the start notice names every one.
+    const parents = this.algos.resumeAtStart();
     this.algos.startTimer();
     // Max holding time between candles too: after a replay has ended, while a live feed brings none.
     this.holdTimer = setInterval(() => {
@@ -462,6 +464,7 @@ export class Bot {
       data: this.dataSource,
       reconciliation: rec.summary,
       pendingProposals: this.approvals.pendingList().length,
+      parents,
     };
     this.say(startBanner(facts, chat));
     this.alerts.raise(startAlert(facts));

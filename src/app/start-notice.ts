@@ -18,6 +18,8 @@ export interface StartFacts {
   reconciliation: string;
   /** Trade proposals left pending by the last run: their buttons still answer. */
   pendingProposals: number;
+  /** TWAP/iceberg parents the last run left active: what each has done, and whether it resumes or was stopped. */
+  parents: string[];
 }
 
 const modeWords = (st: EngineStatus, short: boolean): string =>
@@ -25,6 +27,10 @@ const modeWords = (st: EngineStatus, short: boolean): string =>
 
 const account = (f: StartFacts): string =>
   `Equity ${money(f.status.equity, quoteOf(f.config.market.symbols))}, ${counted(f.status.positions.length, 'open position')}`;
+
+/** The parents left active by the last run, one per line ('' when none). */
+const parentLines = (f: StartFacts): string =>
+  f.parents.length ? `Parent orders left active by the last run:\n${f.parents.map((l) => `  ${l}\n`).join('')}` : '';
 
 /** The console's first lines. */
 export function startBanner(f: StartFacts, chat: TransportSummary): string {
@@ -34,7 +40,7 @@ export function startBanner(f: StartFacts, chat: TransportSummary): string {
     `strategy ${c.strategy.name}; journal ${f.journalPath}\n` +
     `Data: ${describeDataSource(f.data)}\n` +
     `${transportLine(chat)}\n${chat.warnings.map((w) => `Warning: ${w}\n`).join('')}` +
-    `${account(f)}. Reconciliation: ${f.reconciliation}. Type /help for commands.`
+    `${account(f)}. Reconciliation: ${f.reconciliation}.${f.parents.length ? `\n${parentLines(f)}` : ' '}Type /help for commands.`
   );
 }
 
@@ -57,6 +63,7 @@ export function startAlert(f: StartFacts): AlertInput {
     message:
       `${modeWords(st, true)} on ${st.venue}; ${c.market.symbols.join(', ')} ${c.market.timeframe}; strategy ${c.strategy.name}. ` +
       `${account(f)}.${unprotected} Reconciliation: ${f.reconciliation}.${st.blocked ? ` Entries blocked: ${st.blocked}.` : ''}` +
-      (f.pendingProposals ? ` ${counted(f.pendingProposals, 'trade proposal')} waiting for an answer: /approvals.` : ''),
+      (f.pendingProposals ? ` ${counted(f.pendingProposals, 'trade proposal')} waiting for an answer: /approvals.` : '') +
+      (f.parents.length ? `\n${parentLines(f).trimEnd()}` : ''),
   };
 }

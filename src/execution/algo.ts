@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
+import { duration, forMarket } from '../core/format.ts';
 import { floorToStep } from '../core/num.ts';
 import { isTerminal } from '../core/order-state.ts';
 import type { Order, OrderRequest, Side, Signal } from '../core/types.ts';
@@ -18,6 +19,9 @@ const strategyOf = (p: ParentRow): string | undefined => (p.decisionId !== null 
 
 /** Extra children after the last slice, for parts that ended unfilled. */
 const MAX_CATCH_UP = 3;
+
+/** A scheduled parent's slice this late past its plan (or two intervals, if more) is not sent: see stale. */
+const STALE_AFTER_MS = 5 * 60_000;
 
 export interface ParentRequest {
   symbol: string;
@@ -275,6 +279,9 @@ export class AlgoExecutor implements EntrySplitter {
       if (working) return undefined;
       if (!(left > 0) || n > p.slices + MAX_CATCH_UP) return this.finish(p, 'done', left > 0 ? `${left} left unfilled` : undefined, now);
     }
+    // A plan this far behind (the bot was stopped for hours, no price came) is not carried out at today's prices.
+    const late = this.stale(p, n, now);
+    if (late !== undefined) return this.finish(p, 'stopped', late, now);
     // A child is due: not when the position the parent works on has gone (it would open another).
     const closed = working ? undefined : this.positionClosed(p, children);
     if (closed !== undefined) return this.finish(p, 'stopped', closed, now);
@@ -304,6 +311,46 @@ export class AlgoExecutor implements EntrySplitter {
     if (order.status === 'rejected') this.finish(p, 'stopped', `slice ${n} rejected by the venue: ${order.reason ?? 'no reason'}`, now);
     else if (n >= p.slices && isTerminal(order.status)) this.step(p); // filled at once (paper): done now
     return order;
+  }
+
+  /**
+   * Why slice `n` of `p` is too late to go out (undefined: it is not): more than the larger of two intervals and
+   * STALE_AFTER_MS past the time its plan gave it (for a scheduled slice, the plan's last slice; for a top-up
+   * after it, its own place in the schedule). An iceberg has no schedule (its next clip goes once one is done; a
+   * duration is only the least time between clips): never stale.
+   */
+  private stale(p: ParentRow, n: number, now: number): string | undefined {
+    if (p.algo !== 'twap' || !(p.intervalMs > 0)) return undefined;
+    const planned = p.createdAt + (Math.max(n, p.slices) - 1) * p.intervalMs;
+    if (!(now > planned + Math.max(2 * p.intervalMs, STALE_AFTER_MS))) return undefined;
+    return `slice ${n} is ${duration(now - planned)} past its plan (the bot was stopped, or no price came): not sent at a stale plan; place the rest again if still wanted`;
+  }
+
+  /**
+   * Start-up: the parents the last run left active, one line each for the start notice. One already far past
+   * its plan is stopped now, with the reason (see stale); the rest resume. (A replay's candle clock is not at
+   * the present yet: its parents are judged as their slices come due.)
+   */
+  resumeAtStart(): string[] {
+    const now = this.clock.now();
+    return this.parents.active().map((p) => {
+      const late = this.stale(p, p.sent + 1, now);
+      if (late === undefined) return `${this.describe(p)}; resumes now, /cancel ${p.id} stops it`;
+      this.stop(p.id, late, true, 'stopped');
+      return `${this.describe(p)}; stopped: ${late}`;
+    });
+  }
+
+  /** "TWAP sk-000001 buy 0.00673 BTC/USDT: 1 of 5 slices sent, 0.00135 filled" (start notice, /status). */
+  describe(p: ParentRow): string {
+    const { qty } = forMarket(this.engine.marketInfo(p.symbol));
+    const { filledQty } = this.progress(p);
+    return `${p.algo.toUpperCase()} ${p.id} ${p.side} ${qty(p.totalQty)} ${p.symbol}: ${p.sent} of ${p.slices} slices sent, ${qty(filledQty)} filled`;
+  }
+
+  /** The active parents (for /status). */
+  active(): ParentRow[] {
+    return this.parents.active();
   }
 
   /**

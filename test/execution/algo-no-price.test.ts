@@ -42,15 +42,16 @@ describe('a TWAP slice due before its symbol has a price', () => {
     expect(a.k.algos!.start({ symbol: 'BTC/USDT', side: 'buy', qty: 0.01, algo: 'twap', by: 'ada' }).ok).toBe(true);
     const sentBefore = a.k.algos!.parents.active()[0]!.sent;
 
-    // Restart on the same journal, 10 minutes on: the next BTC slice is due, ETH's candle comes first.
-    const b = boot(journal, T0 + 13 * MIN);
-    expect(() => b.feed('ETH/USDT', T0 + 12 * MIN, 2_000)).not.toThrow();
+    // Restart on the same journal, 5 minutes on (within the plan: later it is stale): the next BTC slice is due,
+    // ETH's candle comes first.
+    const b = boot(journal, T0 + 8 * MIN);
+    expect(() => b.feed('ETH/USDT', T0 + 7 * MIN, 2_000)).not.toThrow();
     expect(b.k.engine.candleCounts('ETH/USDT').accepted).toBe(1);
     const waiting = b.k.algos!.parents.active()[0]!;
     expect(waiting.sent).toBe(sentBefore);
     expect(journal.sqlite.prepare('SELECT count(*) n FROM decisions WHERE NOT (price > 0)').get()).toEqual({ n: 0 });
 
-    b.feed('BTC/USDT', T0 + 12 * MIN, 30_100);
+    b.feed('BTC/USDT', T0 + 7 * MIN, 30_100);
     expect(b.k.algos!.parents.get(waiting.id)!.sent).toBe(sentBefore + 1);
     journal.close();
   });

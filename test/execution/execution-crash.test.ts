@@ -28,8 +28,9 @@ describe('TWAP crash safety (SIGKILL loop against the fake Binance)', () => {
       const db = new Database(first.dbPath);
       db.prepare(
         `insert into parent_orders (id, symbol, side, algo, total_qty, slices, interval_ms, limit_offset_bps, sent, next_at, status, created_by, created_at, updated_at)
-         values (?, 'BTC/USDT', 'buy', 'twap', ?, 12, 250, 0, 0, 0, 'active', 'test', 0, 0)`,
-      ).run(PARENT, TOTAL);
+         values (?, 'BTC/USDT', 'buy', 'twap', ?, 12, 250, 0, 0, ?, 'active', 'test', ?, ?)`,
+        // Created now (a live bot's clock is the wall): one of 1970 would be far past its plan, stopped as stale.
+      ).run(PARENT, TOTAL, Date.now(), Date.now(), Date.now());
       db.close();
 
       const kills = 4;

@@ -7,6 +7,7 @@ import {
   type Services,
   type Order,
   cancelParent,
+  childCancelNote,
   actor,
   traderCancel,
 } from './kit.ts';
@@ -59,13 +60,14 @@ export default defineCommand({
     if (o.status === 'new' && !ctx.services.engine.isHeld(o))
       return { text: `Order ${o.clientOrderId} is still being sent to the venue; try again in a moment.`, severity: 'warning' };
     const what = describe(o, ctx.services);
+    const child = childCancelNote(ctx.services, o.clientOrderId);
     ctx.services.engine.cancel(o, traderCancel(actor(ctx.user)));
     const now = deskOf(ctx.services).order(o.clientOrderId);
     if (!now)
       return {
         title: 'Cancelled',
-        text: `${what}\nNow ${o.status}${o.filledQty > 0 ? ` (${marketFormat(ctx.services, o.symbol).qty(o.filledQty)} had filled)` : ''}.`,
+        text: `${what}\nNow ${o.status}${o.filledQty > 0 ? ` (${marketFormat(ctx.services, o.symbol).qty(o.filledQty)} had filled)` : ''}.${child}`,
       };
-    return { title: 'Cancel requested', text: `${what}\nThe venue will confirm; check /orders.` };
+    return { title: 'Cancel requested', text: `${what}\nThe venue will confirm; check /orders.${child}` };
   },
 });

@@ -20,7 +20,7 @@ export {
 } from '../src/chat/helpers.ts';
 export { MAX_ARG_NUMBER } from '../src/chat/args.ts';
 export { approvalsUnseen } from '../src/chat/routes.ts';
-export { algoConfirm, algoPlan, cancelParent, parentsTable, runAlgo } from '../src/chat/algo-commands.ts';
+export { algoConfirm, algoPlan, cancelParent, childCancelNote, parentsTable, runAlgo } from '../src/chat/algo-commands.ts';
 export { levelCommand, tradeArg, tradeOf } from '../src/chat/trade-args.ts';
 export { stopFaultHint } from '../src/chat/stop-hint.ts';
 export { Desk, deskOf, type RiskView, type VenueReads } from '../src/chat/desk.ts';

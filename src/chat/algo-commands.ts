@@ -7,6 +7,7 @@ import type { Reply } from './types.ts';
 import type { Side } from '../core/types.ts';
 import type { Services } from './services.ts';
 import { engineTimeNote } from '../core/clock.ts';
+import { isTerminal } from '../core/order-state.ts';
 import type { AlgoExecutor, ParentProgress } from '../execution/algo.ts';
 import { ALGO_LIMITS, type Algo } from '../execution/config.ts';
 
@@ -91,8 +92,10 @@ export function parentsTable(services: Services): string {
   const shown = services.algos?.shown() ?? [];
   if (!shown.length) return '';
   const note = engineTimeNote(services.engine.clockKind);
-  const rows = shown.map(({ parent: p, filledQty }) => {
+  const rows = shown.map(({ parent: p, filledQty, children }) => {
     const { qty } = marketFormat(services, p.symbol);
+    // An iceberg's next clip goes out once the resting one is done, not at a time.
+    const resting = p.algo === 'iceberg' ? children.find((o) => !isTerminal(o.status)) : undefined;
     return [
       p.id,
       p.symbol,
@@ -100,11 +103,22 @@ export function parentsTable(services: Services): string {
       p.algo,
       `${qty(filledQty)}/${qty(p.totalQty)}`,
       `${p.sent}/${p.slices}`,
-      p.status === 'active' ? utc(p.nextAt) : p.status,
+      p.status !== 'active' ? p.status : resting ? `after ${resting.clientOrderId}` : utc(p.nextAt),
       p.createdBy,
     ];
   });
   return `Parent orders${note}:\n${table(rows, ['id', 'symbol', 'side', 'algo', 'filled', 'slices', 'next slice', 'by'])}`;
+}
+
+/**
+ * /cancel of a TWAP/iceberg child: what happens next ('' when the order is no active parent's child). The
+ * parent places what the child leaves unfilled with its next children; only /cancel <parent> stops it.
+ */
+export function childCancelNote(services: Services, clientOrderId: string): string {
+  const p = services.algos?.parentOf(clientOrderId);
+  if (!p || p.status !== 'active') return '';
+  const next = p.algo === 'iceberg' ? 'clips' : 'slices';
+  return `\nIt is a child of ${p.algo.toUpperCase()} ${p.id} (${p.side} ${p.symbol}, ${p.sent} of ${p.slices} ${next} sent), which goes on: what it leaves unfilled goes to the next ${next}. /cancel ${p.id} stops the parent.`;
 }
 
 /** /cancel <parent>: stop its remaining children (null when the id is not a parent). */

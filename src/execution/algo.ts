@@ -481,6 +481,12 @@ export class AlgoExecutor implements EntrySplitter {
     return this.parents.get(id) ?? this.parents.get(id.toLowerCase());
   }
 
+  /** The parent whose child `clientOrderId` is (`<parent>-<n>`), if any. */
+  parentOf(clientOrderId: string): ParentRow | undefined {
+    const m = /^(.+)-\d+$/.exec(clientOrderId);
+    return m ? this.parents.get(m[1]!) : undefined;
+  }
+
   progress(p: ParentRow): ParentProgress {
     const children = this.parents.children(p.id);
     return { parent: p, children, filledQty: children.reduce((t, o) => t + o.filledQty, 0) };

@@ -324,17 +324,21 @@ export abstract class EngineCore {
     return pos !== undefined && pos.side === dir && this.risk.limits.pyramidMaxAdds === 0;
   }
 
-  /** `closable`: for an exit, what is left of the position to close (net of the exits already working). */
-  protected riskContext(s: SymbolState, price: number, closable?: number): RiskContext {
+  /** `closable`: an exit's part of the position left to close. Pending: working entries, parents' unsent slices (not `parent`'s). */
+  protected riskContext(s: SymbolState, price: number, closable?: number, parent?: string): RiskContext {
     const book = this.portfolio.positions.get(s.symbol);
     const pos = book && closable !== undefined ? { side: book.side, qty: closable } : book;
-    const pending = pendingEntries(this.liveOrders.values(), {
-      symbol: s.symbol,
-      spot: this.opts.marketType === 'spot',
-      leverage: this.opts.leverage,
-      lastPrice: (x) => this.lastPrice(x),
-      hasPosition: (x) => this.portfolio.positions.has(x),
-    });
+    const pending = pendingEntries(
+      this.liveOrders.values(),
+      {
+        symbol: s.symbol,
+        spot: this.opts.marketType === 'spot',
+        leverage: this.opts.leverage,
+        lastPrice: (x) => this.lastPrice(x),
+        hasPosition: (x) => this.portfolio.positions.has(x),
+      },
+      this.splitter?.unsent(parent),
+    );
     return {
       now: this.clock.now(),
       equity: this.portfolio.equity(),

@@ -351,6 +351,8 @@ export class Engine extends EngineCore implements ExchangeListener {
       dryRun?: boolean;
       clientOrderId?: string;
       continuation?: boolean;
+      /** A TWAP/iceberg child: its parent (whose slices still to send are this one's, not other pending capital). */
+      parent?: string;
       /** 'grid': a grid level; 'entry': a slice of a split strategy entry (`strategy` names it). */
       purpose?: 'grid' | 'entry';
       strategy?: string;
@@ -398,7 +400,10 @@ export class Engine extends EngineCore implements ExchangeListener {
     const sig = stop !== undefined ? { ...signal, stopLoss: stop } : signal;
     const decision = reducing
       ? this.exitVerdict(s, sig, pos, request)
-      : this.risk.evaluate({ signal: sig, request, reducing, continuation: opts.continuation }, this.riskContext(s, price));
+      : this.risk.evaluate(
+          { signal: sig, request, reducing, continuation: opts.continuation },
+          this.riskContext(s, price, undefined, opts.parent),
+        );
     if (opts.dryRun) return { decision };
     const decisionId = this.journal.recordDecision(sig, decision, request.qty);
     if (decision.action === 'reject' || !decision.request) return { decision };

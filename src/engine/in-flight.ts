@@ -72,15 +72,20 @@ const isWorking = (o: Order): boolean =>
 export function pendingEntries(
   orders: Iterable<Order>,
   o: { symbol: string; spot: boolean; leverage: number; lastPrice(symbol: string): number; hasPosition(symbol: string): boolean },
+  /** TWAP/iceberg parents' slices not sent yet (EntrySplitter.unsent): at the last price, like a market entry. */
+  unsent: ReadonlyArray<{ symbol: string; qty: number }> = [],
 ): { capital: number; newSymbols: number } {
   let capital = 0;
   let opening: Set<string> | undefined;
+  const count = (symbol: string, qty: number, px: number, leverage = o.leverage): void => {
+    if (qty > 0 && px > 0) capital += (qty * px) / (o.spot ? 1 : leverage);
+    if (symbol !== o.symbol && !o.hasPosition(symbol)) (opening ??= new Set()).add(symbol);
+  };
   for (const x of orders) {
     if (!isEntryOrder(x) || !isWorking(x)) continue;
     const px = x.price ?? x.stopPrice ?? o.lastPrice(x.symbol);
-    const qty = x.qty !== undefined ? x.qty - x.filledQty : x.quoteQty !== undefined && px > 0 ? x.quoteQty / px : 0;
-    if (qty > 0 && px > 0) capital += (qty * px) / (o.spot ? 1 : (x.leverage ?? o.leverage));
-    if (x.symbol !== o.symbol && !o.hasPosition(x.symbol)) (opening ??= new Set()).add(x.symbol);
+    count(x.symbol, x.qty !== undefined ? x.qty - x.filledQty : x.quoteQty !== undefined && px > 0 ? x.quoteQty / px : 0, px, x.leverage);
   }
+  for (const u of unsent) count(u.symbol, u.qty, o.lastPrice(u.symbol));
   return { capital, newSymbols: opening?.size ?? 0 };
 }

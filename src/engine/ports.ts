@@ -106,6 +106,11 @@ export interface EntrySplitter {
     decisionId: number;
     bracket: { stopLoss?: number; takeProfit?: number };
   }): string | undefined;
+  /**
+   * What the active parents that open or add to a position have still to send (not yet placed as children),
+   * `except` one parent (whose own child is being judged): the risk engine counts it like working entry orders.
+   */
+  unsent(except?: string): Array<{ symbol: string; qty: number }>;
   /** The parent still building this symbol's position from a strategy entry, if any. */
   building(symbol: string): string | undefined;
   /** The strategy exits the symbol: its entry parents stop, and their working children are cancelled. */

@@ -139,6 +139,19 @@ export class AlgoExecutor implements EntrySplitter {
     return started.ok ? started.parent.id : undefined;
   }
 
+  /** EntrySplitter.unsent: what the active parents that open or add have still to send (`except` one). */
+  unsent(except?: string): Array<{ symbol: string; qty: number }> {
+    if (!this.working || this.engine === undefined) return [];
+    const out: Array<{ symbol: string; qty: number }> = [];
+    for (const p of this.parents.active()) {
+      const market = this.engine.marketInfo(p.symbol);
+      if (p.id === except || market === undefined || !this.isEntry(p)) continue;
+      const qty = this.left(p, this.parents.children(p.id), market.qtyStep);
+      if (qty > 0) out.push({ symbol: p.symbol, qty });
+    }
+    return out;
+  }
+
   building(symbol: string): string | undefined {
     if (!this.working) return undefined;
     return this.parents.active().find((p) => p.symbol === symbol && p.decisionId !== null)?.id;
@@ -295,6 +308,7 @@ export class AlgoExecutor implements EntrySplitter {
     const promise = this.childBracket(p, children, strategy !== undefined, bracket);
     const { decision, order } = this.engine.manualOrder(req, `${p.createdBy} (${p.id})`, {
       clientOrderId: id,
+      parent: p.id,
       // A strategy entry was counted when it was decided: each of its slices continues it.
       continuation: children.length > 0 || strategy !== undefined,
       ...(strategy !== undefined ? { purpose: 'entry' as const, strategy } : {}),

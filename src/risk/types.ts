@@ -142,7 +142,7 @@ export interface RiskContext {
   freeCash: number;
   /** Capital already in use: spot notional at mark, or perp margin; working entry orders included. */
   capitalInUse: number;
-  /** Of capitalInUse, what working entry orders will tie up once filled. */
+  /** Of capitalInUse, what working entry orders (and active TWAP/iceberg parents' slices still to send) will tie up once filled. */
   pendingCapital?: number;
   /** Open positions, and symbols a working entry order would open. */
   openPositions: number;

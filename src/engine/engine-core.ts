@@ -25,6 +25,7 @@ import { alertForIssue, type CheckResult } from '../market/validator.ts';
 import type { RiskContext, RiskDecision, RiskEvent, RiskIntent } from '../risk/types.ts';
 import { exitingQty, inFlight, isExit, orderInFlight, pendingEntries, reduces, standAside } from './in-flight.ts';
 import { Portfolio, type BookPosition } from './portfolio.ts';
+import { CandleAlerts } from './candle-alerts.ts';
 import { HeldExits } from './held-exits.ts';
 import { PROTECTIVE, ProtectionKeeper } from './protection.ts';
 import { PositionRules } from './position-rules.ts';
@@ -60,8 +61,7 @@ export abstract class EngineCore {
   /** Exits waiting for their position's protective orders (and the exits they replace) to be cancelled. */
   protected readonly held = new HeldExits();
   protected inCandle = false;
-  /** A candle's non-critical alerts: raised after its decision, in its transaction (see onCandle). */
-  private candleAlerts: AlertInput[] = [];
+  private readonly candleAlerts: CandleAlerts;
   protected equityDay = -1;
   protected opts: EngineOptions;
   protected readonly protection: ProtectionKeeper;
@@ -85,6 +85,7 @@ export abstract class EngineCore {
     this.exchange = opts.exchange;
     this.log = opts.logger;
     this.alerts = opts.alerts ?? NULL_ALERTS;
+    this.candleAlerts = new CandleAlerts(this.alerts);
     this.alertsOn = this.alerts !== NULL_ALERTS;
     this.approvals = opts.approvals;
     this.splitter = opts.entrySplitter;
@@ -194,7 +195,7 @@ export abstract class EngineCore {
       else this.journal.tx(() => this.journal.held.group(() => this.candleWork(s, candle)));
     } finally {
       this.inCandle = false;
-      if (this.candleAlerts.length !== 0) this.candleAlerts.length = 0; // a candle that threw is rolled back with its alerts
+      this.candleAlerts.drop(); // a candle that threw is rolled back with its alerts
     }
     if (this.outbox.length > 0) this.sendOutbox();
     this.events?.candleDone(symbol);
@@ -202,7 +203,7 @@ export abstract class EngineCore {
 
   private candleWork(s: SymbolState, candle: Candle): void {
     this.processCandle(s, candle);
-    this.raiseCandleAlerts();
+    this.candleAlerts.flush();
   }
 
   /** Many candles in one transaction (a max-speed replay): their progress is written once, at its end. */
@@ -625,17 +626,7 @@ export abstract class EngineCore {
   }
 
   protected raise(a: AlertInput): void {
-    if (!this.inCandle) return this.alerts.raise(a);
-    if (a.severity !== 'critical') return void this.candleAlerts.push(a);
-    this.raiseCandleAlerts(); // a critical alert goes at once, after what the candle raised before it
-    this.alerts.raise(a);
-  }
-
-  private raiseCandleAlerts(): void {
-    const alerts = this.candleAlerts;
-    if (alerts.length === 0) return; // the usual candle: setting an array's length is a runtime call
-    for (let i = 0; i < alerts.length; i++) this.alerts.raise(alerts[i]!);
-    alerts.length = 0;
+    this.candleAlerts.raise(a, this.inCandle);
   }
 
   protected strategyName(symbol: string): string | undefined {

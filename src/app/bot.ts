@@ -16,7 +16,7 @@ import type { UserFromGetMe } from 'grammy/types';
 import { Dispatcher } from '../chat/dispatcher.ts';
 import type { FeedInfo, Services, VenueState } from '../chat/services.ts';
 import type { Config } from '../config/schema.ts';
-import { ReplayClock, SimClock, WallClock, type Clock } from '../core/clock.ts';
+import { ReplayClock, SimClock, WallClock, replayResumedText, type Clock } from '../core/clock.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
 import { TIMEFRAME_MS, type Timeframe } from '../core/types.ts';
@@ -153,6 +153,12 @@ export class Bot {
     const startingCash = this.startingCash(quote);
     this.ops = new Ops({ config: cfg, wall: this.wall, log: this.log, journal: this.journal, secrets: this.secrets });
     const risk = riskFor(cfg, this.journal, { log: this.log, clock: this.clock });
+    if (replayClock)
+      replayClock.onResume = (reached, end) => {
+        STATE.replayEnd.write(this.journal, null, this.wall.now()); // a restart from here resumes on candle time
+        risk.clockWentBack(replayClock.now());
+        this.say(replayResumedText(reached, end));
+      };
     this.exchange =
       opts.exchange ??
       createVenue(cfg, {
@@ -535,6 +541,8 @@ export class Bot {
       if (!this.stopped && !this.journalHealth.fault) {
         const last = this.engine.status().lastCandle[feed.symbol];
         if (isSimulatedVenue(this.exchange)) this.exchange.freeze?.(feed.symbol, last);
+        if (this.clock.kind === 'after_replay' && last && last.ts <= this.engine.resumeTs(feed.symbol))
+          this.say(`Nothing new in ${feed.name}: no candle after the last one processed; the clock keeps moving on (replay time).`);
         if (this.clock instanceof ReplayClock && this.feeds.every((f) => f.state().status === 'done')) {
           STATE.replayEnd.write(this.journal, this.clock.end(), this.wall.now());
         }

@@ -8,7 +8,7 @@
 // before its group commits (the loop only awaits after the commit). A crash loses at most the open
 // group, which the replay redoes from the last committed candle.
 import type { ApprovalService } from '../chat/approvals.ts';
-import type { SimClock } from '../core/clock.ts';
+import { ReplayClock, type SimClock } from '../core/clock.ts';
 import type { Candle } from '../core/types.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { ExchangeClient } from '../exchange/types.ts';
@@ -67,6 +67,8 @@ export async function runCandles(
         return;
       }
       const c = batch[i++]!;
+      // A candle newer than the last one processed: a replay that had ended is live again, on candle time.
+      if (c.ts > warmUntil && sim instanceof ReplayClock) sim.resume();
       if (sim) sim.set(c.ts + tfMs);
       const t0 = performance.now();
       const prepared = bot.engine.prepareCandle(symbol, c); // model inference: no decision before it

@@ -1,3 +1,5 @@
+import { utc as fmtUtc } from './format.ts';
+
 /** Which time a clock keeps: real time, candle time, or candle time moving on after a replay ended. */
 export type ClockKind = 'wall' | 'candle' | 'after_replay';
 
@@ -42,9 +44,13 @@ export interface ReplayEnd {
  * A replay's clock: candle time while candles come, and once the replay has ended, time that moves on
  * from the last candle at wall-clock pace (so interval limits, 24 h counts, halts and expiries keep
  * running, and time never goes backwards). `end()` is persisted by the bot, so a restart continues.
+ * The moved-on time lasts only while no new candle comes: a candle newer than the last one processed
+ * (the next data file) makes the replay live again, on candle time (`resume()`); the two never mix.
  */
 export class ReplayClock extends SimClock {
   private ended: ReplayEnd | null = null;
+  /** Told when `resume()` leaves the moved-on time: the time that clock had reached, and where it had started. */
+  onResume: ((reached: number, end: ReplayEnd) => void) | undefined;
 
   constructor(
     private readonly wall: Clock,
@@ -67,6 +73,23 @@ export class ReplayClock extends SimClock {
     this.ended = from ?? { at: this.now(), wall: this.wall.now() };
     return this.ended;
   }
+
+  /** A candle the replay had not processed yet arrived: back on candle time (a no-op unless ended). */
+  resume(): void {
+    const e = this.ended;
+    if (!e) return;
+    const reached = this.now();
+    this.ended = null;
+    this.onResume?.(reached, e);
+  }
+}
+
+/** What a resumed replay says: back on candle time, and how far the moved-on clock had gone. */
+export function replayResumedText(reached: number, end: ReplayEnd): string {
+  return (
+    `New candles after the replay's last one (${fmtUtc(end.at)}): the replay is live again and runs on candle time. ` +
+    `Since it ended the clock had moved on to ${fmtUtc(reached)} (replay time); what was stamped then keeps that time.`
+  );
 }
 
 /** Short words for a clock, to put beside the times it stamped. */

@@ -429,6 +429,24 @@ export class RiskEngine {
     return true;
   }
 
+  /**
+   * The engine's clock went back to `ts`: a finished replay is live again on candle time, after its clock had
+   * moved on. The UTC day is the candle's again (a halt lasts until its next day), and entries and losses
+   * stamped ahead of it count as made at `ts`, so interval limits and cooldowns never see a negative age.
+   */
+  clockWentBack(ts: number): void {
+    const st = this.st;
+    const day = utcDayStart(ts);
+    if (st.dayStart > day) {
+      st.dayStart = day; // its start equity stays: no candle came in between
+      if (st.haltedUntil !== undefined && st.haltedUntil > day + DAY_MS) st.haltedUntil = day + DAY_MS;
+    }
+    const e = st.recentEntries; // sorted: clamping keeps it so
+    for (let i = 0; i < e.length; i++) if (e[i]! > ts) e[i] = ts;
+    for (const [symbol, at] of Object.entries(st.lastLossAt)) if (at > ts) st.lastLossAt[symbol] = ts;
+    this.changed();
+  }
+
   /** Lifts a pause; a daily halt and a tripped breaker only go when asked for explicitly. */
   resume(by: string, ts: number, opts: ResumeOptions = {}): ResumeResult {
     const st = this.st;

@@ -28,6 +28,8 @@ export const modelPredictions = sqliteTable(
     ret: real('ret'),
     hit: integer('hit'),
     brier: real('brier'),
+    /** Set instead when the candle at the horizon never came (a gap, downtime): the close time of the one that came next. */
+    missed: integer('missed'),
   },
   (t) => [
     index('model_predictions_model').on(t.model, t.version),

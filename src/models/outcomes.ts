@@ -173,8 +173,10 @@ export function scoreOf(model: string, version: number, rows: readonly BucketSum
 }
 
 /**
- * Streaming: predictions wait until a candle closes at or after their horizon (ts + horizon × timeframe), then
- * are scored against that close. `onClose` returns the outcomes it resolved.
+ * Streaming: predictions wait for the candle that closes exactly at their horizon (ts + horizon × timeframe)
+ * and are scored against that close, as the trainers label them. When that candle never comes (a gap in the
+ * data, downtime, a halted venue) the first close after the horizon shows it: the prediction is `missed`,
+ * not scored against a close hours later (not even one bar late: that would be another horizon).
  */
 export class OutcomeTracker {
   private pending: Array<{ due: number; p: PredictionRecord }> = [];
@@ -188,21 +190,23 @@ export class OutcomeTracker {
     if (due < this.nextDue) this.nextDue = due;
   }
 
-  /** A candle closed at `closeTs` (its close time) with `close`. */
-  onClose(closeTs: number, close: number): Outcome[] {
-    if (this.nextDue > closeTs) return [];
-    const done: Outcome[] = [];
+  /** A candle closed at `closeTs` (its close time) with `close`: the outcomes it resolved, the predictions whose horizon candle is missing. */
+  onClose(closeTs: number, close: number): { scored: Outcome[]; missed: PredictionRecord[] } {
+    if (this.nextDue > closeTs) return { scored: [], missed: [] };
+    const scored: Outcome[] = [];
+    const missed: PredictionRecord[] = [];
     const keep: typeof this.pending = [];
     this.nextDue = Infinity;
     for (const x of this.pending) {
-      if (x.due <= closeTs) done.push(scoreOutcome(x.p, close));
+      if (x.due === closeTs) scored.push(scoreOutcome(x.p, close));
+      else if (x.due < closeTs) missed.push(x.p);
       else {
         keep.push(x);
         if (x.due < this.nextDue) this.nextDue = x.due;
       }
     }
     this.pending = keep;
-    return done;
+    return { scored, missed };
   }
 
   get waiting(): number {

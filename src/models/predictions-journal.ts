@@ -79,7 +79,8 @@ export class ModelJournal {
          VALUES (@ts, @symbol, @model, @version, @action, @confidence, @pSell, @pHold, @pBuy, @value, @horizon, @threshold, @price)`,
       ),
       score: db.prepare(`UPDATE model_predictions SET exit_price = @exitPrice, ret = @ret, hit = @hit, brier = @brier WHERE id = @id`),
-      open: db.prepare(`SELECT * FROM model_predictions WHERE exit_price IS NULL ORDER BY id`),
+      missed: db.prepare(`UPDATE model_predictions SET missed = ? WHERE id = ?`),
+      open: db.prepare(`SELECT * FROM model_predictions WHERE exit_price IS NULL AND missed IS NULL ORDER BY id`),
       // The last `limit` scored predictions of a version, summed per calibration bucket (scoreOf's input).
       summary: db.prepare(
         `SELECT bucket, COUNT(*) AS n, COUNT(hit) AS directional, COALESCE(SUM(hit), 0) AS hits,
@@ -138,6 +139,11 @@ export class ModelJournal {
 
   score(id: number, o: Outcome): void {
     this.s.score.run({ id, exitPrice: o.exitPrice, ret: o.ret, hit: o.hit === null ? null : o.hit ? 1 : 0, brier: o.brier });
+  }
+
+  /** The prediction's horizon candle never came (`closeTs`: the close that came instead): never scored, no longer open. */
+  missed(id: number, closeTs: number): void {
+    this.s.missed.run(closeTs, id);
   }
 
   /** Predictions whose horizon had not passed yet (a restart puts them back in the tracker). */

@@ -313,7 +313,10 @@ export class ModelRuntime implements ModelObserver {
   candle(symbol: string, closeTs: number, close: number): void {
     const t = this.trackers.get(symbol);
     if (t === undefined || t.waiting === 0) return;
-    for (const o of t.onClose(closeTs, close)) {
+    const { scored, missed } = t.onClose(closeTs, close);
+    // Its horizon candle never came: out of the open ones, counted nowhere.
+    for (const p of missed) this.store.missed((p as typeof p & { id: number }).id, closeTs);
+    for (const o of scored) {
       const p = o.prediction as typeof o.prediction & { id: number };
       this.store.score(p.id, o);
       const k = tallyKey(p.model, p.version);

@@ -55,17 +55,19 @@ describe('outcome scoring', () => {
     expect(Number.isNaN(v2!.brier)).toBe(true);
   });
 
-  it('the tracker scores each prediction at the first close at or after its horizon', () => {
+  it('the tracker scores each prediction at the close of its horizon; one whose horizon candle is missing is not scored', () => {
     const t = new OutcomeTracker(60_000);
     t.add(p({ ts: 60_000, horizon: 2 })); // due 180 000
     t.add(p({ ts: 60_000, horizon: 1, action: 'sell' })); // due 120 000: added second, due first
-    expect(t.onClose(60_000, 100)).toEqual([]);
+    expect(t.onClose(60_000, 100)).toEqual({ scored: [], missed: [] });
     const first = t.onClose(120_000, 101);
-    expect(first.map((o) => o.prediction.action)).toEqual(['sell']);
+    expect(first.scored.map((o) => o.prediction.action)).toEqual(['sell']);
+    expect(first.missed).toEqual([]);
     expect(t.waiting).toBe(1);
-    const second = t.onClose(240_000, 99); // a gap: scored at the next close after the horizon
-    expect(second).toHaveLength(1);
-    expect(second[0]!.ret).toBeCloseTo(-0.01);
+    // A gap: the candle closing at 180 000 never came. The next close, a bar or hours later, does not score it.
+    const second = t.onClose(240_000, 99);
+    expect(second.scored).toEqual([]);
+    expect(second.missed.map((x) => x.horizon)).toEqual([2]);
     expect(t.waiting).toBe(0);
   });
 });

@@ -2,23 +2,16 @@
 // and no candle comes; the bot's timer (engine.checkHoldTimes) closes a position that outlived it.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/chat/types.ts';
-import type { Clock } from '../../src/core/clock.ts';
-import { chatUser, startBot, type Harness } from '../helpers/harness.ts';
+import { ManualClock, chatUser, startBot, type Harness } from '../helpers/harness.ts';
 
 const SYM = 'BTC/USDT';
 const trader = chatUser('trader');
-class FakeWall implements Clock {
-  t = Date.UTC(2030, 0, 1);
-  now(): number {
-    return this.t;
-  }
-}
 
 describe('max holding time after the replay has ended', () => {
   let h: Harness;
   afterAll(async () => h && (await h.stop()));
   it('closes the position on the moved-on clock, with the max-hold alert', async () => {
-    const wall = new FakeWall();
+    const wall = new ManualClock();
     h = await startBot({
       candles: 300,
       config: { strategy: { name: 'sma-cross', params: { fast: 200, slow: 400 } }, risk: { minTradeIntervalSec: 0, maxHoldMinutes: 5 } },

@@ -7,24 +7,13 @@ import { buildEngine } from '../../src/app/kernel.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { SimClock } from '../../src/core/clock.ts';
 import { Journal } from '../../src/journal/journal.ts';
-import { chatUser, feedCandle, startBot, tempDir, type Harness } from '../helpers/harness.ts';
+import { ManualClock, chatUser, feedCandle, reply, startBot, tempDir, type Harness } from '../helpers/harness.ts';
 import type { Reply } from '../../src/chat/types.ts';
-import type { Clock } from '../../src/core/clock.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 
 const SYM = 'BTC/USDT';
 const trader = chatUser('trader');
-class FakeWall implements Clock {
-  t = Date.UTC(2030, 0, 1);
-  now(): number {
-    return this.t;
-  }
-}
-async function send(h: Harness, text: string): Promise<Reply> {
-  const r = await h.bot.dispatcher.handleText(trader, text);
-  if (!r) throw new Error(`no reply to ${text}`);
-  return r;
-}
+const send = (h: Harness, text: string): Promise<Reply> => reply(h, trader, text);
 const CFG: ConfigInput = {
   strategy: { name: 'sma-cross', params: { fast: 200, slow: 400 } },
   risk: { minTradeIntervalSec: 0, maxConsecutiveLosses: 0, stopLossPct: 0.05 },
@@ -33,7 +22,7 @@ const CFG: ConfigInput = {
 /** A 10-minute TWAP (5 slices, 2 min apart) with its first slice sent, then the bot stopped; restarted `downMs` later. */
 async function restartAfter(downMs: number): Promise<{ b: Harness; id: string; before: number }> {
   const dir = tempDir();
-  const wall = new FakeWall();
+  const wall = new ManualClock();
   const a = await startBot({ candles: 300, config: CFG, dir, bot: { wallClock: wall } });
   const ask = await send(a, `/buy ${SYM} 2% twap 10m`);
   const done = (await a.bot.dispatcher.handleButton(trader, ask.buttons!.flat().find((b) => b.label === 'Confirm')!.data)).edit!;

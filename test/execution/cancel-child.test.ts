@@ -2,22 +2,13 @@
 // quantity again with its next child; and /orders showed an iceberg's "next slice" as a past time while its clip
 // rested. Found by a trial helper.
 import { afterAll, describe, expect, it } from 'vitest';
-import { chatUser, feedCandle, startBot, type Harness } from '../helpers/harness.ts';
+import { chatUser, confirmWith, feedCandle, reply, startBot, type Harness } from '../helpers/harness.ts';
 import type { Reply } from '../../src/chat/types.ts';
 
 const SYM = 'BTC/USDT';
 const trader = chatUser('trader');
-async function send(h: Harness, text: string): Promise<Reply> {
-  const r = await h.bot.dispatcher.handleText(trader, text);
-  if (!r) throw new Error(`no reply to ${text}`);
-  return r;
-}
-async function confirmed(h: Harness, text: string): Promise<Reply> {
-  const ask = await send(h, text);
-  if (ask.title !== 'Please confirm') return ask;
-  const b = ask.buttons?.flat().find((x) => x.label === 'Confirm');
-  return (await h.bot.dispatcher.handleButton(trader, b!.data)).edit!;
-}
+const send = (h: Harness, text: string): Promise<Reply> => reply(h, trader, text);
+const confirmed = async (h: Harness, text: string): Promise<Reply> => (await confirmWith(h, trader, text)).done;
 
 describe('/cancel of an iceberg clip', () => {
   let h: Harness;

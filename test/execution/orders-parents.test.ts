@@ -1,16 +1,12 @@
 // /orders lists every active parent, whatever came after it: one older than 50 newer parents (a strategy with
 // execution.signals makes one per entry) stays listed, first.
 import { afterAll, describe, expect, it } from 'vitest';
-import { chatUser, startBot, type Harness } from '../helpers/harness.ts';
+import { chatUser, reply, startBot, type Harness } from '../helpers/harness.ts';
 import type { Reply } from '../../src/chat/types.ts';
 
 const SYM = 'BTC/USDT';
 const trader = chatUser('trader');
-async function send(h: Harness, text: string): Promise<Reply> {
-  const r = await h.bot.dispatcher.handleText(trader, text);
-  if (!r) throw new Error(`no reply to ${text}`);
-  return r;
-}
+const send = (h: Harness, text: string): Promise<Reply> => reply(h, trader, text);
 
 describe('/orders and an old active parent', () => {
   let h: Harness;

@@ -2,24 +2,14 @@
 // cancels a child still resting: an exit parent never opens the other side, an entry parent never re-opens the
 // trade; a parent that closes the whole position itself still ends done.
 import { afterAll, describe, expect, it } from 'vitest';
-import { chatUser, feedCandle, startBot, type Harness } from '../helpers/harness.ts';
+import { chatUser, confirmWith, feedCandle, startBot, type Harness } from '../helpers/harness.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import type { Reply } from '../../src/chat/types.ts';
 
 const SYM = 'BTC/USDT';
 const trader = chatUser('trader');
 
-async function send(h: Harness, text: string): Promise<Reply> {
-  const r = await h.bot.dispatcher.handleText(trader, text);
-  if (!r) throw new Error(`no reply to ${text}`);
-  return r;
-}
-async function confirmed(h: Harness, text: string): Promise<Reply> {
-  const ask = await send(h, text);
-  expect(ask.title, ask.text).toBe('Please confirm');
-  const b = ask.buttons!.flat().find((x) => x.label === 'Confirm')!;
-  return (await h.bot.dispatcher.handleButton(trader, b.data)).edit!;
-}
+const confirmed = async (h: Harness, text: string): Promise<Reply> => (await confirmWith(h, trader, text, { prompted: true })).done;
 const parentIdOf = (r: Reply): string => /as (\S+) —/.exec(r.text)![1]!;
 const position = (h: Harness): string => {
   const p = h.bot.engine.portfolio.positions.get(SYM);

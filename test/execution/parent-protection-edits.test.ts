@@ -1,22 +1,12 @@
 // A /tp or /sl the trader sets while a TWAP builds the position stays the trade's level: the children that
 // fill afterwards carry the position's levels, not defaults at their own price.
 import { afterAll, describe, expect, it } from 'vitest';
-import { chatUser, feedCandle, startBot, type Harness } from '../helpers/harness.ts';
+import { chatUser, confirmWith, feedCandle, startBot, type Harness } from '../helpers/harness.ts';
 import type { Reply } from '../../src/chat/types.ts';
 
 const SYM = 'BTC/USDT';
 const trader = chatUser('trader');
-async function send(h: Harness, text: string): Promise<Reply> {
-  const r = await h.bot.dispatcher.handleText(trader, text);
-  if (!r) throw new Error(`no reply to ${text}`);
-  return r;
-}
-async function confirmed(h: Harness, text: string): Promise<Reply> {
-  const ask = await send(h, text);
-  expect(ask.title, ask.text).toBe('Please confirm');
-  const b = ask.buttons!.flat().find((x) => x.label === 'Confirm')!;
-  return (await h.bot.dispatcher.handleButton(trader, b.data)).edit!;
-}
+const confirmed = async (h: Harness, text: string): Promise<Reply> => (await confirmWith(h, trader, text, { prompted: true })).done;
 
 describe('protection edits while a TWAP builds the position', () => {
   let h: Harness;

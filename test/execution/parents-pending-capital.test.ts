@@ -2,21 +2,12 @@
 // capital in use: a second TWAP is resized to the room the first leaves (it used to be "accepted" in full, and
 // both parents then ended stopped short of what the trader was told). Found by a trial helper.
 import { afterAll, describe, expect, it } from 'vitest';
-import { chatUser, feedCandle, startBot, type Harness } from '../helpers/harness.ts';
+import { chatUser, confirmWith, feedCandle, startBot, type Harness } from '../helpers/harness.ts';
 import type { Reply } from '../../src/chat/types.ts';
 
 const SYM = 'BTC/USDT';
 const trader = chatUser('trader');
-async function send(h: Harness, text: string): Promise<Reply> {
-  const r = await h.bot.dispatcher.handleText(trader, text);
-  if (!r) throw new Error(`no reply to ${text}`);
-  return r;
-}
-async function confirmed(h: Harness, text: string): Promise<{ ask: Reply; done: Reply }> {
-  const ask = await send(h, text);
-  const b = ask.buttons?.flat().find((x) => x.label === 'Confirm');
-  return { ask, done: (await h.bot.dispatcher.handleButton(trader, b!.data)).edit! };
-}
+const confirmed = (h: Harness, text: string): Promise<{ ask: Reply; done: Reply }> => confirmWith(h, trader, text);
 
 describe('two TWAPs under maxCapitalInUse', () => {
   let h: Harness;

@@ -3,7 +3,6 @@
 import { join } from 'node:path';
 import { deepMerge } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
-import type { ChatUser, Reply } from '../../src/chat/types.ts';
 import { generateCsv } from '../../src/market/generator.ts';
 import { FakeBybit } from '../fakes/exchange/bybit.ts';
 import { startBot, tempDir, type Harness } from './harness.ts';
@@ -66,8 +65,4 @@ export async function bybitBot(o: {
 }
 
 /** A command's reply (it must answer). */
-export async function ask(h: Harness, user: ChatUser, text: string): Promise<Reply> {
-  const r = await h.bot.dispatcher.handleText(user, text);
-  if (!r) throw new Error(`no reply to ${text}`);
-  return r;
-}
+export { reply as ask } from './harness.ts';

@@ -8,8 +8,8 @@ import type { ConfigInput } from '../../src/config/schema.ts';
 import { Bot, type BotOptions } from '../../src/app/bot.ts';
 import { generateCsv } from '../../src/market/generator.ts';
 import { silentLogger } from '../../src/core/logger.ts';
-import type { ChatUser, Role } from '../../src/chat/types.ts';
-import type { SimClock } from '../../src/core/clock.ts';
+import type { ChatUser, Reply, Role } from '../../src/chat/types.ts';
+import type { Clock, SimClock } from '../../src/core/clock.ts';
 
 export interface HarnessOptions {
   config?: ConfigInput;
@@ -76,4 +76,38 @@ export function feedCandle(h: Harness, symbol: string, move = 0): void {
     close,
     volume: 1000,
   });
+}
+
+/** A command's reply (it must answer). */
+export async function reply(h: Harness, user: ChatUser, text: string): Promise<Reply> {
+  const r = await h.bot.dispatcher.handleText(user, text);
+  if (!r) throw new Error(`no reply to ${text}`);
+  return r;
+}
+
+/**
+ * A command, and Confirm pressed when it asks: the prompt and the outcome (`done` is the reply itself when it
+ * did not ask; with `prompted`, a command that did not ask throws).
+ */
+export async function confirmWith(
+  h: Harness,
+  user: ChatUser,
+  text: string,
+  o: { prompted?: boolean } = {},
+): Promise<{ ask: Reply; done: Reply }> {
+  const ask = await reply(h, user, text);
+  const b = ask.buttons?.flat().find((x) => x.label === 'Confirm');
+  if (ask.title !== 'Please confirm' || b === undefined) {
+    if (o.prompted === true) throw new Error(`${text}: expected a confirmation prompt, got ${ask.title ?? ''}: ${ask.text}`);
+    return { ask, done: ask };
+  }
+  return { ask, done: (await h.bot.dispatcher.handleButton(user, b.data)).edit! };
+}
+
+/** A wall clock the test moves by hand (`t`). */
+export class ManualClock implements Clock {
+  constructor(public t = Date.UTC(2030, 0, 1)) {}
+  now(): number {
+    return this.t;
+  }
 }

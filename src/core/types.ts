@@ -30,6 +30,15 @@ export interface Candle {
 
 export type Side = 'buy' | 'sell';
 export type PositionSide = 'long' | 'short';
+
+/** The stop-loss / take-profit an order promises its position (either may be absent). */
+export type Bracket = { stopLoss?: number; takeProfit?: number };
+
+/** The levels `x` (an order, a position) carries, and only those. */
+export const bracketOf = (x: Bracket): Bracket => ({
+  ...(x.stopLoss !== undefined ? { stopLoss: x.stopLoss } : {}),
+  ...(x.takeProfit !== undefined ? { takeProfit: x.takeProfit } : {}),
+});
 /** spot: long-only, pays full notional. perp: USDT-margined perpetual, long/short with leverage. */
 export type MarketType = 'spot' | 'perp';
 

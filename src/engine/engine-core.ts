@@ -7,6 +7,7 @@ import { NULL_ALERTS } from '../core/alerts.ts';
 import { DAY_MS, utcDayStart, type Clock } from '../core/clock.ts';
 import { qty } from '../core/format.ts';
 import {
+  type Bracket,
   type Candle,
   type MarketInfo,
   type MarketType,
@@ -370,10 +371,10 @@ export abstract class EngineCore {
     return p;
   }
 
-  protected bracketFor(signal: Signal, side: Side): { stopLoss?: number; takeProfit?: number } {
+  protected bracketFor(signal: Signal, side: Side): Bracket {
     const lim = this.risk.limits;
     const sign = side === 'buy' ? 1 : -1;
-    const b: { stopLoss?: number; takeProfit?: number } = {};
+    const b: Bracket = {};
     const sl = signal.stopLoss ?? (lim.stopLossPct != null ? signal.price * (1 - sign * lim.stopLossPct) : undefined);
     const tp = signal.takeProfit ?? (lim.takeProfitPct != null ? signal.price * (1 + sign * lim.takeProfitPct) : undefined);
     if (sl !== undefined) b.stopLoss = sl;
@@ -429,7 +430,7 @@ export abstract class EngineCore {
     signal: Signal,
     decision: RiskDecision,
     purpose: OrderPurpose,
-    bracket: { stopLoss?: number; takeProfit?: number },
+    bracket: Bracket,
     requestedQty: number | undefined,
   ): void {
     const decisionId = this.journal.recordDecision(signal, decision, requestedQty);
@@ -456,13 +457,7 @@ export abstract class EngineCore {
   }
 
   /** Large strategy entries go to the splitter when one is set: the parent's id, or undefined (send it whole). */
-  protected splitEntry(
-    signal: Signal,
-    request: OrderRequest,
-    notional: number,
-    decisionId: number,
-    bracket: { stopLoss?: number; takeProfit?: number },
-  ): string | undefined {
+  protected splitEntry(signal: Signal, request: OrderRequest, notional: number, decisionId: number, bracket: Bracket): string | undefined {
     if (this.splitter === undefined) return undefined;
     const parent = this.splitter.split({ signal, request, notional, decisionId, bracket });
     if (parent !== undefined) this.journal.updateDecision(decisionId, { clientOrderId: parent });
@@ -474,7 +469,7 @@ export abstract class EngineCore {
     request: OrderRequest,
     purpose: OrderPurpose,
     decisionId?: number,
-    bracket: { stopLoss?: number; takeProfit?: number } = {},
+    bracket: Bracket = {},
     clientOrderId?: string,
     replaces?: ReadonlySet<string>,
   ): Order {
@@ -497,7 +492,7 @@ export abstract class EngineCore {
     request: OrderRequest,
     purpose: OrderPurpose,
     decisionId?: number,
-    bracket: { stopLoss?: number; takeProfit?: number } = {},
+    bracket: Bracket = {},
     clientOrderId?: string,
   ): Order {
     const now = this.clock.now();
@@ -674,7 +669,7 @@ export abstract class EngineCore {
   ): Order | null;
   abstract closeAtStop(symbol: string, why: string): Order | null;
   abstract closeAll(symbol: string, by: string, purpose?: OrderPurpose): { order: Order | null; replaced: Order[] };
-  abstract setProtection(symbol: string, promise: { stopLoss?: number; takeProfit?: number }): void;
+  abstract setProtection(symbol: string, promise: Bracket): void;
   abstract flatten(by: string): { cancelled: number; closing: string[] };
   abstract lastPrice(symbol: string): number;
   abstract marketInfo(symbol: string): MarketInfo | undefined;

@@ -7,7 +7,7 @@ import { utcDayStart, type ClockKind } from '../core/clock.ts';
 import { canTransition, isTerminal } from '../core/order-state.ts';
 import { floorToStep } from '../core/num.ts';
 import { percent, price, price as fmtPrice, qty } from '../core/format.ts';
-import type { ExitReason, Fill, MarketInfo, Order, OrderPurpose, OrderRequest, Side, Signal } from '../core/types.ts';
+import type { Bracket, ExitReason, Fill, MarketInfo, Order, OrderPurpose, OrderRequest, Side, Signal } from '../core/types.ts';
 import type { ExchangeListener, FundingPayment, OrderUpdate, VenueOrder } from '../exchange/types.ts';
 import { STATE } from '../journal/state-keys.ts';
 import type { RiskDecision } from '../risk/types.ts';
@@ -333,7 +333,7 @@ export class Engine extends EngineCore implements ExchangeListener {
   }
 
   /** Move a position's stop / take-profit (chat, trailing): the new orders are journaled before the old go (protection.ts). */
-  setProtection(symbol: string, promise: { stopLoss?: number; takeProfit?: number }): void {
+  setProtection(symbol: string, promise: Bracket): void {
     this.protection.ensure(symbol, promise);
   }
 
@@ -358,7 +358,7 @@ export class Engine extends EngineCore implements ExchangeListener {
       strategy?: string;
       stopLoss?: number;
       /** A slice of a split strategy entry: the entry's own stop-loss / take-profit (not defaults at the slice's price). */
-      bracket?: { stopLoss?: number; takeProfit?: number };
+      bracket?: Bracket;
     } = {},
   ): { decision: RiskDecision; order?: Order } {
     const s = this.symbols.get(req.symbol);

@@ -2,7 +2,7 @@
 // candle validator, the approval gate and the reconnect hook. The kernel (src/app/kernel.ts) passes the
 // real ones through the constructor; a test can pass anything of these shapes. Picked from the real
 // classes so a signature is written once.
-import type { Signal, OrderPurpose, OrderRequest } from '../core/types.ts';
+import type { Bracket, Signal, OrderPurpose, OrderRequest } from '../core/types.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { CandleValidator } from '../market/validator.ts';
 import type { RiskEngine } from '../risk/engine.ts';
@@ -82,7 +82,7 @@ export interface Proposal {
   decision: RiskDecision;
   purpose: OrderPurpose;
   notional: number;
-  bracket: { stopLoss?: number; takeProfit?: number };
+  bracket: Bracket;
   /** The open trade an exit or add acts on ("T12"). */
   trade?: string;
   /** The market's price and quantity steps: the card shows its numbers as the rest of the bot does (forMarket). */
@@ -99,13 +99,7 @@ export interface EntrySplitter {
    * the stop-loss / take-profit the entry promised (the signal's, or the defaults at its price), which the
    * position its children build gets, as the whole entry's would.
    */
-  split(entry: {
-    signal: Signal;
-    request: OrderRequest;
-    notional: number;
-    decisionId: number;
-    bracket: { stopLoss?: number; takeProfit?: number };
-  }): string | undefined;
+  split(entry: { signal: Signal; request: OrderRequest; notional: number; decisionId: number; bracket: Bracket }): string | undefined;
   /**
    * What the active parents that open or add to a position have still to send (not yet placed as children),
    * `except` one parent (whose own child is being judged): the risk engine counts it like working entry orders.

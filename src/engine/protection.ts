@@ -2,7 +2,7 @@ import type { AlertInput } from '../core/alerts.ts';
 import { price, qty } from '../core/format.ts';
 import { decimalsOf, floorToStep, roundTo } from '../core/num.ts';
 import { isTerminal, notPlaced } from '../core/order-state.ts';
-import type { MarketType, Order, OrderPurpose, OrderRequest, Side } from '../core/types.ts';
+import { bracketOf, type Bracket, type MarketType, type Order, type OrderPurpose, type OrderRequest, type Side } from '../core/types.ts';
 import { exitingQty, inFlight, isExit, PROTECTIVE, standAside } from './in-flight.ts';
 import type { BookPosition } from './portfolio.ts';
 
@@ -80,7 +80,7 @@ export class ProtectionKeeper {
    * Make the position's protective orders match it. `promise`: the stop / take-profit of the order
    * that just grew the position (they apply to the whole position from now on).
    */
-  ensure(symbol: string, promise: { stopLoss?: number; takeProfit?: number } = {}, decisionId?: number): Order[] {
+  ensure(symbol: string, promise: Bracket = {}, decisionId?: number): Order[] {
     const h = this.host;
     const placed: Order[] = [];
     const pos = h.position(symbol);
@@ -341,10 +341,7 @@ export class ProtectionKeeper {
     // position. (Exits only: a spot buy books its quantity net of a base-coin fee, never the whole.)
     if (o.reduceOnly && o.status === 'filled' && o.qty !== undefined && o.filledQty < o.qty - this.host.qtyStep(o.symbol) / 2) return;
     const grew = !o.reduceOnly && o.filledQty > 0;
-    const promise: { stopLoss?: number; takeProfit?: number } = {};
-    if (grew && o.stopLoss !== undefined) promise.stopLoss = o.stopLoss;
-    if (grew && o.takeProfit !== undefined) promise.takeProfit = o.takeProfit;
-    this.ensure(o.symbol, promise, o.decisionId);
+    this.ensure(o.symbol, grew ? bracketOf(o) : {}, o.decisionId);
   }
 
   /** Drop a replacement that was never sent. True if it was one. */

@@ -3,13 +3,13 @@ import type { Logger } from '../core/logger.ts';
 import { duration, forMarket } from '../core/format.ts';
 import { floorToStep } from '../core/num.ts';
 import { isTerminal } from '../core/order-state.ts';
-import type { Order, OrderRequest, Side, Signal } from '../core/types.ts';
+import { bracketOf, type Bracket, type Order, type OrderRequest, type Side, type Signal } from '../core/types.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { AlgoStop, EngineEvents } from '../engine/engine-events.ts';
 import { reduces } from '../engine/in-flight.ts';
 import type { EntrySplitter } from '../engine/ports.ts';
 import type { Journal } from '../journal/journal.ts';
-import { childOrderId, ParentJournal, type ParentRow } from '../journal/parents.ts';
+import { childOrderId, parentIdOf, ParentJournal, type ParentRow } from '../journal/parents.ts';
 import type { RiskDecision } from '../risk/types.ts';
 import { ALGO_LIMITS, type Algo, type ExecutionConfig } from './config.ts';
 
@@ -17,11 +17,18 @@ import { ALGO_LIMITS, type Algo, type ExecutionConfig } from './config.ts';
 const byStrategy = (name: string): string => `strategy ${name}`;
 const strategyOf = (p: ParentRow): string | undefined => (p.decisionId !== null ? p.createdBy.slice(byStrategy('').length) : undefined);
 
+/** A position on the side a parent's `side` builds (a buy: a long). */
+const onSideOf = (pos: { side: string } | undefined, side: Side): boolean =>
+  pos !== undefined && pos.side === (side === 'buy' ? 'long' : 'short');
+
 /** Extra children after the last slice, for parts that ended unfilled. */
 const MAX_CATCH_UP = 3;
 
 /** A scheduled parent's slice this late past its plan (or two intervals, if more) is not sent: see stale. */
 const STALE_AFTER_MS = 5 * 60_000;
+
+/** The risk engine's verdicts on a slice's size: below the venue's minimums, or floored to nothing by its lot step. */
+const SLICE_SIZE_RULES: ReadonlySet<string> = new Set(['min_size', 'qty_step', 'bad_input']);
 
 export interface ParentRequest {
   symbol: string;
@@ -36,8 +43,6 @@ export interface ParentRequest {
   /** A split strategy entry: the stop-loss / take-profit it promised (its first child carries them; see promised). */
   bracket?: Bracket;
 }
-
-type Bracket = { stopLoss?: number; takeProfit?: number };
 
 export type StartResult =
   /** `resized`: the risk check's resize of the whole (the reply says why the total is less than asked). */
@@ -70,9 +75,6 @@ export interface ParentProgress {
  * working child is cancelled). Any parent, manual ones too, stops before its next child once the position
  * it works on has closed (a stop, a take-profit, /close): see positionClosed.
  */
-/** The risk engine's verdicts on a slice's size: below the venue's minimums, or floored to nothing by its lot step. */
-const SLICE_SIZE_RULES: ReadonlySet<string> = new Set(['min_size', 'qty_step', 'bad_input']);
-
 export class AlgoExecutor implements EntrySplitter {
   readonly parents: ParentJournal;
 
@@ -383,7 +385,7 @@ export class AlgoExecutor implements EntrySplitter {
         ? undefined
         : 'the position it was closing has closed (a stop, a take-profit or /close): nothing left to close';
     if (!children.some((o) => o.filledQty > 0)) return undefined;
-    if (pos !== undefined && pos.side === (p.side === 'buy' ? 'long' : 'short')) return undefined;
+    if (onSideOf(pos, p.side)) return undefined;
     return 'the position it was building has closed (a stop, a take-profit or /close)';
   }
 
@@ -395,11 +397,7 @@ export class AlgoExecutor implements EntrySplitter {
    */
   private childBracket(p: ParentRow, children: Order[], splitEntry: boolean, bracket?: Bracket): Bracket | undefined {
     const pos = this.engine.portfolio.positions.get(p.symbol);
-    if (pos !== undefined && pos.side === (p.side === 'buy' ? 'long' : 'short') && children.some((o) => o.filledQty > 0 && !o.reduceOnly))
-      return {
-        ...(pos.stopLoss !== undefined ? { stopLoss: pos.stopLoss } : {}),
-        ...(pos.takeProfit !== undefined ? { takeProfit: pos.takeProfit } : {}),
-      };
+    if (pos !== undefined && onSideOf(pos, p.side) && children.some((o) => o.filledQty > 0 && !o.reduceOnly)) return bracketOf(pos);
     return splitEntry ? (bracket ?? this.promised(p, children)) : undefined;
   }
 
@@ -409,11 +407,7 @@ export class AlgoExecutor implements EntrySplitter {
    */
   private promised(p: ParentRow, children: Order[]): Bracket | undefined {
     const first = children.find((o) => o.clientOrderId === childOrderId(p.id, 1));
-    if (first === undefined) return undefined;
-    return {
-      ...(first.stopLoss !== undefined ? { stopLoss: first.stopLoss } : {}),
-      ...(first.takeProfit !== undefined ? { takeProfit: first.takeProfit } : {}),
-    };
+    return first === undefined ? undefined : bracketOf(first);
   }
 
   /** What is still to be placed: a child that ended unfilled (cancelled, or lost to a crash before it reached the venue) leaves its part. */
@@ -497,8 +491,8 @@ export class AlgoExecutor implements EntrySplitter {
 
   /** The parent whose child `clientOrderId` is (`<parent>-<n>`), if any. */
   parentOf(clientOrderId: string): ParentRow | undefined {
-    const m = /^(.+)-\d+$/.exec(clientOrderId);
-    return m ? this.parents.get(m[1]!) : undefined;
+    const id = parentIdOf(clientOrderId);
+    return id === undefined ? undefined : this.parents.get(id);
   }
 
   progress(p: ParentRow): ParentProgress {

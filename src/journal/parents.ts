@@ -8,6 +8,8 @@ export type ParentStatus = ParentRow['status'];
 
 /** The id of slice `n` (1-based) of a parent: derived, so a restart can tell whether it was already journaled. */
 export const childOrderId = (parentId: string, n: number): string => `${parentId}-${n}`;
+/** The parent id of a child's client order id (`<parent>-<n>`); undefined for an id of no such shape. */
+export const parentIdOf = (clientOrderId: string): string | undefined => /^(.+)-\d+$/.exec(clientOrderId)?.[1];
 
 /**
  * TWAP/iceberg parents in the journal (their children are ordinary `orders` rows). A journal that keeps

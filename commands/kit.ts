@@ -51,7 +51,7 @@ export { LIMIT_KEYS, limitHelp, limitKey, showLimit } from '../src/risk/limits.t
 export type { RiskDecision, RiskLimits } from '../src/risk/types.ts';
 export { shownParams } from '../src/strategy/registry.ts';
 
-export { buildChartReply, buildHistoryReply, buildTradesReply, reportSourceFor, type ChartKind } from '../src/reports/build.ts';
+export { buildChartReply, buildHistoryReply, buildTradesReply, fundingRow, reportSourceFor, type ChartKind } from '../src/reports/build.ts';
 export { buildPerformanceReply, periodStart, periodTitle, PERIODS, type Period } from '../src/reports/performance.ts';
 export { periodFunding } from '../src/reports/stats.ts';
 export {

@@ -1,4 +1,16 @@
-import { defineCommand, kv, money, pct, periodFunding, periodStart, periodTitle, PERIODS, signedMoney, type Period } from './kit.ts';
+import {
+  defineCommand,
+  fundingRow,
+  kv,
+  money,
+  pct,
+  periodFunding,
+  periodStart,
+  periodTitle,
+  PERIODS,
+  signedMoney,
+  type Period,
+} from './kit.ts';
 
 export default defineCommand({
   name: 'pnl',
@@ -31,9 +43,7 @@ export default defineCommand({
           ['Realized (net)', signedMoney(realized)],
           ['Unrealized', signedMoney(st.unrealizedPnl)],
           ['Fees', money(fees)],
-          ...(funding !== null
-            ? [['Funding', `${signedMoney(funding)} (${funding < 0 ? 'paid' : 'received'}, not in realized)`] as [string, string]]
-            : []),
+          ...fundingRow(funding),
           ['Closed trades', `${trades}${trades ? ` (${wins} won)` : ''}`],
           ['Equity now', money(st.equity)],
         ]) + note,

@@ -76,6 +76,9 @@ export interface AlertServiceOptions {
  */
 export const CRITICAL_RETRY_MS: readonly number[] = [15_000, 60_000, 300_000, 900_000];
 
+/** What a failed delivery's row says: the error, scrubbed of secrets, cut to fit (an alert's or a report's). */
+export const deliveryDetail = (e: unknown, prefix = ''): string => `${prefix}${scrubSecrets(errorMessage(e))}`.slice(0, 300);
+
 /** After a retry: the alert's (or report's) delivery from each channel's latest outcome. */
 export function settleDelivery(journal: Journal, id: number): void {
   const latest = new Map(journal.alertDeliveries(id).map((d) => [d.channel, d.status as DeliveryStatus]));
@@ -290,9 +293,8 @@ export class AlertService implements AlertSink, AlertControls {
       }
     };
     const failed = (ch: AlertChannel, e: unknown): void => {
-      const msg = scrubSecrets(errorMessage(e));
       this.log.error({ err: e, channel: ch.name, alert: alert.type }, 'alert delivery failed');
-      done(ch, 'failed', msg.slice(0, 300));
+      done(ch, 'failed', deliveryDetail(e));
       if (alert.severity === 'critical') this.retryCritical(id, alert, ch, 0);
     };
     for (const ch of targets) {
@@ -341,7 +343,7 @@ export class AlertService implements AlertSink, AlertControls {
           },
           (e: unknown) => {
             this.log.error({ err: e, channel: ch.name, alert: alert.type, attempt: attempt + 2 }, 'alert delivery failed again');
-            outcome('failed', `retry ${attempt + 1}: ${scrubSecrets(errorMessage(e))}`.slice(0, 300));
+            outcome('failed', deliveryDetail(e, `retry ${attempt + 1}: `));
             this.retryCritical(id, alert, ch, attempt + 1);
           },
         );

@@ -6,6 +6,28 @@ import type Database from 'better-sqlite3';
 import { and, asc, desc, eq, gte, lt, sql } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import * as s from './schema.ts';
+import type { StateStore } from './state-keys.ts';
+
+// runtime_state.value is drizzle's json column: JSON text, written and parsed the same way everywhere.
+const SET_STATE_SQL = `insert into runtime_state (key, value, updated_at) values (?, ?, ?)
+       on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at`;
+const GET_STATE_SQL = `select value from runtime_state where key = ?`;
+
+/**
+ * runtime_state of a journal file opened directly, without a Journal (ops on a stopped bot's journal: a
+ * restore): the same rows, keys (STATE) and JSON as the running bot's.
+ */
+export function rawStateStore(raw: Database.Database): StateStore {
+  const get = raw.prepare(GET_STATE_SQL).pluck();
+  const set = raw.prepare(SET_STATE_SQL);
+  return {
+    getState: <T>(key: string, fallback: T): T => {
+      const text = get.get(key) as string | undefined;
+      return text === undefined ? fallback : (JSON.parse(text) as T);
+    },
+    setState: (key, value, ts) => void set.run(key, JSON.stringify(value), ts),
+  };
+}
 
 export type Statements = ReturnType<typeof prepareStatements>;
 
@@ -51,12 +73,8 @@ export function prepareStatements(raw: Database.Database, db: BetterSQLite3Datab
     ),
     rawAlertDelivery: raw.prepare(`insert into alert_deliveries (alert_id, channel, status, ts, detail) values (?, ?, ?, ?, ?)`),
     rawSetAlertDelivery: raw.prepare(`update alerts set delivery = ? where id = ?`),
-    // runtime_state.value is drizzle's json column: JSON text, written and parsed here the same way.
-    rawSetState: raw.prepare(
-      `insert into runtime_state (key, value, updated_at) values (?, ?, ?)
-       on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at`,
-    ),
-    rawGetState: raw.prepare(`select value from runtime_state where key = ?`).pluck(),
+    rawSetState: raw.prepare(SET_STATE_SQL),
+    rawGetState: raw.prepare(GET_STATE_SQL).pluck(),
     rawClosePosition: raw.prepare(
       `update positions set status = 'closed', qty = 0, exit_price = ?, realized_pnl = ?, fees = ?, closed_at = ?, exit_reason = ? where id = ?`,
     ),

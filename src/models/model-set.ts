@@ -2,10 +2,11 @@
 // old one and only then swapped in (strategies pick up a slot's model once per candle, so a swap always
 // lands between two candles); a version that fails any check is refused and the old one keeps serving.
 import { EventEmitter } from 'node:events';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Logger } from '../core/logger.ts';
 import type { Timeframe } from '../core/types.ts';
 import { loadModel, sha256Hex } from './loader.ts';
+import { MANIFEST_FILE, MODEL_FILE } from './manifest.ts';
 import { ModelError, type LoadedModel } from './model.ts';
 
 export interface ModelSlot {
@@ -84,7 +85,7 @@ export class ModelSet extends EventEmitter<ModelSetEvents> {
         // Scores are kept per (model, version): another graph under the serving number would mix its record with this one's.
         next.retire();
         throw new ModelError(
-          `${slot.dir}/manifest.json`,
+          join(slot.dir, MANIFEST_FILE),
           'version',
           `version ${cur.manifest.version} is serving already, from another model file: publish this one as version ${cur.manifest.version + 1} or higher`,
         );
@@ -138,7 +139,7 @@ export class ModelSet extends EventEmitter<ModelSetEvents> {
   private async unchanged(cur: LoadedModel): Promise<boolean> {
     const { readFile } = await import('node:fs/promises');
     try {
-      const [manifest, onnx] = await Promise.all([readFile(`${cur.dir}/manifest.json`, 'utf8'), readFile(`${cur.dir}/model.onnx`)]);
+      const [manifest, onnx] = await Promise.all([readFile(join(cur.dir, MANIFEST_FILE), 'utf8'), readFile(join(cur.dir, MODEL_FILE))]);
       const m = JSON.parse(manifest) as { version?: unknown; sha256?: unknown };
       return m.version === cur.manifest.version && m.sha256 === cur.manifest.sha256 && sha256Hex(onnx) === cur.manifest.sha256;
     } catch {

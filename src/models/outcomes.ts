@@ -103,9 +103,12 @@ export interface BucketSums {
   brierN: number;
 }
 
+/** A confidence as the calibration counts it: within [0, 1] (ModelJournal.summary's SQL clamps the same). */
+const clamped = (confidence: number): number => Math.min(1, Math.max(0, confidence));
+
 /** The calibration bucket of a directional prediction (ModelJournal.summary's SQL says the same). */
 export const bucketOf = (confidence: number, buckets = CALIBRATION_BUCKETS): number =>
-  Math.min(buckets - 1, Math.floor(Math.min(1, Math.max(0, confidence)) * buckets));
+  Math.min(buckets - 1, Math.floor(clamped(confidence) * buckets));
 
 /** Per (model, version), in first-seen order: outcomes held in memory (the trainer's test rows). */
 export function summarize(outcomes: Iterable<Outcome>, buckets = CALIBRATION_BUCKETS): ModelScore[] {
@@ -127,7 +130,7 @@ export function summarize(outcomes: Iterable<Outcome>, buckets = CALIBRATION_BUC
     r.directional++;
     if (o.hit) r.hits++;
     r.followed += o.followed!;
-    r.conf += Math.min(1, Math.max(0, p.confidence));
+    r.conf += clamped(p.confidence);
   }
   return [...by.values()].map((v) => scoreOf(v.model, v.version, [...v.rows.values()], buckets));
 }

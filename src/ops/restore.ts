@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { STATE } from '../journal/state-keys.ts';
+import { rawStateStore } from '../journal/statements.ts';
 import { BackupError, backupJournal, verifyJournalFile } from './backup.ts';
 
 /**
@@ -22,8 +23,7 @@ function orderSeqIn(file: string): number {
   try {
     const db = new Database(file, { fileMustExist: true, timeout: 0 });
     try {
-      const row = db.prepare('select value from runtime_state where key = ?').get(STATE.orderSeq.key) as { value: string } | undefined;
-      const n = row ? Number(JSON.parse(row.value)) : 0;
+      const n = Number(STATE.orderSeq.read(rawStateStore(db)));
       return Number.isFinite(n) && n > 0 ? n : 0;
     } finally {
       db.close();
@@ -36,9 +36,7 @@ function orderSeqIn(file: string): number {
 function writeOrderSeq(file: string, seq: number, now: number): void {
   const db = new Database(file, { fileMustExist: true });
   try {
-    db.prepare(
-      'insert into runtime_state (key, value, updated_at) values (?, ?, ?) on conflict(key) do update set value = excluded.value, updated_at = excluded.updated_at',
-    ).run(STATE.orderSeq.key, JSON.stringify(seq), now);
+    STATE.orderSeq.write(rawStateStore(db), seq, now);
   } finally {
     db.close();
   }

@@ -145,9 +145,9 @@ function tradeRows(src: ReportSource, trades: readonly PositionRow[], ccy: strin
   return table(rows, cols);
 }
 
-/** Funding paid or received (perps), in the period's lines when it had any: the PnL includes it, realized does not. */
-const fundingLine = (s: PeriodStats, ccy: string): Array<[string, string]> =>
-  s.funding !== null ? [['Funding', `${signedMoney(s.funding, ccy)} (${s.funding < 0 ? 'paid' : 'received'}, not in realized)`]] : [];
+/** Funding paid or received (perps), a line when the period had any: the PnL includes it, realized does not (reports, /pnl). */
+export const fundingRow = (funding: number | null, ccy?: string): Array<[string, string]> =>
+  funding !== null ? [['Funding', `${signedMoney(funding, ccy)} (${funding < 0 ? 'paid' : 'received'}, not in realized)`]] : [];
 
 const winRate = (wins: number, n: number): string => (n ? `${Math.round((wins / n) * 100)}% (${wins}/${n} won)` : '—');
 
@@ -182,7 +182,7 @@ async function dailyReport(src: ReportSource, period: Period): Promise<Reply> {
     ['Realized', `${signedMoney(s.realized, ccy)} (net of fees)`],
     ['Unrealized', s.unrealized !== null ? signedMoney(s.unrealized, ccy) : '—'],
     ['Fees paid', money(s.fees, ccy)],
-    ...fundingLine(s, ccy),
+    ...fundingRow(s.funding, ccy),
     ['Drawdown', `${(s.maxDrawdown * 100).toFixed(2)}% (max in the day)`],
     ['Trades', s.trades.length ? `${s.trades.length} closed, ${winRate(s.wins, s.trades.length)}` : 'none closed'],
   ];
@@ -273,7 +273,7 @@ async function summaryReport(src: ReportSource, kind: 'weekly' | 'monthly', peri
     ['Equity', equityLine(s, ccy)],
     ['Realized', `${signedMoney(s.realized, ccy)} (net of fees)`],
     ['Fees paid', money(s.fees, ccy)],
-    ...fundingLine(s, ccy),
+    ...fundingRow(s.funding, ccy),
     ['Trades', `${s.trades.length} closed`],
     ['Win rate', winRate(s.wins, s.trades.length)],
     ['Best day', best ? `${dayLabel(best.start, tz)} ${signedMoney(best.pnl, ccy)}` : '— (no day up)'],

@@ -8,7 +8,7 @@ import { Cron } from 'croner';
 import type { Config } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
 import { errorMessage } from '../core/errors.ts';
-import { scrubSecrets, type Logger } from '../core/logger.ts';
+import type { Logger } from '../core/logger.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { Journal } from '../journal/journal.ts';
 import { STATE, type SentState } from '../journal/state-keys.ts';
@@ -16,7 +16,7 @@ import { STATE, type SentState } from '../journal/state-keys.ts';
 export type { SentState };
 import type { ReportControls } from '../chat/services.ts';
 import type { BroadcastOutcome, Notifier } from '../chat/transport.ts';
-import { settleDelivery } from '../alerts/service.ts';
+import { deliveryDetail, settleDelivery } from '../alerts/service.ts';
 import type { Reply } from '../chat/types.ts';
 import { buildPeriodReport, renderChart, type ModelScores, type ReportKind, type ReportSource } from './build.ts';
 import { Schedule, type Period } from './periods.ts';
@@ -51,6 +51,10 @@ export interface SentReport {
 const REPORT_TOPIC = { type: 'daily_report', severity: 'info' } as const;
 /** A report a transport failed to take goes to it again after these waits (wall time), then no more. */
 const REPORT_RETRY_MS = [60_000, 5 * 60_000, 15 * 60_000, 60 * 60_000];
+
+/** The transports that failed to take a broadcast. */
+const failedIn = (outcomes: readonly BroadcastOutcome[]): Set<string> =>
+  new Set(outcomes.filter((o) => o.error !== undefined).map((o) => o.transport));
 
 /** In a replay, how many periods of one kind a single catch-up sends at most (a long gap in the data). */
 const MAX_CATCH_UP = 31;
@@ -265,7 +269,7 @@ export class ReportService implements ReportControls {
     } catch (e) {
       this.opts.log.error({ err: e }, 'journaling a report failed');
     }
-    const failed = new Set(outcomes.filter((o) => o.error !== undefined).map((o) => o.transport));
+    const failed = failedIn(outcomes);
     if (failed.size > 0 && id !== undefined) this.retryLater(kind, reply, id, failed, 0);
     this.opts.log.info({ kind, periodStart: period.start, periodEnd: period.end, destinations }, 'report sent');
     return { kind, period, reply };
@@ -275,7 +279,7 @@ export class ReportService implements ReportControls {
   private recordDeliveries(id: number, outcomes: readonly BroadcastOutcome[]): void {
     const now = this.wallNow;
     for (const o of outcomes) {
-      const detail = o.error === undefined ? undefined : scrubSecrets(errorMessage(o.error)).slice(0, 300);
+      const detail = o.error === undefined ? undefined : deliveryDetail(o.error);
       this.opts.journal.recordAlertDelivery(id, o.transport, o.error === undefined ? 'sent' : 'failed', now, detail);
     }
     settleDelivery(this.opts.journal, id);
@@ -302,7 +306,7 @@ export class ReportService implements ReportControls {
         } catch (e) {
           this.opts.log.error({ err: e }, 'journaling a report delivery failed');
         }
-        const still = new Set(outcomes.filter((o) => o.error !== undefined).map((o) => o.transport));
+        const still = failedIn(outcomes);
         if (still.size > 0) this.retryLater(kind, reply, id, still, attempt + 1);
         else this.opts.log.info({ kind, transports: [...failed] }, 'report delivered on retry');
       });
